@@ -1,0 +1,26 @@
+# Generates the C++ parser from grammar/Gov.g4 at build time with Debian's
+# antlr4 tool (the generated code is never committed). The generated files
+# are compiled without our warning flags and with -fno-char8_t, which the
+# ANTLR 4.9 runtime headers need under C++20.
+find_program(GOV_ANTLR4 NAMES antlr4 PATHS /usr/bin REQUIRED)
+
+set(GOV_GRAMMAR ${CMAKE_SOURCE_DIR}/grammar/Gov.g4)
+set(GOV_PARSER_DIR ${CMAKE_BINARY_DIR}/generated/parser)
+set(GOV_PARSER_SOURCES
+    ${GOV_PARSER_DIR}/GovLexer.cpp ${GOV_PARSER_DIR}/GovParser.cpp
+    ${GOV_PARSER_DIR}/GovVisitor.cpp ${GOV_PARSER_DIR}/GovBaseVisitor.cpp)
+
+add_custom_command(
+  OUTPUT ${GOV_PARSER_SOURCES}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${GOV_PARSER_DIR}
+  COMMAND ${GOV_ANTLR4} -Dlanguage=Cpp -visitor -no-listener -package gov_parser
+          -Xexact-output-dir -o ${GOV_PARSER_DIR} ${GOV_GRAMMAR}
+  DEPENDS ${GOV_GRAMMAR}
+  COMMENT "Generating the Gov parser from grammar/Gov.g4"
+  VERBATIM)
+
+add_library(gov_parser_generated STATIC ${GOV_PARSER_SOURCES})
+target_include_directories(gov_parser_generated SYSTEM PUBLIC ${GOV_PARSER_DIR} /usr/include/antlr4-runtime)
+target_compile_options(gov_parser_generated PUBLIC -fno-char8_t PRIVATE -w)
+target_link_libraries(gov_parser_generated PUBLIC antlr4_shared)
+set_target_properties(gov_parser_generated PROPERTIES POSITION_INDEPENDENT_CODE ON)

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# gov's one entry point for developers and CI:
+#   ./gov.sh demo    install missing Debian packages, build, run the demo
+#   ./gov.sh test    install missing Debian packages, build, run every test
+#                    (release build, ASan+UBSan build, a short fuzzing run)
+#   ./gov.sh deps    only install missing Debian packages
+#   ./gov.sh build   only build the release preset
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Everything gov needs, from Debian 12's archive only.
+PACKAGES=(
+  cmake ninja-build g++ pkg-config
+  antlr4 libantlr4-runtime-dev
+  llvm-19-dev
+  libsodium-dev libseccomp-dev
+  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
+  catch2
+  clang-14 libclang-rt-14-dev
+)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+install_deps() {
+  local missing=()
+  for package in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$package")
+    fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    log "all ${#PACKAGES[@]} Debian packages are present"
+    return
+  fi
+  log "installing missing Debian packages: ${missing[*]}"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null; then
+      sudo=(sudo)
+    else
+      echo "gov.sh: need root to run: apt-get install ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build() {
+  local preset=$1
+  log "configuring and building preset '$preset'"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset"
+}
+
+run_tests() {
+  local preset=$1
+  log "running tests of preset '$preset'"
+  ctest --preset "$preset"
+}
+
+fuzz_briefly() {
+  build fuzz
+  local seconds=${GOV_FUZZ_SECONDS:-30}
+  for target in build/fuzz/fuzz/fuzz_*; do
+    [ -x "$target" ] || continue
+    local name corpus
+    name=$(basename "$target")
+    corpus=fuzz/corpus-run/$name
+    mkdir -p "$corpus"
+    log "fuzzing $name for ${seconds}s"
+    "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -print_final_stats=0 \
+      "$corpus" "fuzz/corpus/${name#fuzz_}" 2>&1 | tail -n 3
+  done
+}
+
+command=${1:-}
+case "$command" in
+  deps)
+    install_deps
+    ;;
+  build)
+    install_deps
+    build release
+    ;;
+  demo)
+    install_deps
+    build release
+    exec examples/demo.sh build/release
+    ;;
+  test)
+    install_deps
+    build release
+    run_tests release
+    build asan
+    run_tests asan
+    fuzz_briefly
+    log "all tests passed"
+    ;;
+  *)
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac
