@@ -1,0 +1,280 @@
+// govc: the Gov policy compiler. Subcommands: check, fmt, lint.
+// Exit codes: 0 clean, 1 problems found in the policies, 2 usage or tool failure.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <tuple>
+
+#include "compiler/driver/driver.h"
+#include "compiler/format/format.h"
+#include "compiler/lint/lint.h"
+
+namespace gov::cli {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFindings = 1;
+constexpr int kExitToolFailure = 2;
+constexpr std::string_view kVersion = "0.1.0";
+
+bool UseColor(FILE* stream) { return isatty(fileno(stream)) != 0 && std::getenv("NO_COLOR") == nullptr; }
+
+// Accumulates rendered diagnostics from several compilations, dropping
+// duplicates (a module imported by two checked files is reported once).
+class Report {
+ public:
+  explicit Report(std::string format) : format_(std::move(format)) {}
+
+  void Add(const source::SourceManager& sources, std::vector<diagnostics::Diagnostic> list) {
+    std::vector<diagnostics::Diagnostic> fresh;
+    for (diagnostics::Diagnostic& d : list) {
+      std::string path = d.span.valid() ? sources.file(d.span.file).path() : "";
+      std::string key = fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}", path, d.span.begin, d.span.end,
+                                    diagnostics::Info(d.kind).code, d.message);
+      if (!seen_.insert(key).second) continue;
+      if (d.severity == diagnostics::Severity::kError) ++errors_;
+      if (d.severity == diagnostics::Severity::kWarning) ++warnings_;
+      all_.push_back(d);
+      fresh.push_back(std::move(d));
+    }
+    if (fresh.empty()) return;
+    if (format_ == "text") {
+      text_ += diagnostics::RenderText(sources, fresh, UseColor(stderr));
+    } else if (format_ == "json") {
+      for (auto& item : nlohmann::json::parse(diagnostics::RenderJson(sources, fresh))) json_.push_back(item);
+    } else {
+      nlohmann::json log = nlohmann::json::parse(diagnostics::RenderSarif(sources, fresh, kVersion));
+      if (sarif_.is_null()) {
+        sarif_ = std::move(log);
+      } else {
+        for (auto& result : log["runs"][0]["results"]) sarif_["runs"][0]["results"].push_back(result);
+      }
+    }
+  }
+
+  // Prints everything: text to stderr, JSON and SARIF to stdout.
+  void Print(std::size_t files) const {
+    if (format_ == "text") {
+      std::fputs(text_.c_str(), stderr);
+      if (errors_ + warnings_ > 0) {
+        std::string summary;
+        if (errors_ > 0) summary += fmt::format("{} error{}", errors_, errors_ == 1 ? "" : "s");
+        if (warnings_ > 0) {
+          summary += fmt::format("{}{} warning{}", summary.empty() ? "" : ", ", warnings_, warnings_ == 1 ? "" : "s");
+        }
+        std::fprintf(stderr, "%s in %zu file%s\n", summary.c_str(), files, files == 1 ? "" : "s");
+      }
+    } else if (format_ == "json") {
+      std::cout << json_.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    } else {
+      nlohmann::json log = sarif_;
+      if (log.is_null()) {
+        log = nlohmann::json::parse(diagnostics::RenderSarif(source::SourceManager(), {}, kVersion));
+      }
+      std::cout << log.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    }
+  }
+
+  std::size_t errors() const { return errors_; }
+
+ private:
+  std::string format_;
+  std::set<std::string> seen_;
+  std::vector<diagnostics::Diagnostic> all_;
+  std::string text_;
+  nlohmann::json json_ = nlohmann::json::array();
+  nlohmann::json sarif_;
+  std::size_t errors_ = 0;
+  std::size_t warnings_ = 0;
+};
+
+int ToolFailure(const std::string& message) {
+  std::fprintf(stderr, "govc: error: %s\n", message.c_str());
+  return kExitToolFailure;
+}
+
+// govc check: parse, resolve and type-check every file.
+int RunCheck(const std::vector<std::string>& inputs, const std::string& format) {
+  ErrorOr<std::vector<std::string>> files = driver::ExpandPaths(inputs);
+  if (!files.ok()) return ToolFailure(files.error().message);
+  Report report(format);
+  int status = kExitOk;
+  for (const std::string& path : files.value()) {
+    driver::RunWithLargeStack([&] {
+      ErrorOr<std::unique_ptr<driver::Compilation>> compilation = driver::Compile(path);
+      if (!compilation.ok()) {
+        status = ToolFailure(compilation.error().message);
+        return;
+      }
+      driver::Compilation& c = *compilation.value();
+      c.diagnostics.Sort();
+      report.Add(c.sources, c.diagnostics.diagnostics());
+    });
+  }
+  report.Print(files.value().size());
+  if (status != kExitOk) return status;
+  return report.errors() > 0 ? kExitFindings : kExitOk;
+}
+
+// govc lint: check, then run the lints with levels from gov.toml.
+int RunLint(const std::vector<std::string>& inputs, const std::string& format, const std::string& config_path) {
+  ErrorOr<std::vector<std::string>> files = driver::ExpandPaths(inputs);
+  if (!files.ok()) return ToolFailure(files.error().message);
+  Report report(format);
+  int status = kExitOk;
+  for (const std::string& path : files.value()) {
+    driver::RunWithLargeStack([&] {
+      ErrorOr<std::unique_ptr<driver::Compilation>> compilation = driver::Compile(path);
+      if (!compilation.ok()) {
+        status = ToolFailure(compilation.error().message);
+        return;
+      }
+      driver::Compilation& c = *compilation.value();
+      // Lints need a well-typed program; gov.toml problems do not stop them.
+      bool check_errors = c.diagnostics.HasErrors();
+      std::string toml_path = config_path.empty() ? lint::FindConfig(path) : config_path;
+      lint::Config config;
+      if (!toml_path.empty()) {
+        ErrorOr<std::string> text = driver::ReadSourceFile(toml_path);
+        if (!text.ok()) {
+          status = ToolFailure(text.error().message);
+          return;
+        }
+        source::FileId id = c.sources.Add(toml_path, std::move(text).value());
+        config = lint::ParseConfig(c.sources, id, c.diagnostics);
+      }
+      if (!check_errors) lint::Lint(c.program, c.sources, config, c.diagnostics);
+      c.diagnostics.Sort();
+      report.Add(c.sources, c.diagnostics.diagnostics());
+    });
+  }
+  report.Print(files.value().size());
+  if (status != kExitOk) return status;
+  return report.errors() > 0 ? kExitFindings : kExitOk;
+}
+
+// Replaces `path` with `text` atomically (write a sibling, then rename).
+ErrorOr<void> WriteFileAtomically(const std::string& path, const std::string& text) {
+  std::string temp = path + ".govfmt.tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    if (!out) return Error{fmt::format("{}: cannot write", temp)};
+    out << text;
+    out.close();
+    if (!out) return Error{fmt::format("{}: write failed", temp)};
+  }
+  std::error_code ec;
+  auto permissions = std::filesystem::status(path, ec).permissions();
+  if (!ec) std::filesystem::permissions(temp, permissions, ec);
+  std::filesystem::rename(temp, path, ec);
+  if (ec) {
+    std::filesystem::remove(temp, ec);
+    return Error{fmt::format("{}: cannot replace: {}", path, ec.message())};
+  }
+  return {};
+}
+
+// govc fmt: print every file in the canonical layout.
+int RunFmt(const std::vector<std::string>& inputs, bool check_only, bool to_stdout) {
+  ErrorOr<std::vector<std::string>> files = driver::ExpandPaths(inputs);
+  if (!files.ok()) return ToolFailure(files.error().message);
+  Report report("text");
+  int status = kExitOk;
+  for (const std::string& path : files.value()) {
+    ErrorOr<std::string> text = driver::ReadSourceFile(path);
+    if (!text.ok()) {
+      status = ToolFailure(text.error().message);
+      continue;
+    }
+    std::string original = text.value();
+    driver::RunWithLargeStack([&] {
+      ErrorOr<std::unique_ptr<driver::ParsedFile>> parsed = driver::ParseOnly(path, std::move(text).value());
+      driver::ParsedFile& p = *parsed.value();
+      if (p.diagnostics.HasErrors()) {
+        // Never rewrite a file that does not parse: its text would be lost.
+        p.diagnostics.Sort();
+        report.Add(p.sources, p.diagnostics.diagnostics());
+        status = std::max(status, kExitFindings);
+        return;
+      }
+      std::string formatted = format::FormatFile(p.file, p.sources.file(p.file.file_id));
+      if (to_stdout) {
+        std::fputs(formatted.c_str(), stdout);
+      } else if (formatted != original) {
+        if (check_only) {
+          std::fprintf(stderr, "%s: would be reformatted\n", path.c_str());
+          status = std::max(status, kExitFindings);
+        } else if (ErrorOr<void> written = WriteFileAtomically(path, formatted); !written.ok()) {
+          status = ToolFailure(written.error().message);
+        } else {
+          std::fprintf(stderr, "%s: formatted\n", path.c_str());
+        }
+      }
+    });
+  }
+  report.Print(files.value().size());
+  return status;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"govc: compile, check, format and lint Gov execution policies"};
+  app.set_version_flag("--version", fmt::format("govc {}", kVersion));
+  app.require_subcommand(1);
+  app.footer(
+      "Exit status: 0 clean, 1 problems found, 2 usage or tool failure.\n"
+      "Examples:\n"
+      "  govc check examples/agent.gov\n"
+      "  govc lint --format sarif policies/ > gov.sarif\n"
+      "  govc fmt --check policies/");
+
+  std::vector<std::string> paths;
+  std::string format = "text";
+
+  CLI::App* check = app.add_subcommand("check", "Parse, resolve and type-check policies; report every error");
+  check->add_option("paths", paths, "Policy files or folders (folders: every *.gov inside)")->required();
+  check->add_option("--format", format, "Output format")->check(CLI::IsMember({"text", "json"}));
+  check->footer("Example: govc check --format json examples/");
+
+  bool fmt_check = false;
+  bool fmt_stdout = false;
+  CLI::App* fmt_cmd = app.add_subcommand("fmt", "Rewrite policies in the canonical layout (comments are kept)");
+  fmt_cmd->add_option("paths", paths, "Policy files or folders")->required();
+  fmt_cmd->add_flag("--check", fmt_check, "Change nothing; exit 1 if a file is not formatted");
+  fmt_cmd->add_flag("--stdout", fmt_stdout, "Print the formatted text instead of rewriting files");
+  fmt_cmd->footer("Example: govc fmt --check examples/ stdlib/");
+
+  std::string lint_format = "text";
+  std::string lint_config;
+  CLI::App* lint_cmd = app.add_subcommand("lint", "Check policies, then report likely mistakes (see docs/lint.md)");
+  lint_cmd->add_option("paths", paths, "Policy files or folders")->required();
+  lint_cmd->add_option("--format", lint_format, "Output format")->check(CLI::IsMember({"text", "json", "sarif"}));
+  lint_cmd->add_option("--config", lint_config, "gov.toml with lint levels (default: nearest gov.toml upwards)");
+  lint_cmd->footer("Example: govc lint --format sarif . > gov.sarif");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitToolFailure;
+  }
+  try {
+    if (check->parsed()) return RunCheck(paths, format);
+    if (fmt_cmd->parsed()) return RunFmt(paths, fmt_check, fmt_stdout);
+    if (lint_cmd->parsed()) return RunLint(paths, lint_format, lint_config);
+  } catch (const std::exception& e) {
+    return ToolFailure(fmt::format("internal error: {}", e.what()));
+  }
+  return kExitToolFailure;
+}
+
+}  // namespace
+}  // namespace gov::cli
+
+int main(int argc, char** argv) { return gov::cli::Main(argc, argv); }
