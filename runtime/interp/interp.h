@@ -1,0 +1,111 @@
+// The reference interpreter of the Decision IR: it defines what a decision
+// means. Native code generated from the same IR must produce the same
+// gov_decision for every request (see docs/ir.md and docs/abi.md). Used by
+// govc eval/test, by govrun when a bundle has no code for this CPU, and by
+// govverify to replay decisions.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "runtime/abi/gov_abi.h"
+#include "runtime/ir/ir.h"
+#include "runtime/pattern/pattern.h"
+#include "runtime/support/error_or.h"
+
+namespace gov::interp {
+
+// Bytes of scratch memory one rule evaluation may use for computed strings
+// (the GOV_SCRATCH_BYTES of the common semantics; see docs/ir.md "Scratch").
+inline constexpr std::size_t kScratchBytes = 65536;
+// Deepest node nesting the interpreter evaluates; deeper ⇒ GOV_ERR_INTERNAL.
+inline constexpr int kMaxEvalDepth = 10000;
+
+// A policy made ready for repeated decisions: validated, pattern automata
+// deserialized, and the rule index built. Immutable after creation; Decide
+// may be called on one PreparedPolicy from many threads at once.
+class PreparedPolicy {
+ public:
+  // Validates `policy` (ir::Validate), deserializes its pattern automata and
+  // indexes its rules. Fails with the first problem found.
+  static ErrorOr<PreparedPolicy> Create(ir::Policy policy);
+
+  // The policy this was prepared from.
+  const ir::Policy& policy() const { return policy_; }
+  // The automaton of pattern pool entry `index`.
+  const pattern::Dfa& dfa(std::size_t index) const { return dfas_[index]; }
+  // Rule ids (ascending) indexed under a program path / name; null if none.
+  const std::vector<std::uint32_t>* RulesForPath(std::string_view path) const;
+  const std::vector<std::uint32_t>* RulesForName(std::string_view name) const;
+  // Rule ids (ascending) whose index is empty: checked for every request.
+  const std::vector<std::uint32_t>& unindexed_rules() const { return unindexed_; }
+
+ private:
+  PreparedPolicy() = default;
+
+  ir::Policy policy_;
+  std::vector<pattern::Dfa> dfas_;
+  std::unordered_map<std::string, std::vector<std::uint32_t>> by_path_;
+  std::unordered_map<std::string, std::vector<std::uint32_t>> by_name_;
+  std::vector<std::uint32_t> unindexed_;
+};
+
+// Knobs for tests; the defaults are what every product path uses.
+struct DecideOptions {
+  // Skip rules whose index excludes the request (results are identical
+  // either way; tests compare both).
+  bool use_index = true;
+};
+
+// Decides `request` under `prepared`, writing every field of `decision`
+// (rules[rule_count..] are zeroed), and returns the verdict (gov_verdict).
+// Implements the semantics of docs/ir.md exactly; never throws.
+std::uint32_t Decide(const PreparedPolicy& prepared, const gov_request& request, gov_decision& decision,
+                     const DecideOptions& options = {});
+
+// True when two decisions agree on every meaningful field: verdict, error,
+// error_rule, rule_count, rules[0..rule_count), scalar obligations.
+bool SameDecision(const gov_decision& a, const gov_decision& b);
+
+// The obligations a decision imposes: for an allow without error, the merge
+// over its deciding rules (scalars: minimum of set limits, narrowest network;
+// read/write: intersection of path-prefix sets; env: intersection of names;
+// lists no deciding rule sets stay unset). Any other decision: no obligations.
+ir::Obligations MergeObligations(const ir::Policy& policy, const gov_decision& decision);
+
+// Intersection of two path-prefix sets (each path permits itself and all
+// below it): the deeper of every comparable pair, normalized, sorted, unique,
+// entries lying under another entry removed. Exposed for tests and lineage.
+std::vector<std::string> IntersectPrefixSets(const std::vector<std::string>& a, const std::vector<std::string>& b);
+
+// "allow", "deny", "ask" (or "invalid") for a gov_verdict value.
+const char* VerdictName(std::uint32_t verdict);
+// "ok", "overflow", "division by zero", "scratch exhausted", "bad request",
+// "too many rules", "internal error" (or "unknown error") for a gov_error value.
+const char* ErrorName(std::uint32_t error);
+
+// One deciding (or erring) rule, for messages and lineage records.
+struct ExplainedRule {
+  std::uint32_t id = GOV_NO_RULE;
+  std::string name;
+  ir::Verdict verdict = ir::Verdict::kDeny;
+  std::string reason;  // the `because` text, may be empty
+};
+
+// A decision in words.
+struct Explanation {
+  std::string verdict;               // VerdictName
+  std::string error;                 // empty without error, else ErrorName
+  std::vector<ExplainedRule> rules;  // the deciding rules (or the erring rule)
+  // One line, e.g. `allow by git_read (read-only git)`, `deny: no rule allows`,
+  // `deny: rule build failed: integer overflow`.
+  std::string summary;
+};
+
+// Explains `decision`, made under `policy`. Rule ids out of range are skipped.
+Explanation Explain(const ir::Policy& policy, const gov_decision& decision);
+
+}  // namespace gov::interp
