@@ -1,0 +1,98 @@
+// Native code for a policy: Decision IR → LLVM IR → machine code through the
+// LLVM ORC JIT (LLJIT). The generated function implements the decision ABI
+// (runtime/abi/gov_abi.h) with exactly the semantics of the reference
+// interpreter (runtime/interp, docs/ir.md). The machine code ORC produced is
+// captured as an ELF object and linked into a shared object so that `govc
+// build` can ship it in a bundle and govrun can load it without LLVM.
+// docs/codegen.md describes the generated code.
+//
+// Only this library (gov_codegen) includes LLVM headers; this header does not.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "runtime/abi/gov_abi.h"
+#include "runtime/ir/ir.h"
+#include "runtime/support/error_or.h"
+
+namespace gov::codegen {
+
+// Bytes of the per-decision scratch arena for computed strings
+// (GOV_SCRATCH_BYTES of the common semantics; equals interp::kScratchBytes).
+inline constexpr std::size_t kScratchBytes = 65536;
+// Deepest node nesting the code generator accepts (the interpreter's limit).
+inline constexpr int kMaxDepth = 10000;
+
+// How to compile.
+struct Options {
+  // Target CPU. Empty: a conservative CPU so that bundles run on similar
+  // machines ("x86-64-v2" on x86-64, "generic" elsewhere). "host": this
+  // machine's CPU and all of its features. Anything else: an LLVM CPU name.
+  std::string cpu;
+  // Also link NativeCode::shared_object (needs /usr/bin/ld). govc eval/test
+  // only need the in-process function and may skip it.
+  bool link_shared_object = true;
+  // The linker to run for the shared object.
+  std::string linker = "/usr/bin/ld";
+  // Upper bound on expression nodes emitted, counting a node once per use
+  // (the IR is a DAG; the code is a tree) and each rule as 4 more nodes.
+  // Bounds compile time: about 1 ms of CPU per node, so the default allows
+  // a few thousand rules and a couple of minutes at worst.
+  std::uint64_t max_emitted_nodes = 100'000;
+  // Seconds the linker may run before it is killed and compilation fails.
+  int link_timeout_seconds = 60;
+};
+
+// What `govc build` packages into a bundle.
+struct NativeCode {
+  // The ELF relocatable object ORC compiled (captured from its compile step).
+  std::string object;
+  // The same code linked as a shared object exporting `gov_decide` (empty
+  // when Options::link_shared_object is false).
+  std::string shared_object;
+  // LLVM target triple, e.g. "x86_64-pc-linux-gnu".
+  std::string target_triple;
+  // LLVM CPU name the code was compiled for, e.g. "x86-64-v2".
+  std::string cpu;
+  // The CPU features the code may use, as LLVM feature names: "+a,+b,..."
+  // sorted (only features the host's feature detection knows; tuning flags
+  // are not listed). A loader runs the code only if the CPU has them all.
+  std::string cpu_features;
+};
+
+// A policy compiled into this process, for govc eval/test and differential
+// tests. Immutable after Compile; decide() may be called from many threads.
+class JitPolicy {
+ public:
+  // Compiles `policy` (which must pass ir::Validate) for this machine's
+  // architecture. Errors: invalid IR, limits exceeded, LLVM failures, a CPU
+  // this machine cannot run, the linker failing.
+  static ErrorOr<std::unique_ptr<JitPolicy>> Compile(const ir::Policy& policy, const Options& options = {});
+
+  ~JitPolicy();
+  JitPolicy(const JitPolicy&) = delete;
+  JitPolicy& operator=(const JitPolicy&) = delete;
+
+  // The native decision function (valid while this object lives). It calls
+  // helpers (see DefaultHelpers in runtime/abi/helpers.h) for path operations.
+  gov_decide_fn decide() const { return decide_; }
+  // The compiled code for a bundle.
+  const NativeCode& native() const { return native_; }
+
+ private:
+  struct Impl;
+  JitPolicy();
+
+  std::unique_ptr<Impl> impl_;
+  gov_decide_fn decide_ = nullptr;
+  NativeCode native_;
+};
+
+// The LLVM IR (text) the code generator emits for `policy`, before and after
+// optimization; for docs, debugging and tests.
+ErrorOr<std::string> EmitLlvmIr(const ir::Policy& policy, bool optimized, const Options& options = {});
+
+}  // namespace gov::codegen

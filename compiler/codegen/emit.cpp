@@ -1,0 +1,1615 @@
+// Lowering of the Decision IR to LLVM IR (see emit.h and docs/codegen.md).
+//
+// Shape of a generated module:
+//   gov_decide            the ABI entry: request validation, rule-index
+//                         lookup, a merge over the candidate rule lists in
+//                         ascending id order with a switch to the rule
+//                         functions, decision combination, output.
+//   gov.rule.N            one per rule: evaluates its condition; returns 0
+//                         (no match), 1 (match) or 0x100 | gov_error.
+//   gov.match.N           one per pattern used: an inline DFA loop over
+//                         constant tables.
+//   gov.<utility>         byte loops (compare, search, copy) as internal
+//                         functions; the optimizer inlines what pays.
+// Every function carries "no-builtins" so that the optimizer never turns a
+// byte loop into a call of memcpy/memcmp/memset: the object must reference
+// no external symbol (runtime calls go through the gov_helpers table).
+//
+// Errors inside a rule: the op stores its gov_error into the rule's error
+// slot and branches to the error block it was given; `and`/`or`/`any`/`all`
+// give their operands blocks that record the first error and continue.
+// Values are kept in allocas where control flow merges through loops; the
+// optimizer's SROA/mem2reg turns them into registers.
+#include "compiler/codegen/emit.h"
+
+#include <llvm/IR/BasicBlock.h>
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/DerivedTypes.h>
+#include <llvm/IR/Function.h>
+#include <llvm/IR/GlobalVariable.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "compiler/codegen/codegen.h"
+#include "runtime/abi/gov_abi.h"
+#include "runtime/pattern/pattern.h"
+
+namespace gov::codegen::internal {
+namespace {
+
+using llvm::BasicBlock;
+using llvm::Value;
+
+// What a rule function returns.
+constexpr std::uint32_t kRuleMatch = 1;
+constexpr std::uint32_t kRuleErrorFlag = 0x100;
+// Sentinel ending every candidate rule list (no rule has this id).
+constexpr std::uint32_t kEndOfList = GOV_NO_RULE;
+// What one rule counts against the emitted-node budget besides its nodes.
+constexpr std::uint64_t kRuleCostInNodes = 4;
+
+// The value of one node in generated code. `present` is an i1 (constant true
+// for nodes that are never absent). Components by kind:
+//   Bool: x i1; Int: x i64; Str: x data, y size (i64);
+//   StrList: x gov_str*, y count; IntList: x int64_t*, y count;
+//   StrMap: x keys (gov_str*), y values (gov_str*), z count.
+// Components of an absent value are unspecified: every use is guarded.
+struct Val {
+  Value* present = nullptr;
+  Value* x = nullptr;
+  Value* y = nullptr;
+  Value* z = nullptr;
+};
+
+class Emitter {
+ public:
+  Emitter(const ir::Policy& policy, llvm::LLVMContext& context, std::uint64_t budget)
+      : p_(policy), ctx_(context), b_(context), budget_(budget) {}
+
+  ErrorOr<std::unique_ptr<llvm::Module>> Run(const std::string& triple, const std::string& data_layout) {
+    if (std::string problem = ir::Validate(p_); !problem.empty()) {
+      return Error{"invalid Decision IR: " + problem};
+    }
+    if (p_.rules.size() >= kEndOfList) return Error{"too many rules"};
+    m_ = std::make_unique<llvm::Module>(p_.name.empty() ? "gov_policy" : p_.name, ctx_);
+    m_->setTargetTriple(triple);
+    m_->setDataLayout(data_layout);
+    i1_ = b_.getInt1Ty();
+    i8_ = b_.getInt8Ty();
+    i16_ = b_.getInt16Ty();
+    i32_ = b_.getInt32Ty();
+    i64_ = b_.getInt64Ty();
+    ptr_ = b_.getPtrTy();
+    str_ty_ = llvm::StructType::get(ctx_, {ptr_, i64_});
+
+    patterns_.assign(p_.patterns.size(), nullptr);
+    std::vector<llvm::Function*> rules;
+    rules.reserve(p_.rules.size());
+    for (std::size_t r = 0; r < p_.rules.size() && error_.empty(); ++r) rules.push_back(EmitRule(r));
+    if (!error_.empty()) return Error{error_};
+    EmitDecide(rules);
+    if (!error_.empty()) return Error{error_};
+    return std::move(m_);
+  }
+
+ private:
+  // ---- Small building blocks ------------------------------------------
+
+  void SetError(std::string message) {
+    if (error_.empty()) error_ = std::move(message);
+  }
+
+  llvm::Function* NewFunction(const std::string& name, llvm::Type* result, llvm::ArrayRef<llvm::Type*> params,
+                              bool external = false) {
+    auto* type = llvm::FunctionType::get(result, params, false);
+    auto* fn = llvm::Function::Create(
+        type, external ? llvm::GlobalValue::ExternalLinkage : llvm::GlobalValue::InternalLinkage, name, *m_);
+    fn->addFnAttr(llvm::Attribute::NoUnwind);
+    // Like -fno-builtin: the optimizer may not introduce library calls.
+    fn->addFnAttr("no-builtins");
+    return fn;
+  }
+
+  BasicBlock* NewBlock(const char* name) { return BasicBlock::Create(ctx_, name, b_.GetInsertBlock()->getParent()); }
+
+  // An alloca in the entry block of the current function (for mem2reg).
+  llvm::AllocaInst* EntryAlloca(llvm::Type* type, const char* name) {
+    llvm::Function* fn = b_.GetInsertBlock()->getParent();
+    llvm::IRBuilder<> entry(&fn->getEntryBlock(), fn->getEntryBlock().begin());
+    return entry.CreateAlloca(type, nullptr, name);
+  }
+
+  Value* BytePtr(Value* base, Value* offset) { return b_.CreateInBoundsGEP(i8_, base, offset); }
+  Value* BytePtr(Value* base, std::uint64_t offset) { return b_.CreateConstInBoundsGEP1_64(i8_, base, offset); }
+
+  Value* LoadAt(llvm::Type* type, Value* base, std::uint64_t offset, unsigned align) {
+    return b_.CreateAlignedLoad(type, BytePtr(base, offset), llvm::Align(align));
+  }
+  void StoreAt(Value* value, Value* base, std::uint64_t offset, unsigned align) {
+    b_.CreateAlignedStore(value, BytePtr(base, offset), llvm::Align(align));
+  }
+
+  // Element `index` of an array of gov_str: (data, size).
+  std::pair<Value*, Value*> LoadStrElement(Value* items, Value* index) {
+    Value* element = b_.CreateInBoundsGEP(str_ty_, items, index);
+    Value* data = b_.CreateAlignedLoad(ptr_, b_.CreateStructGEP(str_ty_, element, 0), llvm::Align(8));
+    Value* size = b_.CreateAlignedLoad(i64_, b_.CreateStructGEP(str_ty_, element, 1), llvm::Align(8));
+    return {data, size};
+  }
+
+  // Emits `if (cond) return value;` and continues in a new block.
+  void ReturnIf(Value* cond, Value* value) {
+    BasicBlock* yes = NewBlock("ret");
+    BasicBlock* no = NewBlock("cont");
+    b_.CreateCondBr(cond, yes, no);
+    b_.SetInsertPoint(yes);
+    b_.CreateRet(value);
+    b_.SetInsertPoint(no);
+  }
+
+  // Emits `for (i = 0; i < n; ++i) body(i);` (unsigned i64) and continues
+  // after the loop. `body` may add blocks; its last block falls through.
+  void CountedLoop(Value* n, const std::function<void(Value*)>& body) {
+    BasicBlock* before = b_.GetInsertBlock();
+    BasicBlock* header = NewBlock("loop");
+    BasicBlock* body_block = NewBlock("body");
+    BasicBlock* exit = NewBlock("exit");
+    b_.CreateBr(header);
+    b_.SetInsertPoint(header);
+    llvm::PHINode* i = b_.CreatePHI(i64_, 2, "i");
+    i->addIncoming(b_.getInt64(0), before);
+    b_.CreateCondBr(b_.CreateICmpULT(i, n), body_block, exit);
+    b_.SetInsertPoint(body_block);
+    body(i);
+    Value* next = b_.CreateAdd(i, b_.getInt64(1), "", /*HasNUW=*/true);
+    i->addIncoming(next, b_.GetInsertBlock());
+    b_.CreateBr(header);
+    b_.SetInsertPoint(exit);
+  }
+
+  llvm::GlobalVariable* ConstGlobal(llvm::Constant* init, const std::string& name) {
+    auto* global = new llvm::GlobalVariable(*m_, init->getType(), /*isConstant=*/true,
+                                            llvm::GlobalValue::PrivateLinkage, init, name);
+    global->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
+    return global;
+  }
+
+  // ---- Constants --------------------------------------------------------
+
+  // A constant byte string (deduplicated by content).
+  llvm::Constant* StrBytes(const std::string& text) {
+    auto it = str_bytes_.find(text);
+    if (it != str_bytes_.end()) return it->second;
+    // Never a zero-sized object: an empty string still points at one byte.
+    llvm::Constant* init = llvm::ConstantDataArray::getString(ctx_, text, /*AddNull=*/text.empty());
+    llvm::GlobalVariable* global = ConstGlobal(init, "str");
+    global->setAlignment(llvm::Align(1));
+    str_bytes_.emplace(text, global);
+    return global;
+  }
+  llvm::Constant* StrConst(const std::string& text) {
+    return llvm::ConstantStruct::get(str_ty_, {StrBytes(text), b_.getInt64(text.size())});
+  }
+  // A constant array of gov_str.
+  llvm::Constant* StrArray(const std::vector<std::string>& items, const char* name) {
+    std::vector<llvm::Constant*> elements;
+    elements.reserve(items.size());
+    for (const std::string& item : items) elements.push_back(StrConst(item));
+    return ConstGlobal(llvm::ConstantArray::get(llvm::ArrayType::get(str_ty_, elements.size()), elements), name);
+  }
+  llvm::Constant* IntArray(const std::vector<std::int64_t>& items, const char* name) {
+    std::vector<std::uint64_t> raw(items.begin(), items.end());
+    return ConstGlobal(llvm::ConstantDataArray::get(ctx_, raw), name);
+  }
+  llvm::Constant* U32Array(const std::vector<std::uint32_t>& items, const char* name) {
+    return ConstGlobal(llvm::ConstantDataArray::get(ctx_, items), name);
+  }
+
+  Val ConstStrList(std::uint32_t index) {
+    auto [it, fresh] = str_lists_.emplace(index, nullptr);
+    if (fresh) it->second = StrArray(p_.str_lists[index], "strlist");
+    return {b_.getTrue(), it->second, b_.getInt64(p_.str_lists[index].size())};
+  }
+  Val ConstIntList(std::uint32_t index) {
+    auto [it, fresh] = int_lists_.emplace(index, nullptr);
+    if (fresh) it->second = IntArray(p_.int_lists[index], "intlist");
+    return {b_.getTrue(), it->second, b_.getInt64(p_.int_lists[index].size())};
+  }
+  // A list constant as a sorted, duplicate-free table for membership tests.
+  std::pair<llvm::Constant*, std::size_t> SortedStrSet(std::uint32_t index) {
+    auto [it, fresh] = str_sets_.emplace(index, std::pair<llvm::Constant*, std::size_t>{});
+    if (fresh) {
+      std::vector<std::string> items = p_.str_lists[index];
+      std::sort(items.begin(), items.end());
+      items.erase(std::unique(items.begin(), items.end()), items.end());
+      it->second = {StrArray(items, "strset"), items.size()};
+    }
+    return it->second;
+  }
+  std::pair<llvm::Constant*, std::size_t> SortedIntSet(std::uint32_t index) {
+    auto [it, fresh] = int_sets_.emplace(index, std::pair<llvm::Constant*, std::size_t>{});
+    if (fresh) {
+      std::vector<std::int64_t> items = p_.int_lists[index];
+      std::sort(items.begin(), items.end());
+      items.erase(std::unique(items.begin(), items.end()), items.end());
+      it->second = {IntArray(items, "intset"), items.size()};
+    }
+    return it->second;
+  }
+  Val ConstMap(std::uint32_t index) {
+    auto [it, fresh] = maps_.emplace(index, std::pair<llvm::Constant*, llvm::Constant*>{});
+    const auto& map = p_.maps[index];
+    if (fresh) {
+      std::vector<std::string> keys;
+      std::vector<std::string> values;
+      for (const auto& [key, value] : map) {
+        keys.push_back(key);
+        values.push_back(value);
+      }
+      it->second = {StrArray(keys, "mapkeys"), StrArray(values, "mapvalues")};
+    }
+    return {b_.getTrue(), it->second.first, it->second.second, b_.getInt64(map.size())};
+  }
+
+  // ---- Utility functions (byte loops) -----------------------------------
+
+  // Returns the utility `name`, building it with `build` on first use. The
+  // builder runs with the insertion point in the new function's entry.
+  llvm::Function* Utility(const std::string& name, llvm::Type* result, llvm::ArrayRef<llvm::Type*> params,
+                          const std::function<void(llvm::Function*)>& build) {
+    if (llvm::Function* existing = m_->getFunction(name)) return existing;
+    llvm::Function* fn = NewFunction(name, result, params);
+    llvm::IRBuilderBase::InsertPointGuard guard(b_);
+    b_.SetInsertPoint(BasicBlock::Create(ctx_, "entry", fn));
+    build(fn);
+    return fn;
+  }
+
+  // i1 gov.memeq(ptr a, ptr b, i64 n): the n bytes are equal.
+  llvm::Function* MemEq() {
+    return Utility("gov.memeq", i1_, {ptr_, ptr_, i64_}, [&](llvm::Function* fn) {
+      Value* a = fn->getArg(0);
+      Value* c = fn->getArg(1);
+      CountedLoop(fn->getArg(2), [&](Value* i) {
+        Value* x = b_.CreateLoad(i8_, BytePtr(a, i));
+        Value* y = b_.CreateLoad(i8_, BytePtr(c, i));
+        ReturnIf(b_.CreateICmpNE(x, y), b_.getFalse());
+      });
+      b_.CreateRet(b_.getTrue());
+    });
+  }
+
+  // i1 gov.streq(ptr a, i64 an, ptr b, i64 bn)
+  llvm::Function* StrEq() {
+    return Utility("gov.streq", i1_, {ptr_, i64_, ptr_, i64_}, [&](llvm::Function* fn) {
+      ReturnIf(b_.CreateICmpNE(fn->getArg(1), fn->getArg(3)), b_.getFalse());
+      b_.CreateRet(b_.CreateCall(MemEq(), {fn->getArg(0), fn->getArg(2), fn->getArg(1)}));
+    });
+  }
+
+  // i32 gov.strcmp(ptr a, i64 an, ptr b, i64 bn): -1, 0, 1 (unsigned bytes,
+  // a proper prefix is smaller).
+  llvm::Function* StrCmp() {
+    return Utility("gov.strcmp", i32_, {ptr_, i64_, ptr_, i64_}, [&](llvm::Function* fn) {
+      Value* a = fn->getArg(0);
+      Value* an = fn->getArg(1);
+      Value* c = fn->getArg(2);
+      Value* cn = fn->getArg(3);
+      Value* common = b_.CreateSelect(b_.CreateICmpULT(an, cn), an, cn);
+      CountedLoop(common, [&](Value* i) {
+        Value* x = b_.CreateLoad(i8_, BytePtr(a, i));
+        Value* y = b_.CreateLoad(i8_, BytePtr(c, i));
+        Value* order = b_.CreateSelect(b_.CreateICmpULT(x, y), b_.getInt32(-1), b_.getInt32(1));
+        ReturnIf(b_.CreateICmpNE(x, y), order);
+      });
+      Value* longer = b_.CreateSelect(b_.CreateICmpUGT(an, cn), b_.getInt32(1), b_.getInt32(0));
+      b_.CreateRet(b_.CreateSelect(b_.CreateICmpULT(an, cn), b_.getInt32(-1), longer));
+    });
+  }
+
+  // i64 gov.str_find(ptr table, i64 n, ptr s, i64 sn): binary search in a
+  // sorted gov_str array; the index or -1.
+  llvm::Function* StrFind() {
+    return Utility("gov.str_find", i64_, {ptr_, i64_, ptr_, i64_}, [&](llvm::Function* fn) {
+      Value* table = fn->getArg(0);
+      llvm::AllocaInst* lo = b_.CreateAlloca(i64_);
+      llvm::AllocaInst* hi = b_.CreateAlloca(i64_);
+      b_.CreateStore(b_.getInt64(0), lo);
+      b_.CreateStore(fn->getArg(1), hi);
+      BasicBlock* header = NewBlock("search");
+      BasicBlock* body = NewBlock("probe");
+      BasicBlock* missing = NewBlock("missing");
+      b_.CreateBr(header);
+      b_.SetInsertPoint(header);
+      Value* l = b_.CreateLoad(i64_, lo);
+      Value* h = b_.CreateLoad(i64_, hi);
+      b_.CreateCondBr(b_.CreateICmpULT(l, h), body, missing);
+      b_.SetInsertPoint(body);
+      Value* mid = b_.CreateAdd(l, b_.CreateLShr(b_.CreateSub(h, l), 1));
+      auto [data, size] = LoadStrElement(table, mid);
+      Value* order = b_.CreateCall(StrCmp(), {data, size, fn->getArg(2), fn->getArg(3)});
+      ReturnIf(b_.CreateICmpEQ(order, b_.getInt32(0)), mid);
+      Value* below = b_.CreateICmpSLT(order, b_.getInt32(0));
+      b_.CreateStore(b_.CreateSelect(below, b_.CreateAdd(mid, b_.getInt64(1)), l), lo);
+      b_.CreateStore(b_.CreateSelect(below, h, mid), hi);
+      b_.CreateBr(header);
+      b_.SetInsertPoint(missing);
+      b_.CreateRet(b_.getInt64(-1));
+    });
+  }
+
+  // i1 gov.str_scan(ptr items, i64 n, ptr s, i64 sn): linear membership.
+  llvm::Function* StrScan() {
+    return Utility("gov.str_scan", i1_, {ptr_, i64_, ptr_, i64_}, [&](llvm::Function* fn) {
+      CountedLoop(fn->getArg(1), [&](Value* i) {
+        auto [data, size] = LoadStrElement(fn->getArg(0), i);
+        ReturnIf(b_.CreateCall(StrEq(), {data, size, fn->getArg(2), fn->getArg(3)}), b_.getTrue());
+      });
+      b_.CreateRet(b_.getFalse());
+    });
+  }
+
+  // i64 gov.str_index(ptr items, i64 n, ptr s, i64 sn): the first index of
+  // s in a gov_str array of any order, or -1.
+  llvm::Function* StrIndex() {
+    return Utility("gov.str_index", i64_, {ptr_, i64_, ptr_, i64_}, [&](llvm::Function* fn) {
+      CountedLoop(fn->getArg(1), [&](Value* i) {
+        auto [data, size] = LoadStrElement(fn->getArg(0), i);
+        ReturnIf(b_.CreateCall(StrEq(), {data, size, fn->getArg(2), fn->getArg(3)}), i);
+      });
+      b_.CreateRet(b_.getInt64(-1));
+    });
+  }
+
+  // Index of `key` among the keys of `map` (node `map_node`), or -1. Map
+  // constants are sorted (binary search); request maps are scanned in order
+  // so that a malformed request cannot make us disagree with the interpreter.
+  Value* FindKey(const ir::Node& map_node, const Val& map, const Val& key) {
+    llvm::Function* find = map_node.op == ir::Op::kConstMap ? StrFind() : StrIndex();
+    return b_.CreateCall(find, {map.x, map.z, key.x, key.y});
+  }
+
+  // i1 gov.int_find(ptr sorted, i64 n, i64 v): binary search.
+  llvm::Function* IntFind() {
+    return Utility("gov.int_find", i1_, {ptr_, i64_, i64_}, [&](llvm::Function* fn) {
+      Value* table = fn->getArg(0);
+      Value* wanted = fn->getArg(2);
+      llvm::AllocaInst* lo = b_.CreateAlloca(i64_);
+      llvm::AllocaInst* hi = b_.CreateAlloca(i64_);
+      b_.CreateStore(b_.getInt64(0), lo);
+      b_.CreateStore(fn->getArg(1), hi);
+      BasicBlock* header = NewBlock("search");
+      BasicBlock* body = NewBlock("probe");
+      BasicBlock* missing = NewBlock("missing");
+      b_.CreateBr(header);
+      b_.SetInsertPoint(header);
+      Value* l = b_.CreateLoad(i64_, lo);
+      Value* h = b_.CreateLoad(i64_, hi);
+      b_.CreateCondBr(b_.CreateICmpULT(l, h), body, missing);
+      b_.SetInsertPoint(body);
+      Value* mid = b_.CreateAdd(l, b_.CreateLShr(b_.CreateSub(h, l), 1));
+      Value* item = b_.CreateLoad(i64_, b_.CreateInBoundsGEP(i64_, table, mid));
+      ReturnIf(b_.CreateICmpEQ(item, wanted), b_.getTrue());
+      Value* below = b_.CreateICmpSLT(item, wanted);
+      b_.CreateStore(b_.CreateSelect(below, b_.CreateAdd(mid, b_.getInt64(1)), l), lo);
+      b_.CreateStore(b_.CreateSelect(below, h, mid), hi);
+      b_.CreateBr(header);
+      b_.SetInsertPoint(missing);
+      b_.CreateRet(b_.getFalse());
+    });
+  }
+
+  // i1 gov.int_scan(ptr items, i64 n, i64 v): linear membership.
+  llvm::Function* IntScan() {
+    return Utility("gov.int_scan", i1_, {ptr_, i64_, i64_}, [&](llvm::Function* fn) {
+      CountedLoop(fn->getArg(1), [&](Value* i) {
+        Value* item = b_.CreateLoad(i64_, b_.CreateInBoundsGEP(i64_, fn->getArg(0), i));
+        ReturnIf(b_.CreateICmpEQ(item, fn->getArg(2)), b_.getTrue());
+      });
+      b_.CreateRet(b_.getFalse());
+    });
+  }
+
+  // i1 gov.starts_with / gov.ends_with (ptr a, i64 an, ptr b, i64 bn)
+  llvm::Function* Affix(bool suffix) {
+    return Utility(suffix ? "gov.ends_with" : "gov.starts_with", i1_, {ptr_, i64_, ptr_, i64_},
+                   [&](llvm::Function* fn) {
+                     Value* an = fn->getArg(1);
+                     Value* bn = fn->getArg(3);
+                     ReturnIf(b_.CreateICmpUGT(bn, an), b_.getFalse());
+                     Value* start = suffix ? BytePtr(fn->getArg(0), b_.CreateSub(an, bn)) : fn->getArg(0);
+                     b_.CreateRet(b_.CreateCall(MemEq(), {start, fn->getArg(2), bn}));
+                   });
+  }
+
+  // i1 gov.contains(ptr hay, i64 hn, ptr needle, i64 nn): substring test.
+  llvm::Function* Contains() {
+    return Utility("gov.contains", i1_, {ptr_, i64_, ptr_, i64_}, [&](llvm::Function* fn) {
+      Value* hay = fn->getArg(0);
+      Value* hn = fn->getArg(1);
+      Value* needle = fn->getArg(2);
+      Value* nn = fn->getArg(3);
+      ReturnIf(b_.CreateICmpUGT(nn, hn), b_.getFalse());
+      Value* starts = b_.CreateAdd(b_.CreateSub(hn, nn), b_.getInt64(1));
+      CountedLoop(starts, [&](Value* i) {
+        ReturnIf(b_.CreateCall(MemEq(), {BytePtr(hay, i), needle, nn}), b_.getTrue());
+      });
+      b_.CreateRet(b_.getFalse());
+    });
+  }
+
+  // i1 gov.strlist_eq(ptr a, i64 an, ptr b, i64 bn)
+  llvm::Function* StrListEq() {
+    return Utility("gov.strlist_eq", i1_, {ptr_, i64_, ptr_, i64_}, [&](llvm::Function* fn) {
+      ReturnIf(b_.CreateICmpNE(fn->getArg(1), fn->getArg(3)), b_.getFalse());
+      CountedLoop(fn->getArg(1), [&](Value* i) {
+        auto [ad, as] = LoadStrElement(fn->getArg(0), i);
+        auto [bd, bs] = LoadStrElement(fn->getArg(2), i);
+        ReturnIf(b_.CreateNot(b_.CreateCall(StrEq(), {ad, as, bd, bs})), b_.getFalse());
+      });
+      b_.CreateRet(b_.getTrue());
+    });
+  }
+
+  // i1 gov.intlist_eq(ptr a, i64 an, ptr b, i64 bn)
+  llvm::Function* IntListEq() {
+    return Utility("gov.intlist_eq", i1_, {ptr_, i64_, ptr_, i64_}, [&](llvm::Function* fn) {
+      ReturnIf(b_.CreateICmpNE(fn->getArg(1), fn->getArg(3)), b_.getFalse());
+      CountedLoop(fn->getArg(1), [&](Value* i) {
+        Value* x = b_.CreateLoad(i64_, b_.CreateInBoundsGEP(i64_, fn->getArg(0), i));
+        Value* y = b_.CreateLoad(i64_, b_.CreateInBoundsGEP(i64_, fn->getArg(2), i));
+        ReturnIf(b_.CreateICmpNE(x, y), b_.getFalse());
+      });
+      b_.CreateRet(b_.getTrue());
+    });
+  }
+
+  // i1 gov.map_eq(ptr ak, ptr av, i64 an, ptr bk, ptr bv, i64 bn)
+  llvm::Function* MapEq() {
+    return Utility("gov.map_eq", i1_, {ptr_, ptr_, i64_, ptr_, ptr_, i64_}, [&](llvm::Function* fn) {
+      ReturnIf(b_.CreateICmpNE(fn->getArg(2), fn->getArg(5)), b_.getFalse());
+      CountedLoop(fn->getArg(2), [&](Value* i) {
+        for (unsigned which = 0; which < 2; ++which) {
+          auto [ad, as] = LoadStrElement(fn->getArg(which), i);
+          auto [bd, bs] = LoadStrElement(fn->getArg(3 + which), i);
+          ReturnIf(b_.CreateNot(b_.CreateCall(StrEq(), {ad, as, bd, bs})), b_.getFalse());
+        }
+      });
+      b_.CreateRet(b_.getTrue());
+    });
+  }
+
+  // void gov.copy / gov.lower / gov.upper (ptr dst, ptr src, i64 n)
+  enum class CopyMode { kPlain, kLower, kUpper };
+  llvm::Function* Copy(CopyMode mode) {
+    const char* name = mode == CopyMode::kPlain ? "gov.copy" : mode == CopyMode::kLower ? "gov.lower" : "gov.upper";
+    return Utility(name, b_.getVoidTy(), {ptr_, ptr_, i64_}, [&](llvm::Function* fn) {
+      CountedLoop(fn->getArg(2), [&](Value* i) {
+        Value* c = b_.CreateLoad(i8_, BytePtr(fn->getArg(1), i));
+        if (mode != CopyMode::kPlain) {
+          char first = mode == CopyMode::kLower ? 'A' : 'a';
+          Value* offset = b_.CreateSub(c, b_.getInt8(static_cast<std::uint8_t>(first)));
+          Value* in_range = b_.CreateICmpULE(offset, b_.getInt8(25));
+          Value* changed =
+              mode == CopyMode::kLower ? b_.CreateOr(c, b_.getInt8(0x20)) : b_.CreateAnd(c, b_.getInt8(0xdf));
+          c = b_.CreateSelect(in_range, changed, c);
+        }
+        b_.CreateStore(c, BytePtr(fn->getArg(0), i));
+      });
+      b_.CreateRetVoid();
+    });
+  }
+
+  // i1 gov.match.N(ptr s, i64 n): whole-string match of pattern N.
+  llvm::Function* Matcher(std::size_t index) {
+    if (patterns_[index] != nullptr) return patterns_[index];
+    std::optional<pattern::Dfa> dfa = pattern::Dfa::Deserialize(p_.patterns[index].dfa);
+    if (!dfa) {
+      SetError("pattern " + std::to_string(index) + ": automaton bytes are invalid");
+      dfa = pattern::Dfa();
+    }
+    const pattern::Dfa& d = *dfa;
+    llvm::Function* fn = Utility("gov.match." + std::to_string(index), i1_, {ptr_, i64_}, [&](llvm::Function* f) {
+      if (d.MatchesEverything() || d.MatchesNothing()) {
+        b_.CreateRet(b_.getInt1(d.MatchesEverything()));
+        return;
+      }
+      std::vector<std::uint8_t> classes(d.byte_class().begin(), d.byte_class().end());
+      std::vector<std::uint16_t> next(d.transitions().begin(), d.transitions().end());
+      std::vector<std::uint8_t> accepting(d.accepting().begin(), d.accepting().end());
+      llvm::Constant* class_table = ConstGlobal(llvm::ConstantDataArray::get(ctx_, classes), "dfa.class");
+      llvm::Constant* next_table = ConstGlobal(llvm::ConstantDataArray::get(ctx_, next), "dfa.next");
+      llvm::Constant* accept_table = ConstGlobal(llvm::ConstantDataArray::get(ctx_, accepting), "dfa.accept");
+      llvm::AllocaInst* state = b_.CreateAlloca(i32_);
+      b_.CreateStore(b_.getInt32(static_cast<std::uint32_t>(d.start_state())), state);
+      CountedLoop(f->getArg(1), [&](Value* i) {
+        Value* byte = b_.CreateZExt(b_.CreateLoad(i8_, BytePtr(f->getArg(0), i)), i64_);
+        Value* cls = b_.CreateZExt(b_.CreateLoad(i8_, b_.CreateInBoundsGEP(i8_, class_table, byte)), i64_);
+        Value* row = b_.CreateMul(b_.CreateZExt(b_.CreateLoad(i32_, state), i64_), b_.getInt64(d.class_count()));
+        Value* target = b_.CreateLoad(i16_, b_.CreateInBoundsGEP(i16_, next_table, b_.CreateAdd(row, cls)));
+        Value* target32 = b_.CreateZExt(target, i32_);
+        // State 0 is the dead state: no suffix can be accepted.
+        ReturnIf(b_.CreateICmpEQ(target32, b_.getInt32(0)), b_.getFalse());
+        b_.CreateStore(target32, state);
+      });
+      Value* final_state = b_.CreateZExt(b_.CreateLoad(i32_, state), i64_);
+      Value* accepts = b_.CreateLoad(i8_, b_.CreateInBoundsGEP(i8_, accept_table, final_state));
+      b_.CreateRet(b_.CreateICmpNE(accepts, b_.getInt8(0)));
+    });
+    patterns_[index] = fn;
+    return fn;
+  }
+
+  // ---- Rule functions ---------------------------------------------------
+
+  // Stores `code` (i32) as the error and branches to `err`; the current
+  // block ends.
+  void FailWith(Value* code, BasicBlock* err) {
+    b_.CreateStore(code, err_slot_);
+    b_.CreateBr(err);
+  }
+
+  // Fails with `code` when `bad`; continues in a new block otherwise.
+  void FailIf(Value* bad, std::uint32_t code, BasicBlock* err) {
+    if (auto* constant = llvm::dyn_cast<llvm::ConstantInt>(bad); constant != nullptr && constant->isZero()) return;
+    BasicBlock* failing = NewBlock("fail");
+    BasicBlock* ok = NewBlock("ok");
+    b_.CreateCondBr(bad, failing, ok);
+    b_.SetInsertPoint(failing);
+    FailWith(b_.getInt32(code), err);
+    b_.SetInsertPoint(ok);
+  }
+
+  // In an error block: keeps the first error of a group in `first`.
+  void RecordFirstError(llvm::AllocaInst* first) {
+    Value* current = b_.CreateLoad(i32_, first);
+    Value* code = b_.CreateLoad(i32_, err_slot_);
+    b_.CreateStore(b_.CreateSelect(b_.CreateICmpEQ(current, b_.getInt32(0)), code, current), first);
+  }
+
+  llvm::Type* XType(ir::Kind kind) {
+    switch (kind) {
+      case ir::Kind::kBool:
+        return i1_;
+      case ir::Kind::kInt:
+        return i64_;
+      default:
+        return ptr_;
+    }
+  }
+  llvm::Type* YType(ir::Kind kind) {
+    switch (kind) {
+      case ir::Kind::kBool:
+      case ir::Kind::kInt:
+        return nullptr;
+      case ir::Kind::kStrMap:
+        return ptr_;
+      default:
+        return i64_;
+    }
+  }
+  llvm::Type* ZType(ir::Kind kind) { return kind == ir::Kind::kStrMap ? i64_ : nullptr; }
+
+  // An absent value of `kind` with zero components.
+  Val Absent(ir::Kind kind) {
+    Val v;
+    v.present = b_.getFalse();
+    v.x = llvm::Constant::getNullValue(XType(kind));
+    if (llvm::Type* y = YType(kind)) v.y = llvm::Constant::getNullValue(y);
+    if (llvm::Type* z = ZType(kind)) v.z = llvm::Constant::getNullValue(z);
+    return v;
+  }
+
+  // Merges values flowing into the current block from `incoming`.
+  Val Merge(ir::Kind kind, const std::vector<std::pair<Val, BasicBlock*>>& incoming) {
+    auto phi = [&](llvm::Type* type, Value* Val::*member) -> Value* {
+      if (type == nullptr) return nullptr;
+      llvm::PHINode* node = b_.CreatePHI(type, static_cast<unsigned>(incoming.size()));
+      for (const auto& [value, block] : incoming) node->addIncoming(value.*member, block);
+      return node;
+    };
+    Val v;
+    v.present = phi(i1_, &Val::present);
+    v.x = phi(XType(kind), &Val::x);
+    v.y = phi(YType(kind), &Val::y);
+    v.z = phi(ZType(kind), &Val::z);
+    return v;
+  }
+
+  // `cond ? compute() : otherwise`, running compute's code only when cond
+  // holds (compute may fail to error blocks).
+  Val Guarded(ir::Kind kind, Value* cond, const Val& otherwise, const std::function<Val()>& compute) {
+    if (auto* constant = llvm::dyn_cast<llvm::ConstantInt>(cond)) {
+      if (constant->isOne()) return compute();
+      return otherwise;
+    }
+    BasicBlock* before = b_.GetInsertBlock();
+    BasicBlock* then = NewBlock("present");
+    BasicBlock* merge = NewBlock("merge");
+    b_.CreateCondBr(cond, then, merge);
+    b_.SetInsertPoint(then);
+    Val computed = compute();
+    BasicBlock* then_end = b_.GetInsertBlock();
+    b_.CreateBr(merge);
+    b_.SetInsertPoint(merge);
+    return Merge(kind, {{otherwise, before}, {computed, then_end}});
+  }
+  // A Bool predicate that is false unless `cond`.
+  Value* GuardedBool(Value* cond, const std::function<Value*()>& compute) {
+    Val otherwise{b_.getTrue(), b_.getFalse()};
+    return Guarded(ir::Kind::kBool, cond, otherwise, [&] { return Val{b_.getTrue(), compute()}; }).x;
+  }
+
+  Val Present(Value* x, Value* y = nullptr, Value* z = nullptr) { return Val{b_.getTrue(), x, y, z}; }
+  Value* Both(const Val& a, const Val& c) { return b_.CreateAnd(a.present, c.present); }
+
+  llvm::Function* EmitRule(std::size_t r) {
+    // A rule function costs about as much compile time as a few nodes.
+    emitted_ += kRuleCostInNodes;
+    llvm::Function* fn = NewFunction("gov.rule." + std::to_string(r), i32_, {ptr_, ptr_, ptr_});
+    // Separate functions keep optimization per rule (compile time linear).
+    fn->addFnAttr(llvm::Attribute::NoInline);
+    req_ = fn->getArg(0);
+    helpers_ = fn->getArg(1);
+    scratch_ = fn->getArg(2);
+    b_.SetInsertPoint(BasicBlock::Create(ctx_, "entry", fn));
+    err_slot_ = b_.CreateAlloca(i32_, nullptr, "error");
+    used_slot_ = b_.CreateAlloca(i64_, nullptr, "scratch_used");
+    // The scratch arena is empty at the start of each rule.
+    b_.CreateStore(b_.getInt64(0), used_slot_);
+    b_.CreateStore(b_.getInt32(0), err_slot_);
+    locals_.assign(p_.local_slots, std::nullopt);
+    BasicBlock* failed = BasicBlock::Create(ctx_, "failed", fn);
+    Val condition = Emit(p_.rules[r].condition, failed);
+    b_.CreateRet(b_.CreateZExt(condition.x, i32_));
+    b_.SetInsertPoint(failed);
+    b_.CreateRet(b_.CreateOr(b_.CreateLoad(i32_, err_slot_), b_.getInt32(kRuleErrorFlag)));
+    return fn;
+  }
+
+  // Emits node `index`; on an error stores its code and branches to `err`.
+  Val Emit(std::uint32_t index, BasicBlock* err) {
+    const ir::Node& n = p_.nodes[index];
+    if (!error_.empty()) return Absent(n.kind);
+    if (++emitted_ > budget_) {
+      SetError("the policy expands to more than " + std::to_string(budget_) + " expression nodes");
+      return Absent(n.kind);
+    }
+    if (depth_ >= kMaxDepth) {
+      SetError("the policy nests deeper than " + std::to_string(kMaxDepth) + " expression levels");
+      return Absent(n.kind);
+    }
+    ++depth_;
+    Val v = EmitNode(n, err);
+    --depth_;
+    return v;
+  }
+
+  Val EmitNode(const ir::Node& n, BasicBlock* err) {
+    switch (n.op) {
+      case ir::Op::kConstBool:
+        return Present(b_.getInt1(n.imm != 0));
+      case ir::Op::kConstInt:
+        return Present(b_.getInt64(static_cast<std::uint64_t>(n.imm)));
+      case ir::Op::kConstStr: {
+        const std::string& text = p_.strings[n.a];
+        return Present(StrBytes(text), b_.getInt64(text.size()));
+      }
+      case ir::Op::kConstList:
+        return n.kind == ir::Kind::kStrList ? ConstStrList(n.a) : ConstIntList(n.a);
+      case ir::Op::kConstMap:
+        return ConstMap(n.a);
+      case ir::Op::kNone:
+        return Absent(n.kind);
+      case ir::Op::kField:
+        return EmitField(n);
+      case ir::Op::kLocal:
+        if (!locals_[n.a]) {
+          SetError("quantifier slot " + std::to_string(n.a) + " read outside its quantifier");
+          return Absent(n.kind);
+        }
+        return *locals_[n.a];
+
+      case ir::Op::kAnd:
+        return EmitLogic(n, /*is_and=*/true, err);
+      case ir::Op::kOr:
+        return EmitLogic(n, /*is_and=*/false, err);
+      case ir::Op::kNot: {
+        Val a = Emit(n.a, err);
+        return Present(b_.CreateNot(a.x));
+      }
+      case ir::Op::kIf:
+        return EmitIf(n, err);
+
+      case ir::Op::kEq:
+      case ir::Op::kNe: {
+        Val a = Emit(n.a, err);
+        Val c = Emit(n.b, err);
+        ir::Kind kind = p_.nodes[n.a].kind;
+        Value* equal = GuardedBool(Both(a, c), [&] { return EqualValues(kind, a, c); });
+        // Absent equals absent.
+        equal = b_.CreateOr(equal, b_.CreateAnd(b_.CreateNot(a.present), b_.CreateNot(c.present)));
+        return Present(n.op == ir::Op::kEq ? equal : b_.CreateNot(equal));
+      }
+      case ir::Op::kLt:
+      case ir::Op::kLe:
+      case ir::Op::kGt:
+      case ir::Op::kGe: {
+        Val a = Emit(n.a, err);
+        Val c = Emit(n.b, err);
+        bool strings = p_.nodes[n.a].kind == ir::Kind::kStr;
+        return Present(GuardedBool(Both(a, c), [&]() -> Value* {
+          Value* left = a.x;
+          Value* right = c.x;
+          if (strings) {
+            left = b_.CreateCall(StrCmp(), {a.x, a.y, c.x, c.y});
+            right = b_.getInt32(0);
+          }
+          switch (n.op) {
+            case ir::Op::kLt:
+              return b_.CreateICmpSLT(left, right);
+            case ir::Op::kLe:
+              return b_.CreateICmpSLE(left, right);
+            case ir::Op::kGt:
+              return b_.CreateICmpSGT(left, right);
+            default:
+              return b_.CreateICmpSGE(left, right);
+          }
+        }));
+      }
+
+      case ir::Op::kIn:
+        return EmitIn(n, err);
+      case ir::Op::kHasKey: {
+        Val key = Emit(n.a, err);
+        Val map = Emit(n.b, err);
+        return Present(GuardedBool(Both(key, map),
+                                   [&] { return b_.CreateICmpSGE(FindKey(p_.nodes[n.b], map, key), b_.getInt64(0)); }));
+      }
+      case ir::Op::kUnder: {
+        Val a = Emit(n.a, err);
+        Val c = Emit(n.b, err);
+        return Present(GuardedBool(Both(a, c), [&] {
+          auto* type = llvm::FunctionType::get(i32_, {ptr_, i64_, ptr_, i64_}, false);
+          Value* helper = LoadHelper(offsetof(gov_helpers, path_under), err);
+          Value* result = b_.CreateCall(type, helper, {a.x, a.y, c.x, c.y});
+          return b_.CreateICmpNE(result, b_.getInt32(0));
+        }));
+      }
+      case ir::Op::kMatches: {
+        Val a = Emit(n.a, err);
+        llvm::Function* matcher = Matcher(static_cast<std::size_t>(n.imm));
+        return Present(GuardedBool(a.present, [&] { return b_.CreateCall(matcher, {a.x, a.y}); }));
+      }
+      case ir::Op::kStartsWith:
+      case ir::Op::kEndsWith:
+      case ir::Op::kContains: {
+        Val a = Emit(n.a, err);
+        Val c = Emit(n.b, err);
+        llvm::Function* test = n.op == ir::Op::kContains ? Contains() : Affix(n.op == ir::Op::kEndsWith);
+        return Present(GuardedBool(Both(a, c), [&] { return b_.CreateCall(test, {a.x, a.y, c.x, c.y}); }));
+      }
+      case ir::Op::kIsNone: {
+        Val a = Emit(n.a, err);
+        return Present(b_.CreateNot(a.present));
+      }
+
+      case ir::Op::kCoalesce: {
+        Val a = Emit(n.a, err);
+        Val c = Emit(n.b, err);
+        Val v;
+        v.present = b_.CreateOr(a.present, c.present);
+        v.x = b_.CreateSelect(a.present, a.x, c.x);
+        if (a.y != nullptr) v.y = b_.CreateSelect(a.present, a.y, c.y);
+        if (a.z != nullptr) v.z = b_.CreateSelect(a.present, a.z, c.z);
+        return v;
+      }
+      case ir::Op::kLower:
+      case ir::Op::kUpper: {
+        Val a = Emit(n.a, err);
+        return Guarded(ir::Kind::kStr, a.present, Absent(ir::Kind::kStr), [&] {
+          Value* out = ScratchAlloc(a.y, err);
+          b_.CreateCall(Copy(n.op == ir::Op::kLower ? CopyMode::kLower : CopyMode::kUpper), {out, a.x, a.y});
+          return Present(out, a.y);
+        });
+      }
+      case ir::Op::kLen: {
+        Val a = Emit(n.a, err);
+        ir::Kind kind = p_.nodes[n.a].kind;
+        Value* length = kind == ir::Kind::kStrMap ? a.z : a.y;
+        return Val{a.present, length};
+      }
+      case ir::Op::kConcat: {
+        Val a = Emit(n.a, err);
+        Val c = Emit(n.b, err);
+        return Guarded(ir::Kind::kStr, Both(a, c), Absent(ir::Kind::kStr), [&] {
+          // Each size is clamped so that the sum cannot wrap; a clamped
+          // size never fits anyway.
+          Value* limit = b_.getInt64(kScratchBytes + 1);
+          Value* a_size = b_.CreateSelect(b_.CreateICmpULT(a.y, limit), a.y, limit);
+          Value* c_size = b_.CreateSelect(b_.CreateICmpULT(c.y, limit), c.y, limit);
+          Value* total = b_.CreateAdd(a_size, c_size);
+          Value* out = ScratchAlloc(total, err);
+          b_.CreateCall(Copy(CopyMode::kPlain), {out, a.x, a.y});
+          b_.CreateCall(Copy(CopyMode::kPlain), {BytePtr(out, a.y), c.x, c.y});
+          return Present(out, total);
+        });
+      }
+      case ir::Op::kPathJoin: {
+        Val a = Emit(n.a, err);
+        Val c = Emit(n.b, err);
+        return Guarded(ir::Kind::kStr, Both(a, c), Absent(ir::Kind::kStr), [&] {
+          auto* type = llvm::FunctionType::get(i64_, {ptr_, i64_, ptr_, i64_, ptr_, i64_}, false);
+          Value* helper = LoadHelper(offsetof(gov_helpers, path_join), err);
+          return ScratchByHelper(err, [&](Value* out, Value* capacity) {
+            return b_.CreateCall(type, helper, {a.x, a.y, c.x, c.y, out, capacity});
+          });
+        });
+      }
+      case ir::Op::kPathName:
+      case ir::Op::kPathParent:
+      case ir::Op::kPathExt:
+      case ir::Op::kToPath: {
+        Val a = Emit(n.a, err);
+        std::uint32_t op = n.op == ir::Op::kToPath       ? GOV_PATH_NORMALIZE
+                           : n.op == ir::Op::kPathName   ? GOV_PATH_NAME
+                           : n.op == ir::Op::kPathParent ? GOV_PATH_PARENT
+                                                         : GOV_PATH_EXT;
+        return Guarded(ir::Kind::kStr, a.present, Absent(ir::Kind::kStr), [&] {
+          auto* type = llvm::FunctionType::get(i64_, {i32_, ptr_, i64_, ptr_, i64_}, false);
+          Value* helper = LoadHelper(offsetof(gov_helpers, path_unary), err);
+          return ScratchByHelper(err, [&](Value* out, Value* capacity) {
+            return b_.CreateCall(type, helper, {b_.getInt32(op), a.x, a.y, out, capacity});
+          });
+        });
+      }
+      case ir::Op::kIndex: {
+        Val list = Emit(n.a, err);
+        Val at = Emit(n.b, err);
+        bool strings = p_.nodes[n.a].kind == ir::Kind::kStrList;
+        Value* in_range = b_.CreateAnd(b_.CreateICmpSGE(at.x, b_.getInt64(0)), b_.CreateICmpULT(at.x, list.y));
+        return Guarded(n.kind, b_.CreateAnd(Both(list, at), in_range), Absent(n.kind), [&] {
+          if (strings) {
+            auto [data, size] = LoadStrElement(list.x, at.x);
+            return Present(data, size);
+          }
+          return Present(b_.CreateLoad(i64_, b_.CreateInBoundsGEP(i64_, list.x, at.x)));
+        });
+      }
+      case ir::Op::kMapGet: {
+        Val map = Emit(n.a, err);
+        Val key = Emit(n.b, err);
+        Val missing{b_.getTrue(), b_.getInt64(-1)};
+        Val found =
+            Guarded(ir::Kind::kInt, Both(map, key), missing, [&] { return Present(FindKey(p_.nodes[n.a], map, key)); });
+        return Guarded(ir::Kind::kStr, b_.CreateICmpSGE(found.x, b_.getInt64(0)), Absent(ir::Kind::kStr), [&] {
+          auto [data, size] = LoadStrElement(map.y, found.x);
+          return Present(data, size);
+        });
+      }
+
+      case ir::Op::kAdd:
+      case ir::Op::kSub:
+      case ir::Op::kMul:
+      case ir::Op::kDiv:
+      case ir::Op::kMod:
+        return EmitArithmetic(n, err);
+      case ir::Op::kNeg: {
+        Val a = Emit(n.a, err);
+        return Guarded(ir::Kind::kInt, a.present, Absent(ir::Kind::kInt), [&] {
+          FailIf(b_.CreateICmpEQ(a.x, b_.getInt64(static_cast<std::uint64_t>(INT64_MIN))), GOV_ERR_OVERFLOW, err);
+          return Present(b_.CreateNeg(a.x));
+        });
+      }
+
+      case ir::Op::kAny:
+        return EmitQuantifier(n, /*is_any=*/true, err);
+      case ir::Op::kAll:
+        return EmitQuantifier(n, /*is_any=*/false, err);
+    }
+    SetError("unknown op " + std::to_string(static_cast<int>(n.op)));
+    return Absent(n.kind);
+  }
+
+  Val LoadStrField(Value* base, std::uint64_t offset) {
+    return Present(LoadAt(ptr_, base, offset, 8), LoadAt(i64_, base, offset + 8, 8));
+  }
+
+  Val EmitField(const ir::Node& n) {
+    auto field = static_cast<ir::Field>(n.imm);
+    Value* parent = nullptr;
+    switch (field) {
+      case ir::Field::kProgramPath:
+        return LoadStrField(req_, offsetof(gov_request, program_path));
+      case ir::Field::kProgramName:
+        return LoadStrField(req_, offsetof(gov_request, program_name));
+      case ir::Field::kProgramSha256:
+        return LoadStrField(req_, offsetof(gov_request, program_sha256));
+      case ir::Field::kArgs:
+        return LoadStrField(req_, offsetof(gov_request, args));
+      case ir::Field::kArgv0:
+        return LoadStrField(req_, offsetof(gov_request, argv0));
+      case ir::Field::kEnv: {
+        std::uint64_t base = offsetof(gov_request, env);
+        return Present(LoadAt(ptr_, req_, base + offsetof(gov_str_map, keys), 8),
+                       LoadAt(ptr_, req_, base + offsetof(gov_str_map, values), 8),
+                       LoadAt(i64_, req_, base + offsetof(gov_str_map, count), 8));
+      }
+      case ir::Field::kCwd:
+        return LoadStrField(req_, offsetof(gov_request, cwd));
+      case ir::Field::kUserName:
+        return LoadStrField(req_, offsetof(gov_request, user_name));
+      case ir::Field::kUserUid:
+        return Present(LoadAt(i64_, req_, offsetof(gov_request, user_uid), 8));
+      case ir::Field::kUserGid:
+        return Present(LoadAt(i64_, req_, offsetof(gov_request, user_gid), 8));
+      case ir::Field::kUserGroups:
+        return LoadStrField(req_, offsetof(gov_request, user_groups));
+      case ir::Field::kHostName:
+        return LoadStrField(req_, offsetof(gov_request, host_name));
+      case ir::Field::kTimeUnix:
+        return Present(LoadAt(i64_, req_, offsetof(gov_request, time_unix), 8));
+      case ir::Field::kTimeHour:
+        return Present(LoadAt(i64_, req_, offsetof(gov_request, time_hour), 8));
+      case ir::Field::kTimeMinute:
+        return Present(LoadAt(i64_, req_, offsetof(gov_request, time_minute), 8));
+      case ir::Field::kTimeWeekday:
+        return LoadStrField(req_, offsetof(gov_request, time_weekday));
+      case ir::Field::kTimeDate:
+        return LoadStrField(req_, offsetof(gov_request, time_date));
+      case ir::Field::kParentRunId:
+      case ir::Field::kParentDepth:
+      case ir::Field::kParentProgram: {
+        parent = b_.CreateICmpNE(LoadAt(i8_, req_, offsetof(gov_request, has_parent), 1), b_.getInt8(0));
+        Val v = field == ir::Field::kParentDepth
+                    ? Present(LoadAt(i64_, req_, offsetof(gov_request, parent_depth), 8))
+                    : LoadStrField(req_, field == ir::Field::kParentRunId ? offsetof(gov_request, parent_run_id)
+                                                                          : offsetof(gov_request, parent_program));
+        v.present = parent;
+        return v;
+      }
+      case ir::Field::kContext: {
+        Value* context = LoadAt(ptr_, req_, offsetof(gov_request, context), 8);
+        Value* entry = BytePtr(context, static_cast<std::uint64_t>(n.a) * sizeof(gov_context_value));
+        Val v;
+        switch (n.kind) {
+          case ir::Kind::kBool:
+            v = Present(b_.CreateICmpNE(LoadAt(i64_, entry, offsetof(gov_context_value, number), 8), b_.getInt64(0)));
+            break;
+          case ir::Kind::kInt:
+            v = Present(LoadAt(i64_, entry, offsetof(gov_context_value, number), 8));
+            break;
+          default:
+            v = LoadStrField(entry, offsetof(gov_context_value, text));
+            break;
+        }
+        // Required fields were checked to be present before any rule ran.
+        if (n.optional) {
+          v.present = b_.CreateICmpNE(LoadAt(i8_, entry, offsetof(gov_context_value, present), 1), b_.getInt8(0));
+        }
+        return v;
+      }
+    }
+    SetError("unknown request field " + std::to_string(n.imm));
+    return Absent(n.kind);
+  }
+
+  // `and` / `or`: operands in index order; stop at the first false (and) /
+  // true (or); otherwise the first operand error, otherwise true / false.
+  Val EmitLogic(const ir::Node& n, bool is_and, BasicBlock* err) {
+    llvm::AllocaInst* first_error = EntryAlloca(i32_, "first_error");
+    b_.CreateStore(b_.getInt32(0), first_error);
+    BasicBlock* decided = NewBlock(is_and ? "and.false" : "or.true");
+    for (std::uint32_t k = 0; k < n.b; ++k) {
+      BasicBlock* operand_failed = NewBlock("operand.error");
+      BasicBlock* next = NewBlock("operand.next");
+      Val v = Emit(p_.operands[n.a + k], operand_failed);
+      if (is_and) {
+        b_.CreateCondBr(v.x, next, decided);
+      } else {
+        b_.CreateCondBr(v.x, decided, next);
+      }
+      b_.SetInsertPoint(operand_failed);
+      RecordFirstError(first_error);
+      b_.CreateBr(next);
+      b_.SetInsertPoint(next);
+    }
+    Value* error = b_.CreateLoad(i32_, first_error);
+    BasicBlock* erred = NewBlock("logic.error");
+    BasicBlock* done = NewBlock("logic.done");
+    BasicBlock* undecided = b_.GetInsertBlock();
+    b_.CreateCondBr(b_.CreateICmpNE(error, b_.getInt32(0)), erred, done);
+    b_.SetInsertPoint(erred);
+    FailWith(error, err);
+    b_.SetInsertPoint(decided);
+    b_.CreateBr(done);
+    b_.SetInsertPoint(done);
+    llvm::PHINode* result = b_.CreatePHI(i1_, 2);
+    result->addIncoming(b_.getInt1(!is_and), decided);
+    result->addIncoming(b_.getInt1(is_and), undecided);
+    return Present(result);
+  }
+
+  Val EmitIf(const ir::Node& n, BasicBlock* err) {
+    Val condition = Emit(n.a, err);
+    BasicBlock* then = NewBlock("if.then");
+    BasicBlock* otherwise = NewBlock("if.else");
+    BasicBlock* merge = NewBlock("if.end");
+    b_.CreateCondBr(condition.x, then, otherwise);
+    b_.SetInsertPoint(then);
+    Val x = Emit(n.b, err);
+    BasicBlock* then_end = b_.GetInsertBlock();
+    b_.CreateBr(merge);
+    b_.SetInsertPoint(otherwise);
+    Val y = Emit(n.c, err);
+    BasicBlock* else_end = b_.GetInsertBlock();
+    b_.CreateBr(merge);
+    b_.SetInsertPoint(merge);
+    return Merge(n.kind, {{x, then_end}, {y, else_end}});
+  }
+
+  // Equality of two present values of `kind`.
+  Value* EqualValues(ir::Kind kind, const Val& a, const Val& c) {
+    switch (kind) {
+      case ir::Kind::kBool:
+      case ir::Kind::kInt:
+        return b_.CreateICmpEQ(a.x, c.x);
+      case ir::Kind::kStr:
+        return b_.CreateCall(StrEq(), {a.x, a.y, c.x, c.y});
+      case ir::Kind::kStrList:
+        return b_.CreateCall(StrListEq(), {a.x, a.y, c.x, c.y});
+      case ir::Kind::kIntList:
+        return b_.CreateCall(IntListEq(), {a.x, a.y, c.x, c.y});
+      case ir::Kind::kStrMap:
+        return b_.CreateCall(MapEq(), {a.x, a.y, a.z, c.x, c.y, c.z});
+    }
+    return b_.getFalse();
+  }
+
+  Val EmitIn(const ir::Node& n, BasicBlock* err) {
+    Val element = Emit(n.a, err);
+    Val list = Emit(n.b, err);
+    const ir::Node& list_node = p_.nodes[n.b];
+    bool strings = list_node.kind == ir::Kind::kStrList;
+    return Present(GuardedBool(Both(element, list), [&]() -> Value* {
+      if (list_node.op == ir::Op::kConstList) {
+        // A constant list: binary search in its sorted, duplicate-free form.
+        if (strings) {
+          auto [table, size] = SortedStrSet(list_node.a);
+          Value* found = b_.CreateCall(StrFind(), {table, b_.getInt64(size), element.x, element.y});
+          return b_.CreateICmpSGE(found, b_.getInt64(0));
+        }
+        auto [table, size] = SortedIntSet(list_node.a);
+        return b_.CreateCall(IntFind(), {table, b_.getInt64(size), element.x});
+      }
+      if (strings) return b_.CreateCall(StrScan(), {list.x, list.y, element.x, element.y});
+      return b_.CreateCall(IntScan(), {list.x, list.y, element.x});
+    }));
+  }
+
+  Val EmitArithmetic(const ir::Node& n, BasicBlock* err) {
+    Val a = Emit(n.a, err);
+    Val c = Emit(n.b, err);
+    return Guarded(ir::Kind::kInt, Both(a, c), Absent(ir::Kind::kInt), [&]() -> Val {
+      auto with_overflow = [&](llvm::Intrinsic::ID id) {
+        Value* pair = b_.CreateBinaryIntrinsic(id, a.x, c.x);
+        FailIf(b_.CreateExtractValue(pair, 1), GOV_ERR_OVERFLOW, err);
+        return Present(b_.CreateExtractValue(pair, 0));
+      };
+      switch (n.op) {
+        case ir::Op::kAdd:
+          return with_overflow(llvm::Intrinsic::sadd_with_overflow);
+        case ir::Op::kSub:
+          return with_overflow(llvm::Intrinsic::ssub_with_overflow);
+        case ir::Op::kMul:
+          return with_overflow(llvm::Intrinsic::smul_with_overflow);
+        default:
+          break;
+      }
+      FailIf(b_.CreateICmpEQ(c.x, b_.getInt64(0)), GOV_ERR_DIVISION, err);
+      // INT64_MIN / -1 does not fit; INT64_MIN % -1 is an overflow too
+      // (its quotient does not fit), like the interpreter.
+      Value* min_by_minus_one = b_.CreateAnd(b_.CreateICmpEQ(a.x, b_.getInt64(static_cast<std::uint64_t>(INT64_MIN))),
+                                             b_.CreateICmpEQ(c.x, b_.getInt64(static_cast<std::uint64_t>(-1))));
+      FailIf(min_by_minus_one, GOV_ERR_OVERFLOW, err);
+      return Present(n.op == ir::Op::kDiv ? b_.CreateSDiv(a.x, c.x) : b_.CreateSRem(a.x, c.x));
+    });
+  }
+
+  // `any` / `all` over a list or a map's keys: elements in order, the
+  // scratch fill level restored after each body; stop at the first true
+  // (any) / false (all); otherwise the first body error.
+  Val EmitQuantifier(const ir::Node& n, bool is_any, BasicBlock* err) {
+    Val list = Emit(n.a, err);
+    ir::Kind list_kind = p_.nodes[n.a].kind;
+    // Over an absent collection both quantifiers are false (docs/ir.md).
+    Value* count = b_.CreateSelect(list.present, list_kind == ir::Kind::kStrMap ? list.z : list.y, b_.getInt64(0));
+    llvm::AllocaInst* first_error = EntryAlloca(i32_, "first_error");
+    llvm::AllocaInst* position = EntryAlloca(i64_, "position");
+    b_.CreateStore(b_.getInt32(0), first_error);
+    b_.CreateStore(b_.getInt64(0), position);
+    BasicBlock* header = NewBlock("quant.loop");
+    BasicBlock* body = NewBlock("quant.body");
+    BasicBlock* body_failed = NewBlock("quant.error");
+    BasicBlock* latch = NewBlock("quant.next");
+    BasicBlock* exhausted = NewBlock("quant.exhausted");
+    BasicBlock* decided = NewBlock("quant.decided");
+    BasicBlock* erred = NewBlock("quant.failed");
+    BasicBlock* done = NewBlock("quant.done");
+    b_.CreateBr(header);
+
+    b_.SetInsertPoint(header);
+    Value* i = b_.CreateLoad(i64_, position);
+    b_.CreateCondBr(b_.CreateICmpULT(i, count), body, exhausted);
+
+    b_.SetInsertPoint(body);
+    Value* mark = b_.CreateLoad(i64_, used_slot_, "mark");
+    Val element;
+    if (list_kind == ir::Kind::kIntList) {
+      element = Present(b_.CreateLoad(i64_, b_.CreateInBoundsGEP(i64_, list.x, i)));
+    } else {
+      auto [data, size] = LoadStrElement(list.x, i);
+      element = Present(data, size);
+    }
+    auto slot = static_cast<std::size_t>(n.imm);
+    std::optional<Val> saved = locals_[slot];
+    locals_[slot] = element;
+    Val result = Emit(n.b, body_failed);
+    locals_[slot] = saved;
+    b_.CreateStore(mark, used_slot_);
+    if (is_any) {
+      b_.CreateCondBr(result.x, decided, latch);
+    } else {
+      b_.CreateCondBr(result.x, latch, decided);
+    }
+
+    b_.SetInsertPoint(body_failed);
+    b_.CreateStore(mark, used_slot_);
+    RecordFirstError(first_error);
+    b_.CreateBr(latch);
+
+    b_.SetInsertPoint(latch);
+    b_.CreateStore(b_.CreateAdd(i, b_.getInt64(1)), position);
+    b_.CreateBr(header);
+
+    b_.SetInsertPoint(exhausted);
+    Value* error = b_.CreateLoad(i32_, first_error);
+    b_.CreateCondBr(b_.CreateICmpNE(error, b_.getInt32(0)), erred, done);
+    b_.SetInsertPoint(erred);
+    FailWith(error, err);
+    b_.SetInsertPoint(decided);
+    b_.CreateBr(done);
+
+    b_.SetInsertPoint(done);
+    llvm::PHINode* value = b_.CreatePHI(i1_, 2);
+    value->addIncoming(b_.getInt1(is_any), decided);
+    value->addIncoming(is_any ? b_.getFalse() : list.present, exhausted);
+    return Present(value);
+  }
+
+  // Reserves `size` bytes of scratch; fails with GOV_ERR_SCRATCH if they do
+  // not fit. Returns the start of the reserved bytes.
+  Value* ScratchAlloc(Value* size, BasicBlock* err) {
+    Value* used = b_.CreateLoad(i64_, used_slot_);
+    Value* available = b_.CreateSub(b_.getInt64(kScratchBytes), used);
+    FailIf(b_.CreateICmpUGT(size, available), GOV_ERR_SCRATCH, err);
+    b_.CreateStore(b_.CreateAdd(used, size), used_slot_);
+    return BytePtr(scratch_, used);
+  }
+
+  // Runs a helper that writes a string into the free scratch space and
+  // returns its length, or -1 when it does not fit (GOV_ERR_SCRATCH).
+  Val ScratchByHelper(BasicBlock* err, const std::function<Value*(Value*, Value*)>& call) {
+    Value* used = b_.CreateLoad(i64_, used_slot_);
+    Value* available = b_.CreateSub(b_.getInt64(kScratchBytes), used);
+    Value* out = BytePtr(scratch_, used);
+    Value* length = call(out, available);
+    // A negative length is "did not fit"; a length beyond the capacity
+    // would be a helper bug and is treated the same way.
+    FailIf(b_.CreateICmpUGT(length, available), GOV_ERR_SCRATCH, err);
+    b_.CreateStore(b_.CreateAdd(used, length), used_slot_);
+    return Present(out, length);
+  }
+
+  // Loads the helper function pointer at `offset` of gov_helpers; fails
+  // with GOV_ERR_INTERNAL when the table or the entry is missing.
+  Value* LoadHelper(std::uint64_t offset, BasicBlock* err) {
+    FailIf(b_.CreateIsNull(helpers_), GOV_ERR_INTERNAL, err);
+    Value* helper = LoadAt(ptr_, helpers_, offset, 8);
+    FailIf(b_.CreateIsNull(helper), GOV_ERR_INTERNAL, err);
+    return helper;
+  }
+
+  // ---- gov_decide --------------------------------------------------------
+
+  // The rule index as constant tables: sorted keys, and for each key the
+  // offset of its ascending rule list (ended by kEndOfList) in `pool`.
+  struct KeyTable {
+    llvm::Constant* keys = nullptr;
+    llvm::Constant* offsets = nullptr;
+    std::size_t size = 0;
+  };
+  KeyTable BuildKeyTable(const std::map<std::string, std::vector<std::uint32_t>>& by_key,
+                         std::vector<std::uint32_t>& pool, const char* name) {
+    KeyTable table;
+    std::vector<std::string> keys;
+    std::vector<std::uint32_t> offsets;
+    for (const auto& [key, rules] : by_key) {
+      keys.push_back(key);
+      offsets.push_back(static_cast<std::uint32_t>(pool.size()));
+      pool.insert(pool.end(), rules.begin(), rules.end());
+      pool.push_back(kEndOfList);
+    }
+    table.size = keys.size();
+    if (table.size > 0) {
+      table.keys = StrArray(keys, name);
+      table.offsets = U32Array(offsets, "index.offsets");
+    }
+    return table;
+  }
+
+  // The candidate list of the request's key (a pointer into the pool, or
+  // to an empty list).
+  Value* LookupCandidates(const KeyTable& table, llvm::Constant* pool, llvm::Constant* empty, Value* request,
+                          std::uint64_t field_offset) {
+    if (table.size == 0) return empty;
+    Val key = LoadStrField(request, field_offset);
+    Value* found = b_.CreateCall(StrFind(), {table.keys, b_.getInt64(table.size), key.x, key.y});
+    Value* hit = b_.CreateICmpSGE(found, b_.getInt64(0));
+    Value* safe = b_.CreateSelect(hit, found, b_.getInt64(0));
+    Value* offset = b_.CreateLoad(i32_, b_.CreateInBoundsGEP(i32_, table.offsets, safe));
+    Value* list = b_.CreateInBoundsGEP(i32_, pool, b_.CreateZExt(offset, i64_));
+    return b_.CreateSelect(hit, list, empty);
+  }
+
+  void EmitDecide(const std::vector<llvm::Function*>& rules) {
+    llvm::Function* fn = NewFunction(kDecideSymbol, i32_, {ptr_, ptr_, ptr_}, /*external=*/true);
+    // The 64 KiB scratch arena lives in this frame: probe the stack inline
+    // (no external __chkstk-like symbol).
+    fn->addFnAttr("probe-stack", "inline-asm");
+    Value* request = fn->getArg(0);
+    Value* decision = fn->getArg(1);
+    Value* helpers = fn->getArg(2);
+    b_.SetInsertPoint(BasicBlock::Create(ctx_, "entry", fn));
+
+    llvm::AllocaInst* scratch = b_.CreateAlloca(llvm::ArrayType::get(i8_, kScratchBytes), nullptr, "scratch");
+    scratch->setAlignment(llvm::Align(16));
+    // Matching rule ids per verdict (allow, deny, ask), up to the ABI limit,
+    // and how many matched.
+    auto* list_type = llvm::ArrayType::get(i32_, GOV_MAX_DECIDING_RULES);
+    llvm::AllocaInst* lists = b_.CreateAlloca(list_type, b_.getInt32(3), "matched");
+    llvm::AllocaInst* counts = b_.CreateAlloca(i64_, b_.getInt32(3), "counts");
+    llvm::AllocaInst* error_list = b_.CreateAlloca(i32_, nullptr, "error_rule_list");
+    llvm::AllocaInst* timeout = b_.CreateAlloca(i64_, nullptr, "timeout_ms");
+    llvm::AllocaInst* memory = b_.CreateAlloca(i64_, nullptr, "memory_bytes");
+    llvm::AllocaInst* processes = b_.CreateAlloca(i64_, nullptr, "processes");
+    llvm::AllocaInst* network = b_.CreateAlloca(i32_, nullptr, "network");
+    // What `finish` writes.
+    llvm::AllocaInst* out_verdict = b_.CreateAlloca(i32_, nullptr, "out_verdict");
+    llvm::AllocaInst* out_error = b_.CreateAlloca(i32_, nullptr, "out_error");
+    llvm::AllocaInst* out_rule = b_.CreateAlloca(i32_, nullptr, "out_error_rule");
+    llvm::AllocaInst* out_count = b_.CreateAlloca(i64_, nullptr, "out_count");
+    llvm::AllocaInst* out_list = b_.CreateAlloca(ptr_, nullptr, "out_list");
+    for (int v = 0; v < 3; ++v) b_.CreateStore(b_.getInt64(0), b_.CreateConstInBoundsGEP1_64(i64_, counts, v));
+    for (llvm::AllocaInst* slot : {timeout, memory, processes}) b_.CreateStore(b_.getInt64(0), slot);
+    b_.CreateStore(b_.getInt32(GOV_NET_UNSET), network);
+
+    BasicBlock* bad_request = NewBlock("bad_request");
+    BasicBlock* finish = NewBlock("finish");
+    auto set_outcome = [&](std::uint32_t verdict, Value* error, Value* rule, Value* count, Value* list) {
+      b_.CreateStore(b_.getInt32(verdict), out_verdict);
+      b_.CreateStore(error, out_error);
+      b_.CreateStore(rule, out_rule);
+      b_.CreateStore(count, out_count);
+      b_.CreateStore(list, out_list);
+    };
+    auto zero_obligations = [&] {
+      for (llvm::AllocaInst* slot : {timeout, memory, processes}) b_.CreateStore(b_.getInt64(0), slot);
+      b_.CreateStore(b_.getInt32(GOV_NET_UNSET), network);
+    };
+
+    // Request validation.
+    Value* abi = LoadAt(i32_, request, offsetof(gov_request, abi_version), 4);
+    Value* context_count = LoadAt(i32_, request, offsetof(gov_request, context_count), 4);
+    Value* valid =
+        b_.CreateAnd(b_.CreateICmpEQ(abi, b_.getInt32(GOV_ABI_VERSION)),
+                     b_.CreateICmpEQ(context_count, b_.getInt32(static_cast<std::uint32_t>(p_.context.size()))));
+    if (!p_.context.empty()) {
+      valid = b_.CreateAnd(valid, b_.CreateIsNotNull(LoadAt(ptr_, request, offsetof(gov_request, context), 8)));
+    }
+    BasicBlock* check_context = NewBlock("check_context");
+    b_.CreateCondBr(valid, check_context, bad_request);
+    b_.SetInsertPoint(check_context);
+    Value* required_present = b_.getTrue();
+    Value* context = nullptr;
+    for (std::size_t i = 0; i < p_.context.size(); ++i) {
+      if (p_.context[i].optional) continue;
+      if (context == nullptr) context = LoadAt(ptr_, request, offsetof(gov_request, context), 8);
+      Value* flag = LoadAt(i8_, context, i * sizeof(gov_context_value) + offsetof(gov_context_value, present), 1);
+      required_present = b_.CreateAnd(required_present, b_.CreateICmpNE(flag, b_.getInt8(0)));
+    }
+    BasicBlock* start = NewBlock("start");
+    b_.CreateCondBr(required_present, start, bad_request);
+
+    b_.SetInsertPoint(bad_request);
+    zero_obligations();
+    set_outcome(GOV_DENY, b_.getInt32(GOV_ERR_BAD_REQUEST), b_.getInt32(GOV_NO_RULE), b_.getInt64(0), error_list);
+    b_.CreateBr(finish);
+
+    // Candidate rules: the unindexed ones, those indexed under the program
+    // path, those indexed under the program name; each list ascending and
+    // ended by kEndOfList.
+    b_.SetInsertPoint(start);
+    std::vector<std::uint32_t> unindexed;
+    std::map<std::string, std::vector<std::uint32_t>> by_path;
+    std::map<std::string, std::vector<std::uint32_t>> by_name;
+    for (std::size_t r = 0; r < p_.rules.size(); ++r) {
+      const ir::RuleIndex& index = p_.rules[r].index;
+      auto id = static_cast<std::uint32_t>(r);
+      if (index.Unindexed()) unindexed.push_back(id);
+      for (const std::string& path : index.paths) {
+        auto& list = by_path[path];
+        if (list.empty() || list.back() != id) list.push_back(id);
+      }
+      for (const std::string& name : index.names) {
+        auto& list = by_name[name];
+        if (list.empty() || list.back() != id) list.push_back(id);
+      }
+    }
+    unindexed.push_back(kEndOfList);
+    std::vector<std::uint32_t> pool;
+    KeyTable path_table = BuildKeyTable(by_path, pool, "index.paths");
+    KeyTable name_table = BuildKeyTable(by_name, pool, "index.names");
+    pool.push_back(kEndOfList);
+    llvm::Constant* pool_global = U32Array(pool, "index.pool");
+    llvm::Constant* empty =
+        llvm::ConstantExpr::getInBoundsGetElementPtr(i32_, pool_global, b_.getInt64(pool.size() - 1));
+    llvm::Constant* unindexed_global = U32Array(unindexed, "index.unindexed");
+    Value* lists_in[3] = {
+        unindexed_global,
+        LookupCandidates(path_table, pool_global, empty, request, offsetof(gov_request, program_path)),
+        LookupCandidates(name_table, pool_global, empty, request, offsetof(gov_request, program_name)),
+    };
+
+    // Merge loop: the smallest id at the heads of the three lists.
+    llvm::AllocaInst* heads = b_.CreateAlloca(i64_, b_.getInt32(3), "heads");
+    for (int k = 0; k < 3; ++k) b_.CreateStore(b_.getInt64(0), b_.CreateConstInBoundsGEP1_64(i64_, heads, k));
+    BasicBlock* next_rule = NewBlock("next_rule");
+    BasicBlock* dispatch = NewBlock("dispatch");
+    BasicBlock* all_done = NewBlock("rules_done");
+    BasicBlock* after_rule = NewBlock("after_rule");
+    b_.CreateBr(next_rule);
+    b_.SetInsertPoint(next_rule);
+    Value* head_ids[3];
+    Value* id = b_.getInt32(kEndOfList);
+    for (int k = 0; k < 3; ++k) {
+      Value* at = b_.CreateLoad(i64_, b_.CreateConstInBoundsGEP1_64(i64_, heads, k));
+      head_ids[k] = b_.CreateLoad(i32_, b_.CreateInBoundsGEP(i32_, lists_in[k], at));
+      id = b_.CreateSelect(b_.CreateICmpULT(head_ids[k], id), head_ids[k], id);
+    }
+    for (int k = 0; k < 3; ++k) {
+      Value* slot = b_.CreateConstInBoundsGEP1_64(i64_, heads, k);
+      Value* step = b_.CreateZExt(b_.CreateICmpEQ(head_ids[k], id), i64_);
+      b_.CreateStore(b_.CreateAdd(b_.CreateLoad(i64_, slot), step), slot);
+    }
+    b_.CreateCondBr(b_.CreateICmpEQ(id, b_.getInt32(kEndOfList)), all_done, dispatch);
+
+    b_.SetInsertPoint(dispatch);
+    llvm::SwitchInst* cases = b_.CreateSwitch(id, all_done, static_cast<unsigned>(rules.size()));
+    b_.SetInsertPoint(after_rule);
+    llvm::PHINode* result = b_.CreatePHI(i32_, static_cast<unsigned>(rules.size()), "rule_result");
+    llvm::PHINode* verdict = b_.CreatePHI(i32_, static_cast<unsigned>(rules.size()), "rule_verdict");
+    for (std::size_t r = 0; r < rules.size(); ++r) {
+      BasicBlock* call = NewBlock("rule");
+      cases->addCase(b_.getInt32(static_cast<std::uint32_t>(r)), call);
+      b_.SetInsertPoint(call);
+      Value* outcome = b_.CreateCall(rules[r], {request, helpers, scratch});
+      b_.CreateBr(after_rule);
+      result->addIncoming(outcome, call);
+      verdict->addIncoming(b_.getInt32(static_cast<std::uint32_t>(p_.rules[r].verdict)), call);
+    }
+    b_.SetInsertPoint(after_rule);
+    BasicBlock* rule_failed = NewBlock("rule_failed");
+    BasicBlock* no_error = NewBlock("rule_ok");
+    BasicBlock* matched = NewBlock("rule_matched");
+    b_.CreateCondBr(b_.CreateICmpUGE(result, b_.getInt32(kRuleErrorFlag)), rule_failed, no_error);
+    b_.SetInsertPoint(no_error);
+    b_.CreateCondBr(b_.CreateICmpEQ(result, b_.getInt32(kRuleMatch)), matched, next_rule);
+
+    // The lowest erring rule decides (rules run in ascending id order, so
+    // the first error is the lowest).
+    b_.SetInsertPoint(rule_failed);
+    b_.CreateStore(id, error_list);
+    zero_obligations();
+    set_outcome(GOV_DENY, b_.CreateAnd(result, b_.getInt32(0xff)), id, b_.getInt64(1), error_list);
+    b_.CreateBr(finish);
+
+    b_.SetInsertPoint(matched);
+    Value* verdict64 = b_.CreateZExt(verdict, i64_);
+    Value* count_slot = b_.CreateInBoundsGEP(i64_, counts, verdict64);
+    Value* count = b_.CreateLoad(i64_, count_slot);
+    Value* list = b_.CreateInBoundsGEP(list_type, lists, verdict64);
+    BasicBlock* store = NewBlock("store_rule");
+    BasicBlock* counted = NewBlock("counted");
+    b_.CreateCondBr(b_.CreateICmpULT(count, b_.getInt64(GOV_MAX_DECIDING_RULES)), store, counted);
+    b_.SetInsertPoint(store);
+    b_.CreateStore(id, b_.CreateInBoundsGEP(i32_, list, count));
+    b_.CreateBr(counted);
+    b_.SetInsertPoint(counted);
+    b_.CreateStore(b_.CreateAdd(count, b_.getInt64(1)), count_slot);
+    EmitObligationMerge(verdict, id, timeout, memory, processes, network);
+    b_.CreateBr(next_rule);
+
+    // Combination: deny over ask over allow; default deny.
+    b_.SetInsertPoint(all_done);
+    Value* allows = b_.CreateLoad(i64_, b_.CreateConstInBoundsGEP1_64(i64_, counts, GOV_ALLOW));
+    Value* denies = b_.CreateLoad(i64_, b_.CreateConstInBoundsGEP1_64(i64_, counts, GOV_DENY));
+    Value* asks = b_.CreateLoad(i64_, b_.CreateConstInBoundsGEP1_64(i64_, counts, GOV_ASK));
+    Value* any_deny = b_.CreateICmpNE(denies, b_.getInt64(0));
+    Value* any_ask = b_.CreateICmpNE(asks, b_.getInt64(0));
+    Value* any_allow = b_.CreateICmpNE(allows, b_.getInt64(0));
+    Value* final_verdict =
+        b_.CreateSelect(any_deny, b_.getInt32(GOV_DENY),
+                        b_.CreateSelect(any_ask, b_.getInt32(GOV_ASK),
+                                        b_.CreateSelect(any_allow, b_.getInt32(GOV_ALLOW), b_.getInt32(GOV_DENY))));
+    Value* final_count = b_.CreateSelect(any_deny, denies, b_.CreateSelect(any_ask, asks, allows));
+    Value* final_list = b_.CreateInBoundsGEP(list_type, lists, b_.CreateZExt(final_verdict, i64_));
+    BasicBlock* too_many = NewBlock("too_many_rules");
+    BasicBlock* decided = NewBlock("decided");
+    b_.CreateCondBr(b_.CreateICmpUGT(final_count, b_.getInt64(GOV_MAX_DECIDING_RULES)), too_many, decided);
+    b_.SetInsertPoint(too_many);
+    zero_obligations();
+    set_outcome(GOV_DENY, b_.getInt32(GOV_ERR_TOO_MANY_RULES), b_.getInt32(GOV_NO_RULE), b_.getInt64(0), error_list);
+    b_.CreateBr(finish);
+    b_.SetInsertPoint(decided);
+    BasicBlock* keep_obligations = NewBlock("allowed");
+    BasicBlock* drop_obligations = NewBlock("not_allowed");
+    BasicBlock* outcome_set = NewBlock("outcome");
+    b_.CreateCondBr(b_.CreateICmpEQ(final_verdict, b_.getInt32(GOV_ALLOW)), keep_obligations, drop_obligations);
+    b_.SetInsertPoint(drop_obligations);
+    zero_obligations();
+    b_.CreateBr(outcome_set);
+    b_.SetInsertPoint(keep_obligations);
+    b_.CreateBr(outcome_set);
+    b_.SetInsertPoint(outcome_set);
+    b_.CreateStore(final_verdict, out_verdict);
+    b_.CreateStore(b_.getInt32(GOV_OK), out_error);
+    b_.CreateStore(b_.getInt32(GOV_NO_RULE), out_rule);
+    b_.CreateStore(final_count, out_count);
+    b_.CreateStore(final_list, out_list);
+    b_.CreateBr(finish);
+
+    // Write every field of the decision; rules[count..] are zeroed.
+    b_.SetInsertPoint(finish);
+    Value* v = b_.CreateLoad(i32_, out_verdict);
+    StoreAt(v, decision, offsetof(gov_decision, verdict), 4);
+    StoreAt(b_.CreateLoad(i32_, out_error), decision, offsetof(gov_decision, error), 4);
+    StoreAt(b_.CreateLoad(i32_, out_rule), decision, offsetof(gov_decision, error_rule), 4);
+    Value* n = b_.CreateLoad(i64_, out_count);
+    StoreAt(b_.CreateTrunc(n, i32_), decision, offsetof(gov_decision, rule_count), 4);
+    StoreAt(b_.CreateLoad(i64_, timeout), decision, offsetof(gov_decision, timeout_ms), 8);
+    StoreAt(b_.CreateLoad(i64_, memory), decision, offsetof(gov_decision, memory_bytes), 8);
+    StoreAt(b_.CreateLoad(i64_, processes), decision, offsetof(gov_decision, processes), 8);
+    StoreAt(b_.CreateLoad(i32_, network), decision, offsetof(gov_decision, network), 4);
+    StoreAt(b_.getInt32(0), decision, offsetof(gov_decision, reserved), 4);
+    Value* source = b_.CreateLoad(ptr_, out_list);
+    Value* rules_out = BytePtr(decision, offsetof(gov_decision, rules));
+    // Zero all 1 KiB of rule ids with 16-byte stores, then copy the ids.
+    static_assert(offsetof(gov_decision, rules) % 8 == 0 && GOV_MAX_DECIDING_RULES % 4 == 0);
+    auto* quad = llvm::FixedVectorType::get(i32_, 4);
+    CountedLoop(b_.getInt64(GOV_MAX_DECIDING_RULES / 4), [&](Value* i) {
+      b_.CreateAlignedStore(llvm::Constant::getNullValue(quad), b_.CreateInBoundsGEP(quad, rules_out, i),
+                            llvm::Align(8));
+    });
+    CountedLoop(n, [&](Value* i) {
+      Value* rule = b_.CreateLoad(i32_, b_.CreateInBoundsGEP(i32_, source, i));
+      b_.CreateAlignedStore(rule, b_.CreateInBoundsGEP(i32_, rules_out, i), llvm::Align(4));
+    });
+    b_.CreateRet(v);
+  }
+
+  // After an allow rule matched: merges its scalar obligations (constants
+  // per rule, looked up by id) into the running minimum.
+  void EmitObligationMerge(Value* verdict, Value* id, llvm::AllocaInst* timeout, llvm::AllocaInst* memory,
+                           llvm::AllocaInst* processes, llvm::AllocaInst* network) {
+    std::vector<std::uint64_t> timeouts;
+    std::vector<std::uint64_t> memories;
+    std::vector<std::uint64_t> process_limits;
+    std::vector<std::uint32_t> networks;
+    bool any = false;
+    for (const ir::Rule& rule : p_.rules) {
+      const ir::Obligations& o = rule.obligations;
+      bool allow = rule.verdict == ir::Verdict::kAllow;
+      timeouts.push_back(allow ? static_cast<std::uint64_t>(o.timeout_ms) : 0);
+      memories.push_back(allow ? static_cast<std::uint64_t>(o.memory_bytes) : 0);
+      process_limits.push_back(allow ? static_cast<std::uint64_t>(o.processes) : 0);
+      networks.push_back(allow ? static_cast<std::uint32_t>(o.network) : 0);
+      any = any || timeouts.back() != 0 || memories.back() != 0 || process_limits.back() != 0 || networks.back() != 0;
+    }
+    if (!any) return;
+    BasicBlock* merge = NewBlock("merge_obligations");
+    BasicBlock* merged = NewBlock("merged");
+    b_.CreateCondBr(b_.CreateICmpEQ(verdict, b_.getInt32(GOV_ALLOW)), merge, merged);
+    b_.SetInsertPoint(merge);
+    Value* at = b_.CreateZExt(id, i64_);
+    auto merge_min = [&](llvm::Type* type, const std::vector<std::uint64_t>& values, llvm::AllocaInst* slot,
+                         const char* name) {
+      bool used = std::any_of(values.begin(), values.end(), [](std::uint64_t x) { return x != 0; });
+      if (!used) return;
+      llvm::Constant* table = type == i64_ ? ConstGlobal(llvm::ConstantDataArray::get(ctx_, values), name)
+                                           : U32Array(std::vector<std::uint32_t>(values.begin(), values.end()), name);
+      Value* value = b_.CreateLoad(type, b_.CreateInBoundsGEP(type, table, at));
+      Value* current = b_.CreateLoad(type, slot);
+      llvm::Constant* zero = llvm::ConstantInt::get(type, 0);
+      // Unset (0) limits do not constrain; otherwise the smaller wins.
+      Value* take = b_.CreateAnd(b_.CreateICmpNE(value, zero),
+                                 b_.CreateOr(b_.CreateICmpEQ(current, zero), b_.CreateICmpULT(value, current)));
+      b_.CreateStore(b_.CreateSelect(take, value, current), slot);
+    };
+    merge_min(i64_, timeouts, timeout, "obligation.timeout");
+    merge_min(i64_, memories, memory, "obligation.memory");
+    merge_min(i64_, process_limits, processes, "obligation.processes");
+    // Network: none (1) < loopback (2) < any (3); the narrowest wins.
+    merge_min(i32_, std::vector<std::uint64_t>(networks.begin(), networks.end()), network, "obligation.network");
+    b_.CreateBr(merged);
+    b_.SetInsertPoint(merged);
+  }
+
+  const ir::Policy& p_;
+  llvm::LLVMContext& ctx_;
+  llvm::IRBuilder<> b_;
+  std::unique_ptr<llvm::Module> m_;
+  std::uint64_t budget_;
+  std::uint64_t emitted_ = 0;
+  int depth_ = 0;
+  std::string error_;
+
+  llvm::Type* i1_ = nullptr;
+  llvm::Type* i8_ = nullptr;
+  llvm::Type* i16_ = nullptr;
+  llvm::Type* i32_ = nullptr;
+  llvm::Type* i64_ = nullptr;
+  llvm::PointerType* ptr_ = nullptr;
+  llvm::StructType* str_ty_ = nullptr;
+
+  // Per rule function.
+  Value* req_ = nullptr;
+  Value* helpers_ = nullptr;
+  Value* scratch_ = nullptr;
+  llvm::AllocaInst* err_slot_ = nullptr;
+  llvm::AllocaInst* used_slot_ = nullptr;
+  std::vector<std::optional<Val>> locals_;
+
+  // Module-level caches.
+  std::map<std::string, llvm::Constant*> str_bytes_;
+  std::map<std::uint32_t, llvm::Constant*> str_lists_;
+  std::map<std::uint32_t, llvm::Constant*> int_lists_;
+  std::map<std::uint32_t, std::pair<llvm::Constant*, std::size_t>> str_sets_;
+  std::map<std::uint32_t, std::pair<llvm::Constant*, std::size_t>> int_sets_;
+  std::map<std::uint32_t, std::pair<llvm::Constant*, llvm::Constant*>> maps_;
+  // The matcher of each pattern, built on first use.
+  std::vector<llvm::Function*> patterns_;
+};
+
+}  // namespace
+
+ErrorOr<std::unique_ptr<llvm::Module>> EmitModule(const ir::Policy& policy, llvm::LLVMContext& context,
+                                                  const std::string& triple, const std::string& data_layout,
+                                                  std::uint64_t max_emitted_nodes) {
+  Emitter emitter(policy, context, max_emitted_nodes);
+  return emitter.Run(triple, data_layout);
+}
+
+}  // namespace gov::codegen::internal
