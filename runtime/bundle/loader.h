@@ -1,0 +1,76 @@
+// Loading a signed policy bundle for deciding: verify (signature first, see
+// bundle.h), decode and validate the IR, then run the bundle's native code if
+// it was built for this machine — written to a sealed memfd and dlopen'ed —
+// or else the IR interpreter. Any failure is an Error: callers deny.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/abi/gov_abi.h"
+#include "runtime/bundle/bundle.h"
+#include "runtime/bundle/manifest.h"
+#include "runtime/crypto/ed25519.h"
+#include "runtime/interp/interp.h"
+#include "runtime/ir/ir.h"
+#include "runtime/support/error_or.h"
+
+namespace gov::bundle {
+
+// How to load.
+struct LoadOptions {
+  // Fail unless the bundle's native code is used (no interpreter fallback).
+  bool require_native = false;
+  // Never run native code; always the interpreter (govverify replay, tests).
+  bool allow_native = true;
+};
+
+// A verified policy ready to decide. Move-only; unloads its code when destroyed.
+class LoadedPolicy {
+ public:
+  LoadedPolicy(LoadedPolicy&&) noexcept;
+  LoadedPolicy& operator=(LoadedPolicy&&) noexcept;
+  ~LoadedPolicy();
+
+  // Decides `request` (native code or interpreter) and returns the verdict.
+  // Thread-safe.
+  std::uint32_t Decide(const gov_request& request, gov_decision& decision) const;
+
+  // The decoded IR, its interpreter form, the manifest, the trusted key that
+  // signed the bundle, and "sha256:…" of the whole bundle file.
+  const ir::Policy& policy() const;
+  const interp::PreparedPolicy& prepared() const;
+  const Manifest& manifest() const;
+  const crypto::PublicKey& signer() const;
+  const std::string& digest() const;
+
+  // True when decisions run the bundle's native code.
+  bool native() const;
+  // One line on which engine decides and why, e.g. "native code for
+  // x86_64-pc-linux-gnu (x86-64-v2)" or "IR interpreter: the code needs CPU
+  // feature avx512f, which this CPU lacks".
+  const std::string& engine() const;
+
+ private:
+  struct State;
+  friend ErrorOr<LoadedPolicy> LoadBundle(std::string_view, const std::vector<crypto::PublicKey>&, const LoadOptions&);
+  explicit LoadedPolicy(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// Verifies and loads `bytes` (a whole .govb file).
+ErrorOr<LoadedPolicy> LoadBundle(std::string_view bytes, const std::vector<crypto::PublicKey>& trusted,
+                                 const LoadOptions& options = {});
+
+// Reads `path` (a regular file of at most kMaxBundleSize bytes, opened
+// O_RDONLY|O_CLOEXEC) and loads it.
+ErrorOr<LoadedPolicy> LoadBundleFile(const std::string& path, const std::vector<crypto::PublicKey>& trusted,
+                                     const LoadOptions& options = {});
+
+// Reads a whole bundle file (same checks as LoadBundleFile).
+ErrorOr<std::string> ReadBundleFile(const std::string& path);
+
+}  // namespace gov::bundle
