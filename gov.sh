@@ -61,7 +61,9 @@ run_tests() {
 }
 
 fuzz_briefly() {
-  build fuzz
+  log "building the fuzz targets"
+  cmake --preset fuzz >/dev/null
+  cmake --build --preset fuzz --target fuzz_check
   local seconds=${GOV_FUZZ_SECONDS:-30}
   for target in build/fuzz/fuzz/fuzz_*; do
     [ -x "$target" ] || continue
