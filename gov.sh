@@ -64,15 +64,18 @@ fuzz_briefly() {
   log "building the fuzz targets"
   cmake --preset fuzz >/dev/null
   cmake --build --preset fuzz --target fuzz_check
-  local seconds=${GOV_FUZZ_SECONDS:-30}
+  # A fixed seed and run count keep CI deterministic; set GOV_FUZZ_RUNS=-1
+  # and GOV_FUZZ_SECONDS to fuzz for longer.
+  local runs=${GOV_FUZZ_RUNS:-20000}
+  local seconds=${GOV_FUZZ_SECONDS:-300}
   for target in build/fuzz/fuzz/fuzz_*; do
     [ -x "$target" ] || continue
     local name corpus
     name=$(basename "$target")
     corpus=fuzz/corpus-run/$name
     mkdir -p "$corpus"
-    log "fuzzing $name for ${seconds}s"
-    "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -print_final_stats=0 \
+    log "fuzzing $name: $runs runs, seed 1"
+    "$target" -seed=1 -runs="$runs" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
       "$corpus" "fuzz/corpus/${name#fuzz_}" 2>&1 | tail -n 3
   done
 }

@@ -19,8 +19,20 @@ add_custom_command(
   COMMENT "Generating the Gov parser from grammar/Gov.g4"
   VERBATIM)
 
+# ANTLR 4.9's Vocabulary.h defaults a constructor that clang (correctly) treats
+# as deleted under C++20; g++ accepts it. For clang builds (the fuzz preset)
+# use a copy of the runtime headers with that one constructor spelled out.
+set(GOV_ANTLR_INCLUDE /usr/include/antlr4-runtime)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  set(GOV_ANTLR_INCLUDE ${CMAKE_BINARY_DIR}/antlr4-compat)
+  file(COPY /usr/include/antlr4-runtime/ DESTINATION ${GOV_ANTLR_INCLUDE})
+  file(READ ${GOV_ANTLR_INCLUDE}/Vocabulary.h GOV_VOCABULARY_H)
+  string(REPLACE "Vocabulary() = default;" "Vocabulary() {}" GOV_VOCABULARY_H "${GOV_VOCABULARY_H}")
+  file(WRITE ${GOV_ANTLR_INCLUDE}/Vocabulary.h "${GOV_VOCABULARY_H}")
+endif()
+
 add_library(gov_parser_generated STATIC ${GOV_PARSER_SOURCES})
-target_include_directories(gov_parser_generated SYSTEM PUBLIC ${GOV_PARSER_DIR} /usr/include/antlr4-runtime)
+target_include_directories(gov_parser_generated SYSTEM BEFORE PUBLIC ${GOV_PARSER_DIR} ${GOV_ANTLR_INCLUDE})
 target_compile_options(gov_parser_generated PUBLIC -fno-char8_t PRIVATE -w)
 target_link_libraries(gov_parser_generated PUBLIC antlr4_shared)
 set_target_properties(gov_parser_generated PROPERTIES POSITION_INDEPENDENT_CODE ON)

@@ -1,10 +1,13 @@
 # gov_warnings(target): strict warnings for gov's own code (never for generated code).
 function(gov_warnings target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor
-                                           -Wimplicit-fallthrough
-                                           -Wno-missing-field-initializers
-                                           # GCC 12 reports false positives in std::string at -O2.
-                                           -Wno-restrict)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    # -Wno-restrict: GCC 12 reports false positives inside std::string at -O2.
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor
+                                             -Wimplicit-fallthrough -Wno-missing-field-initializers -Wno-restrict)
+  else()
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wnon-virtual-dtor -Wimplicit-fallthrough
+                                             -Wno-missing-field-initializers)
+  endif()
   if(GOV_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

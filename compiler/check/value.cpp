@@ -8,6 +8,13 @@
 
 namespace gov::check {
 
+Value::Value() = default;
+Value::Value(const Value&) = default;
+Value::Value(Value&&) noexcept = default;
+Value& Value::operator=(const Value&) = default;
+Value& Value::operator=(Value&&) noexcept = default;
+Value::~Value() = default;
+
 bool operator==(const Value& a, const Value& b) {
   return a.kind == b.kind && a.boolean == b.boolean && a.number == b.number && a.text == b.text &&
          a.items == b.items && a.fields == b.fields;

@@ -20,6 +20,15 @@ struct Value {
   std::vector<Value> items;  // list, set
   std::vector<std::pair<std::string, Value>> fields;  // record, map (sorted by key)
 
+  // Special members are defined out of line, where Value is complete (clang
+  // rejects instantiating vector<pair<string, Value>> inside Value itself).
+  Value();
+  Value(const Value&);
+  Value(Value&&) noexcept;
+  Value& operator=(const Value&);
+  Value& operator=(Value&&) noexcept;
+  ~Value();
+
   static Value None() { return Value{}; }
   static Value Bool(bool b) {
     Value v;
