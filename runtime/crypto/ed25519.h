@@ -1,5 +1,5 @@
 // Ed25519 keys and detached signatures (libsodium), in the standard encodings
-// other tools read: private keys as PKCS#8 PEM ("BEGIN PRIVATE KEY", RFC 8410
+// other tools read: private keys as PKCS#8 PEM (label "PRIVATE KEY", RFC 8410
 // OneAsymmetricKey v1), public keys as SubjectPublicKeyInfo PEM ("BEGIN PUBLIC
 // KEY"). The parsers accept exactly those DER encodings; docs/keys.md gives
 // the byte layouts and the openssl commands that interoperate.
@@ -69,7 +69,7 @@ class PrivateKey {
   static ErrorOr<PrivateKey> Generate();
   // From a 32-byte seed.
   static ErrorOr<PrivateKey> FromSeed(std::span<const std::uint8_t> seed);
-  // From a "-----BEGIN PRIVATE KEY-----" PEM block (PKCS#8 DER, exactly
+  // From a PKCS#8 PEM block labelled "PRIVATE KEY" (DER, exactly
   // 30 2e 02 01 00 30 05 06 03 2b 65 70 04 22 04 20 || seed).
   static ErrorOr<PrivateKey> FromPem(std::string_view pem);
   // From the 48-byte PKCS#8 DER.

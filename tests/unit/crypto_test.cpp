@@ -27,6 +27,7 @@ constexpr std::string_view kRfcPublicHex = "d75a980182b10ab7d54bfed3c964073a0ee1
 constexpr std::string_view kRfcEmptySignatureHex =
     "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe2465"
     "5141438e7a100b";
+// TEST FIXTURE ONLY: the public RFC 8032 test-vector-1 private key; never use it to sign anything.
 constexpr std::string_view kRfcPrivatePem =
     "-----BEGIN PRIVATE KEY-----\n"
     "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"
