@@ -1,0 +1,126 @@
+// The interface between govrun and the lineage log: what govrun records about
+// one governed run, and the Recorder that makes it durable and signed.
+// govrun (cli/govrun.cpp, runtime/exec/) depends only on this header;
+// runtime/lineage/ implements it (docs/lineage-format.md).
+//
+// Order per run: Authorization (every run, whatever the verdict), then — only
+// when the program is executed — Start and End. A Recorder call that fails
+// means the caller must not go on: no durable authorization, no exec.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/crypto/ed25519.h"
+#include "runtime/ir/ir.h"
+#include "runtime/request/request.h"
+#include "runtime/support/error_or.h"
+
+namespace gov::lineage {
+
+// Environment variables a nested govrun reads to link its run to the
+// enclosing one (set by govrun in the child's environment).
+inline constexpr const char* kEnvRunId = "GOV_RUN_ID";        // the enclosing run's id
+inline constexpr const char* kEnvRunDepth = "GOV_RUN_DEPTH";  // its depth (root: 0)
+inline constexpr const char* kEnvRunProgram = "GOV_RUN_PROGRAM";  // its program path
+
+// A fresh run id: 32 lower-case hex digits from the system CSPRNG.
+std::string NewRunId();
+
+// One rule that decided (or erred), as recorded.
+struct RecordedRule {
+  std::uint32_t id = 0;
+  std::string name;
+  std::string verdict;  // "allow" | "deny" | "ask"
+  std::string reason;   // the `because` text, may be empty
+};
+
+// What the policy saw and what it decided. Written, durably, before exec.
+struct Authorization {
+  std::string run_id;
+  std::string parent_run_id;  // empty for a root run
+  // The request exactly as decided (program path/name/sha256, argv, env,
+  // cwd, user, host, time, parent, context). The recorder decides how env
+  // values are stored (docs/lineage-format.md: names plus salted hashes by
+  // default); everything else is recorded as is.
+  request::Request request;
+  // The policy's declared context fields (to type `request.context`).
+  std::vector<ir::ContextField> context_fields;
+  // Env variable names whose values are recorded in clear (the policy's
+  // `env` obligation or a documented govrun option).
+  std::vector<std::string> env_in_clear;
+  // For `#!` scripts: the interpreter that will run, resolved and hashed.
+  std::string interpreter_path;    // empty when not a script
+  std::string interpreter_sha256;  // "sha256:…"
+  // The policy: "sha256:…" of the whole bundle file, its name and version.
+  std::string policy_digest;
+  std::string policy_name;
+  std::string policy_version;
+  std::string engine;  // LoadedPolicy::engine()
+  // The decision.
+  std::string verdict;  // final: "allow" | "deny" | "ask" (ask: see ask_answer)
+  std::string error;    // empty, or interp::ErrorName of the decision's error
+  std::vector<RecordedRule> rules;
+  ir::Obligations obligations;  // merged (interp::MergeObligations)
+  // For `ask`: "yes", "no", "timeout" or "no-terminal"; empty otherwise.
+  std::string ask_answer;
+  // Whether govrun will execute the program (allow, or ask answered yes).
+  bool execute = false;
+};
+
+// One enforced limit and how the kernel enforces it.
+struct EnforcedLimit {
+  std::string obligation;  // "timeout", "memory", "processes", "network", "read", "write", "env"
+  std::string mechanism;   // e.g. "cgroup v2 memory.max", "RLIMIT_AS", "landlock ABI 7", "seccomp"
+  std::string value;       // the limit as text, e.g. "4294967296", "none", "/work/repo:/tmp"
+};
+
+// The program was started.
+struct Start {
+  std::string run_id;
+  std::int64_t pid = 0;
+  std::int64_t time_unix_ns = 0;
+  std::vector<EnforcedLimit> limits;
+};
+
+// The program ended (or could not be started after authorization).
+struct End {
+  std::string run_id;
+  std::int64_t time_unix_ns = 0;
+  std::int64_t duration_ns = 0;
+  bool exited = false;      // true: exit_status is valid
+  int exit_status = 0;
+  int signal = 0;           // when killed by a signal
+  std::string killed_by;    // "" | "timeout" | "memory" | "processes" | "govrun-signal"
+  std::int64_t user_cpu_us = 0;
+  std::int64_t system_cpu_us = 0;
+  std::int64_t max_rss_kib = 0;
+  std::string exec_error;   // non-empty when exec itself failed after authorization
+};
+
+// Makes records durable and signed. One Recorder per govrun invocation.
+class Recorder {
+ public:
+  virtual ~Recorder() = default;
+  // Appends the authorization record and makes it durable (fsync) before
+  // returning. Not ok ⇒ the caller must not execute.
+  virtual ErrorOr<void> RecordAuthorization(const Authorization& record) = 0;
+  virtual ErrorOr<void> RecordStart(const Start& record) = 0;
+  virtual ErrorOr<void> RecordEnd(const End& record) = 0;
+  // Appends a signed checkpoint covering everything recorded so far. govrun
+  // calls it once at the end of every invocation (also after a deny).
+  virtual ErrorOr<void> Checkpoint() = 0;
+  // Writes a self-contained lineage bundle for `run_id` and its descendants
+  // to `path` (govrun --bundle).
+  virtual ErrorOr<void> ExportBundle(const std::string& run_id, const std::string& path) = 0;
+};
+
+// Opens (creating if needed) the append-only log in `lineage_dir`, signing
+// checkpoints with `signing_key`. Errors: directory missing or unwritable,
+// log corrupt beyond its last record, lock failure.
+ErrorOr<std::unique_ptr<Recorder>> OpenLog(const std::string& lineage_dir, const crypto::PrivateKey& signing_key);
+
+}  // namespace gov::lineage
