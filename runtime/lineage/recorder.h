@@ -52,6 +52,10 @@ struct Authorization {
   // Env variable names whose values are recorded in clear (the policy's
   // `env` obligation or a documented govrun option).
   std::vector<std::string> env_in_clear;
+  // Every env value is recorded in clear (the policy reads values under
+  // computed names; see EnvReadByPolicy). Names in the policy's `env`
+  // obligation are always recorded in clear.
+  bool env_all_in_clear = false;
   // For `#!` scripts: the interpreter that will run, resolved and hashed.
   std::string interpreter_path;    // empty when not a script
   std::string interpreter_sha256;  // "sha256:…"
@@ -117,6 +121,23 @@ class Recorder {
   // to `path` (govrun --bundle).
   virtual ErrorOr<void> ExportBundle(const std::string& run_id, const std::string& path) = 0;
 };
+
+// The environment variables whose VALUES a policy can read. Their values are
+// decision evidence: --replay must see them, so the recorder stores them in
+// clear (docs/lineage-format.md "Environment"). `all` is set when the policy
+// reads values under names it computes (or compares whole maps); then every
+// value is evidence. Names alone (`"X" in env`, `len(env)`, `any k in env`)
+// need no values: names are always recorded.
+struct EnvReads {
+  bool all = false;
+  std::vector<std::string> names;  // sorted, unique
+};
+EnvReads EnvReadByPolicy(const ir::Policy& policy);
+
+// Adds the names `policy` reads (EnvReadByPolicy) to `record.env_in_clear`
+// and sets `record.env_all_in_clear` when it reads them all. govrun calls it
+// before RecordAuthorization so that --replay can reproduce the decision.
+void AddPolicyEnvReads(const ir::Policy& policy, Authorization& record);
 
 // Opens (creating if needed) the append-only log in `lineage_dir`, signing
 // checkpoints with `signing_key`. Errors: directory missing or unwritable,

@@ -1,0 +1,344 @@
+// Canonical JSON, the log tail, checkpoint bodies and bundle export.
+#include "runtime/lineage/log_io.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "runtime/crypto/sha256.h"
+
+namespace gov::lineage {
+namespace {
+
+using Json = nlohmann::json;
+
+ErrorOr<std::string> PreadRange(int fd, std::uint64_t offset, std::uint64_t length) {
+  std::string out(length, '\0');
+  std::uint64_t got = 0;
+  while (got < length) {
+    ssize_t n = pread(fd, out.data() + got, length - got, static_cast<off_t>(offset + got));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error{fmt::format("lineage log: read failed: {}", std::strerror(errno))};
+    }
+    if (n == 0) return Error{"lineage log: file shrank while reading"};
+    got += static_cast<std::uint64_t>(n);
+  }
+  return out;
+}
+
+// True iff `line` is a record whose body matches its digest.
+std::optional<Head> ValidLine(std::string_view line) {
+  SplitLine split = Split(line);
+  if (!split.has_body) return std::nullopt;
+  auto head = ParseHead(split.head);
+  if (!head.ok()) return std::nullopt;
+  if (DigestOf(split.body) != head.value().body) return std::nullopt;
+  return head.value();
+}
+
+}  // namespace
+
+std::string Canonical(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+SplitLine Split(std::string_view line) {
+  SplitLine out;
+  std::size_t tab = line.find('\t');
+  if (tab == std::string_view::npos) {
+    out.head = line;
+    return out;
+  }
+  out.head = line.substr(0, tab);
+  out.body = line.substr(tab + 1);
+  out.has_body = true;
+  return out;
+}
+
+std::string MakeLine(Head head, const std::string& body) {
+  std::string digest = DigestOf(body);
+  head.body = digest;
+  std::string line = HeadText(head);
+  line += '\t';
+  line += body;
+  line += '\n';
+  return line;
+}
+
+ErrorOr<Tail> ReadTail(int fd) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return Error{fmt::format("lineage log: stat failed: {}", std::strerror(errno))};
+  Tail tail;
+  tail.size = static_cast<std::uint64_t>(st.st_size);
+  if (tail.size == 0) return tail;
+  tail.empty = false;
+  const std::uint64_t limit = std::min<std::uint64_t>(tail.size, 2 * kMaxRecordBytes + 2);
+  std::uint64_t window = std::min<std::uint64_t>(tail.size, 65536);
+  while (true) {
+    const std::uint64_t start = tail.size - window;
+    GOV_ASSIGN_OR_RETURN(std::string buffer, PreadRange(fd, start, window));
+    // Walk complete lines backwards. `end` is the offset (in buffer) of a LF.
+    std::size_t end = buffer.rfind('\n');
+    while (end != std::string::npos) {
+      std::size_t line_start;
+      if (end == 0) {
+        line_start = 0;
+        if (start != 0) break;  // its beginning is before the window
+      } else {
+        std::size_t lf = buffer.rfind('\n', end - 1);
+        if (lf == std::string::npos) {
+          if (start != 0) break;
+          line_start = 0;
+        } else {
+          line_start = lf + 1;
+        }
+      }
+      std::string_view line(buffer.data() + line_start, end - line_start);
+      if (auto head = ValidLine(line)) {
+        tail.next_seq = head->seq + 1;
+        tail.prev = DigestOf(Split(line).head);
+        tail.log_id = std::string(head->log);
+        tail.valid_end = start + end + 1;
+        return tail;
+      }
+      if (line_start == 0) {
+        end = std::string::npos;
+        break;
+      }
+      end = line_start - 1;
+    }
+    if (start == 0) return Error{"lineage log: no valid record in the file (not a gov lineage log, or its first record was torn)"};
+    if (window >= limit) return Error{"lineage log: no valid record in the last 128 MiB (corrupt log)"};
+    window = std::min<std::uint64_t>(limit, window * 4);
+  }
+}
+
+std::string CheckpointBody(std::string_view log_id, std::uint64_t count, std::string_view prev,
+                           const std::vector<std::pair<std::string, std::string>>& subjects,
+                           const std::vector<std::string>& runs, const crypto::PrivateKey& key) {
+  Json subject = Json::array();
+  subject.push_back({{"name", fmt::format("gov-lineage-log:{}", log_id)},
+                     {"digest", {{"sha256", std::string(prev.substr(7))}}}});
+  for (const auto& [name, digest] : subjects) {
+    if (digest.size() == 71) subject.push_back({{"name", name}, {"digest", {{"sha256", digest.substr(7)}}}});
+  }
+  Json statement = {{"_type", kStatementType},
+                    {"subject", subject},
+                    {"predicateType", kCheckpointPredicateType},
+                    {"predicate", {{"log", log_id}, {"count", count}, {"head", prev}, {"runs", runs}}}};
+  std::string payload = Canonical(statement);
+  crypto::Signature sig = key.Sign(Pae(kDssePayloadType, payload));
+  std::string sig_bytes(reinterpret_cast<const char*>(sig.data()), sig.size());
+  Json envelope = {{"payload", crypto::Base64Encode(payload)},
+                   {"payloadType", kDssePayloadType},
+                   {"signatures", Json::array({{{"keyid", key.public_key().IdHex()},
+                                                {"sig", crypto::Base64Encode(sig_bytes)}}})}};
+  return Canonical(Json{{"envelope", envelope}});
+}
+
+ErrorOr<CheckpointClaim> OpenCheckpoint(std::string_view body, const std::vector<crypto::PublicKey>& trusted,
+                                        bool& signature_failure) {
+  signature_failure = false;
+  Json root;
+  try {
+    root = Json::parse(body);
+  } catch (const Json::exception& e) {
+    return Error{fmt::format("checkpoint body is not JSON: {}", e.what())};
+  }
+  if (Canonical(root) != body) return Error{"checkpoint body is not canonical JSON"};
+  std::string payload;
+  std::vector<std::pair<std::string, std::string>> sigs;
+  try {
+    const Json& envelope = root.at("envelope");
+    if (root.size() != 1 || envelope.size() != 3) return Error{"checkpoint envelope: unexpected fields"};
+    if (envelope.at("payloadType").get<std::string>() != kDssePayloadType) {
+      return Error{"checkpoint envelope: wrong payloadType"};
+    }
+    auto decoded = crypto::Base64Decode(envelope.at("payload").get<std::string>());
+    if (!decoded.ok()) return Error{"checkpoint envelope: payload is not base64: " + decoded.error().message};
+    payload = decoded.value();
+    const Json& list = envelope.at("signatures");
+    if (!list.is_array() || list.empty()) return Error{"checkpoint envelope: no signature"};
+    for (const Json& s : list) {
+      if (s.size() != 2) return Error{"checkpoint signature: unexpected fields"};
+      auto raw = crypto::Base64Decode(s.at("sig").get<std::string>());
+      if (!raw.ok()) return Error{"checkpoint signature: not base64"};
+      sigs.emplace_back(s.at("keyid").get<std::string>(), raw.value());
+    }
+  } catch (const Json::exception& e) {
+    return Error{fmt::format("checkpoint envelope: {}", e.what())};
+  }
+  // Signature first: the payload is only read once authenticated.
+  const std::string pae = Pae(kDssePayloadType, payload);
+  bool verified = false;
+  std::string hint;
+  for (const auto& [keyid, raw] : sigs) {
+    if (hint.empty()) hint = keyid;
+    if (raw.size() != crypto::kEd25519SignatureSize) continue;
+    crypto::Signature sig{};
+    std::memcpy(sig.data(), raw.data(), sig.size());
+    for (const auto& key : trusted) {
+      if (key.Verify(pae, sig)) verified = true;
+    }
+  }
+  if (!verified) {
+    signature_failure = true;
+    return Error{fmt::format("checkpoint signature does not verify with any trusted key (key id hint {})",
+                             hint.empty() ? "none" : hint)};
+  }
+  CheckpointClaim claim;
+  claim.key_id_hint = hint;
+  try {
+    Json statement = Json::parse(payload);
+    if (Canonical(statement) != payload) return Error{"checkpoint statement is not canonical JSON"};
+    if (statement.at("_type").get<std::string>() != kStatementType) return Error{"checkpoint statement: wrong _type"};
+    if (statement.at("predicateType").get<std::string>() != kCheckpointPredicateType) {
+      return Error{"checkpoint statement: wrong predicateType"};
+    }
+    const Json& predicate = statement.at("predicate");
+    claim.log = predicate.at("log").get<std::string>();
+    claim.count = predicate.at("count").get<std::uint64_t>();
+    claim.head = predicate.at("head").get<std::string>();
+    const Json& subject = statement.at("subject");
+    if (!subject.is_array() || subject.empty()) return Error{"checkpoint statement: no subject"};
+    if (subject[0].at("name").get<std::string>() != "gov-lineage-log:" + claim.log ||
+        "sha256:" + subject[0].at("digest").at("sha256").get<std::string>() != claim.head) {
+      return Error{"checkpoint statement: first subject is not the log head"};
+    }
+  } catch (const Json::exception& e) {
+    return Error{fmt::format("checkpoint statement: {}", e.what())};
+  }
+  return claim;
+}
+
+ErrorOr<void> ExportBundleFromLog(const std::string& log_path, const std::string& run_id, const std::string& out_path,
+                                  std::uint64_t from_offset) {
+  if (!IsId(run_id)) return Error{fmt::format("export: '{}' is not a run id (32 lower-case hex digits)", run_id)};
+  int fd = open(log_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error{fmt::format("export: cannot open {}: {}", log_path, std::strerror(errno))};
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  } closer{fd};
+  if (flock(fd, LOCK_SH) != 0) return Error{fmt::format("export: cannot lock {}: {}", log_path, std::strerror(errno))};
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return Error{"export: stat failed"};
+  const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
+  if (from_offset > size) from_offset = 0;
+  GOV_ASSIGN_OR_RETURN(std::string data, PreadRange(fd, from_offset, size - from_offset));
+  flock(fd, LOCK_UN);
+
+  // Lines from the root's authorization on; the bundle ends at the last
+  // checkpoint after the tree's last record.
+  struct Line {
+    std::string_view text;
+    Head head;
+    bool in_tree = false;
+  };
+  std::vector<Line> lines;
+  std::set<std::string, std::less<>> tree;
+  std::string log_id;
+  std::size_t pos = 0;
+  bool found_root = false;
+  std::size_t last_tree_line = 0;
+  std::size_t last_checkpoint = std::string::npos;
+  while (pos < data.size()) {
+    std::size_t lf = data.find('\n', pos);
+    if (lf == std::string::npos) break;  // a torn tail: not part of any bundle
+    std::string_view text(data.data() + pos, lf - pos);
+    pos = lf + 1;
+    auto head = ValidLine(text);
+    if (!head) continue;  // torn bytes: outside the chain (a recovery record accounts for them)
+    if (!found_root) {
+      if (head->type != RecordType::kAuthorization || head->run != run_id) continue;
+      found_root = true;
+      log_id = std::string(head->log);
+    }
+    Line line{text, *head, false};
+    if (head->type == RecordType::kAuthorization) {
+      if (head->run == run_id || tree.count(head->parent) != 0) {
+        tree.insert(std::string(head->run));
+        line.in_tree = true;
+      }
+    } else if (head->type == RecordType::kStart || head->type == RecordType::kEnd) {
+      line.in_tree = tree.count(head->run) != 0;
+    }
+    lines.push_back(line);
+    if (line.in_tree) last_tree_line = lines.size() - 1;
+    if (head->type == RecordType::kCheckpoint) last_checkpoint = lines.size() - 1;
+  }
+  if (!found_root) return Error{fmt::format("export: run {} has no authorization record in {}", run_id, log_path)};
+  if (last_checkpoint == std::string::npos || last_checkpoint < last_tree_line) {
+    return Error{fmt::format("export: run {} has records after the last checkpoint; no signed checkpoint covers them yet",
+                             run_id)};
+  }
+  std::string out = Canonical(Json{{"format", kBundleFormat}, {"log", log_id}, {"root", run_id}}) + "\n";
+  for (std::size_t i = 0; i <= last_checkpoint; ++i) {
+    const Line& line = lines[i];
+    if (line.in_tree || i == last_checkpoint) {
+      out += line.text;
+    } else {
+      out += Split(line.text).head;
+    }
+    out += '\n';
+  }
+  std::string tmp = out_path + ".tmp." + NewId().substr(0, 8);
+  int out_fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (out_fd < 0) return Error{fmt::format("export: cannot create {}: {}", tmp, std::strerror(errno))};
+  std::size_t written = 0;
+  while (written < out.size()) {
+    ssize_t n = write(out_fd, out.data() + written, out.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int saved = errno;
+      close(out_fd);
+      unlink(tmp.c_str());
+      return Error{fmt::format("export: write failed: {}", std::strerror(saved))};
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (fsync(out_fd) != 0 || close(out_fd) != 0) {
+    unlink(tmp.c_str());
+    return Error{"export: fsync failed"};
+  }
+  if (rename(tmp.c_str(), out_path.c_str()) != 0) {
+    int saved = errno;
+    unlink(tmp.c_str());
+    return Error{fmt::format("export: cannot write {}: {}", out_path, std::strerror(saved))};
+  }
+  return {};
+}
+
+}  // namespace gov::lineage
+
+namespace gov::lineage {
+
+nlohmann::json ObligationsToJson(const ir::Obligations& obligations) {
+  static constexpr const char* kNetwork[] = {"unset", "none", "loopback", "any"};
+  nlohmann::json out = {{"timeout_ms", obligations.timeout_ms},
+                        {"memory_bytes", obligations.memory_bytes},
+                        {"processes", obligations.processes},
+                        {"network", kNetwork[static_cast<int>(obligations.network) & 3]}};
+  if (obligations.has_read) out["read"] = obligations.read;
+  if (obligations.has_write) out["write"] = obligations.write;
+  if (obligations.has_env) out["env"] = obligations.env;
+  return out;
+}
+
+std::string EnvValueHash(std::string_view salt, std::string_view name, std::string_view value) {
+  crypto::Sha256 hash;
+  hash.Update(salt);
+  hash.Update(name);
+  hash.Update(std::string_view("\0", 1));
+  hash.Update(value);
+  return crypto::DigestString(hash.Finish());
+}
+
+}  // namespace gov::lineage

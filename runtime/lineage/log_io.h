@@ -1,0 +1,83 @@
+// Lineage internals shared by the recorder, the exporter, govverify and tests:
+// canonical JSON, record bodies, the log's tail, and bundle export.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/crypto/ed25519.h"
+#include "runtime/lineage/format.h"
+#include "runtime/lineage/recorder.h"
+#include "runtime/support/error_or.h"
+
+namespace gov::lineage {
+
+// Canonical JSON (docs/lineage-format.md "Canonical JSON"): keys sorted
+// bytewise, no whitespace, integers only, minimal escapes, UTF-8 (invalid
+// bytes replaced by U+FFFD).
+std::string Canonical(const nlohmann::json& value);
+
+// Obligations and recorded rules as JSON (authorization bodies; replay
+// compares these exact forms).
+nlohmann::json ObligationsToJson(const ir::Obligations& obligations);
+
+// The salted hash of an environment value: "sha256:" + hex of
+// SHA-256(salt || name || 0x00 || value).
+std::string EnvValueHash(std::string_view salt, std::string_view name, std::string_view value);
+
+// The end of a log: the last valid record and any bytes after it.
+struct Tail {
+  bool empty = true;               // no byte in the file
+  std::uint64_t size = 0;          // file size
+  std::uint64_t next_seq = 0;      // seq of the next record
+  std::string prev;                // hash of the last valid record
+  std::string log_id;              // the log's id (from the last valid record)
+  std::uint64_t valid_end = 0;     // offset just after the last valid record's LF
+};
+
+// Reads the tail of the log open as `fd` (the caller holds the lock).
+ErrorOr<Tail> ReadTail(int fd);
+
+// One complete record line split in HEAD and BODY (views into the line).
+struct SplitLine {
+  std::string_view head;
+  std::string_view body;
+  bool has_body = false;  // a bundle may carry a HEAD alone
+};
+// Splits a line (without its LF) at its first TAB.
+SplitLine Split(std::string_view line);
+
+// The whole record line for `head` (whose `body` field is set here) and `body`.
+std::string MakeLine(Head head, const std::string& body);
+
+// The checkpoint body for a log at `count` records whose last hash is `prev`.
+// `subjects` are (name, "sha256:…") pairs after the log head subject.
+std::string CheckpointBody(std::string_view log_id, std::uint64_t count, std::string_view prev,
+                           const std::vector<std::pair<std::string, std::string>>& subjects,
+                           const std::vector<std::string>& runs, const crypto::PrivateKey& key);
+
+// The verified content of a checkpoint body's statement.
+struct CheckpointClaim {
+  std::string log;
+  std::uint64_t count = 0;
+  std::string head;
+  std::string key_id_hint;
+};
+// Decodes a checkpoint body and checks its signature against `trusted`:
+// returns the claim, or an error; `signature_failure` tells a bad/untrusted
+// signature from a malformed body.
+ErrorOr<CheckpointClaim> OpenCheckpoint(std::string_view body, const std::vector<crypto::PublicKey>& trusted,
+                                        bool& signature_failure);
+
+// Writes a lineage bundle for `run_id` and its descendants from the log at
+// `log_path` to `out_path` (atomically: temporary file, fsync, rename).
+// `from_offset` may point at or before the root's authorization to skip a scan.
+ErrorOr<void> ExportBundleFromLog(const std::string& log_path, const std::string& run_id,
+                                  const std::string& out_path, std::uint64_t from_offset = 0);
+
+}  // namespace gov::lineage

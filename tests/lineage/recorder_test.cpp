@@ -1,0 +1,38 @@
+// The log writer: records, chain fields, checkpoints and the env secrets rule.
+#include <catch2/catch.hpp>
+
+#include "tests/lineage/helpers.h"
+
+namespace gov::lineage {
+namespace {
+
+TEST_CASE("OpenLog writes a header, records and a checkpoint", "[lineage]") {
+  TempDir dir;
+  auto key = TestKey(7);
+  auto recorder = OpenLog(dir.path, key);
+  REQUIRE(recorder.ok());
+  Authorization auth = SampleAuthorization(NewRunId(), "");
+  REQUIRE(recorder.value()->RecordAuthorization(auth).ok());
+  REQUIRE(recorder.value()->RecordStart(Start{auth.run_id, 42, 1, {}}).ok());
+  End end;
+  end.run_id = auth.run_id;
+  end.exited = true;
+  REQUIRE(recorder.value()->RecordEnd(end).ok());
+  REQUIRE(recorder.value()->Checkpoint().ok());
+  std::vector<std::string> lines = Lines(ReadFile(dir.path + "/lineage.log"));
+  REQUIRE(lines.size() == 5);
+  std::string prev = kGenesisPrev;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    SplitLine split = Split(lines[i]);
+    REQUIRE(split.has_body);
+    auto head = ParseHead(split.head);
+    REQUIRE(head.ok());
+    CHECK(head.value().seq == i);
+    CHECK(head.value().prev == prev);
+    CHECK(head.value().body == DigestOf(split.body));
+    prev = DigestOf(split.head);
+  }
+}
+
+}  // namespace
+}  // namespace gov::lineage
