@@ -1,0 +1,52 @@
+// govrun's configuration (TOML): where it is found and what it may say.
+// Search order: --config FILE, else $GOV_CONFIG, else
+// $XDG_CONFIG_HOME/gov/config.toml (or ~/.config/gov/config.toml when
+// XDG_CONFIG_HOME is unset or empty), else /etc/gov/config.toml. An explicit
+// --config or $GOV_CONFIG that cannot be read is an error (no fallback).
+// docs/govrun.md lists every key.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/support/error_or.h"
+
+namespace gov::config {
+
+// A validated configuration. Paths are absolute (relative ones in the file
+// are resolved against the file's directory).
+struct Config {
+  std::string source;                     // the file it was read from
+  std::string policy;                     // the signed bundle (.govb)
+  std::vector<std::string> trusted_keys;  // public key PEM files, at least one
+  std::string lineage_dir;                // the lineage log directory
+  std::string signing_key;                // private key PEM for lineage
+  std::int64_t ask_timeout_ms = 30000;    // `ask` prompt: no answer in time ⇒ no
+  std::int64_t kill_grace_ms = 2000;      // timeout: SIGTERM, then SIGKILL after this
+};
+
+// Where to look, in order, given the --config value (may be empty) and the
+// environment.
+struct Search {
+  std::string explicit_path;  // --config
+  bool has_gov_config = false;
+  std::string gov_config;     // $GOV_CONFIG
+  std::string xdg_config_home;
+  std::string home;
+};
+
+// The candidate files for `search`, in order; `strict` is true for the
+// first (and only) candidate when it came from --config or $GOV_CONFIG.
+std::vector<std::string> CandidatePaths(const Search& search, bool* strict);
+
+// Finds and parses the configuration. Errors name the file and the problem:
+// none found (listing where it looked), unreadable, not a regular file,
+// larger than 1 MiB, TOML syntax (with line and column), unknown keys,
+// wrong types, missing required keys.
+ErrorOr<Config> LoadConfig(const Search& search);
+
+// Parses `text` as the configuration file `path` (used by LoadConfig and tests).
+ErrorOr<Config> ParseConfig(const std::string& text, const std::string& path);
+
+}  // namespace gov::config

@@ -1,0 +1,290 @@
+// Program resolution, opening and hashing (see program.h).
+#include "runtime/exec/program.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "runtime/crypto/sha256.h"
+
+namespace gov::exec {
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) {
+      close(fd_);
+    }
+    fd_ = other.Release();
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) {
+    close(fd_);
+  }
+}
+
+int UniqueFd::Release() {
+  const int fd = fd_;
+  fd_ = -1;
+  return fd;
+}
+
+namespace {
+
+constexpr std::string_view kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
+constexpr std::string_view kDeletedSuffix = " (deleted)";
+// Longest `#!` line the kernel reads (BINPRM_BUF_SIZE since Linux 5.1).
+constexpr std::size_t kShebangMax = 256;
+
+std::string ErrnoText(int error) { return std::strerror(error); }
+
+// The canonical path of an open descriptor, from /proc/self/fd.
+Outcome<std::string> PathOfFd(int fd, const struct stat& st) {
+  char link[64];
+  std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  std::string buffer(PATH_MAX, '\0');
+  const ssize_t size = readlink(link, buffer.data(), buffer.size());
+  if (size < 0) {
+    return Failure{kExitInternal, std::string("cannot read ") + link + " (is /proc mounted?): " + ErrnoText(errno)};
+  }
+  if (static_cast<std::size_t>(size) >= buffer.size()) {
+    return Failure{kExitInternal, "the program's path is longer than PATH_MAX"};
+  }
+  buffer.resize(static_cast<std::size_t>(size));
+  // Replaced or removed after opening: the descriptor still holds the file
+  // that was hashed; its former name is the best path there is.
+  if (st.st_nlink == 0 && buffer.size() > kDeletedSuffix.size() && buffer.ends_with(kDeletedSuffix)) {
+    buffer.resize(buffer.size() - kDeletedSuffix.size());
+  }
+  if (buffer.empty() || buffer[0] != '/') {
+    return Failure{kExitNotExecutable, "the program is not a file on a mounted file system: " + buffer};
+  }
+  return buffer;
+}
+
+// Opens a candidate. kExitNotFound for names that do not exist.
+Outcome<OpenedFile> OpenCandidate(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    const int error = errno;
+    if (error == ENOENT || error == ENOTDIR || error == ELOOP || error == ENAMETOOLONG) {
+      return Failure{kExitNotFound, path + ": " + ErrnoText(error)};
+    }
+    if (error == EACCES || error == EPERM) {
+      return Failure{kExitNotExecutable, path + ": cannot open it to hash it: " + ErrnoText(error)};
+    }
+    return Failure{kExitNotExecutable, path + ": " + ErrnoText(error)};
+  }
+  OpenedFile file;
+  file.fd = UniqueFd(fd);
+  if (fstat(fd, &file.st) != 0) {
+    return Failure{kExitInternal, path + ": fstat: " + ErrnoText(errno)};
+  }
+  if (S_ISDIR(file.st.st_mode)) {
+    return Failure{kExitNotExecutable, path + ": is a directory"};
+  }
+  if (!S_ISREG(file.st.st_mode)) {
+    return Failure{kExitNotExecutable, path + ": not a regular file"};
+  }
+  // The descriptor must not stay non-blocking for the interpreter that may
+  // read it (#! scripts run as /dev/fd/N).
+  const int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    return Failure{kExitInternal, path + ": fcntl: " + ErrnoText(errno)};
+  }
+  if (faccessat(fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS) != 0) {
+    const int error = errno;
+    return Failure{kExitNotExecutable, path + ": not executable: " + ErrnoText(error)};
+  }
+  return file;
+}
+
+// Finishes an opened candidate: canonical path and hash.
+Outcome<OpenedFile> Identify(OpenedFile file) {
+  auto path = PathOfFd(file.fd.get(), file.st);
+  if (!path.ok()) {
+    return path.failure();
+  }
+  file.path = std::move(path.value());
+  auto digest = crypto::Sha256OfFd(file.fd.get());
+  if (!digest.ok()) {
+    return Failure{kExitInternal, file.path + ": " + digest.error().message};
+  }
+  file.sha256 = crypto::DigestString(digest.value());
+  return file;
+}
+
+struct Shebang {
+  bool present = false;
+  std::string interpreter;
+  std::string arg;
+  bool has_arg = false;
+};
+
+// Parses the `#!` line the way Linux does: the interpreter ends at the first
+// blank, the rest of the line (trimmed) is one optional argument.
+Outcome<Shebang> ReadShebang(int fd, const std::string& path) {
+  char buffer[kShebangMax];
+  ssize_t got;
+  do {
+    got = pread(fd, buffer, sizeof buffer, 0);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0) {
+    return Failure{kExitInternal, path + ": read: " + ErrnoText(errno)};
+  }
+  Shebang shebang;
+  const std::string_view head(buffer, static_cast<std::size_t>(got));
+  if (!head.starts_with("#!")) {
+    return shebang;
+  }
+  shebang.present = true;
+  const std::size_t end = head.find('\n');
+  if (end == std::string_view::npos && head.size() == kShebangMax) {
+    return Failure{kExitNotExecutable, path + ": the #! line is longer than " + std::to_string(kShebangMax) + " bytes"};
+  }
+  std::string_view line = head.substr(2, end == std::string_view::npos ? std::string_view::npos : end - 2);
+  auto is_blank = [](char c) { return c == ' ' || c == '\t'; };
+  while (!line.empty() && is_blank(line.front())) {
+    line.remove_prefix(1);
+  }
+  while (!line.empty() && (is_blank(line.back()) || line.back() == '\r')) {
+    line.remove_suffix(1);
+  }
+  std::size_t split = 0;
+  while (split < line.size() && !is_blank(line[split])) {
+    ++split;
+  }
+  shebang.interpreter = std::string(line.substr(0, split));
+  std::string_view rest = line.substr(split);
+  while (!rest.empty() && is_blank(rest.front())) {
+    rest.remove_prefix(1);
+  }
+  if (!rest.empty()) {
+    shebang.arg = std::string(rest);
+    shebang.has_arg = true;
+  }
+  if (shebang.interpreter.empty()) {
+    return Failure{kExitNotExecutable, path + ": the #! line names no interpreter"};
+  }
+  if (shebang.interpreter.find('\0') != std::string::npos || shebang.arg.find('\0') != std::string::npos) {
+    return Failure{kExitNotExecutable, path + ": the #! line contains a NUL byte"};
+  }
+  if (shebang.interpreter[0] != '/') {
+    return Failure{kExitNotExecutable, path + ": the #! interpreter `" + shebang.interpreter + "` is not an absolute path"};
+  }
+  return shebang;
+}
+
+Outcome<Program> FinishProgram(OpenedFile file) {
+  auto identified = Identify(std::move(file));
+  if (!identified.ok()) {
+    return identified.failure();
+  }
+  Program program;
+  program.file = std::move(identified.value());
+  auto shebang = ReadShebang(program.file.fd.get(), program.file.path);
+  if (!shebang.ok()) {
+    return shebang.failure();
+  }
+  if (!shebang.value().present) {
+    return program;
+  }
+  program.is_script = true;
+  program.interpreter_argv0 = shebang.value().interpreter;
+  program.interpreter_arg = shebang.value().arg;
+  program.has_interpreter_arg = shebang.value().has_arg;
+  auto interpreter = OpenCandidate(program.interpreter_argv0);
+  if (!interpreter.ok()) {
+    return Failure{kExitNotExecutable,
+                   program.file.path + ": its #! interpreter cannot be used: " + interpreter.failure().message};
+  }
+  auto identified_interpreter = Identify(std::move(interpreter.value()));
+  if (!identified_interpreter.ok()) {
+    return identified_interpreter.failure();
+  }
+  program.interpreter = std::move(identified_interpreter.value());
+  auto nested = ReadShebang(program.interpreter.fd.get(), program.interpreter.path);
+  if (!nested.ok()) {
+    return nested.failure();
+  }
+  if (nested.value().present) {
+    return Failure{kExitNotExecutable, program.file.path + ": its #! interpreter " + program.interpreter.path +
+                                           " is itself a script; govrun runs one level of #! only"};
+  }
+  return program;
+}
+
+}  // namespace
+
+std::vector<std::string> SearchDirs(std::string_view path_env, bool path_env_set) {
+  const std::string_view source = path_env_set ? path_env : kDefaultPath;
+  std::vector<std::string> dirs;
+  std::size_t start = 0;
+  while (start <= source.size()) {
+    std::size_t end = source.find(':', start);
+    if (end == std::string_view::npos) {
+      end = source.size();
+    }
+    const std::string_view entry = source.substr(start, end - start);
+    if (!entry.empty() && entry[0] == '/') {
+      dirs.emplace_back(entry);
+    }
+    start = end + 1;
+  }
+  return dirs;
+}
+
+Outcome<OpenedFile> OpenExecutable(const std::string& path) {
+  auto file = OpenCandidate(path);
+  if (!file.ok()) {
+    return file.failure();
+  }
+  return Identify(std::move(file.value()));
+}
+
+Outcome<Program> ResolveProgram(std::string_view name, std::string_view path_env, bool path_env_set) {
+  if (name.empty()) {
+    return Failure{kExitNotFound, "the program name is empty"};
+  }
+  if (name.find('\0') != std::string_view::npos) {
+    return Failure{kExitNotFound, "the program name contains a NUL byte"};
+  }
+  if (name.find('/') != std::string_view::npos) {
+    auto file = OpenCandidate(std::string(name));
+    if (!file.ok()) {
+      return file.failure();
+    }
+    return FinishProgram(std::move(file.value()));
+  }
+  // Like execvp: remember the first "found but not usable" and keep looking.
+  std::optional<Failure> first_unusable;
+  for (const std::string& dir : SearchDirs(path_env, path_env_set)) {
+    std::string candidate = dir;
+    if (!candidate.ends_with('/')) {
+      candidate += '/';
+    }
+    candidate += name;
+    auto file = OpenCandidate(candidate);
+    if (file.ok()) {
+      return FinishProgram(std::move(file.value()));
+    }
+    if (file.failure().exit_code != kExitNotFound && !first_unusable) {
+      first_unusable = file.failure();
+    }
+  }
+  if (first_unusable) {
+    return *first_unusable;
+  }
+  return Failure{kExitNotFound, std::string(name) + ": command not found in PATH"};
+}
+
+}  // namespace gov::exec

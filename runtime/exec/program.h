@@ -1,0 +1,75 @@
+// Finding, opening and hashing the program govrun is asked to run, so that the
+// file the policy judges is the file that executes: PATH search (absolute
+// entries only), one O_RDONLY|O_CLOEXEC descriptor per file, SHA-256 of that
+// descriptor, and `#!` scripts resolved to their interpreter (also opened and
+// hashed). Execution later uses these same descriptors (execveat
+// AT_EMPTY_PATH), never the names.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/exec/exit_codes.h"
+
+namespace gov::exec {
+
+// An open descriptor that closes itself.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.Release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int Release();
+
+ private:
+  int fd_ = -1;
+};
+
+// One opened, identified file.
+struct OpenedFile {
+  // Canonical absolute path of the opened file (symlinks resolved, read from
+  // /proc/self/fd after opening, so it names the file actually opened).
+  std::string path;
+  UniqueFd fd;
+  struct stat st {};
+  std::string sha256;  // "sha256:…" of the descriptor's content
+};
+
+// A program ready to run: the file named on the command line and, for a
+// `#!` script, the interpreter the kernel would have used.
+struct Program {
+  OpenedFile file;
+  bool is_script = false;
+  OpenedFile interpreter;           // valid only for scripts
+  std::string interpreter_argv0;    // the interpreter path as written after `#!`
+  std::string interpreter_arg;      // the optional single argument after it
+  bool has_interpreter_arg = false;
+};
+
+// The directories searched for a name without a slash: the entries of
+// `path_env` (":"-separated) that are absolute; empty entries, `.` and other
+// relative entries are ignored. `path_env_set` false ⇒ "/usr/local/bin:/usr/bin:/bin".
+std::vector<std::string> SearchDirs(std::string_view path_env, bool path_env_set);
+
+// Resolves `name` (a slash ⇒ relative to the current directory, else the
+// PATH search above), opens it, checks it is a regular file executable by
+// the caller, hashes it, and resolves a `#!` interpreter (absolute path,
+// itself not a script). Failures: kExitNotFound (nothing by that name),
+// kExitNotExecutable (directory, not a regular file, no execute or read
+// permission, bad `#!` line), kExitInternal (hashing or /proc failures).
+Outcome<Program> ResolveProgram(std::string_view name, std::string_view path_env, bool path_env_set);
+
+// Opens `path` (already chosen) as an executable candidate and hashes it.
+Outcome<OpenedFile> OpenExecutable(const std::string& path);
+
+}  // namespace gov::exec

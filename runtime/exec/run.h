@@ -1,0 +1,103 @@
+// Starting and supervising the governed program. The child is forked, put in
+// its own session, tied to govrun's life (PR_SET_PDEATHSIG), sandboxed, and
+// then waits for Go() before it executes the very descriptor that was hashed
+// (execveat AT_EMPTY_PATH) — so govrun can record the start and check for a
+// pending termination signal before anything runs. govrun stays the parent:
+// it forwards signals to the child's process group, enforces the timeout
+// (SIGTERM to every process of the run, SIGKILL after the grace period),
+// and reaps the whole tree (it is a child subreaper).
+#pragma once
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/exec/exit_codes.h"
+#include "runtime/exec/program.h"
+#include "runtime/exec/sandbox.h"
+
+namespace gov::exec {
+
+// Signals govrun forwards to the child's process group.
+inline constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+// Blocks the forwarded signals and SIGCHLD (call first thing in main, so a
+// signal arriving before exec is seen and the program is not started), makes
+// this process a child subreaper and ignores SIGPIPE.
+void PrepareSupervisor();
+
+// The first terminating signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) pending
+// for govrun, consumed; 0 if none.
+int TakePendingTermination();
+
+// What to run.
+struct LaunchSpec {
+  const Program* program = nullptr;
+  std::vector<std::string> argv;  // argv[0] as the user typed it
+  std::vector<std::string> envp;  // "NAME=value"
+  const Sandbox* sandbox = nullptr;
+};
+
+// A forked child waiting for Go().
+class Child {
+ public:
+  Child() = default;
+  Child(Child&&) noexcept;
+  Child& operator=(Child&&) noexcept;
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child();
+
+  pid_t pid() const { return pid_; }
+
+  // Lets the child execute and waits until it has: ok, or the Failure of
+  // the sandbox step or exec (kExitNotFound, kExitNotExecutable,
+  // kExitConfig for an obligation the kernel refused, kExitInternal). After
+  // a failure the child has exited and is reaped.
+  Outcome<bool> Go();
+  // Kills the child before it executed anything and reaps it.
+  void Abort();
+
+ private:
+  friend Outcome<Child> Spawn(const LaunchSpec& spec);
+  pid_t pid_ = -1;
+  int go_fd_ = -1;      // write end: one byte lets the child exec
+  int status_fd_ = -1;  // read end: EOF on successful exec, else an error report
+};
+
+// Forks the child (see the file comment). kExitInternal on fork/pipe failures.
+Outcome<Child> Spawn(const LaunchSpec& spec);
+
+// Supervision settings.
+struct SuperviseOptions {
+  std::int64_t timeout_ms = 0;       // 0: none
+  std::int64_t kill_grace_ms = 2000;  // SIGTERM → SIGKILL
+};
+
+// How the run ended.
+struct RunResult {
+  bool exited = false;
+  int exit_status = 0;
+  int signal = 0;
+  std::string killed_by;  // "" | "timeout" | "memory" | "govrun-signal"
+  struct rusage usage {};
+  std::int64_t duration_ns = 0;
+  int leftover_killed = 0;  // processes still alive after the program ended, killed
+  // govrun's exit code for this result: the status, or 128+signal.
+  int ExitCode() const { return exited ? exit_status : 128 + signal; }
+};
+
+// Supervises a started child until it and every process it left behind are
+// gone. `started_ns` is CLOCK_MONOTONIC at start.
+RunResult Supervise(const Child& child, const Sandbox& sandbox, const SuperviseOptions& options,
+                    std::int64_t started_ns);
+
+// CLOCK_MONOTONIC and CLOCK_REALTIME in nanoseconds.
+std::int64_t MonotonicNs();
+std::int64_t RealtimeNs();
+
+}  // namespace gov::exec
