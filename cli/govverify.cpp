@@ -1,0 +1,251 @@
+// govverify: offline verification of lineage logs and bundles against pinned
+// keys (chain, completeness, signatures, policy binding, replay), and export
+// of a run's lineage bundle from a log. docs/govverify.md.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "runtime/bundle/loader.h"
+#include "runtime/crypto/ed25519.h"
+#include "runtime/lineage/log_io.h"
+#include "runtime/lineage/verify.h"
+
+namespace gov {
+namespace {
+
+using lineage::Failure;
+using Json = nlohmann::json;
+
+constexpr const char* kUsage =
+    "usage: govverify [--trust KEY.pub]... [--policy FILE.govb] [--replay] [--all-signatures]\n"
+    "                 [--format text|json] [--quiet] PATH...\n"
+    "       govverify export LOG_OR_DIR RUN_ID -o BUNDLE\n"
+    "\n"
+    "PATH is a lineage log, a lineage_dir (its lineage.log) or a lineage bundle.\n"
+    "Exit codes: 0 verified, 1 signature, 2 chain/completeness, 3 policy binding,\n"
+    "4 replay, 5 malformed input, 64 usage, 66 unreadable input (docs/govverify.md).\n";
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "govverify: %s\n%s", message.c_str(), kUsage);
+  return static_cast<int>(Failure::kUsage);
+}
+
+int Export(int argc, char** argv) {
+  std::vector<std::string> positional;
+  std::string output;
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-o" || arg == "--output") {
+      if (i + 1 >= argc) return Usage(arg + " needs a file");
+      output = argv[++i];
+    } else if (!arg.empty() && arg[0] == '-') {
+      return Usage("unknown option " + arg);
+    } else {
+      positional.push_back(arg);
+    }
+  }
+  if (positional.size() != 2 || output.empty()) return Usage("export needs LOG_OR_DIR RUN_ID -o BUNDLE");
+  std::string log = positional[0];
+  if (access((log + "/" + std::string(lineage::kLogFileName)).c_str(), F_OK) == 0) {
+    log += "/" + std::string(lineage::kLogFileName);
+  }
+  auto result = lineage::ExportBundleFromLog(log, positional[1], output);
+  if (!result.ok()) {
+    std::fprintf(stderr, "govverify: %s\n", result.error().message.c_str());
+    return static_cast<int>(Failure::kInput);
+  }
+  return 0;
+}
+
+Json ReportJson(const lineage::Report& r) {
+  Json out = {{"path", r.path},
+              {"kind", r.kind},
+              {"ok", r.failure == Failure::kNone},
+              {"log", r.log_id},
+              {"records", r.records},
+              {"certified", r.certified},
+              {"uncertified", r.uncertified},
+              {"checkpoints", r.checkpoints},
+              {"signatures_checked", r.signatures_checked},
+              {"recoveries", r.recoveries},
+              {"runs", r.runs},
+              {"allow", r.allow},
+              {"deny", r.deny},
+              {"ask", r.ask},
+              {"incomplete", r.incomplete},
+              {"bound", r.bound},
+              {"replayed", r.replayed}};
+  if (r.kind == "bundle") {
+    out["root"] = r.root;
+    out["root_parent"] = r.root_parent;
+  }
+  if (r.failure == Failure::kNone) {
+    out["failure"] = nullptr;
+  } else {
+    out["failure"] = {{"class", lineage::FailureName(r.failure)},
+                      {"exit_code", static_cast<int>(r.failure)},
+                      {"message", r.message},
+                      {"line", r.failure_line},
+                      {"offset", r.failure_offset}};
+    out["failure"]["record"] = r.failure_seq >= 0 ? Json(r.failure_seq) : Json(nullptr);
+  }
+  return out;
+}
+
+void PrintText(const lineage::Report& r) {
+  if (r.failure != Failure::kNone) {
+    std::string where;
+    if (r.failure_seq >= 0) where += fmt::format("record {}, ", r.failure_seq);
+    if (r.failure_line > 0) where += fmt::format("line {}, offset {}: ", r.failure_line, r.failure_offset);
+    std::printf("%s: FAILED (%s): %s%s\n", r.path.c_str(), lineage::FailureName(r.failure), where.c_str(),
+                r.message.c_str());
+    if (r.records == 0) return;
+    std::printf("  checked before the failure: %llu records\n", static_cast<unsigned long long>(r.records));
+    return;
+  }
+  std::printf("%s: verified %s %s%s\n", r.path.c_str(), r.kind.c_str(), r.log_id.c_str(),
+              r.kind == "bundle" ? fmt::format(" (root run {})", r.root).c_str() : "");
+  std::printf("  records: %llu certified by a signed checkpoint", static_cast<unsigned long long>(r.certified));
+  if (r.uncertified > 0) {
+    std::printf(", %llu after the last checkpoint (not vouched for)", static_cast<unsigned long long>(r.uncertified));
+  }
+  std::printf("\n  checkpoints: %llu (%llu signature%s checked)\n", static_cast<unsigned long long>(r.checkpoints),
+              static_cast<unsigned long long>(r.signatures_checked), r.signatures_checked == 1 ? "" : "s");
+  std::printf("  runs: %llu (allow %llu, deny %llu, ask %llu), incomplete %zu\n", static_cast<unsigned long long>(r.runs),
+              static_cast<unsigned long long>(r.allow), static_cast<unsigned long long>(r.deny),
+              static_cast<unsigned long long>(r.ask), r.incomplete.size());
+  for (const auto& run : r.incomplete) std::printf("    incomplete: run %s (no end record)\n", run.c_str());
+  if (r.kind == "bundle" && !r.root_parent.empty()) {
+    std::printf("  the root run's parent %s is outside the bundle\n", r.root_parent.c_str());
+  }
+  if (r.recoveries > 0) {
+    std::printf("  torn writes recovered: %llu (bytes kept and accounted for)\n",
+                static_cast<unsigned long long>(r.recoveries));
+  }
+  if (r.bound > 0) {
+    std::printf("  policy: %llu decisions bound, %llu replayed\n", static_cast<unsigned long long>(r.bound),
+                static_cast<unsigned long long>(r.replayed));
+  }
+}
+
+int Main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "export") == 0) return Export(argc, argv);
+  std::vector<std::string> trust_files;
+  std::optional<std::string> policy_file;
+  bool replay = false;
+  bool all_signatures = false;
+  bool quiet = false;
+  std::string format = "text";
+  std::vector<std::string> paths;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= argc) return false;
+      out = argv[++i];
+      return true;
+    };
+    if (arg == "--trust") {
+      std::string file;
+      if (!value(file)) return Usage("--trust needs a public key file");
+      trust_files.push_back(file);
+    } else if (arg == "--policy") {
+      std::string file;
+      if (!value(file)) return Usage("--policy needs a policy bundle");
+      if (policy_file) return Usage("--policy given twice");
+      policy_file = file;
+    } else if (arg == "--replay") {
+      replay = true;
+    } else if (arg == "--all-signatures") {
+      all_signatures = true;
+    } else if (arg == "--quiet" || arg == "-q") {
+      quiet = true;
+    } else if (arg == "--format") {
+      if (!value(format) || (format != "text" && format != "json")) return Usage("--format is text or json");
+    } else if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (arg == "--") {
+      for (++i; i < argc; ++i) paths.emplace_back(argv[i]);
+    } else if (!arg.empty() && arg[0] == '-') {
+      return Usage("unknown option " + arg);
+    } else {
+      paths.push_back(arg);
+    }
+  }
+  if (paths.empty()) return Usage("no PATH to verify");
+  if (trust_files.empty()) return Usage("no --trust key: signatures are only checked against pinned keys");
+  if (replay && !policy_file) return Usage("--replay needs --policy FILE.govb");
+
+  lineage::VerifyOptions options;
+  options.all_signatures = all_signatures;
+  for (const auto& file : trust_files) {
+    auto key = crypto::ReadPublicKeyFile(file);
+    if (!key.ok()) {
+      std::fprintf(stderr, "govverify: --trust %s: %s\n", file.c_str(), key.error().message.c_str());
+      return static_cast<int>(Failure::kUsage);
+    }
+    options.trusted.push_back(key.value());
+  }
+  std::optional<bundle::LoadedPolicy> policy;
+  if (policy_file) {
+    bundle::LoadOptions load;
+    load.allow_native = false;
+    auto loaded = bundle::LoadBundleFile(*policy_file, options.trusted, load);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "govverify: --policy %s: %s\n", policy_file->c_str(), loaded.error().message.c_str());
+      return static_cast<int>(Failure::kBinding);
+    }
+    policy.emplace(std::move(loaded).value());
+    lineage::ReplayPolicy bind;
+    bind.digest = policy->digest();
+    if (replay) bind.prepared = &policy->prepared();
+    options.policy = bind;
+  }
+  const bool progress = !quiet && format == "text" && isatty(STDERR_FILENO) != 0;
+
+  int exit_code = 0;
+  Json results = Json::array();
+  for (const auto& path : paths) {
+    if (progress) {
+      options.progress = [&path](std::uint64_t done, std::uint64_t total) {
+        std::fprintf(stderr, "\r%s: %llu / %llu MiB (%d%%)", path.c_str(), static_cast<unsigned long long>(done >> 20),
+                     static_cast<unsigned long long>(total >> 20),
+                     total == 0 ? 100 : static_cast<int>(done * 100 / total));
+        std::fflush(stderr);
+      };
+    }
+    lineage::Report report = lineage::Verify(path, options);
+    if (progress) std::fprintf(stderr, "\r\033[K");
+    if (report.failure != Failure::kNone && exit_code == 0) exit_code = static_cast<int>(report.failure);
+    if (format == "json") {
+      results.push_back(ReportJson(report));
+    } else if (!quiet || report.failure != Failure::kNone) {
+      PrintText(report);
+    }
+  }
+  if (format == "json") {
+    std::printf("%s\n", Json{{"results", results}, {"exit_code", exit_code}}.dump(2, ' ', false,
+                                                                                      Json::error_handler_t::replace)
+                            .c_str());
+  }
+  return exit_code;
+}
+
+}  // namespace
+}  // namespace gov
+
+int main(int argc, char** argv) {
+  try {
+    return gov::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "govverify: internal error: %s\n", e.what());
+    return 70;
+  }
+}

@@ -1,0 +1,588 @@
+// Verification of lineage logs and bundles (docs/lineage-format.md
+// "Verifying a log", "Verifying a bundle").
+#include "runtime/lineage/verify.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "runtime/crypto/sha256.h"
+#include "runtime/lineage/log_io.h"
+#include "runtime/request/request.h"
+
+namespace gov::lineage {
+namespace {
+
+using Json = nlohmann::json;
+
+// True iff `text` ("sha256:<64 hex>", already validated) spells `digest`.
+bool SameDigest(std::string_view text, const crypto::Sha256Digest& digest) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  if (text.size() != 71) return false;
+  for (std::size_t i = 0; i < 32; ++i) {
+    if (text[7 + 2 * i] != kHex[digest[i] >> 4] || text[8 + 2 * i] != kHex[digest[i] & 15]) return false;
+  }
+  return true;
+}
+
+const char* RuleVerdictName(ir::Verdict verdict) {
+  switch (verdict) {
+    case ir::Verdict::kAllow:
+      return "allow";
+    case ir::Verdict::kDeny:
+      return "deny";
+    case ir::Verdict::kAsk:
+      return "ask";
+  }
+  return "?";
+}
+
+// Re-decides one authorization body. Returns kNone, kReplay or kMalformed.
+Failure Replay(std::string_view body_text, const interp::PreparedPolicy& prepared, const EnvReads& env_reads,
+               std::string& why) {
+  const ir::Policy& policy = prepared.policy();
+  Json body;
+  try {
+    body = Json::parse(body_text);
+  } catch (const Json::exception& e) {
+    why = fmt::format("authorization body is not JSON: {}", e.what());
+    return Failure::kMalformed;
+  }
+  if (Canonical(body) != body_text) {
+    why = "authorization body is not canonical JSON";
+    return Failure::kMalformed;
+  }
+  request::Request request;
+  try {
+    auto parsed = request::RequestFromJson(body.at("request").dump(), policy.context);
+    if (!parsed.ok()) {
+      why = "replay: the recorded request does not fit the policy: " + parsed.error().message;
+      return Failure::kReplay;
+    }
+    request = parsed.value();
+    for (const auto& [name, value] : body.at("env_hashed").items()) {
+      (void)value;
+      if (env_reads.all || std::binary_search(env_reads.names.begin(), env_reads.names.end(), name)) {
+        why = fmt::format("replay: the policy reads env {} but its value was recorded as a salted hash", name);
+        return Failure::kReplay;
+      }
+      request.env.emplace_back(name, "");
+    }
+    request::RequestView view(request);
+    gov_decision decision{};
+    interp::Decide(prepared, view.get(), decision);
+    interp::Explanation explained = interp::Explain(policy, decision);
+    const std::string error = decision.error == GOV_OK ? "" : interp::ErrorName(decision.error);
+    if (body.at("verdict").get<std::string>() != explained.verdict) {
+      why = fmt::format("replay: recorded verdict {} but the policy decides {}", body.at("verdict").get<std::string>(),
+                        explained.summary);
+      return Failure::kReplay;
+    }
+    if (body.at("error").get<std::string>() != error) {
+      why = fmt::format("replay: recorded error '{}' but the policy gives '{}'", body.at("error").get<std::string>(), error);
+      return Failure::kReplay;
+    }
+    Json rules = Json::array();
+    for (const auto& rule : explained.rules) {
+      rules.push_back(
+          {{"id", rule.id}, {"name", rule.name}, {"verdict", RuleVerdictName(rule.verdict)}, {"reason", rule.reason}});
+    }
+    if (body.at("rules") != rules) {
+      why = fmt::format("replay: recorded deciding rules {} but the policy gives {}", body.at("rules").dump(),
+                        rules.dump());
+      return Failure::kReplay;
+    }
+    Json obligations = ObligationsToJson(interp::MergeObligations(policy, decision));
+    if (body.at("obligations") != obligations) {
+      why = fmt::format("replay: recorded obligations {} but the policy gives {}", body.at("obligations").dump(),
+                        obligations.dump());
+      return Failure::kReplay;
+    }
+  } catch (const Json::exception& e) {
+    why = fmt::format("authorization body: {}", e.what());
+    return Failure::kMalformed;
+  }
+  return Failure::kNone;
+}
+
+class Verifier {
+ public:
+  Verifier(std::string_view data, const VerifyOptions& options, Report& report)
+      : data_(data), options_(options), report_(report) {
+    if (options.policy && options.policy->prepared != nullptr) {
+      env_reads_ = EnvReadByPolicy(options.policy->prepared->policy());
+    }
+  }
+
+  void Run() {
+    if (data_.empty()) return Fail(Failure::kMalformed, "empty file", 0, 0);
+    if (data_.substr(0, 10) == "{\"format\":") {
+      report_.kind = "bundle";
+      VerifyBundle();
+    } else {
+      report_.kind = "log";
+      VerifyLog();
+    }
+  }
+
+ private:
+  bool failed() const { return report_.failure != Failure::kNone; }
+
+  void Fail(Failure failure, std::string message, std::uint64_t line, std::uint64_t offset, std::int64_t seq = -1) {
+    if (failed()) return;
+    report_.failure = failure;
+    report_.message = std::move(message);
+    report_.failure_line = line;
+    report_.failure_offset = offset;
+    report_.failure_seq = seq;
+  }
+
+  void Progress(std::uint64_t done) {
+    if (options_.progress && done - last_progress_ >= (64u << 20)) {
+      last_progress_ = done;
+      options_.progress(done, data_.size());
+    }
+  }
+
+  // Checks one chained record (HEAD parsed, body digest checked by the
+  // caller). `body` is empty when `has_body` is false (bundles).
+  void Record(const Head& head, std::string_view head_text, std::string_view body, bool has_body,
+              std::uint64_t line, std::uint64_t offset, bool bundle) {
+    const auto seq = static_cast<std::int64_t>(head.seq);
+    if (head.log != log_id_) {
+      return Fail(Failure::kChain, fmt::format("record {} belongs to log {}, not {}", head.seq, head.log, log_id_), line,
+                  offset, seq);
+    }
+    if (have_prev_ || !bundle) {
+      if (head.seq != expected_seq_) {
+        return Fail(Failure::kChain,
+                    fmt::format("expected record {} but found record {} (gap, reorder, duplicate or insertion)",
+                                expected_seq_, head.seq),
+                    line, offset, seq);
+      }
+      if (!SameDigest(head.prev, prev_)) {
+        return Fail(Failure::kChain,
+                    fmt::format("record {} does not link to the previous record (prev {} differs)", head.seq, head.prev),
+                    line, offset, seq);
+      }
+    }
+    have_prev_ = true;
+    prev_ = crypto::Sha256Of(head_text);
+    expected_seq_ = head.seq + 1;
+    ++report_.records;
+    switch (head.type) {
+      case RecordType::kHeader:
+        if (head.seq != 0) return Fail(Failure::kChain, "a header record after the start of the log", line, offset, seq);
+        break;
+      case RecordType::kAuthorization: {
+        std::string run(head.run);
+        if (runs_.count(run) != 0) {
+          return Fail(Failure::kChain, fmt::format("run {} is authorized twice", run), line, offset, seq);
+        }
+        bool in_tree = true;
+        if (!head.parent.empty() && runs_.count(std::string(head.parent)) == 0) {
+          if (bundle && head.run == root_) {
+            in_tree = true;  // the bundle's root may have a parent outside it
+          } else if (bundle) {
+            in_tree = false;
+          } else {
+            return Fail(Failure::kChain, fmt::format("run {} names parent run {}, which is not in the log", run, head.parent),
+                        line, offset, seq);
+          }
+        }
+        if (bundle && head.parent.empty() && head.run != root_) in_tree = false;
+        if (bundle && in_tree && !has_body) {
+          return Fail(Failure::kChain, fmt::format("the bundle withholds the authorization of run {} (of its tree)", run),
+                      line, offset, seq);
+        }
+        if (bundle && !in_tree && has_body) {
+          return Fail(Failure::kMalformed, fmt::format("the bundle carries a record of run {}, outside its tree", run),
+                      line, offset, seq);
+        }
+        if (bundle && !in_tree) break;
+        RunSummary summary{run, std::string(head.parent), std::string(head.verdict), head.exec, false, false, head.seq};
+        runs_.emplace(run, summary);
+        order_.push_back(run);
+        if (options_.policy) {
+          ++report_.bound;
+          if (head.policy != options_.policy->digest) {
+            return Fail(Failure::kBinding,
+                        fmt::format("run {} was decided by policy {}, not the given policy {}", run, head.policy,
+                                    options_.policy->digest),
+                        line, offset, seq);
+          }
+          if (options_.policy->prepared != nullptr) {
+            std::string why;
+            Failure result = Replay(body, *options_.policy->prepared, env_reads_, why);
+            if (result != Failure::kNone) return Fail(result, fmt::format("run {}: {}", run, why), line, offset, seq);
+            ++report_.replayed;
+          }
+        }
+        break;
+      }
+      case RecordType::kStart:
+      case RecordType::kEnd: {
+        auto it = runs_.find(std::string(head.run));
+        if (it == runs_.end()) {
+          if (bundle) {
+            if (has_body) {
+              return Fail(Failure::kMalformed, fmt::format("the bundle carries a record of run {}, outside its tree", head.run),
+                          line, offset, seq);
+            }
+            break;
+          }
+          return Fail(Failure::kChain, fmt::format("{} record of run {} without its authorization",
+                                                   RecordTypeName(head.type), head.run),
+                      line, offset, seq);
+        }
+        if (bundle && !has_body) {
+          return Fail(Failure::kChain,
+                      fmt::format("the bundle withholds the {} record of run {}", RecordTypeName(head.type), head.run), line,
+                      offset, seq);
+        }
+        RunSummary& run = it->second;
+        if (!run.exec) {
+          return Fail(Failure::kChain, fmt::format("run {} was not executed but has a {} record", run.run,
+                                                   RecordTypeName(head.type)),
+                      line, offset, seq);
+        }
+        if (head.type == RecordType::kStart) {
+          if (run.started || run.ended) {
+            return Fail(Failure::kChain, fmt::format("run {} has a duplicate or late start record", run.run), line, offset,
+                        seq);
+          }
+          run.started = true;
+        } else {
+          if (run.ended) return Fail(Failure::kChain, fmt::format("run {} ends twice", run.run), line, offset, seq);
+          run.ended = true;
+          ended_at_.emplace(run.run, head.seq);
+        }
+        break;
+      }
+      case RecordType::kCheckpoint:
+        ++report_.checkpoints;
+        if (has_body) {
+          last_checkpoint_ = Checkpoint{head.seq, std::string(head.prev), body, line, offset};
+          if (options_.all_signatures) CheckCheckpoint(*last_checkpoint_);
+        } else if (!bundle) {
+          return Fail(Failure::kMalformed, "checkpoint without body", line, offset, seq);
+        }
+        break;
+      case RecordType::kRecovery:
+        ++report_.recoveries;
+        break;
+    }
+  }
+
+  struct Checkpoint {
+    std::uint64_t seq;
+    std::string prev;
+    std::string_view body;
+    std::uint64_t line;
+    std::uint64_t offset;
+  };
+
+  void CheckCheckpoint(const Checkpoint& checkpoint) {
+    if (failed()) return;
+    bool signature_failure = false;
+    ++report_.signatures_checked;
+    auto claim = OpenCheckpoint(checkpoint.body, options_.trusted, signature_failure);
+    const auto seq = static_cast<std::int64_t>(checkpoint.seq);
+    if (!claim.ok()) {
+      return Fail(signature_failure ? Failure::kSignature : Failure::kMalformed,
+                  fmt::format("checkpoint {}: {}", checkpoint.seq, claim.error().message), checkpoint.line,
+                  checkpoint.offset, seq);
+    }
+    if (claim.value().log != log_id_ || claim.value().count != checkpoint.seq || claim.value().head != checkpoint.prev) {
+      return Fail(Failure::kChain,
+                  fmt::format("checkpoint {} signs log {} at {} records with head {}, which is not this chain",
+                              checkpoint.seq, claim.value().log, claim.value().count, claim.value().head),
+                  checkpoint.line, checkpoint.offset, seq);
+    }
+  }
+
+  // After the last record: the final checkpoint, certified counts, runs.
+  void Finish(bool bundle) {
+    if (failed()) return;
+    if (!last_checkpoint_) {
+      if (bundle || report_.records > 1) {
+        return Fail(Failure::kSignature, "no signed checkpoint covers the records", 0, 0);
+      }
+      report_.certified = report_.records;
+      return;
+    }
+    if (!options_.all_signatures) CheckCheckpoint(*last_checkpoint_);
+    if (failed()) return;
+    const std::uint64_t covered = last_checkpoint_->seq;  // seqs below are certified
+    report_.certified = bundle ? report_.records : covered + 1 - first_seq_;
+    report_.uncertified = report_.records - report_.certified;
+    for (const std::string& id : order_) {
+      const RunSummary& run = runs_.at(id);
+      if (run.seq >= covered) continue;
+      ++report_.runs;
+      if (run.verdict == "allow") ++report_.allow;
+      if (run.verdict == "deny") ++report_.deny;
+      if (run.verdict == "ask") ++report_.ask;
+      auto end = ended_at_.find(id);
+      if (run.exec && (end == ended_at_.end() || end->second >= covered)) report_.incomplete.push_back(id);
+    }
+  }
+
+  void VerifyLog() {
+    std::size_t pos = 0;
+    std::uint64_t line_no = 0;
+    // Invalid lines not yet accounted for by a recovery record.
+    std::size_t junk_start = std::string_view::npos;
+    std::uint64_t junk_line = 0;
+    Failure junk_class = Failure::kNone;
+    std::string junk_why;
+    while (pos < data_.size() && !failed()) {
+      Progress(pos);
+      const std::size_t line_start = pos;
+      ++line_no;
+      const char* lf = static_cast<const char*>(std::memchr(data_.data() + pos, '\n', data_.size() - pos));
+      if (lf == nullptr) {
+        std::size_t from = junk_start == std::string_view::npos ? line_start : junk_start;
+        return Fail(Failure::kChain,
+                    fmt::format("torn last record: {} bytes at offset {} without a line end (a writer died mid-write; "
+                                "the next govrun records a recovery)",
+                                data_.size() - from, from),
+                    junk_start == std::string_view::npos ? line_no : junk_line, from);
+      }
+      const std::size_t line_end = static_cast<std::size_t>(lf - data_.data());
+      pos = line_end + 1;
+      std::string_view line = data_.substr(line_start, line_end - line_start);
+      SplitLine split = Split(line);
+      auto head = ParseHead(split.head);
+      std::string why;
+      Failure bad = Failure::kNone;
+      if (!split.has_body) {
+        bad = Failure::kMalformed;
+        why = "a log line without a TAB between HEAD and BODY";
+      } else if (!head.ok()) {
+        bad = Failure::kMalformed;
+        why = head.error().message;
+      } else if (!SameDigest(head.value().body, crypto::Sha256Of(split.body))) {
+        bad = Failure::kChain;
+        why = fmt::format("the body of record {} does not match its digest", head.value().seq);
+      }
+      if (bad != Failure::kNone) {
+        if (junk_start == std::string_view::npos) {
+          junk_start = line_start;
+          junk_line = line_no;
+          junk_class = bad;
+          junk_why = why;
+        }
+        continue;
+      }
+      const Head& h = head.value();
+      if (line_no == 1) {
+        if (h.type != RecordType::kHeader) {
+          return Fail(Failure::kMalformed, "the log does not start with a header record", 1, 0, 0);
+        }
+        log_id_ = std::string(h.log);
+        report_.log_id = log_id_;
+        prev_ = crypto::Sha256Digest{};
+        if (h.prev != kGenesisPrev) return Fail(Failure::kChain, "record 0 does not start the chain", 1, 0, 0);
+        CheckHeaderBody(split.body, 1);
+      }
+      if (h.type == RecordType::kRecovery) {
+        if (junk_start == std::string_view::npos) {
+          return Fail(Failure::kChain, fmt::format("recovery record {} without torn bytes before it", h.seq), line_no,
+                      line_start, static_cast<std::int64_t>(h.seq));
+        }
+        std::string_view region = data_.substr(junk_start, line_start - junk_start);
+        Json expected = {{"offset", junk_start}, {"length", region.size()}, {"sha256", DigestOf(region)}};
+        if (Canonical(expected) != split.body) {
+          return Fail(Failure::kChain,
+                      fmt::format("recovery record {} does not account for the {} invalid bytes at offset {}", h.seq,
+                                  region.size(), junk_start),
+                      line_no, line_start, static_cast<std::int64_t>(h.seq));
+        }
+        junk_start = std::string_view::npos;
+      } else if (junk_start != std::string_view::npos) {
+        return Fail(junk_class, fmt::format("line {}: {}", junk_line, junk_why), junk_line, junk_start);
+      }
+      Record(h, split.head, split.body, true, line_no, line_start, false);
+    }
+    Progress(data_.size());
+    if (failed()) return;
+    if (junk_start != std::string_view::npos) {
+      return Fail(junk_class, fmt::format("line {}: {}", junk_line, junk_why), junk_line, junk_start);
+    }
+    if (report_.records == 0) return Fail(Failure::kMalformed, "no record", 0, 0);
+    Finish(false);
+  }
+
+  void CheckHeaderBody(std::string_view body, std::uint64_t line) {
+    try {
+      Json header = Json::parse(body);
+      if (Canonical(header) != body || header.at("format").get<std::string>() != kLogFormat ||
+          header.at("log").get<std::string>() != log_id_) {
+        Fail(Failure::kMalformed, "the header record's body does not describe this log", line, 0, 0);
+      }
+    } catch (const Json::exception& e) {
+      Fail(Failure::kMalformed, fmt::format("header body: {}", e.what()), line, 0, 0);
+    }
+  }
+
+  void VerifyBundle() {
+    std::size_t lf = data_.find('\n');
+    if (lf == std::string_view::npos) return Fail(Failure::kMalformed, "bundle: no line end after the bundle header", 1, 0);
+    std::string_view header_text = data_.substr(0, lf);
+    try {
+      Json header = Json::parse(header_text);
+      if (Canonical(header) != header_text || header.size() != 3) {
+        return Fail(Failure::kMalformed, "bundle: the first line is not a canonical bundle header", 1, 0);
+      }
+      if (header.at("format").get<std::string>() != kBundleFormat) {
+        return Fail(Failure::kMalformed, "bundle: unknown format", 1, 0);
+      }
+      log_id_ = header.at("log").get<std::string>();
+      root_ = header.at("root").get<std::string>();
+    } catch (const Json::exception& e) {
+      return Fail(Failure::kMalformed, fmt::format("bundle header: {}", e.what()), 1, 0);
+    }
+    if (!IsId(log_id_) || !IsId(root_)) return Fail(Failure::kMalformed, "bundle header: bad log or root id", 1, 0);
+    report_.log_id = log_id_;
+    report_.root = root_;
+    std::size_t pos = lf + 1;
+    std::uint64_t line_no = 1;
+    bool last_was_signed_checkpoint = false;
+    while (pos < data_.size() && !failed()) {
+      const std::size_t line_start = pos;
+      ++line_no;
+      std::size_t end = data_.find('\n', pos);
+      if (end == std::string_view::npos) {
+        return Fail(Failure::kChain, "bundle: truncated (the last line has no line end)", line_no, line_start);
+      }
+      pos = end + 1;
+      std::string_view line = data_.substr(line_start, end - line_start);
+      SplitLine split = Split(line);
+      auto head = ParseHead(split.head);
+      if (!head.ok()) return Fail(Failure::kMalformed, "bundle: " + head.error().message, line_no, line_start);
+      const Head& h = head.value();
+      if (split.has_body && !SameDigest(h.body, crypto::Sha256Of(split.body))) {
+        return Fail(Failure::kChain, fmt::format("the body of record {} does not match its digest", h.seq), line_no,
+                    line_start, static_cast<std::int64_t>(h.seq));
+      }
+      if (line_no == 2) {
+        if (h.type != RecordType::kAuthorization || h.run != root_ || !split.has_body) {
+          return Fail(Failure::kChain, "bundle: the first record is not the root run's authorization", line_no,
+                      line_start, static_cast<std::int64_t>(h.seq));
+        }
+        first_seq_ = h.seq;
+        report_.root_parent = std::string(h.parent);
+      }
+      Record(h, split.head, split.body, split.has_body, line_no, line_start, true);
+      last_was_signed_checkpoint = h.type == RecordType::kCheckpoint && split.has_body;
+    }
+    if (failed()) return;
+    if (line_no == 1) return Fail(Failure::kChain, "bundle: no records", 1, 0);
+    if (!last_was_signed_checkpoint) {
+      return Fail(Failure::kChain, "bundle: does not end with a signed checkpoint (truncated)", line_no, 0);
+    }
+    Finish(true);
+  }
+
+  std::string_view data_;
+  const VerifyOptions& options_;
+  Report& report_;
+  EnvReads env_reads_;
+  std::string log_id_;
+  std::string root_;
+  bool have_prev_ = false;
+  crypto::Sha256Digest prev_{};
+  std::uint64_t expected_seq_ = 0;
+  std::uint64_t first_seq_ = 0;
+  std::uint64_t last_progress_ = 0;
+  std::unordered_map<std::string, RunSummary> runs_;
+  std::vector<std::string> order_;
+  std::unordered_map<std::string, std::uint64_t> ended_at_;
+  std::optional<Checkpoint> last_checkpoint_;
+};
+
+}  // namespace
+
+const char* FailureName(Failure failure) {
+  switch (failure) {
+    case Failure::kNone:
+      return "ok";
+    case Failure::kSignature:
+      return "signature";
+    case Failure::kChain:
+      return "chain";
+    case Failure::kBinding:
+      return "binding";
+    case Failure::kReplay:
+      return "replay";
+    case Failure::kMalformed:
+      return "malformed";
+    case Failure::kUsage:
+      return "usage";
+    case Failure::kInput:
+      return "input";
+  }
+  return "?";
+}
+
+Report VerifyBytes(std::string_view data, const std::string& path, const VerifyOptions& options) {
+  Report report;
+  report.path = path;
+  if (options.trusted.empty()) {
+    report.failure = Failure::kUsage;
+    report.message = "no trusted key: pass --trust KEY.pub";
+    return report;
+  }
+  Verifier(data, options, report).Run();
+  return report;
+}
+
+Report Verify(const std::string& path, const VerifyOptions& options) {
+  Report report;
+  report.path = path;
+  auto fail = [&](std::string message) {
+    report.failure = Failure::kInput;
+    report.message = std::move(message);
+    return report;
+  };
+  std::string file = path;
+  struct stat st {};
+  if (stat(file.c_str(), &st) != 0) return fail(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  if (S_ISDIR(st.st_mode)) file = path + "/" + std::string(kLogFileName);
+  int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(fmt::format("cannot open {}: {}", file, std::strerror(errno)));
+  // A shared lock while reading the size: writers append whole records
+  // under an exclusive lock, so the size is at a record boundary.
+  bool locked = flock(fd, LOCK_SH) == 0;
+  int stat_rc = fstat(fd, &st);
+  if (locked) flock(fd, LOCK_UN);
+  if (stat_rc != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return fail(fmt::format("{} is not a regular file", file));
+  }
+  const std::size_t size = static_cast<std::size_t>(st.st_size);
+  if (size == 0) {
+    close(fd);
+    return VerifyBytes({}, path, options);
+  }
+  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (map == MAP_FAILED) return fail(fmt::format("cannot map {}: {}", file, std::strerror(errno)));
+  madvise(map, size, MADV_SEQUENTIAL);
+  report = VerifyBytes(std::string_view(static_cast<const char*>(map), size), path, options);
+  munmap(map, size);
+  return report;
+}
+
+}  // namespace gov::lineage

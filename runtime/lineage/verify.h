@@ -1,0 +1,90 @@
+// Offline verification of lineage logs and bundles (govverify): chain,
+// completeness, signed checkpoints against pinned keys, policy binding and
+// replay of every decision with the IR interpreter. docs/govverify.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/crypto/ed25519.h"
+#include "runtime/interp/interp.h"
+#include "runtime/ir/ir.h"
+
+namespace gov::lineage {
+
+// Failure classes; the value is govverify's exit code.
+enum class Failure : int {
+  kNone = 0,
+  kSignature = 1,  // a checkpoint is not signed by a pinned key, or no checkpoint
+  kChain = 2,      // chain, order, gap, duplicate, withheld record, truncation, torn tail
+  kBinding = 3,    // a record names another policy than --policy
+  kReplay = 4,     // a recorded decision is not reproduced by the policy
+  kMalformed = 5,  // not a lineage log or bundle, or a record that does not parse
+  kUsage = 64,     // bad command line
+  kInput = 66,     // a file cannot be read
+};
+
+// The name of a failure class: "ok", "signature", "chain", "binding",
+// "replay", "malformed", "usage", "input".
+const char* FailureName(Failure failure);
+
+// The policy to bind and replay against.
+struct ReplayPolicy {
+  std::string digest;                                 // "sha256:…" of the bundle file
+  const interp::PreparedPolicy* prepared = nullptr;   // non-null: replay every decision
+};
+
+struct VerifyOptions {
+  std::vector<crypto::PublicKey> trusted;    // pinned keys; at least one
+  std::optional<ReplayPolicy> policy;        // --policy (and --replay)
+  bool all_signatures = false;               // check every checkpoint, not only the last
+  // Called now and then with (bytes done, bytes total).
+  std::function<void(std::uint64_t, std::uint64_t)> progress;
+};
+
+// One governed run as verified.
+struct RunSummary {
+  std::string run;
+  std::string parent;
+  std::string verdict;
+  bool exec = false;
+  bool started = false;
+  bool ended = false;
+  std::uint64_t seq = 0;
+};
+
+// The outcome of verifying one file.
+struct Report {
+  std::string path;
+  std::string kind;  // "log" | "bundle" | "" (unknown)
+  std::string log_id;
+  std::string root;         // bundle: the root run
+  std::string root_parent;  // bundle: the root's parent run ("" for a root run)
+  std::uint64_t records = 0;      // records in the chain
+  std::uint64_t certified = 0;    // records covered by the last verified checkpoint (itself included)
+  std::uint64_t uncertified = 0;  // records after it: reported, not vouched for
+  std::uint64_t checkpoints = 0;
+  std::uint64_t signatures_checked = 0;
+  std::uint64_t recoveries = 0;   // torn regions accounted for by recovery records
+  std::uint64_t runs = 0, allow = 0, deny = 0, ask = 0;  // certified authorizations
+  std::vector<std::string> incomplete;  // executed runs without a certified end
+  std::uint64_t replayed = 0;
+  std::uint64_t bound = 0;        // authorizations checked against --policy
+  // The first failure, if any.
+  Failure failure = Failure::kNone;
+  std::string message;
+  std::int64_t failure_seq = -1;     // the failing record's seq, when known
+  std::uint64_t failure_line = 0;    // 1-based line in the file, 0 if none
+  std::uint64_t failure_offset = 0;  // byte offset of that line
+};
+
+// Verifies the log or bundle at `path` (a lineage_dir means its lineage.log).
+Report Verify(const std::string& path, const VerifyOptions& options);
+
+// Verifies in-memory bytes (tests, fuzzing); `path` only names them.
+Report VerifyBytes(std::string_view data, const std::string& path, const VerifyOptions& options);
+
+}  // namespace gov::lineage
