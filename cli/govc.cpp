@@ -1,4 +1,5 @@
-// govc: the Gov policy compiler. Subcommands: check, fmt, lint.
+// govc: the Gov policy compiler. Subcommands: check, fmt, lint, keygen,
+// build, eval, test (the last four in govc_policy.cpp).
 // Exit codes: 0 clean, 1 problems found in the policies, 2 usage or tool failure.
 #include <fmt/format.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <set>
 #include <tuple>
 
+#include "cli/govc_policy.h"
 #include "compiler/driver/driver.h"
 #include "compiler/format/format.h"
 #include "compiler/lint/lint.h"
@@ -19,9 +21,6 @@
 namespace gov::cli {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFindings = 1;
-constexpr int kExitToolFailure = 2;
 constexpr std::string_view kVersion = "0.1.0";
 
 bool UseColor(FILE* stream) { return isatty(fileno(stream)) != 0 && std::getenv("NO_COLOR") == nullptr; }
@@ -94,11 +93,6 @@ class Report {
   std::size_t errors_ = 0;
   std::size_t warnings_ = 0;
 };
-
-int ToolFailure(const std::string& message) {
-  std::fprintf(stderr, "govc: error: %s\n", message.c_str());
-  return kExitToolFailure;
-}
 
 // govc check: parse, resolve and type-check every file.
 int RunCheck(const std::vector<std::string>& inputs, const std::string& format) {
@@ -228,9 +222,12 @@ int Main(int argc, char** argv) {
   app.set_version_flag("--version", fmt::format("govc {}", kVersion));
   app.require_subcommand(1);
   app.footer(
-      "Exit status: 0 clean, 1 problems found, 2 usage or tool failure.\n"
+      "Exit status: 0 clean, 1 problems found (policy errors, failing tests), 2 usage or tool failure.\n"
       "Examples:\n"
       "  govc check examples/agent.gov\n"
+      "  govc test examples/agent.gov\n"
+      "  govc keygen ops && govc build examples/agent.gov --key ops.key -o agent.govb\n"
+      "  govc eval --bundle agent.govb --trust ops.pub --request req.json\n"
       "  govc lint --format sarif policies/ > gov.sarif\n"
       "  govc fmt --check policies/");
 
@@ -240,7 +237,9 @@ int Main(int argc, char** argv) {
   CLI::App* check = app.add_subcommand("check", "Parse, resolve and type-check policies; report every error");
   check->add_option("paths", paths, "Policy files or folders (folders: every *.gov inside)")->required();
   check->add_option("--format", format, "Output format")->check(CLI::IsMember({"text", "json"}));
-  check->footer("Example: govc check --format json examples/");
+  bool cost = false;
+  check->add_flag("--cost", cost, "Also print each policy's static worst-case cost per decision (IR steps)");
+  check->footer("Examples:\n  govc check --format json examples/\n  govc check --cost examples/agent.gov");
 
   bool fmt_check = false;
   bool fmt_stdout = false;
@@ -258,6 +257,45 @@ int Main(int argc, char** argv) {
   lint_cmd->add_option("--config", lint_config, "gov.toml with lint levels (default: nearest gov.toml upwards)");
   lint_cmd->footer("Example: govc lint --format sarif . > gov.sarif");
 
+  std::string keygen_name;
+  bool keygen_force = false;
+  CLI::App* keygen = app.add_subcommand("keygen", "Create an Ed25519 key pair: NAME.key (private, 0600) and NAME.pub");
+  keygen->add_option("name", keygen_name, "Path prefix of the two key files")->required();
+  keygen->add_flag("--force", keygen_force, "Replace existing key files");
+  keygen->footer("Example: govc keygen keys/ops   # keys/ops.key, keys/ops.pub");
+
+  BuildArgs build_args;
+  bool build_ir_only = false;
+  CLI::App* build = app.add_subcommand("build", "Compile a policy to native code and write a signed bundle (.govb)");
+  build->add_option("path", build_args.paths, "The policy file (its imports are included)")->required();
+  build->add_option("--key", build_args.key_path, "Private key that signs the bundle (govc keygen)")->required();
+  build->add_option("-o,--output", build_args.output, "The bundle file to write")->required();
+  build->add_flag("--no-native", build_ir_only, "Ship only the IR (govrun interprets it)");
+  build->add_option("--cpu", build_args.cpu,
+                    "Target CPU: an LLVM CPU name or `host` (default: a conservative CPU, x86-64-v2 on x86-64)");
+  build->footer("Example: govc build examples/agent.gov --key ops.key -o agent.govb");
+
+  EvalArgs eval_args;
+  CLI::App* eval = app.add_subcommand("eval", "Decide one request (JSON, docs/request.md) and explain the decision");
+  eval->add_option("path", eval_args.paths, "The policy file (compiled here)");
+  eval->add_option("--bundle", eval_args.bundle, "A signed bundle instead of a policy file");
+  eval->add_option("--trust", eval_args.trusted_keys, "Public key trusted to sign --bundle (repeatable)");
+  eval->add_option("--request", eval_args.request, "The request, as JSON")->required();
+  eval->add_option("--format", eval_args.format, "Output format")->check(CLI::IsMember({"text", "json"}));
+  eval->add_flag("--interp", eval_args.interp, "Decide with the IR interpreter instead of native code");
+  eval->footer(
+      "Exit status: 0 decided (whatever the verdict), 1 policy errors, 2 usage or tool failure.\n"
+      "Examples:\n  govc eval examples/agent.gov --request req.json\n"
+      "  govc eval --bundle agent.govb --trust ops.pub --request req.json --format json");
+
+  TestArgs test_args;
+  CLI::App* test = app.add_subcommand("test", "Run every `test` block through native code (or the interpreter)");
+  test->add_option("paths", test_args.paths, "Policy files or folders")->required();
+  test->add_flag("--interp", test_args.interp, "Run the tests with the IR interpreter");
+  test->add_option("--coverage-min", test_args.coverage_min,
+                   "Fail when less than this exact percentage of rules decided some test case");
+  test->footer("Example: govc test --coverage-min 100 examples/agent.gov");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -265,7 +303,17 @@ int Main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitToolFailure;
   }
   try {
-    if (check->parsed()) return RunCheck(paths, format);
+    if (check->parsed()) {
+      int status = RunCheck(paths, format);
+      return status == kExitOk && cost ? RunCost(paths) : status;
+    }
+    if (keygen->parsed()) return RunKeygen(keygen_name, keygen_force);
+    if (build->parsed()) {
+      build_args.native = !build_ir_only;
+      return RunBuild(build_args);
+    }
+    if (eval->parsed()) return RunEval(eval_args);
+    if (test->parsed()) return RunTest(test_args);
     if (fmt_cmd->parsed()) return RunFmt(paths, fmt_check, fmt_stdout);
     if (lint_cmd->parsed()) return RunLint(paths, lint_format, lint_config);
   } catch (const std::exception& e) {

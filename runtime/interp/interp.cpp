@@ -146,6 +146,15 @@ class Evaluator {
     return error;
   }
 
+  // Evaluates node `index` (a boolean) with an empty scratch arena.
+  std::uint32_t EvalBool(std::uint32_t index, bool& value) {
+    fill_ = 0;
+    Value v;
+    std::uint32_t error = Eval(index, v, 1);
+    value = error == GOV_OK && v.number != 0;
+    return error;
+  }
+
  private:
   // Appends `s` to the scratch arena and points `out` at the copy.
   std::uint32_t Append(std::string_view s, Value& out) {
@@ -784,6 +793,45 @@ std::uint32_t Decide(const PreparedPolicy& prepared, const gov_request& request,
     }
   }
   return decision.verdict;
+}
+
+RuleTrace TraceRule(const PreparedPolicy& prepared, const gov_request& request, std::uint32_t rule_id) {
+  RuleTrace trace;
+  const ir::Policy& policy = prepared.policy();
+  if (rule_id >= policy.rules.size() || !RequestIsValid(policy, request)) return trace;
+  const ir::Rule& rule = policy.rules[rule_id];
+  trace.candidate = rule.index.Unindexed() ||
+                    std::binary_search(rule.index.paths.begin(), rule.index.paths.end(), View(request.program_path)) ||
+                    std::binary_search(rule.index.names.begin(), rule.index.names.end(), View(request.program_name));
+  auto scratch = std::make_unique<char[]>(kScratchBytes);
+  Evaluator evaluator(prepared, request, scratch.get());
+  std::vector<std::uint32_t> conjuncts;
+  const ir::Node& root = policy.nodes[rule.condition];
+  if (root.op == Op::kAnd) {
+    for (std::uint32_t k = 0; k < root.b; ++k) conjuncts.push_back(policy.operands[root.a + k]);
+  } else {
+    conjuncts.push_back(rule.condition);
+  }
+  trace.conjuncts = static_cast<std::uint32_t>(conjuncts.size());
+  bool all_true = true;
+  for (std::uint32_t k = 0; k < conjuncts.size(); ++k) {
+    bool value = false;
+    std::uint32_t error = evaluator.EvalBool(conjuncts[k], value);
+    if (error != GOV_OK || !value) {
+      all_true = false;
+      if (trace.first_failing == RuleTrace::kNone) {
+        trace.first_failing = k;
+        trace.error = error;
+      }
+      if (error == GOV_OK) {  // a false conjunct decides `and`, even over errors
+        trace.first_failing = k;
+        trace.error = GOV_OK;
+        break;
+      }
+    }
+  }
+  trace.matched = all_true;
+  return trace;
 }
 
 bool SameDecision(const gov_decision& a, const gov_decision& b) {

@@ -53,6 +53,23 @@ class PreparedPolicy {
   std::vector<std::uint32_t> unindexed_;
 };
 
+// How one rule fared on one request, for explanations (`govc eval`): whether
+// the rule index makes it a candidate, and which top-level conjunct of its
+// condition (the whole condition when it is not an `and`) made it not match.
+struct RuleTrace {
+  static constexpr std::uint32_t kNone = 0xffffffffu;
+  bool candidate = false;  // the index selects it for this request
+  bool matched = false;    // its condition holds (regardless of the index)
+  std::uint32_t conjuncts = 0;
+  // The first false conjunct (0-based), else the first erring one, else kNone.
+  std::uint32_t first_failing = kNone;
+  std::uint32_t error = GOV_OK;  // the error of `first_failing`, if it erred
+};
+
+// Evaluates rule `rule_id`'s condition conjunct by conjunct on `request`.
+// For explanations only; Decide alone defines decisions.
+RuleTrace TraceRule(const PreparedPolicy& prepared, const gov_request& request, std::uint32_t rule_id);
+
 // Knobs for tests; the defaults are what every product path uses.
 struct DecideOptions {
   // Skip rules whose index excludes the request (results are identical

@@ -168,7 +168,7 @@ allow build when
       write = [workspace, "/tmp"],
     }
 )";
-  std::ifstream in(std::string(GOV_SOURCE_DIR) + "/examples/agent.gov");
+  std::ifstream in(std::string(GOV_SOURCE_DIR) + "/tests/golden/check/issue2_agent.gov");
   std::stringstream text;
   text << in.rdbuf();
   REQUIRE(!text.str().empty());

@@ -1,7 +1,9 @@
 // Golden tests: every tests/golden/<suite>/*.gov is run through the real
 // `govc` binary and its exit status and stderr are compared with the sibling
 // `.out` file. Suites: `check` runs `govc check`, `lint` runs `govc lint`
-// (with `NAME.toml` as --config when present), `fmt` runs `govc fmt --stdout`.
+// (with `NAME.toml` as --config when present), `fmt` runs `govc fmt --stdout`,
+// `test` runs `govc test` (stdout too), `eval` runs `govc eval NAME.gov
+// --request NAME.json` (stdout too) and `cost` runs `govc check --cost`.
 // Refresh expectations with GOV_UPDATE_GOLDEN=1 (then review the diff).
 #include <sys/wait.h>
 
@@ -75,12 +77,20 @@ void CheckGolden(const std::string& suite, const fs::path& input) {
     command = "'" GOV_GOVC "' lint ";
     if (fs::exists(config)) command += "--config " + Relative(config) + " ";
     command += relative;
+  } else if (suite == "test") {
+    command = "'" GOV_GOVC "' test " + relative;
+  } else if (suite == "eval") {
+    fs::path request = input;
+    request.replace_extension(".json");
+    command = "'" GOV_GOVC "' eval " + relative + " --request " + Relative(request);
+  } else if (suite == "cost") {
+    command = "'" GOV_GOVC "' check --cost " + relative;
   } else {
     command = "'" GOV_GOVC "' fmt --stdout " + relative;
   }
   Outcome outcome = Run(command);
   std::string actual = "# exit: " + std::to_string(outcome.status) + "\n" + outcome.stderr_text;
-  if (suite == "fmt") actual += "# stdout:\n" + outcome.stdout_text;
+  if (suite != "check" && suite != "lint") actual += "# stdout:\n" + outcome.stdout_text;
   fs::path expected_path = input;
   expected_path.replace_extension(".out");
   if (std::getenv("GOV_UPDATE_GOLDEN") != nullptr) {
@@ -111,6 +121,30 @@ TEST_CASE("golden: govc lint diagnostics", "[golden]") {
 TEST_CASE("golden: govc fmt output", "[golden]") {
   for (const fs::path& input : Cases("fmt")) {
     SECTION(input.filename().string()) { CheckGolden("fmt", input); }
+  }
+}
+
+TEST_CASE("golden: govc test results", "[golden]") {
+  auto cases = Cases("test");
+  REQUIRE(!cases.empty());
+  for (const fs::path& input : cases) {
+    SECTION(input.filename().string()) { CheckGolden("test", input); }
+  }
+}
+
+TEST_CASE("golden: govc eval explanations", "[golden]") {
+  auto cases = Cases("eval");
+  REQUIRE(!cases.empty());
+  for (const fs::path& input : cases) {
+    SECTION(input.filename().string()) { CheckGolden("eval", input); }
+  }
+}
+
+TEST_CASE("golden: govc check --cost bounds", "[golden]") {
+  auto cases = Cases("cost");
+  REQUIRE(!cases.empty());
+  for (const fs::path& input : cases) {
+    SECTION(input.filename().string()) { CheckGolden("cost", input); }
   }
 }
 

@@ -398,8 +398,8 @@ TEST_CASE("GOV3009 is quiet when the path is also checked, directly or in a func
   RequireNone(linted, Kind::kProgramByNameOnly);
 }
 
-TEST_CASE("examples/agent.gov lints with only GOV3009 on `build`", "[lint]") {
-  std::string path = std::string(GOV_SOURCE_DIR) + "/examples/agent.gov";
+TEST_CASE("the issue-2 agent policy lints with only GOV3009 on `build`", "[lint]") {
+  std::string path = std::string(GOV_SOURCE_DIR) + "/tests/golden/check/issue2_agent.gov";
   ErrorOr<std::unique_ptr<driver::Compilation>> compiled = driver::Compile(path);
   REQUIRE(compiled.ok());
   driver::Compilation& c = *compiled.value();

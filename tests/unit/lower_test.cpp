@@ -1,5 +1,5 @@
 // Unit tests of the lowering (compiler/lower): the IR shape of
-// examples/agent.gov (rules, obligations, indexes, context), structural
+// the issue-2 agent policy (tests/golden/check/issue2_agent.gov) (rules, obligations, indexes, context), structural
 // properties (constant folding, hash-consing, def inlining, slots, the size
 // limit), test cases turned into requests, and — with the IR interpreter —
 // the first end-to-end semantic tests of the language: agent.gov's own test
@@ -138,7 +138,7 @@ request::Request RequestFor(const std::vector<std::string>& argv) {
 // ---------------------------------------------------------------- agent.gov
 
 TEST_CASE("agent.gov lowers to the expected rules, obligations and indexes", "[lower]") {
-  std::unique_ptr<Lowered> lowered = LowerFile(std::string(GOV_SOURCE_DIR) + "/examples/agent.gov");
+  std::unique_ptr<Lowered> lowered = LowerFile(std::string(GOV_SOURCE_DIR) + "/tests/golden/check/issue2_agent.gov");
   REQUIRE(lowered->diagnostics.diagnostics().empty());
   const ir::Policy& policy = lowered->policy;
   REQUIRE(ir::Validate(policy) == "");
@@ -197,7 +197,7 @@ TEST_CASE("agent.gov lowers to the expected rules, obligations and indexes", "[l
 }
 
 TEST_CASE("agent.gov's test cases pass under the interpreter", "[lower]") {
-  std::unique_ptr<Lowered> lowered = LowerFile(std::string(GOV_SOURCE_DIR) + "/examples/agent.gov");
+  std::unique_ptr<Lowered> lowered = LowerFile(std::string(GOV_SOURCE_DIR) + "/tests/golden/check/issue2_agent.gov");
   std::vector<LoweredTest> tests = LowerTests(lowered->compilation->program);
   REQUIRE(tests.size() == 7);
   for (const LoweredTest& test : tests) {

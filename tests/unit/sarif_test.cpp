@@ -53,7 +53,7 @@ std::string ReadFile(const std::string& path) {
 // before a span, an empty span at the start of a file, two files.
 std::unique_ptr<Run> SampleRun(const std::string& directory) {
   auto run = std::make_unique<Run>();
-  run->Add(directory + "/agent.gov", ReadFile(std::string(GOV_SOURCE_DIR) + "/examples/agent.gov"));
+  run->Add(directory + "/agent.gov", ReadFile(std::string(GOV_SOURCE_DIR) + "/tests/golden/check/issue2_agent.gov"));
   run->Add(directory + "/broken.gov",
            "policy broken version \"1.0.0\"\n"
            "const unused: int = 1\n"

@@ -1,0 +1,53 @@
+// govc's back-end subcommands: keygen, build, eval, test, and check --cost.
+// Each returns govc's exit status (0 ok, 1 problems in policies or failing
+// tests, 2 usage or tool failure).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace gov::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFindings = 1;
+inline constexpr int kExitToolFailure = 2;
+
+// Prints "govc: error: MESSAGE" and returns kExitToolFailure.
+int ToolFailure(const std::string& message);
+
+// govc keygen NAME: NAME.key (PKCS#8 PEM, 0600) and NAME.pub (SPKI PEM).
+int RunKeygen(const std::string& name, bool force);
+
+struct BuildArgs {
+  std::vector<std::string> paths;
+  std::string key_path;
+  std::string output;
+  bool native = true;
+  std::string cpu;
+};
+// govc build PATH --key KEY -o FILE.govb.
+int RunBuild(const BuildArgs& args);
+
+struct EvalArgs {
+  std::vector<std::string> paths;
+  std::string bundle;
+  std::vector<std::string> trusted_keys;
+  std::string request;
+  std::string format = "text";
+  bool interp = false;
+};
+// govc eval (PATH | --bundle FILE --trust KEY.pub) --request REQ.json.
+int RunEval(const EvalArgs& args);
+
+struct TestArgs {
+  std::vector<std::string> paths;
+  bool interp = false;
+  std::string coverage_min;  // a decimal percentage, empty: none
+};
+// govc test PATH…: runs every test case.
+int RunTest(const TestArgs& args);
+
+// govc check --cost: prints each policy's static worst-case decision cost.
+int RunCost(const std::vector<std::string>& paths);
+
+}  // namespace gov::cli
