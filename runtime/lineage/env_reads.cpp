@@ -1,6 +1,8 @@
-// Which environment values a policy can read: a conservative scan of the IR.
+// Which environment values a policy can read (a conservative scan of the IR),
+// and the decision fields of an authorization as replay re-derives them.
 #include <algorithm>
 
+#include "runtime/interp/interp.h"
 #include "runtime/lineage/recorder.h"
 
 namespace gov::lineage {
@@ -61,6 +63,23 @@ void AddPolicyEnvReads(const ir::Policy& policy, Authorization& record) {
   EnvReads reads = EnvReadByPolicy(policy);
   if (reads.all) record.env_all_in_clear = true;
   for (auto& name : reads.names) record.env_in_clear.push_back(std::move(name));
+}
+
+}  // namespace gov::lineage
+
+namespace gov::lineage {
+
+void FillDecision(const ir::Policy& policy, const gov_decision& decision, Authorization& record) {
+  interp::Explanation explained = interp::Explain(policy, decision);
+  record.verdict = explained.verdict;
+  record.error = decision.error == GOV_OK ? "" : interp::ErrorName(decision.error);
+  record.rules.clear();
+  for (const auto& rule : explained.rules) {
+    const char* verdict = rule.verdict == ir::Verdict::kAllow ? "allow" : rule.verdict == ir::Verdict::kAsk ? "ask" : "deny";
+    record.rules.push_back(RecordedRule{rule.id, rule.name, verdict, rule.reason});
+  }
+  record.obligations = interp::MergeObligations(policy, decision);
+  AddPolicyEnvReads(policy, record);
 }
 
 }  // namespace gov::lineage

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/abi/gov_abi.h"
 #include "runtime/crypto/ed25519.h"
 #include "runtime/ir/ir.h"
 #include "runtime/request/request.h"
@@ -138,6 +139,14 @@ EnvReads EnvReadByPolicy(const ir::Policy& policy);
 // and sets `record.env_all_in_clear` when it reads them all. govrun calls it
 // before RecordAuthorization so that --replay can reproduce the decision.
 void AddPolicyEnvReads(const ir::Policy& policy, Authorization& record);
+
+// Fills the decision fields of `record` from `decision`, made under
+// `policy`, exactly as govverify --replay re-derives them: verdict
+// (interp::VerdictName), error ("" or interp::ErrorName), rules
+// (interp::Explain), obligations (interp::MergeObligations), and the env
+// names the policy reads (AddPolicyEnvReads). `execute` and `ask_answer`
+// stay the caller's.
+void FillDecision(const ir::Policy& policy, const gov_decision& decision, Authorization& record);
 
 // Opens (creating if needed) the append-only log in `lineage_dir`, signing
 // checkpoints with `signing_key`. Errors: directory missing or unwritable,

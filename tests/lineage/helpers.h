@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "runtime/crypto/ed25519.h"
+#include "runtime/crypto/sha256.h"
 #include "runtime/lineage/format.h"
 #include "runtime/lineage/log_io.h"
 #include "runtime/lineage/recorder.h"
@@ -95,6 +96,151 @@ inline Authorization SampleAuthorization(const std::string& run_id, const std::s
   auth.execute = verdict != "deny";
   auth.rules.push_back(RecordedRule{0, "git", verdict, "read-only git"});
   return auth;
+}
+
+}  // namespace gov::lineage
+
+#include "runtime/bundle/bundle.h"
+#include "runtime/bundle/loader.h"
+#include "runtime/bundle/manifest.h"
+#include "runtime/interp/interp.h"
+#include "runtime/ir/serialize.h"
+#include "runtime/lineage/verify.h"
+#include "runtime/request/request.h"
+
+namespace gov::lineage {
+
+// allow git when program.name == "git";
+// allow make_ci when program.name == "make" and env["MODE"] == "ci";
+// anything else: deny (no rule allows).
+inline ir::Policy TestPolicy(const std::string& version = "1") {
+  ir::Policy policy;
+  policy.name = "lineage-test";
+  policy.version = version;
+  policy.strings = {"git", "MODE", "ci", "make"};
+  auto node = [](ir::Op op, ir::Kind kind, std::uint32_t a = ir::kNoNode, std::uint32_t b = ir::kNoNode,
+                 std::int64_t imm = 0, bool optional = false) {
+    ir::Node n{};
+    n.op = op;
+    n.kind = kind;
+    n.a = a;
+    n.b = b;
+    n.imm = imm;
+    n.optional = optional;
+    return n;
+  };
+  using ir::Kind;
+  using ir::Op;
+  policy.nodes = {
+      node(Op::kField, Kind::kStr, ir::kNoNode, ir::kNoNode, static_cast<std::int64_t>(ir::Field::kProgramName)),  // 0
+      node(Op::kConstStr, Kind::kStr, 0),                                                                     // 1 "git"
+      node(Op::kEq, Kind::kBool, 0, 1),                                                                       // 2
+      node(Op::kField, Kind::kStrMap, ir::kNoNode, ir::kNoNode, static_cast<std::int64_t>(ir::Field::kEnv)),  // 3
+      node(Op::kConstStr, Kind::kStr, 1),                                                                     // 4 "MODE"
+      node(Op::kMapGet, Kind::kStr, 3, 4, 0, true),                                                           // 5
+      node(Op::kConstStr, Kind::kStr, 2),                                                                     // 6 "ci"
+      node(Op::kConstStr, Kind::kStr, 3),                                                                     // 7 "make"
+      node(Op::kEq, Kind::kBool, 0, 7),                                                                       // 8
+      node(Op::kEq, Kind::kBool, 5, 6),                                                                       // 9 (optional vs plain)
+      node(Op::kAnd, Kind::kBool, 0, 2),                                                                      // 10
+  };
+  policy.operands = {8, 9};
+  ir::Rule git;
+  git.name = "git";
+  git.verdict = ir::Verdict::kAllow;
+  git.reason = "read-only git";
+  git.condition = 2;
+  git.obligations.timeout_ms = 5000;
+  ir::Rule make;
+  make.name = "make_ci";
+  make.verdict = ir::Verdict::kAllow;
+  make.condition = 10;
+  make.obligations.has_env = true;
+  make.obligations.env = {"MODE", "PATH"};
+  policy.rules = {git, make};
+  return policy;
+}
+
+// Writes TestPolicy as a signed .govb at `path`.
+inline void WriteTestBundle(const std::string& path, const crypto::PrivateKey& key, const std::string& version = "1") {
+  ir::Policy policy = TestPolicy(version);
+  INFO(ir::Validate(policy));
+  REQUIRE(ir::Validate(policy).empty());
+  bundle::BundleContents contents;
+  contents.manifest.policy_name = policy.name;
+  contents.manifest.policy_version = policy.version;
+  contents.manifest.sources = {{"policy/test.gov", "sha256:" + std::string(64, 'c')}};
+  contents.manifest.compiler_version = "lineage test";
+  contents.manifest.created = "2026-01-02T03:04:05Z";
+  contents.manifest.abi_version = GOV_ABI_VERSION;
+  contents.ir = ir::Serialize(policy);
+  auto bytes = bundle::WriteBundle(contents, key);
+  INFO((bytes.ok() ? std::string() : bytes.error().message));
+  REQUIRE(bytes.ok());
+  WriteFile(path, bytes.value());
+}
+
+inline bundle::LoadedPolicy LoadTestBundle(const std::string& path, const crypto::PrivateKey& key) {
+  bundle::LoadOptions options;
+  options.allow_native = false;
+  auto loaded = bundle::LoadBundleFile(path, {key.public_key()}, options);
+  INFO((loaded.ok() ? std::string() : loaded.error().message));
+  REQUIRE(loaded.ok());
+  return std::move(loaded).value();
+}
+
+// What govrun does for one command, minus the exec: decide, record the
+// authorization, then start/end when allowed, then a checkpoint.
+inline std::string GovernedRun(Recorder& recorder, const bundle::LoadedPolicy& policy, request::Request request,
+                               const std::string& parent = "", bool checkpoint = true) {
+  Authorization auth;
+  auth.run_id = NewRunId();
+  auth.parent_run_id = parent;
+  if (!parent.empty()) {
+    request.has_parent = true;
+    request.parent_run_id = parent;
+    request.parent_depth = 0;
+    request.parent_program = "/bin/sh";
+  }
+  request::RequestView view(request);
+  gov_decision decision{};
+  policy.Decide(view.get(), decision);
+  auth.request = request;
+  auth.context_fields = policy.policy().context;
+  auth.policy_digest = policy.digest();
+  auth.policy_name = policy.policy().name;
+  auth.policy_version = policy.policy().version;
+  auth.engine = policy.engine();
+  FillDecision(policy.policy(), decision, auth);
+  auth.execute = auth.verdict == "allow";
+  auto recorded = recorder.RecordAuthorization(auth);
+  INFO((recorded.ok() ? std::string() : recorded.error().message));
+  REQUIRE(recorded.ok());
+  if (auth.execute) {
+    REQUIRE(recorder.RecordStart(Start{auth.run_id, 4242, 1767268800000000000, {{"timeout", "RLIMIT_CPU", "5"}}}).ok());
+    End end;
+    end.run_id = auth.run_id;
+    end.exited = true;
+    end.duration_ns = 1000;
+    REQUIRE(recorder.RecordEnd(end).ok());
+  }
+  if (checkpoint) REQUIRE(recorder.Checkpoint().ok());
+  return auth.run_id;
+}
+
+inline request::Request MakeRequest(const std::string& program, std::vector<std::pair<std::string, std::string>> env = {}) {
+  request::Request request;
+  request.program_path = "/usr/bin/" + program;
+  request.program_sha256 = "sha256:" + std::string(64, 'e');
+  request.args = {"--version"};
+  request.env = std::move(env);
+  return request;
+}
+
+inline VerifyOptions Trusting(const crypto::PrivateKey& key) {
+  VerifyOptions options;
+  options.trusted = {key.public_key()};
+  return options;
 }
 
 }  // namespace gov::lineage
