@@ -1,0 +1,179 @@
+// Real processes on one log: 8 concurrent writers × 200 runs, and writers
+// SIGKILLed at random points (interrupted runs are incomplete, never corrupt
+// or missing).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "tests/lineage/helpers.h"
+
+namespace gov::lineage {
+namespace {
+
+// One governed run as govrun records it, in a child process: reports
+// "A <run>" once the authorization is durable and "E <run>" once the end
+// and checkpoint are written, on `report_fd`. Returns false on any failure.
+bool ChildRun(Recorder& recorder, int report_fd, int index) {
+  Authorization auth = SampleAuthorization(NewRunId(), "", index % 5 == 0 ? "deny" : "allow");
+  if (!recorder.RecordAuthorization(auth).ok()) return false;
+  std::string line = "A " + auth.run_id + "\n";
+  if (write(report_fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) return false;
+  if (auth.execute) {
+    if (!recorder.RecordStart(Start{auth.run_id, getpid(), 1, {}}).ok()) return false;
+    End end;
+    end.run_id = auth.run_id;
+    end.exited = true;
+    if (!recorder.RecordEnd(end).ok()) return false;
+  }
+  if (!recorder.Checkpoint().ok()) return false;
+  line = "E " + auth.run_id + "\n";
+  return write(report_fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+}
+
+// Forks a writer doing `runs` runs (0: forever) into `dir`, reporting on a pipe.
+pid_t SpawnWriter(const std::string& dir, const crypto::PrivateKey& key, int runs, int report_fd) {
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int status = 0;
+    try {
+      auto recorder = OpenLog(dir, key);
+      if (!recorder.ok()) _exit(3);
+      for (int i = 0; runs == 0 || i < runs; ++i) {
+        if (!ChildRun(*recorder.value(), report_fd, i)) {
+          status = 2;
+          break;
+        }
+      }
+    } catch (...) {
+      status = 4;
+    }
+    _exit(status);
+  }
+  return pid;
+}
+
+// Reads every report line from the pipe (the write ends must be closed).
+std::map<std::string, char> ReadReports(int fd) {
+  std::string all;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof buffer)) > 0) all.append(buffer, static_cast<std::size_t>(n));
+  std::map<std::string, char> state;  // run → 'A' or 'E'
+  for (const std::string& line : Lines(all)) {
+    if (line.size() != 34) continue;  // a report cut by SIGKILL
+    state[line.substr(2)] = std::max(state[line.substr(2)], line[0]);
+  }
+  return state;
+}
+
+// Run ids of every authorization in the log.
+std::set<std::string> LoggedRuns(const std::string& log) {
+  std::set<std::string> runs;
+  for (const std::string& line : Lines(ReadFile(log))) {
+    auto head = ParseHead(Split(line).head);
+    if (head.ok() && head.value().type == RecordType::kAuthorization) runs.insert(std::string(head.value().run));
+  }
+  return runs;
+}
+
+TEST_CASE("8 concurrent writer processes x 200 runs: every record present, the log verifies", "[lineage][processes]") {
+  TempDir dir;
+  crypto::PrivateKey key = TestKey(7);
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  std::vector<pid_t> pids;
+  for (int i = 0; i < 8; ++i) pids.push_back(SpawnWriter(dir.path, key, 200, fds[1]));
+  close(fds[1]);
+  std::map<std::string, char> reports = ReadReports(fds[0]);
+  close(fds[0]);
+  for (pid_t pid : pids) {
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  REQUIRE(reports.size() == 1600);
+  for (const auto& [run, state] : reports) CHECK(state == 'E');
+  Report report = Verify(dir.path, Trusting(key));
+  INFO(report.message);
+  REQUIRE(report.failure == Failure::kNone);
+  CHECK(report.runs == 1600);
+  CHECK(report.deny == 8 * 40);
+  CHECK(report.allow == 8 * 160);
+  CHECK(report.incomplete.empty());
+  CHECK(report.checkpoints == 1600);
+  CHECK(report.records == 1 + 1600 + 2 * 8 * 160 + 1600);
+  CHECK(report.uncertified == 0);
+  std::set<std::string> logged = LoggedRuns(dir.path + "/lineage.log");
+  for (const auto& [run, state] : reports) CHECK(logged.count(run) == 1);
+}
+
+TEST_CASE("writers SIGKILLed at random points: the log verifies, interrupted runs are incomplete",
+          "[lineage][processes][crash]") {
+  TempDir dir;
+  crypto::PrivateKey key = TestKey(7);
+  std::mt19937 random(20261129);
+  std::map<std::string, char> reports;
+  int kills = 0;
+  while (reports.size() < 200) {
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    // Two writers at once, so a kill can also land while the other waits on the lock.
+    pid_t a = SpawnWriter(dir.path, key, 0, fds[1]);
+    pid_t b = SpawnWriter(dir.path, key, 0, fds[1]);
+    close(fds[1]);
+    std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(1000, 40000)(random)));
+    kill(a, SIGKILL);
+    kill(b, SIGKILL);
+    ++kills;
+    for (pid_t pid : {a, b}) {
+      int status = 0;
+      REQUIRE(waitpid(pid, &status, 0) == pid);
+      CHECK(WIFSIGNALED(status));
+    }
+    for (const auto& [run, state] : ReadReports(fds[0])) reports[run] = state;
+    close(fds[0]);
+    REQUIRE(kills < 2000);
+  }
+  // A last, uninterrupted run signs everything before it.
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  pid_t last = SpawnWriter(dir.path, key, 1, fds[1]);
+  close(fds[1]);
+  for (const auto& [run, state] : ReadReports(fds[0])) reports[run] = state;
+  close(fds[0]);
+  int status = 0;
+  REQUIRE(waitpid(last, &status, 0) == last);
+  REQUIRE(WEXITSTATUS(status) == 0);
+
+  Report report = Verify(dir.path, Trusting(key));
+  INFO(report.message << " (" << kills << " kill rounds)");
+  REQUIRE(report.failure == Failure::kNone);
+  CHECK(report.uncertified == 0);
+  WARN(kills << " kill rounds, " << report.incomplete.size() << " incomplete runs of " << report.runs);
+  std::set<std::string> logged = LoggedRuns(dir.path + "/lineage.log");
+  std::set<std::string> incomplete(report.incomplete.begin(), report.incomplete.end());
+  for (const auto& [run, state] : reports) {
+    CHECK(logged.count(run) == 1);  // durable before "A" was reported: never missing
+    if (state == 'E') CHECK(incomplete.count(run) == 0);
+  }
+  // Every incomplete run was interrupted: authorized, never reported ended.
+  for (const std::string& run : incomplete) {
+    auto it = reports.find(run);
+    CHECK((it == reports.end() || it->second == 'A'));
+  }
+  CHECK(report.runs == logged.size());
+  CHECK(!incomplete.empty());
+}
+
+}  // namespace
+}  // namespace gov::lineage
