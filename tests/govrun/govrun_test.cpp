@@ -1,0 +1,946 @@
+// End-to-end tests of govrun over real processes: every fail-closed case
+// proves the program did not run (it would have created a marker file),
+// exit statuses pass through, the hashed file is the one that runs under a
+// concurrent swap, PATH and loader variables are handled, and obligations
+// are enforced by the kernel (timeout of a process tree, Landlock, seccomp,
+// pids cgroup / RLIMIT_NPROC), nested runs link to their parent. Bundles are
+// built and signed by the real govc. Runs as root in CI: the cases that need
+// an unprivileged caller drop to uid/gid 65534 in the forked child.
+//
+// The binary is also the helper program the tests govern:
+//   govrun_tests --helper connect PORT   connect to 127.0.0.1:PORT (exit 0 ok, 3 refused)
+//   govrun_tests --helper forks N        fork up to N sleeping children, print how many
+//   govrun_tests --helper tree FILE      start a tree of sleepers (one in its own
+//                                        session), write their pids to FILE, sleep
+#define CATCH_CONFIG_RUNNER
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runtime/bundle/bundle.h"
+#include "runtime/bundle/manifest.h"
+#include "runtime/crypto/ed25519.h"
+#include "runtime/crypto/sha256.h"
+#include "runtime/exec/sandbox.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uid_t kNobody = 65534;
+
+// govc: GOVRUN_TEST_GOVC overrides the build's (e.g. a snapshot while the
+// shared build directory relinks it).
+std::string Govc() {
+  const char* override_path = std::getenv("GOVRUN_TEST_GOVC");
+  return override_path != nullptr ? override_path : GOV_GOVC;
+}
+
+std::string Self() { return fs::read_symlink("/proc/self/exe").string(); }
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+void WriteText(const std::string& path, const std::string& text, mode_t mode = 0644) {
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+  }
+  chmod(path.c_str(), mode);
+}
+
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return lstat(path.c_str(), &st) == 0;
+}
+
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+struct RunOptions {
+  std::string cwd;
+  std::map<std::string, std::string> set_env;
+  std::vector<std::string> unset_env;
+  std::string stdin_file = "/dev/null";
+  bool as_nobody = false;
+  bool pending_sigterm = false;
+};
+
+// Runs `argv` with stdout/stderr captured in files of `dir`.
+Result RunProcess(const std::vector<std::string>& argv, const std::string& dir, const RunOptions& options = {}) {
+  static int counter = 0;
+  const std::string out_path = dir + "/.out" + std::to_string(++counter);
+  const std::string err_path = dir + "/.err" + std::to_string(counter);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int in = open(options.stdin_file.c_str(), O_RDONLY);
+    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (in < 0 || out < 0 || err < 0) {
+      _exit(200);
+    }
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) {
+      _exit(201);
+    }
+    for (const char* name : {"GOV_RUN_ID", "GOV_RUN_DEPTH", "GOV_RUN_PROGRAM", "GOV_CONFIG"}) {
+      unsetenv(name);
+    }
+    for (const std::string& name : options.unset_env) {
+      unsetenv(name.c_str());
+    }
+    for (const auto& [name, value] : options.set_env) {
+      setenv(name.c_str(), value.c_str(), 1);
+    }
+    if (options.as_nobody) {
+      if (setgroups(0, nullptr) != 0 || setresgid(kNobody, kNobody, kNobody) != 0 ||
+          setresuid(kNobody, kNobody, kNobody) != 0) {
+        _exit(202);
+      }
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (options.pending_sigterm) {
+      sigset_t term;
+      sigemptyset(&term);
+      sigaddset(&term, SIGTERM);
+      sigprocmask(SIG_BLOCK, &term, nullptr);
+      raise(SIGTERM);
+    }
+    std::vector<char*> args;
+    for (const std::string& arg : argv) {
+      args.push_back(const_cast<char*>(arg.c_str()));
+    }
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(203);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  Result result;
+  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = ReadText(out_path);
+  result.err = ReadText(err_path);
+  fs::remove(out_path);
+  fs::remove(err_path);
+  return result;
+}
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+// A temporary directory with keys, a policy built and signed by govc, a
+// lineage directory and a config.toml pointing at them.
+class Fixture {
+ public:
+  // `body` follows `policy t version "1.0.0"`; @DIR@ stands for the directory.
+  explicit Fixture(const std::string& body, bool native = false, bool for_nobody = false) {
+    char pattern[] = "/tmp/govrun-test-XXXXXX";
+    REQUIRE(mkdtemp(pattern) != nullptr);
+    dir = pattern;
+    chmod(dir.c_str(), 0755);
+    for (const char* name : {"pol", "lin", "other"}) {
+      auto key = gov::crypto::PrivateKey::Generate();
+      REQUIRE(key.ok());
+      REQUIRE(gov::crypto::WritePrivateKeyFile(dir + "/" + name + ".key", key.value()).ok());
+      REQUIRE(gov::crypto::WritePublicKeyFile(dir + "/" + name + ".pub", key.value().public_key()).ok());
+    }
+    source = "policy t version \"1.0.0\"\n" + Replace(body, "@DIR@", dir);
+    WriteText(dir + "/p.gov", source);
+    std::vector<std::string> build = {Govc(), "build", dir + "/p.gov", "--key", dir + "/pol.key", "-o",
+                                      dir + "/p.govb"};
+    if (!native) {
+      build.push_back("--no-native");
+    }
+    const Result built = RunProcess(build, dir);
+    INFO(source << "\n" << built.err << built.out);
+    REQUIRE(built.code == 0);
+    fs::create_directory(dir + "/lineage");
+    config = dir + "/config.toml";
+    WriteConfig("policy = \"p.govb\"\ntrusted_keys = [\"pol.pub\"]\nlineage_dir = \"lineage\"\n"
+                "signing_key = \"lin.key\"\nkill_grace = \"300ms\"\n");
+    if (for_nobody) {
+      for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+        REQUIRE(lchown(entry.path().c_str(), kNobody, kNobody) == 0);
+      }
+      REQUIRE(chown(dir.c_str(), kNobody, kNobody) == 0);
+    }
+  }
+  ~Fixture() {
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+  }
+  Fixture(const Fixture&) = delete;
+  Fixture& operator=(const Fixture&) = delete;
+
+  void WriteConfig(const std::string& text) const { WriteText(config, text); }
+  std::string Marker() const { return dir + "/marker"; }
+
+  // govrun [pre…] --config CONFIG -- command…
+  Result Run(const std::vector<std::string>& command, const RunOptions& options = {},
+             const std::vector<std::string>& pre = {}) const {
+    std::vector<std::string> argv = {GOV_GOVRUN};
+    argv.insert(argv.end(), pre.begin(), pre.end());
+    argv.push_back("--config");
+    argv.push_back(config);
+    argv.push_back("--");
+    argv.insert(argv.end(), command.begin(), command.end());
+    RunOptions with_cwd = options;
+    if (with_cwd.cwd.empty()) {
+      with_cwd.cwd = dir;
+    }
+    return RunProcess(argv, dir, with_cwd);
+  }
+
+  std::string dir;
+  std::string config;
+  std::string source;
+};
+
+// Allows the tools the tests use; `touch` is the marker writer.
+const char* const kTools =
+    "allow tools when program.name in {\"true\", \"false\", \"echo\", \"env\", \"cat\", \"touch\", \"dash\", "
+    "\"bash\", \"sleep\", \"xtool\", \"prog\", \"govrun\", \"script.sh\"}\n"
+    "    because \"test tools\"\n";
+
+void ExpectNotRun(const Fixture& fixture, const Result& result, int code, const std::string& message) {
+  INFO("stderr: " << result.err);
+  CHECK(result.code == code);
+  CHECK(result.err.find(message) != std::string::npos);
+  CHECK_FALSE(Exists(fixture.Marker()));
+}
+
+std::vector<std::string> TouchMarker(const Fixture& fixture) { return {"touch", fixture.Marker()}; }
+
+// ------------------------------------------------------------- helpers --
+
+int HelperConnect(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) {
+    std::printf("socket: %s\n", std::strerror(errno));
+    return 3;
+  }
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    std::printf("connect: %s\n", std::strerror(errno));
+    return 3;
+  }
+  std::printf("connected\n");
+  return 0;
+}
+
+int HelperForks(int count) {
+  std::vector<pid_t> children;
+  for (int i = 0; i < count; ++i) {
+    const pid_t pid = fork();
+    if (pid < 0) {
+      break;
+    }
+    if (pid == 0) {
+      sleep(10);
+      _exit(0);
+    }
+    children.push_back(pid);
+  }
+  std::printf("%zu\n", children.size());
+  std::fflush(stdout);
+  for (const pid_t pid : children) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+  return 0;
+}
+
+int HelperTree(const char* file) {
+  std::vector<pid_t> pids = {getpid()};
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) {
+    return 4;
+  }
+  for (int i = 0; i < 3; ++i) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      if (i == 2) {
+        // Escapes the process group and session; a grandchild of govrun.
+        setsid();
+        const pid_t grandchild = fork();
+        if (grandchild == 0) {
+          const pid_t self = getpid();
+          [[maybe_unused]] auto ignored = write(pipe_fds[1], &self, sizeof self);
+          for (;;) {
+            pause();
+          }
+        }
+        _exit(0);
+      }
+      for (;;) {
+        pause();
+      }
+    }
+    if (i != 2) {
+      pids.push_back(pid);
+    } else {
+      waitpid(pid, nullptr, 0);
+      pid_t grandchild = 0;
+      if (read(pipe_fds[0], &grandchild, sizeof grandchild) == sizeof grandchild) {
+        pids.push_back(grandchild);
+      }
+    }
+  }
+  std::ofstream out(file);
+  for (const pid_t pid : pids) {
+    out << pid << "\n";
+  }
+  out.close();
+  for (;;) {
+    pause();
+  }
+}
+
+bool Alive(pid_t pid) {
+  const std::string stat = ReadText("/proc/" + std::to_string(pid) + "/stat");
+  if (stat.empty()) {
+    return false;
+  }
+  const std::size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+}
+
+// ============================================================ fail closed --
+
+TEST_CASE("allowed program runs and its exit status passes through", "[govrun]") {
+  Fixture fixture(kTools);
+  CHECK(fixture.Run({"true"}).code == 0);
+  CHECK(fixture.Run({"false"}).code == 1);
+  CHECK(fixture.Run({"dash", "-c", "exit 42"}).code == 42);
+  const Result touched = fixture.Run(TouchMarker(fixture));
+  INFO(touched.err);
+  CHECK(touched.code == 0);
+  CHECK(Exists(fixture.Marker()));
+}
+
+TEST_CASE("a signal death becomes 128+N", "[govrun]") {
+  Fixture fixture(kTools);
+  CHECK(fixture.Run({"dash", "-c", "kill -9 $$"}).code == 128 + SIGKILL);
+  CHECK(fixture.Run({"dash", "-c", "kill -15 $$"}).code == 128 + SIGTERM);
+}
+
+TEST_CASE("stdin, stdout and stderr pass through", "[govrun]") {
+  Fixture fixture(kTools);
+  WriteText(fixture.dir + "/input", "line one\nline two\n");
+  RunOptions options;
+  options.stdin_file = fixture.dir + "/input";
+  const Result cat = fixture.Run({"cat"}, options);
+  CHECK(cat.code == 0);
+  CHECK(cat.out == "line one\nline two\n");
+  const Result both = fixture.Run({"dash", "-c", "echo out; echo err >&2"});
+  CHECK(both.out == "out\n");
+  CHECK(both.err == "err\n");
+}
+
+TEST_CASE("denied: the program does not run, 77, the rule and its reason", "[govrun][failclosed]") {
+  Fixture fixture(std::string(kTools) + "deny no_marker when program.name == \"touch\" because \"markers are forbidden\"\n");
+  ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 77, "deny by no_marker (markers are forbidden)");
+  const Result explained = fixture.Run(TouchMarker(fixture), {}, {"--explain"});
+  ExpectNotRun(fixture, explained, 77, "rule no_marker (deny): markers are forbidden");
+  CHECK(explained.err.find("govrun: program /usr/bin/touch (sha256:") != std::string::npos);
+}
+
+TEST_CASE("default deny: no rule allows", "[govrun][failclosed]") {
+  Fixture fixture("allow only_true when program.name == \"true\"\n");
+  ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 77, "no rule allows");
+}
+
+TEST_CASE("configuration missing, unreadable or invalid: 78", "[govrun][failclosed]") {
+  Fixture fixture(kTools);
+  SECTION("missing --config file") {
+    std::vector<std::string> argv = {GOV_GOVRUN, "--config", fixture.dir + "/nope.toml", "--", "touch",
+                                     fixture.Marker()};
+    ExpectNotRun(fixture, RunProcess(argv, fixture.dir), 78, "nope.toml: cannot open the configuration");
+  }
+  SECTION("GOV_CONFIG names a missing file") {
+    RunOptions options;
+    options.set_env["GOV_CONFIG"] = fixture.dir + "/nope.toml";
+    std::vector<std::string> argv = {GOV_GOVRUN, "--", "touch", fixture.Marker()};
+    ExpectNotRun(fixture, RunProcess(argv, fixture.dir, options), 78, "nope.toml");
+  }
+  SECTION("no configuration anywhere") {
+    RunOptions options;
+    options.set_env["XDG_CONFIG_HOME"] = fixture.dir + "/xdg";
+    std::vector<std::string> argv = {GOV_GOVRUN, "--", "touch", fixture.Marker()};
+    if (!Exists("/etc/gov/config.toml")) {
+      ExpectNotRun(fixture, RunProcess(argv, fixture.dir, options), 78, "no configuration found");
+    }
+  }
+  SECTION("XDG_CONFIG_HOME is searched") {
+    fs::create_directories(fixture.dir + "/xdg/gov");
+    WriteText(fixture.dir + "/xdg/gov/config.toml", "policy = 3\n");
+    RunOptions options;
+    options.set_env["XDG_CONFIG_HOME"] = fixture.dir + "/xdg";
+    std::vector<std::string> argv = {GOV_GOVRUN, "--", "touch", fixture.Marker()};
+    ExpectNotRun(fixture, RunProcess(argv, fixture.dir, options), 78, "`policy` must be a string");
+  }
+  SECTION("a directory") {
+    fixture.WriteConfig("");
+    fs::remove(fixture.config);
+    fs::create_directory(fixture.config);
+    ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 78, "not a regular file");
+  }
+  SECTION("unreadable by the caller") {
+    Fixture nobody(kTools, false, true);
+    chmod(nobody.config.c_str(), 0);
+    RunOptions options;
+    options.as_nobody = true;
+    ExpectNotRun(nobody, nobody.Run(TouchMarker(nobody), options), 78, "Permission denied");
+  }
+  SECTION("TOML syntax error") {
+    fixture.WriteConfig("policy = \"p.govb\n");
+    ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 78, "invalid TOML");
+  }
+  SECTION("unknown key") {
+    fixture.WriteConfig(ReadText(fixture.config) + "polcy = \"x\"\n");
+    ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 78, "unknown key `polcy`");
+  }
+  SECTION("missing key") {
+    fixture.WriteConfig("policy = \"p.govb\"\nlineage_dir = \"lineage\"\nsigning_key = \"lin.key\"\n");
+    ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 78, "missing required key `trusted_keys`");
+  }
+  SECTION("no trusted keys") {
+    fixture.WriteConfig("policy = \"p.govb\"\ntrusted_keys = []\nlineage_dir = \"lineage\"\nsigning_key = \"lin.key\"\n");
+    ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 78, "`trusted_keys` is empty");
+  }
+  SECTION("usage without --") {
+    std::vector<std::string> argv = {GOV_GOVRUN, "--config", fixture.config, "touch", fixture.Marker()};
+    ExpectNotRun(fixture, RunProcess(argv, fixture.dir), 78, "");
+  }
+}
+
+TEST_CASE("bundle missing, truncated, bit-flipped, unsigned, untrusted, without IR: 78", "[govrun][failclosed]") {
+  Fixture fixture(kTools, /*native=*/true);
+  const std::string bundle = fixture.dir + "/p.govb";
+  const std::string bytes = ReadText(bundle);
+  REQUIRE(bytes.size() > 200);
+  SECTION("missing") {
+    fs::remove(bundle);
+    ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 78, "policy bundle");
+  }
+  SECTION("truncated") {
+    for (const std::size_t size : {std::size_t{0}, std::size_t{7}, bytes.size() / 2, bytes.size() - 1}) {
+      WriteText(bundle, bytes.substr(0, size));
+      ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 78, "policy bundle");
+    }
+  }
+  SECTION("bit-flipped") {
+    for (const std::size_t at : {std::size_t{9}, bytes.size() / 3, bytes.size() / 2, bytes.size() - 5}) {
+      std::string flipped = bytes;
+      flipped[at] = static_cast<char>(flipped[at] ^ 0x10);
+      WriteText(bundle, flipped);
+      ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 78, "policy bundle");
+    }
+  }
+  SECTION("unsigned") {
+    auto framing = gov::bundle::ParseFraming(bytes);
+    REQUIRE(framing.ok());
+    WriteText(bundle, std::string(framing.value().signed_bytes));
+    ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 78, "policy bundle");
+  }
+  SECTION("signed by an untrusted key") {
+    fixture.WriteConfig(Replace(ReadText(fixture.config), "pol.pub", "other.pub"));
+    ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 78, "policy bundle");
+  }
+  SECTION("trusted key file unreadable or not a key") {
+    WriteText(fixture.dir + "/other.pub", "not a key\n");
+    fixture.WriteConfig(Replace(ReadText(fixture.config), "pol.pub", "other.pub"));
+    ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 78, "trusted key");
+  }
+  SECTION("native code only, no IR to fall back on") {
+    auto framing = gov::bundle::ParseFraming(bytes);
+    REQUIRE(framing.ok());
+    std::vector<std::pair<std::uint32_t, std::string>> sections;
+    for (const auto& section : framing.value().sections) {
+      if (section.type != gov::bundle::kSectionIr) {
+        sections.emplace_back(section.type, std::string(section.bytes));
+      }
+    }
+    REQUIRE(sections.size() == 2);  // manifest + native
+    auto key = gov::crypto::ReadPrivateKeyFile(fixture.dir + "/pol.key");
+    REQUIRE(key.ok());
+    WriteText(bundle, gov::bundle::FrameAndSign(framing.value().version, sections, key.value()));
+    ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 78, "policy bundle");
+  }
+}
+
+TEST_CASE("native code for a CPU this machine lacks falls back to the IR interpreter", "[govrun]") {
+  Fixture fixture(kTools, /*native=*/true);
+  const std::string bundle = fixture.dir + "/p.govb";
+  const Result native = fixture.Run(TouchMarker(fixture), {}, {"--explain"});
+  INFO(native.err);
+  CHECK(native.code == 0);
+  CHECK(native.err.find("native code for") != std::string::npos);
+  // The same bundle, re-signed with a target feature no CPU has.
+  const std::string bytes = ReadText(bundle);
+  auto framing = gov::bundle::ParseFraming(bytes);
+  REQUIRE(framing.ok());
+  std::vector<std::pair<std::uint32_t, std::string>> sections;
+  for (const auto& section : framing.value().sections) {
+    std::string payload(section.bytes);
+    if (section.type == gov::bundle::kSectionManifest) {
+      auto manifest = gov::bundle::ParseManifest(payload);
+      REQUIRE(manifest.ok());
+      REQUIRE(manifest.value().target.has_value());
+      manifest.value().target->features.push_back("+gov-made-up-feature");
+      payload = gov::bundle::ManifestToJson(manifest.value());
+    }
+    sections.emplace_back(section.type, std::move(payload));
+  }
+  auto key = gov::crypto::ReadPrivateKeyFile(fixture.dir + "/pol.key");
+  REQUIRE(key.ok());
+  WriteText(bundle, gov::bundle::FrameAndSign(framing.value().version, sections, key.value()));
+  fs::remove(fixture.Marker());
+  const Result result = fixture.Run(TouchMarker(fixture), {}, {"--explain"});
+  INFO(result.err);
+  CHECK(result.code == 0);
+  CHECK(Exists(fixture.Marker()));
+  CHECK(result.err.find("IR interpreter") != std::string::npos);
+}
+
+TEST_CASE("a policy evaluation error denies: 77", "[govrun][failclosed]") {
+  Fixture fixture("allow divide when program.name == \"touch\" and 10 / (len(args) - 1) > 0\n");
+  ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 77, "division by zero");
+}
+
+TEST_CASE("ask without a terminal is refused: 77", "[govrun][failclosed]") {
+  Fixture fixture(std::string(kTools) + "ask confirm when program.name == \"touch\" because \"touching needs a yes\"\n");
+  ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 77, "no terminal to ask on");
+}
+
+TEST_CASE("program not found, not executable, a directory: 127 / 126", "[govrun][failclosed]") {
+  Fixture fixture(kTools + std::string("allow any_prog when true\n"));
+  ExpectNotRun(fixture, fixture.Run({"no-such-program-xyz"}), 127, "command not found");
+  ExpectNotRun(fixture, fixture.Run({fixture.dir + "/missing"}), 127, "No such file");
+  WriteText(fixture.dir + "/plain", "#!/bin/sh\ntouch " + fixture.Marker() + "\n", 0644);
+  ExpectNotRun(fixture, fixture.Run({"./plain"}), 126, "not executable");
+  fs::create_directory(fixture.dir + "/adir");
+  ExpectNotRun(fixture, fixture.Run({"./adir"}), 126, "is a directory");
+  WriteText(fixture.dir + "/badinterp", "#!/nonexistent/interpreter\n", 0755);
+  ExpectNotRun(fixture, fixture.Run({"./badinterp"}), 126, "interpreter");
+  WriteText(fixture.dir + "/garbage", "\x01\x02garbage", 0755);
+  ExpectNotRun(fixture, fixture.Run({"./garbage"}), 126, "Exec format error");
+}
+
+TEST_CASE("context unknown, ill-typed or missing: 78", "[govrun][failclosed]") {
+  Fixture fixture(std::string("context {\n  count: int,\n  ticket: string?\n}\n") + kTools);
+  ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture), {}, {"--context", "count=1", "--context", "tikcet=x"}), 78,
+               "no such context field");
+  ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture), {}, {"--context", "count=many"}), 78, "count");
+  ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture), {}, {"--context", "ticket=x"}), 78,
+               "requires --context count");
+  ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture), {}, {"--context", "count=1", "--context", "count=2"}), 78,
+               "more than once");
+  ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture), {}, {"--context", "novalue"}), 78, "KEY=VALUE");
+  CHECK(fixture.Run(TouchMarker(fixture), {}, {"--context", "count=3"}).code == 0);
+  CHECK(Exists(fixture.Marker()));
+}
+
+TEST_CASE("lineage directory unwritable or full: 74, signing key missing or unreadable: 78", "[govrun][failclosed]") {
+  SECTION("unwritable (as an unprivileged user)") {
+    Fixture fixture(kTools, false, true);
+    REQUIRE(chown((fixture.dir + "/lineage").c_str(), 0, 0) == 0);
+    RunOptions options;
+    options.as_nobody = true;
+    ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture), options), 74, "lineage");
+  }
+  SECTION("missing directory") {
+    Fixture fixture(kTools);
+    fs::remove_all(fixture.dir + "/lineage");
+    ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 74, "lineage");
+  }
+  SECTION("full (a 64 KiB file system is filled)") {
+    Fixture fixture(kTools);
+    // A private mount namespace with a tiny tmpfs over the lineage directory.
+    const std::string lineage = fixture.dir + "/lineage";
+    const std::string script = "mount -t tmpfs -o size=64k tmpfs '" + lineage + "' || exit 99; "
+                               "dd if=/dev/zero of='" + lineage + "/fill' bs=4k count=100 2>/dev/null; "
+                               "exec '" GOV_GOVRUN "' --config '" + fixture.config + "' -- touch '" +
+                               fixture.Marker() + "'";
+    const Result result = RunProcess({"/usr/bin/unshare", "-m", "/bin/sh", "-c", script}, fixture.dir);
+    if (result.code == 99 || result.err.find("unshare failed") != std::string::npos) {
+      WARN("cannot mount a tmpfs here; the full-disk case is not exercised");
+    } else {
+      ExpectNotRun(fixture, result, 74, "lineage");
+    }
+  }
+  SECTION("signing key missing") {
+    Fixture fixture(kTools);
+    fs::remove(fixture.dir + "/lin.key");
+    ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 78, "lineage signing key");
+  }
+  SECTION("signing key readable by others") {
+    Fixture fixture(kTools);
+    chmod((fixture.dir + "/lin.key").c_str(), 0644);
+    ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 78, "lineage signing key");
+  }
+  SECTION("signing key unreadable by the caller") {
+    Fixture fixture(kTools, false, true);
+    REQUIRE(chown((fixture.dir + "/lin.key").c_str(), 0, 0) == 0);
+    RunOptions options;
+    options.as_nobody = true;
+    ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture), options), 78, "lineage signing key");
+  }
+}
+
+TEST_CASE("an obligation the kernel cannot enforce for this caller: 78", "[govrun][failclosed]") {
+  SECTION("network = loopback without CAP_SYS_ADMIN") {
+    Fixture fixture("allow t when program.name == \"touch\" with { network = loopback }\n", false, true);
+    RunOptions options;
+    options.as_nobody = true;
+    ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture), options), 78,
+                 "cannot enforce the `network` obligation");
+  }
+  SECTION("a write path the caller cannot even look up") {
+    Fixture fixture("allow t when program.name == \"touch\" with { write = [\"/root/.gov-test/x\"] }\n", false, true);
+    fs::create_directories("/root/.gov-test/x");
+    RunOptions options;
+    options.as_nobody = true;
+    ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture), options), 78, "cannot enforce the `write` obligation");
+    std::error_code ignored;
+    fs::remove_all("/root/.gov-test", ignored);
+  }
+}
+
+TEST_CASE("govrun receiving SIGTERM before exec does not run the program", "[govrun][failclosed]") {
+  Fixture fixture(kTools);
+  RunOptions options;
+  options.pending_sigterm = true;
+  ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture), options), 128 + SIGTERM, "before the program started");
+}
+
+// ======================================================= identity / TOCTOU --
+
+TEST_CASE("TOCTOU: the program that runs is always the one hashed", "[govrun][toctou]") {
+  // `prog` flips between a copy of true (allowed by hash) and a copy of false.
+  const std::string true_sha = gov::crypto::DigestString(gov::crypto::Sha256Of(ReadText("/usr/bin/true")));
+  Fixture fixture("allow good when program.sha256 == \"" + true_sha + "\"\n");
+  const std::string good = fixture.dir + "/good";
+  const std::string bad = fixture.dir + "/bad";
+  fs::copy_file("/usr/bin/true", good);
+  fs::copy_file("/usr/bin/false", bad);
+  const std::string prog = fixture.dir + "/prog";
+  for (const bool symlinks : {false, true}) {
+    std::atomic<bool> stop{false};
+    std::thread swapper([&] {
+      int i = 0;
+      while (!stop.load()) {
+        const std::string tmp = fixture.dir + "/tmp" + std::to_string(i % 2);
+        const std::string& source = (i++ % 2 == 0) ? good : bad;
+        if (symlinks) {
+          fs::remove(tmp);
+          fs::create_symlink(source, tmp);
+        } else {
+          fs::copy_file(source, tmp, fs::copy_options::overwrite_existing);
+          chmod(tmp.c_str(), 0755);
+        }
+        std::rename(tmp.c_str(), prog.c_str());
+      }
+    });
+    int allowed = 0;
+    int denied = 0;
+    int other = 0;
+    for (int round = 0; round < 30; ++round) {
+      const Result result = fixture.Run({"./prog"});
+      if (result.code == 0) {
+        ++allowed;
+      } else if (result.code == 77) {
+        ++denied;
+      } else {
+        ++other;
+        // 1 would mean false ran although true was hashed and allowed.
+        INFO("round " << round << " exit " << result.code << ": " << result.err);
+        CHECK(result.code != 1);
+        CHECK((result.code == 127 || result.code == 126));
+      }
+    }
+    stop = true;
+    swapper.join();
+    INFO("symlinks=" << symlinks << " allowed=" << allowed << " denied=" << denied << " other=" << other);
+    CHECK(allowed + denied + other == 30);
+    CHECK(allowed + denied > 0);
+  }
+}
+
+TEST_CASE("PATH: `.`, empty and relative entries never pick a binary from the current directory", "[govrun]") {
+  Fixture fixture(kTools);
+  WriteText(fixture.dir + "/xtool", "#!/bin/sh\ntouch " + fixture.Marker() + "\n", 0755);
+  for (const std::string path : {".", "", ":", ".:/nonexistent", "::/nonexistent:", "bin:.", "./"}) {
+    RunOptions options;
+    options.set_env["PATH"] = path;
+    const Result result = fixture.Run({"xtool"}, options);
+    INFO("PATH=" << path << " " << result.err);
+    ExpectNotRun(fixture, result, 127, "not found");
+  }
+  // Sanity: the same script runs when named with a slash.
+  CHECK(fixture.Run({"./xtool"}).code == 0);
+  CHECK(Exists(fixture.Marker()));
+}
+
+TEST_CASE("a #! script: the policy sees the script, the interpreter is hashed and runs it", "[govrun]") {
+  Fixture fixture("allow s when program.name == \"script.sh\" because \"the script\"\n");
+  WriteText(fixture.dir + "/script.sh", "#!/bin/sh -e\necho \"args:$*\"\ntouch " + fixture.Marker() + "\n", 0755);
+  const Result result = fixture.Run({"./script.sh", "a b", "c"}, {}, {"--explain"});
+  INFO(result.err);
+  CHECK(result.code == 0);
+  CHECK(result.out == "args:a b c\n");
+  CHECK(result.err.find("program " + fixture.dir + "/script.sh") != std::string::npos);
+  CHECK(result.err.find("script interpreter /usr/bin/dash (sha256:") != std::string::npos);
+  CHECK(Exists(fixture.Marker()));
+  // The interpreter is not the program: a policy allowing only dash does not allow the script.
+  Fixture dash_only("allow d when program.name == \"dash\"\n");
+  WriteText(dash_only.dir + "/script.sh", "#!/bin/sh\ntouch " + dash_only.Marker() + "\n", 0755);
+  ExpectNotRun(dash_only, dash_only.Run({"./script.sh"}), 77, "no rule allows");
+}
+
+TEST_CASE("loader variables never reach the program; env obligations filter", "[govrun][env]") {
+  Fixture fixture{std::string(kTools)};
+  RunOptions options;
+  options.set_env["LD_PRELOAD"] = "/lib/x86_64-linux-gnu/libm.so.6";
+  options.set_env["LD_LIBRARY_PATH"] = "/tmp";
+  options.set_env["GLIBC_TUNABLES"] = "glibc.malloc.check=0";
+  options.set_env["KEEP_ME"] = "yes";
+  const Result result = fixture.Run({"env"}, options);
+  CHECK(result.code == 0);
+  CHECK(result.out.find("LD_PRELOAD") == std::string::npos);
+  CHECK(result.out.find("LD_LIBRARY_PATH") == std::string::npos);
+  CHECK(result.out.find("GLIBC_TUNABLES") == std::string::npos);
+  CHECK(result.out.find("KEEP_ME=yes") != std::string::npos);
+  CHECK(result.out.find("GOV_RUN_ID=") != std::string::npos);
+
+  Fixture filtered("allow e when program.name == \"env\" with { env = [\"KEEP_ME\"] }\n");
+  const Result only = filtered.Run({"env"}, options);
+  CHECK(only.code == 0);
+  CHECK(only.out.find("KEEP_ME=yes\n") != std::string::npos);
+  CHECK(only.out.find("PATH=") == std::string::npos);
+  CHECK(only.out.find("HOME=") == std::string::npos);
+  CHECK(only.out.find("LD_PRELOAD") == std::string::npos);
+}
+
+// ============================================================ enforcement --
+
+TEST_CASE("timeout kills a tree of sleeping processes, including one in its own session", "[govrun][limits]") {
+  Fixture fixture("allow h when program.name == \"govrun_tests\" with { timeout = 1s }\n");
+  const std::string pids_file = fixture.dir + "/pids";
+  const auto begin = std::chrono::steady_clock::now();
+  const Result result = fixture.Run({Self(), "--helper", "tree", pids_file});
+  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  INFO(result.err);
+  CHECK(result.code == 128 + SIGTERM);
+  CHECK(result.err.find("exceeded its timeout") != std::string::npos);
+  CHECK(seconds < 10);
+  std::istringstream pids(ReadText(pids_file));
+  int count = 0;
+  long pid = 0;
+  while (pids >> pid) {
+    ++count;
+    CHECK_FALSE(Alive(static_cast<pid_t>(pid)));
+  }
+  CHECK(count == 4);
+}
+
+TEST_CASE("Landlock: writes outside `write` fail, inside succeed (also for root)", "[govrun][limits]") {
+  Fixture fixture("allow t when program.name == \"touch\" with { write = [\"@DIR@/ok\"] }\n");
+  fs::create_directory(fixture.dir + "/ok");
+  if (gov::exec::LandlockAbi() < 1) {
+    ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 78, "Landlock is not available");
+    return;
+  }
+  const Result inside = fixture.Run({"touch", fixture.dir + "/ok/file"});
+  CHECK(inside.code == 0);
+  CHECK(Exists(fixture.dir + "/ok/file"));
+  const Result outside = fixture.Run(TouchMarker(fixture));
+  INFO(outside.err);
+  CHECK(outside.code == 1);
+  CHECK(outside.err.find("Permission denied") != std::string::npos);
+  CHECK_FALSE(Exists(fixture.Marker()));
+}
+
+TEST_CASE("Landlock: reads outside `read` fail", "[govrun][limits]") {
+  Fixture fixture("allow c when program.name == \"cat\" with { read = [\"@DIR@/pub\"] }\n");
+  fs::create_directory(fixture.dir + "/pub");
+  WriteText(fixture.dir + "/pub/a", "public\n");
+  WriteText(fixture.dir + "/secret", "secret\n");
+  const Result inside = fixture.Run({"cat", fixture.dir + "/pub/a"});
+  INFO(inside.err);
+  CHECK(inside.code == 0);
+  CHECK(inside.out == "public\n");
+  const Result outside = fixture.Run({"cat", fixture.dir + "/secret"});
+  CHECK(outside.code == 1);
+  CHECK(outside.out.empty());
+}
+
+TEST_CASE("network = none: a TCP connect to a loopback listener fails", "[govrun][limits]") {
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(listen(listener, 16) == 0);
+  socklen_t size = sizeof address;
+  REQUIRE(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &size) == 0);
+  const std::string port = std::to_string(ntohs(address.sin_port));
+
+  Fixture open_net("allow h when program.name == \"govrun_tests\" with { network = any }\n");
+  const Result control = open_net.Run({Self(), "--helper", "connect", port});
+  INFO(control.out << control.err);
+  CHECK(control.code == 0);
+
+  Fixture fixture("allow h when program.name == \"govrun_tests\" with { network = none }\n");
+  const Result result = fixture.Run({Self(), "--helper", "connect", port});
+  INFO(result.out << result.err);
+  CHECK(result.code == 3);
+  CHECK(result.out.find("socket: Address family not supported") != std::string::npos);
+  close(listener);
+}
+
+TEST_CASE("network = loopback: a new network namespace with only lo", "[govrun][limits]") {
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(listen(listener, 16) == 0);
+  socklen_t size = sizeof address;
+  REQUIRE(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &size) == 0);
+  const std::string port = std::to_string(ntohs(address.sin_port));
+  Fixture fixture("allow h when program.name == \"govrun_tests\" with { network = loopback }\n");
+  const Result result = fixture.Run({Self(), "--helper", "connect", port});
+  INFO(result.out << result.err);
+  // The host's listener is in another namespace: refused by the namespace's own lo.
+  CHECK(result.code == 3);
+  CHECK(result.out.find("connect: Connection refused") != std::string::npos);
+  close(listener);
+}
+
+TEST_CASE("a fork bomb stops at `processes`", "[govrun][limits]") {
+  SECTION("root: cgroup pids controller") {
+    Fixture fixture("allow h when program.name == \"govrun_tests\" with { processes = 10, timeout = 20s }\n");
+    const Result result = fixture.Run({Self(), "--helper", "forks", "200"}, {}, {"--explain"});
+    INFO(result.err);
+    if (result.code == 78) {
+      // No cgroup pids controller and root is not bound by RLIMIT_NPROC: refused, not run.
+      CHECK(result.err.find("cannot enforce the `processes` obligation") != std::string::npos);
+    } else {
+      CHECK(result.code == 0);
+      CHECK(result.err.find("pids.max") != std::string::npos);
+      CHECK(std::stoi(result.out) < 10);
+    }
+  }
+  SECTION("unprivileged caller") {
+    Fixture fixture("allow h when program.name == \"govrun_tests\" with { processes = 10, timeout = 20s }\n", false,
+                    true);
+    // The helper must be runnable by nobody: copy it into the fixture.
+    const std::string helper = fixture.dir + "/govrun_tests";
+    fs::copy_file(Self(), helper);
+    REQUIRE(chown(helper.c_str(), kNobody, kNobody) == 0);
+    chmod(helper.c_str(), 0755);
+    RunOptions options;
+    options.as_nobody = true;
+    const Result result = fixture.Run({helper, "--helper", "forks", "200"}, options, {"--explain"});
+    INFO(result.err);
+    CHECK(result.code == 0);
+    CHECK(!result.out.empty());
+    CHECK(std::atoi(result.out.c_str()) < 10);
+  }
+}
+
+TEST_CASE("nested govrun records the outer run as parent", "[govrun][lineage]") {
+  Fixture fixture(kTools);
+  const std::string inner = std::string("echo outer=$GOV_RUN_ID; '") + GOV_GOVRUN + "' --explain --config '" +
+                            fixture.config + "' -- dash -c 'echo inner=$GOV_RUN_ID depth=$GOV_RUN_DEPTH'";
+  const Result result = fixture.Run({"dash", "-c", inner}, {}, {"--bundle", fixture.dir + "/run.bundle"});
+  INFO(result.out << result.err);
+  REQUIRE(result.code == 0);
+  const std::size_t at = result.out.find("outer=");
+  REQUIRE(at != std::string::npos);
+  const std::string outer_id = result.out.substr(at + 6, 32);
+  CHECK(result.err.find("parent run " + outer_id + " (depth 0, /usr/bin/dash)") != std::string::npos);
+  CHECK(result.out.find("depth=1") != std::string::npos);
+  CHECK(result.out.find("inner=" + outer_id) == std::string::npos);
+  CHECK(Exists(fixture.dir + "/run.bundle"));
+  const std::string log = ReadText(fixture.dir + "/lineage/lineage.log");
+  CHECK(log.find(outer_id) != std::string::npos);
+}
+
+TEST_CASE("govrun links no LLVM and no ANTLR", "[govrun]") {
+  FILE* pipe = popen("ldd '" GOV_GOVRUN "'", "r");
+  REQUIRE(pipe != nullptr);
+  std::string text;
+  char buffer[4096];
+  std::size_t got;
+  while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) {
+    text.append(buffer, got);
+  }
+  REQUIRE(pclose(pipe) == 0);
+  CHECK(text.find("libc.so") != std::string::npos);
+  CHECK(text.find("LLVM") == std::string::npos);
+  CHECK(text.find("antlr") == std::string::npos);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 3 && std::strcmp(argv[1], "--helper") == 0) {
+    const std::string helper = argv[2];
+    if (helper == "connect" && argc == 4) {
+      return HelperConnect(std::atoi(argv[3]));
+    }
+    if (helper == "forks" && argc == 4) {
+      return HelperForks(std::atoi(argv[3]));
+    }
+    if (helper == "tree" && argc == 4) {
+      return HelperTree(argv[3]);
+    }
+    std::fprintf(stderr, "unknown helper\n");
+    return 2;
+  }
+  return Catch::Session().run(argc, argv);
+}
