@@ -2,14 +2,24 @@
 // the token stream into declarations, parse each declaration with the
 // generated parser, and build the AST from each parse tree. ANTLR types and
 // exceptions never leave this file.
+//
+// Speed (docs/architecture.md, "Parser performance"): one parser and one
+// token stream serve every declaration of a file; each declaration is parsed
+// in SLL prediction mode first and again in full LL mode only when SLL fails
+// (ANTLR guarantees SLL either yields the LL tree or a syntax error); the AST
+// builder reads token types and source slices, never ParseTree::getText().
 #include "compiler/parse/parse.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <exception>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <typeinfo>
 
 #include "GovLexer.h"
 #include "GovParser.h"
@@ -22,18 +32,15 @@ using gov_parser::GovLexer;
 using gov_parser::GovParser;
 using diagnostics::Kind;
 using source::Span;
+using antlr4::tree::ParseTree;
+using antlr4::tree::TerminalNodeImpl;
 
-// A token of the file, reduced to what the parser needs; offsets in bytes.
-struct LexToken {
-  std::size_t type;
-  std::uint32_t begin;
-  std::uint32_t end;
-};
-
-// Token types of keywords that matter to the splitter, looked up by spelling.
+// Token types of the literal tokens the parser phases look at, found by spelling.
 struct KeywordTypes {
   std::size_t policy = 0, import = 0, const_ = 0, context = 0, def = 0, allow = 0, deny = 0, ask = 0, test = 0;
   std::size_t not_ = 0, any = 0, all = 0, if_ = 0, minus = 0, and_ = 0, or_ = 0, true_ = 0, false_ = 0, none = 0;
+  std::size_t with = 0, plus = 0, star = 0, slash = 0, percent = 0, coalesce = 0;
+  std::size_t eq = 0, ne = 0, lt = 0, le = 0, gt = 0, ge = 0, in = 0, under = 0, matches = 0;
   std::vector<std::size_t> binary;  // binary operators other than and/or
   std::size_t lparen = 0, rparen = 0, lbracket = 0, rbracket = 0, lbrace = 0, rbrace = 0;
 
@@ -54,7 +61,10 @@ struct KeywordTypes {
       t.lparen = find("("), t.rparen = find(")"), t.lbracket = find("["), t.rbracket = find("]");
       t.lbrace = find("{"), t.rbrace = find("}");
       t.and_ = find("and"), t.or_ = find("or"), t.true_ = find("true"), t.false_ = find("false");
-      t.none = find("none");
+      t.none = find("none"), t.with = find("with");
+      t.plus = find("+"), t.star = find("*"), t.slash = find("/"), t.percent = find("%"), t.coalesce = find("??");
+      t.eq = find("=="), t.ne = find("!="), t.lt = find("<"), t.le = find("<="), t.gt = find(">"), t.ge = find(">=");
+      t.in = find("in"), t.under = find("under"), t.matches = find("matches");
       for (std::string_view op : {"==", "!=", "<", "<=", ">", ">=", "in", "under", "matches", "??", "+", "-", "*",
                                   "/", "%", "not"}) {
         t.binary.push_back(find(op));
@@ -106,11 +116,140 @@ std::string TokenDisplay(std::size_t type) {
   return vocabulary.getSymbolicName(type);
 }
 
-// Text of the EOF token that ends a declaration which is not the file's last.
-constexpr const char* kEndOfDeclaration = "<end of declaration>";
+// A token of the file: its type and byte range. It is also the ANTLR token
+// the parser reads, so the file's tokens are allocated once; `index` is its
+// position in the declaration being parsed (see TokenWindow).
+class GovToken final : public antlr4::Token {
+ public:
+  GovToken(std::size_t token_type, std::uint32_t begin_offset, std::uint32_t end_offset, const std::string* text)
+      : type(token_type), begin(begin_offset), end(end_offset), text_(text) {}
+
+  std::size_t type;
+  std::uint32_t begin;
+  std::uint32_t end;
+  std::size_t index = 0;
+
+  std::string getText() const override {
+    if (type == EOF) return "<EOF>";
+    return text_->substr(begin, end - begin);
+  }
+  std::size_t getType() const override { return type; }
+  std::size_t getLine() const override { return 0; }
+  std::size_t getCharPositionInLine() const override { return 0; }
+  std::size_t getChannel() const override { return DEFAULT_CHANNEL; }
+  std::size_t getTokenIndex() const override { return index; }
+  std::size_t getStartIndex() const override { return begin; }
+  // For the end-of-input token (empty) this is begin - 1, as ANTLR's own.
+  std::size_t getStopIndex() const override { return static_cast<std::size_t>(end) - 1; }
+  antlr4::TokenSource* getTokenSource() const override;
+  antlr4::CharStream* getInputStream() const override { return nullptr; }
+  std::string toString() const override { return getText(); }
+
+ private:
+  const std::string* text_;
+};
+
+// The token source GovToken reports; ANTLR asks it for a token factory only
+// while recovering from errors, which this parser never does (see
+// FirstErrorListener), but it must exist.
+class NoTokenSource final : public antlr4::TokenSource {
+ public:
+  std::unique_ptr<antlr4::Token> nextToken() override {
+    return std::make_unique<antlr4::CommonToken>(antlr4::Token::EOF);
+  }
+  std::size_t getLine() const override { return 0; }
+  std::size_t getCharPositionInLine() override { return 0; }
+  antlr4::CharStream* getInputStream() override { return nullptr; }
+  std::string getSourceName() override { return "policy"; }
+  antlr4::TokenFactory<antlr4::CommonToken>* getTokenFactory() override {
+    return antlr4::CommonTokenFactory::DEFAULT.get();
+  }
+
+  static NoTokenSource& Get() {
+    static NoTokenSource source;
+    return source;
+  }
+};
+
+antlr4::TokenSource* GovToken::getTokenSource() const { return &NoTokenSource::Get(); }
+
+// The parser's token stream: the tokens [begin, end) of the file's token
+// vector, followed by an end-of-input token placed right after the last one.
+class TokenWindow final : public antlr4::TokenStream {
+ public:
+  TokenWindow(std::vector<GovToken>& tokens, const std::string& text)
+      : tokens_(tokens), text_(text), eof_(antlr4::Token::EOF, 0, 0, &text) {}
+
+  void Select(std::size_t begin, std::size_t end) {
+    begin_ = begin;
+    size_ = end - begin;
+    position_ = 0;
+    for (std::size_t i = 0; i < size_; ++i) tokens_[begin + i].index = i;
+    eof_.begin = eof_.end = tokens_[end - 1].end;
+    eof_.index = size_;
+    ends_file_ = end == tokens_.size();
+  }
+  // False when the window's end is the start of the next declaration.
+  bool EndsFile() const { return ends_file_; }
+
+  antlr4::Token* LT(ssize_t k) override {
+    if (k == 0) return nullptr;
+    if (k < 0) {
+      std::size_t back = static_cast<std::size_t>(-k);
+      return back > position_ ? nullptr : At(position_ - back);
+    }
+    return At(position_ + static_cast<std::size_t>(k) - 1);
+  }
+  antlr4::Token* get(std::size_t index) const override { return At(index); }
+  antlr4::TokenSource* getTokenSource() const override { return &NoTokenSource::Get(); }
+  std::string getText(const antlr4::misc::Interval& interval) override {
+    if (interval.a < 0 || interval.b < interval.a || static_cast<std::size_t>(interval.a) >= size_) return "";
+    return Between(At(static_cast<std::size_t>(interval.a)),
+                   At(std::min(static_cast<std::size_t>(interval.b), size_ - 1)));
+  }
+  std::string getText() override { return size_ == 0 ? "" : Between(At(0), At(size_ - 1)); }
+  std::string getText(antlr4::RuleContext* ctx) override { return getText(ctx->getSourceInterval()); }
+  std::string getText(antlr4::Token* start, antlr4::Token* stop) override {
+    if (start == nullptr || stop == nullptr) return "";
+    return Between(start, stop);
+  }
+
+  void consume() override {
+    if (position_ >= size_) throw antlr4::IllegalStateException("cannot consume EOF");
+    ++position_;
+  }
+  std::size_t LA(ssize_t i) override {
+    antlr4::Token* token = LT(i);
+    return token == nullptr ? antlr4::Token::INVALID_TYPE : token->getType();
+  }
+  ssize_t mark() override { return 0; }
+  void release(ssize_t) override {}
+  std::size_t index() override { return position_; }
+  void seek(std::size_t index) override { position_ = std::min(index, size_); }
+  std::size_t size() override { return size_ + 1; }
+  std::string getSourceName() const override { return "policy"; }
+
+ private:
+  GovToken* At(std::size_t i) const { return i < size_ ? &tokens_[begin_ + i] : &eof_; }
+  std::string Between(antlr4::Token* start, antlr4::Token* stop) const {
+    std::size_t from = start->getStartIndex();
+    std::size_t to = stop->getStopIndex() + 1;
+    return to > from && to <= text_.size() ? text_.substr(from, to - from) : std::string();
+  }
+
+  std::vector<GovToken>& tokens_;
+  const std::string& text_;
+  mutable GovToken eof_;
+  std::size_t begin_ = 0;
+  std::size_t size_ = 0;
+  std::size_t position_ = 0;
+  bool ends_file_ = true;
+};
 
 // Raised by the error listener to stop parsing a declaration at its first error.
 struct DeclarationAbandoned {};
+// Raised instead when a silent SLL attempt fails; the declaration is parsed again in LL mode.
+struct SllFailed {};
 
 // Scope strengths for the nesting measure (see NestsTooDeep).
 constexpr int kUnaryScope = 1;
@@ -126,23 +265,28 @@ bool EndsOperand(std::size_t type) {
          type == kw.true_ || type == kw.false_ || type == kw.none || type == kw.context;
 }
 
+// Stops the parse at the first syntax error: reports it (or, in the silent
+// SLL attempt, only signals the failure) and abandons the declaration.
 class FirstErrorListener : public antlr4::BaseErrorListener {
  public:
-  FirstErrorListener(diagnostics::Collector& diagnostics, source::FileId file, std::uint32_t file_size)
-      : diagnostics_(diagnostics), file_(file), file_size_(file_size) {}
+  FirstErrorListener(diagnostics::Collector& diagnostics, source::FileId file, const std::string& text,
+                     const TokenWindow& window)
+      : diagnostics_(diagnostics), file_(file), text_(text), window_(window) {}
+
+  void set_silent(bool silent) { silent_ = silent; }
 
   void syntaxError(antlr4::Recognizer* recognizer, antlr4::Token* offending, size_t, size_t, const std::string&,
                    std::exception_ptr) override {
-    Span span{file_, file_size_, file_size_};
-    // The splitter marks the end of a declaration that is not the end of the file.
-    std::string found = offending != nullptr && offending->getText() == kEndOfDeclaration ? "end of declaration"
-                                                                                           : "end of file";
+    if (silent_) throw SllFailed{};
+    std::uint32_t file_size = static_cast<std::uint32_t>(text_.size());
+    Span span{file_, file_size, file_size};
+    std::string found = offending != nullptr && !window_.EndsFile() ? "end of declaration" : "end of file";
     if (offending != nullptr && offending->getType() != antlr4::Token::EOF) {
       span.begin = static_cast<std::uint32_t>(offending->getStartIndex());
       span.end = static_cast<std::uint32_t>(offending->getStopIndex() + 1);
-      std::string text = offending->getText();
-      if (text.size() > 40) text = text.substr(0, 37) + "...";
-      found = fmt::format("`{}`", text);
+      std::string shown = text_.substr(span.begin, span.end - span.begin);
+      if (shown.size() > 40) shown = shown.substr(0, 37) + "...";
+      found = fmt::format("`{}`", shown);
     } else if (offending != nullptr) {
       span.begin = span.end = static_cast<std::uint32_t>(offending->getStartIndex());
     }
@@ -173,32 +317,102 @@ class FirstErrorListener : public antlr4::BaseErrorListener {
  private:
   diagnostics::Collector& diagnostics_;
   source::FileId file_;
-  std::uint32_t file_size_;
+  const std::string& text_;
+  const TokenWindow& window_;
+  bool silent_ = false;
 };
 
-// Converts one declaration's parse tree into AST nodes.
+// A parse tree that does not have the shape the grammar gives it (a bug, not
+// bad input); the declaration is reported and dropped.
+struct MalformedTree : std::logic_error {
+  MalformedTree() : std::logic_error("unexpected parse tree shape") {}
+};
+
+// `node` as the generated context (or terminal) type T when that is its exact
+// type, else nullptr. An exact type_info comparison: much cheaper than
+// dynamic_cast, and the generated context classes are never derived from.
+template <typename T>
+T* As(ParseTree* node) {
+  if (node == nullptr || typeid(*node) != typeid(T)) return nullptr;
+  // Terminals derive from ParseTree through a virtual base: only dynamic_cast
+  // converts them (cheaply, the exact type being known to match).
+  if constexpr (std::is_base_of_v<antlr4::tree::TerminalNode, T>) {
+    return dynamic_cast<T*>(node);
+  } else {
+    return static_cast<T*>(node);
+  }
+}
+
+template <typename T>
+T* Expect(ParseTree* node) {
+  T* result = As<T>(node);
+  if (result == nullptr) throw MalformedTree{};
+  return result;
+}
+
+// The i-th child of `ctx`, which must exist and have type T.
+template <typename T>
+T* ChildAt(antlr4::ParserRuleContext* ctx, std::size_t i) {
+  if (i >= ctx->children.size()) throw MalformedTree{};
+  return Expect<T>(ctx->children[i]);
+}
+
+// The first child of type T, or nullptr.
+template <typename T>
+T* FirstChild(antlr4::ParserRuleContext* ctx) {
+  for (ParseTree* child : ctx->children) {
+    if (T* match = As<T>(child)) return match;
+  }
+  return nullptr;
+}
+
+// Calls fn(T*) for each child of type T, in order.
+template <typename T, typename Fn>
+void EachChild(antlr4::ParserRuleContext* ctx, Fn&& fn) {
+  for (ParseTree* child : ctx->children) {
+    if (T* match = As<T>(child)) fn(match);
+  }
+}
+
+// The token type of a terminal child, or 0 for a rule child.
+std::size_t TerminalType(ParseTree* node) {
+  auto* terminal = As<TerminalNodeImpl>(node);
+  return terminal == nullptr ? 0 : terminal->getSymbol()->getType();
+}
+
+// Converts one declaration's parse tree into AST nodes. The tree comes from
+// a parse without errors, so it has exactly the grammar's shape; children are
+// visited by position and exact type, tokens are read by type and by their
+// slice of the source (never ParseTree::getText(), which rebuilds strings).
 class AstBuilder {
  public:
   AstBuilder(const source::SourceFile& source, source::FileId file, diagnostics::Collector& diagnostics,
              std::uint32_t& next_expr_id)
-      : source_(source), file_(file), diagnostics_(diagnostics), next_expr_id_(next_expr_id) {}
+      : source_(source),
+        text_(source.text()),
+        file_(file),
+        diagnostics_(diagnostics),
+        next_expr_id_(next_expr_id),
+        first_expr_id_(next_expr_id) {}
 
   // Returns false when the declaration must be dropped (an error was reported).
   bool BuildDeclaration(GovParser::DeclarationContext* ctx, ast::Decl& out) {
     out.span = SpanOf(ctx);
-    if (auto* header = ctx->policyHeader()) {
-      out.node = BuildHeader(header);
-    } else if (auto* import = ctx->importDecl()) {
-      out.node = BuildImport(import);
-    } else if (auto* constant = ctx->constDecl()) {
-      out.node = BuildConst(constant);
-    } else if (auto* context = ctx->contextDecl()) {
-      out.node = BuildContext(context);
-    } else if (auto* def = ctx->defDecl()) {
-      out.node = BuildDef(def);
-    } else if (auto* rule = ctx->ruleDecl()) {
+    if (ctx->children.size() != 1) return false;
+    ParseTree* child = ctx->children[0];
+    if (auto* rule = As<GovParser::RuleDeclContext>(child)) {
       out.node = BuildRule(rule);
-    } else if (auto* test = ctx->testDecl()) {
+    } else if (auto* header = As<GovParser::PolicyHeaderContext>(child)) {
+      out.node = BuildHeader(header);
+    } else if (auto* import = As<GovParser::ImportDeclContext>(child)) {
+      out.node = BuildImport(import);
+    } else if (auto* constant = As<GovParser::ConstDeclContext>(child)) {
+      out.node = BuildConst(constant);
+    } else if (auto* context = As<GovParser::ContextDeclContext>(child)) {
+      out.node = BuildContext(context);
+    } else if (auto* def = As<GovParser::DefDeclContext>(child)) {
+      out.node = BuildDef(def);
+    } else if (auto* test = As<GovParser::TestDeclContext>(child)) {
       out.node = BuildTest(test);
     } else {
       return false;
@@ -221,6 +435,14 @@ class AstBuilder {
                 static_cast<std::uint32_t>(token->getStopIndex() + 1)};
   }
 
+  // The token's spelling in the source.
+  std::string_view TextOf(antlr4::Token* token) const {
+    std::size_t begin = token->getStartIndex();
+    std::size_t end = token->getStopIndex() + 1;
+    return end > begin ? std::string_view(text_).substr(begin, end - begin) : std::string_view();
+  }
+  std::string StringOf(antlr4::Token* token) const { return std::string(TextOf(token)); }
+
   void Fail(Kind kind, Span span, std::string message) {
     diagnostics_.Emit(kind, span, std::move(message));
     failed_ = true;
@@ -230,7 +452,8 @@ class AstBuilder {
 
   // Decodes a quoted literal (`"..."`, `g"..."`, `r"..."`) token.
   std::string DecodeString(antlr4::Token* token) {
-    std::string raw = token->getText();
+    std::string_view raw = TextOf(token);
+    if (raw.empty()) throw MalformedTree{};
     std::size_t prefix = raw.front() == '"' ? 1 : 2;
     std::uint32_t base = static_cast<std::uint32_t>(token->getStartIndex());
     std::string out;
@@ -261,7 +484,7 @@ class AstBuilder {
           // \u{HHHH}: a Unicode scalar value.
           std::size_t close = raw.find('}', i);
           std::uint32_t code = 0;
-          bool ok = i + 1 < end && raw[i + 1] == '{' && close != std::string::npos && close < end &&
+          bool ok = i + 1 < end && raw[i + 1] == '{' && close != std::string_view::npos && close < end &&
                     close > i + 2 && close - i - 2 <= 6;
           if (ok) {
             auto [ptr, ec] = std::from_chars(raw.data() + i + 2, raw.data() + close, code, 16);
@@ -285,7 +508,6 @@ class AstBuilder {
     }
     return out;
   }
-
   static void AppendUtf8(std::string& out, std::uint32_t code) {
     if (code < 0x80) {
       out.push_back(static_cast<char>(code));
@@ -319,7 +541,7 @@ class AstBuilder {
   }
 
   ast::ExprNode BuildNumber(antlr4::Token* token, std::size_t type) {
-    std::string text = token->getText();
+    std::string text = StringOf(token);
     std::int64_t digits = 0;
     std::size_t consumed = 0;
     if (!ParseDigits(text, digits, consumed)) {
@@ -363,6 +585,8 @@ class AstBuilder {
 
   // ------------------------------------------------------------ expressions
 
+  // ------------------------------------------------------------ expressions
+
   ast::ExprPtr Make(Span span, ast::ExprNode node) {
     auto expr = std::make_unique<ast::Expr>();
     expr->id = next_expr_id_++;
@@ -376,98 +600,118 @@ class AstBuilder {
       Fail(Kind::kNestingTooDeep, span,
            fmt::format("expression nests more than {} levels deep", ast::kMaxExprDepth));
     }
-    depths_[expr.get()] = depth;
+    std::size_t slot = expr->id - first_expr_id_;
+    if (depths_.size() <= slot) depths_.resize(slot + 1, 1);
+    depths_[slot] = depth;
     return expr;
   }
 
+  // Nesting depth of an expression built by this builder (ids are consecutive from first_expr_id_).
   int DepthOf(const ast::Expr& expr) const {
-    auto it = depths_.find(&expr);
-    return it == depths_.end() ? 1 : it->second;
+    if (expr.id < first_expr_id_) return 1;
+    std::size_t slot = expr.id - first_expr_id_;
+    return slot < depths_.size() ? depths_[slot] : 1;
   }
 
-  ast::ExprPtr BuildExpr(GovParser::ExprContext* ctx) { return BuildOr(ctx->orExpr()); }
+  ast::ExprPtr BuildExpr(GovParser::ExprContext* ctx) {
+    if (ctx == nullptr) throw MalformedTree{};
+    return BuildOr(ChildAt<GovParser::OrExprContext>(ctx, 0));
+  }
 
+  // orExpr: andExpr ('or' andExpr)*
   ast::ExprPtr BuildOr(GovParser::OrExprContext* ctx) {
-    auto parts = ctx->andExpr();
-    if (parts.size() == 1) return BuildAnd(parts[0]);
+    if (ctx->children.size() == 1) return BuildAnd(ChildAt<GovParser::AndExprContext>(ctx, 0));
     ast::Logical logical{ast::LogicalOp::kOr, {}};
-    for (auto* part : parts) logical.operands.push_back(BuildAnd(part));
+    EachChild<GovParser::AndExprContext>(ctx, [&](auto* part) { logical.operands.push_back(BuildAnd(part)); });
     return Make(SpanOf(ctx), std::move(logical));
   }
 
+  // andExpr: notExpr ('and' notExpr)*
   ast::ExprPtr BuildAnd(GovParser::AndExprContext* ctx) {
-    auto parts = ctx->notExpr();
-    if (parts.size() == 1) return BuildNot(parts[0]);
+    if (ctx->children.size() == 1) return BuildNot(ctx->children[0]);
     ast::Logical logical{ast::LogicalOp::kAnd, {}};
-    for (auto* part : parts) logical.operands.push_back(BuildNot(part));
+    for (std::size_t i = 0; i < ctx->children.size(); i += 2) logical.operands.push_back(BuildNot(ctx->children[i]));
     return Make(SpanOf(ctx), std::move(logical));
   }
 
-  ast::ExprPtr BuildNot(GovParser::NotExprContext* ctx) {
-    if (auto* negation = dynamic_cast<GovParser::NegationExprContext*>(ctx)) {
-      return Make(SpanOf(ctx), ast::Unary{ast::UnaryOp::kNot, BuildNot(negation->notExpr())});
+  // notExpr (one of its labelled alternatives).
+  ast::ExprPtr BuildNot(ParseTree* node) {
+    if (auto* plain = As<GovParser::ComparisonOnlyContext>(node)) {
+      return BuildCompare(ChildAt<GovParser::CompareExprContext>(plain, 0));
     }
-    if (auto* quantified = dynamic_cast<GovParser::QuantifierExprContext*>(ctx)) {
-      ast::Quantified node;
-      node.quantifier = quantified->quantifier->getText() == "any" ? ast::Quantifier::kAny : ast::Quantifier::kAll;
-      node.var = quantified->var->getText();
-      node.var_span = SpanOf(quantified->var);
-      node.domain = BuildExpr(quantified->domain);
-      node.body = BuildExpr(quantified->body);
-      return Make(SpanOf(ctx), std::move(node));
+    if (auto* negation = As<GovParser::NegationExprContext>(node)) {
+      if (negation->children.size() != 2) throw MalformedTree{};
+      return Make(SpanOf(negation), ast::Unary{ast::UnaryOp::kNot, BuildNot(negation->children[1])});
     }
-    if (auto* conditional = dynamic_cast<GovParser::IfExprContext*>(ctx)) {
-      return Make(SpanOf(ctx), ast::Conditional{BuildExpr(conditional->cond), BuildExpr(conditional->then),
-                                                BuildExpr(conditional->otherwise)});
+    if (auto* quantified = As<GovParser::QuantifierExprContext>(node)) {
+      ast::Quantified quantifier;
+      quantifier.quantifier =
+          quantified->quantifier->getType() == KeywordTypes::Get().any ? ast::Quantifier::kAny : ast::Quantifier::kAll;
+      quantifier.var = StringOf(quantified->var);
+      quantifier.var_span = SpanOf(quantified->var);
+      quantifier.domain = BuildExpr(quantified->domain);
+      quantifier.body = BuildExpr(quantified->body);
+      return Make(SpanOf(quantified), std::move(quantifier));
     }
-    auto* plain = dynamic_cast<GovParser::ComparisonOnlyContext*>(ctx);
-    return BuildCompare(plain->compareExpr());
+    if (auto* conditional = As<GovParser::IfExprContext>(node)) {
+      return Make(SpanOf(conditional), ast::Conditional{BuildExpr(conditional->cond), BuildExpr(conditional->then),
+                                                        BuildExpr(conditional->otherwise)});
+    }
+    throw MalformedTree{};
   }
 
+  // compareExpr: lhs=coalesceExpr (op=compareOp rhs=coalesceExpr)?
   ast::ExprPtr BuildCompare(GovParser::CompareExprContext* ctx) {
+    if (ctx->lhs == nullptr) throw MalformedTree{};
     ast::ExprPtr lhs = BuildCoalesce(ctx->lhs);
     if (ctx->op == nullptr) return lhs;
-    std::string op = ctx->op->getText();
+    if (ctx->rhs == nullptr) throw MalformedTree{};
+    const KeywordTypes& kw = KeywordTypes::Get();
+    std::size_t op = ctx->op->getStart()->getType();
     ast::BinaryOp binary = ast::BinaryOp::kEq;
-    if (op == "==") binary = ast::BinaryOp::kEq;
-    else if (op == "!=") binary = ast::BinaryOp::kNe;
-    else if (op == "<") binary = ast::BinaryOp::kLt;
-    else if (op == "<=") binary = ast::BinaryOp::kLe;
-    else if (op == ">") binary = ast::BinaryOp::kGt;
-    else if (op == ">=") binary = ast::BinaryOp::kGe;
-    else if (op == "in") binary = ast::BinaryOp::kIn;
-    else if (op == "notin") binary = ast::BinaryOp::kNotIn;
-    else if (op == "under") binary = ast::BinaryOp::kUnder;
-    else if (op == "matches") binary = ast::BinaryOp::kMatches;
+    if (op == kw.eq) binary = ast::BinaryOp::kEq;
+    else if (op == kw.ne) binary = ast::BinaryOp::kNe;
+    else if (op == kw.lt) binary = ast::BinaryOp::kLt;
+    else if (op == kw.le) binary = ast::BinaryOp::kLe;
+    else if (op == kw.gt) binary = ast::BinaryOp::kGt;
+    else if (op == kw.ge) binary = ast::BinaryOp::kGe;
+    else if (op == kw.in) binary = ast::BinaryOp::kIn;
+    else if (op == kw.not_) binary = ast::BinaryOp::kNotIn;
+    else if (op == kw.under) binary = ast::BinaryOp::kUnder;
+    else if (op == kw.matches) binary = ast::BinaryOp::kMatches;
+    else throw MalformedTree{};
     ast::ExprPtr rhs = BuildCoalesce(ctx->rhs);
     return Make(SpanOf(ctx), ast::Binary{binary, std::move(lhs), std::move(rhs), SpanOf(ctx->op)});
   }
 
+  // operand (op operand)*, where op is a terminal (`??`) or a one-token rule
+  // (additiveOp, multiplicativeOp); folded to the left.
   template <typename Operand, typename BuildOperand>
-  ast::ExprPtr FoldLeft(antlr4::ParserRuleContext* ctx, const std::vector<Operand*>& operands,
-                        BuildOperand build_operand) {
-    ast::ExprPtr result = build_operand(operands[0]);
-    // Operators sit between operands among the children: operand op operand op ...
-    std::size_t operand_index = 1;
+  ast::ExprPtr FoldLeft(antlr4::ParserRuleContext* ctx, BuildOperand build_operand) {
+    const KeywordTypes& kw = KeywordTypes::Get();
+    ast::ExprPtr result = build_operand(ChildAt<Operand>(ctx, 0));
     for (std::size_t i = 1; i + 1 < ctx->children.size(); i += 2) {
-      auto* op_tree = ctx->children[i];
-      std::string op = op_tree->getText();
-      ast::BinaryOp binary = ast::BinaryOp::kAdd;
-      if (op == "+") binary = ast::BinaryOp::kAdd;
-      else if (op == "-") binary = ast::BinaryOp::kSub;
-      else if (op == "*") binary = ast::BinaryOp::kMul;
-      else if (op == "/") binary = ast::BinaryOp::kDiv;
-      else if (op == "%") binary = ast::BinaryOp::kMod;
-      else if (op == "??") binary = ast::BinaryOp::kCoalesce;
-      Span op_span;
-      if (auto* rule = dynamic_cast<antlr4::ParserRuleContext*>(op_tree)) {
-        op_span = SpanOf(rule);
-      } else if (auto* terminal = dynamic_cast<antlr4::tree::TerminalNode*>(op_tree)) {
-        op_span = SpanOf(terminal->getSymbol());
+      ParseTree* op_tree = ctx->children[i];
+      antlr4::Token* op = nullptr;
+      if (auto* terminal = As<TerminalNodeImpl>(op_tree)) {
+        op = terminal->getSymbol();
+      } else if (auto* additive = As<GovParser::AdditiveOpContext>(op_tree)) {
+        op = additive->getStart();
+      } else {
+        op = Expect<GovParser::MultiplicativeOpContext>(op_tree)->getStart();
       }
-      ast::ExprPtr rhs = build_operand(operands[operand_index++]);
+      std::size_t type = op->getType();
+      ast::BinaryOp binary = ast::BinaryOp::kAdd;
+      if (type == kw.plus) binary = ast::BinaryOp::kAdd;
+      else if (type == kw.minus) binary = ast::BinaryOp::kSub;
+      else if (type == kw.star) binary = ast::BinaryOp::kMul;
+      else if (type == kw.slash) binary = ast::BinaryOp::kDiv;
+      else if (type == kw.percent) binary = ast::BinaryOp::kMod;
+      else if (type == kw.coalesce) binary = ast::BinaryOp::kCoalesce;
+      else throw MalformedTree{};
+      ast::ExprPtr rhs = build_operand(ChildAt<Operand>(ctx, i + 1));
       Span span = result->span.Join(rhs->span);
-      result = Make(span, ast::Binary{binary, std::move(result), std::move(rhs), op_span});
+      result = Make(span, ast::Binary{binary, std::move(result), std::move(rhs), SpanOf(op)});
       // Past the depth cap the declaration is dropped; stop before the chain
       // grows deep enough to make even its destruction recurse too far.
       if (depth_reported_) break;
@@ -476,43 +720,66 @@ class AstBuilder {
   }
 
   ast::ExprPtr BuildCoalesce(GovParser::CoalesceExprContext* ctx) {
-    return FoldLeft(ctx, ctx->additiveExpr(), [this](auto* c) { return BuildAdditive(c); });
+    return FoldLeft<GovParser::AdditiveExprContext>(ctx, [this](auto* c) { return BuildAdditive(c); });
   }
   ast::ExprPtr BuildAdditive(GovParser::AdditiveExprContext* ctx) {
-    return FoldLeft(ctx, ctx->multiplicativeExpr(), [this](auto* c) { return BuildMultiplicative(c); });
+    return FoldLeft<GovParser::MultiplicativeExprContext>(ctx, [this](auto* c) { return BuildMultiplicative(c); });
   }
   ast::ExprPtr BuildMultiplicative(GovParser::MultiplicativeExprContext* ctx) {
-    return FoldLeft(ctx, ctx->unaryExpr(), [this](auto* c) { return BuildUnary(c); });
+    if (ctx->children.size() == 1) return BuildUnary(ctx->children[0]);
+    ast::ExprPtr result = BuildUnary(ctx->children[0]);
+    const KeywordTypes& kw = KeywordTypes::Get();
+    for (std::size_t i = 1; i + 1 < ctx->children.size(); i += 2) {
+      antlr4::Token* op = Expect<GovParser::MultiplicativeOpContext>(ctx->children[i])->getStart();
+      std::size_t type = op->getType();
+      ast::BinaryOp binary = ast::BinaryOp::kMul;
+      if (type == kw.star) binary = ast::BinaryOp::kMul;
+      else if (type == kw.slash) binary = ast::BinaryOp::kDiv;
+      else if (type == kw.percent) binary = ast::BinaryOp::kMod;
+      else throw MalformedTree{};
+      ast::ExprPtr rhs = BuildUnary(ctx->children[i + 1]);
+      Span span = result->span.Join(rhs->span);
+      result = Make(span, ast::Binary{binary, std::move(result), std::move(rhs), SpanOf(op)});
+      if (depth_reported_) break;
+    }
+    return result;
   }
 
-  ast::ExprPtr BuildUnary(GovParser::UnaryExprContext* ctx) {
-    if (auto* negate = dynamic_cast<GovParser::NegateExprContext*>(ctx)) {
-      return Make(SpanOf(ctx), ast::Unary{ast::UnaryOp::kNegate, BuildUnary(negate->unaryExpr())});
+  // unaryExpr (one of its labelled alternatives).
+  ast::ExprPtr BuildUnary(ParseTree* node) {
+    if (auto* postfix = As<GovParser::PostfixOnlyContext>(node)) {
+      return BuildPostfix(ChildAt<GovParser::PostfixExprContext>(postfix, 0));
     }
-    auto* postfix = dynamic_cast<GovParser::PostfixOnlyContext*>(ctx);
-    return BuildPostfix(postfix->postfixExpr());
+    auto* negate = Expect<GovParser::NegateExprContext>(node);
+    if (negate->children.size() != 2) throw MalformedTree{};
+    return Make(SpanOf(negate), ast::Unary{ast::UnaryOp::kNegate, BuildUnary(negate->children[1])});
   }
 
   std::vector<ast::ExprPtr> BuildArguments(GovParser::ArgumentsContext* ctx) {
     std::vector<ast::ExprPtr> out;
     if (ctx == nullptr) return out;
-    for (auto* e : ctx->expr()) out.push_back(BuildExpr(e));
+    EachChild<GovParser::ExprContext>(ctx, [&](auto* e) { out.push_back(BuildExpr(e)); });
     return out;
   }
 
+  // postfixExpr: primary postfix*
   ast::ExprPtr BuildPostfix(GovParser::PostfixExprContext* ctx) {
-    ast::ExprPtr result = BuildPrimary(ctx->primary());
-    for (auto* postfix : ctx->postfix()) {
-      Span span = result->span.Join(SpanOf(postfix));
-      if (auto* member = dynamic_cast<GovParser::MemberPostfixContext*>(postfix)) {
+    if (ctx->children.empty()) throw MalformedTree{};
+    ast::ExprPtr result = BuildPrimary(ctx->children[0]);
+    for (std::size_t i = 1; i < ctx->children.size(); ++i) {
+      ParseTree* postfix = ctx->children[i];
+      if (auto* member = As<GovParser::MemberPostfixContext>(postfix)) {
+        Span span = result->span.Join(SpanOf(member));
         bool is_call = member->children.size() > 2;
         if (is_call) {
-          result = Make(span, ast::MethodCall{std::move(result), member->name->getText(), SpanOf(member->name),
-                                              BuildArguments(member->arguments())});
+          result = Make(span, ast::MethodCall{std::move(result), StringOf(member->name), SpanOf(member->name),
+                                              BuildArguments(FirstChild<GovParser::ArgumentsContext>(member))});
         } else {
-          result = Make(span, ast::Member{std::move(result), member->name->getText(), SpanOf(member->name)});
+          result = Make(span, ast::Member{std::move(result), StringOf(member->name), SpanOf(member->name)});
         }
-      } else if (auto* index = dynamic_cast<GovParser::IndexPostfixContext*>(postfix)) {
+      } else {
+        auto* index = Expect<GovParser::IndexPostfixContext>(postfix);
+        Span span = result->span.Join(SpanOf(index));
         result = Make(span, ast::Index{std::move(result), BuildExpr(index->index)});
       }
     }
@@ -521,79 +788,89 @@ class AstBuilder {
 
   ast::ExprPtr BuildRecordLiteral(GovParser::RecordLiteralContext* ctx) {
     ast::RecordLiteral record;
-    for (auto* field : ctx->recordField()) {
-      record.fields.push_back(
-          ast::RecordLiteralField{field->name->getText(), SpanOf(field->name), BuildExpr(field->value)});
-    }
+    EachChild<GovParser::RecordFieldContext>(ctx, [&](auto* field) {
+      if (field->name == nullptr) throw MalformedTree{};
+      antlr4::Token* name = field->name->getStart();
+      record.fields.push_back(ast::RecordLiteralField{StringOf(name), SpanOf(field->name), BuildExpr(field->value)});
+    });
     return Make(SpanOf(ctx), std::move(record));
   }
 
-  ast::ExprPtr BuildPrimary(GovParser::PrimaryContext* ctx) {
-    Span span = SpanOf(ctx);
-    if (auto* s = dynamic_cast<GovParser::StringLiteralContext*>(ctx)) {
-      return Make(span, ast::StringLiteral{DecodeString(s->STRING()->getSymbol())});
+  // The single token of a one-token primary alternative.
+  static antlr4::Token* OnlyToken(antlr4::ParserRuleContext* ctx) {
+    return ChildAt<TerminalNodeImpl>(ctx, 0)->getSymbol();
+  }
+
+  // primary (one of its labelled alternatives).
+  ast::ExprPtr BuildPrimary(ParseTree* node) {
+    if (auto* name = As<GovParser::NameExprContext>(node)) {
+      return Make(SpanOf(name), ast::NameRef{StringOf(OnlyToken(name))});
     }
-    if (auto* g = dynamic_cast<GovParser::GlobLiteralContext*>(ctx)) {
-      return Make(span, ast::PatternLiteral{ast::PatternSyntax::kGlob, DecodeString(g->GLOB()->getSymbol())});
+    if (auto* s = As<GovParser::StringLiteralContext>(node)) {
+      return Make(SpanOf(s), ast::StringLiteral{DecodeString(OnlyToken(s))});
     }
-    if (auto* r = dynamic_cast<GovParser::RegexLiteralContext*>(ctx)) {
-      return Make(span, ast::PatternLiteral{ast::PatternSyntax::kRegex, DecodeString(r->REGEX()->getSymbol())});
+    if (auto* call = As<GovParser::CallExprContext>(node)) {
+      return Make(SpanOf(call), ast::Call{StringOf(call->name), SpanOf(call->name),
+                                          BuildArguments(FirstChild<GovParser::ArgumentsContext>(call))});
     }
-    if (auto* i = dynamic_cast<GovParser::IntLiteralContext*>(ctx)) {
-      return Make(span, BuildNumber(i->INT()->getSymbol(), GovParser::INT));
+    if (auto* i = As<GovParser::IntLiteralContext>(node)) {
+      return Make(SpanOf(i), BuildNumber(OnlyToken(i), GovParser::INT));
     }
-    if (auto* d = dynamic_cast<GovParser::DurationLiteralContext*>(ctx)) {
-      return Make(span, BuildNumber(d->DURATION()->getSymbol(), GovParser::DURATION));
+    if (auto* d = As<GovParser::DurationLiteralContext>(node)) {
+      return Make(SpanOf(d), BuildNumber(OnlyToken(d), GovParser::DURATION));
     }
-    if (auto* z = dynamic_cast<GovParser::SizeLiteralContext*>(ctx)) {
-      return Make(span, BuildNumber(z->SIZE()->getSymbol(), GovParser::SIZE));
+    if (auto* z = As<GovParser::SizeLiteralContext>(node)) {
+      return Make(SpanOf(z), BuildNumber(OnlyToken(z), GovParser::SIZE));
     }
-    if (dynamic_cast<GovParser::BoolLiteralContext*>(ctx) != nullptr) {
-      return Make(span, ast::BoolLiteral{ctx->getText() == "true"});
+    if (auto* g = As<GovParser::GlobLiteralContext>(node)) {
+      return Make(SpanOf(g), ast::PatternLiteral{ast::PatternSyntax::kGlob, DecodeString(OnlyToken(g))});
     }
-    if (dynamic_cast<GovParser::NoneLiteralContext*>(ctx) != nullptr) {
-      return Make(span, ast::NoneLiteral{});
+    if (auto* r = As<GovParser::RegexLiteralContext>(node)) {
+      return Make(SpanOf(r), ast::PatternLiteral{ast::PatternSyntax::kRegex, DecodeString(OnlyToken(r))});
     }
-    if (auto* call = dynamic_cast<GovParser::CallExprContext*>(ctx)) {
-      return Make(span, ast::Call{call->name->getText(), SpanOf(call->name), BuildArguments(call->arguments())});
+    if (auto* b = As<GovParser::BoolLiteralContext>(node)) {
+      return Make(SpanOf(b), ast::BoolLiteral{OnlyToken(b)->getType() == KeywordTypes::Get().true_});
     }
-    if (auto* name = dynamic_cast<GovParser::NameExprContext*>(ctx)) {
-      return Make(span, ast::NameRef{name->IDENT()->getText()});
+    if (auto* none = As<GovParser::NoneLiteralContext>(node)) {
+      return Make(SpanOf(none), ast::NoneLiteral{});
     }
-    if (dynamic_cast<GovParser::ContextExprContext*>(ctx) != nullptr) {
-      return Make(span, ast::NameRef{"context"});
+    if (auto* context = As<GovParser::ContextExprContext>(node)) {
+      return Make(SpanOf(context), ast::NameRef{"context"});
     }
-    if (auto* paren = dynamic_cast<GovParser::ParenExprContext*>(ctx)) {
-      return BuildExpr(paren->expr());
+    if (auto* paren = As<GovParser::ParenExprContext>(node)) {
+      return BuildExpr(ChildAt<GovParser::ExprContext>(paren, 1));
     }
-    if (auto* list = dynamic_cast<GovParser::ListLiteralContext*>(ctx)) {
-      return Make(span, ast::ListLiteral{BuildArguments(list->arguments())});
+    if (auto* list = As<GovParser::ListLiteralContext>(node)) {
+      return Make(SpanOf(list), ast::ListLiteral{BuildArguments(FirstChild<GovParser::ArgumentsContext>(list))});
     }
-    if (auto* set = dynamic_cast<GovParser::SetLiteralContext*>(ctx)) {
-      return Make(span, ast::SetLiteral{BuildArguments(set->arguments())});
+    if (auto* set = As<GovParser::SetLiteralContext>(node)) {
+      return Make(SpanOf(set), ast::SetLiteral{BuildArguments(ChildAt<GovParser::ArgumentsContext>(set, 1))});
     }
-    auto* record = dynamic_cast<GovParser::RecordLiteralExprContext*>(ctx);
-    return BuildRecordLiteral(record->recordLiteral());
+    auto* record = Expect<GovParser::RecordLiteralExprContext>(node);
+    return BuildRecordLiteral(ChildAt<GovParser::RecordLiteralContext>(record, 0));
   }
 
   // ------------------------------------------------------------ types
 
   ast::TypeExprPtr BuildType(GovParser::TypeContext* ctx) {
+    if (ctx == nullptr) throw MalformedTree{};
     auto type = std::make_unique<ast::TypeExpr>();
     type->span = SpanOf(ctx);
     type->optional = ctx->optional != nullptr;
-    if (auto* named = dynamic_cast<GovParser::NamedTypeContext*>(ctx->base)) {
+    if (auto* named = As<GovParser::NamedTypeContext>(ctx->base)) {
       ast::NamedTypeExpr node;
-      node.name = named->name->getText();
-      for (auto* arg : named->type()) node.args.push_back(BuildType(arg));
+      node.name = StringOf(named->name);
+      EachChild<GovParser::TypeContext>(named, [&](auto* arg) { node.args.push_back(BuildType(arg)); });
       type->node = std::move(node);
-    } else if (auto* record = dynamic_cast<GovParser::RecordTypeContext*>(ctx->base)) {
+    } else if (auto* record = As<GovParser::RecordTypeContext>(ctx->base)) {
       ast::RecordTypeExpr node;
-      for (auto* field : record->recordTypeField()) {
-        node.fields.push_back(ast::RecordTypeFieldExpr{field->name->getText(), SpanOf(field->name),
-                                                       BuildType(field->type())});
-      }
+      EachChild<GovParser::RecordTypeFieldContext>(record, [&](auto* field) {
+        node.fields.push_back(ast::RecordTypeFieldExpr{StringOf(field->name), SpanOf(field->name),
+                                                       BuildType(FirstChild<GovParser::TypeContext>(field))});
+      });
       type->node = std::move(node);
+    } else {
+      throw MalformedTree{};
     }
     return type;
   }
@@ -603,7 +880,7 @@ class AstBuilder {
   ast::PolicyHeader BuildHeader(GovParser::PolicyHeaderContext* ctx) {
     ast::PolicyHeader header;
     header.span = SpanOf(ctx);
-    header.name = ctx->name->getText();
+    header.name = StringOf(ctx->name);
     header.name_span = SpanOf(ctx->name);
     if (ctx->version != nullptr) header.version = DecodeString(ctx->version);
     return header;
@@ -617,19 +894,23 @@ class AstBuilder {
       import.target = DecodeString(ctx->path);
       import.target_span = SpanOf(ctx->path);
     } else {
-      import.target = ctx->module->getText();
+      if (ctx->module == nullptr) throw MalformedTree{};
+      // The dotted name as written without whitespace or comments: `std . x` is `std.x`.
+      for (ParseTree* part : ctx->module->children) {
+        import.target += TextOf(Expect<TerminalNodeImpl>(part)->getSymbol());
+      }
       import.target_span = SpanOf(ctx->module);
     }
-    if (ctx->alias != nullptr) import.alias = ctx->alias->getText();
+    if (ctx->alias != nullptr) import.alias = StringOf(ctx->alias);
     return import;
   }
 
   ast::ConstDecl BuildConst(GovParser::ConstDeclContext* ctx) {
     ast::ConstDecl decl;
     decl.span = SpanOf(ctx);
-    decl.name = ctx->name->getText();
+    decl.name = StringOf(ctx->name);
     decl.name_span = SpanOf(ctx->name);
-    decl.type = BuildType(ctx->type());
+    decl.type = BuildType(FirstChild<GovParser::TypeContext>(ctx));
     decl.value = BuildExpr(ctx->value);
     return decl;
   }
@@ -637,51 +918,54 @@ class AstBuilder {
   ast::ContextDecl BuildContext(GovParser::ContextDeclContext* ctx) {
     ast::ContextDecl decl;
     decl.span = SpanOf(ctx);
-    for (auto* field : ctx->contextField()) {
-      decl.fields.push_back(
-          ast::ContextField{SpanOf(field), field->name->getText(), SpanOf(field->name), BuildType(field->type())});
-    }
+    EachChild<GovParser::ContextFieldContext>(ctx, [&](auto* field) {
+      decl.fields.push_back(ast::ContextField{SpanOf(field), StringOf(field->name), SpanOf(field->name),
+                                              BuildType(FirstChild<GovParser::TypeContext>(field))});
+    });
     return decl;
   }
 
   ast::DefDecl BuildDef(GovParser::DefDeclContext* ctx) {
     ast::DefDecl decl;
     decl.span = SpanOf(ctx);
-    decl.name = ctx->name->getText();
+    decl.name = StringOf(ctx->name);
     decl.name_span = SpanOf(ctx->name);
-    for (auto* param : ctx->param()) {
-      decl.params.push_back(ast::Param{param->name->getText(), SpanOf(param->name), BuildType(param->type())});
-    }
+    EachChild<GovParser::ParamContext>(ctx, [&](auto* param) {
+      decl.params.push_back(ast::Param{StringOf(param->name), SpanOf(param->name),
+                                       BuildType(FirstChild<GovParser::TypeContext>(param))});
+    });
     decl.result = BuildType(ctx->result);
     decl.body = BuildExpr(ctx->body);
     return decl;
   }
 
   static ast::Verdict VerdictOf(antlr4::Token* token) {
-    std::string text = token->getText();
-    if (text == "allow") return ast::Verdict::kAllow;
-    if (text == "ask") return ast::Verdict::kAsk;
+    const KeywordTypes& kw = KeywordTypes::Get();
+    std::size_t type = token->getType();
+    if (type == kw.allow) return ast::Verdict::kAllow;
+    if (type == kw.ask) return ast::Verdict::kAsk;
     return ast::Verdict::kDeny;
   }
 
   ast::Rule BuildRule(GovParser::RuleDeclContext* ctx) {
+    const KeywordTypes& kw = KeywordTypes::Get();
     ast::Rule rule;
     rule.span = SpanOf(ctx);
     rule.verdict = VerdictOf(ctx->verdict);
-    rule.name = ctx->name->getText();
+    rule.name = StringOf(ctx->name);
     rule.name_span = SpanOf(ctx->name);
     rule.condition = BuildExpr(ctx->condition);
     if (ctx->reason != nullptr) {
       rule.reason = DecodeString(ctx->reason);
       rule.reason_span = SpanOf(ctx->reason);
     }
-    for (auto* child : ctx->children) {
-      if (child->getText() == "with") rule.has_with = true;
+    for (ParseTree* child : ctx->children) {
+      if (TerminalType(child) == kw.with) rule.has_with = true;
     }
-    for (auto* obligation : ctx->obligation()) {
+    EachChild<GovParser::ObligationContext>(ctx, [&](auto* obligation) {
       ast::Obligation out;
       out.span = SpanOf(obligation);
-      out.name = obligation->name->getText();
+      out.name = StringOf(obligation->name);
       out.name_span = SpanOf(obligation->name);
       if (obligation->anyValue != nullptr) {
         out.value = Make(SpanOf(obligation->anyValue), ast::NameRef{"any"});
@@ -689,7 +973,7 @@ class AstBuilder {
         out.value = BuildExpr(obligation->value);
       }
       rule.obligations.push_back(std::move(out));
-    }
+    });
     return rule;
   }
 
@@ -699,14 +983,14 @@ class AstBuilder {
     ast::TestBlock block;
     block.span = SpanOf(ctx);
     block.name = DecodeString(ctx->name);
-    for (auto* c : ctx->testCase()) {
+    EachChild<GovParser::TestCaseContext>(ctx, [&](auto* c) {
       ast::TestCase test;
       test.span = SpanOf(c);
       test.argv = BuildExpr(c->argv);
-      for (auto* m : c->testModifier()) {
+      EachChild<GovParser::TestModifierContext>(c, [&](auto* m) {
         ast::TestModifier modifier;
         modifier.span = SpanOf(m);
-        modifier.kind = m->kind->getText();
+        modifier.kind = StringOf(m->kind);
         modifier.kind_span = SpanOf(m->kind);
         modifier.value = BuildExpr(m->value);
         if (std::find(std::begin(kModifiers), std::end(kModifiers), modifier.kind) == std::end(kModifiers)) {
@@ -716,23 +1000,27 @@ class AstBuilder {
               "a test case accepts `cwd`, `env`, `user`, `host`, `time`, `sha256`, `context` and `parent`";
         }
         test.modifiers.push_back(std::move(modifier));
-      }
+      });
       test.expected = VerdictOf(c->verdict);
       test.expected_span = SpanOf(c->verdict);
-      for (auto* rule : c->IDENT()) {
-        test.by_rules.push_back(rule->getText());
-        test.by_spans.push_back(SpanOf(rule->getSymbol()));
+      for (ParseTree* child : c->children) {
+        if (TerminalType(child) != GovParser::IDENT) continue;
+        antlr4::Token* rule = As<TerminalNodeImpl>(child)->getSymbol();
+        test.by_rules.push_back(StringOf(rule));
+        test.by_spans.push_back(SpanOf(rule));
       }
       block.cases.push_back(std::move(test));
-    }
+    });
     return block;
   }
 
   const source::SourceFile& source_;
+  const std::string& text_;
   source::FileId file_;
   diagnostics::Collector& diagnostics_;
   std::uint32_t& next_expr_id_;
-  std::unordered_map<const ast::Expr*, int> depths_;
+  std::uint32_t first_expr_id_;
+  std::vector<int> depths_;  // by expression id - first_expr_id_
   bool failed_ = false;
   bool depth_reported_ = false;
 };
@@ -759,10 +1047,30 @@ class OffsetMap {
   std::vector<std::uint32_t> byte_of_;
 };
 
+// Wall-clock time accumulated into one ParseTimings field (when timings are wanted).
+class PhaseTimer {
+ public:
+  explicit PhaseTimer(double* sink) : sink_(sink) {
+    if (sink_ != nullptr) start_ = std::chrono::steady_clock::now();
+  }
+  ~PhaseTimer() {
+    if (sink_ != nullptr) {
+      *sink_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+    }
+  }
+  PhaseTimer(const PhaseTimer&) = delete;
+  PhaseTimer& operator=(const PhaseTimer&) = delete;
+
+ private:
+  double* sink_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 class FileParser {
  public:
-  FileParser(const source::SourceManager& sources, source::FileId file, diagnostics::Collector& diagnostics)
-      : source_(sources.file(file)), file_id_(file), diagnostics_(diagnostics) {}
+  FileParser(const source::SourceManager& sources, source::FileId file, diagnostics::Collector& diagnostics,
+             ParseTimings* timings)
+      : source_(sources.file(file)), file_id_(file), diagnostics_(diagnostics), timings_(timings) {}
 
   ast::File Run() {
     ast::File out;
@@ -777,7 +1085,11 @@ class FileParser {
       out.had_errors = true;
       return out;
     }
-    std::vector<LexToken> tokens = Lex(out);
+    std::vector<GovToken> tokens;
+    {
+      PhaseTimer timer(timings_ != nullptr ? &timings_->lex_ms : nullptr);
+      tokens = Lex(out);
+    }
     ParseDeclarations(tokens, out);
     out.had_errors = errors_ > 0;
     return out;
@@ -795,13 +1107,13 @@ class FileParser {
     return true;
   }
 
-  std::vector<LexToken> Lex(ast::File& out) {
+  std::vector<GovToken> Lex(ast::File& out) {
     const std::string& text = source_.text();
     // A UTF-8 byte-order mark is skipped; offsets stay those of the whole file.
     std::uint32_t bom = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;
     std::string_view body = std::string_view(text).substr(bom);
     OffsetMap offsets(body, bom);
-    std::vector<LexToken> tokens;
+    std::vector<GovToken> tokens;
     antlr4::ANTLRInputStream input(body.data(), body.size());
     GovLexer lexer(&input);
     lexer.removeErrorListeners();
@@ -867,7 +1179,7 @@ class FileParser {
           ++errors_;
           return tokens;
         }
-        tokens.push_back(LexToken{type, begin, end});
+        tokens.emplace_back(type, begin, end, &text);
       }
     } catch (const std::exception& e) {
       diagnostics_.Emit(Kind::kInvalidCharacter, Span{file_id_, 0, 0}, fmt::format("the lexer failed: {}", e.what()));
@@ -879,14 +1191,14 @@ class FileParser {
 
   // Splits tokens into declarations: a declaration keyword at bracket depth
   // zero, or in the first column of a line, starts a new one.
-  std::vector<std::pair<std::size_t, std::size_t>> Split(const std::vector<LexToken>& tokens) {
+  std::vector<std::pair<std::size_t, std::size_t>> Split(const std::vector<GovToken>& tokens) {
     const KeywordTypes& kw = KeywordTypes::Get();
     const std::string& text = source_.text();
     std::vector<std::pair<std::size_t, std::size_t>> chunks;
     std::size_t start = 0;
     long depth = 0;
     for (std::size_t i = 0; i < tokens.size(); ++i) {
-      const LexToken& t = tokens[i];
+      const GovToken& t = tokens[i];
       bool column_zero = t.begin == 0 || text[t.begin - 1] == '\n';
       bool starts = kw.StartsDeclaration(t.type) && (depth <= 0 || column_zero);
       if (t.type == kw.context) {
@@ -907,19 +1219,19 @@ class FileParser {
 
   // Remembers the name a dropped declaration would have declared, so the
   // checker does not report its uses as undeclared (a follow-on error).
-  void RecordDropped(const std::vector<LexToken>& tokens, std::size_t begin, std::size_t end, ast::File& out) {
+  void RecordDropped(const std::vector<GovToken>& tokens, std::size_t begin, std::size_t end, ast::File& out) {
     const KeywordTypes& kw = KeywordTypes::Get();
     std::size_t type = tokens[begin].type;
     bool named = type == kw.allow || type == kw.deny || type == kw.ask || type == kw.const_ || type == kw.def;
     if (named && begin + 1 < end && tokens[begin + 1].type == GovLexer::IDENT) {
-      const LexToken& name = tokens[begin + 1];
+      const GovToken& name = tokens[begin + 1];
       out.dropped_names.push_back(source_.text().substr(name.begin, name.end - name.begin));
     }
     if (type == kw.context) out.dropped_context = true;
   }
 
   // Reports (and returns true) when brackets plus prefix operators nest too deep.
-  bool NestsTooDeep(const std::vector<LexToken>& tokens, std::size_t begin, std::size_t end) {
+  bool NestsTooDeep(const std::vector<GovToken>& tokens, std::size_t begin, std::size_t end) {
     const KeywordTypes& kw = KeywordTypes::Get();
     // Per bracket level, the open prefix operators, each with the binding
     // strength of the operators that end its operand: `-x` ends at any binary
@@ -966,12 +1278,45 @@ class FileParser {
     return false;
   }
 
-  void ParseDeclarations(const std::vector<LexToken>& tokens, ast::File& out) {
+  // Parses one declaration (the window's tokens) into a parse tree owned by
+  // the parser. SLL prediction first, silently; only if that fails, the full
+  // LL parse that reports the first syntax error (ANTLR's two-stage parse:
+  // an SLL success is the tree LL would give).
+  GovParser::SingleDeclarationContext* ParseWindow(GovParser& parser, TokenWindow& window,
+                                                   FirstErrorListener& listener) {
+    auto* interpreter = parser.getInterpreter<antlr4::atn::ParserATNSimulator>();
+    try {
+      parser.setTokenStream(&window);
+      interpreter->setPredictionMode(antlr4::atn::PredictionMode::SLL);
+      listener.set_silent(true);
+      return parser.singleDeclaration();
+    } catch (const SllFailed&) {
+    }
+    window.seek(0);  // setTokenStream does not rewind the new stream
+    parser.setTokenStream(&window);
+    interpreter->setPredictionMode(antlr4::atn::PredictionMode::LL);
+    listener.set_silent(false);
+    return parser.singleDeclaration();
+  }
+
+  void ParseDeclarations(std::vector<GovToken>& tokens, ast::File& out) {
     const std::string& text = source_.text();
-    std::uint32_t file_size = static_cast<std::uint32_t>(text.size());
-    for (auto [begin, end] : Split(tokens)) {
+    std::vector<std::pair<std::size_t, std::size_t>> chunks;
+    {
+      PhaseTimer timer(timings_ != nullptr ? &timings_->split_ms : nullptr);
+      chunks = Split(tokens);
+    }
+    TokenWindow window(tokens, text);
+    FirstErrorListener listener(diagnostics_, file_id_, text, window);
+    std::unique_ptr<GovParser> parser;
+    for (auto [begin, end] : chunks) {
       if (TooManyErrors(tokens[begin].begin)) return;
-      if (NestsTooDeep(tokens, begin, end)) {
+      bool too_deep = false;
+      {
+        PhaseTimer timer(timings_ != nullptr ? &timings_->split_ms : nullptr);
+        too_deep = NestsTooDeep(tokens, begin, end);
+      }
+      if (too_deep) {
         ++errors_;
         continue;
       }
@@ -981,34 +1326,22 @@ class FileParser {
                           fmt::format("declaration has more than {} tokens", kMaxDeclTokens));
         continue;
       }
-      std::vector<std::unique_ptr<antlr4::Token>> chunk;
-      chunk.reserve(end - begin + 1);
-      for (std::size_t i = begin; i < end; ++i) {
-        const LexToken& t = tokens[i];
-        auto token = std::make_unique<antlr4::CommonToken>(t.type, text.substr(t.begin, t.end - t.begin));
-        token->setStartIndex(t.begin);
-        token->setStopIndex(static_cast<ssize_t>(t.end) - 1);
-        chunk.push_back(std::move(token));
-      }
-      // The end of a declaration sits right after its last token.
-      std::uint32_t eof_at = tokens[end - 1].end;
-      auto eof = std::make_unique<antlr4::CommonToken>(antlr4::Token::EOF,
-                                                       end < tokens.size() ? kEndOfDeclaration : "<EOF>");
-      eof->setStartIndex(eof_at);
-      eof->setStopIndex(static_cast<ssize_t>(eof_at) - 1);
-      chunk.push_back(std::move(eof));
-
-      antlr4::ListTokenSource token_source(std::move(chunk));
-      antlr4::CommonTokenStream stream(&token_source);
-      GovParser parser(&stream);
-      parser.removeErrorListeners();
-      FirstErrorListener listener(diagnostics_, file_id_, file_size);
-      parser.addErrorListener(&listener);
+      window.Select(begin, end);
       try {
-        GovParser::SingleDeclarationContext* tree = parser.singleDeclaration();
+        if (parser == nullptr) {
+          parser = std::make_unique<GovParser>(&window);
+          parser->removeErrorListeners();
+          parser->addErrorListener(&listener);
+        }
+        GovParser::SingleDeclarationContext* tree = nullptr;
+        {
+          PhaseTimer timer(timings_ != nullptr ? &timings_->parse_ms : nullptr);
+          tree = ParseWindow(*parser, window, listener);
+        }
+        PhaseTimer timer(timings_ != nullptr ? &timings_->build_ms : nullptr);
         ast::Decl decl;
         AstBuilder builder(source_, file_id_, diagnostics_, out.expr_count);
-        if (builder.BuildDeclaration(tree->declaration(), decl)) {
+        if (builder.BuildDeclaration(ChildAt<GovParser::DeclarationContext>(tree, 0), decl)) {
           out.decls.push_back(std::move(decl));
         } else {
           ++errors_;
@@ -1032,14 +1365,17 @@ class FileParser {
   const source::SourceFile& source_;
   source::FileId file_id_;
   diagnostics::Collector& diagnostics_;
+  ParseTimings* timings_;
   std::size_t errors_ = 0;
   bool gave_up_ = false;
 };
 
 }  // namespace
 
-ast::File ParseFile(const source::SourceManager& sources, source::FileId file, diagnostics::Collector& diagnostics) {
-  return FileParser(sources, file, diagnostics).Run();
+ast::File ParseFile(const source::SourceManager& sources, source::FileId file, diagnostics::Collector& diagnostics,
+                    ParseTimings* timings) {
+  PhaseTimer timer(timings != nullptr ? &timings->total_ms : nullptr);
+  return FileParser(sources, file, diagnostics, timings).Run();
 }
 
 }  // namespace gov::parse
