@@ -243,4 +243,78 @@ inline VerifyOptions Trusting(const crypto::PrivateKey& key) {
   return options;
 }
 
+// A lineage_dir with a small governed session:
+//   root  git (allow)  ─┬─ child make MODE=ci (allow)
+//                       └─ child curl (deny)
+//   other git (allow), a separate root run.
+struct Session {
+  TempDir dir;
+  crypto::PrivateKey key = TestKey(7);
+  std::string policy_path;
+  std::string root, child_make, child_curl, other;
+  std::string log_path;
+  std::string bundle_path;
+
+  Session() {
+    policy_path = dir.path + "/policy.govb";
+    WriteTestBundle(policy_path, key);
+    bundle::LoadedPolicy policy = LoadTestBundle(policy_path, key);
+    auto opened = OpenLog(dir.path, key);
+    REQUIRE(opened.ok());
+    Recorder& recorder = *opened.value();
+    root = GovernedRun(recorder, policy, MakeRequest("git", {{"API_TOKEN", "s3cr3t-value-never-in-clear"}}));
+    child_make = GovernedRun(recorder, policy,
+                             MakeRequest("make", {{"MODE", "ci"}, {"API_TOKEN", "s3cr3t-value-never-in-clear"}}), root);
+    child_curl = GovernedRun(recorder, policy, MakeRequest("curl"), root);
+    other = GovernedRun(recorder, policy, MakeRequest("git"));
+    log_path = dir.path + "/lineage.log";
+    bundle_path = dir.path + "/root.bundle";
+    auto exported = recorder.ExportBundle(root, bundle_path);
+    INFO((exported.ok() ? std::string() : exported.error().message));
+    REQUIRE(exported.ok());
+  }
+
+  VerifyOptions Options() const { return Trusting(key); }
+};
+
+inline std::string Join(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& line : lines) out += line + "\n";
+  return out;
+}
+
+// Recomputes body digests and prev links from line `from` on (lines without
+// LF; a bundle's first line is its header and is skipped), re-signing
+// checkpoints with `key` when given.
+inline void Rechain(std::vector<std::string>& lines, std::size_t first_record, const crypto::PrivateKey* key) {
+  std::string prev;
+  for (std::size_t i = first_record; i < lines.size(); ++i) {
+    SplitLine split = Split(lines[i]);
+    auto parsed = ParseHead(split.head);
+    REQUIRE(parsed.ok());
+    Head head = parsed.value();
+    std::string log(head.log), run(head.run), parent(head.parent), policy(head.policy), verdict(head.verdict);
+    std::string old_prev(head.prev);
+    std::string body(split.body);
+    head.log = log;
+    head.run = run;
+    head.parent = parent;
+    head.policy = policy;
+    head.verdict = verdict;
+    head.prev = i == first_record ? old_prev : prev;
+    std::string prev_copy(head.prev);
+    head.prev = prev_copy;
+    if (head.type == RecordType::kCheckpoint && key != nullptr && split.has_body) {
+      body = CheckpointBody(log, head.seq, prev_copy, {}, {}, *key);
+    }
+    std::string digest = DigestOf(body);
+    if (split.has_body) head.body = digest;
+    std::string body_digest(head.body);
+    head.body = body_digest;
+    std::string head_text = HeadText(head);
+    lines[i] = split.has_body ? head_text + "\t" + body : head_text;
+    prev = DigestOf(head_text);
+  }
+}
+
 }  // namespace gov::lineage

@@ -1,0 +1,231 @@
+// govverify as a process: exit codes per failure class, text and JSON
+// output, export; and the independent Python verifier
+// (tests/lineage/verify_lineage.py, written from docs/lineage-format.md)
+// agreeing with govverify on intact and tampered logs and bundles.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/lineage/helpers.h"
+
+#ifndef GOV_GOVVERIFY
+#define GOV_GOVVERIFY "govverify"
+#endif
+
+namespace gov::lineage {
+namespace {
+
+struct Ran {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `argv` with stdout/stderr captured in files under `dir`.
+Ran RunProgram(const std::vector<std::string>& argv, const std::string& dir) {
+  const std::string out_path = dir + "/stdout.txt";
+  const std::string err_path = dir + "/stderr.txt";
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (out < 0 || err < 0) _exit(127);
+    dup2(out, 1);
+    dup2(err, 2);
+    std::vector<char*> args;
+    for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  Ran ran;
+  ran.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  ran.out = ReadFile(out_path);
+  ran.err = ReadFile(err_path);
+  return ran;
+}
+
+struct CliSession : Session {
+  std::string pub = dir.path + "/key.pub";
+  std::string stranger_pub = dir.path + "/stranger.pub";
+  CliSession() {
+    REQUIRE(crypto::WritePublicKeyFile(pub, key.public_key()).ok());
+    REQUIRE(crypto::WritePublicKeyFile(stranger_pub, TestKey(99).public_key()).ok());
+  }
+  Ran Govverify(std::vector<std::string> args) {
+    args.insert(args.begin(), GOV_GOVVERIFY);
+    return RunProgram(args, dir.path);
+  }
+};
+
+TEST_CASE("govverify: exit codes per failure class, text and JSON", "[lineage][cli]") {
+  CliSession s;
+  Ran ok = s.Govverify({"--trust", s.pub, s.dir.path, s.bundle_path});
+  INFO(ok.out << ok.err);
+  CHECK(ok.code == 0);
+  CHECK(ok.out.find("verified log") != std::string::npos);
+  CHECK(ok.out.find("verified bundle") != std::string::npos);
+  CHECK(ok.out.find("runs: 4 (allow 3, deny 1, ask 0), incomplete 0") != std::string::npos);
+
+  Ran replay = s.Govverify({"--trust", s.pub, "--policy", s.policy_path, "--replay", s.log_path, s.bundle_path});
+  INFO(replay.out << replay.err);
+  CHECK(replay.code == 0);
+  CHECK(replay.out.find("4 decisions bound, 4 replayed") != std::string::npos);
+
+  Ran json = s.Govverify({"--trust", s.pub, "--format", "json", s.bundle_path});
+  CHECK(json.code == 0);
+  auto parsed = nlohmann::json::parse(json.out);
+  CHECK(parsed.at("exit_code") == 0);
+  CHECK(parsed.at("results").at(0).at("kind") == "bundle");
+  CHECK(parsed.at("results").at(0).at("root") == s.root);
+  CHECK(parsed.at("results").at(0).at("runs") == 3);
+  CHECK(parsed.at("results").at(0).at("failure").is_null());
+
+  // signature: only the stranger's key is pinned.
+  Ran untrusted = s.Govverify({"--trust", s.stranger_pub, s.log_path});
+  CHECK(untrusted.code == 1);
+  CHECK(untrusted.out.find("FAILED (signature)") != std::string::npos);
+
+  // chain: a deleted record.
+  std::vector<std::string> lines = Lines(ReadFile(s.log_path));
+  lines.erase(lines.begin() + 2);
+  WriteFile(s.dir.path + "/deleted.log", Join(lines));
+  Ran deleted = s.Govverify({"--trust", s.pub, "--format", "json", s.dir.path + "/deleted.log"});
+  CHECK(deleted.code == 2);
+  auto failure = nlohmann::json::parse(deleted.out).at("results").at(0).at("failure");
+  CHECK(failure.at("class") == "chain");
+  CHECK(failure.at("record") == 3);
+  CHECK(failure.at("line") == 3);
+
+  // binding: another policy.
+  std::string v2 = s.dir.path + "/v2.govb";
+  WriteTestBundle(v2, s.key, "2");
+  CHECK(s.Govverify({"--trust", s.pub, "--policy", v2, s.log_path}).code == 3);
+
+  // replay: an altered verdict, re-signed with the right key.
+  lines = Lines(ReadFile(s.bundle_path));
+  for (auto& line : lines) {
+    if (line.find(s.child_curl) != std::string::npos && line.find("\"exec\":false") != std::string::npos) {
+      line.replace(line.find("\"exec\":false"), 12, "\"exec\":true");
+      while (line.find("\"verdict\":\"deny\"") != std::string::npos) {
+        line.replace(line.find("\"verdict\":\"deny\""), 16, "\"verdict\":\"allow\"");
+      }
+    }
+  }
+  Rechain(lines, 1, &s.key);
+  WriteFile(s.dir.path + "/forged.bundle", Join(lines));
+  CHECK(s.Govverify({"--trust", s.pub, s.dir.path + "/forged.bundle"}).code == 0);
+  Ran forged = s.Govverify({"--trust", s.pub, "--policy", s.policy_path, "--replay", s.dir.path + "/forged.bundle"});
+  CHECK(forged.code == 4);
+  CHECK(forged.out.find("FAILED (replay)") != std::string::npos);
+
+  // malformed, usage, unreadable.
+  WriteFile(s.dir.path + "/garbage", "not a log\n");
+  CHECK(s.Govverify({"--trust", s.pub, s.dir.path + "/garbage"}).code == 5);
+  CHECK(s.Govverify({s.log_path}).code == 64);
+  CHECK(s.Govverify({"--trust", s.pub, "--replay", s.log_path}).code == 64);
+  CHECK(s.Govverify({"--trust", s.pub, "--format", "xml", s.log_path}).code == 64);
+  CHECK(s.Govverify({"--trust", s.pub, s.dir.path + "/missing"}).code == 66);
+  // The first failing PATH decides the exit code.
+  CHECK(s.Govverify({"--trust", s.pub, s.log_path, s.dir.path + "/garbage", s.dir.path + "/deleted.log"}).code == 5);
+}
+
+TEST_CASE("govverify export writes a bundle that verifies", "[lineage][cli]") {
+  CliSession s;
+  std::string out = s.dir.path + "/exported.bundle";
+  Ran exported = s.Govverify({"export", s.dir.path, s.child_make, "-o", out});
+  INFO(exported.err);
+  REQUIRE(exported.code == 0);
+  Ran verified = s.Govverify({"--trust", s.pub, "--policy", s.policy_path, "--replay", "--format", "json", out});
+  INFO(verified.out);
+  CHECK(verified.code == 0);
+  auto result = nlohmann::json::parse(verified.out).at("results").at(0);
+  CHECK(result.at("root") == s.child_make);
+  CHECK(result.at("root_parent") == s.root);  // a nested run: its parent is outside this bundle
+  CHECK(result.at("runs") == 1);
+  CHECK(s.Govverify({"export", s.dir.path, std::string(32, 'f'), "-o", out}).code == 66);
+  CHECK(s.Govverify({"export", s.dir.path, "nonsense", "-o", out}).code == 66);
+  CHECK(s.Govverify({"export", s.dir.path}).code == 64);
+}
+
+// Writes `variants` to files and runs the Python verifier over all of them at
+// once; checks it agrees with govverify's class for every one.
+void AgreeWithPython(CliSession& s, const std::vector<std::string>& variants, const std::string& tag) {
+  std::string dir = s.dir.path + "/" + tag;
+  REQUIRE(mkdir(dir.c_str(), 0700) == 0);
+  std::vector<std::string> args = {"python3", std::string(GOV_SOURCE_DIR) + "/tests/lineage/verify_lineage.py",
+                                   "--trust", s.pub};
+  std::vector<Failure> expected;
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    std::string path = dir + "/" + std::to_string(i);
+    WriteFile(path, variants[i]);
+    args.push_back(path);
+    expected.push_back(VerifyBytes(variants[i], path, s.Options()).failure);
+  }
+  Ran ran = RunProgram(args, s.dir.path);
+  INFO(ran.err);
+  REQUIRE(ran.code != 64);
+  std::vector<std::string> lines = Lines(ran.out);
+  REQUIRE(lines.size() == variants.size());
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    std::string cls = lines[i].substr(lines[i].find('\t') + 1);
+    cls = cls.substr(0, cls.find('\t'));
+    INFO(tag << " variant " << i << ": python says " << lines[i] << "; govverify says " << FailureName(expected[i]));
+    CHECK(cls == FailureName(expected[i]));
+  }
+}
+
+TEST_CASE("an independent Python verifier agrees with govverify", "[lineage][python]") {
+  if (RunProgram({"python3", "-c", "pass"}, "/tmp").code != 0) FAIL("python3 is required for this test");
+  CliSession s;
+  for (const std::string& path : {s.log_path, s.bundle_path}) {
+    const std::string data = ReadFile(path);
+    const bool bundle = path == s.bundle_path;
+    std::vector<std::string> variants = {data};
+    for (std::size_t i = 0; i < data.size(); i += bundle ? 3 : 5) {
+      std::string copy = data;
+      copy[i] = static_cast<char>(copy[i] ^ (i % 4 == 1 ? 0x80 : 0x01));
+      variants.push_back(copy);
+    }
+    std::vector<std::string> lines = Lines(data);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      std::vector<std::string> removed = lines;
+      removed.erase(removed.begin() + static_cast<long>(i));
+      variants.push_back(Join(removed));
+      if (i + 1 < lines.size()) {
+        std::vector<std::string> swapped = lines;
+        std::swap(swapped[i], swapped[i + 1]);
+        variants.push_back(Join(swapped));
+      }
+    }
+    for (std::size_t n = 1; n < data.size(); n += 97) variants.push_back(data.substr(0, n));
+    std::vector<std::string> resigned = lines;
+    resigned[1].replace(resigned[1].find("/usr/bin/git"), 12, "/usr/bin/gjt");
+    crypto::PrivateKey stranger = TestKey(99);
+    Rechain(resigned, bundle ? 1 : 0, &stranger);
+    variants.push_back(Join(resigned));
+    AgreeWithPython(s, variants, bundle ? "bundle" : "log");
+  }
+  // A log with a recovered torn write.
+  std::string log = ReadFile(s.log_path);
+  REQUIRE(truncate(s.log_path.c_str(), static_cast<off_t>(log.size() - 50)) == 0);
+  {
+    auto opened = OpenLog(s.dir.path, s.key);
+    REQUIRE(opened.ok());
+    REQUIRE(opened.value()->Checkpoint().ok());
+  }
+  std::string recovered = ReadFile(s.log_path);
+  REQUIRE(VerifyBytes(recovered, "recovered", s.Options()).recoveries == 1);
+  std::string bad_recovery = recovered;
+  bad_recovery[log.size() - 60] ^= 0x01;  // inside the kept torn bytes
+  AgreeWithPython(s, {recovered, bad_recovery, log.substr(0, log.size() - 50)}, "recovered");
+}
+
+}  // namespace
+}  // namespace gov::lineage

@@ -1,0 +1,482 @@
+#!/usr/bin/env python3
+"""An independent verifier of gov lineage logs and bundles, written from
+docs/lineage-format.md alone (standard library only: Ed25519 is implemented
+below from RFC 8032's definitions). It checks everything govverify checks
+except --replay (which needs the Decision IR interpreter).
+
+usage: verify_lineage.py --trust KEY.pub [--trust ...] [--policy-digest sha256:...]
+                         [--all-signatures] PATH...
+Prints one line per PATH: "PATH<TAB>class<TAB>message" where class is ok,
+signature, chain, binding or malformed; exits with the first failure's code
+(the govverify codes: 0, 1 signature, 2 chain, 3 binding, 5 malformed).
+"""
+
+import base64
+import hashlib
+import json
+import os
+import sys
+
+EXIT = {"ok": 0, "signature": 1, "chain": 2, "binding": 3, "malformed": 5}
+
+# --- Ed25519 (RFC 8032, section 5.1), verification only -------------------
+P = 2**255 - 19
+L = 2**252 + 27742317777372353535851937790883648493
+D = (-121665 * pow(121666, P - 2, P)) % P
+SQRT_M1 = pow(2, (P - 1) // 4, P)
+
+
+def _add(p1, p2):
+    x1, y1, z1, t1 = p1
+    x2, y2, z2, t2 = p2
+    a = (y1 - x1) * (y2 - x2) % P
+    b = (y1 + x1) * (y2 + x2) % P
+    c = t1 * 2 * D * t2 % P
+    d = z1 * 2 * z2 % P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return (e * f % P, g * h % P, f * g % P, e * h % P)
+
+
+def _mul(scalar, point):
+    result = (0, 1, 1, 0)
+    while scalar > 0:
+        if scalar & 1:
+            result = _add(result, point)
+        point = _add(point, point)
+        scalar >>= 1
+    return result
+
+
+def _decode_point(data):
+    if len(data) != 32:
+        return None
+    y = int.from_bytes(data, "little")
+    sign = y >> 255
+    y &= (1 << 255) - 1
+    if y >= P:
+        return None
+    x2 = (y * y - 1) * pow(D * y * y + 1, P - 2, P) % P
+    x = pow(x2, (P + 3) // 8, P)
+    if (x * x - x2) % P != 0:
+        x = x * SQRT_M1 % P
+    if (x * x - x2) % P != 0:
+        return None
+    if x == 0 and sign:
+        return None
+    if x & 1 != sign:
+        x = P - x
+    return (x, y, 1, x * y % P)
+
+
+def _same(p1, p2):
+    return (p1[0] * p2[2] - p2[0] * p1[2]) % P == 0 and (p1[1] * p2[2] - p2[1] * p1[2]) % P == 0
+
+
+_BASE = _decode_point((4 * pow(5, P - 2, P) % P).to_bytes(32, "little"))
+
+
+def ed25519_verify(public, message, signature):
+    if len(signature) != 64:
+        return False
+    a = _decode_point(public)
+    r = _decode_point(signature[:32])
+    if a is None or r is None:
+        return False
+    s = int.from_bytes(signature[32:], "little")
+    if s >= L:
+        return False
+    h = int.from_bytes(hashlib.sha512(signature[:32] + public + message).digest(), "little") % L
+    return _same(_mul(s, _BASE), _add(r, _mul(h, a)))
+
+
+def read_public_key(path):
+    lines = open(path, "rb").read().decode("ascii").strip().splitlines()
+    if lines[0] != "-----BEGIN PUBLIC KEY-----" or lines[-1] != "-----END PUBLIC KEY-----":
+        raise ValueError(path + ": not a PUBLIC KEY PEM block")
+    der = base64.b64decode("".join(lines[1:-1]), validate=True)
+    prefix = bytes.fromhex("302a300506032b6570032100")
+    if len(der) != 44 or der[:12] != prefix:
+        raise ValueError(path + ": not an Ed25519 SubjectPublicKeyInfo")
+    return der[12:]
+
+
+# --- Canonical JSON ---------------------------------------------------------
+class Bad(Exception):
+    def __init__(self, cls, message, line=0):
+        super().__init__(message)
+        self.cls = cls
+        self.line = line
+
+
+def _no_floats(text):
+    raise ValueError("a number that is not an integer: " + text)
+
+
+def canonical(value):
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def parse_canonical(data):
+    """Parses UTF-8 canonical JSON bytes; None if not JSON or not canonical."""
+    try:
+        value = json.loads(data.decode("utf-8"), parse_float=_no_floats, parse_constant=_no_floats)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if canonical(value) != data:
+        return None
+    return value
+
+
+def digest(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def is_hex(text, length):
+    return isinstance(text, str) and len(text) == length and all(c in "0123456789abcdef" for c in text)
+
+
+def is_digest(text):
+    return isinstance(text, str) and text.startswith("sha256:") and is_hex(text[7:], 64)
+
+
+HEAD_KEYS = {
+    "header": set(),
+    "authorization": {"exec", "parent", "policy", "run", "verdict"},
+    "start": {"run"},
+    "end": {"run"},
+    "checkpoint": set(),
+    "recovery": set(),
+}
+COMMON = {"body", "log", "prev", "seq", "type", "v"}
+
+
+def parse_head(data):
+    """A HEAD dict, or raises ValueError."""
+    head = parse_canonical(data)
+    if not isinstance(head, dict):
+        raise ValueError("HEAD is not a canonical JSON object")
+    kind = head.get("type")
+    if kind not in HEAD_KEYS:
+        raise ValueError("HEAD: unknown type")
+    if set(head) != COMMON | HEAD_KEYS[kind]:
+        raise ValueError("HEAD: wrong set of keys for its type")
+    for key, value in head.items():
+        if key in ("seq", "v"):
+            if type(value) is not int or value < 0 or value >= 10**18:
+                raise ValueError("HEAD: %s must be a small non-negative integer" % key)
+        elif key == "exec":
+            if type(value) is not bool:
+                raise ValueError("HEAD: exec must be a boolean")
+        elif not isinstance(value, str) or any(ord(c) < 0x21 or ord(c) > 0x7E or c in '"\\' for c in value):
+            raise ValueError("HEAD: %s must be printable ASCII without quotes or backslashes" % key)
+    if head["v"] != 1:
+        raise ValueError("HEAD: unsupported version")
+    if not is_digest(head["body"]) or not is_digest(head["prev"]):
+        raise ValueError("HEAD: body and prev must be digests")
+    if not is_hex(head["log"], 32):
+        raise ValueError("HEAD: bad log id")
+    if "run" in head and not is_hex(head["run"], 32):
+        raise ValueError("HEAD: bad run id")
+    if kind == "authorization":
+        if head["parent"] != "" and not is_hex(head["parent"], 32):
+            raise ValueError("HEAD: bad parent")
+        if not is_digest(head["policy"]):
+            raise ValueError("HEAD: bad policy digest")
+        if head["verdict"] not in ("allow", "deny", "ask"):
+            raise ValueError("HEAD: bad verdict")
+        if head["exec"] and head["verdict"] == "deny":
+            raise ValueError("HEAD: a denied run cannot be executed")
+    return head
+
+
+def open_checkpoint(body, trusted):
+    """(log, count, head) of a checkpoint body; raises Bad."""
+    root = parse_canonical(body)
+    try:
+        envelope = root["envelope"]
+        if len(root) != 1 or len(envelope) != 3 or envelope["payloadType"] != "application/vnd.in-toto+json":
+            raise Bad("malformed", "checkpoint envelope: unexpected fields")
+        payload = base64.b64decode(envelope["payload"], validate=True)
+        if base64.b64encode(payload).decode() != envelope["payload"]:
+            raise Bad("malformed", "checkpoint payload: non-canonical base64")
+        signatures = envelope["signatures"]
+        if not isinstance(signatures, list) or not signatures:
+            raise Bad("malformed", "checkpoint envelope: no signature")
+        sigs = []
+        for entry in signatures:
+            if len(entry) != 2 or not isinstance(entry["keyid"], str):
+                raise Bad("malformed", "checkpoint signature: unexpected fields")
+            raw = base64.b64decode(entry["sig"], validate=True)
+            if base64.b64encode(raw).decode() != entry["sig"]:
+                raise Bad("malformed", "checkpoint signature: non-canonical base64")
+            sigs.append(raw)
+    except (TypeError, KeyError, ValueError) as error:
+        raise Bad("malformed", "checkpoint envelope: %s" % error)
+    ptype = b"application/vnd.in-toto+json"
+    pae = b"DSSEv1 %d %s %d %s" % (len(ptype), ptype, len(payload), payload)
+    if not any(ed25519_verify(key, pae, sig) for sig in sigs for key in trusted):
+        raise Bad("signature", "checkpoint signature does not verify with any trusted key")
+    statement = parse_canonical(payload)
+    try:
+        if statement["_type"] != "https://in-toto.io/Statement/v1":
+            raise Bad("malformed", "statement: wrong _type")
+        if statement["predicateType"] != "https://gov.dev/lineage/checkpoint/v1":
+            raise Bad("malformed", "statement: wrong predicateType")
+        predicate = statement["predicate"]
+        log, count, head = predicate["log"], predicate["count"], predicate["head"]
+        subject = statement["subject"][0]
+        if subject["name"] != "gov-lineage-log:" + log or "sha256:" + subject["digest"]["sha256"] != head:
+            raise Bad("malformed", "statement: the first subject is not the log head")
+    except (TypeError, KeyError, IndexError) as error:
+        raise Bad("malformed", "statement: %s" % error)
+    return log, count, head
+
+
+class Chain:
+    """Checks chained records in order (shared by logs and bundles)."""
+
+    def __init__(self, log_id, trusted, policy_digest, all_signatures, bundle, root=None):
+        self.log_id = log_id
+        self.trusted = trusted
+        self.policy_digest = policy_digest
+        self.all_signatures = all_signatures
+        self.bundle = bundle
+        self.root = root
+        self.prev = None
+        self.expected = 0
+        self.runs = {}  # run -> [exec, started, ended]
+        self.last_checkpoint = None
+        self.records = 0
+
+    def record(self, head, head_bytes, body, line):
+        if head["log"] != self.log_id:
+            raise Bad("chain", "record of another log", line)
+        if self.prev is not None or not self.bundle:
+            if head["seq"] != self.expected:
+                raise Bad("chain", "expected record %d, found %d" % (self.expected, head["seq"]), line)
+            if head["prev"] != (self.prev or "sha256:" + "0" * 64):
+                raise Bad("chain", "record %d does not link to the previous record" % head["seq"], line)
+        self.prev = digest(head_bytes)
+        self.expected = head["seq"] + 1
+        self.records += 1
+        kind = head["type"]
+        if kind == "header" and head["seq"] != 0:
+            raise Bad("chain", "a header after the start", line)
+        if kind == "authorization":
+            run, parent = head["run"], head["parent"]
+            if run in self.runs:
+                raise Bad("chain", "run authorized twice", line)
+            in_tree = True
+            if parent and parent not in self.runs:
+                if not self.bundle:
+                    raise Bad("chain", "parent run not in the log", line)
+                in_tree = run == self.root
+            if self.bundle and not parent and run != self.root:
+                in_tree = False
+            if self.bundle and in_tree and body is None:
+                raise Bad("chain", "the bundle withholds a record of its tree", line)
+            if self.bundle and not in_tree and body is not None:
+                raise Bad("malformed", "the bundle carries a record outside its tree", line)
+            if self.bundle and not in_tree:
+                return
+            self.runs[run] = [head["exec"], False, False]
+            if self.policy_digest is not None and head["policy"] != self.policy_digest:
+                raise Bad("binding", "decided by another policy", line)
+        elif kind in ("start", "end"):
+            state = self.runs.get(head["run"])
+            if state is None:
+                if self.bundle:
+                    if body is not None:
+                        raise Bad("malformed", "the bundle carries a record outside its tree", line)
+                    return
+                raise Bad("chain", "%s without authorization" % kind, line)
+            if self.bundle and body is None:
+                raise Bad("chain", "the bundle withholds a record of its tree", line)
+            if not state[0]:
+                raise Bad("chain", "a run not executed has a %s record" % kind, line)
+            if kind == "start":
+                if state[1] or state[2]:
+                    raise Bad("chain", "duplicate or late start", line)
+                state[1] = True
+            else:
+                if state[2]:
+                    raise Bad("chain", "run ends twice", line)
+                state[2] = True
+        elif kind == "checkpoint":
+            if body is not None:
+                self.last_checkpoint = (head["seq"], head["prev"], body, line)
+                if self.all_signatures:
+                    self.check(self.last_checkpoint)
+            elif not self.bundle:
+                raise Bad("malformed", "checkpoint without body", line)
+
+    def check(self, checkpoint):
+        seq, prev, body, line = checkpoint
+        try:
+            log, count, head = open_checkpoint(body, self.trusted)
+        except Bad as bad:
+            bad.line = line
+            raise
+        if log != self.log_id or count != seq or head != prev:
+            raise Bad("chain", "the checkpoint signs another chain", line)
+
+    def finish(self):
+        if self.last_checkpoint is None:
+            if self.bundle or self.records > 1:
+                raise Bad("signature", "no signed checkpoint")
+            return
+        if not self.all_signatures:
+            self.check(self.last_checkpoint)
+
+
+def split_lines(data):
+    """[(offset, line bytes without LF, has LF)]."""
+    out, pos = [], 0
+    while pos < len(data):
+        lf = data.find(b"\n", pos)
+        if lf < 0:
+            out.append((pos, data[pos:], False))
+            break
+        out.append((pos, data[pos:lf], True))
+        pos = lf + 1
+    return out
+
+
+def verify_log(data, trusted, policy_digest, all_signatures):
+    chain = None
+    junk = None  # (offset, class, line)
+    lines = split_lines(data)
+    if not lines:
+        raise Bad("malformed", "empty file")
+    for number, (offset, line, has_lf) in enumerate(lines, 1):
+        if not has_lf:
+            raise Bad("chain", "torn last record", number)
+        head_bytes, tab, body = line.partition(b"\t")
+        problem = None
+        head = None
+        if not tab:
+            problem = "malformed"
+        else:
+            try:
+                head = parse_head(head_bytes)
+            except ValueError:
+                problem = "malformed"
+            if head is not None and digest(body) != head["body"]:
+                problem = "chain"
+        if problem:
+            if junk is None:
+                junk = (offset, problem, number)
+            continue
+        if number == 1:
+            if head["type"] != "header":
+                raise Bad("malformed", "the log does not start with a header", 1)
+            chain = Chain(head["log"], trusted, policy_digest, all_signatures, bundle=False)
+            if head["prev"] != "sha256:" + "0" * 64:
+                raise Bad("chain", "record 0 does not start the chain", 1)
+            header = parse_canonical(body)
+            if (
+                not isinstance(header, dict)
+                or header.get("format") != "gov-lineage-log-v1"
+                or header.get("log") != head["log"]
+            ):
+                raise Bad("malformed", "bad header body", 1)
+        if head["type"] == "recovery":
+            if junk is None:
+                raise Bad("chain", "recovery without torn bytes", number)
+            region = data[junk[0] : offset]
+            expected = canonical({"offset": junk[0], "length": len(region), "sha256": digest(region)})
+            if expected != body:
+                raise Bad("chain", "recovery does not account for the torn bytes", number)
+            junk = None
+        elif junk is not None:
+            raise Bad(junk[1], "invalid line", junk[2])
+        if chain is None:
+            raise Bad("chain", "record of another log", number)
+        chain.record(head, head_bytes, body, number)
+    if junk is not None:
+        raise Bad(junk[1], "invalid line at the end", junk[2])
+    if chain is None:
+        raise Bad("malformed", "no record")
+    chain.finish()
+
+
+def verify_bundle(data, trusted, policy_digest, all_signatures):
+    lines = split_lines(data)
+    header = parse_canonical(lines[0][1]) if lines[0][2] else None
+    if (
+        not isinstance(header, dict)
+        or set(header) != {"format", "log", "root"}
+        or header["format"] != "gov-lineage-bundle-v1"
+        or not is_hex(header["log"], 32)
+        or not is_hex(header["root"], 32)
+    ):
+        raise Bad("malformed", "not a bundle header", 1)
+    chain = Chain(header["log"], trusted, policy_digest, all_signatures, bundle=True, root=header["root"])
+    last_signed = False
+    for number, (offset, line, has_lf) in enumerate(lines[1:], 2):
+        if not has_lf:
+            raise Bad("chain", "truncated bundle", number)
+        head_bytes, tab, body = line.partition(b"\t")
+        try:
+            head = parse_head(head_bytes)
+        except ValueError as error:
+            raise Bad("malformed", str(error), number)
+        if not tab:
+            body = None
+        elif digest(body) != head["body"]:
+            raise Bad("chain", "body does not match its digest", number)
+        if number == 2 and (head["type"] != "authorization" or head["run"] != header["root"] or body is None):
+            raise Bad("chain", "the first record is not the root's authorization", number)
+        chain.record(head, head_bytes, body, number)
+        last_signed = head["type"] == "checkpoint" and body is not None
+    if len(lines) < 2:
+        raise Bad("chain", "no records")
+    if not last_signed:
+        raise Bad("chain", "does not end with a signed checkpoint")
+    chain.finish()
+
+
+def verify(path, trusted, policy_digest, all_signatures):
+    if os.path.isdir(path):
+        path = os.path.join(path, "lineage.log")
+    data = open(path, "rb").read()
+    if not data:
+        raise Bad("malformed", "empty file")
+    if data.startswith(b'{"format":'):
+        verify_bundle(data, trusted, policy_digest, all_signatures)
+    else:
+        verify_log(data, trusted, policy_digest, all_signatures)
+
+
+def main(argv):
+    trusted, paths, policy_digest, all_signatures = [], [], None, False
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--trust":
+            trusted.append(read_public_key(argv[i + 1]))
+            i += 2
+        elif argv[i] == "--policy-digest":
+            policy_digest = argv[i + 1]
+            i += 2
+        elif argv[i] == "--all-signatures":
+            all_signatures = True
+            i += 1
+        else:
+            paths.append(argv[i])
+            i += 1
+    if not trusted or not paths:
+        print(__doc__, file=sys.stderr)
+        return 64
+    code = 0
+    for path in paths:
+        try:
+            verify(path, trusted, policy_digest, all_signatures)
+            print("%s\tok\t" % path)
+        except Bad as bad:
+            print("%s\t%s\tline %d: %s" % (path, bad.cls, bad.line, bad))
+            code = code or EXIT[bad.cls]
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
