@@ -1,7 +1,7 @@
-// ParseFile: lex with the generated ANTLR lexer into compact tokens, split
-// the token stream into declarations, parse each declaration with the
-// generated parser, and build the AST from each parse tree. ANTLR types and
-// exceptions never leave this file.
+// ParseFile: lex (compiler/parse/lexer.h, equivalent to the grammar's lexer
+// rules) into compact tokens, split the token stream into declarations,
+// parse each declaration with the generated ANTLR parser, and build the AST
+// from each parse tree. ANTLR types and exceptions never leave this file.
 //
 // Speed (docs/architecture.md, "Parser performance"): one parser and one
 // token stream serve every declaration of a file; each declaration is parsed
@@ -24,6 +24,7 @@
 #include "GovLexer.h"
 #include "GovParser.h"
 #include "antlr4-runtime.h"
+#include "compiler/parse/lexer.h"
 
 namespace gov::parse {
 namespace {
@@ -1025,28 +1026,6 @@ class AstBuilder {
   bool depth_reported_ = false;
 };
 
-// Maps code-point indices (ANTLR's) to byte offsets; identity for ASCII text.
-class OffsetMap {
- public:
-  // `text` starts at byte `base` of the file.
-  OffsetMap(std::string_view text, std::uint32_t base) : base_(base) {
-    bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-    if (ascii) return;
-    for (std::uint32_t i = 0; i < text.size(); ++i) {
-      if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) byte_of_.push_back(i);
-    }
-    byte_of_.push_back(static_cast<std::uint32_t>(text.size()));
-  }
-  std::uint32_t ToByte(std::size_t code_point) const {
-    if (byte_of_.empty()) return base_ + static_cast<std::uint32_t>(code_point);
-    return base_ + byte_of_[std::min(code_point, byte_of_.size() - 1)];
-  }
-
- private:
-  std::uint32_t base_;
-  std::vector<std::uint32_t> byte_of_;
-};
-
 // Wall-clock time accumulated into one ParseTimings field (when timings are wanted).
 class PhaseTimer {
  public:
@@ -1112,18 +1091,21 @@ class FileParser {
     // A UTF-8 byte-order mark is skipped; offsets stay those of the whole file.
     std::uint32_t bom = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;
     std::string_view body = std::string_view(text).substr(bom);
-    OffsetMap offsets(body, bom);
     std::vector<GovToken> tokens;
-    antlr4::ANTLRInputStream input(body.data(), body.size());
-    GovLexer lexer(&input);
-    lexer.removeErrorListeners();
+    if (lexer::Literals::Get().unsupported()) {
+      ++errors_;
+      diagnostics_.Emit(Kind::kInvalidCharacter, Span{file_id_, 0, 0},
+                        "the lexer does not support an operator of the grammar (compiler/parse/lexer.h)");
+      return tokens;
+    }
+    lexer::Lexer lexer(body, bom);
     try {
-      for (;;) {
-        std::unique_ptr<antlr4::Token> token = lexer.nextToken();
-        std::size_t type = token->getType();
-        if (type == antlr4::Token::EOF) break;
-        std::uint32_t begin = offsets.ToByte(token->getStartIndex());
-        std::uint32_t end = offsets.ToByte(token->getStopIndex() + 1);
+      tokens.reserve(std::min<std::size_t>(body.size() / 6 + 16, std::size_t{1} << 20));
+      lexer::Token token{};
+      while (lexer.Next(token)) {
+        std::size_t type = token.type;
+        std::uint32_t begin = token.begin;
+        std::uint32_t end = token.end;
         Span span{file_id_, begin, end};
         switch (type) {
           case GovLexer::WS:
@@ -1182,9 +1164,8 @@ class FileParser {
         tokens.emplace_back(type, begin, end, &text);
       }
     } catch (const std::exception& e) {
+      ++errors_;
       diagnostics_.Emit(Kind::kInvalidCharacter, Span{file_id_, 0, 0}, fmt::format("the lexer failed: {}", e.what()));
-    } catch (...) {
-      diagnostics_.Emit(Kind::kInvalidCharacter, Span{file_id_, 0, 0}, "the lexer failed");
     }
     return tokens;
   }
@@ -1279,20 +1260,26 @@ class FileParser {
   }
 
   // Parses one declaration (the window's tokens) into a parse tree owned by
-  // the parser. SLL prediction first, silently; only if that fails, the full
-  // LL parse that reports the first syntax error (ANTLR's two-stage parse:
-  // an SLL success is the tree LL would give).
+  // the parser. ANTLR's two-stage strategy: first SLL prediction with an
+  // error strategy that neither synchronizes nor recovers, silently; only if
+  // that fails, full LL prediction with the default strategy, which reports
+  // the first syntax error. SLL either gives the tree LL would give or fails.
   GovParser::SingleDeclarationContext* ParseWindow(GovParser& parser, TokenWindow& window,
                                                    FirstErrorListener& listener) {
+    static const auto bail = std::make_shared<antlr4::BailErrorStrategy>();
+    static const auto recover = std::make_shared<antlr4::DefaultErrorStrategy>();
     auto* interpreter = parser.getInterpreter<antlr4::atn::ParserATNSimulator>();
     try {
+      parser.setErrorHandler(bail);
       parser.setTokenStream(&window);
       interpreter->setPredictionMode(antlr4::atn::PredictionMode::SLL);
       listener.set_silent(true);
       return parser.singleDeclaration();
     } catch (const SllFailed&) {
+    } catch (const antlr4::ParseCancellationException&) {
     }
     window.seek(0);  // setTokenStream does not rewind the new stream
+    parser.setErrorHandler(recover);
     parser.setTokenStream(&window);
     interpreter->setPredictionMode(antlr4::atn::PredictionMode::LL);
     listener.set_silent(false);
