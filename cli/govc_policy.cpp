@@ -265,6 +265,7 @@ int RunBuild(const BuildArgs& args) {
   driver::BuildOptions options;
   options.native = args.native;
   options.codegen.cpu = args.cpu;
+  options.codegen.opt_level = args.opt_level;
   // Reproducible builds: SOURCE_DATE_EPOCH, when set, is the creation time.
   options.created_unix = static_cast<std::int64_t>(std::time(nullptr));
   if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch != nullptr && *epoch != '\0') {
@@ -275,6 +276,13 @@ int RunBuild(const BuildArgs& args) {
       return ToolFailure(fmt::format("SOURCE_DATE_EPOCH `{}` is not a time in seconds", epoch));
     }
     options.created_unix = value;
+  }
+  if (!args.emit_llvm.empty()) {
+    ErrorOr<std::string> text = codegen::EmitLlvmIr(lowered.value().policy, /*optimized=*/true, options.codegen);
+    if (!text.ok()) return ToolFailure(text.error().message);
+    if (ErrorOr<void> written = WriteFileAtomically(args.emit_llvm, text.value(), 0644); !written.ok()) {
+      return ToolFailure(written.error().message);
+    }
   }
   std::optional<ErrorOr<std::string>> bundle;
   driver::RunWithLargeStack([&] { bundle.emplace(driver::BuildBundle(lowered.value(), key.value(), options)); });

@@ -24,6 +24,8 @@ struct BuildArgs {
   std::string output;
   bool native = true;
   std::string cpu;
+  int opt_level = -1;  // codegen::kAutoOptLevel
+  std::string emit_llvm;  // also write the optimized LLVM IR here
 };
 // govc build PATH --key KEY -o FILE.govb.
 int RunBuild(const BuildArgs& args);

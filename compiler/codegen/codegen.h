@@ -26,12 +26,21 @@ inline constexpr std::size_t kScratchBytes = 65536;
 // Deepest node nesting the code generator accepts (the interpreter's limit).
 inline constexpr int kMaxDepth = 10000;
 
+inline constexpr int kAutoOptLevel = -1;
+inline constexpr std::size_t kAutoOptMaxRules = 100;
+
 // How to compile.
 struct Options {
   // Target CPU. Empty: a conservative CPU so that bundles run on similar
   // machines ("x86-64-v2" on x86-64, "generic" elsewhere). "host": this
   // machine's CPU and all of its features. Anything else: an LLVM CPU name.
   std::string cpu;
+  // Optimization: 0 (no IR passes, fast instruction selection), 1 (SROA,
+  // EarlyCSE, InstCombine, SimplifyCFG, fast instruction selection), 2 (the
+  // O2 pipeline without unrolling and vectorization, full instruction
+  // selection), or kAutoOptLevel: 2 up to kAutoOptMaxRules rules, else 1
+  // (LLVM's O2 costs several ms of CPU per rule).
+  int opt_level = kAutoOptLevel;
   // Also link NativeCode::shared_object (needs /usr/bin/ld). govc eval/test
   // only need the in-process function and may skip it.
   bool link_shared_object = true;

@@ -22,9 +22,69 @@ std::string_view View(const char* data, std::uint64_t size) {
   return size == 0 ? std::string_view() : std::string_view(data, size);
 }
 
+// paths::Normalize of `first` (joined by "/" with `second` when `join`),
+// written to out[0, capacity) without allocating. Returns the length, or -1
+// when an intermediate or the final result does not fit (callers then fall
+// back to paths::, which decides whether the final result fits).
+std::int64_t NormalizeInto(std::string_view first, std::string_view second, bool join, char* out,
+                           std::uint64_t capacity) {
+  bool absolute = join ? (first.empty() || first.front() == '/') : (!first.empty() && first.front() == '/');
+  std::uint64_t length = 0;
+  std::uint64_t prefix = 0;  // the root and leading `..` segments, never popped
+  std::uint64_t kept = 0;    // normal segments after the prefix
+  auto append = [&](std::string_view segment) {
+    bool separator = length > 0 && out[length - 1] != '/';
+    if (length + (separator ? 1 : 0) + segment.size() > capacity) return false;
+    if (separator) out[length++] = '/';
+    if (!segment.empty()) std::memcpy(out + length, segment.data(), segment.size());
+    length += segment.size();
+    return true;
+  };
+  if (absolute) {
+    if (capacity < 1) return -1;
+    out[length++] = '/';
+    prefix = length;
+  }
+  for (std::string_view piece : {first, join ? second : std::string_view()}) {
+    std::size_t i = 0;
+    while (i < piece.size()) {
+      while (i < piece.size() && piece[i] == '/') ++i;
+      std::size_t start = i;
+      while (i < piece.size() && piece[i] != '/') ++i;
+      std::string_view segment = piece.substr(start, i - start);
+      if (segment.empty() || segment == ".") continue;
+      if (segment == "..") {
+        if (kept > 0) {
+          std::uint64_t p = length;
+          while (p > prefix && out[p - 1] != '/') --p;
+          length = p > prefix ? p - 1 : p;
+          --kept;
+        } else if (!absolute) {
+          if (!append("..")) return -1;
+          prefix = length;
+        }
+        continue;
+      }
+      if (!append(segment)) return -1;
+      ++kept;
+    }
+  }
+  if (length == 0) {
+    if (capacity < 1) return -1;
+    out[length++] = '.';
+  }
+  return static_cast<std::int64_t>(length);
+}
+
 std::int64_t PathJoin(const char* a, std::uint64_t a_size, const char* b, std::uint64_t b_size, char* out,
                       std::uint64_t capacity) noexcept {
-  return Emit(paths::Join(View(a, a_size), View(b, b_size)), out, capacity);
+  std::string_view base = View(a, a_size);
+  std::string_view rest = View(b, b_size);
+  bool rest_absolute = !rest.empty() && rest.front() == '/';
+  std::int64_t written = rest_absolute ? NormalizeInto(rest, {}, false, out, capacity)
+                                       : NormalizeInto(base, rest, true, out, capacity);
+  if (written >= 0) return written;
+  return Emit(paths::Join(base, rest), out, capacity);
 }
 
 // True when `path` is absolute and already in paths::Normalize form: `/`,
@@ -58,6 +118,42 @@ int PathUnder(const char* path, std::uint64_t path_size, const char* root, std::
 std::int64_t PathUnary(std::uint32_t op, const char* a, std::uint64_t a_size, char* out,
                        std::uint64_t capacity) noexcept {
   std::string_view text = View(a, a_size);
+  // Without allocating: normalize into `out`, then cut the part wanted.
+  if (op <= GOV_PATH_EXT) {
+    std::int64_t written = NormalizeInto(text, {}, false, out, capacity);
+    if (written >= 0) {
+      std::string_view p(out, static_cast<std::size_t>(written));
+      std::size_t slash = p.rfind('/');
+      switch (op) {
+        case GOV_PATH_NORMALIZE:
+          return written;
+        case GOV_PATH_NAME: {
+          if (p == "/") return 0;
+          std::size_t from = slash == std::string_view::npos ? 0 : slash + 1;
+          std::memmove(out, out + from, p.size() - from);
+          return static_cast<std::int64_t>(p.size() - from);
+        }
+        case GOV_PATH_PARENT:
+          if (slash == std::string_view::npos) {
+            out[0] = '.';
+            return 1;
+          }
+          return slash == 0 ? 1 : static_cast<std::int64_t>(slash);  // "/" is out[0]
+        case GOV_PATH_EXT: {
+          if (p == "/") return 0;
+          std::size_t from = slash == std::string_view::npos ? 0 : slash + 1;
+          std::string_view name = p.substr(from);
+          std::size_t dot = name.rfind('.');
+          if (dot == std::string_view::npos || dot == 0) return 0;
+          std::size_t size = name.size() - dot - 1;
+          std::memmove(out, name.data() + dot + 1, size);
+          return static_cast<std::int64_t>(size);
+        }
+        default:
+          break;
+      }
+    }
+  }
   switch (op) {
     case GOV_PATH_NORMALIZE:
       return Emit(paths::Normalize(text), out, capacity);

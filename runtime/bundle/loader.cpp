@@ -121,8 +121,7 @@ LoadedPolicy& LoadedPolicy::operator=(LoadedPolicy&&) noexcept = default;
 LoadedPolicy::~LoadedPolicy() = default;
 
 std::uint32_t LoadedPolicy::Decide(const gov_request& request, gov_decision& decision) const {
-  if (state_->decide != nullptr) {
-    std::memset(&decision, 0, sizeof(decision));
+  if (state_->decide != nullptr) {  // writes every field of `decision` (docs/abi.md)
     return state_->decide(&request, &decision, abi::DefaultHelpers());
   }
   return interp::Decide(*state_->prepared, request, decision);
