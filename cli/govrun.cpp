@@ -587,6 +587,7 @@ int Main(int argc, char** argv, Timings& timings) {
     child.Abort();
     return end_without_run({exec::kExitConfig, "cannot enforce the obligations: " + adopted.error().message});
   }
+  timings.Mark("spawn");
   const std::int64_t started_ns = exec::MonotonicNs();
   lineage::Start start;
   start.run_id = run_id;
