@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # gov's one entry point for developers and CI:
-#   ./gov.sh demo    install missing Debian packages, build, run the demo
+#   ./gov.sh demo    install missing Debian packages, build the tools, run the demo
 #   ./gov.sh test    install missing Debian packages, build, run every test
 #                    (release build, ASan+UBSan build, a short fuzzing run)
 #   ./gov.sh deps    only install missing Debian packages
@@ -17,6 +17,7 @@ PACKAGES=(
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
   catch2
   clang-14 libclang-rt-14-dev
+  git make   # the demo's agent session (and its test) runs them under govrun
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -91,7 +92,9 @@ case "$command" in
     ;;
   demo)
     install_deps
-    build release
+    log "configuring and building govc, govrun and govverify (preset 'release')"
+    cmake --preset release >/dev/null
+    cmake --build --preset release --target govc govrun govverify
     exec examples/demo.sh build/release
     ;;
   test)

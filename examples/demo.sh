@@ -1,46 +1,126 @@
 #!/usr/bin/env bash
-# The gov showcase (`./gov.sh demo`): what the policy front end does today.
-# Usage: examples/demo.sh BUILD_DIR
+# The gov demo (`./gov.sh demo`): a policy compiled and signed, an AI agent's
+# session governed command by command, and the signed lineage verified offline
+# — then tampering caught. Usage: examples/demo.sh [BUILD_DIR] (default build/release).
+# Leaves its state directory (keys, bundle, lineage) for inspection and prints
+# where it is. Set GOV_DEMO_STATE to choose it; NO_COLOR=1 for plain output.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-build=${1:-build/release}
+repo=$PWD
+build=$(cd "${1:-build/release}" && pwd)
 govc=$build/cli/govc
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+govrun=$build/cli/govrun
+govverify=$build/cli/govverify
+for tool in "$govc" "$govrun" "$govverify"; do
+  [ -x "$tool" ] || { echo "demo: $tool is missing: build first (./gov.sh build)" >&2; exit 1; }
+done
 
-step() { printf '\n\033[1;36m## %s\033[0m\n' "$*"; }
-run() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; echo "(exit $?)"; }
+state=${GOV_DEMO_STATE:-$(mktemp -d /tmp/gov-demo.XXXXXX)}
+mkdir -p "$state"
+workspace=$state/repo
+outside=$state/outside
 
-step "1. The agent policy type-checks (examples/agent.gov)"
-run "$govc" check examples/agent.gov
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+  bold=$'\033[1m' dim=$'\033[2m' cyan=$'\033[1;36m' green=$'\033[32m' red=$'\033[31m' off=$'\033[0m'
+else
+  bold='' dim='' cyan='' green='' red='' off=''
+fi
+step() { printf '\n%s## %s%s\n' "$cyan" "$*" "$off"; }
+say() { printf '%s\n' "$*"; }
+# Runs a command in the workspace, showing it and its exit status.
+agent() {
+  printf '%s$ %s%s\n' "$dim" "$*" "$off"
+  (cd "$workspace" && "$@")
+  local status=$?
+  if [ $status -eq 0 ]; then printf '%s-> exit 0%s\n' "$green" "$off"; else printf '%s-> exit %d%s\n' "$red" "$status" "$off"; fi
+  return 0
+}
+quiet() { "$@" >/dev/null 2>&1 || { echo "demo: failed: $*" >&2; exit 1; }; }
+# Like `agent`, for setup steps the rest depends on: stops the demo on failure.
+must() {
+  printf '%s$ %s%s\n' "$dim" "$*" "$off"
+  (cd "$workspace" && "$@") || { echo "demo: failed: $*" >&2; exit 1; }
+}
+mkdir -p "$workspace" "$outside"
 
-step "2. A policy with mistakes: every error in one run, with carets, notes and help"
-cat > "$work/mistakes.gov" <<'POLICY'
-policy mistakes version "1.0.0"
+step "1. The policy: examples/agent.gov (an AI coding agent in one repository)"
+say "It imports the standard library (std.shell, std.git, std.pkg, std.paths) and carries its own tests."
+must "$govc" check "$repo/examples/agent.gov"
+must "$govc" test "$repo/examples/agent.gov"
+# The policy names its workspace /work/repo; the demo points it at its own
+# directory and shortens the build timeout from 10 minutes to 3 seconds so
+# that you can watch it fire. Nothing else changes.
+sed -e "s|^const workspace: path = \"/work/repo\"|const workspace: path = \"$workspace\"|" \
+    -e "s|timeout = 10m|timeout = 3s|" "$repo/examples/agent.gov" > "$state/agent.gov"
+say "For the demo: workspace = $workspace, build timeout = 3s (diff against examples/agent.gov):"
+diff "$repo/examples/agent.gov" "$state/agent.gov" | grep '^>' | sed 's/^/   /' | sort -u
 
-const workspace: path = "/work/repo"
+step "2. Keys, then compile to native code and sign the bundle"
+mkdir -p "$state/keys" "$state/lineage"
+quiet "$govc" keygen "$state/keys/policy"
+quiet "$govc" keygen "$state/keys/lineage"
+must "$govc" build "$state/agent.gov" --key "$state/keys/policy.key" -o "$state/agent.govb"
+cat > "$state/config.toml" <<EOF
+policy = "$state/agent.govb"
+trusted_keys = ["$state/keys/policy.pub"]
+lineage_dir = "$state/lineage"
+signing_key = "$state/keys/lineage.key"
+EOF
+export GOV_CONFIG=$state/config.toml
+say "govrun reads $GOV_CONFIG (policy, trusted keys, lineage directory, signing key)."
 
-allow git_status when
-    program.path == "/usr/bin/git" and args == "status"
+# The agent's workspace: a git repository with a Makefile whose targets show the limits.
+echo "precious" > "$outside/data.txt"
+cat > "$workspace/Makefile" <<EOF
+.PHONY: all slow fetch escape nested
+all:
+	@echo "built ok"
+slow:
+	@echo "a build that hangs..."; sleep 30
+fetch:
+	@bash -c 'exec 3<>/dev/tcp/127.0.0.1/9' && echo "connected (should not happen)" || echo "network blocked"
+escape:
+	@echo x > /var/tmp/gov-demo-escape && echo "wrote outside (should not happen)" || echo "write outside the workspace blocked"
+nested:
+	@$govrun -- /bin/sh -c 'echo "compiled inside a governed make"'
+EOF
+quiet git -C "$workspace" init -q
+quiet git -C "$workspace" -c user.email=agent@example.com -c user.name=agent add Makefile
+quiet git -C "$workspace" -c user.email=agent@example.com -c user.name=agent commit -q -m "initial"
 
-deny wipe when
-    program.name == "rm" and any a in args: (cwd / a) under workspce
-    because "deletes the workspace"
+step "3. An agent session through govrun"
+say "${bold}allow${off}: read-only git (rule git_read)"
+agent "$govrun" -- git status --short
+say "${bold}deny${off}: deleting outside the workspace names the rule and its reason"
+agent "$govrun" -- rm -rf "$outside"
+say "${bold}ask${off} without a terminal is a deny (a person must answer on a terminal)"
+agent "$govrun" -- git push origin main < /dev/null
+say "${bold}timeout${off}: the build rule's limit (3 s here) kills the whole process group"
+agent "$govrun" -- make slow
+say "${bold}network = none${off}: a connection from inside the build fails (seccomp)"
+agent "$govrun" -- make fetch
+say "${bold}write = [workspace, /tmp]${off}: writing elsewhere fails (Landlock)"
+agent "$govrun" -- make escape
+say "${bold}nested${off}: make runs govrun -- sh -c …; the inner run is recorded as the outer run's child"
+agent "$govrun" --bundle "$state/session.lineage" -- make nested
+[ -e "$outside/data.txt" ] && say "(and $outside/data.txt is still there)"
 
-allow build when
-    program.path == "/usr/bin/make" with { timeout = 10, network = nowhere }
-POLICY
-(cd "$work" && run "$OLDPWD/$govc" check mistakes.gov)
+step "4. Verify the lineage offline: signatures, chain, policy binding, and every decision replayed"
+agent "$govverify" --trust "$state/keys/lineage.pub" --trust "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$state/session.lineage"
+agent "$govverify" --trust "$state/keys/lineage.pub" --trust "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$state/lineage"
 
-step "3. Lint: likely mistakes in a policy that type-checks"
-run "$govc" lint examples/agent.gov
+step "5. Tamper with one byte of a copy: verification fails and says where and why"
+cp "$state/session.lineage" "$state/tampered.lineage"
+size=$(stat -c %s "$state/tampered.lineage")
+offset=$((size / 2))
+byte=$(od -An -tu1 -j "$offset" -N1 "$state/tampered.lineage" | tr -d ' ')
+printf "$(printf '\\%03o' $(( (byte + 1) % 256 )))" | dd of="$state/tampered.lineage" bs=1 seek="$offset" conv=notrunc status=none
+say "changed byte $offset of $size"
+agent "$govverify" --trust "$state/keys/lineage.pub" --trust "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$state/tampered.lineage"
 
-step "4. The same findings as SARIF for code scanning (first lines)"
-"$govc" lint --format sarif examples/agent.gov | head -n 12
-echo "  ..."
-
-step "5. Canonical formatting (comments kept): what \`govc fmt\` would change in the agent policy"
-"$govc" fmt --stdout examples/agent.gov | diff -u examples/agent.gov - | tail -n +3
-run "$govc" fmt --check stdlib/
-
-printf '\nNext: docs/language.md (the language), docs/diagnostics.md (every code), docs/lint.md.\n'
+step "Where things are"
+say "policy bundle:   $state/agent.govb"
+say "lineage log:     $state/lineage/"
+say "session bundle:  $state/session.lineage"
+say "keys:            $state/keys/ (policy.key signs bundles, lineage.key signs checkpoints)"
+say "Next: README.md (five-minute tour), docs/govrun.md, docs/lineage-format.md, docs/threat-model.md"

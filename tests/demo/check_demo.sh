@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs examples/demo.sh against BUILD_DIR and checks every outcome it promises
+# (README, issue 6 §3). Fails with the demo's output when one is missing.
+set -uo pipefail
+build=$1
+state=$(mktemp -d /tmp/gov-demo-test.XXXXXX)
+trap 'rm -rf "$state" /var/tmp/gov-demo-escape' EXIT
+output=$(NO_COLOR=1 GOV_DEMO_STATE=$state bash examples/demo.sh "$build" 2>&1)
+status=$?
+failures=0
+expect() {  # expect DESCRIPTION REGEX
+  if ! grep -Pzq -- "$2" <<<"$output"; then
+    echo "missing: $1 (/$2/)"
+    failures=$((failures + 1))
+  fi
+}
+[ $status -eq 0 ] || { echo "demo exited with $status"; failures=$((failures + 1)); }
+expect "agent policy tests pass" 'agent.gov: [0-9]+ cases, [0-9]+ passed, 0 failed'
+expect "bundle written" 'wrote .*/agent.govb: policy agent'
+expect "allow: git status runs" 'govrun -- git status --short\n-> exit 0'
+expect "deny names rule and reason" 'govrun: deny by delete_outside \(deletes outside the workspace\)'
+expect "deny exit code 77" 'rm -rf [^\n]*\n[^\n]*delete_outside[^\n]*\n-> exit 77'
+expect "ask without terminal denies" 'ask by git_push .*no terminal'
+expect "timeout fires" 'exceeded its timeout of 3000 ms'
+expect "network blocked" 'network blocked'
+expect "Landlock blocks the write" 'write outside the workspace blocked'
+expect "nested run executes" 'compiled inside a governed make'
+expect "bundle verifies with replay" '--replay [^\n]*session.lineage\n(?:[^\n]*\n)*?-> exit 0\n'
+expect "tampered copy fails" '--replay [^\n]*tampered.lineage\n(?:[^\n]*\n)*?-> exit [1-5]\n'
+[ -e /var/tmp/gov-demo-escape ] && { echo "the Landlock probe file exists"; failures=$((failures + 1)); }
+[ -e "$state/outside/data.txt" ] || { echo "the file outside the workspace was deleted"; failures=$((failures + 1)); }
+if [ $failures -ne 0 ]; then
+  echo "---- demo output ----"
+  echo "$output"
+  exit 1
+fi
+echo "demo: all outcomes present"
