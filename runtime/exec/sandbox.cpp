@@ -199,8 +199,15 @@ std::optional<Cgroup> CreateCgroup(const std::string& controller,
         continue;
       }
       bool ok = true;
-      for (const auto& [file, value] : (v2 ? v2_files : v1_files)) {
-        auto written = WriteFile(dir + "/" + file, value);
+      for (const auto& [name, value] : (v2 ? v2_files : v1_files)) {
+        // A leading '?' marks a file the kernel may lack (e.g. memory.swap.max
+        // without swap accounting).
+        const bool optional = name.starts_with('?');
+        const std::string file = dir + "/" + (optional ? name.substr(1) : name);
+        if (optional && access(file.c_str(), F_OK) != 0) {
+          continue;
+        }
+        auto written = WriteFile(file, value);
         if (!written.ok()) {
           why += written.error().message + "; ";
           ok = false;
@@ -529,7 +536,7 @@ Outcome<Sandbox> Sandbox::Plan(const ir::Obligations& obligations, const Sandbox
   if (obligations.memory_bytes > 0) {
     const std::string value = std::to_string(obligations.memory_bytes);
     std::string why;
-    auto cgroup = CreateCgroup("memory", {{"memory.max", value}, {"memory.swap.max", "0"}},
+    auto cgroup = CreateCgroup("memory", {{"memory.max", value}, {"?memory.swap.max", "0"}},
                                {{"memory.limit_in_bytes", value}}, options.run_id, why);
     if (cgroup) {
       state->limits.push_back({"memory", cgroup->v2 ? "cgroup v2 memory.max" : "cgroup v1 memory.limit_in_bytes",
@@ -594,16 +601,28 @@ Outcome<Sandbox> Sandbox::Plan(const ir::Obligations& obligations, const Sandbox
     }
     state->landlock = UniqueFd(static_cast<int>(fd));
     const int ruleset = state->landlock.get();
-    auto add = [&](const std::string& path, std::uint64_t rights) -> std::optional<Failure> {
+    std::vector<std::string> missing;
+    auto add = [&](const std::string& path, std::uint64_t rights, bool from_policy = false) -> std::optional<Failure> {
       auto added = AddLandlockRule(ruleset, path, rights, handled);
       if (!added.ok()) {
         return refuse(name, added.error().message);
       }
+      if (!added.value() && from_policy) {
+        missing.push_back(path);
+      }
       return std::nullopt;
+    };
+    auto mechanism = [&] {
+      std::string text = "landlock ABI " + std::to_string(abi);
+      if (!missing.empty()) {
+        text += " (missing, so granting nothing: " + JoinPaths(missing) + ")";
+      }
+      missing.clear();
+      return text;
     };
     if (obligations.has_read) {
       for (const std::string& path : obligations.read) {
-        if (auto failure = add(path, kReadRights)) {
+        if (auto failure = add(path, kReadRights, true)) {
           return *failure;
         }
       }
@@ -617,11 +636,11 @@ Outcome<Sandbox> Sandbox::Plan(const ir::Obligations& obligations, const Sandbox
           return *failure;
         }
       }
-      state->limits.push_back({"read", "landlock ABI " + std::to_string(abi), JoinPaths(obligations.read)});
+      state->limits.push_back({"read", mechanism(), JoinPaths(obligations.read)});
     }
     if (obligations.has_write) {
       for (const std::string& path : obligations.write) {
-        if (auto failure = add(path, WriteRights(abi))) {
+        if (auto failure = add(path, WriteRights(abi), true)) {
           return *failure;
         }
       }
@@ -630,7 +649,7 @@ Outcome<Sandbox> Sandbox::Plan(const ir::Obligations& obligations, const Sandbox
           return *failure;
         }
       }
-      state->limits.push_back({"write", "landlock ABI " + std::to_string(abi), JoinPaths(obligations.write)});
+      state->limits.push_back({"write", mechanism(), JoinPaths(obligations.write)});
     }
   }
 

@@ -17,6 +17,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -94,8 +96,15 @@ struct RunOptions {
   bool pending_sigterm = false;
 };
 
-// Runs `argv` with stdout/stderr captured in files of `dir`.
-Result RunProcess(const std::vector<std::string>& argv, const std::string& dir, const RunOptions& options = {}) {
+// A started process whose stdout/stderr go to files.
+struct Started {
+  pid_t pid = -1;
+  std::string out_path;
+  std::string err_path;
+};
+
+// Starts `argv` with stdout/stderr captured in files of `dir`.
+Started StartProcess(const std::vector<std::string>& argv, const std::string& dir, const RunOptions& options = {}) {
   static int counter = 0;
   const std::string out_path = dir + "/.out" + std::to_string(++counter);
   const std::string err_path = dir + "/.err" + std::to_string(counter);
@@ -147,15 +156,35 @@ Result RunProcess(const std::vector<std::string>& argv, const std::string& dir, 
     execv(args[0], args.data());
     _exit(203);
   }
+  return Started{pid, out_path, err_path};
+}
+
+// Waits for a started process and collects its output.
+Result Finish(const Started& started) {
   int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(waitpid(started.pid, &status, 0) == started.pid);
   Result result;
   result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = ReadText(out_path);
-  result.err = ReadText(err_path);
-  fs::remove(out_path);
-  fs::remove(err_path);
+  result.out = ReadText(started.out_path);
+  result.err = ReadText(started.err_path);
+  fs::remove(started.out_path);
+  fs::remove(started.err_path);
   return result;
+}
+
+Result RunProcess(const std::vector<std::string>& argv, const std::string& dir, const RunOptions& options = {}) {
+  return Finish(StartProcess(argv, dir, options));
+}
+
+// Polls until `path` contains `text` (10 s at most).
+bool WaitForText(const std::string& path, const std::string& text) {
+  for (int i = 0; i < 1000; ++i) {
+    if (ReadText(path).find(text) != std::string::npos) {
+      return true;
+    }
+    usleep(10000);
+  }
+  return false;
 }
 
 std::string Replace(std::string text, const std::string& from, const std::string& to) {
@@ -226,6 +255,17 @@ class Fixture {
       with_cwd.cwd = dir;
     }
     return RunProcess(argv, dir, with_cwd);
+  }
+
+  // Starts govrun in the background (see Run).
+  Started Start(const std::vector<std::string>& command, const RunOptions& options = {}) const {
+    std::vector<std::string> argv = {GOV_GOVRUN, "--config", config, "--"};
+    argv.insert(argv.end(), command.begin(), command.end());
+    RunOptions with_cwd = options;
+    if (with_cwd.cwd.empty()) {
+      with_cwd.cwd = dir;
+    }
+    return StartProcess(argv, dir, with_cwd);
   }
 
   std::string dir;
@@ -908,6 +948,121 @@ TEST_CASE("nested govrun records the outer run as parent", "[govrun][lineage]") 
   CHECK(Exists(fixture.dir + "/run.bundle"));
   const std::string log = ReadText(fixture.dir + "/lineage/lineage.log");
   CHECK(log.find(outer_id) != std::string::npos);
+}
+
+// ============================================== signals, terminal, ask --
+
+TEST_CASE("signals sent to govrun are forwarded to the program's process group", "[govrun][signals]") {
+  Fixture fixture(kTools);
+  const Started started = fixture.Start(
+      {"dash", "-c", "trap 'echo got-usr1; exit 7' USR1; echo ready; sleep 30 & wait"});
+  REQUIRE(WaitForText(started.out_path, "ready"));
+  usleep(100000);
+  kill(started.pid, SIGUSR1);
+  const Result usr1 = Finish(started);
+  INFO(usr1.err);
+  CHECK(usr1.code == 7);
+  CHECK(usr1.out.find("got-usr1") != std::string::npos);
+
+  const Started term = fixture.Start({"dash", "-c", "echo ready; sleep 30"});
+  REQUIRE(WaitForText(term.out_path, "ready"));
+  const auto begin = std::chrono::steady_clock::now();
+  kill(term.pid, SIGTERM);
+  const Result terminated = Finish(term);
+  CHECK(terminated.code == 128 + SIGTERM);
+  CHECK(std::chrono::steady_clock::now() - begin < std::chrono::seconds(10));
+}
+
+TEST_CASE("if govrun is killed, the program does not survive it", "[govrun][signals]") {
+  Fixture fixture(kTools);
+  const std::string pid_file = fixture.dir + "/pid";
+  const Started started = fixture.Start({"dash", "-c", "echo $$ > " + pid_file + "; echo ready; exec sleep 30"});
+  REQUIRE(WaitForText(started.out_path, "ready"));
+  const pid_t program = static_cast<pid_t>(std::stol(ReadText(pid_file)));
+  CHECK(Alive(program));
+  kill(started.pid, SIGKILL);
+  const Result killed = Finish(started);
+  CHECK(killed.code == 128 + SIGKILL);
+  bool gone = false;
+  for (int i = 0; i < 500 && !gone; ++i) {
+    gone = !Alive(program);
+    usleep(10000);
+  }
+  CHECK(gone);
+}
+
+TEST_CASE("the program runs in its own session, without a controlling terminal", "[govrun][signals]") {
+  Fixture fixture(kTools);
+  const Result result = fixture.Run({"dash", "-c", "echo sid=$(cut -d' ' -f6 /proc/$$/stat) pid=$$; cat /dev/tty"});
+  INFO(result.out << result.err);
+  std::istringstream in(result.out);
+  std::string sid;
+  std::string pid;
+  in >> sid >> pid;
+  CHECK(sid.substr(4) == pid.substr(4));
+  CHECK(result.code != 0);
+}
+
+// Runs govrun on a pseudo-terminal and answers its prompt with `answer`
+// (empty: never answers).
+Result RunOnTerminal(const Fixture& fixture, const std::vector<std::string>& command, const std::string& answer) {
+  int master = -1;
+  const pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (chdir(fixture.dir.c_str()) != 0) {
+      _exit(201);
+    }
+    std::vector<std::string> argv = {GOV_GOVRUN, "--config", fixture.config, "--"};
+    argv.insert(argv.end(), command.begin(), command.end());
+    std::vector<char*> args;
+    for (const std::string& arg : argv) {
+      args.push_back(const_cast<char*>(arg.c_str()));
+    }
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(203);
+  }
+  std::string seen;
+  bool answered = false;
+  while (true) {
+    pollfd poll_fd{master, POLLIN, 0};
+    if (poll(&poll_fd, 1, 20000) <= 0) {
+      break;
+    }
+    char buffer[512];
+    const ssize_t got = read(master, buffer, sizeof buffer);
+    if (got <= 0) {
+      break;
+    }
+    seen.append(buffer, static_cast<std::size_t>(got));
+    if (!answered && !answer.empty() && seen.find("[y/N]") != std::string::npos) {
+      REQUIRE(write(master, answer.data(), answer.size()) == static_cast<ssize_t>(answer.size()));
+      answered = true;
+    }
+  }
+  close(master);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  Result result;
+  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.err = seen;
+  return result;
+}
+
+TEST_CASE("ask on a terminal: yes runs, no and silence do not", "[govrun][ask]") {
+  Fixture fixture(std::string(kTools) + "ask confirm when program.name == \"touch\" because \"touching needs a yes\"\n");
+  fixture.WriteConfig(ReadText(fixture.config) + "ask_timeout = \"700ms\"\n");
+  const Result no = RunOnTerminal(fixture, TouchMarker(fixture), "n\n");
+  INFO(no.err);
+  CHECK(no.err.find("touching needs a yes") != std::string::npos);
+  ExpectNotRun(fixture, no, 77, "refused");
+  const Result silent = RunOnTerminal(fixture, TouchMarker(fixture), "");
+  ExpectNotRun(fixture, silent, 77, "no answer in time");
+  const Result yes = RunOnTerminal(fixture, TouchMarker(fixture), "y\n");
+  INFO(yes.err);
+  CHECK(yes.code == 0);
+  CHECK(Exists(fixture.Marker()));
 }
 
 TEST_CASE("govrun links no LLVM and no ANTLR", "[govrun]") {
