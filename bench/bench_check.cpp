@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -71,11 +72,19 @@ Run CheckOnce(const std::string& text, std::size_t* errors) {
 
 }  // namespace
 
-int main() {
+// Arguments: the rule counts to measure (default 1000 10000).
+int main(int argc, char** argv) {
+  std::vector<int> sizes;
+  for (int i = 1; i < argc; ++i) sizes.push_back(std::atoi(argv[i]));
+  if (sizes.empty()) sizes = {1000, 10000};
   fmt::print("govc check (parse + resolve + type-check), in process\n");
   fmt::print("{:>8} {:>10} {:>12} {:>12} {:>10}\n", "rules", "bytes", "median ms", "best ms", "target");
   std::vector<std::pair<int, Run>> medians;
-  for (int rules : {1000, 10000}) {
+  for (int rules : sizes) {
+    if (rules <= 0) {
+      fmt::print(stderr, "usage: bench_check [RULES...]\n");
+      return 2;
+    }
     std::string text = GeneratePolicy(rules);
     std::vector<Run> runs;
     std::size_t errors = 0;

@@ -2,6 +2,14 @@
 // AST in compiler/parse/ and never leaves that folder. Precedence is spelled
 // out as one rule per level (no left recursion) so that chains such as
 // `a and b and c` produce flat trees and parse in one pass (SLL).
+//
+// Every element the AST builder reads carries a label (`x=` or `xs+=`) and
+// alternatives are told apart by their labels, not by `#` alternative
+// labels: the parser then runs without building child lists or terminal
+// nodes (setBuildParseTree(false)), which is much cheaper. Operator chains
+// are labelled `first=... (op rest+=...)*` so that the usual single operand
+// allocates no list. Labels change neither the language nor the ATN. compiler/parse/lexer.h
+// implements the lexical rules at the end of this file.
 grammar Gov;
 
 // ---------------------------------------------------------------- files
@@ -14,17 +22,17 @@ file
 // the token stream is split at declaration keywords so that a syntax error
 // loses only its own declaration.
 singleDeclaration
-    : declaration EOF
+    : decl=declaration EOF
     ;
 
 declaration
-    : policyHeader
-    | importDecl
-    | constDecl
-    | contextDecl
-    | defDecl
-    | ruleDecl
-    | testDecl
+    : header=policyHeader
+    | imported=importDecl
+    | constant=constDecl
+    | contextBlock=contextDecl
+    | function=defDecl
+    | policyRule=ruleDecl
+    | testBlock=testDecl
     ;
 
 policyHeader
@@ -36,33 +44,33 @@ importDecl
     ;
 
 dottedName
-    : IDENT ('.' IDENT)*
+    : parts+=IDENT ('.' parts+=IDENT)*
     ;
 
 constDecl
-    : 'const' name=IDENT ':' type '=' value=expr
+    : 'const' name=IDENT ':' declared=type '=' value=expr
     ;
 
 contextDecl
-    : 'context' '{' (contextField ','?)* '}'
+    : 'context' '{' (fields+=contextField ','?)* '}'
     ;
 
 contextField
-    : name=IDENT ':' type
+    : name=IDENT ':' declared=type
     ;
 
 defDecl
-    : 'def' name=IDENT '(' (param (',' param)* ','?)? ')' ':' result=type '=' body=expr
+    : 'def' name=IDENT '(' (params+=param (',' params+=param)* ','?)? ')' ':' result=type '=' body=expr
     ;
 
 param
-    : name=IDENT ':' type
+    : name=IDENT ':' declared=type
     ;
 
 ruleDecl
     : verdict=('allow' | 'deny' | 'ask') name=IDENT 'when' condition=expr
       ('because' reason=STRING)?
-      ('with' '{' (obligation (',' obligation)* ','?)? '}')?
+      (withKeyword='with' '{' (obligations+=obligation (',' obligations+=obligation)* ','?)? '}')?
     ;
 
 // `network = any` spells a keyword as a value, so `any` is accepted here as a name.
@@ -71,12 +79,12 @@ obligation
     ;
 
 testDecl
-    : 'test' name=STRING '{' testCase* '}'
+    : 'test' name=STRING '{' cases+=testCase* '}'
     ;
 
 testCase
-    : 'exec' argv=expr testModifier* '=>' verdict=('allow' | 'deny' | 'ask')
-      ('by' IDENT (',' IDENT)*)?
+    : 'exec' argv=expr modifiers+=testModifier* '=>' verdict=('allow' | 'deny' | 'ask')
+      ('by' byRules+=IDENT (',' byRules+=IDENT)*)?
     ;
 
 // `cwd "/w"`, `context { ticket = "X" }`, `env { HOME = "/h" }`, ... (kinds checked by the AST builder)
@@ -90,34 +98,35 @@ type
     : base=baseType optional='?'?
     ;
 
+// A named type (`name` set) or a record type.
 baseType
-    : name=IDENT ('<' type (',' type)* '>')?     # NamedType
-    | '{' (recordTypeField (',' recordTypeField)* ','?)? '}' # RecordType
+    : name=IDENT ('<' args+=type (',' args+=type)* '>')?
+    | '{' (fields+=recordTypeField (',' fields+=recordTypeField)* ','?)? '}'
     ;
 
 recordTypeField
-    : name=IDENT ':' type
+    : name=IDENT ':' declared=type
     ;
 
 // ---------------------------------------------------------------- expressions
 
 expr
-    : orExpr
+    : inner=orExpr
     ;
 
 orExpr
-    : andExpr ('or' andExpr)*
+    : first=andExpr ('or' rest+=andExpr)*
     ;
 
 andExpr
-    : notExpr ('and' notExpr)*
+    : first=notExpr ('and' rest+=notExpr)*
     ;
 
 notExpr
-    : 'not' notExpr                                            # NegationExpr
-    | quantifier=('any' | 'all') var=IDENT 'in' domain=expr ':' body=expr # QuantifierExpr
-    | 'if' cond=expr 'then' then=expr 'else' otherwise=expr      # IfExpr
-    | compareExpr                                              # ComparisonOnly
+    : negation='not' operand=notExpr
+    | quantifier=('any' | 'all') var=IDENT 'in' domain=expr ':' body=expr
+    | conditional='if' cond=expr 'then' then=expr 'else' otherwise=expr
+    | comparison=compareExpr
     ;
 
 compareExpr
@@ -130,11 +139,11 @@ compareOp
     ;
 
 coalesceExpr
-    : additiveExpr ('??' additiveExpr)*
+    : first=additiveExpr (ops+='??' rest+=additiveExpr)*
     ;
 
 additiveExpr
-    : multiplicativeExpr (additiveOp multiplicativeExpr)*
+    : first=multiplicativeExpr (ops+=additiveOp rest+=multiplicativeExpr)*
     ;
 
 additiveOp
@@ -142,7 +151,7 @@ additiveOp
     ;
 
 multiplicativeExpr
-    : unaryExpr (multiplicativeOp unaryExpr)*
+    : first=unaryExpr (ops+=multiplicativeOp rest+=unaryExpr)*
     ;
 
 multiplicativeOp
@@ -150,43 +159,44 @@ multiplicativeOp
     ;
 
 unaryExpr
-    : '-' unaryExpr        # NegateExpr
-    | postfixExpr          # PostfixOnly
+    : negate='-' operand=unaryExpr
+    | inner=postfixExpr
     ;
 
 postfixExpr
-    : primary postfix*
+    : base=primary suffixes+=postfix*
     ;
 
+// A member access or method call (`dot` set) or an index.
 postfix
-    : '.' name=IDENT ('(' arguments? ')')?   # MemberPostfix
-    | '[' index=expr ']'                      # IndexPostfix
+    : dot='.' name=IDENT (call='(' args=arguments? ')')?
+    | '[' index=expr ']'
     ;
 
 arguments
-    : expr (',' expr)* ','?
+    : items+=expr (',' items+=expr)* ','?
     ;
 
 primary
-    : STRING                                  # StringLiteral
-    | GLOB                                    # GlobLiteral
-    | REGEX                                   # RegexLiteral
-    | INT                                     # IntLiteral
-    | DURATION                                # DurationLiteral
-    | SIZE                                    # SizeLiteral
-    | ('true' | 'false')                      # BoolLiteral
-    | 'none'                                  # NoneLiteral
-    | name=IDENT '(' arguments? ')'           # CallExpr
-    | IDENT                                   # NameExpr
-    | 'context'                               # ContextExpr
-    | '(' expr ')'                            # ParenExpr
-    | '[' arguments? ']'                      # ListLiteral
-    | '{' arguments '}'                       # SetLiteral
-    | recordLiteral                           # RecordLiteralExpr
+    : stringLiteral=STRING
+    | globLiteral=GLOB
+    | regexLiteral=REGEX
+    | intLiteral=INT
+    | durationLiteral=DURATION
+    | sizeLiteral=SIZE
+    | boolLiteral=('true' | 'false')
+    | noneLiteral='none'
+    | callee=IDENT '(' callArgs=arguments? ')'
+    | variable=IDENT
+    | contextKeyword='context'
+    | paren='(' inner=expr ')'
+    | list='[' items=arguments? ']'
+    | set='{' items=arguments '}'
+    | record=recordLiteral
     ;
 
 recordLiteral
-    : '{' (recordField (',' recordField)* ','?)? '}'
+    : '{' (fields+=recordField (',' fields+=recordField)* ','?)? '}'
     ;
 
 recordField

@@ -4,7 +4,8 @@
 // from each parse tree. ANTLR types and exceptions never leave this file.
 //
 // Speed (docs/architecture.md, "Parser performance"): one parser and one
-// token stream serve every declaration of a file; each declaration is parsed
+// token stream serve every declaration of a file; the parser builds no child
+// lists (the AST builder reads labelled fields); each declaration is parsed
 // in SLL prediction mode first and again in full LL mode only when SLL fails
 // (ANTLR guarantees SLL either yields the LL tree or a syntax error); the AST
 // builder reads token types and source slices, never ParseTree::getText().
@@ -18,8 +19,6 @@
 #include <exception>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
-#include <typeinfo>
 
 #include "GovLexer.h"
 #include "GovParser.h"
@@ -33,8 +32,6 @@ using gov_parser::GovLexer;
 using gov_parser::GovParser;
 using diagnostics::Kind;
 using source::Span;
-using antlr4::tree::ParseTree;
-using antlr4::tree::TerminalNodeImpl;
 
 // Token types of the literal tokens the parser phases look at, found by spelling.
 struct KeywordTypes {
@@ -329,62 +326,18 @@ struct MalformedTree : std::logic_error {
   MalformedTree() : std::logic_error("unexpected parse tree shape") {}
 };
 
-// `node` as the generated context (or terminal) type T when that is its exact
-// type, else nullptr. An exact type_info comparison: much cheaper than
-// dynamic_cast, and the generated context classes are never derived from.
+// `node`, which the grammar says is present.
 template <typename T>
-T* As(ParseTree* node) {
-  if (node == nullptr || typeid(*node) != typeid(T)) return nullptr;
-  // Terminals derive from ParseTree through a virtual base: only dynamic_cast
-  // converts them (cheaply, the exact type being known to match).
-  if constexpr (std::is_base_of_v<antlr4::tree::TerminalNode, T>) {
-    return dynamic_cast<T*>(node);
-  } else {
-    return static_cast<T*>(node);
-  }
+T* Need(T* node) {
+  if (node == nullptr) throw MalformedTree{};
+  return node;
 }
 
-template <typename T>
-T* Expect(ParseTree* node) {
-  T* result = As<T>(node);
-  if (result == nullptr) throw MalformedTree{};
-  return result;
-}
-
-// The i-th child of `ctx`, which must exist and have type T.
-template <typename T>
-T* ChildAt(antlr4::ParserRuleContext* ctx, std::size_t i) {
-  if (i >= ctx->children.size()) throw MalformedTree{};
-  return Expect<T>(ctx->children[i]);
-}
-
-// The first child of type T, or nullptr.
-template <typename T>
-T* FirstChild(antlr4::ParserRuleContext* ctx) {
-  for (ParseTree* child : ctx->children) {
-    if (T* match = As<T>(child)) return match;
-  }
-  return nullptr;
-}
-
-// Calls fn(T*) for each child of type T, in order.
-template <typename T, typename Fn>
-void EachChild(antlr4::ParserRuleContext* ctx, Fn&& fn) {
-  for (ParseTree* child : ctx->children) {
-    if (T* match = As<T>(child)) fn(match);
-  }
-}
-
-// The token type of a terminal child, or 0 for a rule child.
-std::size_t TerminalType(ParseTree* node) {
-  auto* terminal = As<TerminalNodeImpl>(node);
-  return terminal == nullptr ? 0 : terminal->getSymbol()->getType();
-}
-
-// Converts one declaration's parse tree into AST nodes. The tree comes from
-// a parse without errors, so it has exactly the grammar's shape; children are
-// visited by position and exact type, tokens are read by type and by their
-// slice of the source (never ParseTree::getText(), which rebuilds strings).
+// Converts one declaration's parse tree into AST nodes. The parser builds no
+// child lists (see grammar/Gov.g4): the builder reads the labelled fields of
+// the contexts, tokens by type and by their slice of the source (never
+// ParseTree::getText(), which rebuilds strings). The tree comes from a parse
+// without errors; a missing field it relies on is a MalformedTree.
 class AstBuilder {
  public:
   AstBuilder(const source::SourceFile& source, source::FileId file, diagnostics::Collector& diagnostics,
@@ -399,22 +352,20 @@ class AstBuilder {
   // Returns false when the declaration must be dropped (an error was reported).
   bool BuildDeclaration(GovParser::DeclarationContext* ctx, ast::Decl& out) {
     out.span = SpanOf(ctx);
-    if (ctx->children.size() != 1) return false;
-    ParseTree* child = ctx->children[0];
-    if (auto* rule = As<GovParser::RuleDeclContext>(child)) {
-      out.node = BuildRule(rule);
-    } else if (auto* header = As<GovParser::PolicyHeaderContext>(child)) {
-      out.node = BuildHeader(header);
-    } else if (auto* import = As<GovParser::ImportDeclContext>(child)) {
-      out.node = BuildImport(import);
-    } else if (auto* constant = As<GovParser::ConstDeclContext>(child)) {
-      out.node = BuildConst(constant);
-    } else if (auto* context = As<GovParser::ContextDeclContext>(child)) {
-      out.node = BuildContext(context);
-    } else if (auto* def = As<GovParser::DefDeclContext>(child)) {
-      out.node = BuildDef(def);
-    } else if (auto* test = As<GovParser::TestDeclContext>(child)) {
-      out.node = BuildTest(test);
+    if (ctx->policyRule != nullptr) {
+      out.node = BuildRule(ctx->policyRule);
+    } else if (ctx->header != nullptr) {
+      out.node = BuildHeader(ctx->header);
+    } else if (ctx->imported != nullptr) {
+      out.node = BuildImport(ctx->imported);
+    } else if (ctx->constant != nullptr) {
+      out.node = BuildConst(ctx->constant);
+    } else if (ctx->contextBlock != nullptr) {
+      out.node = BuildContext(ctx->contextBlock);
+    } else if (ctx->function != nullptr) {
+      out.node = BuildDef(ctx->function);
+    } else if (ctx->testBlock != nullptr) {
+      out.node = BuildTest(ctx->testBlock);
     } else {
       return false;
     }
@@ -586,8 +537,6 @@ class AstBuilder {
 
   // ------------------------------------------------------------ expressions
 
-  // ------------------------------------------------------------ expressions
-
   ast::ExprPtr Make(Span span, ast::ExprNode node) {
     auto expr = std::make_unique<ast::Expr>();
     expr->id = next_expr_id_++;
@@ -614,61 +563,55 @@ class AstBuilder {
     return slot < depths_.size() ? depths_[slot] : 1;
   }
 
-  ast::ExprPtr BuildExpr(GovParser::ExprContext* ctx) {
-    if (ctx == nullptr) throw MalformedTree{};
-    return BuildOr(ChildAt<GovParser::OrExprContext>(ctx, 0));
-  }
+  ast::ExprPtr BuildExpr(GovParser::ExprContext* ctx) { return BuildOr(Need(Need(ctx)->inner)); }
 
-  // orExpr: andExpr ('or' andExpr)*
+  // orExpr: first=andExpr ('or' rest+=andExpr)*
   ast::ExprPtr BuildOr(GovParser::OrExprContext* ctx) {
-    if (ctx->children.size() == 1) return BuildAnd(ChildAt<GovParser::AndExprContext>(ctx, 0));
+    if (ctx->rest.empty()) return BuildAnd(Need(ctx->first));
     ast::Logical logical{ast::LogicalOp::kOr, {}};
-    EachChild<GovParser::AndExprContext>(ctx, [&](auto* part) { logical.operands.push_back(BuildAnd(part)); });
+    logical.operands.push_back(BuildAnd(Need(ctx->first)));
+    for (auto* part : ctx->rest) logical.operands.push_back(BuildAnd(Need(part)));
     return Make(SpanOf(ctx), std::move(logical));
   }
 
-  // andExpr: notExpr ('and' notExpr)*
+  // andExpr: first=notExpr ('and' rest+=notExpr)*
   ast::ExprPtr BuildAnd(GovParser::AndExprContext* ctx) {
-    if (ctx->children.size() == 1) return BuildNot(ctx->children[0]);
+    if (ctx->rest.empty()) return BuildNot(Need(ctx->first));
     ast::Logical logical{ast::LogicalOp::kAnd, {}};
-    for (std::size_t i = 0; i < ctx->children.size(); i += 2) logical.operands.push_back(BuildNot(ctx->children[i]));
+    logical.operands.push_back(BuildNot(Need(ctx->first)));
+    for (auto* part : ctx->rest) logical.operands.push_back(BuildNot(Need(part)));
     return Make(SpanOf(ctx), std::move(logical));
   }
 
-  // notExpr (one of its labelled alternatives).
-  ast::ExprPtr BuildNot(ParseTree* node) {
-    if (auto* plain = As<GovParser::ComparisonOnlyContext>(node)) {
-      return BuildCompare(ChildAt<GovParser::CompareExprContext>(plain, 0));
+  // notExpr: one alternative, told apart by its labels.
+  ast::ExprPtr BuildNot(GovParser::NotExprContext* ctx) {
+    if (ctx->comparison != nullptr) return BuildCompare(ctx->comparison);
+    if (ctx->negation != nullptr) {
+      return Make(SpanOf(ctx), ast::Unary{ast::UnaryOp::kNot, BuildNot(Need(ctx->operand))});
     }
-    if (auto* negation = As<GovParser::NegationExprContext>(node)) {
-      if (negation->children.size() != 2) throw MalformedTree{};
-      return Make(SpanOf(negation), ast::Unary{ast::UnaryOp::kNot, BuildNot(negation->children[1])});
+    if (ctx->quantifier != nullptr) {
+      ast::Quantified node;
+      node.quantifier =
+          ctx->quantifier->getType() == KeywordTypes::Get().any ? ast::Quantifier::kAny : ast::Quantifier::kAll;
+      node.var = StringOf(Need(ctx->var));
+      node.var_span = SpanOf(ctx->var);
+      node.domain = BuildExpr(ctx->domain);
+      node.body = BuildExpr(ctx->body);
+      return Make(SpanOf(ctx), std::move(node));
     }
-    if (auto* quantified = As<GovParser::QuantifierExprContext>(node)) {
-      ast::Quantified quantifier;
-      quantifier.quantifier =
-          quantified->quantifier->getType() == KeywordTypes::Get().any ? ast::Quantifier::kAny : ast::Quantifier::kAll;
-      quantifier.var = StringOf(quantified->var);
-      quantifier.var_span = SpanOf(quantified->var);
-      quantifier.domain = BuildExpr(quantified->domain);
-      quantifier.body = BuildExpr(quantified->body);
-      return Make(SpanOf(quantified), std::move(quantifier));
-    }
-    if (auto* conditional = As<GovParser::IfExprContext>(node)) {
-      return Make(SpanOf(conditional), ast::Conditional{BuildExpr(conditional->cond), BuildExpr(conditional->then),
-                                                        BuildExpr(conditional->otherwise)});
+    if (ctx->conditional != nullptr) {
+      return Make(SpanOf(ctx),
+                  ast::Conditional{BuildExpr(ctx->cond), BuildExpr(ctx->then), BuildExpr(ctx->otherwise)});
     }
     throw MalformedTree{};
   }
 
   // compareExpr: lhs=coalesceExpr (op=compareOp rhs=coalesceExpr)?
   ast::ExprPtr BuildCompare(GovParser::CompareExprContext* ctx) {
-    if (ctx->lhs == nullptr) throw MalformedTree{};
-    ast::ExprPtr lhs = BuildCoalesce(ctx->lhs);
+    ast::ExprPtr lhs = BuildCoalesce(Need(ctx->lhs));
     if (ctx->op == nullptr) return lhs;
-    if (ctx->rhs == nullptr) throw MalformedTree{};
     const KeywordTypes& kw = KeywordTypes::Get();
-    std::size_t op = ctx->op->getStart()->getType();
+    std::size_t op = Need(ctx->op->getStart())->getType();
     ast::BinaryOp binary = ast::BinaryOp::kEq;
     if (op == kw.eq) binary = ast::BinaryOp::kEq;
     else if (op == kw.ne) binary = ast::BinaryOp::kNe;
@@ -681,36 +624,34 @@ class AstBuilder {
     else if (op == kw.under) binary = ast::BinaryOp::kUnder;
     else if (op == kw.matches) binary = ast::BinaryOp::kMatches;
     else throw MalformedTree{};
-    ast::ExprPtr rhs = BuildCoalesce(ctx->rhs);
+    ast::ExprPtr rhs = BuildCoalesce(Need(ctx->rhs));
     return Make(SpanOf(ctx), ast::Binary{binary, std::move(lhs), std::move(rhs), SpanOf(ctx->op)});
   }
 
-  // operand (op operand)*, where op is a terminal (`??`) or a one-token rule
-  // (additiveOp, multiplicativeOp); folded to the left.
-  template <typename Operand, typename BuildOperand>
-  ast::ExprPtr FoldLeft(antlr4::ParserRuleContext* ctx, BuildOperand build_operand) {
+  // The operator a chain's token or one-token rule stands for.
+  static ast::BinaryOp ArithmeticOp(antlr4::Token* op) {
     const KeywordTypes& kw = KeywordTypes::Get();
-    ast::ExprPtr result = build_operand(ChildAt<Operand>(ctx, 0));
-    for (std::size_t i = 1; i + 1 < ctx->children.size(); i += 2) {
-      ParseTree* op_tree = ctx->children[i];
-      antlr4::Token* op = nullptr;
-      if (auto* terminal = As<TerminalNodeImpl>(op_tree)) {
-        op = terminal->getSymbol();
-      } else if (auto* additive = As<GovParser::AdditiveOpContext>(op_tree)) {
-        op = additive->getStart();
-      } else {
-        op = Expect<GovParser::MultiplicativeOpContext>(op_tree)->getStart();
-      }
-      std::size_t type = op->getType();
-      ast::BinaryOp binary = ast::BinaryOp::kAdd;
-      if (type == kw.plus) binary = ast::BinaryOp::kAdd;
-      else if (type == kw.minus) binary = ast::BinaryOp::kSub;
-      else if (type == kw.star) binary = ast::BinaryOp::kMul;
-      else if (type == kw.slash) binary = ast::BinaryOp::kDiv;
-      else if (type == kw.percent) binary = ast::BinaryOp::kMod;
-      else if (type == kw.coalesce) binary = ast::BinaryOp::kCoalesce;
-      else throw MalformedTree{};
-      ast::ExprPtr rhs = build_operand(ChildAt<Operand>(ctx, i + 1));
+    std::size_t type = Need(op)->getType();
+    if (type == kw.plus) return ast::BinaryOp::kAdd;
+    if (type == kw.minus) return ast::BinaryOp::kSub;
+    if (type == kw.star) return ast::BinaryOp::kMul;
+    if (type == kw.slash) return ast::BinaryOp::kDiv;
+    if (type == kw.percent) return ast::BinaryOp::kMod;
+    if (type == kw.coalesce) return ast::BinaryOp::kCoalesce;
+    throw MalformedTree{};
+  }
+  static antlr4::Token* OpToken(antlr4::Token* token) { return token; }
+  static antlr4::Token* OpToken(antlr4::ParserRuleContext* rule) { return Need(rule)->getStart(); }
+
+  // first (ops[i] rest[i])*, folded to the left.
+  template <typename Chain, typename BuildOperand>
+  ast::ExprPtr FoldLeft(Chain* ctx, BuildOperand build_operand) {
+    ast::ExprPtr result = build_operand(Need(ctx->first));
+    if (ctx->ops.size() != ctx->rest.size()) throw MalformedTree{};
+    for (std::size_t i = 0; i < ctx->rest.size(); ++i) {
+      antlr4::Token* op = OpToken(ctx->ops[i]);
+      ast::BinaryOp binary = ArithmeticOp(op);
+      ast::ExprPtr rhs = build_operand(Need(ctx->rest[i]));
       Span span = result->span.Join(rhs->span);
       result = Make(span, ast::Binary{binary, std::move(result), std::move(rhs), SpanOf(op)});
       // Past the depth cap the declaration is dropped; stop before the chain
@@ -721,67 +662,45 @@ class AstBuilder {
   }
 
   ast::ExprPtr BuildCoalesce(GovParser::CoalesceExprContext* ctx) {
-    return FoldLeft<GovParser::AdditiveExprContext>(ctx, [this](auto* c) { return BuildAdditive(c); });
+    return FoldLeft(ctx, [this](auto* c) { return BuildAdditive(c); });
   }
   ast::ExprPtr BuildAdditive(GovParser::AdditiveExprContext* ctx) {
-    return FoldLeft<GovParser::MultiplicativeExprContext>(ctx, [this](auto* c) { return BuildMultiplicative(c); });
+    return FoldLeft(ctx, [this](auto* c) { return BuildMultiplicative(c); });
   }
   ast::ExprPtr BuildMultiplicative(GovParser::MultiplicativeExprContext* ctx) {
-    if (ctx->children.size() == 1) return BuildUnary(ctx->children[0]);
-    ast::ExprPtr result = BuildUnary(ctx->children[0]);
-    const KeywordTypes& kw = KeywordTypes::Get();
-    for (std::size_t i = 1; i + 1 < ctx->children.size(); i += 2) {
-      antlr4::Token* op = Expect<GovParser::MultiplicativeOpContext>(ctx->children[i])->getStart();
-      std::size_t type = op->getType();
-      ast::BinaryOp binary = ast::BinaryOp::kMul;
-      if (type == kw.star) binary = ast::BinaryOp::kMul;
-      else if (type == kw.slash) binary = ast::BinaryOp::kDiv;
-      else if (type == kw.percent) binary = ast::BinaryOp::kMod;
-      else throw MalformedTree{};
-      ast::ExprPtr rhs = BuildUnary(ctx->children[i + 1]);
-      Span span = result->span.Join(rhs->span);
-      result = Make(span, ast::Binary{binary, std::move(result), std::move(rhs), SpanOf(op)});
-      if (depth_reported_) break;
-    }
-    return result;
+    return FoldLeft(ctx, [this](auto* c) { return BuildUnary(c); });
   }
 
-  // unaryExpr (one of its labelled alternatives).
-  ast::ExprPtr BuildUnary(ParseTree* node) {
-    if (auto* postfix = As<GovParser::PostfixOnlyContext>(node)) {
-      return BuildPostfix(ChildAt<GovParser::PostfixExprContext>(postfix, 0));
-    }
-    auto* negate = Expect<GovParser::NegateExprContext>(node);
-    if (negate->children.size() != 2) throw MalformedTree{};
-    return Make(SpanOf(negate), ast::Unary{ast::UnaryOp::kNegate, BuildUnary(negate->children[1])});
+  // unaryExpr: negate='-' operand=unaryExpr | inner=postfixExpr
+  ast::ExprPtr BuildUnary(GovParser::UnaryExprContext* ctx) {
+    if (ctx->inner != nullptr) return BuildPostfix(ctx->inner);
+    if (ctx->negate == nullptr) throw MalformedTree{};
+    return Make(SpanOf(ctx), ast::Unary{ast::UnaryOp::kNegate, BuildUnary(Need(ctx->operand))});
   }
 
   std::vector<ast::ExprPtr> BuildArguments(GovParser::ArgumentsContext* ctx) {
     std::vector<ast::ExprPtr> out;
     if (ctx == nullptr) return out;
-    EachChild<GovParser::ExprContext>(ctx, [&](auto* e) { out.push_back(BuildExpr(e)); });
+    out.reserve(ctx->items.size());
+    for (auto* e : ctx->items) out.push_back(BuildExpr(e));
     return out;
   }
 
-  // postfixExpr: primary postfix*
+  // postfixExpr: base=primary suffixes+=postfix*
   ast::ExprPtr BuildPostfix(GovParser::PostfixExprContext* ctx) {
-    if (ctx->children.empty()) throw MalformedTree{};
-    ast::ExprPtr result = BuildPrimary(ctx->children[0]);
-    for (std::size_t i = 1; i < ctx->children.size(); ++i) {
-      ParseTree* postfix = ctx->children[i];
-      if (auto* member = As<GovParser::MemberPostfixContext>(postfix)) {
-        Span span = result->span.Join(SpanOf(member));
-        bool is_call = member->children.size() > 2;
-        if (is_call) {
-          result = Make(span, ast::MethodCall{std::move(result), StringOf(member->name), SpanOf(member->name),
-                                              BuildArguments(FirstChild<GovParser::ArgumentsContext>(member))});
+    ast::ExprPtr result = BuildPrimary(Need(ctx->base));
+    for (auto* postfix : ctx->suffixes) {
+      Span span = result->span.Join(SpanOf(Need(postfix)));
+      if (postfix->dot != nullptr) {
+        antlr4::Token* name = Need(postfix->name);
+        if (postfix->call != nullptr) {
+          result = Make(span, ast::MethodCall{std::move(result), StringOf(name), SpanOf(name),
+                                              BuildArguments(postfix->args)});
         } else {
-          result = Make(span, ast::Member{std::move(result), StringOf(member->name), SpanOf(member->name)});
+          result = Make(span, ast::Member{std::move(result), StringOf(name), SpanOf(name)});
         }
       } else {
-        auto* index = Expect<GovParser::IndexPostfixContext>(postfix);
-        Span span = result->span.Join(SpanOf(index));
-        result = Make(span, ast::Index{std::move(result), BuildExpr(index->index)});
+        result = Make(span, ast::Index{std::move(result), BuildExpr(postfix->index)});
       }
     }
     return result;
@@ -789,89 +708,62 @@ class AstBuilder {
 
   ast::ExprPtr BuildRecordLiteral(GovParser::RecordLiteralContext* ctx) {
     ast::RecordLiteral record;
-    EachChild<GovParser::RecordFieldContext>(ctx, [&](auto* field) {
-      if (field->name == nullptr) throw MalformedTree{};
-      antlr4::Token* name = field->name->getStart();
-      record.fields.push_back(ast::RecordLiteralField{StringOf(name), SpanOf(field->name), BuildExpr(field->value)});
-    });
+    for (auto* field : ctx->fields) {
+      GovParser::FieldNameContext* name = Need(Need(field)->name);
+      record.fields.push_back(
+          ast::RecordLiteralField{StringOf(Need(name->getStart())), SpanOf(name), BuildExpr(field->value)});
+    }
     return Make(SpanOf(ctx), std::move(record));
   }
 
-  // The single token of a one-token primary alternative.
-  static antlr4::Token* OnlyToken(antlr4::ParserRuleContext* ctx) {
-    return ChildAt<TerminalNodeImpl>(ctx, 0)->getSymbol();
-  }
-
-  // primary (one of its labelled alternatives).
-  ast::ExprPtr BuildPrimary(ParseTree* node) {
-    if (auto* name = As<GovParser::NameExprContext>(node)) {
-      return Make(SpanOf(name), ast::NameRef{StringOf(OnlyToken(name))});
+  // primary: one alternative, told apart by its labels.
+  ast::ExprPtr BuildPrimary(GovParser::PrimaryContext* ctx) {
+    Span span = SpanOf(ctx);
+    if (ctx->variable != nullptr) return Make(span, ast::NameRef{StringOf(ctx->variable)});
+    if (ctx->stringLiteral != nullptr) return Make(span, ast::StringLiteral{DecodeString(ctx->stringLiteral)});
+    if (ctx->callee != nullptr) {
+      return Make(span, ast::Call{StringOf(ctx->callee), SpanOf(ctx->callee), BuildArguments(ctx->callArgs)});
     }
-    if (auto* s = As<GovParser::StringLiteralContext>(node)) {
-      return Make(SpanOf(s), ast::StringLiteral{DecodeString(OnlyToken(s))});
+    if (ctx->intLiteral != nullptr) return Make(span, BuildNumber(ctx->intLiteral, GovParser::INT));
+    if (ctx->durationLiteral != nullptr) return Make(span, BuildNumber(ctx->durationLiteral, GovParser::DURATION));
+    if (ctx->sizeLiteral != nullptr) return Make(span, BuildNumber(ctx->sizeLiteral, GovParser::SIZE));
+    if (ctx->globLiteral != nullptr) {
+      return Make(span, ast::PatternLiteral{ast::PatternSyntax::kGlob, DecodeString(ctx->globLiteral)});
     }
-    if (auto* call = As<GovParser::CallExprContext>(node)) {
-      return Make(SpanOf(call), ast::Call{StringOf(call->name), SpanOf(call->name),
-                                          BuildArguments(FirstChild<GovParser::ArgumentsContext>(call))});
+    if (ctx->regexLiteral != nullptr) {
+      return Make(span, ast::PatternLiteral{ast::PatternSyntax::kRegex, DecodeString(ctx->regexLiteral)});
     }
-    if (auto* i = As<GovParser::IntLiteralContext>(node)) {
-      return Make(SpanOf(i), BuildNumber(OnlyToken(i), GovParser::INT));
+    if (ctx->boolLiteral != nullptr) {
+      return Make(span, ast::BoolLiteral{ctx->boolLiteral->getType() == KeywordTypes::Get().true_});
     }
-    if (auto* d = As<GovParser::DurationLiteralContext>(node)) {
-      return Make(SpanOf(d), BuildNumber(OnlyToken(d), GovParser::DURATION));
-    }
-    if (auto* z = As<GovParser::SizeLiteralContext>(node)) {
-      return Make(SpanOf(z), BuildNumber(OnlyToken(z), GovParser::SIZE));
-    }
-    if (auto* g = As<GovParser::GlobLiteralContext>(node)) {
-      return Make(SpanOf(g), ast::PatternLiteral{ast::PatternSyntax::kGlob, DecodeString(OnlyToken(g))});
-    }
-    if (auto* r = As<GovParser::RegexLiteralContext>(node)) {
-      return Make(SpanOf(r), ast::PatternLiteral{ast::PatternSyntax::kRegex, DecodeString(OnlyToken(r))});
-    }
-    if (auto* b = As<GovParser::BoolLiteralContext>(node)) {
-      return Make(SpanOf(b), ast::BoolLiteral{OnlyToken(b)->getType() == KeywordTypes::Get().true_});
-    }
-    if (auto* none = As<GovParser::NoneLiteralContext>(node)) {
-      return Make(SpanOf(none), ast::NoneLiteral{});
-    }
-    if (auto* context = As<GovParser::ContextExprContext>(node)) {
-      return Make(SpanOf(context), ast::NameRef{"context"});
-    }
-    if (auto* paren = As<GovParser::ParenExprContext>(node)) {
-      return BuildExpr(ChildAt<GovParser::ExprContext>(paren, 1));
-    }
-    if (auto* list = As<GovParser::ListLiteralContext>(node)) {
-      return Make(SpanOf(list), ast::ListLiteral{BuildArguments(FirstChild<GovParser::ArgumentsContext>(list))});
-    }
-    if (auto* set = As<GovParser::SetLiteralContext>(node)) {
-      return Make(SpanOf(set), ast::SetLiteral{BuildArguments(ChildAt<GovParser::ArgumentsContext>(set, 1))});
-    }
-    auto* record = Expect<GovParser::RecordLiteralExprContext>(node);
-    return BuildRecordLiteral(ChildAt<GovParser::RecordLiteralContext>(record, 0));
+    if (ctx->noneLiteral != nullptr) return Make(span, ast::NoneLiteral{});
+    if (ctx->contextKeyword != nullptr) return Make(span, ast::NameRef{"context"});
+    if (ctx->paren != nullptr) return BuildExpr(ctx->inner);
+    if (ctx->list != nullptr) return Make(span, ast::ListLiteral{BuildArguments(ctx->items)});
+    if (ctx->set != nullptr) return Make(span, ast::SetLiteral{BuildArguments(Need(ctx->items))});
+    return BuildRecordLiteral(Need(ctx->record));
   }
 
   // ------------------------------------------------------------ types
 
+  // type: base=baseType optional='?'?; baseType is named when it has a name, else a record.
   ast::TypeExprPtr BuildType(GovParser::TypeContext* ctx) {
-    if (ctx == nullptr) throw MalformedTree{};
     auto type = std::make_unique<ast::TypeExpr>();
-    type->span = SpanOf(ctx);
+    type->span = SpanOf(Need(ctx));
     type->optional = ctx->optional != nullptr;
-    if (auto* named = As<GovParser::NamedTypeContext>(ctx->base)) {
+    GovParser::BaseTypeContext* base = Need(ctx->base);
+    if (base->name != nullptr) {
       ast::NamedTypeExpr node;
-      node.name = StringOf(named->name);
-      EachChild<GovParser::TypeContext>(named, [&](auto* arg) { node.args.push_back(BuildType(arg)); });
-      type->node = std::move(node);
-    } else if (auto* record = As<GovParser::RecordTypeContext>(ctx->base)) {
-      ast::RecordTypeExpr node;
-      EachChild<GovParser::RecordTypeFieldContext>(record, [&](auto* field) {
-        node.fields.push_back(ast::RecordTypeFieldExpr{StringOf(field->name), SpanOf(field->name),
-                                                       BuildType(FirstChild<GovParser::TypeContext>(field))});
-      });
+      node.name = StringOf(base->name);
+      for (auto* arg : base->args) node.args.push_back(BuildType(arg));
       type->node = std::move(node);
     } else {
-      throw MalformedTree{};
+      ast::RecordTypeExpr node;
+      for (auto* field : base->fields) {
+        node.fields.push_back(ast::RecordTypeFieldExpr{StringOf(Need(Need(field)->name)), SpanOf(field->name),
+                                                       BuildType(field->declared)});
+      }
+      type->node = std::move(node);
     }
     return type;
   }
@@ -881,7 +773,7 @@ class AstBuilder {
   ast::PolicyHeader BuildHeader(GovParser::PolicyHeaderContext* ctx) {
     ast::PolicyHeader header;
     header.span = SpanOf(ctx);
-    header.name = StringOf(ctx->name);
+    header.name = StringOf(Need(ctx->name));
     header.name_span = SpanOf(ctx->name);
     if (ctx->version != nullptr) header.version = DecodeString(ctx->version);
     return header;
@@ -895,12 +787,13 @@ class AstBuilder {
       import.target = DecodeString(ctx->path);
       import.target_span = SpanOf(ctx->path);
     } else {
-      if (ctx->module == nullptr) throw MalformedTree{};
-      // The dotted name as written without whitespace or comments: `std . x` is `std.x`.
-      for (ParseTree* part : ctx->module->children) {
-        import.target += TextOf(Expect<TerminalNodeImpl>(part)->getSymbol());
+      // The dotted name as written, without whitespace or comments: `std . x` is `std.x`.
+      GovParser::DottedNameContext* module = Need(ctx->module);
+      for (std::size_t i = 0; i < module->parts.size(); ++i) {
+        if (i > 0) import.target += '.';
+        import.target += TextOf(Need(module->parts[i]));
       }
-      import.target_span = SpanOf(ctx->module);
+      import.target_span = SpanOf(module);
     }
     if (ctx->alias != nullptr) import.alias = StringOf(ctx->alias);
     return import;
@@ -909,9 +802,9 @@ class AstBuilder {
   ast::ConstDecl BuildConst(GovParser::ConstDeclContext* ctx) {
     ast::ConstDecl decl;
     decl.span = SpanOf(ctx);
-    decl.name = StringOf(ctx->name);
+    decl.name = StringOf(Need(ctx->name));
     decl.name_span = SpanOf(ctx->name);
-    decl.type = BuildType(FirstChild<GovParser::TypeContext>(ctx));
+    decl.type = BuildType(ctx->declared);
     decl.value = BuildExpr(ctx->value);
     return decl;
   }
@@ -919,22 +812,22 @@ class AstBuilder {
   ast::ContextDecl BuildContext(GovParser::ContextDeclContext* ctx) {
     ast::ContextDecl decl;
     decl.span = SpanOf(ctx);
-    EachChild<GovParser::ContextFieldContext>(ctx, [&](auto* field) {
-      decl.fields.push_back(ast::ContextField{SpanOf(field), StringOf(field->name), SpanOf(field->name),
-                                              BuildType(FirstChild<GovParser::TypeContext>(field))});
-    });
+    for (auto* field : ctx->fields) {
+      decl.fields.push_back(ast::ContextField{SpanOf(Need(field)), StringOf(Need(field->name)), SpanOf(field->name),
+                                              BuildType(field->declared)});
+    }
     return decl;
   }
 
   ast::DefDecl BuildDef(GovParser::DefDeclContext* ctx) {
     ast::DefDecl decl;
     decl.span = SpanOf(ctx);
-    decl.name = StringOf(ctx->name);
+    decl.name = StringOf(Need(ctx->name));
     decl.name_span = SpanOf(ctx->name);
-    EachChild<GovParser::ParamContext>(ctx, [&](auto* param) {
-      decl.params.push_back(ast::Param{StringOf(param->name), SpanOf(param->name),
-                                       BuildType(FirstChild<GovParser::TypeContext>(param))});
-    });
+    for (auto* param : ctx->params) {
+      decl.params.push_back(
+          ast::Param{StringOf(Need(Need(param)->name)), SpanOf(param->name), BuildType(param->declared)});
+    }
     decl.result = BuildType(ctx->result);
     decl.body = BuildExpr(ctx->body);
     return decl;
@@ -942,31 +835,28 @@ class AstBuilder {
 
   static ast::Verdict VerdictOf(antlr4::Token* token) {
     const KeywordTypes& kw = KeywordTypes::Get();
-    std::size_t type = token->getType();
+    std::size_t type = Need(token)->getType();
     if (type == kw.allow) return ast::Verdict::kAllow;
     if (type == kw.ask) return ast::Verdict::kAsk;
     return ast::Verdict::kDeny;
   }
 
   ast::Rule BuildRule(GovParser::RuleDeclContext* ctx) {
-    const KeywordTypes& kw = KeywordTypes::Get();
     ast::Rule rule;
     rule.span = SpanOf(ctx);
     rule.verdict = VerdictOf(ctx->verdict);
-    rule.name = StringOf(ctx->name);
+    rule.name = StringOf(Need(ctx->name));
     rule.name_span = SpanOf(ctx->name);
     rule.condition = BuildExpr(ctx->condition);
     if (ctx->reason != nullptr) {
       rule.reason = DecodeString(ctx->reason);
       rule.reason_span = SpanOf(ctx->reason);
     }
-    for (ParseTree* child : ctx->children) {
-      if (TerminalType(child) == kw.with) rule.has_with = true;
-    }
-    EachChild<GovParser::ObligationContext>(ctx, [&](auto* obligation) {
+    rule.has_with = ctx->withKeyword != nullptr;
+    for (auto* obligation : ctx->obligations) {
       ast::Obligation out;
-      out.span = SpanOf(obligation);
-      out.name = StringOf(obligation->name);
+      out.span = SpanOf(Need(obligation));
+      out.name = StringOf(Need(obligation->name));
       out.name_span = SpanOf(obligation->name);
       if (obligation->anyValue != nullptr) {
         out.value = Make(SpanOf(obligation->anyValue), ast::NameRef{"any"});
@@ -974,7 +864,7 @@ class AstBuilder {
         out.value = BuildExpr(obligation->value);
       }
       rule.obligations.push_back(std::move(out));
-    });
+    }
     return rule;
   }
 
@@ -983,15 +873,15 @@ class AstBuilder {
                                                       "context", "env", "user", "parent"};
     ast::TestBlock block;
     block.span = SpanOf(ctx);
-    block.name = DecodeString(ctx->name);
-    EachChild<GovParser::TestCaseContext>(ctx, [&](auto* c) {
+    block.name = DecodeString(Need(ctx->name));
+    for (auto* c : ctx->cases) {
       ast::TestCase test;
-      test.span = SpanOf(c);
+      test.span = SpanOf(Need(c));
       test.argv = BuildExpr(c->argv);
-      EachChild<GovParser::TestModifierContext>(c, [&](auto* m) {
+      for (auto* m : c->modifiers) {
         ast::TestModifier modifier;
-        modifier.span = SpanOf(m);
-        modifier.kind = StringOf(m->kind);
+        modifier.span = SpanOf(Need(m));
+        modifier.kind = StringOf(Need(m->kind));
         modifier.kind_span = SpanOf(m->kind);
         modifier.value = BuildExpr(m->value);
         if (std::find(std::begin(kModifiers), std::end(kModifiers), modifier.kind) == std::end(kModifiers)) {
@@ -1001,17 +891,15 @@ class AstBuilder {
               "a test case accepts `cwd`, `env`, `user`, `host`, `time`, `sha256`, `context` and `parent`";
         }
         test.modifiers.push_back(std::move(modifier));
-      });
+      }
       test.expected = VerdictOf(c->verdict);
       test.expected_span = SpanOf(c->verdict);
-      for (ParseTree* child : c->children) {
-        if (TerminalType(child) != GovParser::IDENT) continue;
-        antlr4::Token* rule = As<TerminalNodeImpl>(child)->getSymbol();
-        test.by_rules.push_back(StringOf(rule));
+      for (antlr4::Token* rule : c->byRules) {
+        test.by_rules.push_back(StringOf(Need(rule)));
         test.by_spans.push_back(SpanOf(rule));
       }
       block.cases.push_back(std::move(test));
-    });
+    }
     return block;
   }
 
@@ -1317,6 +1205,7 @@ class FileParser {
       try {
         if (parser == nullptr) {
           parser = std::make_unique<GovParser>(&window);
+          parser->setBuildParseTree(false);
           parser->removeErrorListeners();
           parser->addErrorListener(&listener);
         }
@@ -1328,7 +1217,7 @@ class FileParser {
         PhaseTimer timer(timings_ != nullptr ? &timings_->build_ms : nullptr);
         ast::Decl decl;
         AstBuilder builder(source_, file_id_, diagnostics_, out.expr_count);
-        if (builder.BuildDeclaration(ChildAt<GovParser::DeclarationContext>(tree, 0), decl)) {
+        if (builder.BuildDeclaration(Need(tree->decl), decl)) {
           out.decls.push_back(std::move(decl));
         } else {
           ++errors_;
