@@ -175,6 +175,17 @@ std::int64_t RealtimeNs() {
 }
 
 void PrepareSupervisor() {
+  // A closed 0, 1 or 2 would be reused by the next open() — the bundle, the
+  // lineage log — and handed to the program as its stdin/stdout/stderr.
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+      const int null_fd = open("/dev/null", O_RDWR);
+      if (null_fd >= 0 && null_fd != fd) {
+        dup2(null_fd, fd);
+        close(null_fd);
+      }
+    }
+  }
   const sigset_t set = SupervisedSignals();
   sigprocmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);

@@ -25,9 +25,12 @@ namespace gov::exec {
 // Signals govrun forwards to the child's process group.
 inline constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
-// Blocks the forwarded signals and SIGCHLD (call first thing in main, so a
-// signal arriving before exec is seen and the program is not started), makes
-// this process a child subreaper and ignores SIGPIPE.
+// Call first thing in main: opens /dev/null on a closed descriptor 0, 1 or 2
+// (so govrun's own files never become the program's stdio), blocks the
+// forwarded signals and SIGCHLD (so a signal arriving before exec is seen and
+// the program is not started), makes this process a child subreaper, ignores
+// SIGPIPE, and notes the descriptors inherited without close-on-exec (the
+// only ones passed on to the program besides 0-2).
 void PrepareSupervisor();
 
 // The first terminating signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) pending

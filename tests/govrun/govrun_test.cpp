@@ -94,6 +94,7 @@ struct RunOptions {
   std::string stdin_file = "/dev/null";
   bool as_nobody = false;
   bool pending_sigterm = false;
+  bool close_stdio = false;  // start govrun with 0, 1 and 2 closed
 };
 
 // A started process whose stdout/stderr go to files.
@@ -153,6 +154,11 @@ Started StartProcess(const std::vector<std::string>& argv, const std::string& di
       args.push_back(const_cast<char*>(arg.c_str()));
     }
     args.push_back(nullptr);
+    if (options.close_stdio) {
+      close(0);
+      close(1);
+      close(2);
+    }
     execv(args[0], args.data());
     _exit(203);
   }
@@ -948,6 +954,20 @@ TEST_CASE("nested govrun records the outer run as parent", "[govrun][lineage]") 
   CHECK(Exists(fixture.dir + "/run.bundle"));
   const std::string log = ReadText(fixture.dir + "/lineage/lineage.log");
   CHECK(log.find(outer_id) != std::string::npos);
+}
+
+TEST_CASE("with stdio closed, govrun's own files never become the program's stdio", "[govrun]") {
+  Fixture fixture(kTools);
+  RunOptions options;
+  options.close_stdio = true;
+  const Result result = fixture.Run({"dash", "-c", "x=INJ; echo ${x}ECTED; echo ${x}ECTED >&2; echo ${x}ECTED >&0"}, options);
+  CHECK(result.code == 0);
+  CHECK(ReadText(fixture.dir + "/lineage/lineage.log").find("INJECTED") == std::string::npos);
+  for (const auto& entry : fs::directory_iterator(fixture.dir)) {
+    if (entry.is_regular_file()) {
+      CHECK(ReadText(entry.path()).find("INJECTED") == std::string::npos);
+    }
+  }
 }
 
 // ============================================== signals, terminal, ask --
