@@ -42,9 +42,15 @@ unsigned RequiredKeys(RecordType type) {
   }
 }
 
-bool IsDigest(std::string_view text) { return crypto::IsDigestString(text); }
-
 bool IsLowerHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+bool IsDigest(std::string_view text) {
+  if (text.size() != 71 || text.substr(0, 7) != "sha256:") return false;
+  for (std::size_t i = 7; i < 71; ++i) {
+    if (!IsLowerHex(text[i])) return false;
+  }
+  return true;
+}
 
 }  // namespace
 

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "runtime/crypto/sha256.h"
+#include "runtime/lineage/fast_sha256.h"
 #include "runtime/lineage/log_io.h"
 #include "runtime/request/request.h"
 
@@ -115,6 +116,35 @@ Failure Replay(std::string_view body_text, const interp::PreparedPolicy& prepare
   return Failure::kNone;
 }
 
+// A run id (32 hex digits, validated by ParseHead) as 128 bits.
+struct RunKey {
+  std::uint64_t hi = 0, lo = 0;
+  bool operator==(const RunKey&) const = default;
+};
+struct RunKeyHash {
+  std::size_t operator()(const RunKey& key) const { return key.hi ^ (key.lo * 0x9e3779b97f4a7c15ULL); }
+};
+RunKey KeyOf(std::string_view id) {
+  RunKey key;
+  for (std::size_t i = 0; i < 32 && i < id.size(); ++i) {
+    const char c = id[i];
+    const std::uint64_t nibble = static_cast<std::uint64_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+    (i < 16 ? key.hi : key.lo) = ((i < 16 ? key.hi : key.lo) << 4) | nibble;
+  }
+  return key;
+}
+std::string IdOf(const RunKey& key) { return fmt::format("{:016x}{:016x}", key.hi, key.lo); }
+
+// What the verifier keeps per run.
+struct RunState {
+  char verdict = 'd';  // a(llow), d(eny), k (ask)
+  bool exec = false;
+  bool started = false;
+  bool ended = false;
+  std::uint64_t seq = 0;
+  std::uint64_t end_seq = 0;
+};
+
 class Verifier {
  public:
   Verifier(std::string_view data, const VerifyOptions& options, Report& report)
@@ -177,7 +207,7 @@ class Verifier {
       }
     }
     have_prev_ = true;
-    prev_ = crypto::Sha256Of(head_text);
+    prev_ = FastSha256(head_text);
     expected_seq_ = head.seq + 1;
     ++report_.records;
     switch (head.type) {
@@ -185,46 +215,51 @@ class Verifier {
         if (head.seq != 0) return Fail(Failure::kChain, "a header record after the start of the log", line, offset, seq);
         break;
       case RecordType::kAuthorization: {
-        std::string run(head.run);
-        if (runs_.count(run) != 0) {
-          return Fail(Failure::kChain, fmt::format("run {} is authorized twice", run), line, offset, seq);
+        const RunKey key = KeyOf(head.run);
+        if (runs_.count(key) != 0) {
+          return Fail(Failure::kChain, fmt::format("run {} is authorized twice", head.run), line, offset, seq);
         }
         bool in_tree = true;
-        if (!head.parent.empty() && runs_.count(std::string(head.parent)) == 0) {
+        if (!head.parent.empty() && runs_.count(KeyOf(head.parent)) == 0) {
           if (bundle && head.run == root_) {
             in_tree = true;  // the bundle's root may have a parent outside it
           } else if (bundle) {
             in_tree = false;
           } else {
-            return Fail(Failure::kChain, fmt::format("run {} names parent run {}, which is not in the log", run, head.parent),
-                        line, offset, seq);
+            return Fail(Failure::kChain,
+                        fmt::format("run {} names parent run {}, which is not in the log", head.run, head.parent), line,
+                        offset, seq);
           }
         }
         if (bundle && head.parent.empty() && head.run != root_) in_tree = false;
         if (bundle && in_tree && !has_body) {
-          return Fail(Failure::kChain, fmt::format("the bundle withholds the authorization of run {} (of its tree)", run),
-                      line, offset, seq);
+          return Fail(Failure::kChain,
+                      fmt::format("the bundle withholds the authorization of run {} (of its tree)", head.run), line,
+                      offset, seq);
         }
         if (bundle && !in_tree && has_body) {
-          return Fail(Failure::kMalformed, fmt::format("the bundle carries a record of run {}, outside its tree", run),
+          return Fail(Failure::kMalformed, fmt::format("the bundle carries a record of run {}, outside its tree", head.run),
                       line, offset, seq);
         }
         if (bundle && !in_tree) break;
-        RunSummary summary{run, std::string(head.parent), std::string(head.verdict), head.exec, false, false, head.seq};
-        runs_.emplace(run, summary);
-        order_.push_back(run);
+        RunState state;
+        state.verdict = head.verdict == "allow" ? 'a' : head.verdict == "ask" ? 'k' : 'd';
+        state.exec = head.exec;
+        state.seq = head.seq;
+        runs_.emplace(key, state);
+        order_.push_back(key);
         if (options_.policy) {
           ++report_.bound;
           if (head.policy != options_.policy->digest) {
             return Fail(Failure::kBinding,
-                        fmt::format("run {} was decided by policy {}, not the given policy {}", run, head.policy,
+                        fmt::format("run {} was decided by policy {}, not the given policy {}", head.run, head.policy,
                                     options_.policy->digest),
                         line, offset, seq);
           }
           if (options_.policy->prepared != nullptr) {
             std::string why;
             Failure result = Replay(body, *options_.policy->prepared, env_reads_, why);
-            if (result != Failure::kNone) return Fail(result, fmt::format("run {}: {}", run, why), line, offset, seq);
+            if (result != Failure::kNone) return Fail(result, fmt::format("run {}: {}", head.run, why), line, offset, seq);
             ++report_.replayed;
           }
         }
@@ -232,7 +267,7 @@ class Verifier {
       }
       case RecordType::kStart:
       case RecordType::kEnd: {
-        auto it = runs_.find(std::string(head.run));
+        auto it = runs_.find(KeyOf(head.run));
         if (it == runs_.end()) {
           if (bundle) {
             if (has_body) {
@@ -250,22 +285,22 @@ class Verifier {
                       fmt::format("the bundle withholds the {} record of run {}", RecordTypeName(head.type), head.run), line,
                       offset, seq);
         }
-        RunSummary& run = it->second;
+        RunState& run = it->second;
         if (!run.exec) {
-          return Fail(Failure::kChain, fmt::format("run {} was not executed but has a {} record", run.run,
+          return Fail(Failure::kChain, fmt::format("run {} was not executed but has a {} record", head.run,
                                                    RecordTypeName(head.type)),
                       line, offset, seq);
         }
         if (head.type == RecordType::kStart) {
           if (run.started || run.ended) {
-            return Fail(Failure::kChain, fmt::format("run {} has a duplicate or late start record", run.run), line, offset,
+            return Fail(Failure::kChain, fmt::format("run {} has a duplicate or late start record", head.run), line, offset,
                         seq);
           }
           run.started = true;
         } else {
-          if (run.ended) return Fail(Failure::kChain, fmt::format("run {} ends twice", run.run), line, offset, seq);
+          if (run.ended) return Fail(Failure::kChain, fmt::format("run {} ends twice", head.run), line, offset, seq);
           run.ended = true;
-          ended_at_.emplace(run.run, head.seq);
+          run.end_seq = head.seq;
         }
         break;
       }
@@ -326,15 +361,14 @@ class Verifier {
     const std::uint64_t covered = last_checkpoint_->seq;  // seqs below are certified
     report_.certified = bundle ? report_.records : covered + 1 - first_seq_;
     report_.uncertified = report_.records - report_.certified;
-    for (const std::string& id : order_) {
-      const RunSummary& run = runs_.at(id);
+    for (const RunKey& key : order_) {
+      const RunState& run = runs_.at(key);
       if (run.seq >= covered) continue;
       ++report_.runs;
-      if (run.verdict == "allow") ++report_.allow;
-      if (run.verdict == "deny") ++report_.deny;
-      if (run.verdict == "ask") ++report_.ask;
-      auto end = ended_at_.find(id);
-      if (run.exec && (end == ended_at_.end() || end->second >= covered)) report_.incomplete.push_back(id);
+      if (run.verdict == 'a') ++report_.allow;
+      if (run.verdict == 'd') ++report_.deny;
+      if (run.verdict == 'k') ++report_.ask;
+      if (run.exec && (!run.ended || run.end_seq >= covered)) report_.incomplete.push_back(IdOf(key));
     }
   }
 
@@ -372,7 +406,7 @@ class Verifier {
       } else if (!head.ok()) {
         bad = Failure::kMalformed;
         why = head.error().message;
-      } else if (!SameDigest(head.value().body, crypto::Sha256Of(split.body))) {
+      } else if (!SameDigest(head.value().body, FastSha256(split.body))) {
         bad = Failure::kChain;
         why = fmt::format("the body of record {} does not match its digest", head.value().seq);
       }
@@ -472,7 +506,7 @@ class Verifier {
       auto head = ParseHead(split.head);
       if (!head.ok()) return Fail(Failure::kMalformed, "bundle: " + head.error().message, line_no, line_start);
       const Head& h = head.value();
-      if (split.has_body && !SameDigest(h.body, crypto::Sha256Of(split.body))) {
+      if (split.has_body && !SameDigest(h.body, FastSha256(split.body))) {
         return Fail(Failure::kChain, fmt::format("the body of record {} does not match its digest", h.seq), line_no,
                     line_start, static_cast<std::int64_t>(h.seq));
       }
@@ -506,9 +540,8 @@ class Verifier {
   std::uint64_t expected_seq_ = 0;
   std::uint64_t first_seq_ = 0;
   std::uint64_t last_progress_ = 0;
-  std::unordered_map<std::string, RunSummary> runs_;
-  std::vector<std::string> order_;
-  std::unordered_map<std::string, std::uint64_t> ended_at_;
+  std::unordered_map<RunKey, RunState, RunKeyHash> runs_;
+  std::vector<RunKey> order_;
   std::optional<Checkpoint> last_checkpoint_;
 };
 
@@ -576,7 +609,7 @@ Report Verify(const std::string& path, const VerifyOptions& options) {
     close(fd);
     return VerifyBytes({}, path, options);
   }
-  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
   close(fd);
   if (map == MAP_FAILED) return fail(fmt::format("cannot map {}: {}", file, std::strerror(errno)));
   madvise(map, size, MADV_SEQUENTIAL);

@@ -45,17 +45,6 @@ struct VerifyOptions {
   std::function<void(std::uint64_t, std::uint64_t)> progress;
 };
 
-// One governed run as verified.
-struct RunSummary {
-  std::string run;
-  std::string parent;
-  std::string verdict;
-  bool exec = false;
-  bool started = false;
-  bool ended = false;
-  std::uint64_t seq = 0;
-};
-
 // The outcome of verifying one file.
 struct Report {
   std::string path;

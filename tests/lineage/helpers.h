@@ -23,7 +23,8 @@
 
 namespace gov::lineage {
 
-// A fresh directory under $TMPDIR, removed with its contents.
+// A fresh directory under $TMPDIR, removed with its contents (kept when
+// GOV_LINEAGE_KEEP is set).
 struct TempDir {
   std::string path;
   TempDir() {
@@ -32,6 +33,7 @@ struct TempDir {
     path = pattern;
   }
   ~TempDir() {
+    if (std::getenv("GOV_LINEAGE_KEEP") != nullptr) return;  // for debugging: keep the files
     std::error_code ec;
     std::filesystem::remove_all(path, ec);
   }
