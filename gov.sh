@@ -18,6 +18,7 @@ PACKAGES=(
   catch2
   clang-14 libclang-rt-14-dev
   git make   # the demo's agent session (and its test) runs them under govrun
+  python3    # tests/lineage: an independent verifier of the lineage format
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
