@@ -391,6 +391,9 @@ int Main(int argc, char** argv, Timings& timings) {
   config::Search search;
   search.explicit_path = options.config;
   search.gov_config = GetEnv("GOV_CONFIG", &search.has_gov_config);
+  if (search.has_gov_config && search.gov_config.empty() && options.config.empty()) {
+    return Fail({exec::kExitConfig, "GOV_CONFIG is set but empty"});
+  }
   search.xdg_config_home = GetEnv("XDG_CONFIG_HOME");
   search.home = GetEnv("HOME");
   auto config = config::LoadConfig(search);
@@ -467,7 +470,6 @@ int Main(int argc, char** argv, Timings& timings) {
   record.parent_run_id = request.has_parent ? request.parent_run_id : "";
   record.context_fields = policy.policy().context;
   record.env_in_clear = obligations.env;
-  lineage::AddPolicyEnvReads(policy.policy(), record);
   if (program.is_script) {
     record.interpreter_path = program.interpreter.path;
     record.interpreter_sha256 = program.interpreter.sha256;
@@ -476,13 +478,9 @@ int Main(int argc, char** argv, Timings& timings) {
   record.policy_name = policy.manifest().policy_name;
   record.policy_version = policy.manifest().policy_version;
   record.engine = policy.engine();
-  record.verdict = explanation.verdict;
-  record.error = explanation.error;
-  for (const interp::ExplainedRule& rule : explanation.rules) {
-    record.rules.push_back({rule.id, rule.name, interp::VerdictName(static_cast<std::uint32_t>(rule.verdict)),
-                            rule.reason});
-  }
-  record.obligations = obligations;
+  // Verdict, error, rules, obligations and the env names the policy reads,
+  // derived exactly as govverify --replay derives them.
+  lineage::FillDecision(policy.policy(), decision, record);
 
   bool execute = decision.verdict == GOV_ALLOW && decision.error == GOV_OK;
   if (decision.verdict == GOV_ASK && decision.error == GOV_OK) {

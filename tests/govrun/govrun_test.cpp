@@ -954,6 +954,37 @@ TEST_CASE("nested govrun records the outer run as parent", "[govrun][lineage]") 
   CHECK(Exists(fixture.dir + "/run.bundle"));
   const std::string log = ReadText(fixture.dir + "/lineage/lineage.log");
   CHECK(log.find(outer_id) != std::string::npos);
+#ifdef GOV_GOVVERIFY
+  // A deny and a refused ask are recorded too; everything verifies and every
+  // decision replays.
+  CHECK(fixture.Run({"no-such-rule-program"}).code == 127);
+  const Result verified = RunProcess({GOV_GOVVERIFY, "--trust", fixture.dir + "/lin.pub", "--trust",
+                                      fixture.dir + "/pol.pub", "--policy", fixture.dir + "/p.govb", "--replay",
+                                      fixture.dir + "/lineage", fixture.dir + "/run.bundle"},
+                                     fixture.dir);
+  INFO(verified.out << verified.err);
+  CHECK(verified.code == 0);
+  CHECK(verified.out.find("runs: 2 (allow 2") != std::string::npos);
+#endif
+}
+
+TEST_CASE("denials and refused asks are recorded and replay", "[govrun][lineage]") {
+  Fixture fixture(std::string(kTools) + "deny no_cat when program.name == \"cat\" because \"no cat\"\n"
+                  "ask confirm when program.name == \"echo\" because \"echo needs a yes\"\n");
+  CHECK(fixture.Run({"cat", "/etc/hostname"}).code == 77);
+  CHECK(fixture.Run({"echo", "hi"}).code == 77);
+  CHECK(fixture.Run({"true"}).code == 0);
+  const std::string log = ReadText(fixture.dir + "/lineage/lineage.log");
+  CHECK(log.find("no-terminal") != std::string::npos);
+#ifdef GOV_GOVVERIFY
+  const Result verified = RunProcess({GOV_GOVVERIFY, "--trust", fixture.dir + "/lin.pub", "--trust",
+                                      fixture.dir + "/pol.pub", "--policy", fixture.dir + "/p.govb", "--replay",
+                                      fixture.dir + "/lineage"},
+                                     fixture.dir);
+  INFO(verified.out << verified.err);
+  CHECK(verified.code == 0);
+  CHECK(verified.out.find("runs: 3 (allow 1, deny 1, ask 1)") != std::string::npos);
+#endif
 }
 
 TEST_CASE("with stdio closed, govrun's own files never become the program's stdio", "[govrun]") {
