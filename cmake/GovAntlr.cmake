@@ -33,6 +33,8 @@ endif()
 
 add_library(gov_parser_generated STATIC ${GOV_PARSER_SOURCES})
 target_include_directories(gov_parser_generated SYSTEM BEFORE PUBLIC ${GOV_PARSER_DIR} ${GOV_ANTLR_INCLUDE})
+# The generated parser includes compiler/parse/generated_base.h (its base classes).
+target_include_directories(gov_parser_generated PRIVATE ${CMAKE_SOURCE_DIR})
 target_compile_options(gov_parser_generated PUBLIC -fno-char8_t PRIVATE -w)
 target_link_libraries(gov_parser_generated PUBLIC antlr4_shared)
 set_target_properties(gov_parser_generated PROPERTIES POSITION_INDEPENDENT_CODE ON)

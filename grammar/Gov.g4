@@ -12,6 +12,10 @@
 // implements the lexical rules at the end of this file.
 grammar Gov;
 
+// Base classes that make the ANTLR runtime cheaper (compiler/parse/generated_base.h).
+options { superClass = GovParserBase; contextSuperClass = GovPooledContext; }
+@parser::header {#include "compiler/parse/generated_base.h"}
+
 // ---------------------------------------------------------------- files
 
 file
