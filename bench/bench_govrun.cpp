@@ -183,16 +183,16 @@ int main(int argc, char** argv) {
   std::printf("  median of per-pair ratios       %8.2fx\n", Median(ratios));
   std::printf("where govrun's time goes (median ms per phase):\n");
   const char* const order[] = {"exec of govrun to main", "startup", "load_verify", "open_log", "resolve_hash",
-                               "decide", "record_auth", "spawn", "record_start", "exec", "run", "record_end"};
+                               "decide", "spawn", "record_auth", "record_start", "exec", "run", "record_end"};
   const char* const labels[] = {"startup: exec of govrun, loader, static init",
                                 "startup: argument parsing",
                                 "config + load + verify bundle",
                                 "lineage: read key, open log",
                                 "resolve + hash program",
                                 "decide (request + native code)",
+                                "fork the child (it prepares in parallel)",
                                 "record authorization (fsync)",
-                                "spawn child (fork, cgroups)",
-                                "record start",
+                                "cgroups + record start",
                                 "exec (child setup + execveat)",
                                 "the program runs, reaped",
                                 "record end + checkpoint"};

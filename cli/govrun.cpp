@@ -511,8 +511,30 @@ int Main(int argc, char** argv, Timings& timings) {
   record.request = std::move(request);
   const request::Request& decided = record.request;
 
+  // The child is forked (and sets up its sandbox) while the authorization
+  // is made durable; it executes nothing before Go().
+  const std::int64_t depth = decided.has_parent ? decided.parent_depth + 1 : 0;
+  const std::vector<std::pair<std::string, std::string>> run_vars = {
+      {lineage::kEnvRunId, run_id},
+      {lineage::kEnvRunDepth, std::to_string(depth)},
+      {lineage::kEnvRunProgram, decided.program_path},
+  };
+  exec::LaunchSpec spec;
+  std::optional<exec::Outcome<exec::Child>> spawned;
+  if (execute) {
+    spec.program = &program;
+    spec.argv = options.command;
+    spec.envp = exec::ChildEnvironment(decided.env, obligations, run_vars);
+    spec.sandbox = &*sandbox;
+    spawned.emplace(exec::Spawn(spec));
+    timings.Mark("spawn");
+  }
+
   // 5. Record the authorization, durably, before anything runs.
   if (auto recorded = recorder.RecordAuthorization(record); !recorded.ok()) {
+    if (spawned && spawned->ok()) {
+      spawned->value().Abort();
+    }
     return Fail({exec::kExitLineage, "cannot record the authorization (the program was not run): " +
                                          recorded.error().message});
   }
@@ -551,17 +573,6 @@ int Main(int argc, char** argv, Timings& timings) {
   }
 
   // 6-7. Start, enforce, execute the hashed descriptor, supervise.
-  const std::int64_t depth = decided.has_parent ? decided.parent_depth + 1 : 0;
-  const std::vector<std::pair<std::string, std::string>> run_vars = {
-      {lineage::kEnvRunId, run_id},
-      {lineage::kEnvRunDepth, std::to_string(depth)},
-      {lineage::kEnvRunProgram, decided.program_path},
-  };
-  exec::LaunchSpec spec;
-  spec.program = &program;
-  spec.argv = options.command;
-  spec.envp = exec::ChildEnvironment(decided.env, obligations, run_vars);
-  spec.sandbox = &*sandbox;
 
   auto end_without_run = [&](const Failure& failure) -> int {
     lineage::End end;
@@ -576,16 +587,14 @@ int Main(int argc, char** argv, Timings& timings) {
     return finish(failure.exit_code);
   };
 
-  auto spawned = exec::Spawn(spec);
-  if (!spawned.ok()) {
-    return end_without_run(spawned.failure());
+  if (!spawned->ok()) {
+    return end_without_run(spawned->failure());
   }
-  exec::Child& child = spawned.value();
+  exec::Child& child = spawned->value();
   if (auto adopted = sandbox->AdoptChild(child.pid()); !adopted.ok()) {
     child.Abort();
     return end_without_run({exec::kExitConfig, "cannot enforce the obligations: " + adopted.error().message});
   }
-  timings.Mark("spawn");
   const std::int64_t started_ns = exec::MonotonicNs();
   lineage::Start start;
   start.run_id = run_id;
