@@ -98,11 +98,24 @@ class ContextPool {
 
 }  // namespace gov::parse
 
+// Under AddressSanitizer contexts use the heap, so it still sees their misuse.
+#if defined(__SANITIZE_ADDRESS__)
+#define GOV_POOL_CONTEXTS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GOV_POOL_CONTEXTS 0
+#endif
+#endif
+#ifndef GOV_POOL_CONTEXTS
+#define GOV_POOL_CONTEXTS 1
+#endif
+
 // Base of every generated context (the generated code names it unqualified).
 class GovPooledContext : public antlr4::ParserRuleContext {
  public:
   using antlr4::ParserRuleContext::ParserRuleContext;
 
+#if GOV_POOL_CONTEXTS
   static void* operator new(std::size_t size) {
     if (size > gov::parse::ContextPool::kMaxBlock) return ::operator new(size);
     return gov::parse::ContextPool::Get().Allocate(size);
@@ -114,6 +127,7 @@ class GovPooledContext : public antlr4::ParserRuleContext {
     }
     gov::parse::ContextPool::Get().Release(pointer, size);
   }
+#endif
 };
 
 // Base of the generated GovParser. Its exitRule and finally hide the

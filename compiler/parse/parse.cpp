@@ -342,8 +342,7 @@ class AstBuilder {
  public:
   AstBuilder(const source::SourceFile& source, source::FileId file, diagnostics::Collector& diagnostics,
              std::uint32_t& next_expr_id)
-      : source_(source),
-        text_(source.text()),
+      : text_(source.text()),
         file_(file),
         diagnostics_(diagnostics),
         next_expr_id_(next_expr_id),
@@ -903,7 +902,6 @@ class AstBuilder {
     return block;
   }
 
-  const source::SourceFile& source_;
   const std::string& text_;
   source::FileId file_;
   diagnostics::Collector& diagnostics_;
