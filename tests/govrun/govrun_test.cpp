@@ -382,6 +382,24 @@ int HelperTree(const char* file) {
   }
 }
 
+int HelperAlloc(int megabytes) {
+  std::vector<char*> blocks;
+  for (int i = 0; i < megabytes; ++i) {
+    char* block = static_cast<char*>(std::malloc(1 << 20));
+    if (block == nullptr) {
+      std::printf("alloc failed after %d MiB\n", i);
+      return 3;
+    }
+    std::memset(block, i & 0xff, 1 << 20);
+    blocks.push_back(block);
+  }
+  std::printf("allocated %d MiB\n", megabytes);
+  for (char* block : blocks) {
+    std::free(block);
+  }
+  return 0;
+}
+
 bool Alive(pid_t pid) {
   const std::string stat = ReadText("/proc/" + std::to_string(pid) + "/stat");
   if (stat.empty()) {
@@ -938,6 +956,40 @@ TEST_CASE("a fork bomb stops at `processes`", "[govrun][limits]") {
   }
 }
 
+TEST_CASE("memory: a program cannot use more than `memory`", "[govrun][limits]") {
+  const std::string policy = "allow h when program.name == \"govrun_tests\" with { memory = 96MiB, timeout = 30s }\n";
+  SECTION("root: cgroup memory controller (the OOM killer ends it)") {
+    Fixture fixture(policy);
+    const Result small = fixture.Run({Self(), "--helper", "alloc", "8"}, {}, {"--explain"});
+    INFO(small.out << small.err);
+    CHECK(small.code == 0);
+    if (small.err.find("memory.limit_in_bytes") != std::string::npos ||
+        small.err.find("memory.max") != std::string::npos) {
+      const Result big = fixture.Run({Self(), "--helper", "alloc", "400"});
+      INFO(big.out << big.err);
+      CHECK(big.code == 128 + SIGKILL);
+      CHECK(big.out.find("allocated") == std::string::npos);
+      CHECK(big.err.find("killed at its memory limit") != std::string::npos);
+    }
+  }
+#if !defined(__SANITIZE_ADDRESS__)
+  SECTION("unprivileged caller: RLIMIT_AS (allocations fail)") {
+    Fixture fixture(policy, false, true);
+    const std::string helper = fixture.dir + "/govrun_tests";
+    fs::copy_file(Self(), helper);
+    REQUIRE(chown(helper.c_str(), kNobody, kNobody) == 0);
+    chmod(helper.c_str(), 0755);
+    RunOptions options;
+    options.as_nobody = true;
+    const Result big = fixture.Run({helper, "--helper", "alloc", "400"}, options, {"--explain"});
+    INFO(big.out << big.err);
+    CHECK(big.err.find("RLIMIT_AS") != std::string::npos);
+    CHECK(big.code == 3);
+    CHECK(big.out.find("alloc failed") != std::string::npos);
+  }
+#endif
+}
+
 TEST_CASE("nested govrun records the outer run as parent", "[govrun][lineage]") {
   Fixture fixture(kTools);
   const std::string inner = std::string("echo outer=$GOV_RUN_ID; '") + GOV_GOVRUN + "' --explain --config '" +
@@ -1141,6 +1193,9 @@ int main(int argc, char** argv) {
     }
     if (helper == "forks" && argc == 4) {
       return HelperForks(std::atoi(argv[3]));
+    }
+    if (helper == "alloc" && argc == 4) {
+      return HelperAlloc(std::atoi(argv[3]));
     }
     if (helper == "tree" && argc == 4) {
       return HelperTree(argv[3]);
