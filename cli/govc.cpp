@@ -229,7 +229,7 @@ int Main(int argc, char** argv) {
       "  govc keygen ops && govc build examples/agent.gov --key ops.key -o agent.govb\n"
       "  govc eval --bundle agent.govb --trust ops.pub --request req.json\n"
       "  govc lint --format sarif policies/ > gov.sarif\n"
-      "  govc fmt --check policies/");
+      "  govc fmt --check policies/\n");
 
   std::vector<std::string> paths;
   std::string format = "text";
@@ -239,7 +239,7 @@ int Main(int argc, char** argv) {
   check->add_option("--format", format, "Output format")->check(CLI::IsMember({"text", "json"}));
   bool cost = false;
   check->add_flag("--cost", cost, "Also print each policy's static worst-case cost per decision (IR steps)");
-  check->footer("Examples:\n  govc check --format json examples/\n  govc check --cost examples/agent.gov");
+  check->footer("Examples:\n  govc check --format json examples/\n  govc check --cost examples/agent.gov\n");
 
   bool fmt_check = false;
   bool fmt_stdout = false;
@@ -247,7 +247,7 @@ int Main(int argc, char** argv) {
   fmt_cmd->add_option("paths", paths, "Policy files or folders")->required();
   fmt_cmd->add_flag("--check", fmt_check, "Change nothing; exit 1 if a file is not formatted");
   fmt_cmd->add_flag("--stdout", fmt_stdout, "Print the formatted text instead of rewriting files");
-  fmt_cmd->footer("Example: govc fmt --check examples/ stdlib/");
+  fmt_cmd->footer("Example: govc fmt --check examples/ stdlib/\n");
 
   std::string lint_format = "text";
   std::string lint_config;
@@ -255,14 +255,14 @@ int Main(int argc, char** argv) {
   lint_cmd->add_option("paths", paths, "Policy files or folders")->required();
   lint_cmd->add_option("--format", lint_format, "Output format")->check(CLI::IsMember({"text", "json", "sarif"}));
   lint_cmd->add_option("--config", lint_config, "gov.toml with lint levels (default: nearest gov.toml upwards)");
-  lint_cmd->footer("Example: govc lint --format sarif . > gov.sarif");
+  lint_cmd->footer("Example: govc lint --format sarif . > gov.sarif\n");
 
   std::string keygen_name;
   bool keygen_force = false;
   CLI::App* keygen = app.add_subcommand("keygen", "Create an Ed25519 key pair: NAME.key (private, 0600) and NAME.pub");
   keygen->add_option("name", keygen_name, "Path prefix of the two key files")->required();
   keygen->add_flag("--force", keygen_force, "Replace existing key files");
-  keygen->footer("Example: govc keygen keys/ops   # keys/ops.key, keys/ops.pub");
+  keygen->footer("Example: govc keygen keys/ops   # keys/ops.key, keys/ops.pub\n");
 
   BuildArgs build_args;
   bool build_ir_only = false;
@@ -276,7 +276,7 @@ int Main(int argc, char** argv) {
   build->add_option("-O,--opt-level", build_args.opt_level, "Optimization of the native code: 0, 1 or 2 (default: 2 up to 100 rules, else 1)")
       ->check(CLI::Range(0, 2));
   build->add_option("--emit-llvm", build_args.emit_llvm, "Also write the optimized LLVM IR (text) to this file");
-  build->footer("Example: govc build examples/agent.gov --key ops.key -o agent.govb");
+  build->footer("Example: govc build examples/agent.gov --key ops.key -o agent.govb\n");
 
   EvalArgs eval_args;
   CLI::App* eval = app.add_subcommand("eval", "Decide one request (JSON, docs/request.md) and explain the decision");
@@ -289,7 +289,7 @@ int Main(int argc, char** argv) {
   eval->footer(
       "Exit status: 0 decided (whatever the verdict), 1 policy errors, 2 usage or tool failure.\n"
       "Examples:\n  govc eval examples/agent.gov --request req.json\n"
-      "  govc eval --bundle agent.govb --trust ops.pub --request req.json --format json");
+      "  govc eval --bundle agent.govb --trust ops.pub --request req.json --format json\n");
 
   TestArgs test_args;
   CLI::App* test = app.add_subcommand("test", "Run every `test` block through native code (or the interpreter)");
@@ -297,7 +297,7 @@ int Main(int argc, char** argv) {
   test->add_flag("--interp", test_args.interp, "Run the tests with the IR interpreter");
   test->add_option("--coverage-min", test_args.coverage_min,
                    "Fail when less than this exact percentage of rules decided some test case");
-  test->footer("Example: govc test --coverage-min 100 examples/agent.gov");
+  test->footer("Example: govc test --coverage-min 100 examples/agent.gov\n");
 
   try {
     app.parse(argc, argv);

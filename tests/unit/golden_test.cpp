@@ -19,39 +19,16 @@
 #include <string>
 
 #include "compiler/diagnostics/diagnostic.h"
+#include "tests/unit/test_support.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using gov::testing::Outcome;
+using gov::testing::ReadAll;
 
-struct Outcome {
-  int status;
-  std::string stdout_text;
-  std::string stderr_text;
-};
-
-// Runs `command` with the repo root as working directory; captures both streams.
-Outcome Run(const std::string& command) {
-  fs::path err = fs::temp_directory_path() / ("gov_golden_" + std::to_string(::getpid()) + ".err");
-  std::string full = "cd '" GOV_SOURCE_DIR "' && NO_COLOR=1 " + command + " 2>'" + err.string() + "'";
-  FILE* pipe = ::popen(full.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  std::array<char, 4096> buffer{};
-  std::size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.append(buffer.data(), n);
-  int raw = ::pclose(pipe);
-  Outcome outcome{WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw), out, ReadAll(err)};
-  fs::remove(err);
-  return outcome;
-}
+Outcome Run(const std::string& command) { return gov::testing::RunCommand(command); }
 
 std::vector<fs::path> Cases(const std::string& suite) {
   std::vector<fs::path> cases;
