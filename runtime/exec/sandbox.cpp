@@ -24,6 +24,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -512,6 +513,7 @@ struct Sandbox::State {
   UniqueFd landlock;
   std::vector<sock_filter> seccomp;
   bool new_netns = false;
+  bool new_userns = false;  // unprivileged: the network namespace needs its own user namespace
 
   ~State() {
     for (const Cgroup& cgroup : cgroups) {
@@ -655,12 +657,24 @@ Outcome<Sandbox> Sandbox::Plan(const ir::Obligations& obligations, const Sandbox
 
   const bool no_network = obligations.network == ir::Network::kNone;
   if (obligations.network == ir::Network::kLoopback) {
-    if (!HasEffectiveCapability(CAP_SYS_ADMIN)) {
-      return refuse("network", "`loopback` needs a new network namespace, and creating one needs CAP_SYS_ADMIN, "
-                               "which govrun does not have");
-    }
     state->new_netns = true;
-    state->limits.push_back({"network", "network namespace (only lo)", "loopback"});
+    if (HasEffectiveCapability(CAP_SYS_ADMIN)) {
+      state->limits.push_back({"network", "network namespace (only lo)", "loopback"});
+    } else {
+      // Unprivileged: a user namespace owning the network namespace, with
+      // the caller's uid and gid mapped to themselves.
+      std::string text;
+      const bool userns_allowed =
+          ReadFile("/proc/sys/user/max_user_namespaces", text) && std::atol(text.c_str()) > 0 &&
+          (!ReadFile("/proc/sys/kernel/unprivileged_userns_clone", text) || std::atol(text.c_str()) == 1);
+      if (!userns_allowed) {
+        return refuse("network", "`loopback` needs a new network namespace; govrun lacks CAP_SYS_ADMIN and this "
+                                 "kernel does not allow unprivileged user namespaces");
+      }
+      state->new_userns = true;
+      state->limits.push_back(
+          {"network", "user + network namespace (only lo; uid and gid mapped to themselves)", "loopback"});
+    }
   }
   if (!kSeccompSupported) {
     if (no_network) {
@@ -703,6 +717,20 @@ int Sandbox::ApplyInChild(const char** stage) const {
     if (setrlimit(RLIMIT_NPROC, &limit) != 0) {
       *stage = "setrlimit(RLIMIT_NPROC)";
       return errno;
+    }
+  }
+  if (state_->new_userns) {
+    const uid_t uid = geteuid();
+    const gid_t gid = getegid();
+    if (unshare(CLONE_NEWUSER) != 0) {
+      *stage = "unshare(CLONE_NEWUSER)";
+      return errno;
+    }
+    if (!WriteFile("/proc/self/setgroups", "deny").ok() ||
+        !WriteFile("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1").ok() ||
+        !WriteFile("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1").ok()) {
+      *stage = "writing the user namespace's uid/gid maps";
+      return errno != 0 ? errno : EPERM;
     }
   }
   if (state_->new_netns) {

@@ -693,13 +693,6 @@ TEST_CASE("lineage directory unwritable or full: 74, signing key missing or unre
 }
 
 TEST_CASE("an obligation the kernel cannot enforce for this caller: 78", "[govrun][failclosed]") {
-  SECTION("network = loopback without CAP_SYS_ADMIN") {
-    Fixture fixture("allow t when program.name == \"touch\" with { network = loopback }\n", false, true);
-    RunOptions options;
-    options.as_nobody = true;
-    ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture), options), 78,
-                 "cannot enforce the `network` obligation");
-  }
   SECTION("a write path the caller cannot even look up") {
     Fixture fixture("allow t when program.name == \"touch\" with { write = [\"/root/.gov-test/x\"] }\n", false, true);
     fs::create_directories("/root/.gov-test/x");
@@ -921,6 +914,24 @@ TEST_CASE("network = loopback: a new network namespace with only lo", "[govrun][
   // The host's listener is in another namespace: refused by the namespace's own lo.
   CHECK(result.code == 3);
   CHECK(result.out.find("connect: Connection refused") != std::string::npos);
+
+  // Without CAP_SYS_ADMIN: a user namespace owns the network namespace.
+  Fixture unprivileged("allow h when program.name == \"govrun_tests\" with { network = loopback }\n", false, true);
+  const std::string helper = unprivileged.dir + "/govrun_tests";
+  fs::copy_file(Self(), helper);
+  REQUIRE(chown(helper.c_str(), kNobody, kNobody) == 0);
+  chmod(helper.c_str(), 0755);
+  RunOptions options;
+  options.as_nobody = true;
+  const Result as_nobody = unprivileged.Run({helper, "--helper", "connect", port}, options, {"--explain"});
+  INFO(as_nobody.out << as_nobody.err);
+  if (as_nobody.code == 78) {
+    CHECK(as_nobody.err.find("does not allow unprivileged user namespaces") != std::string::npos);
+  } else {
+    CHECK(as_nobody.err.find("user + network namespace") != std::string::npos);
+    CHECK(as_nobody.code == 3);
+    CHECK(as_nobody.out.find("connect: Connection refused") != std::string::npos);
+  }
   close(listener);
 }
 
