@@ -279,6 +279,10 @@ ErrorOr<void> ExportBundleFromLog(const std::string& log_path, const std::string
     return Error{fmt::format("export: run {} has records after the last checkpoint; no signed checkpoint covers them yet",
                              run_id)};
   }
+  // End at the first checkpoint after the tree's last record.
+  std::size_t end = last_tree_line;
+  while (lines[end].head.type != RecordType::kCheckpoint) ++end;
+  last_checkpoint = end;
   std::string out = Canonical(Json{{"format", kBundleFormat}, {"log", log_id}, {"root", run_id}}) + "\n";
   for (std::size_t i = 0; i <= last_checkpoint; ++i) {
     const Line& line = lines[i];

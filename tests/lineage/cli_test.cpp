@@ -18,39 +18,6 @@
 namespace gov::lineage {
 namespace {
 
-struct Ran {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs `argv` with stdout/stderr captured in files under `dir`.
-Ran RunProgram(const std::vector<std::string>& argv, const std::string& dir) {
-  const std::string out_path = dir + "/stdout.txt";
-  const std::string err_path = dir + "/stderr.txt";
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (out < 0 || err < 0) _exit(127);
-    dup2(out, 1);
-    dup2(err, 2);
-    std::vector<char*> args;
-    for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
-  Ran ran;
-  ran.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  ran.out = ReadFile(out_path);
-  ran.err = ReadFile(err_path);
-  return ran;
-}
-
 struct CliSession : Session {
   std::string pub = dir.path + "/key.pub";
   std::string stranger_pub = dir.path + "/stranger.pub";

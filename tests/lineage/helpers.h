@@ -2,6 +2,7 @@
 // records, file I/O and running programs.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -317,6 +318,42 @@ inline void Rechain(std::vector<std::string>& lines, std::size_t first_record, c
     lines[i] = split.has_body ? head_text + "\t" + body : head_text;
     prev = DigestOf(head_text);
   }
+}
+
+struct Ran {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `argv` with stdout/stderr captured in files under `dir`; `env` entries
+// (NAME=VALUE) are added to the environment.
+inline Ran RunProgram(const std::vector<std::string>& argv, const std::string& dir,
+                      const std::vector<std::string>& env = {}) {
+  const std::string out_path = dir + "/stdout." + std::to_string(getpid()) + ".txt";
+  const std::string err_path = dir + "/stderr." + std::to_string(getpid()) + ".txt";
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (out < 0 || err < 0) _exit(127);
+    dup2(out, 1);
+    dup2(err, 2);
+    for (const auto& entry : env) putenv(const_cast<char*>(entry.c_str()));
+    std::vector<char*> args;
+    for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  Ran ran;
+  ran.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  ran.out = ReadFile(out_path);
+  ran.err = ReadFile(err_path);
+  return ran;
 }
 
 }  // namespace gov::lineage
