@@ -59,6 +59,12 @@ std::string Govc() {
   return override_path != nullptr ? override_path : GOV_GOVC;
 }
 
+// govrun under test: GOVRUN_TEST_GOVRUN overrides the build's.
+std::string Govrun() {
+  const char* override_path = std::getenv("GOVRUN_TEST_GOVRUN");
+  return override_path != nullptr ? override_path : GOV_GOVRUN;
+}
+
 std::string Self() { return fs::read_symlink("/proc/self/exe").string(); }
 
 std::string ReadText(const std::string& path) {
@@ -250,7 +256,7 @@ class Fixture {
   // govrun [pre…] --config CONFIG -- command…
   Result Run(const std::vector<std::string>& command, const RunOptions& options = {},
              const std::vector<std::string>& pre = {}) const {
-    std::vector<std::string> argv = {GOV_GOVRUN};
+    std::vector<std::string> argv = {Govrun()};
     argv.insert(argv.end(), pre.begin(), pre.end());
     argv.push_back("--config");
     argv.push_back(config);
@@ -265,7 +271,7 @@ class Fixture {
 
   // Starts govrun in the background (see Run).
   Started Start(const std::vector<std::string>& command, const RunOptions& options = {}) const {
-    std::vector<std::string> argv = {GOV_GOVRUN, "--config", config, "--"};
+    std::vector<std::string> argv = {Govrun(), "--config", config, "--"};
     argv.insert(argv.end(), command.begin(), command.end());
     RunOptions with_cwd = options;
     if (with_cwd.cwd.empty()) {
@@ -457,20 +463,20 @@ TEST_CASE("default deny: no rule allows", "[govrun][failclosed]") {
 TEST_CASE("configuration missing, unreadable or invalid: 78", "[govrun][failclosed]") {
   Fixture fixture(kTools);
   SECTION("missing --config file") {
-    std::vector<std::string> argv = {GOV_GOVRUN, "--config", fixture.dir + "/nope.toml", "--", "touch",
+    std::vector<std::string> argv = {Govrun(), "--config", fixture.dir + "/nope.toml", "--", "touch",
                                      fixture.Marker()};
     ExpectNotRun(fixture, RunProcess(argv, fixture.dir), 78, "nope.toml: cannot open the configuration");
   }
   SECTION("GOV_CONFIG names a missing file") {
     RunOptions options;
     options.set_env["GOV_CONFIG"] = fixture.dir + "/nope.toml";
-    std::vector<std::string> argv = {GOV_GOVRUN, "--", "touch", fixture.Marker()};
+    std::vector<std::string> argv = {Govrun(), "--", "touch", fixture.Marker()};
     ExpectNotRun(fixture, RunProcess(argv, fixture.dir, options), 78, "nope.toml");
   }
   SECTION("no configuration anywhere") {
     RunOptions options;
     options.set_env["XDG_CONFIG_HOME"] = fixture.dir + "/xdg";
-    std::vector<std::string> argv = {GOV_GOVRUN, "--", "touch", fixture.Marker()};
+    std::vector<std::string> argv = {Govrun(), "--", "touch", fixture.Marker()};
     if (!Exists("/etc/gov/config.toml")) {
       ExpectNotRun(fixture, RunProcess(argv, fixture.dir, options), 78, "no configuration found");
     }
@@ -480,7 +486,7 @@ TEST_CASE("configuration missing, unreadable or invalid: 78", "[govrun][failclos
     WriteText(fixture.dir + "/xdg/gov/config.toml", "policy = 3\n");
     RunOptions options;
     options.set_env["XDG_CONFIG_HOME"] = fixture.dir + "/xdg";
-    std::vector<std::string> argv = {GOV_GOVRUN, "--", "touch", fixture.Marker()};
+    std::vector<std::string> argv = {Govrun(), "--", "touch", fixture.Marker()};
     ExpectNotRun(fixture, RunProcess(argv, fixture.dir, options), 78, "`policy` must be a string");
   }
   SECTION("a directory") {
@@ -513,7 +519,7 @@ TEST_CASE("configuration missing, unreadable or invalid: 78", "[govrun][failclos
     ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 78, "`trusted_keys` is empty");
   }
   SECTION("usage without --") {
-    std::vector<std::string> argv = {GOV_GOVRUN, "--config", fixture.config, "touch", fixture.Marker()};
+    std::vector<std::string> argv = {Govrun(), "--config", fixture.config, "touch", fixture.Marker()};
     ExpectNotRun(fixture, RunProcess(argv, fixture.dir), 78, "");
   }
 }
@@ -664,7 +670,7 @@ TEST_CASE("lineage directory unwritable or full: 74, signing key missing or unre
     const std::string lineage = fixture.dir + "/lineage";
     const std::string script = "mount -t tmpfs -o size=64k tmpfs '" + lineage + "' || exit 99; "
                                "dd if=/dev/zero of='" + lineage + "/fill' bs=4k count=100 2>/dev/null; "
-                               "exec '" GOV_GOVRUN "' --config '" + fixture.config + "' -- touch '" +
+                               "exec '" + Govrun() + "' --config '" + fixture.config + "' -- touch '" +
                                fixture.Marker() + "'";
     const Result result = RunProcess({"/usr/bin/unshare", "-m", "/bin/sh", "-c", script}, fixture.dir);
     if (result.code == 99 || result.err.find("unshare failed") != std::string::npos) {
@@ -1003,7 +1009,7 @@ TEST_CASE("memory: a program cannot use more than `memory`", "[govrun][limits]")
 
 TEST_CASE("nested govrun records the outer run as parent", "[govrun][lineage]") {
   Fixture fixture(kTools);
-  const std::string inner = std::string("echo outer=$GOV_RUN_ID; '") + GOV_GOVRUN + "' --explain --config '" +
+  const std::string inner = std::string("echo outer=$GOV_RUN_ID; '") + Govrun() + "' --explain --config '" +
                             fixture.config + "' -- dash -c 'echo inner=$GOV_RUN_ID depth=$GOV_RUN_DEPTH'";
   const Result result = fixture.Run({"dash", "-c", inner}, {}, {"--bundle", fixture.dir + "/run.bundle"});
   INFO(result.out << result.err);
@@ -1127,7 +1133,7 @@ Result RunOnTerminal(const Fixture& fixture, const std::vector<std::string>& com
     if (chdir(fixture.dir.c_str()) != 0) {
       _exit(201);
     }
-    std::vector<std::string> argv = {GOV_GOVRUN, "--config", fixture.config, "--"};
+    std::vector<std::string> argv = {Govrun(), "--config", fixture.config, "--"};
     argv.insert(argv.end(), command.begin(), command.end());
     std::vector<char*> args;
     for (const std::string& arg : argv) {
@@ -1180,7 +1186,7 @@ TEST_CASE("ask on a terminal: yes runs, no and silence do not", "[govrun][ask]")
 }
 
 TEST_CASE("govrun links no LLVM and no ANTLR", "[govrun]") {
-  FILE* pipe = popen("ldd '" GOV_GOVRUN "'", "r");
+  FILE* pipe = popen(("ldd '" + Govrun() + "'").c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string text;
   char buffer[4096];
