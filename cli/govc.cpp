@@ -23,7 +23,9 @@ namespace {
 
 constexpr std::string_view kVersion = "0.1.0";
 
-bool UseColor(FILE* stream) { return isatty(fileno(stream)) != 0 && std::getenv("NO_COLOR") == nullptr; }
+bool UseColor(FILE* stream) {
+  return isatty(fileno(stream)) != 0 && std::getenv("NO_COLOR") == nullptr;
+}
 
 // Accumulates rendered diagnostics from several compilations, dropping
 // duplicates (a module imported by two checked files is reported once).
@@ -273,7 +275,9 @@ int Main(int argc, char** argv) {
   build->add_flag("--no-native", build_ir_only, "Ship only the IR (govrun interprets it)");
   build->add_option("--cpu", build_args.cpu,
                     "Target CPU: an LLVM CPU name or `host` (default: a conservative CPU, x86-64-v2 on x86-64)");
-  build->add_option("-O,--opt-level", build_args.opt_level, "Optimization of the native code: 0, 1 or 2 (default: 2 up to 100 rules, else 1)")
+  build
+      ->add_option("-O,--opt-level", build_args.opt_level,
+                   "Optimization of the native code: 0, 1 or 2 (default: 2 up to 500 rules, else 1)")
       ->check(CLI::Range(0, 2));
   build->add_option("--emit-llvm", build_args.emit_llvm, "Also write the optimized LLVM IR (text) to this file");
   build->footer("Example: govc build examples/agent.gov --key ops.key -o agent.govb\n");
@@ -328,4 +332,6 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace gov::cli
 
-int main(int argc, char** argv) { return gov::cli::Main(argc, argv); }
+int main(int argc, char** argv) {
+  return gov::cli::Main(argc, argv);
+}

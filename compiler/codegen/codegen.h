@@ -27,7 +27,7 @@ inline constexpr std::size_t kScratchBytes = 65536;
 inline constexpr int kMaxDepth = 10000;
 
 inline constexpr int kAutoOptLevel = -1;
-inline constexpr std::size_t kAutoOptMaxRules = 100;
+inline constexpr std::size_t kAutoOptMaxRules = 500;
 
 // How to compile.
 struct Options {

@@ -747,7 +747,8 @@ std::uint32_t Decide(const PreparedPolicy& prepared, const gov_request& request,
     for (std::size_t r = 0; r < candidates.size(); ++r) candidates[r] = static_cast<std::uint32_t>(r);
   }
 
-  auto scratch = std::make_unique<char[]>(kScratchBytes);
+  // Uninitialized: the arena is written before it is read (make_unique would zero 64 KiB).
+  std::unique_ptr<char[]> scratch(new char[kScratchBytes]);
   Evaluator evaluator(prepared, request, scratch.get());
   std::vector<std::uint32_t> matched[3];  // by ir::Verdict
   for (std::uint32_t id : candidates) {
@@ -803,7 +804,8 @@ RuleTrace TraceRule(const PreparedPolicy& prepared, const gov_request& request, 
   trace.candidate = rule.index.Unindexed() ||
                     std::binary_search(rule.index.paths.begin(), rule.index.paths.end(), View(request.program_path)) ||
                     std::binary_search(rule.index.names.begin(), rule.index.names.end(), View(request.program_name));
-  auto scratch = std::make_unique<char[]>(kScratchBytes);
+  // Uninitialized: the arena is written before it is read (make_unique would zero 64 KiB).
+  std::unique_ptr<char[]> scratch(new char[kScratchBytes]);
   Evaluator evaluator(prepared, request, scratch.get());
   std::vector<std::uint32_t> conjuncts;
   const ir::Node& root = policy.nodes[rule.condition];
