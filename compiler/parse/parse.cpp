@@ -1152,11 +1152,9 @@ class FileParser {
   // the first syntax error. SLL either gives the tree LL would give or fails.
   GovParser::SingleDeclarationContext* ParseWindow(GovParser& parser, TokenWindow& window,
                                                    FirstErrorListener& listener) {
-    static const auto bail = std::make_shared<antlr4::BailErrorStrategy>();
-    static const auto recover = std::make_shared<antlr4::DefaultErrorStrategy>();
     auto* interpreter = parser.getInterpreter<antlr4::atn::ParserATNSimulator>();
     try {
-      parser.setErrorHandler(bail);
+      parser.setErrorHandler(bail_);
       parser.setTokenStream(&window);
       interpreter->setPredictionMode(antlr4::atn::PredictionMode::SLL);
       listener.set_silent(true);
@@ -1165,7 +1163,7 @@ class FileParser {
     } catch (const antlr4::ParseCancellationException&) {
     }
     window.seek(0);  // setTokenStream does not rewind the new stream
-    parser.setErrorHandler(recover);
+    parser.setErrorHandler(recover_);
     parser.setTokenStream(&window);
     interpreter->setPredictionMode(antlr4::atn::PredictionMode::LL);
     listener.set_silent(false);
@@ -1240,6 +1238,9 @@ class FileParser {
   source::FileId file_id_;
   diagnostics::Collector& diagnostics_;
   ParseTimings* timings_;
+  // Error strategies hold per-parse state, so each file parser has its own.
+  std::shared_ptr<antlr4::ANTLRErrorStrategy> bail_ = std::make_shared<antlr4::BailErrorStrategy>();
+  std::shared_ptr<antlr4::ANTLRErrorStrategy> recover_ = std::make_shared<antlr4::DefaultErrorStrategy>();
   std::size_t errors_ = 0;
   bool gave_up_ = false;
 };
