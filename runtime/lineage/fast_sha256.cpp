@@ -51,7 +51,11 @@ __attribute__((target("sha,sse4.1,ssse3"))) void Compress(std::uint32_t state[8]
     const __m128i save0 = state0;
     const __m128i save1 = state1;
     __m128i w[4];
+#if defined(__clang__)
+#pragma unroll
+#else
 #pragma GCC unroll 16
+#endif
     for (int g = 0; g < 16; ++g) {
       __m128i& cur = w[g & 3];
       if (g < 4) cur = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * g)), mask);

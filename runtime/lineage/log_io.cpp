@@ -47,6 +47,32 @@ std::optional<Head> ValidLine(std::string_view line) {
 
 }  // namespace
 
+ErrorOr<Json> ParseUntrusted(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > 32) return Error{"JSON nested deeper than 32 levels"};
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  try {
+    return Json::parse(text);
+  } catch (const Json::exception& e) {
+    return Error{fmt::format("invalid JSON: {}", e.what())};
+  }
+}
+
 std::string Canonical(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 SplitLine Split(std::string_view line) {
@@ -146,12 +172,9 @@ std::string CheckpointBody(std::string_view log_id, std::uint64_t count, std::st
 ErrorOr<CheckpointClaim> OpenCheckpoint(std::string_view body, const std::vector<crypto::PublicKey>& trusted,
                                         bool& signature_failure) {
   signature_failure = false;
-  Json root;
-  try {
-    root = Json::parse(body);
-  } catch (const Json::exception& e) {
-    return Error{fmt::format("checkpoint body is not JSON: {}", e.what())};
-  }
+  auto parsed = ParseUntrusted(body);
+  if (!parsed.ok()) return Error{"checkpoint body: " + parsed.error().message};
+  Json root = std::move(parsed).value();
   if (Canonical(root) != body) return Error{"checkpoint body is not canonical JSON"};
   std::string payload;
   std::vector<std::pair<std::string, std::string>> sigs;
@@ -195,8 +218,10 @@ ErrorOr<CheckpointClaim> OpenCheckpoint(std::string_view body, const std::vector
   }
   CheckpointClaim claim;
   claim.key_id_hint = hint;
+  auto parsed_statement = ParseUntrusted(payload);
+  if (!parsed_statement.ok()) return Error{"checkpoint statement: " + parsed_statement.error().message};
   try {
-    Json statement = Json::parse(payload);
+    const Json& statement = parsed_statement.value();
     if (Canonical(statement) != payload) return Error{"checkpoint statement is not canonical JSON"};
     if (statement.at("_type").get<std::string>() != kStatementType) return Error{"checkpoint statement: wrong _type"};
     if (statement.at("predicateType").get<std::string>() != kCheckpointPredicateType) {

@@ -30,6 +30,11 @@ nlohmann::json ObligationsToJson(const ir::Obligations& obligations);
 // SHA-256(salt || name || 0x00 || value).
 std::string EnvValueHash(std::string_view salt, std::string_view name, std::string_view value);
 
+// Parses untrusted JSON text (record bodies, envelopes, statements, bundle
+// headers): an error for invalid JSON and for nesting deeper than 32 levels
+// (our formats need 4; deeper input would only exercise recursion).
+ErrorOr<nlohmann::json> ParseUntrusted(std::string_view text);
+
 // The end of a log: the last valid record and any bytes after it.
 struct Tail {
   bool empty = true;               // no byte in the file

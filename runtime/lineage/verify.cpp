@@ -52,13 +52,12 @@ const char* RuleVerdictName(ir::Verdict verdict) {
 Failure Replay(std::string_view body_text, const interp::PreparedPolicy& prepared, const EnvReads& env_reads,
                std::string& why) {
   const ir::Policy& policy = prepared.policy();
-  Json body;
-  try {
-    body = Json::parse(body_text);
-  } catch (const Json::exception& e) {
-    why = fmt::format("authorization body is not JSON: {}", e.what());
+  auto parsed_body = ParseUntrusted(body_text);
+  if (!parsed_body.ok()) {
+    why = "authorization body: " + parsed_body.error().message;
     return Failure::kMalformed;
   }
+  const Json body = std::move(parsed_body).value();
   if (Canonical(body) != body_text) {
     why = "authorization body is not canonical JSON";
     return Failure::kMalformed;
@@ -459,8 +458,10 @@ class Verifier {
   }
 
   void CheckHeaderBody(std::string_view body, std::uint64_t line) {
+    auto parsed = ParseUntrusted(body);
+    if (!parsed.ok()) return Fail(Failure::kMalformed, "header body: " + parsed.error().message, line, 0, 0);
     try {
-      Json header = Json::parse(body);
+      const Json& header = parsed.value();
       if (Canonical(header) != body || header.at("format").get<std::string>() != kLogFormat ||
           header.at("log").get<std::string>() != log_id_) {
         Fail(Failure::kMalformed, "the header record's body does not describe this log", line, 0, 0);
@@ -474,8 +475,10 @@ class Verifier {
     std::size_t lf = data_.find('\n');
     if (lf == std::string_view::npos) return Fail(Failure::kMalformed, "bundle: no line end after the bundle header", 1, 0);
     std::string_view header_text = data_.substr(0, lf);
+    auto parsed = ParseUntrusted(header_text);
+    if (!parsed.ok()) return Fail(Failure::kMalformed, "bundle header: " + parsed.error().message, 1, 0);
     try {
-      Json header = Json::parse(header_text);
+      const Json& header = parsed.value();
       if (Canonical(header) != header_text || header.size() != 3) {
         return Fail(Failure::kMalformed, "bundle: the first line is not a canonical bundle header", 1, 0);
       }

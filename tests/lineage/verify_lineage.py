@@ -120,7 +120,7 @@ def parse_canonical(data):
     """Parses UTF-8 canonical JSON bytes; None if not JSON or not canonical."""
     try:
         value = json.loads(data.decode("utf-8"), parse_float=_no_floats, parse_constant=_no_floats)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     if canonical(value) != data:
         return None

@@ -5,6 +5,8 @@
 // torn tails are reported and recovered.
 #include <catch2/catch.hpp>
 
+#include <random>
+
 #include "tests/lineage/helpers.h"
 
 namespace gov::lineage {
@@ -361,6 +363,61 @@ TEST_CASE("invalid bytes inside the log without a recovery record are corruption
   CHECK(Check("hello\n", s.Options()).failure == Failure::kMalformed);
   VerifyOptions none;
   CHECK(Check(ReadFile(s.log_path), none).failure == Failure::kUsage);
+}
+
+}  // namespace
+}  // namespace gov::lineage
+
+namespace gov::lineage {
+namespace {
+
+TEST_CASE("hostile inputs: random mutations, garbage and deep nesting never crash", "[lineage][hostile]") {
+  Session s;
+  std::mt19937 random(424242);
+  const std::vector<std::string> seeds = {ReadFile(s.log_path), ReadFile(s.bundle_path)};
+  const char alphabet[] = "{}[]\":,\t\n0123456789abcdefsha256:truefalse\\u";
+  for (int i = 0; i < 3000; ++i) {
+    std::string data = seeds[i % 2];
+    const int edits = 1 + static_cast<int>(random() % 8);
+    for (int e = 0; e < edits && !data.empty(); ++e) {
+      std::size_t at = random() % data.size();
+      switch (random() % 4) {
+        case 0:
+          data[at] = alphabet[random() % (sizeof alphabet - 1)];
+          break;
+        case 1:
+          data.erase(at, random() % 64);
+          break;
+        case 2:
+          data.insert(at, data.substr(random() % data.size(), random() % 200));
+          break;
+        default:
+          data[at] = static_cast<char>(random());
+          break;
+      }
+    }
+    Report report = Check(data, s.Options());
+    CHECK(report.failure != Failure::kUsage);
+  }
+  // Deeply nested JSON where bodies are parsed: a checkpoint body, a bundle header.
+  std::string deep(200000, '[');
+  std::vector<std::string> lines = Lines(ReadFile(s.log_path));
+  Head head;
+  head.type = RecordType::kCheckpoint;
+  auto parsed = ParseHead(Split(lines.back()).head);
+  REQUIRE(parsed.ok());
+  std::string log(parsed.value().log), prev(parsed.value().prev);
+  head.log = log;
+  head.prev = prev;
+  head.seq = parsed.value().seq;
+  lines.back() = MakeLine(head, deep);
+  lines.back().pop_back();
+  Report nested = Check(Join(lines), s.Options());
+  CHECK(nested.failure == Failure::kMalformed);
+  CHECK(nested.message.find("nested") != std::string::npos);
+  CHECK(Check("{\"format\":" + deep + "\n", s.Options()).failure == Failure::kMalformed);
+  CHECK(Check(std::string(100000, '\n'), s.Options()).failure == Failure::kMalformed);
+  CHECK(Check(std::string(100000, '\t'), s.Options()).failure != Failure::kNone);
 }
 
 }  // namespace
