@@ -4,6 +4,7 @@
 // obligations, executing the very file descriptor that was hashed. Every
 // failure before exec means the program does not run (docs/govrun.md).
 #include <poll.h>
+#include <signal.h>
 #include <pwd.h>
 #include <grp.h>
 #include <unistd.h>
@@ -238,14 +239,26 @@ std::string Ask(const interp::Explanation& explanation, const std::string& progr
       std::fprintf(stderr, "\n");
       return "timeout";
     }
+    // Terminating signals are blocked (see PrepareSupervisor): look for them
+    // between short polls so that Ctrl-C at the prompt answers no.
+    sigset_t pending;
+    sigemptyset(&pending);
+    if (sigpending(&pending) == 0 && (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1 ||
+                                      sigismember(&pending, SIGHUP) == 1 || sigismember(&pending, SIGQUIT) == 1)) {
+      std::fprintf(stderr, "\n");
+      return "no";
+    }
     struct pollfd poll_fd {STDIN_FILENO, POLLIN, 0};
-    const int ready = poll(&poll_fd, 1, static_cast<int>(std::min<std::int64_t>(left_ms, 1 << 30)));
+    const int ready = poll(&poll_fd, 1, static_cast<int>(std::min<std::int64_t>(left_ms, 100)));
     if (ready < 0 && errno == EINTR) {
       continue;
     }
-    if (ready <= 0) {
+    if (ready == 0) {
+      continue;
+    }
+    if (ready < 0) {
       std::fprintf(stderr, "\n");
-      return ready == 0 ? "timeout" : "no";
+      return "no";
     }
     char c = 0;
     const ssize_t got = read(STDIN_FILENO, &c, 1);

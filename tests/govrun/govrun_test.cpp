@@ -44,6 +44,9 @@
 #include "runtime/bundle/manifest.h"
 #include "runtime/crypto/ed25519.h"
 #include "runtime/crypto/sha256.h"
+#include "runtime/config/config.h"
+#include "runtime/exec/env.h"
+#include "runtime/exec/program.h"
 #include "runtime/exec/sandbox.h"
 
 namespace {
@@ -413,6 +416,73 @@ bool Alive(pid_t pid) {
   }
   const std::size_t paren = stat.rfind(')');
   return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+}
+
+// ============================================================ unit level --
+
+TEST_CASE("SearchDirs keeps only absolute PATH entries", "[govrun][unit]") {
+  using gov::exec::SearchDirs;
+  CHECK(SearchDirs(".::/a:b:/c/:", true) == std::vector<std::string>{"/a", "/c/"});
+  CHECK(SearchDirs("", true).empty());
+  CHECK(SearchDirs("", false) == std::vector<std::string>{"/usr/local/bin", "/usr/bin", "/bin"});
+}
+
+TEST_CASE("ChildEnvironment: loader variables, env obligations, GOV_RUN_* and duplicates", "[govrun][unit]") {
+  using gov::exec::ChildEnvironment;
+  const std::vector<std::pair<std::string, std::string>> env = {
+      {"A", "1"}, {"LD_PRELOAD", "x.so"}, {"GOV_RUN_ID", "forged"}, {"A", "2"}, {"GLIBC_TUNABLES", "t"}, {"B", "3"}};
+  const std::vector<std::pair<std::string, std::string>> run = {{"GOV_RUN_ID", "r"}, {"GOV_RUN_DEPTH", "0"}};
+  gov::ir::Obligations none;
+  CHECK(ChildEnvironment(env, none, run) ==
+        std::vector<std::string>{"A=2", "B=3", "GOV_RUN_ID=r", "GOV_RUN_DEPTH=0"});
+  gov::ir::Obligations only;
+  only.has_env = true;
+  only.env = {"B", "LD_PRELOAD"};
+  CHECK(ChildEnvironment(env, only, run) ==
+        std::vector<std::string>{"LD_PRELOAD=x.so", "B=3", "GOV_RUN_ID=r", "GOV_RUN_DEPTH=0"});
+  CHECK(gov::exec::IsLoaderVariable("LD_AUDIT"));
+  CHECK(gov::exec::IsLoaderVariable("GCONV_PATH"));
+  CHECK_FALSE(gov::exec::IsLoaderVariable("PATH"));
+}
+
+TEST_CASE("configuration parsing is strict", "[govrun][unit]") {
+  using gov::config::ParseConfig;
+  const std::string base = "policy = \"p.govb\"\ntrusted_keys = [\"k.pub\"]\nlineage_dir = \"/var/l\"\nsigning_key = \"s.key\"\n";
+  auto ok = ParseConfig(base + "ask_timeout = \"2m\"\nkill_grace = 250\n", "/etc/gov/config.toml");
+  REQUIRE(ok.ok());
+  CHECK(ok.value().policy == "/etc/gov/p.govb");
+  CHECK(ok.value().trusted_keys == std::vector<std::string>{"/etc/gov/k.pub"});
+  CHECK(ok.value().lineage_dir == "/var/l");
+  CHECK(ok.value().ask_timeout_ms == 120000);
+  CHECK(ok.value().kill_grace_ms == 250);
+  CHECK_FALSE(ParseConfig(base + "ask_timeout = \"2 weeks\"\n", "/c.toml").ok());
+  CHECK_FALSE(ParseConfig(base + "kill_grace = -1\n", "/c.toml").ok());
+  CHECK_FALSE(ParseConfig(base + "trusted_keys = [1]\n", "/c.toml").ok());
+  CHECK_FALSE(ParseConfig("policy = \"p\"\n", "/c.toml").ok());
+  CHECK_FALSE(ParseConfig(base + "[table]\nx = 1\n", "/c.toml").ok());
+  auto bad = ParseConfig("policy = = 1\n", "/c.toml");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("/c.toml:1:") == 0);
+}
+
+TEST_CASE("configuration search order", "[govrun][unit]") {
+  using gov::config::CandidatePaths;
+  gov::config::Search search;
+  bool strict = false;
+  search.home = "/home/u";
+  CHECK(CandidatePaths(search, &strict) ==
+        std::vector<std::string>{"/home/u/.config/gov/config.toml", "/etc/gov/config.toml"});
+  CHECK_FALSE(strict);
+  search.xdg_config_home = "/x";
+  CHECK(CandidatePaths(search, &strict).front() == "/x/gov/config.toml");
+  search.xdg_config_home = "relative";
+  CHECK(CandidatePaths(search, &strict).front() == "/home/u/.config/gov/config.toml");
+  search.has_gov_config = true;
+  search.gov_config = "/g.toml";
+  CHECK(CandidatePaths(search, &strict) == std::vector<std::string>{"/g.toml"});
+  CHECK(strict);
+  search.explicit_path = "/e.toml";
+  CHECK(CandidatePaths(search, &strict) == std::vector<std::string>{"/e.toml"});
 }
 
 // ============================================================ fail closed --
@@ -1179,6 +1249,11 @@ TEST_CASE("ask on a terminal: yes runs, no and silence do not", "[govrun][ask]")
   ExpectNotRun(fixture, no, 77, "refused");
   const Result silent = RunOnTerminal(fixture, TouchMarker(fixture), "");
   ExpectNotRun(fixture, silent, 77, "no answer in time");
+  fixture.WriteConfig(Replace(ReadText(fixture.config), "ask_timeout = \"700ms\"", "ask_timeout = \"60s\""));
+  const auto begin = std::chrono::steady_clock::now();
+  const Result interrupted = RunOnTerminal(fixture, TouchMarker(fixture), "\x03");
+  ExpectNotRun(fixture, interrupted, 77, "refused");
+  CHECK(std::chrono::steady_clock::now() - begin < std::chrono::seconds(20));
   const Result yes = RunOnTerminal(fixture, TouchMarker(fixture), "y\n");
   INFO(yes.err);
   CHECK(yes.code == 0);
