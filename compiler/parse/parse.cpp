@@ -179,7 +179,7 @@ class TokenWindow final : public antlr4::TokenStream {
       : tokens_(tokens), text_(text), eof_(antlr4::Token::EOF, 0, 0, &text) {}
 
   void Select(std::size_t begin, std::size_t end) {
-    begin_ = begin;
+    window_ = tokens_.data() + begin;
     size_ = end - begin;
     position_ = 0;
     for (std::size_t i = 0; i < size_; ++i) tokens_[begin + i].index = i;
@@ -191,12 +191,10 @@ class TokenWindow final : public antlr4::TokenStream {
   bool EndsFile() const { return ends_file_; }
 
   antlr4::Token* LT(ssize_t k) override {
+    if (k > 0) return At(position_ + static_cast<std::size_t>(k) - 1);
     if (k == 0) return nullptr;
-    if (k < 0) {
-      std::size_t back = static_cast<std::size_t>(-k);
-      return back > position_ ? nullptr : At(position_ - back);
-    }
-    return At(position_ + static_cast<std::size_t>(k) - 1);
+    std::size_t back = static_cast<std::size_t>(-k);
+    return back > position_ ? nullptr : At(position_ - back);
   }
   antlr4::Token* get(std::size_t index) const override { return At(index); }
   antlr4::TokenSource* getTokenSource() const override { return &NoTokenSource::Get(); }
@@ -217,6 +215,7 @@ class TokenWindow final : public antlr4::TokenStream {
     ++position_;
   }
   std::size_t LA(ssize_t i) override {
+    if (i == 1) return position_ < size_ ? window_[position_].type : antlr4::Token::EOF;
     antlr4::Token* token = LT(i);
     return token == nullptr ? antlr4::Token::INVALID_TYPE : token->getType();
   }
@@ -228,7 +227,7 @@ class TokenWindow final : public antlr4::TokenStream {
   std::string getSourceName() const override { return "policy"; }
 
  private:
-  GovToken* At(std::size_t i) const { return i < size_ ? &tokens_[begin_ + i] : &eof_; }
+  GovToken* At(std::size_t i) const { return i < size_ ? window_ + i : &eof_; }
   std::string Between(antlr4::Token* start, antlr4::Token* stop) const {
     std::size_t from = start->getStartIndex();
     std::size_t to = stop->getStopIndex() + 1;
@@ -238,7 +237,7 @@ class TokenWindow final : public antlr4::TokenStream {
   std::vector<GovToken>& tokens_;
   const std::string& text_;
   mutable GovToken eof_;
-  std::size_t begin_ = 0;
+  GovToken* window_ = nullptr;
   std::size_t size_ = 0;
   std::size_t position_ = 0;
   bool ends_file_ = true;
