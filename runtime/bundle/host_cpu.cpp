@@ -146,12 +146,35 @@ constexpr const char* kLevel2[] = {"cx16", "popcnt", "sahf", "sse3", "sse4.1", "
 constexpr const char* kLevel3[] = {"avx", "avx2", "bmi", "bmi2", "f16c", "fma", "lzcnt", "movbe", "xsave"};
 constexpr const char* kLevel4[] = {"avx512bw", "avx512cd", "avx512dq", "avx512f", "avx512vl"};
 
+// CPUID traps to the hypervisor in a virtual machine (tens of microseconds
+// each there), and govrun runs this at every start: each (leaf, subleaf) and
+// each range's maximum leaf is queried once. Called only from DetectFeatures,
+// itself run once under a function-local static.
 bool Cpuid(std::uint32_t leaf, std::uint32_t subleaf, std::uint32_t regs[4]) {
-  const std::uint32_t max = __get_cpuid_max(leaf & 0x80000000u, nullptr);
-  if (max == 0 || leaf > max) {
+  struct Entry {
+    std::uint32_t leaf;
+    std::uint32_t subleaf;
+    bool valid;
+    std::uint32_t regs[4];
+  };
+  static std::vector<Entry> cache;
+  static std::uint32_t max_basic = 0xffffffffu;
+  static std::uint32_t max_extended = 0xffffffffu;
+  std::uint32_t& max_slot = (leaf & 0x80000000u) != 0 ? max_extended : max_basic;
+  if (max_slot == 0xffffffffu) {
+    max_slot = __get_cpuid_max(leaf & 0x80000000u, nullptr);
+  }
+  if (max_slot == 0 || leaf > max_slot) {
     return false;
   }
+  for (const Entry& entry : cache) {
+    if (entry.leaf == leaf && entry.subleaf == subleaf) {
+      std::copy(entry.regs, entry.regs + 4, regs);
+      return entry.valid;
+    }
+  }
   __cpuid_count(leaf, subleaf, regs[0], regs[1], regs[2], regs[3]);
+  cache.push_back(Entry{leaf, subleaf, true, {regs[0], regs[1], regs[2], regs[3]}});
   return true;
 }
 
