@@ -40,9 +40,15 @@ struct Governed {
       REQUIRE(crypto::WritePublicKeyFile(dir.path + "/" + name + ".pub", key.value().public_key()).ok());
     }
     WriteFile(dir.path + "/p.gov", kPolicy);
-    Ran built = RunProgram({GOV_GOVC, "build", dir.path + "/p.gov", "--key", dir.path + "/pol.key", "-o",
-                            dir.path + "/p.govb"},
-                           dir.path);
+    // govc may be mid-relink in a shared build directory (exit 127): retry briefly.
+    Ran built;
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      built = RunProgram({GOV_GOVC, "build", dir.path + "/p.gov", "--key", dir.path + "/pol.key", "-o",
+                          dir.path + "/p.govb"},
+                         dir.path);
+      if (built.code != 127) break;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
     INFO(built.out << built.err);
     REQUIRE(built.code == 0);
     REQUIRE(mkdir((dir.path + "/lineage").c_str(), 0700) == 0);
@@ -62,7 +68,7 @@ struct Governed {
   }
 };
 
-TEST_CASE("govrun: a nested governed session verifies and replays; secrets stay hashed", "[lineage][govrun]") {
+TEST_CASE("govrun: a nested governed session verifies and replays, secrets stay hashed", "[lineage][govrun]") {
   Governed g;
   const std::string bundle = g.dir.path + "/session.lineage";
   const std::string govrun = GOV_GOVRUN;

@@ -154,7 +154,7 @@ TEST_CASE("deleted, inserted, duplicated and reordered records are detected", "[
   }
 }
 
-TEST_CASE("truncation is detected; a log cut at a record boundary vouches only for its checkpoints", "[lineage][tamper]") {
+TEST_CASE("truncation is detected, a log cut at a record boundary vouches only for its checkpoints", "[lineage][tamper]") {
   Session s;
   const std::string log = ReadFile(s.log_path);
   for (std::size_t n = 0; n < log.size(); ++n) {
@@ -233,7 +233,7 @@ TEST_CASE("a rewritten record re-signed by an untrusted key fails as signature",
   }
 }
 
-TEST_CASE("replay catches an altered decision re-signed with the right key; binding catches another policy",
+TEST_CASE("replay catches an altered decision re-signed with the right key, binding catches another policy",
           "[lineage][replay]") {
   Session s;
   bundle::LoadedPolicy policy = LoadTestBundle(s.policy_path, s.key);
