@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -389,6 +390,26 @@ int HelperTree(const char* file) {
   for (;;) {
     pause();
   }
+}
+
+// Reports which socket families and terminal ioctls the kernel lets through.
+int HelperSyscalls() {
+  auto try_socket = [](const char* name, int family, int type) {
+    const int fd = socket(family, type, 0);
+    std::printf("%s=%s\n", name, fd >= 0 ? "ok" : std::strerror(errno));
+    if (fd >= 0) {
+      close(fd);
+    }
+  };
+  try_socket("unix", AF_UNIX, SOCK_STREAM);
+  try_socket("inet", AF_INET, SOCK_STREAM);
+  try_socket("inet6", AF_INET6, SOCK_DGRAM);
+  try_socket("netlink", AF_NETLINK, SOCK_RAW);
+  int pair[2];
+  std::printf("socketpair=%s\n", socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0 ? "ok" : std::strerror(errno));
+  char c = 'x';
+  std::printf("tiocsti=%s\n", ioctl(0, TIOCSTI, &c) == 0 ? "ok" : std::strerror(errno));
+  return 0;
 }
 
 int HelperAlloc(int megabytes) {
@@ -973,6 +994,27 @@ TEST_CASE("network = none: a TCP connect to a loopback listener fails", "[govrun
   close(listener);
 }
 
+TEST_CASE("seccomp: only AF_UNIX under network = none; terminal injection always refused", "[govrun][limits]") {
+  Fixture open_net("allow h when program.name == \"govrun_tests\"\n");
+  const Result any = open_net.Run({Self(), "--helper", "syscalls"});
+  INFO(any.out << any.err);
+  CHECK(any.code == 0);
+  CHECK(any.out.find("unix=ok") != std::string::npos);
+  CHECK(any.out.find("inet=ok") != std::string::npos);
+  CHECK(any.out.find("tiocsti=Operation not permitted") != std::string::npos);
+
+  Fixture fixture("allow h when program.name == \"govrun_tests\" with { network = none }\n");
+  const Result none = fixture.Run({Self(), "--helper", "syscalls"});
+  INFO(none.out << none.err);
+  CHECK(none.code == 0);
+  CHECK(none.out.find("unix=ok") != std::string::npos);
+  CHECK(none.out.find("socketpair=ok") != std::string::npos);
+  CHECK(none.out.find("inet=Address family not supported") != std::string::npos);
+  CHECK(none.out.find("inet6=Address family not supported") != std::string::npos);
+  CHECK(none.out.find("netlink=Address family not supported") != std::string::npos);
+  CHECK(none.out.find("tiocsti=Operation not permitted") != std::string::npos);
+}
+
 TEST_CASE("network = loopback: a new network namespace with only lo", "[govrun][limits]") {
   const int listener = socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(listener >= 0);
@@ -1285,6 +1327,9 @@ int main(int argc, char** argv) {
     }
     if (helper == "forks" && argc == 4) {
       return HelperForks(std::atoi(argv[3]));
+    }
+    if (helper == "syscalls" && argc == 3) {
+      return HelperSyscalls();
     }
     if (helper == "alloc" && argc == 4) {
       return HelperAlloc(std::atoi(argv[3]));
