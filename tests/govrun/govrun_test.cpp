@@ -1302,6 +1302,32 @@ TEST_CASE("ask on a terminal: yes runs, no and silence do not", "[govrun][ask]")
   CHECK(Exists(fixture.Marker()));
 }
 
+TEST_CASE("examples/agent.gov, built and signed, governs real commands as its comments say", "[govrun][example]") {
+  Fixture fixture(kTools);
+  const Result built = RunProcess({Govc(), "build", std::string(GOV_SOURCE_DIR) + "/examples/agent.gov", "--key",
+                                   fixture.dir + "/pol.key", "-o", fixture.dir + "/p.govb"},
+                                  fixture.dir);
+  INFO(built.err);
+  REQUIRE(built.code == 0);
+  // Inspection is allowed.
+  const Result cat = fixture.Run({"cat", "/etc/hostname"});
+  INFO(cat.err);
+  CHECK(cat.code == 0);
+  CHECK_FALSE(cat.out.empty());
+  // Credentials, destruction outside the workspace: denied.
+  ExpectNotRun(fixture, fixture.Run({"cat", "/root/.ssh/id_ed25519"}), 77, "deny by secrets");
+  fs::create_directory(fixture.dir + "/victim");
+  const Result rm = fixture.Run({"rm", "-rf", fixture.dir + "/victim"});
+  CHECK(rm.code == 77);
+  CHECK(rm.err.find("deny by delete_outside") != std::string::npos);
+  CHECK(Exists(fixture.dir + "/victim"));
+  // Inline code is asked about; without a terminal that is a refusal.
+  ExpectNotRun(fixture, fixture.Run({"dash", "-c", "touch " + fixture.Marker()}), 77, "ask by inline_code");
+  if (Exists("/usr/bin/git")) {
+    CHECK(fixture.Run({"git", "push"}).err.find("ask by git_push") != std::string::npos);
+  }
+}
+
 TEST_CASE("govrun links no LLVM and no ANTLR", "[govrun]") {
   FILE* pipe = popen(("ldd '" + Govrun() + "'").c_str(), "r");
   REQUIRE(pipe != nullptr);
