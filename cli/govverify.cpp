@@ -107,11 +107,15 @@ void PrintText(const lineage::Report& r) {
     std::printf("%s: FAILED (%s): %s%s\n", r.path.c_str(), lineage::FailureName(r.failure), where.c_str(),
                 r.message.c_str());
     if (r.records == 0) return;
-    std::printf("  checked before the failure: %llu records\n", static_cast<unsigned long long>(r.records));
-    return;
+    if (r.certified == 0) {
+      std::printf("  checked before the failure: %llu records\n", static_cast<unsigned long long>(r.records));
+      return;
+    }
+    std::printf("  before the failure (a torn tail), the log verifies:\n");
+  } else {
+    std::printf("%s: verified %s %s%s\n", r.path.c_str(), r.kind.c_str(), r.log_id.c_str(),
+                r.kind == "bundle" ? fmt::format(" (root run {})", r.root).c_str() : "");
   }
-  std::printf("%s: verified %s %s%s\n", r.path.c_str(), r.kind.c_str(), r.log_id.c_str(),
-              r.kind == "bundle" ? fmt::format(" (root run {})", r.root).c_str() : "");
   std::printf("  records: %llu certified by a signed checkpoint", static_cast<unsigned long long>(r.certified));
   if (r.uncertified > 0) {
     std::printf(", %llu after the last checkpoint (not vouched for)", static_cast<unsigned long long>(r.uncertified));

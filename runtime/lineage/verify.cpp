@@ -385,12 +385,18 @@ class Verifier {
       ++line_no;
       const char* lf = static_cast<const char*>(std::memchr(data_.data() + pos, '\n', data_.size() - pos));
       if (lf == nullptr) {
-        std::size_t from = junk_start == std::string_view::npos ? line_start : junk_start;
-        return Fail(Failure::kChain,
-                    fmt::format("torn last record: {} bytes at offset {} without a line end (a writer died mid-write; "
-                                "the next govrun records a recovery)",
-                                data_.size() - from, from),
-                    junk_start == std::string_view::npos ? line_no : junk_line, from);
+        // A torn tail: report what the records before it prove, then fail.
+        const std::size_t from = junk_start == std::string_view::npos ? line_start : junk_start;
+        std::string message = fmt::format(
+            "torn last record: {} bytes at offset {} without a line end (a writer died mid-write; the next govrun "
+            "records a recovery)",
+            data_.size() - from, from);
+        if (report_.records > 0) Finish(false);
+        if (failed()) {
+          message += "; before it: " + report_.message;
+          report_.failure = Failure::kNone;
+        }
+        return Fail(Failure::kChain, message, junk_start == std::string_view::npos ? line_no : junk_line, from);
       }
       const std::size_t line_end = static_cast<std::size_t>(lf - data_.data());
       pos = line_end + 1;
