@@ -125,7 +125,7 @@ class Recorder {
 
 // The environment variables whose VALUES a policy can read. Their values are
 // decision evidence: --replay must see them, so the recorder stores them in
-// clear (docs/lineage-format.md "Environment"). `all` is set when the policy
+// clear (docs/lineage-format.md "Environment values"). `all` is set when the policy
 // reads values under names it computes (or compares whole maps); then every
 // value is evidence. Names alone (`"X" in env`, `len(env)`, `any k in env`)
 // need no values: names are always recorded.
@@ -148,9 +148,14 @@ void AddPolicyEnvReads(const ir::Policy& policy, Authorization& record);
 // stay the caller's.
 void FillDecision(const ir::Policy& policy, const gov_decision& decision, Authorization& record);
 
-// Opens (creating if needed) the append-only log in `lineage_dir`, signing
-// checkpoints with `signing_key`. Errors: directory missing or unwritable,
-// log corrupt beyond its last record, lock failure.
+// Opens (creating if needed) the append-only log `lineage_dir`/lineage.log and
+// its env salt, signing checkpoints with `signing_key`. Errors: directory
+// missing or unwritable, no valid record in an existing log, lock failure.
+// Many processes may hold Recorders on one log: every append takes flock
+// (LOCK_EX), continues the chain from the last valid record and first
+// accounts for torn bytes a dead writer left (a recovery record). Run ids
+// and parent run ids must be 32 lower-case hex digits (NewRunId), else
+// RecordAuthorization fails.
 ErrorOr<std::unique_ptr<Recorder>> OpenLog(const std::string& lineage_dir, const crypto::PrivateKey& signing_key);
 
 }  // namespace gov::lineage
