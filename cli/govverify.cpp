@@ -75,6 +75,7 @@ Json ReportJson(const lineage::Report& r) {
               {"checkpoints", r.checkpoints},
               {"signatures_checked", r.signatures_checked},
               {"recoveries", r.recoveries},
+              {"external_parents", r.external_parents},
               {"runs", r.runs},
               {"allow", r.allow},
               {"deny", r.deny},
@@ -128,6 +129,10 @@ void PrintText(const lineage::Report& r) {
   for (const auto& run : r.incomplete) std::printf("    incomplete: run %s (no end record)\n", run.c_str());
   if (r.kind == "bundle" && !r.root_parent.empty()) {
     std::printf("  the root run's parent %s is outside the bundle\n", r.root_parent.c_str());
+  }
+  if (r.external_parents > 0) {
+    std::printf("  runs whose parent run is recorded in another log: %llu\n",
+                static_cast<unsigned long long>(r.external_parents));
   }
   if (r.recoveries > 0) {
     std::printf("  torn writes recovered: %llu (bytes kept and accounted for)\n",

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -218,6 +219,10 @@ class Verifier {
         if (runs_.count(key) != 0) {
           return Fail(Failure::kChain, fmt::format("run {} is authorized twice", head.run), line, offset, seq);
         }
+        if (!bundle && external_parents_.count(key) != 0) {
+          return Fail(Failure::kChain, fmt::format("run {} is authorized after a child that names it as parent", head.run),
+                      line, offset, seq);
+        }
         bool in_tree = true;
         if (!head.parent.empty() && runs_.count(KeyOf(head.parent)) == 0) {
           if (bundle && head.run == root_) {
@@ -225,9 +230,10 @@ class Verifier {
           } else if (bundle) {
             in_tree = false;
           } else {
-            return Fail(Failure::kChain,
-                        fmt::format("run {} names parent run {}, which is not in the log", head.run, head.parent), line,
-                        offset, seq);
+            // A parent recorded in another log (a nested govrun with another
+            // lineage_dir): reported; it must not appear later in this one.
+            external_parents_.insert(KeyOf(head.parent));
+            ++report_.external_parents;
           }
         }
         if (bundle && head.parent.empty() && head.run != root_) in_tree = false;
@@ -550,6 +556,7 @@ class Verifier {
   std::uint64_t first_seq_ = 0;
   std::uint64_t last_progress_ = 0;
   std::unordered_map<RunKey, RunState, RunKeyHash> runs_;
+  std::unordered_set<RunKey, RunKeyHash> external_parents_;
   std::vector<RunKey> order_;
   std::optional<Checkpoint> last_checkpoint_;
 };

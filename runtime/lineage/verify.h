@@ -58,6 +58,7 @@ struct Report {
   std::uint64_t checkpoints = 0;
   std::uint64_t signatures_checked = 0;
   std::uint64_t recoveries = 0;   // torn regions accounted for by recovery records
+  std::uint64_t external_parents = 0;  // log: runs whose parent run is in another log
   std::uint64_t runs = 0, allow = 0, deny = 0, ask = 0;  // certified authorizations
   std::vector<std::string> incomplete;  // executed runs without a certified end
   std::uint64_t replayed = 0;

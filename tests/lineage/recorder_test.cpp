@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/lineage/helpers.h"
+#include "runtime/lineage/verify.h"
 
 namespace gov::lineage {
 namespace {
@@ -32,6 +33,36 @@ TEST_CASE("OpenLog writes a header, records and a checkpoint", "[lineage]") {
     CHECK(head.value().body == DigestOf(split.body));
     prev = DigestOf(split.head);
   }
+}
+
+}  // namespace
+}  // namespace gov::lineage
+
+namespace gov::lineage {
+namespace {
+
+TEST_CASE("a parent run recorded in another log is reported, never authorized later", "[lineage]") {
+  TempDir dir;
+  auto key = TestKey(7);
+  auto recorder = OpenLog(dir.path, key);
+  REQUIRE(recorder.ok());
+  const std::string outside = NewRunId();  // a govrun that records into another lineage_dir
+  Authorization child = SampleAuthorization(NewRunId(), outside, "deny");
+  REQUIRE(recorder.value()->RecordAuthorization(child).ok());
+  REQUIRE(recorder.value()->Checkpoint().ok());
+  VerifyOptions options;
+  options.trusted = {key.public_key()};
+  Report report = Verify(dir.path, options);
+  INFO(report.message);
+  CHECK(report.failure == Failure::kNone);
+  CHECK(report.external_parents == 1);
+  // The "outside" run then appearing in this log, after its child, is not a real history.
+  Authorization late = SampleAuthorization(outside, "", "deny");
+  REQUIRE(recorder.value()->RecordAuthorization(late).ok());
+  REQUIRE(recorder.value()->Checkpoint().ok());
+  Report after = Verify(dir.path, options);
+  CHECK(after.failure == Failure::kChain);
+  CHECK(after.message.find("after a child") != std::string::npos);
 }
 
 }  // namespace

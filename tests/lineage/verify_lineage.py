@@ -245,6 +245,7 @@ class Chain:
         self.prev = None
         self.expected = 0
         self.runs = {}  # run -> [exec, started, ended]
+        self.external_parents = set()
         self.last_checkpoint = None
         self.records = 0
 
@@ -267,9 +268,11 @@ class Chain:
             if run in self.runs:
                 raise Bad("chain", "run authorized twice", line)
             in_tree = True
+            if not self.bundle and run in self.external_parents:
+                raise Bad("chain", "run authorized after a child naming it as parent", line)
             if parent and parent not in self.runs:
                 if not self.bundle:
-                    raise Bad("chain", "parent run not in the log", line)
+                    self.external_parents.add(parent)  # recorded in another log
                 in_tree = run == self.root
             if self.bundle and not parent and run != self.root:
                 in_tree = False
