@@ -6,7 +6,8 @@
 //    small contexts that all die together when the parser resets);
 //  - leaving a rule restores the parent context with a static_cast where the
 //    runtime's Parser::exitRule uses dynamic_cast (every context of this
-//    parser is a ParserRuleContext), and the generated rules' exit guard is a
+//    parser is a ParserRuleContext), entering one skips the parse tree and
+//    listener steps (both off), and the generated rules' exit guard is a
 //    plain scope guard instead of antlrcpp::finally's std::function.
 // Only compiler/parse uses the generated parser.
 #pragma once
@@ -138,6 +139,17 @@ class GovParserBase : public antlr4::Parser {
   using antlr4::Parser::Parser;
 
  protected:
+  // Parser::enterRule without the parse tree and listener steps, which are off.
+  void enterRule(antlr4::ParserRuleContext* localctx, std::size_t state, std::size_t rule_index) override {
+    if (_buildParseTrees || !_parseListeners.empty()) {
+      antlr4::Parser::enterRule(localctx, state, rule_index);
+      return;
+    }
+    setState(state);
+    _ctx = localctx;
+    _ctx->start = _input->LT(1);
+  }
+
   // Parser::exitRule: record the rule's last token and return to the parent.
   void exitRule() {
     if (!_parseListeners.empty()) {

@@ -339,13 +339,17 @@ T* Need(T* node) {
 // without errors; a missing field it relies on is a MalformedTree.
 class AstBuilder {
  public:
+  // `depths` is scratch space reused across declarations.
   AstBuilder(const source::SourceFile& source, source::FileId file, diagnostics::Collector& diagnostics,
-             std::uint32_t& next_expr_id)
+             std::uint32_t& next_expr_id, std::vector<int>& depths)
       : text_(source.text()),
         file_(file),
         diagnostics_(diagnostics),
         next_expr_id_(next_expr_id),
-        first_expr_id_(next_expr_id) {}
+        first_expr_id_(next_expr_id),
+        depths_(depths) {
+    depths_.clear();
+  }
 
   // Returns false when the declaration must be dropped (an error was reported).
   bool BuildDeclaration(GovParser::DeclarationContext* ctx, ast::Decl& out) {
@@ -536,10 +540,7 @@ class AstBuilder {
   // ------------------------------------------------------------ expressions
 
   ast::ExprPtr Make(Span span, ast::ExprNode node) {
-    auto expr = std::make_unique<ast::Expr>();
-    expr->id = next_expr_id_++;
-    expr->span = span;
-    expr->node = std::move(node);
+    ast::ExprPtr expr(new ast::Expr{next_expr_id_++, span, std::move(node)});
     int depth = 0;
     ast::ForEachChild(*expr, [&](const ast::Expr& child) { depth = std::max(depth, DepthOf(child)); });
     depth += 1;
@@ -906,7 +907,7 @@ class AstBuilder {
   diagnostics::Collector& diagnostics_;
   std::uint32_t& next_expr_id_;
   std::uint32_t first_expr_id_;
-  std::vector<int> depths_;  // by expression id - first_expr_id_
+  std::vector<int>& depths_;  // by expression id - first_expr_id_
   bool failed_ = false;
   bool depth_reported_ = false;
 };
@@ -1179,6 +1180,7 @@ class FileParser {
     TokenWindow window(tokens, text);
     FirstErrorListener listener(diagnostics_, file_id_, text, window);
     std::unique_ptr<GovParser> parser;
+    std::vector<int> depths;
     for (auto [begin, end] : chunks) {
       if (TooManyErrors(tokens[begin].begin)) return;
       bool too_deep = false;
@@ -1211,7 +1213,7 @@ class FileParser {
         }
         PhaseTimer timer(timings_ != nullptr ? &timings_->build_ms : nullptr);
         ast::Decl decl;
-        AstBuilder builder(source_, file_id_, diagnostics_, out.expr_count);
+        AstBuilder builder(source_, file_id_, diagnostics_, out.expr_count, depths);
         if (builder.BuildDeclaration(Need(tree->decl), decl)) {
           out.decls.push_back(std::move(decl));
         } else {
