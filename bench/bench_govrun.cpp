@@ -101,6 +101,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string dir = pattern;
+  // Removes the directory (keys, bundle, lineage) however main returns.
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ignored;
+      fs::remove_all(dir, ignored);
+    }
+  } cleanup{dir};
   for (const char* name : {"pol", "lin"}) {
     auto key = gov::crypto::PrivateKey::Generate();
     if (!key.ok() || !gov::crypto::WritePrivateKeyFile(dir + "/" + name + ".key", key.value()).ok() ||
@@ -222,7 +230,5 @@ int main(int argc, char** argv) {
     std::printf("  %-46s %8.3f\n", labels[i], median);
   }
   std::printf("  %-46s %8.3f\n", "(sum of phase medians)", sum);
-  std::error_code ignored;
-  fs::remove_all(dir, ignored);
   return 0;
 }
