@@ -81,6 +81,7 @@ Json ReportJson(const lineage::Report& r) {
               {"deny", r.deny},
               {"ask", r.ask},
               {"incomplete", r.incomplete},
+              {"unattributed", r.unattributed},
               {"bound", r.bound},
               {"replayed", r.replayed}};
   if (r.kind == "bundle") {
@@ -127,6 +128,10 @@ void PrintText(const lineage::Report& r) {
               static_cast<unsigned long long>(r.allow), static_cast<unsigned long long>(r.deny),
               static_cast<unsigned long long>(r.ask), r.incomplete.size());
   for (const auto& run : r.incomplete) std::printf("    incomplete: run %s (no end record)\n", run.c_str());
+  if (!r.unattributed.empty()) {
+    std::printf("  runs no signed checkpoint attributes to its signer: %zu\n", r.unattributed.size());
+    for (const auto& run : r.unattributed) std::printf("    unattributed: run %s\n", run.c_str());
+  }
   if (r.kind == "bundle" && !r.root_parent.empty()) {
     std::printf("  the root run's parent %s is outside the bundle\n", r.root_parent.c_str());
   }

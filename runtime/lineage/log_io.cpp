@@ -231,6 +231,7 @@ ErrorOr<CheckpointClaim> OpenCheckpoint(std::string_view body, const std::vector
     claim.log = predicate.at("log").get<std::string>();
     claim.count = predicate.at("count").get<std::uint64_t>();
     claim.head = predicate.at("head").get<std::string>();
+    claim.runs = predicate.at("runs").get<std::vector<std::string>>();
     const Json& subject = statement.at("subject");
     if (!subject.is_array() || subject.empty()) return Error{"checkpoint statement: no subject"};
     if (subject[0].at("name").get<std::string>() != "gov-lineage-log:" + claim.log ||

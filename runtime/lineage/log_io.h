@@ -72,6 +72,7 @@ struct CheckpointClaim {
   std::uint64_t count = 0;
   std::string head;
   std::string key_id_hint;
+  std::vector<std::string> runs;  // the runs the signing govrun says it recorded
 };
 // Decodes a checkpoint body and checks its signature against `trusted`:
 // returns the claim, or an error; `signature_failure` tells a bad/untrusted

@@ -349,6 +349,9 @@ class Verifier {
                               checkpoint.seq, claim.value().log, claim.value().count, claim.value().head),
                   checkpoint.line, checkpoint.offset, seq);
     }
+    for (const std::string& run : claim.value().runs) {
+      if (IsId(run)) attributed_.insert(KeyOf(run));
+    }
   }
 
   // After the last record: the final checkpoint, certified counts, runs.
@@ -374,6 +377,7 @@ class Verifier {
       if (run.verdict == 'd') ++report_.deny;
       if (run.verdict == 'k') ++report_.ask;
       if (run.exec && (!run.ended || run.end_seq >= covered)) report_.incomplete.push_back(IdOf(key));
+      if (options_.all_signatures && !bundle && attributed_.count(key) == 0) report_.unattributed.push_back(IdOf(key));
     }
   }
 
@@ -557,6 +561,7 @@ class Verifier {
   std::uint64_t last_progress_ = 0;
   std::unordered_map<RunKey, RunState, RunKeyHash> runs_;
   std::unordered_set<RunKey, RunKeyHash> external_parents_;
+  std::unordered_set<RunKey, RunKeyHash> attributed_;  // runs listed by verified checkpoints
   std::vector<RunKey> order_;
   std::optional<Checkpoint> last_checkpoint_;
 };

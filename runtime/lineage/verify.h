@@ -61,6 +61,10 @@ struct Report {
   std::uint64_t external_parents = 0;  // log: runs whose parent run is in another log
   std::uint64_t runs = 0, allow = 0, deny = 0, ask = 0;  // certified authorizations
   std::vector<std::string> incomplete;  // executed runs without a certified end
+  // --all-signatures: certified runs that no verified checkpoint lists as
+  // recorded by its signer (a writer that died before its checkpoint, or
+  // records inserted by someone without a key before a later checkpoint).
+  std::vector<std::string> unattributed;
   std::uint64_t replayed = 0;
   std::uint64_t bound = 0;        // authorizations checked against --policy
   // The first failure, if any.

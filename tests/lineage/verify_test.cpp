@@ -422,3 +422,62 @@ TEST_CASE("hostile inputs: random mutations, garbage and deep nesting never cras
 
 }  // namespace
 }  // namespace gov::lineage
+
+namespace gov::lineage {
+namespace {
+
+TEST_CASE("--all-signatures attributes runs to their signers: records inserted without a key are named",
+          "[lineage][tamper]") {
+  Session s;
+  VerifyOptions all = s.Options();
+  all.all_signatures = true;
+  Report clean = Verify(s.log_path, all);
+  REQUIRE(clean.failure == Failure::kNone);
+  CHECK(clean.unattributed.empty());
+  // Someone with write access but no key appends a chain-valid authorization…
+  std::vector<std::string> lines = Lines(ReadFile(s.log_path));
+  auto last = ParseHead(Split(lines.back()).head);
+  REQUIRE(last.ok());
+  const std::string forged_run = NewRunId();
+  std::string line = lines[1];
+  line.replace(line.find(s.root), 32, forged_run);
+  line.replace(line.find(s.root), 32, forged_run);
+  lines.push_back(line);
+  {
+    SplitLine split = Split(lines.back());
+    auto head = ParseHead(split.head);
+    REQUIRE(head.ok());
+    Head h = head.value();
+    std::string body(split.body), log(h.log), run(h.run), policy(h.policy), verdict(h.verdict);
+    std::string prev = DigestOf(Split(lines[lines.size() - 2]).head);
+    h.log = log;
+    h.run = run;
+    h.parent = "";
+    h.policy = policy;
+    h.verdict = verdict;
+    h.prev = prev;
+    h.seq = last.value().seq + 1;
+    std::string text = MakeLine(h, body);
+    text.pop_back();
+    lines.back() = text;
+  }
+  WriteFile(s.log_path, Join(lines));
+  // …and a legitimate govrun then checkpoints the log, covering it.
+  {
+    auto opened = OpenLog(s.dir.path, s.key);
+    REQUIRE(opened.ok());
+    bundle::LoadedPolicy policy = LoadTestBundle(s.policy_path, s.key);
+    GovernedRun(*opened.value(), policy, MakeRequest("git"));
+  }
+  Report plain = Verify(s.log_path, s.Options());
+  INFO(plain.message);
+  CHECK(plain.failure == Failure::kNone);  // one signature: the log state is vouched for…
+  Report attributed = Verify(s.log_path, all);
+  INFO(attributed.message);
+  CHECK(attributed.failure == Failure::kNone);
+  REQUIRE(attributed.unattributed.size() == 1);  // …but no signer claims the inserted run
+  CHECK(attributed.unattributed[0] == forged_run);
+}
+
+}  // namespace
+}  // namespace gov::lineage
