@@ -1,6 +1,6 @@
 // The request a policy decides: an owning C++ form (`Request`), the ABI view
 // over it (`RequestView` → gov_request), and its JSON form (docs/request.md)
-// used by govc eval/test, govrun --request and lineage records.
+// used by govc eval/test and lineage records.
 #pragma once
 
 #include <cstdint>
