@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <random>
@@ -99,8 +100,29 @@ TEST_CASE("8 concurrent writer processes x 200 runs: every record present, the l
   std::vector<pid_t> pids;
   for (int i = 0; i < 8; ++i) pids.push_back(SpawnWriter(dir.path, key, 200, fds[1]));
   close(fds[1]);
+  // A verifier running while they write never sees a torn or broken log.
+  std::atomic<bool> writing{true};
+  std::atomic<int> verified{0};
+  std::atomic<int> bad{0};
+  std::string first_bad;
+  std::thread verifier([&] {
+    while (writing) {
+      if (access((dir.path + "/lineage.log").c_str(), F_OK) != 0) continue;
+      Report live = Verify(dir.path, Trusting(key));
+      const bool before_first_checkpoint = live.failure == Failure::kSignature && live.checkpoints == 0;
+      if (live.failure != Failure::kNone && !before_first_checkpoint) {
+        if (bad++ == 0) first_bad = live.message;
+      }
+      ++verified;
+    }
+  });
   std::map<std::string, char> reports = ReadReports(fds[0]);
   close(fds[0]);
+  writing = false;
+  verifier.join();
+  INFO("first failure of a concurrent verification: " << first_bad);
+  CHECK(bad == 0);
+  CHECK(verified > 0);
   for (pid_t pid : pids) {
     int status = 0;
     REQUIRE(waitpid(pid, &status, 0) == pid);
