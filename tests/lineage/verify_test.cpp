@@ -426,7 +426,7 @@ TEST_CASE("hostile inputs: random mutations, garbage and deep nesting never cras
 namespace gov::lineage {
 namespace {
 
-TEST_CASE("--all-signatures attributes runs to their signers: records inserted without a key are named",
+TEST_CASE("all signatures: runs are attributed to their signers, records inserted without a key are named",
           "[lineage][tamper]") {
   Session s;
   VerifyOptions all = s.Options();
