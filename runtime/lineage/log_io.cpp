@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -258,8 +259,19 @@ ErrorOr<void> ExportBundleFromLog(const std::string& log_path, const std::string
   if (fstat(fd, &st) != 0) return Error{"export: stat failed"};
   const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
   if (from_offset > size) from_offset = 0;
-  GOV_ASSIGN_OR_RETURN(std::string data, PreadRange(fd, from_offset, size - from_offset));
-  flock(fd, LOCK_UN);
+  flock(fd, LOCK_UN);  // records below `size` are complete and never change
+  if (size == 0) return Error{fmt::format("export: {} is empty", log_path)};
+  // Mapped, not read: a log may be far larger than memory.
+  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (map == MAP_FAILED) return Error{fmt::format("export: cannot map {}: {}", log_path, std::strerror(errno))};
+  struct Unmapper {
+    void* map;
+    std::size_t size;
+    ~Unmapper() { munmap(map, size); }
+  } unmapper{map, size};
+  madvise(map, size, MADV_SEQUENTIAL);
+  const std::string_view data =
+      std::string_view(static_cast<const char*>(map), size).substr(static_cast<std::size_t>(from_offset));
 
   // Lines from the root's authorization on; the bundle ends at the last
   // checkpoint after the tree's last record.
