@@ -373,7 +373,12 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Options& options) {
       "Usage: govrun [options] -- PROGRAM [ARGS...]\n"
       "Exit codes: the program's status (128+N when killed by signal N); 77 denied or ask refused; 78 "
       "configuration, policy, bundle, trust, --context or unenforceable obligation; 74 lineage I/O; 127 "
-      "program not found; 126 not executable; 70 internal error. See docs/govrun.md.");
+      "program not found; 126 not executable; 70 internal error. See docs/govrun.md.\n"
+      "Examples:\n"
+      "  govrun -- git status\n"
+      "  govrun --context ticket=CHG-1234 -- make release\n"
+      "  govrun --explain -- rm -rf build\n"
+      "  GOV_CONFIG=./config.toml govrun --bundle run.lineage -- make test\n");
   try {
     app.parse(split < 0 ? argc : split, argv);
   } catch (const CLI::Success& success) {
