@@ -19,7 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/crypto/ed25519.h"
-#include "runtime/lineage/fast_sha256.h"
+#include "runtime/crypto/fast_sha256.h"
 #include "runtime/lineage/format.h"
 #include "runtime/lineage/log_io.h"
 #include "runtime/lineage/recorder.h"
@@ -209,7 +209,7 @@ int Main(int argc, char** argv) {
               static_cast<unsigned long long>(report.signatures_checked), seconds, cpu,
               static_cast<double>(report.records) / seconds, static_cast<double>(bytes) / (1 << 20) / seconds,
               seconds <= 5.0 ? "" : "  (over the 5 s target)");
-  std::printf("SHA-256: %s\n", FastSha256Accelerated() ? "x86 SHA extensions" : "libsodium (portable)");
+  std::printf("SHA-256: %s\n", crypto::FastSha256Accelerated() ? "x86 SHA extensions" : "libsodium (portable)");
 
   // 2. Recording cost per govrun invocation, appended to the same big log.
   std::vector<double> open_us, auth_us, start_us, end_us, checkpoint_us, total_us;

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "runtime/abi/gov_abi.h"
+#include "runtime/crypto/fast_sha256.h"
 #include "runtime/crypto/sha256.h"
 #include "runtime/ir/serialize.h"
 
@@ -258,14 +259,14 @@ ErrorOr<VerifiedBundle> VerifyBundle(std::string_view file, const std::vector<cr
     return Error{"bundle manifest: " + manifest.error().message};
   }
   VerifiedBundle verified{std::move(manifest).value(), SectionPayload(framing, kSectionIr), std::nullopt, *signer,
-                          crypto::DigestString(crypto::Sha256Of(file))};
+                          crypto::DigestString(crypto::FastSha256(file))};
   if (verified.manifest.abi_version != GOV_ABI_VERSION) {
     return Error{"bundle uses decision ABI version " + std::to_string(verified.manifest.abi_version) +
                  "; this build supports version " + std::to_string(GOV_ABI_VERSION)};
   }
 
   // 3. The sections the manifest binds.
-  if (crypto::DigestString(crypto::Sha256Of(verified.ir)) != verified.manifest.ir_sha256) {
+  if (crypto::DigestString(crypto::FastSha256(verified.ir)) != verified.manifest.ir_sha256) {
     return Error{"bundle IR section does not match the manifest's ir_sha256"};
   }
   const bool has_native = HasSection(framing, kSectionNative);
@@ -275,7 +276,7 @@ ErrorOr<VerifiedBundle> VerifyBundle(std::string_view file, const std::vector<cr
   }
   if (has_native) {
     verified.native = SectionPayload(framing, kSectionNative);
-    if (crypto::DigestString(crypto::Sha256Of(*verified.native)) != verified.manifest.code_sha256) {
+    if (crypto::DigestString(crypto::FastSha256(*verified.native)) != verified.manifest.code_sha256) {
       return Error{"bundle NATIVE section does not match the manifest's code_sha256"};
     }
   }

@@ -18,7 +18,7 @@
 #include <fmt/format.h>
 
 #include "runtime/crypto/sha256.h"
-#include "runtime/lineage/fast_sha256.h"
+#include "runtime/crypto/fast_sha256.h"
 #include "runtime/lineage/log_io.h"
 #include "runtime/request/request.h"
 
@@ -207,7 +207,7 @@ class Verifier {
       }
     }
     have_prev_ = true;
-    prev_ = FastSha256(head_text);
+    prev_ = crypto::FastSha256(head_text);
     expected_seq_ = head.seq + 1;
     ++report_.records;
     switch (head.type) {
@@ -421,7 +421,7 @@ class Verifier {
       } else if (!head.ok()) {
         bad = Failure::kMalformed;
         why = head.error().message;
-      } else if (!SameDigest(head.value().body, FastSha256(split.body))) {
+      } else if (!SameDigest(head.value().body, crypto::FastSha256(split.body))) {
         bad = Failure::kChain;
         why = fmt::format("the body of record {} does not match its digest", head.value().seq);
       }
@@ -525,7 +525,7 @@ class Verifier {
       auto head = ParseHead(split.head);
       if (!head.ok()) return Fail(Failure::kMalformed, "bundle: " + head.error().message, line_no, line_start);
       const Head& h = head.value();
-      if (split.has_body && !SameDigest(h.body, FastSha256(split.body))) {
+      if (split.has_body && !SameDigest(h.body, crypto::FastSha256(split.body))) {
         return Fail(Failure::kChain, fmt::format("the body of record {} does not match its digest", h.seq), line_no,
                     line_start, static_cast<std::int64_t>(h.seq));
       }

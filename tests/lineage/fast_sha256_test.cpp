@@ -1,9 +1,9 @@
-// FastSha256 (SHA extensions) agrees with libsodium on every length around
+// crypto::FastSha256 (SHA extensions) agrees with libsodium on every length around
 // the block boundaries and on random data.
 #include <catch2/catch.hpp>
 #include <random>
 
-#include "runtime/lineage/fast_sha256.h"
+#include "runtime/crypto/fast_sha256.h"
 
 namespace gov::lineage {
 namespace {
@@ -14,15 +14,15 @@ TEST_CASE("FastSha256 equals libsodium's SHA-256", "[lineage][sha256]") {
   for (char& c : data) c = static_cast<char>(random());
   for (std::size_t n = 0; n <= 1100; ++n) {
     INFO("length " << n);
-    REQUIRE(FastSha256(std::string_view(data).substr(0, n)) == crypto::Sha256Of(std::string_view(data).substr(0, n)));
+    REQUIRE(crypto::FastSha256(std::string_view(data).substr(0, n)) == crypto::Sha256Of(std::string_view(data).substr(0, n)));
   }
   for (int i = 0; i < 200; ++i) {
     std::size_t offset = random() % 1000, length = random() % 4000;
     std::string_view slice = std::string_view(data).substr(offset, length);
-    REQUIRE(FastSha256(slice) == crypto::Sha256Of(slice));
+    REQUIRE(crypto::FastSha256(slice) == crypto::Sha256Of(slice));
   }
-  CHECK(crypto::HexEncode(FastSha256("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  WARN("SHA extensions used: " << (FastSha256Accelerated() ? "yes" : "no"));
+  CHECK(crypto::HexEncode(crypto::FastSha256("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  WARN("SHA extensions used: " << (crypto::FastSha256Accelerated() ? "yes" : "no"));
 }
 
 }  // namespace

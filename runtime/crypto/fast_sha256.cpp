@@ -1,6 +1,6 @@
 // One-shot SHA-256 for verifying large logs: the x86 SHA extensions when
 // the CPU has them (about 10x libsodium's portable code), else libsodium.
-#include "runtime/lineage/fast_sha256.h"
+#include "runtime/crypto/fast_sha256.h"
 
 #include <cstring>
 
@@ -11,7 +11,7 @@
 #include <immintrin.h>
 #endif
 
-namespace gov::lineage {
+namespace gov::crypto {
 namespace {
 
 #if defined(__x86_64__)
@@ -84,7 +84,7 @@ __attribute__((target("sha,sse4.1,ssse3"))) void Compress(std::uint32_t state[8]
   _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), state1);
 }
 
-crypto::Sha256Digest ShaNi(std::string_view bytes) {
+Sha256Digest ShaNi(std::string_view bytes) {
   std::uint32_t state[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                             0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
   const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
@@ -98,7 +98,7 @@ crypto::Sha256Digest ShaNi(std::string_view bytes) {
   const std::uint64_t bits = static_cast<std::uint64_t>(bytes.size()) * 8;
   for (int i = 0; i < 8; ++i) last[tail_blocks * 64 - 1 - i] = static_cast<unsigned char>(bits >> (8 * i));
   Compress(state, last, tail_blocks);
-  crypto::Sha256Digest digest{};
+  Sha256Digest digest{};
   for (int i = 0; i < 8; ++i) {
     digest[4 * i] = static_cast<std::uint8_t>(state[i] >> 24);
     digest[4 * i + 1] = static_cast<std::uint8_t>(state[i] >> 16);
@@ -122,11 +122,11 @@ bool FastSha256Accelerated() {
 #endif
 }
 
-crypto::Sha256Digest FastSha256(std::string_view bytes) {
+Sha256Digest FastSha256(std::string_view bytes) {
 #if defined(__x86_64__)
   if (kHaveShaNi) return ShaNi(bytes);
 #endif
-  return crypto::Sha256Of(bytes);
+  return Sha256Of(bytes);
 }
 
-}  // namespace gov::lineage
+}  // namespace gov::crypto

@@ -1,0 +1,18 @@
+// One-shot SHA-256 for large inputs (lineage logs, policy bundles): the x86 SHA extensions
+// when the CPU has them, else libsodium (runtime/crypto/sha256.h). Same
+// results either way (checked by tests/lineage/fast_sha256_test.cpp).
+#pragma once
+
+#include <string_view>
+
+#include "runtime/crypto/sha256.h"
+
+namespace gov::crypto {
+
+// SHA-256 of `bytes`.
+Sha256Digest FastSha256(std::string_view bytes);
+
+// True when FastSha256 uses the CPU's SHA instructions.
+bool FastSha256Accelerated();
+
+}  // namespace gov::crypto
