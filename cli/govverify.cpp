@@ -30,7 +30,18 @@ constexpr const char* kUsage =
     "\n"
     "PATH is a lineage log, a lineage_dir (its lineage.log) or a lineage bundle.\n"
     "Exit codes: 0 verified, 1 signature, 2 chain/completeness, 3 policy binding,\n"
-    "4 replay, 5 malformed input, 64 usage, 66 unreadable input (docs/govverify.md).\n";
+    "4 replay, 5 malformed input, 64 usage, 66 unreadable input (docs/govverify.md).\n"
+    "\n"
+    "Options: --trust KEY.pub  a public key trusted to sign checkpoints and policy bundles\n"
+    "         --policy F.govb  the policy every authorization must be bound to\n"
+    "         --replay         re-decide every recorded request with the policy's IR\n"
+    "         --all-signatures check every checkpoint's signature, not only the last\n"
+    "         --format json    machine-readable report; --quiet: exit status only\n"
+    "         --version, --help\n"
+    "Examples:\n"
+    "  govverify --trust lineage.pub --trust ops.pub --policy agent.govb --replay run.lineage\n"
+    "  govverify --trust lineage.pub --format json /var/lib/gov/lineage\n"
+    "  govverify export /var/lib/gov/lineage 77c5738e1ae68768cd41550cf6473430 -o run.lineage\n";
 
 int Usage(const std::string& message) {
   std::fprintf(stderr, "govverify: %s\n%s", message.c_str(), kUsage);
@@ -184,6 +195,9 @@ int Main(int argc, char** argv) {
       if (!value(format) || (format != "text" && format != "json")) return Usage("--format is text or json");
     } else if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
+      return 0;
+    } else if (arg == "--version") {
+      std::fputs("govverify 0.1.0\n", stdout);
       return 0;
     } else if (arg == "--") {
       for (++i; i < argc; ++i) paths.emplace_back(argv[i]);
