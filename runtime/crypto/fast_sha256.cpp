@@ -1,8 +1,13 @@
-// One-shot SHA-256 for verifying large logs: the x86 SHA extensions when
+// SHA-256 for large inputs (logs, bundles, programs): the x86 SHA extensions when
 // the CPU has them (about 10x libsodium's portable code), else libsodium.
 #include "runtime/crypto/fast_sha256.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "runtime/crypto/sha256.h"
 
@@ -84,18 +89,17 @@ __attribute__((target("sha,sse4.1,ssse3"))) void Compress(std::uint32_t state[8]
   _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), state1);
 }
 
-Sha256Digest ShaNi(std::string_view bytes) {
-  std::uint32_t state[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                            0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
-  const std::size_t full = bytes.size() / 64;
-  Compress(state, data, full);
+constexpr std::uint32_t kInitialState[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                            0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+// Pads the last `rest` (< 64) bytes of a message of `total` bytes, compresses
+// them and returns the digest.
+Sha256Digest Finish(std::uint32_t state[8], const unsigned char* tail, std::size_t rest, std::uint64_t total) {
   unsigned char last[128] = {};
-  const std::size_t rest = bytes.size() - full * 64;
-  if (rest > 0) std::memcpy(last, data + full * 64, rest);
+  if (rest > 0) std::memcpy(last, tail, rest);
   last[rest] = 0x80;
   const std::size_t tail_blocks = rest + 9 <= 64 ? 1 : 2;
-  const std::uint64_t bits = static_cast<std::uint64_t>(bytes.size()) * 8;
+  const std::uint64_t bits = total * 8;
   for (int i = 0; i < 8; ++i) last[tail_blocks * 64 - 1 - i] = static_cast<unsigned char>(bits >> (8 * i));
   Compress(state, last, tail_blocks);
   Sha256Digest digest{};
@@ -106,6 +110,40 @@ Sha256Digest ShaNi(std::string_view bytes) {
     digest[4 * i + 3] = static_cast<std::uint8_t>(state[i]);
   }
   return digest;
+}
+
+Sha256Digest ShaNi(std::string_view bytes) {
+  std::uint32_t state[8];
+  std::memcpy(state, kInitialState, sizeof state);
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t full = bytes.size() / 64;
+  Compress(state, data, full);
+  return Finish(state, data + full * 64, bytes.size() - full * 64, bytes.size());
+}
+
+// The file read with pread() from offset 0 (the descriptor's offset is left alone).
+ErrorOr<Sha256Digest> ShaNiOfFd(int fd) {
+  constexpr std::size_t kChunk = 1 << 16;
+  std::vector<unsigned char> buffer(kChunk + 64);
+  std::uint32_t state[8];
+  std::memcpy(state, kInitialState, sizeof state);
+  std::size_t carry = 0;
+  std::uint64_t total = 0;
+  while (true) {
+    const ssize_t got = pread(fd, buffer.data() + carry, kChunk, static_cast<off_t>(total));
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return Error{std::string("cannot read file to hash it: ") + std::strerror(errno)};
+    }
+    if (got == 0) break;
+    total += static_cast<std::uint64_t>(got);
+    const std::size_t have = carry + static_cast<std::size_t>(got);
+    const std::size_t blocks = have / 64;
+    Compress(state, buffer.data(), blocks);
+    carry = have - blocks * 64;
+    std::memmove(buffer.data(), buffer.data() + blocks * 64, carry);
+  }
+  return Finish(state, buffer.data(), carry, total);
 }
 
 const bool kHaveShaNi = CpuHasShaNi();
@@ -127,6 +165,13 @@ Sha256Digest FastSha256(std::string_view bytes) {
   if (kHaveShaNi) return ShaNi(bytes);
 #endif
   return Sha256Of(bytes);
+}
+
+ErrorOr<Sha256Digest> FastSha256OfFd(int fd) {
+#if defined(__x86_64__)
+  if (kHaveShaNi) return ShaNiOfFd(fd);
+#endif
+  return Sha256OfFd(fd);
 }
 
 }  // namespace gov::crypto

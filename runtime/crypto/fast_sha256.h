@@ -12,6 +12,10 @@ namespace gov::crypto {
 // SHA-256 of `bytes`.
 Sha256Digest FastSha256(std::string_view bytes);
 
+// SHA-256 of the whole file open as `fd`, like Sha256OfFd (pread from
+// offset 0; the descriptor's offset is unchanged), with the SHA instructions.
+ErrorOr<Sha256Digest> FastSha256OfFd(int fd);
+
 // True when FastSha256 uses the CPU's SHA instructions.
 bool FastSha256Accelerated();
 

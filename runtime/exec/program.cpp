@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "runtime/crypto/fast_sha256.h"
 #include "runtime/crypto/sha256.h"
 
 namespace gov::exec {
@@ -115,7 +116,7 @@ Outcome<OpenedFile> Identify(OpenedFile file) {
     return path.failure();
   }
   file.path = std::move(path.value());
-  auto digest = crypto::Sha256OfFd(file.fd.get());
+  auto digest = crypto::FastSha256OfFd(file.fd.get());
   if (!digest.ok()) {
     return Failure{kExitInternal, file.path + ": " + digest.error().message};
   }

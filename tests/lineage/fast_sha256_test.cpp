@@ -1,7 +1,12 @@
 // crypto::FastSha256 (SHA extensions) agrees with libsodium on every length around
 // the block boundaries and on random data.
 #include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <random>
+#include <string>
 
 #include "runtime/crypto/fast_sha256.h"
 
@@ -23,6 +28,31 @@ TEST_CASE("FastSha256 equals libsodium's SHA-256", "[lineage][sha256]") {
   }
   CHECK(crypto::HexEncode(crypto::FastSha256("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   WARN("SHA extensions used: " << (crypto::FastSha256Accelerated() ? "yes" : "no"));
+}
+
+TEST_CASE("FastSha256OfFd equals Sha256OfFd and leaves the offset alone", "[lineage][sha256]") {
+  std::mt19937 random(11);
+  std::string path = "/tmp/gov_fast_sha256_XXXXXX";
+  int fd = ::mkstemp(path.data());
+  REQUIRE(fd >= 0);
+  ::unlink(path.c_str());
+  std::string data;
+  // Lengths around the block size and across the 64 KiB read chunk.
+  for (std::size_t target : {0u, 1u, 55u, 56u, 63u, 64u, 65u, 65535u, 65536u, 65537u, 65536u + 63u, 200000u}) {
+    while (data.size() < target) data.push_back(static_cast<char>(random()));
+    REQUIRE(::ftruncate(fd, 0) == 0);
+    REQUIRE(::pwrite(fd, data.data(), target, 0) == static_cast<ssize_t>(target));
+    REQUIRE(::lseek(fd, 7, SEEK_SET) == 7);
+    INFO("length " << target);
+    auto fast = crypto::FastSha256OfFd(fd);
+    auto reference = crypto::Sha256OfFd(fd);
+    REQUIRE(fast.ok());
+    REQUIRE(reference.ok());
+    CHECK(fast.value() == reference.value());
+    CHECK(fast.value() == crypto::Sha256Of(std::string_view(data).substr(0, target)));
+    CHECK(::lseek(fd, 0, SEEK_CUR) == 7);
+  }
+  ::close(fd);
 }
 
 }  // namespace
