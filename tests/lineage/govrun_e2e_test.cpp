@@ -126,7 +126,7 @@ TEST_CASE("govrun: a nested governed session verifies and replays, secrets stay 
 
 TEST_CASE("govrun: 8 concurrent govrun loops into one log", "[lineage][govrun][processes]") {
   Governed g;
-  const int per_process = 12;
+  const int per_process = 200;  // issue 5: 8 concurrent govrun processes x 200 runs
   std::vector<pid_t> pids;
   for (int p = 0; p < 8; ++p) {
     pid_t pid = fork();
@@ -163,7 +163,7 @@ TEST_CASE("govrun SIGKILLed at random points: the log verifies, interrupted runs
   std::mt19937 random(1129);
   const std::string env = "GOV_CONFIG=" + g.config;
   int killed = 0;
-  for (int round = 0; round < 40; ++round) {
+  for (int round = 0; round < 100; ++round) {  // 200 runs, two at a time
     std::vector<pid_t> pids;
     for (int k = 0; k < 2; ++k) {
       pid_t pid = fork();
