@@ -2,10 +2,12 @@
 // SIGKILLed at random points (interrupted runs are incomplete, never corrupt
 // or missing).
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <atomic>
 #include <chrono>
@@ -48,6 +50,9 @@ pid_t SpawnWriter(const std::string& dir, const crypto::PrivateKey& key, int run
     try {
       auto recorder = OpenLog(dir, key);
       if (!recorder.ok()) _exit(3);
+      // "opened": the parent may time its kill from here (OpenLog reads the
+      // log, which takes longer as it grows, and much longer under ASan).
+      if (write(report_fd, "O\n", 2) != 2) _exit(5);
       for (int i = 0; runs == 0 || i < runs; ++i) {
         if (!ChildRun(*recorder.value(), report_fd, i)) {
           status = 2;
@@ -62,9 +67,25 @@ pid_t SpawnWriter(const std::string& dir, const crypto::PrivateKey& key, int run
   return pid;
 }
 
-// Reads every report line from the pipe (the write ends must be closed).
-std::map<std::string, char> ReadReports(int fd) {
+// Reads from the pipe until `opened` writers have said "O" (or the pipe is
+// closed); returns what was read.
+std::string ReadUntilOpened(int fd, int opened) {
   std::string all;
+  char buffer[4096];
+  while (static_cast<int>(std::count(all.begin(), all.end(), 'O')) < opened) {
+    struct pollfd ready {fd, POLLIN, 0};
+    if (poll(&ready, 1, 30000) <= 0) break;  // a writer that never opens: kill now
+    ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n <= 0) break;
+    all.append(buffer, static_cast<std::size_t>(n));
+  }
+  return all;
+}
+
+// Reads every report line from the pipe (the write ends must be closed),
+// after `already` read bytes.
+std::map<std::string, char> ReadReports(int fd, std::string already = {}) {
+  std::string all = std::move(already);
   char buffer[4096];
   ssize_t n;
   while ((n = read(fd, buffer, sizeof buffer)) > 0) all.append(buffer, static_cast<std::size_t>(n));
@@ -159,7 +180,9 @@ TEST_CASE("writers SIGKILLed at random points: the log verifies, interrupted run
     pid_t a = SpawnWriter(dir.path, key, 0, fds[1]);
     pid_t b = SpawnWriter(dir.path, key, 0, fds[1]);
     close(fds[1]);
-    std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(1000, 40000)(random)));
+    // Kill at a random point after both have opened the log.
+    std::string early = ReadUntilOpened(fds[0], 2);
+    std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, 20000)(random)));
     kill(a, SIGKILL);
     kill(b, SIGKILL);
     ++kills;
@@ -168,7 +191,7 @@ TEST_CASE("writers SIGKILLed at random points: the log verifies, interrupted run
       REQUIRE(waitpid(pid, &status, 0) == pid);
       CHECK(WIFSIGNALED(status));
     }
-    for (const auto& [run, state] : ReadReports(fds[0])) reports[run] = state;
+    for (const auto& [run, state] : ReadReports(fds[0], std::move(early))) reports[run] = state;
     close(fds[0]);
     REQUIRE(kills < 2000);
   }
