@@ -13,39 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "bench/generated_policy.h"
 #include "compiler/check/check.h"
 #include "compiler/parse/parse.h"
 
 namespace {
 
-// A realistic mix: path equality, argument membership, cwd containment.
-std::string GeneratePolicy(int rules) {
-  std::string text = "policy generated version \"1.0.0\"\n\nconst workspace: path = \"/work/repo\"\n";
-  text += "const read_cmds: set<string> = {\"status\", \"log\", \"diff\", \"show\"}\n\n";
-  for (int i = 0; i < rules; ++i) {
-    switch (i % 4) {
-      case 0:
-        text += fmt::format("allow r{} when program.path == \"/usr/bin/tool{}\" and args[0] in read_cmds\n", i, i);
-        break;
-      case 1:
-        text += fmt::format(
-            "deny r{} when program.name == \"rm{}\" and any a in args: not (cwd / a) under workspace\n"
-            "    because \"deletes outside\"\n",
-            i, i);
-        break;
-      case 2:
-        text += fmt::format("ask r{} when program.path == \"/usr/bin/net{}\" and args[0] == \"push\"\n", i, i);
-        break;
-      default:
-        text += fmt::format(
-            "allow r{} when program.path under \"/opt/t{}\" and cwd under workspace\n"
-            "    with {{ timeout = 10m, memory = 1GiB, network = none }}\n",
-            i, i);
-        break;
-    }
-  }
-  return text;
-}
+std::string GeneratePolicy(int rules) { return gov::bench::GeneratePolicy(rules, gov::bench::FourthShape::kPathPrefix); }
 
 struct Run {
   double total_ms = 0;

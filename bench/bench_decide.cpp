@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/generated_policy.h"
 #include "compiler/codegen/codegen.h"
 #include "compiler/driver/build.h"
 #include "compiler/driver/driver.h"
@@ -51,36 +52,7 @@ double Micros(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double, std::micro>(to - from).count();
 }
 
-// The generated policy: four rule shapes in rotation (path equality with
-// argument membership, a quantifier over args with path joins, an ask, a
-// path-prefix rule with obligations).
-std::string GeneratePolicy(int rules) {
-  std::string text = "policy generated version \"1.0.0\"\n\nconst workspace: path = \"/work/repo\"\n";
-  text += "const read_cmds: set<string> = {\"status\", \"log\", \"diff\", \"show\"}\n\n";
-  for (int i = 0; i < rules; ++i) {
-    switch (i % 4) {
-      case 0:
-        text += fmt::format("allow r{} when program.path == \"/usr/bin/tool{}\" and args[0] in read_cmds\n", i, i);
-        break;
-      case 1:
-        text += fmt::format(
-            "deny r{} when program.name == \"rm{}\" and any a in args: not (cwd / a) under workspace\n"
-            "    because \"deletes outside\"\n",
-            i, i);
-        break;
-      case 2:
-        text += fmt::format("ask r{} when program.path == \"/usr/bin/net{}\" and args[0] == \"push\"\n", i, i);
-        break;
-      default:
-        text += fmt::format(
-            "allow r{} when program.name == \"t{}\" and cwd under workspace\n"
-            "    with {{ timeout = 10m, memory = 1GiB, network = none }}\n",
-            i, i);
-        break;
-    }
-  }
-  return text;
-}
+std::string GeneratePolicy(int rules) { return gov::bench::GeneratePolicy(rules, gov::bench::FourthShape::kProgramName); }
 
 // Requests that hit rules of every shape, and misses.
 std::vector<gov::request::Request> MakeRequests(int rules, int count) {
