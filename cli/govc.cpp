@@ -2,6 +2,7 @@
 // build, eval, test (the last four in govc_policy.cpp).
 // Exit codes: 0 clean, 1 problems found in the policies, 2 usage or tool failure.
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -156,25 +157,10 @@ int RunLint(const std::vector<std::string>& inputs, const std::string& format, c
   return report.errors() > 0 ? kExitFindings : kExitOk;
 }
 
-// Replaces `path` with `text` atomically (write a sibling, then rename).
-ErrorOr<void> WriteFileAtomically(const std::string& path, const std::string& text) {
-  std::string temp = path + ".govfmt.tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) return Error{fmt::format("{}: cannot write", temp)};
-    out << text;
-    out.close();
-    if (!out) return Error{fmt::format("{}: write failed", temp)};
-  }
-  std::error_code ec;
-  auto permissions = std::filesystem::status(path, ec).permissions();
-  if (!ec) std::filesystem::permissions(temp, permissions, ec);
-  std::filesystem::rename(temp, path, ec);
-  if (ec) {
-    std::filesystem::remove(temp, ec);
-    return Error{fmt::format("{}: cannot replace: {}", path, ec.message())};
-  }
-  return {};
+// The permission bits of `path` (0644 if it cannot be read), kept by fmt.
+mode_t FileMode(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 ? (info.st_mode & 07777) : 0644;
 }
 
 // govc fmt: print every file in the canonical layout.
@@ -207,7 +193,7 @@ int RunFmt(const std::vector<std::string>& inputs, bool check_only, bool to_stdo
         if (check_only) {
           std::fprintf(stderr, "%s: would be reformatted\n", path.c_str());
           status = std::max(status, kExitFindings);
-        } else if (ErrorOr<void> written = WriteFileAtomically(path, formatted); !written.ok()) {
+        } else if (ErrorOr<void> written = WriteFileAtomically(path, formatted, FileMode(path)); !written.ok()) {
           status = ToolFailure(written.error().message);
         } else {
           std::fprintf(stderr, "%s: formatted\n", path.c_str());

@@ -56,11 +56,13 @@ ErrorOr<driver::LoweredPolicy> LowerAndReport(const std::string& path, bool& ok)
   return std::move(*result).value();
 }
 
-// Writes `bytes` to `path` atomically (sibling temp file, fsync, rename).
+}  // namespace
+
 ErrorOr<void> WriteFileAtomically(const std::string& path, std::string_view bytes, mode_t mode) {
   std::string temp = path + ".tmp." + std::to_string(getpid());
   int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return Error{fmt::format("{}: cannot create: {}", temp, std::strerror(errno))};
+  (void)fchmod(fd, mode);  // exactly `mode`, whatever the umask
   std::size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
@@ -84,6 +86,8 @@ ErrorOr<void> WriteFileAtomically(const std::string& path, std::string_view byte
   }
   return {};
 }
+
+namespace {
 
 ErrorOr<std::string> ReadWholeFile(const std::string& path, std::size_t limit) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
