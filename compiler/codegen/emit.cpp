@@ -33,8 +33,10 @@
 #include <llvm/IR/Module.h>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -59,6 +61,9 @@ constexpr std::uint32_t kRuleErrorFlag = 0x100;
 constexpr std::uint32_t kEndOfList = GOV_NO_RULE;
 // What one rule counts against the emitted-node budget besides its nodes.
 constexpr std::uint64_t kRuleCostInNodes = 4;
+// The rule conditions of a policy, expanded to trees, may count this many
+// times the emitted-node budget in total (shapes are emitted once).
+constexpr std::uint64_t kWalkBudgetFactor = 100;
 
 // The value of one node in generated code. `present` is an i1 (constant true
 // for nodes that are never absent). Components by kind:
@@ -71,12 +76,70 @@ struct Val {
   Value* x = nullptr;
   Value* y = nullptr;
   Value* z = nullptr;
+  // Constant lists only: the list sorted and deduplicated, for `in`.
+  Value* set_items = nullptr;
+  Value* set_count = nullptr;
 };
+
+// Words of a rule's constant block taken by one constant occurrence (see
+// PlanShapes). Pointers are stored as offsets from the start of gov.consts.
+//   kConstStr: offset, size      kConstInt: value
+//   kConstList: offset, count, sorted-set offset, set count
+//   kConstMap: keys offset, values offset, count
+//   kMatches: mode, start state, class count, class/next/accept offsets
+std::uint32_t SlotWords(ir::Op op) {
+  switch (op) {
+    case ir::Op::kConstStr:
+      return 2;
+    case ir::Op::kConstInt:
+      return 1;
+    case ir::Op::kConstList:
+      return 4;
+    case ir::Op::kConstMap:
+      return 3;
+    case ir::Op::kMatches:
+      return 6;
+    default:
+      return 0;
+  }
+}
+
+// DFA modes stored in a kMatches slot.
+constexpr std::uint64_t kDfaRun = 0;
+constexpr std::uint64_t kDfaEverything = 1;
+constexpr std::uint64_t kDfaNothing = 2;
+
+// The shared hash of rule-index keys: computed here at compile time and by
+// the generated gov.hash at decision time (8 bytes at a time, little-endian).
+constexpr std::uint64_t kHashMul = 0x9e3779b97f4a7c15ULL;
+constexpr std::uint64_t kHashMul2 = 0xff51afd7ed558ccdULL;
+std::uint64_t IndexHash(const std::string& key) {
+  std::uint64_t h = 0x243f6a8885a308d3ULL ^ (static_cast<std::uint64_t>(key.size()) * kHashMul);
+  std::size_t i = 0;
+  auto mix = [&](std::uint64_t w) {
+    h = (h ^ w) * kHashMul;
+    h ^= h >> 29;
+  };
+  for (; i + 8 <= key.size(); i += 8) {
+    std::uint64_t w = 0;
+    for (int k = 7; k >= 0; --k) w = (w << 8) | static_cast<unsigned char>(key[i + static_cast<std::size_t>(k)]);
+    mix(w);
+  }
+  if (i < key.size()) {
+    std::uint64_t w = 0;
+    for (std::size_t k = key.size(); k > i; --k) w = (w << 8) | static_cast<unsigned char>(key[k - 1]);
+    mix(w);
+  }
+  h ^= h >> 32;
+  h *= kHashMul2;
+  h ^= h >> 29;
+  return h;
+}
 
 class Emitter {
  public:
   Emitter(const ir::Policy& policy, llvm::LLVMContext& context, std::uint64_t budget)
-      : p_(policy), ctx_(context), b_(context), budget_(budget) {}
+      : p_(policy), ctx_(context), b_(context), budget_(budget), walk_budget_(budget * kWalkBudgetFactor) {}
 
   ErrorOr<std::unique_ptr<llvm::Module>> Run(const std::string& triple, const std::string& data_layout) {
     if (std::string problem = ir::Validate(p_); !problem.empty()) {
@@ -94,12 +157,13 @@ class Emitter {
     ptr_ = b_.getPtrTy();
     str_ty_ = llvm::StructType::get(ctx_, {ptr_, i64_});
 
-    patterns_.assign(p_.patterns.size(), nullptr);
-    std::vector<llvm::Function*> rules;
-    rules.reserve(p_.rules.size());
-    for (std::size_t r = 0; r < p_.rules.size() && error_.empty(); ++r) rules.push_back(EmitRule(r));
+    PlanShapes();
     if (!error_.empty()) return Error{error_};
-    EmitDecide(rules);
+    BuildData();
+    if (!error_.empty()) return Error{error_};
+    for (std::size_t s = 0; s < shapes_.size() && error_.empty(); ++s) shapes_[s].fn = EmitShape(s);
+    if (!error_.empty()) return Error{error_};
+    EmitDecide();
     if (!error_.empty()) return Error{error_};
     return std::move(m_);
   }
@@ -186,81 +250,334 @@ class Emitter {
     return global;
   }
 
-  // ---- Constants --------------------------------------------------------
+  // ---- Shapes -----------------------------------------------------------
 
-  // A constant byte string (deduplicated by content).
-  llvm::Constant* StrBytes(const std::string& text) {
-    auto it = str_bytes_.find(text);
-    if (it != str_bytes_.end()) return it->second;
-    // Never a zero-sized object: an empty string still points at one byte.
-    llvm::Constant* init = llvm::ConstantDataArray::getString(ctx_, text, /*AddNull=*/text.empty());
-    llvm::GlobalVariable* global = ConstGlobal(init, "str");
-    global->setAlignment(llvm::Align(1));
-    str_bytes_.emplace(text, global);
-    return global;
+  // Rules whose condition trees are equal up to constant values (string,
+  // int, list, map constants and the patterns of `matches`) share one
+  // function, gov.shape.N, that reads those constants from the rule's block
+  // of 64-bit words in gov.consts (SlotWords). Code size and compile time
+  // grow with distinct shapes, not rules.
+  struct Shape {
+    std::size_t representative = 0;  // the first rule of this shape
+    llvm::Function* fn = nullptr;
+  };
+
+  static void AppendInt(std::string& key, std::uint64_t x) {
+    for (int k = 0; k < 8; ++k) key.push_back(static_cast<char>((x >> (8 * k)) & 0xff));
   }
-  llvm::Constant* StrConst(const std::string& text) {
-    return llvm::ConstantStruct::get(str_ty_, {StrBytes(text), b_.getInt64(text.size())});
+
+  // Appends the shape of node `index` to `key` and its constant occurrences
+  // to `consts`, in the order lowering reads them: pre-order, operands a, b,
+  // c (and/or: operand list order), per use (the DAG expanded to a tree).
+  void WalkShape(std::uint32_t index, int depth, std::string& key, std::vector<std::uint32_t>& consts) {
+    if (!error_.empty()) return;
+    if (++walked_ > walk_budget_) {
+      SetError("the policy's rule conditions expand to more than " + std::to_string(walk_budget_) +
+               " expression nodes in total");
+      return;
+    }
+    if (depth >= kMaxDepth) {
+      SetError("the policy nests deeper than " + std::to_string(kMaxDepth) + " expression levels");
+      return;
+    }
+    const ir::Node& n = p_.nodes[index];
+    key.push_back(static_cast<char>(n.op));
+    key.push_back(static_cast<char>(n.kind));
+    key.push_back(n.optional ? '1' : '0');
+    switch (n.op) {
+      case ir::Op::kConstStr:
+      case ir::Op::kConstInt:
+      case ir::Op::kConstList:
+      case ir::Op::kConstMap:
+        consts.push_back(index);
+        return;
+      case ir::Op::kMatches:
+        consts.push_back(index);
+        WalkShape(n.a, depth + 1, key, consts);
+        return;
+      case ir::Op::kAnd:
+      case ir::Op::kOr:
+        AppendInt(key, n.b);
+        for (std::uint32_t k = 0; k < n.b; ++k) WalkShape(p_.operands[n.a + k], depth + 1, key, consts);
+        return;
+      default:
+        break;
+    }
+    AppendInt(key, static_cast<std::uint64_t>(n.imm));
+    if (n.op == ir::Op::kField || n.op == ir::Op::kLocal) {
+      AppendInt(key, n.a);
+      return;
+    }
+    for (std::uint32_t operand : {n.a, n.b, n.c}) {
+      if (operand != ir::kNoNode) WalkShape(operand, depth + 1, key, consts);
+    }
   }
-  // A constant array of gov_str.
-  llvm::Constant* StrArray(const std::vector<std::string>& items, const char* name) {
+
+  void PlanShapes() {
+    std::map<std::string, std::uint32_t> by_key;
+    rule_shape_.resize(p_.rules.size());
+    rule_consts_.resize(p_.rules.size());
+    for (std::size_t r = 0; r < p_.rules.size() && error_.empty(); ++r) {
+      std::string key;
+      WalkShape(p_.rules[r].condition, 0, key, rule_consts_[r]);
+      auto [it, fresh] = by_key.emplace(std::move(key), static_cast<std::uint32_t>(shapes_.size()));
+      if (fresh) shapes_.push_back(Shape{r, nullptr});
+      rule_shape_[r] = it->second;
+    }
+  }
+
+  // ---- Constant data --------------------------------------------------------
+  //
+  // All constants live in a few blobs without dynamic relocations except
+  // gov.lists' string pointers: gov.strings (bytes), gov.lists (gov_str
+  // elements of constant lists, sets and map keys/values), gov.ints (int64
+  // elements), gov.dfa.class/next/accept (pattern tables), gov.consts (the
+  // rule blocks: offsets and sizes into those blobs).
+
+  std::uint64_t StringOffset(const std::string& text) {
+    auto [it, fresh] = string_offsets_.emplace(text, strings_.size());
+    if (fresh) strings_ += text;
+    return it->second;
+  }
+  std::uint64_t ListOfStrings(const std::vector<std::string>& items) {
+    std::uint64_t at = list_items_.size();
+    for (const std::string& item : items) list_items_.push_back(&item);
+    return at;
+  }
+  std::uint64_t ListOfInts(const std::vector<std::int64_t>& items) {
+    std::uint64_t at = ints_.size();
+    for (std::int64_t item : items) ints_.push_back(static_cast<std::uint64_t>(item));
+    return at;
+  }
+
+  // Appends the words of constant occurrence `index` (see SlotWords).
+  void AppendSlotWords(std::uint32_t index) {
+    const ir::Node& n = p_.nodes[index];
+    switch (n.op) {
+      case ir::Op::kConstStr: {
+        const std::string& text = p_.strings[n.a];
+        words_.push_back(StringOffset(text));
+        words_.push_back(text.size());
+        return;
+      }
+      case ir::Op::kConstInt:
+        words_.push_back(static_cast<std::uint64_t>(n.imm));
+        return;
+      case ir::Op::kConstList: {
+        bool strings = n.kind == ir::Kind::kStrList;
+        auto [it, fresh] = list_words_.emplace(std::make_pair(strings, n.a), std::array<std::uint64_t, 4>{});
+        if (fresh) {
+          if (strings) {
+            std::vector<std::string> set = p_.str_lists[n.a];
+            std::sort(set.begin(), set.end());
+            set.erase(std::unique(set.begin(), set.end()), set.end());
+            sorted_sets_.push_back(std::move(set));
+            it->second = {ListOfStrings(p_.str_lists[n.a]), p_.str_lists[n.a].size(),
+                          ListOfStrings(sorted_sets_.back()), sorted_sets_.back().size()};
+          } else {
+            std::vector<std::int64_t> set = p_.int_lists[n.a];
+            std::sort(set.begin(), set.end());
+            set.erase(std::unique(set.begin(), set.end()), set.end());
+            it->second = {ListOfInts(p_.int_lists[n.a]), p_.int_lists[n.a].size(), ListOfInts(set), set.size()};
+          }
+        }
+        words_.insert(words_.end(), it->second.begin(), it->second.end());
+        return;
+      }
+      case ir::Op::kConstMap: {
+        auto [it, fresh] = map_words_.emplace(n.a, std::array<std::uint64_t, 3>{});
+        if (fresh) {
+          const auto& map = p_.maps[n.a];
+          std::uint64_t keys = list_items_.size();
+          for (const auto& entry : map) list_items_.push_back(&entry.first);
+          std::uint64_t values = list_items_.size();
+          for (const auto& entry : map) list_items_.push_back(&entry.second);
+          it->second = {keys, values, map.size()};
+        }
+        words_.insert(words_.end(), it->second.begin(), it->second.end());
+        return;
+      }
+      case ir::Op::kMatches: {
+        auto pattern = static_cast<std::size_t>(n.imm);
+        auto [it, fresh] = pattern_words_.emplace(pattern, std::array<std::uint64_t, 6>{});
+        if (fresh) {
+          std::optional<pattern::Dfa> dfa = pattern::Dfa::Deserialize(p_.patterns[pattern].dfa);
+          if (!dfa) {
+            SetError("pattern " + std::to_string(pattern) + ": automaton bytes are invalid");
+            return;
+          }
+          if (dfa->MatchesEverything() || dfa->MatchesNothing()) {
+            it->second = {dfa->MatchesEverything() ? kDfaEverything : kDfaNothing, 0, 0, 0, 0, 0};
+          } else {
+            it->second = {kDfaRun, static_cast<std::uint64_t>(dfa->start_state()), dfa->class_count(),
+                          dfa_class_.size(), dfa_next_.size(), dfa_accept_.size()};
+            dfa_class_.insert(dfa_class_.end(), dfa->byte_class().begin(), dfa->byte_class().end());
+            dfa_next_.insert(dfa_next_.end(), dfa->transitions().begin(), dfa->transitions().end());
+            dfa_accept_.insert(dfa_accept_.end(), dfa->accepting().begin(), dfa->accepting().end());
+          }
+        }
+        words_.insert(words_.end(), it->second.begin(), it->second.end());
+        return;
+      }
+      default:
+        SetError("internal error: node " + std::to_string(index) + " is not a constant");
+        return;
+    }
+  }
+
+  // A private constant array of `items` (never empty: one zero element is
+  // appended, so every offset into it is in bounds).
+  template <typename T>
+  llvm::GlobalVariable* DataBlob(std::vector<T> items, const char* name) {
+    items.push_back(0);
+    return ConstGlobal(llvm::ConstantDataArray::get(ctx_, items), name);
+  }
+
+  // Builds every constant blob: the rule blocks, the rule tables and the
+  // rule index (whose keys go into gov.strings too).
+  void BuildData() {
+    rule_block_.resize(p_.rules.size());
+    for (std::size_t r = 0; r < p_.rules.size() && error_.empty(); ++r) {
+      rule_block_[r] = words_.size();
+      for (std::uint32_t index : rule_consts_[r]) AppendSlotWords(index);
+    }
+    BuildIndex();
+    if (!error_.empty()) return;
+    for (const std::string* item : list_items_) StringOffset(*item);
+    if (words_.size() >= kEndOfList || strings_.size() >= kEndOfList || list_items_.size() >= kEndOfList) {
+      SetError("the policy has too many constants");
+      return;
+    }
+    strings_.push_back('\0');
+    strings_global_ = ConstGlobal(llvm::ConstantDataArray::getString(ctx_, strings_, /*AddNull=*/false), "gov.strings");
+    strings_global_->setAlignment(llvm::Align(8));
     std::vector<llvm::Constant*> elements;
-    elements.reserve(items.size());
-    for (const std::string& item : items) elements.push_back(StrConst(item));
-    return ConstGlobal(llvm::ConstantArray::get(llvm::ArrayType::get(str_ty_, elements.size()), elements), name);
+    elements.reserve(list_items_.size() + 1);
+    for (const std::string* item : list_items_) {
+      llvm::Constant* data = llvm::ConstantExpr::getInBoundsGetElementPtr(i8_, strings_global_,
+                                                                          b_.getInt64(StringOffset(*item)));
+      elements.push_back(llvm::ConstantStruct::get(str_ty_, {data, b_.getInt64(item->size())}));
+    }
+    elements.push_back(llvm::Constant::getNullValue(str_ty_));
+    lists_global_ = ConstGlobal(llvm::ConstantArray::get(llvm::ArrayType::get(str_ty_, elements.size()), elements),
+                                "gov.lists");
+    ints_global_ = DataBlob(ints_, "gov.ints");
+    consts_global_ = DataBlob(words_, "gov.consts");
+    dfa_class_global_ = DataBlob(dfa_class_, "gov.dfa.class");
+    dfa_next_global_ = DataBlob(dfa_next_, "gov.dfa.next");
+    dfa_accept_global_ = DataBlob(dfa_accept_, "gov.dfa.accept");
   }
-  llvm::Constant* IntArray(const std::vector<std::int64_t>& items, const char* name) {
-    std::vector<std::uint64_t> raw(items.begin(), items.end());
-    return ConstGlobal(llvm::ConstantDataArray::get(ctx_, raw), name);
+
+  // The rule index as open-addressing hash tables (paths, names): `slots`
+  // (power-of-two size, at most half full) holds key number + 1 or 0 for
+  // empty; per key its IndexHash and (string offset, length, offset of its
+  // ascending rule list in index.pool, ended by kEndOfList).
+  struct KeyTable {
+    std::size_t keys = 0;
+    std::uint64_t mask = 0;
+    llvm::Constant* slots = nullptr;
+    llvm::Constant* hashes = nullptr;
+    llvm::Constant* meta = nullptr;
+  };
+  KeyTable BuildKeyTable(const std::map<std::string, std::vector<std::uint32_t>>& by_key, const char* name) {
+    KeyTable table;
+    table.keys = by_key.size();
+    if (table.keys == 0) return table;
+    std::size_t capacity = 4;
+    while (capacity < 2 * table.keys) capacity *= 2;
+    std::vector<std::uint32_t> slots(capacity, 0);
+    std::vector<std::uint64_t> hashes;
+    std::vector<std::uint32_t> meta;
+    for (const auto& [key, rules] : by_key) {
+      std::uint64_t hash = IndexHash(key);
+      std::size_t at = hash & (capacity - 1);
+      while (slots[at] != 0) at = (at + 1) & (capacity - 1);
+      slots[at] = static_cast<std::uint32_t>(hashes.size() + 1);
+      hashes.push_back(hash);
+      meta.push_back(static_cast<std::uint32_t>(StringOffset(key)));
+      meta.push_back(static_cast<std::uint32_t>(key.size()));
+      meta.push_back(static_cast<std::uint32_t>(pool_.size()));
+      pool_.insert(pool_.end(), rules.begin(), rules.end());
+      pool_.push_back(kEndOfList);
+    }
+    table.mask = capacity - 1;
+    table.slots = U32Array(slots, name);
+    table.hashes = ConstGlobal(llvm::ConstantDataArray::get(ctx_, hashes), "index.hashes");
+    table.meta = U32Array(meta, "index.meta");
+    return table;
   }
+
+  void BuildIndex() {
+    std::map<std::string, std::vector<std::uint32_t>> by_path;
+    std::map<std::string, std::vector<std::uint32_t>> by_name;
+    for (std::size_t r = 0; r < p_.rules.size(); ++r) {
+      const ir::RuleIndex& index = p_.rules[r].index;
+      auto id = static_cast<std::uint32_t>(r);
+      if (index.Unindexed()) unindexed_.push_back(id);
+      for (const std::string& path : index.paths) {
+        auto& list = by_path[path];
+        if (list.empty() || list.back() != id) list.push_back(id);
+      }
+      for (const std::string& name : index.names) {
+        auto& list = by_name[name];
+        if (list.empty() || list.back() != id) list.push_back(id);
+      }
+    }
+    unindexed_.push_back(kEndOfList);
+    path_table_ = BuildKeyTable(by_path, "index.paths");
+    name_table_ = BuildKeyTable(by_name, "index.names");
+    if (pool_.size() >= kEndOfList) SetError("the rule index is too large");
+    pool_.push_back(kEndOfList);
+  }
+
   llvm::Constant* U32Array(const std::vector<std::uint32_t>& items, const char* name) {
     return ConstGlobal(llvm::ConstantDataArray::get(ctx_, items), name);
   }
 
-  Val ConstStrList(std::uint32_t index) {
-    auto [it, fresh] = str_lists_.emplace(index, nullptr);
-    if (fresh) it->second = StrArray(p_.str_lists[index], "strlist");
-    return {b_.getTrue(), it->second, b_.getInt64(p_.str_lists[index].size())};
-  }
-  Val ConstIntList(std::uint32_t index) {
-    auto [it, fresh] = int_lists_.emplace(index, nullptr);
-    if (fresh) it->second = IntArray(p_.int_lists[index], "intlist");
-    return {b_.getTrue(), it->second, b_.getInt64(p_.int_lists[index].size())};
-  }
-  // A list constant as a sorted, duplicate-free table for membership tests.
-  std::pair<llvm::Constant*, std::size_t> SortedStrSet(std::uint32_t index) {
-    auto [it, fresh] = str_sets_.emplace(index, std::pair<llvm::Constant*, std::size_t>{});
-    if (fresh) {
-      std::vector<std::string> items = p_.str_lists[index];
-      std::sort(items.begin(), items.end());
-      items.erase(std::unique(items.begin(), items.end()), items.end());
-      it->second = {StrArray(items, "strset"), items.size()};
+  // ---- Reading constants in shape functions ------------------------------
+
+  // The first word of the next constant slot of the shape being emitted;
+  // checks that lowering reads constants in WalkShape's order.
+  std::uint64_t TakeSlot(std::uint32_t index) {
+    if (slot_cursor_ >= shape_consts_->size() || (*shape_consts_)[slot_cursor_] != index) {
+      SetError("internal error: constant " + std::to_string(index) + " read out of shape order");
+      return 0;
     }
-    return it->second;
+    ++slot_cursor_;
+    std::uint64_t word = slot_word_;
+    slot_word_ += SlotWords(p_.nodes[index].op);
+    return word;
   }
-  std::pair<llvm::Constant*, std::size_t> SortedIntSet(std::uint32_t index) {
-    auto [it, fresh] = int_sets_.emplace(index, std::pair<llvm::Constant*, std::size_t>{});
-    if (fresh) {
-      std::vector<std::int64_t> items = p_.int_lists[index];
-      std::sort(items.begin(), items.end());
-      items.erase(std::unique(items.begin(), items.end()), items.end());
-      it->second = {IntArray(items, "intset"), items.size()};
-    }
-    return it->second;
+  // Word `k` of the current rule's block (constant memory).
+  Value* BlockWord(std::uint64_t k) {
+    auto* load = b_.CreateAlignedLoad(i64_, b_.CreateConstInBoundsGEP1_64(i64_, block_, k), llvm::Align(8));
+    load->setMetadata(llvm::LLVMContext::MD_invariant_load, llvm::MDNode::get(ctx_, {}));
+    return load;
   }
-  Val ConstMap(std::uint32_t index) {
-    auto [it, fresh] = maps_.emplace(index, std::pair<llvm::Constant*, llvm::Constant*>{});
-    const auto& map = p_.maps[index];
-    if (fresh) {
-      std::vector<std::string> keys;
-      std::vector<std::string> values;
-      for (const auto& [key, value] : map) {
-        keys.push_back(key);
-        values.push_back(value);
+
+  Val SlotValue(std::uint32_t index, const ir::Node& n) {
+    std::uint64_t w = TakeSlot(index);
+    switch (n.op) {
+      case ir::Op::kConstStr:
+        return Present(b_.CreateInBoundsGEP(i8_, strings_global_, BlockWord(w)), BlockWord(w + 1));
+      case ir::Op::kConstInt:
+        return Present(BlockWord(w));
+      case ir::Op::kConstList: {
+        bool strings = n.kind == ir::Kind::kStrList;
+        llvm::Type* element = strings ? static_cast<llvm::Type*>(str_ty_) : i64_;
+        llvm::Constant* blob = strings ? lists_global_ : ints_global_;
+        Val v = Present(b_.CreateInBoundsGEP(element, blob, BlockWord(w)), BlockWord(w + 1));
+        v.set_items = b_.CreateInBoundsGEP(element, blob, BlockWord(w + 2));
+        v.set_count = BlockWord(w + 3);
+        return v;
       }
-      it->second = {StrArray(keys, "mapkeys"), StrArray(values, "mapvalues")};
+      case ir::Op::kConstMap:
+        return Present(b_.CreateInBoundsGEP(str_ty_, lists_global_, BlockWord(w)),
+                       b_.CreateInBoundsGEP(str_ty_, lists_global_, BlockWord(w + 1)), BlockWord(w + 2));
+      default:
+        SetError("internal error: node " + std::to_string(index) + " is not a constant");
+        return Absent(n.kind);
     }
-    return {b_.getTrue(), it->second.first, it->second.second, b_.getInt64(map.size())};
   }
 
   // ---- Utility functions (byte loops) -----------------------------------
@@ -512,44 +829,124 @@ class Emitter {
     });
   }
 
-  // i1 gov.match.N(ptr s, i64 n): whole-string match of pattern N.
-  llvm::Function* Matcher(std::size_t index) {
-    if (patterns_[index] != nullptr) return patterns_[index];
-    std::optional<pattern::Dfa> dfa = pattern::Dfa::Deserialize(p_.patterns[index].dfa);
-    if (!dfa) {
-      SetError("pattern " + std::to_string(index) + ": automaton bytes are invalid");
-      dfa = pattern::Dfa();
-    }
-    const pattern::Dfa& d = *dfa;
-    llvm::Function* fn = Utility("gov.match." + std::to_string(index), i1_, {ptr_, i64_}, [&](llvm::Function* f) {
-      if (d.MatchesEverything() || d.MatchesNothing()) {
-        b_.CreateRet(b_.getInt1(d.MatchesEverything()));
-        return;
-      }
-      std::vector<std::uint8_t> classes(d.byte_class().begin(), d.byte_class().end());
-      std::vector<std::uint16_t> next(d.transitions().begin(), d.transitions().end());
-      std::vector<std::uint8_t> accepting(d.accepting().begin(), d.accepting().end());
-      llvm::Constant* class_table = ConstGlobal(llvm::ConstantDataArray::get(ctx_, classes), "dfa.class");
-      llvm::Constant* next_table = ConstGlobal(llvm::ConstantDataArray::get(ctx_, next), "dfa.next");
-      llvm::Constant* accept_table = ConstGlobal(llvm::ConstantDataArray::get(ctx_, accepting), "dfa.accept");
-      llvm::AllocaInst* state = b_.CreateAlloca(i32_);
-      b_.CreateStore(b_.getInt32(static_cast<std::uint32_t>(d.start_state())), state);
+  // i1 gov.dfa(ptr s, i64 n, ptr slot): whole-string match of the pattern
+  // whose kMatches slot words are at `slot` (mode, start state, class count,
+  // offsets into gov.dfa.class/next/accept): a linear loop over the tables
+  // that stops in the dead state (0).
+  llvm::Function* DfaMatch() {
+    return Utility("gov.dfa", i1_, {ptr_, i64_, ptr_}, [&](llvm::Function* f) {
+      Value* slot = f->getArg(2);
+      auto word = [&](std::uint64_t k) {
+        return b_.CreateAlignedLoad(i64_, b_.CreateConstInBoundsGEP1_64(i64_, slot, k), llvm::Align(8));
+      };
+      Value* mode = word(0);
+      ReturnIf(b_.CreateICmpEQ(mode, b_.getInt64(kDfaEverything)), b_.getTrue());
+      ReturnIf(b_.CreateICmpEQ(mode, b_.getInt64(kDfaNothing)), b_.getFalse());
+      Value* class_count = word(2);
+      Value* class_table = b_.CreateInBoundsGEP(i8_, dfa_class_global_, word(3));
+      Value* next_table = b_.CreateInBoundsGEP(i16_, dfa_next_global_, word(4));
+      Value* accept_table = b_.CreateInBoundsGEP(i8_, dfa_accept_global_, word(5));
+      llvm::AllocaInst* state = b_.CreateAlloca(i64_);
+      b_.CreateStore(word(1), state);
       CountedLoop(f->getArg(1), [&](Value* i) {
         Value* byte = b_.CreateZExt(b_.CreateLoad(i8_, BytePtr(f->getArg(0), i)), i64_);
         Value* cls = b_.CreateZExt(b_.CreateLoad(i8_, b_.CreateInBoundsGEP(i8_, class_table, byte)), i64_);
-        Value* row = b_.CreateMul(b_.CreateZExt(b_.CreateLoad(i32_, state), i64_), b_.getInt64(d.class_count()));
-        Value* target = b_.CreateLoad(i16_, b_.CreateInBoundsGEP(i16_, next_table, b_.CreateAdd(row, cls)));
-        Value* target32 = b_.CreateZExt(target, i32_);
+        Value* row = b_.CreateMul(b_.CreateLoad(i64_, state), class_count);
+        Value* target = b_.CreateZExt(
+            b_.CreateLoad(i16_, b_.CreateInBoundsGEP(i16_, next_table, b_.CreateAdd(row, cls))), i64_);
         // State 0 is the dead state: no suffix can be accepted.
-        ReturnIf(b_.CreateICmpEQ(target32, b_.getInt32(0)), b_.getFalse());
-        b_.CreateStore(target32, state);
+        ReturnIf(b_.CreateICmpEQ(target, b_.getInt64(0)), b_.getFalse());
+        b_.CreateStore(target, state);
       });
-      Value* final_state = b_.CreateZExt(b_.CreateLoad(i32_, state), i64_);
-      Value* accepts = b_.CreateLoad(i8_, b_.CreateInBoundsGEP(i8_, accept_table, final_state));
+      Value* accepts = b_.CreateLoad(i8_, b_.CreateInBoundsGEP(i8_, accept_table, b_.CreateLoad(i64_, state)));
       b_.CreateRet(b_.CreateICmpNE(accepts, b_.getInt8(0)));
     });
-    patterns_[index] = fn;
-    return fn;
+  }
+
+  // i64 gov.hash(ptr s, i64 n): IndexHash of the n bytes at s.
+  llvm::Function* Hash() {
+    return Utility("gov.hash", i64_, {ptr_, i64_}, [&](llvm::Function* f) {
+      Value* s = f->getArg(0);
+      Value* n = f->getArg(1);
+      llvm::AllocaInst* h = b_.CreateAlloca(i64_);
+      b_.CreateStore(b_.CreateXor(b_.getInt64(0x243f6a8885a308d3ULL), b_.CreateMul(n, b_.getInt64(kHashMul))), h);
+      auto mix = [&](Value* w) {
+        Value* x = b_.CreateMul(b_.CreateXor(b_.CreateLoad(i64_, h), w), b_.getInt64(kHashMul));
+        b_.CreateStore(b_.CreateXor(x, b_.CreateLShr(x, 29)), h);
+      };
+      Value* words = b_.CreateLShr(n, 3);
+      bool big_endian = m_->getDataLayout().isBigEndian();
+      CountedLoop(words, [&](Value* i) {
+        Value* w = b_.CreateAlignedLoad(i64_, BytePtr(s, b_.CreateShl(i, 3)), llvm::Align(1));
+        if (big_endian) w = b_.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, w);
+        mix(w);
+      });
+      Value* done = b_.CreateShl(words, 3);
+      Value* tail = b_.CreateSub(n, done);
+      BasicBlock* has_tail = NewBlock("tail");
+      BasicBlock* finish = NewBlock("finish");
+      b_.CreateCondBr(b_.CreateICmpNE(tail, b_.getInt64(0)), has_tail, finish);
+      b_.SetInsertPoint(has_tail);
+      llvm::AllocaInst* w = b_.CreateAlloca(i64_);
+      b_.CreateStore(b_.getInt64(0), w);
+      CountedLoop(tail, [&](Value* i) {
+        Value* byte = b_.CreateZExt(b_.CreateLoad(i8_, BytePtr(s, b_.CreateAdd(done, i))), i64_);
+        b_.CreateStore(b_.CreateOr(b_.CreateLoad(i64_, w), b_.CreateShl(byte, b_.CreateShl(i, 3))), w);
+      });
+      mix(b_.CreateLoad(i64_, w));
+      b_.CreateBr(finish);
+      b_.SetInsertPoint(finish);
+      Value* x = b_.CreateLoad(i64_, h);
+      x = b_.CreateXor(x, b_.CreateLShr(x, 32));
+      x = b_.CreateMul(x, b_.getInt64(kHashMul2));
+      x = b_.CreateXor(x, b_.CreateLShr(x, 29));
+      b_.CreateRet(x);
+    });
+  }
+
+  // i64 gov.index_find(ptr slots, i64 mask, ptr hashes, ptr meta, ptr s,
+  // i64 n): the pool offset of key s's rule list, or -1 (see KeyTable).
+  llvm::Function* IndexFind() {
+    return Utility("gov.index_find", i64_, {ptr_, i64_, ptr_, ptr_, ptr_, i64_}, [&](llvm::Function* f) {
+      Value* slots = f->getArg(0);
+      Value* mask = f->getArg(1);
+      Value* hashes = f->getArg(2);
+      Value* meta = f->getArg(3);
+      Value* s = f->getArg(4);
+      Value* n = f->getArg(5);
+      Value* hash = b_.CreateCall(Hash(), {s, n});
+      llvm::AllocaInst* at = b_.CreateAlloca(i64_);
+      b_.CreateStore(b_.CreateAnd(hash, mask), at);
+      BasicBlock* probe = NewBlock("probe");
+      BasicBlock* occupied = NewBlock("occupied");
+      BasicBlock* compare = NewBlock("compare");
+      BasicBlock* next = NewBlock("next");
+      BasicBlock* missing = NewBlock("missing");
+      b_.CreateBr(probe);
+      b_.SetInsertPoint(probe);
+      Value* i = b_.CreateLoad(i64_, at);
+      Value* slot = b_.CreateZExt(b_.CreateLoad(i32_, b_.CreateInBoundsGEP(i32_, slots, i)), i64_);
+      b_.CreateCondBr(b_.CreateICmpEQ(slot, b_.getInt64(0)), missing, occupied);
+      b_.SetInsertPoint(occupied);
+      Value* key = b_.CreateSub(slot, b_.getInt64(1));
+      Value* key_hash = b_.CreateLoad(i64_, b_.CreateInBoundsGEP(i64_, hashes, key));
+      b_.CreateCondBr(b_.CreateICmpEQ(key_hash, hash), compare, next);
+      b_.SetInsertPoint(compare);
+      Value* base = b_.CreateMul(key, b_.getInt64(3));
+      auto meta_word = [&](std::uint64_t k) {
+        return b_.CreateZExt(
+            b_.CreateLoad(i32_, b_.CreateInBoundsGEP(i32_, meta, b_.CreateAdd(base, b_.getInt64(k)))), i64_);
+      };
+      Value* data = b_.CreateInBoundsGEP(i8_, strings_global_, meta_word(0));
+      Value* equal = b_.CreateCall(StrEq(), {data, meta_word(1), s, n});
+      ReturnIf(equal, meta_word(2));
+      b_.CreateBr(next);
+      b_.SetInsertPoint(next);
+      b_.CreateStore(b_.CreateAnd(b_.CreateAdd(i, b_.getInt64(1)), mask), at);
+      b_.CreateBr(probe);
+      b_.SetInsertPoint(missing);
+      b_.CreateRet(b_.getInt64(-1));
+    });
   }
 
   // ---- Rule functions ---------------------------------------------------
@@ -655,15 +1052,22 @@ class Emitter {
   Val Present(Value* x, Value* y = nullptr, Value* z = nullptr) { return Val{b_.getTrue(), x, y, z}; }
   Value* Both(const Val& a, const Val& c) { return b_.CreateAnd(a.present, c.present); }
 
-  llvm::Function* EmitRule(std::size_t r) {
+  // i32 gov.shape.N(ptr request, ptr helpers, ptr scratch, ptr block): the
+  // condition of every rule of shape N, with the rule's constants at block.
+  llvm::Function* EmitShape(std::size_t s) {
     // A rule function costs about as much compile time as a few nodes.
     emitted_ += kRuleCostInNodes;
-    llvm::Function* fn = NewFunction("gov.rule." + std::to_string(r), i32_, {ptr_, ptr_, ptr_});
-    // Separate functions keep optimization per rule (compile time linear).
+    std::size_t r = shapes_[s].representative;
+    llvm::Function* fn = NewFunction("gov.shape." + std::to_string(s), i32_, {ptr_, ptr_, ptr_, ptr_});
+    // Separate functions keep optimization per shape (compile time linear).
     fn->addFnAttr(llvm::Attribute::NoInline);
     req_ = fn->getArg(0);
     helpers_ = fn->getArg(1);
     scratch_ = fn->getArg(2);
+    block_ = fn->getArg(3);
+    shape_consts_ = &rule_consts_[r];
+    slot_cursor_ = 0;
+    slot_word_ = 0;
     b_.SetInsertPoint(BasicBlock::Create(ctx_, "entry", fn));
     err_slot_ = b_.CreateAlloca(i32_, nullptr, "error");
     used_slot_ = b_.CreateAlloca(i64_, nullptr, "scratch_used");
@@ -673,6 +1077,9 @@ class Emitter {
     locals_.assign(p_.local_slots, std::nullopt);
     BasicBlock* failed = BasicBlock::Create(ctx_, "failed", fn);
     Val condition = Emit(p_.rules[r].condition, failed);
+    if (error_.empty() && slot_cursor_ != shape_consts_->size()) {
+      SetError("internal error: shape " + std::to_string(s) + " did not read all of its constants");
+    }
     b_.CreateRet(b_.CreateZExt(condition.x, i32_));
     b_.SetInsertPoint(failed);
     b_.CreateRet(b_.CreateOr(b_.CreateLoad(i32_, err_slot_), b_.getInt32(kRuleErrorFlag)));
@@ -692,25 +1099,20 @@ class Emitter {
       return Absent(n.kind);
     }
     ++depth_;
-    Val v = EmitNode(n, err);
+    Val v = EmitNode(index, n, err);
     --depth_;
     return v;
   }
 
-  Val EmitNode(const ir::Node& n, BasicBlock* err) {
+  Val EmitNode(std::uint32_t index, const ir::Node& n, BasicBlock* err) {
     switch (n.op) {
       case ir::Op::kConstBool:
         return Present(b_.getInt1(n.imm != 0));
       case ir::Op::kConstInt:
-        return Present(b_.getInt64(static_cast<std::uint64_t>(n.imm)));
-      case ir::Op::kConstStr: {
-        const std::string& text = p_.strings[n.a];
-        return Present(StrBytes(text), b_.getInt64(text.size()));
-      }
+      case ir::Op::kConstStr:
       case ir::Op::kConstList:
-        return n.kind == ir::Kind::kStrList ? ConstStrList(n.a) : ConstIntList(n.a);
       case ir::Op::kConstMap:
-        return ConstMap(n.a);
+        return SlotValue(index, n);
       case ir::Op::kNone:
         return Absent(n.kind);
       case ir::Op::kField:
@@ -789,9 +1191,9 @@ class Emitter {
         }));
       }
       case ir::Op::kMatches: {
+        Value* slot = b_.CreateConstInBoundsGEP1_64(i64_, block_, TakeSlot(index));
         Val a = Emit(n.a, err);
-        llvm::Function* matcher = Matcher(static_cast<std::size_t>(n.imm));
-        return Present(GuardedBool(a.present, [&] { return b_.CreateCall(matcher, {a.x, a.y}); }));
+        return Present(GuardedBool(a.present, [&] { return b_.CreateCall(DfaMatch(), {a.x, a.y, slot}); }));
       }
       case ir::Op::kStartsWith:
       case ir::Op::kEndsWith:
@@ -1087,12 +1489,10 @@ class Emitter {
       if (list_node.op == ir::Op::kConstList) {
         // A constant list: binary search in its sorted, duplicate-free form.
         if (strings) {
-          auto [table, size] = SortedStrSet(list_node.a);
-          Value* found = b_.CreateCall(StrFind(), {table, b_.getInt64(size), element.x, element.y});
+          Value* found = b_.CreateCall(StrFind(), {list.set_items, list.set_count, element.x, element.y});
           return b_.CreateICmpSGE(found, b_.getInt64(0));
         }
-        auto [table, size] = SortedIntSet(list_node.a);
-        return b_.CreateCall(IntFind(), {table, b_.getInt64(size), element.x});
+        return b_.CreateCall(IntFind(), {list.set_items, list.set_count, element.x});
       }
       if (strings) return b_.CreateCall(StrScan(), {list.x, list.y, element.x, element.y});
       return b_.CreateCall(IntScan(), {list.x, list.y, element.x});
@@ -1234,47 +1634,20 @@ class Emitter {
 
   // ---- gov_decide --------------------------------------------------------
 
-  // The rule index as constant tables: sorted keys, and for each key the
-  // offset of its ascending rule list (ended by kEndOfList) in `pool`.
-  struct KeyTable {
-    llvm::Constant* keys = nullptr;
-    llvm::Constant* offsets = nullptr;
-    std::size_t size = 0;
-  };
-  KeyTable BuildKeyTable(const std::map<std::string, std::vector<std::uint32_t>>& by_key,
-                         std::vector<std::uint32_t>& pool, const char* name) {
-    KeyTable table;
-    std::vector<std::string> keys;
-    std::vector<std::uint32_t> offsets;
-    for (const auto& [key, rules] : by_key) {
-      keys.push_back(key);
-      offsets.push_back(static_cast<std::uint32_t>(pool.size()));
-      pool.insert(pool.end(), rules.begin(), rules.end());
-      pool.push_back(kEndOfList);
-    }
-    table.size = keys.size();
-    if (table.size > 0) {
-      table.keys = StrArray(keys, name);
-      table.offsets = U32Array(offsets, "index.offsets");
-    }
-    return table;
-  }
-
   // The candidate list of the request's key (a pointer into the pool, or
   // to an empty list).
   Value* LookupCandidates(const KeyTable& table, llvm::Constant* pool, llvm::Constant* empty, Value* request,
                           std::uint64_t field_offset) {
-    if (table.size == 0) return empty;
+    if (table.keys == 0) return empty;
     Val key = LoadStrField(request, field_offset);
-    Value* found = b_.CreateCall(StrFind(), {table.keys, b_.getInt64(table.size), key.x, key.y});
+    Value* found =
+        b_.CreateCall(IndexFind(), {table.slots, b_.getInt64(table.mask), table.hashes, table.meta, key.x, key.y});
     Value* hit = b_.CreateICmpSGE(found, b_.getInt64(0));
-    Value* safe = b_.CreateSelect(hit, found, b_.getInt64(0));
-    Value* offset = b_.CreateLoad(i32_, b_.CreateInBoundsGEP(i32_, table.offsets, safe));
-    Value* list = b_.CreateInBoundsGEP(i32_, pool, b_.CreateZExt(offset, i64_));
+    Value* list = b_.CreateInBoundsGEP(i32_, pool, b_.CreateSelect(hit, found, b_.getInt64(0)));
     return b_.CreateSelect(hit, list, empty);
   }
 
-  void EmitDecide(const std::vector<llvm::Function*>& rules) {
+  void EmitDecide() {
     llvm::Function* fn = NewFunction(kDecideSymbol, i32_, {ptr_, ptr_, ptr_}, /*external=*/true);
     // The 64 KiB scratch arena lives in this frame: probe the stack inline
     // (no external __chkstk-like symbol).
@@ -1352,35 +1725,14 @@ class Emitter {
     // path, those indexed under the program name; each list ascending and
     // ended by kEndOfList.
     b_.SetInsertPoint(start);
-    std::vector<std::uint32_t> unindexed;
-    std::map<std::string, std::vector<std::uint32_t>> by_path;
-    std::map<std::string, std::vector<std::uint32_t>> by_name;
-    for (std::size_t r = 0; r < p_.rules.size(); ++r) {
-      const ir::RuleIndex& index = p_.rules[r].index;
-      auto id = static_cast<std::uint32_t>(r);
-      if (index.Unindexed()) unindexed.push_back(id);
-      for (const std::string& path : index.paths) {
-        auto& list = by_path[path];
-        if (list.empty() || list.back() != id) list.push_back(id);
-      }
-      for (const std::string& name : index.names) {
-        auto& list = by_name[name];
-        if (list.empty() || list.back() != id) list.push_back(id);
-      }
-    }
-    unindexed.push_back(kEndOfList);
-    std::vector<std::uint32_t> pool;
-    KeyTable path_table = BuildKeyTable(by_path, pool, "index.paths");
-    KeyTable name_table = BuildKeyTable(by_name, pool, "index.names");
-    pool.push_back(kEndOfList);
-    llvm::Constant* pool_global = U32Array(pool, "index.pool");
+    llvm::Constant* pool_global = U32Array(pool_, "index.pool");
     llvm::Constant* empty =
-        llvm::ConstantExpr::getInBoundsGetElementPtr(i32_, pool_global, b_.getInt64(pool.size() - 1));
-    llvm::Constant* unindexed_global = U32Array(unindexed, "index.unindexed");
+        llvm::ConstantExpr::getInBoundsGetElementPtr(i32_, pool_global, b_.getInt64(pool_.size() - 1));
+    llvm::Constant* unindexed_global = U32Array(unindexed_, "index.unindexed");
     Value* lists_in[3] = {
         unindexed_global,
-        LookupCandidates(path_table, pool_global, empty, request, offsetof(gov_request, program_path)),
-        LookupCandidates(name_table, pool_global, empty, request, offsetof(gov_request, program_name)),
+        LookupCandidates(path_table_, pool_global, empty, request, offsetof(gov_request, program_path)),
+        LookupCandidates(name_table_, pool_global, empty, request, offsetof(gov_request, program_name)),
     };
 
     // Merge loop: the smallest id at the heads of the three lists.
@@ -1406,19 +1758,34 @@ class Emitter {
     }
     b_.CreateCondBr(b_.CreateICmpEQ(id, b_.getInt32(kEndOfList)), all_done, dispatch);
 
+    // Per rule: its shape, the first word of its constant block, its verdict.
     b_.SetInsertPoint(dispatch);
-    llvm::SwitchInst* cases = b_.CreateSwitch(id, all_done, static_cast<unsigned>(rules.size()));
+    std::vector<std::uint32_t> shape_of;
+    std::vector<std::uint32_t> block_of;
+    std::vector<std::uint8_t> verdict_of;
+    for (std::size_t r = 0; r < p_.rules.size(); ++r) {
+      shape_of.push_back(rule_shape_[r]);
+      block_of.push_back(static_cast<std::uint32_t>(rule_block_[r]));
+      verdict_of.push_back(static_cast<std::uint8_t>(p_.rules[r].verdict));
+    }
+    Value* id64 = b_.CreateZExt(id, i64_);
+    auto rule_entry = [&](llvm::Type* type, llvm::Constant* table) {
+      return b_.CreateLoad(type, b_.CreateInBoundsGEP(type, table, id64));
+    };
+    Value* shape = rule_entry(i32_, DataBlob(shape_of, "rule.shape"));
+    Value* block = b_.CreateInBoundsGEP(
+        i64_, consts_global_, b_.CreateZExt(rule_entry(i32_, DataBlob(block_of, "rule.block")), i64_));
+    Value* verdict = b_.CreateZExt(rule_entry(i8_, DataBlob(verdict_of, "rule.verdict")), i32_);
+    llvm::SwitchInst* cases = b_.CreateSwitch(shape, all_done, static_cast<unsigned>(shapes_.size()));
     b_.SetInsertPoint(after_rule);
-    llvm::PHINode* result = b_.CreatePHI(i32_, static_cast<unsigned>(rules.size()), "rule_result");
-    llvm::PHINode* verdict = b_.CreatePHI(i32_, static_cast<unsigned>(rules.size()), "rule_verdict");
-    for (std::size_t r = 0; r < rules.size(); ++r) {
-      BasicBlock* call = NewBlock("rule");
-      cases->addCase(b_.getInt32(static_cast<std::uint32_t>(r)), call);
+    llvm::PHINode* result = b_.CreatePHI(i32_, static_cast<unsigned>(shapes_.size()), "rule_result");
+    for (std::size_t s = 0; s < shapes_.size(); ++s) {
+      BasicBlock* call = NewBlock("shape");
+      cases->addCase(b_.getInt32(static_cast<std::uint32_t>(s)), call);
       b_.SetInsertPoint(call);
-      Value* outcome = b_.CreateCall(rules[r], {request, helpers, scratch});
+      Value* outcome = b_.CreateCall(shapes_[s].fn, {request, helpers, scratch, block});
       b_.CreateBr(after_rule);
       result->addIncoming(outcome, call);
-      verdict->addIncoming(b_.getInt32(static_cast<std::uint32_t>(p_.rules[r].verdict)), call);
     }
     b_.SetInsertPoint(after_rule);
     BasicBlock* rule_failed = NewBlock("rule_failed");
@@ -1506,13 +1873,7 @@ class Emitter {
     StoreAt(b_.getInt32(0), decision, offsetof(gov_decision, reserved), 4);
     Value* source = b_.CreateLoad(ptr_, out_list);
     Value* rules_out = BytePtr(decision, offsetof(gov_decision, rules));
-    // Zero all 1 KiB of rule ids with 16-byte stores, then copy the ids.
-    static_assert(offsetof(gov_decision, rules) % 8 == 0 && GOV_MAX_DECIDING_RULES % 4 == 0);
-    auto* quad = llvm::FixedVectorType::get(i32_, 4);
-    CountedLoop(b_.getInt64(GOV_MAX_DECIDING_RULES / 4), [&](Value* i) {
-      b_.CreateAlignedStore(llvm::Constant::getNullValue(quad), b_.CreateInBoundsGEP(quad, rules_out, i),
-                            llvm::Align(8));
-    });
+    // Only rules[0..count) are written (the ABI leaves the rest unspecified).
     CountedLoop(n, [&](Value* i) {
       Value* rule = b_.CreateLoad(i32_, b_.CreateInBoundsGEP(i32_, source, i));
       b_.CreateAlignedStore(rule, b_.CreateInBoundsGEP(i32_, rules_out, i), llvm::Align(4));
@@ -1592,15 +1953,45 @@ class Emitter {
   llvm::AllocaInst* used_slot_ = nullptr;
   std::vector<std::optional<Val>> locals_;
 
-  // Module-level caches.
-  std::map<std::string, llvm::Constant*> str_bytes_;
-  std::map<std::uint32_t, llvm::Constant*> str_lists_;
-  std::map<std::uint32_t, llvm::Constant*> int_lists_;
-  std::map<std::uint32_t, std::pair<llvm::Constant*, std::size_t>> str_sets_;
-  std::map<std::uint32_t, std::pair<llvm::Constant*, std::size_t>> int_sets_;
-  std::map<std::uint32_t, std::pair<llvm::Constant*, llvm::Constant*>> maps_;
-  // The matcher of each pattern, built on first use.
-  std::vector<llvm::Function*> patterns_;
+  Value* block_ = nullptr;
+  // The constant occurrences of the shape being emitted (its representative
+  // rule's), the next one to read and its first word.
+  const std::vector<std::uint32_t>* shape_consts_ = nullptr;
+  std::size_t slot_cursor_ = 0;
+  std::uint64_t slot_word_ = 0;
+
+  // Shapes (PlanShapes).
+  std::uint64_t walked_ = 0;
+  std::uint64_t walk_budget_;
+  std::vector<Shape> shapes_;
+  std::vector<std::uint32_t> rule_shape_;
+  std::vector<std::vector<std::uint32_t>> rule_consts_;
+
+  // Constant data (BuildData), then the globals holding it.
+  std::vector<std::uint64_t> rule_block_;
+  std::vector<std::uint64_t> words_;
+  std::string strings_;
+  std::map<std::string, std::uint64_t> string_offsets_;
+  std::vector<const std::string*> list_items_;
+  std::deque<std::vector<std::string>> sorted_sets_;
+  std::vector<std::uint64_t> ints_;
+  std::vector<std::uint8_t> dfa_class_;
+  std::vector<std::uint16_t> dfa_next_;
+  std::vector<std::uint8_t> dfa_accept_;
+  std::map<std::pair<bool, std::uint32_t>, std::array<std::uint64_t, 4>> list_words_;
+  std::map<std::uint32_t, std::array<std::uint64_t, 3>> map_words_;
+  std::map<std::size_t, std::array<std::uint64_t, 6>> pattern_words_;
+  std::vector<std::uint32_t> unindexed_;
+  std::vector<std::uint32_t> pool_;
+  KeyTable path_table_;
+  KeyTable name_table_;
+  llvm::GlobalVariable* strings_global_ = nullptr;
+  llvm::GlobalVariable* lists_global_ = nullptr;
+  llvm::GlobalVariable* ints_global_ = nullptr;
+  llvm::GlobalVariable* consts_global_ = nullptr;
+  llvm::GlobalVariable* dfa_class_global_ = nullptr;
+  llvm::GlobalVariable* dfa_next_global_ = nullptr;
+  llvm::GlobalVariable* dfa_accept_global_ = nullptr;
 };
 
 }  // namespace
