@@ -3,6 +3,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -14,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 
@@ -69,14 +73,62 @@ struct ChildReport {
   char stage[112] = {};
 };
 
-[[noreturn]] void ReportAndExit(int fd, const char* stage, int error, bool sandbox, bool changed) {
+// Raw system calls for the CLONE_VM child: it shares govrun's memory
+// (including the thread's errno and malloc state) while govrun goes on, so
+// it must not go through libc wrappers. Returns -errno on failure.
+#if defined(__x86_64__)
+[[gnu::always_inline]] inline long RawSyscall(long number, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0,
+                                              long a5 = 0) {
+  long result;
+  register long r10 __asm__("r10") = a4;
+  register long r8 __asm__("r8") = a5;
+  __asm__ volatile("syscall"
+                   : "=a"(result)
+                   : "a"(number), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8)
+                   : "rcx", "r11", "memory");
+  return result;
+}
+#elif defined(__aarch64__)
+[[gnu::always_inline]] inline long RawSyscall(long number, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0,
+                                              long a5 = 0) {
+  register long x8 __asm__("x8") = number;
+  register long x0 __asm__("x0") = a1;
+  register long x1 __asm__("x1") = a2;
+  register long x2 __asm__("x2") = a3;
+  register long x3 __asm__("x3") = a4;
+  register long x4 __asm__("x4") = a5;
+  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4) : "memory");
+  return x0;
+}
+#else
+#error "govrun's child needs RawSyscall for this architecture"
+#endif
+
+template <typename T>
+long Arg(T value) {
+  if constexpr (std::is_pointer_v<T>) {
+    return reinterpret_cast<long>(value);
+  } else {
+    return static_cast<long>(value);
+  }
+}
+
+[[noreturn]] void RawExit(int code) {
+  while (true) {
+    RawSyscall(SYS_exit, code);
+  }
+}
+
+[[noreturn]] void ReportAndExit(int fd, const char* stage, long error, bool sandbox, bool changed) {
   ChildReport report;
-  report.error = error;
+  report.error = static_cast<int>(error < 0 ? -error : error);
   report.sandbox = sandbox ? 1 : 0;
   report.changed = changed ? 1 : 0;
-  std::strncpy(report.stage, stage, sizeof report.stage - 1);
-  [[maybe_unused]] const ssize_t ignored = write(fd, &report, sizeof report);
-  _exit(127);
+  for (std::size_t i = 0; i + 1 < sizeof report.stage && stage[i] != '\0'; ++i) {
+    report.stage[i] = stage[i];
+  }
+  RawSyscall(SYS_write, fd, Arg(&report), sizeof report);
+  RawExit(127);
 }
 
 bool SameFileState(const struct stat& a, const struct stat& b) {
@@ -212,26 +264,157 @@ int TakePendingTermination() {
   return 0;
 }
 
+struct Child::Plan {
+  std::vector<std::string> argv_storage;
+  std::vector<char*> argv;
+  std::vector<std::string> env_storage;
+  std::vector<char*> envp;
+  int exec_fd = -1;
+  int script_fd = -1;  // a script's descriptor, passed on as /dev/fd/N
+  struct stat expected {};
+  struct stat expected_script {};
+  int go_fd = -1;      // read end of the go pipe
+  int report_fd = -1;  // write end of the status pipe (close-on-exec)
+  pid_t parent = 0;
+  const int* inherited = nullptr;
+  std::size_t inherited_count = 0;
+  Sandbox::ChildSteps steps;
+  const Sandbox* sandbox = nullptr;
+  bool forked = false;  // fork(): own address space, ApplyInChild (namespaces)
+};
+
+namespace {
+
+constexpr std::size_t kChildStackBytes = 64 * 1024;
+
+// The child, from clone (or fork) to execveat. Raw system calls only on the
+// CLONE_VM path; the plan is read, never written.
+[[noreturn, gnu::no_sanitize("address", "undefined")]] void ChildMain(const Child::Plan& plan) {
+  const int report = plan.report_fd;
+  long rc = RawSyscall(SYS_setsid);
+  if (rc < 0) {
+    ReportAndExit(report, "setsid", rc, false, false);
+  }
+  rc = RawSyscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+  if (rc < 0) {
+    ReportAndExit(report, "prctl(PR_SET_PDEATHSIG)", rc, false, false);
+  }
+  if (RawSyscall(SYS_getppid) != plan.parent) {
+    RawExit(127);  // govrun died before PR_SET_PDEATHSIG took effect
+  }
+  if (plan.forked) {
+    const char* stage = "sandbox";
+    if (const int error = plan.sandbox->ApplyInChild(&stage); error != 0) {
+      ReportAndExit(report, stage, error, true, false);
+    }
+  } else {
+    const Sandbox::ChildSteps& steps = plan.steps;
+    if (steps.has_rlimit_as) {
+      const struct rlimit limit {steps.rlimit_as, steps.rlimit_as};
+      if ((rc = RawSyscall(SYS_prlimit64, 0, RLIMIT_AS, Arg(&limit), 0)) < 0) {
+        ReportAndExit(report, "setrlimit(RLIMIT_AS)", rc, true, false);
+      }
+    }
+    if (steps.has_rlimit_nproc) {
+      const struct rlimit limit {steps.rlimit_nproc, steps.rlimit_nproc};
+      if ((rc = RawSyscall(SYS_prlimit64, 0, RLIMIT_NPROC, Arg(&limit), 0)) < 0) {
+        ReportAndExit(report, "setrlimit(RLIMIT_NPROC)", rc, true, false);
+      }
+    }
+    if ((rc = RawSyscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0) {
+      ReportAndExit(report, "prctl(PR_SET_NO_NEW_PRIVS)", rc, true, false);
+    }
+    if (steps.landlock_fd >= 0 && (rc = RawSyscall(SYS_landlock_restrict_self, steps.landlock_fd, 0)) < 0) {
+      ReportAndExit(report, "landlock_restrict_self", rc, true, false);
+    }
+    if (steps.seccomp != nullptr) {
+      struct sock_fprog program {};
+      program.len = steps.seccomp_length;
+      program.filter = const_cast<sock_filter*>(steps.seccomp);
+      if ((rc = RawSyscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, Arg(&program))) < 0) {
+        ReportAndExit(report, "seccomp(SECCOMP_SET_MODE_FILTER)", rc, true, false);
+      }
+    }
+  }
+  char go = 0;
+  do {
+    rc = RawSyscall(SYS_read, plan.go_fd, Arg(&go), 1);
+  } while (rc == -EINTR);
+  if (rc != 1) {
+    RawExit(127);  // govrun gave up on this run (Abort, or it died)
+  }
+  RawSyscall(SYS_close, plan.go_fd);
+  // Only the descriptors govrun inherited (and a script's) reach the program.
+  RawSyscall(SYS_close_range, 3, static_cast<long>(~0U), CLOSE_RANGE_CLOEXEC);
+  for (std::size_t i = 0; i < plan.inherited_count; ++i) {
+    RawSyscall(SYS_fcntl, plan.inherited[i], F_SETFD, 0);
+  }
+  RawSyscall(SYS_fcntl, report, F_SETFD, FD_CLOEXEC);
+  if (plan.script_fd >= 0 && (rc = RawSyscall(SYS_fcntl, plan.script_fd, F_SETFD, 0)) < 0) {
+    ReportAndExit(report, "fcntl(script)", rc, false, false);
+  }
+  struct stat now {};
+  if (RawSyscall(SYS_fstat, plan.exec_fd, Arg(&now)) != 0 || !SameFileState(now, plan.expected) ||
+      (plan.script_fd >= 0 &&
+       (RawSyscall(SYS_fstat, plan.script_fd, Arg(&now)) != 0 || !SameFileState(now, plan.expected_script)))) {
+    ReportAndExit(report, "fstat", ESTALE, false, true);
+  }
+  // govrun ignores SIGPIPE and blocks the forwarded signals; the program
+  // starts with the default disposition and an empty mask. The kernel's
+  // struct sigaction, all zero: SIG_DFL, no flags, empty mask.
+  const unsigned long default_action[4] = {0, 0, 0, 0};
+  RawSyscall(SYS_rt_sigaction, SIGPIPE, Arg(default_action), 0, 8);
+  const unsigned long empty_mask = 0;
+  RawSyscall(SYS_rt_sigprocmask, SIG_SETMASK, Arg(&empty_mask), 0, 8);
+  rc = RawSyscall(SYS_execveat, plan.exec_fd, Arg(""), Arg(plan.argv.data()), Arg(plan.envp.data()),
+                  AT_EMPTY_PATH);
+  ReportAndExit(report, "execveat", rc, false, false);
+}
+
+[[gnu::no_sanitize("address", "undefined")]] int CloneEntry(void* plan) {
+  ChildMain(*static_cast<const Child::Plan*>(plan));
+}
+
+}  // namespace
+
 Child::Child(Child&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       go_fd_(std::exchange(other.go_fd_, -1)),
-      status_fd_(std::exchange(other.status_fd_, -1)) {}
+      status_fd_(std::exchange(other.status_fd_, -1)),
+      plan_(std::move(other.plan_)),
+      stack_(std::exchange(other.stack_, nullptr)),
+      stack_size_(std::exchange(other.stack_size_, 0)) {}
 
 Child& Child::operator=(Child&& other) noexcept {
   if (this != &other) {
     std::swap(pid_, other.pid_);
     std::swap(go_fd_, other.go_fd_);
     std::swap(status_fd_, other.status_fd_);
+    std::swap(plan_, other.plan_);
+    std::swap(stack_, other.stack_);
+    std::swap(stack_size_, other.stack_size_);
   }
   return *this;
 }
 
 Child::~Child() {
+  if (plan_ != nullptr && pid_ > 0) {
+    Abort();  // it may still be reading the plan: it must be gone first
+  }
   if (go_fd_ >= 0) {
     close(go_fd_);
   }
   if (status_fd_ >= 0) {
     close(status_fd_);
+  }
+  Release();
+}
+
+void Child::Release() {
+  plan_.reset();
+  if (stack_ != nullptr) {
+    munmap(stack_, stack_size_);
+    stack_ = nullptr;
   }
 }
 
@@ -243,10 +426,12 @@ void Child::Abort() {
   int status = 0;
   while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
+  pid_ = -1;
   if (go_fd_ >= 0) {
     close(go_fd_);
     go_fd_ = -1;
   }
+  Release();
 }
 
 Outcome<bool> Child::Go() {
@@ -266,11 +451,17 @@ Outcome<bool> Child::Go() {
   close(status_fd_);
   status_fd_ = -1;
   if (got == 0) {
+    // EOF: the report descriptor closed at exec (after the kernel gave the
+    // child its own memory) or when the child died (after it released
+    // ours). Either way the plan and the stack are no longer in use.
+    Release();
     return true;
   }
   int status = 0;
   while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
+  pid_ = -1;
+  Release();
   if (got != static_cast<ssize_t>(sizeof report)) {
     return Failure{kExitInternal, "the child ended before it could execute the program"};
   }
@@ -300,36 +491,41 @@ Outcome<bool> Child::Go() {
 
 Outcome<Child> Spawn(const LaunchSpec& spec) {
   const Program& program = *spec.program;
+  auto plan = std::make_unique<Child::Plan>();
   // argv as the kernel would build it for a script, but naming the hashed
   // script descriptor instead of its path.
-  std::vector<std::string> argv_storage;
-  int exec_fd = program.file.fd.get();
-  int script_fd = -1;
-  const struct stat* expected_exec = &program.file.st;
+  plan->exec_fd = program.file.fd.get();
+  plan->expected = program.file.st;
   if (program.is_script) {
-    exec_fd = program.interpreter.fd.get();
-    script_fd = program.file.fd.get();
-    expected_exec = &program.interpreter.st;
-    argv_storage.push_back(program.interpreter_argv0);
+    plan->exec_fd = program.interpreter.fd.get();
+    plan->script_fd = program.file.fd.get();
+    plan->expected = program.interpreter.st;
+    plan->expected_script = program.file.st;
+    plan->argv_storage.push_back(program.interpreter_argv0);
     if (program.has_interpreter_arg) {
-      argv_storage.push_back(program.interpreter_arg);
+      plan->argv_storage.push_back(program.interpreter_arg);
     }
-    argv_storage.push_back("/dev/fd/" + std::to_string(script_fd));
-    argv_storage.insert(argv_storage.end(), spec.argv.begin() + (spec.argv.empty() ? 0 : 1), spec.argv.end());
+    plan->argv_storage.push_back("/dev/fd/" + std::to_string(plan->script_fd));
+    plan->argv_storage.insert(plan->argv_storage.end(), spec.argv.begin() + (spec.argv.empty() ? 0 : 1),
+                              spec.argv.end());
   } else {
-    argv_storage = spec.argv;
+    plan->argv_storage = spec.argv;
   }
-  std::vector<char*> argv;
-  for (std::string& arg : argv_storage) {
-    argv.push_back(arg.data());
+  for (std::string& arg : plan->argv_storage) {
+    plan->argv.push_back(arg.data());
   }
-  argv.push_back(nullptr);
-  std::vector<std::string> env_storage = spec.envp;
-  std::vector<char*> envp;
-  for (std::string& entry : env_storage) {
-    envp.push_back(entry.data());
+  plan->argv.push_back(nullptr);
+  plan->env_storage = spec.envp;
+  for (std::string& entry : plan->env_storage) {
+    plan->envp.push_back(entry.data());
   }
-  envp.push_back(nullptr);
+  plan->envp.push_back(nullptr);
+  plan->parent = getpid();
+  plan->inherited = InheritedFds().data();
+  plan->inherited_count = InheritedFds().size();
+  plan->steps = spec.sandbox->StepsForChild();
+  plan->sandbox = spec.sandbox;
+  plan->forked = plan->steps.namespaces;
 
   int go_pipe[2];
   int status_pipe[2];
@@ -342,70 +538,45 @@ Outcome<Child> Spawn(const LaunchSpec& spec) {
     close(go_pipe[1]);
     return Failure{kExitInternal, std::string("pipe2: ") + std::strerror(error)};
   }
-  const pid_t parent = getpid();
-  const struct stat expected_script = program.file.st;
-  const struct stat expected = *expected_exec;
-  const pid_t pid = fork();
-  if (pid < 0) {
-    const int error = errno;
+  plan->go_fd = go_pipe[0];
+  plan->report_fd = status_pipe[1];
+  auto close_pipes = [&] {
     for (const int fd : {go_pipe[0], go_pipe[1], status_pipe[0], status_pipe[1]}) {
       close(fd);
     }
-    return Failure{kExitInternal, std::string("fork: ") + std::strerror(error)};
+  };
+
+  Child child;
+  pid_t pid = -1;
+  if (plan->forked) {
+    pid = fork();
+    if (pid == 0) {
+      ChildMain(*plan);
+    }
+  } else {
+    void* stack = mmap(nullptr, kChildStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                       -1, 0);
+    if (stack == MAP_FAILED) {
+      const int error = errno;
+      close_pipes();
+      return Failure{kExitInternal, std::string("mmap (child stack): ") + std::strerror(error)};
+    }
+    child.stack_ = stack;
+    child.stack_size_ = kChildStackBytes;
+    // Not CLONE_FILES: the child gets its own copy of the descriptor table.
+    pid = clone(CloneEntry, static_cast<char*>(stack) + kChildStackBytes, CLONE_VM | SIGCHLD, plan.get());
   }
-  if (pid == 0) {
-    close(go_pipe[1]);
-    close(status_pipe[0]);
-    const int report_fd = status_pipe[1];
-    if (setsid() < 0) {
-      ReportAndExit(report_fd, "setsid", errno, false, false);
-    }
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
-      ReportAndExit(report_fd, "prctl(PR_SET_PDEATHSIG)", errno, false, false);
-    }
-    if (getppid() != parent) {
-      _exit(127);
-    }
-    const char* stage = "sandbox";
-    if (const int error = spec.sandbox->ApplyInChild(&stage); error != 0) {
-      ReportAndExit(report_fd, stage, error, true, false);
-    }
-    char go = 0;
-    ssize_t got;
-    do {
-      got = read(go_pipe[0], &go, 1);
-    } while (got < 0 && errno == EINTR);
-    if (got != 1) {
-      _exit(127);
-    }
-    close(go_pipe[0]);
-    // Only the descriptors govrun inherited (and a script's) reach the program.
-    syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
-    for (const int fd : InheritedFds()) {
-      fcntl(fd, F_SETFD, 0);
-    }
-    fcntl(report_fd, F_SETFD, FD_CLOEXEC);
-    if (script_fd >= 0 && fcntl(script_fd, F_SETFD, 0) != 0) {
-      ReportAndExit(report_fd, "fcntl(script)", errno, false, false);
-    }
-    struct stat now {};
-    if (fstat(exec_fd, &now) != 0 || !SameFileState(now, expected) ||
-        (script_fd >= 0 && (fstat(script_fd, &now) != 0 || !SameFileState(now, expected_script)))) {
-      ReportAndExit(report_fd, "fstat", ESTALE, false, true);
-    }
-    signal(SIGPIPE, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    syscall(SYS_execveat, exec_fd, "", argv.data(), envp.data(), AT_EMPTY_PATH);
-    ReportAndExit(report_fd, "execveat", errno, false, false);
+  if (pid < 0) {
+    const int error = errno;
+    close_pipes();
+    return Failure{kExitInternal, std::string(plan->forked ? "fork: " : "clone: ") + std::strerror(error)};
   }
   close(go_pipe[0]);
   close(status_pipe[1]);
-  Child child;
   child.pid_ = pid;
   child.go_fd_ = go_pipe[1];
   child.status_fd_ = status_pipe[0];
+  child.plan_ = std::move(plan);
   return child;
 }
 

@@ -1,18 +1,26 @@
-// Starting and supervising the governed program. The child is forked, put in
-// its own session, tied to govrun's life (PR_SET_PDEATHSIG), sandboxed, and
-// then waits for Go() before it executes the very descriptor that was hashed
-// (execveat AT_EMPTY_PATH) — so govrun can record the start and check for a
-// pending termination signal before anything runs. govrun stays the parent:
-// it forwards signals to the child's process group, enforces the timeout
-// (SIGTERM to every process of the run, SIGKILL after the grace period),
-// and reaps the whole tree (it is a child subreaper).
+// Starting and supervising the governed program. The child is created with
+// clone(CLONE_VM) on its own small stack — no copy of govrun's page tables,
+// no copy-on-write faults in govrun afterwards — and runs only raw system
+// calls on data prepared before the clone (no libc state, no malloc, no
+// errno): its own session, tied to govrun's life (PR_SET_PDEATHSIG), the
+// sandbox (rlimits, no_new_privs, Landlock, seccomp), then it waits for Go()
+// before it executes the very descriptor that was hashed (execveat
+// AT_EMPTY_PATH) — so govrun can record the authorization and the start and
+// check for a pending termination signal before anything runs. A sandbox
+// that needs namespaces (network = loopback) is applied in a fork()ed child
+// instead, since unshare(CLONE_NEWUSER) refuses a shared address space.
+// govrun stays the parent: it forwards signals to the child's process group,
+// enforces the timeout (SIGTERM to every process of the run, SIGKILL after
+// the grace period), and reaps the whole tree (it is a child subreaper).
 #pragma once
 
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -45,7 +53,7 @@ struct LaunchSpec {
   const Sandbox* sandbox = nullptr;
 };
 
-// A forked child waiting for Go().
+// A started child waiting for Go().
 class Child {
  public:
   Child() = default;
@@ -62,17 +70,27 @@ class Child {
   // kExitConfig for an obligation the kernel refused, kExitInternal). After
   // a failure the child has exited and is reaped.
   Outcome<bool> Go();
-  // Kills the child before it executed anything and reaps it.
+  // Kills the child before it executed anything and reaps it. Also done by
+  // the destructor when neither Go() nor Abort() ran.
   void Abort();
+
+  // What the child reads (argv, envp, descriptors, sandbox steps, expected
+  // file states): allocated before the clone and freed only once the child
+  // has executed or is gone, since it shares this memory.
+  struct Plan;
 
  private:
   friend Outcome<Child> Spawn(const LaunchSpec& spec);
+  void Release();
   pid_t pid_ = -1;
   int go_fd_ = -1;      // write end: one byte lets the child exec
   int status_fd_ = -1;  // read end: EOF on successful exec, else an error report
+  std::unique_ptr<Plan> plan_;
+  void* stack_ = nullptr;  // the child's stack (mmap), CLONE_VM children only
+  std::size_t stack_size_ = 0;
 };
 
-// Forks the child (see the file comment). kExitInternal on fork/pipe failures.
+// Starts the child (see the file comment). kExitInternal on clone/pipe failures.
 Outcome<Child> Spawn(const LaunchSpec& spec);
 
 // Supervision settings.

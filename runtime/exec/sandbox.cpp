@@ -765,6 +765,25 @@ int Sandbox::ApplyInChild(const char** stage) const {
   return 0;
 }
 
+Sandbox::ChildSteps Sandbox::StepsForChild() const {
+  ChildSteps steps;
+  steps.namespaces = state_->new_userns || state_->new_netns;
+  if (state_->rlimit_as) {
+    steps.has_rlimit_as = true;
+    steps.rlimit_as = *state_->rlimit_as;
+  }
+  if (state_->rlimit_nproc) {
+    steps.has_rlimit_nproc = true;
+    steps.rlimit_nproc = *state_->rlimit_nproc;
+  }
+  steps.landlock_fd = state_->landlock.valid() ? state_->landlock.get() : -1;
+  if (!state_->seccomp.empty()) {
+    steps.seccomp = state_->seccomp.data();
+    steps.seccomp_length = static_cast<unsigned short>(state_->seccomp.size());
+  }
+  return steps;
+}
+
 bool Sandbox::HasCgroups() const { return !state_->cgroups.empty(); }
 
 bool Sandbox::CgroupsEmpty() const {

@@ -12,6 +12,8 @@
 // `timeout` is enforced by the supervisor (run.h); `env` by env.h.
 #pragma once
 
+#include <linux/filter.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -55,8 +57,26 @@ class Sandbox {
 
   // In the child after fork (single-threaded, before exec): rlimits, network
   // namespace, no_new_privs, Landlock, seccomp — in that order. Returns 0,
-  // or an errno value with `*stage` naming the step that failed.
+  // or an errno value with `*stage` naming the step that failed. Uses libc
+  // (errno, and malloc for the user namespace maps): only for a forked child
+  // with its own address space.
   int ApplyInChild(const char** stage) const;
+
+  // The same steps as plain data, for a child that shares govrun's address
+  // space (run.cpp applies them with raw system calls, no libc state).
+  // `namespaces` set ⇒ those steps need ApplyInChild in a forked child
+  // (unshare(CLONE_NEWUSER) refuses a process that shares its memory).
+  struct ChildSteps {
+    bool namespaces = false;
+    bool has_rlimit_as = false;
+    rlim_t rlimit_as = 0;
+    bool has_rlimit_nproc = false;
+    rlim_t rlimit_nproc = 0;
+    int landlock_fd = -1;                   // -1: none
+    const sock_filter* seccomp = nullptr;   // nullptr: none
+    unsigned short seccomp_length = 0;
+  };
+  ChildSteps StepsForChild() const;
 
   // True when the cgroups hold no process any more (or there are none).
   bool CgroupsEmpty() const;

@@ -107,7 +107,9 @@ ErrorOr<Tail> ReadTail(int fd) {
   if (tail.size == 0) return tail;
   tail.empty = false;
   const std::uint64_t limit = std::min<std::uint64_t>(tail.size, 2 * kMaxRecordBytes + 2);
-  std::uint64_t window = std::min<std::uint64_t>(tail.size, 65536);
+  // Small first: records are a few KiB, and every fresh page of the buffer
+  // costs a page fault (expensive in a VM) at each govrun start.
+  std::uint64_t window = std::min<std::uint64_t>(tail.size, 8192);
   while (true) {
     const std::uint64_t start = tail.size - window;
     GOV_ASSIGN_OR_RETURN(std::string buffer, PreadRange(fd, start, window));

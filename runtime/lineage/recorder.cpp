@@ -13,6 +13,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -100,8 +101,12 @@ Json RequestJson(const request::Request& request, const std::vector<ir::ContextF
 
 class LogRecorder final : public Recorder {
  public:
-  LogRecorder(int fd, std::string log_path, crypto::PrivateKey key, std::string salt)
-      : fd_(fd), log_path_(std::move(log_path)), key_(std::move(key)), salt_(std::move(salt)) {}
+  LogRecorder(int fd, std::string log_path, crypto::PrivateKey key, std::string salt, std::optional<Tail> tail)
+      : fd_(fd),
+        log_path_(std::move(log_path)),
+        key_(std::move(key)),
+        salt_(std::move(salt)),
+        tail_(std::move(tail)) {}
   ~LogRecorder() override { close(fd_); }
 
   ErrorOr<void> RecordAuthorization(const Authorization& record) override {
@@ -230,7 +235,7 @@ class LogRecorder final : public Recorder {
                        std::uint64_t* offset) {
     ExclusiveLock lock(fd_);
     if (!lock.ok()) return Error{Errno("lineage log: cannot lock")};
-    GOV_ASSIGN_OR_RETURN(Tail tail, ReadTail(fd_));
+    GOV_ASSIGN_OR_RETURN(Tail tail, CurrentTail());
     if (tail.empty) return Error{"lineage log: the log file lost its header"};
     std::string out;
     std::uint64_t position = tail.size;
@@ -264,11 +269,34 @@ class LogRecorder final : public Recorder {
     head.prev = prev;
     std::string body = make_body(tail);
     if (body.size() > kMaxRecordBytes) return Error{"lineage log: record too large"};
-    out += MakeLine(head, body);
+    const std::string line = MakeLine(head, body);
+    out += line;
+    tail_.reset();
     GOV_RETURN_IF_ERROR(WriteAll(fd_, out));
     if (durable && fdatasync(fd_) != 0) return Error{Errno("lineage log: fdatasync failed")};
     if (offset != nullptr) *offset = position;
+    Tail next;
+    next.empty = false;
+    next.size = tail.size + out.size();
+    next.next_seq = head.seq + 1;
+    next.prev = DigestOf(Split(std::string_view(line).substr(0, line.size() - 1)).head);
+    next.log_id = std::string(head.log);
+    next.valid_end = next.size;
+    tail_ = std::move(next);
     return {};
+  }
+
+  // The log's tail (the caller holds the lock): the one this recorder left
+  // after its last append when the file has not grown since — appends only
+  // grow the file, so an unchanged size means no other writer appended, not
+  // even torn bytes — else read from the file.
+  ErrorOr<Tail> CurrentTail() {
+    if (tail_) {
+      struct stat st {};
+      if (fstat(fd_, &st) != 0) return Error{Errno("lineage log: stat failed")};
+      if (static_cast<std::uint64_t>(st.st_size) == tail_->size) return *tail_;
+    }
+    return ReadTail(fd_);
   }
 
  private:
@@ -279,6 +307,7 @@ class LogRecorder final : public Recorder {
   std::map<std::string, std::uint64_t> runs_;  // run id → offset of its authorization
   std::vector<std::string> pending_runs_;
   std::vector<std::pair<std::string, std::string>> pending_subjects_;
+  std::optional<Tail> tail_;  // after this recorder's last append (or OpenLog's read)
 };
 
 }  // namespace
@@ -301,6 +330,7 @@ ErrorOr<std::unique_ptr<Recorder>> OpenLog(const std::string& lineage_dir, const
     return Error{std::move(message)};
   };
   std::string salt;
+  std::optional<Tail> known_tail;
   {
     ExclusiveLock lock(fd);
     if (!lock.ok()) return fail(Errno("lineage: cannot lock the log"));
@@ -323,11 +353,13 @@ ErrorOr<std::unique_ptr<Recorder>> OpenLog(const std::string& lineage_dir, const
         close(dir_fd);
       }
     }
+    // A log that ends cleanly: the first append need not read it again.
+    if (!tail.value().empty && tail.value().valid_end == tail.value().size) known_tail = tail.value();
     auto read_salt = ReadOrCreateSalt(lineage_dir);
     if (!read_salt.ok()) return fail(read_salt.error().message);
     salt = read_salt.value();
   }
-  return std::unique_ptr<Recorder>(new LogRecorder(fd, path, signing_key, std::move(salt)));
+  return std::unique_ptr<Recorder>(new LogRecorder(fd, path, signing_key, std::move(salt), std::move(known_tail)));
 }
 
 }  // namespace gov::lineage
