@@ -27,7 +27,6 @@ inline constexpr std::size_t kScratchBytes = 65536;
 inline constexpr int kMaxDepth = 10000;
 
 inline constexpr int kAutoOptLevel = -1;
-inline constexpr std::size_t kAutoOptMaxRules = 500;
 
 // How to compile.
 struct Options {
@@ -38,8 +37,7 @@ struct Options {
   // Optimization: 0 (no IR passes, fast instruction selection), 1 (SROA,
   // EarlyCSE, InstCombine, SimplifyCFG, fast instruction selection), 2 (the
   // O2 pipeline without unrolling and vectorization, full instruction
-  // selection), or kAutoOptLevel: 2 up to kAutoOptMaxRules rules, else 1
-  // (LLVM's O2 costs several ms of CPU per rule).
+  // selection), or kAutoOptLevel (2).
   int opt_level = kAutoOptLevel;
   // Also link NativeCode::shared_object (needs /usr/bin/ld). govc eval/test
   // only need the in-process function and may skip it.
@@ -47,9 +45,10 @@ struct Options {
   // The linker to run for the shared object.
   std::string linker = "/usr/bin/ld";
   // Upper bound on expression nodes emitted, counting a node once per use
-  // (the IR is a DAG; the code is a tree) and each rule as 4 more nodes.
-  // Bounds compile time: about 1 ms of CPU per node, so the default allows
-  // a few thousand rules and a couple of minutes at worst.
+  // (the IR is a DAG; the code is a tree) and each distinct rule shape as 4
+  // more nodes; rules of one shape are emitted once. Bounds compile time
+  // (about 1 ms of CPU per node at worst). The rule conditions expanded to
+  // trees may count 100 times this in total (shape keys are built for all).
   std::uint64_t max_emitted_nodes = 100'000;
   // Seconds the linker may run before it is killed and compilation fails.
   int link_timeout_seconds = 60;

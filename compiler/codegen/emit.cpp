@@ -470,14 +470,14 @@ class Emitter {
 
   // The rule index as open-addressing hash tables (paths, names): `slots`
   // (power-of-two size, at most half full) holds key number + 1 or 0 for
-  // empty; per key its IndexHash and (string offset, length, offset of its
-  // ascending rule list in index.pool, ended by kEndOfList).
+  // empty; `records` has four u64 per key: its IndexHash, the offset and
+  // length of its bytes in gov.strings, the offset of its ascending rule
+  // list in index.pool (ended by kEndOfList).
   struct KeyTable {
     std::size_t keys = 0;
     std::uint64_t mask = 0;
     llvm::Constant* slots = nullptr;
-    llvm::Constant* hashes = nullptr;
-    llvm::Constant* meta = nullptr;
+    llvm::Constant* records = nullptr;
   };
   KeyTable BuildKeyTable(const std::map<std::string, std::vector<std::uint32_t>>& by_key, const char* name) {
     KeyTable table;
@@ -486,24 +486,21 @@ class Emitter {
     std::size_t capacity = 4;
     while (capacity < 2 * table.keys) capacity *= 2;
     std::vector<std::uint32_t> slots(capacity, 0);
-    std::vector<std::uint64_t> hashes;
-    std::vector<std::uint32_t> meta;
+    std::vector<std::uint64_t> records;
     for (const auto& [key, rules] : by_key) {
       std::uint64_t hash = IndexHash(key);
       std::size_t at = hash & (capacity - 1);
       while (slots[at] != 0) at = (at + 1) & (capacity - 1);
-      slots[at] = static_cast<std::uint32_t>(hashes.size() + 1);
-      hashes.push_back(hash);
-      meta.push_back(static_cast<std::uint32_t>(StringOffset(key)));
-      meta.push_back(static_cast<std::uint32_t>(key.size()));
-      meta.push_back(static_cast<std::uint32_t>(pool_.size()));
+      slots[at] = static_cast<std::uint32_t>(records.size() / 4 + 1);
+      records.insert(records.end(), {hash, StringOffset(key), key.size(), pool_.size()});
       pool_.insert(pool_.end(), rules.begin(), rules.end());
       pool_.push_back(kEndOfList);
     }
     table.mask = capacity - 1;
     table.slots = U32Array(slots, name);
-    table.hashes = ConstGlobal(llvm::ConstantDataArray::get(ctx_, hashes), "index.hashes");
-    table.meta = U32Array(meta, "index.meta");
+    auto* records_global = ConstGlobal(llvm::ConstantDataArray::get(ctx_, records), "index.records");
+    records_global->setAlignment(llvm::Align(32));
+    table.records = records_global;
     return table;
   }
 
@@ -904,16 +901,15 @@ class Emitter {
     });
   }
 
-  // i64 gov.index_find(ptr slots, i64 mask, ptr hashes, ptr meta, ptr s,
-  // i64 n): the pool offset of key s's rule list, or -1 (see KeyTable).
+  // i64 gov.index_find(ptr slots, i64 mask, ptr records, ptr s, i64 n): the
+  // pool offset of key s's rule list, or -1 (see KeyTable).
   llvm::Function* IndexFind() {
-    return Utility("gov.index_find", i64_, {ptr_, i64_, ptr_, ptr_, ptr_, i64_}, [&](llvm::Function* f) {
+    return Utility("gov.index_find", i64_, {ptr_, i64_, ptr_, ptr_, i64_}, [&](llvm::Function* f) {
       Value* slots = f->getArg(0);
       Value* mask = f->getArg(1);
-      Value* hashes = f->getArg(2);
-      Value* meta = f->getArg(3);
-      Value* s = f->getArg(4);
-      Value* n = f->getArg(5);
+      Value* records = f->getArg(2);
+      Value* s = f->getArg(3);
+      Value* n = f->getArg(4);
       Value* hash = b_.CreateCall(Hash(), {s, n});
       llvm::AllocaInst* at = b_.CreateAlloca(i64_);
       b_.CreateStore(b_.CreateAnd(hash, mask), at);
@@ -928,18 +924,13 @@ class Emitter {
       Value* slot = b_.CreateZExt(b_.CreateLoad(i32_, b_.CreateInBoundsGEP(i32_, slots, i)), i64_);
       b_.CreateCondBr(b_.CreateICmpEQ(slot, b_.getInt64(0)), missing, occupied);
       b_.SetInsertPoint(occupied);
-      Value* key = b_.CreateSub(slot, b_.getInt64(1));
-      Value* key_hash = b_.CreateLoad(i64_, b_.CreateInBoundsGEP(i64_, hashes, key));
-      b_.CreateCondBr(b_.CreateICmpEQ(key_hash, hash), compare, next);
+      Value* record = b_.CreateInBoundsGEP(i64_, records, b_.CreateMul(b_.CreateSub(slot, b_.getInt64(1)), b_.getInt64(4)));
+      auto word = [&](std::uint64_t k) { return b_.CreateLoad(i64_, b_.CreateConstInBoundsGEP1_64(i64_, record, k)); };
+      b_.CreateCondBr(b_.CreateICmpEQ(word(0), hash), compare, next);
       b_.SetInsertPoint(compare);
-      Value* base = b_.CreateMul(key, b_.getInt64(3));
-      auto meta_word = [&](std::uint64_t k) {
-        return b_.CreateZExt(
-            b_.CreateLoad(i32_, b_.CreateInBoundsGEP(i32_, meta, b_.CreateAdd(base, b_.getInt64(k)))), i64_);
-      };
-      Value* data = b_.CreateInBoundsGEP(i8_, strings_global_, meta_word(0));
-      Value* equal = b_.CreateCall(StrEq(), {data, meta_word(1), s, n});
-      ReturnIf(equal, meta_word(2));
+      Value* data = b_.CreateInBoundsGEP(i8_, strings_global_, word(1));
+      Value* equal = b_.CreateCall(StrEq(), {data, word(2), s, n});
+      ReturnIf(equal, word(3));
       b_.CreateBr(next);
       b_.SetInsertPoint(next);
       b_.CreateStore(b_.CreateAnd(b_.CreateAdd(i, b_.getInt64(1)), mask), at);
@@ -1641,7 +1632,7 @@ class Emitter {
     if (table.keys == 0) return empty;
     Val key = LoadStrField(request, field_offset);
     Value* found =
-        b_.CreateCall(IndexFind(), {table.slots, b_.getInt64(table.mask), table.hashes, table.meta, key.x, key.y});
+        b_.CreateCall(IndexFind(), {table.slots, b_.getInt64(table.mask), table.records, key.x, key.y});
     Value* hit = b_.CreateICmpSGE(found, b_.getInt64(0));
     Value* list = b_.CreateInBoundsGEP(i32_, pool, b_.CreateSelect(hit, found, b_.getInt64(0)));
     return b_.CreateSelect(hit, list, empty);
@@ -1758,24 +1749,37 @@ class Emitter {
     }
     b_.CreateCondBr(b_.CreateICmpEQ(id, b_.getInt32(kEndOfList)), all_done, dispatch);
 
-    // Per rule: its shape, the first word of its constant block, its verdict.
+    // One 16-byte record per rule (one cache line serves four rules): its
+    // shape, the first word of its constant block, its row of scalar
+    // obligations (deduplicated; row 0 is "none", used by deny and ask
+    // rules), its verdict.
     b_.SetInsertPoint(dispatch);
-    std::vector<std::uint32_t> shape_of;
-    std::vector<std::uint32_t> block_of;
-    std::vector<std::uint8_t> verdict_of;
+    std::vector<std::uint32_t> records;
+    std::vector<std::uint64_t> obligation_rows(4, 0);
+    std::map<std::array<std::uint64_t, 4>, std::uint32_t> row_of{{{0, 0, 0, 0}, 0}};
     for (std::size_t r = 0; r < p_.rules.size(); ++r) {
-      shape_of.push_back(rule_shape_[r]);
-      block_of.push_back(static_cast<std::uint32_t>(rule_block_[r]));
-      verdict_of.push_back(static_cast<std::uint8_t>(p_.rules[r].verdict));
+      const ir::Rule& rule = p_.rules[r];
+      const ir::Obligations& o = rule.obligations;
+      std::array<std::uint64_t, 4> row{};
+      if (rule.verdict == ir::Verdict::kAllow) {
+        row = {static_cast<std::uint64_t>(o.timeout_ms), static_cast<std::uint64_t>(o.memory_bytes),
+               static_cast<std::uint64_t>(o.processes), static_cast<std::uint64_t>(o.network)};
+      }
+      auto [it, fresh] = row_of.emplace(row, static_cast<std::uint32_t>(row_of.size()));
+      if (fresh) obligation_rows.insert(obligation_rows.end(), row.begin(), row.end());
+      records.insert(records.end(), {rule_shape_[r], static_cast<std::uint32_t>(rule_block_[r]), it->second,
+                                     static_cast<std::uint32_t>(rule.verdict)});
     }
-    Value* id64 = b_.CreateZExt(id, i64_);
-    auto rule_entry = [&](llvm::Type* type, llvm::Constant* table) {
-      return b_.CreateLoad(type, b_.CreateInBoundsGEP(type, table, id64));
+    llvm::Constant* record_table = DataBlob(records, "gov.rules");
+    llvm::Constant* row_table = DataBlob(obligation_rows, "gov.obligations");
+    Value* record = b_.CreateInBoundsGEP(i32_, record_table, b_.CreateMul(b_.CreateZExt(id, i64_), b_.getInt64(4)));
+    auto field = [&](std::uint64_t k) {
+      return b_.CreateAlignedLoad(i32_, b_.CreateConstInBoundsGEP1_64(i32_, record, k), llvm::Align(4));
     };
-    Value* shape = rule_entry(i32_, DataBlob(shape_of, "rule.shape"));
-    Value* block = b_.CreateInBoundsGEP(
-        i64_, consts_global_, b_.CreateZExt(rule_entry(i32_, DataBlob(block_of, "rule.block")), i64_));
-    Value* verdict = b_.CreateZExt(rule_entry(i8_, DataBlob(verdict_of, "rule.verdict")), i32_);
+    Value* shape = field(0);
+    Value* block = b_.CreateInBoundsGEP(i64_, consts_global_, b_.CreateZExt(field(1), i64_));
+    Value* obligation_row = field(2);
+    Value* verdict = field(3);
     llvm::SwitchInst* cases = b_.CreateSwitch(shape, all_done, static_cast<unsigned>(shapes_.size()));
     b_.SetInsertPoint(after_rule);
     llvm::PHINode* result = b_.CreatePHI(i32_, static_cast<unsigned>(shapes_.size()), "rule_result");
@@ -1816,7 +1820,9 @@ class Emitter {
     b_.CreateBr(counted);
     b_.SetInsertPoint(counted);
     b_.CreateStore(b_.CreateAdd(count, b_.getInt64(1)), count_slot);
-    EmitObligationMerge(verdict, id, timeout, memory, processes, network);
+    if (obligation_rows.size() > 4) {
+      EmitObligationMerge(verdict, row_table, obligation_row, timeout, memory, processes, network);
+    }
     b_.CreateBr(next_rule);
 
     // Combination: deny over ask over allow; default deny.
@@ -1881,37 +1887,18 @@ class Emitter {
     b_.CreateRet(v);
   }
 
-  // After an allow rule matched: merges its scalar obligations (constants
-  // per rule, looked up by id) into the running minimum.
-  void EmitObligationMerge(Value* verdict, Value* id, llvm::AllocaInst* timeout, llvm::AllocaInst* memory,
-                           llvm::AllocaInst* processes, llvm::AllocaInst* network) {
-    std::vector<std::uint64_t> timeouts;
-    std::vector<std::uint64_t> memories;
-    std::vector<std::uint64_t> process_limits;
-    std::vector<std::uint32_t> networks;
-    bool any = false;
-    for (const ir::Rule& rule : p_.rules) {
-      const ir::Obligations& o = rule.obligations;
-      bool allow = rule.verdict == ir::Verdict::kAllow;
-      timeouts.push_back(allow ? static_cast<std::uint64_t>(o.timeout_ms) : 0);
-      memories.push_back(allow ? static_cast<std::uint64_t>(o.memory_bytes) : 0);
-      process_limits.push_back(allow ? static_cast<std::uint64_t>(o.processes) : 0);
-      networks.push_back(allow ? static_cast<std::uint32_t>(o.network) : 0);
-      any = any || timeouts.back() != 0 || memories.back() != 0 || process_limits.back() != 0 || networks.back() != 0;
-    }
-    if (!any) return;
+  // After an allow rule matched: merges its scalar obligations (row `row`
+  // of `rows`: timeout, memory, processes, network) into the running minimum.
+  void EmitObligationMerge(Value* verdict, llvm::Constant* rows, Value* row, llvm::AllocaInst* timeout,
+                           llvm::AllocaInst* memory, llvm::AllocaInst* processes, llvm::AllocaInst* network) {
     BasicBlock* merge = NewBlock("merge_obligations");
     BasicBlock* merged = NewBlock("merged");
     b_.CreateCondBr(b_.CreateICmpEQ(verdict, b_.getInt32(GOV_ALLOW)), merge, merged);
     b_.SetInsertPoint(merge);
-    Value* at = b_.CreateZExt(id, i64_);
-    auto merge_min = [&](llvm::Type* type, const std::vector<std::uint64_t>& values, llvm::AllocaInst* slot,
-                         const char* name) {
-      bool used = std::any_of(values.begin(), values.end(), [](std::uint64_t x) { return x != 0; });
-      if (!used) return;
-      llvm::Constant* table = type == i64_ ? ConstGlobal(llvm::ConstantDataArray::get(ctx_, values), name)
-                                           : U32Array(std::vector<std::uint32_t>(values.begin(), values.end()), name);
-      Value* value = b_.CreateLoad(type, b_.CreateInBoundsGEP(type, table, at));
+    Value* base = b_.CreateInBoundsGEP(i64_, rows, b_.CreateMul(b_.CreateZExt(row, i64_), b_.getInt64(4)));
+    auto merge_min = [&](llvm::Type* type, std::uint64_t column, llvm::AllocaInst* slot) {
+      Value* value = b_.CreateLoad(i64_, b_.CreateConstInBoundsGEP1_64(i64_, base, column));
+      if (type != i64_) value = b_.CreateTrunc(value, type);
       Value* current = b_.CreateLoad(type, slot);
       llvm::Constant* zero = llvm::ConstantInt::get(type, 0);
       // Unset (0) limits do not constrain; otherwise the smaller wins.
@@ -1919,11 +1906,11 @@ class Emitter {
                                  b_.CreateOr(b_.CreateICmpEQ(current, zero), b_.CreateICmpULT(value, current)));
       b_.CreateStore(b_.CreateSelect(take, value, current), slot);
     };
-    merge_min(i64_, timeouts, timeout, "obligation.timeout");
-    merge_min(i64_, memories, memory, "obligation.memory");
-    merge_min(i64_, process_limits, processes, "obligation.processes");
+    merge_min(i64_, 0, timeout);
+    merge_min(i64_, 1, memory);
+    merge_min(i64_, 2, processes);
     // Network: none (1) < loopback (2) < any (3); the narrowest wins.
-    merge_min(i32_, std::vector<std::uint64_t>(networks.begin(), networks.end()), network, "obligation.network");
+    merge_min(i32_, 3, network);
     b_.CreateBr(merged);
     b_.SetInsertPoint(merged);
   }

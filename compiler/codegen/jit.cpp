@@ -225,9 +225,8 @@ ErrorOr<std::unique_ptr<llvm::Module>> Lower(const ir::Policy& policy, llvm::LLV
 
 }  // namespace
 
-static int EffectiveOptLevel(const ir::Policy& policy, const Options& options) {
-  if (options.opt_level != kAutoOptLevel) return std::clamp(options.opt_level, 0, 2);
-  return policy.rules.size() <= kAutoOptMaxRules ? 2 : 1;
+static int EffectiveOptLevel(const Options& options) {
+  return options.opt_level == kAutoOptLevel ? 2 : std::clamp(options.opt_level, 0, 2);
 }
 
 struct JitPolicy::Impl {
@@ -240,7 +239,7 @@ JitPolicy::~JitPolicy() = default;
 ErrorOr<std::unique_ptr<JitPolicy>> JitPolicy::Compile(const ir::Policy& policy, const Options& requested) {
   InitializeLlvm();
   Options options = requested;
-  options.opt_level = EffectiveOptLevel(policy, requested);
+  options.opt_level = EffectiveOptLevel(requested);
   ErrorOr<std::unique_ptr<JitPolicy>> outcome = Error{"compilation did not run"};
   RunOnLargeStack([&] {
     auto compile = [&]() -> ErrorOr<std::unique_ptr<JitPolicy>> {
@@ -322,7 +321,7 @@ ErrorOr<std::unique_ptr<JitPolicy>> JitPolicy::Compile(const ir::Policy& policy,
 ErrorOr<std::string> EmitLlvmIr(const ir::Policy& policy, bool optimized, const Options& requested) {
   InitializeLlvm();
   Options options = requested;
-  options.opt_level = EffectiveOptLevel(policy, requested);
+  options.opt_level = EffectiveOptLevel(requested);
   ErrorOr<std::string> outcome = Error{"compilation did not run"};
   RunOnLargeStack([&] {
     auto emit = [&]() -> ErrorOr<std::string> {
