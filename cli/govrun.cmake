@@ -7,6 +7,7 @@
 # libgcc, libsodium and fmt statically and keeps only libc (glibc: NSS for
 # user and group names, dlopen of the bundle's native code) shared:
 #   -static-libstdc++ -static-libgcc      no libstdc++.so / libgcc_s.so / libm.so
+#   -no-pie                               no relative relocations of govrun's own data
 #   --whole-archive libsodium.a           before the libsodium.so gov_crypto names;
 #                                         --as-needed then drops the .so
 #   govrun_fmt.cpp (FMT_HEADER_ONLY)      defines the one fmt symbol the runtime
@@ -18,12 +19,16 @@ if(TARGET gov_lineage)
                                        gov_lineage CLI11::CLI11)
   set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/govrun_fmt.cpp PROPERTIES COMPILE_DEFINITIONS
                                                                                   FMT_HEADER_ONLY=1)
-  find_library(GOV_SODIUM_STATIC NAMES libsodium.a)
-  if(NOT GOV_SODIUM_STATIC)
-    message(FATAL_ERROR "govrun: libsodium.a not found (Debian: libsodium-dev)")
+  # Sanitizer builds keep the default (shared) linking: the sanitizer
+  # runtimes are shared objects and replace allocation functions.
+  if(NOT GOV_SANITIZE)
+    find_library(GOV_SODIUM_STATIC NAMES libsodium.a)
+    if(NOT GOV_SODIUM_STATIC)
+      message(FATAL_ERROR "govrun: libsodium.a not found (Debian: libsodium-dev)")
+    endif()
+    target_link_options(govrun PRIVATE -static-libstdc++ -static-libgcc -no-pie -Wl,--as-needed
+                        -Wl,--push-state,--whole-archive ${GOV_SODIUM_STATIC} -Wl,--pop-state)
   endif()
-  target_link_options(govrun PRIVATE -static-libstdc++ -static-libgcc -no-pie -Wl,--as-needed
-                      -Wl,--push-state,--whole-archive ${GOV_SODIUM_STATIC} -Wl,--pop-state)
   gov_warnings(govrun)
   install(TARGETS govrun RUNTIME DESTINATION bin)
 else()

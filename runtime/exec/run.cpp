@@ -113,13 +113,13 @@ long Arg(T value) {
   }
 }
 
-[[noreturn]] void RawExit(int code) {
+[[noreturn, gnu::no_sanitize("address", "undefined")]] void RawExit(int code) {
   while (true) {
     RawSyscall(SYS_exit, code);
   }
 }
 
-[[noreturn]] void ReportAndExit(int fd, const char* stage, long error, bool sandbox, bool changed) {
+[[noreturn, gnu::no_sanitize("address", "undefined")]] void ReportAndExit(int fd, const char* stage, long error, bool sandbox, bool changed) {
   ChildReport report;
   report.error = static_cast<int>(error < 0 ? -error : error);
   report.sandbox = sandbox ? 1 : 0;
@@ -131,7 +131,7 @@ long Arg(T value) {
   RawExit(127);
 }
 
-bool SameFileState(const struct stat& a, const struct stat& b) {
+[[gnu::no_sanitize("address", "undefined")]] bool SameFileState(const struct stat& a, const struct stat& b) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
          a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
          a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
