@@ -1,7 +1,8 @@
 // Enforcing a decision's obligations with kernel mechanisms. Planned in the
 // parent before anything runs (so an obligation this kernel cannot enforce
-// is refused with kExitConfig before exec), then applied in the forked child
-// just before it executes:
+// is refused with kExitConfig before exec), then applied in the child just
+// before it executes (run.h; raw system calls on StepsForChild(), or
+// ApplyInChild() in a forked child when namespaces are needed):
 //   memory      cgroup v2 memory.max, else cgroup v1 memory.limit_in_bytes, else RLIMIT_AS
 //   processes   cgroup v2 pids.max, else cgroup v1 pids.max, else RLIMIT_NPROC
 //               (refused when RLIMIT_NPROC would not bind: CAP_SYS_RESOURCE/CAP_SYS_ADMIN)
