@@ -197,7 +197,7 @@ class Decider {
     decider->prepared_ = std::make_unique<interp::PreparedPolicy>(std::move(prepared));
     if (!interp) {
       codegen::Options options;
-      options.link_shared_object = false;
+      options.link_image = false;
       options.cpu = "host";
       GOV_ASSIGN_OR_RETURN(decider->jit_, codegen::JitPolicy::Compile(policy, options));
     }
@@ -359,6 +359,7 @@ int RunEval(const EvalArgs& args) {
     }
     bundle::LoadOptions options;
     options.allow_native = !args.interp;
+    options.prepare_interpreter = true;  // explanations use the interpreter's form
     ErrorOr<bundle::LoadedPolicy> policy = bundle::LoadBundleFile(args.bundle, trusted, options);
     if (!policy.ok()) return ToolFailure(fmt::format("{}: {}", args.bundle, policy.error().message));
     loaded.emplace(std::move(policy).value());

@@ -2,7 +2,7 @@
 // LLVM ORC JIT (LLJIT). The generated function implements the decision ABI
 // (runtime/abi/gov_abi.h) with exactly the semantics of the reference
 // interpreter (runtime/interp, docs/ir.md). The machine code ORC produced is
-// captured as an ELF object and linked into a shared object so that `govc
+// captured as an ELF object and linked into a flat code image so that `govc
 // build` can ship it in a bundle and govrun can load it without LLVM.
 // docs/codegen.md describes the generated code.
 //
@@ -39,28 +39,26 @@ struct Options {
   // O2 pipeline without unrolling and vectorization, full instruction
   // selection), or kAutoOptLevel (2).
   int opt_level = kAutoOptLevel;
-  // Also link NativeCode::shared_object (needs /usr/bin/ld). govc eval/test
-  // only need the in-process function and may skip it.
-  bool link_shared_object = true;
-  // The linker to run for the shared object.
-  std::string linker = "/usr/bin/ld";
+  // Also link NativeCode::image (govc's own linker, compiler/codegen/link.h;
+  // no subprocess). govc eval/test only need the in-process function and
+  // may skip it.
+  bool link_image = true;
   // Upper bound on expression nodes emitted, counting a node once per use
   // (the IR is a DAG; the code is a tree) and each distinct rule shape as 4
   // more nodes; rules of one shape are emitted once. Bounds compile time
   // (about 1 ms of CPU per node at worst). The rule conditions expanded to
   // trees may count 100 times this in total (shape keys are built for all).
   std::uint64_t max_emitted_nodes = 100'000;
-  // Seconds the linker may run before it is killed and compilation fails.
-  int link_timeout_seconds = 60;
 };
 
 // What `govc build` packages into a bundle.
 struct NativeCode {
   // The ELF relocatable object ORC compiled (captured from its compile step).
   std::string object;
-  // The same code linked as a shared object exporting `gov_decide` (empty
-  // when Options::link_shared_object is false).
-  std::string shared_object;
+  // The same code linked into a bundle's native code image
+  // (runtime/bundle/image.h) whose entry point is `gov_decide` (empty when
+  // Options::link_image is false).
+  std::string image;
   // LLVM target triple, e.g. "x86_64-pc-linux-gnu".
   std::string target_triple;
   // LLVM CPU name the code was compiled for, e.g. "x86-64-v2".

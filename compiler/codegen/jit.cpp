@@ -1,7 +1,7 @@
 // The ORC side of code generation (see codegen.h): target choice, the O2
 // pipeline in the IR transform layer, LLJIT with a compile function whose
 // ObjectCache captures the object, eager lookup, object checks and the
-// shared-object link. llvm::Error values are converted to gov::Error here.
+// code-image link. llvm::Error values are converted to gov::Error here.
 #include <llvm/ExecutionEngine/ObjectCache.h>
 #include <llvm/ExecutionEngine/Orc/CompileUtils.h>
 #include <llvm/ExecutionEngine/Orc/IRCompileLayer.h>
@@ -302,14 +302,10 @@ ErrorOr<std::unique_ptr<JitPolicy>> JitPolicy::Compile(const ir::Policy& policy,
       if (symbols.defined_global != std::vector<std::string>{internal::kDecideSymbol}) {
         return Error{"internal error: generated code must define exactly one global symbol, gov_decide"};
       }
-      if (options.link_shared_object) {
-        GOV_ASSIGN_OR_RETURN(
-            native.shared_object,
-            LinkSharedObject(native.object, options.linker, internal::kDecideSymbol, options.link_timeout_seconds));
-        GOV_ASSIGN_OR_RETURN(ElfSymbols linked, ReadElfSymbols(native.shared_object));
-        if (!linked.undefined.empty() || linked.dynamic != std::vector<std::string>{internal::kDecideSymbol}) {
-          return Error{"internal error: the linked shared object must export only gov_decide and import nothing"};
-        }
+      if (options.link_image) {
+        auto image = LinkCodeImage(native.object, internal::kDecideSymbol);
+        if (!image.ok()) return Error{"cannot link the native code: " + image.error().message};
+        native.image = std::move(image).value();
       }
       return compiled;
     };

@@ -48,12 +48,12 @@ ErrorOr<std::string> BuildBundle(const LoweredPolicy& lowered, const crypto::Pri
   contents.ir = ir::Serialize(lowered.policy);
   if (options.native) {
     codegen::Options codegen_options = options.codegen;
-    codegen_options.link_shared_object = true;
+    codegen_options.link_image = true;
     GOV_ASSIGN_OR_RETURN(std::unique_ptr<codegen::JitPolicy> jit,
                          codegen::JitPolicy::Compile(lowered.policy, codegen_options));
     const codegen::NativeCode& native = jit->native();
     manifest.target = bundle::Target{native.target_triple, native.cpu, bundle::SplitFeatureString(native.cpu_features)};
-    contents.native = native.shared_object;
+    contents.native = native.image;
   }
   return bundle::WriteBundle(contents, key);
 }

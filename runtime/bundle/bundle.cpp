@@ -69,6 +69,19 @@ bool HasSection(const Framing& framing, std::uint32_t type) {
                      [&](const Section& section) { return section.type == type; });
 }
 
+// The code image's machine must be the one the target triple names.
+ErrorOr<void> CheckImageMachine(const CodeImage& image, const Target& target) {
+  const std::string_view arch = std::string_view(target.triple).substr(0, target.triple.find('-'));
+  std::uint16_t named = 0;
+  if (arch == "x86_64") named = kMachineX86_64;
+  if (arch == "aarch64") named = kMachineAarch64;
+  if (named != image.machine) {
+    return Error{"the native code image is for " + MachineName(image.machine) + " but the target triple is `" +
+                 target.triple + "`"};
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string SectionName(std::uint32_t type) {
@@ -86,11 +99,11 @@ std::string SectionName(std::uint32_t type) {
   }
 }
 
-std::string SignedMessage(std::string_view signed_bytes) {
+std::string SignedMessage(const crypto::Sha256Digest& signed_digest) {
   std::string message;
-  message.reserve(kSignatureDomain.size() + signed_bytes.size());
+  message.reserve(kSignatureDomain.size() + signed_digest.size());
   message.append(kSignatureDomain);
-  message.append(signed_bytes);
+  message.append(reinterpret_cast<const char*>(signed_digest.data()), signed_digest.size());
   return message;
 }
 
@@ -105,7 +118,7 @@ std::string FrameAndSign(std::uint32_t version, const std::vector<std::pair<std:
   }
   PutU32(out, kSectionSignature);
   PutU64(out, kSignaturePayloadSize);
-  const crypto::Signature signature = key.Sign(SignedMessage(out));
+  const crypto::Signature signature = key.Sign(SignedMessage(crypto::FastSha256(out)));
   const crypto::KeyId id = key.public_key().Id();
   out.append(reinterpret_cast<const char*>(id.data()), id.size());
   out.append(reinterpret_cast<const char*>(signature.data()), signature.size());
@@ -116,8 +129,6 @@ ErrorOr<std::string> WriteBundle(const BundleContents& contents, const crypto::P
   Manifest manifest = contents.manifest;
   std::sort(manifest.sources.begin(), manifest.sources.end(),
             [](const SourceFile& a, const SourceFile& b) { return a.path < b.path; });
-  manifest.ir_sha256 = crypto::DigestString(crypto::Sha256Of(contents.ir));
-  manifest.code_sha256 = contents.native ? crypto::DigestString(crypto::Sha256Of(*contents.native)) : std::string();
   if (manifest.target.has_value() != contents.native.has_value()) {
     return Error{contents.native ? "bundle has native code but the manifest names no target"
                                  : "the manifest names a target but the bundle has no native code"};
@@ -127,6 +138,11 @@ ErrorOr<std::string> WriteBundle(const BundleContents& contents, const crypto::P
                  std::to_string(GOV_ABI_VERSION)};
   }
   GOV_RETURN_IF_ERROR(CheckManifest(manifest));
+  if (contents.native) {
+    auto image = ParseCodeImage(*contents.native);
+    if (!image.ok()) return Error{"the code to bundle: " + image.error().message};
+    GOV_RETURN_IF_ERROR(CheckImageMachine(image.value(), *manifest.target));
+  }
   auto policy = ir::Deserialize(contents.ir);
   if (!policy.ok()) {
     return Error{"the IR to bundle does not decode: " + policy.error().message};
@@ -157,6 +173,10 @@ ErrorOr<Framing> ParseFraming(std::string_view file) {
   }
   Framing framing;
   framing.version = GetU32(file, kMagic.size());
+  if (framing.version == 1) {
+    return Error{"bundle format version 1 was written by an older govc; this build reads format version " +
+                 std::to_string(kFormatVersion) + ": rebuild the bundle with this govc (govc build)"};
+  }
   if (framing.version > kFormatVersion) {
     return Error{"bundle format version " + std::to_string(framing.version) +
                  " was built by a newer govc; this build reads format version " + std::to_string(kFormatVersion)};
@@ -230,7 +250,11 @@ ErrorOr<VerifiedBundle> VerifyBundle(std::string_view file, const std::vector<cr
   const std::string bundle_key = crypto::HexEncode(std::span<const std::uint8_t>(framing.key_id));
   const crypto::PublicKey* signer = nullptr;
   bool id_matched = false;
-  const std::string message = SignedMessage(framing.signed_bytes);
+  // One SHA-256 pass gives both the signed digest and the whole file's.
+  crypto::Sha256Digest signed_digest{};
+  const crypto::Sha256Digest file_digest =
+      crypto::FastSha256WithPrefix(file, framing.signed_bytes.size(), signed_digest);
+  const std::string message = SignedMessage(signed_digest);
   for (const crypto::PublicKey& key : trusted) {
     if (key.Id() != framing.key_id) {
       continue;
@@ -258,27 +282,26 @@ ErrorOr<VerifiedBundle> VerifyBundle(std::string_view file, const std::vector<cr
   if (!manifest.ok()) {
     return Error{"bundle manifest: " + manifest.error().message};
   }
-  VerifiedBundle verified{std::move(manifest).value(), SectionPayload(framing, kSectionIr), std::nullopt, *signer,
-                          crypto::DigestString(crypto::FastSha256(file))};
+  VerifiedBundle verified{std::move(manifest).value(), SectionPayload(framing, kSectionIr), std::nullopt,
+                          std::nullopt, *signer, crypto::DigestString(file_digest)};
   if (verified.manifest.abi_version != GOV_ABI_VERSION) {
     return Error{"bundle uses decision ABI version " + std::to_string(verified.manifest.abi_version) +
                  "; this build supports version " + std::to_string(GOV_ABI_VERSION)};
   }
 
-  // 3. The sections the manifest binds.
-  if (crypto::DigestString(crypto::FastSha256(verified.ir)) != verified.manifest.ir_sha256) {
-    return Error{"bundle IR section does not match the manifest's ir_sha256"};
-  }
+  // 3. The native code: present exactly when the manifest names a target,
+  // a well-formed image for the triple's machine.
   const bool has_native = HasSection(framing, kSectionNative);
-  if (has_native != !verified.manifest.code_sha256.empty()) {
-    return Error{has_native ? "bundle has a NATIVE section the manifest does not name"
-                            : "bundle manifest names native code but there is no NATIVE section"};
+  if (has_native != verified.manifest.target.has_value()) {
+    return Error{has_native ? "bundle has a NATIVE section but the manifest names no target"
+                            : "bundle manifest names a target but there is no NATIVE section"};
   }
   if (has_native) {
     verified.native = SectionPayload(framing, kSectionNative);
-    if (crypto::DigestString(crypto::FastSha256(*verified.native)) != verified.manifest.code_sha256) {
-      return Error{"bundle NATIVE section does not match the manifest's code_sha256"};
-    }
+    auto image = ParseCodeImage(*verified.native);
+    if (!image.ok()) return Error{"bundle NATIVE section: " + image.error().message};
+    GOV_RETURN_IF_ERROR(CheckImageMachine(image.value(), *verified.manifest.target));
+    verified.image = image.value();
   }
   return verified;
 }

@@ -1,13 +1,16 @@
 // The signed policy bundle (.govb): framing, writer and verification.
 // docs/bundle-format.md specifies the bytes:
 //
-//   "GOVBNDL\0"  u32 version (=1)
+//   "GOVBNDL\0"  u32 version (=2)
 //   sections, each: u32 type, u64 length, `length` bytes   (little-endian)
 //     MANIFEST (1) canonical JSON      IR (2) runtime/ir/serialize.h bytes
-//     NATIVE (3) optional shared object
+//     NATIVE (3) optional code image (runtime/bundle/image.h)
 //   SIGNATURE (0x7f), last: key id (8) || Ed25519 signature (64) over
-//     "gov-policy-bundle-v1\0" || every byte of the file before the signature's
-//     72 payload bytes (the SIGNATURE section header included).
+//     "gov-policy-bundle-v2\0" || SHA-256(every byte of the file before the
+//     signature's 72 payload bytes, the SIGNATURE section header included).
+//
+// One SHA-256 pass over the file authenticates every section (no per-section
+// digests); Ed25519 then signs a 53-byte message.
 //
 // Section types below 0x80000000 are critical: a reader that does not know
 // one rejects the bundle. Types from 0x80000000 up are skippable extensions
@@ -21,16 +24,18 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/bundle/image.h"
 #include "runtime/bundle/manifest.h"
 #include "runtime/crypto/ed25519.h"
+#include "runtime/crypto/sha256.h"
 #include "runtime/support/error_or.h"
 
 namespace gov::bundle {
 
 inline constexpr std::string_view kMagic{"GOVBNDL\0", 8};
-inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::uint32_t kFormatVersion = 2;
 // The domain-separation prefix of the signed message (NUL included).
-inline constexpr std::string_view kSignatureDomain{"gov-policy-bundle-v1\0", 21};
+inline constexpr std::string_view kSignatureDomain{"gov-policy-bundle-v2\0", 21};
 
 inline constexpr std::uint32_t kSectionManifest = 1;
 inline constexpr std::uint32_t kSectionIr = 2;
@@ -48,19 +53,20 @@ inline constexpr std::uint64_t kMaxBundleSize = 256ull << 20;
 
 // What `govc build` puts into a bundle.
 struct BundleContents {
-  // Filled in by the caller except `ir_sha256` and `code_sha256`, which
-  // WriteBundle computes, and `sources`, which it sorts.
+  // Filled in by the caller except `sources`, which WriteBundle sorts.
   Manifest manifest;
   // runtime/ir/serialize.h bytes of the policy.
   std::string ir;
-  // The shared object exporting `gov_decide`, if any (then manifest.target
-  // must be set).
+  // The code image (runtime/bundle/image.h) whose entry is `gov_decide`, if
+  // any (then manifest.target must be set).
   std::optional<std::string> native;
 };
 
-// Writes a format-1 bundle signed by `key`. Fails if the manifest is
-// malformed (CheckManifest), `target` and `native` disagree, the IR does not
-// deserialize, or its policy name/version differ from the manifest's.
+// Writes a format-2 bundle signed by `key`. Fails if the manifest is
+// malformed (CheckManifest), `target` and `native` disagree, the code image
+// is malformed or for another machine than the target triple names, the IR
+// does not deserialize, or its policy name/version differ from the
+// manifest's.
 ErrorOr<std::string> WriteBundle(const BundleContents& contents, const crypto::PrivateKey& key);
 
 // One section as found in a file.
@@ -85,27 +91,31 @@ struct Framing {
 // 72-byte SIGNATURE section last. Reads nothing inside the sections.
 ErrorOr<Framing> ParseFraming(std::string_view file);
 
-// The message Ed25519 signs for a bundle whose signed bytes are `signed_bytes`.
-std::string SignedMessage(std::string_view signed_bytes);
+// The message Ed25519 signs for a bundle whose signed bytes have SHA-256
+// `signed_digest`: kSignatureDomain || signed_digest (53 bytes).
+std::string SignedMessage(const crypto::Sha256Digest& signed_digest);
 
 // A bundle whose signature, manifest and section digests checked out.
 struct VerifiedBundle {
   Manifest manifest;
   std::string_view ir;  // views into the file
   std::optional<std::string_view> native;
-  crypto::PublicKey signer;  // the trusted key that signed it
-  std::string digest;        // "sha256:…" of the whole file
+  std::optional<CodeImage> image;  // the parsed NATIVE section, when present
+  crypto::PublicKey signer;        // the trusted key that signed it
+  std::string digest;              // "sha256:…" of the whole file
 };
 
 // Verifies `file` against `trusted` keys: framing, then the signature (by a
-// trusted key whose id equals the bundle's key id), then the manifest
-// (canonical JSON, ABI version), then that the manifest's digests match the
-// IR and NATIVE sections. Does not decode the IR.
+// trusted key whose id equals the bundle's key id, over the SHA-256 of the
+// signed bytes), then the manifest (canonical JSON, ABI version), then that
+// a target is named exactly when there is a NATIVE section, and that
+// section's code image (ParseCodeImage, machine matching the triple). Does
+// not decode the IR.
 ErrorOr<VerifiedBundle> VerifyBundle(std::string_view file, const std::vector<crypto::PublicKey>& trusted);
 
 // For tests and tools that need malformed-but-signed bundles: frames
 // `sections` (type, payload) after the header with `version`, appends a
-// SIGNATURE section by `key`, no checks at all. WriteBundle is the product path.
+// SIGNATURE section by `key` (the format-2 signature), no checks at all. WriteBundle is the product path.
 std::string FrameAndSign(std::uint32_t version, const std::vector<std::pair<std::uint32_t, std::string>>& sections,
                          const crypto::PrivateKey& key);
 

@@ -1,24 +1,23 @@
 // The bundle loader (see loader.h): verification order, IR decoding, native
-// code through a sealed memfd + dlopen, interpreter fallback.
+// code mapped from the verified code image (no dynamic linker), interpreter
+// fallback, the interpreter's prepared form on demand.
 #include "runtime/bundle/loader.h"
 
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <optional>
 
 #include "runtime/abi/helpers.h"
 #include "runtime/bundle/host_cpu.h"
 #include "runtime/ir/serialize.h"
-
-#ifndef MFD_EXEC
-#define MFD_EXEC 0x0010U
-#endif
 
 namespace gov::bundle {
 
@@ -26,90 +25,83 @@ struct LoadedPolicy::State {
   Manifest manifest;
   std::optional<crypto::PublicKey> signer;
   std::string digest;
-  std::optional<interp::PreparedPolicy> prepared;
+  // The decoded IR; moved into `prepared` when the interpreter decides.
+  std::optional<ir::Policy> policy;
+  // The interpreter's form: made at load when it decides, else on the first
+  // prepared() / Prepare() call.
+  mutable std::once_flag prepare_once;
+  mutable std::optional<interp::PreparedPolicy> prepared;
+  mutable std::string prepare_error;
   std::string engine;
-  // Native code: the dlopen handle, its entry point, and the sealed memfd it
-  // was loaded from (kept open while loaded so its /proc/self/fd name stays
-  // unique among loaded objects).
-  void* handle = nullptr;
+  // Native code: the private mapping holding the image, and its entry point.
+  void* mapping = nullptr;
+  std::size_t mapping_size = 0;
   gov_decide_fn decide = nullptr;
-  int memfd = -1;
 
   State() = default;
   State(const State&) = delete;
   State& operator=(const State&) = delete;
   ~State() {
-    if (handle != nullptr) {
-      dlclose(handle);
-    }
-    if (memfd >= 0) {
-      close(memfd);
+    if (mapping != nullptr) {
+      munmap(mapping, mapping_size);
     }
   }
+
+  const ir::Policy& Policy() const { return policy ? *policy : prepared->policy(); }
 };
 
 namespace {
 
-ErrorOr<void> WriteAll(int fd, std::string_view bytes) {
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t wrote = write(fd, bytes.data() + done, bytes.size() - done);
-    if (wrote < 0 && errno == EINTR) {
-      continue;
-    }
-    if (wrote <= 0) {
-      return Error{std::string("cannot write the code to a memfd: ") + std::strerror(errno)};
-    }
-    done += static_cast<std::size_t>(wrote);
-  }
-  return {};
+std::size_t RoundUp(std::uint64_t value, std::size_t page) {
+  return static_cast<std::size_t>((value + page - 1) / page * page);
 }
 
-// Writes `code` (a verified shared object) to a sealed memfd, dlopens it and
-// finds `gov_decide`. On success sets the three outputs; on failure leaves
-// nothing open and says why.
-ErrorOr<void> LoadNativeCode(void*& handle_out, gov_decide_fn& decide_out, int& memfd_out, std::string_view code) {
-  int fd = memfd_create("gov-policy", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
-  if (fd < 0 && errno == EINVAL) {
-    // Kernels before 6.3 know no MFD_EXEC (and need none).
-    fd = memfd_create("gov-policy", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+// Maps the verified `image` into a fresh private anonymous mapping: code and
+// data copied, fixups applied, then code read+execute and data read-only
+// (never writable and executable at once). On success sets the outputs; on
+// failure leaves nothing mapped and says why.
+ErrorOr<void> MapCodeImage(const CodeImage& image, void*& mapping_out, std::size_t& size_out,
+                           gov_decide_fn& decide_out) {
+  if (image.machine != HostMachine()) {
+    return Error{"the code is for " + MachineName(image.machine) + ", this machine is " +
+                 MachineName(HostMachine())};
   }
-  if (fd < 0) {
-    return Error{std::string("memfd_create failed: ") + std::strerror(errno)};
+  const long page_size = sysconf(_SC_PAGESIZE);
+  if (page_size <= 0 || kImageSegmentAlign % static_cast<std::uint64_t>(page_size) != 0) {
+    return Error{"unsupported page size " + std::to_string(page_size)};
   }
-  auto written = WriteAll(fd, code);
-  if (!written.ok()) {
-    close(fd);
-    return written.error();
+  const auto page = static_cast<std::size_t>(page_size);
+  const std::size_t size = RoundUp(image.mapped_size(), page);
+  void* mapping = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapping == MAP_FAILED) {
+    return Error{std::string("cannot map ") + std::to_string(size) + " bytes for the code: " + std::strerror(errno)};
   }
-  if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+  auto* base = static_cast<unsigned char*>(mapping);
+  std::memcpy(base, image.code.data(), image.code.size());
+  if (!image.data.empty()) {
+    std::memcpy(base + image.data_offset, image.data.data(), image.data.size());
+  }
+  const auto address = reinterpret_cast<std::uintptr_t>(base);
+  for (std::size_t i = 0; i < image.fixup_count(); ++i) {
+    unsigned char* slot = base + image.fixup(i);  // inside the data segment (ParseCodeImage)
+    std::uint64_t value = 0;
+    std::memcpy(&value, slot, sizeof value);
+    value += address;
+    std::memcpy(slot, &value, sizeof value);
+  }
+  const std::size_t code_end = RoundUp(image.code_size, page);
+  if (mprotect(base, code_end, PROT_READ | PROT_EXEC) != 0 ||
+      (size > code_end && mprotect(base + code_end, size - code_end, PROT_READ) != 0)) {
     const int saved = errno;
-    close(fd);
-    return Error{std::string("cannot seal the memfd: ") + std::strerror(saved)};
+    munmap(mapping, size);
+    return Error{std::string("cannot protect the code mapping: ") + std::strerror(saved)};
   }
-  const std::string path = "/proc/self/fd/" + std::to_string(fd);
-  // dlopen reuses an already loaded object of the same name; make sure the
-  // name is ours alone so the code we run is the code we verified.
-  if (void* existing = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD); existing != nullptr) {
-    dlclose(existing);
-    close(fd);
-    return Error{"an object named " + path + " is already loaded in this process"};
-  }
-  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) {
-    const char* message = dlerror();
-    close(fd);
-    return Error{std::string("dlopen failed: ") + (message != nullptr ? message : "unknown error")};
-  }
-  void* symbol = dlsym(handle, "gov_decide");
-  if (symbol == nullptr) {
-    dlclose(handle);
-    close(fd);
-    return Error{"the native code does not export `gov_decide`"};
-  }
-  handle_out = handle;
-  decide_out = reinterpret_cast<gov_decide_fn>(symbol);
-  memfd_out = fd;
+#if defined(__aarch64__)
+  __builtin___clear_cache(reinterpret_cast<char*>(base), reinterpret_cast<char*>(base + image.code_size));
+#endif
+  mapping_out = mapping;
+  size_out = size;
+  decide_out = reinterpret_cast<gov_decide_fn>(base + image.entry);
   return {};
 }
 
@@ -128,10 +120,30 @@ std::uint32_t LoadedPolicy::Decide(const gov_request& request, gov_decision& dec
 }
 
 const ir::Policy& LoadedPolicy::policy() const {
-  return state_->prepared->policy();
+  return state_->Policy();
+}
+ErrorOr<const interp::PreparedPolicy*> LoadedPolicy::Prepare() const {
+  const State& state = *state_;
+  std::call_once(state.prepare_once, [&state] {
+    if (state.prepared) return;
+    auto prepared = interp::PreparedPolicy::Create(*state.policy);
+    if (prepared.ok()) {
+      state.prepared.emplace(std::move(prepared).value());
+    } else {
+      state.prepare_error = "bundle IR: " + prepared.error().message;
+    }
+  });
+  if (!state.prepared) return Error{state.prepare_error};
+  return &*state.prepared;
 }
 const interp::PreparedPolicy& LoadedPolicy::prepared() const {
-  return *state_->prepared;
+  auto prepared = Prepare();
+  if (!prepared.ok()) {
+    // Fail closed: there is no interpreter form to hand out (see loader.h).
+    std::fprintf(stderr, "gov: cannot prepare the policy for the interpreter: %s\n", prepared.error().message.c_str());
+    std::abort();
+  }
+  return *prepared.value();
 }
 const Manifest& LoadedPolicy::manifest() const {
   return state_->manifest;
@@ -154,10 +166,11 @@ ErrorOr<LoadedPolicy> LoadBundle(std::string_view bytes, const std::vector<crypt
   if (options.require_native && !options.allow_native) {
     return Error{"contradictory load options: native code both required and disallowed"};
   }
-  // Signature first, then manifest and section digests.
+  // Signature first, then manifest and code image.
   GOV_ASSIGN_OR_RETURN(VerifiedBundle verified, VerifyBundle(bytes, trusted));
 
-  // The IR: decode, validate, prepare for the interpreter.
+  // The IR: decode and validate (govrun needs it on every run: context
+  // declarations, rule names, obligations).
   auto policy = ir::Deserialize(verified.ir);
   if (!policy.ok()) {
     return Error{"bundle IR: " + policy.error().message};
@@ -172,29 +185,25 @@ ErrorOr<LoadedPolicy> LoadBundle(std::string_view bytes, const std::vector<crypt
                  verified.manifest.policy_version + "`, its IR is `" + policy.value().name + "` version `" +
                  policy.value().version + "`"};
   }
-  auto prepared = interp::PreparedPolicy::Create(std::move(policy).value());
-  if (!prepared.ok()) {
-    return Error{"bundle IR: " + prepared.error().message};
-  }
 
   auto state = std::make_unique<LoadedPolicy::State>();
   state->manifest = std::move(verified.manifest);
   state->signer = verified.signer;
   state->digest = std::move(verified.digest);
-  state->prepared.emplace(std::move(prepared).value());
+  state->policy.emplace(std::move(policy).value());
 
   // The engine: native code when it was built for this machine.
   std::string reason;
-  if (!verified.native) {
+  if (!verified.image) {
     reason = "the bundle has no native code";
   } else if (!options.allow_native) {
     reason = "native code was not allowed by the caller";
   } else {
     reason = NativeIncompatibility(*state->manifest.target);
     if (reason.empty()) {
-      auto loaded = LoadNativeCode(state->handle, state->decide, state->memfd, *verified.native);
-      if (!loaded.ok()) {
-        reason = "cannot load the native code: " + loaded.error().message;
+      auto mapped = MapCodeImage(*verified.image, state->mapping, state->mapping_size, state->decide);
+      if (!mapped.ok()) {
+        reason = "cannot load the native code: " + mapped.error().message;
       }
     }
   }
@@ -205,6 +214,17 @@ ErrorOr<LoadedPolicy> LoadBundle(std::string_view bytes, const std::vector<crypt
       return Error{"bundle native code cannot be used: " + reason};
     }
     state->engine = "IR interpreter: " + reason;
+  }
+  if (state->decide == nullptr || options.prepare_interpreter) {
+    // The interpreter decides (or the caller wants explanations): prepare
+    // now, so that failures are load errors. When it decides, it owns the IR.
+    auto prepared = state->decide == nullptr ? interp::PreparedPolicy::Create(std::move(*state->policy))
+                                             : interp::PreparedPolicy::Create(*state->policy);
+    if (!prepared.ok()) {
+      return Error{"bundle IR: " + prepared.error().message};
+    }
+    if (state->decide == nullptr) state->policy.reset();
+    state->prepared.emplace(std::move(prepared).value());
   }
   return LoadedPolicy(std::move(state));
 }

@@ -1,7 +1,9 @@
 // Loading a signed policy bundle for deciding: verify (signature first, see
 // bundle.h), decode and validate the IR, then run the bundle's native code if
-// it was built for this machine — written to a sealed memfd and dlopen'ed —
-// or else the IR interpreter. Any failure is an Error: callers deny.
+// it was built for this machine — its verified code image copied into a
+// private mapping, fixups applied, code read+execute and data read-only, no
+// dynamic linker — or else the IR interpreter. Any failure is an Error:
+// callers deny.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +28,10 @@ struct LoadOptions {
   bool require_native = false;
   // Never run native code; always the interpreter (govverify replay, tests).
   bool allow_native = true;
+  // Prepare the interpreter's form (prepared()) at load even when native
+  // code decides, so that its failures are load errors (govc eval, which
+  // explains decisions). Without it, native loads prepare on first use.
+  bool prepare_interpreter = false;
 };
 
 // A verified policy ready to decide. Move-only; unloads its code when destroyed.
@@ -39,9 +45,16 @@ class LoadedPolicy {
   // Thread-safe.
   std::uint32_t Decide(const gov_request& request, gov_decision& decision) const;
 
-  // The decoded IR, its interpreter form, the manifest, the trusted key that
-  // signed the bundle, and "sha256:…" of the whole bundle file.
+  // The decoded IR, the manifest, the trusted key that signed the bundle,
+  // and "sha256:…" of the whole bundle file.
   const ir::Policy& policy() const;
+  // The interpreter's form of the IR (for explanations and replay). Made at
+  // load when the interpreter decides or LoadOptions::prepare_interpreter is
+  // set; otherwise on the first call (thread-safe). Prepare() reports a
+  // failure; prepared() ends the process (fail closed, message on stderr)
+  // instead of returning without one — possible only for a bundle whose
+  // trusted signer shipped pattern automata that do not decode.
+  ErrorOr<const interp::PreparedPolicy*> Prepare() const;
   const interp::PreparedPolicy& prepared() const;
   const Manifest& manifest() const;
   const crypto::PublicKey& signer() const;

@@ -196,12 +196,7 @@ ErrorOr<void> CheckManifest(const Manifest& manifest) {
       return Error{"manifest sources are not sorted by path with unique paths (at `" + source.path + "`)"};
     }
   }
-  GOV_RETURN_IF_ERROR(CheckDigest("ir_sha256", manifest.ir_sha256));
-  if (manifest.target.has_value() != !manifest.code_sha256.empty()) {
-    return Error{"manifest must have both `target` and `code_sha256` or neither"};
-  }
   if (manifest.target) {
-    GOV_RETURN_IF_ERROR(CheckDigest("code_sha256", manifest.code_sha256));
     GOV_RETURN_IF_ERROR(CheckText("target.triple", manifest.target->triple, false));
     GOV_RETURN_IF_ERROR(CheckText("target.cpu", manifest.target->cpu, false));
     for (const std::string& feature : manifest.target->features) {
@@ -213,18 +208,11 @@ ErrorOr<void> CheckManifest(const Manifest& manifest) {
 
 std::string ManifestToJson(const Manifest& manifest) {
   // Keys in bytewise order at every level (canonical JSON).
-  std::string out = "{\"abi_version\":" + std::to_string(manifest.abi_version) + ",\"code_sha256\":";
-  if (manifest.code_sha256.empty()) {
-    out += "null";
-  } else {
-    AppendJsonString(out, manifest.code_sha256);
-  }
+  std::string out = "{\"abi_version\":" + std::to_string(manifest.abi_version);
   out += ",\"compiler_version\":";
   AppendJsonString(out, manifest.compiler_version);
   out += ",\"created\":";
   AppendJsonString(out, manifest.created);
-  out += ",\"ir_sha256\":";
-  AppendJsonString(out, manifest.ir_sha256);
   out += ",\"policy\":{\"name\":";
   AppendJsonString(out, manifest.policy_name);
   out += ",\"version\":";
@@ -271,26 +259,15 @@ ErrorOr<Manifest> ParseManifest(std::string_view json) {
   }
   GOV_RETURN_IF_ERROR(OnlyFields(
       root, "manifest",
-      {"abi_version", "code_sha256", "compiler_version", "created", "ir_sha256", "policy", "sources", "target"}));
+      {"abi_version", "compiler_version", "created", "policy", "sources", "target"}));
   Manifest manifest;
   const Json& abi = root["abi_version"];
   if (!abi.is_number_unsigned() || abi.get<std::uint64_t>() > 0xffffffffu) {
     return Error{"manifest field `abi_version` is not an unsigned 32-bit integer"};
   }
   manifest.abi_version = static_cast<std::uint32_t>(abi.get<std::uint64_t>());
-  const Json& code = root["code_sha256"];
-  if (!code.is_null() && !code.is_string()) {
-    return Error{"manifest field `code_sha256` is neither null nor a string"};
-  }
-  if (code.is_string()) {
-    manifest.code_sha256 = code.get<std::string>();
-    if (manifest.code_sha256.empty()) {
-      return Error{"manifest field `code_sha256` is not a `sha256:<64 hex>` digest"};
-    }
-  }
   GOV_ASSIGN_OR_RETURN(manifest.compiler_version, StringField(root, "manifest", "compiler_version"));
   GOV_ASSIGN_OR_RETURN(manifest.created, StringField(root, "manifest", "created"));
-  GOV_ASSIGN_OR_RETURN(manifest.ir_sha256, StringField(root, "manifest", "ir_sha256"));
 
   const Json& policy = root["policy"];
   if (!policy.is_object()) {

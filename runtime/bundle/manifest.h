@@ -1,5 +1,6 @@
 // The MANIFEST of a policy bundle: what was compiled, by what, for which
-// machine, and the digests binding the IR and native-code sections. Encoded
+// machine (the signature binds every section; there are no per-section
+// digests since format 2). Encoded
 // as canonical JSON (docs/bundle-format.md "Manifest"); the parser accepts
 // exactly the bytes ManifestToJson produces for the parsed value.
 #pragma once
@@ -43,14 +44,12 @@ struct Manifest {
   std::string created;              // RFC 3339 UTC, exactly "YYYY-MM-DDTHH:MM:SSZ"
   std::optional<Target> target;     // present iff the bundle has a NATIVE section
   std::uint32_t abi_version = 0;    // GOV_ABI_VERSION the code and requests use
-  std::string ir_sha256;            // digest of the IR section's bytes
-  std::string code_sha256;          // digest of the NATIVE section's bytes; empty (JSON null) without one
 
   bool operator==(const Manifest&) const = default;
 };
 
 // Checks every field's form: non-empty names, digest strings, `created`
-// format, sorted unique sources, feature spellings, target iff code digest.
+// format, sorted unique sources, feature spellings.
 ErrorOr<void> CheckManifest(const Manifest& manifest);
 
 // The canonical JSON of `manifest` (keys sorted, no whitespace, minimal

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -121,6 +122,20 @@ Sha256Digest ShaNi(std::string_view bytes) {
   return Finish(state, data + full * 64, bytes.size() - full * 64, bytes.size());
 }
 
+Sha256Digest ShaNiWithPrefix(std::string_view bytes, std::size_t prefix_size, Sha256Digest& prefix_digest) {
+  std::uint32_t state[8];
+  std::memcpy(state, kInitialState, sizeof state);
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t shared = prefix_size / 64;
+  Compress(state, data, shared);
+  std::uint32_t prefix_state[8];
+  std::memcpy(prefix_state, state, sizeof state);
+  prefix_digest = Finish(prefix_state, data + shared * 64, prefix_size - shared * 64, prefix_size);
+  const std::size_t full = bytes.size() / 64;
+  Compress(state, data + shared * 64, full - shared);
+  return Finish(state, data + full * 64, bytes.size() - full * 64, bytes.size());
+}
+
 // The file read with pread() from offset 0 (the descriptor's offset is left alone).
 ErrorOr<Sha256Digest> ShaNiOfFd(int fd) {
   constexpr std::size_t kChunk = 1 << 16;
@@ -164,6 +179,15 @@ Sha256Digest FastSha256(std::string_view bytes) {
 #if defined(__x86_64__)
   if (kHaveShaNi) return ShaNi(bytes);
 #endif
+  return Sha256Of(bytes);
+}
+
+Sha256Digest FastSha256WithPrefix(std::string_view bytes, std::size_t prefix_size, Sha256Digest& prefix_digest) {
+  prefix_size = std::min(prefix_size, bytes.size());
+#if defined(__x86_64__)
+  if (kHaveShaNi) return ShaNiWithPrefix(bytes, prefix_size, prefix_digest);
+#endif
+  prefix_digest = Sha256Of(bytes.substr(0, prefix_size));
   return Sha256Of(bytes);
 }
 

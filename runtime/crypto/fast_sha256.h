@@ -12,6 +12,11 @@ namespace gov::crypto {
 // SHA-256 of `bytes`.
 Sha256Digest FastSha256(std::string_view bytes);
 
+// SHA-256 of `bytes` and, from the same single pass, of its first
+// `prefix_size` bytes (clamped to the size) into `prefix_digest` (signed
+// bundles need both: the signed part and the whole file).
+Sha256Digest FastSha256WithPrefix(std::string_view bytes, std::size_t prefix_size, Sha256Digest& prefix_digest);
+
 // SHA-256 of the whole file open as `fd`, like Sha256OfFd (pread from
 // offset 0; the descriptor's offset is unchanged), with the SHA instructions.
 ErrorOr<Sha256Digest> FastSha256OfFd(int fd);

@@ -1,10 +1,12 @@
-// Unit tests for runtime/bundle: manifest canonical JSON, the writer, the
-// framing and verification errors (untrusted key, future version, unknown
-// sections, digests), truncation at every length and every single-bit flip
-// (always rejected), host CPU checks, and the loader's engine choice: native
-// code through a sealed memfd (a tiny shared object built with the system C
-// compiler when one is installed, and code from compiler/codegen), or the IR
-// interpreter as fallback.
+// Unit tests for runtime/bundle and govc's code-image linker: manifest
+// canonical JSON, the writer, the framing and verification errors (untrusted
+// key, old and future versions, unknown sections, target/NATIVE agreement),
+// every rule of the code image format, truncation at every length and every
+// single-bit flip (always rejected), host CPU checks, the linker's
+// rejections, and the loader's engine choice: native code mapped from the
+// verified image (objects built with the system C compiler when one is
+// installed and linked by compiler/codegen/link.h, and code from the code
+// generator), or the IR interpreter as fallback.
 #include "runtime/bundle/bundle.h"
 
 #include <unistd.h>
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "compiler/codegen/codegen.h"
+#include "compiler/codegen/link.h"
 #include "runtime/abi/gov_abi.h"
 #include "runtime/bundle/host_cpu.h"
 #include "runtime/bundle/loader.h"
@@ -141,39 +144,28 @@ std::uint32_t DecideFor(const LoadedPolicy& loaded, std::string_view program, go
   return loaded.Decide(request.request, decision);
 }
 
-std::string Manifest1Json(const ir::Policy& policy, const std::string& ir) {
-  Manifest manifest = BaseManifest(policy);
-  manifest.ir_sha256 = crypto::DigestString(crypto::Sha256Of(ir));
-  return ManifestToJson(manifest);
+std::string ManifestJson(const ir::Policy& policy) {
+  return ManifestToJson(BaseManifest(policy));
 }
 
-// Builds a shared object exporting gov_decide that answers `verdict` with
-// timeout `timeout_ms`, with the system C compiler. Empty if there is none.
-std::string BuildFakeNative(int verdict, int timeout_ms) {
-  if (std::system("command -v cc >/dev/null 2>&1") != 0) {
-    return {};
-  }
+bool HaveCompiler() {
+  return HostMachine() == kMachineX86_64 && std::system("command -v cc >/dev/null 2>&1") == 0;
+}
+
+// Compiles C `source` with the system C compiler (`flags` added) into an ELF
+// relocatable object; empty if it fails.
+std::string CompileObject(const std::string& source, const std::string& flags = "-fPIC") {
   char dir_pattern[] = "/tmp/gov-bundle-test-XXXXXX";
   const char* dir = mkdtemp(dir_pattern);
   REQUIRE(dir != nullptr);
-  const std::string source = std::string(dir) + "/fake.c";
-  const std::string object = std::string(dir) + "/fake.so";
+  const std::string path = std::string(dir) + "/fake.c";
+  const std::string object = std::string(dir) + "/fake.o";
   {
-    std::ofstream out(source);
-    out << "#include \"runtime/abi/gov_abi.h\"\n"
-           "uint32_t gov_decide(const gov_request* r, gov_decision* d, const gov_helpers* h) {\n"
-           "  (void)r; (void)h;\n"
-           "  d->verdict = "
-        << verdict
-        << "; d->error = 0; d->error_rule = GOV_NO_RULE;\n"
-           "  d->rule_count = 1; d->rules[0] = 0; d->timeout_ms = "
-        << timeout_ms
-        << ";\n"
-           "  return d->verdict;\n"
-           "}\n";
+    std::ofstream out(path);
+    out << source;
   }
-  const std::string command = "cc -shared -fPIC -nostdlib -O1 -I" + std::string(GOV_SOURCE_DIR) + " -o " + object +
-                              " " + source + " >/dev/null 2>&1";
+  const std::string command = "cc -c -O1 -fno-asynchronous-unwind-tables -ffreestanding " + flags + " -I" +
+                              std::string(GOV_SOURCE_DIR) + " -o " + object + " " + path + " >/dev/null 2>&1";
   std::string bytes;
   if (std::system(command.c_str()) == 0) {
     std::ifstream in(object, std::ios::binary);
@@ -185,9 +177,49 @@ std::string BuildFakeNative(int verdict, int timeout_ms) {
   return bytes;
 }
 
+// A code image whose gov_decide answers `verdict` with timeout `timeout_ms`
+// (read through a table of pointers, so the image has fixups), built with
+// the system C compiler and govc's linker. Empty without a compiler.
+std::string BuildFakeNative(int verdict, int timeout_ms) {
+  if (!HaveCompiler()) {
+    return {};
+  }
+  std::ostringstream source;
+  source << "#include \"runtime/abi/gov_abi.h\"\n"
+            "static const uint32_t timeouts[2] = {"
+         << timeout_ms << ", " << timeout_ms
+         << "};\n"
+            "static const uint32_t* const table[2] = {&timeouts[0], &timeouts[1]};\n"
+            "uint32_t gov_decide(const gov_request* r, gov_decision* d, const gov_helpers* h) {\n"
+            "  (void)h;\n"
+            "  d->verdict = "
+         << verdict
+         << "; d->error = 0; d->error_rule = GOV_NO_RULE;\n"
+            "  d->rule_count = 1; d->rules[0] = 0; d->timeout_ms = *table[r->program_name.size & 1];\n"
+            "  return d->verdict;\n"
+            "}\n";
+  const std::string object = CompileObject(source.str());
+  REQUIRE_FALSE(object.empty());
+  auto image = codegen::LinkCodeImage(object, "gov_decide");
+  INFO((image.ok() ? std::string() : image.error().message));
+  REQUIRE(image.ok());
+  return image.value();
+}
+
+// A small well-formed image for this machine: `ret` code, one fixup.
+std::string TinyImage() {
+  CodeImageParts parts;
+  parts.machine = HostMachine() != 0 ? HostMachine() : kMachineX86_64;
+  parts.code = std::string(15, '\x90') + "\xc3";
+  parts.data = std::string(16, '\0');
+  parts.data[0] = 8;  // points at the image's 9th byte
+  parts.fixups = {ImageDataOffset(parts.code.size())};
+  parts.entry = 0;
+  return WriteCodeImage(parts);
+}
+
 TEST_CASE("manifest canonical JSON round trip and strict parsing", "[bundle]") {
   Manifest manifest = BaseManifest(TinyPolicy());
-  manifest.ir_sha256 = crypto::DigestString(crypto::Sha256Of("ir"));
   manifest.policy_version = "quote\" backslash\\ tab\t nl\n ctl\x01 é";
   const std::string json = ManifestToJson(manifest);
   CHECK(json.find("\"policy\":{\"name\":\"tiny\",\"version\":\"quote\\\" backslash\\\\ tab\\t nl\\n ctl\\u0001 é\"}") !=
@@ -197,7 +229,6 @@ TEST_CASE("manifest canonical JSON round trip and strict parsing", "[bundle]") {
   CHECK(parsed.value() == manifest);
 
   manifest.target = Target{"x86_64-pc-linux-gnu", "x86-64-v2", {"+sse4.2", "-avx"}};
-  manifest.code_sha256 = crypto::DigestString(crypto::Sha256Of("code"));
   const std::string with_target = ManifestToJson(manifest);
   auto parsed_target = ParseManifest(with_target);
   REQUIRE(parsed_target.ok());
@@ -221,8 +252,11 @@ TEST_CASE("manifest canonical JSON round trip and strict parsing", "[bundle]") {
   negative.replace(negative.find("\"abi_version\":1"), 15, "\"abi_version\":-1");
   ExpectError(ParseManifest(negative), "unsigned 32-bit integer");
   std::string bad_digest = json;
-  bad_digest.replace(bad_digest.find("\"ir_sha256\":\"sha256:") + 20, 1, "X");
-  ExpectError(ParseManifest(bad_digest), "`ir_sha256` is not a `sha256:<64 hex>` digest");
+  bad_digest.replace(bad_digest.find("\"sha256\":\"sha256:") + 17, 1, "X");
+  ExpectError(ParseManifest(bad_digest), "`sources[].sha256` is not a `sha256:<64 hex>` digest");
+  std::string old_field = json;
+  old_field.insert(old_field.find("\"compiler_version\""), "\"code_sha256\":null,");
+  ExpectError(ParseManifest(old_field), "unknown field `code_sha256`");
   std::string bad_time = json;
   bad_time.replace(bad_time.find("2026-01-02T03:04:05Z"), 20, "2026-01-02 03:04:05Z");
   ExpectError(ParseManifest(bad_time), "RFC 3339");
@@ -233,9 +267,6 @@ TEST_CASE("manifest canonical JSON round trip and strict parsing", "[bundle]") {
   Manifest unsorted = manifest;
   unsorted.sources.push_back({"a.gov", manifest.sources[0].sha256});
   ExpectError(CheckManifest(unsorted), "not sorted");
-  Manifest half_target = manifest;
-  half_target.code_sha256.clear();
-  ExpectError(CheckManifest(half_target), "both `target` and `code_sha256` or neither");
   Manifest bad_feature = manifest;
   bad_feature.target->features = {"avx2"};
   ExpectError(CheckManifest(bad_feature), "must be `+name` or `-name`");
@@ -256,7 +287,7 @@ TEST_CASE("bundle round trip through the interpreter", "[bundle]") {
   const ir::Policy policy = TinyPolicy();
   const crypto::PrivateKey key = TestKey(7);
   const std::string bytes = Write(Contents(policy), key);
-  CHECK(bytes.substr(0, 12) == std::string("GOVBNDL\0\x01\0\0\0", 12));
+  CHECK(bytes.substr(0, 12) == std::string("GOVBNDL\0\x02\0\0\0", 12));
 
   auto loaded = LoadBundle(bytes, {key.public_key()});
   INFO((loaded.ok() ? std::string() : loaded.error().message));
@@ -267,8 +298,7 @@ TEST_CASE("bundle round trip through the interpreter", "[bundle]") {
   CHECK(policy_loaded.policy() == policy);
   CHECK(policy_loaded.digest() == crypto::DigestString(crypto::Sha256Of(bytes)));
   CHECK(policy_loaded.signer() == key.public_key());
-  CHECK(policy_loaded.manifest().ir_sha256 == crypto::DigestString(crypto::Sha256Of(ir::Serialize(policy))));
-  CHECK(policy_loaded.manifest().code_sha256.empty());
+  CHECK(policy_loaded.prepared().policy() == policy);
   CHECK_FALSE(policy_loaded.manifest().target.has_value());
 
   gov_decision decision{};
@@ -315,6 +345,11 @@ TEST_CASE("the writer refuses inconsistent contents", "[bundle]") {
   BundleContents no_code = Contents(policy);
   no_code.manifest.target = Target{HostTriple(), "x86-64", {}};
   ExpectError(WriteBundle(no_code, key), "has no native code");
+  BundleContents not_image = NativeContents(policy, "code", {});
+  ExpectError(WriteBundle(not_image, key), "the code to bundle: native code image is truncated inside its 48-byte header");
+  BundleContents other_machine = NativeContents(policy, TinyImage(), {});
+  other_machine.manifest.target->triple = "aarch64-unknown-linux-gnu";
+  ExpectError(WriteBundle(other_machine, key), "but the target triple is `aarch64-unknown-linux-gnu`");
   BundleContents renamed = Contents(policy);
   renamed.manifest.policy_name = "other";
   ExpectError(WriteBundle(renamed, key), "the IR is `tiny`");
@@ -368,47 +403,50 @@ TEST_CASE("framing errors are precise", "[bundle]") {
   const crypto::PrivateKey key = TestKey(7);
   const std::vector<crypto::PublicKey> trusted = {key.public_key()};
   const std::string ir_bytes = ir::Serialize(policy);
-  const std::string manifest = Manifest1Json(policy, ir_bytes);
+  const std::string manifest = ManifestJson(policy);
   using Sections = std::vector<std::pair<std::uint32_t, std::string>>;
   const Sections good = {{kSectionManifest, manifest}, {kSectionIr, ir_bytes}};
 
-  REQUIRE(LoadBundle(FrameAndSign(1, good, key), trusted).ok());
+  REQUIRE(LoadBundle(FrameAndSign(2, good, key), trusted).ok());
   ExpectError(LoadBundle("", trusted), "truncated inside the magic (0 bytes)");
   ExpectError(LoadBundle("GOVB", trusted), "truncated inside the magic (4 bytes)");
   ExpectError(LoadBundle("PK\x03\x04 not a bundle", trusted), "wrong magic");
   ExpectError(LoadBundle(std::string("GOVBNDL\0\x01\0", 10), trusted), "truncated inside the format version");
-  ExpectError(LoadBundle(FrameAndSign(2, good, key), trusted),
-              "bundle format version 2 was built by a newer govc; this build reads format version 1");
+  ExpectError(LoadBundle(FrameAndSign(3, good, key), trusted),
+              "bundle format version 3 was built by a newer govc; this build reads format version 2");
+  ExpectError(LoadBundle(FrameAndSign(1, good, key), trusted),
+              "bundle format version 1 was written by an older govc; this build reads format version 2: rebuild the "
+              "bundle with this govc (govc build)");
   ExpectError(LoadBundle(FrameAndSign(0, good, key), trusted), "bundle format version 0 is invalid");
   ExpectError(
-      LoadBundle(FrameAndSign(1, {{kSectionManifest, manifest}, {kSectionIr, ir_bytes}, {4, "x"}}, key), trusted),
+      LoadBundle(FrameAndSign(2, {{kSectionManifest, manifest}, {kSectionIr, ir_bytes}, {4, "x"}}, key), trusted),
       "unknown critical section type 0x4 at offset");
   ExpectError(
-      LoadBundle(FrameAndSign(1, {{0, "x"}, {kSectionManifest, manifest}, {kSectionIr, ir_bytes}}, key), trusted),
+      LoadBundle(FrameAndSign(2, {{0, "x"}, {kSectionManifest, manifest}, {kSectionIr, ir_bytes}}, key), trusted),
       "unknown critical section type 0x0 at offset 12");
   ExpectError(
-      LoadBundle(FrameAndSign(1, {{kSectionManifest, manifest}, {kSectionIr, ir_bytes}, {kSectionIr, ir_bytes}}, key),
+      LoadBundle(FrameAndSign(2, {{kSectionManifest, manifest}, {kSectionIr, ir_bytes}, {kSectionIr, ir_bytes}}, key),
                  trusted),
       "duplicate IR section");
-  ExpectError(LoadBundle(FrameAndSign(1, {{kSectionIr, ir_bytes}, {kSectionManifest, manifest}}, key), trusted),
+  ExpectError(LoadBundle(FrameAndSign(2, {{kSectionIr, ir_bytes}, {kSectionManifest, manifest}}, key), trusted),
               "section MANIFEST at offset");
-  ExpectError(LoadBundle(FrameAndSign(1, {{kSectionIr, ir_bytes}}, key), trusted), "no MANIFEST section");
-  ExpectError(LoadBundle(FrameAndSign(1, {{kSectionManifest, manifest}}, key), trusted), "no IR section");
+  ExpectError(LoadBundle(FrameAndSign(2, {{kSectionIr, ir_bytes}}, key), trusted), "no MANIFEST section");
+  ExpectError(LoadBundle(FrameAndSign(2, {{kSectionManifest, manifest}}, key), trusted), "no IR section");
   ExpectError(
       LoadBundle(
           FrameAndSign(
-              1, {{kSectionManifest, manifest}, {kSectionIr, ir_bytes}, {kSectionSignature, std::string(72, '\0')}},
+              2, {{kSectionManifest, manifest}, {kSectionIr, ir_bytes}, {kSectionSignature, std::string(72, '\0')}},
               key),
           trusted),
       "84 trailing bytes after the SIGNATURE section");
 
   // Skippable extension sections are accepted (and signed).
   auto extended = LoadBundle(
-      FrameAndSign(1, {{kSectionManifest, manifest}, {kSectionIr, ir_bytes}, {0x80000001u, "future"}}, key), trusted);
+      FrameAndSign(2, {{kSectionManifest, manifest}, {kSectionIr, ir_bytes}, {0x80000001u, "future"}}, key), trusted);
   INFO((extended.ok() ? std::string() : extended.error().message));
   CHECK(extended.ok());
 
-  const std::string bytes = FrameAndSign(1, good, key);
+  const std::string bytes = FrameAndSign(2, good, key);
   ExpectError(LoadBundle(bytes + "x", trusted), "1 trailing bytes after the SIGNATURE section");
   std::string long_length = bytes;
   long_length[12 + 4 + 7] = '\x01';  // MANIFEST length += 2^56
@@ -421,59 +459,62 @@ TEST_CASE("framing errors are precise", "[bundle]") {
   ExpectError(LoadBundle(bytes.substr(0, 20), trusted), "truncated inside a section header at offset 12");
 }
 
-TEST_CASE("manifest and section digests must agree", "[bundle]") {
+TEST_CASE("manifest, NATIVE section and code image must agree", "[bundle]") {
   const ir::Policy policy = TinyPolicy();
   const crypto::PrivateKey key = TestKey(7);
   const std::vector<crypto::PublicKey> trusted = {key.public_key()};
   const std::string ir_bytes = ir::Serialize(policy);
   Manifest manifest = BaseManifest(policy);
-  manifest.ir_sha256 = crypto::DigestString(crypto::Sha256Of(ir_bytes));
 
-  Manifest wrong_ir = manifest;
-  wrong_ir.ir_sha256 = crypto::DigestString(crypto::Sha256Of("other"));
-  ExpectError(
-      LoadBundle(FrameAndSign(1, {{kSectionManifest, ManifestToJson(wrong_ir)}, {kSectionIr, ir_bytes}}, key), trusted),
-      "IR section does not match the manifest's ir_sha256");
   ExpectError(
       LoadBundle(
           FrameAndSign(
-              1, {{kSectionManifest, ManifestToJson(manifest)}, {kSectionIr, ir_bytes}, {kSectionNative, "code"}}, key),
-          trusted),
-      "NATIVE section the manifest does not name");
-  Manifest names_code = manifest;
-  names_code.target = Target{HostTriple(), "x86-64", {}};
-  names_code.code_sha256 = crypto::DigestString(crypto::Sha256Of("code"));
-  ExpectError(LoadBundle(FrameAndSign(1, {{kSectionManifest, ManifestToJson(names_code)}, {kSectionIr, ir_bytes}}, key),
-                         trusted),
-              "names native code but there is no NATIVE section");
-  ExpectError(
-      LoadBundle(
-          FrameAndSign(
-              1, {{kSectionManifest, ManifestToJson(names_code)}, {kSectionIr, ir_bytes}, {kSectionNative, "c0de"}},
+              2, {{kSectionManifest, ManifestToJson(manifest)}, {kSectionIr, ir_bytes}, {kSectionNative, TinyImage()}},
               key),
           trusted),
-      "NATIVE section does not match the manifest's code_sha256");
+      "bundle has a NATIVE section but the manifest names no target");
+  Manifest names_code = manifest;
+  names_code.target = Target{HostTriple(), "x86-64", {}};
+  ExpectError(LoadBundle(FrameAndSign(2, {{kSectionManifest, ManifestToJson(names_code)}, {kSectionIr, ir_bytes}}, key),
+                         trusted),
+              "bundle manifest names a target but there is no NATIVE section");
+  // A malformed image rejects the bundle even when native code is not allowed.
+  for (const LoadOptions& options : {LoadOptions{}, LoadOptions{.allow_native = false}}) {
+    ExpectError(
+        LoadBundle(
+            FrameAndSign(
+                2, {{kSectionManifest, ManifestToJson(names_code)}, {kSectionIr, ir_bytes}, {kSectionNative, "c0de"}},
+                key),
+            trusted, options),
+        "bundle NATIVE section: native code image is truncated inside its 48-byte header (4 bytes)");
+  }
+  Manifest arm = names_code;
+  arm.target->triple = "aarch64-unknown-linux-gnu";
+  ExpectError(
+      LoadBundle(
+          FrameAndSign(
+              2, {{kSectionManifest, ManifestToJson(arm)}, {kSectionIr, ir_bytes}, {kSectionNative, TinyImage()}}, key),
+          trusted),
+      "the native code image is for x86-64 but the target triple is `aarch64-unknown-linux-gnu`");
   Manifest future_abi = manifest;
   future_abi.abi_version = GOV_ABI_VERSION + 1;
-  ExpectError(LoadBundle(FrameAndSign(1, {{kSectionManifest, ManifestToJson(future_abi)}, {kSectionIr, ir_bytes}}, key),
+  ExpectError(LoadBundle(FrameAndSign(2, {{kSectionManifest, ManifestToJson(future_abi)}, {kSectionIr, ir_bytes}}, key),
                          trusted),
               "decision ABI version 2");
   ExpectError(
-      LoadBundle(FrameAndSign(1, {{kSectionManifest, " " + ManifestToJson(manifest)}, {kSectionIr, ir_bytes}}, key),
+      LoadBundle(FrameAndSign(2, {{kSectionManifest, " " + ManifestToJson(manifest)}, {kSectionIr, ir_bytes}}, key),
                  trusted),
       "bundle manifest: manifest is not in canonical JSON form");
   // Signed, digests right, but the IR does not decode or names another policy.
   Manifest garbage_ir = manifest;
-  garbage_ir.ir_sha256 = crypto::DigestString(crypto::Sha256Of("garbage"));
   ExpectError(
-      LoadBundle(FrameAndSign(1, {{kSectionManifest, ManifestToJson(garbage_ir)}, {kSectionIr, "garbage"}}, key),
+      LoadBundle(FrameAndSign(2, {{kSectionManifest, ManifestToJson(garbage_ir)}, {kSectionIr, "garbage"}}, key),
                  trusted),
       "bundle IR: ");
   const std::string other_ir = ir::Serialize(TinyPolicy("other"));
   Manifest other = manifest;
-  other.ir_sha256 = crypto::DigestString(crypto::Sha256Of(other_ir));
   ExpectError(
-      LoadBundle(FrameAndSign(1, {{kSectionManifest, ManifestToJson(other)}, {kSectionIr, other_ir}}, key), trusted),
+      LoadBundle(FrameAndSign(2, {{kSectionManifest, ManifestToJson(other)}, {kSectionIr, other_ir}}, key), trusted),
       "bundle manifest names policy `tiny` version `1.0`, its IR is `other` version `1.0`");
 }
 
@@ -508,9 +549,8 @@ TEST_CASE("every truncation and every bit flip is rejected", "[bundle]") {
   SECTION("IR only") {
     ExpectEveryCorruptionRejected(Write(Contents(policy), key), trusted);
   }
-  SECTION("with a small fake native section") {
-    const std::string bytes =
-        Write(NativeContents(policy, std::string(48, '\x90') + "fake code", {std::string(kMadeUpFeature)}), key);
+  SECTION("with a small native code image") {
+    const std::string bytes = Write(NativeContents(policy, TinyImage(), {std::string(kMadeUpFeature)}), key);
     ExpectEveryCorruptionRejected(bytes, trusted);
   }
 }
@@ -530,15 +570,30 @@ TEST_CASE("openssl verifies a bundle signature", "[bundle]") {
     std::ofstream out(path, std::ios::binary);
     out.write(content.data(), static_cast<std::streamsize>(content.size()));
   };
-  const std::string_view signed_part = std::string_view(bytes).substr(0, bytes.size() - kSignaturePayloadSize);
+  // The commands of docs/bundle-format.md: openssl computes the SHA-256 of
+  // the signed part itself and checks the Ed25519 signature over
+  // "gov-policy-bundle-v2\0" || that digest.
   write_file(base + "signer.pub", key.public_key().ToPem());
-  write_file(base + "message", SignedMessage(signed_part));
-  write_file(base + "signature", std::string_view(bytes).substr(bytes.size() - crypto::kEd25519SignatureSize));
-  write_file(base + "other", SignedMessage(std::string(signed_part) + "x"));
-  const std::string verify =
-      "openssl pkeyutl -verify -pubin -inkey " + base + "signer.pub -rawin -sigfile " + base + "signature -in " + base;
-  CHECK(std::system((verify + "message >/dev/null 2>&1").c_str()) == 0);
-  CHECK(std::system((verify + "other >/dev/null 2>&1").c_str()) != 0);
+  write_file(base + "tiny.govb", bytes);
+  std::string tampered = bytes;
+  tampered[20] = static_cast<char>(tampered[20] ^ 1);
+  write_file(base + "tampered.govb", tampered);
+  auto openssl_accepts = [&](const std::string& file) {
+    const std::string script = "cd '" + base + "' && size=$(stat -c %s " + file +
+                               ") && { printf 'gov-policy-bundle-v2\\000'; head -c $((size - 72)) " + file +
+                               " | openssl dgst -sha256 -binary; } > message && tail -c 64 " + file +
+                               " > signature && openssl pkeyutl -verify -pubin -inkey signer.pub -rawin -in message "
+                               "-sigfile signature >/dev/null 2>&1";
+    return std::system(script.c_str()) == 0;
+  };
+  CHECK(openssl_accepts("tiny.govb"));
+  CHECK_FALSE(openssl_accepts("tampered.govb"));
+  // The message is what SignedMessage builds.
+  std::ifstream message_file(base + "message", std::ios::binary);
+  std::stringstream message;
+  message << message_file.rdbuf();
+  CHECK(message.str().size() == 53);
+  CHECK(message.str().substr(0, 21) == kSignatureDomain);
   std::system(("rm -rf '" + std::string(dir) + "'").c_str());
 }
 
@@ -568,7 +623,7 @@ TEST_CASE("code for another CPU falls back to the interpreter", "[bundle]") {
   // Real code when a C compiler is present, else bytes that are never loaded.
   std::string code = BuildFakeNative(GOV_ASK, 4242);
   if (code.empty()) {
-    code = "never loaded";
+    code = TinyImage();
   }
   const std::string bytes = Write(NativeContents(policy, code, {"+sse2", std::string(kMadeUpFeature)}), key);
 
@@ -586,16 +641,22 @@ TEST_CASE("code for another CPU falls back to the interpreter", "[bundle]") {
   ExpectError(LoadBundle(bytes, trusted, LoadOptions{.require_native = true, .allow_native = false}),
               "contradictory load options");
 
-  // Code for this machine that is not a loadable object: fallback, or an error when required.
-  const std::string junk = Write(NativeContents(policy, "not an ELF object", {}), key);
-  auto junk_loaded = LoadBundle(junk, trusted);
-  REQUIRE(junk_loaded.ok());
-  CHECK_FALSE(junk_loaded.value().native());
-  CHECK(junk_loaded.value().engine().find("IR interpreter: cannot load the native code: dlopen failed") == 0);
-  ExpectError(LoadBundle(junk, trusted, LoadOptions{.require_native = true}), "cannot load the native code");
 }
 
-TEST_CASE("native code runs from a sealed memfd", "[bundle]") {
+// True when some mapping of this process is writable and executable.
+bool AnyWritableExecutableMapping() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    const std::size_t space = line.find(' ');
+    if (space == std::string::npos || line.size() < space + 5) continue;
+    const std::string perms = line.substr(space + 1, 4);
+    if (perms[1] == 'w' && perms[2] == 'x') return true;
+  }
+  return false;
+}
+
+TEST_CASE("native code runs from a private read+execute mapping", "[bundle]") {
   const std::string ask_code = BuildFakeNative(GOV_ASK, 4242);
   const std::string deny_code = BuildFakeNative(GOV_DENY, 17);
   if (ask_code.empty() || deny_code.empty()) {
@@ -623,6 +684,17 @@ TEST_CASE("native code runs from a sealed memfd", "[bundle]") {
   CHECK(decision.timeout_ms == 4242);
   CHECK(DecideFor(deny.value(), "git", decision) == GOV_DENY);
   CHECK(decision.timeout_ms == 17);
+  CHECK(DecideFor(deny.value(), "gitk", decision) == GOV_DENY);  // the other table entry (a fixup)
+  CHECK(decision.timeout_ms == 17);
+  CHECK_FALSE(AnyWritableExecutableMapping());
+  // The interpreter's form is prepared on demand, once.
+  const interp::PreparedPolicy& prepared = deny.value().prepared();
+  CHECK(&prepared == &deny.value().prepared());
+  CHECK(prepared.policy() == policy);
+  auto eager = LoadBundle(deny_bundle, trusted, LoadOptions{.prepare_interpreter = true});
+  REQUIRE(eager.ok());
+  CHECK(eager.value().native());
+  CHECK(eager.value().Prepare().ok());
 
   // The interpreter can still be forced.
   auto interpreted = LoadBundle(ask_bundle, trusted, LoadOptions{.allow_native = false});
@@ -643,19 +715,15 @@ TEST_CASE("native code runs from a sealed memfd", "[bundle]") {
 }
 
 TEST_CASE("code from the code generator loads from a bundle and agrees with the interpreter", "[bundle]") {
-  if (access("/usr/bin/ld", X_OK) != 0) {
-    WARN("no /usr/bin/ld: skipping the generated-code bundle check");
-    return;
-  }
   const ir::Policy policy = TinyPolicy();
   auto jit = codegen::JitPolicy::Compile(policy);
   INFO((jit.ok() ? std::string() : jit.error().message));
   REQUIRE(jit.ok());
   const codegen::NativeCode& native = jit.value()->native();
-  REQUIRE_FALSE(native.shared_object.empty());
+  REQUIRE_FALSE(native.image.empty());
   BundleContents contents = Contents(policy);
   contents.manifest.target = Target{native.target_triple, native.cpu, SplitFeatureString(native.cpu_features)};
-  contents.native = native.shared_object;
+  contents.native = native.image;
   const crypto::PrivateKey key = TestKey(7);
   const std::string bytes = Write(contents, key);
 
@@ -675,6 +743,170 @@ TEST_CASE("code from the code generator loads from a bundle and agrees with the 
   gov_decision decision{};
   CHECK(DecideFor(loaded.value(), "git", decision) == GOV_ALLOW);
   CHECK(decision.timeout_ms == 5000);
+}
+
+
+// Little-endian u64 at `at` of `bytes` set to `value`.
+void Set64(std::string& bytes, std::size_t at, std::uint64_t value) {
+  for (int i = 0; i < 8; ++i) bytes[at + static_cast<std::size_t>(i)] = static_cast<char>((value >> (8 * i)) & 0xff);
+}
+
+TEST_CASE("code image format: every rule has its own error", "[bundle]") {
+  const std::string good = TinyImage();
+  auto parsed = ParseCodeImage(good);
+  REQUIRE(parsed.ok());
+  CHECK(parsed.value().code_size == 16);
+  CHECK(parsed.value().data_offset == kImageSegmentAlign);
+  CHECK(parsed.value().data_size == 16);
+  CHECK(parsed.value().fixup_count() == 1);
+  CHECK(parsed.value().fixup(0) == kImageSegmentAlign);
+  CHECK(parsed.value().mapped_size() == kImageSegmentAlign + 16);
+  // Header: magic u16 machine u16 0 u32 fixups, code size @16, data offset @24, data size @32, entry @40.
+  ExpectError(ParseCodeImage(good.substr(0, 47)), "truncated inside its 48-byte header (47 bytes)");
+  std::string magic = good;
+  magic[0] = 'g';
+  ExpectError(ParseCodeImage(magic), "wrong magic");
+  std::string reserved = good;
+  reserved[11] = 1;
+  ExpectError(ParseCodeImage(reserved), "reserved header bytes");
+  std::string no_code = good;
+  Set64(no_code, 16, 0);
+  ExpectError(ParseCodeImage(no_code), "has no code");
+  std::string huge_code = good;
+  Set64(huge_code, 16, kImageMaxSegment + 1);
+  ExpectError(ParseCodeImage(huge_code), "code size 67108865 exceeds");
+  std::string huge_data = good;
+  Set64(huge_data, 32, ~std::uint64_t{0});
+  ExpectError(ParseCodeImage(huge_data), "data size 18446744073709551615 exceeds");
+  std::string overlap = good;
+  Set64(overlap, 24, 8);
+  ExpectError(ParseCodeImage(overlap), "data offset 8 is not the code size 16 rounded up to 65536 (segments overlap");
+  std::string entry = good;
+  Set64(entry, 40, 16);
+  ExpectError(ParseCodeImage(entry), "entry offset 16 lies outside the code (16 bytes)");
+  ExpectError(ParseCodeImage(good.substr(0, good.size() - 1)), "its header says 88 (truncated)");
+  ExpectError(ParseCodeImage(good + "x"), "its header says 88 (trailing bytes)");
+  std::string more_fixups = good;
+  more_fixups[12] = 2;
+  ExpectError(ParseCodeImage(more_fixups), "(truncated)");
+
+  CodeImageParts parts;
+  parts.machine = kMachineX86_64;
+  parts.code = "\xc3";
+  parts.data = std::string(32, '\0');
+  const std::uint64_t data = ImageDataOffset(1);
+  parts.fixups = {data - 8};
+  ExpectError(ParseCodeImage(WriteCodeImage(parts)), "fixup 0 at offset 65528 is outside the data segment");
+  parts.fixups = {data + 25};
+  ExpectError(ParseCodeImage(WriteCodeImage(parts)), "fixup 0 at offset 65561 is outside the data segment");
+  parts.fixups = {data + 8, data + 12};
+  ExpectError(ParseCodeImage(WriteCodeImage(parts)), "fixup 1 at offset 65548 overlaps the previous one");
+  parts.fixups = {data + 8, data};
+  ExpectError(ParseCodeImage(WriteCodeImage(parts)), "fixup 1 at offset 65536 overlaps the previous one");
+  parts.fixups = {data};
+  Set64(parts.data, 0, data + 33);
+  ExpectError(ParseCodeImage(WriteCodeImage(parts)), "fixup 0 at offset 65536 holds 65569, outside the image (65568 bytes)");
+  Set64(parts.data, 0, data + 32);
+  CHECK(ParseCodeImage(WriteCodeImage(parts)).ok());
+  CHECK(MachineName(kMachineAarch64) == "aarch64");
+  CHECK(MachineName(3) == "machine 3");
+}
+
+TEST_CASE("signed bundles with malformed code images are rejected", "[bundle]") {
+  const ir::Policy policy = TinyPolicy();
+  const crypto::PrivateKey key = TestKey(7);
+  const std::vector<crypto::PublicKey> trusted = {key.public_key()};
+  Manifest manifest = BaseManifest(policy);
+  manifest.target = Target{HostTriple(), "x86-64", {}};
+  const std::string good = TinyImage();
+  auto sign = [&](const std::string& image) {
+    return FrameAndSign(2,
+                        {{kSectionManifest, ManifestToJson(manifest)},
+                         {kSectionIr, ir::Serialize(policy)},
+                         {kSectionNative, image}},
+                        key);
+  };
+  auto loaded = LoadBundle(sign(good), trusted, LoadOptions{.require_native = true});
+  INFO((loaded.ok() ? std::string() : loaded.error().message));
+  REQUIRE(loaded.ok());
+  CHECK(loaded.value().native());
+  std::string bad_fixup = good;
+  Set64(bad_fixup, 48, 4);  // a fixup inside the code
+  ExpectError(LoadBundle(sign(bad_fixup), trusted), "bundle NATIVE section: native code image: fixup 0 at offset 4");
+  std::string bad_entry = good;
+  Set64(bad_entry, 40, 1u << 20);
+  ExpectError(LoadBundle(sign(bad_entry), trusted), "entry offset 1048576 lies outside the code");
+  std::string other_machine = good;
+  other_machine[8] = static_cast<char>(kMachineAarch64);
+  ExpectError(LoadBundle(sign(other_machine), trusted), "the native code image is for aarch64 but the target triple");
+  for (std::size_t size = 0; size < good.size(); ++size) {
+    INFO("image truncated to " << size << " bytes");
+    ExpectError(LoadBundle(sign(good.substr(0, size)), trusted), "bundle NATIVE section: native code image");
+  }
+}
+
+TEST_CASE("govc's linker: what it resolves and what it rejects", "[bundle]") {
+  if (!HaveCompiler()) {
+    WARN("no C compiler (cc) for x86-64: skipping the linker checks");
+    return;
+  }
+  const std::string decide = "#include \"runtime/abi/gov_abi.h\"\n";
+  // Calls between functions, a string table (pointers: fixups), constants.
+  const std::string good = CompileObject(
+      decide +
+      "static const char* const names[3] = {\"a\", \"bb\", \"ccc\"};\n"
+      "__attribute__((noinline)) static uint32_t length(uint32_t i) { uint32_t n = 0; while (names[i % 3][n]) ++n; "
+      "return n; }\n"
+      "uint32_t gov_decide(const gov_request* r, gov_decision* d, const gov_helpers* h) {\n"
+      "  (void)h; d->verdict = GOV_DENY; d->timeout_ms = length((uint32_t)r->program_name.size); return d->verdict;\n"
+      "}\n");
+  REQUIRE_FALSE(good.empty());
+  auto image = codegen::LinkCodeImage(good, "gov_decide");
+  INFO((image.ok() ? std::string() : image.error().message));
+  REQUIRE(image.ok());
+  auto parsed = ParseCodeImage(image.value());
+  REQUIRE(parsed.ok());
+  CHECK(parsed.value().fixup_count() == 3);
+  CHECK(parsed.value().machine == kMachineX86_64);
+  ExpectError(codegen::LinkCodeImage(good, "gov_other"), "does not define the function `gov_other`");
+
+  const std::string external = CompileObject(
+      decide + "uint32_t outside(void);\nuint32_t gov_decide(const gov_request* r, gov_decision* d, const gov_helpers* "
+               "h) { (void)r; (void)h; d->verdict = outside(); return d->verdict; }\n");
+  ExpectError(codegen::LinkCodeImage(external, "gov_decide"), "references the external symbol `outside`");
+  const std::string got = CompileObject(
+      decide + "extern uint32_t shared_value;\nuint32_t gov_decide(const gov_request* r, gov_decision* d, const "
+               "gov_helpers* h) { (void)r; (void)h; d->verdict = shared_value; return d->verdict; }\n");
+  ExpectError(codegen::LinkCodeImage(got, "gov_decide"), "needs a GOT or PLT");
+  const std::string state = CompileObject(
+      decide + "static uint32_t calls = 1;\nuint32_t gov_decide(const gov_request* r, gov_decision* d, const "
+               "gov_helpers* h) { (void)r; (void)h; d->verdict = ++calls; return d->verdict; }\n");
+  ExpectError(codegen::LinkCodeImage(state, "gov_decide"), "writable data (global state) is not supported");
+  const std::string zero = CompileObject(
+      decide + "static uint32_t calls;\nuint32_t gov_decide(const gov_request* r, gov_decision* d, const "
+               "gov_helpers* h) { (void)r; (void)h; d->verdict = ++calls; return d->verdict; }\n");
+  ExpectError(codegen::LinkCodeImage(zero, "gov_decide"), "zero-initialized data (global state) is not supported");
+  const std::string tls = CompileObject(
+      decide + "static __thread uint32_t calls;\nuint32_t gov_decide(const gov_request* r, gov_decision* d, const "
+               "gov_helpers* h) { (void)r; (void)h; d->verdict = ++calls; return d->verdict; }\n");
+  ExpectError(codegen::LinkCodeImage(tls, "gov_decide"), "thread-local storage is not supported");
+  const std::string absolute = CompileObject(
+      decide + "static const uint32_t table[4] = {1, 2, 3, 4};\nuint32_t gov_decide(const gov_request* r, "
+               "gov_decision* d, const gov_helpers* h) { (void)h; d->verdict = table[r->program_name.size & 3]; "
+               "return d->verdict; }\n",
+      "-fno-pic -mcmodel=small");
+  ExpectError(codegen::LinkCodeImage(absolute, "gov_decide"), "R_X86_64_32S is an absolute address narrower than 64 bits");
+
+  std::string arm = good;
+  arm[18] = static_cast<char>(183);  // e_machine = EM_AARCH64
+  arm[19] = 0;
+  ExpectError(codegen::LinkCodeImage(arm, "gov_decide"), "native code for aarch64 is not supported yet; use --no-native");
+  ExpectError(codegen::LinkCodeImage("not an object", "gov_decide"), "not an ELF object");
+  // Every truncation of the object is an error or a correct image, never a crash.
+  for (std::size_t size = 0; size < good.size(); size += 7) {
+    auto truncated = codegen::LinkCodeImage(std::string_view(good).substr(0, size), "gov_decide");
+    if (truncated.ok()) CHECK(ParseCodeImage(truncated.value()).ok());
+  }
 }
 
 }  // namespace

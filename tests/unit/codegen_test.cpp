@@ -25,13 +25,13 @@
 #include <vector>
 
 #include "compiler/codegen/elf.h"
+#include "runtime/abi/helpers.h"
 #include "runtime/bundle/bundle.h"
 #include "runtime/bundle/loader.h"
 #include "runtime/crypto/ed25519.h"
-#include "runtime/ir/serialize.h"
-#include "runtime/abi/helpers.h"
 #include "runtime/interp/interp.h"
 #include "runtime/ir/ir.h"
+#include "runtime/ir/serialize.h"
 #include "runtime/pattern/pattern.h"
 #include "runtime/request/request.h"
 #include "runtime/support/path.h"
@@ -1425,6 +1425,7 @@ TEST_CASE("codegen: the code image loads from a signed bundle and decides the sa
   ErrorOr<crypto::PrivateKey> key = crypto::PrivateKey::FromSeed(seed);
   REQUIRE(key.ok());
   bundle::BundleContents contents;
+  policy.name = "agent-like";
   contents.manifest.policy_name = policy.name;
   contents.manifest.policy_version = policy.version;
   contents.manifest.compiler_version = "govc test";
@@ -1435,6 +1436,7 @@ TEST_CASE("codegen: the code image loads from a signed bundle and decides the sa
   contents.ir = ir::Serialize(policy);
   contents.native = native.image;
   ErrorOr<std::string> bytes = bundle::WriteBundle(contents, key.value());
+  INFO((bytes.ok() ? std::string() : bytes.error().message));
   REQUIRE(bytes.ok());
   ErrorOr<bundle::LoadedPolicy> loaded =
       bundle::LoadBundle(bytes.value(), {key.value().public_key()}, bundle::LoadOptions{.require_native = true});
