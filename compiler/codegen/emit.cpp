@@ -59,6 +59,11 @@ constexpr std::uint32_t kRuleMatch = 1;
 constexpr std::uint32_t kRuleErrorFlag = 0x100;
 // Sentinel ending every candidate rule list (no rule has this id).
 constexpr std::uint32_t kEndOfList = GOV_NO_RULE;
+// In a rule-index key record: "the list is in index.pool" (else inline).
+constexpr std::uint32_t kPoolMark = GOV_NO_RULE - 1;
+// Header words of a rule's block in gov.consts before its constants:
+// id | shape << 32, verdict | obligation row << 32.
+constexpr std::uint64_t kBlockHeaderWords = 2;
 // What one rule counts against the emitted-node budget besides its nodes.
 constexpr std::uint64_t kRuleCostInNodes = 4;
 // The rule conditions of a policy, expanded to trees, may count this many
@@ -409,8 +414,12 @@ class Emitter {
           if (dfa->MatchesEverything() || dfa->MatchesNothing()) {
             it->second = {dfa->MatchesEverything() ? kDfaEverything : kDfaNothing, 0, 0, 0, 0, 0};
           } else {
-            it->second = {kDfaRun, static_cast<std::uint64_t>(dfa->start_state()), dfa->class_count(),
-                          dfa_class_.size(), dfa_next_.size(), dfa_accept_.size()};
+            it->second = {kDfaRun,
+                          static_cast<std::uint64_t>(dfa->start_state()),
+                          dfa->class_count(),
+                          dfa_class_.size(),
+                          dfa_next_.size(),
+                          dfa_accept_.size()};
             dfa_class_.insert(dfa_class_.end(), dfa->byte_class().begin(), dfa->byte_class().end());
             dfa_next_.insert(dfa_next_.end(), dfa->transitions().begin(), dfa->transitions().end());
             dfa_accept_.insert(dfa_accept_.end(), dfa->accepting().begin(), dfa->accepting().end());
@@ -437,14 +446,33 @@ class Emitter {
   // rule index (whose keys go into gov.strings too).
   void BuildData() {
     rule_block_.resize(p_.rules.size());
+    // Scalar obligation rows, deduplicated; row 0 ("none") serves deny and
+    // ask rules.
+    obligation_rows_.assign(4, 0);
+    std::map<std::array<std::uint64_t, 4>, std::uint32_t> row_of{{{0, 0, 0, 0}, 0}};
     for (std::size_t r = 0; r < p_.rules.size() && error_.empty(); ++r) {
+      const ir::Rule& rule = p_.rules[r];
+      const ir::Obligations& o = rule.obligations;
+      std::array<std::uint64_t, 4> row{};
+      if (rule.verdict == ir::Verdict::kAllow) {
+        row = {static_cast<std::uint64_t>(o.timeout_ms), static_cast<std::uint64_t>(o.memory_bytes),
+               static_cast<std::uint64_t>(o.processes), static_cast<std::uint64_t>(o.network)};
+      }
+      auto [it, fresh] = row_of.emplace(row, static_cast<std::uint32_t>(row_of.size()));
+      if (fresh) obligation_rows_.insert(obligation_rows_.end(), row.begin(), row.end());
       rule_block_[r] = words_.size();
+      words_.push_back(r | (std::uint64_t{rule_shape_[r]} << 32));
+      words_.push_back(static_cast<std::uint64_t>(rule.verdict) | (std::uint64_t{it->second} << 32));
       for (std::uint32_t index : rule_consts_[r]) AppendSlotWords(index);
+    }
+    if (words_.size() >= kPoolMark) {
+      SetError("the policy has too many constants");
+      return;
     }
     BuildIndex();
     if (!error_.empty()) return;
     for (const std::string* item : list_items_) StringOffset(*item);
-    if (words_.size() >= kEndOfList || strings_.size() >= kEndOfList || list_items_.size() >= kEndOfList) {
+    if (strings_.size() >= kEndOfList || list_items_.size() >= kEndOfList) {
       SetError("the policy has too many constants");
       return;
     }
@@ -454,13 +482,13 @@ class Emitter {
     std::vector<llvm::Constant*> elements;
     elements.reserve(list_items_.size() + 1);
     for (const std::string* item : list_items_) {
-      llvm::Constant* data = llvm::ConstantExpr::getInBoundsGetElementPtr(i8_, strings_global_,
-                                                                          b_.getInt64(StringOffset(*item)));
+      llvm::Constant* data =
+          llvm::ConstantExpr::getInBoundsGetElementPtr(i8_, strings_global_, b_.getInt64(StringOffset(*item)));
       elements.push_back(llvm::ConstantStruct::get(str_ty_, {data, b_.getInt64(item->size())}));
     }
     elements.push_back(llvm::Constant::getNullValue(str_ty_));
-    lists_global_ = ConstGlobal(llvm::ConstantArray::get(llvm::ArrayType::get(str_ty_, elements.size()), elements),
-                                "gov.lists");
+    lists_global_ =
+        ConstGlobal(llvm::ConstantArray::get(llvm::ArrayType::get(str_ty_, elements.size()), elements), "gov.lists");
     ints_global_ = DataBlob(ints_, "gov.ints");
     consts_global_ = DataBlob(words_, "gov.consts");
     dfa_class_global_ = DataBlob(dfa_class_, "gov.dfa.class");
@@ -471,8 +499,11 @@ class Emitter {
   // The rule index as open-addressing hash tables (paths, names): `slots`
   // (power-of-two size, at most half full) holds key number + 1 or 0 for
   // empty; `records` has four u64 per key: its IndexHash, the offset and
-  // length of its bytes in gov.strings, the offset of its ascending rule
-  // list in index.pool (ended by kEndOfList).
+  // length of its bytes in gov.strings, and its candidate list: rules are
+  // named by the offsets of their blocks in gov.consts (ascending like
+  // their ids), lists end with kEndOfList. A key of one rule holds its list
+  // inline (block | kEndOfList << 32); otherwise kPoolMark | the list's
+  // offset in index.pool << 32.
   struct KeyTable {
     std::size_t keys = 0;
     std::uint64_t mask = 0;
@@ -492,9 +523,15 @@ class Emitter {
       std::size_t at = hash & (capacity - 1);
       while (slots[at] != 0) at = (at + 1) & (capacity - 1);
       slots[at] = static_cast<std::uint32_t>(records.size() / 4 + 1);
-      records.insert(records.end(), {hash, StringOffset(key), key.size(), pool_.size()});
-      pool_.insert(pool_.end(), rules.begin(), rules.end());
-      pool_.push_back(kEndOfList);
+      std::uint64_t list = 0;
+      if (rules.size() == 1) {
+        list = rules[0] | (std::uint64_t{kEndOfList} << 32);
+      } else {
+        list = kPoolMark | (static_cast<std::uint64_t>(pool_.size()) << 32);
+        pool_.insert(pool_.end(), rules.begin(), rules.end());
+        pool_.push_back(kEndOfList);
+      }
+      records.insert(records.end(), {hash, StringOffset(key), key.size(), list});
     }
     table.mask = capacity - 1;
     table.slots = U32Array(slots, name);
@@ -509,7 +546,7 @@ class Emitter {
     std::map<std::string, std::vector<std::uint32_t>> by_name;
     for (std::size_t r = 0; r < p_.rules.size(); ++r) {
       const ir::RuleIndex& index = p_.rules[r].index;
-      auto id = static_cast<std::uint32_t>(r);
+      auto id = static_cast<std::uint32_t>(rule_block_[r]);
       if (index.Unindexed()) unindexed_.push_back(id);
       for (const std::string& path : index.paths) {
         auto& list = by_path[path];
@@ -849,8 +886,8 @@ class Emitter {
         Value* byte = b_.CreateZExt(b_.CreateLoad(i8_, BytePtr(f->getArg(0), i)), i64_);
         Value* cls = b_.CreateZExt(b_.CreateLoad(i8_, b_.CreateInBoundsGEP(i8_, class_table, byte)), i64_);
         Value* row = b_.CreateMul(b_.CreateLoad(i64_, state), class_count);
-        Value* target = b_.CreateZExt(
-            b_.CreateLoad(i16_, b_.CreateInBoundsGEP(i16_, next_table, b_.CreateAdd(row, cls))), i64_);
+        Value* target =
+            b_.CreateZExt(b_.CreateLoad(i16_, b_.CreateInBoundsGEP(i16_, next_table, b_.CreateAdd(row, cls))), i64_);
         // State 0 is the dead state: no suffix can be accepted.
         ReturnIf(b_.CreateICmpEQ(target, b_.getInt64(0)), b_.getFalse());
         b_.CreateStore(target, state);
@@ -901,15 +938,16 @@ class Emitter {
     });
   }
 
-  // i64 gov.index_find(ptr slots, i64 mask, ptr records, ptr s, i64 n): the
-  // pool offset of key s's rule list, or -1 (see KeyTable).
+  // ptr gov.index_find(ptr slots, i64 mask, ptr records, ptr pool, ptr s,
+  // i64 n): key s's candidate list, or null (see KeyTable).
   llvm::Function* IndexFind() {
-    return Utility("gov.index_find", i64_, {ptr_, i64_, ptr_, ptr_, i64_}, [&](llvm::Function* f) {
+    return Utility("gov.index_find", ptr_, {ptr_, i64_, ptr_, ptr_, ptr_, i64_}, [&](llvm::Function* f) {
       Value* slots = f->getArg(0);
       Value* mask = f->getArg(1);
       Value* records = f->getArg(2);
-      Value* s = f->getArg(3);
-      Value* n = f->getArg(4);
+      Value* pool = f->getArg(3);
+      Value* s = f->getArg(4);
+      Value* n = f->getArg(5);
       Value* hash = b_.CreateCall(Hash(), {s, n});
       llvm::AllocaInst* at = b_.CreateAlloca(i64_);
       b_.CreateStore(b_.CreateAnd(hash, mask), at);
@@ -924,19 +962,26 @@ class Emitter {
       Value* slot = b_.CreateZExt(b_.CreateLoad(i32_, b_.CreateInBoundsGEP(i32_, slots, i)), i64_);
       b_.CreateCondBr(b_.CreateICmpEQ(slot, b_.getInt64(0)), missing, occupied);
       b_.SetInsertPoint(occupied);
-      Value* record = b_.CreateInBoundsGEP(i64_, records, b_.CreateMul(b_.CreateSub(slot, b_.getInt64(1)), b_.getInt64(4)));
+      Value* record =
+          b_.CreateInBoundsGEP(i64_, records, b_.CreateMul(b_.CreateSub(slot, b_.getInt64(1)), b_.getInt64(4)));
       auto word = [&](std::uint64_t k) { return b_.CreateLoad(i64_, b_.CreateConstInBoundsGEP1_64(i64_, record, k)); };
       b_.CreateCondBr(b_.CreateICmpEQ(word(0), hash), compare, next);
       b_.SetInsertPoint(compare);
       Value* data = b_.CreateInBoundsGEP(i8_, strings_global_, word(1));
       Value* equal = b_.CreateCall(StrEq(), {data, word(2), s, n});
-      ReturnIf(equal, word(3));
-      b_.CreateBr(next);
+      BasicBlock* found = NewBlock("found");
+      b_.CreateCondBr(equal, found, next);
+      b_.SetInsertPoint(found);
+      Value* list = b_.CreateConstInBoundsGEP1_64(i64_, record, 3);
+      Value* first = b_.CreateLoad(i32_, list);
+      Value* in_pool = b_.CreateInBoundsGEP(
+          i32_, pool, b_.CreateZExt(b_.CreateLoad(i32_, b_.CreateConstInBoundsGEP1_64(i32_, list, 1)), i64_));
+      b_.CreateRet(b_.CreateSelect(b_.CreateICmpEQ(first, b_.getInt32(kPoolMark)), in_pool, list));
       b_.SetInsertPoint(next);
       b_.CreateStore(b_.CreateAnd(b_.CreateAdd(i, b_.getInt64(1)), mask), at);
       b_.CreateBr(probe);
       b_.SetInsertPoint(missing);
-      b_.CreateRet(b_.getInt64(-1));
+      b_.CreateRet(llvm::ConstantPointerNull::get(ptr_));
     });
   }
 
@@ -1632,10 +1677,8 @@ class Emitter {
     if (table.keys == 0) return empty;
     Val key = LoadStrField(request, field_offset);
     Value* found =
-        b_.CreateCall(IndexFind(), {table.slots, b_.getInt64(table.mask), table.records, key.x, key.y});
-    Value* hit = b_.CreateICmpSGE(found, b_.getInt64(0));
-    Value* list = b_.CreateInBoundsGEP(i32_, pool, b_.CreateSelect(hit, found, b_.getInt64(0)));
-    return b_.CreateSelect(hit, list, empty);
+        b_.CreateCall(IndexFind(), {table.slots, b_.getInt64(table.mask), table.records, pool, key.x, key.y});
+    return b_.CreateSelect(b_.CreateIsNull(found), empty, found);
   }
 
   void EmitDecide() {
@@ -1726,7 +1769,8 @@ class Emitter {
         LookupCandidates(name_table_, pool_global, empty, request, offsetof(gov_request, program_name)),
     };
 
-    // Merge loop: the smallest id at the heads of the three lists.
+    // Merge loop: the smallest block offset (= smallest rule id) at the heads
+    // of the three lists.
     llvm::AllocaInst* heads = b_.CreateAlloca(i64_, b_.getInt32(3), "heads");
     for (int k = 0; k < 3; ++k) b_.CreateStore(b_.getInt64(0), b_.CreateConstInBoundsGEP1_64(i64_, heads, k));
     BasicBlock* next_rule = NewBlock("next_rule");
@@ -1735,51 +1779,32 @@ class Emitter {
     BasicBlock* after_rule = NewBlock("after_rule");
     b_.CreateBr(next_rule);
     b_.SetInsertPoint(next_rule);
-    Value* head_ids[3];
-    Value* id = b_.getInt32(kEndOfList);
+    Value* head_blocks[3];
+    Value* head = b_.getInt32(kEndOfList);
     for (int k = 0; k < 3; ++k) {
       Value* at = b_.CreateLoad(i64_, b_.CreateConstInBoundsGEP1_64(i64_, heads, k));
-      head_ids[k] = b_.CreateLoad(i32_, b_.CreateInBoundsGEP(i32_, lists_in[k], at));
-      id = b_.CreateSelect(b_.CreateICmpULT(head_ids[k], id), head_ids[k], id);
+      head_blocks[k] = b_.CreateLoad(i32_, b_.CreateInBoundsGEP(i32_, lists_in[k], at));
+      head = b_.CreateSelect(b_.CreateICmpULT(head_blocks[k], head), head_blocks[k], head);
     }
     for (int k = 0; k < 3; ++k) {
       Value* slot = b_.CreateConstInBoundsGEP1_64(i64_, heads, k);
-      Value* step = b_.CreateZExt(b_.CreateICmpEQ(head_ids[k], id), i64_);
+      Value* step = b_.CreateZExt(b_.CreateICmpEQ(head_blocks[k], head), i64_);
       b_.CreateStore(b_.CreateAdd(b_.CreateLoad(i64_, slot), step), slot);
     }
-    b_.CreateCondBr(b_.CreateICmpEQ(id, b_.getInt32(kEndOfList)), all_done, dispatch);
+    b_.CreateCondBr(b_.CreateICmpEQ(head, b_.getInt32(kEndOfList)), all_done, dispatch);
 
-    // One 16-byte record per rule (one cache line serves four rules): its
-    // shape, the first word of its constant block, its row of scalar
-    // obligations (deduplicated; row 0 is "none", used by deny and ask
-    // rules), its verdict.
+    // The rule's block: header (id, shape, verdict, obligation row), then
+    // its constants; one cache line usually holds all of it.
     b_.SetInsertPoint(dispatch);
-    std::vector<std::uint32_t> records;
-    std::vector<std::uint64_t> obligation_rows(4, 0);
-    std::map<std::array<std::uint64_t, 4>, std::uint32_t> row_of{{{0, 0, 0, 0}, 0}};
-    for (std::size_t r = 0; r < p_.rules.size(); ++r) {
-      const ir::Rule& rule = p_.rules[r];
-      const ir::Obligations& o = rule.obligations;
-      std::array<std::uint64_t, 4> row{};
-      if (rule.verdict == ir::Verdict::kAllow) {
-        row = {static_cast<std::uint64_t>(o.timeout_ms), static_cast<std::uint64_t>(o.memory_bytes),
-               static_cast<std::uint64_t>(o.processes), static_cast<std::uint64_t>(o.network)};
-      }
-      auto [it, fresh] = row_of.emplace(row, static_cast<std::uint32_t>(row_of.size()));
-      if (fresh) obligation_rows.insert(obligation_rows.end(), row.begin(), row.end());
-      records.insert(records.end(), {rule_shape_[r], static_cast<std::uint32_t>(rule_block_[r]), it->second,
-                                     static_cast<std::uint32_t>(rule.verdict)});
-    }
-    llvm::Constant* record_table = DataBlob(records, "gov.rules");
-    llvm::Constant* row_table = DataBlob(obligation_rows, "gov.obligations");
-    Value* record = b_.CreateInBoundsGEP(i32_, record_table, b_.CreateMul(b_.CreateZExt(id, i64_), b_.getInt64(4)));
-    auto field = [&](std::uint64_t k) {
-      return b_.CreateAlignedLoad(i32_, b_.CreateConstInBoundsGEP1_64(i32_, record, k), llvm::Align(4));
-    };
-    Value* shape = field(0);
-    Value* block = b_.CreateInBoundsGEP(i64_, consts_global_, b_.CreateZExt(field(1), i64_));
-    Value* obligation_row = field(2);
-    Value* verdict = field(3);
+    llvm::Constant* row_table = DataBlob(obligation_rows_, "gov.obligations");
+    Value* header = b_.CreateInBoundsGEP(i64_, consts_global_, b_.CreateZExt(head, i64_));
+    Value* word0 = b_.CreateLoad(i64_, header);
+    Value* word1 = b_.CreateLoad(i64_, b_.CreateConstInBoundsGEP1_64(i64_, header, 1));
+    Value* id = b_.CreateTrunc(word0, i32_, "id");
+    Value* shape = b_.CreateTrunc(b_.CreateLShr(word0, 32), i32_);
+    Value* verdict = b_.CreateTrunc(word1, i32_);
+    Value* obligation_row = b_.CreateTrunc(b_.CreateLShr(word1, 32), i32_);
+    Value* block = b_.CreateConstInBoundsGEP1_64(i64_, header, kBlockHeaderWords);
     llvm::SwitchInst* cases = b_.CreateSwitch(shape, all_done, static_cast<unsigned>(shapes_.size()));
     b_.SetInsertPoint(after_rule);
     llvm::PHINode* result = b_.CreatePHI(i32_, static_cast<unsigned>(shapes_.size()), "rule_result");
@@ -1820,7 +1845,7 @@ class Emitter {
     b_.CreateBr(counted);
     b_.SetInsertPoint(counted);
     b_.CreateStore(b_.CreateAdd(count, b_.getInt64(1)), count_slot);
-    if (obligation_rows.size() > 4) {
+    if (obligation_rows_.size() > 4) {
       EmitObligationMerge(verdict, row_table, obligation_row, timeout, memory, processes, network);
     }
     b_.CreateBr(next_rule);
@@ -1956,6 +1981,7 @@ class Emitter {
 
   // Constant data (BuildData), then the globals holding it.
   std::vector<std::uint64_t> rule_block_;
+  std::vector<std::uint64_t> obligation_rows_;
   std::vector<std::uint64_t> words_;
   std::string strings_;
   std::map<std::string, std::uint64_t> string_offsets_;
