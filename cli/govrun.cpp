@@ -426,6 +426,7 @@ int Main(int argc, char** argv, Timings& timings) {
     }
     trusted.push_back(key.value());
   }
+  timings.Mark("config");
   auto loaded = bundle::LoadBundleFile(config.value().policy, trusted);
   if (!loaded.ok()) {
     return Fail({exec::kExitConfig, "policy bundle " + config.value().policy + ": " + loaded.error().message});
