@@ -139,8 +139,7 @@ int main(int argc, char** argv) {
               "deny rm_root when program.name == \"rm\" and \"/\" in args because \"never\"\n";
   }
   int status = 0;
-  RunTimed({GOV_GOVC, "build", dir + "/bench.gov", "--key", dir + "/pol.key", "-o", dir + "/bench.govb"}, "",
-           &status);
+  RunTimed({GOV_GOVC, "build", dir + "/bench.gov", "--key", dir + "/pol.key", "-o", dir + "/bench.govb"}, "", &status);
   if (status != 0) {
     std::fprintf(stderr, "govc build failed\n");
     return 1;
@@ -153,8 +152,8 @@ int main(int argc, char** argv) {
   }
   const std::vector<std::string> bare = {"/usr/bin/true"};
   const std::vector<std::string> floor = {GOV_FLOOR, "/usr/bin/true"};
-  const std::vector<std::string> governed = {GOV_GOVRUN, "--timings", "--config", dir + "/config.toml", "--",
-                                             "/usr/bin/true"};
+  const std::vector<std::string> governed = {GOV_GOVRUN,           "--timings", "--config",
+                                             dir + "/config.toml", "--",        "/usr/bin/true"};
   const std::string timings_file = dir + "/timings";
 
   // Warm-up: page cache, dynamic loader caches.
@@ -229,29 +228,43 @@ int main(int argc, char** argv) {
     return Median(values);
   };
   const char* const names[] = {"/usr/bin/true", "floor: govrun_floor /usr/bin/true", "govrun -- /usr/bin/true"};
-  std::printf("bench_govrun: %d rounds (each runs /usr/bin/true, the floor and govrun, order rotated), real signed\n"
-              "bundle (native code), lineage records fsynced; harness spawns with posix_spawn\n",
-              rounds);
+  std::printf(
+      "bench_govrun: %d rounds (each runs /usr/bin/true, the floor and govrun, order rotated), real signed\n"
+      "bundle (native code), lineage records fsynced; harness spawns with posix_spawn\n",
+      rounds);
   std::printf("  %-36s %12s %12s %12s\n", "", "wall (ms)", "CPU (ms)", "page faults");
   for (std::size_t kind = 0; kind < 3; ++kind) {
     std::printf("  %-36s %12.3f %12.3f %12.0f\n", names[kind], median_of(samples[kind], &Sample::wall_ms),
                 median_of(samples[kind], &Sample::cpu_ms), median_of(samples[kind], &Sample::faults));
   }
-  std::printf("  %-36s %12.3f %12.3f %12.0f\n", "govrun --version (startup alone)", median_of(version, &Sample::wall_ms),
-              median_of(version, &Sample::cpu_ms), median_of(version, &Sample::faults));
+  std::printf("  %-36s %12.3f %12.3f %12.0f\n", "govrun --version (startup alone)",
+              median_of(version, &Sample::wall_ms), median_of(version, &Sample::cpu_ms),
+              median_of(version, &Sample::faults));
   const double true_ms = median_of(samples[0], &Sample::wall_ms);
   const double floor_ms = median_of(samples[1], &Sample::wall_ms);
   const double govrun_ms = median_of(samples[2], &Sample::wall_ms);
   std::printf("  floor / true                         %8.2fx   (no wrapper that stays the parent does better here)\n",
               floor_ms / true_ms);
-  std::printf("  govrun / true                        %8.2fx   (issue goal <= 1.50x; median of per-round ratios %.2fx)\n",
-              govrun_ms / true_ms, Median(ratio_true));
+  std::printf(
+      "  govrun / true                        %8.2fx   (issue goal <= 1.50x; median of per-round ratios %.2fx)\n",
+      govrun_ms / true_ms, Median(ratio_true));
   std::printf("  govrun / floor                       %8.2fx   (median of per-round ratios %.2fx)\n",
               govrun_ms / floor_ms, Median(ratio_floor));
   std::printf("  govrun's overhead over the floor     %8.3f ms\n", govrun_ms - floor_ms);
   std::printf("where govrun's time goes (median ms per phase):\n");
-  const char* const order[] = {"exec of govrun to main", "startup", "config", "load_verify", "open_log", "resolve_hash",
-                               "decide", "spawn", "record_auth", "record_start", "exec", "run", "record_end"};
+  const char* const order[] = {"exec of govrun to main",
+                               "startup",
+                               "config",
+                               "load_verify",
+                               "open_log",
+                               "resolve_hash",
+                               "decide",
+                               "spawn",
+                               "record_auth",
+                               "record_start",
+                               "exec",
+                               "run",
+                               "record_end"};
   const char* const labels[] = {"startup: exec of govrun, loader, static init",
                                 "startup: argument parsing",
                                 "config + trusted keys",

@@ -119,7 +119,8 @@ long Arg(T value) {
   }
 }
 
-[[noreturn, gnu::no_sanitize("address", "undefined")]] void ReportAndExit(int fd, const char* stage, long error, bool sandbox, bool changed) {
+[[noreturn, gnu::no_sanitize("address", "undefined")]] void ReportAndExit(int fd, const char* stage, long error,
+                                                                          bool sandbox, bool changed) {
   ChildReport report;
   report.error = static_cast<int>(error < 0 ? -error : error);
   report.sandbox = sandbox ? 1 : 0;
@@ -273,8 +274,9 @@ struct Child::Plan {
   int script_fd = -1;  // a script's descriptor, passed on as /dev/fd/N
   struct stat expected {};
   struct stat expected_script {};
-  int go_fd = -1;      // read end of the go pipe
-  int report_fd = -1;  // write end of the status pipe (close-on-exec)
+  int go_fd = -1;                 // read end of the go pipe
+  int report_fd = -1;             // write end of the status pipe (close-on-exec)
+  int parent_ends[2] = {-1, -1};  // govrun's ends of both pipes: the child closes its copies
   pid_t parent = 0;
   const int* inherited = nullptr;
   std::size_t inherited_count = 0;
@@ -291,6 +293,8 @@ constexpr std::size_t kChildStackBytes = 64 * 1024;
 // CLONE_VM path; the plan is read, never written.
 [[noreturn, gnu::no_sanitize("address", "undefined")]] void ChildMain(const Child::Plan& plan) {
   const int report = plan.report_fd;
+  RawSyscall(SYS_close, plan.parent_ends[0]);
+  RawSyscall(SYS_close, plan.parent_ends[1]);
   long rc = RawSyscall(SYS_setsid);
   if (rc < 0) {
     ReportAndExit(report, "setsid", rc, false, false);
@@ -310,13 +314,13 @@ constexpr std::size_t kChildStackBytes = 64 * 1024;
   } else {
     const Sandbox::ChildSteps& steps = plan.steps;
     if (steps.has_rlimit_as) {
-      const struct rlimit limit {steps.rlimit_as, steps.rlimit_as};
+      const struct rlimit limit { steps.rlimit_as, steps.rlimit_as };
       if ((rc = RawSyscall(SYS_prlimit64, 0, RLIMIT_AS, Arg(&limit), 0)) < 0) {
         ReportAndExit(report, "setrlimit(RLIMIT_AS)", rc, true, false);
       }
     }
     if (steps.has_rlimit_nproc) {
-      const struct rlimit limit {steps.rlimit_nproc, steps.rlimit_nproc};
+      const struct rlimit limit { steps.rlimit_nproc, steps.rlimit_nproc };
       if ((rc = RawSyscall(SYS_prlimit64, 0, RLIMIT_NPROC, Arg(&limit), 0)) < 0) {
         ReportAndExit(report, "setrlimit(RLIMIT_NPROC)", rc, true, false);
       }
@@ -366,8 +370,7 @@ constexpr std::size_t kChildStackBytes = 64 * 1024;
   RawSyscall(SYS_rt_sigaction, SIGPIPE, Arg(default_action), 0, 8);
   const unsigned long empty_mask = 0;
   RawSyscall(SYS_rt_sigprocmask, SIG_SETMASK, Arg(&empty_mask), 0, 8);
-  rc = RawSyscall(SYS_execveat, plan.exec_fd, Arg(""), Arg(plan.argv.data()), Arg(plan.envp.data()),
-                  AT_EMPTY_PATH);
+  rc = RawSyscall(SYS_execveat, plan.exec_fd, Arg(""), Arg(plan.argv.data()), Arg(plan.envp.data()), AT_EMPTY_PATH);
   ReportAndExit(report, "execveat", rc, false, false);
 }
 
@@ -540,6 +543,8 @@ Outcome<Child> Spawn(const LaunchSpec& spec) {
   }
   plan->go_fd = go_pipe[0];
   plan->report_fd = status_pipe[1];
+  plan->parent_ends[0] = go_pipe[1];
+  plan->parent_ends[1] = status_pipe[0];
   auto close_pipes = [&] {
     for (const int fd : {go_pipe[0], go_pipe[1], status_pipe[0], status_pipe[1]}) {
       close(fd);
@@ -554,8 +559,8 @@ Outcome<Child> Spawn(const LaunchSpec& spec) {
       ChildMain(*plan);
     }
   } else {
-    void* stack = mmap(nullptr, kChildStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-                       -1, 0);
+    void* stack =
+        mmap(nullptr, kChildStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) {
       const int error = errno;
       close_pipes();

@@ -95,7 +95,7 @@ Outcome<Child> Spawn(const LaunchSpec& spec);
 
 // Supervision settings.
 struct SuperviseOptions {
-  std::int64_t timeout_ms = 0;       // 0: none
+  std::int64_t timeout_ms = 0;        // 0: none
   std::int64_t kill_grace_ms = 2000;  // SIGTERM → SIGKILL
 };
 
