@@ -176,15 +176,12 @@ ErrorOr<LoadedPolicy> LoadBundle(std::string_view bytes, const std::vector<crypt
   // Signature first, then manifest and code image.
   GOV_ASSIGN_OR_RETURN(VerifiedBundle verified, VerifyBundle(bytes, trusted));
 
-  // The IR: decode and validate (govrun needs it on every run: context
-  // declarations, rule names, obligations).
+  // The IR, decoded and validated (ir::Deserialize runs ir::Validate):
+  // govrun needs it on every run (context declarations, rule names,
+  // obligations).
   auto policy = ir::Deserialize(verified.ir);
   if (!policy.ok()) {
     return Error{"bundle IR: " + policy.error().message};
-  }
-  const std::string invalid = ir::Validate(policy.value());
-  if (!invalid.empty()) {
-    return Error{"bundle IR is invalid: " + invalid};
   }
   if (policy.value().name != verified.manifest.policy_name ||
       policy.value().version != verified.manifest.policy_version) {
