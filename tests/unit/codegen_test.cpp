@@ -1497,12 +1497,11 @@ TEST_CASE("codegen: rules of one shape share code and keep their own constants",
                          b.Test(Op::kIn, b.Get(Field::kUserUid), b.Ints({k, 1000 + k}))});
     } else {
       std::uint32_t word = b.Local(0, Kind::kStr);
-      condition =
-          b.And({b.Eq(b.Get(Field::kProgramPath), b.Str(tool)),
-                 b.Quant(Op::kAny, b.Get(Field::kArgs), 0,
-                         b.Match(word, pattern::Syntax::kGlob, "a" + std::to_string(k) + "*")),
-                 b.Eq(b.MapGet(b.Map({{"HOME", "/home/u" + std::to_string(k)}}), b.Str("HOME")),
-                      b.MapGet(b.Get(Field::kEnv), b.Str("HOME")))});
+      condition = b.And({b.Eq(b.Get(Field::kProgramPath), b.Str(tool)),
+                         b.Quant(Op::kAny, b.Get(Field::kArgs), 0,
+                                 b.Match(word, pattern::Syntax::kGlob, "a" + std::to_string(k) + "*")),
+                         b.Eq(b.MapGet(b.Map({{"HOME", "/home/u" + std::to_string(k)}}), b.Str("HOME")),
+                              b.MapGet(b.Get(Field::kEnv), b.Str("HOME")))});
     }
     b.Rule("r" + std::to_string(k), std::vector<Verdict>{Verdict::kAllow, Verdict::kDeny, Verdict::kAsk}[k % 3],
            condition, {}, {{tool}, {}});
@@ -1510,8 +1509,7 @@ TEST_CASE("codegen: rules of one shape share code and keep their own constants",
   ErrorOr<std::string> text = EmitLlvmIr(b.p, /*optimized=*/false, FastOptions());
   REQUIRE(text.ok());
   std::size_t shapes = 0;
-  for (std::size_t at = 0; (at = text.value().find("define internal i32 @gov.shape.", at)) != std::string::npos;
-       ++at) {
+  for (std::size_t at = 0; (at = text.value().find("define internal i32 @gov.shape.", at)) != std::string::npos; ++at) {
     ++shapes;
   }
   CHECK(shapes == 2);
