@@ -1,6 +1,6 @@
 // A small reader of ELF64 symbol tables, without LLVM: used to prove that
-// generated code references no external symbol and that a linked shared
-// object exports `gov_decide`.
+// generated code references no external symbol and defines only
+// `gov_decide` (govc's linker, link.h, reads the object itself).
 #pragma once
 
 #include <string>

@@ -111,7 +111,8 @@ struct Target {
 };
 
 // The target for `options`: this machine's triple with the chosen CPU,
-// position-independent code (it goes into a shared object).
+// position-independent code, small code model (govc's linker, link.h, turns
+// it into a code image with base-relative fixups only).
 ErrorOr<Target> ChooseTarget(const Options& options) {
   auto detected = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!detected) return FromLlvm(detected.takeError(), "cannot describe this machine to LLVM");

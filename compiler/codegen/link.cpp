@@ -328,6 +328,12 @@ class Linker {
     }
     GOV_ASSIGN_OR_RETURN(const std::uint64_t symbol, SymbolAddress(ELF64_R_SYM(entry.r_info)));
     const std::uint64_t place = placed_[target].address + entry.r_offset;
+    // Image offsets are below 2^28; a larger addend cannot address the image
+    // (and the sums below then cannot overflow).
+    constexpr std::int64_t kMaxAddend = std::int64_t{1} << 40;
+    if (entry.r_addend > kMaxAddend || entry.r_addend < -kMaxAddend) {
+      return Error{at + ": addend " + std::to_string(entry.r_addend) + " is out of range"};
+    }
     const auto value = static_cast<std::int64_t>(symbol) + entry.r_addend;
     char* bytes = Bytes(place);
     if (type == R_X86_64_64) {

@@ -1,6 +1,6 @@
 // The default gov_helpers table: the runtime functions native decision code
 // may call (lexical path operations). Used by everyone who runs generated
-// code: govrun (after loading a bundle's shared object), govc eval/test and
+// code: govrun (after mapping a bundle's code image), govc eval/test and
 // the tests. Links no LLVM.
 #pragma once
 
