@@ -632,10 +632,24 @@ class Evaluator {
   std::deque<Value> temps_;
 };
 
+// Sets every field of `decision` to a default deny without rules, except
+// rules[] itself: rules[rule_count..] are unspecified (docs/abi.md), so the
+// 1 KiB of rule ids is not zeroed on every decision.
+void ClearDecision(gov_decision& decision) {
+  decision.verdict = GOV_DENY;
+  decision.error = GOV_OK;
+  decision.error_rule = GOV_NO_RULE;
+  decision.rule_count = 0;
+  decision.timeout_ms = 0;
+  decision.memory_bytes = 0;
+  decision.processes = 0;
+  decision.network = GOV_NET_UNSET;
+  decision.reserved = 0;
+}
+
 // Ends a decision as deny with `error` attributed to `rule`.
 std::uint32_t DenyWithError(gov_decision& decision, std::uint32_t error, std::uint32_t rule) {
-  decision = gov_decision{};
-  decision.verdict = GOV_DENY;
+  ClearDecision(decision);
   decision.error = error;
   decision.error_rule = rule;
   if (rule != GOV_NO_RULE) {
@@ -760,8 +774,7 @@ std::uint32_t Decide(const PreparedPolicy& prepared, const gov_request& request,
     if (match) matched[static_cast<int>(rule.verdict)].push_back(id);
   }
 
-  decision = gov_decision{};
-  decision.error_rule = GOV_NO_RULE;
+  ClearDecision(decision);
   ir::Verdict verdict = ir::Verdict::kDeny;
   const std::vector<std::uint32_t>* deciding = &matched[static_cast<int>(ir::Verdict::kDeny)];
   if (deciding->empty()) {

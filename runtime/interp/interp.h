@@ -78,7 +78,8 @@ struct DecideOptions {
 };
 
 // Decides `request` under `prepared`, writing every field of `decision`
-// (rules[rule_count..] are zeroed), and returns the verdict (gov_verdict).
+// but rules[rule_count..] (unspecified, docs/abi.md), and returns the verdict
+// (gov_verdict).
 // Implements the semantics of docs/ir.md exactly; never throws.
 std::uint32_t Decide(const PreparedPolicy& prepared, const gov_request& request, gov_decision& decision,
                      const DecideOptions& options = {});
