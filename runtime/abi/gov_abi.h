@@ -99,7 +99,8 @@ enum gov_network { GOV_NET_UNSET = 0, GOV_NET_NONE = 1, GOV_NET_LOOPBACK = 2, GO
 
 /* The outcome. For allow: every matching allow rule; for ask: every matching
  * ask rule; for deny: every matching deny rule (empty when no rule allowed:
- * default deny); for an error: the erring rule. Rule ids ascend. */
+ * default deny); for an error: the erring rule. Rule ids ascend. Only
+ * rules[0..rule_count) are written; later entries are unspecified. */
 typedef struct gov_decision {
   uint32_t verdict;    /* gov_verdict */
   uint32_t error;      /* gov_error; non-zero implies verdict == GOV_DENY */
