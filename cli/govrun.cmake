@@ -16,7 +16,7 @@
 if(TARGET gov_lineage)
   add_executable(govrun ${CMAKE_CURRENT_SOURCE_DIR}/govrun.cpp ${CMAKE_CURRENT_SOURCE_DIR}/govrun_fmt.cpp)
   target_link_libraries(govrun PRIVATE gov_exec gov_config gov_bundle gov_request gov_interp gov_crypto
-                                       gov_lineage CLI11::CLI11)
+                                       gov_lineage)
   set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/govrun_fmt.cpp PROPERTIES COMPILE_DEFINITIONS
                                                                                   FMT_HEADER_ONLY=1)
   # Sanitizer builds keep the default (shared) linking: the sanitizer

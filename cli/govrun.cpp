@@ -9,7 +9,6 @@
 #include <grp.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
@@ -352,46 +351,105 @@ struct Options {
   std::vector<std::string> command;
 };
 
-// Splits at the first `--`: options before, the command after.
+constexpr const char* kHelp =
+    "govrun: run a command only when the signed policy allows it, under its limits, recorded\n"
+    "Usage: govrun [options] -- PROGRAM [ARGS...]\n"
+    "\n"
+    "Options (before `--`; `--option VALUE` or `--option=VALUE`):\n"
+    "  -h, --help                Print this help message and exit\n"
+    "  --version                 Print the version and exit\n"
+    "  --config FILE             Configuration file (else $GOV_CONFIG, ~/.config/gov/config.toml,\n"
+    "                            /etc/gov/config.toml)\n"
+    "  --context KEY=VALUE       A context value the policy declares (repeatable)\n"
+    "  --explain                 Explain the decision on stderr\n"
+    "  --bundle FILE             After the run, export its lineage bundle to FILE\n"
+    "  --timings                 Print phase timings on stderr (for bench/bench_govrun)\n"
+    "\n"
+    "Exit codes: the program's status (128+N when killed by signal N); 77 denied or ask refused; 78 "
+    "configuration, policy, bundle, trust, --context or unenforceable obligation; 74 lineage I/O; 127 "
+    "program not found; 126 not executable; 70 internal error. See docs/govrun.md.\n"
+    "Examples:\n"
+    "  govrun -- git status\n"
+    "  govrun --context ticket=CHG-1234 -- make release\n"
+    "  govrun --explain -- rm -rf build\n"
+    "  GOV_CONFIG=./config.toml govrun --bundle run.lineage -- make test\n";
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "govrun: %s\ngovrun: usage: govrun [options] -- PROGRAM [ARGS...] (see govrun --help)\n",
+               message.c_str());
+  return exec::kExitConfig;
+}
+
+// The command line: options up to the first `--`, the command after it.
+// Hand-written rather than CLI11: CLI11's header pulls in <iostream>, whose
+// static initialisation (the standard streams and the whole C++ locale)
+// costs every govrun start about as much as parsing does (docs/govrun.md
+// "Performance"). An unknown option, a missing or empty value, a repeated
+// --config or --bundle and an argument before `--` are usage errors (78).
 std::optional<int> ParseCommandLine(int argc, char** argv, Options& options) {
-  int split = -1;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--") == 0) {
-      split = i;
+  int index = 1;
+  bool has_config = false;
+  bool has_bundle = false;
+  for (; index < argc; ++index) {
+    const std::string_view arg = argv[index];
+    if (arg == "--") {
       break;
     }
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kHelp, stdout);
+      return 0;
+    }
+    if (arg == "--version") {
+      std::printf("%s\n", kVersion);
+      return 0;
+    }
+    if (arg == "--explain") {
+      options.explain = true;
+      continue;
+    }
+    if (arg == "--timings") {
+      options.timings = true;
+      continue;
+    }
+    const std::size_t equal = arg.find('=');
+    const std::string_view name = arg.substr(0, equal);
+    if (name != "--config" && name != "--context" && name != "--bundle") {
+      return UsageError(arg.size() > 1 && arg[0] == '-' ? "unknown option `" + std::string(arg) + "`"
+                                                         : "unexpected argument `" + std::string(arg) +
+                                                               "` before `--`");
+    }
+    std::string value;
+    if (equal != std::string_view::npos) {
+      value = std::string(arg.substr(equal + 1));
+    } else if (index + 1 < argc && std::strcmp(argv[index + 1], "--") != 0) {
+      value = argv[++index];
+    } else {
+      return UsageError(std::string(name) + " needs a value");
+    }
+    if (value.empty()) {
+      return UsageError(std::string(name) + " needs a non-empty value");
+    }
+    if (name == "--context") {
+      options.context.push_back(std::move(value));
+    } else if (name == "--config") {
+      if (std::exchange(has_config, true)) {
+        return UsageError("--config is given more than once");
+      }
+      options.config = std::move(value);
+    } else {
+      if (std::exchange(has_bundle, true)) {
+        return UsageError("--bundle is given more than once");
+      }
+      options.bundle = std::move(value);
+    }
   }
-  CLI::App app{"govrun: run a command only when the signed policy allows it, under its limits, recorded"};
-  app.set_version_flag("--version", kVersion);
-  app.add_option("--config", options.config, "Configuration file (else $GOV_CONFIG, ~/.config/gov/config.toml, "
-                                             "/etc/gov/config.toml)");
-  app.add_option("--context", options.context, "A context value the policy declares: KEY=VALUE (repeatable)");
-  app.add_flag("--explain", options.explain, "Explain the decision on stderr");
-  app.add_option("--bundle", options.bundle, "After the run, export its lineage bundle to FILE");
-  app.add_flag("--timings", options.timings, "Print phase timings on stderr (for bench/bench_govrun)");
-  app.footer(
-      "Usage: govrun [options] -- PROGRAM [ARGS...]\n"
-      "Exit codes: the program's status (128+N when killed by signal N); 77 denied or ask refused; 78 "
-      "configuration, policy, bundle, trust, --context or unenforceable obligation; 74 lineage I/O; 127 "
-      "program not found; 126 not executable; 70 internal error. See docs/govrun.md.\n"
-      "Examples:\n"
-      "  govrun -- git status\n"
-      "  govrun --context ticket=CHG-1234 -- make release\n"
-      "  govrun --explain -- rm -rf build\n"
-      "  GOV_CONFIG=./config.toml govrun --bundle run.lineage -- make test\n");
-  try {
-    app.parse(split < 0 ? argc : split, argv);
-  } catch (const CLI::Success& success) {
-    return app.exit(success);
-  } catch (const CLI::ParseError& error) {
-    app.exit(error);
-    return exec::kExitConfig;
+  if (index >= argc) {
+    return UsageError("`--` and the program to run are required");
   }
-  if (split < 0 || split + 1 >= argc) {
-    std::fprintf(stderr, "govrun: usage: govrun [options] -- PROGRAM [ARGS...]\n");
-    return exec::kExitConfig;
+  if (index + 1 >= argc) {
+    return UsageError("no program after `--`");
   }
-  for (int i = split + 1; i < argc; ++i) {
+  for (int i = index + 1; i < argc; ++i) {
     options.command.emplace_back(argv[i]);
   }
   return std::nullopt;

@@ -611,8 +611,41 @@ TEST_CASE("configuration missing, unreadable or invalid: 78", "[govrun][failclos
   }
   SECTION("usage without --") {
     std::vector<std::string> argv = {Govrun(), "--config", fixture.config, "touch", fixture.Marker()};
-    ExpectNotRun(fixture, RunProcess(argv, fixture.dir), 78, "");
+    ExpectNotRun(fixture, RunProcess(argv, fixture.dir), 78, "unexpected argument `touch` before `--`");
   }
+}
+
+TEST_CASE("command line: usage errors are 78 and run nothing; --help and --version", "[govrun][failclosed]") {
+  Fixture fixture(kTools);
+  const std::string marker = fixture.Marker();
+  const std::string config = "--config=" + fixture.config;
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{Govrun(), config, "--bogus", "--", "touch", marker}, "unknown option `--bogus`"},
+      {{Govrun(), config, "--context"}, "--context needs a value"},
+      {{Govrun(), config, "--context", "--", "touch", marker}, "--context needs a value"},
+      {{Govrun(), config, "--bundle=", "--", "touch", marker}, "--bundle needs a non-empty value"},
+      {{Govrun(), "--config=", "--", "touch", marker}, "--config needs a non-empty value"},
+      {{Govrun(), config, "--config", fixture.config, "--", "touch", marker}, "--config is given more than once"},
+      {{Govrun(), config, "--explain", "--"}, "no program after `--`"},
+      {{Govrun(), config}, "`--` and the program to run are required"},
+  };
+  for (const auto& [argv, message] : cases) {
+    ExpectNotRun(fixture, RunProcess(argv, fixture.dir), 78, message);
+  }
+  // `--option=VALUE` and `--option VALUE` are the same; options after `--`
+  // belong to the program.
+  const Result both = RunProcess({Govrun(), config, "--timings", "--", "touch", marker}, fixture.dir);
+  INFO(both.err);
+  CHECK(both.code == 0);
+  CHECK(Exists(marker));
+  CHECK(both.err.find("govrun-timings") != std::string::npos);
+  const Result help = RunProcess({Govrun(), "--help", "--bogus"}, fixture.dir);
+  CHECK(help.code == 0);
+  CHECK(help.out.find("Usage: govrun [options] -- PROGRAM [ARGS...]") != std::string::npos);
+  CHECK(help.out.find("Exit codes:") != std::string::npos);
+  const Result version = RunProcess({Govrun(), "--version"}, fixture.dir);
+  CHECK(version.code == 0);
+  CHECK(version.out.rfind("govrun ", 0) == 0);
 }
 
 TEST_CASE("bundle missing, truncated, bit-flipped, unsigned, untrusted, without IR: 78", "[govrun][failclosed]") {
