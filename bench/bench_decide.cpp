@@ -321,7 +321,7 @@ int Run(int max_rules, int opt_level) {
   std::string rm = "rm -rf " + dir;
   if (std::system(rm.c_str()) != 0) return 1;
   fmt::print("\nload+verify phases, µs (best of 15): verify = framing + SHA-256 + Ed25519 + manifest + code image "
-             "checks;\nmap+rest = whole load - verify - IR decode (code mapping, fixups, mprotect, CPU "
+             "checks;\nmap+rest = whole load - verify - IR decode (reservation, sealed memfd, mapping, CPU "
              "check);\nIR decode includes validate (shown alone); prepare = the interpreter's form, made only when the "
              "interpreter decides (or on demand)\n");
   fmt::print("{:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>10} {:>10} {:>7} {:>10}\n", "rules", "code KiB",

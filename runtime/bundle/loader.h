@@ -32,6 +32,10 @@ struct LoadOptions {
   // code decides, so that its failures are load errors (govc eval, which
   // explains decisions). Without it, native loads prepare on first use.
   bool prepare_interpreter = false;
+  // Map native code through a sealed memfd (the fast path). False forces the
+  // anonymous-mapping fallback the loader otherwise uses only when memfds
+  // cannot be mapped executable (for tests).
+  bool map_through_memfd = true;
 };
 
 // A verified policy ready to decide. Move-only; unloads its code when destroyed.

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -703,12 +704,25 @@ TEST_CASE("native code runs from a private read+execute mapping", "[bundle]") {
   CHECK(interpreted.value().engine() == "IR interpreter: native code was not allowed by the caller");
   CHECK(DecideFor(interpreted.value(), "git", decision) == GOV_ALLOW);
 
-  // Unload and load again many times: no stale objects, no leaked descriptors.
+  // Unload and load again many times: no stale mappings, no leaked descriptors.
+  auto open_descriptors = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/fd"), std::filesystem::directory_iterator());
+  };
+  const auto descriptors = open_descriptors();
   for (int i = 0; i < 20; ++i) {
     auto again = LoadBundle(i % 2 == 0 ? deny_bundle : ask_bundle, trusted, LoadOptions{.require_native = true});
     REQUIRE(again.ok());
     CHECK(DecideFor(again.value(), "git", decision) == (i % 2 == 0 ? GOV_DENY : GOV_ASK));
   }
+  CHECK(open_descriptors() == descriptors);
+  // The anonymous-mapping fallback maps the same code just as well.
+  auto fallback = LoadBundle(deny_bundle, trusted, LoadOptions{.require_native = true, .map_through_memfd = false});
+  REQUIRE(fallback.ok());
+  CHECK(DecideFor(fallback.value(), "git", decision) == GOV_DENY);
+  CHECK(decision.timeout_ms == 17);
+  CHECK(DecideFor(fallback.value(), "gitk", decision) == GOV_DENY);
+  CHECK(decision.timeout_ms == 17);
+  CHECK_FALSE(AnyWritableExecutableMapping());
   // Moving a loaded policy keeps its code.
   LoadedPolicy moved = std::move(ask).value();
   CHECK(DecideFor(moved, "git", decision) == GOV_ASK);
