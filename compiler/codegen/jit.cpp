@@ -108,6 +108,9 @@ struct Target {
   std::string cpu;
   // What the code may use, see NativeCode::cpu_features.
   std::string features;
+  // A machine made from `builder` (for the optimizer; creating one costs
+  // milliseconds).
+  std::unique_ptr<llvm::TargetMachine> machine;
 };
 
 // The target for `options`: this machine's triple with the chosen CPU,
@@ -125,13 +128,16 @@ ErrorOr<Target> ChooseTarget(const Options& options) {
 
   std::string cpu = options.cpu;
   if (cpu != "host") {
-    if (cpu.empty()) cpu = triple.getArch() == llvm::Triple::x86_64 ? "x86-64-v2" : "generic";
-    // Check the name with a host-default subtarget (an unknown name would
-    // only print a warning inside LLVM).
-    auto probe = builder.createTargetMachine();
-    if (!probe) return FromLlvm(probe.takeError(), "cannot create a target machine");
-    if (!(*probe)->getMCSubtargetInfo()->isCPUStringValid(cpu)) {
-      return Error{"unknown CPU `" + cpu + "` for " + triple.str()};
+    if (cpu.empty()) {
+      cpu = triple.getArch() == llvm::Triple::x86_64 ? "x86-64-v2" : "generic";
+    } else {
+      // Check the name with a host-default subtarget (an unknown name would
+      // only print a warning inside LLVM).
+      auto probe = builder.createTargetMachine();
+      if (!probe) return FromLlvm(probe.takeError(), "cannot create a target machine");
+      if (!(*probe)->getMCSubtargetInfo()->isCPUStringValid(cpu)) {
+        return Error{"unknown CPU `" + cpu + "` for " + triple.str()};
+      }
     }
     builder.setCPU(cpu);
     builder.setFeatures("");
@@ -159,7 +165,7 @@ ErrorOr<Target> ChooseTarget(const Options& options) {
     for (const std::string& name : missing) list += (list.empty() ? "" : ", ") + name;
     return Error{"this machine's CPU lacks features that CPU `" + cpu + "` code may use: " + list};
   }
-  Target target{std::move(builder), cpu, {}};
+  Target target{std::move(builder), cpu, {}, std::move(*machine)};
   for (const std::string& name : enabled) target.features += (target.features.empty() ? "" : ",") + name;
   return target;
 }
@@ -245,9 +251,7 @@ ErrorOr<std::unique_ptr<JitPolicy>> JitPolicy::Compile(const ir::Policy& policy,
   RunOnLargeStack([&] {
     auto compile = [&]() -> ErrorOr<std::unique_ptr<JitPolicy>> {
       GOV_ASSIGN_OR_RETURN(Target target, ChooseTarget(options));
-      auto machine = target.builder.createTargetMachine();
-      if (!machine) return FromLlvm(machine.takeError(), "cannot create a target machine");
-      std::shared_ptr<llvm::TargetMachine> optimizer_machine = std::move(*machine);
+      std::shared_ptr<llvm::TargetMachine> optimizer_machine = std::move(target.machine);
 
       auto context = std::make_unique<llvm::LLVMContext>();
       GOV_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> module, Lower(policy, *context, *optimizer_machine, options));
@@ -323,11 +327,9 @@ ErrorOr<std::string> EmitLlvmIr(const ir::Policy& policy, bool optimized, const 
   RunOnLargeStack([&] {
     auto emit = [&]() -> ErrorOr<std::string> {
       GOV_ASSIGN_OR_RETURN(Target target, ChooseTarget(options));
-      auto machine = target.builder.createTargetMachine();
-      if (!machine) return FromLlvm(machine.takeError(), "cannot create a target machine");
       llvm::LLVMContext context;
-      GOV_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> module, Lower(policy, context, **machine, options));
-      if (optimized) Optimize(*module, machine->get(), options.opt_level);
+      GOV_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> module, Lower(policy, context, *target.machine, options));
+      if (optimized) Optimize(*module, target.machine.get(), options.opt_level);
       std::string text;
       llvm::raw_string_ostream stream(text);
       module->print(stream, nullptr);
