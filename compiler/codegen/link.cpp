@@ -39,24 +39,42 @@ struct PlacedSection {
 
 std::string RelocationName(std::uint32_t type) {
   switch (type) {
-    case R_X86_64_GOT32: return "R_X86_64_GOT32";
-    case R_X86_64_GOTPCREL: return "R_X86_64_GOTPCREL";
-    case R_X86_64_GOTPCRELX: return "R_X86_64_GOTPCRELX";
-    case R_X86_64_REX_GOTPCRELX: return "R_X86_64_REX_GOTPCRELX";
-    case R_X86_64_GOTOFF64: return "R_X86_64_GOTOFF64";
-    case R_X86_64_GOTPC32: return "R_X86_64_GOTPC32";
-    case R_X86_64_GOT64: return "R_X86_64_GOT64";
-    case R_X86_64_GOTPCREL64: return "R_X86_64_GOTPCREL64";
-    case R_X86_64_GOTPC64: return "R_X86_64_GOTPC64";
-    case R_X86_64_GOTPLT64: return "R_X86_64_GOTPLT64";
-    case R_X86_64_PLTOFF64: return "R_X86_64_PLTOFF64";
-    case R_X86_64_32: return "R_X86_64_32";
-    case R_X86_64_32S: return "R_X86_64_32S";
-    case R_X86_64_16: return "R_X86_64_16";
-    case R_X86_64_PC16: return "R_X86_64_PC16";
-    case R_X86_64_8: return "R_X86_64_8";
-    case R_X86_64_PC8: return "R_X86_64_PC8";
-    default: return "type " + std::to_string(type);
+    case R_X86_64_GOT32:
+      return "R_X86_64_GOT32";
+    case R_X86_64_GOTPCREL:
+      return "R_X86_64_GOTPCREL";
+    case R_X86_64_GOTPCRELX:
+      return "R_X86_64_GOTPCRELX";
+    case R_X86_64_REX_GOTPCRELX:
+      return "R_X86_64_REX_GOTPCRELX";
+    case R_X86_64_GOTOFF64:
+      return "R_X86_64_GOTOFF64";
+    case R_X86_64_GOTPC32:
+      return "R_X86_64_GOTPC32";
+    case R_X86_64_GOT64:
+      return "R_X86_64_GOT64";
+    case R_X86_64_GOTPCREL64:
+      return "R_X86_64_GOTPCREL64";
+    case R_X86_64_GOTPC64:
+      return "R_X86_64_GOTPC64";
+    case R_X86_64_GOTPLT64:
+      return "R_X86_64_GOTPLT64";
+    case R_X86_64_PLTOFF64:
+      return "R_X86_64_PLTOFF64";
+    case R_X86_64_32:
+      return "R_X86_64_32";
+    case R_X86_64_32S:
+      return "R_X86_64_32S";
+    case R_X86_64_16:
+      return "R_X86_64_16";
+    case R_X86_64_PC16:
+      return "R_X86_64_PC16";
+    case R_X86_64_8:
+      return "R_X86_64_8";
+    case R_X86_64_PC8:
+      return "R_X86_64_PC8";
+    default:
+      return "type " + std::to_string(type);
   }
 }
 
@@ -242,7 +260,8 @@ class Linker {
     symtab_ = table;
     const std::size_t count = entries.size() / sizeof(Elf64_Sym);
     symbols_.resize(count);
-    for (std::size_t k = 0; k < count; ++k) std::memcpy(&symbols_[k], entries.data() + k * sizeof(Elf64_Sym), sizeof(Elf64_Sym));
+    for (std::size_t k = 0; k < count; ++k)
+      std::memcpy(&symbols_[k], entries.data() + k * sizeof(Elf64_Sym), sizeof(Elf64_Sym));
     return {};
   }
 
@@ -255,22 +274,27 @@ class Linker {
 
   // The image offset of symbol `index`, or why it has none.
   ErrorOr<std::uint64_t> SymbolAddress(std::uint64_t index) const {
-    if (index >= symbols_.size()) return Error{"ELF object: relocation names symbol " + std::to_string(index) + " of " + std::to_string(symbols_.size())};
+    if (index >= symbols_.size())
+      return Error{"ELF object: relocation names symbol " + std::to_string(index) + " of " +
+                   std::to_string(symbols_.size())};
     const Elf64_Sym& symbol = symbols_[index];
     const std::string name = SymbolName(symbol);
     if (ELF64_ST_TYPE(symbol.st_info) == STT_TLS) return Error{"symbol `" + name + "` is thread-local; not supported"};
-    if (ELF64_ST_TYPE(symbol.st_info) == STT_GNU_IFUNC) return Error{"symbol `" + name + "` is an IFUNC; not supported"};
+    if (ELF64_ST_TYPE(symbol.st_info) == STT_GNU_IFUNC)
+      return Error{"symbol `" + name + "` is an IFUNC; not supported"};
     if (symbol.st_shndx == SHN_UNDEF) {
       return Error{"the code references the external symbol `" + name + "`; generated code may reference none"};
     }
     if (symbol.st_shndx == SHN_COMMON) return Error{"symbol `" + name + "` is a common symbol (global state)"};
     if (symbol.st_shndx == SHN_ABS) return Error{"symbol `" + name + "` is absolute; not supported"};
     if (symbol.st_shndx >= sections_.size() || placed_[symbol.st_shndx].placement == Placement::kNone) {
-      return Error{"symbol `" + name + "` lies in section " +
-                   (symbol.st_shndx < sections_.size() ? SectionName(symbol.st_shndx) : std::to_string(symbol.st_shndx)) +
-                   ", which is not part of the image"};
+      return Error{
+          "symbol `" + name + "` lies in section " +
+          (symbol.st_shndx < sections_.size() ? SectionName(symbol.st_shndx) : std::to_string(symbol.st_shndx)) +
+          ", which is not part of the image"};
     }
-    if (symbol.st_value > sections_[symbol.st_shndx].sh_size) return Error{"symbol `" + name + "` lies outside its section"};
+    if (symbol.st_value > sections_[symbol.st_shndx].sh_size)
+      return Error{"symbol `" + name + "` lies outside its section"};
     return placed_[symbol.st_shndx].address + symbol.st_value;
   }
 
@@ -300,7 +324,8 @@ class Linker {
     const auto type = static_cast<std::uint32_t>(ELF64_R_TYPE(entry.r_info));
     const std::string at = where + " at offset " + std::to_string(entry.r_offset);
     if (type == R_X86_64_NONE) return {};
-    if (IsTlsRelocation(type)) return Error{at + ": thread-local storage relocation " + std::to_string(type) + " is not supported"};
+    if (IsTlsRelocation(type))
+      return Error{at + ": thread-local storage relocation " + std::to_string(type) + " is not supported"};
     if (IsGotOrPltRelocation(type)) {
       return Error{at + ": " + RelocationName(type) + " needs a GOT or PLT, which code images do not have"};
     }
@@ -318,7 +343,8 @@ class Linker {
       case R_X86_64_32S:
       case R_X86_64_16:
       case R_X86_64_8:
-        return Error{at + ": " + RelocationName(type) + " is an absolute address narrower than 64 bits (not position-independent code)"};
+        return Error{at + ": " + RelocationName(type) +
+                     " is an absolute address narrower than 64 bits (not position-independent code)"};
       default:
         return Error{at + ": unknown or unsupported relocation " + RelocationName(type)};
     }

@@ -82,8 +82,8 @@ ErrorOr<CodeImage> ParseCodeImage(std::string_view bytes) {
     return Error{"native code image has the wrong magic (expected `GOVCODE\\0`)"};
   }
   CodeImage image;
-  image.machine = static_cast<std::uint16_t>(static_cast<unsigned char>(bytes[8]) |
-                                              (static_cast<unsigned char>(bytes[9]) << 8));
+  image.machine =
+      static_cast<std::uint16_t>(static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8));
   if (bytes[10] != 0 || bytes[11] != 0) {
     return Error{"native code image: reserved header bytes 10..11 are not zero"};
   }
@@ -137,9 +137,8 @@ ErrorOr<CodeImage> ParseCodeImage(std::string_view bytes) {
     }
     const std::uint64_t value = Get64(image.data, at - image.data_offset);
     if (value > image.mapped_size()) {
-      return Error{"native code image: fixup " + std::to_string(i) + " at offset " + std::to_string(at) +
-                   " holds " + std::to_string(value) + ", outside the image (" +
-                   std::to_string(image.mapped_size()) + " bytes)"};
+      return Error{"native code image: fixup " + std::to_string(i) + " at offset " + std::to_string(at) + " holds " +
+                   std::to_string(value) + ", outside the image (" + std::to_string(image.mapped_size()) + " bytes)"};
     }
     next_free = at + 8;
   }

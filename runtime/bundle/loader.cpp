@@ -106,8 +106,8 @@ ErrorOr<void> MapThroughMemfd(const CodeImage& image, unsigned char* reservation
     if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
       return Error{std::string("cannot seal the memfd: ") + std::strerror(errno)};
     }
-    if (mmap(reservation, RoundUp(image.code_size, page), PROT_READ | PROT_EXEC,
-             MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) == MAP_FAILED) {
+    if (mmap(reservation, RoundUp(image.code_size, page), PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE,
+             fd, 0) == MAP_FAILED) {
       return Error{std::string("cannot map the code: ") + std::strerror(errno)};
     }
     if (!image.data.empty() &&
@@ -152,8 +152,7 @@ ErrorOr<void> MapAnonymous(const CodeImage& image, unsigned char* base, std::siz
 ErrorOr<void> MapCodeImage(const CodeImage& image, bool through_memfd, void*& mapping_out, std::size_t& size_out,
                            gov_decide_fn& decide_out) {
   if (image.machine != HostMachine()) {
-    return Error{"the code is for " + MachineName(image.machine) + ", this machine is " +
-                 MachineName(HostMachine())};
+    return Error{"the code is for " + MachineName(image.machine) + ", this machine is " + MachineName(HostMachine())};
   }
   const long page_size = sysconf(_SC_PAGESIZE);
   if (page_size <= 0 || kImageSegmentAlign % static_cast<std::uint64_t>(page_size) != 0) {
@@ -163,8 +162,8 @@ ErrorOr<void> MapCodeImage(const CodeImage& image, bool through_memfd, void*& ma
   const std::size_t size = RoundUp(image.mapped_size(), page);
   void* mapping = mmap(nullptr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mapping == MAP_FAILED) {
-    return Error{std::string("cannot reserve ") + std::to_string(size) + " bytes for the code: " +
-                 std::strerror(errno)};
+    return Error{std::string("cannot reserve ") + std::to_string(size) +
+                 " bytes for the code: " + std::strerror(errno)};
   }
   auto* base = static_cast<unsigned char*>(mapping);
   if (auto fast = through_memfd ? MapThroughMemfd(image, base, page) : ErrorOr<void>(Error{"memfd not used"});
@@ -173,8 +172,8 @@ ErrorOr<void> MapCodeImage(const CodeImage& image, bool through_memfd, void*& ma
     munmap(mapping, size);
     mapping = mmap(nullptr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mapping == MAP_FAILED) {
-      return Error{std::string("cannot reserve ") + std::to_string(size) + " bytes for the code: " +
-                   std::strerror(errno)};
+      return Error{std::string("cannot reserve ") + std::to_string(size) +
+                   " bytes for the code: " + std::strerror(errno)};
     }
     base = static_cast<unsigned char*>(mapping);
     if (auto slow = MapAnonymous(image, base, size, page); !slow.ok()) {
@@ -284,7 +283,8 @@ ErrorOr<LoadedPolicy> LoadBundle(std::string_view bytes, const std::vector<crypt
   } else {
     reason = NativeIncompatibility(*state->manifest.target);
     if (reason.empty()) {
-      auto mapped = MapCodeImage(*verified.image, options.map_through_memfd, state->mapping, state->mapping_size, state->decide);
+      auto mapped =
+          MapCodeImage(*verified.image, options.map_through_memfd, state->mapping, state->mapping_size, state->decide);
       if (!mapped.ok()) {
         reason = "cannot load the native code: " + mapped.error().message;
       }

@@ -347,7 +347,8 @@ TEST_CASE("the writer refuses inconsistent contents", "[bundle]") {
   no_code.manifest.target = Target{HostTriple(), "x86-64", {}};
   ExpectError(WriteBundle(no_code, key), "has no native code");
   BundleContents not_image = NativeContents(policy, "code", {});
-  ExpectError(WriteBundle(not_image, key), "the code to bundle: native code image is truncated inside its 48-byte header");
+  ExpectError(WriteBundle(not_image, key),
+              "the code to bundle: native code image is truncated inside its 48-byte header");
   BundleContents other_machine = NativeContents(policy, TinyImage(), {});
   other_machine.manifest.target->triple = "aarch64-unknown-linux-gnu";
   ExpectError(WriteBundle(other_machine, key), "but the target triple is `aarch64-unknown-linux-gnu`");
@@ -641,7 +642,6 @@ TEST_CASE("code for another CPU falls back to the interpreter", "[bundle]") {
               "bundle native code cannot be used: the code needs CPU feature gov-made-up-feature");
   ExpectError(LoadBundle(bytes, trusted, LoadOptions{.require_native = true, .allow_native = false}),
               "contradictory load options");
-
 }
 
 // True when some mapping of this process is writable and executable.
@@ -759,7 +759,6 @@ TEST_CASE("code from the code generator loads from a bundle and agrees with the 
   CHECK(decision.timeout_ms == 5000);
 }
 
-
 // Little-endian u64 at `at` of `bytes` set to `value`.
 void Set64(std::string& bytes, std::size_t at, std::uint64_t value) {
   for (int i = 0; i < 8; ++i) bytes[at + static_cast<std::size_t>(i)] = static_cast<char>((value >> (8 * i)) & 0xff);
@@ -819,7 +818,8 @@ TEST_CASE("code image format: every rule has its own error", "[bundle]") {
   ExpectError(ParseCodeImage(WriteCodeImage(parts)), "fixup 1 at offset 65536 overlaps the previous one");
   parts.fixups = {data};
   Set64(parts.data, 0, data + 33);
-  ExpectError(ParseCodeImage(WriteCodeImage(parts)), "fixup 0 at offset 65536 holds 65569, outside the image (65568 bytes)");
+  ExpectError(ParseCodeImage(WriteCodeImage(parts)),
+              "fixup 0 at offset 65536 holds 65569, outside the image (65568 bytes)");
   Set64(parts.data, 0, data + 32);
   CHECK(ParseCodeImage(WriteCodeImage(parts)).ok());
   CHECK(MachineName(kMachineAarch64) == "aarch64");
@@ -834,11 +834,9 @@ TEST_CASE("signed bundles with malformed code images are rejected", "[bundle]") 
   manifest.target = Target{HostTriple(), "x86-64", {}};
   const std::string good = TinyImage();
   auto sign = [&](const std::string& image) {
-    return FrameAndSign(2,
-                        {{kSectionManifest, ManifestToJson(manifest)},
-                         {kSectionIr, ir::Serialize(policy)},
-                         {kSectionNative, image}},
-                        key);
+    return FrameAndSign(
+        2, {{kSectionManifest, ManifestToJson(manifest)}, {kSectionIr, ir::Serialize(policy)}, {kSectionNative, image}},
+        key);
   };
   auto loaded = LoadBundle(sign(good), trusted, LoadOptions{.require_native = true});
   INFO((loaded.ok() ? std::string() : loaded.error().message));
@@ -885,36 +883,44 @@ TEST_CASE("govc's linker: what it resolves and what it rejects", "[bundle]") {
   ExpectError(codegen::LinkCodeImage(good, "gov_other"), "does not define the function `gov_other`");
 
   const std::string external = CompileObject(
-      decide + "uint32_t outside(void);\nuint32_t gov_decide(const gov_request* r, gov_decision* d, const gov_helpers* "
-               "h) { (void)r; (void)h; d->verdict = outside(); return d->verdict; }\n");
+      decide +
+      "uint32_t outside(void);\nuint32_t gov_decide(const gov_request* r, gov_decision* d, const gov_helpers* "
+      "h) { (void)r; (void)h; d->verdict = outside(); return d->verdict; }\n");
   ExpectError(codegen::LinkCodeImage(external, "gov_decide"), "references the external symbol `outside`");
-  const std::string got = CompileObject(
-      decide + "extern uint32_t shared_value;\nuint32_t gov_decide(const gov_request* r, gov_decision* d, const "
-               "gov_helpers* h) { (void)r; (void)h; d->verdict = shared_value; return d->verdict; }\n");
+  const std::string got =
+      CompileObject(decide +
+                    "extern uint32_t shared_value;\nuint32_t gov_decide(const gov_request* r, gov_decision* d, const "
+                    "gov_helpers* h) { (void)r; (void)h; d->verdict = shared_value; return d->verdict; }\n");
   ExpectError(codegen::LinkCodeImage(got, "gov_decide"), "needs a GOT or PLT");
-  const std::string state = CompileObject(
-      decide + "static uint32_t calls = 1;\nuint32_t gov_decide(const gov_request* r, gov_decision* d, const "
-               "gov_helpers* h) { (void)r; (void)h; d->verdict = ++calls; return d->verdict; }\n");
+  const std::string state =
+      CompileObject(decide +
+                    "static uint32_t calls = 1;\nuint32_t gov_decide(const gov_request* r, gov_decision* d, const "
+                    "gov_helpers* h) { (void)r; (void)h; d->verdict = ++calls; return d->verdict; }\n");
   ExpectError(codegen::LinkCodeImage(state, "gov_decide"), "writable data (global state) is not supported");
-  const std::string zero = CompileObject(
-      decide + "static uint32_t calls;\nuint32_t gov_decide(const gov_request* r, gov_decision* d, const "
-               "gov_helpers* h) { (void)r; (void)h; d->verdict = ++calls; return d->verdict; }\n");
+  const std::string zero =
+      CompileObject(decide +
+                    "static uint32_t calls;\nuint32_t gov_decide(const gov_request* r, gov_decision* d, const "
+                    "gov_helpers* h) { (void)r; (void)h; d->verdict = ++calls; return d->verdict; }\n");
   ExpectError(codegen::LinkCodeImage(zero, "gov_decide"), "zero-initialized data (global state) is not supported");
-  const std::string tls = CompileObject(
-      decide + "static __thread uint32_t calls;\nuint32_t gov_decide(const gov_request* r, gov_decision* d, const "
-               "gov_helpers* h) { (void)r; (void)h; d->verdict = ++calls; return d->verdict; }\n");
+  const std::string tls =
+      CompileObject(decide +
+                    "static __thread uint32_t calls;\nuint32_t gov_decide(const gov_request* r, gov_decision* d, const "
+                    "gov_helpers* h) { (void)r; (void)h; d->verdict = ++calls; return d->verdict; }\n");
   ExpectError(codegen::LinkCodeImage(tls, "gov_decide"), "thread-local storage is not supported");
   const std::string absolute = CompileObject(
-      decide + "static const uint32_t table[4] = {1, 2, 3, 4};\nuint32_t gov_decide(const gov_request* r, "
-               "gov_decision* d, const gov_helpers* h) { (void)h; d->verdict = table[r->program_name.size & 3]; "
-               "return d->verdict; }\n",
+      decide +
+          "static const uint32_t table[4] = {1, 2, 3, 4};\nuint32_t gov_decide(const gov_request* r, "
+          "gov_decision* d, const gov_helpers* h) { (void)h; d->verdict = table[r->program_name.size & 3]; "
+          "return d->verdict; }\n",
       "-fno-pic -mcmodel=small");
-  ExpectError(codegen::LinkCodeImage(absolute, "gov_decide"), "R_X86_64_32S is an absolute address narrower than 64 bits");
+  ExpectError(codegen::LinkCodeImage(absolute, "gov_decide"),
+              "R_X86_64_32S is an absolute address narrower than 64 bits");
 
   std::string arm = good;
   arm[18] = static_cast<char>(183);  // e_machine = EM_AARCH64
   arm[19] = 0;
-  ExpectError(codegen::LinkCodeImage(arm, "gov_decide"), "native code for aarch64 is not supported yet; use --no-native");
+  ExpectError(codegen::LinkCodeImage(arm, "gov_decide"),
+              "native code for aarch64 is not supported yet; use --no-native");
   ExpectError(codegen::LinkCodeImage("not an object", "gov_decide"), "not an ELF object");
   // Every truncation of the object is an error or a correct image, never a crash.
   for (std::size_t size = 0; size < good.size(); size += 7) {
