@@ -1534,6 +1534,56 @@ TEST_CASE("codegen: rules of one shape share code and keep their own constants",
   CHECK(matched >= 60);
 }
 
+TEST_CASE("codegen: the hash rule index finds keys of every length; no rules is default deny", "[codegen]") {
+  // Path keys "/p" + k and name keys k for k of 0..24 bytes (whole 8-byte
+  // words and every tail length); requests with those paths and names must
+  // find exactly their rules.
+  Ir b;
+  std::vector<std::string> keys;
+  for (int n = 0; n <= 24; ++n) {
+    std::string key;
+    for (int k = 0; k < n; ++k) key.push_back(static_cast<char>('a' + (k * 7 + n) % 26));
+    keys.push_back(key);
+    b.Rule("path" + std::to_string(n), Verdict::kAllow, b.Eq(b.Get(Field::kProgramPath), b.Str("/p" + key)), {},
+           {{"/p" + key}, {}});
+    b.Rule("name" + std::to_string(n), Verdict::kAsk, b.Eq(b.Get(Field::kProgramName), b.Str(key)), {}, {{}, {key}});
+  }
+  std::unique_ptr<JitPolicy> jit = MustCompile(b.p);
+  interp::PreparedPolicy prepared = MustPrepare(b.p);
+  for (int n = 0; n <= 24; ++n) {
+    request::Request r = GitStatus();
+    r.program_path = "/p" + keys[static_cast<std::size_t>(n)];
+    request::RequestView view(r);
+    gov_decision d = Decide(*jit, prepared, view.get());
+    CHECK(d.verdict == GOV_ALLOW);
+    REQUIRE(d.rule_count == 1);
+    CHECK(d.rules[0] == static_cast<std::uint32_t>(2 * n));
+    // A key one byte longer is another key (no rule: default deny).
+    r.program_path = "/p" + keys[static_cast<std::size_t>(n)] + "0";
+    request::RequestView longer(r);
+    CHECK(Decide(*jit, prepared, longer.get()).rule_count == 0);
+  }
+  // Names: the view derives program_name from program_path's last segment.
+  for (int n = 1; n <= 24; ++n) {
+    request::Request r = GitStatus();
+    r.program_path = "/opt/" + keys[static_cast<std::size_t>(n)];
+    request::RequestView view(r);
+    gov_decision d = Decide(*jit, prepared, view.get());
+    CHECK(d.verdict == GOV_ASK);
+    REQUIRE(d.rule_count == 1);
+    CHECK(d.rules[0] == static_cast<std::uint32_t>(2 * n + 1));
+  }
+
+  Ir empty;
+  std::unique_ptr<JitPolicy> none = MustCompile(empty.p);
+  interp::PreparedPolicy none_prepared = MustPrepare(empty.p);
+  request::RequestView view(GitStatus());
+  gov_decision d = Decide(*none, none_prepared, view.get());
+  CHECK(d.verdict == GOV_DENY);
+  CHECK(d.error == GOV_OK);
+  CHECK(d.rule_count == 0);
+}
+
 // Not run by default (hidden tag): ns per decision, native vs interpreter.
 TEST_CASE("codegen: decision speed", "[.][codegen-bench]") {
   ir::Policy policy = AgentLikePolicy();
