@@ -1287,8 +1287,14 @@ TEST_CASE("codegen: random policies decide like the interpreter", "[codegen]") {
 }
 
 TEST_CASE("codegen: random policies whose rules repeat shapes decide like the interpreter", "[codegen]") {
-  // Rules replay earlier rules' structures with other constants: 40,000 pairs.
-  int policies = static_cast<int>(FromEnvironment("GOV_CODEGEN_RANDOM_POLICIES", 100));
+  // Rules replay earlier rules' structures with other constants: 40,000 pairs
+  // (12,000 under AddressSanitizer, whose build is several times slower).
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr int kDefaultPolicies = 30;
+#else
+  constexpr int kDefaultPolicies = 100;
+#endif
+  int policies = static_cast<int>(FromEnvironment("GOV_CODEGEN_RANDOM_POLICIES", kDefaultPolicies));
   int sharing = RandomDifferential(policies, 400, FromEnvironment("GOV_CODEGEN_RANDOM_SEED", 20260101) + 1,
                                    /*repeat_shapes=*/true);
   // Most policies must really share code between rules.
