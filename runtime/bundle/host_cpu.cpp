@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <mutex>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -146,10 +147,16 @@ constexpr const char* kLevel2[] = {"cx16", "popcnt", "sahf", "sse3", "sse4.1", "
 constexpr const char* kLevel3[] = {"avx", "avx2", "bmi", "bmi2", "f16c", "fma", "lzcnt", "movbe", "xsave"};
 constexpr const char* kLevel4[] = {"avx512bw", "avx512cd", "avx512dq", "avx512f", "avx512vl"};
 
-// CPUID traps to the hypervisor in a virtual machine (tens of microseconds
-// each there), and govrun runs this at every start: each (leaf, subleaf) and
-// each range's maximum leaf is queried once. Called only from DetectFeatures,
-// itself run once under a function-local static.
+// Guards Cpuid's cache and the OS state below.
+std::mutex& CpuidMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+// CPUID traps to the hypervisor in a virtual machine (about 10 µs each
+// here), and govrun runs this at every start: each (leaf, subleaf) and each
+// range's maximum leaf is queried once, and only when a feature asked about
+// needs it. Callers hold CpuidMutex().
 bool Cpuid(std::uint32_t leaf, std::uint32_t subleaf, std::uint32_t regs[4]) {
   struct Entry {
     std::uint32_t leaf;
@@ -160,12 +167,17 @@ bool Cpuid(std::uint32_t leaf, std::uint32_t subleaf, std::uint32_t regs[4]) {
   static std::vector<Entry> cache;
   static std::uint32_t max_basic = 0xffffffffu;
   static std::uint32_t max_extended = 0xffffffffu;
-  std::uint32_t& max_slot = (leaf & 0x80000000u) != 0 ? max_extended : max_basic;
-  if (max_slot == 0xffffffffu) {
-    max_slot = __get_cpuid_max(leaf & 0x80000000u, nullptr);
-  }
-  if (max_slot == 0 || leaf > max_slot) {
-    return false;
+  // Every x86-64 CPU has leaves 1 and 0x80000001 (the long-mode bit lives
+  // there), so they need no maximum-leaf query; a bundle for x86-64-v2 needs
+  // only these two.
+  if (leaf != 1 && leaf != 0x80000001u) {
+    std::uint32_t& max_slot = (leaf & 0x80000000u) != 0 ? max_extended : max_basic;
+    if (max_slot == 0xffffffffu) {
+      max_slot = __get_cpuid_max(leaf & 0x80000000u, nullptr);
+    }
+    if (max_slot == 0 || leaf > max_slot) {
+      return false;
+    }
   }
   for (const Entry& entry : cache) {
     if (entry.leaf == leaf && entry.subleaf == subleaf) {
@@ -178,42 +190,81 @@ bool Cpuid(std::uint32_t leaf, std::uint32_t subleaf, std::uint32_t regs[4]) {
   return true;
 }
 
-std::vector<std::string> DetectFeatures() {
+// Which register states the OS enabled (XCR0), read once. Callers hold
+// CpuidMutex().
+struct OsState {
+  bool xsave = false;
+  bool avx = false;
+  bool avx512 = false;
+  bool amx = false;
+};
+
+const OsState& EnabledState() {
+  static bool known = false;
+  static OsState state;
+  if (known) {
+    return state;
+  }
+  known = true;
   std::uint32_t leaf1[4] = {};
   if (!Cpuid(1, 0, leaf1)) {
-    return {};
+    return state;
   }
-  const bool os_xsave = (leaf1[kEcx] >> 27) & 1;
+  state.xsave = (leaf1[kEcx] >> 27) & 1;
   std::uint64_t xcr0 = 0;
-  if (os_xsave) {
+  if (state.xsave) {
     std::uint32_t low = 0;
     std::uint32_t high = 0;
     __asm__ volatile("xgetbv" : "=a"(low), "=d"(high) : "c"(0));
     xcr0 = (static_cast<std::uint64_t>(high) << 32) | low;
   }
-  const bool avx_state = os_xsave && (xcr0 & 0x6) == 0x6;
-  const bool avx512_state = avx_state && (xcr0 & 0xE0) == 0xE0;
-  const bool amx_state = os_xsave && (xcr0 & 0x60000) == 0x60000;
+  state.avx = state.xsave && (xcr0 & 0x6) == 0x6;
+  state.avx512 = state.avx && (xcr0 & 0xE0) == 0xE0;
+  state.amx = state.xsave && (xcr0 & 0x60000) == 0x60000;
+  return state;
+}
 
+// Whether this CPU has the feature of table entry `entry` (and the OS its
+// register state). Callers hold CpuidMutex().
+bool HasEntry(const FeatureBit& entry) {
+  std::uint32_t regs[4] = {};
+  if (!Cpuid(entry.leaf, entry.subleaf, regs) || ((regs[entry.reg] >> entry.bit) & 1) == 0) {
+    return false;
+  }
+  if (entry.state == kNoState) {
+    return true;
+  }
+  const OsState& os = EnabledState();
+  return (entry.state == kXsaveOs && os.xsave) || (entry.state == kAvxState && os.avx) ||
+         (entry.state == kAvx512State && os.avx512) || (entry.state == kAmxState && os.amx);
+}
+
+// Protection keys also need the OS to enable them (OSPKE). Callers hold
+// CpuidMutex().
+bool HasPku() {
+  std::uint32_t leaf7[4] = {};
+  return Cpuid(7, 0, leaf7) && ((leaf7[kEcx] >> 3) & 1) && ((leaf7[kEcx] >> 4) & 1);
+}
+
+// One feature, querying only the CPUID leaves it needs.
+bool DetectFeature(std::string_view name) {
+  const std::lock_guard<std::mutex> lock(CpuidMutex());
+  if (name == "pku") {
+    return HasPku();
+  }
+  return std::any_of(std::begin(kFeatureBits), std::end(kFeatureBits),
+                     [&](const FeatureBit& entry) { return entry.name == name && HasEntry(entry); });
+}
+
+std::vector<std::string> DetectFeatures() {
+  const std::lock_guard<std::mutex> lock(CpuidMutex());
   std::vector<std::string> features;
   for (const FeatureBit& entry : kFeatureBits) {
-    std::uint32_t regs[4] = {};
-    if (!Cpuid(entry.leaf, entry.subleaf, regs)) {
-      continue;
-    }
-    if (((regs[entry.reg] >> entry.bit) & 1) == 0) {
-      continue;
-    }
-    const bool state_ok = entry.state == kNoState || (entry.state == kXsaveOs && os_xsave) ||
-                          (entry.state == kAvxState && avx_state) || (entry.state == kAvx512State && avx512_state) ||
-                          (entry.state == kAmxState && amx_state);
-    if (state_ok) {
+    if (HasEntry(entry)) {
       features.emplace_back(entry.name);
     }
   }
-  // Protection keys also need the OS to enable them (OSPKE).
-  std::uint32_t leaf7[4] = {};
-  if (Cpuid(7, 0, leaf7) && ((leaf7[kEcx] >> 3) & 1) && ((leaf7[kEcx] >> 4) & 1)) {
+  if (HasPku()) {
     features.emplace_back("pku");
   }
   std::sort(features.begin(), features.end());
@@ -253,6 +304,9 @@ std::vector<std::string> LevelFeatures(std::string_view cpu) {
 
 std::vector<std::string> DetectFeatures() {
   return {};
+}
+bool DetectFeature(std::string_view) {
+  return false;
 }
 std::vector<std::string> LevelFeatures(std::string_view) {
   return {};
@@ -298,8 +352,9 @@ const std::vector<std::string>& HostCpuFeatures() {
 }
 
 bool HostHasFeature(std::string_view feature) {
-  const auto& features = HostCpuFeatures();
-  return std::binary_search(features.begin(), features.end(), feature);
+  // Only the leaves this feature needs (NativeIncompatibility asks about a
+  // bundle's few features at every govrun start), not the whole table.
+  return DetectFeature(feature);
 }
 
 std::string NativeIncompatibility(const Target& target) {

@@ -614,6 +614,14 @@ TEST_CASE("host CPU detection and target checks", "[bundle]") {
           "the code is for `x86_64-apple-darwin`, not for linux");
   }
   CHECK_FALSE(HostHasFeature("gov-made-up-feature"));
+  // The lazy per-feature query agrees with the full detection.
+  for (const std::string_view name :
+       {"x87",     "sse2",     "sse4.2", "crc32", "popcnt", "sahf",    "64bit",  "avx",      "avx2",
+        "avx512f", "avx512vl", "fma",    "bmi",   "bmi2",   "lzcnt",   "sha",    "aes",      "pku",
+        "xsave",   "xsaveopt", "xsavec", "sse4a", "clzero", "ptwrite", "widekl", "amx-tile", "movbe"}) {
+    INFO("feature " << name);
+    CHECK(HostHasFeature(name) == std::binary_search(features.begin(), features.end(), name));
+  }
   CHECK(NativeIncompatibility(Target{HostTriple(), "generic", {std::string(kMadeUpFeature)}}) ==
         "the code needs CPU feature gov-made-up-feature, which this CPU lacks");
 }
