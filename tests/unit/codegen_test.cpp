@@ -1540,7 +1540,7 @@ TEST_CASE("codegen: rules of one shape share code and keep their own constants",
   CHECK(matched >= 60);
 }
 
-TEST_CASE("codegen: the hash rule index finds keys of every length; no rules is default deny", "[codegen]") {
+TEST_CASE("codegen: the hash rule index finds keys of every length, and no rules is default deny", "[codegen]") {
   // Path keys "/p" + k and name keys k for k of 0..24 bytes (whole 8-byte
   // words and every tail length); requests with those paths and names must
   // find exactly their rules.
