@@ -26,6 +26,8 @@ inline constexpr std::size_t kScratchBytes = 65536;
 // Deepest node nesting the code generator accepts (the interpreter's limit).
 inline constexpr int kMaxDepth = 10000;
 
+// The default optimization level: 2 (rules of one shape share code, so
+// compile time grows with distinct shapes, not rules).
 inline constexpr int kAutoOptLevel = -1;
 
 // How to compile.
