@@ -130,6 +130,11 @@ using FreeSlots = std::vector<std::pair<std::uint32_t, Kind>>;
 
 // Merges `from` into `into`; false on a kind conflict.
 bool MergeFree(FreeSlots& into, const FreeSlots& from) {
+  if (from.empty()) return true;
+  if (into.empty()) {
+    into = from;
+    return true;
+  }
   for (const auto& entry : from) {
     auto it = std::lower_bound(into.begin(), into.end(), entry,
                                [](const auto& x, const auto& y) { return x.first < y.first; });
@@ -213,11 +218,14 @@ class Validator {
 
   // Checks that operand `index` of node `user` exists and precedes it.
   std::string Operand(std::size_t user, std::uint32_t index, const char* which) const {
-    if (index == kNoNode || index >= user || index >= p_.nodes.size()) {
-      return std::string("operand ") + which + " (" + (index == kNoNode ? "none" : std::to_string(index)) +
-             ") must be a node before this one";
+    if (index == kNoNode || index >= user || index >= p_.nodes.size()) [[unlikely]] {
+      return OperandError(index, which);
     }
     return {};
+  }
+  [[gnu::cold, gnu::noinline]] static std::string OperandError(std::uint32_t index, const char* which) {
+    return std::string("operand ") + which + " (" + (index == kNoNode ? "none" : std::to_string(index)) +
+           ") must be a node before this one";
   }
 
   const Node& At(std::uint32_t index) const { return p_.nodes[index]; }

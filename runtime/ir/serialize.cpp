@@ -4,6 +4,7 @@
 // and the decoded policy must pass ir::Validate.
 #include "runtime/ir/serialize.h"
 
+#include <bit>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -26,6 +27,8 @@ enum Section : std::uint32_t {
   kSectionContext = 10,
 };
 constexpr std::uint32_t kSectionCount = 10;
+// Bytes of one encoded node: op, kind, optional, a, b, c (u32), imm (i64).
+constexpr std::size_t kNodeBytes = 3 + 3 * 4 + 8;
 
 class Writer {
  public:
@@ -74,18 +77,24 @@ void WriteObligations(Writer& w, const Obligations& o) {
   w.StrList(o.env);
 }
 
-// A bounds-checked cursor; the first failure sticks.
+// A bounds-checked cursor; the first failure sticks. The accessors are small
+// enough to inline; the failure path is out of line.
 class Reader {
  public:
   explicit Reader(std::string_view bytes) : bytes_(bytes) {}
 
-  bool ok() const { return error_.empty(); }
+  bool ok() const { return !failed_; }
   const std::string& error() const { return error_; }
   std::size_t remaining() const { return bytes_.size() - pos_; }
   bool AtEnd() const { return pos_ == bytes_.size(); }
+  // The next `n` unread bytes (valid when remaining() >= n); Skip(n) consumes them.
+  const char* Peek() const { return bytes_.data() + pos_; }
+  void Skip(std::size_t n) { pos_ += n; }
 
-  void Fail(std::string message) {
-    if (error_.empty()) error_ = std::move(message);
+  [[gnu::cold, gnu::noinline]] void Fail(std::string message) {
+    if (failed_) return;
+    failed_ = true;
+    error_ = std::move(message);
   }
 
   std::uint8_t U8() {
@@ -99,17 +108,15 @@ class Reader {
   }
   std::uint32_t U32() {
     if (!Need(4)) return 0;
-    std::uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes_[pos_ + i])) << (8 * i);
+    std::uint32_t v = LoadU32(Peek());
     pos_ += 4;
     return v;
   }
   std::int64_t I64() {
     if (!Need(8)) return 0;
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(bytes_[pos_ + i])) << (8 * i);
+    std::int64_t v = LoadI64(Peek());
     pos_ += 8;
-    return static_cast<std::int64_t>(v);
+    return v;
   }
   std::string_view Bytes(std::size_t n) {
     if (!Need(n)) return {};
@@ -125,7 +132,7 @@ class Reader {
   // remaining bytes so a corrupt count cannot trigger a huge allocation.
   std::uint32_t Count(std::size_t min_item_bytes) {
     std::uint32_t n = U32();
-    if (!ok()) return 0;
+    if (failed_) return 0;
     if (min_item_bytes > 0 && n > remaining() / min_item_bytes) {
       Fail("a count exceeds the remaining bytes");
       return 0;
@@ -136,14 +143,28 @@ class Reader {
     std::vector<std::string> list;
     std::uint32_t n = Count(4);
     list.reserve(n);
-    for (std::uint32_t i = 0; i < n && ok(); ++i) list.push_back(Str());
+    for (std::uint32_t i = 0; i < n && !failed_; ++i) list.push_back(Str());
     return list;
+  }
+
+  // Little-endian loads from bytes known to be in range.
+  static std::uint32_t LoadU32(const char* at) {
+    std::uint32_t v = 0;
+    std::memcpy(&v, at, sizeof v);
+    if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
+    return v;
+  }
+  static std::int64_t LoadI64(const char* at) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, at, sizeof v);
+    if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+    return static_cast<std::int64_t>(v);
   }
 
  private:
   bool Need(std::size_t n) {
-    if (!ok()) return false;
-    if (n > remaining()) {
+    if (failed_) return false;
+    if (n > remaining()) [[unlikely]] {
       Fail("truncated input");
       return false;
     }
@@ -152,6 +173,7 @@ class Reader {
 
   std::string_view bytes_;
   std::size_t pos_ = 0;
+  bool failed_ = false;
   std::string error_;
 };
 
@@ -242,24 +264,36 @@ void ReadSection(std::uint32_t tag, Reader& r, Policy& policy) {
       break;
     }
     case kSectionNodes: {
-      std::uint32_t n = r.Count(23);
+      std::uint32_t n = r.Count(kNodeBytes);
       policy.nodes.reserve(n);
-      for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
-        Node node{};
-        std::uint8_t op = r.U8();
-        std::uint8_t kind = r.U8();
-        if (r.ok() && !KnownOp(op)) r.Fail("node " + std::to_string(i) + ": unknown op " + std::to_string(op));
-        if (r.ok() && kind > static_cast<std::uint8_t>(Kind::kStrMap)) {
-          r.Fail("node " + std::to_string(i) + ": unknown kind " + std::to_string(kind));
+      // Fixed-size records: one bounds check for the whole array (Count
+      // guarantees n * kNodeBytes <= remaining), then plain loads.
+      for (std::uint32_t i = 0; i < n; ++i) {
+        const char* at = r.Peek();
+        const auto op = static_cast<std::uint8_t>(at[0]);
+        const auto kind = static_cast<std::uint8_t>(at[1]);
+        const auto optional = static_cast<std::uint8_t>(at[2]);
+        if (!KnownOp(op)) [[unlikely]] {
+          r.Fail("node " + std::to_string(i) + ": unknown op " + std::to_string(op));
+          break;
         }
+        if (kind > static_cast<std::uint8_t>(Kind::kStrMap)) [[unlikely]] {
+          r.Fail("node " + std::to_string(i) + ": unknown kind " + std::to_string(kind));
+          break;
+        }
+        if (optional > 1) [[unlikely]] {
+          r.Fail("a boolean byte is neither 0 nor 1");
+          break;
+        }
+        Node& node = policy.nodes.emplace_back();
         node.op = static_cast<Op>(op);
         node.kind = static_cast<Kind>(kind);
-        node.optional = r.Bool();
-        node.a = r.U32();
-        node.b = r.U32();
-        node.c = r.U32();
-        node.imm = r.I64();
-        policy.nodes.push_back(node);
+        node.optional = optional == 1;
+        node.a = Reader::LoadU32(at + 3);
+        node.b = Reader::LoadU32(at + 7);
+        node.c = Reader::LoadU32(at + 11);
+        node.imm = Reader::LoadI64(at + 15);
+        r.Skip(kNodeBytes);
       }
       break;
     }
