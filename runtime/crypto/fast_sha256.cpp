@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -139,13 +140,16 @@ Sha256Digest ShaNiWithPrefix(std::string_view bytes, std::size_t prefix_size, Sh
 // The file read with pread() from offset 0 (the descriptor's offset is left alone).
 ErrorOr<Sha256Digest> ShaNiOfFd(int fd) {
   constexpr std::size_t kChunk = 1 << 16;
-  std::vector<unsigned char> buffer(kChunk + 64);
+  // Not zero-filled: only the pages pread() writes are touched (a page
+  // fault is expensive on some VMs and small programs fill few pages).
+  std::unique_ptr<unsigned char[]> storage(new unsigned char[kChunk + 64]);
+  unsigned char* const buffer = storage.get();
   std::uint32_t state[8];
   std::memcpy(state, kInitialState, sizeof state);
   std::size_t carry = 0;
   std::uint64_t total = 0;
   while (true) {
-    const ssize_t got = pread(fd, buffer.data() + carry, kChunk, static_cast<off_t>(total));
+    const ssize_t got = pread(fd, buffer + carry, kChunk, static_cast<off_t>(total));
     if (got < 0) {
       if (errno == EINTR) continue;
       return Error{std::string("cannot read file to hash it: ") + std::strerror(errno)};
@@ -154,11 +158,11 @@ ErrorOr<Sha256Digest> ShaNiOfFd(int fd) {
     total += static_cast<std::uint64_t>(got);
     const std::size_t have = carry + static_cast<std::size_t>(got);
     const std::size_t blocks = have / 64;
-    Compress(state, buffer.data(), blocks);
+    Compress(state, buffer, blocks);
     carry = have - blocks * 64;
-    std::memmove(buffer.data(), buffer.data() + blocks * 64, carry);
+    std::memmove(buffer, buffer + blocks * 64, carry);
   }
-  return Finish(state, buffer.data(), carry, total);
+  return Finish(state, buffer, carry, total);
 }
 
 const bool kHaveShaNi = CpuHasShaNi();
