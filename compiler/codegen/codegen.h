@@ -99,6 +99,13 @@ class JitPolicy {
   NativeCode native_;
 };
 
+// Pays LLVM's one-time costs of a process (target set-up, the first touch of
+// the optimizer's and code generator's pages) by compiling a one-rule policy
+// with `options`, and discards the result. govc build runs it on a second
+// core while the front end works; it has no effect on any later compile's
+// output, and its failures are ignored (a real compile reports them).
+void WarmUp(const Options& options);
+
 // The LLVM IR (text) the code generator emits for `policy`, before and after
 // optimization; for docs, debugging and tests.
 ErrorOr<std::string> EmitLlvmIr(const ir::Policy& policy, bool optimized, const Options& options = {});

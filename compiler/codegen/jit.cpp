@@ -319,6 +319,35 @@ ErrorOr<std::unique_ptr<JitPolicy>> JitPolicy::Compile(const ir::Policy& policy,
   return outcome;
 }
 
+void WarmUp(const Options& options) {
+  // allow warm_up when program.name == "warm-up"
+  ir::Policy policy;
+  policy.name = "warm_up";
+  policy.version = "0";
+  policy.strings = {"warm-up"};
+  ir::Node name{};
+  name.op = ir::Op::kField;
+  name.kind = ir::Kind::kStr;
+  name.imm = static_cast<std::int64_t>(ir::Field::kProgramName);
+  ir::Node text{};
+  text.op = ir::Op::kConstStr;
+  text.kind = ir::Kind::kStr;
+  text.a = 0;
+  ir::Node equal{};
+  equal.op = ir::Op::kEq;
+  equal.kind = ir::Kind::kBool;
+  equal.a = 0;
+  equal.b = 1;
+  policy.nodes = {name, text, equal};
+  ir::Rule rule;
+  rule.name = "warm_up";
+  rule.verdict = ir::Verdict::kAllow;
+  rule.condition = 2;
+  rule.index.names = {"warm-up"};
+  policy.rules = {rule};
+  (void)JitPolicy::Compile(policy, options);
+}
+
 ErrorOr<std::string> EmitLlvmIr(const ir::Policy& policy, bool optimized, const Options& requested) {
   InitializeLlvm();
   Options options = requested;
