@@ -25,6 +25,7 @@
 #include "runtime/abi/helpers.h"
 #include "runtime/bundle/loader.h"
 #include "runtime/crypto/ed25519.h"
+#include "runtime/crypto/fast_sha256.h"
 #include "runtime/crypto/sha256.h"
 #include "runtime/interp/interp.h"
 #include "runtime/request/request.h"
@@ -306,7 +307,7 @@ int RunBuild(const BuildArgs& args) {
   std::printf("wrote %s: policy %s %s, %zu rule%s, %s, %zu bytes, %s, signed by key %s\n", args.output.c_str(),
               policy.name.c_str(), policy.version.c_str(), policy.rules.size(), policy.rules.size() == 1 ? "" : "s",
               args.native ? "native code + IR" : "IR only", bundle->value().size(),
-              crypto::DigestString(crypto::Sha256Of(bundle->value())).c_str(),
+              crypto::DigestString(crypto::FastSha256(bundle->value())).c_str(),
               key.value().public_key().IdHex().c_str());
   return kExitOk;
 }
