@@ -9,6 +9,10 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#if defined(__GLIBC__) && __has_include(<sys/platform/x86.h>)
+#include <sys/platform/x86.h>
+#define GOV_GLIBC_CPUID_COPY 1
+#endif
 #endif
 
 namespace gov::bundle {
@@ -153,11 +157,71 @@ std::mutex& CpuidMutex() {
   return mutex;
 }
 
+#if defined(GOV_GLIBC_CPUID_COPY)
+// glibc executes CPUID for these leaves when every process starts (to pick
+// its string functions) and keeps the registers; its copy is the hardware's
+// answer (GLIBC_TUNABLES changes only glibc's separate "active" bits) and a
+// leaf beyond the CPU's maximum reads as zero. Null when glibc holds no copy
+// of the leaf, or did not fill that range (a vendor it does not know).
+const std::uint32_t* GlibcCpuidCopy(std::uint32_t leaf, std::uint32_t subleaf) {
+  unsigned index = 0;
+  if (leaf == 1 && subleaf == 0) {
+    index = CPUID_INDEX_1;
+  } else if (leaf == 7 && subleaf == 0) {
+    index = CPUID_INDEX_7;
+  } else if (leaf == 7 && subleaf == 1) {
+    index = CPUID_INDEX_7_ECX_1;
+  } else if (leaf == 0xD && subleaf == 1) {
+    index = CPUID_INDEX_D_ECX_1;
+  } else if (leaf == 0x14 && subleaf == 0) {
+    index = CPUID_INDEX_14_ECX_0;
+  } else if (leaf == 0x19 && subleaf == 0) {
+    index = CPUID_INDEX_19;
+  } else if (leaf == 0x80000001u && subleaf == 0) {
+    index = CPUID_INDEX_80000001;
+  } else if (leaf == 0x80000007u && subleaf == 0) {
+    index = CPUID_INDEX_80000007;
+  } else if (leaf == 0x80000008u && subleaf == 0) {
+    index = CPUID_INDEX_80000008;
+  } else {
+    return nullptr;
+  }
+  // Leaf 1's signature (EAX) is never zero, nor is 0x80000001's EDX on
+  // x86-64 (long mode): zero means glibc did not fill that range.
+  const cpuid_feature* basic = __x86_get_cpuid_feature_leaf(CPUID_INDEX_1);
+  if (basic == nullptr || basic->cpuid_array[kEax] == 0) {
+    return nullptr;
+  }
+  if ((leaf & 0x80000000u) != 0) {
+    const cpuid_feature* extended = __x86_get_cpuid_feature_leaf(CPUID_INDEX_80000001);
+    if (extended == nullptr || extended->cpuid_array[kEdx] == 0) {
+      return nullptr;
+    }
+  }
+  const cpuid_feature* copy = __x86_get_cpuid_feature_leaf(index);
+  return copy == nullptr ? nullptr : copy->cpuid_array;
+}
+#endif
+
+// Which source Cpuid reads.
+enum class CpuidSource { kGlibcCopyFirst, kInstructionOnly };
+
 // CPUID traps to the hypervisor in a virtual machine (about 10 µs each
-// here), and govrun runs this at every start: each (leaf, subleaf) and each
-// range's maximum leaf is queried once, and only when a feature asked about
-// needs it. Callers hold CpuidMutex().
-bool Cpuid(std::uint32_t leaf, std::uint32_t subleaf, std::uint32_t regs[4]) {
+// here), and govrun runs this at every start. Every leaf the feature table
+// uses is one glibc already read (GlibcCpuidCopy), so normally no CPUID
+// instruction runs at all; otherwise each (leaf, subleaf) and each range's
+// maximum leaf is queried once, and only when a feature asked about needs
+// it. Callers hold CpuidMutex().
+bool Cpuid(std::uint32_t leaf, std::uint32_t subleaf, std::uint32_t regs[4],
+           CpuidSource source = CpuidSource::kGlibcCopyFirst) {
+#if defined(GOV_GLIBC_CPUID_COPY)
+  if (source == CpuidSource::kGlibcCopyFirst) {
+    if (const std::uint32_t* copy = GlibcCpuidCopy(leaf, subleaf)) {
+      std::copy(copy, copy + 4, regs);
+      return true;
+    }
+  }
+#endif
   struct Entry {
     std::uint32_t leaf;
     std::uint32_t subleaf;
@@ -226,9 +290,9 @@ const OsState& EnabledState() {
 
 // Whether this CPU has the feature of table entry `entry` (and the OS its
 // register state). Callers hold CpuidMutex().
-bool HasEntry(const FeatureBit& entry) {
+bool HasEntry(const FeatureBit& entry, CpuidSource source = CpuidSource::kGlibcCopyFirst) {
   std::uint32_t regs[4] = {};
-  if (!Cpuid(entry.leaf, entry.subleaf, regs) || ((regs[entry.reg] >> entry.bit) & 1) == 0) {
+  if (!Cpuid(entry.leaf, entry.subleaf, regs, source) || ((regs[entry.reg] >> entry.bit) & 1) == 0) {
     return false;
   }
   if (entry.state == kNoState) {
@@ -241,9 +305,9 @@ bool HasEntry(const FeatureBit& entry) {
 
 // Protection keys also need the OS to enable them (OSPKE). Callers hold
 // CpuidMutex().
-bool HasPku() {
+bool HasPku(CpuidSource source = CpuidSource::kGlibcCopyFirst) {
   std::uint32_t leaf7[4] = {};
-  return Cpuid(7, 0, leaf7) && ((leaf7[kEcx] >> 3) & 1) && ((leaf7[kEcx] >> 4) & 1);
+  return Cpuid(7, 0, leaf7, source) && ((leaf7[kEcx] >> 3) & 1) && ((leaf7[kEcx] >> 4) & 1);
 }
 
 // One feature, querying only the CPUID leaves it needs.
@@ -256,15 +320,15 @@ bool DetectFeature(std::string_view name) {
                      [&](const FeatureBit& entry) { return entry.name == name && HasEntry(entry); });
 }
 
-std::vector<std::string> DetectFeatures() {
+std::vector<std::string> DetectFeatures(CpuidSource source = CpuidSource::kGlibcCopyFirst) {
   const std::lock_guard<std::mutex> lock(CpuidMutex());
   std::vector<std::string> features;
   for (const FeatureBit& entry : kFeatureBits) {
-    if (HasEntry(entry)) {
+    if (HasEntry(entry, source)) {
       features.emplace_back(entry.name);
     }
   }
-  if (HasPku()) {
+  if (HasPku(source)) {
     features.emplace_back("pku");
   }
   std::sort(features.begin(), features.end());
@@ -302,7 +366,9 @@ std::vector<std::string> LevelFeatures(std::string_view cpu) {
 
 #else
 
-std::vector<std::string> DetectFeatures() {
+enum class CpuidSource { kGlibcCopyFirst, kInstructionOnly };
+
+std::vector<std::string> DetectFeatures(CpuidSource = CpuidSource::kGlibcCopyFirst) {
   return {};
 }
 bool DetectFeature(std::string_view) {
@@ -349,6 +415,10 @@ std::string HostTriple() {
 const std::vector<std::string>& HostCpuFeatures() {
   static const std::vector<std::string> features = DetectFeatures();
   return features;
+}
+
+std::vector<std::string> HostCpuFeaturesByInstruction() {
+  return DetectFeatures(CpuidSource::kInstructionOnly);
 }
 
 bool HostHasFeature(std::string_view feature) {

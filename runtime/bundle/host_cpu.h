@@ -24,6 +24,10 @@ std::string HostTriple();
 // listed; on architectures other than x86-64 the list is empty.
 const std::vector<std::string>& HostCpuFeatures();
 
+// HostCpuFeatures() as the CPUID instruction alone reports it, without
+// glibc's copy of the leaves it read at start-up (for tests: both must agree).
+std::vector<std::string> HostCpuFeaturesByInstruction();
+
 // True iff this machine has `feature` (LLVM spelling, no sign).
 bool HostHasFeature(std::string_view feature);
 

@@ -614,6 +614,9 @@ TEST_CASE("host CPU detection and target checks", "[bundle]") {
           "the code is for `x86_64-apple-darwin`, not for linux");
   }
   CHECK_FALSE(HostHasFeature("gov-made-up-feature"));
+  // glibc's copy of the CPUID leaves (what govrun reads) says what the
+  // CPUID instruction says.
+  CHECK(HostCpuFeaturesByInstruction() == features);
   // The lazy per-feature query agrees with the full detection.
   for (const std::string_view name :
        {"x87",     "sse2",     "sse4.2", "crc32", "popcnt", "sahf",    "64bit",  "avx",      "avx2",
