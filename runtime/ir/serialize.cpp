@@ -1,10 +1,12 @@
-// The byte format of a Decision IR policy (format version 1). Layout, byte
-// for byte, in docs/ir.md "Byte format". The reader trusts nothing: every
-// read is bounds-checked, every count is capped by the bytes that remain,
-// and the decoded policy must pass ir::Validate.
+// The byte format of a Decision IR policy (format version 2). Layout, byte
+// for byte, in docs/ir.md "Byte format". Compact: lengths, counts and
+// operands are varints, nodes and obligations store only the fields they
+// use. The reader trusts nothing: every read is bounds-checked, every count
+// is capped by the bytes that remain, every varint and presence bit must be
+// canonical (so accepted bytes re-serialize identically), and the decoded
+// policy must pass ir::Validate.
 #include "runtime/ir/serialize.h"
 
-#include <bit>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -27,8 +29,34 @@ enum Section : std::uint32_t {
   kSectionContext = 10,
 };
 constexpr std::uint32_t kSectionCount = 10;
-// Bytes of one encoded node: op, kind, optional, a, b, c (u32), imm (i64).
-constexpr std::size_t kNodeBytes = 3 + 3 * 4 + 8;
+
+// A node's flags byte: its kind, `optional`, and which of a, b, c, imm follow.
+constexpr std::uint8_t kNodeKindMask = 0x07;
+constexpr std::uint8_t kNodeOptional = 0x08;
+constexpr std::uint8_t kNodeHasA = 0x10;
+constexpr std::uint8_t kNodeHasB = 0x20;
+constexpr std::uint8_t kNodeHasC = 0x40;
+constexpr std::uint8_t kNodeHasImm = 0x80;
+// Fewest bytes of one encoded item, for capping counts.
+constexpr std::size_t kMinNodeBytes = 2;   // op, flags
+constexpr std::size_t kMinRuleBytes = 7;   // name, verdict, reason, condition, obligations mask, 2 index lists
+constexpr std::size_t kMinStrBytes = 1;    // the length
+
+// An obligations record's mask byte: which fields follow.
+constexpr std::uint8_t kObligationTimeout = 0x01;
+constexpr std::uint8_t kObligationMemory = 0x02;
+constexpr std::uint8_t kObligationProcesses = 0x04;
+constexpr std::uint8_t kObligationNetwork = 0x08;
+constexpr std::uint8_t kObligationRead = 0x10;
+constexpr std::uint8_t kObligationWrite = 0x20;
+constexpr std::uint8_t kObligationEnv = 0x40;
+
+std::uint64_t ZigZag(std::int64_t v) {
+  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+std::int64_t UnZigZag(std::uint64_t v) {
+  return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
+}
 
 class Writer {
  public:
@@ -37,16 +65,22 @@ class Writer {
   void U32(std::uint32_t v) {
     for (int i = 0; i < 4; ++i) U8(static_cast<std::uint8_t>(v >> (8 * i)));
   }
-  void I64(std::int64_t v) {
-    auto u = static_cast<std::uint64_t>(v);
-    for (int i = 0; i < 8; ++i) U8(static_cast<std::uint8_t>(u >> (8 * i)));
+  // Unsigned LEB128, shortest form.
+  void Varint(std::uint64_t v) {
+    while (v >= 0x80) {
+      U8(static_cast<std::uint8_t>(v | 0x80));
+      v >>= 7;
+    }
+    U8(static_cast<std::uint8_t>(v));
   }
+  void SignedVarint(std::int64_t v) { Varint(ZigZag(v)); }
+  void Count(std::size_t n) { Varint(n); }
   void Str(const std::string& s) {
-    U32(static_cast<std::uint32_t>(s.size()));
+    Count(s.size());
     out_.append(s);
   }
   void StrList(const std::vector<std::string>& list) {
-    U32(static_cast<std::uint32_t>(list.size()));
+    Count(list.size());
     for (const std::string& s : list) Str(s);
   }
   void Raw(const std::string& bytes) { out_.append(bytes); }
@@ -65,16 +99,22 @@ std::string EncodeSection(Section tag, std::string body) {
 }
 
 void WriteObligations(Writer& w, const Obligations& o) {
-  w.I64(o.timeout_ms);
-  w.I64(o.memory_bytes);
-  w.I64(o.processes);
-  w.U8(static_cast<std::uint8_t>(o.network));
-  w.Bool(o.has_read);
-  w.StrList(o.read);
-  w.Bool(o.has_write);
-  w.StrList(o.write);
-  w.Bool(o.has_env);
-  w.StrList(o.env);
+  std::uint8_t mask = 0;
+  if (o.timeout_ms != 0) mask |= kObligationTimeout;
+  if (o.memory_bytes != 0) mask |= kObligationMemory;
+  if (o.processes != 0) mask |= kObligationProcesses;
+  if (o.network != Network::kUnset) mask |= kObligationNetwork;
+  if (o.has_read) mask |= kObligationRead;
+  if (o.has_write) mask |= kObligationWrite;
+  if (o.has_env) mask |= kObligationEnv;
+  w.U8(mask);
+  if (o.timeout_ms != 0) w.SignedVarint(o.timeout_ms);
+  if (o.memory_bytes != 0) w.SignedVarint(o.memory_bytes);
+  if (o.processes != 0) w.SignedVarint(o.processes);
+  if (o.network != Network::kUnset) w.U8(static_cast<std::uint8_t>(o.network));
+  if (o.has_read) w.StrList(o.read);
+  if (o.has_write) w.StrList(o.write);
+  if (o.has_env) w.StrList(o.env);
 }
 
 // A bounds-checked cursor; the first failure sticks. The accessors are small
@@ -87,9 +127,6 @@ class Reader {
   const std::string& error() const { return error_; }
   std::size_t remaining() const { return bytes_.size() - pos_; }
   bool AtEnd() const { return pos_ == bytes_.size(); }
-  // The next `n` unread bytes (valid when remaining() >= n); Skip(n) consumes them.
-  const char* Peek() const { return bytes_.data() + pos_; }
-  void Skip(std::size_t n) { pos_ += n; }
 
   [[gnu::cold, gnu::noinline]] void Fail(std::string message) {
     if (failed_) return;
@@ -108,16 +145,31 @@ class Reader {
   }
   std::uint32_t U32() {
     if (!Need(4)) return 0;
-    std::uint32_t v = LoadU32(Peek());
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes_[pos_ + i])) << (8 * i);
     pos_ += 4;
     return v;
   }
-  std::int64_t I64() {
-    if (!Need(8)) return 0;
-    std::int64_t v = LoadI64(Peek());
-    pos_ += 8;
-    return v;
+  // A shortest-form unsigned LEB128 of at most 64 bits.
+  std::uint64_t Varint() {
+    if (pos_ < bytes_.size()) [[likely]] {
+      const auto first = static_cast<std::uint8_t>(bytes_[pos_]);
+      if (first < 0x80) {
+        ++pos_;
+        return first;
+      }
+    }
+    return LongVarint();
   }
+  std::uint32_t Varint32() {
+    std::uint64_t v = Varint();
+    if (v > 0xffffffffu) [[unlikely]] {
+      Fail("a varint exceeds 32 bits");
+      return 0;
+    }
+    return static_cast<std::uint32_t>(v);
+  }
+  std::int64_t SignedVarint() { return UnZigZag(Varint()); }
   std::string_view Bytes(std::size_t n) {
     if (!Need(n)) return {};
     std::string_view v = bytes_.substr(pos_, n);
@@ -125,40 +177,26 @@ class Reader {
     return v;
   }
   std::string Str() {
-    std::uint32_t n = U32();
+    std::uint64_t n = Varint();
     return std::string(Bytes(n));
   }
   // A count of items each at least `min_item_bytes` long; capped by the
   // remaining bytes so a corrupt count cannot trigger a huge allocation.
   std::uint32_t Count(std::size_t min_item_bytes) {
-    std::uint32_t n = U32();
+    std::uint64_t n = Varint();
     if (failed_) return 0;
-    if (min_item_bytes > 0 && n > remaining() / min_item_bytes) {
+    if (n > 0xffffffffu || (min_item_bytes > 0 && n > remaining() / min_item_bytes)) {
       Fail("a count exceeds the remaining bytes");
       return 0;
     }
-    return n;
+    return static_cast<std::uint32_t>(n);
   }
   std::vector<std::string> StrList() {
     std::vector<std::string> list;
-    std::uint32_t n = Count(4);
+    std::uint32_t n = Count(kMinStrBytes);
     list.reserve(n);
     for (std::uint32_t i = 0; i < n && !failed_; ++i) list.push_back(Str());
     return list;
-  }
-
-  // Little-endian loads from bytes known to be in range.
-  static std::uint32_t LoadU32(const char* at) {
-    std::uint32_t v = 0;
-    std::memcpy(&v, at, sizeof v);
-    if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
-    return v;
-  }
-  static std::int64_t LoadI64(const char* at) {
-    std::uint64_t v = 0;
-    std::memcpy(&v, at, sizeof v);
-    if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
-    return static_cast<std::int64_t>(v);
   }
 
  private:
@@ -169,6 +207,28 @@ class Reader {
       return false;
     }
     return true;
+  }
+
+  [[gnu::noinline]] std::uint64_t LongVarint() {
+    std::uint64_t value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (!Need(1)) return 0;
+      const auto byte = static_cast<std::uint8_t>(bytes_[pos_++]);
+      if (shift == 63 && byte > 1) {
+        Fail("a varint exceeds 64 bits");
+        return 0;
+      }
+      value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+      if (byte < 0x80) {
+        if (byte == 0 && shift > 0) {
+          Fail("a varint is not in its shortest form");
+          return 0;
+        }
+        return value;
+      }
+    }
+    Fail("a varint exceeds 64 bits");
+    return 0;
   }
 
   std::string_view bytes_;
@@ -183,18 +243,64 @@ bool KnownOp(std::uint8_t v) {
 }
 
 void ReadObligations(Reader& r, Obligations& o) {
-  o.timeout_ms = r.I64();
-  o.memory_bytes = r.I64();
-  o.processes = r.I64();
-  std::uint8_t network = r.U8();
-  if (network > static_cast<std::uint8_t>(Network::kAny)) r.Fail("unknown network value");
-  o.network = static_cast<Network>(network);
-  o.has_read = r.Bool();
-  o.read = r.StrList();
-  o.has_write = r.Bool();
-  o.write = r.StrList();
-  o.has_env = r.Bool();
-  o.env = r.StrList();
+  const std::uint8_t mask = r.U8();
+  if ((mask & 0x80) != 0) r.Fail("unknown obligation bit");
+  // A present integer is never 0: 0 is what "absent" decodes to.
+  auto limit = [&](std::uint8_t bit) -> std::int64_t {
+    if ((mask & bit) == 0) return 0;
+    const std::int64_t v = r.SignedVarint();
+    if (v == 0) r.Fail("an obligation limit marked present is 0");
+    return v;
+  };
+  o.timeout_ms = limit(kObligationTimeout);
+  o.memory_bytes = limit(kObligationMemory);
+  o.processes = limit(kObligationProcesses);
+  o.network = Network::kUnset;
+  if ((mask & kObligationNetwork) != 0) {
+    const std::uint8_t network = r.U8();
+    if (network == 0 || network > static_cast<std::uint8_t>(Network::kAny)) r.Fail("unknown network value");
+    o.network = static_cast<Network>(network);
+  }
+  o.has_read = (mask & kObligationRead) != 0;
+  if (o.has_read) o.read = r.StrList();
+  o.has_write = (mask & kObligationWrite) != 0;
+  if (o.has_write) o.write = r.StrList();
+  o.has_env = (mask & kObligationEnv) != 0;
+  if (o.has_env) o.env = r.StrList();
+}
+
+// One node: op, flags, then the operands and immediate the flags announce.
+// An operand is stored only when it is not kNoNode, the immediate only when
+// it is not 0.
+void ReadNode(Reader& r, std::uint32_t index, Node& node) {
+  const std::uint8_t op = r.U8();
+  const std::uint8_t flags = r.U8();
+  if (!r.ok()) return;
+  if (!KnownOp(op)) [[unlikely]] {
+    r.Fail("node " + std::to_string(index) + ": unknown op " + std::to_string(op));
+    return;
+  }
+  if ((flags & kNodeKindMask) > static_cast<std::uint8_t>(Kind::kStrMap)) [[unlikely]] {
+    r.Fail("node " + std::to_string(index) + ": unknown kind " + std::to_string(flags & kNodeKindMask));
+    return;
+  }
+  node.op = static_cast<Op>(op);
+  node.kind = static_cast<Kind>(flags & kNodeKindMask);
+  node.optional = (flags & kNodeOptional) != 0;
+  auto operand = [&](std::uint8_t bit) -> std::uint32_t {
+    if ((flags & bit) == 0) return kNoNode;
+    const std::uint32_t v = r.Varint32();
+    if (v == kNoNode) [[unlikely]] r.Fail("node " + std::to_string(index) + ": an operand marked present is absent");
+    return v;
+  };
+  node.a = operand(kNodeHasA);
+  node.b = operand(kNodeHasB);
+  node.c = operand(kNodeHasC);
+  node.imm = 0;
+  if ((flags & kNodeHasImm) != 0) {
+    node.imm = r.SignedVarint();
+    if (node.imm == 0) [[unlikely]] r.Fail("node " + std::to_string(index) + ": an immediate marked present is 0");
+  }
 }
 
 // Decodes the body of section `tag` into `policy`.
@@ -203,37 +309,34 @@ void ReadSection(std::uint32_t tag, Reader& r, Policy& policy) {
     case kSectionHeader:
       policy.name = r.Str();
       policy.version = r.Str();
-      policy.local_slots = r.U32();
+      policy.local_slots = r.Varint32();
       break;
-    case kSectionStrings: {
-      std::uint32_t n = r.Count(4);
-      policy.strings.reserve(n);
-      for (std::uint32_t i = 0; i < n && r.ok(); ++i) policy.strings.push_back(r.Str());
+    case kSectionStrings:
+      policy.strings = r.StrList();
       break;
-    }
     case kSectionStrLists: {
-      std::uint32_t n = r.Count(4);
+      std::uint32_t n = r.Count(1);
       policy.str_lists.reserve(n);
       for (std::uint32_t i = 0; i < n && r.ok(); ++i) policy.str_lists.push_back(r.StrList());
       break;
     }
     case kSectionIntLists: {
-      std::uint32_t n = r.Count(4);
+      std::uint32_t n = r.Count(1);
       policy.int_lists.reserve(n);
       for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
-        std::uint32_t m = r.Count(8);
+        std::uint32_t m = r.Count(1);
         std::vector<std::int64_t> list;
         list.reserve(m);
-        for (std::uint32_t k = 0; k < m && r.ok(); ++k) list.push_back(r.I64());
+        for (std::uint32_t k = 0; k < m && r.ok(); ++k) list.push_back(r.SignedVarint());
         policy.int_lists.push_back(std::move(list));
       }
       break;
     }
     case kSectionMaps: {
-      std::uint32_t n = r.Count(4);
+      std::uint32_t n = r.Count(1);
       policy.maps.reserve(n);
       for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
-        std::uint32_t m = r.Count(8);
+        std::uint32_t m = r.Count(2 * kMinStrBytes);
         std::vector<std::pair<std::string, std::string>> map;
         map.reserve(m);
         for (std::uint32_t k = 0; k < m && r.ok(); ++k) {
@@ -246,7 +349,7 @@ void ReadSection(std::uint32_t tag, Reader& r, Policy& policy) {
       break;
     }
     case kSectionPatterns: {
-      std::uint32_t n = r.Count(9);
+      std::uint32_t n = r.Count(2 * kMinStrBytes + 1);
       policy.patterns.reserve(n);
       for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
         PatternConst pattern;
@@ -258,65 +361,36 @@ void ReadSection(std::uint32_t tag, Reader& r, Policy& policy) {
       break;
     }
     case kSectionOperands: {
-      std::uint32_t n = r.Count(4);
+      std::uint32_t n = r.Count(1);
       policy.operands.reserve(n);
-      for (std::uint32_t i = 0; i < n && r.ok(); ++i) policy.operands.push_back(r.U32());
+      for (std::uint32_t i = 0; i < n && r.ok(); ++i) policy.operands.push_back(r.Varint32());
       break;
     }
     case kSectionNodes: {
-      std::uint32_t n = r.Count(kNodeBytes);
-      policy.nodes.reserve(n);
-      // Fixed-size records: one bounds check for the whole array (Count
-      // guarantees n * kNodeBytes <= remaining), then plain loads.
-      for (std::uint32_t i = 0; i < n; ++i) {
-        const char* at = r.Peek();
-        const auto op = static_cast<std::uint8_t>(at[0]);
-        const auto kind = static_cast<std::uint8_t>(at[1]);
-        const auto optional = static_cast<std::uint8_t>(at[2]);
-        if (!KnownOp(op)) [[unlikely]] {
-          r.Fail("node " + std::to_string(i) + ": unknown op " + std::to_string(op));
-          break;
-        }
-        if (kind > static_cast<std::uint8_t>(Kind::kStrMap)) [[unlikely]] {
-          r.Fail("node " + std::to_string(i) + ": unknown kind " + std::to_string(kind));
-          break;
-        }
-        if (optional > 1) [[unlikely]] {
-          r.Fail("a boolean byte is neither 0 nor 1");
-          break;
-        }
-        Node& node = policy.nodes.emplace_back();
-        node.op = static_cast<Op>(op);
-        node.kind = static_cast<Kind>(kind);
-        node.optional = optional == 1;
-        node.a = Reader::LoadU32(at + 3);
-        node.b = Reader::LoadU32(at + 7);
-        node.c = Reader::LoadU32(at + 11);
-        node.imm = Reader::LoadI64(at + 15);
-        r.Skip(kNodeBytes);
-      }
+      std::uint32_t n = r.Count(kMinNodeBytes);
+      policy.nodes.resize(n);
+      for (std::uint32_t i = 0; i < n && r.ok(); ++i) ReadNode(r, i, policy.nodes[i]);
       break;
     }
     case kSectionRules: {
-      std::uint32_t n = r.Count(4 + 1 + 4 + 4 + 24 + 1 + 3 * 5 + 8);
-      policy.rules.reserve(n);
+      std::uint32_t n = r.Count(kMinRuleBytes);
+      policy.rules.resize(n);
       for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
-        Rule rule;
+        Rule& rule = policy.rules[i];
         rule.name = r.Str();
         std::uint8_t verdict = r.U8();
         if (verdict > static_cast<std::uint8_t>(Verdict::kAsk)) r.Fail("unknown verdict value");
         rule.verdict = static_cast<Verdict>(verdict);
         rule.reason = r.Str();
-        rule.condition = r.U32();
+        rule.condition = r.Varint32();
         ReadObligations(r, rule.obligations);
         rule.index.paths = r.StrList();
         rule.index.names = r.StrList();
-        policy.rules.push_back(std::move(rule));
       }
       break;
     }
     case kSectionContext: {
-      std::uint32_t n = r.Count(7);
+      std::uint32_t n = r.Count(kMinStrBytes + 3);
       policy.context.reserve(n);
       for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
         ContextField field;
@@ -353,7 +427,7 @@ std::string Serialize(const Policy& policy) {
   Writer w;
   w.Str(policy.name);
   w.Str(policy.version);
-  w.U32(policy.local_slots);
+  w.Varint(policy.local_slots);
   out.Raw(EncodeSection(kSectionHeader, w.Take()));
 
   w = Writer();
@@ -361,22 +435,22 @@ std::string Serialize(const Policy& policy) {
   out.Raw(EncodeSection(kSectionStrings, w.Take()));
 
   w = Writer();
-  w.U32(static_cast<std::uint32_t>(policy.str_lists.size()));
+  w.Count(policy.str_lists.size());
   for (const auto& list : policy.str_lists) w.StrList(list);
   out.Raw(EncodeSection(kSectionStrLists, w.Take()));
 
   w = Writer();
-  w.U32(static_cast<std::uint32_t>(policy.int_lists.size()));
+  w.Count(policy.int_lists.size());
   for (const auto& list : policy.int_lists) {
-    w.U32(static_cast<std::uint32_t>(list.size()));
-    for (std::int64_t v : list) w.I64(v);
+    w.Count(list.size());
+    for (std::int64_t v : list) w.SignedVarint(v);
   }
   out.Raw(EncodeSection(kSectionIntLists, w.Take()));
 
   w = Writer();
-  w.U32(static_cast<std::uint32_t>(policy.maps.size()));
+  w.Count(policy.maps.size());
   for (const auto& map : policy.maps) {
-    w.U32(static_cast<std::uint32_t>(map.size()));
+    w.Count(map.size());
     for (const auto& [key, value] : map) {
       w.Str(key);
       w.Str(value);
@@ -385,7 +459,7 @@ std::string Serialize(const Policy& policy) {
   out.Raw(EncodeSection(kSectionMaps, w.Take()));
 
   w = Writer();
-  w.U32(static_cast<std::uint32_t>(policy.patterns.size()));
+  w.Count(policy.patterns.size());
   for (const PatternConst& pattern : policy.patterns) {
     w.Str(pattern.source);
     w.Bool(pattern.is_regex);
@@ -394,30 +468,35 @@ std::string Serialize(const Policy& policy) {
   out.Raw(EncodeSection(kSectionPatterns, w.Take()));
 
   w = Writer();
-  w.U32(static_cast<std::uint32_t>(policy.operands.size()));
-  for (std::uint32_t v : policy.operands) w.U32(v);
+  w.Count(policy.operands.size());
+  for (std::uint32_t v : policy.operands) w.Varint(v);
   out.Raw(EncodeSection(kSectionOperands, w.Take()));
 
   w = Writer();
-  w.U32(static_cast<std::uint32_t>(policy.nodes.size()));
+  w.Count(policy.nodes.size());
   for (const Node& node : policy.nodes) {
+    std::uint8_t flags = static_cast<std::uint8_t>(node.kind) & kNodeKindMask;
+    if (node.optional) flags |= kNodeOptional;
+    if (node.a != kNoNode) flags |= kNodeHasA;
+    if (node.b != kNoNode) flags |= kNodeHasB;
+    if (node.c != kNoNode) flags |= kNodeHasC;
+    if (node.imm != 0) flags |= kNodeHasImm;
     w.U8(static_cast<std::uint8_t>(node.op));
-    w.U8(static_cast<std::uint8_t>(node.kind));
-    w.Bool(node.optional);
-    w.U32(node.a);
-    w.U32(node.b);
-    w.U32(node.c);
-    w.I64(node.imm);
+    w.U8(flags);
+    if (node.a != kNoNode) w.Varint(node.a);
+    if (node.b != kNoNode) w.Varint(node.b);
+    if (node.c != kNoNode) w.Varint(node.c);
+    if (node.imm != 0) w.SignedVarint(node.imm);
   }
   out.Raw(EncodeSection(kSectionNodes, w.Take()));
 
   w = Writer();
-  w.U32(static_cast<std::uint32_t>(policy.rules.size()));
+  w.Count(policy.rules.size());
   for (const Rule& rule : policy.rules) {
     w.Str(rule.name);
     w.U8(static_cast<std::uint8_t>(rule.verdict));
     w.Str(rule.reason);
-    w.U32(rule.condition);
+    w.Varint(rule.condition);
     WriteObligations(w, rule.obligations);
     w.StrList(rule.index.paths);
     w.StrList(rule.index.names);
@@ -425,7 +504,7 @@ std::string Serialize(const Policy& policy) {
   out.Raw(EncodeSection(kSectionRules, w.Take()));
 
   w = Writer();
-  w.U32(static_cast<std::uint32_t>(policy.context.size()));
+  w.Count(policy.context.size());
   for (const ContextField& field : policy.context) {
     w.Str(field.name);
     w.U8(static_cast<std::uint8_t>(field.kind));
@@ -442,6 +521,10 @@ ErrorOr<Policy> Deserialize(std::string_view bytes) {
   if (r.Bytes(kSerializedMagic.size()) != kSerializedMagic) return fail("not a gov IR file (bad magic)");
   std::uint32_t version = r.U32();
   if (!r.ok()) return fail(r.error());
+  if (version == 1) {
+    return fail("IR format version 1 was written by an older govc; this build reads version " +
+                std::to_string(kSerializedVersion) + ": rebuild the bundle with this govc (govc build)");
+  }
   if (version != kSerializedVersion) return fail("unsupported format version " + std::to_string(version));
 
   Policy policy;

@@ -257,10 +257,10 @@ TEST_CASE("ir: serialize round trip", "[ir]") {
   CHECK(bytes == Serialize(p));
   REQUIRE(bytes.size() > 10);
   CHECK(bytes.substr(0, 6) == std::string("GOVIR\0", 6));
-  CHECK(bytes.substr(6, 4) == std::string("\x01\x00\x00\x00", 4));
-  // The header section follows: tag 1, its length, name "sample".
+  CHECK(bytes.substr(6, 4) == std::string("\x02\x00\x00\x00", 4));
+  // The header section follows: tag 1, its length, name "sample" (a varint length).
   CHECK(bytes.substr(10, 4) == std::string("\x01\x00\x00\x00", 4));
-  CHECK(bytes.substr(18, 10) == std::string("\x06\x00\x00\x00sample", 10));
+  CHECK(bytes.substr(18, 7) == std::string("\x06sample", 7));
   ErrorOr<Policy> back = Deserialize(bytes);
   INFO((back.ok() ? "" : back.error().message));
   REQUIRE(back.ok());
@@ -278,9 +278,14 @@ TEST_CASE("ir: deserialize rejects malformed input", "[ir]") {
   };
   CHECK(message("") == "invalid policy IR: not a gov IR file (bad magic)");
   CHECK(message("GOVIR") == "invalid policy IR: not a gov IR file (bad magic)");
-  std::string v2 = bytes;
-  v2[6] = 2;
-  CHECK(message(v2) == "invalid policy IR: unsupported format version 2");
+  std::string v3 = bytes;
+  v3[6] = 3;
+  CHECK(message(v3) == "invalid policy IR: unsupported format version 3");
+  std::string v1 = bytes;
+  v1[6] = 1;
+  CHECK(message(v1) ==
+        "invalid policy IR: IR format version 1 was written by an older govc; this build reads version 2: rebuild "
+        "the bundle with this govc (govc build)");
   CHECK(message(bytes + '\0') == "invalid policy IR: trailing bytes after the last section");
   CHECK(message(bytes.substr(0, bytes.size() - 1)) == "invalid policy IR: context section: truncated input");
   std::string tag = bytes;
@@ -294,11 +299,28 @@ TEST_CASE("ir: deserialize rejects malformed input", "[ir]") {
   Policy few;
   few.strings = {"a"};
   std::string counted = Serialize(few);
-  // strings section: after magic(6)+version(4)+header section(8 + 4+4+4) come tag(4), length(4), count(4).
-  std::size_t count_at = 6 + 4 + 8 + 12 + 8;
-  REQUIRE(counted.substr(count_at, 4) == std::string("\x01\x00\x00\x00", 4));
-  counted.replace(count_at, 4, std::string("\xff\xff\xff\x7f", 4));
+  // strings section: after magic(6)+version(4)+header section(8 + 3 one-byte
+  // varints) come tag(4), length(4), count (a one-byte varint), "\x01a".
+  std::size_t count_at = 6 + 4 + 8 + 3 + 8;
+  REQUIRE(counted.substr(count_at, 3) == std::string("\x01\x01" "a", 3));
+  counted[count_at] = 0x7f;
   CHECK(message(counted) == "invalid policy IR: strings section: a count exceeds the remaining bytes");
+  // Varints must be in their shortest form, so every policy has one encoding:
+  // the count 1 spelled in two bytes (0x81 0x00) is refused. The section
+  // length grows by the extra byte.
+  std::string padded = Serialize(few);
+  padded.replace(count_at, 1, std::string("\x81\x00", 2));
+  padded[count_at - 4] = static_cast<char>(padded[count_at - 4] + 1);
+  CHECK(message(padded) == "invalid policy IR: strings section: a varint is not in its shortest form");
+  // Neither may a node mark present an immediate that is 0 (absent is the
+  // only spelling of 0).
+  Policy one;
+  one.nodes = {Node{Op::kConstInt, Kind::kInt, false, kNoNode, kNoNode, kNoNode, 5}};
+  std::string node_bytes = Serialize(one);
+  const std::size_t imm_at = node_bytes.find(std::string("\x01\x81\x0a", 3));  // op, flags (has imm), zigzag 5
+  REQUIRE(imm_at != std::string::npos);
+  node_bytes[imm_at + 2] = 0;
+  CHECK(message(node_bytes) == "invalid policy IR: nodes section: node 0: an immediate marked present is 0");
 }
 
 TEST_CASE("ir: every truncation is rejected", "[ir]") {
