@@ -125,10 +125,10 @@ exec::Outcome<bool> ReadParent(request::Request& request) {
 }
 
 // --context KEY=VALUE values, checked against the policy's declarations.
-exec::Outcome<bool> ReadContext(const std::vector<std::string>& items, const ir::Policy& policy,
+exec::Outcome<bool> ReadContext(const std::vector<std::string>& items, const std::vector<ir::ContextField>& context,
                                 request::Request& request) {
-  request.context.assign(policy.context.size(), request::ContextValue{});
-  std::vector<bool> seen(policy.context.size(), false);
+  request.context.assign(context.size(), request::ContextValue{});
+  std::vector<bool> seen(context.size(), false);
   for (const std::string& item : items) {
     const std::size_t equal = item.find('=');
     if (equal == std::string::npos || equal == 0) {
@@ -136,12 +136,12 @@ exec::Outcome<bool> ReadContext(const std::vector<std::string>& items, const ir:
     }
     const std::string key = item.substr(0, equal);
     std::size_t index = 0;
-    while (index < policy.context.size() && policy.context[index].name != key) {
+    while (index < context.size() && context[index].name != key) {
       ++index;
     }
-    if (index == policy.context.size()) {
+    if (index == context.size()) {
       std::string declared;
-      for (const ir::ContextField& field : policy.context) {
+      for (const ir::ContextField& field : context) {
         declared += (declared.empty() ? "" : ", ") + field.name;
       }
       return Failure{exec::kExitConfig, "--context `" + key + "`: the policy declares no such context field" +
@@ -152,15 +152,15 @@ exec::Outcome<bool> ReadContext(const std::vector<std::string>& items, const ir:
       return Failure{exec::kExitConfig, "--context `" + key + "` is given more than once"};
     }
     seen[index] = true;
-    auto value = request::ParseContextValue(policy.context[index], std::string_view(item).substr(equal + 1));
+    auto value = request::ParseContextValue(context[index], std::string_view(item).substr(equal + 1));
     if (!value.ok()) {
       return Failure{exec::kExitConfig, "--context: " + value.error().message};
     }
     request.context[index] = std::move(value.value());
   }
-  for (std::size_t i = 0; i < policy.context.size(); ++i) {
-    if (!seen[i] && !policy.context[i].optional) {
-      return Failure{exec::kExitConfig, "the policy requires --context " + policy.context[i].name + "=VALUE"};
+  for (std::size_t i = 0; i < context.size(); ++i) {
+    if (!seen[i] && !context[i].optional) {
+      return Failure{exec::kExitConfig, "the policy requires --context " + context[i].name + "=VALUE"};
     }
   }
   return true;
@@ -485,7 +485,12 @@ int Main(int argc, char** argv, Timings& timings) {
     trusted.push_back(key.value());
   }
   timings.Mark("config");
-  auto loaded = bundle::LoadBundleFile(config.value().policy, trusted);
+  // Native code decides without the whole IR decoded: govrun reads the few
+  // rule records a decision names (RulesOf) and the view's context and env
+  // summary (bundle/loader.h LoadOptions::decode_ir).
+  bundle::LoadOptions load_options;
+  load_options.decode_ir = false;
+  auto loaded = bundle::LoadBundleFile(config.value().policy, trusted, load_options);
   if (!loaded.ok()) {
     return Fail({exec::kExitConfig, "policy bundle " + config.value().policy + ": " + loaded.error().message});
   }
@@ -505,7 +510,7 @@ int Main(int argc, char** argv, Timings& timings) {
 
   // 2-3. The program and the request.
   request::Request request;
-  if (auto context = ReadContext(options.context, policy.policy(), request); !context.ok()) {
+  if (auto context = ReadContext(options.context, policy.view().context(), request); !context.ok()) {
     return Fail(context.failure());
   }
   if (auto parent = ReadParent(request); !parent.ok()) {
@@ -534,8 +539,13 @@ int Main(int argc, char** argv, Timings& timings) {
     const request::RequestView view(request);
     policy.Decide(view.get(), decision);
   }
-  const interp::Explanation explanation = interp::Explain(policy.policy(), decision);
-  const ir::Obligations obligations = interp::MergeObligations(policy.policy(), decision);
+  auto decided_rules = policy.RulesOf(decision);
+  if (!decided_rules.ok()) {
+    return Fail({exec::kExitConfig, "policy bundle " + config.value().policy + ": " + decided_rules.error().message});
+  }
+  const interp::RuleLookup rules = decided_rules.value().lookup();
+  const interp::Explanation explanation = interp::Explain(rules, decision);
+  const ir::Obligations obligations = interp::MergeObligations(rules, decision);
   timings.Mark("decide");
   if (options.explain) {
     PrintExplanation(policy, request, explanation, obligations, program);
@@ -545,7 +555,7 @@ int Main(int argc, char** argv, Timings& timings) {
   lineage::Authorization record;
   record.run_id = run_id;
   record.parent_run_id = request.has_parent ? request.parent_run_id : "";
-  record.context_fields = policy.policy().context;
+  record.context_fields = policy.view().context();
   record.env_in_clear = obligations.env;
   if (program.is_script) {
     record.interpreter_path = program.interpreter.path;
@@ -557,7 +567,7 @@ int Main(int argc, char** argv, Timings& timings) {
   record.engine = policy.engine();
   // Verdict, error, rules, obligations and the env names the policy reads,
   // derived exactly as govverify --replay derives them.
-  lineage::FillDecision(policy.policy(), decision, record);
+  lineage::FillDecision(rules, policy.view().env_reads(), decision, record);
 
   bool execute = decision.verdict == GOV_ALLOW && decision.error == GOV_OK;
   if (decision.verdict == GOV_ASK && decision.error == GOV_OK) {

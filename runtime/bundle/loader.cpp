@@ -6,11 +6,13 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -29,8 +31,16 @@ struct LoadedPolicy::State {
   Manifest manifest;
   std::optional<crypto::PublicKey> signer;
   std::string digest;
-  // The decoded IR; moved into `prepared` when the interpreter decides.
-  std::optional<ir::Policy> policy;
+  // The IR's bytes (a copy: the caller's buffer may go) and the view of
+  // them that native decisions need (rule records, context, env reads).
+  std::string ir_bytes;
+  std::optional<ir::PolicyView> view;
+  // The decoded, validated IR: at load (LoadOptions::decode_ir, or when the
+  // interpreter decides), else on the first policy() / Prepare() call.
+  // Moved into `prepared` when the interpreter decides.
+  mutable std::once_flag decode_once;
+  mutable std::optional<ir::Policy> policy;
+  mutable std::string decode_error;
   // The interpreter's form: made at load when it decides, else on the first
   // prepared() / Prepare() call.
   mutable std::once_flag prepare_once;
@@ -51,7 +61,21 @@ struct LoadedPolicy::State {
     }
   }
 
-  const ir::Policy& Policy() const { return policy ? *policy : prepared->policy(); }
+  // The decoded IR, decoding it first if needed; null (with decode_error
+  // set) when it does not decode.
+  const ir::Policy* Decoded() const {
+    if (prepared) return &prepared->policy();
+    std::call_once(decode_once, [this] {
+      if (policy) return;
+      auto decoded = ir::Deserialize(ir_bytes);
+      if (decoded.ok()) {
+        policy.emplace(std::move(decoded).value());
+      } else {
+        decode_error = "bundle IR: " + decoded.error().message;
+      }
+    });
+    return policy ? &*policy : nullptr;
+  }
 };
 
 namespace {
@@ -73,13 +97,26 @@ std::string RelocatedData(const CodeImage& image, std::uintptr_t base) {
   return data;
 }
 
-ErrorOr<void> PwriteAll(int fd, std::string_view bytes, off_t offset) {
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t wrote = pwrite(fd, bytes.data() + done, bytes.size() - done, offset + static_cast<off_t>(done));
+// Writes `parts` to `fd` back to back from offset 0, with one pwritev call
+// when nothing interrupts it.
+ErrorOr<void> WriteAllAt0(int fd, std::vector<std::string_view> parts) {
+  off_t offset = 0;
+  while (!parts.empty()) {
+    iovec vectors[4];
+    const std::size_t count = std::min<std::size_t>(parts.size(), 4);
+    for (std::size_t i = 0; i < count; ++i) {
+      vectors[i] = {const_cast<char*>(parts[i].data()), parts[i].size()};
+    }
+    const ssize_t wrote = pwritev(fd, vectors, static_cast<int>(count), offset);
     if (wrote < 0 && errno == EINTR) continue;
     if (wrote <= 0) return Error{std::string("cannot write the code to a memfd: ") + std::strerror(errno)};
-    done += static_cast<std::size_t>(wrote);
+    offset += wrote;
+    auto left = static_cast<std::size_t>(wrote);
+    while (!parts.empty() && left >= parts.front().size()) {
+      left -= parts.front().size();
+      parts.erase(parts.begin());
+    }
+    if (left > 0) parts.front().remove_prefix(left);
   }
   return {};
 }
@@ -88,8 +125,9 @@ ErrorOr<void> PwriteAll(int fd, std::string_view bytes, off_t offset) {
 // cache, no page faults here) and mapped over the PROT_NONE `reservation`
 // at its final protections, prefaulted (MAP_POPULATE): code read+execute,
 // data read-only, the gap stays inaccessible. Page-table updates are what
-// cost in VMs; this path makes each page's entry once. On failure the
-// reservation is left as it was (PROT_NONE, possibly partly remapped).
+// cost in VMs; this path makes each page's entry once. The file holds the
+// code's pages, then the data's (one write, no hole for the gap). On failure
+// the reservation is left as it was (PROT_NONE, possibly partly remapped).
 ErrorOr<void> MapThroughMemfd(const CodeImage& image, unsigned char* reservation, std::size_t page) {
   int fd = memfd_create("gov-policy-code", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
   if (fd < 0 && errno == EINVAL) {
@@ -97,22 +135,33 @@ ErrorOr<void> MapThroughMemfd(const CodeImage& image, unsigned char* reservation
   }
   if (fd < 0) return Error{std::string("memfd_create failed: ") + std::strerror(errno)};
   auto mapped = [&]() -> ErrorOr<void> {
-    GOV_RETURN_IF_ERROR(PwriteAll(fd, image.code, 0));
-    if (!image.data.empty()) {
-      GOV_RETURN_IF_ERROR(PwriteAll(fd, RelocatedData(image, reinterpret_cast<std::uintptr_t>(reservation)),
-                                    static_cast<off_t>(image.data_offset)));
+    const std::size_t code_pages = RoundUp(image.code_size, page);
+    // Data without fixups is written as verified; with fixups, relocated.
+    std::string relocated;
+    std::string_view data = image.data;
+    if (image.fixup_count() > 0) {
+      relocated = RelocatedData(image, reinterpret_cast<std::uintptr_t>(reservation));
+      data = relocated;
+    }
+    // Padding to the data's page: less than a page, at most the largest page
+    // size (kImageSegmentAlign); only the bytes used are ever touched.
+    static const char kZeros[kImageSegmentAlign] = {};
+    if (data.empty()) {
+      GOV_RETURN_IF_ERROR(WriteAllAt0(fd, {image.code}));
+    } else {
+      GOV_RETURN_IF_ERROR(WriteAllAt0(
+          fd, {image.code, std::string_view(kZeros, code_pages - image.code.size()), data}));
     }
     // Nobody can change the bytes from now on, not even through /proc/self/fd.
     if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
       return Error{std::string("cannot seal the memfd: ") + std::strerror(errno)};
     }
-    if (mmap(reservation, RoundUp(image.code_size, page), PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE,
-             fd, 0) == MAP_FAILED) {
+    if (mmap(reservation, code_pages, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) ==
+        MAP_FAILED) {
       return Error{std::string("cannot map the code: ") + std::strerror(errno)};
     }
-    if (!image.data.empty() &&
-        mmap(reservation + image.data_offset, RoundUp(image.data_size, page), PROT_READ,
-             MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, static_cast<off_t>(image.data_offset)) == MAP_FAILED) {
+    if (!data.empty() && mmap(reservation + image.data_offset, RoundUp(image.data_size, page), PROT_READ,
+                              MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, static_cast<off_t>(code_pages)) == MAP_FAILED) {
       return Error{std::string("cannot map the code's data: ") + std::strerror(errno)};
     }
     return {};
@@ -205,13 +254,45 @@ std::uint32_t LoadedPolicy::Decide(const gov_request& request, gov_decision& dec
 }
 
 const ir::Policy& LoadedPolicy::policy() const {
-  return state_->Policy();
+  const ir::Policy* decoded = state_->Decoded();
+  if (decoded == nullptr) {
+    // Fail closed: there is no policy to hand out (see loader.h).
+    std::fprintf(stderr, "gov: cannot decode the policy: %s\n", state_->decode_error.c_str());
+    std::abort();
+  }
+  return *decoded;
+}
+const ir::PolicyView& LoadedPolicy::view() const {
+  return *state_->view;
+}
+ErrorOr<interp::RuleSubset> LoadedPolicy::RulesOf(const gov_decision& decision) const {
+  interp::RuleSubset subset;
+  auto add = [&](std::uint32_t id) -> ErrorOr<void> {
+    if (id >= state_->view->rule_count()) return {};  // not a rule: Explain and MergeObligations skip it
+    for (const auto& [known, rule] : subset.rules) {
+      if (known == id) return {};
+    }
+    GOV_ASSIGN_OR_RETURN(ir::Rule rule, state_->view->RuleAt(id));
+    subset.rules.emplace_back(id, std::move(rule));
+    return {};
+  };
+  const std::uint32_t count = std::min<std::uint32_t>(decision.rule_count, GOV_MAX_DECIDING_RULES);
+  for (std::uint32_t k = 0; k < count; ++k) {
+    if (auto added = add(decision.rules[k]); !added.ok()) return Error{"bundle IR: " + added.error().message};
+  }
+  if (auto added = add(decision.error_rule); !added.ok()) return Error{"bundle IR: " + added.error().message};
+  return subset;
 }
 ErrorOr<const interp::PreparedPolicy*> LoadedPolicy::Prepare() const {
   const State& state = *state_;
   std::call_once(state.prepare_once, [&state] {
     if (state.prepared) return;
-    auto prepared = interp::PreparedPolicy::Create(*state.policy);
+    const ir::Policy* decoded = state.Decoded();
+    if (decoded == nullptr) {
+      state.prepare_error = state.decode_error;
+      return;
+    }
+    auto prepared = interp::PreparedPolicy::Create(*decoded);
     if (prepared.ok()) {
       state.prepared.emplace(std::move(prepared).value());
     } else {
@@ -254,25 +335,25 @@ ErrorOr<LoadedPolicy> LoadBundle(std::string_view bytes, const std::vector<crypt
   // Signature first, then manifest and code image.
   GOV_ASSIGN_OR_RETURN(VerifiedBundle verified, VerifyBundle(bytes, trusted));
 
-  // The IR, decoded and validated (ir::Deserialize runs ir::Validate):
-  // govrun needs it on every run (context declarations, rule names,
-  // obligations).
-  auto policy = ir::Deserialize(verified.ir);
-  if (!policy.ok()) {
-    return Error{"bundle IR: " + policy.error().message};
-  }
-  if (policy.value().name != verified.manifest.policy_name ||
-      policy.value().version != verified.manifest.policy_version) {
-    return Error{"bundle manifest names policy `" + verified.manifest.policy_name + "` version `" +
-                 verified.manifest.policy_version + "`, its IR is `" + policy.value().name + "` version `" +
-                 policy.value().version + "`"};
-  }
-
+  // The IR: always its view (what native decisions need), and the whole
+  // policy decoded and validated (ir::Deserialize runs ir::Validate) unless
+  // the caller defers that (LoadOptions::decode_ir).
   auto state = std::make_unique<LoadedPolicy::State>();
+  state->ir_bytes.assign(verified.ir);
+  auto view = ir::PolicyView::Open(state->ir_bytes);
+  if (!view.ok()) {
+    return Error{"bundle IR: " + view.error().message};
+  }
+  state->view.emplace(std::move(view).value());
+  if (state->view->name() != verified.manifest.policy_name ||
+      state->view->version() != verified.manifest.policy_version) {
+    return Error{"bundle manifest names policy `" + verified.manifest.policy_name + "` version `" +
+                 verified.manifest.policy_version + "`, its IR is `" + state->view->name() + "` version `" +
+                 state->view->version() + "`"};
+  }
   state->manifest = std::move(verified.manifest);
   state->signer = verified.signer;
   state->digest = std::move(verified.digest);
-  state->policy.emplace(std::move(policy).value());
 
   // The engine: native code when it was built for this machine.
   std::string reason;
@@ -298,7 +379,13 @@ ErrorOr<LoadedPolicy> LoadBundle(std::string_view bytes, const std::vector<crypt
     }
     state->engine = "IR interpreter: " + reason;
   }
-  if (state->decide == nullptr || options.prepare_interpreter) {
+  const bool prepare = state->decide == nullptr || options.prepare_interpreter;
+  if (prepare || options.decode_ir) {
+    if (state->Decoded() == nullptr) {
+      return Error{state->decode_error};
+    }
+  }
+  if (prepare) {
     // The interpreter decides (or the caller wants explanations): prepare
     // now, so that failures are load errors. When it decides, it owns the IR.
     auto prepared = state->decide == nullptr ? interp::PreparedPolicy::Create(std::move(*state->policy))

@@ -18,6 +18,7 @@
 #include "runtime/crypto/ed25519.h"
 #include "runtime/interp/interp.h"
 #include "runtime/ir/ir.h"
+#include "runtime/ir/serialize.h"
 #include "runtime/support/error_or.h"
 
 namespace gov::bundle {
@@ -32,6 +33,13 @@ struct LoadOptions {
   // code decides, so that its failures are load errors (govc eval, which
   // explains decisions). Without it, native loads prepare on first use.
   bool prepare_interpreter = false;
+  // Decode and validate the whole IR at load (ir::Deserialize). govrun turns
+  // this off: when native code decides, it needs only view() and RulesOf(),
+  // and decoding every rule and node would be most of its load time. The
+  // signature covers every byte either way; what is deferred is decoding
+  // and validating the parts only the interpreter reads, until policy() or
+  // Prepare() is first called. The interpreter deciding implies decoding.
+  bool decode_ir = true;
   // Map native code through a sealed memfd (the fast path). False forces the
   // anonymous-mapping fallback the loader otherwise uses only when memfds
   // cannot be mapped executable (for tests).
@@ -49,9 +57,21 @@ class LoadedPolicy {
   // Thread-safe.
   std::uint32_t Decide(const gov_request& request, gov_decision& decision) const;
 
-  // The decoded IR, the manifest, the trusted key that signed the bundle,
-  // and "sha256:…" of the whole bundle file.
+  // The decoded IR: made at load unless LoadOptions::decode_ir was off, else
+  // on the first call (thread-safe); ends the process (fail closed, message
+  // on stderr) if it does not decode — possible only for a bundle whose
+  // trusted signer shipped malformed IR.
   const ir::Policy& policy() const;
+  // What deciding needs of the IR without decoding it (context, env reads,
+  // rule records by id): always available.
+  const ir::PolicyView& view() const;
+  // The records of the rules `decision` names (its deciding rules and its
+  // erring rule), read through view(): what interp::Explain,
+  // interp::MergeObligations and lineage::FillDecision need. An error when
+  // one does not decode (callers deny).
+  ErrorOr<interp::RuleSubset> RulesOf(const gov_decision& decision) const;
+  // The manifest, the trusted key that signed the bundle, and "sha256:…" of
+  // the whole bundle file.
   // The interpreter's form of the IR (for explanations and replay). Made at
   // load when the interpreter decides or LoadOptions::prepare_interpreter is
   // set; otherwise on the first call (thread-safe). Prepare() reports a

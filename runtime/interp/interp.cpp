@@ -873,7 +873,26 @@ std::vector<std::string> IntersectPrefixSets(const std::vector<std::string>& a, 
   return ReducePrefixSet(std::move(result));
 }
 
+RuleLookup RulesOf(const ir::Policy& policy) {
+  return [&policy](std::uint32_t id) -> const ir::Rule* {
+    return id < policy.rules.size() ? &policy.rules[id] : nullptr;
+  };
+}
+
+RuleLookup RuleSubset::lookup() const {
+  return [this](std::uint32_t id) -> const ir::Rule* {
+    for (const auto& [known, rule] : rules) {
+      if (known == id) return &rule;
+    }
+    return nullptr;
+  };
+}
+
 ir::Obligations MergeObligations(const ir::Policy& policy, const gov_decision& decision) {
+  return MergeObligations(RulesOf(policy), decision);
+}
+
+ir::Obligations MergeObligations(const RuleLookup& rules, const gov_decision& decision) {
   ir::Obligations merged;
   if (decision.verdict != GOV_ALLOW || decision.error != GOV_OK) return merged;
   std::uint32_t count = std::min<std::uint32_t>(decision.rule_count, GOV_MAX_DECIDING_RULES);
@@ -881,9 +900,9 @@ ir::Obligations MergeObligations(const ir::Policy& policy, const gov_decision& d
     if (value != 0 && (into == 0 || value < into)) into = value;
   };
   for (std::uint32_t k = 0; k < count; ++k) {
-    std::uint32_t id = decision.rules[k];
-    if (id >= policy.rules.size()) continue;
-    const ir::Obligations& o = policy.rules[id].obligations;
+    const ir::Rule* rule = rules(decision.rules[k]);
+    if (rule == nullptr) continue;
+    const ir::Obligations& o = rule->obligations;
     min_set(merged.timeout_ms, o.timeout_ms);
     min_set(merged.memory_bytes, o.memory_bytes);
     min_set(merged.processes, o.processes);
@@ -942,19 +961,23 @@ const char* ErrorName(std::uint32_t error) {
 }
 
 Explanation Explain(const ir::Policy& policy, const gov_decision& decision) {
+  return Explain(RulesOf(policy), decision);
+}
+
+Explanation Explain(const RuleLookup& rules, const gov_decision& decision) {
   Explanation e;
   e.verdict = VerdictName(decision.verdict);
   if (decision.error != GOV_OK) e.error = ErrorName(decision.error);
   std::uint32_t count = std::min<std::uint32_t>(decision.rule_count, GOV_MAX_DECIDING_RULES);
   for (std::uint32_t k = 0; k < count; ++k) {
     std::uint32_t id = decision.rules[k];
-    if (id >= policy.rules.size()) continue;
-    const ir::Rule& rule = policy.rules[id];
-    e.rules.push_back({id, rule.name, rule.verdict, rule.reason});
+    const ir::Rule* rule = rules(id);
+    if (rule == nullptr) continue;
+    e.rules.push_back({id, rule->name, rule->verdict, rule->reason});
   }
   if (decision.error != GOV_OK) {
-    if (decision.error_rule < policy.rules.size()) {
-      e.summary = e.verdict + ": rule " + policy.rules[decision.error_rule].name + " failed: " + e.error;
+    if (const ir::Rule* failed = rules(decision.error_rule); failed != nullptr) {
+      e.summary = e.verdict + ": rule " + failed->name + " failed: " + e.error;
     } else {
       e.summary = e.verdict + ": " + e.error;
     }

@@ -7,8 +7,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "runtime/abi/gov_abi.h"
@@ -88,10 +90,25 @@ std::uint32_t Decide(const PreparedPolicy& prepared, const gov_request& request,
 // error_rule, rule_count, rules[0..rule_count), scalar obligations.
 bool SameDecision(const gov_decision& a, const gov_decision& b);
 
+// Rule `id`'s record, or null when the policy has no such rule: where
+// MergeObligations and Explain read the rules a decision names. govrun's
+// reads them one by one from the bundle (bundle::LoadedPolicy::RulesOf)
+// instead of decoding every rule.
+using RuleLookup = std::function<const ir::Rule*(std::uint32_t id)>;
+// The lookup over a decoded policy's rules.
+RuleLookup RulesOf(const ir::Policy& policy);
+
+// A few rule records by id (those a decision names), and the lookup over them.
+struct RuleSubset {
+  std::vector<std::pair<std::uint32_t, ir::Rule>> rules;
+  RuleLookup lookup() const;
+};
+
 // The obligations a decision imposes: for an allow without error, the merge
 // over its deciding rules (scalars: minimum of set limits, narrowest network;
 // read/write: intersection of path-prefix sets; env: intersection of names;
 // lists no deciding rule sets stay unset). Any other decision: no obligations.
+ir::Obligations MergeObligations(const RuleLookup& rules, const gov_decision& decision);
 ir::Obligations MergeObligations(const ir::Policy& policy, const gov_decision& decision);
 
 // Intersection of two path-prefix sets (each path permits itself and all
@@ -123,7 +140,9 @@ struct Explanation {
   std::string summary;
 };
 
-// Explains `decision`, made under `policy`. Rule ids out of range are skipped.
+// Explains `decision`, made under a policy whose rules `rules` finds (or
+// under `policy`). Rule ids it does not find are skipped.
+Explanation Explain(const RuleLookup& rules, const gov_decision& decision);
 Explanation Explain(const ir::Policy& policy, const gov_decision& decision);
 
 }  // namespace gov::interp

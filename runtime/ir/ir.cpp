@@ -185,13 +185,16 @@ class Validator {
     return {};
   }
 
-  std::string CheckContext() {
-    for (std::size_t i = 0; i < p_.context.size(); ++i) {
-      const ContextField& field = p_.context[i];
+  std::string CheckContext() const { return CheckContextFields(p_.context); }
+
+ public:
+  static std::string CheckContextFields(const std::vector<ContextField>& context) {
+    for (std::size_t i = 0; i < context.size(); ++i) {
+      const ContextField& field = context[i];
       std::string where = "context field " + std::to_string(i) + ": ";
       if (field.name.empty()) return where + "empty name";
       for (std::size_t j = 0; j < i; ++j) {
-        if (p_.context[j].name == field.name) return where + "duplicate name `" + field.name + "`";
+        if (context[j].name == field.name) return where + "duplicate name `" + field.name + "`";
       }
       Kind want;
       switch (field.spelling) {
@@ -215,6 +218,8 @@ class Validator {
     }
     return {};
   }
+
+ private:
 
   // Checks that operand `index` of node `user` exists and precedes it.
   std::string Operand(std::size_t user, std::uint32_t index, const char* which) const {
@@ -510,14 +515,21 @@ class Validator {
   }
 
   std::string CheckRule(const Rule& rule) const {
-    if (rule.name.empty()) return "empty name";
-    if (rule.verdict != Verdict::kAllow && rule.verdict != Verdict::kDeny && rule.verdict != Verdict::kAsk) {
-      return "unknown verdict";
-    }
+    if (std::string e = CheckRuleRecord(rule); !e.empty()) return e;
     if (rule.condition >= p_.nodes.size()) return "condition is not a node";
     const Node& condition = p_.nodes[rule.condition];
     if (!IsPlainBool(condition)) return "condition must be plain bool";
     if (!free_[rule.condition].empty()) return "condition reads an unbound quantifier slot";
+    return {};
+  }
+
+ public:
+  // The checks of one rule that do not involve its condition.
+  static std::string CheckRuleRecord(const Rule& rule) {
+    if (rule.name.empty()) return "empty name";
+    if (rule.verdict != Verdict::kAllow && rule.verdict != Verdict::kDeny && rule.verdict != Verdict::kAsk) {
+      return "unknown verdict";
+    }
     const Obligations& o = rule.obligations;
     if (rule.verdict != Verdict::kAllow && !(o == Obligations{})) return "only allow rules have obligations";
     if (o.timeout_ms < 0 || o.memory_bytes < 0 || o.processes < 0) return "negative obligation limit";
@@ -537,6 +549,8 @@ class Validator {
     return {};
   }
 
+ private:
+
   const Policy& p_;
   std::vector<FreeSlots> free_;
 };
@@ -545,6 +559,14 @@ class Validator {
 
 std::string Validate(const Policy& policy) {
   return Validator(policy).Run();
+}
+
+std::string ValidateRuleRecord(const Rule& rule) {
+  return Validator::CheckRuleRecord(rule);
+}
+
+std::string ValidateContext(const std::vector<ContextField>& context) {
+  return Validator::CheckContextFields(context);
 }
 
 }  // namespace gov::ir

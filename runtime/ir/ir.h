@@ -219,4 +219,10 @@ bool operator==(const Node& a, const Node& b);
 // Returns an empty string when valid, else the first violation.
 std::string Validate(const Policy& policy);
 
+// The parts of Validate that need no nodes: one rule's record apart from its
+// condition (name, verdict, obligations, index keys), and the context
+// declarations. For readers that decode rules one at a time.
+std::string ValidateRuleRecord(const Rule& rule);
+std::string ValidateContext(const std::vector<ContextField>& context);
+
 }  // namespace gov::ir

@@ -303,13 +303,59 @@ void ReadNode(Reader& r, std::uint32_t index, Node& node) {
   }
 }
 
-// Decodes the body of section `tag` into `policy`.
-void ReadSection(std::uint32_t tag, Reader& r, Policy& policy) {
+void ReadRule(Reader& r, Rule& rule) {
+  rule.name = r.Str();
+  std::uint8_t verdict = r.U8();
+  if (verdict > static_cast<std::uint8_t>(Verdict::kAsk)) r.Fail("unknown verdict value");
+  rule.verdict = static_cast<Verdict>(verdict);
+  rule.reason = r.Str();
+  rule.condition = r.Varint32();
+  ReadObligations(r, rule.obligations);
+  rule.index.paths = r.StrList();
+  rule.index.names = r.StrList();
+}
+
+// Moves past one rule record, checking only that it lies within the
+// section (ReadRule checks the rest when the rule is read).
+void SkipRule(Reader& r) {
+  auto skip_str = [&r] { r.Bytes(r.Varint()); };
+  auto skip_strs = [&] {
+    const std::uint32_t n = r.Count(kMinStrBytes);
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) skip_str();
+  };
+  skip_str();  // name
+  r.U8();      // verdict
+  skip_str();  // reason
+  r.Varint();  // condition
+  const std::uint8_t mask = r.U8();
+  if ((mask & kObligationTimeout) != 0) r.Varint();
+  if ((mask & kObligationMemory) != 0) r.Varint();
+  if ((mask & kObligationProcesses) != 0) r.Varint();
+  if ((mask & kObligationNetwork) != 0) r.U8();
+  if ((mask & kObligationRead) != 0) skip_strs();
+  if ((mask & kObligationWrite) != 0) skip_strs();
+  if ((mask & kObligationEnv) != 0) skip_strs();
+  skip_strs();  // index paths
+  skip_strs();  // index names
+}
+
+// The header section: name, version, quantifier slots, and the summary of
+// the environment values the policy reads (EnvReadsOf, checked against the
+// nodes once they are decoded).
+void ReadHeader(Reader& r, std::string& name, std::string& version, std::uint32_t& local_slots, EnvReads& env) {
+  name = r.Str();
+  version = r.Str();
+  local_slots = r.Varint32();
+  env.all = r.Bool();
+  env.names = r.StrList();
+}
+
+// Decodes the body of section `tag` into `policy` (the header's environment
+// summary into `env`).
+void ReadSection(std::uint32_t tag, Reader& r, Policy& policy, EnvReads& env) {
   switch (tag) {
     case kSectionHeader:
-      policy.name = r.Str();
-      policy.version = r.Str();
-      policy.local_slots = r.Varint32();
+      ReadHeader(r, policy.name, policy.version, policy.local_slots, env);
       break;
     case kSectionStrings:
       policy.strings = r.StrList();
@@ -375,18 +421,7 @@ void ReadSection(std::uint32_t tag, Reader& r, Policy& policy) {
     case kSectionRules: {
       std::uint32_t n = r.Count(kMinRuleBytes);
       policy.rules.resize(n);
-      for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
-        Rule& rule = policy.rules[i];
-        rule.name = r.Str();
-        std::uint8_t verdict = r.U8();
-        if (verdict > static_cast<std::uint8_t>(Verdict::kAsk)) r.Fail("unknown verdict value");
-        rule.verdict = static_cast<Verdict>(verdict);
-        rule.reason = r.Str();
-        rule.condition = r.Varint32();
-        ReadObligations(r, rule.obligations);
-        rule.index.paths = r.StrList();
-        rule.index.names = r.StrList();
-      }
+      for (std::uint32_t i = 0; i < n && r.ok(); ++i) ReadRule(r, policy.rules[i]);
       break;
     }
     case kSectionContext: {
@@ -428,6 +463,9 @@ std::string Serialize(const Policy& policy) {
   w.Str(policy.name);
   w.Str(policy.version);
   w.Varint(policy.local_slots);
+  const EnvReads env = EnvReadsOf(policy);
+  w.Bool(env.all);
+  w.StrList(env.names);
   out.Raw(EncodeSection(kSectionHeader, w.Take()));
 
   w = Writer();
@@ -515,36 +553,108 @@ std::string Serialize(const Policy& policy) {
   return out.Take();
 }
 
-ErrorOr<Policy> Deserialize(std::string_view bytes) {
-  auto fail = [](const std::string& message) { return Error{"invalid policy IR: " + message}; };
-  Reader r(bytes);
-  if (r.Bytes(kSerializedMagic.size()) != kSerializedMagic) return fail("not a gov IR file (bad magic)");
-  std::uint32_t version = r.U32();
-  if (!r.ok()) return fail(r.error());
-  if (version == 1) {
-    return fail("IR format version 1 was written by an older govc; this build reads version " +
-                std::to_string(kSerializedVersion) + ": rebuild the bundle with this govc (govc build)");
-  }
-  if (version != kSerializedVersion) return fail("unsupported format version " + std::to_string(version));
+namespace {
 
-  Policy policy;
+Error Invalid(const std::string& message) { return Error{"invalid policy IR: " + message}; }
+
+// Checks the magic, the version and the framing of all ten sections, and
+// returns their bodies (index 0 is the header).
+ErrorOr<std::vector<std::string_view>> SplitSections(std::string_view bytes) {
+  Reader r(bytes);
+  if (r.Bytes(kSerializedMagic.size()) != kSerializedMagic) return Invalid("not a gov IR file (bad magic)");
+  std::uint32_t version = r.U32();
+  if (!r.ok()) return Invalid(r.error());
+  if (version == 1) {
+    return Invalid("IR format version 1 was written by an older govc; this build reads version " +
+                   std::to_string(kSerializedVersion) + ": rebuild the bundle with this govc (govc build)");
+  }
+  if (version != kSerializedVersion) return Invalid("unsupported format version " + std::to_string(version));
+  std::vector<std::string_view> bodies;
+  bodies.reserve(kSectionCount);
   for (std::uint32_t expected = 1; expected <= kSectionCount; ++expected) {
     std::uint32_t tag = r.U32();
     std::uint32_t length = r.U32();
-    if (!r.ok()) return fail(std::string(SectionName(expected)) + " section: " + r.error());
+    if (!r.ok()) return Invalid(std::string(SectionName(expected)) + " section: " + r.error());
     if (tag != expected) {
-      return fail("expected section " + std::string(SectionName(expected)) + ", found tag " + std::to_string(tag));
+      return Invalid("expected section " + std::string(SectionName(expected)) + ", found tag " + std::to_string(tag));
     }
-    std::string_view body = r.Bytes(length);
-    if (!r.ok()) return fail(std::string(SectionName(expected)) + " section: " + r.error());
-    Reader section(body);
-    ReadSection(tag, section, policy);
-    if (section.ok() && !section.AtEnd()) section.Fail("trailing bytes in the section");
-    if (!section.ok()) return fail(std::string(SectionName(expected)) + " section: " + section.error());
+    bodies.push_back(r.Bytes(length));
+    if (!r.ok()) return Invalid(std::string(SectionName(expected)) + " section: " + r.error());
   }
-  if (!r.AtEnd()) return fail("trailing bytes after the last section");
-  if (std::string problem = Validate(policy); !problem.empty()) return fail(problem);
+  if (!r.AtEnd()) return Invalid("trailing bytes after the last section");
+  return bodies;
+}
+
+// Reads one section's body with `read`, which must consume it exactly.
+template <typename ReadFn>
+ErrorOr<void> ReadWhole(std::uint32_t tag, std::string_view body, ReadFn read) {
+  Reader section(body);
+  read(section);
+  if (section.ok() && !section.AtEnd()) section.Fail("trailing bytes in the section");
+  if (!section.ok()) return Invalid(std::string(SectionName(tag)) + " section: " + section.error());
+  return {};
+}
+
+}  // namespace
+
+ErrorOr<Policy> Deserialize(std::string_view bytes) {
+  GOV_ASSIGN_OR_RETURN(const std::vector<std::string_view> bodies, SplitSections(bytes));
+  Policy policy;
+  EnvReads env;
+  for (std::uint32_t tag = 1; tag <= kSectionCount; ++tag) {
+    GOV_RETURN_IF_ERROR(
+        ReadWhole(tag, bodies[tag - 1], [&](Reader& section) { ReadSection(tag, section, policy, env); }));
+  }
+  if (std::string problem = Validate(policy); !problem.empty()) return Invalid(problem);
+  if (EnvReadsOf(policy) != env) {
+    return Invalid("header section: the summary of environment reads does not match the policy's nodes");
+  }
   return policy;
+}
+
+ErrorOr<PolicyView> PolicyView::Open(std::string_view bytes) {
+  GOV_ASSIGN_OR_RETURN(const std::vector<std::string_view> bodies, SplitSections(bytes));
+  PolicyView view;
+  GOV_RETURN_IF_ERROR(ReadWhole(kSectionHeader, bodies[kSectionHeader - 1], [&](Reader& section) {
+    std::uint32_t local_slots = 0;
+    ReadHeader(section, view.name_, view.version_, local_slots, view.env_reads_);
+  }));
+  Policy context_only;
+  EnvReads unused;
+  GOV_RETURN_IF_ERROR(ReadWhole(kSectionContext, bodies[kSectionContext - 1], [&](Reader& section) {
+    ReadSection(kSectionContext, section, context_only, unused);
+  }));
+  view.context_ = std::move(context_only.context);
+  if (std::string problem = ValidateContext(view.context_); !problem.empty()) return Invalid(problem);
+  view.rules_ = bodies[kSectionRules - 1];
+  GOV_RETURN_IF_ERROR(ReadWhole(kSectionRules, view.rules_, [&](Reader& section) {
+    const std::uint32_t n = section.Count(kMinRuleBytes);
+    view.rule_offsets_.reserve(n + 1);
+    for (std::uint32_t i = 0; i < n && section.ok(); ++i) {
+      view.rule_offsets_.push_back(static_cast<std::uint32_t>(view.rules_.size() - section.remaining()));
+      SkipRule(section);
+    }
+    view.rule_offsets_.push_back(static_cast<std::uint32_t>(view.rules_.size() - section.remaining()));
+  }));
+  return view;
+}
+
+std::uint32_t PolicyView::rule_count() const {
+  return rule_offsets_.empty() ? 0 : static_cast<std::uint32_t>(rule_offsets_.size() - 1);
+}
+
+ErrorOr<Rule> PolicyView::RuleAt(std::uint32_t id) const {
+  if (id >= rule_count()) return Invalid("rule " + std::to_string(id) + " does not exist");
+  const std::uint32_t begin = rule_offsets_[id];
+  Rule rule;
+  Reader record(rules_.substr(begin, rule_offsets_[id + 1] - begin));
+  ReadRule(record, rule);
+  if (record.ok() && !record.AtEnd()) record.Fail("trailing bytes in the record");
+  if (!record.ok()) return Invalid("rules section: rule " + std::to_string(id) + ": " + record.error());
+  if (std::string problem = ValidateRuleRecord(rule); !problem.empty()) {
+    return Invalid("rule " + std::to_string(id) + ": " + problem);
+  }
+  return rule;
 }
 
 }  // namespace gov::ir

@@ -16,6 +16,8 @@
 
 #include "runtime/abi/gov_abi.h"
 #include "runtime/crypto/ed25519.h"
+#include "runtime/interp/interp.h"
+#include "runtime/ir/env_reads.h"
 #include "runtime/ir/ir.h"
 #include "runtime/request/request.h"
 #include "runtime/support/error_or.h"
@@ -123,29 +125,26 @@ class Recorder {
   virtual ErrorOr<void> ExportBundle(const std::string& run_id, const std::string& path) = 0;
 };
 
-// The environment variables whose VALUES a policy can read. Their values are
-// decision evidence: --replay must see them, so the recorder stores them in
-// clear (docs/lineage-format.md "Environment values"). `all` is set when the policy
-// reads values under names it computes (or compares whole maps); then every
-// value is evidence. Names alone (`"X" in env`, `len(env)`, `any k in env`)
-// need no values: names are always recorded.
-struct EnvReads {
-  bool all = false;
-  std::vector<std::string> names;  // sorted, unique
-};
-EnvReads EnvReadByPolicy(const ir::Policy& policy);
+// The environment variables whose VALUES a policy can read (ir/env_reads.h):
+// decision evidence that --replay must see, so the recorder stores them in
+// clear (docs/lineage-format.md "Environment values").
+using EnvReads = ir::EnvReads;
 
-// Adds the names `policy` reads (EnvReadByPolicy) to `record.env_in_clear`
-// and sets `record.env_all_in_clear` when it reads them all. govrun calls it
-// before RecordAuthorization so that --replay can reproduce the decision.
-void AddPolicyEnvReads(const ir::Policy& policy, Authorization& record);
+// Adds the names of `reads` to `record.env_in_clear` and sets
+// `record.env_all_in_clear` when the policy reads them all. govrun calls it
+// (through FillDecision) before RecordAuthorization so that --replay can
+// reproduce the decision.
+void AddPolicyEnvReads(const EnvReads& reads, Authorization& record);
 
-// Fills the decision fields of `record` from `decision`, made under
-// `policy`, exactly as govverify --replay re-derives them: verdict
-// (interp::VerdictName), error ("" or interp::ErrorName), rules
-// (interp::Explain), obligations (interp::MergeObligations), and the env
-// names the policy reads (AddPolicyEnvReads). `execute` and `ask_answer`
-// stay the caller's.
+// Fills the decision fields of `record` from `decision`, made under a
+// policy whose rules `rules` finds and which reads `reads`, exactly as
+// govverify --replay re-derives them: verdict (interp::VerdictName), error
+// ("" or interp::ErrorName), rules (interp::Explain), obligations
+// (interp::MergeObligations), and the env names the policy reads
+// (AddPolicyEnvReads). `execute` and `ask_answer` stay the caller's.
+void FillDecision(const interp::RuleLookup& rules, const EnvReads& reads, const gov_decision& decision,
+                  Authorization& record);
+// The same for a whole decoded policy.
 void FillDecision(const ir::Policy& policy, const gov_decision& decision, Authorization& record);
 
 // Opens (creating if needed) the append-only log `lineage_dir`/lineage.log and

@@ -150,7 +150,7 @@ class Verifier {
   Verifier(std::string_view data, const VerifyOptions& options, Report& report)
       : data_(data), options_(options), report_(report) {
     if (options.policy && options.policy->prepared != nullptr) {
-      env_reads_ = EnvReadByPolicy(options.policy->prepared->policy());
+      env_reads_ = ir::EnvReadsOf(options.policy->prepared->policy());
     }
   }
 

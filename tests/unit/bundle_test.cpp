@@ -32,6 +32,7 @@
 #include "runtime/crypto/ed25519.h"
 #include "runtime/crypto/sha256.h"
 #include "runtime/ir/ir.h"
+#include "runtime/ir/env_reads.h"
 #include "runtime/ir/serialize.h"
 
 #ifndef GOV_SOURCE_DIR
@@ -768,6 +769,50 @@ TEST_CASE("code from the code generator loads from a bundle and agrees with the 
   gov_decision decision{};
   CHECK(DecideFor(loaded.value(), "git", decision) == GOV_ALLOW);
   CHECK(decision.timeout_ms == 5000);
+
+  // govrun's load (decode_ir off): the decision's rules, the context and the
+  // env summary come from the view; the whole IR is decoded on first use.
+  auto lazy = LoadBundle(bytes, {key.public_key()}, LoadOptions{.require_native = true, .decode_ir = false});
+  REQUIRE(lazy.ok());
+  gov_decision lazy_decision{};
+  CHECK(DecideFor(lazy.value(), "git", lazy_decision) == GOV_ALLOW);
+  auto rules = lazy.value().RulesOf(lazy_decision);
+  REQUIRE(rules.ok());
+  REQUIRE(rules.value().rules.size() == 1);
+  CHECK(rules.value().rules[0].second == policy.rules[0]);
+  CHECK(interp::Explain(rules.value().lookup(), lazy_decision).summary ==
+        interp::Explain(policy, lazy_decision).summary);
+  CHECK(interp::MergeObligations(rules.value().lookup(), lazy_decision) ==
+        interp::MergeObligations(policy, lazy_decision));
+  CHECK(lazy.value().view().context() == policy.context);
+  CHECK(lazy.value().view().env_reads() == ir::EnvReadsOf(policy));
+  CHECK(lazy.value().policy() == policy);
+}
+
+TEST_CASE("a load that defers decoding the IR still refuses it before the interpreter uses it", "[bundle]") {
+  // IR that frames and decodes but fails ir::Validate (a comparison claims
+  // to yield an int), signed by a trusted key: possible only for a broken or
+  // hostile signer, as govc checks what it writes.
+  ir::Policy policy = TinyPolicy();
+  policy.nodes[2].kind = ir::Kind::kInt;
+  const crypto::PrivateKey key = TestKey(7);
+  const std::vector<crypto::PublicKey> trusted = {key.public_key()};
+  Manifest manifest = BaseManifest(policy);
+  manifest.target = Target{HostTriple(), "x86-64", {}};
+  const std::string bytes = FrameAndSign(
+      2,
+      {{kSectionManifest, ManifestToJson(manifest)}, {kSectionIr, ir::Serialize(policy)}, {kSectionNative, TinyImage()}},
+      key);
+  ExpectError(LoadBundle(bytes, trusted), "bundle IR: invalid policy IR: node 2: result kind does not match the op");
+  ExpectError(LoadBundle(bytes, trusted, LoadOptions{.allow_native = false, .decode_ir = false}),
+              "bundle IR: invalid policy IR: node 2: result kind does not match the op");
+  auto deferred = LoadBundle(bytes, trusted, LoadOptions{.require_native = true, .decode_ir = false});
+  INFO((deferred.ok() ? std::string() : deferred.error().message));
+  REQUIRE(deferred.ok());
+  CHECK(deferred.value().view().rule_count() == 1);
+  auto prepared = deferred.value().Prepare();
+  REQUIRE_FALSE(prepared.ok());
+  CHECK(prepared.error().message == "bundle IR: invalid policy IR: node 2: result kind does not match the op");
 }
 
 // Little-endian u64 at `at` of `bytes` set to `value`.

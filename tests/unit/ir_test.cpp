@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/ir/env_reads.h"
 #include "runtime/ir/serialize.h"
 #include "runtime/pattern/pattern.h"
 
@@ -299,9 +300,10 @@ TEST_CASE("ir: deserialize rejects malformed input", "[ir]") {
   Policy few;
   few.strings = {"a"};
   std::string counted = Serialize(few);
-  // strings section: after magic(6)+version(4)+header section(8 + 3 one-byte
-  // varints) come tag(4), length(4), count (a one-byte varint), "\x01a".
-  std::size_t count_at = 6 + 4 + 8 + 3 + 8;
+  // strings section: after magic(6)+version(4)+header section(8 + name,
+  // version, slots, env-reads flag, env name count: 5 bytes) come tag(4),
+  // length(4), count (a one-byte varint), "\x01a".
+  std::size_t count_at = 6 + 4 + 8 + 5 + 8;
   REQUIRE(counted.substr(count_at, 3) == std::string("\x01\x01" "a", 3));
   counted[count_at] = 0x7f;
   CHECK(message(counted) == "invalid policy IR: strings section: a count exceeds the remaining bytes");
@@ -321,6 +323,95 @@ TEST_CASE("ir: deserialize rejects malformed input", "[ir]") {
   REQUIRE(imm_at != std::string::npos);
   node_bytes[imm_at + 2] = 0;
   CHECK(message(node_bytes) == "invalid policy IR: nodes section: node 0: an immediate marked present is 0");
+}
+
+// SamplePolicy reading the value of env["HOME"] in one more rule.
+Policy SampleReadingEnv() {
+  Policy p = SamplePolicy();
+  p.strings.push_back("HOME");
+  std::uint32_t env = Push(p, {Op::kField, Kind::kStrMap, false, N, N, N, static_cast<std::int64_t>(Field::kEnv)});
+  std::uint32_t key = Push(p, {Op::kConstStr, Kind::kStr, false, static_cast<std::uint32_t>(p.strings.size() - 1), N,
+                               N, 0});
+  std::uint32_t home = Push(p, {Op::kMapGet, Kind::kStr, true, env, key, N, 0});
+  std::uint32_t unset = Push(p, {Op::kIsNone, Kind::kBool, false, home, N, N, 0});
+  Rule rule;
+  rule.name = "no_home";
+  rule.verdict = Verdict::kDeny;
+  rule.condition = unset;
+  p.rules.push_back(rule);
+  REQUIRE(Validate(p).empty());
+  return p;
+}
+
+// The view agrees with the decoded policy on everything it offers.
+void CheckViewAgrees(const PolicyView& view, const Policy& policy) {
+  CHECK(view.name() == policy.name);
+  CHECK(view.version() == policy.version);
+  CHECK(view.context() == policy.context);
+  CHECK(view.env_reads() == EnvReadsOf(policy));
+  REQUIRE(view.rule_count() == policy.rules.size());
+  for (std::uint32_t id = 0; id < view.rule_count(); ++id) {
+    ErrorOr<Rule> rule = view.RuleAt(id);
+    REQUIRE(rule.ok());
+    CHECK(rule.value() == policy.rules[id]);
+  }
+}
+
+TEST_CASE("ir: the policy view reads what deciding needs without decoding the rest", "[ir]") {
+  const Policy p = SampleReadingEnv();
+  CHECK(EnvReadsOf(p) == EnvReads{false, {"HOME"}});
+  const std::string bytes = Serialize(p);
+  ErrorOr<PolicyView> view = PolicyView::Open(bytes);
+  INFO((view.ok() ? "" : view.error().message));
+  REQUIRE(view.ok());
+  CheckViewAgrees(view.value(), p);
+  ErrorOr<Rule> missing = view.value().RuleAt(view.value().rule_count());
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().message == "invalid policy IR: rule 3 does not exist");
+
+  // The header's summary must match the nodes: Deserialize checks it (the
+  // view cannot, it does not read the nodes). Header body: name "sample"
+  // (7 bytes), version "1.2.3" (6), slots (1), then the `all` flag.
+  std::string claims_all = bytes;
+  const std::size_t all_at = 6 + 4 + 8 + 7 + 6 + 1;
+  REQUIRE(claims_all[all_at] == 0);
+  claims_all[all_at] = 1;
+  ErrorOr<Policy> decoded = Deserialize(claims_all);
+  REQUIRE_FALSE(decoded.ok());
+  CHECK(decoded.error().message ==
+        "invalid policy IR: header section: the summary of environment reads does not match the policy's nodes");
+}
+
+TEST_CASE("ir: the policy view survives every truncation and single-bit flip", "[ir]") {
+  const std::string bytes = Serialize(SampleReadingEnv());
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    INFO(n);
+    CHECK_FALSE(PolicyView::Open(std::string_view(bytes).substr(0, n)).ok());
+  }
+  std::size_t opened = 0;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string flipped = bytes;
+      flipped[i] = static_cast<char>(flipped[i] ^ (1 << bit));
+      INFO("byte " << i << " bit " << bit);
+      ErrorOr<PolicyView> view = PolicyView::Open(flipped);
+      ErrorOr<Policy> decoded = Deserialize(flipped);
+      // What Deserialize accepts, the view opens and reads the same way.
+      if (decoded.ok()) {
+        REQUIRE(view.ok());
+        CheckViewAgrees(view.value(), decoded.value());
+      }
+      if (!view.ok()) continue;
+      ++opened;
+      // Any rule of a view that opened either reads or is an error; under
+      // the sanitizers, never an out-of-bounds read.
+      for (std::uint32_t id = 0; id < view.value().rule_count(); ++id) {
+        ErrorOr<Rule> rule = view.value().RuleAt(id);
+        if (rule.ok()) CHECK(ValidateRuleRecord(rule.value()).empty());
+      }
+    }
+  }
+  CHECK(opened > 0);
 }
 
 TEST_CASE("ir: every truncation is rejected", "[ir]") {
