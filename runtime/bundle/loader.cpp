@@ -64,9 +64,8 @@ struct LoadedPolicy::State {
   // The decoded IR, decoding it first if needed; null (with decode_error
   // set) when it does not decode.
   const ir::Policy* Decoded() const {
-    if (prepared) return &prepared->policy();
     std::call_once(decode_once, [this] {
-      if (policy) return;
+      if (policy || prepared) return;
       auto decoded = ir::Deserialize(ir_bytes);
       if (decoded.ok()) {
         policy.emplace(std::move(decoded).value());
@@ -74,7 +73,10 @@ struct LoadedPolicy::State {
         decode_error = "bundle IR: " + decoded.error().message;
       }
     });
-    return policy ? &*policy : nullptr;
+    if (policy) return &*policy;
+    // Empty `policy` with `prepared` set happens only when the interpreter
+    // decides: then `prepared` was made at load and owns the IR.
+    return prepared ? &prepared->policy() : nullptr;
   }
 };
 

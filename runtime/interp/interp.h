@@ -98,7 +98,8 @@ using RuleLookup = std::function<const ir::Rule*(std::uint32_t id)>;
 // The lookup over a decoded policy's rules.
 RuleLookup RulesOf(const ir::Policy& policy);
 
-// A few rule records by id (those a decision names), and the lookup over them.
+// A few rule records by id (those a decision names), and the lookup over
+// them (valid while the subset lives where it is).
 struct RuleSubset {
   std::vector<std::pair<std::uint32_t, ir::Rule>> rules;
   RuleLookup lookup() const;
