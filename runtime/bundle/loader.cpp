@@ -31,9 +31,12 @@ struct LoadedPolicy::State {
   Manifest manifest;
   std::optional<crypto::PublicKey> signer;
   std::string digest;
-  // The IR's bytes (a copy: the caller's buffer may go) and the view of
-  // them that native decisions need (rule records, context, env reads).
-  std::string ir_bytes;
+  // The IR's bytes: in `storage`, which holds either the whole bundle file
+  // (LoadBundleFile hands its buffer over) or a copy of the IR (the
+  // caller's buffer may go); and the view of them that native decisions
+  // need (rule records, context, env reads).
+  std::string storage;
+  std::string_view ir_bytes;
   std::optional<ir::PolicyView> view;
   // The decoded, validated IR: at load (LoadOptions::decode_ir, or when the
   // interpreter decides), else on the first policy() / Prepare() call.
@@ -329,10 +332,15 @@ const std::string& LoadedPolicy::engine() const {
   return state_->engine;
 }
 
-ErrorOr<LoadedPolicy> LoadBundle(std::string_view bytes, const std::vector<crypto::PublicKey>& trusted,
-                                 const LoadOptions& options) {
+ErrorOr<LoadedPolicy> LoadedPolicy::Load(std::string_view bytes, std::string* file,
+                                         const std::vector<crypto::PublicKey>& trusted, const LoadOptions& options) {
   if (options.require_native && !options.allow_native) {
     return Error{"contradictory load options: native code both required and disallowed"};
+  }
+  auto state = std::make_unique<LoadedPolicy::State>();
+  if (file != nullptr) {
+    state->storage = std::move(*file);
+    bytes = state->storage;
   }
   // Signature first, then manifest and code image.
   GOV_ASSIGN_OR_RETURN(VerifiedBundle verified, VerifyBundle(bytes, trusted));
@@ -340,8 +348,12 @@ ErrorOr<LoadedPolicy> LoadBundle(std::string_view bytes, const std::vector<crypt
   // The IR: always its view (what native decisions need), and the whole
   // policy decoded and validated (ir::Deserialize runs ir::Validate) unless
   // the caller defers that (LoadOptions::decode_ir).
-  auto state = std::make_unique<LoadedPolicy::State>();
-  state->ir_bytes.assign(verified.ir);
+  if (file != nullptr) {
+    state->ir_bytes = verified.ir;  // inside storage
+  } else {
+    state->storage.assign(verified.ir);
+    state->ir_bytes = state->storage;
+  }
   auto view = ir::PolicyView::Open(state->ir_bytes);
   if (!view.ok()) {
     return Error{"bundle IR: " + view.error().message};
@@ -401,6 +413,11 @@ ErrorOr<LoadedPolicy> LoadBundle(std::string_view bytes, const std::vector<crypt
   return LoadedPolicy(std::move(state));
 }
 
+ErrorOr<LoadedPolicy> LoadBundle(std::string_view bytes, const std::vector<crypto::PublicKey>& trusted,
+                                 const LoadOptions& options) {
+  return LoadedPolicy::Load(bytes, nullptr, trusted, options);
+}
+
 ErrorOr<std::string> ReadBundleFile(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
@@ -451,8 +468,8 @@ ErrorOr<std::string> ReadBundleFile(const std::string& path) {
 
 ErrorOr<LoadedPolicy> LoadBundleFile(const std::string& path, const std::vector<crypto::PublicKey>& trusted,
                                      const LoadOptions& options) {
-  GOV_ASSIGN_OR_RETURN(const std::string bytes, ReadBundleFile(path));
-  auto loaded = LoadBundle(bytes, trusted, options);
+  GOV_ASSIGN_OR_RETURN(std::string bytes, ReadBundleFile(path));
+  auto loaded = LoadedPolicy::Load({}, &bytes, trusted, options);
   if (!loaded.ok()) {
     return Error{path + ": " + loaded.error().message};
   }

@@ -93,7 +93,13 @@ class LoadedPolicy {
 
  private:
   struct State;
+  // LoadBundle of `bytes`, or of the whole bundle file `*file`, which the
+  // policy then keeps (LoadBundleFile: no copy of the IR).
+  static ErrorOr<LoadedPolicy> Load(std::string_view bytes, std::string* file,
+                                    const std::vector<crypto::PublicKey>& trusted, const LoadOptions& options);
   friend ErrorOr<LoadedPolicy> LoadBundle(std::string_view, const std::vector<crypto::PublicKey>&, const LoadOptions&);
+  friend ErrorOr<LoadedPolicy> LoadBundleFile(const std::string&, const std::vector<crypto::PublicKey>&,
+                                              const LoadOptions&);
   explicit LoadedPolicy(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
 };
