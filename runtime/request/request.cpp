@@ -289,7 +289,8 @@ class JsonReader {
       Fail("`context` must be an object");
       return false;
     }
-    for (const auto& [key, value] : context.items()) {
+    for (const auto& item : context.items()) {
+      const std::string& key = item.key();
       bool declared = std::any_of(fields_.begin(), fields_.end(), [&](const auto& f) { return f.name == key; });
       if (!declared) {
         Fail(fmt::format("unknown context field `{}`{}", key, fields_.empty() ? " (the policy declares none)" : ""));
