@@ -9,10 +9,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -154,8 +154,8 @@ ErrorOr<void> MapThroughMemfd(const CodeImage& image, unsigned char* reservation
     if (data.empty()) {
       GOV_RETURN_IF_ERROR(WriteAllAt0(fd, {image.code}));
     } else {
-      GOV_RETURN_IF_ERROR(WriteAllAt0(
-          fd, {image.code, std::string_view(kZeros, code_pages - image.code.size()), data}));
+      GOV_RETURN_IF_ERROR(
+          WriteAllAt0(fd, {image.code, std::string_view(kZeros, code_pages - image.code.size()), data}));
     }
     // Nobody can change the bytes from now on, not even through /proc/self/fd.
     if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
@@ -165,8 +165,9 @@ ErrorOr<void> MapThroughMemfd(const CodeImage& image, unsigned char* reservation
         MAP_FAILED) {
       return Error{std::string("cannot map the code: ") + std::strerror(errno)};
     }
-    if (!data.empty() && mmap(reservation + image.data_offset, RoundUp(image.data_size, page), PROT_READ,
-                              MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, static_cast<off_t>(code_pages)) == MAP_FAILED) {
+    if (!data.empty() &&
+        mmap(reservation + image.data_offset, RoundUp(image.data_size, page), PROT_READ,
+             MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, static_cast<off_t>(code_pages)) == MAP_FAILED) {
       return Error{std::string("cannot map the code's data: ") + std::strerror(errno)};
     }
     return {};

@@ -874,9 +874,8 @@ std::vector<std::string> IntersectPrefixSets(const std::vector<std::string>& a, 
 }
 
 RuleLookup RulesOf(const ir::Policy& policy) {
-  return [&policy](std::uint32_t id) -> const ir::Rule* {
-    return id < policy.rules.size() ? &policy.rules[id] : nullptr;
-  };
+  return
+      [&policy](std::uint32_t id) -> const ir::Rule* { return id < policy.rules.size() ? &policy.rules[id] : nullptr; };
 }
 
 RuleLookup RuleSubset::lookup() const {

@@ -220,7 +220,6 @@ class Validator {
   }
 
  private:
-
   // Checks that operand `index` of node `user` exists and precedes it.
   std::string Operand(std::size_t user, std::uint32_t index, const char* which) const {
     if (index == kNoNode || index >= user || index >= p_.nodes.size()) [[unlikely]] {
@@ -550,7 +549,6 @@ class Validator {
   }
 
  private:
-
   const Policy& p_;
   std::vector<FreeSlots> free_;
 };

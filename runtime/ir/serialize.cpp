@@ -38,9 +38,9 @@ constexpr std::uint8_t kNodeHasB = 0x20;
 constexpr std::uint8_t kNodeHasC = 0x40;
 constexpr std::uint8_t kNodeHasImm = 0x80;
 // Fewest bytes of one encoded item, for capping counts.
-constexpr std::size_t kMinNodeBytes = 2;   // op, flags
-constexpr std::size_t kMinRuleBytes = 7;   // name, verdict, reason, condition, obligations mask, 2 index lists
-constexpr std::size_t kMinStrBytes = 1;    // the length
+constexpr std::size_t kMinNodeBytes = 2;  // op, flags
+constexpr std::size_t kMinRuleBytes = 7;  // name, verdict, reason, condition, obligations mask, 2 index lists
+constexpr std::size_t kMinStrBytes = 1;   // the length
 
 // An obligations record's mask byte: which fields follow.
 constexpr std::uint8_t kObligationTimeout = 0x01;
@@ -290,7 +290,8 @@ void ReadNode(Reader& r, std::uint32_t index, Node& node) {
   auto operand = [&](std::uint8_t bit) -> std::uint32_t {
     if ((flags & bit) == 0) return kNoNode;
     const std::uint32_t v = r.Varint32();
-    if (v == kNoNode) [[unlikely]] r.Fail("node " + std::to_string(index) + ": an operand marked present is absent");
+    if (v == kNoNode) [[unlikely]]
+      r.Fail("node " + std::to_string(index) + ": an operand marked present is absent");
     return v;
   };
   node.a = operand(kNodeHasA);
@@ -299,7 +300,8 @@ void ReadNode(Reader& r, std::uint32_t index, Node& node) {
   node.imm = 0;
   if ((flags & kNodeHasImm) != 0) {
     node.imm = r.SignedVarint();
-    if (node.imm == 0) [[unlikely]] r.Fail("node " + std::to_string(index) + ": an immediate marked present is 0");
+    if (node.imm == 0) [[unlikely]]
+      r.Fail("node " + std::to_string(index) + ": an immediate marked present is 0");
   }
 }
 
@@ -555,7 +557,9 @@ std::string Serialize(const Policy& policy) {
 
 namespace {
 
-Error Invalid(const std::string& message) { return Error{"invalid policy IR: " + message}; }
+Error Invalid(const std::string& message) {
+  return Error{"invalid policy IR: " + message};
+}
 
 // Checks the magic, the version and the framing of all ten sections, and
 // returns their bodies (index 0 is the header).
@@ -621,9 +625,8 @@ ErrorOr<PolicyView> PolicyView::Open(std::string_view bytes) {
   }));
   Policy context_only;
   EnvReads unused;
-  GOV_RETURN_IF_ERROR(ReadWhole(kSectionContext, bodies[kSectionContext - 1], [&](Reader& section) {
-    ReadSection(kSectionContext, section, context_only, unused);
-  }));
+  GOV_RETURN_IF_ERROR(ReadWhole(kSectionContext, bodies[kSectionContext - 1],
+                                [&](Reader& section) { ReadSection(kSectionContext, section, context_only, unused); }));
   view.context_ = std::move(context_only.context);
   if (std::string problem = ValidateContext(view.context_); !problem.empty()) return Invalid(problem);
   view.rules_ = bodies[kSectionRules - 1];

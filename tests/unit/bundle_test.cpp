@@ -31,8 +31,8 @@
 #include "runtime/bundle/manifest.h"
 #include "runtime/crypto/ed25519.h"
 #include "runtime/crypto/sha256.h"
-#include "runtime/ir/ir.h"
 #include "runtime/ir/env_reads.h"
+#include "runtime/ir/ir.h"
 #include "runtime/ir/serialize.h"
 
 #ifndef GOV_SOURCE_DIR
@@ -799,10 +799,11 @@ TEST_CASE("a load that defers decoding the IR still refuses it before the interp
   const std::vector<crypto::PublicKey> trusted = {key.public_key()};
   Manifest manifest = BaseManifest(policy);
   manifest.target = Target{HostTriple(), "x86-64", {}};
-  const std::string bytes = FrameAndSign(
-      2,
-      {{kSectionManifest, ManifestToJson(manifest)}, {kSectionIr, ir::Serialize(policy)}, {kSectionNative, TinyImage()}},
-      key);
+  const std::string bytes = FrameAndSign(2,
+                                         {{kSectionManifest, ManifestToJson(manifest)},
+                                          {kSectionIr, ir::Serialize(policy)},
+                                          {kSectionNative, TinyImage()}},
+                                         key);
   ExpectError(LoadBundle(bytes, trusted), "bundle IR: invalid policy IR: node 2: result kind does not match the op");
   ExpectError(LoadBundle(bytes, trusted, LoadOptions{.allow_native = false, .decode_ir = false}),
               "bundle IR: invalid policy IR: node 2: result kind does not match the op");

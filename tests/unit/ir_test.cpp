@@ -304,7 +304,9 @@ TEST_CASE("ir: deserialize rejects malformed input", "[ir]") {
   // version, slots, env-reads flag, env name count: 5 bytes) come tag(4),
   // length(4), count (a one-byte varint), "\x01a".
   std::size_t count_at = 6 + 4 + 8 + 5 + 8;
-  REQUIRE(counted.substr(count_at, 3) == std::string("\x01\x01" "a", 3));
+  REQUIRE(counted.substr(count_at, 3) == std::string("\x01\x01"
+                                                     "a",
+                                                     3));
   counted[count_at] = 0x7f;
   CHECK(message(counted) == "invalid policy IR: strings section: a count exceeds the remaining bytes");
   // Varints must be in their shortest form, so every policy has one encoding:
@@ -330,8 +332,8 @@ Policy SampleReadingEnv() {
   Policy p = SamplePolicy();
   p.strings.push_back("HOME");
   std::uint32_t env = Push(p, {Op::kField, Kind::kStrMap, false, N, N, N, static_cast<std::int64_t>(Field::kEnv)});
-  std::uint32_t key = Push(p, {Op::kConstStr, Kind::kStr, false, static_cast<std::uint32_t>(p.strings.size() - 1), N,
-                               N, 0});
+  std::uint32_t key =
+      Push(p, {Op::kConstStr, Kind::kStr, false, static_cast<std::uint32_t>(p.strings.size() - 1), N, N, 0});
   std::uint32_t home = Push(p, {Op::kMapGet, Kind::kStr, true, env, key, N, 0});
   std::uint32_t unset = Push(p, {Op::kIsNone, Kind::kBool, false, home, N, N, 0});
   Rule rule;
