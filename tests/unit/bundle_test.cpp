@@ -816,6 +816,37 @@ TEST_CASE("a load that defers decoding the IR still refuses it before the interp
   CHECK(prepared.error().message == "bundle IR: invalid policy IR: node 2: result kind does not match the op");
 }
 
+TEST_CASE("a decision naming a rule whose record does not decode is an error, not an explanation", "[bundle]") {
+  // A deny rule carrying a timeout: a record ir::ValidateRuleRecord refuses.
+  // govrun reads decided rules through RulesOf and denies on this error.
+  ir::Policy policy = TinyPolicy();
+  policy.rules[0].verdict = ir::Verdict::kDeny;
+  const crypto::PrivateKey key = TestKey(7);
+  Manifest manifest = BaseManifest(policy);
+  manifest.target = Target{HostTriple(), "x86-64", {}};
+  const std::string bytes = FrameAndSign(2,
+                                         {{kSectionManifest, ManifestToJson(manifest)},
+                                          {kSectionIr, ir::Serialize(policy)},
+                                          {kSectionNative, TinyImage()}},
+                                         key);
+  auto deferred = LoadBundle(bytes, {key.public_key()}, LoadOptions{.require_native = true, .decode_ir = false});
+  INFO((deferred.ok() ? std::string() : deferred.error().message));
+  REQUIRE(deferred.ok());
+  gov_decision decision{};
+  decision.verdict = GOV_DENY;
+  decision.rule_count = 1;
+  decision.rules[0] = 0;
+  decision.error_rule = GOV_NO_RULE;
+  auto rules = deferred.value().RulesOf(decision);
+  REQUIRE_FALSE(rules.ok());
+  CHECK(rules.error().message == "bundle IR: invalid policy IR: rule 0: only allow rules have obligations");
+  // An id the policy does not have is skipped, as Explain skips it.
+  decision.rules[0] = 7;
+  auto none = deferred.value().RulesOf(decision);
+  REQUIRE(none.ok());
+  CHECK(none.value().rules.empty());
+}
+
 // Little-endian u64 at `at` of `bytes` set to `value`.
 void Set64(std::string& bytes, std::size_t at, std::uint64_t value) {
   for (int i = 0; i < 8; ++i) bytes[at + static_cast<std::size_t>(i)] = static_cast<char>((value >> (8 * i)) & 0xff);
