@@ -16,7 +16,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
-#include <thread>
 
 #include "compiler/codegen/codegen.h"
 #include "compiler/driver/build.h"
@@ -265,12 +264,6 @@ int RunBuild(const BuildArgs& args) {
   options.native = args.native;
   options.codegen.cpu = args.cpu;
   options.codegen.opt_level = args.opt_level;
-  // LLVM's one-time costs on a second core while the front end runs (joined
-  // when this function returns, before the real compile if it gets there).
-  std::optional<std::jthread> warm_up;
-  if (args.native && std::thread::hardware_concurrency() > 1) {
-    warm_up.emplace([codegen_options = options.codegen] { codegen::WarmUp(codegen_options); });
-  }
   bool ok = false;
   ErrorOr<driver::LoweredPolicy> lowered = LowerAndReport(path.value(), ok);
   if (!lowered.ok()) return ToolFailure(lowered.error().message);
@@ -296,7 +289,6 @@ int RunBuild(const BuildArgs& args) {
       return ToolFailure(written.error().message);
     }
   }
-  if (warm_up) warm_up->join();
   std::optional<ErrorOr<std::string>> bundle;
   driver::RunWithLargeStack([&] { bundle.emplace(driver::BuildBundle(lowered.value(), key.value(), options)); });
   if (!bundle->ok()) return ToolFailure(bundle->error().message);

@@ -38,8 +38,8 @@ struct Options {
   std::string cpu;
   // Optimization: 0 (no IR passes, fast instruction selection), 1 (SROA,
   // EarlyCSE, InstCombine, SimplifyCFG, fast instruction selection), 2 (the
-  // O2 pipeline without unrolling and vectorization, full instruction
-  // selection), or kAutoOptLevel (2).
+  // inliner, then those passes with GVN and a second InstCombine/SimplifyCFG
+  // round; full instruction selection; docs/codegen.md), or kAutoOptLevel (2).
   int opt_level = kAutoOptLevel;
   // Also link NativeCode::image (govc's own linker, compiler/codegen/link.h;
   // no subprocess). govc eval/test only need the in-process function and
@@ -98,13 +98,6 @@ class JitPolicy {
   gov_decide_fn decide_ = nullptr;
   NativeCode native_;
 };
-
-// Pays LLVM's one-time costs of a process (target set-up, the first touch of
-// the optimizer's and code generator's pages) by compiling a one-rule policy
-// with `options`, and discards the result. govc build runs it on a second
-// core while the front end works; it has no effect on any later compile's
-// output, and its failures are ignored (a real compile reports them).
-void WarmUp(const Options& options);
 
 // The LLVM IR (text) the code generator emits for `policy`, before and after
 // optimization; for docs, debugging and tests.
