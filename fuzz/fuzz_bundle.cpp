@@ -6,7 +6,8 @@
 //      must be safe to interpret);
 //   1  ir::PolicyView::Open and RuleAt of its rules;
 //   2  bundle::ParseCodeImage;
-//   3  bundle::ParseManifest (and the canonical re-encoding it checks);
+//   3  bundle::ParseManifest (its direct reader against the general parser,
+//      and the canonical re-encoding it checks);
 //   4+ bundle::VerifyBundle against a fixed key (framing, then signature).
 // Any crash, sanitizer report or broken property is a bug (std::abort).
 #include <array>
@@ -78,8 +79,15 @@ void FuzzImage(std::string_view bytes) {
 }
 
 void FuzzManifest(std::string_view bytes) {
+  // The direct reader never accepts what the general parser rejects, and
+  // both read the same value.
+  auto general = bundle::internal::ParseManifestGeneral(bytes);
+  auto read = bundle::internal::ReadCanonicalManifest(bytes);
+  if (read && bundle::CheckManifest(*read).ok()) Check(general.ok() && general.value() == *read);
   auto manifest = bundle::ParseManifest(bytes);
+  Check(manifest.ok() == general.ok());
   if (!manifest.ok()) return;
+  Check(manifest.value() == general.value());
   Check(bundle::ManifestToJson(manifest.value()) == bytes);
 }
 

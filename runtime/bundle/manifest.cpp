@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "runtime/crypto/sha256.h"
@@ -181,7 +182,102 @@ ErrorOr<std::string> StringField(const Json& object, std::string_view where, con
   return value->get<std::string>();
 }
 
+// Reads the canonical manifest layout byte by byte (see
+// internal::ReadCanonicalManifest).
+class CanonicalReader {
+ public:
+  explicit CanonicalReader(std::string_view in) : in_(in) {}
+
+  bool Literal(std::string_view text) {
+    if (in_.substr(pos_, text.size()) != text) return false;
+    pos_ += text.size();
+    return true;
+  }
+  // A string of printable ASCII other than '"' and '\\' (which
+  // AppendJsonString writes unescaped).
+  bool String(std::string& out) {
+    if (pos_ >= in_.size() || in_[pos_] != '"') return false;
+    const std::size_t start = ++pos_;
+    for (; pos_ < in_.size(); ++pos_) {
+      const auto c = static_cast<unsigned char>(in_[pos_]);
+      if (c == '"') {
+        out.assign(in_.substr(start, pos_ - start));
+        ++pos_;
+        return true;
+      }
+      if (c < 0x20 || c > 0x7e || c == '\\') return false;
+    }
+    return false;
+  }
+  // A decimal without sign or leading zeros, at most 0xffffffff.
+  bool Unsigned32(std::uint32_t& out) {
+    std::uint64_t value = 0;
+    const std::size_t start = pos_;
+    while (pos_ < in_.size() && in_[pos_] >= '0' && in_[pos_] <= '9' && pos_ - start < 10) {
+      value = value * 10 + static_cast<std::uint64_t>(in_[pos_] - '0');
+      ++pos_;
+    }
+    const std::size_t digits = pos_ - start;
+    if (digits == 0 || (digits > 1 && in_[start] == '0') || value > 0xffffffffu) return false;
+    out = static_cast<std::uint32_t>(value);
+    return true;
+  }
+  bool AtEnd() const { return pos_ == in_.size(); }
+
+ private:
+  std::string_view in_;
+  std::size_t pos_ = 0;
+};
+
 }  // namespace
+
+std::optional<Manifest> internal::ReadCanonicalManifest(std::string_view json) {
+  CanonicalReader in(json);
+  Manifest m;
+  if (!in.Literal("{\"abi_version\":") || !in.Unsigned32(m.abi_version) || !in.Literal(",\"compiler_version\":") ||
+      !in.String(m.compiler_version) || !in.Literal(",\"created\":") || !in.String(m.created) ||
+      !in.Literal(",\"policy\":{\"name\":") || !in.String(m.policy_name) || !in.Literal(",\"version\":") ||
+      !in.String(m.policy_version) || !in.Literal("},\"sources\":[")) {
+    return std::nullopt;
+  }
+  if (!in.Literal("]")) {
+    do {
+      SourceFile file;
+      if (!in.Literal("{\"path\":") || !in.String(file.path) || !in.Literal(",\"sha256\":") ||
+          !in.String(file.sha256) || !in.Literal("}")) {
+        return std::nullopt;
+      }
+      m.sources.push_back(std::move(file));
+    } while (in.Literal(","));
+    if (!in.Literal("]")) return std::nullopt;
+  }
+  if (!in.Literal(",\"target\":")) return std::nullopt;
+  if (!in.Literal("null")) {
+    Target target;
+    if (!in.Literal("{\"cpu\":") || !in.String(target.cpu) || !in.Literal(",\"features\":[")) return std::nullopt;
+    if (!in.Literal("]")) {
+      do {
+        std::string feature;
+        if (!in.String(feature)) return std::nullopt;
+        target.features.push_back(std::move(feature));
+      } while (in.Literal(","));
+      if (!in.Literal("]")) return std::nullopt;
+    }
+    if (!in.Literal(",\"triple\":") || !in.String(target.triple) || !in.Literal("}")) return std::nullopt;
+    m.target = std::move(target);
+  }
+  if (!in.Literal("}") || !in.AtEnd()) return std::nullopt;
+  return m;
+}
+
+ErrorOr<Manifest> ParseManifest(std::string_view json) {
+  // The common case without building a JSON document; the general parser
+  // accepts exactly the same canonical bytes and names what is wrong.
+  if (std::optional<Manifest> read = internal::ReadCanonicalManifest(json); read && CheckManifest(*read).ok()) {
+    return std::move(*read);
+  }
+  return internal::ParseManifestGeneral(json);
+}
 
 ErrorOr<void> CheckManifest(const Manifest& manifest) {
   GOV_RETURN_IF_ERROR(CheckText("policy.name", manifest.policy_name, false));
@@ -249,7 +345,7 @@ std::string ManifestToJson(const Manifest& manifest) {
   return out;
 }
 
-ErrorOr<Manifest> ParseManifest(std::string_view json) {
+ErrorOr<Manifest> internal::ParseManifestGeneral(std::string_view json) {
   const Json root = Json::parse(json.begin(), json.end(), nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) {
     return Error{"manifest is not valid JSON"};
@@ -257,9 +353,8 @@ ErrorOr<Manifest> ParseManifest(std::string_view json) {
   if (!root.is_object()) {
     return Error{"manifest is not a JSON object"};
   }
-  GOV_RETURN_IF_ERROR(OnlyFields(
-      root, "manifest",
-      {"abi_version", "compiler_version", "created", "policy", "sources", "target"}));
+  GOV_RETURN_IF_ERROR(
+      OnlyFields(root, "manifest", {"abi_version", "compiler_version", "created", "policy", "sources", "target"}));
   Manifest manifest;
   const Json& abi = root["abi_version"];
   if (!abi.is_number_unsigned() || abi.get<std::uint64_t>() > 0xffffffffu) {

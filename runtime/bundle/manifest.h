@@ -60,6 +60,19 @@ std::string ManifestToJson(const Manifest& manifest);
 // CheckManifest, and the bytes must equal ManifestToJson of the result.
 ErrorOr<Manifest> ParseManifest(std::string_view json);
 
+namespace internal {
+
+// ParseManifest's two halves, for tests and the fuzzer that check they
+// agree. ReadCanonicalManifest reads the canonical layout directly when
+// every string is printable ASCII without '"' or '\\' (no escapes; what govc
+// writes for ASCII paths), without any checks of the values; std::nullopt for
+// anything else. ParseManifestGeneral parses any JSON and reports precisely
+// what is wrong (the path of bundles that fail, or need escapes).
+std::optional<Manifest> ReadCanonicalManifest(std::string_view json);
+ErrorOr<Manifest> ParseManifestGeneral(std::string_view json);
+
+}  // namespace internal
+
 // `unix_seconds` as "YYYY-MM-DDTHH:MM:SSZ" (UTC).
 std::string FormatRfc3339Utc(std::int64_t unix_seconds);
 

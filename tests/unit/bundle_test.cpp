@@ -220,6 +220,58 @@ std::string TinyImage() {
   return WriteCodeImage(parts);
 }
 
+TEST_CASE("manifest direct reader agrees with the general parser", "[bundle]") {
+  using gov::bundle::internal::ParseManifestGeneral;
+  using gov::bundle::internal::ReadCanonicalManifest;
+  Manifest manifest = BaseManifest(TinyPolicy());
+  manifest.sources.push_back({"z/other.gov", manifest.sources[0].sha256});
+  manifest.target = Target{"x86_64-pc-linux-gnu", "x86-64-v2", {"+sse4.2", "-avx"}};
+  for (bool with_target : {false, true}) {
+    Manifest m = manifest;
+    if (!with_target) m.target.reset();
+    const std::string json = ManifestToJson(m);
+    auto read = ReadCanonicalManifest(json);
+    REQUIRE(read.has_value());
+    CHECK(*read == m);
+    auto general = ParseManifestGeneral(json);
+    REQUIRE(general.ok());
+    CHECK(general.value() == m);
+  }
+  Manifest empty_lists = manifest;
+  empty_lists.target->features.clear();
+  auto read_empty = ReadCanonicalManifest(ManifestToJson(empty_lists));
+  REQUIRE(read_empty.has_value());
+  CHECK(*read_empty == empty_lists);
+
+  // Strings needing escapes or outside printable ASCII: left to the general
+  // parser, which reads them.
+  for (std::string version : {"q\"", "b\\", "t\t", "\xc3\xa9"}) {
+    Manifest m = manifest;
+    m.policy_version = version;
+    const std::string json = ManifestToJson(m);
+    CHECK_FALSE(ReadCanonicalManifest(json).has_value());
+    auto parsed = ParseManifest(json);
+    REQUIRE(parsed.ok());
+    CHECK(parsed.value() == m);
+  }
+  // Any byte out of the canonical layout: not read directly.
+  const std::string json = ManifestToJson(manifest);
+  for (const std::string& bad : {" " + json, json + " ", json.substr(0, json.size() - 1),
+                                 std::string(json).replace(json.find(":1,"), 3, ":01,"),
+                                 std::string(json).replace(json.find(":1,"), 3, ":4294967296,"),
+                                 std::string(json).replace(json.find("\"sources\""), 9, "\"sourcez\""),
+                                 std::string(json).replace(json.find("],\"triple\""), 1, ",]")}) {
+    CHECK_FALSE(ReadCanonicalManifest(bad).has_value());
+    CHECK_FALSE(ParseManifest(bad).ok());
+  }
+  // Read but failing CheckManifest: ParseManifest reports the general
+  // parser's error.
+  std::string bad_time = json;
+  bad_time.replace(bad_time.find("2026-01-02T03:04:05Z"), 20, "2026-13-02T03:04:05Z");
+  CHECK(ReadCanonicalManifest(bad_time).has_value());
+  ExpectError(ParseManifest(bad_time), "out-of-range");
+}
+
 TEST_CASE("manifest canonical JSON round trip and strict parsing", "[bundle]") {
   Manifest manifest = BaseManifest(TinyPolicy());
   manifest.policy_version = "quote\" backslash\\ tab\t nl\n ctl\x01 é";
