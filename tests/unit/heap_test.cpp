@@ -69,12 +69,10 @@ int CheckInChild() {
   std::memset(block, 0x5a, std::size_t{4} << 20);
   std::free(block);
   // So does one made by another thread (one arena).
-  bool thread_in_range = false;
-  std::thread([&] {
-    void* from_thread = std::malloc(std::size_t{1} << 20);
-    thread_in_range = from_thread != nullptr && InRange(from_thread, std::size_t{1} << 20, heap);
-    std::free(from_thread);
-  }).join();
+  void* from_thread = nullptr;
+  std::thread([&from_thread] { from_thread = std::malloc(std::size_t{1} << 20); }).join();
+  const bool thread_in_range = from_thread != nullptr && InRange(from_thread, std::size_t{1} << 20, heap);
+  std::free(from_thread);
   if (!thread_in_range) return 16;
   return 0;
 }
