@@ -220,6 +220,19 @@ std::string TinyImage() {
   return WriteCodeImage(parts);
 }
 
+// `policy`'s IR with a host-target manifest and TinyImage as its native
+// code, framed and signed by `key` without the writer's checks (so the IR
+// may be one govc would refuse).
+std::string SignedWithTinyImage(const ir::Policy& policy, const crypto::PrivateKey& key) {
+  Manifest manifest = BaseManifest(policy);
+  manifest.target = Target{HostTriple(), "x86-64", {}};
+  return FrameAndSign(2,
+                      {{kSectionManifest, ManifestToJson(manifest)},
+                       {kSectionIr, ir::Serialize(policy)},
+                       {kSectionNative, TinyImage()}},
+                      key);
+}
+
 TEST_CASE("manifest direct reader agrees with the general parser", "[bundle]") {
   using gov::bundle::internal::ParseManifestGeneral;
   using gov::bundle::internal::ReadCanonicalManifest;
@@ -256,11 +269,11 @@ TEST_CASE("manifest direct reader agrees with the general parser", "[bundle]") {
   }
   // Any byte out of the canonical layout: not read directly.
   const std::string json = ManifestToJson(manifest);
-  for (const std::string& bad : {" " + json, json + " ", json.substr(0, json.size() - 1),
-                                 std::string(json).replace(json.find(":1,"), 3, ":01,"),
-                                 std::string(json).replace(json.find(":1,"), 3, ":4294967296,"),
-                                 std::string(json).replace(json.find("\"sources\""), 9, "\"sourcez\""),
-                                 std::string(json).replace(json.find("],\"triple\""), 1, ",]")}) {
+  for (const std::string& bad :
+       {" " + json, json + " ", json.substr(0, json.size() - 1), std::string(json).replace(json.find(":1,"), 3, ":01,"),
+        std::string(json).replace(json.find(":1,"), 3, ":4294967296,"),
+        std::string(json).replace(json.find("\"sources\""), 9, "\"sourcez\""),
+        std::string(json).replace(json.find("],\"triple\""), 1, ",]")}) {
     CHECK_FALSE(ReadCanonicalManifest(bad).has_value());
     CHECK_FALSE(ParseManifest(bad).ok());
   }
@@ -849,13 +862,7 @@ TEST_CASE("a load that defers decoding the IR still refuses it before the interp
   policy.nodes[2].kind = ir::Kind::kInt;
   const crypto::PrivateKey key = TestKey(7);
   const std::vector<crypto::PublicKey> trusted = {key.public_key()};
-  Manifest manifest = BaseManifest(policy);
-  manifest.target = Target{HostTriple(), "x86-64", {}};
-  const std::string bytes = FrameAndSign(2,
-                                         {{kSectionManifest, ManifestToJson(manifest)},
-                                          {kSectionIr, ir::Serialize(policy)},
-                                          {kSectionNative, TinyImage()}},
-                                         key);
+  const std::string bytes = SignedWithTinyImage(policy, key);
   ExpectError(LoadBundle(bytes, trusted), "bundle IR: invalid policy IR: node 2: result kind does not match the op");
   ExpectError(LoadBundle(bytes, trusted, LoadOptions{.allow_native = false, .decode_ir = false}),
               "bundle IR: invalid policy IR: node 2: result kind does not match the op");
@@ -874,13 +881,7 @@ TEST_CASE("a decision naming a rule whose record does not decode is an error, no
   ir::Policy policy = TinyPolicy();
   policy.rules[0].verdict = ir::Verdict::kDeny;
   const crypto::PrivateKey key = TestKey(7);
-  Manifest manifest = BaseManifest(policy);
-  manifest.target = Target{HostTriple(), "x86-64", {}};
-  const std::string bytes = FrameAndSign(2,
-                                         {{kSectionManifest, ManifestToJson(manifest)},
-                                          {kSectionIr, ir::Serialize(policy)},
-                                          {kSectionNative, TinyImage()}},
-                                         key);
+  const std::string bytes = SignedWithTinyImage(policy, key);
   auto deferred = LoadBundle(bytes, {key.public_key()}, LoadOptions{.require_native = true, .decode_ir = false});
   INFO((deferred.ok() ? std::string() : deferred.error().message));
   REQUIRE(deferred.ok());
