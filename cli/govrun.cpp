@@ -3,10 +3,12 @@
 // after the authorization is durably recorded, under the policy's
 // obligations, executing the very file descriptor that was hashed. Every
 // failure before exec means the program does not run (docs/govrun.md).
-#include <poll.h>
-#include <signal.h>
-#include <pwd.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,13 +31,16 @@
 #include "runtime/crypto/ed25519.h"
 #include "runtime/exec/env.h"
 #include "runtime/exec/exit_codes.h"
+#include "runtime/exec/process.h"
 #include "runtime/exec/program.h"
 #include "runtime/exec/run.h"
 #include "runtime/exec/sandbox.h"
+#include "runtime/exec/secure_start.h"
 #include "runtime/interp/interp.h"
 #include "runtime/ir/ir.h"
 #include "runtime/lineage/recorder.h"
 #include "runtime/request/request.h"
+#include "runtime/support/display.h"
 
 extern char** environ;
 
@@ -90,38 +95,54 @@ std::string GetEnv(const char* name, bool* set = nullptr) {
 }
 
 bool IsRunId(std::string_view id) {
-  return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
+  return id.size() == 32 &&
+         std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-// The enclosing govrun run, from GOV_RUN_ID / GOV_RUN_DEPTH / GOV_RUN_PROGRAM.
-exec::Outcome<bool> ReadParent(request::Request& request) {
+// The enclosing governed run, verified: GOV_RUN_ID and GOV_RUN_RECORD are
+// only a claim (any caller can set them); the run is this request's parent
+// only when the start record at that offset of this log is the start of
+// that run and names a supervisor that is a live ancestor of this process
+// (same pid, same start time, same boot). Otherwise the request has no
+// parent and `notice` says why (docs/request.md).
+void VerifyParent(lineage::Recorder& recorder, request::Request& request, std::string& notice) {
   bool has_id = false;
   const std::string id = GetEnv(lineage::kEnvRunId, &has_id);
   if (!has_id) {
-    return false;
+    return;
   }
+  auto reject = [&](const std::string& why) {
+    notice = std::string(lineage::kEnvRunId) + " names run " + EscapeForDisplay(id) +
+             ", which is not an enclosing governed run in progress (" + why + "); deciding without a parent";
+  };
   if (!IsRunId(id)) {
-    return Failure{exec::kExitConfig, std::string(lineage::kEnvRunId) + " is set but is not a run id (32 lower-case hex digits)"};
+    return reject("not a run id");
   }
-  bool has_depth = false;
-  const std::string depth = GetEnv(lineage::kEnvRunDepth, &has_depth);
-  if (!has_depth || depth.empty() || depth.size() > 6 ||
-      !std::all_of(depth.begin(), depth.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return Failure{exec::kExitConfig, std::string(lineage::kEnvRunDepth) + " must accompany " + lineage::kEnvRunId +
-                                          " as a non-negative integer"};
+  const std::string record = GetEnv(lineage::kEnvRunRecord);
+  std::uint64_t offset = 0;
+  if (record.size() != 16 || !std::all_of(record.begin(), record.end(),
+                                          [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); })) {
+    return reject(std::string(lineage::kEnvRunRecord) + " is not 16 hex digits");
   }
-  const std::string program = GetEnv(lineage::kEnvRunProgram);
-  if (program.empty() || program[0] != '/') {
-    return Failure{exec::kExitConfig, std::string(lineage::kEnvRunProgram) + " must accompany " +
-                                          lineage::kEnvRunId + " as an absolute path"};
+  offset = std::stoull(record, nullptr, 16);
+  auto started = recorder.ReadStart(id, offset);
+  if (!started.ok()) {
+    return reject("its start record is not in this lineage log: " + started.error().message);
   }
-  request.has_parent = true;
-  request.parent_run_id = id;
-  request.parent_depth = std::stoll(depth);
-  request.parent_program = program;
-  return true;
+  const lineage::StartedRun& run = started.value();
+  if (run.boot_id != exec::BootId()) {
+    return reject("it started before this boot");
+  }
+  for (const exec::ProcessIdentity& ancestor : exec::Ancestors()) {
+    if (ancestor.SameProcess(static_cast<pid_t>(run.supervisor_pid), run.supervisor_start_time)) {
+      request.has_parent = true;
+      request.parent_run_id = id;
+      request.parent_depth = run.depth;
+      request.parent_program = run.program;
+      return;
+    }
+  }
+  reject("its supervising govrun is not an ancestor of this process");
 }
 
 // --context KEY=VALUE values, checked against the policy's declarations.
@@ -144,9 +165,9 @@ exec::Outcome<bool> ReadContext(const std::vector<std::string>& items, const std
       for (const ir::ContextField& field : context) {
         declared += (declared.empty() ? "" : ", ") + field.name;
       }
-      return Failure{exec::kExitConfig, "--context `" + key + "`: the policy declares no such context field" +
-                                            (declared.empty() ? std::string(" (it declares none)")
-                                                              : " (declared: " + declared + ")")};
+      return Failure{exec::kExitConfig,
+                     "--context `" + key + "`: the policy declares no such context field" +
+                         (declared.empty() ? std::string(" (it declares none)") : " (declared: " + declared + ")")};
     }
     if (seen[index]) {
       return Failure{exec::kExitConfig, "--context `" + key + "` is given more than once"};
@@ -166,16 +187,6 @@ exec::Outcome<bool> ReadContext(const std::vector<std::string>& items, const std
   return true;
 }
 
-std::string UserName(uid_t uid) {
-  struct passwd entry {};
-  struct passwd* found = nullptr;
-  char buffer[4096];
-  if (getpwuid_r(uid, &entry, buffer, sizeof buffer, &found) == 0 && found != nullptr) {
-    return found->pw_name;
-  }
-  return std::to_string(uid);
-}
-
 std::string GroupName(gid_t gid) {
   struct group entry {};
   struct group* found = nullptr;
@@ -186,18 +197,33 @@ std::string GroupName(gid_t gid) {
   return std::to_string(gid);
 }
 
-exec::Outcome<bool> FillIdentity(request::Request& request) {
+// The caller's identity as govrun measures it, and the account variables
+// the default environment sets from the user database.
+exec::Outcome<bool> FillIdentity(request::Request& request, exec::AccountVariables& account) {
   char* cwd = getcwd(nullptr, 0);
   if (cwd == nullptr) {
     return Failure{exec::kExitInternal, std::string("cannot determine the current directory: ") + std::strerror(errno)};
   }
   request.cwd = cwd;
+  account.cwd = cwd;
   std::free(cwd);
   const uid_t uid = geteuid();
   const gid_t gid = getegid();
   request.uid = uid;
   request.gid = gid;
-  request.user_name = UserName(uid);
+  {
+    struct passwd entry {};
+    struct passwd* found = nullptr;
+    char buffer[4096];
+    if (getpwuid_r(uid, &entry, buffer, sizeof buffer, &found) == 0 && found != nullptr) {
+      request.user_name = found->pw_name;
+      account.user = found->pw_name;
+      account.home = found->pw_dir != nullptr ? found->pw_dir : "";
+      account.shell = found->pw_shell != nullptr ? found->pw_shell : "";
+    } else {
+      request.user_name = std::to_string(uid);
+    }
+  }
   const int count = getgroups(0, nullptr);
   std::vector<gid_t> groups(static_cast<std::size_t>(std::max(count, 0)));
   if (count > 0 && getgroups(count, groups.data()) < 0) {
@@ -216,62 +242,6 @@ exec::Outcome<bool> FillIdentity(request::Request& request) {
   request.host = host;
   request.time_unix = static_cast<std::int64_t>(std::time(nullptr));
   return true;
-}
-
-// The `ask` prompt: y/N on the terminal, "no" after the timeout.
-std::string Ask(const interp::Explanation& explanation, const std::string& program, std::int64_t timeout_ms) {
-  if (isatty(STDIN_FILENO) != 1 || isatty(STDERR_FILENO) != 1) {
-    return "no-terminal";
-  }
-  std::string reasons;
-  for (const interp::ExplainedRule& rule : explanation.rules) {
-    reasons += "\n  rule " + rule.name + (rule.reason.empty() ? "" : ": " + rule.reason);
-  }
-  std::fprintf(stderr, "govrun: the policy asks before running %s:%s\nRun it? [y/N] (%llds) ", program.c_str(),
-               reasons.c_str(), static_cast<long long>(timeout_ms / 1000));
-  std::fflush(stderr);
-  std::string line;
-  const std::int64_t deadline = exec::MonotonicNs() + timeout_ms * 1000000;
-  while (true) {
-    const std::int64_t left_ms = (deadline - exec::MonotonicNs()) / 1000000;
-    if (left_ms <= 0) {
-      std::fprintf(stderr, "\n");
-      return "timeout";
-    }
-    // Terminating signals are blocked (see PrepareSupervisor): look for them
-    // between short polls so that Ctrl-C at the prompt answers no.
-    sigset_t pending;
-    sigemptyset(&pending);
-    if (sigpending(&pending) == 0 && (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1 ||
-                                      sigismember(&pending, SIGHUP) == 1 || sigismember(&pending, SIGQUIT) == 1)) {
-      std::fprintf(stderr, "\n");
-      return "no";
-    }
-    struct pollfd poll_fd {STDIN_FILENO, POLLIN, 0};
-    const int ready = poll(&poll_fd, 1, static_cast<int>(std::min<std::int64_t>(left_ms, 100)));
-    if (ready < 0 && errno == EINTR) {
-      continue;
-    }
-    if (ready == 0) {
-      continue;
-    }
-    if (ready < 0) {
-      std::fprintf(stderr, "\n");
-      return "no";
-    }
-    char c = 0;
-    const ssize_t got = read(STDIN_FILENO, &c, 1);
-    if (got <= 0 || c == '\n') {
-      break;
-    }
-    if (line.size() < 16) {
-      line.push_back(c);
-    }
-  }
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) {
-    line.pop_back();
-  }
-  return (line == "y" || line == "Y" || line == "yes" || line == "YES" || line == "Yes") ? "yes" : "no";
 }
 
 std::string NetworkName(ir::Network network) {
@@ -295,28 +265,8 @@ std::string JoinList(const std::vector<std::string>& items) {
   return "[" + out + "]";
 }
 
-void PrintExplanation(const bundle::LoadedPolicy& policy, const request::Request& request,
-                      const interp::Explanation& explanation, const ir::Obligations& obligations,
-                      const exec::Program& program) {
-  std::fprintf(stderr, "govrun: policy %s %s (%s), %s\n", policy.manifest().policy_name.c_str(),
-               policy.manifest().policy_version.c_str(), policy.digest().c_str(), policy.engine().c_str());
-  std::fprintf(stderr, "govrun: program %s (%s)\n", request.program_path.c_str(), request.program_sha256.c_str());
-  if (program.is_script) {
-    std::fprintf(stderr, "govrun: script interpreter %s (%s)\n", program.interpreter.path.c_str(),
-                 program.interpreter.sha256.c_str());
-  }
-  std::fprintf(stderr, "govrun: args %s, cwd %s, user %s (uid %lld), host %s\n", JoinList(request.args).c_str(),
-               request.cwd.c_str(), request.user_name.c_str(), static_cast<long long>(request.uid),
-               request.host.c_str());
-  if (request.has_parent) {
-    std::fprintf(stderr, "govrun: parent run %s (depth %lld, %s)\n", request.parent_run_id.c_str(),
-                 static_cast<long long>(request.parent_depth), request.parent_program.c_str());
-  }
-  std::fprintf(stderr, "govrun: decision: %s\n", explanation.summary.c_str());
-  for (const interp::ExplainedRule& rule : explanation.rules) {
-    std::fprintf(stderr, "govrun:   rule %s (%s)%s%s\n", rule.name.c_str(), interp::VerdictName(static_cast<std::uint32_t>(rule.verdict)),
-                 rule.reason.empty() ? "" : ": ", rule.reason.c_str());
-  }
+// The obligations as one line of text: " timeout=600000ms write=[...]" or " none".
+std::string ObligationsText(const ir::Obligations& obligations) {
   std::string text;
   if (obligations.timeout_ms > 0) {
     text += " timeout=" + std::to_string(obligations.timeout_ms) + "ms";
@@ -331,15 +281,133 @@ void PrintExplanation(const bundle::LoadedPolicy& policy, const request::Request
     text += " network=" + NetworkName(obligations.network);
   }
   if (obligations.has_read) {
-    text += " read=" + JoinList(obligations.read);
+    text += " read=" + EscapeForDisplay(JoinList(obligations.read));
   }
   if (obligations.has_write) {
-    text += " write=" + JoinList(obligations.write);
+    text += " write=" + EscapeForDisplay(JoinList(obligations.write));
   }
   if (obligations.has_env) {
-    text += " env=" + JoinList(obligations.env);
+    text += " env=" + EscapeForDisplay(JoinList(obligations.env));
   }
-  std::fprintf(stderr, "govrun: obligations:%s\n", text.empty() ? " none" : text.c_str());
+  return text.empty() ? " none" : text;
+}
+
+void PrintExplanation(const bundle::LoadedPolicy& policy, const request::Request& request,
+                      const interp::Explanation& explanation, const ir::Obligations& obligations,
+                      const exec::Program& program) {
+  std::fprintf(stderr, "govrun: policy %s %s (%s), %s\n", EscapeForDisplay(policy.manifest().policy_name).c_str(),
+               EscapeForDisplay(policy.manifest().policy_version).c_str(), policy.digest().c_str(),
+               policy.engine().c_str());
+  std::fprintf(stderr, "govrun: program %s (%s)\n", EscapeForDisplay(request.program_path).c_str(),
+               request.program_sha256.c_str());
+  if (program.is_script) {
+    std::fprintf(stderr, "govrun: script interpreter %s (%s)\n", EscapeForDisplay(program.interpreter.path).c_str(),
+                 program.interpreter.sha256.c_str());
+  }
+  std::fprintf(stderr, "govrun: args %s, cwd %s, user %s (uid %lld), host %s\n",
+               EscapeForDisplay(JoinList(request.args)).c_str(), EscapeForDisplay(request.cwd).c_str(),
+               EscapeForDisplay(request.user_name).c_str(), static_cast<long long>(request.uid),
+               EscapeForDisplay(request.host).c_str());
+  if (request.has_parent) {
+    std::fprintf(stderr, "govrun: parent run %s (depth %lld, %s)\n", request.parent_run_id.c_str(),
+                 static_cast<long long>(request.parent_depth), EscapeForDisplay(request.parent_program).c_str());
+  }
+  std::fprintf(stderr, "govrun: decision: %s\n", EscapeForDisplay(explanation.summary).c_str());
+  for (const interp::ExplainedRule& rule : explanation.rules) {
+    std::fprintf(stderr, "govrun:   rule %s (%s)%s%s\n", rule.name.c_str(),
+                 interp::VerdictName(static_cast<std::uint32_t>(rule.verdict)), rule.reason.empty() ? "" : ": ",
+                 EscapeForDisplay(rule.reason).c_str());
+  }
+  std::fprintf(stderr, "govrun: obligations:%s\n", ObligationsText(obligations).c_str());
+}
+
+// Writes all of `text` to `fd`.
+void WriteAll(int fd, const std::string& text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t wrote = write(fd, text.data() + done, text.size() - done);
+    if (wrote < 0 && errno == EINTR) {
+      continue;
+    }
+    if (wrote <= 0) {
+      return;
+    }
+    done += static_cast<std::size_t>(wrote);
+  }
+}
+
+// The `ask` prompt, on govrun's controlling terminal (/dev/tty) — never on
+// stdin, which a harness may have filled — after discarding every byte
+// typed before the question was shown. Shows what will run (argv, escaped),
+// where, the asking rules and the limits it would run under. "no-terminal"
+// without a controlling terminal in the foreground; "no" on a terminating
+// signal; "timeout" when no answer comes in time.
+std::string Ask(const interp::Explanation& explanation, const request::Request& request,
+                const std::vector<std::string>& argv, const ir::Obligations& obligations, std::int64_t timeout_ms) {
+  const int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (tty < 0) {
+    return "no-terminal";
+  }
+  exec::UniqueFd holder(tty);
+  // A background job must not read the terminal (nor be stopped by it).
+  if (tcgetpgrp(tty) != getpgrp()) {
+    return "no-terminal";
+  }
+  if (tcflush(tty, TCIFLUSH) != 0) {
+    return "no-terminal";
+  }
+  std::string reasons;
+  for (const interp::ExplainedRule& rule : explanation.rules) {
+    reasons += "\n  rule " + rule.name + (rule.reason.empty() ? "" : ": " + EscapeForDisplay(rule.reason));
+  }
+  WriteAll(tty, "govrun: the policy asks before running " + EscapeForDisplay(request.program_path) + ":" + reasons +
+                    "\n  command: " + CommandLineForDisplay(argv) + "\n  in: " + EscapeForDisplay(request.cwd) +
+                    "\n  limits:" + ObligationsText(obligations) + "\nRun it? [y/N] (" +
+                    std::to_string(timeout_ms / 1000) + "s) ");
+  std::string line;
+  const std::int64_t deadline = exec::MonotonicNs() + timeout_ms * 1000000;
+  while (true) {
+    const std::int64_t left_ms = (deadline - exec::MonotonicNs()) / 1000000;
+    if (left_ms <= 0) {
+      WriteAll(tty, "\n");
+      return "timeout";
+    }
+    // Terminating signals are blocked (see PrepareSupervisor): look for them
+    // between short polls so that Ctrl-C at the prompt answers no.
+    sigset_t pending;
+    sigemptyset(&pending);
+    if (sigpending(&pending) == 0 && (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1 ||
+                                      sigismember(&pending, SIGHUP) == 1 || sigismember(&pending, SIGQUIT) == 1)) {
+      WriteAll(tty, "\n");
+      return "no";
+    }
+    struct pollfd poll_fd {
+      tty, POLLIN, 0
+    };
+    const int ready = poll(&poll_fd, 1, static_cast<int>(std::min<std::int64_t>(left_ms, 100)));
+    if (ready < 0 && errno == EINTR) {
+      continue;
+    }
+    if (ready == 0) {
+      continue;
+    }
+    if (ready < 0 || (poll_fd.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
+      WriteAll(tty, "\n");
+      return "no";
+    }
+    char c = 0;
+    const ssize_t got = read(tty, &c, 1);
+    if (got <= 0 || c == '\n' || c == '\r') {
+      break;
+    }
+    if (line.size() < 16) {
+      line.push_back(c);
+    }
+  }
+  while (!line.empty() && line.back() == ' ') {
+    line.pop_back();
+  }
+  return (line == "y" || line == "Y" || line == "yes" || line == "YES" || line == "Yes") ? "yes" : "no";
 }
 
 struct Options {
@@ -415,8 +483,7 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Options& options) {
     const std::string_view name = arg.substr(0, equal);
     if (name != "--config" && name != "--context" && name != "--bundle") {
       return UsageError(arg.size() > 1 && arg[0] == '-' ? "unknown option `" + std::string(arg) + "`"
-                                                         : "unexpected argument `" + std::string(arg) +
-                                                               "` before `--`");
+                                                        : "unexpected argument `" + std::string(arg) + "` before `--`");
     }
     std::string value;
     if (equal != std::string_view::npos) {
@@ -498,10 +565,11 @@ int Main(int argc, char** argv, Timings& timings) {
   timings.Mark("load_verify");
   auto signing_key = crypto::ReadPrivateKeyFile(config.value().signing_key);
   if (!signing_key.ok()) {
-    return Fail({exec::kExitConfig, "lineage signing key " + config.value().signing_key + ": " +
-                                        signing_key.error().message});
+    return Fail(
+        {exec::kExitConfig, "lineage signing key " + config.value().signing_key + ": " + signing_key.error().message});
   }
-  auto opened_log = lineage::OpenLog(config.value().lineage_dir, signing_key.value());
+  auto opened_log = lineage::OpenLog(config.value().lineage_dir, signing_key.value(),
+                                     lineage::OpenOptions{config.value().lineage_lock_timeout_ms});
   if (!opened_log.ok()) {
     return Fail({exec::kExitLineage, "lineage log " + config.value().lineage_dir + ": " + opened_log.error().message});
   }
@@ -513,8 +581,10 @@ int Main(int argc, char** argv, Timings& timings) {
   if (auto context = ReadContext(options.context, policy.view().context(), request); !context.ok()) {
     return Fail(context.failure());
   }
-  if (auto parent = ReadParent(request); !parent.ok()) {
-    return Fail(parent.failure());
+  std::string parent_notice;
+  VerifyParent(recorder, request, parent_notice);
+  if (!parent_notice.empty()) {
+    std::fprintf(stderr, "govrun: %s\n", parent_notice.c_str());
   }
   bool path_set = false;
   const std::string path_env = GetEnv("PATH", &path_set);
@@ -529,7 +599,12 @@ int Main(int argc, char** argv, Timings& timings) {
   request.argv0 = options.command[0];
   request.args.assign(options.command.begin() + 1, options.command.end());
   request.env = exec::SplitEnvironment(environ);
-  if (auto identity = FillIdentity(request); !identity.ok()) {
+  // What SecureStart removed from govrun's own environment is still part of
+  // what the caller gave.
+  const auto& scrubbed = exec::ScrubbedEnvironment();
+  request.env.insert(request.env.end(), scrubbed.begin(), scrubbed.end());
+  exec::AccountVariables account;
+  if (auto identity = FillIdentity(request, account); !identity.ok()) {
     return Fail(identity.failure());
   }
 
@@ -571,7 +646,7 @@ int Main(int argc, char** argv, Timings& timings) {
 
   bool execute = decision.verdict == GOV_ALLOW && decision.error == GOV_OK;
   if (decision.verdict == GOV_ASK && decision.error == GOV_OK) {
-    record.ask_answer = Ask(explanation, request.program_path, config.value().ask_timeout_ms);
+    record.ask_answer = Ask(explanation, request, options.command, obligations, config.value().ask_timeout_ms);
     execute = record.ask_answer == "yes";
   }
 
@@ -582,9 +657,9 @@ int Main(int argc, char** argv, Timings& timings) {
   if (execute) {
     exec::SandboxOptions sandbox_options;
     sandbox_options.run_id = run_id;
-    sandbox_options.program_files.push_back(program.file.path);
+    sandbox_options.program_fds.push_back(program.file.fd.get());
     if (program.is_script) {
-      sandbox_options.program_files.push_back(program.interpreter.path);
+      sandbox_options.program_fds.push_back(program.interpreter.fd.get());
     }
     auto planned = exec::Sandbox::Plan(obligations, sandbox_options);
     if (planned.ok()) {
@@ -597,21 +672,23 @@ int Main(int argc, char** argv, Timings& timings) {
   record.execute = execute;
   record.request = std::move(request);
   const request::Request& decided = record.request;
+  const std::string shown_program = EscapeForDisplay(decided.program_path);
 
-  // The child is forked (and sets up its sandbox) while the authorization
-  // is made durable; it executes nothing before Go().
-  const std::int64_t depth = decided.has_parent ? decided.parent_depth + 1 : 0;
+  // The child is created (and sets up its sandbox) while the authorization
+  // is made durable; it executes nothing before Go(), which only this
+  // process can give. The offset of this run's start record reaches the
+  // program's environment at Go() (GOV_RUN_RECORD, for nested govruns).
   const std::vector<std::pair<std::string, std::string>> run_vars = {
       {lineage::kEnvRunId, run_id},
-      {lineage::kEnvRunDepth, std::to_string(depth)},
-      {lineage::kEnvRunProgram, decided.program_path},
+      {lineage::kEnvRunRecord, std::string(16, '0')},
   };
   exec::LaunchSpec spec;
   std::optional<exec::Outcome<exec::Child>> spawned;
   if (execute) {
     spec.program = &program;
     spec.argv = options.command;
-    spec.envp = exec::ChildEnvironment(decided.env, obligations, run_vars);
+    spec.envp = exec::ChildEnvironment(decided.env, obligations, account, run_vars);
+    spec.late_env_name = lineage::kEnvRunRecord;
     spec.sandbox = &*sandbox;
     spawned.emplace(exec::Spawn(spec));
     timings.Mark("spawn");
@@ -622,8 +699,8 @@ int Main(int argc, char** argv, Timings& timings) {
     if (spawned && spawned->ok()) {
       spawned->value().Abort();
     }
-    return Fail({exec::kExitLineage, "cannot record the authorization (the program was not run): " +
-                                         recorded.error().message});
+    return Fail(
+        {exec::kExitLineage, "cannot record the authorization (the program was not run): " + recorded.error().message});
   }
   timings.Mark("record_auth");
 
@@ -648,13 +725,14 @@ int Main(int argc, char** argv, Timings& timings) {
     }
     if (decision.verdict == GOV_ASK && decision.error == GOV_OK) {
       const std::string& answer = record.ask_answer;
-      std::fprintf(stderr, "govrun: %s; %s was not run (%s)\n", explanation.summary.c_str(),
-                   decided.program_path.c_str(),
+      std::fprintf(stderr, "govrun: %s; %s was not run (%s)\n", EscapeForDisplay(explanation.summary).c_str(),
+                   shown_program.c_str(),
                    answer == "no-terminal" ? "no terminal to ask on"
                    : answer == "timeout"   ? "no answer in time"
                                            : "refused");
     } else {
-      std::fprintf(stderr, "govrun: %s; %s was not run\n", explanation.summary.c_str(), decided.program_path.c_str());
+      std::fprintf(stderr, "govrun: %s; %s was not run\n", EscapeForDisplay(explanation.summary).c_str(),
+                   shown_program.c_str());
     }
     return finish(exec::kExitDenied);
   }
@@ -678,7 +756,7 @@ int Main(int argc, char** argv, Timings& timings) {
     return end_without_run(spawned->failure());
   }
   exec::Child& child = spawned->value();
-  if (auto adopted = sandbox->AdoptChild(child.pid()); !adopted.ok()) {
+  if (auto adopted = sandbox->AdoptChild(child.pid(), child.born_in_cgroup()); !adopted.ok()) {
     child.Abort();
     return end_without_run({exec::kExitConfig, "cannot enforce the obligations: " + adopted.error().message});
   }
@@ -689,20 +767,32 @@ int Main(int argc, char** argv, Timings& timings) {
   start.time_unix_ns = exec::RealtimeNs();
   start.limits = sandbox->limits();
   if (obligations.timeout_ms > 0) {
-    start.limits.push_back({"timeout", "govrun supervisor (SIGTERM to the run, SIGKILL after " +
-                                           std::to_string(config.value().kill_grace_ms) + " ms)",
+    start.limits.push_back({"timeout",
+                            "govrun supervisor (SIGTERM to the run, SIGKILL after " +
+                                std::to_string(config.value().kill_grace_ms) + " ms)",
                             std::to_string(obligations.timeout_ms) + "ms"});
   }
+  const auto self = exec::IdentityOf(getpid());
+  if (!self) {
+    child.Abort();
+    return end_without_run({exec::kExitInternal, "cannot read govrun's own /proc/self/stat"});
+  }
+  start.supervisor_pid = self->pid;
+  start.supervisor_start_time = self->start_time;
+  start.boot_id = exec::BootId();
+  start.depth = decided.has_parent ? decided.parent_depth + 1 : 0;
+  start.program = decided.program_path;
   if (options.explain) {
     for (const lineage::EnforcedLimit& limit : start.limits) {
-      std::fprintf(stderr, "govrun: enforce %s=%s with %s\n", limit.obligation.c_str(), limit.value.c_str(),
-                   limit.mechanism.c_str());
+      std::fprintf(stderr, "govrun: enforce %s=%s with %s\n", limit.obligation.c_str(),
+                   EscapeForDisplay(limit.value).c_str(), EscapeForDisplay(limit.mechanism).c_str());
     }
   }
-  if (auto recorded = recorder.RecordStart(start); !recorded.ok()) {
+  auto start_offset = recorder.RecordStart(start);
+  if (!start_offset.ok()) {
     child.Abort();
     std::fprintf(stderr, "govrun: cannot record the start (the program was not run): %s\n",
-                 recorded.error().message.c_str());
+                 start_offset.error().message.c_str());
     return exec::kExitLineage;
   }
   if (const int signal = exec::TakePendingTermination(); signal != 0) {
@@ -711,7 +801,9 @@ int Main(int argc, char** argv, Timings& timings) {
                                               " before the program started; it was not run"});
   }
   timings.Mark("record_start");
-  auto went = child.Go();
+  // From here on every way out of this function ends the whole run.
+  exec::RunKiller killer(child.pid(), *sandbox);
+  auto went = child.Go(start_offset.value());
   if (!went.ok()) {
     return end_without_run(went.failure());
   }
@@ -720,12 +812,13 @@ int Main(int argc, char** argv, Timings& timings) {
   supervise.timeout_ms = obligations.timeout_ms;
   supervise.kill_grace_ms = config.value().kill_grace_ms;
   const exec::RunResult result = exec::Supervise(child, *sandbox, supervise, started_ns);
+  killer.Disarm();
   timings.Mark("run");
   if (result.killed_by == "timeout") {
-    std::fprintf(stderr, "govrun: %s exceeded its timeout of %lld ms and was stopped\n",
-                 decided.program_path.c_str(), static_cast<long long>(obligations.timeout_ms));
+    std::fprintf(stderr, "govrun: %s exceeded its timeout of %lld ms and was stopped\n", shown_program.c_str(),
+                 static_cast<long long>(obligations.timeout_ms));
   } else if (result.killed_by == "memory") {
-    std::fprintf(stderr, "govrun: %s was killed at its memory limit\n", decided.program_path.c_str());
+    std::fprintf(stderr, "govrun: %s was killed at its memory limit\n", shown_program.c_str());
   }
   lineage::End end;
   end.run_id = run_id;
@@ -736,8 +829,7 @@ int Main(int argc, char** argv, Timings& timings) {
   end.signal = result.signal;
   end.killed_by = result.killed_by;
   end.user_cpu_us = static_cast<std::int64_t>(result.usage.ru_utime.tv_sec) * 1000000 + result.usage.ru_utime.tv_usec;
-  end.system_cpu_us =
-      static_cast<std::int64_t>(result.usage.ru_stime.tv_sec) * 1000000 + result.usage.ru_stime.tv_usec;
+  end.system_cpu_us = static_cast<std::int64_t>(result.usage.ru_stime.tv_sec) * 1000000 + result.usage.ru_stime.tv_usec;
   end.max_rss_kib = result.usage.ru_maxrss;
   if (auto recorded = recorder.RecordEnd(end); !recorded.ok()) {
     std::fprintf(stderr, "govrun: cannot record the end of the run: %s\n", recorded.error().message.c_str());
@@ -752,6 +844,8 @@ int Main(int argc, char** argv, Timings& timings) {
 }  // namespace gov
 
 int main(int argc, char** argv) {
+  gov::exec::RunNamespaceHelperIfAsked(argc, argv);
+  gov::exec::SecureStart(argv);
   gov::exec::PrepareSupervisor();
   gov::Timings timings;
   timings.main_entry = gov::exec::MonotonicNs();

@@ -4,13 +4,13 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <set>
-#include <toml++/toml.h>
 
 #include "runtime/support/path.h"
 
@@ -20,8 +20,8 @@ namespace {
 
 constexpr std::size_t kMaxConfigSize = 1 << 20;
 
-const std::set<std::string, std::less<>> kKnownKeys = {"policy",      "trusted_keys", "lineage_dir",
-                                                        "signing_key", "ask_timeout",  "kill_grace"};
+const std::set<std::string, std::less<>> kKnownKeys = {
+    "policy", "trusted_keys", "lineage_dir", "signing_key", "ask_timeout", "kill_grace", "lineage_lock_timeout"};
 
 ErrorOr<std::string> ReadConfigFile(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -143,8 +143,9 @@ ErrorOr<Config> ParseConfig(const std::string& text, const std::string& path) {
   }
   for (const auto& [key, value] : table) {
     if (kKnownKeys.find(key.str()) == kKnownKeys.end()) {
-      return Error{path + ": unknown key `" + std::string(key.str()) +
-                   "` (known: policy, trusted_keys, lineage_dir, signing_key, ask_timeout, kill_grace)"};
+      return Error{
+          path + ": unknown key `" + std::string(key.str()) +
+          "` (known: policy, trusted_keys, lineage_dir, signing_key, ask_timeout, kill_grace, lineage_lock_timeout)"};
     }
   }
   std::string base_dir;
@@ -182,6 +183,9 @@ ErrorOr<Config> ParseConfig(const std::string& text, const std::string& path) {
   if (const toml::node* node = table.get("kill_grace")) {
     GOV_ASSIGN_OR_RETURN(config.kill_grace_ms, ParseDurationMs(*node, path + ": `kill_grace`"));
   }
+  if (const toml::node* node = table.get("lineage_lock_timeout")) {
+    GOV_ASSIGN_OR_RETURN(config.lineage_lock_timeout_ms, ParseDurationMs(*node, path + ": `lineage_lock_timeout`"));
+  }
   return config;
 }
 
@@ -197,8 +201,7 @@ ErrorOr<Config> LoadConfig(const Search& search) {
     GOV_ASSIGN_OR_RETURN(std::string text, ReadConfigFile(candidate));
     return ParseConfig(text, candidate);
   }
-  return Error{"no configuration found (looked at " + looked +
-               "); pass --config FILE or set GOV_CONFIG"};
+  return Error{"no configuration found (looked at " + looked + "); pass --config FILE or set GOV_CONFIG"};
 }
 
 }  // namespace gov::config

@@ -17,13 +17,14 @@ namespace gov::config {
 // A validated configuration. Paths are absolute (relative ones in the file
 // are resolved against the file's directory).
 struct Config {
-  std::string source;                     // the file it was read from
-  std::string policy;                     // the signed bundle (.govb)
-  std::vector<std::string> trusted_keys;  // public key PEM files, at least one
-  std::string lineage_dir;                // the lineage log directory
-  std::string signing_key;                // private key PEM for lineage
-  std::int64_t ask_timeout_ms = 30000;    // `ask` prompt: no answer in time ⇒ no
-  std::int64_t kill_grace_ms = 2000;      // timeout: SIGTERM, then SIGKILL after this
+  std::string source;                            // the file it was read from
+  std::string policy;                            // the signed bundle (.govb)
+  std::vector<std::string> trusted_keys;         // public key PEM files, at least one
+  std::string lineage_dir;                       // the lineage log directory
+  std::string signing_key;                       // private key PEM for lineage
+  std::int64_t ask_timeout_ms = 30000;           // `ask` prompt: no answer in time ⇒ no
+  std::int64_t kill_grace_ms = 2000;             // timeout: SIGTERM, then SIGKILL after this
+  std::int64_t lineage_lock_timeout_ms = 10000;  // longest wait for the lineage log's lock
 };
 
 // Where to look, in order, given the --config value (may be empty) and the
@@ -31,7 +32,7 @@ struct Config {
 struct Search {
   std::string explicit_path;  // --config
   bool has_gov_config = false;
-  std::string gov_config;     // $GOV_CONFIG
+  std::string gov_config;  // $GOV_CONFIG
   std::string xdg_config_home;
   std::string home;
 };

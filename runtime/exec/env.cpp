@@ -8,13 +8,20 @@
 namespace gov::exec {
 
 const std::vector<std::string_view> kLoaderVariables = {
-    "GCONV_PATH",  "GETCONF_DIR", "GLIBC_TUNABLES",   "HOSTALIASES", "LOCALDOMAIN", "LOCPATH",
-    "MALLOC_TRACE", "NIS_PATH",   "NLSPATH",          "RESOLV_HOST_CONF", "RES_OPTIONS",
+    "GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES",   "HOSTALIASES", "LOCALDOMAIN", "LOCPATH", "MALLOC_TRACE",
+    "NIS_PATH",   "NLSPATH",     "RESOLV_HOST_CONF", "RES_OPTIONS", "TMPDIR",      "TZDIR",
 };
 
 bool IsLoaderVariable(std::string_view name) {
-  return name.starts_with("LD_") ||
+  return name.starts_with("LD_") || name.starts_with("MALLOC_") ||
          std::find(kLoaderVariables.begin(), kLoaderVariables.end(), name) != kLoaderVariables.end();
+}
+
+bool IsDefaultPassedVariable(std::string_view name) {
+  static constexpr std::string_view kPassed[] = {"PATH",     "TERM", "COLORTERM", "NO_COLOR", "LANG",
+                                                 "LANGUAGE", "TZ",   "COLUMNS",   "LINES",    "GOV_CONFIG"};
+  return std::find(std::begin(kPassed), std::end(kPassed), name) != std::end(kPassed) ||
+         (name.starts_with("LC_") && name.size() > 3);
 }
 
 std::vector<std::pair<std::string, std::string>> SplitEnvironment(char** environ_entries) {
@@ -30,7 +37,7 @@ std::vector<std::pair<std::string, std::string>> SplitEnvironment(char** environ
 }
 
 std::vector<std::string> ChildEnvironment(const std::vector<std::pair<std::string, std::string>>& env,
-                                          const ir::Obligations& obligations,
+                                          const ir::Obligations& obligations, const AccountVariables& account,
                                           const std::vector<std::pair<std::string, std::string>>& run_vars) {
   auto listed = [&](std::string_view name) {
     return std::binary_search(obligations.env.begin(), obligations.env.end(), name);
@@ -44,16 +51,28 @@ std::vector<std::string> ChildEnvironment(const std::vector<std::pair<std::strin
     last[env[i].first] = i;
   }
   std::vector<std::string> out;
-  out.reserve(env.size() + run_vars.size());
+  out.reserve(env.size() + run_vars.size() + 5);
   for (std::size_t i = 0; i < env.size(); ++i) {
     const auto& [name, value] = env[i];
     if (last[name] != i || is_run_var(name)) {
       continue;
     }
-    if (obligations.has_env ? !listed(name) : IsLoaderVariable(name)) {
+    if (obligations.has_env ? !listed(name) : !IsDefaultPassedVariable(name)) {
       continue;
     }
     out.push_back(name + "=" + value);
+  }
+  if (!obligations.has_env) {
+    const std::pair<const char*, const std::string*> measured[] = {{"HOME", &account.home},
+                                                                   {"USER", &account.user},
+                                                                   {"LOGNAME", &account.user},
+                                                                   {"SHELL", &account.shell},
+                                                                   {"PWD", &account.cwd}};
+    for (const auto& [name, value] : measured) {
+      if (!value->empty() && !is_run_var(name)) {
+        out.push_back(std::string(name) + "=" + *value);
+      }
+    }
   }
   for (const auto& [name, value] : run_vars) {
     out.push_back(name + "=" + value);

@@ -31,7 +31,7 @@ struct Failure {
 template <typename T>
 class [[nodiscard]] Outcome {
  public:
-  Outcome(T value) : storage_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
+  Outcome(T value) : storage_(std::move(value)) {}            // NOLINT(google-explicit-constructor)
   Outcome(Failure failure) : storage_(std::move(failure)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(storage_); }

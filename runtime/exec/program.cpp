@@ -46,7 +46,9 @@ constexpr std::string_view kDeletedSuffix = " (deleted)";
 // Longest `#!` line the kernel reads (BINPRM_BUF_SIZE since Linux 5.1).
 constexpr std::size_t kShebangMax = 256;
 
-std::string ErrnoText(int error) { return std::strerror(error); }
+std::string ErrnoText(int error) {
+  return std::strerror(error);
+}
 
 // The canonical path of an open descriptor, from /proc/self/fd.
 Outcome<std::string> PathOfFd(int fd, const struct stat& st) {
@@ -180,7 +182,8 @@ Outcome<Shebang> ReadShebang(int fd, const std::string& path) {
     return Failure{kExitNotExecutable, path + ": the #! line contains a NUL byte"};
   }
   if (shebang.interpreter[0] != '/') {
-    return Failure{kExitNotExecutable, path + ": the #! interpreter `" + shebang.interpreter + "` is not an absolute path"};
+    return Failure{kExitNotExecutable,
+                   path + ": the #! interpreter `" + shebang.interpreter + "` is not an absolute path"};
   }
   return shebang;
 }

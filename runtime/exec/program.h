@@ -50,9 +50,9 @@ struct OpenedFile {
 struct Program {
   OpenedFile file;
   bool is_script = false;
-  OpenedFile interpreter;           // valid only for scripts
-  std::string interpreter_argv0;    // the interpreter path as written after `#!`
-  std::string interpreter_arg;      // the optional single argument after it
+  OpenedFile interpreter;         // valid only for scripts
+  std::string interpreter_argv0;  // the interpreter path as written after `#!`
+  std::string interpreter_arg;    // the optional single argument after it
   bool has_interpreter_arg = false;
 };
 

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/mman.h>
@@ -274,27 +275,96 @@ struct Child::Plan {
   int script_fd = -1;  // a script's descriptor, passed on as /dev/fd/N
   struct stat expected {};
   struct stat expected_script {};
-  int go_fd = -1;                 // read end of the go pipe
-  int report_fd = -1;             // write end of the status pipe (close-on-exec)
-  int parent_ends[2] = {-1, -1};  // govrun's ends of both pipes: the child closes its copies
+  // The start signal: a word in an anonymous shared mapping that only govrun
+  // and the child map (no descriptor, no name another process could open).
+  std::uint32_t* go_word = nullptr;
+  const std::uint64_t* late_value = nullptr;  // in the same page
+  char* late_digits = nullptr;                // 16 characters in env_storage, or null
+  int report_fd = -1;                         // write end of the status pipe (close-on-exec)
+  int parent_end = -1;                        // govrun's end of the status pipe: the child closes its copy
   pid_t parent = 0;
   const int* inherited = nullptr;
   std::size_t inherited_count = 0;
   Sandbox::ChildSteps steps;
   const Sandbox* sandbox = nullptr;
-  bool forked = false;  // fork(): own address space, ApplyInChild (namespaces)
+  bool forked = false;  // own address space: ApplyNamespacesInChild first
 };
 
 namespace {
 
 constexpr std::size_t kChildStackBytes = 64 * 1024;
 
-// The child, from clone (or fork) to execveat. Raw system calls only on the
-// CLONE_VM path; the plan is read, never written.
+// Values of the start word.
+constexpr std::uint32_t kWait = 0;
+constexpr std::uint32_t kGo = 1;
+
+// Applies the sandbox's remaining steps (sandbox.h ChildSteps) with raw
+// system calls. Returns 0 or -errno with `*stage` set.
+[[gnu::no_sanitize("address", "undefined")]] long ApplySteps(const Sandbox::ChildSteps& steps, const char** stage) {
+  long rc;
+  if (steps.has_rlimit_as) {
+    const struct rlimit limit { steps.rlimit_as, steps.rlimit_as };
+    if ((rc = RawSyscall(SYS_prlimit64, 0, RLIMIT_AS, Arg(&limit), 0)) < 0) {
+      *stage = "setrlimit(RLIMIT_AS)";
+      return rc;
+    }
+  }
+  if (steps.has_rlimit_nproc) {
+    const struct rlimit limit { steps.rlimit_nproc, steps.rlimit_nproc };
+    if ((rc = RawSyscall(SYS_prlimit64, 0, RLIMIT_NPROC, Arg(&limit), 0)) < 0) {
+      *stage = "setrlimit(RLIMIT_NPROC)";
+      return rc;
+    }
+  }
+  // Capabilities: the bounding set first (it needs CAP_SETPCAP, which capset
+  // below gives up), then the sets themselves, then ambient.
+  for (int i = 0; i < steps.bounding_drop_count; ++i) {
+    if ((rc = RawSyscall(SYS_prctl, PR_CAPBSET_DROP, steps.bounding_drop[i], 0, 0, 0)) < 0) {
+      *stage = "prctl(PR_CAPBSET_DROP)";
+      return rc;
+    }
+  }
+  if ((rc = RawSyscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)) < 0 && rc != -EINVAL) {
+    *stage = "prctl(PR_CAP_AMBIENT_CLEAR_ALL)";
+    return rc;
+  }
+  __user_cap_header_struct header = steps.cap_header;
+  if ((rc = RawSyscall(SYS_capset, Arg(&header), Arg(steps.cap_data))) < 0) {
+    *stage = "capset";
+    return rc;
+  }
+  for (int i = 0; i < steps.ambient_count; ++i) {
+    if ((rc = RawSyscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, steps.ambient[i], 0, 0)) < 0) {
+      *stage = "prctl(PR_CAP_AMBIENT_RAISE)";
+      return rc;
+    }
+  }
+  if ((rc = RawSyscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0) {
+    *stage = "prctl(PR_SET_NO_NEW_PRIVS)";
+    return rc;
+  }
+  if (steps.landlock_fd >= 0 && (rc = RawSyscall(SYS_landlock_restrict_self, steps.landlock_fd, 0)) < 0) {
+    *stage = "landlock_restrict_self";
+    return rc;
+  }
+  if (steps.seccomp != nullptr) {
+    struct sock_fprog program {};
+    program.len = steps.seccomp_length;
+    program.filter = const_cast<sock_filter*>(steps.seccomp);
+    if ((rc = RawSyscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, Arg(&program))) < 0) {
+      *stage = "seccomp(SECCOMP_SET_MODE_FILTER)";
+      return rc;
+    }
+  }
+  return 0;
+}
+
+// The child, from clone to execveat. Raw system calls only (on the CLONE_VM
+// path it shares govrun's memory, errno and malloc state); the plan is read,
+// never written.
 [[noreturn, gnu::no_sanitize("address", "undefined")]] void ChildMain(const Child::Plan& plan) {
   const int report = plan.report_fd;
-  RawSyscall(SYS_close, plan.parent_ends[0]);
-  RawSyscall(SYS_close, plan.parent_ends[1]);
+  RawSyscall(SYS_close, plan.parent_end);
   long rc = RawSyscall(SYS_setsid);
   if (rc < 0) {
     ReportAndExit(report, "setsid", rc, false, false);
@@ -308,46 +378,30 @@ constexpr std::size_t kChildStackBytes = 64 * 1024;
   }
   if (plan.forked) {
     const char* stage = "sandbox";
-    if (const int error = plan.sandbox->ApplyInChild(&stage); error != 0) {
+    if (const int error = plan.sandbox->ApplyNamespacesInChild(&stage); error != 0) {
       ReportAndExit(report, stage, error, true, false);
     }
-  } else {
-    const Sandbox::ChildSteps& steps = plan.steps;
-    if (steps.has_rlimit_as) {
-      const struct rlimit limit { steps.rlimit_as, steps.rlimit_as };
-      if ((rc = RawSyscall(SYS_prlimit64, 0, RLIMIT_AS, Arg(&limit), 0)) < 0) {
-        ReportAndExit(report, "setrlimit(RLIMIT_AS)", rc, true, false);
-      }
-    }
-    if (steps.has_rlimit_nproc) {
-      const struct rlimit limit { steps.rlimit_nproc, steps.rlimit_nproc };
-      if ((rc = RawSyscall(SYS_prlimit64, 0, RLIMIT_NPROC, Arg(&limit), 0)) < 0) {
-        ReportAndExit(report, "setrlimit(RLIMIT_NPROC)", rc, true, false);
-      }
-    }
-    if ((rc = RawSyscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0) {
-      ReportAndExit(report, "prctl(PR_SET_NO_NEW_PRIVS)", rc, true, false);
-    }
-    if (steps.landlock_fd >= 0 && (rc = RawSyscall(SYS_landlock_restrict_self, steps.landlock_fd, 0)) < 0) {
-      ReportAndExit(report, "landlock_restrict_self", rc, true, false);
-    }
-    if (steps.seccomp != nullptr) {
-      struct sock_fprog program {};
-      program.len = steps.seccomp_length;
-      program.filter = const_cast<sock_filter*>(steps.seccomp);
-      if ((rc = RawSyscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, Arg(&program))) < 0) {
-        ReportAndExit(report, "seccomp(SECCOMP_SET_MODE_FILTER)", rc, true, false);
-      }
+  }
+  const char* stage = "sandbox";
+  if ((rc = ApplySteps(plan.steps, &stage)) < 0) {
+    ReportAndExit(report, stage, rc, true, false);
+  }
+  // Wait for Go(): only govrun can store to the start word.
+  while (__atomic_load_n(plan.go_word, __ATOMIC_ACQUIRE) == kWait) {
+    rc = RawSyscall(SYS_futex, Arg(plan.go_word), FUTEX_WAIT, kWait, 0, 0);
+    if (rc < 0 && rc != -EAGAIN && rc != -EINTR) {
+      RawExit(127);
     }
   }
-  char go = 0;
-  do {
-    rc = RawSyscall(SYS_read, plan.go_fd, Arg(&go), 1);
-  } while (rc == -EINTR);
-  if (rc != 1) {
-    RawExit(127);  // govrun gave up on this run (Abort, or it died)
+  if (__atomic_load_n(plan.go_word, __ATOMIC_ACQUIRE) != kGo) {
+    RawExit(127);  // govrun gave up on this run
   }
-  RawSyscall(SYS_close, plan.go_fd);
+  if (plan.late_digits != nullptr) {
+    const std::uint64_t value = __atomic_load_n(plan.late_value, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < 16; ++i) {
+      plan.late_digits[i] = "0123456789abcdef"[(value >> (60 - 4 * i)) & 15];
+    }
+  }
   // Only the descriptors govrun inherited (and a script's) reach the program.
   RawSyscall(SYS_close_range, 3, static_cast<long>(~0U), CLOSE_RANGE_CLOEXEC);
   for (std::size_t i = 0; i < plan.inherited_count; ++i) {
@@ -378,24 +432,99 @@ constexpr std::size_t kChildStackBytes = 64 * 1024;
   ChildMain(*static_cast<const Child::Plan*>(plan));
 }
 
+// struct clone_args (Linux 5.7 for `cgroup`).
+struct CloneArgs {
+  std::uint64_t flags;
+  std::uint64_t pidfd;
+  std::uint64_t child_tid;
+  std::uint64_t parent_tid;
+  std::uint64_t exit_signal;
+  std::uint64_t stack;
+  std::uint64_t stack_size;
+  std::uint64_t tls;
+  std::uint64_t set_tid;
+  std::uint64_t set_tid_size;
+  std::uint64_t cgroup;
+};
+constexpr std::uint64_t kCloneIntoCgroup = 0x200000000ULL;
+
+// clone3(2) whose child calls `entry(arg)` (which never returns) on the
+// stack `args` names (or, without CLONE_VM, on its copy of this one).
+// Returns the child's pid or -errno, like the system call.
+[[gnu::noinline, gnu::no_sanitize("address", "undefined")]] long Clone3(CloneArgs* args, int (*entry)(void*),
+                                                                        void* arg) {
+#if defined(__x86_64__)
+  long result;
+  register long r12 __asm__("r12") = reinterpret_cast<long>(entry);
+  register long r13 __asm__("r13") = reinterpret_cast<long>(arg);
+  __asm__ volatile(
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      "xor %%ebp, %%ebp\n\t"
+      "and $-16, %%rsp\n\t"
+      "mov %%r13, %%rdi\n\t"
+      "call *%%r12\n\t"
+      "ud2\n"
+      "1:\n\t"
+      : "=a"(result)
+      : "a"(SYS_clone3), "D"(args), "S"(sizeof(CloneArgs)), "r"(r12), "r"(r13)
+      : "rcx", "r11", "memory");
+  return result;
+#elif defined(__aarch64__)
+  register long x8 __asm__("x8") = SYS_clone3;
+  register long x0 __asm__("x0") = reinterpret_cast<long>(args);
+  register long x1 __asm__("x1") = sizeof(CloneArgs);
+  register long x19 __asm__("x19") = reinterpret_cast<long>(entry);
+  register long x20 __asm__("x20") = reinterpret_cast<long>(arg);
+  __asm__ volatile(
+      "svc 0\n\t"
+      "cbnz x0, 1f\n\t"
+      "mov x29, xzr\n\t"
+      "mov x0, x20\n\t"
+      "blr x19\n\t"
+      "brk #0\n"
+      "1:\n\t"
+      : "+r"(x0)
+      : "r"(x8), "r"(x1), "r"(x19), "r"(x20)
+      : "x30", "memory");
+  return x0;
+#else
+  (void)args;
+  (void)entry;
+  (void)arg;
+  return -ENOSYS;
+#endif
+}
+
+// Kills a child that has not executed anything and reaps it.
+void KillAndReap(pid_t pid) {
+  kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
+  }
+}
+
 }  // namespace
 
 Child::Child(Child&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
-      go_fd_(std::exchange(other.go_fd_, -1)),
       status_fd_(std::exchange(other.status_fd_, -1)),
+      born_in_cgroup_(std::exchange(other.born_in_cgroup_, false)),
       plan_(std::move(other.plan_)),
       stack_(std::exchange(other.stack_, nullptr)),
-      stack_size_(std::exchange(other.stack_size_, 0)) {}
+      stack_size_(std::exchange(other.stack_size_, 0)),
+      go_page_(std::exchange(other.go_page_, nullptr)) {}
 
 Child& Child::operator=(Child&& other) noexcept {
   if (this != &other) {
     std::swap(pid_, other.pid_);
-    std::swap(go_fd_, other.go_fd_);
     std::swap(status_fd_, other.status_fd_);
+    std::swap(born_in_cgroup_, other.born_in_cgroup_);
     std::swap(plan_, other.plan_);
     std::swap(stack_, other.stack_);
     std::swap(stack_size_, other.stack_size_);
+    std::swap(go_page_, other.go_page_);
   }
   return *this;
 }
@@ -403,9 +532,6 @@ Child& Child::operator=(Child&& other) noexcept {
 Child::~Child() {
   if (plan_ != nullptr && pid_ > 0) {
     Abort();  // it may still be reading the plan: it must be gone first
-  }
-  if (go_fd_ >= 0) {
-    close(go_fd_);
   }
   if (status_fd_ >= 0) {
     close(status_fd_);
@@ -419,33 +545,30 @@ void Child::Release() {
     munmap(stack_, stack_size_);
     stack_ = nullptr;
   }
+  if (go_page_ != nullptr) {
+    munmap(go_page_, static_cast<std::size_t>(sysconf(_SC_PAGESIZE)));
+    go_page_ = nullptr;
+  }
 }
 
 void Child::Abort() {
   if (pid_ <= 0) {
     return;
   }
-  kill(pid_, SIGKILL);
-  int status = 0;
-  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
+  KillAndReap(pid_);
   pid_ = -1;
-  if (go_fd_ >= 0) {
-    close(go_fd_);
-    go_fd_ = -1;
-  }
   Release();
 }
 
-Outcome<bool> Child::Go() {
-  const char go = 'g';
-  if (write(go_fd_, &go, 1) != 1) {
+Outcome<bool> Child::Go(std::uint64_t late_value) {
+  auto* word = static_cast<std::uint32_t*>(go_page_);
+  __atomic_store_n(reinterpret_cast<std::uint64_t*>(static_cast<char*>(go_page_) + 8), late_value, __ATOMIC_RELEASE);
+  __atomic_store_n(word, kGo, __ATOMIC_RELEASE);
+  if (syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0) < 0) {
     const int error = errno;
     Abort();
     return Failure{kExitInternal, std::string("cannot signal the child to start: ") + std::strerror(error)};
   }
-  close(go_fd_);
-  go_fd_ = -1;
   ChildReport report;
   ssize_t got;
   do {
@@ -521,6 +644,10 @@ Outcome<Child> Spawn(const LaunchSpec& spec) {
   plan->env_storage = spec.envp;
   for (std::string& entry : plan->env_storage) {
     plan->envp.push_back(entry.data());
+    if (!spec.late_env_name.empty() && entry.size() == spec.late_env_name.size() + 17 &&
+        entry.starts_with(spec.late_env_name + "=")) {
+      plan->late_digits = entry.data() + spec.late_env_name.size() + 1;
+    }
   }
   plan->envp.push_back(nullptr);
   plan->parent = getpid();
@@ -530,59 +657,100 @@ Outcome<Child> Spawn(const LaunchSpec& spec) {
   plan->sandbox = spec.sandbox;
   plan->forked = plan->steps.namespaces;
 
-  int go_pipe[2];
+  Child child;
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  void* go_page = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (go_page == MAP_FAILED) {
+    return Failure{kExitInternal, std::string("mmap (start word): ") + std::strerror(errno)};
+  }
+  child.go_page_ = go_page;
+  plan->go_word = static_cast<std::uint32_t*>(go_page);
+  plan->late_value = reinterpret_cast<const std::uint64_t*>(static_cast<char*>(go_page) + 8);
   int status_pipe[2];
-  if (pipe2(go_pipe, O_CLOEXEC) != 0) {
+  if (pipe2(status_pipe, O_CLOEXEC) != 0) {
     return Failure{kExitInternal, std::string("pipe2: ") + std::strerror(errno)};
   }
-  if (pipe2(status_pipe, O_CLOEXEC) != 0) {
-    const int error = errno;
-    close(go_pipe[0]);
-    close(go_pipe[1]);
-    return Failure{kExitInternal, std::string("pipe2: ") + std::strerror(error)};
-  }
-  plan->go_fd = go_pipe[0];
   plan->report_fd = status_pipe[1];
-  plan->parent_ends[0] = go_pipe[1];
-  plan->parent_ends[1] = status_pipe[0];
-  auto close_pipes = [&] {
-    for (const int fd : {go_pipe[0], go_pipe[1], status_pipe[0], status_pipe[1]}) {
-      close(fd);
-    }
+  plan->parent_end = status_pipe[0];
+  auto close_pipe = [&] {
+    close(status_pipe[0]);
+    close(status_pipe[1]);
   };
 
-  Child child;
-  pid_t pid = -1;
-  if (plan->forked) {
-    pid = fork();
-    if (pid == 0) {
-      ChildMain(*plan);
-    }
-  } else {
-    void* stack =
-        mmap(nullptr, kChildStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  void* stack = nullptr;
+  if (!plan->forked) {
+    stack = mmap(nullptr, kChildStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) {
       const int error = errno;
-      close_pipes();
+      close_pipe();
       return Failure{kExitInternal, std::string("mmap (child stack): ") + std::strerror(error)};
     }
     child.stack_ = stack;
     child.stack_size_ = kChildStackBytes;
-    // Not CLONE_FILES: the child gets its own copy of the descriptor table.
-    pid = clone(CloneEntry, static_cast<char*>(stack) + kChildStackBytes, CLONE_VM | SIGCHLD, plan.get());
   }
-  if (pid < 0) {
-    const int error = errno;
-    close_pipes();
-    return Failure{kExitInternal, std::string(plan->forked ? "fork: " : "clone: ") + std::strerror(error)};
+  // Not CLONE_FILES: the child gets its own copy of the descriptor table.
+  long pid = -ENOSYS;
+  if (plan->steps.cgroup_v2_fd >= 0) {
+    // Born inside the run's cgroup v2: not even its first instruction runs
+    // outside its limits.
+    CloneArgs args{};
+    args.flags = kCloneIntoCgroup | (plan->forked ? 0 : CLONE_VM);
+    args.exit_signal = SIGCHLD;
+    if (!plan->forked) {
+      args.stack = reinterpret_cast<std::uint64_t>(stack);
+      args.stack_size = kChildStackBytes;
+    }
+    args.cgroup = static_cast<std::uint64_t>(plan->steps.cgroup_v2_fd);
+    pid = Clone3(&args, CloneEntry, plan.get());
+    if (pid > 0) {
+      child.born_in_cgroup_ = true;
+    } else if (pid != -ENOSYS && pid != -E2BIG) {
+      close_pipe();
+      return Failure{kExitInternal,
+                     std::string("clone3 (into the run's cgroup): ") + std::strerror(static_cast<int>(-pid))};
+    }
   }
-  close(go_pipe[0]);
+  if (pid == -ENOSYS || pid == -E2BIG) {
+    // No clone3 or no CLONE_INTO_CGROUP (Linux < 5.7): the child is moved
+    // into its cgroups by AdoptChild before it may execute anything.
+    if (plan->forked) {
+      pid = fork();
+      if (pid == 0) {
+        ChildMain(*plan);
+      }
+    } else {
+      pid = clone(CloneEntry, static_cast<char*>(stack) + kChildStackBytes, CLONE_VM | SIGCHLD, plan.get());
+    }
+    if (pid < 0) {
+      const int error = errno;
+      close_pipe();
+      return Failure{kExitInternal, std::string(plan->forked ? "fork: " : "clone: ") + std::strerror(error)};
+    }
+  }
   close(status_pipe[1]);
-  child.pid_ = pid;
-  child.go_fd_ = go_pipe[1];
+  child.pid_ = static_cast<pid_t>(pid);
   child.status_fd_ = status_pipe[0];
   child.plan_ = std::move(plan);
   return child;
+}
+
+RunKiller::~RunKiller() {
+  if (sandbox_ == nullptr) {
+    return;
+  }
+  // Bounded: a fork bomb racing the kills is stopped by SIGKILL reaching
+  // every member within a few rounds (and by its pids limit).
+  for (int round = 0; round < 200; ++round) {
+    const int signalled = SignalRun(round == 0 ? group_ : 0, *sandbox_, SIGKILL);
+    int status = 0;
+    while (waitpid(-1, &status, WNOHANG | __WALL) > 0) {
+    }
+    if (signalled == 0 && Descendants().empty() && sandbox_->CgroupsEmpty()) {
+      return;
+    }
+    const timespec pause{0, 5000000};
+    nanosleep(&pause, nullptr);
+  }
 }
 
 RunResult Supervise(const Child& child, const Sandbox& sandbox, const SuperviseOptions& options,

@@ -3,15 +3,21 @@
 // no copy-on-write faults in govrun afterwards — and runs only raw system
 // calls on data prepared before the clone (no libc state, no malloc, no
 // errno): its own session, tied to govrun's life (PR_SET_PDEATHSIG), the
-// sandbox (rlimits, no_new_privs, Landlock, seccomp), then it waits for Go()
-// before it executes the very descriptor that was hashed (execveat
-// AT_EMPTY_PATH) — so govrun can record the authorization and the start and
-// check for a pending termination signal before anything runs. A sandbox
-// that needs namespaces (network = loopback) is applied in a fork()ed child
-// instead, since unshare(CLONE_NEWUSER) refuses a shared address space.
-// govrun stays the parent: it forwards signals to the child's process group,
-// enforces the timeout (SIGTERM to every process of the run, SIGKILL after
-// the grace period), and reaps the whole tree (it is a child subreaper).
+// sandbox (rlimits, capabilities, no_new_privs, Landlock, seccomp), then it
+// waits for Go() before it executes the very descriptor that was hashed
+// (execveat AT_EMPTY_PATH) — so govrun can record the authorization and the
+// start and check for a pending termination signal before anything runs.
+// The start signal is a futex word in an anonymous shared mapping that only
+// govrun and the child map: no descriptor or name exists that another
+// process could open to start the child early (and govrun is not dumpable,
+// so /proc/<govrun>/mem is closed to others of its user too). When the run
+// has a cgroup v2, the child is born in it (clone3 CLONE_INTO_CGROUP); v1
+// cgroups are joined before Go(). A sandbox that needs namespaces
+// (network = loopback) is applied in a forked child instead, since
+// unshare(CLONE_NEWUSER) refuses a shared address space. govrun stays the
+// parent: it forwards signals to the child's process group, enforces the
+// timeout (SIGTERM to every process of the run, SIGKILL after the grace
+// period), and reaps the whole tree (it is a child subreaper).
 #pragma once
 
 #include <signal.h>
@@ -50,6 +56,9 @@ struct LaunchSpec {
   const Program* program = nullptr;
   std::vector<std::string> argv;  // argv[0] as the user typed it
   std::vector<std::string> envp;  // "NAME=value"
+  // An entry of `envp` ("NAME=" + 16 characters) whose value is only known
+  // at Go(): the child writes Go()'s value there as 16 hex digits. Empty: none.
+  std::string late_env_name;
   const Sandbox* sandbox = nullptr;
 };
 
@@ -68,11 +77,14 @@ class Child {
   // Lets the child execute and waits until it has: ok, or the Failure of
   // the sandbox step or exec (kExitNotFound, kExitNotExecutable,
   // kExitConfig for an obligation the kernel refused, kExitInternal). After
-  // a failure the child has exited and is reaped.
-  Outcome<bool> Go();
+  // a failure the child has exited and is reaped. `late_value` fills the
+  // LaunchSpec's late_env_name entry.
+  Outcome<bool> Go(std::uint64_t late_value = 0);
   // Kills the child before it executed anything and reaps it. Also done by
   // the destructor when neither Go() nor Abort() ran.
   void Abort();
+  // True when the child was created inside the run's cgroup v2.
+  bool born_in_cgroup() const { return born_in_cgroup_; }
 
   // What the child reads (argv, envp, descriptors, sandbox steps, expected
   // file states): allocated before the clone and freed only once the child
@@ -83,15 +95,33 @@ class Child {
   friend Outcome<Child> Spawn(const LaunchSpec& spec);
   void Release();
   pid_t pid_ = -1;
-  int go_fd_ = -1;      // write end: one byte lets the child exec
   int status_fd_ = -1;  // read end: EOF on successful exec, else an error report
+  bool born_in_cgroup_ = false;
   std::unique_ptr<Plan> plan_;
   void* stack_ = nullptr;  // the child's stack (mmap), CLONE_VM children only
   std::size_t stack_size_ = 0;
+  void* go_page_ = nullptr;  // MAP_SHARED page holding the start word
 };
 
 // Starts the child (see the file comment). kExitInternal on clone/pipe failures.
 Outcome<Child> Spawn(const LaunchSpec& spec);
+
+// Ends the whole run when destroyed — SIGKILL to the program's process
+// group, every descendant of govrun and every process in the run's cgroups,
+// until none is left — unless disarmed. Guards every way out of govrun once
+// the program may run (an exception, an early return).
+class RunKiller {
+ public:
+  RunKiller(pid_t group, const Sandbox& sandbox) : group_(group), sandbox_(&sandbox) {}
+  RunKiller(const RunKiller&) = delete;
+  RunKiller& operator=(const RunKiller&) = delete;
+  ~RunKiller();
+  void Disarm() { sandbox_ = nullptr; }
+
+ private:
+  pid_t group_;
+  const Sandbox* sandbox_;
+};
 
 // Supervision settings.
 struct SuperviseOptions {

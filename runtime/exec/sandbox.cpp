@@ -1,5 +1,5 @@
-// Obligation enforcement: cgroups, rlimits, Landlock, seccomp, network
-// namespace (see sandbox.h).
+// Obligation enforcement and baseline confinement: cgroups, rlimits,
+// capabilities, Landlock, seccomp, network namespace (see sandbox.h).
 #include "runtime/exec/sandbox.h"
 
 #include <fcntl.h>
@@ -8,6 +8,7 @@
 #include <linux/filter.h>
 #include <linux/landlock.h>
 #include <linux/seccomp.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -27,6 +29,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -49,57 +52,52 @@
 #ifndef TIOCLINUX
 #define TIOCLINUX 0x541C
 #endif
+#ifndef F_SETOWN_EX
+#define F_SETOWN_EX 15
+#endif
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
 
 namespace gov::exec {
 
 namespace {
 
-std::string ErrnoText(int error) { return std::strerror(error); }
+std::string ErrnoText(int error) {
+  return std::strerror(error);
+}
+
+// Landlock scopes (ABI 6; not in every libc's headers).
+constexpr std::uint64_t kScopeAbstractUnixSocket = 1ULL << 0;
+constexpr std::uint64_t kScopeSignal = 1ULL << 1;
+
+// struct landlock_ruleset_attr as of ABI 6; the size passed to the kernel
+// is the prefix its ABI knows.
+struct RulesetAttr {
+  std::uint64_t handled_access_fs = 0;
+  std::uint64_t handled_access_net = 0;  // ABI 4
+  std::uint64_t scoped = 0;              // ABI 6
+};
+
+std::size_t RulesetAttrSize(int abi) {
+  if (abi >= 6) {
+    return sizeof(RulesetAttr);
+  }
+  if (abi >= 4) {
+    return offsetof(RulesetAttr, scoped);
+  }
+  return offsetof(RulesetAttr, handled_access_net);
+}
 
 // ---------------------------------------------------------------- cgroups --
 
 struct Cgroup {
-  std::string dir;        // the per-run cgroup directory
+  std::string dir;  // the per-run cgroup directory
   bool v2 = false;
-  std::string controller; // "memory" or "pids"
+  std::vector<std::string> controllers;
 };
-
-struct CgroupMount {
-  std::string mount_point;
-  bool v2 = false;
-  std::vector<std::string> v1_controllers;  // from the super options
-};
-
-std::vector<CgroupMount> CgroupMounts() {
-  std::vector<CgroupMount> mounts;
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    // id parent major:minor root mount-point options [optional...] - fstype source super-options
-    const std::size_t dash = line.find(" - ");
-    if (dash == std::string::npos) {
-      continue;
-    }
-    std::istringstream head(line.substr(0, dash));
-    std::string id, parent, dev, root, mount_point;
-    head >> id >> parent >> dev >> root >> mount_point;
-    std::istringstream tail(line.substr(dash + 3));
-    std::string fstype, source, super_options;
-    tail >> fstype >> source >> super_options;
-    if (fstype == "cgroup2") {
-      mounts.push_back({mount_point, true, {}});
-    } else if (fstype == "cgroup") {
-      CgroupMount mount{mount_point, false, {}};
-      std::istringstream options(super_options);
-      std::string option;
-      while (std::getline(options, option, ',')) {
-        mount.v1_controllers.push_back(option);
-      }
-      mounts.push_back(std::move(mount));
-    }
-  }
-  return mounts;
-}
 
 // This process's cgroup path in the v2 hierarchy ("0::/x") or in the v1
 // hierarchy holding `controller` ("N:a,b:/x").
@@ -166,13 +164,29 @@ bool HasWord(const std::string& text, const std::string& word) {
   return false;
 }
 
-// Creates the per-run cgroup for `controller` with `files` written, trying
-// cgroup v2 then v1. Fills `why` with the reasons when neither works.
-std::optional<Cgroup> CreateCgroup(const std::string& controller,
-                                   const std::vector<std::pair<std::string, std::string>>& v2_files,
-                                   const std::vector<std::pair<std::string, std::string>>& v1_files,
-                                   const std::string& run_id, std::string& why) {
-  const std::vector<CgroupMount> mounts = CgroupMounts();
+// One limit file of a controller. A leading '?' marks a file the kernel may
+// lack (memory.swap.max without swap accounting).
+struct LimitFile {
+  std::string name;
+  std::string value;
+};
+
+// What a controller needs written, per cgroup version.
+struct ControllerLimits {
+  std::string controller;  // "memory" | "pids"
+  std::vector<LimitFile> v2_files;
+  std::vector<LimitFile> v1_files;
+};
+
+// Where each controller is available to this process: the parent cgroup
+// directory in the hierarchy that will hold the per-run cgroup.
+struct Placement {
+  std::string parent;  // parent cgroup directory
+  bool v2 = false;
+};
+
+std::optional<Placement> PlaceController(const std::vector<CgroupMount>& mounts, const std::string& controller,
+                                         std::string& why) {
   for (const bool v2 : {true, false}) {
     for (const CgroupMount& mount : mounts) {
       if (mount.v2 != v2) {
@@ -194,38 +208,38 @@ std::optional<Cgroup> CreateCgroup(const std::string& controller,
           continue;
         }
       }
-      const std::string dir = parent + "/gov-" + run_id + (v2 ? "" : "");
-      if (mkdir(dir.c_str(), 0755) != 0) {
-        why += "cannot create " + dir + ": " + ErrnoText(errno) + "; ";
-        continue;
-      }
-      bool ok = true;
-      for (const auto& [name, value] : (v2 ? v2_files : v1_files)) {
-        // A leading '?' marks a file the kernel may lack (e.g. memory.swap.max
-        // without swap accounting).
-        const bool optional = name.starts_with('?');
-        const std::string file = dir + "/" + (optional ? name.substr(1) : name);
-        if (optional && access(file.c_str(), F_OK) != 0) {
-          continue;
-        }
-        auto written = WriteFile(file, value);
-        if (!written.ok()) {
-          why += written.error().message + "; ";
-          ok = false;
-          break;
-        }
-      }
-      if (!ok) {
-        rmdir(dir.c_str());
-        continue;
-      }
-      return Cgroup{dir, v2, controller};
+      return Placement{parent, v2};
     }
   }
-  if (why.empty()) {
-    why = "no cgroup hierarchy with the " + controller + " controller is mounted; ";
-  }
   return std::nullopt;
+}
+
+// Creates one per-run cgroup in `parent` with every limit file of the
+// controllers placed there. On failure nothing is left behind.
+std::optional<Cgroup> CreateCgroup(const Placement& placement, const std::vector<const ControllerLimits*>& limits,
+                                   const std::string& run_id, std::string& why) {
+  const std::string dir = placement.parent + "/gov-" + run_id;
+  if (mkdir(dir.c_str(), 0755) != 0) {
+    why += "cannot create " + dir + ": " + ErrnoText(errno) + "; ";
+    return std::nullopt;
+  }
+  Cgroup cgroup{dir, placement.v2, {}};
+  for (const ControllerLimits* controller : limits) {
+    for (const LimitFile& limit : placement.v2 ? controller->v2_files : controller->v1_files) {
+      const bool optional = limit.name.starts_with('?');
+      const std::string file = dir + "/" + (optional ? limit.name.substr(1) : limit.name);
+      if (optional && access(file.c_str(), F_OK) != 0) {
+        continue;
+      }
+      if (auto written = WriteFile(file, limit.value); !written.ok()) {
+        why += written.error().message + "; ";
+        rmdir(dir.c_str());
+        return std::nullopt;
+      }
+    }
+    cgroup.controllers.push_back(controller->controller);
+  }
+  return cgroup;
 }
 
 std::vector<pid_t> CgroupPids(const Cgroup& cgroup) {
@@ -238,6 +252,10 @@ std::vector<pid_t> CgroupPids(const Cgroup& cgroup) {
   return pids;
 }
 
+bool HasController(const Cgroup& cgroup, const std::string& controller) {
+  return std::find(cgroup.controllers.begin(), cgroup.controllers.end(), controller) != cgroup.controllers.end();
+}
+
 // --------------------------------------------------------------- Landlock --
 
 constexpr std::uint64_t kLandlockFileRights = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
@@ -246,11 +264,17 @@ constexpr std::uint64_t kLandlockFileRights = LANDLOCK_ACCESS_FS_EXECUTE | LANDL
 
 constexpr std::uint64_t kReadRights = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
 
-std::uint64_t WriteRights(int abi) {
+constexpr std::uint64_t kDeviceRights = LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_BLOCK;
+
+// What `write` grants beneath its paths. Device nodes only when the run
+// keeps CAP_MKNOD (which creating them needs anyway).
+std::uint64_t WriteRights(int abi, bool devices) {
   std::uint64_t rights = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR |
-                         LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
-                         LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK |
-                         LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM;
+                         LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
+                         LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_SYM;
+  if (devices) {
+    rights |= kDeviceRights;
+  }
   if (abi >= 2) {
     rights |= LANDLOCK_ACCESS_FS_REFER;
   }
@@ -261,18 +285,37 @@ std::uint64_t WriteRights(int abi) {
 }
 
 // Read-only locations every dynamically linked program needs to start.
-const char* const kLoaderReadPaths[] = {"/lib", "/lib32", "/lib64", "/libx32", "/usr/lib", "/usr/lib32",
-                                        "/usr/lib64", "/usr/libx32", "/etc/ld.so.cache", "/dev/null",
-                                        "/dev/zero", "/dev/urandom", "/dev/random"};
+// Root-owned system paths: opened by name.
+const char* const kLoaderReadPaths[] = {"/lib",       "/lib32",       "/lib64",      "/libx32",          "/usr/lib",
+                                        "/usr/lib32", "/usr/lib64",   "/usr/libx32", "/etc/ld.so.cache", "/dev/null",
+                                        "/dev/zero",  "/dev/urandom", "/dev/random"};
 // Write targets that leak nothing: writing to the null device.
 const char* const kAlwaysWritable[] = {"/dev/null"};
 
-struct LandlockRuleset {
-  UniqueFd fd;
-  std::string description;
-};
+// Adds a path-beneath rule for the file or directory open at `fd`.
+ErrorOr<void> AddLandlockRuleForFd(int ruleset, int fd, const std::string& what, std::uint64_t rights,
+                                   std::uint64_t handled) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    return Error{what + ": fstat: " + ErrnoText(errno)};
+  }
+  struct landlock_path_beneath_attr attr {};
+  attr.allowed_access = rights & handled;
+  if (!S_ISDIR(st.st_mode)) {
+    attr.allowed_access &= kLandlockFileRights;
+  }
+  attr.parent_fd = fd;
+  if (attr.allowed_access == 0) {
+    return {};
+  }
+  if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &attr, 0) != 0) {
+    return Error{"landlock_add_rule " + what + ": " + ErrnoText(errno)};
+  }
+  return {};
+}
 
-// Adds a path-beneath rule; a missing path grants nothing and is skipped.
+// Adds a path-beneath rule for a path named by the policy or by govrun's
+// fixed lists (resolved once, here); a missing path grants nothing: false.
 ErrorOr<bool> AddLandlockRule(int ruleset, const std::string& path, std::uint64_t rights, std::uint64_t handled) {
   const int fd = open(path.c_str(), O_PATH | O_CLOEXEC);
   if (fd < 0) {
@@ -282,22 +325,7 @@ ErrorOr<bool> AddLandlockRule(int ruleset, const std::string& path, std::uint64_
     return Error{path + ": " + ErrnoText(errno)};
   }
   UniqueFd holder(fd);
-  struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    return Error{path + ": fstat: " + ErrnoText(errno)};
-  }
-  struct landlock_path_beneath_attr attr {};
-  attr.allowed_access = rights & handled;
-  if (!S_ISDIR(st.st_mode)) {
-    attr.allowed_access &= kLandlockFileRights;
-  }
-  attr.parent_fd = fd;
-  if (attr.allowed_access == 0) {
-    return false;
-  }
-  if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &attr, 0) != 0) {
-    return Error{"landlock_add_rule " + path + ": " + ErrnoText(errno)};
-  }
+  GOV_RETURN_IF_ERROR(AddLandlockRuleForFd(ruleset, fd, path, rights, handled));
   return true;
 }
 
@@ -364,32 +392,75 @@ class Bpf {
 constexpr std::uint32_t kOffsetNr = offsetof(struct seccomp_data, nr);
 constexpr std::uint32_t kOffsetArch = offsetof(struct seccomp_data, arch);
 // The low 32 bits of argument `i` (little-endian); the kernel truncates the
-// `int`/`unsigned int` arguments filtered here to those bits.
+// `int`/`unsigned int`/`pid_t` arguments filtered here to those bits.
 constexpr std::uint32_t ArgLow(int i) {
   return static_cast<std::uint32_t>(offsetof(struct seccomp_data, args) + 8 * static_cast<std::size_t>(i));
 }
 
+// The system calls the filter looks at, per architecture (0: none).
 struct SyscallNumbers {
   std::uint32_t arch;
   std::uint32_t ioctl;
   std::uint32_t socket;
   std::uint32_t socketpair;
   std::uint32_t io_uring_setup;
-  std::uint32_t socketcall;  // 0: none
+  std::uint32_t socketcall;
+  std::uint32_t kill;
+  std::uint32_t tkill;
+  std::uint32_t tgkill;
+  std::uint32_t rt_sigqueueinfo;
+  std::uint32_t rt_tgsigqueueinfo;
+  std::uint32_t pidfd_send_signal;
+  std::uint32_t fcntl;
+  std::uint32_t fcntl64;
+  std::uint32_t truncate;
+  std::uint32_t truncate64;
 };
 
 #if defined(__x86_64__)
-constexpr SyscallNumbers kNative{AUDIT_ARCH_X86_64, __NR_ioctl, __NR_socket, __NR_socketpair, 425, 0};
-constexpr std::optional<SyscallNumbers> kCompat = SyscallNumbers{AUDIT_ARCH_I386, 54, 359, 360, 425, 102};
+constexpr SyscallNumbers kNative{AUDIT_ARCH_X86_64,
+                                 __NR_ioctl,
+                                 __NR_socket,
+                                 __NR_socketpair,
+                                 425,
+                                 0,
+                                 __NR_kill,
+                                 __NR_tkill,
+                                 __NR_tgkill,
+                                 __NR_rt_sigqueueinfo,
+                                 __NR_rt_tgsigqueueinfo,
+                                 424,
+                                 __NR_fcntl,
+                                 0,
+                                 __NR_truncate,
+                                 0};
+// i386 numbers (arch/x86/entry/syscalls/syscall_32.tbl).
+constexpr std::optional<SyscallNumbers> kCompat =
+    SyscallNumbers{AUDIT_ARCH_I386, 54, 359, 360, 425, 102, 37, 238, 270, 178, 335, 424, 55, 221, 92, 193};
 constexpr bool kHasX32 = true;
 constexpr bool kSeccompSupported = true;
 #elif defined(__aarch64__)
-constexpr SyscallNumbers kNative{AUDIT_ARCH_AARCH64, __NR_ioctl, __NR_socket, __NR_socketpair, 425, 0};
+constexpr SyscallNumbers kNative{AUDIT_ARCH_AARCH64,
+                                 __NR_ioctl,
+                                 __NR_socket,
+                                 __NR_socketpair,
+                                 425,
+                                 0,
+                                 __NR_kill,
+                                 __NR_tkill,
+                                 __NR_tgkill,
+                                 __NR_rt_sigqueueinfo,
+                                 __NR_rt_tgsigqueueinfo,
+                                 424,
+                                 __NR_fcntl,
+                                 0,
+                                 __NR_truncate,
+                                 0};
 constexpr std::optional<SyscallNumbers> kCompat = std::nullopt;
 constexpr bool kHasX32 = false;
 constexpr bool kSeccompSupported = true;
 #else
-constexpr SyscallNumbers kNative{0, 0, 0, 0, 0, 0};
+constexpr SyscallNumbers kNative{};
 constexpr std::optional<SyscallNumbers> kCompat = std::nullopt;
 constexpr bool kHasX32 = false;
 constexpr bool kSeccompSupported = false;
@@ -399,51 +470,122 @@ constexpr std::uint32_t Errno(int error) {
   return SECCOMP_RET_ERRNO | (static_cast<std::uint32_t>(error) & SECCOMP_RET_DATA);
 }
 
-// Per-architecture block: terminal injection always refused; with
-// `no_network`, sockets of any family but AF_UNIX and io_uring refused.
-void EmitArchBlock(Bpf& bpf, const SyscallNumbers& numbers, bool no_network, bool x32) {
+// What the filter enforces.
+struct FilterSpec {
+  // `network = none` / `loopback`: which socket calls are refused.
+  bool no_sockets = false;       // none: socket() of every family, io_uring
+  bool no_unix_sockets = false;  // loopback: socket(AF_UNIX)
+  // Landlock below ABI 3 cannot restrict truncate(2): refuse it.
+  bool no_truncate = false;
+  // Signals aimed at govrun: these argument values are refused.
+  std::vector<std::uint32_t> protected_pids;    // kill/tkill/tgkill/rt_*sigqueueinfo first argument
+  std::vector<std::uint32_t> protected_owners;  // F_SETOWN argument
+  // Below Landlock ABI 6 (no signal scoping): refuse the ways to signal a
+  // process whose target the filter cannot read.
+  bool no_unchecked_signals = false;
+};
+
+// Per-architecture block.
+void EmitArchBlock(Bpf& bpf, const SyscallNumbers& numbers, const FilterSpec& spec, bool x32) {
   const int ioctl_check = bpf.NewLabel();
-  const int family_check = bpf.NewLabel();
+  const int socket_check = bpf.NewLabel();
+  const int signal_check = bpf.NewLabel();
+  const int fcntl_check = bpf.NewLabel();
   const int deny_eperm = bpf.NewLabel();
   const int deny_enosys = bpf.NewLabel();
+  const int deny_eacces = bpf.NewLabel();
   bpf.Load(kOffsetNr);
   if (x32) {
     // x32 system calls (__X32_SYSCALL_BIT) are refused outright.
     bpf.JumpIfAtLeast(0x40000000u, deny_enosys);
   }
   bpf.JumpIfEqual(numbers.ioctl, ioctl_check);
-  if (no_network) {
-    bpf.JumpIfEqual(numbers.socket, family_check);
-    bpf.JumpIfEqual(numbers.socketpair, family_check);
-    bpf.JumpIfEqual(numbers.io_uring_setup, deny_eperm);
+  for (const std::uint32_t call :
+       {numbers.kill, numbers.tkill, numbers.tgkill, numbers.rt_sigqueueinfo, numbers.rt_tgsigqueueinfo}) {
+    bpf.JumpIfEqual(call, signal_check);
+  }
+  bpf.JumpIfEqual(numbers.fcntl, fcntl_check);
+  if (numbers.fcntl64 != 0) {
+    bpf.JumpIfEqual(numbers.fcntl64, fcntl_check);
+  }
+  if (spec.no_unchecked_signals) {
+    bpf.JumpIfEqual(numbers.pidfd_send_signal, deny_enosys);
+  }
+  if (spec.no_sockets || spec.no_unix_sockets) {
+    bpf.JumpIfEqual(numbers.socket, socket_check);
+    if (spec.no_sockets) {
+      bpf.JumpIfEqual(numbers.io_uring_setup, deny_eperm);
+    }
     if (numbers.socketcall != 0) {
       bpf.JumpIfEqual(numbers.socketcall, deny_eperm);
+    }
+  }
+  if (spec.no_truncate) {
+    bpf.JumpIfEqual(numbers.truncate, deny_eacces);
+    if (numbers.truncate64 != 0) {
+      bpf.JumpIfEqual(numbers.truncate64, deny_eacces);
     }
   }
   bpf.Return(SECCOMP_RET_ALLOW);
   bpf.Bind(deny_enosys);
   bpf.Return(Errno(ENOSYS));
+  bpf.Bind(deny_eacces);
+  bpf.Return(Errno(EACCES));
   bpf.Bind(ioctl_check);
   {
     bpf.Load(ArgLow(1));
     bpf.JumpIfEqual(TIOCSTI, deny_eperm);
     bpf.JumpIfEqual(TIOCLINUX, deny_eperm);
+    if (spec.no_unchecked_signals) {
+      bpf.JumpIfEqual(FIOSETOWN, deny_eperm);
+      bpf.JumpIfEqual(SIOCSPGRP, deny_eperm);
+    }
     bpf.Return(SECCOMP_RET_ALLOW);
   }
-  bpf.Bind(family_check);
+  bpf.Bind(signal_check);
   {
-    const int unix_ok = bpf.NewLabel();
     bpf.Load(ArgLow(0));
-    bpf.JumpIfEqual(AF_UNIX, unix_ok);
-    bpf.Return(Errno(EAFNOSUPPORT));
-    bpf.Bind(unix_ok);
+    for (const std::uint32_t pid : spec.protected_pids) {
+      bpf.JumpIfEqual(pid, deny_eperm);
+    }
     bpf.Return(SECCOMP_RET_ALLOW);
+  }
+  bpf.Bind(fcntl_check);
+  {
+    const int owner_check = bpf.NewLabel();
+    bpf.Load(ArgLow(1));
+    bpf.JumpIfEqual(F_SETOWN, owner_check);
+    if (spec.no_unchecked_signals) {
+      bpf.JumpIfEqual(F_SETOWN_EX, deny_eperm);
+    }
+    bpf.Return(SECCOMP_RET_ALLOW);
+    bpf.Bind(owner_check);
+    bpf.Load(ArgLow(2));
+    for (const std::uint32_t owner : spec.protected_owners) {
+      bpf.JumpIfEqual(owner, deny_eperm);
+    }
+    bpf.Return(SECCOMP_RET_ALLOW);
+  }
+  bpf.Bind(socket_check);
+  {
+    // network = none: every family; loopback: AF_UNIX only (the namespace
+    // already confines the others). socketpair() reaches nothing outside.
+    if (spec.no_sockets) {
+      bpf.Return(Errno(EAFNOSUPPORT));
+    } else {
+      const int unix_family = bpf.NewLabel();
+      bpf.Load(ArgLow(0));
+      bpf.JumpIfEqual(AF_UNIX, unix_family);
+      bpf.Return(SECCOMP_RET_ALLOW);
+      bpf.Bind(unix_family);
+      bpf.Return(Errno(EAFNOSUPPORT));
+    }
   }
   bpf.Bind(deny_eperm);
   bpf.Return(Errno(EPERM));
 }
 
-std::optional<std::vector<sock_filter>> BuildSeccompProgram(bool no_network) {
+std::optional<std::vector<sock_filter>> BuildSeccompProgram(const FilterSpec& spec) {
   Bpf bpf;
   const int native = bpf.NewLabel();
   const int compat = bpf.NewLabel();
@@ -456,25 +598,49 @@ std::optional<std::vector<sock_filter>> BuildSeccompProgram(bool no_network) {
   // something else, so nothing it asks can be judged.
   bpf.Return(SECCOMP_RET_KILL_PROCESS);
   bpf.Bind(native);
-  EmitArchBlock(bpf, kNative, no_network, kHasX32);
+  EmitArchBlock(bpf, kNative, spec, kHasX32);
   bpf.Bind(compat);
   if (kCompat) {
-    EmitArchBlock(bpf, *kCompat, no_network, false);
+    EmitArchBlock(bpf, *kCompat, spec, false);
   } else {
     bpf.Return(SECCOMP_RET_KILL_PROCESS);
   }
   return bpf.Finish();
 }
 
-bool HasEffectiveCapability(int capability) {
+// ----------------------------------------------------------- capabilities --
+
+struct CapabilitySets {
+  std::uint64_t effective = 0;
+  std::uint64_t permitted = 0;
+  std::uint64_t inheritable = 0;
+};
+
+std::optional<CapabilitySets> OwnCapabilities() {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2]{};
   if (syscall(SYS_capget, &header, data) != 0) {
-    return false;
+    return std::nullopt;
   }
-  const int word = capability / 32;
-  const int bit = capability % 32;
-  return (data[word].effective >> bit) & 1u;
+  auto join = [](std::uint32_t low, std::uint32_t high) {
+    return static_cast<std::uint64_t>(low) | (static_cast<std::uint64_t>(high) << 32);
+  };
+  return CapabilitySets{join(data[0].effective, data[1].effective), join(data[0].permitted, data[1].permitted),
+                        join(data[0].inheritable, data[1].inheritable)};
+}
+
+bool HasEffectiveCapability(int capability) {
+  const auto sets = OwnCapabilities();
+  return sets && ((sets->effective >> capability) & 1u) != 0;
+}
+
+// Capability numbers this kernel knows: 0 .. the last one PR_CAPBSET_READ accepts.
+int CapabilityCount() {
+  int count = 0;
+  while (count < 64 && prctl(PR_CAPBSET_READ, count, 0, 0, 0) >= 0) {
+    ++count;
+  }
+  return count;
 }
 
 // Brings `lo` up in the current (new) network namespace.
@@ -500,166 +666,376 @@ int LoopbackUp() {
 
 }  // namespace
 
+std::vector<CgroupMount> CgroupMounts() {
+  std::vector<CgroupMount> mounts;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    // id parent major:minor root mount-point options [optional...] - fstype source super-options
+    const std::size_t dash = line.find(" - ");
+    if (dash == std::string::npos) {
+      continue;
+    }
+    std::istringstream head(line.substr(0, dash));
+    std::string id, parent, dev, root, mount_point;
+    head >> id >> parent >> dev >> root >> mount_point;
+    std::istringstream tail(line.substr(dash + 3));
+    std::string fstype, source, super_options;
+    tail >> fstype >> source >> super_options;
+    if (fstype == "cgroup2") {
+      mounts.push_back({mount_point, true, {}});
+    } else if (fstype == "cgroup") {
+      CgroupMount mount{mount_point, false, {}};
+      std::istringstream options(super_options);
+      std::string option;
+      while (std::getline(options, option, ',')) {
+        mount.v1_controllers.push_back(option);
+      }
+      mounts.push_back(std::move(mount));
+    }
+  }
+  return mounts;
+}
+
 int LandlockAbi() {
   const long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
   return abi < 0 ? 0 : static_cast<int>(abi);
 }
 
-struct Sandbox::State {
+namespace {
+
+// Everything planned for one run (Sandbox::State is this).
+struct PlannedState {
   std::vector<lineage::EnforcedLimit> limits;
   std::vector<Cgroup> cgroups;
+  UniqueFd cgroup_v2_fd;
   std::optional<rlim_t> rlimit_as;
   std::optional<rlim_t> rlimit_nproc;
   UniqueFd landlock;
   std::vector<sock_filter> seccomp;
+  Sandbox::ChildSteps capability_steps;  // only the capability fields are used
   bool new_netns = false;
   bool new_userns = false;  // unprivileged: the network namespace needs its own user namespace
+  uid_t outer_uid = 0;
 
-  ~State() {
+  PlannedState() = default;
+  PlannedState(const PlannedState&) = delete;
+  PlannedState& operator=(const PlannedState&) = delete;
+  ~PlannedState() {
+    cgroup_v2_fd = UniqueFd();
     for (const Cgroup& cgroup : cgroups) {
       rmdir(cgroup.dir.c_str());
     }
   }
 };
 
-Sandbox::Sandbox(std::unique_ptr<State> state) : state_(std::move(state)) {}
-Sandbox::Sandbox(Sandbox&&) noexcept = default;
-Sandbox& Sandbox::operator=(Sandbox&&) noexcept = default;
-Sandbox::~Sandbox() = default;
+// The capabilities the run will hold: those asked for that this process has.
+struct RunCapabilities {
+  std::uint64_t keep = 0;
+  bool root = false;  // uid 0 (RLIMIT_NPROC never binds it)
+  bool Keeps(int capability) const { return ((keep >> capability) & 1u) != 0; }
+};
 
-const std::vector<lineage::EnforcedLimit>& Sandbox::limits() const { return state_->limits; }
+Failure Refuse(const std::string& obligation, const std::string& why) {
+  return Failure{kExitConfig, "cannot enforce the `" + obligation + "` obligation: " + why};
+}
 
-Outcome<Sandbox> Sandbox::Plan(const ir::Obligations& obligations, const SandboxOptions& options) {
-  auto state = std::make_unique<State>();
-  auto refuse = [](const std::string& obligation, const std::string& why) {
-    return Failure{kExitConfig, "cannot enforce the `" + obligation + "` obligation: " + why};
-  };
+// "a; b; " → "a; b".
+std::string TrimReasons(std::string why) {
+  if (why.size() >= 2) {
+    why.resize(why.size() - 2);
+  }
+  return why;
+}
 
+// memory and processes: one per-run cgroup per hierarchy holding every
+// limit file of that hierarchy, else the rlimit where it binds; then the
+// run's own cgroup v2 for tracking when none of those is a v2 one.
+std::optional<Failure> PlanProcessLimits(PlannedState& state, const ir::Obligations& obligations,
+                                         const SandboxOptions& options, const RunCapabilities& caps) {
+  const std::vector<CgroupMount> mounts =
+      options.cgroup_mounts_override ? *options.cgroup_mounts_override : CgroupMounts();
+  ControllerLimits memory_limits{"memory", {}, {}};
+  ControllerLimits pids_limits{"pids", {}, {}};
+  std::vector<const ControllerLimits*> wanted;
   if (obligations.memory_bytes > 0) {
     const std::string value = std::to_string(obligations.memory_bytes);
+    memory_limits.v2_files = {{"memory.max", value}, {"?memory.swap.max", "0"}};
+    // Count swap too where the kernel accounts it.
+    memory_limits.v1_files = {{"memory.limit_in_bytes", value}, {"?memory.memsw.limit_in_bytes", value}};
+    wanted.push_back(&memory_limits);
+  }
+  if (obligations.processes > 0) {
+    const std::string value = std::to_string(obligations.processes);
+    pids_limits.v2_files = {{"pids.max", value}};
+    pids_limits.v1_files = {{"pids.max", value}};
+    wanted.push_back(&pids_limits);
+  }
+  std::map<std::string, std::string> why_not;  // controller → reasons it has no cgroup
+  // Controllers grouped by the parent directory they are placed in.
+  std::map<std::string, std::pair<Placement, std::vector<const ControllerLimits*>>> groups;
+  for (const ControllerLimits* limits : wanted) {
     std::string why;
-    auto cgroup = CreateCgroup("memory", {{"memory.max", value}, {"?memory.swap.max", "0"}},
-                               {{"memory.limit_in_bytes", value}}, options.run_id, why);
-    if (cgroup) {
-      state->limits.push_back({"memory", cgroup->v2 ? "cgroup v2 memory.max" : "cgroup v1 memory.limit_in_bytes",
-                               value});
-      if (!cgroup->v2) {
-        // Count swap too where the kernel accounts it; without swap
-        // accounting there is nothing more to limit.
-        const std::string memsw = cgroup->dir + "/memory.memsw.limit_in_bytes";
-        if (access(memsw.c_str(), F_OK) == 0 && !WriteFile(memsw, value).ok()) {
-          rmdir(cgroup->dir.c_str());
-          return refuse("memory", "cannot write " + memsw);
-        }
-      }
-      state->cgroups.push_back(std::move(*cgroup));
+    if (auto placement = PlaceController(mounts, limits->controller, why)) {
+      auto& group = groups[placement->parent];
+      group.first = *placement;
+      group.second.push_back(limits);
     } else {
-      state->rlimit_as = static_cast<rlim_t>(obligations.memory_bytes);
-      state->limits.push_back({"memory", "RLIMIT_AS (no usable cgroup: " + why.substr(0, why.size() - 2) + ")",
-                               value});
+      why_not[limits->controller] =
+          why.empty() ? "no cgroup hierarchy with the " + limits->controller + " controller is mounted"
+                      : TrimReasons(why);
+    }
+  }
+  for (auto& [parent, group] : groups) {
+    std::string why;
+    auto cgroup = CreateCgroup(group.first, group.second, options.run_id, why);
+    if (!cgroup) {
+      for (const ControllerLimits* limits : group.second) {
+        why_not[limits->controller] = TrimReasons(why);
+      }
+      continue;
+    }
+    if (cgroup->v2) {
+      const int fd = open(cgroup->dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0) {
+        const int error = errno;
+        rmdir(cgroup->dir.c_str());
+        return Refuse(group.second.front()->controller == "memory" ? "memory" : "processes",
+                      "cannot open " + cgroup->dir + ": " + ErrnoText(error));
+      }
+      state.cgroup_v2_fd = UniqueFd(fd);
+    }
+    state.cgroups.push_back(std::move(*cgroup));
+  }
+  // Every run lives in a cgroup v2 of its own when govrun may create one
+  // (root, or a delegated subtree): the child is born in it, the whole run
+  // is killed at once with cgroup.kill, and processes that left the
+  // program's session are still found. No controller is needed for that.
+  for (const CgroupMount& mount : mounts) {
+    if (state.cgroup_v2_fd.valid()) {
+      break;
+    }
+    const auto own_path = mount.v2 ? OwnCgroupPath(true, "") : std::nullopt;
+    if (!own_path) {
+      continue;
+    }
+    std::string why;
+    const Placement placement{mount.mount_point + (*own_path == "/" ? "" : *own_path), true};
+    if (auto cgroup = CreateCgroup(placement, {}, options.run_id, why)) {
+      const int fd = open(cgroup->dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0) {
+        rmdir(cgroup->dir.c_str());
+        continue;
+      }
+      state.cgroup_v2_fd = UniqueFd(fd);
+      state.cgroups.push_back(std::move(*cgroup));
+    }
+  }
+  std::string tracking = "govrun as child subreaper (no cgroup v2 of its own)";
+  for (const Cgroup& cgroup : state.cgroups) {
+    if (cgroup.v2) {
+      tracking = "cgroup v2 " + cgroup.dir + " (the child is born in it; cgroup.kill ends the whole run)";
+    }
+  }
+  state.limits.push_back({"tracking", tracking, "always"});
+
+  auto cgroup_with = [&](const std::string& controller) -> const Cgroup* {
+    for (const Cgroup& cgroup : state.cgroups) {
+      if (HasController(cgroup, controller)) {
+        return &cgroup;
+      }
+    }
+    return nullptr;
+  };
+  if (obligations.memory_bytes > 0) {
+    const std::string value = std::to_string(obligations.memory_bytes);
+    if (const Cgroup* cgroup = cgroup_with("memory")) {
+      state.limits.push_back(
+          {"memory", cgroup->v2 ? "cgroup v2 memory.max" : "cgroup v1 memory.limit_in_bytes", value});
+    } else if (caps.Keeps(CAP_SYS_RESOURCE)) {
+      return Refuse("memory", "no usable cgroup memory controller (" + why_not["memory"] +
+                                  ") and RLIMIT_AS does not bind a run that keeps CAP_SYS_RESOURCE");
+    } else {
+      state.rlimit_as = static_cast<rlim_t>(obligations.memory_bytes);
+      state.limits.push_back({"memory", "RLIMIT_AS (no usable cgroup: " + why_not["memory"] + ")", value});
     }
   }
   if (obligations.processes > 0) {
     const std::string value = std::to_string(obligations.processes);
-    std::string why;
-    auto cgroup = CreateCgroup("pids", {{"pids.max", value}}, {{"pids.max", value}}, options.run_id, why);
-    if (cgroup) {
-      state->limits.push_back({"processes", cgroup->v2 ? "cgroup v2 pids.max" : "cgroup v1 pids.max", value});
-      state->cgroups.push_back(std::move(*cgroup));
-    } else if (HasEffectiveCapability(CAP_SYS_RESOURCE) || HasEffectiveCapability(CAP_SYS_ADMIN)) {
-      return refuse("processes", "no usable cgroup pids controller (" + why.substr(0, why.size() - 2) +
-                                     ") and RLIMIT_NPROC does not bind a process with CAP_SYS_RESOURCE or "
-                                     "CAP_SYS_ADMIN");
+    if (const Cgroup* cgroup = cgroup_with("pids")) {
+      state.limits.push_back({"processes", cgroup->v2 ? "cgroup v2 pids.max" : "cgroup v1 pids.max", value});
+    } else if (caps.root || caps.Keeps(CAP_SYS_RESOURCE) || caps.Keeps(CAP_SYS_ADMIN)) {
+      return Refuse("processes", "no usable cgroup pids controller (" + why_not["pids"] +
+                                     ") and RLIMIT_NPROC does not bind uid 0 or a run that keeps CAP_SYS_RESOURCE "
+                                     "or CAP_SYS_ADMIN");
     } else {
-      state->rlimit_nproc = static_cast<rlim_t>(obligations.processes);
-      state->limits.push_back(
-          {"processes",
-           "RLIMIT_NPROC (counts every process of uid " + std::to_string(getuid()) +
-               "; no usable cgroup: " + why.substr(0, why.size() - 2) + ")",
-           value});
+      state.rlimit_nproc = static_cast<rlim_t>(obligations.processes);
+      state.limits.push_back({"processes",
+                              "RLIMIT_NPROC (counts every process of uid " + std::to_string(getuid()) +
+                                  "; no usable cgroup: " + why_not["pids"] + ")",
+                              value});
     }
   }
+  return std::nullopt;
+}
 
-  if (obligations.has_read || obligations.has_write) {
-    const int abi = LandlockAbi();
-    const char* name = obligations.has_read && obligations.has_write ? "read/write"
-                       : obligations.has_read                         ? "read"
-                                                                      : "write";
-    if (abi < 1) {
-      return refuse(name, "Landlock is not available in this kernel (not built in or not enabled as an LSM)");
-    }
-    std::uint64_t handled = 0;
-    if (obligations.has_read) {
-      handled |= kReadRights;
-    }
-    if (obligations.has_write) {
-      handled |= WriteRights(abi);
-    }
-    struct landlock_ruleset_attr attr {};
-    attr.handled_access_fs = handled;
-    const long fd = syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
-    if (fd < 0) {
-      return refuse(name, std::string("landlock_create_ruleset: ") + ErrnoText(errno));
-    }
-    state->landlock = UniqueFd(static_cast<int>(fd));
-    const int ruleset = state->landlock.get();
-    std::vector<std::string> missing;
-    auto add = [&](const std::string& path, std::uint64_t rights, bool from_policy = false) -> std::optional<Failure> {
-      auto added = AddLandlockRule(ruleset, path, rights, handled);
-      if (!added.ok()) {
-        return refuse(name, added.error().message);
-      }
-      if (!added.value() && from_policy) {
-        missing.push_back(path);
-      }
-      return std::nullopt;
-    };
-    auto mechanism = [&] {
-      std::string text = "landlock ABI " + std::to_string(abi);
-      if (!missing.empty()) {
-        text += " (missing, so granting nothing: " + JoinPaths(missing) + ")";
-      }
-      missing.clear();
-      return text;
-    };
-    if (obligations.has_read) {
-      for (const std::string& path : obligations.read) {
-        if (auto failure = add(path, kReadRights, true)) {
-          return *failure;
-        }
-      }
-      for (const char* path : kLoaderReadPaths) {
-        if (auto failure = add(path, kReadRights)) {
-          return *failure;
-        }
-      }
-      for (const std::string& path : options.program_files) {
-        if (auto failure = add(path, LANDLOCK_ACCESS_FS_READ_FILE)) {
-          return *failure;
-        }
-      }
-      state->limits.push_back({"read", mechanism(), JoinPaths(obligations.read)});
-    }
-    if (obligations.has_write) {
-      for (const std::string& path : obligations.write) {
-        if (auto failure = add(path, WriteRights(abi), true)) {
-          return *failure;
-        }
-      }
-      for (const char* path : kAlwaysWritable) {
-        if (auto failure = add(path, LANDLOCK_ACCESS_FS_WRITE_FILE)) {
-          return *failure;
-        }
-      }
-      state->limits.push_back({"write", mechanism(), JoinPaths(obligations.write)});
+// The child empties its capability sets down to `caps.keep` (and drops the
+// bounding set where this process may), so no_new_privs keeps exec from
+// giving any back — also to root.
+void PlanCapabilities(PlannedState& state, const RunCapabilities& caps) {
+  Sandbox::ChildSteps& steps = state.capability_steps;
+  steps.cap_header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  for (int word = 0; word < 2; ++word) {
+    const auto bits = static_cast<std::uint32_t>(caps.keep >> (32 * word));
+    steps.cap_data[word].effective = bits;
+    steps.cap_data[word].permitted = bits;
+    steps.cap_data[word].inheritable = bits;
+  }
+  const int count = CapabilityCount();
+  const bool can_drop_bounding = HasEffectiveCapability(CAP_SETPCAP);
+  std::string kept;
+  for (int capability = 0; capability < count; ++capability) {
+    if (caps.Keeps(capability)) {
+      steps.ambient[steps.ambient_count++] = capability;
+      kept += (kept.empty() ? "" : ",") + std::to_string(capability);
+    } else if (can_drop_bounding && prctl(PR_CAPBSET_READ, capability, 0, 0, 0) == 1) {
+      steps.bounding_drop[steps.bounding_drop_count++] = capability;
     }
   }
+  state.limits.push_back({"capabilities",
+                          std::string("capability sets emptied before exec, no_new_privs") +
+                              (can_drop_bounding ? ", bounding set dropped" : ""),
+                          kept.empty() ? "none" : kept});
+}
 
+// The Landlock domain: the baseline (no device nodes, no tracing and, on
+// ABI >= 6, no signals or abstract sockets outside the run) and the
+// read/write obligations.
+std::optional<Failure> PlanLandlock(PlannedState& state, const ir::Obligations& obligations,
+                                    const SandboxOptions& options, const RunCapabilities& caps, int abi) {
+  const bool devices = caps.Keeps(CAP_MKNOD);
+  const bool confined_network =
+      obligations.network == ir::Network::kNone || obligations.network == ir::Network::kLoopback;
+  const char* name = obligations.has_read && obligations.has_write ? "read/write"
+                     : obligations.has_read                        ? "read"
+                                                                   : "write";
+  if (abi < 1) {
+    if (obligations.has_read || obligations.has_write) {
+      return Refuse(name, "Landlock is not available in this kernel (not built in or not enabled as an LSM)");
+    }
+    state.limits.push_back({"baseline",
+                            "no Landlock in this kernel: device nodes refused by the emptied capability sets only; "
+                            "processes outside the run are protected by ordinary same-user rules only",
+                            "always"});
+    return std::nullopt;
+  }
+  RulesetAttr attr;
+  if (!devices) {
+    attr.handled_access_fs |= kDeviceRights;
+  }
+  if (obligations.has_read) {
+    attr.handled_access_fs |= kReadRights;
+  }
+  if (obligations.has_write) {
+    attr.handled_access_fs |= WriteRights(abi, devices);
+  }
+  if (abi >= 6) {
+    attr.scoped = kScopeSignal | (confined_network ? kScopeAbstractUnixSocket : 0);
+  }
+  // A run that keeps CAP_MKNOD and has nothing else to handle still gets a
+  // domain (ptrace confinement): device rights handled and granted everywhere.
+  const bool grant_devices_everywhere = attr.handled_access_fs == 0 && attr.scoped == 0;
+  if (grant_devices_everywhere) {
+    attr.handled_access_fs = kDeviceRights;
+  }
+  const std::uint64_t handled = attr.handled_access_fs;
+  const long fd = syscall(SYS_landlock_create_ruleset, &attr, RulesetAttrSize(abi), 0);
+  if (fd < 0) {
+    return Refuse(obligations.has_read || obligations.has_write ? name : "baseline",
+                  std::string("landlock_create_ruleset: ") + ErrnoText(errno));
+  }
+  state.landlock = UniqueFd(static_cast<int>(fd));
+  const int ruleset = state.landlock.get();
+  std::vector<std::string> missing;
+  auto add = [&](const std::string& path, std::uint64_t rights, bool from_policy = false) -> std::optional<Failure> {
+    auto added = AddLandlockRule(ruleset, path, rights, handled);
+    if (!added.ok()) {
+      return Refuse(name, added.error().message);
+    }
+    if (!added.value() && from_policy) {
+      missing.push_back(path);
+    }
+    return std::nullopt;
+  };
+  auto mechanism = [&] {
+    std::string text = "landlock ABI " + std::to_string(abi);
+    if (!missing.empty()) {
+      text += " (missing, so granting nothing: " + JoinPaths(missing) + ")";
+    }
+    missing.clear();
+    return text;
+  };
+  if (grant_devices_everywhere) {
+    if (auto failure = add("/", kDeviceRights)) {
+      return failure;
+    }
+  }
+  if (obligations.has_read) {
+    for (const std::string& path : obligations.read) {
+      if (auto failure = add(path, kReadRights, true)) {
+        return failure;
+      }
+    }
+    for (const char* path : kLoaderReadPaths) {
+      if (auto failure = add(path, kReadRights)) {
+        return failure;
+      }
+    }
+    // The program and interpreter: the very files that were hashed.
+    for (const int program_fd : options.program_fds) {
+      if (auto added = AddLandlockRuleForFd(ruleset, program_fd, "the program", LANDLOCK_ACCESS_FS_READ_FILE, handled);
+          !added.ok()) {
+        return Refuse(name, added.error().message);
+      }
+    }
+    state.limits.push_back({"read", mechanism(), JoinPaths(obligations.read)});
+  }
+  if (obligations.has_write) {
+    for (const std::string& path : obligations.write) {
+      if (auto failure = add(path, WriteRights(abi, devices), true)) {
+        return failure;
+      }
+    }
+    for (const char* path : kAlwaysWritable) {
+      if (auto failure = add(path, LANDLOCK_ACCESS_FS_WRITE_FILE)) {
+        return failure;
+      }
+    }
+    std::string text = mechanism();
+    if (abi < 3) {
+      text += "; truncate(2) refused by seccomp (Landlock below ABI 3 cannot restrict truncation)";
+    }
+    state.limits.push_back({"write", text, JoinPaths(obligations.write)});
+  }
+  std::string baseline = "landlock ABI " + std::to_string(abi) + ": " +
+                         (devices ? "device nodes allowed (CAP_MKNOD kept)" : "no device nodes") +
+                         ", no tracing of processes outside the run";
+  baseline += abi >= 6 ? ", no signals to processes outside the run" : "";
+  baseline += abi >= 6 && confined_network ? ", no abstract Unix sockets outside the run" : "";
+  state.limits.push_back({"baseline", baseline, "always"});
+  return std::nullopt;
+}
+
+// `network`: the namespaces of `loopback`; the seccomp filter (sockets,
+// truncate(2) below Landlock ABI 3, signals to govrun).
+std::optional<Failure> PlanNetworkAndSeccomp(PlannedState& state, const ir::Obligations& obligations,
+                                             const SandboxOptions& options, int abi) {
   const bool no_network = obligations.network == ir::Network::kNone;
-  if (obligations.network == ir::Network::kLoopback) {
-    state->new_netns = true;
+  const bool loopback = obligations.network == ir::Network::kLoopback;
+  if (loopback) {
+    state.new_netns = true;
     if (HasEffectiveCapability(CAP_SYS_ADMIN)) {
-      state->limits.push_back({"network", "network namespace (only lo)", "loopback"});
+      state.limits.push_back({"network", "network namespace (only lo), no AF_UNIX sockets", "loopback"});
     } else {
       // Unprivileged: a user namespace owning the network namespace, with
       // the caller's uid and gid mapped to themselves.
@@ -668,28 +1044,90 @@ Outcome<Sandbox> Sandbox::Plan(const ir::Obligations& obligations, const Sandbox
           ReadFile("/proc/sys/user/max_user_namespaces", text) && std::atol(text.c_str()) > 0 &&
           (!ReadFile("/proc/sys/kernel/unprivileged_userns_clone", text) || std::atol(text.c_str()) == 1);
       if (!userns_allowed) {
-        return refuse("network", "`loopback` needs a new network namespace; govrun lacks CAP_SYS_ADMIN and this "
-                                 "kernel does not allow unprivileged user namespaces");
+        return Refuse("network",
+                      "`loopback` needs a new network namespace; govrun lacks CAP_SYS_ADMIN and this "
+                      "kernel does not allow unprivileged user namespaces");
       }
-      state->new_userns = true;
-      state->limits.push_back(
-          {"network", "user + network namespace (only lo; uid and gid mapped to themselves)", "loopback"});
+      state.new_userns = true;
+      state.outer_uid = geteuid();
+      state.limits.push_back({"network",
+                              "user + network namespace (only lo; uid and gid mapped to themselves), no AF_UNIX "
+                              "sockets",
+                              "loopback"});
     }
   }
   if (!kSeccompSupported) {
-    if (no_network) {
-      return refuse("network", "govrun has no seccomp filter for this CPU architecture");
+    return Refuse(no_network || loopback ? "network" : "baseline",
+                  "govrun has no seccomp filter for this CPU architecture");
+  }
+  FilterSpec spec;
+  spec.no_sockets = no_network;
+  spec.no_unix_sockets = loopback;
+  spec.no_truncate = obligations.has_write && abi < 3;
+  const pid_t supervisor = options.supervisor_pid > 0 ? options.supervisor_pid : getpid();
+  const pid_t group = options.supervisor_pgid > 0 ? options.supervisor_pgid : getpgrp();
+  spec.protected_pids = {static_cast<std::uint32_t>(supervisor), static_cast<std::uint32_t>(-supervisor),
+                         static_cast<std::uint32_t>(-group), static_cast<std::uint32_t>(-1)};
+  spec.protected_owners = {static_cast<std::uint32_t>(supervisor), static_cast<std::uint32_t>(-supervisor),
+                           static_cast<std::uint32_t>(-group)};
+  spec.no_unchecked_signals = abi < 6;
+  auto program = BuildSeccompProgram(spec);
+  if (!program) {
+    return Failure{kExitInternal, "internal error: the seccomp program does not assemble"};
+  }
+  state.seccomp = std::move(*program);
+  if (no_network) {
+    state.limits.push_back({"network", "seccomp (no socket() of any family, no io_uring; socketpair only)", "none"});
+  }
+  state.limits.push_back(
+      {"signals",
+       std::string("seccomp: no signal to govrun (pid, process group, -1)") +
+           (spec.no_unchecked_signals ? "; pidfd_send_signal, F_SETOWN_EX, FIOSETOWN, SIOCSPGRP refused (Landlock "
+                                        "below ABI 6 cannot scope signals)"
+                                      : ""),
+       "always"});
+  return std::nullopt;
+}
+
+}  // namespace
+
+struct Sandbox::State : PlannedState {};
+
+Sandbox::Sandbox(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Sandbox::Sandbox(Sandbox&&) noexcept = default;
+Sandbox& Sandbox::operator=(Sandbox&&) noexcept = default;
+Sandbox::~Sandbox() = default;
+
+const std::vector<lineage::EnforcedLimit>& Sandbox::limits() const {
+  return state_->limits;
+}
+
+Outcome<Sandbox> Sandbox::Plan(const ir::Obligations& obligations, const SandboxOptions& options) {
+  auto state = std::make_unique<State>();
+  const auto own = OwnCapabilities();
+  if (!own) {
+    return Failure{kExitInternal, std::string("capget: ") + ErrnoText(errno)};
+  }
+  RunCapabilities caps;
+  for (const int capability : options.keep_capabilities) {
+    if (capability >= 0 && capability < 64) {
+      caps.keep |= std::uint64_t{1} << capability;
     }
-  } else {
-    auto program = BuildSeccompProgram(no_network);
-    if (!program) {
-      return Failure{kExitInternal, "internal error: the seccomp program does not assemble"};
-    }
-    state->seccomp = std::move(*program);
-    if (no_network) {
-      state->limits.push_back({"network", "seccomp (socket families other than AF_UNIX and io_uring refused)",
-                               "none"});
-    }
+  }
+  caps.keep &= own->permitted;
+  caps.root = getuid() == 0 || geteuid() == 0;
+  const int kernel_abi = LandlockAbi();
+  const int abi = options.landlock_abi_override > 0 ? std::min(options.landlock_abi_override, kernel_abi) : kernel_abi;
+
+  if (auto failure = PlanProcessLimits(*state, obligations, options, caps)) {
+    return *failure;
+  }
+  PlanCapabilities(*state, caps);
+  if (auto failure = PlanLandlock(*state, obligations, options, caps, abi)) {
+    return *failure;
+  }
+  if (auto failure = PlanNetworkAndSeccomp(*state, obligations, options, abi)) {
+    return *failure;
   }
   if (obligations.has_env) {
     state->limits.push_back({"env", "environment filtered by govrun", JoinPaths(obligations.env)});
@@ -697,76 +1135,169 @@ Outcome<Sandbox> Sandbox::Plan(const ir::Obligations& obligations, const Sandbox
   return Sandbox(std::move(state));
 }
 
-ErrorOr<void> Sandbox::AdoptChild(pid_t pid) const {
+ErrorOr<void> Sandbox::AdoptChild(pid_t pid, bool born_in_v2_cgroup) const {
   for (const Cgroup& cgroup : state_->cgroups) {
+    if (cgroup.v2 && born_in_v2_cgroup) {
+      continue;
+    }
     GOV_RETURN_IF_ERROR(WriteFile(cgroup.dir + "/cgroup.procs", std::to_string(pid)));
   }
   return {};
 }
 
-int Sandbox::ApplyInChild(const char** stage) const {
-  if (state_->rlimit_as) {
-    const struct rlimit limit {*state_->rlimit_as, *state_->rlimit_as};
-    if (setrlimit(RLIMIT_AS, &limit) != 0) {
-      *stage = "setrlimit(RLIMIT_AS)";
-      return errno;
-    }
+namespace {
+
+// The namespace helper (exec'd, so its memory holds nothing of govrun's):
+// creates a user and a network namespace, maps the caller's uid and gid to
+// themselves, brings `lo` up and passes both namespaces as descriptors on
+// descriptor 3. Returns 0 or an errno value.
+int RunNamespaceHelper() {
+  const uid_t uid = geteuid();
+  const gid_t gid = getegid();
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) {
+    return errno;
   }
-  if (state_->rlimit_nproc) {
-    const struct rlimit limit {*state_->rlimit_nproc, *state_->rlimit_nproc};
-    if (setrlimit(RLIMIT_NPROC, &limit) != 0) {
-      *stage = "setrlimit(RLIMIT_NPROC)";
-      return errno;
-    }
+  if (!WriteFile("/proc/self/setgroups", "deny").ok() ||
+      !WriteFile("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1").ok() ||
+      !WriteFile("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1").ok()) {
+    return errno != 0 ? errno : EPERM;
   }
+  const int user_ns = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
+  const int net_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (user_ns < 0 || net_ns < 0) {
+    return errno;
+  }
+  const int fds[2] = {user_ns, net_ns};
+  char control[CMSG_SPACE(sizeof fds)] = {};
+  char byte = 'n';
+  iovec io{&byte, 1};
+  msghdr message{};
+  message.msg_iov = &io;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof fds);
+  std::memcpy(CMSG_DATA(header), fds, sizeof fds);
+  return sendmsg(3, &message, 0) == 1 ? 0 : errno;
+}
+
+// The interfaces of the current network namespace are exactly `lo`.
+bool OnlyLoopback() {
+  struct if_nameindex* names = if_nameindex();
+  if (names == nullptr) {
+    return false;
+  }
+  int count = 0;
+  bool only_lo = true;
+  for (const struct if_nameindex* name = names; name->if_index != 0; ++name) {
+    ++count;
+    only_lo = only_lo && std::strcmp(name->if_name, "lo") == 0;
+  }
+  if_freenameindex(names);
+  return count == 1 && only_lo;
+}
+
+}  // namespace
+
+void RunNamespaceHelperIfAsked(int argc, char** argv) {
+  if (argc == 2 && std::strcmp(argv[1], kNamespaceHelperFlag) == 0) {
+    _exit(RunNamespaceHelper());
+  }
+}
+
+int Sandbox::ApplyNamespacesInChild(const char** stage) const {
   if (state_->new_userns) {
-    const uid_t uid = geteuid();
-    const gid_t gid = getegid();
-    if (unshare(CLONE_NEWUSER) != 0) {
-      *stage = "unshare(CLONE_NEWUSER)";
+    // This child is not dumpable (its memory is a copy of govrun's), so it
+    // cannot write its own /proc/self/uid_map. A helper exec'd afresh does,
+    // in namespaces of its own, and hands them over by descriptor; this
+    // child joins them and checks what it joined.
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+      *stage = "socketpair (namespace helper)";
       return errno;
     }
-    if (!WriteFile("/proc/self/setgroups", "deny").ok() ||
-        !WriteFile("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1").ok() ||
-        !WriteFile("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1").ok()) {
-      *stage = "writing the user namespace's uid/gid maps";
-      return errno != 0 ? errno : EPERM;
+    const pid_t helper = fork();
+    if (helper < 0) {
+      *stage = "fork (namespace helper)";
+      return errno;
     }
-  }
-  if (state_->new_netns) {
+    if (helper == 0) {
+      if (dup2(pair[1], 3) != 3) {
+        _exit(EBADF);
+      }
+      syscall(SYS_close_range, 4, ~0U, 0);
+      char name[] = "govrun-namespace-helper";
+      char flag[sizeof kNamespaceHelperFlag];
+      std::memcpy(flag, kNamespaceHelperFlag, sizeof flag);
+      char* argv[] = {name, flag, nullptr};
+      char* envp[] = {nullptr};
+      execve("/proc/self/exe", argv, envp);
+      _exit(errno);
+    }
+    close(pair[1]);
+    int fds[2] = {-1, -1};
+    char control[CMSG_SPACE(sizeof fds)] = {};
+    char byte = 0;
+    iovec io{&byte, 1};
+    msghdr message{};
+    message.msg_iov = &io;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    const ssize_t got = recvmsg(pair[0], &message, MSG_CMSG_CLOEXEC);
+    int status = 0;
+    while (waitpid(helper, &status, 0) < 0 && errno == EINTR) {
+    }
+    close(pair[0]);
+    const cmsghdr* header = CMSG_FIRSTHDR(&message);
+    if (got != 1 || header == nullptr || header->cmsg_type != SCM_RIGHTS || header->cmsg_len != CMSG_LEN(sizeof fds)) {
+      *stage = "the namespace helper (user + network namespace)";
+      return WIFEXITED(status) && WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) : EPROTO;
+    }
+    std::memcpy(fds, CMSG_DATA(header), sizeof fds);
+    const bool joined = setns(fds[0], CLONE_NEWUSER) == 0 && setns(fds[1], CLONE_NEWNET) == 0;
+    const int error = errno;
+    close(fds[0]);
+    close(fds[1]);
+    if (!joined) {
+      *stage = "setns (the helper's user and network namespaces)";
+      return error;
+    }
+    // What was joined: our uid mapped to itself, and no interface but lo.
+    std::string map;
+    unsigned long long inside = 0, outside = 0, count = 0;
+    std::string rest;
+    std::istringstream lines(ReadFile("/proc/self/uid_map", map) ? map : "");
+    const bool one_line = static_cast<bool>(lines >> inside >> outside >> count) && !(lines >> rest);
+    if (!one_line || inside != state_->outer_uid || outside != state_->outer_uid || count != 1 ||
+        getuid() != state_->outer_uid) {
+      *stage = "checking the joined user namespace's uid map";
+      return EPERM;
+    }
+  } else if (state_->new_netns) {
     if (unshare(CLONE_NEWNET) != 0) {
       *stage = "unshare(CLONE_NEWNET)";
       return errno;
     }
+  }
+  if (state_->new_netns) {
     if (const int error = LoopbackUp(); error != 0) {
       *stage = "bringing up lo in the new network namespace";
       return error;
     }
-  }
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-    *stage = "prctl(PR_SET_NO_NEW_PRIVS)";
-    return errno;
-  }
-  if (state_->landlock.valid()) {
-    if (syscall(SYS_landlock_restrict_self, state_->landlock.get(), 0) != 0) {
-      *stage = "landlock_restrict_self";
-      return errno;
-    }
-  }
-  if (!state_->seccomp.empty()) {
-    struct sock_fprog program {};
-    program.len = static_cast<unsigned short>(state_->seccomp.size());
-    program.filter = const_cast<sock_filter*>(state_->seccomp.data());
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) != 0) {
-      *stage = "seccomp(SECCOMP_SET_MODE_FILTER)";
-      return errno;
+    if (!OnlyLoopback()) {
+      *stage = "checking that the network namespace has only lo";
+      return EPERM;
     }
   }
   return 0;
 }
 
 Sandbox::ChildSteps Sandbox::StepsForChild() const {
-  ChildSteps steps;
+  ChildSteps steps = state_->capability_steps;
   steps.namespaces = state_->new_userns || state_->new_netns;
   if (state_->rlimit_as) {
     steps.has_rlimit_as = true;
@@ -781,10 +1312,13 @@ Sandbox::ChildSteps Sandbox::StepsForChild() const {
     steps.seccomp = state_->seccomp.data();
     steps.seccomp_length = static_cast<unsigned short>(state_->seccomp.size());
   }
+  steps.cgroup_v2_fd = state_->cgroup_v2_fd.valid() ? state_->cgroup_v2_fd.get() : -1;
   return steps;
 }
 
-bool Sandbox::HasCgroups() const { return !state_->cgroups.empty(); }
+bool Sandbox::HasCgroups() const {
+  return !state_->cgroups.empty();
+}
 
 bool Sandbox::CgroupsEmpty() const {
   for (const Cgroup& cgroup : state_->cgroups) {
@@ -798,7 +1332,12 @@ bool Sandbox::CgroupsEmpty() const {
 int Sandbox::SignalCgroups(int signal) const {
   int count = 0;
   for (const Cgroup& cgroup : state_->cgroups) {
-    for (const pid_t pid : CgroupPids(cgroup)) {
+    const std::vector<pid_t> pids = CgroupPids(cgroup);
+    if (signal == SIGKILL && cgroup.v2 && !pids.empty() && WriteFile(cgroup.dir + "/cgroup.kill", "1").ok()) {
+      count += static_cast<int>(pids.size());
+      continue;
+    }
+    for (const pid_t pid : pids) {
       if (kill(pid, signal) == 0) {
         ++count;
       }
@@ -809,7 +1348,7 @@ int Sandbox::SignalCgroups(int signal) const {
 
 std::string Sandbox::LimitHit() const {
   for (const Cgroup& cgroup : state_->cgroups) {
-    if (cgroup.controller != "memory") {
+    if (!HasController(cgroup, "memory")) {
       continue;
     }
     std::string text;

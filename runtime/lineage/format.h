@@ -14,7 +14,6 @@ namespace gov::lineage {
 
 // Format names and constants written into files.
 inline constexpr std::string_view kLogFileName = "lineage.log";
-inline constexpr std::string_view kSaltFileName = "env-salt";
 inline constexpr std::string_view kLogFormat = "gov-lineage-log-v1";
 inline constexpr std::string_view kBundleFormat = "gov-lineage-bundle-v1";
 inline constexpr std::string_view kDssePayloadType = "application/vnd.in-toto+json";

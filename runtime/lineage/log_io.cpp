@@ -2,6 +2,7 @@
 #include "runtime/lineage/log_io.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -11,8 +12,6 @@
 #include <cerrno>
 #include <cstring>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "runtime/crypto/sha256.h"
 
@@ -74,7 +73,9 @@ ErrorOr<Json> ParseUntrusted(std::string_view text) {
   }
 }
 
-std::string Canonical(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string Canonical(const Json& value) {
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 SplitLine Split(std::string_view line) {
   SplitLine out;
@@ -143,7 +144,8 @@ ErrorOr<Tail> ReadTail(int fd) {
       }
       end = line_start - 1;
     }
-    if (start == 0) return Error{"lineage log: no valid record in the file (not a gov lineage log, or its first record was torn)"};
+    if (start == 0)
+      return Error{"lineage log: no valid record in the file (not a gov lineage log, or its first record was torn)"};
     if (window >= limit) return Error{"lineage log: no valid record in the last 128 MiB (corrupt log)"};
     window = std::min<std::uint64_t>(limit, window * 4);
   }
@@ -153,8 +155,8 @@ std::string CheckpointBody(std::string_view log_id, std::uint64_t count, std::st
                            const std::vector<std::pair<std::string, std::string>>& subjects,
                            const std::vector<std::string>& runs, const crypto::PrivateKey& key) {
   Json subject = Json::array();
-  subject.push_back({{"name", fmt::format("gov-lineage-log:{}", log_id)},
-                     {"digest", {{"sha256", std::string(prev.substr(7))}}}});
+  subject.push_back(
+      {{"name", fmt::format("gov-lineage-log:{}", log_id)}, {"digest", {{"sha256", std::string(prev.substr(7))}}}});
   for (const auto& [name, digest] : subjects) {
     if (digest.size() == 71) subject.push_back({{"name", name}, {"digest", {{"sha256", digest.substr(7)}}}});
   }
@@ -165,10 +167,10 @@ std::string CheckpointBody(std::string_view log_id, std::uint64_t count, std::st
   std::string payload = Canonical(statement);
   crypto::Signature sig = key.Sign(Pae(kDssePayloadType, payload));
   std::string sig_bytes(reinterpret_cast<const char*>(sig.data()), sig.size());
-  Json envelope = {{"payload", crypto::Base64Encode(payload)},
-                   {"payloadType", kDssePayloadType},
-                   {"signatures", Json::array({{{"keyid", key.public_key().IdHex()},
-                                                {"sig", crypto::Base64Encode(sig_bytes)}}})}};
+  Json envelope = {
+      {"payload", crypto::Base64Encode(payload)},
+      {"payloadType", kDssePayloadType},
+      {"signatures", Json::array({{{"keyid", key.public_key().IdHex()}, {"sig", crypto::Base64Encode(sig_bytes)}}})}};
   return Canonical(Json{{"envelope", envelope}});
 }
 
@@ -316,8 +318,8 @@ ErrorOr<void> ExportBundleFromLog(const std::string& log_path, const std::string
   }
   if (!found_root) return Error{fmt::format("export: run {} has no authorization record in {}", run_id, log_path)};
   if (last_checkpoint == std::string::npos || last_checkpoint < last_tree_line) {
-    return Error{fmt::format("export: run {} has records after the last checkpoint; no signed checkpoint covers them yet",
-                             run_id)};
+    return Error{fmt::format(
+        "export: run {} has records after the last checkpoint; no signed checkpoint covers them yet", run_id)};
   }
   // End at the first checkpoint after the tree's last record.
   std::size_t end = last_tree_line;
@@ -374,6 +376,16 @@ nlohmann::json ObligationsToJson(const ir::Obligations& obligations) {
   if (obligations.has_write) out["write"] = obligations.write;
   if (obligations.has_env) out["env"] = obligations.env;
   return out;
+}
+
+std::string DeriveEnvSalt(const crypto::PrivateKey& key, std::string_view log_id) {
+  const std::string der = key.ToDer();
+  crypto::Sha256 hash;
+  hash.Update(std::string_view("gov lineage env salt v2\0", 24));
+  hash.Update(std::string_view(der).substr(der.size() - 32));
+  hash.Update(log_id);
+  const auto digest = hash.Finish();
+  return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
 }
 
 std::string EnvValueHash(std::string_view salt, std::string_view name, std::string_view value) {

@@ -3,12 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "runtime/crypto/ed25519.h"
 #include "runtime/lineage/format.h"
@@ -30,6 +29,12 @@ nlohmann::json ObligationsToJson(const ir::Obligations& obligations);
 // SHA-256(salt || name || 0x00 || value).
 std::string EnvValueHash(std::string_view salt, std::string_view name, std::string_view value);
 
+// The 32-byte salt of a log's environment hashes: SHA-256("gov lineage env
+// salt v2" || 0x00 || the signing key's 32-byte seed || the log id). It is
+// exactly as secret as the lineage signing key; no separate salt file
+// exists (docs/lineage-format.md "Environment values").
+std::string DeriveEnvSalt(const crypto::PrivateKey& key, std::string_view log_id);
+
 // Parses untrusted JSON text (record bodies, envelopes, statements, bundle
 // headers): an error for invalid JSON and for nesting deeper than 32 levels
 // (our formats need 4; deeper input would only exercise recursion).
@@ -37,12 +42,12 @@ ErrorOr<nlohmann::json> ParseUntrusted(std::string_view text);
 
 // The end of a log: the last valid record and any bytes after it.
 struct Tail {
-  bool empty = true;               // no byte in the file
-  std::uint64_t size = 0;          // file size
-  std::uint64_t next_seq = 0;      // seq of the next record
-  std::string prev;                // hash of the last valid record
-  std::string log_id;              // the log's id (from the last valid record)
-  std::uint64_t valid_end = 0;     // offset just after the last valid record's LF
+  bool empty = true;            // no byte in the file
+  std::uint64_t size = 0;       // file size
+  std::uint64_t next_seq = 0;   // seq of the next record
+  std::string prev;             // hash of the last valid record
+  std::string log_id;           // the log's id (from the last valid record)
+  std::uint64_t valid_end = 0;  // offset just after the last valid record's LF
 };
 
 // Reads the tail of the log open as `fd` (the caller holds the lock).
@@ -83,7 +88,7 @@ ErrorOr<CheckpointClaim> OpenCheckpoint(std::string_view body, const std::vector
 // Writes a lineage bundle for `run_id` and its descendants from the log at
 // `log_path` to `out_path` (atomically: temporary file, fsync, rename).
 // `from_offset` may point at or before the root's authorization to skip a scan.
-ErrorOr<void> ExportBundleFromLog(const std::string& log_path, const std::string& run_id,
-                                  const std::string& out_path, std::uint64_t from_offset = 0);
+ErrorOr<void> ExportBundleFromLog(const std::string& log_path, const std::string& run_id, const std::string& out_path,
+                                  std::uint64_t from_offset = 0);
 
 }  // namespace gov::lineage

@@ -3,20 +3,21 @@
 #include "runtime/lineage/recorder.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <map>
 #include <optional>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "runtime/crypto/sha256.h"
 #include "runtime/lineage/log_io.h"
@@ -26,7 +27,9 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::string Errno(const char* what) { return fmt::format("{}: {}", what, std::strerror(errno)); }
+std::string Errno(const char* what) {
+  return fmt::format("{}: {}", what, std::strerror(errno));
+}
 
 ErrorOr<void> WriteAll(int fd, std::string_view data) {
   std::size_t done = 0;
@@ -46,54 +49,79 @@ std::int64_t NowNs() {
       .count();
 }
 
-// Holds flock(LOCK_EX) on the log for one append.
-class ExclusiveLock {
- public:
-  explicit ExclusiveLock(int fd) : fd_(fd) {
-    while ((rc_ = flock(fd_, LOCK_EX)) != 0 && errno == EINTR) {
+// The pid holding a lock on the file open as `fd`, from /proc/locks; 0 if unknown.
+long LockHolder(int fd) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return 0;
+  std::FILE* locks = std::fopen("/proc/locks", "re");
+  if (locks == nullptr) return 0;
+  char line[512];
+  long holder = 0;
+  // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" (blocked waiters start with "->").
+  while (holder == 0 && std::fgets(line, sizeof line, locks) != nullptr) {
+    char kind[16], mode[16], access[16];
+    long pid = 0;
+    unsigned major = 0, minor = 0;
+    unsigned long long inode = 0;
+    if (std::strstr(line, "->") != nullptr) continue;
+    const char* colon = std::strchr(line, ':');
+    if (colon == nullptr) continue;
+    if (std::sscanf(colon + 1, " %15s %15s %15s %ld %x:%x:%llu", kind, mode, access, &pid, &major, &minor, &inode) ==
+            7 &&
+        inode == st.st_ino && makedev(major, minor) == st.st_dev) {
+      holder = pid;
     }
   }
-  ~ExclusiveLock() {
-    if (rc_ == 0) flock(fd_, LOCK_UN);
+  std::fclose(locks);
+  return holder;
+}
+
+// Holds flock(LOCK_EX) on the log for one append, waiting at most
+// `timeout_ms` for another holder.
+class ExclusiveLock {
+ public:
+  ExclusiveLock(int fd, std::int64_t timeout_ms) : fd_(fd) {
+    if (flock(fd_, LOCK_EX | LOCK_NB) == 0) {
+      locked_ = true;
+      return;
+    }
+    if (errno != EWOULDBLOCK) {
+      error_ = Errno("lineage log: cannot lock");
+      return;
+    }
+    // Contended: poll with a growing pause (1 ms .. 50 ms) until the deadline.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    long pause_us = 1000;
+    while (true) {
+      if (flock(fd_, LOCK_EX | LOCK_NB) == 0) {
+        locked_ = true;
+        return;
+      }
+      if (errno != EWOULDBLOCK && errno != EINTR) {
+        error_ = Errno("lineage log: cannot lock");
+        return;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      usleep(static_cast<useconds_t>(pause_us));
+      pause_us = std::min(pause_us * 2, 50000L);
+    }
+    const long holder = LockHolder(fd_);
+    error_ = fmt::format(
+        "lineage log: another process{} has held the log's lock for more than {} ms; not waiting "
+        "longer (lineage_lock_timeout in the configuration)",
+        holder > 0 ? fmt::format(" (pid {})", holder) : "", timeout_ms);
   }
-  bool ok() const { return rc_ == 0; }
+  ~ExclusiveLock() {
+    if (locked_) flock(fd_, LOCK_UN);
+  }
+  bool ok() const { return locked_; }
+  const std::string& error() const { return error_; }
 
  private:
   int fd_;
-  int rc_ = -1;
+  bool locked_ = false;
+  std::string error_;
 };
-
-ErrorOr<std::string> ReadOrCreateSalt(const std::string& dir) {
-  const std::string path = dir + "/" + std::string(kSaltFileName);
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd >= 0) {
-      char buffer[33];
-      ssize_t n = read(fd, buffer, sizeof buffer);
-      close(fd);
-      if (n != 32) return Error{fmt::format("lineage: {} is not a 32-byte salt file", path)};
-      return std::string(buffer, 32);
-    }
-    if (errno != ENOENT) return Error{Errno(("lineage: cannot open " + path).c_str())};
-    std::string salt(32, '\0');
-    if (getrandom(salt.data(), salt.size(), 0) != 32) return Error{"lineage: getrandom failed"};
-    std::string tmp = path + ".tmp." + NewId().substr(0, 8);
-    int out = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) return Error{Errno(("lineage: cannot create " + tmp).c_str())};
-    auto written = WriteAll(out, salt);
-    bool synced = fsync(out) == 0;
-    close(out);
-    if (!written.ok() || !synced) {
-      unlink(tmp.c_str());
-      return Error{"lineage: cannot write the salt file"};
-    }
-    int linked = link(tmp.c_str(), path.c_str());
-    int saved = errno;
-    unlink(tmp.c_str());
-    if (linked != 0 && saved != EEXIST) return Error{fmt::format("lineage: cannot create {}: {}", path, std::strerror(saved))};
-  }
-  return Error{"lineage: cannot create the salt file"};
-}
 
 Json RequestJson(const request::Request& request, const std::vector<ir::ContextField>& fields) {
   return Json::parse(request::RequestToJson(request, fields));
@@ -101,12 +129,14 @@ Json RequestJson(const request::Request& request, const std::vector<ir::ContextF
 
 class LogRecorder final : public Recorder {
  public:
-  LogRecorder(int fd, std::string log_path, crypto::PrivateKey key, std::string salt, std::optional<Tail> tail)
+  LogRecorder(int fd, std::string log_path, crypto::PrivateKey key, std::string salt, std::optional<Tail> tail,
+              std::int64_t lock_timeout_ms)
       : fd_(fd),
         log_path_(std::move(log_path)),
         key_(std::move(key)),
         salt_(std::move(salt)),
-        tail_(std::move(tail)) {}
+        tail_(std::move(tail)),
+        lock_timeout_ms_(lock_timeout_ms) {}
   ~LogRecorder() override { close(fd_); }
 
   ErrorOr<void> RecordAuthorization(const Authorization& record) override {
@@ -169,25 +199,81 @@ class LogRecorder final : public Recorder {
     head.exec = record.execute;
     std::string text = Canonical(body);
     std::uint64_t offset = 0;
-    GOV_RETURN_IF_ERROR(Append(head, [&](const Tail&) { return text; }, /*durable=*/true, &offset));
+    GOV_RETURN_IF_ERROR(Append(
+        head, [&](const Tail&) { return text; }, /*durable=*/true, &offset));
     runs_[record.run_id] = offset;
     pending_runs_.push_back(record.run_id);
     if (record.execute) pending_subjects_.emplace_back(record.request.program_path, record.request.program_sha256);
     return {};
   }
 
-  ErrorOr<void> RecordStart(const Start& record) override {
+  ErrorOr<std::uint64_t> RecordStart(const Start& record) override {
     if (runs_.count(record.run_id) == 0) return Error{"lineage: start of a run without its authorization"};
     Json limits = Json::array();
     for (const auto& limit : record.limits) {
       limits.push_back({{"obligation", limit.obligation}, {"mechanism", limit.mechanism}, {"value", limit.value}});
     }
-    Json body = {{"run", record.run_id}, {"pid", record.pid}, {"time_unix_ns", record.time_unix_ns}, {"limits", limits}};
+    Json body = {
+        {"run", record.run_id},
+        {"pid", record.pid},
+        {"time_unix_ns", record.time_unix_ns},
+        {"limits", limits},
+        {"supervisor",
+         {{"pid", record.supervisor_pid}, {"start_time", record.supervisor_start_time}, {"boot_id", record.boot_id}}},
+        {"depth", record.depth},
+        {"program", record.program}};
     Head head;
     head.type = RecordType::kStart;
     head.run = record.run_id;
-    std::string text = Canonical(body);
-    return Append(head, [&](const Tail&) { return text; }, /*durable=*/false, nullptr);
+    std::string text;
+    try {
+      text = Canonical(body);
+    } catch (const Json::exception& e) {
+      return Error{fmt::format("lineage: cannot encode the start record: {}", e.what())};
+    }
+    std::uint64_t offset = 0;
+    GOV_RETURN_IF_ERROR(Append(
+        head, [&](const Tail&) { return text; }, /*durable=*/false, &offset));
+    return offset;
+  }
+
+  ErrorOr<StartedRun> ReadStart(const std::string& run_id, std::uint64_t offset) override {
+    struct stat st {};
+    if (fstat(fd_, &st) != 0) return Error{Errno("lineage log: stat failed")};
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (offset >= size) return Error{"the offset is beyond the end of this log"};
+    // A start record is a few KiB (its limits); 256 KiB bounds the read.
+    const std::uint64_t length = std::min<std::uint64_t>(size - offset, 256 * 1024);
+    std::string region(length, '\0');
+    const ssize_t got = pread(fd_, region.data(), length, static_cast<off_t>(offset));
+    if (got <= 0) return Error{Errno("lineage log: read failed")};
+    region.resize(static_cast<std::size_t>(got));
+    const std::size_t end = region.find('\n');
+    if (end == std::string::npos) return Error{"no complete record at that offset"};
+    const SplitLine split = Split(std::string_view(region).substr(0, end));
+    if (!split.has_body) return Error{"no record at that offset"};
+    auto head = ParseHead(split.head);
+    if (!head.ok()) return Error{"no record at that offset"};
+    if (DigestOf(split.body) != head.value().body) return Error{"the record at that offset does not match its digest"};
+    if (head.value().type != RecordType::kStart || head.value().run != run_id) {
+      return Error{"the record at that offset is not the start of that run"};
+    }
+    auto body = ParseUntrusted(split.body);
+    if (!body.ok()) return Error{"the start record does not decode: " + body.error().message};
+    const Json& json = body.value();
+    StartedRun run;
+    run.run_id = run_id;
+    try {
+      const Json& supervisor = json.at("supervisor");
+      run.supervisor_pid = supervisor.at("pid").get<std::int64_t>();
+      run.supervisor_start_time = supervisor.at("start_time").get<std::uint64_t>();
+      run.boot_id = supervisor.at("boot_id").get<std::string>();
+      run.depth = json.at("depth").get<std::int64_t>();
+      run.program = json.at("program").get<std::string>();
+    } catch (const Json::exception&) {
+      return Error{"the start record names no supervisor (written by an older govrun)"};
+    }
+    return run;
   }
 
   ErrorOr<void> RecordEnd(const End& record) override {
@@ -207,7 +293,8 @@ class LogRecorder final : public Recorder {
     head.type = RecordType::kEnd;
     head.run = record.run_id;
     std::string text = Canonical(body);
-    return Append(head, [&](const Tail&) { return text; }, /*durable=*/false, nullptr);
+    return Append(
+        head, [&](const Tail&) { return text; }, /*durable=*/false, nullptr);
   }
 
   ErrorOr<void> Checkpoint() override {
@@ -233,8 +320,8 @@ class LogRecorder final : public Recorder {
   // ends in torn bytes. `make_body` sees the tail the record extends.
   ErrorOr<void> Append(Head head, const std::function<std::string(const Tail&)>& make_body, bool durable,
                        std::uint64_t* offset) {
-    ExclusiveLock lock(fd_);
-    if (!lock.ok()) return Error{Errno("lineage log: cannot lock")};
+    ExclusiveLock lock(fd_, lock_timeout_ms_);
+    if (!lock.ok()) return Error{lock.error()};
     GOV_ASSIGN_OR_RETURN(Tail tail, CurrentTail());
     if (tail.empty) return Error{"lineage log: the log file lost its header"};
     std::string out;
@@ -308,13 +395,17 @@ class LogRecorder final : public Recorder {
   std::vector<std::string> pending_runs_;
   std::vector<std::pair<std::string, std::string>> pending_subjects_;
   std::optional<Tail> tail_;  // after this recorder's last append (or OpenLog's read)
+  std::int64_t lock_timeout_ms_;
 };
 
 }  // namespace
 
-std::string NewRunId() { return NewId(); }
+std::string NewRunId() {
+  return NewId();
+}
 
-ErrorOr<std::unique_ptr<Recorder>> OpenLog(const std::string& lineage_dir, const crypto::PrivateKey& signing_key) {
+ErrorOr<std::unique_ptr<Recorder>> OpenLog(const std::string& lineage_dir, const crypto::PrivateKey& signing_key,
+                                           const OpenOptions& options) {
   struct stat st {};
   if (stat(lineage_dir.c_str(), &st) != 0) return Error{Errno(("lineage: " + lineage_dir).c_str())};
   if (!S_ISDIR(st.st_mode)) return Error{fmt::format("lineage: {} is not a directory", lineage_dir)};
@@ -329,18 +420,29 @@ ErrorOr<std::unique_ptr<Recorder>> OpenLog(const std::string& lineage_dir, const
     close(fd);
     return Error{std::move(message)};
   };
-  std::string salt;
+  std::string log_id;
   std::optional<Tail> known_tail;
-  {
-    ExclusiveLock lock(fd);
-    if (!lock.ok()) return fail(Errno("lineage: cannot lock the log"));
+  // An existing log is read without the lock: appends only add whole or torn
+  // lines at the end, which ReadTail tells apart, and every append re-checks
+  // the tail under the lock (CurrentTail). So a process holding the lock can
+  // delay govrun only where it must wait: at its first append.
+  if (fstat(fd, &st) == 0 && st.st_size > 0) {
+    auto tail = ReadTail(fd);
+    if (tail.ok() && !tail.value().empty && !tail.value().log_id.empty()) {
+      if (tail.value().valid_end == tail.value().size) known_tail = tail.value();
+      log_id = tail.value().log_id;
+    }
+  }
+  if (log_id.empty()) {
+    ExclusiveLock lock(fd, options.lock_timeout_ms);
+    if (!lock.ok()) return fail(lock.error());
     auto tail = ReadTail(fd);
     if (!tail.ok()) return fail(fmt::format("lineage: {}: {}", path, tail.error().message));
     if (tail.value().empty) {
       Head head;
       head.type = RecordType::kHeader;
       head.seq = 0;
-      std::string log_id = NewId();
+      log_id = NewId();
       head.log = log_id;
       head.prev = kGenesisPrev;
       std::string body = Canonical(Json{{"format", kLogFormat}, {"log", log_id}, {"created_unix_ns", NowNs()}});
@@ -355,11 +457,11 @@ ErrorOr<std::unique_ptr<Recorder>> OpenLog(const std::string& lineage_dir, const
     }
     // A log that ends cleanly: the first append need not read it again.
     if (!tail.value().empty && tail.value().valid_end == tail.value().size) known_tail = tail.value();
-    auto read_salt = ReadOrCreateSalt(lineage_dir);
-    if (!read_salt.ok()) return fail(read_salt.error().message);
-    salt = read_salt.value();
+    if (!tail.value().empty) log_id = tail.value().log_id;
   }
-  return std::unique_ptr<Recorder>(new LogRecorder(fd, path, signing_key, std::move(salt), std::move(known_tail)));
+  if (log_id.empty()) return fail(fmt::format("lineage: {}: the log names no log id", path));
+  return std::unique_ptr<Recorder>(new LogRecorder(fd, path, signing_key, DeriveEnvSalt(signing_key, log_id),
+                                                   std::move(known_tail), options.lock_timeout_ms));
 }
 
 }  // namespace gov::lineage

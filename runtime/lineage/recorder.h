@@ -24,11 +24,13 @@
 
 namespace gov::lineage {
 
-// Environment variables a nested govrun reads to link its run to the
-// enclosing one (set by govrun in the child's environment).
-inline constexpr const char* kEnvRunId = "GOV_RUN_ID";        // the enclosing run's id
-inline constexpr const char* kEnvRunDepth = "GOV_RUN_DEPTH";  // its depth (root: 0)
-inline constexpr const char* kEnvRunProgram = "GOV_RUN_PROGRAM";  // its program path
+// Environment variables a nested govrun reads to find the enclosing run
+// (set by govrun in the child's environment). They are only a hint: the run
+// is accepted as parent when its start record, at that offset of the log,
+// names a supervisor that is a live ancestor of the nested govrun
+// (docs/request.md "Who vouches for each field").
+inline constexpr const char* kEnvRunId = "GOV_RUN_ID";          // the enclosing run's id
+inline constexpr const char* kEnvRunRecord = "GOV_RUN_RECORD";  // byte offset of its start record
 
 // A fresh run id: 32 lower-case hex digits from the system CSPRNG.
 std::string NewRunId();
@@ -91,6 +93,25 @@ struct Start {
   std::int64_t pid = 0;
   std::int64_t time_unix_ns = 0;
   std::vector<EnforcedLimit> limits;
+  // The supervising govrun as the kernel identifies it (pid, start time in
+  // clock ticks since boot, boot id): what a nested govrun checks against
+  // its ancestors before it accepts this run as its parent.
+  std::int64_t supervisor_pid = 0;
+  std::uint64_t supervisor_start_time = 0;
+  std::string boot_id;
+  // The run's depth (root: 0) and its program path, for nested requests.
+  std::int64_t depth = 0;
+  std::string program;
+};
+
+// A start record as read back (Recorder::ReadStart).
+struct StartedRun {
+  std::string run_id;
+  std::int64_t supervisor_pid = 0;
+  std::uint64_t supervisor_start_time = 0;
+  std::string boot_id;
+  std::int64_t depth = 0;
+  std::string program;
 };
 
 // The program ended (or could not be started after authorization).
@@ -98,14 +119,14 @@ struct End {
   std::string run_id;
   std::int64_t time_unix_ns = 0;
   std::int64_t duration_ns = 0;
-  bool exited = false;      // true: exit_status is valid
+  bool exited = false;  // true: exit_status is valid
   int exit_status = 0;
-  int signal = 0;           // when killed by a signal
-  std::string killed_by;    // "" | "timeout" | "memory" | "processes" | "govrun-signal"
+  int signal = 0;         // when killed by a signal
+  std::string killed_by;  // "" | "timeout" | "memory" | "processes" | "govrun-signal"
   std::int64_t user_cpu_us = 0;
   std::int64_t system_cpu_us = 0;
   std::int64_t max_rss_kib = 0;
-  std::string exec_error;   // non-empty when exec itself failed after authorization
+  std::string exec_error;  // non-empty when exec itself failed after authorization
 };
 
 // Makes records durable and signed. One Recorder per govrun invocation.
@@ -115,7 +136,8 @@ class Recorder {
   // Appends the authorization record and makes it durable (fsync) before
   // returning. Not ok ⇒ the caller must not execute.
   virtual ErrorOr<void> RecordAuthorization(const Authorization& record) = 0;
-  virtual ErrorOr<void> RecordStart(const Start& record) = 0;
+  // Returns the byte offset of the start record in the log.
+  virtual ErrorOr<std::uint64_t> RecordStart(const Start& record) = 0;
   virtual ErrorOr<void> RecordEnd(const End& record) = 0;
   // Appends a signed checkpoint covering everything recorded so far. govrun
   // calls it once at the end of every invocation (also after a deny).
@@ -123,6 +145,17 @@ class Recorder {
   // Writes a self-contained lineage bundle for `run_id` and its descendants
   // to `path` (govrun --bundle).
   virtual ErrorOr<void> ExportBundle(const std::string& run_id, const std::string& path) = 0;
+  // The start record at byte `offset` of this log, if it is a valid record
+  // (its body matches its HEAD) of type start for `run_id`; else an error
+  // saying why.
+  virtual ErrorOr<StartedRun> ReadStart(const std::string& run_id, std::uint64_t offset) = 0;
+};
+
+// How OpenLog waits for the log's lock.
+struct OpenOptions {
+  // Longest wait for another writer's flock before failing (a same-user
+  // process holding the lock forever must not stall every govrun).
+  std::int64_t lock_timeout_ms = 10000;
 };
 
 // The environment variables whose VALUES a policy can read (ir/env_reads.h):
@@ -147,14 +180,18 @@ void FillDecision(const interp::RuleLookup& rules, const EnvReads& reads, const 
 // The same for a whole decoded policy.
 void FillDecision(const ir::Policy& policy, const gov_decision& decision, Authorization& record);
 
-// Opens (creating if needed) the append-only log `lineage_dir`/lineage.log and
-// its env salt, signing checkpoints with `signing_key`. Errors: directory
-// missing or unwritable, no valid record in an existing log, lock failure.
+// Opens (creating if needed) the append-only log `lineage_dir`/lineage.log,
+// signing checkpoints with `signing_key`; the salt of its environment
+// hashes is derived from the key and the log id (docs/lineage-format.md
+// "Environment values"). Errors: directory missing or unwritable, no valid
+// record in an existing log, the lock not obtained within
+// `options.lock_timeout_ms` (naming the process that holds it).
 // Many processes may hold Recorders on one log: every append takes flock
 // (LOCK_EX), continues the chain from the last valid record and first
 // accounts for torn bytes a dead writer left (a recovery record). Run ids
 // and parent run ids must be 32 lower-case hex digits (NewRunId), else
 // RecordAuthorization fails.
-ErrorOr<std::unique_ptr<Recorder>> OpenLog(const std::string& lineage_dir, const crypto::PrivateKey& signing_key);
+ErrorOr<std::unique_ptr<Recorder>> OpenLog(const std::string& lineage_dir, const crypto::PrivateKey& signing_key,
+                                           const OpenOptions& options = {});
 
 }  // namespace gov::lineage

@@ -23,6 +23,7 @@ constexpr const char* kPolicy =
     "policy lineage_e2e version \"1.0.0\"\n"
     "allow tools when program.name in {\"true\", \"false\", \"touch\", \"sh\", \"dash\", \"sleep\"}\n"
     "    because \"test tools\"\n"
+    "    with { env = [\"GOV_CONFIG\", \"MODE\", \"PATH\"] }\n"
     "allow echo_ci when program.name == \"echo\" and (env[\"MODE\"] ?? \"\") == \"ci\"\n"
     "    because \"echo in CI mode\"\n";
 
@@ -43,9 +44,9 @@ struct Governed {
     // govc may be mid-relink in a shared build directory (exit 127): retry briefly.
     Ran built;
     for (int attempt = 0; attempt < 20; ++attempt) {
-      built = RunProgram({GOV_GOVC, "build", dir.path + "/p.gov", "--key", dir.path + "/pol.key", "-o",
-                          dir.path + "/p.govb"},
-                         dir.path);
+      built = RunProgram(
+          {GOV_GOVC, "build", dir.path + "/p.gov", "--key", dir.path + "/pol.key", "-o", dir.path + "/p.govb"},
+          dir.path);
       if (built.code != 127) break;
       std::this_thread::sleep_for(std::chrono::seconds(1));
     }
@@ -61,8 +62,16 @@ struct Governed {
     return {"GOV_CONFIG=" + config, "MODE=ci", std::string("SECRET_TOKEN=") + kSecret, "PATH=/usr/bin:/bin"};
   }
   Ran Govverify(std::vector<std::string> args) const {
-    std::vector<std::string> argv = {GOV_GOVVERIFY, "--trust", dir.path + "/lin.pub", "--trust", dir.path + "/pol.pub",
-                                     "--policy", dir.path + "/p.govb", "--replay", "--format", "json"};
+    std::vector<std::string> argv = {GOV_GOVVERIFY,
+                                     "--trust",
+                                     dir.path + "/lin.pub",
+                                     "--trust",
+                                     dir.path + "/pol.pub",
+                                     "--policy",
+                                     dir.path + "/p.govb",
+                                     "--replay",
+                                     "--format",
+                                     "json"};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProgram(argv, dir.path);
   }
@@ -113,7 +122,8 @@ TEST_CASE("govrun: a nested governed session verifies and replays, secrets stay 
     auto head = ParseHead(split.head);
     if (!head.ok() || head.value().type != RecordType::kAuthorization || head.value().parent.empty()) continue;
     const std::string program = nlohmann::json::parse(split.body).at("request").at("program");
-    if (program == "/usr/bin/dash" || program == "/usr/bin/sh" || program == "/bin/sh") nested = std::string(head.value().run);
+    if (program == "/usr/bin/dash" || program == "/usr/bin/sh" || program == "/bin/sh")
+      nested = std::string(head.value().run);
   }
   REQUIRE(!nested.empty());
   const std::string exported = g.dir.path + "/nested.lineage";
@@ -210,8 +220,8 @@ TEST_CASE("govrun SIGKILLed at random points: the log verifies, interrupted runs
     }
   }
   CHECK(result.at("runs").get<std::size_t>() == authorized);
-  WARN(killed << " govrun processes killed, " << authorized << " runs authorized, "
-              << result.at("incomplete").size() << " incomplete, " << result.at("recoveries") << " recoveries");
+  WARN(killed << " govrun processes killed, " << authorized << " runs authorized, " << result.at("incomplete").size()
+              << " incomplete, " << result.at("recoveries") << " recoveries");
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 // decision is detected with its failure class; env secrets never in clear;
 // torn tails are reported and recovered.
 #include <catch2/catch.hpp>
-
 #include <random>
 
 #include "tests/lineage/helpers.h"
@@ -12,7 +11,9 @@
 namespace gov::lineage {
 namespace {
 
-Report Check(const std::string& data, const VerifyOptions& options) { return VerifyBytes(data, "test", options); }
+Report Check(const std::string& data, const VerifyOptions& options) {
+  return VerifyBytes(data, "test", options);
+}
 
 TEST_CASE("a governed session verifies, with binding and replay", "[lineage][verify]") {
   Session s;
@@ -54,13 +55,16 @@ TEST_CASE("env values are names plus salted hashes unless the policy reads them"
   CHECK(bundle.find("s3cr3t") == std::string::npos);
   CHECK(log.find("\"API_TOKEN\":\"sha256:") != std::string::npos);
   CHECK(log.find("\"MODE\":\"ci\"") != std::string::npos);  // read by the policy: replay needs it
-  // The salt is per log and kept out of the log and bundles.
-  const std::string salt = ReadFile(s.dir.path + "/env-salt");
+  // The salt is per log, derived from the lineage key (no file a governed
+  // program could read), and kept out of the log and bundles.
+  CHECK(access((s.dir.path + "/env-salt").c_str(), F_OK) != 0);
+  const std::size_t at = log.find("\"log\":\"");
+  REQUIRE(at != std::string::npos);
+  const std::string log_id = log.substr(at + 7, 32);
+  const std::string salt = DeriveEnvSalt(s.key, log_id);
   REQUIRE(salt.size() == 32);
   CHECK(log.find(crypto::HexEncode(salt)) == std::string::npos);
-  struct stat st {};
-  REQUIRE(stat((s.dir.path + "/env-salt").c_str(), &st) == 0);
-  CHECK((st.st_mode & 077) == 0);
+  CHECK(DeriveEnvSalt(s.key, std::string(32, '0')) != salt);
   // The recorded hash is the documented one.
   CHECK(log.find(EnvValueHash(salt, "API_TOKEN", "s3cr3t-value-never-in-clear")) != std::string::npos);
 }
@@ -87,8 +91,8 @@ void ExhaustiveFlips(const std::string& data, const VerifyOptions& options, bool
       std::string copy = data;
       copy[i] = static_cast<char>(copy[i] ^ mask);
       Report report = Check(copy, options);
-      INFO("flip of byte " << i << " ('" << data[i] << "', region " << region[i] << ") with mask " << int(mask)
-                           << ": " << FailureName(report.failure) << ": " << report.message);
+      INFO("flip of byte " << i << " ('" << data[i] << "', region " << region[i] << ") with mask " << int(mask) << ": "
+                           << FailureName(report.failure) << ": " << report.message);
       REQUIRE(report.failure != Failure::kNone);
       if (region[i] == 'b') {
         CHECK(report.failure == Failure::kChain);
@@ -154,7 +158,8 @@ TEST_CASE("deleted, inserted, duplicated and reordered records are detected", "[
   }
 }
 
-TEST_CASE("truncation is detected, a log cut at a record boundary vouches only for its checkpoints", "[lineage][tamper]") {
+TEST_CASE("truncation is detected, a log cut at a record boundary vouches only for its checkpoints",
+          "[lineage][tamper]") {
   Session s;
   const std::string log = ReadFile(s.log_path);
   for (std::size_t n = 0; n < log.size(); ++n) {
@@ -245,7 +250,8 @@ TEST_CASE("replay catches an altered decision re-signed with the right key, bind
     // The curl run was denied: make it an executed allow.
     std::size_t target = 0;
     for (std::size_t i = 0; i < lines.size(); ++i) {
-      if (lines[i].find("\"verdict\":\"deny\"") != std::string::npos && lines[i].find(s.child_curl) != std::string::npos) {
+      if (lines[i].find("\"verdict\":\"deny\"") != std::string::npos &&
+          lines[i].find(s.child_curl) != std::string::npos) {
         target = i;
       }
     }

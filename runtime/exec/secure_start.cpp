@@ -1,0 +1,132 @@
+// govrun's secure start (see secure_start.h).
+#include "runtime/exec/secure_start.h"
+
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+#include "runtime/exec/env.h"
+#include "runtime/exec/exit_codes.h"
+
+extern char** environ;
+
+namespace gov::exec {
+namespace {
+
+std::vector<std::pair<std::string, std::string>>& Scrubbed() {
+  static std::vector<std::pair<std::string, std::string>> entries;
+  return entries;
+}
+
+constexpr char kHex[] = "0123456789abcdef";
+
+void AppendHex(std::string& out, std::string_view bytes) {
+  for (const char c : bytes) {
+    const auto byte = static_cast<unsigned char>(c);
+    out += kHex[byte >> 4];
+    out += kHex[byte & 15];
+  }
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  return -1;
+}
+
+// Decodes "HEX(NAME=value):HEX(...)" into entries; false when malformed.
+bool DecodeCarrier(std::string_view text, std::vector<std::pair<std::string, std::string>>& out) {
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find(':', start);
+    if (end == std::string_view::npos) {
+      end = text.size();
+    }
+    const std::string_view hex = text.substr(start, end - start);
+    if (hex.empty() || hex.size() % 2 != 0) {
+      return false;
+    }
+    std::string entry;
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+      const int high = HexValue(hex[i]);
+      const int low = HexValue(hex[i + 1]);
+      if (high < 0 || low < 0) {
+        return false;
+      }
+      entry += static_cast<char>(high * 16 + low);
+    }
+    const std::size_t equal = entry.find('=');
+    if (equal == std::string::npos || equal == 0) {
+      return false;
+    }
+    out.emplace_back(entry.substr(0, equal), entry.substr(equal + 1));
+    start = end + 1;
+  }
+  return true;
+}
+
+[[noreturn]] void Die(int code, const std::string& message) {
+  std::fprintf(stderr, "govrun: %s\n", message.c_str());
+  std::fflush(stderr);
+  _exit(code);
+}
+
+}  // namespace
+
+void SecureStart(char** argv) {
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  const std::string carrier_prefix = std::string(kScrubbedEnvironmentVariable) + "=";
+  std::vector<char*> kept;
+  std::string carried;  // an earlier instance's carrier value
+  bool has_carrier = false;
+  std::string removed;  // hex entries removed now
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    if (text.starts_with(carrier_prefix)) {
+      carried = std::string(text.substr(carrier_prefix.size()));
+      has_carrier = true;
+      continue;
+    }
+    const std::size_t equal = text.find('=');
+    const std::string_view name = text.substr(0, equal);
+    if (equal != std::string_view::npos && IsLoaderVariable(name)) {
+      if (!removed.empty()) {
+        removed += ':';
+      }
+      AppendHex(removed, text);
+      continue;
+    }
+    kept.push_back(*entry);
+  }
+  if (removed.empty()) {
+    if (has_carrier) {
+      if (!DecodeCarrier(carried, Scrubbed())) {
+        Die(kExitConfig, std::string(kScrubbedEnvironmentVariable) + " is set but malformed");
+      }
+      unsetenv(kScrubbedEnvironmentVariable);
+    }
+    return;
+  }
+  std::string carrier = carrier_prefix + carried + (carried.empty() ? "" : ":") + removed;
+  kept.push_back(carrier.data());
+  kept.push_back(nullptr);
+  execve("/proc/self/exe", argv, kept.data());
+  Die(kExitInternal, std::string("cannot restart without the loader variables of the environment (exec "
+                                 "/proc/self/exe: ") +
+                         std::strerror(errno) + "); nothing was run");
+}
+
+const std::vector<std::pair<std::string, std::string>>& ScrubbedEnvironment() {
+  return Scrubbed();
+}
+
+}  // namespace gov::exec
