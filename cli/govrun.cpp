@@ -301,6 +301,7 @@ void PrintExplanation(const bundle::LoadedPolicy& policy, const request::Request
   std::fprintf(stderr, "govrun: policy %s %s (%s), %s\n", policy.manifest().policy_name.c_str(),
                policy.manifest().policy_version.c_str(), policy.digest().c_str(), policy.engine().c_str());
   std::fprintf(stderr, "govrun: program %s (%s)\n", request.program_path.c_str(), request.program_sha256.c_str());
+  std::fprintf(stderr, "govrun: invoked %s as %s\n", request.invoked_path.c_str(), request.argv0.c_str());
   if (program.is_script) {
     std::fprintf(stderr, "govrun: script interpreter %s (%s)\n", program.interpreter.path.c_str(),
                  program.interpreter.sha256.c_str());
@@ -524,9 +525,7 @@ int Main(int argc, char** argv, Timings& timings) {
   }
   exec::Program& program = resolved.value();
   timings.Mark("resolve_hash");
-  request.program_path = program.file.path;
-  request.program_sha256 = program.file.sha256;
-  request.argv0 = options.command[0];
+  exec::FillProgramFields(program, options.command[0], request);
   request.args.assign(options.command.begin() + 1, options.command.end());
   request.env = exec::SplitEnvironment(environ);
   if (auto identity = FillIdentity(request); !identity.ok()) {
