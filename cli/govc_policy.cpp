@@ -485,12 +485,19 @@ std::string DescribeDecision(const ir::Policy& policy, const gov_decision& decis
   return text + " by " + joined;
 }
 
+// The case's command line as written: `exec [invoked, args...]`, with `via`
+// and `argv0` when they differ from the invoked path.
 std::string DescribeCase(const lower::LoweredTest& test) {
-  std::vector<std::string> argv{test.request.argv0.empty() ? test.request.program_path : test.request.argv0};
-  argv.insert(argv.end(), test.request.args.begin(), test.request.args.end());
+  const request::Request& r = test.request;
+  const std::string& invoked = r.invoked_path.empty() ? r.program_path : r.invoked_path;
+  std::vector<std::string> argv{invoked};
+  argv.insert(argv.end(), r.args.begin(), r.args.end());
   std::string text;
   for (const std::string& arg : argv) text += (text.empty() ? "" : ", ") + nlohmann::json(arg).dump();
-  return "exec [" + text + "]";
+  text = "exec [" + text + "]";
+  if (r.program_path != invoked) text += " via " + nlohmann::json(r.program_path).dump();
+  if (!r.argv0.empty() && r.argv0 != invoked) text += " argv0 " + nlohmann::json(r.argv0).dump();
+  return text;
 }
 
 }  // namespace

@@ -300,6 +300,8 @@ void PrintExplanation(const bundle::LoadedPolicy& policy, const request::Request
                policy.engine().c_str());
   std::fprintf(stderr, "govrun: program %s (%s)\n", EscapeForDisplay(request.program_path).c_str(),
                request.program_sha256.c_str());
+  std::fprintf(stderr, "govrun: invoked %s as %s\n", EscapeForDisplay(request.invoked_path).c_str(),
+               EscapeForDisplay(request.argv0).c_str());
   if (program.is_script) {
     std::fprintf(stderr, "govrun: script interpreter %s (%s)\n", EscapeForDisplay(program.interpreter.path).c_str(),
                  program.interpreter.sha256.c_str());
@@ -594,9 +596,7 @@ int Main(int argc, char** argv, Timings& timings) {
   }
   exec::Program& program = resolved.value();
   timings.Mark("resolve_hash");
-  request.program_path = program.file.path;
-  request.program_sha256 = program.file.sha256;
-  request.argv0 = options.command[0];
+  exec::FillProgramFields(program, options.command[0], request);
   request.args.assign(options.command.begin() + 1, options.command.end());
   request.env = exec::SplitEnvironment(environ);
   // What SecureStart removed from govrun's own environment is still part of

@@ -519,6 +519,7 @@ class ModuleChecker {
       }
       CheckModifier(modifier);
     }
+    CheckArgv0(test);
     if (!seen.count("context")) {
       for (const ContextFieldInfo& field : m_.context) {
         if (!field.type.optional && !field.type.IsError()) {
@@ -546,6 +547,78 @@ class ModuleChecker {
     }
   }
 
+  // The folded value of a test case's modifier `kind`, or nullptr when it is
+  // not given or not valid.
+  const Value* ModifierValue(const ast::TestCase& test, std::string_view kind) const {
+    for (const ast::TestModifier& modifier : test.modifiers) {
+      if (modifier.kind != kind) continue;
+      const std::optional<Value>& value = m_.values[modifier.value->id];
+      return value ? &*value : nullptr;
+    }
+    return nullptr;
+  }
+
+  // `argv0` must be a name govrun could have been given for the program the
+  // case names: govrun sets `invoked.path` from `argv0` (a PATH search for a
+  // name without a slash, else the name against the working directory), so
+  // a case that could never arise from a real command is an error.
+  void CheckArgv0(const ast::TestCase& test) {
+    const ast::TestModifier* modifier = nullptr;
+    for (const ast::TestModifier& m : test.modifiers) {
+      if (m.kind == "argv0") modifier = &m;
+    }
+    const Value* argv0 = ModifierValue(test, "argv0");
+    const std::optional<Value>& argv = m_.values[test.argv->id];
+    if (modifier == nullptr || argv0 == nullptr || argv0->text.empty() || !argv || argv->items.empty() ||
+        argv->items[0].text.empty() || argv->items[0].text.front() != '/') {
+      return;
+    }
+    const std::string invoked = paths::Normalize(argv->items[0].text);
+    const std::string& name = argv0->text;
+    if (name.find('/') != std::string::npos) {
+      const Value* cwd = ModifierValue(test, "cwd");
+      const std::string base = cwd != nullptr ? cwd->text : "/";
+      const std::string named = paths::Join(base, name);
+      if (named != invoked) {
+        Emit(Kind::kInvalidTestCase, modifier->value->span,
+             name.front() == '/'
+                 ? fmt::format("`argv0` \"{}\" names `{}`, not the program `{}`", name, named, invoked)
+                 : fmt::format("`argv0` \"{}\" names `{}` in the working directory `{}`, not the program `{}`", name,
+                               named, base, invoked));
+      }
+      return;
+    }
+    if (paths::BaseName(invoked) != name) {
+      Emit(Kind::kInvalidTestCase, modifier->value->span,
+           fmt::format("govrun finds `argv0` \"{}\" by a PATH search as `DIR/{}`, which cannot be the program `{}`",
+                       name, name, invoked));
+      return;
+    }
+    // The PATH govrun searches is the request's: the test's `env` PATH, or
+    // govrun's default when the test sets none.
+    std::string path_env(paths::kDefaultSearchPath);
+    std::string where = "govrun's default PATH";
+    for (const ast::TestModifier& m : test.modifiers) {
+      const auto* record = m.kind == "env" ? std::get_if<ast::RecordLiteral>(&m.value->node) : nullptr;
+      if (record == nullptr) continue;
+      for (const ast::RecordLiteralField& field : record->fields) {
+        const std::optional<Value>& value = m_.values[field.value->id];
+        if (field.name == "PATH" && value) {
+          path_env = value->text;
+          where = "the test's `env` PATH";
+        }
+      }
+    }
+    const std::string dir = paths::DirName(invoked);
+    for (const std::string& entry : paths::SearchDirs(path_env)) {
+      if (paths::Normalize(entry) == dir) return;
+    }
+    Emit(Kind::kInvalidTestCase, modifier->value->span,
+         fmt::format("govrun finds `argv0` \"{}\" by searching {} (`{}`), which does not contain `{}`", name, where,
+                     path_env, dir))
+        .help = fmt::format("write the program's path, `argv0 \"{}\"`, or set `PATH` in `env`", invoked);
+  }
+
   const ast::Rule* FindRule(const std::string& name) const {
     for (const ast::Rule* rule : m_.rules) {
       if (rule->name == name) return rule;
@@ -557,8 +630,10 @@ class ModuleChecker {
     const std::string& kind = modifier.kind;
     const ast::Expr& value = *modifier.value;
     const RequestModel& model = RequestModel::Get();
-    if (kind == "cwd" || kind == "host" || kind == "sha256" || kind == "time") {
-      Type want = kind == "cwd" ? PathType() : kind == "sha256" ? Type::Of(TypeKind::kDigest) : String();
+    if (kind == "cwd" || kind == "host" || kind == "sha256" || kind == "time" || kind == "via" || kind == "argv0") {
+      Type want = kind == "cwd" || kind == "via" ? PathType()
+                  : kind == "sha256"             ? Type::Of(TypeKind::kDigest)
+                                                 : String();
       if (kind == "time" && std::holds_alternative<ast::IntLiteral>(value.node)) want = Int();
       Typed typed = CheckExpr(value, &want);
       if (!ExpectAssignable(value, typed.type, want)) return;
@@ -568,6 +643,14 @@ class ModuleChecker {
       }
       if (kind == "cwd" && typed.value->text.front() != '/') {
         Emit(Kind::kInvalidTestCase, value.span, "`cwd` must be an absolute path");
+      }
+      if (kind == "via" && typed.value->text.front() != '/') {
+        Emit(Kind::kInvalidTestCase, value.span,
+             fmt::format("`via` names the file that runs, as govrun resolves it: an absolute path, not `{}`",
+                         typed.value->text));
+      }
+      if (kind == "argv0" && typed.value->text.empty()) {
+        Emit(Kind::kInvalidTestCase, value.span, "`argv0` must not be empty: govrun needs a program name");
       }
       if (kind == "time" && want.kind == TypeKind::kString && !ValidTimestamp(typed.value->text)) {
         Emit(Kind::kInvalidTestCase, value.span,

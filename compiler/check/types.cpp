@@ -119,6 +119,7 @@ const RequestModel& RequestModel::Get() {
     Type integer = Type::Of(TypeKind::kInt);
     Type path = Type::Of(TypeKind::kPath);
     m.program = Type::Record("program", {{"path", path}, {"name", string}, {"sha256", Type::Of(TypeKind::kDigest)}});
+    m.invoked = Type::Record("invoked", {{"path", path}, {"name", string}});
     m.user = Type::Record("user",
                           {{"name", string}, {"uid", integer}, {"gid", integer}, {"groups", Type::SetOf(string)}});
     m.host = Type::Record("host", {{"name", string}});
@@ -134,13 +135,14 @@ const RequestModel& RequestModel::Get() {
 }
 
 const std::vector<std::string_view>& RequestModel::Names() {
-  static const std::vector<std::string_view> names = {"program", "args", "argv0", "env",    "cwd",
-                                                      "user",    "host", "time",  "parent", "context"};
+  static const std::vector<std::string_view> names = {"program", "invoked", "args", "argv0",  "env",    "cwd",
+                                                      "user",    "host",    "time", "parent", "context"};
   return names;
 }
 
 std::optional<Type> RequestModel::Lookup(std::string_view name) const {
   if (name == "program") return program;
+  if (name == "invoked") return invoked;
   if (name == "args") return Type::ListOf(Type::Of(TypeKind::kString));
   if (name == "argv0") return Type::Of(TypeKind::kString);
   if (name == "env") return Type::MapOf(Type::Of(TypeKind::kString), Type::Of(TypeKind::kString));

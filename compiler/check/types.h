@@ -73,7 +73,8 @@ std::string ToString(const Type& type);
 
 // The built-in request model: fields that every rule may read.
 struct RequestModel {
-  Type program;  // record { path: path, name: string, sha256: digest }
+  Type program;  // record { path: path, name: string, sha256: digest }: the file that runs
+  Type invoked;  // record { path: path, name: string }: how the program was invoked
   Type user;     // record { name, uid, gid, groups }
   Type host;     // record { name }
   Type time;     // record { unix, hour, minute, weekday, date }

@@ -1375,6 +1375,10 @@ class Emitter {
         return LoadStrField(req_, offsetof(gov_request, program_name));
       case ir::Field::kProgramSha256:
         return LoadStrField(req_, offsetof(gov_request, program_sha256));
+      case ir::Field::kInvokedPath:
+        return LoadStrField(req_, offsetof(gov_request, invoked_path));
+      case ir::Field::kInvokedName:
+        return LoadStrField(req_, offsetof(gov_request, invoked_name));
       case ir::Field::kArgs:
         return LoadStrField(req_, offsetof(gov_request, args));
       case ir::Field::kArgv0:

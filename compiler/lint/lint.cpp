@@ -518,18 +518,25 @@ class Linter {
 
   // ------------------------------------------------------------ GOV3009
 
-  // What a condition reads of `program`, following calls into functions.
+  // What a condition reads of `program` and `invoked`, following calls into functions.
   struct ProgramReads {
-    const ast::Expr* first_name = nullptr;  // the first `program.name` in the rule itself
+    const ast::Expr* first_name = nullptr;  // the first `program.name` / `invoked.name` in the rule itself
+    std::string name_field;                 // "program.name" or "invoked.name", the first one read
     bool name = false;
-    bool identity = false;  // `program.path`, `program.sha256`, or `program` as a whole
+    // `program.path`, `program.sha256`, `invoked.path` (a link in a directory
+    // only root writes was placed by root), or either record as a whole
+    bool identity = false;
   };
 
-  bool IsProgramRef(const CheckedModule& module, const ast::Expr& expr) const {
+  // The request record `program` or `invoked` (both name the program), or nullptr.
+  const ast::NameRef* ProgramRef(const CheckedModule& module, const ast::Expr& expr) const {
     const auto* ref = std::get_if<ast::NameRef>(&expr.node);
-    if (ref == nullptr || ref->name != "program") return false;
+    if (ref == nullptr || (ref->name != "program" && ref->name != "invoked")) return nullptr;
     const Resolution* resolution = ResolutionIn(module, expr);
-    return resolution != nullptr && resolution->kind == Resolution::Kind::kRequest;
+    return resolution != nullptr && resolution->kind == Resolution::Kind::kRequest ? ref : nullptr;
+  }
+  bool IsProgramRef(const CheckedModule& module, const ast::Expr& expr) const {
+    return ProgramRef(module, expr) != nullptr;
   }
 
   ProgramReads ReadsOfProgram(const ast::Expr& condition) const {
@@ -543,11 +550,15 @@ class Linter {
       std::set<const ast::Expr*> field_objects;
       Walk(*root, [&](const ast::Expr& expr) {
         if (const auto* member = std::get_if<ast::Member>(&expr.node)) {
-          if (IsProgramRef(*module, *member->object)) {
+          if (const ast::NameRef* ref = ProgramRef(*module, *member->object)) {
             field_objects.insert(member->object.get());
             if (member->field == "name") {
+              if (!reads.name) reads.name_field = ref->name + ".name";
               reads.name = true;
-              if (reads.first_name == nullptr && module == &m_) reads.first_name = &expr;
+              if (reads.first_name == nullptr && module == &m_) {
+                reads.first_name = &expr;
+                reads.name_field = ref->name + ".name";
+              }
             } else if (member->field == "path" || member->field == "sha256") {
               reads.identity = true;
             }
@@ -616,21 +627,22 @@ class Linter {
     bool printable = !name.empty() && name.size() <= 40 &&
                      std::all_of(name.begin(), name.end(), [](char c) { return c > ' ' && c != '`' && c != '"'; });
     Span span = reads.first_name != nullptr ? reads.first_name->span : rule.name_span;
-    Diagnostic& d =
-        Report(Kind::kProgramByNameOnly, span,
-               printable ? fmt::format("allow rule `{}` identifies the program only by `program.name`: any binary "
-                                       "named `{}` anywhere would match",
-                                       rule.name, name)
-                         : fmt::format("allow rule `{}` identifies the program only by `program.name`: any binary "
-                                       "with that name anywhere would match",
-                                       rule.name));
+    Diagnostic& d = Report(Kind::kProgramByNameOnly, span,
+                           printable ? fmt::format("allow rule `{}` identifies the program only by `{}`: any binary "
+                                                   "named `{}` anywhere would match",
+                                                   rule.name, reads.name_field, name)
+                                     : fmt::format("allow rule `{}` identifies the program only by `{}`: any binary "
+                                                   "with that name anywhere would match",
+                                                   rule.name, reads.name_field));
     std::string example = printable ? name : "tool";
+    const std::string record = reads.name_field == "invoked.name" ? "invoked" : "program";
     d.help = fmt::format(
-        "identify the program by where it is installed, e.g. `program.path == \"/usr/bin/{}\"` or "
-        "`program.path under \"/usr/bin\"`",
-        example);
+        "identify the program by where it is installed, e.g. `{}.path == \"/usr/bin/{}\"` or "
+        "`{}.path under \"/usr/bin\"`",
+        record, example, record);
     if (reads.first_name == nullptr) {
-      d.notes.push_back({rule.condition->span, "`program.name` is read by a function this condition calls"});
+      d.notes.push_back(
+          {rule.condition->span, fmt::format("`{}` is read by a function this condition calls", reads.name_field)});
     }
   }
 

@@ -687,6 +687,9 @@ class Lowerer {
                      {"name", field(F::kProgramName, Kind::kStr)},
                      {"sha256", field(F::kProgramSha256, Kind::kStr)}});
     }
+    if (name == "invoked") {
+      return Record({{"path", field(F::kInvokedPath, Kind::kStr)}, {"name", field(F::kInvokedName, Kind::kStr)}});
+    }
     if (name == "args") return field(F::kArgs, Kind::kStrList);
     if (name == "argv0") return field(F::kArgv0, Kind::kStr);
     if (name == "env") return field(F::kEnv, Kind::kStrMap);
@@ -1498,9 +1501,14 @@ const Value* TestValue(const check::CheckedModule& m, const ast::Expr& expr) {
 void ApplyModifier(const check::CheckedModule& m, const ast::TestModifier& modifier, request::Request& r) {
   const ast::Expr& value = *modifier.value;
   const std::string& kind = modifier.kind;
-  if (kind == "cwd" || kind == "host" || kind == "sha256" || kind == "time") {
+  if (kind == "cwd" || kind == "host" || kind == "sha256" || kind == "time" || kind == "via" || kind == "argv0") {
     const Value* v = TestValue(m, value);
     if (v == nullptr) return;
+    if (kind == "via") {
+      r.program_path = paths::Normalize(v->text);
+      r.program_name = paths::BaseName(r.program_path);
+    }
+    if (kind == "argv0") r.argv0 = v->text;
     if (kind == "cwd") r.cwd = paths::Normalize(v->text);
     if (kind == "host") r.host = v->text;
     if (kind == "sha256") r.program_sha256 = v->text;
@@ -1565,8 +1573,11 @@ std::vector<LoweredTest> LowerTests(const check::Program& program) {
       request::Request& r = lowered.request;
       r.context.assign(m.context.size(), request::ContextValue{});
       if (const Value* argv = TestValue(m, *test.argv); argv != nullptr && !argv->items.empty()) {
+        // The program as invoked; `via` names a different file that runs,
+        // `argv0` a different spelling of the invocation.
         r.argv0 = argv->items[0].text;
-        r.program_path = paths::Normalize(r.argv0);
+        r.invoked_path = paths::Normalize(r.argv0);
+        r.program_path = r.invoked_path;
         r.program_name = paths::BaseName(r.program_path);
         for (std::size_t i = 1; i < argv->items.size(); ++i) r.args.push_back(argv->items[i].text);
       }

@@ -48,8 +48,9 @@ struct LoweredTest {
 // The test cases of the entry module, in source order. Defaults (docs/request.md):
 // cwd "/", env {}, user {name "user", uid 1000, gid 1000, groups []}, host
 // "localhost", time 2026-01-01T12:00:00Z, sha256 "sha256:" + 64 zeros, no
-// parent; program path = argv[0] normalized, program name = its last segment,
-// argv0 = argv[0], args = argv[1..]. Modifiers override the defaults; a
+// parent; invoked path = argv[0] normalized, program path = the invoked path
+// (or `via`), program name = its last segment, argv0 = argv[0] (or `argv0`),
+// args = argv[1..]. Modifiers override the defaults; a
 // `parent { ... }` modifier sets a parent whose unnamed fields are run_id
 // "test-parent", depth 1, program "/".
 std::vector<LoweredTest> LowerTests(const check::Program& program);

@@ -19,7 +19,9 @@
 extern "C" {
 #endif
 
-#define GOV_ABI_VERSION 1u
+/* 2: gov_request gained invoked_path and invoked_name (how the program was
+ * invoked, beside the file that runs). */
+#define GOV_ABI_VERSION 2u
 
 /* A byte string (not NUL-terminated). */
 typedef struct gov_str {
@@ -53,9 +55,12 @@ typedef struct gov_context_value {
 typedef struct gov_request {
   uint32_t abi_version; /* GOV_ABI_VERSION */
   uint32_t context_count;
-  gov_str program_path;
+  gov_str program_path; /* the file that runs: canonical, symlinks resolved */
   gov_str program_name;
   gov_str program_sha256; /* "sha256:" + 64 lower-case hex digits */
+  gov_str invoked_path;   /* how it was invoked: the PATH candidate or the name
+                           * given, absolute, before symlinks are resolved */
+  gov_str invoked_name;   /* last segment of invoked_path */
   gov_str_list args;      /* argv[1..] */
   gov_str argv0;
   gov_str_map env;

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "runtime/crypto/fast_sha256.h"
 #include "runtime/crypto/sha256.h"
+#include "runtime/support/path.h"
 
 namespace gov::exec {
 
@@ -41,7 +43,6 @@ int UniqueFd::Release() {
 
 namespace {
 
-constexpr std::string_view kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
 constexpr std::string_view kDeletedSuffix = " (deleted)";
 // Longest `#!` line the kernel reads (BINPRM_BUF_SIZE since Linux 5.1).
 constexpr std::size_t kShebangMax = 256;
@@ -188,12 +189,49 @@ Outcome<Shebang> ReadShebang(int fd, const std::string& path) {
   return shebang;
 }
 
-Outcome<Program> FinishProgram(OpenedFile file) {
+bool HasDotDotSegment(std::string_view path) {
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) {
+      end = path.size();
+    }
+    if (path.substr(start, end - start) == "..") {
+      return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
+// The invoked path of the absolute path `opened` through which `file` was
+// opened: `opened` normalized lexically. A `..` after a symbolic link leads
+// where the kernel went, not where the lexical form points, so then the
+// lexical form must name the same file or the program is refused.
+Outcome<std::string> InvokedPath(const std::string& opened, const OpenedFile& file) {
+  std::string invoked = paths::Normalize(opened);
+  if (!HasDotDotSegment(opened)) {
+    return invoked;
+  }
+  struct stat st {};
+  if (stat(invoked.c_str(), &st) != 0 || st.st_dev != file.st.st_dev || st.st_ino != file.st.st_ino) {
+    return Failure{kExitNotExecutable, opened + ": its `..` does not lead to " + invoked +
+                                           " (a `..` after a symbolic link): give the program's path without `..`"};
+  }
+  return invoked;
+}
+
+Outcome<Program> FinishProgram(std::string opened, OpenedFile file) {
+  auto invoked = InvokedPath(opened, file);
+  if (!invoked.ok()) {
+    return invoked.failure();
+  }
   auto identified = Identify(std::move(file));
   if (!identified.ok()) {
     return identified.failure();
   }
   Program program;
+  program.invoked = std::move(invoked.value());
   program.file = std::move(identified.value());
   auto shebang = ReadShebang(program.file.fd.get(), program.file.path);
   if (!shebang.ok()) {
@@ -230,21 +268,7 @@ Outcome<Program> FinishProgram(OpenedFile file) {
 }  // namespace
 
 std::vector<std::string> SearchDirs(std::string_view path_env, bool path_env_set) {
-  const std::string_view source = path_env_set ? path_env : kDefaultPath;
-  std::vector<std::string> dirs;
-  std::size_t start = 0;
-  while (start <= source.size()) {
-    std::size_t end = source.find(':', start);
-    if (end == std::string_view::npos) {
-      end = source.size();
-    }
-    const std::string_view entry = source.substr(start, end - start);
-    if (!entry.empty() && entry[0] == '/') {
-      dirs.emplace_back(entry);
-    }
-    start = end + 1;
-  }
-  return dirs;
+  return paths::SearchDirs(path_env_set ? path_env : paths::kDefaultSearchPath);
 }
 
 Outcome<OpenedFile> OpenExecutable(const std::string& path) {
@@ -267,7 +291,16 @@ Outcome<Program> ResolveProgram(std::string_view name, std::string_view path_env
     if (!file.ok()) {
       return file.failure();
     }
-    return FinishProgram(std::move(file.value()));
+    std::string opened(name);
+    if (name[0] != '/') {
+      char* cwd = getcwd(nullptr, 0);
+      if (cwd == nullptr) {
+        return Failure{kExitInternal, std::string("cannot determine the current directory: ") + ErrnoText(errno)};
+      }
+      opened = std::string(cwd) + "/" + opened;
+      std::free(cwd);
+    }
+    return FinishProgram(std::move(opened), std::move(file.value()));
   }
   // Like execvp: remember the first "found but not usable" and keep looking.
   std::optional<Failure> first_unusable;
@@ -279,7 +312,7 @@ Outcome<Program> ResolveProgram(std::string_view name, std::string_view path_env
     candidate += name;
     auto file = OpenCandidate(candidate);
     if (file.ok()) {
-      return FinishProgram(std::move(file.value()));
+      return FinishProgram(std::move(candidate), std::move(file.value()));
     }
     if (file.failure().exit_code != kExitNotFound && !first_unusable) {
       first_unusable = file.failure();
@@ -289,6 +322,14 @@ Outcome<Program> ResolveProgram(std::string_view name, std::string_view path_env
     return *first_unusable;
   }
   return Failure{kExitNotFound, std::string(name) + ": command not found in PATH"};
+}
+
+void FillProgramFields(const Program& program, std::string_view name, request::Request& request) {
+  request.program_path = program.file.path;
+  request.program_name.clear();
+  request.program_sha256 = program.file.sha256;
+  request.invoked_path = program.invoked;
+  request.argv0 = std::string(name);
 }
 
 }  // namespace gov::exec

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "runtime/exec/exit_codes.h"
+#include "runtime/request/request.h"
 
 namespace gov::exec {
 
@@ -48,6 +49,10 @@ struct OpenedFile {
 // A program ready to run: the file named on the command line and, for a
 // `#!` script, the interpreter the kernel would have used.
 struct Program {
+  // How the program was invoked: the PATH candidate that was opened, or the
+  // name as given made absolute against the current directory; lexically
+  // normalized, symlinks not resolved (the request's `invoked.path`).
+  std::string invoked;
   OpenedFile file;
   bool is_script = false;
   OpenedFile interpreter;         // valid only for scripts
@@ -58,16 +63,25 @@ struct Program {
 
 // The directories searched for a name without a slash: the entries of
 // `path_env` (":"-separated) that are absolute; empty entries, `.` and other
-// relative entries are ignored. `path_env_set` false ⇒ "/usr/local/bin:/usr/bin:/bin".
+// relative entries are ignored. `path_env_set` false ⇒ "/usr/local/bin:/usr/bin:/bin"
+// (paths::SearchDirs, paths::kDefaultSearchPath).
 std::vector<std::string> SearchDirs(std::string_view path_env, bool path_env_set);
 
 // Resolves `name` (a slash ⇒ relative to the current directory, else the
 // PATH search above), opens it, checks it is a regular file executable by
 // the caller, hashes it, and resolves a `#!` interpreter (absolute path,
-// itself not a script). Failures: kExitNotFound (nothing by that name),
-// kExitNotExecutable (directory, not a regular file, no execute or read
-// permission, bad `#!` line), kExitInternal (hashing or /proc failures).
+// itself not a script). Sets `invoked`; when the path it opened has a `..`
+// segment, the lexical `invoked` must name the same file (a `..` after a
+// symbolic link leads elsewhere), else kExitNotExecutable. Failures:
+// kExitNotFound (nothing by that name), kExitNotExecutable (directory, not a
+// regular file, no execute or read permission, bad `#!` line, ambiguous
+// `..`), kExitInternal (hashing, /proc or getcwd failures).
 Outcome<Program> ResolveProgram(std::string_view name, std::string_view path_env, bool path_env_set);
+
+// Sets the request's program fields from a resolved program, as govrun does:
+// `program` (path and digest of the file that runs), `invoked` and `argv0`
+// (`name` as given on the command line).
+void FillProgramFields(const Program& program, std::string_view name, request::Request& request);
 
 // Opens `path` (already chosen) as an executable candidate and hashes it.
 Outcome<OpenedFile> OpenExecutable(const std::string& path);

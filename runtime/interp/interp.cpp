@@ -246,6 +246,10 @@ class Evaluator {
         return TextValue(View(q.program_name));
       case ir::Field::kProgramSha256:
         return TextValue(View(q.program_sha256));
+      case ir::Field::kInvokedPath:
+        return TextValue(View(q.invoked_path));
+      case ir::Field::kInvokedName:
+        return TextValue(View(q.invoked_name));
       case ir::Field::kArgs:
         return SeqValue({Seq::Source::kRequestStrs, q.args.items, nullptr, q.args.count});
       case ir::Field::kArgv0:

@@ -91,6 +91,8 @@ FieldType TypeOfField(Field field) {
     case Field::kProgramPath:
     case Field::kProgramName:
     case Field::kProgramSha256:
+    case Field::kInvokedPath:
+    case Field::kInvokedName:
     case Field::kArgv0:
     case Field::kCwd:
     case Field::kUserName:

@@ -52,8 +52,10 @@ enum class Field : std::uint8_t {
   kParentDepth = 18,   // Int, optional
   kParentProgram = 19, // Str, optional
   kContext = 20,       // context field number `a` (see Policy::context), optional if declared `T?`
+  kInvokedPath = 21,   // Str (absolute, normalized; before symlinks are resolved)
+  kInvokedName = 22,   // Str
 };
-inline constexpr int kFieldCount = 21;
+inline constexpr int kFieldCount = 23;
 
 // Expression operations. Operands are node indices a, b, c; n-ary operations
 // use operands[a .. a+b). "Absent" means an optional operand without a value.

@@ -132,15 +132,17 @@ class JsonReader {
   ErrorOr<Request> Read(const Json& root) {
     Request r;
     if (!root.is_object()) return Fail("the request must be a JSON object");
-    static const std::set<std::string> kKeys = {"program", "sha256", "args", "argv0",  "env",    "cwd",
-                                                "user",    "host",   "time", "parent", "context"};
+    static const std::set<std::string> kKeys = {"program", "sha256", "invoked", "args", "argv0",  "env",
+                                                "cwd",     "user",   "host",    "time", "parent", "context"};
     for (const auto& [key, value] : root.items()) {
       if (!kKeys.contains(key)) return Fail(fmt::format("unknown key `{}` in the request", key));
     }
     if (!root.contains("program")) return Fail("missing key `program` (the absolute path of the program)");
     if (!AbsolutePath(root["program"], "program", r.program_path)) return error_;
     r.program_name = paths::BaseName(r.program_path);
-    r.argv0 = r.program_path;
+    r.invoked_path = r.program_path;
+    if (root.contains("invoked") && !AbsolutePath(root["invoked"], "invoked", r.invoked_path)) return error_;
+    r.argv0 = r.invoked_path;
     if (root.contains("sha256")) {
       if (!String(root["sha256"], "sha256", r.program_sha256)) return error_;
       if (!IsDigest(r.program_sha256)) {
@@ -390,7 +392,9 @@ CivilTime CivilFromUnix(std::int64_t time_unix) {
 RequestView::RequestView(const Request& request) {
   program_path_ = paths::Normalize(request.program_path);
   program_name_ = request.program_name.empty() ? paths::BaseName(program_path_) : request.program_name;
-  argv0_ = request.argv0.empty() ? program_path_ : request.argv0;
+  invoked_path_ = request.invoked_path.empty() ? program_path_ : paths::Normalize(request.invoked_path);
+  invoked_name_ = paths::BaseName(invoked_path_);
+  argv0_ = request.argv0.empty() ? invoked_path_ : request.argv0;
   cwd_ = paths::Normalize(request.cwd);
   parent_program_ = request.has_parent ? paths::Normalize(request.parent_program) : std::string();
   civil_ = CivilFromUnix(request.time_unix);
@@ -427,6 +431,8 @@ RequestView::RequestView(const Request& request) {
   view_.program_path = Str(program_path_);
   view_.program_name = Str(program_name_);
   view_.program_sha256 = Str(request.program_sha256);
+  view_.invoked_path = Str(invoked_path_);
+  view_.invoked_name = Str(invoked_name_);
   view_.args = gov_str_list{args_.data(), args_.size()};
   view_.argv0 = Str(argv0_);
   view_.env = gov_str_map{env_keys_.data(), env_values_.data(), env_keys_.size()};
@@ -531,8 +537,10 @@ std::string RequestToJson(const Request& request, const std::vector<ir::ContextF
   Json root = Json::object();
   root["program"] = request.program_path;
   root["sha256"] = request.program_sha256;
+  const std::string& invoked = request.invoked_path.empty() ? request.program_path : request.invoked_path;
+  root["invoked"] = invoked;
   root["args"] = request.args;
-  root["argv0"] = request.argv0.empty() ? request.program_path : request.argv0;
+  root["argv0"] = request.argv0.empty() ? invoked : request.argv0;
   Json env = Json::object();
   for (const auto& [key, value] : request.env) env[key] = value;  // the last duplicate wins
   root["env"] = env;

@@ -32,11 +32,17 @@ struct ContextValue {
 // Everything a policy may read about one command, owning its strings.
 // Defaults are those of a JSON request that omits the field.
 struct Request {
-  std::string program_path;  // absolute
+  // The file that runs: absolute, symlinks resolved (govrun reads it from
+  // the descriptor it hashes and executes).
+  std::string program_path;
   std::string program_name;  // empty: derived from program_path by RequestView
   std::string program_sha256 = "sha256:" + std::string(64, '0');
+  // How the program was invoked: the PATH candidate or the name as given,
+  // absolute, before symlinks are resolved. Empty: program_path is used by
+  // RequestView. `invoked.name` is always derived from it.
+  std::string invoked_path;
   std::vector<std::string> args;  // argv[1..]
-  std::string argv0;              // empty: program_path is used by RequestView
+  std::string argv0;              // empty: the invoked path is used by RequestView
   // Environment in any order; RequestView sorts it by key and, for a key
   // given more than once, keeps the LAST occurrence (like a shell's export).
   std::vector<std::pair<std::string, std::string>> env;
@@ -66,9 +72,10 @@ struct CivilTime {
 // Derives the calendar fields of `time_unix` without locale or time zone.
 CivilTime CivilFromUnix(std::int64_t time_unix);
 
-// A gov_request over a Request. Normalizes program_path, cwd and
-// parent_program lexically (runtime/support/path.h), derives program_name
-// (when empty) and the time fields, sorts env and groups (see Request).
+// A gov_request over a Request. Normalizes program_path, invoked_path, cwd
+// and parent_program lexically (runtime/support/path.h), derives
+// program_name (when empty), invoked_name and the time fields, sorts env and
+// groups (see Request).
 // Points into `request` and into itself: `request` must outlive the view,
 // and the view can be neither copied nor moved.
 class RequestView {
@@ -84,6 +91,8 @@ class RequestView {
   gov_request view_{};
   std::string program_path_;
   std::string program_name_;
+  std::string invoked_path_;
+  std::string invoked_name_;
   std::string argv0_;
   std::string cwd_;
   std::string parent_program_;

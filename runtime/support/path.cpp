@@ -82,4 +82,17 @@ std::string Extension(std::string_view path) {
   return name.substr(dot + 1);
 }
 
+std::vector<std::string> SearchDirs(std::string_view path_env) {
+  std::vector<std::string> dirs;
+  std::size_t start = 0;
+  while (start <= path_env.size()) {
+    std::size_t end = path_env.find(':', start);
+    if (end == std::string_view::npos) end = path_env.size();
+    const std::string_view entry = path_env.substr(start, end - start);
+    if (!entry.empty() && entry[0] == '/') dirs.emplace_back(entry);
+    start = end + 1;
+  }
+  return dirs;
+}
+
 }  // namespace gov::paths

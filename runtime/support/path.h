@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gov::paths {
 
@@ -23,5 +24,12 @@ std::string BaseName(std::string_view path);
 std::string DirName(std::string_view path);
 // Extension of the last segment without the dot (`a/b.tar.gz` → `gz`), or empty.
 std::string Extension(std::string_view path);
+
+// The directories govrun searches for a program name without a slash when
+// PATH is not set (govc's test requests use it too).
+inline constexpr std::string_view kDefaultSearchPath = "/usr/local/bin:/usr/bin:/bin";
+// The directories a PATH value names, in order: its absolute entries as
+// written; empty entries, `.` and other relative entries are skipped.
+std::vector<std::string> SearchDirs(std::string_view path_env);
 
 }  // namespace gov::paths

@@ -1096,6 +1096,75 @@ TEST_CASE("examples/agent.gov, built and signed, governs real commands as its co
   }
 }
 
+TEST_CASE("the policy sees how the program was invoked beside the file that runs", "[govrun][invoked]") {
+  // xlink is a symbolic link to touch: the file that runs is touch, the
+  // program was invoked as xlink (by a PATH search, by a path with a slash).
+  const std::string body =
+      "allow linked when invoked.name == \"xlink\" and invoked.path == \"@DIR@/bin/xlink\"\n"
+      "    and program.name == \"touch\" and program.path under \"/usr/bin\"\n"
+      "    because \"xlink is touch\"\n";
+  for (const bool native : {false, true}) {
+    Fixture fixture(body, native);
+    fs::create_directory(fixture.dir + "/bin");
+    fs::create_symlink("/usr/bin/touch", fixture.dir + "/bin/xlink");
+    RunOptions options;
+    options.set_env["PATH"] = fixture.dir + "/bin:/usr/bin:/bin";
+    const Result searched = fixture.Run({"xlink", fixture.Marker()}, options, {"--explain"});
+    INFO("native " << native << ": " << searched.err);
+    CHECK(searched.code == 0);
+    CHECK(searched.err.find("govrun: program /usr/bin/touch (sha256:") != std::string::npos);
+    CHECK(searched.err.find("govrun: invoked " + fixture.dir + "/bin/xlink as xlink\n") != std::string::npos);
+    CHECK(Exists(fixture.Marker()));
+    fs::remove(fixture.Marker());
+    // With a slash: made absolute against the working directory, `.` and a
+    // `..` that leads where it says normalized away.
+    for (const std::string& name :
+         std::vector<std::string>{"./bin/xlink", "bin/../bin/./xlink", fixture.dir + "//bin/xlink"}) {
+      const Result slashed = fixture.Run({name, fixture.Marker()}, {}, {"--explain"});
+      INFO(name << ": " << slashed.err);
+      CHECK(slashed.code == 0);
+      CHECK(slashed.err.find("govrun: invoked " + fixture.dir + "/bin/xlink as " + name + "\n") != std::string::npos);
+      CHECK(Exists(fixture.Marker()));
+      fs::remove(fixture.Marker());
+    }
+    // The same file invoked by its own name is not xlink.
+    ExpectNotRun(fixture, fixture.Run({"/usr/bin/touch", fixture.Marker()}), 77, "no rule allows");
+#ifdef GOV_GOVVERIFY
+    // The lineage records `invoked`: every decision replays (a record
+    // without it would replay as invoked by /usr/bin/touch, and deny).
+    const Result verified =
+        RunProcess({GOV_GOVVERIFY, "--trust", fixture.dir + "/lin.pub", "--trust", fixture.dir + "/pol.pub", "--policy",
+                    fixture.dir + "/p.govb", "--replay", fixture.dir + "/lineage"},
+                   fixture.dir);
+    INFO(verified.out << verified.err);
+    CHECK(verified.code == 0);
+    CHECK(verified.out.find("runs: 5 (allow 4, deny 1") != std::string::npos);
+    CHECK(ReadText(fixture.dir + "/lineage/lineage.log").find("bin/xlink") != std::string::npos);
+#endif
+  }
+}
+
+TEST_CASE("a `..` after a symbolic link cannot make the invoked path name another file",
+          "[govrun][invoked][failclosed]") {
+  // link -> deep/a/b, so `link/../x` opens deep/a/x while it reads as @DIR@/x,
+  // the program the policy allows.
+  Fixture fixture("allow x when invoked.path == \"@DIR@/x\" because \"x only\"\n");
+  fs::create_directories(fixture.dir + "/deep/a/b");
+  fs::create_symlink(fixture.dir + "/deep/a/b", fixture.dir + "/link");
+  WriteText(fixture.dir + "/deep/a/x", "#!/bin/sh\ntouch " + fixture.Marker() + "\n", 0755);
+  WriteText(fixture.dir + "/x", "#!/bin/sh\necho x\n", 0755);
+  ExpectNotRun(fixture, fixture.Run({"link/../x"}), 126, "link/../x: its `..` does not lead to " + fixture.dir + "/x");
+  ExpectNotRun(fixture, fixture.Run({fixture.dir + "/link/../x"}), 126, "give the program's path without `..`");
+  // A PATH entry with such a `..` is refused the same way.
+  RunOptions options;
+  options.set_env["PATH"] = fixture.dir + "/link/..";
+  ExpectNotRun(fixture, fixture.Run({"x"}, options), 126, "its `..` does not lead to " + fixture.dir + "/x");
+  // The program the path really names runs.
+  const Result direct = fixture.Run({"./x"});
+  CHECK(direct.code == 0);
+  CHECK(direct.out == "x\n");
+}
+
 // The output of `command` (run by the shell) and its exit status.
 std::pair<std::string, int> Capture(const std::string& command) {
   FILE* pipe = popen(command.c_str(), "r");

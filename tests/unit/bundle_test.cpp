@@ -270,8 +270,10 @@ TEST_CASE("manifest direct reader agrees with the general parser", "[bundle]") {
   // Any byte out of the canonical layout: not read directly.
   const std::string json = ManifestToJson(manifest);
   for (const std::string& bad :
-       {" " + json, json + " ", json.substr(0, json.size() - 1), std::string(json).replace(json.find(":1,"), 3, ":01,"),
-        std::string(json).replace(json.find(":1,"), 3, ":4294967296,"),
+       {" " + json, json + " ", json.substr(0, json.size() - 1),
+        std::string(json).replace(json.find(":" + std::to_string(GOV_ABI_VERSION) + ","), 3,
+                                  ":0" + std::to_string(GOV_ABI_VERSION) + ","),
+        std::string(json).replace(json.find(":" + std::to_string(GOV_ABI_VERSION) + ","), 3, ":4294967296,"),
         std::string(json).replace(json.find("\"sources\""), 9, "\"sourcez\""),
         std::string(json).replace(json.find("],\"triple\""), 1, ",]")}) {
     CHECK_FALSE(ReadCanonicalManifest(bad).has_value());
@@ -312,11 +314,12 @@ TEST_CASE("manifest canonical JSON round trip and strict parsing", "[bundle]") {
   std::string extra = json;
   extra.insert(1, "\"zzz\":1,");
   ExpectError(ParseManifest(extra), "unknown field `zzz`");
+  const std::string abi_field = "\"abi_version\":" + std::to_string(GOV_ABI_VERSION);
   std::string missing = json;
-  missing.replace(missing.find("\"abi_version\":1,"), 16, "");
+  missing.replace(missing.find(abi_field + ","), abi_field.size() + 1, "");
   ExpectError(ParseManifest(missing), "lacks field `abi_version`");
   std::string negative = json;
-  negative.replace(negative.find("\"abi_version\":1"), 15, "\"abi_version\":-1");
+  negative.replace(negative.find(abi_field), abi_field.size(), "\"abi_version\":-1");
   ExpectError(ParseManifest(negative), "unsigned 32-bit integer");
   std::string bad_digest = json;
   bad_digest.replace(bad_digest.find("\"sha256\":\"sha256:") + 17, 1, "X");
@@ -568,7 +571,7 @@ TEST_CASE("manifest, NATIVE section and code image must agree", "[bundle]") {
   future_abi.abi_version = GOV_ABI_VERSION + 1;
   ExpectError(LoadBundle(FrameAndSign(2, {{kSectionManifest, ManifestToJson(future_abi)}, {kSectionIr, ir_bytes}}, key),
                          trusted),
-              "decision ABI version 2");
+              "decision ABI version " + std::to_string(GOV_ABI_VERSION + 1));
   ExpectError(
       LoadBundle(FrameAndSign(2, {{kSectionManifest, " " + ManifestToJson(manifest)}, {kSectionIr, ir_bytes}}, key),
                  trusted),

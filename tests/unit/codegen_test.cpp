@@ -334,6 +334,24 @@ TEST_CASE("codegen: request fields", "[codegen]") {
                 {b.IsNone(b.Get(Field::kParentDepth)), kFalse},
             },
             r);
+  // How the program was invoked, beside the file that runs (a symlink, as
+  // /usr/bin/npm is to npm-cli.js): the native code reads the same fields.
+  ExpectAll(b,
+            {
+                {b.Eq(b.Get(Field::kInvokedPath), b.Str("/usr/bin/git")), kTrue},
+                {b.Eq(b.Get(Field::kInvokedName), b.Str("git")), kTrue},
+            },
+            r);
+  r.program_path = "/usr/lib/node_modules/npm/bin/npm-cli.js";
+  r.invoked_path = "/usr/bin/npm";
+  ExpectAll(b,
+            {
+                {b.Eq(b.Get(Field::kProgramName), b.Str("npm-cli.js")), kTrue},
+                {b.Eq(b.Get(Field::kInvokedPath), b.Str("/usr/bin/npm")), kTrue},
+                {b.Eq(b.Get(Field::kInvokedName), b.Str("npm")), kTrue},
+                {b.Eq(b.Get(Field::kInvokedName), b.Get(Field::kProgramName)), kFalse},
+            },
+            r);
 }
 
 TEST_CASE("codegen: context fields and request validation", "[codegen]") {

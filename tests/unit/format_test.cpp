@@ -575,6 +575,8 @@ TEST_CASE("format: round trip over handcrafted inputs", "[format]") {
       "test \"all modifiers\" {\n  exec [\"a\"] cwd \"/w\" env { HOME = \"/h\" } user { name = \"u\", uid = 1 } "
       "host \"h\" time 10s sha256 \"abc\" parent [\"bash\"] context { ticket = \"X\" } => ask by a, b, c\n}",
       "test \"escapes \\\" \\\\ \\n\" { exec xs => deny }",
+      "test \"invoked\" {\n  exec [\"/usr/bin/npm\", \"install\"] via \"/usr/lib/node_modules/npm/bin/npm-cli.js\" "
+      "argv0 \"npm\" cwd \"/w\" => ask by package_registry\n}",
       "allow p when a ?? b ?? c ?? d",
       "allow q when (a ?? b) ?? (c ?? d)",
       "allow r when a == (b == c) and (a == b) == c",

@@ -61,10 +61,10 @@ class Builder {
   }
   std::uint32_t None(Kind kind) { return Add({Op::kNone, kind, true, ir::kNoNode, ir::kNoNode, ir::kNoNode, 0}); }
   std::uint32_t Get(Field field) {
-    static const Kind kKinds[] = {Kind::kStr,     Kind::kStr, Kind::kStr, Kind::kStrList, Kind::kStr,
-                                  Kind::kStrMap,  Kind::kStr, Kind::kStr, Kind::kInt,     Kind::kInt,
-                                  Kind::kStrList, Kind::kStr, Kind::kInt, Kind::kInt,     Kind::kInt,
-                                  Kind::kStr,     Kind::kStr, Kind::kStr, Kind::kInt,     Kind::kStr};
+    static const Kind kKinds[] = {Kind::kStr, Kind::kStr, Kind::kStr,  Kind::kStrList, Kind::kStr,     Kind::kStrMap,
+                                  Kind::kStr, Kind::kStr, Kind::kInt,  Kind::kInt,     Kind::kStrList, Kind::kStr,
+                                  Kind::kInt, Kind::kInt, Kind::kInt,  Kind::kStr,     Kind::kStr,     Kind::kStr,
+                                  Kind::kInt, Kind::kStr, Kind::kBool, Kind::kStr,     Kind::kStr};
     auto f = static_cast<int>(field);
     bool optional = field == Field::kParentRunId || field == Field::kParentDepth || field == Field::kParentProgram;
     return Add({Op::kField, kKinds[f], optional, ir::kNoNode, ir::kNoNode, ir::kNoNode, f});
@@ -278,6 +278,27 @@ TEST_CASE("interp: request fields", "[interp]") {
   CHECK(eq(Field::kParentRunId, b.Str("run-7")) == kTrue);
   CHECK(eq(Field::kParentDepth, b.Int(2)) == kTrue);
   CHECK(eq(Field::kParentProgram, b.Str("/usr/bin/make")) == kTrue);
+}
+
+TEST_CASE("interp: the invoked program beside the file that runs", "[interp]") {
+  request::Request r = GitStatus();
+  Builder b;
+  auto eq = [&](Field f, std::uint32_t value) { return Run(b, b.Eq(b.Get(f), value), r); };
+  // Without an invoked path, the program was invoked by its own path.
+  CHECK(eq(Field::kInvokedPath, b.Str("/usr/bin/git")) == kTrue);
+  CHECK(eq(Field::kInvokedName, b.Str("git")) == kTrue);
+  CHECK(eq(Field::kArgv0, b.Str("/usr/bin/git")) == kTrue);
+  // npm: a link to a script; the invoked name is the link's, normalized.
+  r.program_path = "/usr/lib/node_modules/npm/bin/npm-cli.js";
+  r.invoked_path = "/usr//bin/./npm";
+  r.argv0.clear();
+  CHECK(eq(Field::kProgramName, b.Str("npm-cli.js")) == kTrue);
+  CHECK(eq(Field::kInvokedPath, b.Str("/usr/bin/npm")) == kTrue);
+  CHECK(eq(Field::kInvokedName, b.Str("npm")) == kTrue);
+  CHECK(eq(Field::kArgv0, b.Str("/usr/bin/npm")) == kTrue);
+  r.argv0 = "npm";
+  CHECK(eq(Field::kArgv0, b.Str("npm")) == kTrue);
+  CHECK(eq(Field::kInvokedPath, b.Str("/usr/bin/npm")) == kTrue);
 }
 
 TEST_CASE("interp: context fields", "[interp]") {

@@ -142,7 +142,8 @@ TEST_CASE("ir: Validate rejects each broken invariant", "[ir]") {
   CHECK(Broken([](Policy& p) { p.nodes[19].a = 1; }) == "node 19: string list pool index out of range");
   CHECK(Broken([](Policy& p) { p.nodes[15].a = 1; }) == "node 15: map pool index out of range");
   CHECK(Broken([](Policy& p) { p.nodes[8].imm = 1; }) == "node 8: pattern index out of range");
-  CHECK(Broken([](Policy& p) { p.nodes[0].imm = 21; }) == "node 0: unknown field 21");
+  CHECK(Broken([](Policy& p) { p.nodes[0].imm = ir::kFieldCount; }) ==
+        "node 0: unknown field " + std::to_string(ir::kFieldCount));
   CHECK(Broken([](Policy& p) { p.nodes[0].imm = -1; }) == "node 0: unknown field -1");
   CHECK(Broken([](Policy& p) { p.nodes[0].imm = static_cast<std::int64_t>(Field::kArgs); }) ==
         "node 0: result kind does not match the op");

@@ -398,6 +398,24 @@ TEST_CASE("GOV3009 is quiet when the path is also checked, directly or in a func
   RequireNone(linted, Kind::kProgramByNameOnly);
 }
 
+TEST_CASE("GOV3009 reads `invoked` like `program`: its name alone is not enough, its path is", "[lint]") {
+  Linted linted = LintPolicy(Policy("allow npm when invoked.name == \"npm\" and args[0] == \"test\"",
+                                    "exec [\"/usr/bin/npm\", \"test\"] => allow by npm"));
+  const Diagnostic& d = Single(linted, Kind::kProgramByNameOnly);
+  CHECK_THAT(d.message, Catch::Contains("only by `invoked.name`: any binary named `npm` anywhere would match"));
+  CHECK(linted.Text(d.span) == "invoked.name");
+  CHECK_THAT(d.help,
+             Catch::Contains("invoked.path == \"/usr/bin/npm\"") && Catch::Contains("invoked.path under \"/usr/bin\""));
+  Linted pinned =
+      LintPolicy(Policy("allow a when invoked.name == \"npm\" and invoked.path.parent == \"/usr/bin\"\n"
+                        "allow b when invoked.name == \"npx\" and program.sha256 == \"sha256:" +
+                            std::string(64, 'a') + "\"",
+                        "exec [\"/usr/bin/npm\"] => allow by a\n"
+                        "exec [\"/usr/bin/npx\"] sha256 \"sha256:" +
+                            std::string(64, 'a') + "\" => allow by b"));
+  RequireNone(pinned, Kind::kProgramByNameOnly);
+}
+
 TEST_CASE("the issue-2 agent policy lints with only GOV3009 on `build`", "[lint]") {
   std::string path = std::string(GOV_SOURCE_DIR) + "/tests/golden/check/issue2_agent.gov";
   ErrorOr<std::unique_ptr<driver::Compilation>> compiled = driver::Compile(path);

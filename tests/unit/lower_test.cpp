@@ -240,6 +240,7 @@ TEST_CASE("LowerTests fills the documented defaults and applies modifiers", "[lo
   const request::Request& d = tests[0].request;
   CHECK(d.program_path == "/bin/tool");
   CHECK(d.program_name == "tool");
+  CHECK(d.invoked_path == "/bin/tool");
   CHECK(d.argv0 == "/usr/../bin/tool");
   CHECK(d.args == std::vector<std::string>{"a", "b"});
   CHECK(d.cwd == "/");
@@ -282,6 +283,33 @@ TEST_CASE("LowerTests fills the documented defaults and applies modifiers", "[lo
   CHECK(tests[1].by_rules.empty());
   CHECK(tests[2].request.time_unix == 1795858200);
 
+  for (const LoweredTest& test : tests) {
+    Outcome outcome = Decide(lowered->policy, test.request);
+    CHECK(outcome.decision.verdict == static_cast<std::uint32_t>(test.expected));
+  }
+}
+
+TEST_CASE("LowerTests: `via` is the file that runs, `argv0` the spelling, the exec path the invoked one", "[lower]") {
+  std::unique_ptr<Lowered> lowered = LowerText(
+      WithHeader("allow npm when invoked.name == \"npm\" and program.name == \"npm-cli.js\" and argv0 == \"npm\"\n"
+                 "allow app when invoked.path == \"/w/build/app\" and program.path == \"/w/build/app\"\n"
+                 "test \"invoked\" {\n"
+                 "  exec [\"/usr//bin/npm\", \"test\"] via \"/usr/lib/node_modules/npm/bin/./npm-cli.js\" "
+                 "argv0 \"npm\" => allow by npm\n"
+                 "  exec [\"/usr/bin/npm\"] via \"/usr/lib/node_modules/npm/bin/npm-cli.js\" => deny\n"
+                 "  exec [\"/w/build/app\"] argv0 \"./build/app\" cwd \"/w\" => allow by app\n"
+                 "}"));
+  std::vector<LoweredTest> tests = LowerTests(lowered->compilation->program);
+  REQUIRE(tests.size() == 3);
+  const request::Request& npm = tests[0].request;
+  CHECK(npm.invoked_path == "/usr/bin/npm");
+  CHECK(npm.program_path == "/usr/lib/node_modules/npm/bin/npm-cli.js");
+  CHECK(npm.program_name == "npm-cli.js");
+  CHECK(npm.argv0 == "npm");
+  CHECK(tests[1].request.argv0 == "/usr/bin/npm");
+  CHECK(tests[2].request.invoked_path == "/w/build/app");
+  CHECK(tests[2].request.program_path == "/w/build/app");
+  CHECK(tests[2].request.argv0 == "./build/app");
   for (const LoweredTest& test : tests) {
     Outcome outcome = Decide(lowered->policy, test.request);
     CHECK(outcome.decision.verdict == static_cast<std::uint32_t>(test.expected));

@@ -187,6 +187,7 @@ TEST_CASE("request: JSON with defaults", "[request]") {
   const Request& q = r.value();
   CHECK(q.program_path == "/usr/bin/git");
   CHECK(q.program_name == "git");
+  CHECK(q.invoked_path == "/usr/bin/git");
   CHECK(q.argv0 == "/usr/bin/git");
   CHECK(q.args.empty());
   CHECK(q.env.empty());
@@ -251,6 +252,39 @@ TEST_CASE("request: a full JSON request", "[request]") {
   CHECK(RequestToJson(again.value(), AllFields()) == out);
 }
 
+TEST_CASE("request: the invoked program, its defaults and its JSON form", "[request]") {
+  // The file that runs and how it was invoked: npm is a link to a script.
+  ErrorOr<Request> r = RequestFromJson(
+      R"({"program": "/usr/lib/node_modules/npm/bin/npm-cli.js", "invoked": "/usr//bin/./npm", "args": ["test"]})",
+      AgentFields());
+  INFO((r.ok() ? "" : r.error().message));
+  REQUIRE(r.ok());
+  const Request& q = r.value();
+  CHECK(q.program_path == "/usr/lib/node_modules/npm/bin/npm-cli.js");
+  CHECK(q.program_name == "npm-cli.js");
+  CHECK(q.invoked_path == "/usr/bin/npm");
+  CHECK(q.argv0 == "/usr/bin/npm");  // argv0 defaults to the invoked path, not the program
+  RequestView view(q);
+  CHECK(View(view.get().program_name) == "npm-cli.js");
+  CHECK(View(view.get().invoked_path) == "/usr/bin/npm");
+  CHECK(View(view.get().invoked_name) == "npm");
+  CHECK(View(view.get().argv0) == "/usr/bin/npm");
+  std::string out = RequestToJson(q, AgentFields());
+  CHECK(out.find("\"invoked\": \"/usr/bin/npm\"") != std::string::npos);
+  ErrorOr<Request> again = RequestFromJson(out, AgentFields());
+  REQUIRE(again.ok());
+  CHECK(again.value() == q);
+
+  // A C++ request without an invoked path was invoked by the program's path,
+  // and its JSON form says so (records written before `invoked` read back alike).
+  Request plain;
+  plain.program_path = "/usr//bin/git";
+  RequestView plain_view(plain);
+  CHECK(View(plain_view.get().invoked_path) == "/usr/bin/git");
+  CHECK(View(plain_view.get().invoked_name) == "git");
+  CHECK(RequestToJson(plain, AgentFields()).find("\"invoked\": \"/usr//bin/git\"") != std::string::npos);
+}
+
 TEST_CASE("request: canonical JSON output", "[request]") {
   Request r;
   r.program_path = "/usr/bin/git";
@@ -271,6 +305,7 @@ TEST_CASE("request: canonical JSON output", "[request]") {
     "B": "3"
   },
   "host": "localhost",
+  "invoked": "/usr/bin/git",
   "parent": null,
   "program": "/usr/bin/git",
   "sha256": "sha256:0000000000000000000000000000000000000000000000000000000000000000",
@@ -308,6 +343,8 @@ TEST_CASE("request: JSON errors are precise", "[request]") {
   CHECK(error(with(R"("env": {"A": 1}, )" + ok_context)) == "request: `env.A` must be a string");
   CHECK(error(with(R"("env": ["A=1"], )" + ok_context)) == "request: `env` must be an object of strings");
   CHECK(error(with(R"("cwd": "repo", )" + ok_context)) == "request: `cwd` must be an absolute path, got `repo`");
+  CHECK(error(with(R"("invoked": "npm", )" + ok_context)) == "request: `invoked` must be an absolute path, got `npm`");
+  CHECK(error(with(R"("invoked": ["/usr/bin/npm"], )" + ok_context)) == "request: `invoked` must be a string");
   CHECK(error(with(R"("user": {"uid": "0"}, )" + ok_context)) == "request: `user.uid` must be an integer");
   CHECK(error(with(R"("user": {"uid": 1.5}, )" + ok_context)) == "request: `user.uid` must be an integer");
   CHECK(error(with(R"("user": {"id": 0}, )" + ok_context)) == "request: unknown key `id` in `user`");
