@@ -68,8 +68,17 @@ HeapPreparation PrepareCompilerHeap() {
     return result;
   }
   if (begin - probe_end > 2 * kChunkOverhead) {
-    void* filler = std::malloc(begin - probe_end - 2 * kChunkOverhead);
-    if (filler != nullptr) *static_cast<volatile char*>(filler) = 1;
+    // malloc may satisfy the filler from a free chunk elsewhere (left by
+    // earlier frees) and leave the gap open; such misses are kept (never
+    // touched beyond their header) and the filler asked for again.
+    const std::size_t filler_bytes = begin - probe_end - 2 * kChunkOverhead;
+    for (int attempt = 0; attempt < 16; ++attempt) {
+      void* filler = std::malloc(filler_bytes);
+      if (filler == nullptr) break;
+      *static_cast<volatile char*>(filler) = 1;
+      const auto at = reinterpret_cast<std::uintptr_t>(filler);
+      if (at >= probe_end && at < begin) break;
+    }
   }
   if (madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE) != 0) {
     result.why_not = std::string("madvise(MADV_HUGEPAGE): ") + std::strerror(errno);

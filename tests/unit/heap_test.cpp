@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -51,6 +52,7 @@ bool InRange(const void* block, std::size_t size, const gov::driver::HeapPrepara
 int CheckInChild() {
   gov::driver::HeapPreparation heap = gov::driver::PrepareCompilerHeap();
   if (!heap.applied) {
+    std::fprintf(stderr, "heap_test: heap not prepared: %s\n", heap.why_not.c_str());
     // Only acceptable with an allocator that is not glibc's (sanitizers) or
     // a kernel without transparent huge pages.
 #if defined(__SANITIZE_ADDRESS__)
@@ -65,7 +67,10 @@ int CheckInChild() {
   if (flags.find(" hg") == std::string::npos) return 14;  // MADV_HUGEPAGE set on the mapping
   // The next allocation comes from the advised range and works.
   void* block = std::malloc(std::size_t{4} << 20);
-  if (block == nullptr || !InRange(block, std::size_t{4} << 20, heap)) return 15;
+  if (block == nullptr || !InRange(block, std::size_t{4} << 20, heap)) {
+    std::fprintf(stderr, "heap_test: block %p outside [%p, +%zu)\n", block, heap.advised_begin, heap.advised_bytes);
+    return 15;
+  }
   std::memset(block, 0x5a, std::size_t{4} << 20);
   std::free(block);
   // So does one made by another thread (one arena).
