@@ -409,19 +409,24 @@ TEST_CASE("finding 8: RLIMIT_AS is used only where it binds", "[govrun][hardenin
   obligations.memory_bytes = 64 << 20;
   gov::exec::SandboxOptions no_cgroups;
   no_cgroups.cgroup_mounts_override = std::vector<gov::exec::CgroupMount>{};
+  // An uninstrumented allocator (the helper itself cannot even load its
+  // sanitizer runtime under a 64 MiB address space in sanitizer builds).
+  const std::vector<std::string> allocate = {"/usr/bin/python3", "-c", "x = bytearray(256 << 20)"};
+  const std::vector<std::string> small = {"/usr/bin/python3", "-c", "x = bytearray(1 << 20)"};
   // Without a cgroup the limit is RLIMIT_AS; with the capabilities emptied
-  // it binds root too: 256 MiB cannot be allocated.
-  CHECK(RunSandboxed(obligations, no_cgroups, HelperCommand({"alloc", "256"})) == 3);
+  // it binds root too: 256 MiB cannot be allocated (Python: MemoryError, 1).
+  CHECK(RunSandboxed(obligations, no_cgroups, small) == 0);
+  CHECK(RunSandboxed(obligations, no_cgroups, allocate) == 1);
   gov::exec::SandboxOptions keeps = no_cgroups;
   keeps.keep_capabilities = {CAP_SYS_RESOURCE};
   std::string failure;
   if (HasPermittedCapability(CAP_SYS_RESOURCE)) {
     // A run that keeps CAP_SYS_RESOURCE could raise it: refused.
-    CHECK(RunSandboxed(obligations, keeps, HelperCommand({"alloc", "1"}), &failure) == -1);
+    CHECK(RunSandboxed(obligations, keeps, small, &failure) == -1);
     CHECK(failure.find("cannot enforce the `memory` obligation") != std::string::npos);
   } else {
     // Asking to keep a capability the caller lacks keeps nothing: it binds.
-    CHECK(RunSandboxed(obligations, keeps, HelperCommand({"alloc", "256"})) == 3);
+    CHECK(RunSandboxed(obligations, keeps, allocate) == 1);
   }
   if (geteuid() == 0) {
     gov::ir::Obligations processes;
