@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "runtime/crypto/sha256.h"
+#include "runtime/support/output_file.h"
 
 namespace gov::lineage {
 namespace {
@@ -333,30 +334,8 @@ ErrorOr<void> ExportBundleFromLog(const std::string& log_path, const std::string
     }
     out += '\n';
   }
-  std::string tmp = out_path + ".tmp." + NewId().substr(0, 8);
-  int out_fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (out_fd < 0) return Error{fmt::format("export: cannot create {}: {}", tmp, std::strerror(errno))};
-  std::size_t written = 0;
-  while (written < out.size()) {
-    ssize_t n = write(out_fd, out.data() + written, out.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int saved = errno;
-      close(out_fd);
-      unlink(tmp.c_str());
-      return Error{fmt::format("export: write failed: {}", std::strerror(saved))};
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (fsync(out_fd) != 0 || close(out_fd) != 0) {
-    unlink(tmp.c_str());
-    return Error{"export: fsync failed"};
-  }
-  if (rename(tmp.c_str(), out_path.c_str()) != 0) {
-    int saved = errno;
-    unlink(tmp.c_str());
-    return Error{fmt::format("export: cannot write {}: {}", out_path, std::strerror(saved))};
-  }
+  auto written = output::WriteOutputFile(out_path, out);
+  if (!written.ok()) return Error{"export: " + written.error().message};
   return {};
 }
 

@@ -81,7 +81,8 @@ ErrorOr<CheckpointClaim> OpenCheckpoint(std::string_view body, const std::vector
                                         bool& signature_failure);
 
 // Writes a lineage bundle for `run_id` and its descendants from the log at
-// `log_path` to `out_path` (atomically: temporary file, fsync, rename).
+// `log_path` to `out_path` (output::WriteOutputFile: a regular file is
+// replaced atomically, `-`, a FIFO or a character device written directly).
 // `from_offset` may point at or before the root's authorization to skip a scan.
 ErrorOr<void> ExportBundleFromLog(const std::string& log_path, const std::string& run_id,
                                   const std::string& out_path, std::uint64_t from_offset = 0);

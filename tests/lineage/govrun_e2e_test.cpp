@@ -3,7 +3,9 @@
 // --replay` accepts (and the Python verifier too); an env secret never
 // appears in clear; concurrent govrun processes; govrun SIGKILLed at random
 // points leaves a log that verifies with the interrupted runs incomplete.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -122,6 +124,45 @@ TEST_CASE("govrun: a nested governed session verifies and replays, secrets stay 
   INFO("nested run " << nested << ": " << sub.out);
   CHECK(sub.code == 0);
   CHECK(nlohmann::json::parse(sub.out).at("results").at(0).at("runs") == 2);  // sh and touch
+}
+
+// Finding 15: `govrun --bundle FIFO` replaced the FIFO with a file.
+TEST_CASE("govrun --bundle: a FIFO is written to, a symlink written through", "[lineage][govrun][output]") {
+  Governed g;
+  const std::string fifo = g.dir.path + "/fifo";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  std::string got;
+  std::thread reader([&] {
+    const int fd = open(fifo.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char buffer[4096];
+    ssize_t n;
+    while ((n = read(fd, buffer, sizeof buffer)) > 0) got.append(buffer, static_cast<std::size_t>(n));
+    close(fd);
+  });
+  Ran ran = RunProgram({GOV_GOVRUN, "--bundle", fifo, "--", "true"}, g.dir.path, g.Env());
+  reader.join();
+  INFO(ran.out << ran.err);
+  CHECK(ran.code == 0);
+  struct stat st {};
+  REQUIRE(lstat(fifo.c_str(), &st) == 0);
+  CHECK(S_ISFIFO(st.st_mode));
+  REQUIRE(got.starts_with("{\"format\":\"gov-lineage-bundle-v1\""));
+  const std::string copy = g.dir.path + "/from-fifo.lineage";
+  WriteFile(copy, got);
+  Ran verified = g.Govverify({copy});
+  INFO(verified.out);
+  CHECK(verified.code == 0);
+
+  const std::string real = g.dir.path + "/real.lineage";
+  const std::string link = g.dir.path + "/link.lineage";
+  WriteFile(real, "old");
+  REQUIRE(symlink("real.lineage", link.c_str()) == 0);
+  Ran through = RunProgram({GOV_GOVRUN, "--bundle", link, "--", "true"}, g.dir.path, g.Env());
+  CHECK(through.code == 0);
+  REQUIRE(lstat(link.c_str(), &st) == 0);
+  CHECK(S_ISLNK(st.st_mode));
+  CHECK(g.Govverify({real}).code == 0);
 }
 
 TEST_CASE("govrun: 8 concurrent govrun loops into one log", "[lineage][govrun][processes]") {
