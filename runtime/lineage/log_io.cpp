@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "runtime/crypto/sha256.h"
+#include "runtime/request/byte_string.h"
 #include "runtime/support/output_file.h"
 
 namespace gov::lineage {
@@ -75,7 +76,13 @@ ErrorOr<Json> ParseUntrusted(std::string_view text) {
   }
 }
 
-std::string Canonical(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string Canonical(const Json& value) {
+  try {
+    return value.dump(-1, ' ', false, Json::error_handler_t::strict);
+  } catch (const Json::type_error&) {
+    return {};  // a string that is not UTF-8: never replaced, never a record
+  }
+}
 
 SplitLine Split(std::string_view line) {
   SplitLine out;
@@ -157,7 +164,11 @@ std::string CheckpointBody(std::string_view log_id, std::uint64_t count, std::st
   subject.push_back({{"name", fmt::format("gov-lineage-log:{}", log_id)},
                      {"digest", {{"sha256", std::string(prev.substr(7))}}}});
   for (const auto& [name, digest] : subjects) {
-    if (digest.size() == 71) subject.push_back({{"name", name}, {"digest", {{"sha256", digest.substr(7)}}}});
+    if (digest.size() != 71) continue;
+    // A program path that is not UTF-8 cannot be an in-toto name as it is:
+    // "base64:" + its bytes (a path always starts with `/`, so no clash).
+    const std::string shown = request::IsUtf8(name) ? name : "base64:" + crypto::Base64Encode(name);
+    subject.push_back({{"name", shown}, {"digest", {{"sha256", digest.substr(7)}}}});
   }
   Json statement = {{"_type", kStatementType},
                     {"subject", subject},
@@ -349,9 +360,14 @@ nlohmann::json ObligationsToJson(const ir::Obligations& obligations) {
                         {"memory_bytes", obligations.memory_bytes},
                         {"processes", obligations.processes},
                         {"network", kNetwork[static_cast<int>(obligations.network) & 3]}};
-  if (obligations.has_read) out["read"] = obligations.read;
-  if (obligations.has_write) out["write"] = obligations.write;
-  if (obligations.has_env) out["env"] = obligations.env;
+  auto byte_strings = [](const std::vector<std::string>& list) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const std::string& item : list) items.push_back(request::BytesToJson(item));
+    return items;
+  };
+  if (obligations.has_read) out["read"] = byte_strings(obligations.read);
+  if (obligations.has_write) out["write"] = byte_strings(obligations.write);
+  if (obligations.has_env) out["env"] = byte_strings(obligations.env);
   return out;
 }
 

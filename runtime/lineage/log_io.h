@@ -18,12 +18,14 @@
 namespace gov::lineage {
 
 // Canonical JSON (docs/lineage-format.md "Canonical JSON"): keys sorted
-// bytewise, no whitespace, integers only, minimal escapes, UTF-8 (invalid
-// bytes replaced by U+FFFD).
+// bytewise, no whitespace, integers only, minimal escapes, UTF-8. Bytes that
+// are not UTF-8 are never replaced: writers encode them as byte strings
+// (runtime/request/byte_string.h), and a value holding such a string anyway
+// gives the empty text, which no reader accepts and Append refuses.
 std::string Canonical(const nlohmann::json& value);
 
 // Obligations and recorded rules as JSON (authorization bodies; replay
-// compares these exact forms).
+// compares these exact forms); paths and names as byte strings.
 nlohmann::json ObligationsToJson(const ir::Obligations& obligations);
 
 // The salted hash of an environment value: "sha256:" + hex of

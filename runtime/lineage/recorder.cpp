@@ -20,6 +20,7 @@
 
 #include "runtime/crypto/sha256.h"
 #include "runtime/lineage/log_io.h"
+#include "runtime/request/byte_string.h"
 
 namespace gov::lineage {
 namespace {
@@ -129,25 +130,28 @@ class LogRecorder final : public Recorder {
     for (const auto& [name, value] : record.request.env) env[name] = value;
     request::Request shown = record.request;
     shown.env.clear();
-    Json hashed = Json::object();
+    std::vector<std::pair<std::string, Json>> hashed;
     for (const auto& [name, value] : env) {
       if (record.env_all_in_clear || clear.count(name) != 0) {
         shown.env.emplace_back(name, value);
       } else {
-        hashed[name] = EnvValueHash(salt_, name, value);
+        hashed.emplace_back(name, EnvValueHash(salt_, name, value));
       }
     }
     Json rules = Json::array();
     for (const auto& rule : record.rules) {
-      rules.push_back({{"id", rule.id}, {"name", rule.name}, {"verdict", rule.verdict}, {"reason", rule.reason}});
+      rules.push_back({{"id", rule.id},
+                       {"name", request::BytesToJson(rule.name)},
+                       {"verdict", rule.verdict},
+                       {"reason", request::BytesToJson(rule.reason)}});
     }
     Json body;
     try {
       body = {{"run", record.run_id},
               {"parent", record.parent_run_id},
               {"request", RequestJson(shown, record.context_fields)},
-              {"env_hashed", hashed},
-              {"interpreter", {{"path", record.interpreter_path}, {"sha256", record.interpreter_sha256}}},
+              {"env_hashed", request::NamedToJson(hashed)},
+              {"interpreter", {{"path", request::BytesToJson(record.interpreter_path)}, {"sha256", record.interpreter_sha256}}},
               {"policy",
                {{"digest", record.policy_digest}, {"name", record.policy_name}, {"version", record.policy_version}}},
               {"engine", record.engine},
@@ -269,6 +273,7 @@ class LogRecorder final : public Recorder {
     head.prev = prev;
     std::string body = make_body(tail);
     if (body.size() > kMaxRecordBytes) return Error{"lineage log: record too large"};
+    if (body.empty()) return Error{"lineage log: a record holds text that is not UTF-8 (not recorded)"};
     const std::string line = MakeLine(head, body);
     out += line;
     tail_.reset();
