@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <set>
+#include <string_view>
 #include <toml++/toml.h>
 
 #include "runtime/support/path.h"
@@ -111,6 +112,71 @@ ErrorOr<std::string> RequiredPath(const toml::table& table, const std::string& k
   return Resolve(base_dir, *text);
 }
 
+// toml++ 3.3 (Debian 12) reaches __builtin_unreachable — undefined behaviour
+// — when it tests some non-ASCII code points for whitespace (upstream issues
+// #190 and #295): outside strings, and after a line-ending backslash in a
+// multi-line basic string. A configuration is paths and durations, so non-
+// ASCII bytes are allowed only where toml++ never tests them: inside
+// single-line strings, multi-line literal strings and comments. Anything
+// else is reported here, before toml++ sees the text (docs/govrun.md).
+ErrorOr<void> CheckNonAsciiPlacement(std::string_view text, const std::string& path) {
+  std::size_t line = 1;
+  std::size_t line_start = 0;
+  auto fail = [&](std::size_t at, const char* where) {
+    return Error{path + ":" + std::to_string(line) + ":" + std::to_string(at - line_start + 1) +
+                 ": a non-ASCII character " + where +
+                 " (allowed only in comments, single-line strings and '''literal''' strings)"};
+  };
+  auto newline = [&](std::size_t at) {
+    ++line;
+    line_start = at + 1;
+  };
+  const std::size_t n = text.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const char c = text[i];
+    if (c == '\n') {
+      newline(i);
+      ++i;
+    } else if (c == '#') {
+      while (i < n && text[i] != '\n') ++i;
+    } else if (text.substr(i, 3) == R"(""")") {
+      // A multi-line basic string: ASCII only; a backslash escapes the next byte.
+      i += 3;
+      while (i < n && text.substr(i, 3) != R"(""")") {
+        if (static_cast<unsigned char>(text[i]) >= 0x80) return fail(i, R"(in a multi-line """ string)");
+        if (text[i] == '\\' && i + 1 < n) {
+          ++i;
+          if (static_cast<unsigned char>(text[i]) >= 0x80) return fail(i, R"(in a multi-line """ string)");
+        }
+        if (text[i] == '\n') newline(i);
+        ++i;
+      }
+      i += 3;
+    } else if (text.substr(i, 3) == "'''") {
+      i += 3;
+      while (i < n && text.substr(i, 3) != "'''") {
+        if (text[i] == '\n') newline(i);
+        ++i;
+      }
+      i += 3;
+    } else if (c == '"' || c == '\'') {
+      // A single-line string ends at its quote (unescaped, for "…") or the line.
+      ++i;
+      while (i < n && text[i] != c && text[i] != '\n') {
+        if (c == '"' && text[i] == '\\' && i + 1 < n && text[i + 1] != '\n') ++i;
+        ++i;
+      }
+      if (i < n && text[i] == c) ++i;
+    } else if (static_cast<unsigned char>(c) >= 0x80) {
+      return fail(i, "outside a string or comment");
+    } else {
+      ++i;
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 std::vector<std::string> CandidatePaths(const Search& search, bool* strict) {
@@ -133,6 +199,7 @@ std::vector<std::string> CandidatePaths(const Search& search, bool* strict) {
 }
 
 ErrorOr<Config> ParseConfig(const std::string& text, const std::string& path) {
+  GOV_RETURN_IF_ERROR(CheckNonAsciiPlacement(text, path));
   toml::table table;
   try {
     table = toml::parse(text, path);

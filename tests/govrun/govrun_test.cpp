@@ -39,6 +39,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "runtime/bundle/bundle.h"
@@ -484,6 +485,36 @@ TEST_CASE("configuration parsing is strict", "[govrun][unit]") {
   auto bad = ParseConfig("policy = = 1\n", "/c.toml");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message.find("/c.toml:1:") == 0);
+}
+
+// Found by fuzz_readers: toml++ 3.3 reaches __builtin_unreachable (undefined
+// behaviour) testing some non-ASCII code points for whitespace (upstream
+// #190, #295). They are refused before toml++ sees them; non-ASCII in
+// strings and comments stays allowed.
+TEST_CASE("configuration: non-ASCII outside strings is refused before toml++ sees it", "[govrun][unit]") {
+  using gov::config::ParseConfig;
+  const std::string base = "policy = \"p.govb\"\ntrusted_keys = [\"k.pub\"]\nlineage_dir = \"/var/l\"\nsigning_key = \"s.key\"\n";
+  // The fuzzer's input (U+03FA where a key may start), upstream's two-byte
+  // input, one after a value, and one after a line-ending backslash.
+  const std::pair<std::string, std::string> refused[] = {
+      {base + "\xcf\xba = 1\n", "/c.toml:5:1: a non-ASCII character outside a string or comment"},
+      {"\xcc\xaa", "/c.toml:1:1: a non-ASCII character outside a string or comment"},
+      {base + "x = 1 \xc2\xa7\n", "/c.toml:5:7: a non-ASCII character outside a string or comment"},
+      {"s = \"\"\"\\\n\xc2\xa7\"\"\"\n", "/c.toml:2:1: a non-ASCII character in a multi-line \"\"\" string"},
+  };
+  for (const auto& [text, message] : refused) {
+    auto parsed = ParseConfig(text, "/c.toml");
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(parsed.error().message.starts_with(message));
+  }
+  // Where toml++ never tests for whitespace, non-ASCII is fine.
+  auto ok = ParseConfig("# caf\xc3\xa9 config\npolicy = \"/srv/caf\xc3\xa9/p.govb\"\ntrusted_keys = ['/k\xc3\xa9.pub']\n"
+                        "lineage_dir = '''/var/\xc2\xa7'''\nsigning_key = \"s.key\" # \xc2\xa7\n",
+                        "/c.toml");
+  INFO((ok.ok() ? std::string() : ok.error().message));
+  REQUIRE(ok.ok());
+  CHECK(ok.value().policy == "/srv/caf\xc3\xa9/p.govb");
+  CHECK(ok.value().lineage_dir == "/var/\xc2\xa7");
 }
 
 TEST_CASE("configuration search order", "[govrun][unit]") {
