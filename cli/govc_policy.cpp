@@ -265,11 +265,12 @@ int RunBuild(const BuildArgs& args) {
   }
   const ir::Policy& policy = lowered.value().policy;
   // With `-o -` the bundle is standard output: the summary goes to stderr.
-  std::fprintf(args.output == "-" || args.emit_llvm == "-" ? stderr : stdout, "wrote %s: policy %s %s, %zu rule%s, %s, %zu bytes, %s, signed by key %s\n", args.output.c_str(),
-              policy.name.c_str(), policy.version.c_str(), policy.rules.size(), policy.rules.size() == 1 ? "" : "s",
-              args.native ? "native code + IR" : "IR only", bundle->value().size(),
-              crypto::DigestString(crypto::FastSha256(bundle->value())).c_str(),
-              key.value().public_key().IdHex().c_str());
+  FILE* summary = args.output == "-" || args.emit_llvm == "-" ? stderr : stdout;
+  std::fprintf(summary, "wrote %s: policy %s %s, %zu rule%s, %s, %zu bytes, %s, signed by key %s\n",
+               args.output.c_str(), policy.name.c_str(), policy.version.c_str(), policy.rules.size(),
+               policy.rules.size() == 1 ? "" : "s", args.native ? "native code + IR" : "IR only",
+               bundle->value().size(), crypto::DigestString(crypto::FastSha256(bundle->value())).c_str(),
+               key.value().public_key().IdHex().c_str());
   return kExitOk;
 }
 

@@ -54,17 +54,18 @@ ErrorOr<std::string> BytesFromJson(const Json& value, std::string_view where) {
   if (value.is_string()) return value.get<std::string>();
   if (!value.is_object()) return Error{fmt::format("`{}` must be a string", where)};
   if (value.size() != 1 || !value.contains("base64")) {
-    return Error{fmt::format("`{}` must be a string, or an object with the one key `base64` (bytes that are not UTF-8)",
-                             where)};
+    return Error{
+        fmt::format("`{}` must be a string, or an object with the one key `base64` (bytes that are not UTF-8)", where)};
   }
   const Json& text = value["base64"];
   if (!text.is_string()) return Error{fmt::format("`{}.base64` must be a string", where)};
   auto decoded = crypto::Base64Decode(text.get<std::string>());
   if (!decoded.ok()) return Error{fmt::format("`{}.base64`: {}", where, decoded.error().message)};
   if (IsUtf8(decoded.value())) {
-    return Error{fmt::format("`{}`: these bytes are valid UTF-8, so they must be written as a JSON string, not as "
-                             "base64",
-                             where)};
+    return Error{
+        fmt::format("`{}`: these bytes are valid UTF-8, so they must be written as a JSON string, not as "
+                    "base64",
+                    where)};
   }
   return std::move(decoded).value();
 }
@@ -90,8 +91,8 @@ ErrorOr<std::vector<std::pair<std::string, Json>>> NamedFromJson(const Json& val
     return out;
   }
   if (!value.is_array()) {
-    return Error{fmt::format("`{}` must be an object (or, when a name is not UTF-8, an array of [name, value] pairs)",
-                             where)};
+    return Error{
+        fmt::format("`{}` must be an object (or, when a name is not UTF-8, an array of [name, value] pairs)", where)};
   }
   bool all_utf8 = true;
   for (std::size_t i = 0; i < value.size(); ++i) {

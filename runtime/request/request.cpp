@@ -154,8 +154,8 @@ class JsonReader {
     if (root.contains("env")) {
       const Json& env = root["env"];
       if (!env.is_object() && !env.is_array()) {
-        return Fail("`env` must be an object of strings (or, when a name is not valid UTF-8, an array of [name, "
-                    "value] pairs)");
+        return Fail(
+            "`env` must be an object of strings (or, when a name is not valid UTF-8, an array of [name, value] pairs)");
       }
       auto pairs = NamedFromJson(env, "env");
       if (!pairs.ok()) return Fail(pairs.error().message);

@@ -24,7 +24,9 @@ constexpr int kAttempts = 3;
 // Symlinks followed to a dangling target (the kernel's limit).
 constexpr int kMaxSymlinkHops = 40;
 
-std::string Why(int error) { return std::strerror(error); }
+std::string Why(int error) {
+  return std::strerror(error);
+}
 
 std::string DirOf(const std::string& path) {
   const std::size_t slash = path.rfind('/');

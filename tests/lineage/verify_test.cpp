@@ -112,8 +112,8 @@ TEST_CASE("argv, paths and env that are not UTF-8 are recorded byte for byte and
   CHECK(bodies[0].at("request").at("env") == nlohmann::json::parse(R"({"MODE":{"base64":"Y2mA"}})"));
   CHECK(bodies[2].at("request").at("env") == nlohmann::json::parse(R"({"MODE":"ci"})"));
   CHECK(bodies[2].at("request").at("args") == nlohmann::json::parse(R"([{"base64":"wyg="}])"));
-  CHECK(bodies[2].at("env_hashed") ==
-        nlohmann::json::array({nlohmann::json::array({{{"base64", "S/4="}}, EnvValueHash(salt, "K\xfe", "secret\xff")})}));
+  CHECK(bodies[2].at("env_hashed") == nlohmann::json::array({nlohmann::json::array(
+                                          {{{"base64", "S/4="}}, EnvValueHash(salt, "K\xfe", "secret\xff")})}));
   CHECK(log.find("\xef\xbf\xbd") == std::string::npos);  // nothing was replaced
 
   // Replay decodes the exact bytes and reproduces every decision.

@@ -55,7 +55,9 @@ struct TempDir {
   }
 };
 
-void WriteText(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
 
 struct stat Lstat(const std::string& path) {
   struct stat st {};
@@ -298,7 +300,9 @@ TEST_CASE("output: private keys go only to regular files, mode 0600", "[output]"
 
 // ---- govc end to end ----
 
-std::string Govc(const std::string& arguments) { return "'" GOV_GOVC "' " + arguments; }
+std::string Govc(const std::string& arguments) {
+  return "'" GOV_GOVC "' " + arguments;
+}
 
 // In govc fmt's canonical layout.
 constexpr const char* kPolicy = "policy out version \"1.0.0\"\n\nallow ls when\n    program.path == \"/bin/ls\"\n";

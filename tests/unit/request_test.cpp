@@ -426,8 +426,7 @@ TEST_CASE("request: byte string forms are strict", "[request][bytes]") {
   CHECK(error(with(R"("env": [["A", "v"], ["B", "w"]])")) ==
         "request: `env`: every name is valid UTF-8, so it must be an object, not an array of pairs");
   CHECK(error(with(R"("env": [["A", "v", "w"]])")) == "request: `env[0]` must be a [name, value] pair");
-  CHECK(error(with(R"("env": [["A", "v"], [{"base64": "/w=="}, 3]])")) ==
-        "request: `env[1][1]` must be a string");
+  CHECK(error(with(R"("env": [["A", "v"], [{"base64": "/w=="}, 3]])")) == "request: `env[1][1]` must be a string");
   CHECK(error(with(R"("env": {"A": {"base64": "/w=="}})")) == "ok");
   // Context values: the field's text form, as bytes.
   CHECK(error(R"({"program": "/bin/x", "context": {"b": true, "s": {"base64": "/w=="}}})") == "ok");
@@ -469,10 +468,28 @@ TEST_CASE("request: an env name that is not UTF-8 makes env an array of pairs", 
 // Random bytes, biased towards what tells the two forms apart: ASCII, JSON
 // specials, valid multi-byte sequences and bytes that break UTF-8.
 std::string RandomBytes(std::mt19937_64& random, std::size_t max_length) {
-  static const std::vector<std::string> kPieces = {
-      "a", "/", ".", "..", "\"", "\\", "\t", std::string(1, '\0'), "\x7f", "\xc3\xa9", "\xe2\x82\xac",
-      "\xf0\x9f\x98\x80", "\xef\xbf\xbd", "\xff", "\xfe", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80",
-      "\xc3", "\xe2\x82", "\xf5\x80\x80\x80"};
+  static const std::vector<std::string> kPieces = {"a",
+                                                   "/",
+                                                   ".",
+                                                   "..",
+                                                   "\"",
+                                                   "\\",
+                                                   "\t",
+                                                   std::string(1, '\0'),
+                                                   "\x7f",
+                                                   "\xc3\xa9",
+                                                   "\xe2\x82\xac",
+                                                   "\xf0\x9f\x98\x80",
+                                                   "\xef\xbf\xbd",
+                                                   "\xff",
+                                                   "\xfe",
+                                                   "\xc0\xaf",
+                                                   "\xed\xa0\x80",
+                                                   "\xf4\x90\x80\x80",
+                                                   "\x80",
+                                                   "\xc3",
+                                                   "\xe2\x82",
+                                                   "\xf5\x80\x80\x80"};
   std::string out;
   const std::size_t length = random() % (max_length + 1);
   for (std::size_t i = 0; i < length; ++i) {
