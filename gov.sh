@@ -65,7 +65,7 @@ run_tests() {
 fuzz_briefly() {
   log "building the fuzz targets"
   cmake --preset fuzz >/dev/null
-  cmake --build --preset fuzz --target fuzz_check fuzz_bundle
+  cmake --build --preset fuzz --target fuzz_check fuzz_bundle fuzz_readers
   # A fixed seed and run count keep CI deterministic; set GOV_FUZZ_RUNS=-1
   # and GOV_FUZZ_SECONDS to fuzz for longer.
   local runs=${GOV_FUZZ_RUNS:-20000}

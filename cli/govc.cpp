@@ -2,7 +2,6 @@
 // build, eval, test (the last four in govc_policy.cpp).
 // Exit codes: 0 clean, 1 problems found in the policies, 2 usage or tool failure.
 #include <fmt/format.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -19,6 +18,7 @@
 #include "compiler/driver/heap.h"
 #include "compiler/format/format.h"
 #include "compiler/lint/lint.h"
+#include "runtime/support/output_file.h"
 
 namespace gov::cli {
 namespace {
@@ -158,12 +158,6 @@ int RunLint(const std::vector<std::string>& inputs, const std::string& format, c
   return report.errors() > 0 ? kExitFindings : kExitOk;
 }
 
-// The permission bits of `path` (0644 if it cannot be read), kept by fmt.
-mode_t FileMode(const std::string& path) {
-  struct stat info {};
-  return ::stat(path.c_str(), &info) == 0 ? (info.st_mode & 07777) : 0644;
-}
-
 // govc fmt: print every file in the canonical layout.
 int RunFmt(const std::vector<std::string>& inputs, bool check_only, bool to_stdout) {
   ErrorOr<std::vector<std::string>> files = driver::ExpandPaths(inputs);
@@ -194,7 +188,7 @@ int RunFmt(const std::vector<std::string>& inputs, bool check_only, bool to_stdo
         if (check_only) {
           std::fprintf(stderr, "%s: would be reformatted\n", path.c_str());
           status = std::max(status, kExitFindings);
-        } else if (ErrorOr<void> written = WriteFileAtomically(path, formatted, FileMode(path)); !written.ok()) {
+        } else if (ErrorOr<void> written = output::WriteOutputFile(path, formatted); !written.ok()) {
           status = ToolFailure(written.error().message);
         } else {
           std::fprintf(stderr, "%s: formatted\n", path.c_str());

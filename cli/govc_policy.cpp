@@ -28,6 +28,7 @@
 #include "runtime/crypto/sha256.h"
 #include "runtime/interp/interp.h"
 #include "runtime/request/request.h"
+#include "runtime/support/output_file.h"
 
 namespace gov::cli {
 
@@ -56,39 +57,6 @@ ErrorOr<driver::LoweredPolicy> LowerAndReport(const std::string& path, bool& ok)
   ok = !PrintDiagnostics(*result->value().compilation);
   return std::move(*result).value();
 }
-
-}  // namespace
-
-ErrorOr<void> WriteFileAtomically(const std::string& path, std::string_view bytes, mode_t mode) {
-  std::string temp = path + ".tmp." + std::to_string(getpid());
-  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return Error{fmt::format("{}: cannot create: {}", temp, std::strerror(errno))};
-  (void)fchmod(fd, mode);  // exactly `mode`, whatever the umask
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int saved = errno;
-      close(fd);
-      unlink(temp.c_str());
-      return Error{fmt::format("{}: write failed: {}", temp, std::strerror(saved))};
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    unlink(temp.c_str());
-    return Error{fmt::format("{}: cannot flush: {}", temp, std::strerror(errno))};
-  }
-  if (rename(temp.c_str(), path.c_str()) != 0) {
-    int saved = errno;
-    unlink(temp.c_str());
-    return Error{fmt::format("{}: cannot write: {}", path, std::strerror(saved))};
-  }
-  return {};
-}
-
-namespace {
 
 ErrorOr<std::string> ReadWholeFile(const std::string& path, std::size_t limit) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -285,22 +253,24 @@ int RunBuild(const BuildArgs& args) {
   if (!args.emit_llvm.empty()) {
     ErrorOr<std::string> text = codegen::EmitLlvmIr(lowered.value().policy, /*optimized=*/true, options.codegen);
     if (!text.ok()) return ToolFailure(text.error().message);
-    if (ErrorOr<void> written = WriteFileAtomically(args.emit_llvm, text.value(), 0644); !written.ok()) {
+    if (ErrorOr<void> written = output::WriteOutputFile(args.emit_llvm, text.value()); !written.ok()) {
       return ToolFailure(written.error().message);
     }
   }
   std::optional<ErrorOr<std::string>> bundle;
   driver::RunWithLargeStack([&] { bundle.emplace(driver::BuildBundle(lowered.value(), key.value(), options)); });
   if (!bundle->ok()) return ToolFailure(bundle->error().message);
-  if (ErrorOr<void> written = WriteFileAtomically(args.output, bundle->value(), 0644); !written.ok()) {
+  if (ErrorOr<void> written = output::WriteOutputFile(args.output, bundle->value()); !written.ok()) {
     return ToolFailure(written.error().message);
   }
   const ir::Policy& policy = lowered.value().policy;
-  std::printf("wrote %s: policy %s %s, %zu rule%s, %s, %zu bytes, %s, signed by key %s\n", args.output.c_str(),
-              policy.name.c_str(), policy.version.c_str(), policy.rules.size(), policy.rules.size() == 1 ? "" : "s",
-              args.native ? "native code + IR" : "IR only", bundle->value().size(),
-              crypto::DigestString(crypto::FastSha256(bundle->value())).c_str(),
-              key.value().public_key().IdHex().c_str());
+  // With `-o -` the bundle is standard output: the summary goes to stderr.
+  FILE* summary = args.output == "-" || args.emit_llvm == "-" ? stderr : stdout;
+  std::fprintf(summary, "wrote %s: policy %s %s, %zu rule%s, %s, %zu bytes, %s, signed by key %s\n",
+               args.output.c_str(), policy.name.c_str(), policy.version.c_str(), policy.rules.size(),
+               policy.rules.size() == 1 ? "" : "s", args.native ? "native code + IR" : "IR only",
+               bundle->value().size(), crypto::DigestString(crypto::FastSha256(bundle->value())).c_str(),
+               key.value().public_key().IdHex().c_str());
   return kExitOk;
 }
 

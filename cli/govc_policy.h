@@ -3,8 +3,6 @@
 // tests, 2 usage or tool failure).
 #pragma once
 
-#include <sys/types.h>
-
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,10 +17,6 @@ inline constexpr int kExitToolFailure = 2;
 
 // Prints "govc: error: MESSAGE" and returns kExitToolFailure.
 int ToolFailure(const std::string& message);
-
-// Replaces `path` with `bytes` atomically: a sibling temporary file with
-// `mode`, fsync, rename. Used by build and fmt.
-ErrorOr<void> WriteFileAtomically(const std::string& path, std::string_view bytes, mode_t mode);
 
 // govc keygen NAME: NAME.key (PKCS#8 PEM, 0600) and NAME.pub (SPKI PEM).
 int RunKeygen(const std::string& name, bool force);

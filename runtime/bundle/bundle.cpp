@@ -184,24 +184,28 @@ ErrorOr<Framing> ParseFraming(std::string_view file) {
   if (framing.version != kFormatVersion) {
     return Error{"bundle format version " + std::to_string(framing.version) + " is invalid"};
   }
+  // Every step below is O(1) per section, or O(log n) for a type that
+  // repeats or goes back (a binary search of the types seen, which ascend),
+  // and the number of sections is capped: hostile framing costs time and
+  // memory in proportion to the file, read before the signature is checked.
   std::size_t offset = kHeaderSize;
   std::uint32_t previous_type = 0;
   bool signed_found = false;
   while (offset < file.size()) {
-    const std::string at = " at offset " + std::to_string(offset);
+    const auto at = [offset] { return " at offset " + std::to_string(offset); };
     if (file.size() - offset < kSectionHeaderSize) {
-      return Error{"bundle is truncated inside a section header" + at};
+      return Error{"bundle is truncated inside a section header" + at()};
     }
     const std::uint32_t type = GetU32(file, offset);
     const std::uint64_t length = GetU64(file, offset + 4);
     const std::size_t available = file.size() - offset - kSectionHeaderSize;
     if (length > available) {
-      return Error{"section " + SectionName(type) + at + " claims " + std::to_string(length) + " bytes, but only " +
+      return Error{"section " + SectionName(type) + at() + " claims " + std::to_string(length) + " bytes, but only " +
                    std::to_string(available) + " follow (truncated bundle?)"};
     }
     if (type == kSectionSignature) {
       if (length != kSignaturePayloadSize) {
-        return Error{"SIGNATURE section" + at + " has " + std::to_string(length) + " bytes, expected " +
+        return Error{"SIGNATURE section" + at() + " has " + std::to_string(length) + " bytes, expected " +
                      std::to_string(kSignaturePayloadSize)};
       }
       const std::size_t payload = offset + kSectionHeaderSize;
@@ -216,13 +220,21 @@ ErrorOr<Framing> ParseFraming(std::string_view file) {
       break;
     }
     if (type < kFirstOptionalSection && type != kSectionManifest && type != kSectionIr && type != kSectionNative) {
-      return Error{"unknown critical section type " + SectionName(type) + at + " (built by a newer govc?)"};
+      return Error{"unknown critical section type " + SectionName(type) + at() + " (built by a newer govc?)"};
     }
-    if (HasSection(framing, type)) {
-      return Error{"duplicate " + SectionName(type) + " section" + at};
+    if (!framing.sections.empty() && type <= previous_type) {
+      // The types so far ascend strictly: a binary search tells a repeat
+      // from a type that is merely out of order.
+      const auto seen = std::lower_bound(framing.sections.begin(), framing.sections.end(), type,
+                                         [](const Section& section, std::uint32_t t) { return section.type < t; });
+      if (seen != framing.sections.end() && seen->type == type) {
+        return Error{"duplicate " + SectionName(type) + " section" + at()};
+      }
+      return Error{"section " + SectionName(type) + at() + " is out of order (types must ascend)"};
     }
-    if (type <= previous_type) {
-      return Error{"section " + SectionName(type) + at + " is out of order (types must ascend)"};
+    if (framing.sections.size() == kMaxSections) {
+      return Error{"bundle has more than " + std::to_string(kMaxSections) + " sections before SIGNATURE (section " +
+                   SectionName(type) + at() + ")"};
     }
     framing.sections.push_back({type, offset, file.substr(offset + kSectionHeaderSize, length)});
     previous_type = type;

@@ -48,6 +48,11 @@ inline constexpr std::size_t kHeaderSize = 12;         // magic + version
 inline constexpr std::size_t kSectionHeaderSize = 12;  // type + length
 inline constexpr std::size_t kSignaturePayloadSize = crypto::kKeyIdSize + crypto::kEd25519SignatureSize;
 
+// Most sections a bundle may have besides SIGNATURE (format 2 defines 3
+// types; the rest is room for extensions). Bounds the framing's memory,
+// which is read before the signature is checked.
+inline constexpr std::size_t kMaxSections = 1024;
+
 // Largest bundle LoadBundleFile reads.
 inline constexpr std::uint64_t kMaxBundleSize = 256ull << 20;
 
@@ -87,8 +92,10 @@ struct Framing {
 
 // Checks magic, version (a newer one is reported as built by a newer govc),
 // that the sections tile the file exactly with lengths inside it, ascending
-// unique types, no unknown critical type, MANIFEST and IR present, and a
-// 72-byte SIGNATURE section last. Reads nothing inside the sections.
+// unique types, no unknown critical type, at most kMaxSections sections,
+// MANIFEST and IR present, and a 72-byte SIGNATURE section last. Reads
+// nothing inside the sections. O(n log n) in the number of sections (n ≤
+// kMaxSections), O(1) in their sizes: it runs before the signature check.
 ErrorOr<Framing> ParseFraming(std::string_view file);
 
 // The message Ed25519 signs for a bundle whose signed bytes have SHA-256

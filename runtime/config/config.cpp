@@ -8,9 +8,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <set>
+#include <string_view>
+#include <toml++/toml.h>
 
 #include "runtime/support/path.h"
 
@@ -111,6 +115,78 @@ ErrorOr<std::string> RequiredPath(const toml::table& table, const std::string& k
   return Resolve(base_dir, *text);
 }
 
+// True for the code points toml++ 3.3 (Debian 12) cannot classify as
+// whitespace or not: its is_non_ascii_horizontal_whitespace reaches
+// __builtin_unreachable — undefined behaviour — for them (upstream issues
+// #190 and #295, fixed after 3.3). It tests characters for whitespace in
+// many places (between tokens, while scanning a bare value ahead into what
+// follows, after a line-ending backslash in a string), so no placement of
+// them is safe. The same arithmetic as upstream's generated table:
+// U+00A1–U+0499, U+2F4E–U+3347 but U+3000, U+FB26–U+FEFE.
+bool TomlCannotClassify(char32_t c) {
+  if (c < 0xA0 || c > 0xFEFF) return false;
+  const std::uint64_t index = (static_cast<std::uint64_t>(c) - 0xA0) / 0x3FA;
+  if (((1ull << index) & 0x7FFFFFFFFFFFF75Eull) != 0) return false;
+  if (c == 0xA0 || c == 0x3000 || c == 0xFEFF) return false;
+  return index != 0x05 && index != 0x07;
+}
+
+// Checks, before toml++ reads `text`, that it is valid UTF-8 (as TOML
+// requires) and holds no character toml++ 3.3 cannot classify; such a
+// character can still be written as a \uXXXX escape in a "…" string.
+ErrorOr<void> CheckTomlText(std::string_view text, const std::string& path) {
+  std::size_t line = 1;
+  std::size_t column = 1;  // in code points
+  std::size_t i = 0;
+  const std::size_t n = text.size();
+  auto where = [&] { return path + ":" + std::to_string(line) + ":" + std::to_string(column) + ": "; };
+  while (i < n) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    std::size_t length = 1;
+    char32_t c = lead;
+    if (lead >= 0x80) {
+      unsigned char low = 0x80, high = 0xBF;  // the range of the second byte (RFC 3629)
+      if (lead >= 0xC2 && lead <= 0xDF) {
+        length = 2;
+        c = lead & 0x1F;
+      } else if (lead >= 0xE0 && lead <= 0xEF) {
+        length = 3;
+        c = lead & 0x0F;
+        if (lead == 0xE0) low = 0xA0;
+        if (lead == 0xED) high = 0x9F;
+      } else if (lead >= 0xF0 && lead <= 0xF4) {
+        length = 4;
+        c = lead & 0x07;
+        if (lead == 0xF0) low = 0x90;
+        if (lead == 0xF4) high = 0x8F;
+      } else {
+        return Error{where() + "the configuration is not valid UTF-8"};
+      }
+      for (std::size_t k = 1; k < length; ++k) {
+        const auto next = i + k < n ? static_cast<unsigned char>(text[i + k]) : 0;
+        if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xBF)) {
+          return Error{where() + "the configuration is not valid UTF-8"};
+        }
+        c = (c << 6) | (next & 0x3F);
+      }
+      if (TomlCannotClassify(c)) {
+        char code[16];
+        std::snprintf(code, sizeof code, "%04X", static_cast<unsigned>(c));
+        return Error{where() + "U+" + code + " cannot be read safely by this build's TOML library (toml++ 3.3 " +
+                     "has undefined behaviour on it); in a \"…\" string, write it as \\u" + code};
+      }
+    }
+    if (lead == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    i += length;
+  }
+  return {};
+}
+
 }  // namespace
 
 std::vector<std::string> CandidatePaths(const Search& search, bool* strict) {
@@ -133,6 +209,7 @@ std::vector<std::string> CandidatePaths(const Search& search, bool* strict) {
 }
 
 ErrorOr<Config> ParseConfig(const std::string& text, const std::string& path) {
+  GOV_RETURN_IF_ERROR(CheckTomlText(text, path));
   toml::table table;
   try {
     table = toml::parse(text, path);

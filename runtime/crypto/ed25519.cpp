@@ -13,6 +13,7 @@
 
 #include "runtime/crypto/sha256.h"
 #include "runtime/crypto/sodium_init.h"
+#include "runtime/support/output_file.h"
 
 namespace gov::crypto {
 namespace {
@@ -219,63 +220,13 @@ ErrorOr<std::string> ReadWholeFile(const std::string& path, bool is_private) {
   return text;
 }
 
-ErrorOr<void> WriteAll(int fd, std::string_view bytes) {
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t wrote = write(fd, bytes.data() + done, bytes.size() - done);
-    if (wrote < 0 && errno == EINTR) {
-      continue;
-    }
-    if (wrote < 0) {
-      return Error{std::strerror(errno)};
-    }
-    done += static_cast<std::size_t>(wrote);
-  }
-  if (fsync(fd) != 0) {
-    return Error{std::strerror(errno)};
-  }
-  return {};
-}
-
-ErrorOr<void> WriteKeyFile(const std::string& path, std::string_view content, mode_t mode, bool overwrite) {
-  if (!overwrite) {
-    const int fd = open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (fd < 0) {
-      if (errno == EEXIST) {
-        return Error{"key file " + path + " already exists; refusing to overwrite it"};
-      }
-      return Error{"cannot create key file " + path + ": " + std::strerror(errno)};
-    }
-    auto written = WriteAll(fd, content);
-    close(fd);
-    if (!written.ok()) {
-      unlink(path.c_str());
-      return Error{"cannot write key file " + path + ": " + written.error().message};
-    }
-    return {};
-  }
-  std::string temp = path + ".tmp-XXXXXX";
-  const int fd = mkostemp(temp.data(), O_CLOEXEC);
-  if (fd < 0) {
-    return Error{"cannot create a temporary file next to " + path + ": " + std::strerror(errno)};
-  }
-  if (fchmod(fd, mode) != 0) {
-    const int saved = errno;
-    close(fd);
-    unlink(temp.c_str());
-    return Error{"cannot set the mode of " + temp + ": " + std::strerror(saved)};
-  }
-  auto written = WriteAll(fd, content);
-  close(fd);
-  if (!written.ok()) {
-    unlink(temp.c_str());
-    return Error{"cannot write key file " + temp + ": " + written.error().message};
-  }
-  if (rename(temp.c_str(), path.c_str()) != 0) {
-    const int saved = errno;
-    unlink(temp.c_str());
-    return Error{"cannot replace key file " + path + ": " + std::strerror(saved)};
-  }
+ErrorOr<void> WriteKeyFile(const std::string& path, std::string_view content, bool private_key, bool overwrite) {
+  output::OutputOptions options;
+  options.mode = private_key ? 0600 : 0644;
+  options.private_key = private_key;
+  options.replace_existing = overwrite;
+  auto written = output::WriteOutputFile(path, content, options);
+  if (!written.ok()) return Error{"key file " + written.error().message};
   return {};
 }
 
@@ -683,13 +634,13 @@ Signature PrivateKey::Sign(std::string_view message) const {
 
 ErrorOr<void> WritePrivateKeyFile(const std::string& path, const PrivateKey& key, bool overwrite) {
   std::string pem = key.ToPem();
-  auto result = WriteKeyFile(path, pem, 0600, overwrite);
+  auto result = WriteKeyFile(path, pem, /*private_key=*/true, overwrite);
   sodium_memzero(pem.data(), pem.size());
   return result;
 }
 
 ErrorOr<void> WritePublicKeyFile(const std::string& path, const PublicKey& key, bool overwrite) {
-  return WriteKeyFile(path, key.ToPem(), 0644, overwrite);
+  return WriteKeyFile(path, key.ToPem(), /*private_key=*/false, overwrite);
 }
 
 ErrorOr<PrivateKey> ReadPrivateKeyFile(const std::string& path) {

@@ -96,12 +96,16 @@ class PrivateKey {
   PublicKey public_key_;
 };
 
-// Writes `key` as PEM to `path`, created with mode 0600 (O_CREAT|O_EXCL). An
-// existing file is an error unless `overwrite`, which replaces it atomically
-// (a fresh 0600 file in the same directory, fsync'ed, renamed over it).
+// Writes `key` as PEM to `path` with mode 0600 (output::WriteOutputFile as a
+// private key: a regular file only, never `-`, a device or a FIFO). An
+// existing directory entry is an error unless `overwrite`; then a regular
+// file, or the one a symlink leads to, is replaced atomically (a fresh 0600
+// file in its directory, fsync'ed, renamed over it).
 ErrorOr<void> WritePrivateKeyFile(const std::string& path, const PrivateKey& key, bool overwrite = false);
 
-// Writes `key` as PEM to `path` with mode 0644, under the same rules.
+// Writes `key` as PEM to `path` with mode 0644 (less the umask), like any
+// output file (output::WriteOutputFile); an existing entry is an error
+// unless `overwrite`.
 ErrorOr<void> WritePublicKeyFile(const std::string& path, const PublicKey& key, bool overwrite = false);
 
 // Reads a private key PEM file. Refuses files that are not regular, larger

@@ -14,6 +14,8 @@
 #include <set>
 
 #include "runtime/crypto/sha256.h"
+#include "runtime/request/byte_string.h"
+#include "runtime/support/output_file.h"
 
 namespace gov::lineage {
 namespace {
@@ -74,7 +76,11 @@ ErrorOr<Json> ParseUntrusted(std::string_view text) {
 }
 
 std::string Canonical(const Json& value) {
-  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  try {
+    return value.dump(-1, ' ', false, Json::error_handler_t::strict);
+  } catch (const Json::type_error&) {
+    return {};  // a string that is not UTF-8: never replaced, never a record
+  }
 }
 
 SplitLine Split(std::string_view line) {
@@ -158,7 +164,11 @@ std::string CheckpointBody(std::string_view log_id, std::uint64_t count, std::st
   subject.push_back(
       {{"name", fmt::format("gov-lineage-log:{}", log_id)}, {"digest", {{"sha256", std::string(prev.substr(7))}}}});
   for (const auto& [name, digest] : subjects) {
-    if (digest.size() == 71) subject.push_back({{"name", name}, {"digest", {{"sha256", digest.substr(7)}}}});
+    if (digest.size() != 71) continue;
+    // A program path that is not UTF-8 cannot be an in-toto name as it is:
+    // "base64:" + its bytes (a path always starts with `/`, so no clash).
+    const std::string shown = request::IsUtf8(name) ? name : "base64:" + crypto::Base64Encode(name);
+    subject.push_back({{"name", shown}, {"digest", {{"sha256", digest.substr(7)}}}});
   }
   Json statement = {{"_type", kStatementType},
                     {"subject", subject},
@@ -335,30 +345,8 @@ ErrorOr<void> ExportBundleFromLog(const std::string& log_path, const std::string
     }
     out += '\n';
   }
-  std::string tmp = out_path + ".tmp." + NewId().substr(0, 8);
-  int out_fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (out_fd < 0) return Error{fmt::format("export: cannot create {}: {}", tmp, std::strerror(errno))};
-  std::size_t written = 0;
-  while (written < out.size()) {
-    ssize_t n = write(out_fd, out.data() + written, out.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int saved = errno;
-      close(out_fd);
-      unlink(tmp.c_str());
-      return Error{fmt::format("export: write failed: {}", std::strerror(saved))};
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (fsync(out_fd) != 0 || close(out_fd) != 0) {
-    unlink(tmp.c_str());
-    return Error{"export: fsync failed"};
-  }
-  if (rename(tmp.c_str(), out_path.c_str()) != 0) {
-    int saved = errno;
-    unlink(tmp.c_str());
-    return Error{fmt::format("export: cannot write {}: {}", out_path, std::strerror(saved))};
-  }
+  auto written = output::WriteOutputFile(out_path, out);
+  if (!written.ok()) return Error{"export: " + written.error().message};
   return {};
 }
 
@@ -372,9 +360,14 @@ nlohmann::json ObligationsToJson(const ir::Obligations& obligations) {
                         {"memory_bytes", obligations.memory_bytes},
                         {"processes", obligations.processes},
                         {"network", kNetwork[static_cast<int>(obligations.network) & 3]}};
-  if (obligations.has_read) out["read"] = obligations.read;
-  if (obligations.has_write) out["write"] = obligations.write;
-  if (obligations.has_env) out["env"] = obligations.env;
+  auto byte_strings = [](const std::vector<std::string>& list) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const std::string& item : list) items.push_back(request::BytesToJson(item));
+    return items;
+  };
+  if (obligations.has_read) out["read"] = byte_strings(obligations.read);
+  if (obligations.has_write) out["write"] = byte_strings(obligations.write);
+  if (obligations.has_env) out["env"] = byte_strings(obligations.env);
   return out;
 }
 

@@ -17,12 +17,14 @@
 namespace gov::lineage {
 
 // Canonical JSON (docs/lineage-format.md "Canonical JSON"): keys sorted
-// bytewise, no whitespace, integers only, minimal escapes, UTF-8 (invalid
-// bytes replaced by U+FFFD).
+// bytewise, no whitespace, integers only, minimal escapes, UTF-8. Bytes that
+// are not UTF-8 are never replaced: writers encode them as byte strings
+// (runtime/request/byte_string.h), and a value holding such a string anyway
+// gives the empty text, which no reader accepts and Append refuses.
 std::string Canonical(const nlohmann::json& value);
 
 // Obligations and recorded rules as JSON (authorization bodies; replay
-// compares these exact forms).
+// compares these exact forms); paths and names as byte strings.
 nlohmann::json ObligationsToJson(const ir::Obligations& obligations);
 
 // The salted hash of an environment value: "sha256:" + hex of
@@ -86,7 +88,8 @@ ErrorOr<CheckpointClaim> OpenCheckpoint(std::string_view body, const std::vector
                                         bool& signature_failure);
 
 // Writes a lineage bundle for `run_id` and its descendants from the log at
-// `log_path` to `out_path` (atomically: temporary file, fsync, rename).
+// `log_path` to `out_path` (output::WriteOutputFile: a regular file is
+// replaced atomically, `-`, a FIFO or a character device written directly).
 // `from_offset` may point at or before the root's authorization to skip a scan.
 ErrorOr<void> ExportBundleFromLog(const std::string& log_path, const std::string& run_id, const std::string& out_path,
                                   std::uint64_t from_offset = 0);

@@ -21,6 +21,7 @@
 
 #include "runtime/crypto/sha256.h"
 #include "runtime/lineage/log_io.h"
+#include "runtime/request/byte_string.h"
 
 namespace gov::lineage {
 namespace {
@@ -159,25 +160,29 @@ class LogRecorder final : public Recorder {
     for (const auto& [name, value] : record.request.env) env[name] = value;
     request::Request shown = record.request;
     shown.env.clear();
-    Json hashed = Json::object();
+    std::vector<std::pair<std::string, Json>> hashed;
     for (const auto& [name, value] : env) {
       if (record.env_all_in_clear || clear.count(name) != 0) {
         shown.env.emplace_back(name, value);
       } else {
-        hashed[name] = EnvValueHash(salt_, name, value);
+        hashed.emplace_back(name, EnvValueHash(salt_, name, value));
       }
     }
     Json rules = Json::array();
     for (const auto& rule : record.rules) {
-      rules.push_back({{"id", rule.id}, {"name", rule.name}, {"verdict", rule.verdict}, {"reason", rule.reason}});
+      rules.push_back({{"id", rule.id},
+                       {"name", request::BytesToJson(rule.name)},
+                       {"verdict", rule.verdict},
+                       {"reason", request::BytesToJson(rule.reason)}});
     }
     Json body;
     try {
       body = {{"run", record.run_id},
               {"parent", record.parent_run_id},
               {"request", RequestJson(shown, record.context_fields)},
-              {"env_hashed", hashed},
-              {"interpreter", {{"path", record.interpreter_path}, {"sha256", record.interpreter_sha256}}},
+              {"env_hashed", request::NamedToJson(hashed)},
+              {"interpreter",
+               {{"path", request::BytesToJson(record.interpreter_path)}, {"sha256", record.interpreter_sha256}}},
               {"policy",
                {{"digest", record.policy_digest}, {"name", record.policy_name}, {"version", record.policy_version}}},
               {"engine", record.engine},
@@ -211,26 +216,25 @@ class LogRecorder final : public Recorder {
     if (runs_.count(record.run_id) == 0) return Error{"lineage: start of a run without its authorization"};
     Json limits = Json::array();
     for (const auto& limit : record.limits) {
-      limits.push_back({{"obligation", limit.obligation}, {"mechanism", limit.mechanism}, {"value", limit.value}});
+      limits.push_back({{"obligation", limit.obligation},
+                        {"mechanism", request::BytesToJson(limit.mechanism)},
+                        {"value", request::BytesToJson(limit.value)}});
     }
-    Json body = {
-        {"run", record.run_id},
-        {"pid", record.pid},
-        {"time_unix_ns", record.time_unix_ns},
-        {"limits", limits},
-        {"supervisor",
-         {{"pid", record.supervisor_pid}, {"start_time", record.supervisor_start_time}, {"boot_id", record.boot_id}}},
-        {"depth", record.depth},
-        {"program", record.program}};
+    Json body = {{"run", record.run_id},
+                 {"pid", record.pid},
+                 {"time_unix_ns", record.time_unix_ns},
+                 {"limits", limits},
+                 {"supervisor",
+                  {{"pid", record.supervisor_pid},
+                   {"start_time", record.supervisor_start_time},
+                   {"boot_id", request::BytesToJson(record.boot_id)}}},
+                 {"depth", record.depth},
+                 {"program", request::BytesToJson(record.program)}};
     Head head;
     head.type = RecordType::kStart;
     head.run = record.run_id;
-    std::string text;
-    try {
-      text = Canonical(body);
-    } catch (const Json::exception& e) {
-      return Error{fmt::format("lineage: cannot encode the start record: {}", e.what())};
-    }
+    const std::string text = Canonical(body);
+    if (text.empty()) return Error{"lineage: cannot encode the start record"};
     std::uint64_t offset = 0;
     GOV_RETURN_IF_ERROR(Append(
         head, [&](const Tail&) { return text; }, /*durable=*/false, &offset));
@@ -267,9 +271,12 @@ class LogRecorder final : public Recorder {
       const Json& supervisor = json.at("supervisor");
       run.supervisor_pid = supervisor.at("pid").get<std::int64_t>();
       run.supervisor_start_time = supervisor.at("start_time").get<std::uint64_t>();
-      run.boot_id = supervisor.at("boot_id").get<std::string>();
+      auto boot_id = request::BytesFromJson(supervisor.at("boot_id"), "supervisor.boot_id");
+      auto program = request::BytesFromJson(json.at("program"), "program");
+      if (!boot_id.ok() || !program.ok()) return Error{"the start record's supervisor or program does not decode"};
+      run.boot_id = boot_id.value();
       run.depth = json.at("depth").get<std::int64_t>();
-      run.program = json.at("program").get<std::string>();
+      run.program = program.value();
     } catch (const Json::exception&) {
       return Error{"the start record names no supervisor (written by an older govrun)"};
     }
@@ -356,6 +363,7 @@ class LogRecorder final : public Recorder {
     head.prev = prev;
     std::string body = make_body(tail);
     if (body.size() > kMaxRecordBytes) return Error{"lineage log: record too large"};
+    if (body.empty()) return Error{"lineage log: a record holds text that is not UTF-8 (not recorded)"};
     const std::string line = MakeLine(head, body);
     out += line;
     tail_.reset();

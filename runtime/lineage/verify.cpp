@@ -20,6 +20,7 @@
 #include "runtime/crypto/sha256.h"
 #include "runtime/crypto/fast_sha256.h"
 #include "runtime/lineage/log_io.h"
+#include "runtime/request/byte_string.h"
 #include "runtime/request/request.h"
 
 namespace gov::lineage {
@@ -71,10 +72,16 @@ Failure Replay(std::string_view body_text, const interp::PreparedPolicy& prepare
       return Failure::kReplay;
     }
     request = parsed.value();
-    for (const auto& [name, value] : body.at("env_hashed").items()) {
+    auto hashed = request::NamedFromJson(body.at("env_hashed"), "env_hashed");
+    if (!hashed.ok()) {
+      why = "authorization body: " + hashed.error().message;
+      return Failure::kMalformed;
+    }
+    for (const auto& [name, value] : hashed.value()) {
       (void)value;
       if (env_reads.all || std::binary_search(env_reads.names.begin(), env_reads.names.end(), name)) {
-        why = fmt::format("replay: the policy reads env {} but its value was recorded as a salted hash", name);
+        why = fmt::format("replay: the policy reads env {} but its value was recorded as a salted hash",
+                          request::IsUtf8(name) ? name : request::BytesToJson(name).dump());
         return Failure::kReplay;
       }
       request.env.emplace_back(name, "");
@@ -95,8 +102,10 @@ Failure Replay(std::string_view body_text, const interp::PreparedPolicy& prepare
     }
     Json rules = Json::array();
     for (const auto& rule : explained.rules) {
-      rules.push_back(
-          {{"id", rule.id}, {"name", rule.name}, {"verdict", RuleVerdictName(rule.verdict)}, {"reason", rule.reason}});
+      rules.push_back({{"id", rule.id},
+                       {"name", request::BytesToJson(rule.name)},
+                       {"verdict", RuleVerdictName(rule.verdict)},
+                       {"reason", request::BytesToJson(rule.reason)}});
     }
     if (body.at("rules") != rules) {
       why = fmt::format("replay: recorded deciding rules {} but the policy gives {}", body.at("rules").dump(),

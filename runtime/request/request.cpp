@@ -6,10 +6,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <span>
 
+#include "runtime/request/byte_string.h"
 #include "runtime/support/path.h"
 
 namespace gov::request {
@@ -153,11 +155,17 @@ class JsonReader {
     if (root.contains("argv0") && !String(root["argv0"], "argv0", r.argv0)) return error_;
     if (root.contains("env")) {
       const Json& env = root["env"];
-      if (!env.is_object()) return Fail("`env` must be an object of strings");
-      for (const auto& [key, value] : env.items()) {
+      if (!env.is_object() && !env.is_array()) {
+        return Fail(
+            "`env` must be an object of strings (or, when a name is not valid UTF-8, an array of [name, value] pairs)");
+      }
+      auto pairs = NamedFromJson(env, "env");
+      if (!pairs.ok()) return Fail(pairs.error().message);
+      for (std::size_t i = 0; i < pairs.value().size(); ++i) {
+        auto& [name, value] = pairs.value()[i];
         std::string text;
-        if (!String(value, "env." + key, text)) return error_;
-        r.env.emplace_back(key, std::move(text));
+        if (!String(value, env.is_object() ? "env." + name : fmt::format("env[{}][1]", i), text)) return error_;
+        r.env.emplace_back(std::move(name), std::move(text));
       }
     }
     if (root.contains("cwd") && !AbsolutePath(root["cwd"], "cwd", r.cwd)) return error_;
@@ -175,12 +183,14 @@ class JsonReader {
     return error_;
   }
 
+  // A byte string (byte_string.h): a JSON string or {"base64": …}.
   bool String(const Json& value, const std::string& where, std::string& out) {
-    if (!value.is_string()) {
-      Fail(fmt::format("`{}` must be a string", where));
+    auto bytes = BytesFromJson(value, where);
+    if (!bytes.ok()) {
+      Fail(bytes.error().message);
       return false;
     }
-    out = value.get<std::string>();
+    out = std::move(bytes).value();
     return true;
   }
 
@@ -312,8 +322,10 @@ class JsonReader {
       }
       const Json& value = context[field.name];
       ContextValue& out = r.context[i];
-      if (value.is_string()) {
-        ErrorOr<ContextValue> parsed = ParseContextValue(field, value.get<std::string>());
+      if (value.is_string() || value.is_object()) {
+        std::string text;
+        if (!String(value, where, text)) return false;
+        ErrorOr<ContextValue> parsed = ParseContextValue(field, text);
         if (!parsed.ok()) {
           Fail(parsed.error().message);
           return false;
@@ -534,23 +546,36 @@ ErrorOr<Request> RequestFromJson(std::string_view json, const std::vector<ir::Co
 }
 
 std::string RequestToJson(const Request& request, const std::vector<ir::ContextField>& fields) {
+  // Every string is a byte string (byte_string.h), so the text is valid
+  // UTF-8 and says exactly which bytes the request holds.
+  auto strings = [](const std::vector<std::string>& list) {
+    Json out = Json::array();
+    for (const std::string& item : list) out.push_back(BytesToJson(item));
+    return out;
+  };
   Json root = Json::object();
-  root["program"] = request.program_path;
-  root["sha256"] = request.program_sha256;
+  root["program"] = BytesToJson(request.program_path);
+  root["sha256"] = BytesToJson(request.program_sha256);
   const std::string& invoked = request.invoked_path.empty() ? request.program_path : request.invoked_path;
-  root["invoked"] = invoked;
-  root["args"] = request.args;
-  root["argv0"] = request.argv0.empty() ? invoked : request.argv0;
-  Json env = Json::object();
+  root["invoked"] = BytesToJson(invoked);
+  root["args"] = strings(request.args);
+  root["argv0"] = BytesToJson(request.argv0.empty() ? invoked : request.argv0);
+  std::map<std::string, std::string> env;
   for (const auto& [key, value] : request.env) env[key] = value;  // the last duplicate wins
-  root["env"] = env;
-  root["cwd"] = request.cwd;
-  root["user"] = {{"name", request.user_name}, {"uid", request.uid}, {"gid", request.gid}, {"groups", request.groups}};
-  root["host"] = request.host;
+  std::vector<std::pair<std::string, Json>> env_pairs;
+  for (const auto& [key, value] : env) env_pairs.emplace_back(key, BytesToJson(value));
+  root["env"] = NamedToJson(env_pairs);
+  root["cwd"] = BytesToJson(request.cwd);
+  root["user"] = {{"name", BytesToJson(request.user_name)},
+                  {"uid", request.uid},
+                  {"gid", request.gid},
+                  {"groups", strings(request.groups)}};
+  root["host"] = BytesToJson(request.host);
   root["time"] = request.time_unix;
   if (request.has_parent) {
-    root["parent"] = {
-        {"run_id", request.parent_run_id}, {"depth", request.parent_depth}, {"program", request.parent_program}};
+    root["parent"] = {{"run_id", BytesToJson(request.parent_run_id)},
+                      {"depth", request.parent_depth},
+                      {"program", BytesToJson(request.parent_program)}};
   } else {
     root["parent"] = nullptr;
   }
@@ -566,12 +591,12 @@ std::string RequestToJson(const Request& request, const std::vector<ir::ContextF
         context[fields[i].name] = value.number;
         break;
       default:
-        context[fields[i].name] = value.text;
+        context[fields[i].name] = BytesToJson(value.text);
         break;
     }
   }
   root["context"] = context;
-  return root.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  return root.dump(2, ' ', false, Json::error_handler_t::strict) + "\n";
 }
 
 }  // namespace gov::request

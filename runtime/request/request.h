@@ -112,14 +112,17 @@ class RequestView {
 ErrorOr<ContextValue> ParseContextValue(const ir::ContextField& field, std::string_view text);
 
 // Parses a JSON request (docs/request.md) for a policy declaring `fields`.
-// Strict: unknown keys, wrong types, relative paths, bad digests and
-// undeclared or ill-typed context values are errors with a precise message.
+// Strict: unknown keys, wrong types, relative paths, bad digests, byte
+// strings not in their one canonical form (byte_string.h) and undeclared or
+// ill-typed context values are errors with a precise message.
 ErrorOr<Request> RequestFromJson(std::string_view json, const std::vector<ir::ContextField>& fields);
 
 // The canonical JSON form of `request`: every field written, keys sorted,
 // 2-space indentation, a final newline; env as an object (last duplicate
-// wins), context values typed per `fields` (absent ones omitted). Bytes that
-// are not valid UTF-8 are replaced by U+FFFD.
+// wins; an array of pairs when a name is not UTF-8), context values typed per
+// `fields` (absent ones omitted). Lossless: every string is a byte string
+// (byte_string.h), so RequestFromJson(RequestToJson(r)) == r for any bytes
+// in a request read from JSON.
 std::string RequestToJson(const Request& request, const std::vector<ir::ContextField>& fields);
 
 }  // namespace gov::request

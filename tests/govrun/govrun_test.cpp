@@ -42,6 +42,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "runtime/bundle/bundle.h"
@@ -245,6 +246,47 @@ TEST_CASE("configuration parsing is strict", "[govrun][unit]") {
   auto bad = ParseConfig("policy = = 1\n", "/c.toml");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message.find("/c.toml:1:") == 0);
+}
+
+// Found by fuzz_readers: toml++ 3.3 reaches __builtin_unreachable (undefined
+// behaviour) when it tests some non-ASCII code points for whitespace
+// (upstream #190, #295), wherever they stand. They are refused before
+// toml++ reads the file; a \uXXXX escape in a "…" string still says them.
+TEST_CASE("configuration: characters toml++ 3.3 cannot classify are refused before it reads the file",
+          "[govrun][unit]") {
+  using gov::config::ParseConfig;
+  const std::string base =
+      "policy = \"p.govb\"\ntrusted_keys = [\"k.pub\"]\nlineage_dir = \"/var/l\"\nsigning_key = \"s.key\"\n";
+  // The fuzzer's inputs (U+03FA where a key may start; U+045B in a string a
+  // bare value's scan runs into), upstream's two inputs (U+032A; U+00A7 after
+  // a line-ending backslash), and U+00E9 in a comment.
+  const std::pair<std::string, std::string> refused[] = {
+      {base + "\xcf\xba = 1\n", "/c.toml:5:1: U+03FA cannot be read safely"},
+      {"trusted_keys =[ +\"/etc/gov:\xd1\x9b.pub\"]\n", "/c.toml:1:28: U+045B cannot be read safely"},
+      {"\xcc\xaa", "/c.toml:1:1: U+032A cannot be read safely"},
+      {"s = \"\"\"\\\n\xc2\xa7\"\"\"\n", "/c.toml:2:1: U+00A7 cannot be read safely"},
+      {base + "# caf\xc3\xa9\n",
+       "/c.toml:5:6: U+00E9 cannot be read safely by this build's TOML library (toml++ "
+       "3.3 has undefined behaviour on it); in a \"…\" string, write it as \\u00E9"},
+      {base + "x = \"\xff\"\n", "/c.toml:5:6: the configuration is not valid UTF-8"},
+      {base + "x = \"\xc0\xaf\"\n", "/c.toml:5:6: the configuration is not valid UTF-8"},
+  };
+  for (const auto& [text, message] : refused) {
+    auto parsed = ParseConfig(text, "/c.toml");
+    REQUIRE_FALSE(parsed.ok());
+    INFO(parsed.error().message);
+    CHECK(parsed.error().message.starts_with(message));
+  }
+  // Other non-ASCII is read as usual, and an escape says the refused ones.
+  auto ok = ParseConfig(
+      "# \xe6\x97\xa5\xe6\x9c\xac\npolicy = \"/srv/caf\\u00e9/p.govb\"\ntrusted_keys = ['/k\xe2\x82\xac.pub']\n"
+      "lineage_dir = \"/var/\xf0\x9f\x98\x80\"\nsigning_key = \"s.key\"\n",
+      "/c.toml");
+  INFO((ok.ok() ? std::string() : ok.error().message));
+  REQUIRE(ok.ok());
+  CHECK(ok.value().policy == "/srv/caf\xc3\xa9/p.govb");
+  CHECK(ok.value().trusted_keys == std::vector<std::string>{"/k\xe2\x82\xac.pub"});
+  CHECK(ok.value().lineage_dir == "/var/\xf0\x9f\x98\x80");
 }
 
 TEST_CASE("configuration search order", "[govrun][unit]") {

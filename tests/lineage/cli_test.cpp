@@ -3,11 +3,13 @@
 // (tests/lineage/verify_lineage.py, written from docs/lineage-format.md)
 // agreeing with govverify on intact and tampered logs and bundles.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "tests/lineage/helpers.h"
 
@@ -119,6 +121,50 @@ TEST_CASE("govverify export writes a bundle that verifies", "[lineage][cli]") {
   CHECK(s.Govverify({"export", s.dir.path, std::string(32, 'f'), "-o", out}).code == 66);
   CHECK(s.Govverify({"export", s.dir.path, "nonsense", "-o", out}).code == 66);
   CHECK(s.Govverify({"export", s.dir.path}).code == 64);
+}
+
+// Finding 15: `govverify export -o FIFO` replaced the FIFO with a file.
+TEST_CASE("govverify export -o: a FIFO is written to, a symlink written through, a directory refused",
+          "[lineage][cli][output]") {
+  CliSession s;
+  const std::string reference = s.dir.path + "/reference.bundle";
+  REQUIRE(s.Govverify({"export", s.dir.path, s.child_make, "-o", reference}).code == 0);
+  const std::string bundle = ReadFile(reference);
+  REQUIRE(!bundle.empty());
+
+  const std::string fifo = s.dir.path + "/fifo";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  std::string got;
+  std::thread reader([&] {
+    const int fd = open(fifo.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char buffer[4096];
+    ssize_t n;
+    while ((n = read(fd, buffer, sizeof buffer)) > 0) got.append(buffer, static_cast<std::size_t>(n));
+    close(fd);
+  });
+  Ran to_fifo = s.Govverify({"export", s.dir.path, s.child_make, "-o", fifo});
+  reader.join();
+  INFO(to_fifo.err);
+  CHECK(to_fifo.code == 0);
+  CHECK(got == bundle);
+  struct stat st {};
+  REQUIRE(lstat(fifo.c_str(), &st) == 0);
+  CHECK(S_ISFIFO(st.st_mode));
+
+  const std::string link = s.dir.path + "/link.bundle";
+  REQUIRE(symlink("reference.bundle", link.c_str()) == 0);
+  WriteFile(reference, "old");
+  CHECK(s.Govverify({"export", s.dir.path, s.child_make, "-o", link}).code == 0);
+  REQUIRE(lstat(link.c_str(), &st) == 0);
+  CHECK(S_ISLNK(st.st_mode));
+  CHECK(ReadFile(reference) == bundle);
+
+  const std::string dir = s.dir.path + "/adir";
+  REQUIRE(mkdir(dir.c_str(), 0700) == 0);
+  Ran to_dir = s.Govverify({"export", s.dir.path, s.child_make, "-o", dir});
+  CHECK(to_dir.code == 66);
+  CHECK(to_dir.err.find("is a directory, not a file to write; nothing was written") != std::string::npos);
 }
 
 // Writes `variants` to files and runs the Python verifier over all of them at

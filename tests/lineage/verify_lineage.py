@@ -5,10 +5,16 @@ below from RFC 8032's definitions). It checks everything govverify checks
 except --replay (which needs the Decision IR interpreter).
 
 usage: verify_lineage.py --trust KEY.pub [--trust ...] [--policy-digest sha256:...]
-                         [--all-signatures] PATH...
+                         [--all-signatures] [--requests] PATH...
 Prints one line per PATH: "PATH<TAB>class<TAB>message" where class is ok,
 signature, chain, binding or malformed; exits with the first failure's code
 (the govverify codes: 0, 1 signature, 2 chain, 3 binding, 5 malformed).
+
+--requests also decodes every authorization body's request (byte strings,
+docs/request.md) and, after PATH's line, prints one line per authorization:
+"request<TAB>RUN<TAB>JSON" where JSON holds the request with every byte
+string as lower-case hex (env as [name, value] pairs, env_hashed as
+[name, hash] pairs). A byte string not in its one canonical form is malformed.
 """
 
 import base64
@@ -139,6 +145,98 @@ def is_digest(text):
     return isinstance(text, str) and text.startswith("sha256:") and is_hex(text[7:], 64)
 
 
+# --- Byte strings (docs/request.md "Byte strings") --------------------------
+def is_utf8(data):
+    try:
+        data.decode("utf-8")  # strict: no overlongs, surrogates or > U+10FFFF
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def byte_string(value, where):
+    """The bytes of a byte string: a JSON string, or {"base64": ...} for bytes
+    that are not UTF-8 (canonical base64). Raises Bad."""
+    if isinstance(value, str):
+        try:
+            return value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Bad("malformed", "%s: a string that is not Unicode text" % where)
+    if not isinstance(value, dict) or set(value) != {"base64"} or not isinstance(value["base64"], str):
+        raise Bad("malformed", "%s: not a byte string" % where)
+    try:
+        raw = base64.b64decode(value["base64"], validate=True)
+    except ValueError:
+        raise Bad("malformed", "%s: invalid base64" % where)
+    if base64.b64encode(raw).decode() != value["base64"]:
+        raise Bad("malformed", "%s: non-canonical base64" % where)
+    if is_utf8(raw):
+        raise Bad("malformed", "%s: UTF-8 bytes written as base64" % where)
+    return raw
+
+
+def named(value, where):
+    """[(name bytes, value)] of an object, or of the array of [name, value]
+    pairs used when a name is not UTF-8 (sorted, unique, some name not UTF-8)."""
+    if isinstance(value, dict):
+        return sorted((byte_string(name, where), item) for name, item in value.items())
+    if not isinstance(value, list):
+        raise Bad("malformed", "%s: neither an object nor an array of pairs" % where)
+    out = []
+    for pair in value:
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise Bad("malformed", "%s: not a [name, value] pair" % where)
+        name = byte_string(pair[0], where)
+        if out and not out[-1][0] < name:
+            raise Bad("malformed", "%s: pairs not sorted by name bytes" % where)
+        out.append((name, pair[1]))
+    if all(is_utf8(name) for name, _ in out):
+        raise Bad("malformed", "%s: an array although every name is UTF-8" % where)
+    return out
+
+
+def decode_request(body, line):
+    """The request of an authorization body with byte strings as hex."""
+    value = parse_canonical(body)
+    try:
+        request = value["request"]
+        hexed = lambda item, where: byte_string(item, where).hex()
+        out = {
+            "program": hexed(request["program"], "program"),
+            "argv0": hexed(request["argv0"], "argv0"),
+            "args": [hexed(arg, "args") for arg in request["args"]],
+            "cwd": hexed(request["cwd"], "cwd"),
+            "env": [[name.hex(), hexed(item, "env")] for name, item in named(request["env"], "env")],
+            "user": hexed(request["user"]["name"], "user.name"),
+            "groups": [hexed(group, "user.groups") for group in request["user"]["groups"]],
+            "host": hexed(request["host"], "host"),
+            "env_hashed": [],
+            "interpreter": hexed(value["interpreter"]["path"], "interpreter.path"),
+        }
+        for name, item in named(value["env_hashed"], "env_hashed"):
+            if not is_digest(item):
+                raise Bad("malformed", "env_hashed: a value that is not a digest")
+            out["env_hashed"].append([name.hex(), item])
+        parent = request["parent"]
+        if parent is not None:
+            out["parent"] = hexed(parent["program"], "parent.program")
+        for name, item in request["context"].items():
+            if not isinstance(item, (bool, int)):
+                byte_string(item, "context." + name)
+        for rule in value["rules"]:
+            byte_string(rule["name"], "rules.name")
+            byte_string(rule["reason"], "rules.reason")
+        for key in ("read", "write", "env"):
+            for item in value["obligations"].get(key, []):
+                byte_string(item, "obligations." + key)
+    except Bad as bad:
+        bad.line = line
+        raise
+    except (TypeError, KeyError) as error:
+        raise Bad("malformed", "authorization body: %s" % error, line)
+    return out
+
+
 HEAD_KEYS = {
     "header": set(),
     "authorization": {"exec", "parent", "policy", "run", "verdict"},
@@ -248,6 +346,8 @@ class Chain:
         self.external_parents = set()
         self.last_checkpoint = None
         self.records = 0
+        self.requests = []  # (run, decoded request) when --requests
+        self.decode = False
 
     def record(self, head, head_bytes, body, line):
         if head["log"] != self.log_id:
@@ -283,6 +383,8 @@ class Chain:
             if self.bundle and not in_tree:
                 return
             self.runs[run] = [head["exec"], False, False]
+            if self.decode:
+                self.requests.append((run, decode_request(body, line)))
             if self.policy_digest is not None and head["policy"] != self.policy_digest:
                 raise Bad("binding", "decided by another policy", line)
         elif kind in ("start", "end"):
@@ -345,7 +447,7 @@ def split_lines(data):
     return out
 
 
-def verify_log(data, trusted, policy_digest, all_signatures):
+def verify_log(data, trusted, policy_digest, all_signatures, requests):
     chain = None
     junk = None  # (offset, class, line)
     lines = split_lines(data)
@@ -374,6 +476,7 @@ def verify_log(data, trusted, policy_digest, all_signatures):
             if head["type"] != "header":
                 raise Bad("malformed", "the log does not start with a header", 1)
             chain = Chain(head["log"], trusted, policy_digest, all_signatures, bundle=False)
+            chain.decode = requests is not None
             if head["prev"] != "sha256:" + "0" * 64:
                 raise Bad("chain", "record 0 does not start the chain", 1)
             header = parse_canonical(body)
@@ -401,9 +504,11 @@ def verify_log(data, trusted, policy_digest, all_signatures):
     if chain is None:
         raise Bad("malformed", "no record")
     chain.finish()
+    if requests is not None:
+        requests.extend(chain.requests)
 
 
-def verify_bundle(data, trusted, policy_digest, all_signatures):
+def verify_bundle(data, trusted, policy_digest, all_signatures, requests):
     lines = split_lines(data)
     header = parse_canonical(lines[0][1]) if lines[0][2] else None
     if (
@@ -415,6 +520,7 @@ def verify_bundle(data, trusted, policy_digest, all_signatures):
     ):
         raise Bad("malformed", "not a bundle header", 1)
     chain = Chain(header["log"], trusted, policy_digest, all_signatures, bundle=True, root=header["root"])
+    chain.decode = requests is not None
     last_signed = False
     for number, (offset, line, has_lf) in enumerate(lines[1:], 2):
         if not has_lf:
@@ -437,22 +543,24 @@ def verify_bundle(data, trusted, policy_digest, all_signatures):
     if not last_signed:
         raise Bad("chain", "does not end with a signed checkpoint")
     chain.finish()
+    if requests is not None:
+        requests.extend(chain.requests)
 
 
-def verify(path, trusted, policy_digest, all_signatures):
+def verify(path, trusted, policy_digest, all_signatures, requests=None):
     if os.path.isdir(path):
         path = os.path.join(path, "lineage.log")
     data = open(path, "rb").read()
     if not data:
         raise Bad("malformed", "empty file")
     if data.startswith(b'{"format":'):
-        verify_bundle(data, trusted, policy_digest, all_signatures)
+        verify_bundle(data, trusted, policy_digest, all_signatures, requests)
     else:
-        verify_log(data, trusted, policy_digest, all_signatures)
+        verify_log(data, trusted, policy_digest, all_signatures, requests)
 
 
 def main(argv):
-    trusted, paths, policy_digest, all_signatures = [], [], None, False
+    trusted, paths, policy_digest, all_signatures, show_requests = [], [], None, False, False
     i = 0
     while i < len(argv):
         if argv[i] == "--trust":
@@ -464,6 +572,9 @@ def main(argv):
         elif argv[i] == "--all-signatures":
             all_signatures = True
             i += 1
+        elif argv[i] == "--requests":
+            show_requests = True
+            i += 1
         else:
             paths.append(argv[i])
             i += 1
@@ -472,9 +583,12 @@ def main(argv):
         return 64
     code = 0
     for path in paths:
+        requests = [] if show_requests else None
         try:
-            verify(path, trusted, policy_digest, all_signatures)
+            verify(path, trusted, policy_digest, all_signatures, requests)
             print("%s\tok\t" % path)
+            for run, request in requests or []:
+                print("request\t%s\t%s" % (run, json.dumps(request, sort_keys=True, separators=(",", ":"))))
         except Bad as bad:
             print("%s\t%s\tline %d: %s" % (path, bad.cls, bad.line, bad))
             code = code or EXIT[bad.cls]

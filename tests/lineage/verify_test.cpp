@@ -4,6 +4,8 @@
 // decision is detected with its failure class; env secrets never in clear;
 // torn tails are reported and recovered.
 #include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "tests/lineage/helpers.h"
@@ -67,6 +69,79 @@ TEST_CASE("env values are names plus salted hashes unless the policy reads them"
   CHECK(DeriveEnvSalt(s.key, std::string(32, '0')) != salt);
   // The recorded hash is the documented one.
   CHECK(log.find(EnvValueHash(salt, "API_TOKEN", "s3cr3t-value-never-in-clear")) != std::string::npos);
+}
+
+// Finding 7: records replaced bytes that are not UTF-8 by U+FFFD, so `a\xff`
+// and `a\xfe` gave the same record and replay saw another request than the
+// policy did. Records now hold the exact bytes (byte strings), replay
+// reproduces them, env hashes are over the raw bytes.
+TEST_CASE("argv, paths and env that are not UTF-8 are recorded byte for byte and replay", "[lineage][bytes]") {
+  TempDir dir;
+  crypto::PrivateKey key = TestKey(7);
+  const std::string policy_path = dir.path + "/policy.govb";
+  WriteTestBundle(policy_path, key);
+  bundle::LoadedPolicy policy = LoadTestBundle(policy_path, key);
+  auto opened = OpenLog(dir.path, key);
+  REQUIRE(opened.ok());
+  std::vector<std::string> runs;
+  for (const char* arg : {"a\xff", "a\xfe"}) {
+    request::Request request = MakeRequest("git", {{"T\xff", "v\xfe"}, {"MODE", "ci\x80"}});
+    request.args = {arg};
+    request.cwd = "/work/d\xff";
+    runs.push_back(GovernedRun(*opened.value(), policy, request));
+  }
+  // make_ci reads env["MODE"]: its value (not UTF-8) is evidence, in clear.
+  request::Request make = MakeRequest("make", {{"MODE", "ci"}, {"K\xfe", "secret\xff"}});
+  make.args = {"\xc3\x28"};
+  runs.push_back(GovernedRun(*opened.value(), policy, make));
+
+  const std::string log = ReadFile(dir.path + "/lineage.log");
+  std::vector<nlohmann::json> bodies;
+  for (const std::string& line : Lines(log)) {
+    SplitLine split = Split(line);
+    auto head = ParseHead(split.head);
+    REQUIRE(head.ok());
+    if (head.value().type == RecordType::kAuthorization) bodies.push_back(nlohmann::json::parse(split.body));
+  }
+  REQUIRE(bodies.size() == 3);
+  CHECK(bodies[0].at("request").at("args") == nlohmann::json::parse(R"([{"base64":"Yf8="}])"));
+  CHECK(bodies[1].at("request").at("args") == nlohmann::json::parse(R"([{"base64":"Yf4="}])"));
+  CHECK(bodies[0].at("request").at("cwd") == nlohmann::json::parse(R"({"base64":"L3dvcmsvZP8="})"));
+  CHECK(bodies[0].at("request") != bodies[1].at("request"));
+  // Names that are not UTF-8: env_hashed is an array of [name, hash] pairs,
+  // the hash over the raw bytes.
+  const std::size_t log_at = log.find("\"log\":\"");
+  REQUIRE(log_at != std::string::npos);
+  const std::string salt = DeriveEnvSalt(key, log.substr(log_at + 7, 32));
+  CHECK(bodies[0].at("env_hashed") ==
+        nlohmann::json::array({nlohmann::json::array({{{"base64", "VP8="}}, EnvValueHash(salt, "T\xff", "v\xfe")})}));
+  // MODE is read by the policy: in clear, its value as bytes.
+  CHECK(bodies[0].at("request").at("env") == nlohmann::json::parse(R"({"MODE":{"base64":"Y2mA"}})"));
+  CHECK(bodies[2].at("request").at("env") == nlohmann::json::parse(R"({"MODE":"ci"})"));
+  CHECK(bodies[2].at("request").at("args") == nlohmann::json::parse(R"([{"base64":"wyg="}])"));
+  CHECK(bodies[2].at("env_hashed") == nlohmann::json::array({nlohmann::json::array(
+                                          {{{"base64", "S/4="}}, EnvValueHash(salt, "K\xfe", "secret\xff")})}));
+  CHECK(log.find("\xef\xbf\xbd") == std::string::npos);  // nothing was replaced
+
+  // Replay decodes the exact bytes and reproduces every decision.
+  VerifyOptions options = Trusting(key);
+  options.policy = ReplayPolicy{policy.digest(), &policy.prepared()};
+  Report report = Verify(dir.path, options);
+  INFO(report.message);
+  CHECK(report.failure == Failure::kNone);
+  CHECK(report.replayed == 3);
+  // A record altered the way the old writer lost bytes (U+FFFD for a byte),
+  // re-signed with the right key: replay sees another request than the one
+  // decided (make_ci no longer matches) and fails.
+  std::vector<std::string> lines = Lines(log);
+  for (std::string& line : lines) {
+    const std::size_t at = line.find(R"("env":{"MODE":"ci"})");
+    if (at != std::string::npos) line.replace(at, 19, "\"env\":{\"MODE\":\"c\xef\xbf\xbd\"}");
+  }
+  Rechain(lines, 0, &key);
+  Report altered = VerifyBytes(Join(lines), "altered", options);
+  INFO(altered.message);
+  CHECK(altered.failure == Failure::kReplay);
 }
 
 // Flips every byte of `data` with `mask` and checks the failure class: bytes

@@ -163,3 +163,38 @@ TEST_CASE("govc test --coverage-min compares the exact percentage", "[govc]") {
   CHECK(interp.stdout_text.find("IR interpreter") != std::string::npos);
   CHECK(interp.stdout_text.find("rule cat decided no test case") != std::string::npos);
 }
+
+// Finding 7: evaluation is byte-exact. The policy compares bytes, so
+// `args[0] == "a\u{FFFD}"` (the UTF-8 of U+FFFD) must not match the argument
+// `a\xff` — neither in the interpreter, nor in native code (JIT, and a
+// bundle's), and the request reader hands the policy the exact bytes.
+TEST_CASE("govc eval: a policy sees bytes, U+FFFD is not a wildcard for invalid UTF-8", "[govc][bytes]") {
+  TempDir dir;
+  WriteText(dir / "bytes.gov",
+            "policy bytes version \"1.0.0\"\n\n"
+            "deny fffd when args[0] == \"a\\u{FFFD}\" because \"the replacement character\"\n\n"
+            "allow echo when program.name == \"echo\"\n");
+  REQUIRE(RunCommand(Govc("keygen " + dir / "k")).status == 0);
+  REQUIRE(RunCommand(Govc("build " + dir / "bytes.gov" + " --key " + dir / "k.key" + " -o " + dir / "b.govb")).status ==
+          0);
+  WriteText(dir / "ff.json", R"({"program": "/bin/echo", "args": [{"base64": "Yf8="}]})");
+  WriteText(dir / "fe.json", R"({"program": "/bin/echo", "args": [{"base64": "Yf4="}]})");
+  WriteText(dir / "fffd.json", R"({"program": "/bin/echo", "args": ["a\ufffd"]})");
+  for (const std::string engine : {"--interp", "", "--bundle"}) {
+    auto eval = [&](const std::string& request) {
+      const std::string source = engine == "--bundle" ? "--bundle " + dir / "b.govb" + " --trust " + dir / "k.pub"
+                                                      : dir / "bytes.gov" + " " + engine;
+      return RunCommand(Govc("eval " + source + " --request " + dir / request));
+    };
+    INFO("engine " << engine);
+    for (const char* request : {"ff.json", "fe.json"}) {
+      auto allowed = eval(request);
+      INFO(allowed.stdout_text << allowed.stderr_text);
+      CHECK(allowed.status == 0);
+      CHECK(allowed.stdout_text.find("allow by echo") != std::string::npos);
+    }
+    auto denied = eval("fffd.json");
+    INFO(denied.stdout_text << denied.stderr_text);
+    CHECK(denied.stdout_text.find("deny by fffd (the replacement character)") != std::string::npos);
+  }
+}

@@ -4,8 +4,14 @@
 #include "runtime/request/request.h"
 
 #include <catch2/catch.hpp>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 #include <vector>
+
+#include "runtime/request/byte_string.h"
+#include "runtime/support/path.h"
 
 namespace gov::request {
 namespace {
@@ -341,7 +347,10 @@ TEST_CASE("request: JSON errors are precise", "[request]") {
   CHECK(error(with(R"("args": "a b", )" + ok_context)) == "request: `args` must be an array of strings");
   CHECK(error(with(R"("args": ["a", 2], )" + ok_context)) == "request: `args[1]` must be a string");
   CHECK(error(with(R"("env": {"A": 1}, )" + ok_context)) == "request: `env.A` must be a string");
-  CHECK(error(with(R"("env": ["A=1"], )" + ok_context)) == "request: `env` must be an object of strings");
+  CHECK(error(with(R"("env": "A=1", )" + ok_context)) ==
+        "request: `env` must be an object of strings (or, when a name is not valid UTF-8, an array of [name, value] "
+        "pairs)");
+  CHECK(error(with(R"("env": ["A=1"], )" + ok_context)) == "request: `env[0]` must be a [name, value] pair");
   CHECK(error(with(R"("cwd": "repo", )" + ok_context)) == "request: `cwd` must be an absolute path, got `repo`");
   CHECK(error(with(R"("invoked": "npm", )" + ok_context)) == "request: `invoked` must be an absolute path, got `npm`");
   CHECK(error(with(R"("invoked": ["/usr/bin/npm"], )" + ok_context)) == "request: `invoked` must be a string");
@@ -394,6 +403,228 @@ TEST_CASE("request: the docs/request.md example parses", "[request]") {
   REQUIRE(r.ok());
   CHECK(r.value().time_unix == kDefaultTimeUnix);
   CHECK(r.value().context[0].text == "CHG-1234");
+}
+
+// ---- Byte strings (finding 7: invalid UTF-8 was replaced by U+FFFD) ----
+
+TEST_CASE("request: bytes that are not UTF-8 are base64, everything else a string", "[request][bytes]") {
+  Request r;
+  r.program_path = "/usr/bin/echo";
+  r.args = {"a\xff"};
+  const std::string ff = RequestToJson(r, {});
+  r.args = {"a\xfe"};
+  const std::string fe = RequestToJson(r, {});
+  // finding 7: these two were the same record.
+  CHECK(ff != fe);
+  CHECK(ff.find(R"({
+      "base64": "Yf8="
+    })") != std::string::npos);
+  CHECK(fe.find(R"("base64": "Yf4=")") != std::string::npos);
+  // The replacement character itself is text, and stays a string.
+  r.args = {"a\xef\xbf\xbd"};
+  CHECK(RequestToJson(r, {}).find("\"a\xef\xbf\xbd\"") != std::string::npos);
+  for (const std::string& arg : {std::string("a\xff"), std::string("a\xfe"), std::string("a\xef\xbf\xbd")}) {
+    r.args = {arg};
+    ErrorOr<Request> back = RequestFromJson(RequestToJson(r, {}), {});
+    REQUIRE(back.ok());
+    CHECK(back.value().args == std::vector<std::string>{arg});
+  }
+}
+
+TEST_CASE("request: byte string forms are strict", "[request][bytes]") {
+  auto error = [](std::string_view json) {
+    ErrorOr<Request> r = RequestFromJson(json, AllFields());
+    return r.ok() ? std::string("ok") : r.error().message;
+  };
+  auto with = [&](const std::string& fields) {
+    return R"({"program": "/bin/x", "context": {"b": true}, )" + fields + "}";
+  };
+  CHECK(error(with(R"("args": [{"base64": "Yf8="}])")) == "ok");
+  CHECK(error(with(R"("args": [{"base64": "YWI="}])")) ==
+        "request: `args[0]`: these bytes are valid UTF-8, so they must be written as a JSON string, not as base64");
+  CHECK(error(with(R"("args": [{"base64": "Yf8"}])")) ==
+        "request: `args[0].base64`: base64 length 3 is not a multiple of 4");
+  CHECK(error(with(R"("args": [{"base64": "Yf9="}])")) ==
+        "request: `args[0].base64`: non-canonical base64: the unused bits of the last character are not zero");
+  CHECK(error(with(R"("args": [{"base64": "Yf8=", "x": 1}])")) ==
+        "request: `args[0]` must be a string, or an object with the one key `base64` (bytes that are not UTF-8)");
+  CHECK(error(with(R"("args": [{"hex": "61ff"}])")) ==
+        "request: `args[0]` must be a string, or an object with the one key `base64` (bytes that are not UTF-8)");
+  CHECK(error(with(R"("args": [{"base64": 5}])")) == "request: `args[0].base64` must be a string");
+  CHECK(error(with(R"("cwd": {"base64": "L2T/"})")) == "ok");
+  CHECK(error(with(R"("cwd": {"base64": "ZP8="})")) == "request: `cwd` must be an absolute path, got `d\xff`");
+  CHECK(error(with(R"("sha256": {"base64": "/w=="})")).starts_with("request: `sha256` must be `sha256:`"));
+  // env: an array of pairs only when a name is not UTF-8, sorted, unique.
+  CHECK(error(with(R"("env": [[{"base64": "/w=="}, "v"], ["A", {"base64": "/g=="}]])")) ==
+        "request: `env[1]`: the pairs must be sorted by name bytes, each name once");
+  CHECK(error(with(R"("env": [["A", "v"], [{"base64": "/w=="}, "v"]])")) == "ok");
+  CHECK(error(with(R"("env": [["A", "v"], ["A", "w"], [{"base64": "/w=="}, "v"]])")) ==
+        "request: `env[1]`: the pairs must be sorted by name bytes, each name once");
+  CHECK(error(with(R"("env": [["A", "v"], ["B", "w"]])")) ==
+        "request: `env`: every name is valid UTF-8, so it must be an object, not an array of pairs");
+  CHECK(error(with(R"("env": [["A", "v", "w"]])")) == "request: `env[0]` must be a [name, value] pair");
+  CHECK(error(with(R"("env": [["A", "v"], [{"base64": "/w=="}, 3]])")) == "request: `env[1][1]` must be a string");
+  CHECK(error(with(R"("env": {"A": {"base64": "/w=="}})")) == "ok");
+  // Context values: the field's text form, as bytes.
+  CHECK(error(R"({"program": "/bin/x", "context": {"b": true, "s": {"base64": "/w=="}}})") == "ok");
+  CHECK(error(R"({"program": "/bin/x", "context": {"b": true, "p": {"base64": "L/8="}}})") == "ok");
+  CHECK(error(R"({"program": "/bin/x", "context": {"b": {"base64": "/w=="}}})") ==
+        "request: context field `b`: expected `true` or `false`, got `\xff`");
+}
+
+TEST_CASE("request: an env name that is not UTF-8 makes env an array of pairs", "[request][bytes]") {
+  Request r;
+  r.program_path = "/bin/x";
+  r.env = {{"B", "2"}, {"A\xff", "1\xfe"}, {"A", "0"}, {"B", "3"}};
+  const std::string json = RequestToJson(r, {});
+  CHECK(json.find(R"("env": [
+    [
+      "A",
+      "0"
+    ],
+    [
+      {
+        "base64": "Qf8="
+      },
+      {
+        "base64": "Mf4="
+      }
+    ],
+    [
+      "B",
+      "3"
+    ]
+  ])") != std::string::npos);
+  ErrorOr<Request> back = RequestFromJson(json, {});
+  REQUIRE(back.ok());
+  CHECK(back.value().env ==
+        std::vector<std::pair<std::string, std::string>>{{"A", "0"}, {"A\xff", "1\xfe"}, {"B", "3"}});
+  CHECK(RequestToJson(back.value(), {}) == json);
+}
+
+// Random bytes, biased towards what tells the two forms apart: ASCII, JSON
+// specials, valid multi-byte sequences and bytes that break UTF-8.
+std::string RandomBytes(std::mt19937_64& random, std::size_t max_length) {
+  static const std::vector<std::string> kPieces = {"a",
+                                                   "/",
+                                                   ".",
+                                                   "..",
+                                                   "\"",
+                                                   "\\",
+                                                   "\t",
+                                                   std::string(1, '\0'),
+                                                   "\x7f",
+                                                   "\xc3\xa9",
+                                                   "\xe2\x82\xac",
+                                                   "\xf0\x9f\x98\x80",
+                                                   "\xef\xbf\xbd",
+                                                   "\xff",
+                                                   "\xfe",
+                                                   "\xc0\xaf",
+                                                   "\xed\xa0\x80",
+                                                   "\xf4\x90\x80\x80",
+                                                   "\x80",
+                                                   "\xc3",
+                                                   "\xe2\x82",
+                                                   "\xf5\x80\x80\x80"};
+  std::string out;
+  const std::size_t length = random() % (max_length + 1);
+  for (std::size_t i = 0; i < length; ++i) {
+    if (random() % 3 == 0) {
+      out.push_back(static_cast<char>(random() & 0xff));
+    } else {
+      out += kPieces[random() % kPieces.size()];
+    }
+  }
+  return out;
+}
+
+// Whether nlohmann-json can write `bytes` as a string (its UTF-8 check).
+bool NlohmannAccepts(const std::string& bytes) {
+  try {
+    (void)nlohmann::json(bytes).dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
+    return true;
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+}
+
+TEST_CASE("request: IsUtf8 is exactly what a JSON string can carry", "[request][bytes]") {
+  std::mt19937_64 random(7);
+  int utf8 = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const std::string bytes = RandomBytes(random, 6);
+    INFO(nlohmann::json(BytesToJson(bytes)).dump());
+    REQUIRE(IsUtf8(bytes) == NlohmannAccepts(bytes));
+    utf8 += IsUtf8(bytes) ? 1 : 0;
+  }
+  CHECK(utf8 > 1000);
+  CHECK(utf8 < 19000);
+  // Every boundary of RFC 3629.
+  CHECK(IsUtf8("\x7f"));
+  CHECK_FALSE(IsUtf8("\xc1\xbf"));  // overlong
+  CHECK(IsUtf8("\xc2\x80"));
+  CHECK_FALSE(IsUtf8("\xe0\x9f\xbf"));  // overlong
+  CHECK(IsUtf8("\xe0\xa0\x80"));
+  CHECK(IsUtf8("\xed\x9f\xbf"));
+  CHECK_FALSE(IsUtf8("\xed\xa0\x80"));  // a surrogate
+  CHECK(IsUtf8("\xee\x80\x80"));
+  CHECK_FALSE(IsUtf8("\xf0\x8f\xbf\xbf"));  // overlong
+  CHECK(IsUtf8("\xf0\x90\x80\x80"));
+  CHECK(IsUtf8("\xf4\x8f\xbf\xbf"));
+  CHECK_FALSE(IsUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  CHECK_FALSE(IsUtf8("\xf5\x80\x80\x80"));
+  CHECK_FALSE(IsUtf8("\xe2\x82"));  // truncated
+}
+
+// The canonical round trip for ANY bytes: a request in the form
+// RequestFromJson gives (paths normalized, env sorted and unique,
+// program_name derived) survives RequestToJson → RequestFromJson exactly.
+TEST_CASE("request: canonical round trip with random bytes in every string", "[request][bytes]") {
+  const std::vector<ir::ContextField> fields = {{"s", ir::Kind::kStr, true, Spelling::kString},
+                                                {"p", ir::Kind::kStr, true, Spelling::kPath},
+                                                {"i", ir::Kind::kInt, true, Spelling::kInt}};
+  std::mt19937_64 random(20260113);
+  auto path = [&] { return paths::Normalize("/" + RandomBytes(random, 8)); };
+  auto list = [&] {
+    std::vector<std::string> out(random() % 4);
+    for (std::string& item : out) item = RandomBytes(random, 8);
+    return out;
+  };
+  for (int round = 0; round < 3000; ++round) {
+    Request r;
+    r.program_path = path();
+    r.program_name = paths::BaseName(r.program_path);
+    r.invoked_path = random() % 2 == 0 ? path() : r.program_path;
+    r.argv0 = RandomBytes(random, 8);
+    if (r.argv0.empty()) r.argv0 = r.invoked_path;
+    r.args = list();
+    std::map<std::string, std::string> env;
+    for (int k = static_cast<int>(random() % 4); k > 0; --k) env[RandomBytes(random, 4)] = RandomBytes(random, 8);
+    r.env.assign(env.begin(), env.end());
+    r.cwd = path();
+    r.user_name = RandomBytes(random, 6);
+    r.groups = list();
+    r.host = RandomBytes(random, 6);
+    r.time_unix = static_cast<std::int64_t>(random() % (kMaxJsonTimeUnix + 1));
+    r.has_parent = random() % 2 == 0;
+    if (r.has_parent) {
+      r.parent_run_id = RandomBytes(random, 6);
+      r.parent_depth = static_cast<std::int64_t>(random() % 5);
+      r.parent_program = path();
+    }
+    r.context.assign(3, ContextValue{});
+    if (random() % 2 == 0) r.context[0] = {true, 0, RandomBytes(random, 8)};
+    if (random() % 2 == 0) r.context[1] = {true, 0, path()};
+    if (random() % 2 == 0) r.context[2] = {true, static_cast<std::int64_t>(random()), ""};
+
+    const std::string json = RequestToJson(r, fields);
+    ErrorOr<Request> back = RequestFromJson(json, fields);
+    INFO(json);
+    REQUIRE(back.ok());
+    REQUIRE(back.value() == r);
+    REQUIRE(RequestToJson(back.value(), fields) == json);
+  }
 }
 
 }  // namespace
