@@ -410,10 +410,11 @@ class ModuleChecker {
     Typed condition = CheckExpr(*rule.condition, &want);
     ExpectCondition(*rule.condition, condition.type, "a rule condition");
     std::vector<CheckedObligation> obligations;
-    if (!rule.obligations.empty() && rule.verdict != ast::Verdict::kAllow) {
-      Emit(Kind::kObligationNotOnAllow, rule.obligations.front().span,
-           fmt::format("`{}` rules cannot carry obligations", ast::VerdictName(rule.verdict)))
-          .help = "obligations limit what an allowed command may do; move them to an `allow` rule";
+    // Obligations limit a command that runs: an allowed one, or an asked
+    // one once approved. A denied command does not run.
+    if (!rule.obligations.empty() && rule.verdict == ast::Verdict::kDeny) {
+      Emit(Kind::kObligationOnDeny, rule.obligations.front().span, "`deny` rules cannot carry obligations").help =
+          "obligations limit what a command that runs may do; move them to an `allow` or `ask` rule";
     }
     std::map<std::string, Span> seen;
     for (const ast::Obligation& obligation : rule.obligations) {

@@ -532,7 +532,7 @@ class Validator {
       return "unknown verdict";
     }
     const Obligations& o = rule.obligations;
-    if (rule.verdict != Verdict::kAllow && !(o == Obligations{})) return "only allow rules have obligations";
+    if (rule.verdict == Verdict::kDeny && !(o == Obligations{})) return "deny rules have no obligations";
     if (o.timeout_ms < 0 || o.memory_bytes < 0 || o.processes < 0) return "negative obligation limit";
     if (o.network != Network::kUnset && o.network != Network::kNone && o.network != Network::kLoopback &&
         o.network != Network::kAny) {

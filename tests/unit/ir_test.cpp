@@ -176,8 +176,11 @@ TEST_CASE("ir: Validate rejects each broken invariant", "[ir]") {
   CHECK(Broken([](Policy& p) { p.rules[0].condition = 0; }) == "rule 0: condition must be plain bool");
   CHECK(Broken([](Policy& p) { p.rules[0].name.clear(); }) == "rule 0: empty name");
   CHECK(Broken([](Policy& p) { p.rules[0].verdict = static_cast<Verdict>(3); }) == "rule 0: unknown verdict");
-  CHECK(Broken([](Policy& p) { p.rules[1].obligations.timeout_ms = 5; }) ==
-        "rule 1: only allow rules have obligations");
+  CHECK(Broken([](Policy& p) { p.rules[1].obligations.timeout_ms = 5; }) == "rule 1: deny rules have no obligations");
+  CHECK(Broken([](Policy& p) {
+          p.rules[1].verdict = Verdict::kAsk;
+          p.rules[1].obligations.timeout_ms = 5;
+        }).empty());
   CHECK(Broken([](Policy& p) { p.rules[0].obligations.processes = -1; }) == "rule 0: negative obligation limit");
   CHECK(Broken([](Policy& p) { p.rules[0].obligations.network = static_cast<Network>(4); }) ==
         "rule 0: unknown network obligation");
