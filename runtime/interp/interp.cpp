@@ -935,6 +935,11 @@ ir::Obligations MergeObligations(const RuleLookup& rules, const gov_decision& de
       merged.env = merged.has_env ? IntersectNames(merged.env, o.env) : IntersectNames(o.env, o.env);
       merged.has_env = true;
     }
+    if (o.has_capabilities) {
+      merged.capabilities = merged.has_capabilities ? IntersectNames(merged.capabilities, o.capabilities)
+                                                    : IntersectNames(o.capabilities, o.capabilities);
+      merged.has_capabilities = true;
+    }
   }
   return merged;
 }

@@ -110,8 +110,9 @@ struct RuleSubset {
 // the merge over rules[0..rule_count) — an allow's deciding rules; an ask's
 // ask rules and the matching allow rules listed after them, which apply if
 // the ask is approved (scalars: minimum of set limits, narrowest network;
-// read/write: intersection of path-prefix sets; env: intersection of names;
-// lists no such rule sets stay unset). A deny or an error: no obligations.
+// read/write: intersection of path-prefix sets; env and capabilities:
+// intersection of names; lists no such rule sets stay unset). A deny or an
+// error: no obligations.
 ir::Obligations MergeObligations(const RuleLookup& rules, const gov_decision& decision);
 ir::Obligations MergeObligations(const ir::Policy& policy, const gov_decision& decision);
 

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/ir/capabilities.h"
 #include "runtime/pattern/pattern.h"
 #include "runtime/support/path.h"
 
@@ -544,6 +545,11 @@ class Validator {
     if (std::string e = CheckPathList(o.read, "read"); !e.empty()) return e;
     if (std::string e = CheckPathList(o.write, "write"); !e.empty()) return e;
     if (!SortedUnique(o.env)) return "env names are not sorted and unique";
+    if (!o.has_capabilities && !o.capabilities.empty()) return "capabilities without has_capabilities";
+    if (!SortedUnique(o.capabilities)) return "capabilities are not sorted and unique";
+    for (const std::string& name : o.capabilities) {
+      if (!CapabilityNumber(name)) return "unknown capability `" + name + "`";
+    }
     if (!SortedUnique(rule.index.paths) || !SortedUnique(rule.index.names)) {
       return "index keys are not sorted and unique";
     }

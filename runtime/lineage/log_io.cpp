@@ -375,6 +375,7 @@ nlohmann::json ObligationsToJson(const ir::Obligations& obligations) {
   if (obligations.has_read) out["read"] = obligations.read;
   if (obligations.has_write) out["write"] = obligations.write;
   if (obligations.has_env) out["env"] = obligations.env;
+  if (obligations.has_capabilities) out["capabilities"] = obligations.capabilities;
   return out;
 }
 

@@ -311,8 +311,10 @@ TEST_CASE("replay refuses a decision that read an env value recorded only as a h
   CHECK(report.failure == Failure::kReplay);
 }
 
-// allow touch_ok when program.name == "touch" with { timeout = 10m, write = ["/work/ok"] }
-// ask outside when program.name == "touch" and "outside2" in args with { timeout = 1m, env = ["PATH"] }
+// allow touch_ok when program.name == "touch"
+//     with { timeout = 10m, write = ["/work/ok"], capabilities = ["chown", "fowner"] }
+// ask outside when program.name == "touch" and "outside2" in args
+//     with { timeout = 1m, env = ["PATH"], capabilities = ["chown", "setuid"] }
 ir::Policy AskPolicy() {
   ir::Policy policy;
   policy.name = "ask-test";
@@ -348,6 +350,8 @@ ir::Policy AskPolicy() {
   touch.obligations.timeout_ms = 600000;
   touch.obligations.has_write = true;
   touch.obligations.write = {"/work/ok"};
+  touch.obligations.has_capabilities = true;
+  touch.obligations.capabilities = {"chown", "fowner"};
   ir::Rule outside;
   outside.name = "outside";
   outside.verdict = ir::Verdict::kAsk;
@@ -355,6 +359,8 @@ ir::Policy AskPolicy() {
   outside.obligations.timeout_ms = 60000;
   outside.obligations.has_env = true;
   outside.obligations.env = {"PATH"};
+  outside.obligations.has_capabilities = true;
+  outside.obligations.capabilities = {"chown", "setuid"};
   policy.rules = {touch, outside};
   return policy;
 }
@@ -391,6 +397,7 @@ TEST_CASE("an approved ask records the obligations of its ask and allow rules, a
     CHECK(auth.obligations.has_write);
     CHECK(auth.obligations.write == std::vector<std::string>{"/work/ok"});
     CHECK(auth.obligations.env == std::vector<std::string>{"PATH"});
+    CHECK(auth.obligations.capabilities == std::vector<std::string>{"chown"});
     // The lazily read rules govrun uses give the same record.
     auto named = policy.RulesOf(decision);
     REQUIRE(named.ok());
@@ -411,6 +418,7 @@ TEST_CASE("an approved ask records the obligations of its ask and allow rules, a
   const std::string log_path = dir.path + "/lineage.log";
   const std::string text = ReadFile(log_path);
   CHECK(text.find("\"write\":[\"/work/ok\"]") != std::string::npos);
+  CHECK(text.find("\"obligations\":{\"capabilities\":[\"chown\"],") != std::string::npos);
   VerifyOptions replay = Trusting(key);
   replay.policy = ReplayPolicy{policy.digest(), &policy.prepared()};
   Report report = Verify(log_path, replay);
@@ -438,6 +446,15 @@ TEST_CASE("an approved ask records the obligations of its ask and allow rules, a
   INFO(replayed.message);
   CHECK(replayed.failure == Failure::kReplay);
   CHECK(replayed.message.find("obligations") != std::string::npos);
+
+  // So does one that grants a capability the rules do not both grant.
+  lines = Lines(text);
+  const std::string granted = "\"capabilities\":[\"chown\"]";
+  lines[target].replace(lines[target].find(granted), granted.size(), "\"capabilities\":[\"chown\",\"setuid\"]");
+  Rechain(lines, 0, &key);
+  replayed = Check(Join(lines), replay);
+  INFO(replayed.message);
+  CHECK(replayed.failure == Failure::kReplay);
 }
 
 TEST_CASE("a torn last record is reported, then recovered by the next writer", "[lineage][crash]") {

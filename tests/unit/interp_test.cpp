@@ -960,6 +960,46 @@ TEST_CASE("interp: an approved ask runs under its ask rules' and every matching 
   CHECK(MergeObligations(b.policy, erred) == ir::Obligations{});
 }
 
+TEST_CASE("interp: capabilities merge to the names every setting rule grants", "[interp]") {
+  Builder b;
+  std::uint32_t t = b.Bool(true);
+  std::uint32_t f = b.Bool(false);
+  auto granting = [](std::vector<std::string> names) {
+    ir::Obligations o;
+    o.has_capabilities = true;
+    o.capabilities = std::move(names);
+    return o;
+  };
+  b.Rule("web", Verdict::kAllow, t, granting({"chown", "net_bind_service", "setuid"}));
+  b.Rule("silent", Verdict::kAllow, t);  // sets no capabilities: takes no part
+  b.Rule("files", Verdict::kAllow, t, granting({"chown", "fowner", "setuid"}));
+  b.Rule("off", Verdict::kAllow, f, granting({}));
+  gov_decision d = DecideBoth(Prepare(b.policy), GitStatus());
+  REQUIRE(d.verdict == GOV_ALLOW);
+  ir::Obligations merged = MergeObligations(b.policy, d);
+  CHECK(merged.has_capabilities);
+  CHECK(merged.capabilities == std::vector<std::string>{"chown", "setuid"});
+  // An approved ask: its own grant narrows the allow rules' further.
+  b.Rule("asked", Verdict::kAsk, t, granting({"setuid", "sys_admin"}));
+  d = DecideBoth(Prepare(b.policy), GitStatus());
+  REQUIRE(d.verdict == GOV_ASK);
+  merged = MergeObligations(b.policy, d);
+  CHECK(merged.capabilities == std::vector<std::string>{"setuid"});
+  // An explicitly empty grant empties the result and stays set.
+  b.policy.rules[3].condition = t;
+  d = DecideBoth(Prepare(b.policy), GitStatus());
+  merged = MergeObligations(b.policy, d);
+  CHECK(merged.has_capabilities);
+  CHECK(merged.capabilities.empty());
+  // No rule sets it: unset (govrun then grants none).
+  gov_decision only_silent{};
+  only_silent.verdict = GOV_ALLOW;
+  only_silent.rule_count = 1;
+  only_silent.deciding_count = 1;
+  only_silent.rules[0] = 1;
+  CHECK_FALSE(MergeObligations(b.policy, only_silent).has_capabilities);
+}
+
 TEST_CASE("interp: path prefix set intersection", "[interp]") {
   using V = std::vector<std::string>;
   CHECK(IntersectPrefixSets({"/"}, {"/b/c", "/a"}) == V{"/a", "/b/c"});
