@@ -163,6 +163,7 @@ std::vector<std::pair<std::string, std::string>> DescribeObligations(const ir::O
   if (o.has_read) out.emplace_back("read", JoinList(o.read));
   if (o.has_write) out.emplace_back("write", JoinList(o.write));
   if (o.has_env) out.emplace_back("env", JoinList(o.env));
+  if (o.has_capabilities) out.emplace_back("capabilities", JoinList(o.capabilities));
   return out;
 }
 
@@ -175,6 +176,7 @@ nlohmann::json ObligationsJson(const ir::Obligations& o) {
   if (o.has_read) json["read"] = o.read;
   if (o.has_write) json["write"] = o.write;
   if (o.has_env) json["env"] = o.env;
+  if (o.has_capabilities) json["capabilities"] = o.capabilities;
   return json;
 }
 

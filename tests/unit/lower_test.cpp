@@ -904,6 +904,31 @@ TEST_CASE("obligations of all matching allow rules merge to the most restrictive
   CHECK(merged.write == std::vector<std::string>{"/w/sub"});
 }
 
+TEST_CASE("capabilities lower to sorted unique names and merge like env", "[lower]") {
+  std::unique_ptr<Lowered> lowered = LowerText(
+      WithHeader("const admin: list<string> = [\"sys_admin\", \"chown\"]\n"
+                 "allow web when program.name == \"nginx\" with { capabilities = [\"setuid\", \"net_bind_service\", "
+                 "\"setuid\", \"chown\"] }\n"
+                 "allow owned when len(args) >= 0 with { capabilities = [\"chown\", \"fowner\"] }\n"
+                 "allow none_at_all when program.name == \"nginx\" and \"-t\" in args with { capabilities = [] }\n"
+                 "ask admin_ask when \"--admin\" in args with { capabilities = admin }"));
+  const ir::Obligations& web = RuleNamed(lowered->policy, "web").obligations;
+  CHECK(web.has_capabilities);
+  CHECK(web.capabilities == std::vector<std::string>{"chown", "net_bind_service", "setuid"});
+  CHECK(RuleNamed(lowered->policy, "none_at_all").obligations.has_capabilities);
+  CHECK(RuleNamed(lowered->policy, "admin_ask").obligations.capabilities ==
+        std::vector<std::string>{"chown", "sys_admin"});
+  CHECK_FALSE(RuleNamed(lowered->policy, "web").obligations.has_env);
+  auto merged = [&](const std::vector<std::string>& argv) {
+    Outcome outcome = Decide(lowered->policy, RequestFor(argv));
+    return interp::MergeObligations(lowered->policy, outcome.decision);
+  };
+  CHECK(merged({"/usr/sbin/nginx"}).capabilities == std::vector<std::string>{"chown"});
+  CHECK(merged({"/usr/sbin/nginx", "-t"}).capabilities.empty());
+  CHECK(merged({"/usr/sbin/nginx", "-t"}).has_capabilities);
+  CHECK(merged({"/usr/sbin/other", "--admin"}).capabilities == std::vector<std::string>{"chown"});
+}
+
 TEST_CASE("an approved ask runs under the obligations of its ask rules and every matching allow rule", "[lower]") {
   // Issue 13 finding 4: approving `touch ok/a outside2` must not lift the
   // allow rule's `write = [ok]`.
