@@ -131,6 +131,7 @@ std::vector<std::pair<std::string, std::string>> DescribeObligations(const ir::O
   if (o.has_read) out.emplace_back("read", JoinList(o.read));
   if (o.has_write) out.emplace_back("write", JoinList(o.write));
   if (o.has_env) out.emplace_back("env", JoinList(o.env));
+  if (o.has_capabilities) out.emplace_back("capabilities", JoinList(o.capabilities));
   return out;
 }
 
@@ -143,6 +144,7 @@ nlohmann::json ObligationsJson(const ir::Obligations& o) {
   if (o.has_read) json["read"] = o.read;
   if (o.has_write) json["write"] = o.write;
   if (o.has_env) json["env"] = o.env;
+  if (o.has_capabilities) json["capabilities"] = o.capabilities;
   return json;
 }
 
@@ -375,27 +377,39 @@ int RunEval(const EvalArgs& args) {
     out["verdict"] = explanation.verdict;
     out["error"] = explanation.error.empty() ? nlohmann::json() : nlohmann::json(explanation.error);
     out["summary"] = explanation.summary;
-    out["rules"] = nlohmann::json::array();
-    for (const interp::ExplainedRule& rule : explanation.rules) {
-      out["rules"].push_back({{"id", rule.id},
-                              {"name", rule.name},
-                              {"verdict", interp::VerdictName(static_cast<std::uint32_t>(rule.verdict))},
-                              {"reason", rule.reason}});
-    }
+    auto rules_json = [](const std::vector<interp::ExplainedRule>& rules) {
+      nlohmann::json list = nlohmann::json::array();
+      for (const interp::ExplainedRule& rule : rules) {
+        list.push_back({{"id", rule.id},
+                        {"name", rule.name},
+                        {"verdict", interp::VerdictName(static_cast<std::uint32_t>(rule.verdict))},
+                        {"reason", rule.reason}});
+      }
+      return list;
+    };
+    out["rules"] = rules_json(explanation.rules);
+    // For an ask: the matching allow rules whose obligations apply if it is approved.
+    out["obligation_rules"] = rules_json(explanation.obligation_rules);
     out["obligations"] = ObligationsJson(obligations);
     if (default_deny) out["not_allowed"] = why;
     std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return kExitOk;
   }
   std::printf("%s\n", explanation.summary.c_str());
-  for (const interp::ExplainedRule& rule : explanation.rules) {
-    if (explanation.rules.size() == 1) break;  // the summary names it
-    std::printf("  %s %s%s\n", interp::VerdictName(static_cast<std::uint32_t>(rule.verdict)), rule.name.c_str(),
-                rule.reason.empty() ? "" : fmt::format(": {}", rule.reason).c_str());
+  // The rules one by one, unless the summary names the only one.
+  if (explanation.rules.size() + explanation.obligation_rules.size() > 1) {
+    for (const interp::ExplainedRule& rule : explanation.rules) {
+      std::printf("  %s %s%s\n", interp::VerdictName(static_cast<std::uint32_t>(rule.verdict)), rule.name.c_str(),
+                  rule.reason.empty() ? "" : fmt::format(": {}", rule.reason).c_str());
+    }
+    for (const interp::ExplainedRule& rule : explanation.obligation_rules) {
+      std::printf("  %s %s (obligations only)%s\n", interp::VerdictName(static_cast<std::uint32_t>(rule.verdict)),
+                  rule.name.c_str(), rule.reason.empty() ? "" : fmt::format(": {}", rule.reason).c_str());
+    }
   }
   auto described = DescribeObligations(obligations);
   if (!described.empty()) {
-    std::printf("obligations:\n");
+    std::printf(decision.verdict == GOV_ASK ? "obligations if approved:\n" : "obligations:\n");
     for (const auto& [key, value] : described) std::printf("  %s = %s\n", key.c_str(), value.c_str());
   }
   if (default_deny) {
@@ -446,13 +460,20 @@ std::string DescribeDecision(const ir::Policy& policy, const gov_decision& decis
     return text + fmt::format(" (rule {} failed: {})", rule, interp::ErrorName(decision.error));
   }
   if (decision.rule_count == 0) return text + (decision.verdict == GOV_DENY ? " (no rule allows)" : "");
-  std::vector<std::string> names;
-  for (std::uint32_t k = 0; k < decision.rule_count; ++k) {
-    names.push_back(decision.rules[k] < policy.rules.size() ? policy.rules[decision.rules[k]].name : "?");
-  }
-  std::string joined;
-  for (const std::string& name : names) joined += (joined.empty() ? "" : ", ") + name;
-  return text + " by " + joined;
+  // The deciding rules, then (for an ask) the allow rules whose obligations apply.
+  auto names = [&](std::uint32_t begin, std::uint32_t end) {
+    std::string joined;
+    for (std::uint32_t k = begin; k < end; ++k) {
+      joined += (joined.empty() ? "" : ", ") +
+                (decision.rules[k] < policy.rules.size() ? policy.rules[decision.rules[k]].name : "?");
+    }
+    return joined;
+  };
+  const std::uint32_t count = std::min<std::uint32_t>(decision.rule_count, GOV_MAX_DECIDING_RULES);
+  const std::uint32_t deciding = std::min(decision.deciding_count, count);
+  text += " by " + names(0, deciding);
+  if (deciding < count) text += " (obligations also of " + names(deciding, count) + ")";
+  return text;
 }
 
 // The case's command line as written: `exec [invoked, args...]`, with `via`
@@ -505,13 +526,16 @@ int RunTest(const TestArgs& args) {
       if (ErrorOr<void> decided = decider.value()->Decide(view.get(), decision); !decided.ok()) {
         return ToolFailure(fmt::format("{}: {}", path, decided.error().message));
       }
+      // The deciding rules (an ask's matching allow rules decide nothing).
+      const std::uint32_t* deciding_begin = decision.rules;
+      const std::uint32_t* deciding_end =
+          deciding_begin + std::min<std::uint32_t>(decision.deciding_count, GOV_MAX_DECIDING_RULES);
       if (decision.error == GOV_OK) {
-        for (std::uint32_t k = 0; k < decision.rule_count; ++k) exercised[decision.rules[k]] = true;
+        for (const std::uint32_t* id = deciding_begin; id != deciding_end; ++id) exercised[*id] = true;
       }
       bool verdict_ok = decision.verdict == static_cast<std::uint32_t>(test.expected);
       bool by_ok = std::all_of(test.by_rules.begin(), test.by_rules.end(), [&](std::uint32_t id) {
-        return decision.error == GOV_OK && std::find(decision.rules, decision.rules + decision.rule_count, id) !=
-                                                decision.rules + decision.rule_count;
+        return decision.error == GOV_OK && std::find(deciding_begin, deciding_end, id) != deciding_end;
       });
       if (verdict_ok && by_ok) continue;
       ++failed;

@@ -289,6 +289,9 @@ std::string ObligationsText(const ir::Obligations& obligations) {
   if (obligations.has_env) {
     text += " env=" + EscapeForDisplay(JoinList(obligations.env));
   }
+  if (obligations.has_capabilities) {
+    text += " capabilities=" + EscapeForDisplay(JoinList(obligations.capabilities));
+  }
   return text.empty() ? " none" : text;
 }
 

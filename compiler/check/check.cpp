@@ -7,9 +7,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <functional>
 #include <set>
 
+#include "runtime/ir/capabilities.h"
 #include "runtime/support/path.h"
 
 namespace gov::check {
@@ -23,9 +25,8 @@ const ContextFieldInfo* CheckedModule::FindContext(std::string_view name) const 
 
 const std::vector<ObligationSpec>& KnownObligations() {
   static const std::vector<ObligationSpec> specs = {
-      {"timeout", "duration"},     {"memory", "size"},         {"processes", "int"},
-      {"network", "none | loopback | any"}, {"read", "list<path>"}, {"write", "list<path>"},
-      {"env", "list<string>"},
+      {"timeout", "duration"}, {"memory", "size"},      {"processes", "int"},    {"network", "none | loopback | any"},
+      {"read", "list<path>"},  {"write", "list<path>"}, {"env", "list<string>"}, {"capabilities", "list<string>"},
   };
   return specs;
 }
@@ -410,10 +411,11 @@ class ModuleChecker {
     Typed condition = CheckExpr(*rule.condition, &want);
     ExpectCondition(*rule.condition, condition.type, "a rule condition");
     std::vector<CheckedObligation> obligations;
-    if (!rule.obligations.empty() && rule.verdict != ast::Verdict::kAllow) {
-      Emit(Kind::kObligationNotOnAllow, rule.obligations.front().span,
-           fmt::format("`{}` rules cannot carry obligations", ast::VerdictName(rule.verdict)))
-          .help = "obligations limit what an allowed command may do; move them to an `allow` rule";
+    // Obligations limit a command that runs: an allowed one, or an asked
+    // one once approved. A denied command does not run.
+    if (!rule.obligations.empty() && rule.verdict == ast::Verdict::kDeny) {
+      Emit(Kind::kObligationOnDeny, rule.obligations.front().span, "`deny` rules cannot carry obligations").help =
+          "obligations limit what a command that runs may do; move them to an `allow` or `ask` rule";
     }
     std::map<std::string, Span> seen;
     for (const ast::Obligation& obligation : rule.obligations) {
@@ -447,7 +449,7 @@ class ModuleChecker {
     else if (name == "memory") want = Type::Of(TypeKind::kSize);
     else if (name == "processes") want = Int();
     else if (name == "read" || name == "write") want = Type::ListOf(PathType());
-    else if (name == "env") want = Type::ListOf(String());
+    else if (name == "env" || name == "capabilities") want = Type::ListOf(String());
     else {
       std::string known;
       for (const ObligationSpec& spec : KnownObligations()) known += (known.empty() ? "" : ", ") + std::string(spec.name);
@@ -487,7 +489,49 @@ class ModuleChecker {
         }
       }
     }
+    if (name == "capabilities" && !CheckCapabilities(*obligation.value, v)) return std::nullopt;
     return typed.value;
+  }
+
+  // Every name in a `capabilities` list must be one <linux/capability.h>
+  // defines, spelled lower-case without `CAP_` (runtime/ir/capabilities.h).
+  // Reports each unknown name, at its element when the list is a literal,
+  // with the closest known spelling.
+  bool CheckCapabilities(const ast::Expr& expr, const Value& value) {
+    const auto* literal = std::get_if<ast::ListLiteral>(&expr.node);
+    bool ok = true;
+    for (std::size_t i = 0; i < value.items.size(); ++i) {
+      const std::string& name = value.items[i].text;
+      if (ir::CapabilityNumber(name)) continue;
+      ok = false;
+      const Span span =
+          literal != nullptr && literal->elements.size() == value.items.size() ? literal->elements[i]->span : expr.span;
+      Diagnostic& d = Emit(Kind::kUnknownCapability, span, fmt::format("`{}` is not a Linux capability", name));
+      if (auto closest = ClosestCapability(name)) {
+        d.help = fmt::format("did you mean `{}`? capabilities are spelled lower-case without `CAP_`", *closest);
+      } else {
+        d.help = "capabilities are spelled lower-case without `CAP_`, e.g. `net_bind_service`, `chown`";
+      }
+    }
+    return ok;
+  }
+
+  // The known capability closest to `name` once it is lower-cased and
+  // stripped of a `cap_` prefix, when close enough to be a typo.
+  static std::optional<std::string> ClosestCapability(std::string_view name) {
+    std::string key(name);
+    std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (key.rfind("cap_", 0) == 0) key.erase(0, 4);
+    std::optional<std::string> best;
+    std::size_t best_distance = std::max<std::size_t>(1, key.size() / 3) + 1;
+    for (const ir::Capability& capability : ir::Capabilities()) {
+      const std::size_t distance = EditDistance(key, capability.name);
+      if (distance < best_distance) {
+        best_distance = distance;
+        best = std::string(capability.name);
+      }
+    }
+    return best;
   }
 
   // ---------------------------------------------------------------- tests

@@ -446,15 +446,15 @@ class Emitter {
   // rule index (whose keys go into gov.strings too).
   void BuildData() {
     rule_block_.resize(p_.rules.size());
-    // Scalar obligation rows, deduplicated; row 0 ("none") serves deny and
-    // ask rules.
+    // Scalar obligation rows, deduplicated; row 0 ("none") serves deny
+    // rules and rules without scalar obligations.
     obligation_rows_.assign(4, 0);
     std::map<std::array<std::uint64_t, 4>, std::uint32_t> row_of{{{0, 0, 0, 0}, 0}};
     for (std::size_t r = 0; r < p_.rules.size() && error_.empty(); ++r) {
       const ir::Rule& rule = p_.rules[r];
       const ir::Obligations& o = rule.obligations;
       std::array<std::uint64_t, 4> row{};
-      if (rule.verdict == ir::Verdict::kAllow) {
+      if (rule.verdict != ir::Verdict::kDeny) {
         row = {static_cast<std::uint64_t>(o.timeout_ms), static_cast<std::uint64_t>(o.memory_bytes),
                static_cast<std::uint64_t>(o.processes), static_cast<std::uint64_t>(o.network)};
       }
@@ -1713,6 +1713,9 @@ class Emitter {
     llvm::AllocaInst* out_rule = b_.CreateAlloca(i32_, nullptr, "out_error_rule");
     llvm::AllocaInst* out_count = b_.CreateAlloca(i64_, nullptr, "out_count");
     llvm::AllocaInst* out_list = b_.CreateAlloca(ptr_, nullptr, "out_list");
+    // For an ask: the matching allow rules, written after the deciding ones.
+    llvm::AllocaInst* out_extra_count = b_.CreateAlloca(i64_, nullptr, "out_extra_count");
+    llvm::AllocaInst* out_extra_list = b_.CreateAlloca(ptr_, nullptr, "out_extra_list");
     for (int v = 0; v < 3; ++v) b_.CreateStore(b_.getInt64(0), b_.CreateConstInBoundsGEP1_64(i64_, counts, v));
     for (llvm::AllocaInst* slot : {timeout, memory, processes}) b_.CreateStore(b_.getInt64(0), slot);
     b_.CreateStore(b_.getInt32(GOV_NET_UNSET), network);
@@ -1725,6 +1728,8 @@ class Emitter {
       b_.CreateStore(rule, out_rule);
       b_.CreateStore(count, out_count);
       b_.CreateStore(list, out_list);
+      b_.CreateStore(b_.getInt64(0), out_extra_count);
+      b_.CreateStore(list, out_extra_list);
     };
     auto zero_obligations = [&] {
       for (llvm::AllocaInst* slot : {timeout, memory, processes}) b_.CreateStore(b_.getInt64(0), slot);
@@ -1868,18 +1873,26 @@ class Emitter {
                                         b_.CreateSelect(any_allow, b_.getInt32(GOV_ALLOW), b_.getInt32(GOV_DENY))));
     Value* final_count = b_.CreateSelect(any_deny, denies, b_.CreateSelect(any_ask, asks, allows));
     Value* final_list = b_.CreateInBoundsGEP(list_type, lists, b_.CreateZExt(final_verdict, i64_));
+    // An ask also lists the matching allow rules (their obligations apply
+    // if it is approved); the ABI limit holds for both parts together.
+    Value* is_ask = b_.CreateICmpEQ(final_verdict, b_.getInt32(GOV_ASK));
+    Value* extra_count = b_.CreateSelect(is_ask, allows, b_.getInt64(0));
+    Value* extra_list = b_.CreateConstInBoundsGEP2_64(list_type, lists, GOV_ALLOW, 0);
     BasicBlock* too_many = NewBlock("too_many_rules");
     BasicBlock* decided = NewBlock("decided");
-    b_.CreateCondBr(b_.CreateICmpUGT(final_count, b_.getInt64(GOV_MAX_DECIDING_RULES)), too_many, decided);
+    b_.CreateCondBr(b_.CreateICmpUGT(b_.CreateAdd(final_count, extra_count), b_.getInt64(GOV_MAX_DECIDING_RULES)),
+                    too_many, decided);
     b_.SetInsertPoint(too_many);
     zero_obligations();
     set_outcome(GOV_DENY, b_.getInt32(GOV_ERR_TOO_MANY_RULES), b_.getInt32(GOV_NO_RULE), b_.getInt64(0), error_list);
     b_.CreateBr(finish);
     b_.SetInsertPoint(decided);
-    BasicBlock* keep_obligations = NewBlock("allowed");
-    BasicBlock* drop_obligations = NewBlock("not_allowed");
+    // The running merge covered every matching allow and ask rule: exactly
+    // the obligation rules of an allow (no ask matched) or of an ask.
+    BasicBlock* keep_obligations = NewBlock("allowed_or_asked");
+    BasicBlock* drop_obligations = NewBlock("denied");
     BasicBlock* outcome_set = NewBlock("outcome");
-    b_.CreateCondBr(b_.CreateICmpEQ(final_verdict, b_.getInt32(GOV_ALLOW)), keep_obligations, drop_obligations);
+    b_.CreateCondBr(b_.CreateICmpNE(final_verdict, b_.getInt32(GOV_DENY)), keep_obligations, drop_obligations);
     b_.SetInsertPoint(drop_obligations);
     zero_obligations();
     b_.CreateBr(outcome_set);
@@ -1891,38 +1904,48 @@ class Emitter {
     b_.CreateStore(b_.getInt32(GOV_NO_RULE), out_rule);
     b_.CreateStore(final_count, out_count);
     b_.CreateStore(final_list, out_list);
+    b_.CreateStore(extra_count, out_extra_count);
+    b_.CreateStore(extra_list, out_extra_list);
     b_.CreateBr(finish);
 
-    // Write every field of the decision; rules[count..] are zeroed.
+    // Write every field of the decision but rules[rule_count..].
     b_.SetInsertPoint(finish);
     Value* v = b_.CreateLoad(i32_, out_verdict);
     StoreAt(v, decision, offsetof(gov_decision, verdict), 4);
     StoreAt(b_.CreateLoad(i32_, out_error), decision, offsetof(gov_decision, error), 4);
     StoreAt(b_.CreateLoad(i32_, out_rule), decision, offsetof(gov_decision, error_rule), 4);
     Value* n = b_.CreateLoad(i64_, out_count);
-    StoreAt(b_.CreateTrunc(n, i32_), decision, offsetof(gov_decision, rule_count), 4);
+    Value* extra = b_.CreateLoad(i64_, out_extra_count);
+    StoreAt(b_.CreateTrunc(b_.CreateAdd(n, extra), i32_), decision, offsetof(gov_decision, rule_count), 4);
     StoreAt(b_.CreateLoad(i64_, timeout), decision, offsetof(gov_decision, timeout_ms), 8);
     StoreAt(b_.CreateLoad(i64_, memory), decision, offsetof(gov_decision, memory_bytes), 8);
     StoreAt(b_.CreateLoad(i64_, processes), decision, offsetof(gov_decision, processes), 8);
     StoreAt(b_.CreateLoad(i32_, network), decision, offsetof(gov_decision, network), 4);
-    StoreAt(b_.getInt32(0), decision, offsetof(gov_decision, reserved), 4);
+    StoreAt(b_.CreateTrunc(n, i32_), decision, offsetof(gov_decision, deciding_count), 4);
     Value* source = b_.CreateLoad(ptr_, out_list);
+    Value* extra_source = b_.CreateLoad(ptr_, out_extra_list);
     Value* rules_out = BytePtr(decision, offsetof(gov_decision, rules));
-    // Only rules[0..count) are written (the ABI leaves the rest unspecified).
+    // Only rules[0..n+extra) are written (the ABI leaves the rest unspecified).
     CountedLoop(n, [&](Value* i) {
       Value* rule = b_.CreateLoad(i32_, b_.CreateInBoundsGEP(i32_, source, i));
       b_.CreateAlignedStore(rule, b_.CreateInBoundsGEP(i32_, rules_out, i), llvm::Align(4));
     });
+    Value* extra_out = b_.CreateInBoundsGEP(i32_, rules_out, n);
+    CountedLoop(extra, [&](Value* i) {
+      Value* rule = b_.CreateLoad(i32_, b_.CreateInBoundsGEP(i32_, extra_source, i));
+      b_.CreateAlignedStore(rule, b_.CreateInBoundsGEP(i32_, extra_out, i), llvm::Align(4));
+    });
     b_.CreateRet(v);
   }
 
-  // After an allow rule matched: merges its scalar obligations (row `row`
-  // of `rows`: timeout, memory, processes, network) into the running minimum.
+  // After an allow or ask rule matched: merges its scalar obligations (row
+  // `row` of `rows`: timeout, memory, processes, network) into the running
+  // minimum. The final verdict decides whether the merge is kept.
   void EmitObligationMerge(Value* verdict, llvm::Constant* rows, Value* row, llvm::AllocaInst* timeout,
                            llvm::AllocaInst* memory, llvm::AllocaInst* processes, llvm::AllocaInst* network) {
     BasicBlock* merge = NewBlock("merge_obligations");
     BasicBlock* merged = NewBlock("merged");
-    b_.CreateCondBr(b_.CreateICmpEQ(verdict, b_.getInt32(GOV_ALLOW)), merge, merged);
+    b_.CreateCondBr(b_.CreateICmpNE(verdict, b_.getInt32(GOV_DENY)), merge, merged);
     b_.SetInsertPoint(merge);
     Value* base = b_.CreateInBoundsGEP(i64_, rows, b_.CreateMul(b_.CreateZExt(row, i64_), b_.getInt64(4)));
     auto merge_min = [&](llvm::Type* type, std::uint64_t column, llvm::AllocaInst* slot) {

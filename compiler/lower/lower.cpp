@@ -1320,10 +1320,10 @@ class Lowerer {
         out.network = v.text == "none"       ? ir::Network::kNone
                       : v.text == "loopback" ? ir::Network::kLoopback
                                              : ir::Network::kAny;
-      } else if (o.name == "read" || o.name == "write" || o.name == "env") {
+      } else if (o.name == "read" || o.name == "write" || o.name == "env" || o.name == "capabilities") {
         std::vector<std::string> items;
         for (const Value& item : v.items) {
-          items.push_back(o.name == "env" ? item.text : paths::Normalize(item.text));
+          items.push_back(o.name == "read" || o.name == "write" ? paths::Normalize(item.text) : item.text);
         }
         items = sorted_unique(std::move(items));
         if (o.name == "read") {
@@ -1332,6 +1332,9 @@ class Lowerer {
         } else if (o.name == "write") {
           out.has_write = true;
           out.write = std::move(items);
+        } else if (o.name == "capabilities") {
+          out.has_capabilities = true;
+          out.capabilities = std::move(items);
         } else {
           out.has_env = true;
           out.env = std::move(items);

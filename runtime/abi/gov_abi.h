@@ -21,7 +21,9 @@ extern "C" {
 
 /* 2: gov_request gained invoked_path and invoked_name (how the program was
  * invoked, beside the file that runs). */
-#define GOV_ABI_VERSION 2u
+/* 3: gov_decision.deciding_count (was `reserved`); an ask lists the
+ * matching allow rules after the ask rules and carries merged obligations. */
+#define GOV_ABI_VERSION 3u
 
 /* A byte string (not NUL-terminated). */
 typedef struct gov_str {
@@ -87,12 +89,12 @@ enum gov_verdict { GOV_ALLOW = 0, GOV_DENY = 1, GOV_ASK = 2 };
 
 enum gov_error {
   GOV_OK = 0,
-  GOV_ERR_OVERFLOW = 1,        /* integer overflow in a rule */
-  GOV_ERR_DIVISION = 2,        /* division or remainder by zero in a rule */
-  GOV_ERR_SCRATCH = 3,         /* a rule needed more scratch memory than a decision has */
-  GOV_ERR_BAD_REQUEST = 4,     /* abi_version or context_count does not match the policy */
-  GOV_ERR_TOO_MANY_RULES = 5,  /* more matching rules than GOV_MAX_DECIDING_RULES */
-  GOV_ERR_INTERNAL = 6,        /* a malformed policy reached evaluation */
+  GOV_ERR_OVERFLOW = 1,       /* integer overflow in a rule */
+  GOV_ERR_DIVISION = 2,       /* division or remainder by zero in a rule */
+  GOV_ERR_SCRATCH = 3,        /* a rule needed more scratch memory than a decision has */
+  GOV_ERR_BAD_REQUEST = 4,    /* abi_version or context_count does not match the policy */
+  GOV_ERR_TOO_MANY_RULES = 5, /* rules[] would need more than GOV_MAX_DECIDING_RULES ids */
+  GOV_ERR_INTERNAL = 6,       /* a malformed policy reached evaluation */
 };
 
 enum gov_network { GOV_NET_UNSET = 0, GOV_NET_NONE = 1, GOV_NET_LOOPBACK = 2, GOV_NET_ANY = 3 };
@@ -102,25 +104,30 @@ enum gov_network { GOV_NET_UNSET = 0, GOV_NET_NONE = 1, GOV_NET_LOOPBACK = 2, GO
 #define GOV_SCRATCH_BYTES 65536u
 #define GOV_NO_RULE 0xffffffffu
 
-/* The outcome. For allow: every matching allow rule; for ask: every matching
- * ask rule; for deny: every matching deny rule (empty when no rule allowed:
- * default deny); for an error: the erring rule. Rule ids ascend. Only
- * rules[0..rule_count) are written; later entries are unspecified. */
+/* The outcome. rules[0..deciding_count) are the deciding rules: for allow
+ * every matching allow rule; for ask every matching ask rule; for deny every
+ * matching deny rule (none when no rule allowed: default deny); for an error
+ * the erring rule. For ask only, rules[deciding_count..rule_count) then list
+ * every matching allow rule: an approved ask runs under the obligations of
+ * all of rules[0..rule_count). For every other decision deciding_count ==
+ * rule_count. Ids ascend within each part. Only rules[0..rule_count) are
+ * written; later entries are unspecified. */
 typedef struct gov_decision {
   uint32_t verdict;    /* gov_verdict */
   uint32_t error;      /* gov_error; non-zero implies verdict == GOV_DENY */
   uint32_t error_rule; /* the rule whose evaluation failed, or GOV_NO_RULE */
-  uint32_t rule_count;
+  uint32_t rule_count; /* valid entries in rules, <= GOV_MAX_DECIDING_RULES */
   uint32_t rules[GOV_MAX_DECIDING_RULES];
-  /* Scalar obligations merged over the deciding allow rules (most
-   * restrictive: minimum of set limits, the narrowest network). 0 / UNSET
-   * when no deciding rule sets them. Path and variable lists are merged by
-   * the runtime from the rules' obligations (see docs/abi.md). */
+  /* Scalar obligations merged over the obligation rules of an allow or an
+   * ask (rules[0..rule_count)) — most restrictive: minimum of set limits,
+   * the narrowest network. 0 / UNSET when no such rule sets them and for a
+   * deny. Path and variable lists are merged by the runtime from
+   * the rules' obligations (see docs/abi.md). */
   int64_t timeout_ms;
   int64_t memory_bytes;
   int64_t processes;
-  uint32_t network; /* gov_network */
-  uint32_t reserved;
+  uint32_t network;        /* gov_network */
+  uint32_t deciding_count; /* rules[0..deciding_count) decided the verdict */
 } gov_decision;
 
 /* Runtime helpers the native code may call (the only external code it may

@@ -297,8 +297,12 @@ ErrorOr<VerifiedBundle> VerifyBundle(std::string_view file, const std::vector<cr
   VerifiedBundle verified{std::move(manifest).value(), SectionPayload(framing, kSectionIr), std::nullopt,
                           std::nullopt, *signer, crypto::DigestString(file_digest)};
   if (verified.manifest.abi_version != GOV_ABI_VERSION) {
-    return Error{"bundle uses decision ABI version " + std::to_string(verified.manifest.abi_version) +
-                 "; this build supports version " + std::to_string(GOV_ABI_VERSION)};
+    std::string abi_error = "bundle uses decision ABI version " + std::to_string(verified.manifest.abi_version) +
+                            "; this build supports version " + std::to_string(GOV_ABI_VERSION);
+    if (verified.manifest.abi_version < GOV_ABI_VERSION) {
+      abi_error += ": the bundle was built by an older govc; rebuild it with this govc (govc build)";
+    }
+    return Error{abi_error};
   }
 
   // 3. The native code: present exactly when the manifest names a target,

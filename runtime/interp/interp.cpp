@@ -648,7 +648,7 @@ void ClearDecision(gov_decision& decision) {
   decision.memory_bytes = 0;
   decision.processes = 0;
   decision.network = GOV_NET_UNSET;
-  decision.reserved = 0;
+  decision.deciding_count = 0;
 }
 
 // Ends a decision as deny with `error` attributed to `rule`.
@@ -658,6 +658,7 @@ std::uint32_t DenyWithError(gov_decision& decision, std::uint32_t error, std::ui
   decision.error_rule = rule;
   if (rule != GOV_NO_RULE) {
     decision.rule_count = 1;
+    decision.deciding_count = 1;
     decision.rules[0] = rule;
   }
   return GOV_DENY;
@@ -789,15 +790,21 @@ std::uint32_t Decide(const PreparedPolicy& prepared, const gov_request& request,
     }
     deciding = &matched[static_cast<int>(verdict)];
   }
-  if (deciding->size() > GOV_MAX_DECIDING_RULES) {
+  // An ask also names the matching allow rules: if it is approved, their
+  // obligations apply together with the ask rules' own.
+  static const std::vector<std::uint32_t> kNone;
+  const std::vector<std::uint32_t>& also =
+      verdict == ir::Verdict::kAsk ? matched[static_cast<int>(ir::Verdict::kAllow)] : kNone;
+  if (deciding->size() + also.size() > GOV_MAX_DECIDING_RULES) {
     return DenyWithError(decision, GOV_ERR_TOO_MANY_RULES, GOV_NO_RULE);
   }
   decision.verdict = static_cast<std::uint32_t>(verdict);
-  decision.rule_count = static_cast<std::uint32_t>(deciding->size());
-  std::copy(deciding->begin(), deciding->end(), decision.rules);
-  if (verdict == ir::Verdict::kAllow) {
-    for (std::uint32_t id : *deciding) {
-      const ir::Obligations& o = policy.rules[id].obligations;
+  decision.deciding_count = static_cast<std::uint32_t>(deciding->size());
+  decision.rule_count = static_cast<std::uint32_t>(deciding->size() + also.size());
+  std::copy(also.begin(), also.end(), std::copy(deciding->begin(), deciding->end(), decision.rules));
+  if (verdict != ir::Verdict::kDeny) {
+    for (std::uint32_t k = 0; k < decision.rule_count; ++k) {
+      const ir::Obligations& o = policy.rules[decision.rules[k]].obligations;
       auto min_set = [](std::int64_t& into, std::int64_t value) {
         if (value != 0 && (into == 0 || value < into)) into = value;
       };
@@ -855,8 +862,8 @@ RuleTrace TraceRule(const PreparedPolicy& prepared, const gov_request& request, 
 
 bool SameDecision(const gov_decision& a, const gov_decision& b) {
   if (a.verdict != b.verdict || a.error != b.error || a.error_rule != b.error_rule || a.rule_count != b.rule_count ||
-      a.timeout_ms != b.timeout_ms || a.memory_bytes != b.memory_bytes || a.processes != b.processes ||
-      a.network != b.network) {
+      a.deciding_count != b.deciding_count || a.timeout_ms != b.timeout_ms || a.memory_bytes != b.memory_bytes ||
+      a.processes != b.processes || a.network != b.network) {
     return false;
   }
   std::uint32_t count = std::min<std::uint32_t>(a.rule_count, GOV_MAX_DECIDING_RULES);
@@ -897,7 +904,10 @@ ir::Obligations MergeObligations(const ir::Policy& policy, const gov_decision& d
 
 ir::Obligations MergeObligations(const RuleLookup& rules, const gov_decision& decision) {
   ir::Obligations merged;
-  if (decision.verdict != GOV_ALLOW || decision.error != GOV_OK) return merged;
+  // An allow runs under its deciding rules' obligations; an approved ask
+  // under those of its ask rules and of every matching allow rule (all of
+  // rules[0..rule_count) in both cases). A deny or an error imposes none.
+  if ((decision.verdict != GOV_ALLOW && decision.verdict != GOV_ASK) || decision.error != GOV_OK) return merged;
   std::uint32_t count = std::min<std::uint32_t>(decision.rule_count, GOV_MAX_DECIDING_RULES);
   auto min_set = [](std::int64_t& into, std::int64_t value) {
     if (value != 0 && (into == 0 || value < into)) into = value;
@@ -924,6 +934,11 @@ ir::Obligations MergeObligations(const RuleLookup& rules, const gov_decision& de
     if (o.has_env) {
       merged.env = merged.has_env ? IntersectNames(merged.env, o.env) : IntersectNames(o.env, o.env);
       merged.has_env = true;
+    }
+    if (o.has_capabilities) {
+      merged.capabilities = merged.has_capabilities ? IntersectNames(merged.capabilities, o.capabilities)
+                                                    : IntersectNames(o.capabilities, o.capabilities);
+      merged.has_capabilities = true;
     }
   }
   return merged;
@@ -972,11 +987,12 @@ Explanation Explain(const RuleLookup& rules, const gov_decision& decision) {
   e.verdict = VerdictName(decision.verdict);
   if (decision.error != GOV_OK) e.error = ErrorName(decision.error);
   std::uint32_t count = std::min<std::uint32_t>(decision.rule_count, GOV_MAX_DECIDING_RULES);
+  std::uint32_t deciding = std::min<std::uint32_t>(decision.deciding_count, count);
   for (std::uint32_t k = 0; k < count; ++k) {
     std::uint32_t id = decision.rules[k];
     const ir::Rule* rule = rules(id);
     if (rule == nullptr) continue;
-    e.rules.push_back({id, rule->name, rule->verdict, rule->reason});
+    (k < deciding ? e.rules : e.obligation_rules).push_back({id, rule->name, rule->verdict, rule->reason});
   }
   if (decision.error != GOV_OK) {
     if (const ir::Rule* failed = rules(decision.error_rule); failed != nullptr) {
@@ -993,6 +1009,13 @@ Explanation Explain(const RuleLookup& rules, const gov_decision& decision) {
       e.summary += e.rules[k].name;
       if (!e.rules[k].reason.empty()) e.summary += " (" + e.rules[k].reason + ")";
     }
+  }
+  if (decision.error == GOV_OK && !e.obligation_rules.empty()) {
+    e.summary += "; if approved, the obligations of ";
+    for (std::size_t k = 0; k < e.obligation_rules.size(); ++k) {
+      e.summary += (k > 0 ? ", " : "") + e.obligation_rules[k].name;
+    }
+    e.summary += " also apply";
   }
   return e;
 }

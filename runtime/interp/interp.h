@@ -87,7 +87,8 @@ std::uint32_t Decide(const PreparedPolicy& prepared, const gov_request& request,
                      const DecideOptions& options = {});
 
 // True when two decisions agree on every meaningful field: verdict, error,
-// error_rule, rule_count, rules[0..rule_count), scalar obligations.
+// error_rule, rule_count, deciding_count, rules[0..rule_count), scalar
+// obligations.
 bool SameDecision(const gov_decision& a, const gov_decision& b);
 
 // Rule `id`'s record, or null when the policy has no such rule: where
@@ -105,10 +106,13 @@ struct RuleSubset {
   RuleLookup lookup() const;
 };
 
-// The obligations a decision imposes: for an allow without error, the merge
-// over its deciding rules (scalars: minimum of set limits, narrowest network;
-// read/write: intersection of path-prefix sets; env: intersection of names;
-// lists no deciding rule sets stay unset). Any other decision: no obligations.
+// The obligations a decision imposes: for an allow or an ask without error,
+// the merge over rules[0..rule_count) — an allow's deciding rules; an ask's
+// ask rules and the matching allow rules listed after them, which apply if
+// the ask is approved (scalars: minimum of set limits, narrowest network;
+// read/write: intersection of path-prefix sets; env and capabilities:
+// intersection of names; lists no such rule sets stay unset). A deny or an
+// error: no obligations.
 ir::Obligations MergeObligations(const RuleLookup& rules, const gov_decision& decision);
 ir::Obligations MergeObligations(const ir::Policy& policy, const gov_decision& decision);
 
@@ -136,8 +140,12 @@ struct Explanation {
   std::string verdict;               // VerdictName
   std::string error;                 // empty without error, else ErrorName
   std::vector<ExplainedRule> rules;  // the deciding rules (or the erring rule)
+  // For an ask: the matching allow rules, whose obligations apply (with the
+  // ask rules' own) if the ask is approved. Empty for any other decision.
+  std::vector<ExplainedRule> obligation_rules;
   // One line, e.g. `allow by git_read (read-only git)`, `deny: no rule allows`,
-  // `deny: rule build failed: integer overflow`.
+  // `deny: rule build failed: integer overflow`, `ask by push (leaves the
+  // machine); if approved, the obligations of build also apply`.
   std::string summary;
 };
 

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/ir/capabilities.h"
 #include "runtime/pattern/pattern.h"
 #include "runtime/support/path.h"
 
@@ -532,7 +533,7 @@ class Validator {
       return "unknown verdict";
     }
     const Obligations& o = rule.obligations;
-    if (rule.verdict != Verdict::kAllow && !(o == Obligations{})) return "only allow rules have obligations";
+    if (rule.verdict == Verdict::kDeny && !(o == Obligations{})) return "deny rules have no obligations";
     if (o.timeout_ms < 0 || o.memory_bytes < 0 || o.processes < 0) return "negative obligation limit";
     if (o.network != Network::kUnset && o.network != Network::kNone && o.network != Network::kLoopback &&
         o.network != Network::kAny) {
@@ -544,6 +545,11 @@ class Validator {
     if (std::string e = CheckPathList(o.read, "read"); !e.empty()) return e;
     if (std::string e = CheckPathList(o.write, "write"); !e.empty()) return e;
     if (!SortedUnique(o.env)) return "env names are not sorted and unique";
+    if (!o.has_capabilities && !o.capabilities.empty()) return "capabilities without has_capabilities";
+    if (!SortedUnique(o.capabilities)) return "capabilities are not sorted and unique";
+    for (const std::string& name : o.capabilities) {
+      if (!CapabilityNumber(name)) return "unknown capability `" + name + "`";
+    }
     if (!SortedUnique(rule.index.paths) || !SortedUnique(rule.index.names)) {
       return "index keys are not sorted and unique";
     }

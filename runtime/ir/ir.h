@@ -137,8 +137,8 @@ enum class Verdict : std::uint8_t { kAllow = 0, kDeny = 1, kAsk = 2 };
 
 enum class Network : std::uint8_t { kUnset = 0, kNone = 1, kLoopback = 2, kAny = 3 };
 
-// Obligations of one allow rule (constants). Unset limits are 0 / empty with
-// the matching `has_` flag false.
+// Obligations of one allow or ask rule (constants). Unset limits are 0 /
+// empty with the matching `has_` flag false.
 struct Obligations {
   std::int64_t timeout_ms = 0;     // 0: unset
   std::int64_t memory_bytes = 0;   // 0: unset
@@ -150,6 +150,10 @@ struct Obligations {
   std::vector<std::string> write;
   bool has_env = false;
   std::vector<std::string> env;    // sorted, unique variable names
+  // Linux capabilities the command may keep (runtime/ir/capabilities.h
+  // spellings, sorted, unique); every other one is dropped.
+  bool has_capabilities = false;
+  std::vector<std::string> capabilities;
 
   bool operator==(const Obligations&) const = default;
 };

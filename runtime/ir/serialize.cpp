@@ -1,4 +1,4 @@
-// The byte format of a Decision IR policy (format version 2). Layout, byte
+// The byte format of a Decision IR policy (format version 3). Layout, byte
 // for byte, in docs/ir.md "Byte format". Compact: lengths, counts and
 // operands are varints, nodes and obligations store only the fields they
 // use. The reader trusts nothing: every read is bounds-checked, every count
@@ -50,6 +50,7 @@ constexpr std::uint8_t kObligationNetwork = 0x08;
 constexpr std::uint8_t kObligationRead = 0x10;
 constexpr std::uint8_t kObligationWrite = 0x20;
 constexpr std::uint8_t kObligationEnv = 0x40;
+constexpr std::uint8_t kObligationCapabilities = 0x80;
 
 std::uint64_t ZigZag(std::int64_t v) {
   return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
@@ -107,6 +108,7 @@ void WriteObligations(Writer& w, const Obligations& o) {
   if (o.has_read) mask |= kObligationRead;
   if (o.has_write) mask |= kObligationWrite;
   if (o.has_env) mask |= kObligationEnv;
+  if (o.has_capabilities) mask |= kObligationCapabilities;
   w.U8(mask);
   if (o.timeout_ms != 0) w.SignedVarint(o.timeout_ms);
   if (o.memory_bytes != 0) w.SignedVarint(o.memory_bytes);
@@ -115,6 +117,7 @@ void WriteObligations(Writer& w, const Obligations& o) {
   if (o.has_read) w.StrList(o.read);
   if (o.has_write) w.StrList(o.write);
   if (o.has_env) w.StrList(o.env);
+  if (o.has_capabilities) w.StrList(o.capabilities);
 }
 
 // A bounds-checked cursor; the first failure sticks. The accessors are small
@@ -243,8 +246,8 @@ bool KnownOp(std::uint8_t v) {
 }
 
 void ReadObligations(Reader& r, Obligations& o) {
+  // Every bit of the mask names a field (bit 7, capabilities, since version 3).
   const std::uint8_t mask = r.U8();
-  if ((mask & 0x80) != 0) r.Fail("unknown obligation bit");
   // A present integer is never 0: 0 is what "absent" decodes to.
   auto limit = [&](std::uint8_t bit) -> std::int64_t {
     if ((mask & bit) == 0) return 0;
@@ -267,6 +270,8 @@ void ReadObligations(Reader& r, Obligations& o) {
   if (o.has_write) o.write = r.StrList();
   o.has_env = (mask & kObligationEnv) != 0;
   if (o.has_env) o.env = r.StrList();
+  o.has_capabilities = (mask & kObligationCapabilities) != 0;
+  if (o.has_capabilities) o.capabilities = r.StrList();
 }
 
 // One node: op, flags, then the operands and immediate the flags announce.
@@ -337,6 +342,7 @@ void SkipRule(Reader& r) {
   if ((mask & kObligationRead) != 0) skip_strs();
   if ((mask & kObligationWrite) != 0) skip_strs();
   if ((mask & kObligationEnv) != 0) skip_strs();
+  if ((mask & kObligationCapabilities) != 0) skip_strs();
   skip_strs();  // index paths
   skip_strs();  // index names
 }
@@ -568,9 +574,10 @@ ErrorOr<std::vector<std::string_view>> SplitSections(std::string_view bytes) {
   if (r.Bytes(kSerializedMagic.size()) != kSerializedMagic) return Invalid("not a gov IR file (bad magic)");
   std::uint32_t version = r.U32();
   if (!r.ok()) return Invalid(r.error());
-  if (version == 1) {
-    return Invalid("IR format version 1 was written by an older govc; this build reads version " +
-                   std::to_string(kSerializedVersion) + ": rebuild the bundle with this govc (govc build)");
+  if (version >= 1 && version < kSerializedVersion) {
+    return Invalid("IR format version " + std::to_string(version) +
+                   " was written by an older govc; this build reads version " + std::to_string(kSerializedVersion) +
+                   ": rebuild the bundle with this govc (govc build)");
   }
   if (version != kSerializedVersion) return Invalid("unsupported format version " + std::to_string(version));
   std::vector<std::string_view> bodies;

@@ -16,16 +16,25 @@ void AddPolicyEnvReads(const EnvReads& reads, Authorization& record) {
 
 namespace gov::lineage {
 
+std::vector<RecordedRule> RecordedRules(const interp::Explanation& explained) {
+  std::vector<RecordedRule> recorded;
+  for (const auto* part : {&explained.rules, &explained.obligation_rules}) {
+    for (const interp::ExplainedRule& rule : *part) {
+      const char* verdict = rule.verdict == ir::Verdict::kAllow ? "allow"
+                            : rule.verdict == ir::Verdict::kAsk ? "ask"
+                                                                : "deny";
+      recorded.push_back(RecordedRule{rule.id, rule.name, verdict, rule.reason});
+    }
+  }
+  return recorded;
+}
+
 void FillDecision(const interp::RuleLookup& rules, const EnvReads& reads, const gov_decision& decision,
                   Authorization& record) {
   interp::Explanation explained = interp::Explain(rules, decision);
   record.verdict = explained.verdict;
   record.error = decision.error == GOV_OK ? "" : interp::ErrorName(decision.error);
-  record.rules.clear();
-  for (const auto& rule : explained.rules) {
-    const char* verdict = rule.verdict == ir::Verdict::kAllow ? "allow" : rule.verdict == ir::Verdict::kAsk ? "ask" : "deny";
-    record.rules.push_back(RecordedRule{rule.id, rule.name, verdict, rule.reason});
-  }
+  record.rules = RecordedRules(explained);
   record.obligations = interp::MergeObligations(rules, decision);
   AddPolicyEnvReads(reads, record);
 }

@@ -72,6 +72,9 @@ struct Authorization {
   // The decision.
   std::string verdict;  // final: "allow" | "deny" | "ask" (ask: see ask_answer)
   std::string error;    // empty, or interp::ErrorName of the decision's error
+  // The rules the decision names (RecordedRules): the deciding rules (or
+  // the erring rule), then for an ask the matching allow rules whose
+  // obligations apply if it is approved.
   std::vector<RecordedRule> rules;
   ir::Obligations obligations;  // merged (interp::MergeObligations)
   // For `ask`: "yes", "no", "timeout" or "no-terminal"; empty otherwise.
@@ -169,10 +172,14 @@ using EnvReads = ir::EnvReads;
 // reproduce the decision.
 void AddPolicyEnvReads(const EnvReads& reads, Authorization& record);
 
+// The rules an authorization records for an explained decision, in
+// decision order: `explained.rules`, then `explained.obligation_rules`.
+std::vector<RecordedRule> RecordedRules(const interp::Explanation& explained);
+
 // Fills the decision fields of `record` from `decision`, made under a
 // policy whose rules `rules` finds and which reads `reads`, exactly as
 // govverify --replay re-derives them: verdict (interp::VerdictName), error
-// ("" or interp::ErrorName), rules (interp::Explain), obligations
+// ("" or interp::ErrorName), rules (RecordedRules of interp::Explain), obligations
 // (interp::MergeObligations), and the env names the policy reads
 // (AddPolicyEnvReads). `execute` and `ask_answer` stay the caller's.
 void FillDecision(const interp::RuleLookup& rules, const EnvReads& reads, const gov_decision& decision,

@@ -38,18 +38,6 @@ bool SameDigest(std::string_view text, const crypto::Sha256Digest& digest) {
   return true;
 }
 
-const char* RuleVerdictName(ir::Verdict verdict) {
-  switch (verdict) {
-    case ir::Verdict::kAllow:
-      return "allow";
-    case ir::Verdict::kDeny:
-      return "deny";
-    case ir::Verdict::kAsk:
-      return "ask";
-  }
-  return "?";
-}
-
 // Re-decides one authorization body. Returns kNone, kReplay or kMalformed.
 Failure Replay(std::string_view body_text, const interp::PreparedPolicy& prepared, const EnvReads& env_reads,
                std::string& why) {
@@ -101,10 +89,10 @@ Failure Replay(std::string_view body_text, const interp::PreparedPolicy& prepare
       return Failure::kReplay;
     }
     Json rules = Json::array();
-    for (const auto& rule : explained.rules) {
+    for (const RecordedRule& rule : RecordedRules(explained)) {
       rules.push_back({{"id", rule.id},
                        {"name", request::BytesToJson(rule.name)},
-                       {"verdict", RuleVerdictName(rule.verdict)},
+                       {"verdict", rule.verdict},
                        {"reason", request::BytesToJson(rule.reason)}});
     }
     if (body.at("rules") != rules) {

@@ -164,9 +164,8 @@ inline ir::Policy TestPolicy(const std::string& version = "1") {
   return policy;
 }
 
-// Writes TestPolicy as a signed .govb at `path`.
-inline void WriteTestBundle(const std::string& path, const crypto::PrivateKey& key, const std::string& version = "1") {
-  ir::Policy policy = TestPolicy(version);
+// Writes `policy` as a signed .govb (IR only) at `path`.
+inline void WritePolicyBundle(const std::string& path, const crypto::PrivateKey& key, const ir::Policy& policy) {
   INFO(ir::Validate(policy));
   REQUIRE(ir::Validate(policy).empty());
   bundle::BundleContents contents;
@@ -181,6 +180,11 @@ inline void WriteTestBundle(const std::string& path, const crypto::PrivateKey& k
   INFO((bytes.ok() ? std::string() : bytes.error().message));
   REQUIRE(bytes.ok());
   WriteFile(path, bytes.value());
+}
+
+// Writes TestPolicy as a signed .govb at `path`.
+inline void WriteTestBundle(const std::string& path, const crypto::PrivateKey& key, const std::string& version = "1") {
+  WritePolicyBundle(path, key, TestPolicy(version));
 }
 
 inline bundle::LoadedPolicy LoadTestBundle(const std::string& path, const crypto::PrivateKey& key) {

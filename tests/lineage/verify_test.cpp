@@ -386,6 +386,152 @@ TEST_CASE("replay refuses a decision that read an env value recorded only as a h
   CHECK(report.failure == Failure::kReplay);
 }
 
+// allow touch_ok when program.name == "touch"
+//     with { timeout = 10m, write = ["/work/ok"], capabilities = ["chown", "fowner"] }
+// ask outside when program.name == "touch" and "outside2" in args
+//     with { timeout = 1m, env = ["PATH"], capabilities = ["chown", "setuid"] }
+ir::Policy AskPolicy() {
+  ir::Policy policy;
+  policy.name = "ask-test";
+  policy.version = "1";
+  policy.strings = {"touch", "outside2"};
+  auto node = [](ir::Op op, ir::Kind kind, std::uint32_t a = ir::kNoNode, std::uint32_t b = ir::kNoNode,
+                 std::int64_t imm = 0) {
+    ir::Node n{};
+    n.op = op;
+    n.kind = kind;
+    n.a = a;
+    n.b = b;
+    n.imm = imm;
+    return n;
+  };
+  using ir::Kind;
+  using ir::Op;
+  policy.nodes = {
+      node(Op::kField, Kind::kStr, ir::kNoNode, ir::kNoNode, static_cast<std::int64_t>(ir::Field::kProgramName)),  // 0
+      node(Op::kConstStr, Kind::kStr, 0),  // 1 "touch"
+      node(Op::kEq, Kind::kBool, 0, 1),    // 2
+      node(Op::kConstStr, Kind::kStr, 1),  // 3 "outside2"
+      node(Op::kField, Kind::kStrList, ir::kNoNode, ir::kNoNode, static_cast<std::int64_t>(ir::Field::kArgs)),  // 4
+      node(Op::kIn, Kind::kBool, 3, 4),                                                                         // 5
+      node(Op::kAnd, Kind::kBool, 0, 2),                                                                        // 6
+  };
+  policy.operands = {2, 5};
+  ir::Rule touch;
+  touch.name = "touch_ok";
+  touch.verdict = ir::Verdict::kAllow;
+  touch.reason = "creates files in ok/";
+  touch.condition = 2;
+  touch.obligations.timeout_ms = 600000;
+  touch.obligations.has_write = true;
+  touch.obligations.write = {"/work/ok"};
+  touch.obligations.has_capabilities = true;
+  touch.obligations.capabilities = {"chown", "fowner"};
+  ir::Rule outside;
+  outside.name = "outside";
+  outside.verdict = ir::Verdict::kAsk;
+  outside.condition = 6;
+  outside.obligations.timeout_ms = 60000;
+  outside.obligations.has_env = true;
+  outside.obligations.env = {"PATH"};
+  outside.obligations.has_capabilities = true;
+  outside.obligations.capabilities = {"chown", "setuid"};
+  policy.rules = {touch, outside};
+  return policy;
+}
+
+TEST_CASE("an approved ask records the obligations of its ask and allow rules, and they replay", "[lineage][replay]") {
+  // Issue 13 finding 4: approving `touch ok/a outside2` ran without the
+  // allow rule's `write = [/work/ok]`.
+  TempDir dir;
+  crypto::PrivateKey key = TestKey(7);
+  const std::string policy_path = dir.path + "/policy.govb";
+  WritePolicyBundle(policy_path, key, AskPolicy());
+  bundle::LoadedPolicy policy = LoadTestBundle(policy_path, key);
+  {
+    auto opened = OpenLog(dir.path, key);
+    REQUIRE(opened.ok());
+    request::Request request = MakeRequest("touch");
+    request.args = {"ok/a", "outside2"};
+    request::RequestView view(request);
+    gov_decision decision{};
+    policy.Decide(view.get(), decision);
+    REQUIRE(decision.verdict == GOV_ASK);
+    Authorization auth;
+    auth.run_id = NewRunId();
+    auth.request = request;
+    auth.policy_digest = policy.digest();
+    FillDecision(policy.policy(), decision, auth);
+    CHECK(auth.verdict == "ask");
+    REQUIRE(auth.rules.size() == 2);
+    CHECK(auth.rules[0].name == "outside");
+    CHECK(auth.rules[0].verdict == "ask");
+    CHECK(auth.rules[1].name == "touch_ok");
+    CHECK(auth.rules[1].verdict == "allow");
+    CHECK(auth.obligations.timeout_ms == 60000);
+    CHECK(auth.obligations.has_write);
+    CHECK(auth.obligations.write == std::vector<std::string>{"/work/ok"});
+    CHECK(auth.obligations.env == std::vector<std::string>{"PATH"});
+    CHECK(auth.obligations.capabilities == std::vector<std::string>{"chown"});
+    // The lazily read rules govrun uses give the same record.
+    auto named = policy.RulesOf(decision);
+    REQUIRE(named.ok());
+    Authorization lazy;
+    FillDecision(named.value().lookup(), policy.view().env_reads(), decision, lazy);
+    CHECK(lazy.obligations == auth.obligations);
+    CHECK(lazy.rules.size() == auth.rules.size());
+    auth.ask_answer = "yes";
+    auth.execute = true;
+    REQUIRE(opened.value()->RecordAuthorization(auth).ok());
+    End end;
+    end.run_id = auth.run_id;
+    end.exited = true;
+    REQUIRE(opened.value()->RecordStart(Start{auth.run_id, 4242, 1767268800000000000, {}}).ok());
+    REQUIRE(opened.value()->RecordEnd(end).ok());
+    REQUIRE(opened.value()->Checkpoint().ok());
+  }
+  const std::string log_path = dir.path + "/lineage.log";
+  const std::string text = ReadFile(log_path);
+  CHECK(text.find("\"write\":[\"/work/ok\"]") != std::string::npos);
+  CHECK(text.find("\"obligations\":{\"capabilities\":[\"chown\"],") != std::string::npos);
+  VerifyOptions replay = Trusting(key);
+  replay.policy = ReplayPolicy{policy.digest(), &policy.prepared()};
+  Report report = Verify(log_path, replay);
+  INFO(report.message);
+  REQUIRE(report.failure == Failure::kNone);
+  CHECK(report.replayed == 1);
+  CHECK(report.ask == 1);
+
+  // A record of the approved ask without the allow rule's limit (what the
+  // old code wrote), re-signed with the right key, does not replay.
+  std::vector<std::string> lines = Lines(text);
+  const std::string write = ",\"write\":[\"/work/ok\"]";
+  std::size_t target = 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].find(write) != std::string::npos) target = i;
+  }
+  REQUIRE(target != 0);
+  lines[target].replace(lines[target].find(write), write.size(), "");
+  Rechain(lines, 0, &key);
+  const std::string forged = Join(lines);
+  Report plain = Check(forged, Trusting(key));
+  INFO(plain.message);
+  CHECK(plain.failure == Failure::kNone);
+  Report replayed = Check(forged, replay);
+  INFO(replayed.message);
+  CHECK(replayed.failure == Failure::kReplay);
+  CHECK(replayed.message.find("obligations") != std::string::npos);
+
+  // So does one that grants a capability the rules do not both grant.
+  lines = Lines(text);
+  const std::string granted = "\"capabilities\":[\"chown\"]";
+  lines[target].replace(lines[target].find(granted), granted.size(), "\"capabilities\":[\"chown\",\"setuid\"]");
+  Rechain(lines, 0, &key);
+  replayed = Check(Join(lines), replay);
+  INFO(replayed.message);
+  CHECK(replayed.failure == Failure::kReplay);
+}
+
 TEST_CASE("a torn last record is reported, then recovered by the next writer", "[lineage][crash]") {
   Session s;
   std::string log = ReadFile(s.log_path);

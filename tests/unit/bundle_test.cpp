@@ -197,7 +197,8 @@ std::string BuildFakeNative(int verdict, int timeout_ms) {
             "  d->verdict = "
          << verdict
          << "; d->error = 0; d->error_rule = GOV_NO_RULE;\n"
-            "  d->rule_count = 1; d->rules[0] = 0; d->timeout_ms = *table[r->program_name.size & 1];\n"
+            "  d->rule_count = 1; d->deciding_count = 1; d->rules[0] = 0;\n"
+            "  d->timeout_ms = *table[r->program_name.size & 1];\n"
             "  return d->verdict;\n"
             "}\n";
   const std::string object = CompileObject(source.str());
@@ -269,13 +270,12 @@ TEST_CASE("manifest direct reader agrees with the general parser", "[bundle]") {
   }
   // Any byte out of the canonical layout: not read directly.
   const std::string json = ManifestToJson(manifest);
-  for (const std::string& bad :
-       {" " + json, json + " ", json.substr(0, json.size() - 1),
-        std::string(json).replace(json.find(":" + std::to_string(GOV_ABI_VERSION) + ","), 3,
-                                  ":0" + std::to_string(GOV_ABI_VERSION) + ","),
-        std::string(json).replace(json.find(":" + std::to_string(GOV_ABI_VERSION) + ","), 3, ":4294967296,"),
-        std::string(json).replace(json.find("\"sources\""), 9, "\"sourcez\""),
-        std::string(json).replace(json.find("],\"triple\""), 1, ",]")}) {
+  const std::string abi = ":" + std::to_string(GOV_ABI_VERSION) + ",";
+  for (const std::string& bad : {" " + json, json + " ", json.substr(0, json.size() - 1),
+                                 std::string(json).replace(json.find(abi), abi.size(), ":0" + abi.substr(1)),
+                                 std::string(json).replace(json.find(abi), abi.size(), ":4294967296,"),
+                                 std::string(json).replace(json.find("\"sources\""), 9, "\"sourcez\""),
+                                 std::string(json).replace(json.find("],\"triple\""), 1, ",]")}) {
     CHECK_FALSE(ReadCanonicalManifest(bad).has_value());
     CHECK_FALSE(ParseManifest(bad).ok());
   }
@@ -615,7 +615,16 @@ TEST_CASE("manifest, NATIVE section and code image must agree", "[bundle]") {
   future_abi.abi_version = GOV_ABI_VERSION + 1;
   ExpectError(LoadBundle(FrameAndSign(2, {{kSectionManifest, ManifestToJson(future_abi)}, {kSectionIr, ir_bytes}}, key),
                          trusted),
-              "decision ABI version " + std::to_string(GOV_ABI_VERSION + 1));
+              "decision ABI version " + std::to_string(GOV_ABI_VERSION + 1) + "; this build supports version " +
+                  std::to_string(GOV_ABI_VERSION));
+  // A bundle of an older govc gets a rebuild hint.
+  Manifest old_abi = manifest;
+  old_abi.abi_version = GOV_ABI_VERSION - 1;
+  ExpectError(
+      LoadBundle(FrameAndSign(2, {{kSectionManifest, ManifestToJson(old_abi)}, {kSectionIr, ir_bytes}}, key), trusted),
+      "bundle uses decision ABI version " + std::to_string(GOV_ABI_VERSION - 1) + "; this build supports version " +
+          std::to_string(GOV_ABI_VERSION) +
+          ": the bundle was built by an older govc; rebuild it with this govc (govc build)");
   ExpectError(
       LoadBundle(FrameAndSign(2, {{kSectionManifest, " " + ManifestToJson(manifest)}, {kSectionIr, ir_bytes}}, key),
                  trusted),
@@ -939,7 +948,7 @@ TEST_CASE("a decision naming a rule whose record does not decode is an error, no
   decision.error_rule = GOV_NO_RULE;
   auto rules = deferred.value().RulesOf(decision);
   REQUIRE_FALSE(rules.ok());
-  CHECK(rules.error().message == "bundle IR: invalid policy IR: rule 0: only allow rules have obligations");
+  CHECK(rules.error().message == "bundle IR: invalid policy IR: rule 0: deny rules have no obligations");
   // An id the policy does not have is skipped, as Explain skips it.
   decision.rules[0] = 7;
   auto none = deferred.value().RulesOf(decision);

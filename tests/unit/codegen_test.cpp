@@ -215,7 +215,8 @@ interp::PreparedPolicy MustPrepare(const ir::Policy& policy) {
 
 std::string Describe(const gov_decision& d) {
   std::string text = std::string(interp::VerdictName(d.verdict)) + " error=" + interp::ErrorName(d.error) +
-                     " error_rule=" + std::to_string(d.error_rule) + " rules=[";
+                     " error_rule=" + std::to_string(d.error_rule) + " deciding=" + std::to_string(d.deciding_count) +
+                     " rules=[";
   for (std::uint32_t k = 0; k < d.rule_count && k < GOV_MAX_DECIDING_RULES; ++k) {
     text += (k > 0 ? "," : "") + std::to_string(d.rules[k]);
   }
@@ -223,9 +224,10 @@ std::string Describe(const gov_decision& d) {
          " processes=" + std::to_string(d.processes) + " network=" + std::to_string(d.network);
 }
 
-// Every field the ABI defines must be equal (rules[count..] are unspecified).
+// Every field the ABI defines must be equal (rules[count..] are unspecified;
+// SameDecision compares all the others).
 bool Identical(const gov_decision& a, const gov_decision& b) {
-  return interp::SameDecision(a, b) && a.reserved == b.reserved;
+  return interp::SameDecision(a, b);
 }
 
 // Decides natively (checking the return value) and with the interpreter;
@@ -699,9 +701,12 @@ TEST_CASE("codegen: decision combination, errors and obligations", "[codegen]") 
     p.Rule("k3", Verdict::kAsk, t);
     gov_decision d = run(p);
     CHECK(d.verdict == GOV_ASK);
-    REQUIRE(d.rule_count == 2);
+    // The ask rules decide; the matching allow rule follows them.
+    CHECK(d.deciding_count == 2);
+    REQUIRE(d.rule_count == 3);
     CHECK(d.rules[0] == 1);
     CHECK(d.rules[1] == 3);
+    CHECK(d.rules[2] == 0);
     p.Rule("d4", Verdict::kDeny, t);
     d = run(p);
     CHECK(d.verdict == GOV_DENY);
@@ -743,12 +748,57 @@ TEST_CASE("codegen: decision combination, errors and obligations", "[codegen]") 
     CHECK(d.memory_bytes == 1 << 20);
     CHECK(d.processes == 10);
     CHECK(d.network == GOV_NET_LOOPBACK);
-    // An ask rule wins: no obligations.
+    // An ask rule wins: if approved, the matching allow rules' obligations
+    // apply with its own (issue 13 finding 4).
     p.Rule("k3", Verdict::kAsk, t);
     d = run(p);
     CHECK(d.verdict == GOV_ASK);
+    CHECK(d.deciding_count == 1);
+    REQUIRE(d.rule_count == 3);
+    CHECK(d.rules[0] == 3);
+    CHECK(d.rules[1] == 0);
+    CHECK(d.rules[2] == 1);
+    CHECK(d.timeout_ms == 2000);
+    CHECK(d.memory_bytes == 1 << 20);
+    CHECK(d.processes == 10);
+    CHECK(d.network == GOV_NET_LOOPBACK);
+    ir::Obligations asked;
+    asked.timeout_ms = 1500;
+    asked.processes = 20;
+    asked.network = ir::Network::kNone;
+    p.Rule("k4", Verdict::kAsk, t, asked);
+    d = run(p);
+    CHECK(d.verdict == GOV_ASK);
+    CHECK(d.deciding_count == 2);
+    CHECK(d.rule_count == 4);
+    CHECK(d.timeout_ms == 1500);
+    CHECK(d.processes == 10);
+    CHECK(d.network == GOV_NET_NONE);
+    // A deny wins: nothing applies.
+    p.Rule("d5", Verdict::kDeny, t);
+    d = run(p);
+    CHECK(d.verdict == GOV_DENY);
+    CHECK(d.rule_count == 1);
+    CHECK(d.deciding_count == 1);
     CHECK(d.timeout_ms == 0);
     CHECK(d.network == GOV_NET_UNSET);
+  }
+  SECTION("an ask and its matching allow rules share the ABI limit") {
+    Ir p = b;
+    for (std::uint32_t k = 0; k + 1 < GOV_MAX_DECIDING_RULES; ++k) p.Rule("a" + std::to_string(k), Verdict::kAllow, t);
+    p.Rule("ask", Verdict::kAsk, t);
+    gov_decision d = run(p);
+    CHECK(d.verdict == GOV_ASK);
+    CHECK(d.deciding_count == 1);
+    CHECK(d.rule_count == GOV_MAX_DECIDING_RULES);
+    CHECK(d.rules[0] == GOV_MAX_DECIDING_RULES - 1);
+    CHECK(d.rules[GOV_MAX_DECIDING_RULES - 1] == GOV_MAX_DECIDING_RULES - 2);
+    p.Rule("ask2", Verdict::kAsk, t);
+    d = run(p);
+    CHECK(d.verdict == GOV_DENY);
+    CHECK(d.error == GOV_ERR_TOO_MANY_RULES);
+    CHECK(d.rule_count == 0);
+    CHECK(d.deciding_count == 0);
   }
   SECTION("more deciding rules than the ABI holds") {
     Ir p = b;
@@ -794,8 +844,12 @@ TEST_CASE("codegen: the rule index selects candidate rules", "[codegen]") {
   CHECK(git.error_rule == 0);
   gov_decision ls = decide("/bin/ls");
   CHECK(ls.verdict == GOV_ASK);
-  REQUIRE(ls.rule_count == 1);
+  // The ask rule decides; the allow rules the index selected follow it.
+  REQUIRE(ls.deciding_count == 1);
+  REQUIRE(ls.rule_count == 3);
   CHECK(ls.rules[0] == 2);
+  CHECK(ls.rules[1] == 1);
+  CHECK(ls.rules[2] == 3);
   gov_decision other_ls = decide("/opt/ls");
   CHECK(other_ls.verdict == GOV_ASK);
   gov_decision cat = decide("/bin/cat");
@@ -953,7 +1007,7 @@ class RandomPolicies {
     {
       auto verdict = static_cast<Verdict>(PickValue(3));
       ir::Obligations o;
-      if (verdict == Verdict::kAllow) {
+      if (verdict != Verdict::kDeny) {
         o.timeout_ms = std::vector<std::int64_t>{0, 100, 5000}[PickValue(3)];
         o.memory_bytes = std::vector<std::int64_t>{0, 1 << 20, 1 << 30}[PickValue(3)];
         o.processes = PickValue(3);
@@ -1253,6 +1307,7 @@ int RandomDifferential(int policies, int requests, std::uint64_t seed, bool repe
   int decisions = 0;
   int errors = 0;
   int allows = 0;
+  int asks_with_allows = 0;
   int sharing = 0;
   for (int k = 0; k < kPolicies; ++k) {
     ir::Policy policy = random.MakePolicy(repeat_shapes);
@@ -1283,6 +1338,7 @@ int RandomDifferential(int policies, int requests, std::uint64_t seed, bool repe
       ++decisions;
       errors += native.error != GOV_OK ? 1 : 0;
       allows += native.verdict == GOV_ALLOW ? 1 : 0;
+      asks_with_allows += native.verdict == GOV_ASK && native.rule_count > native.deciding_count ? 1 : 0;
       if (!Identical(native, reference)) {
         INFO("request " << q << "\n" << request::RequestToJson(r, policy.context));
         INFO("native:    " << Describe(native));
@@ -1297,6 +1353,7 @@ int RandomDifferential(int policies, int requests, std::uint64_t seed, bool repe
   CHECK(decisions == kPolicies * kRequests);
   CHECK(errors > decisions / 100);
   CHECK(allows > decisions / 100);
+  CHECK(asks_with_allows > decisions / 100);
   return sharing;
 }
 

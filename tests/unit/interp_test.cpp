@@ -683,11 +683,14 @@ TEST_CASE("interp: decision combination", "[interp]") {
     b.Rule("ask4", Verdict::kAsk, t);
     gov_decision d = decide(b.policy);
     CHECK(d.verdict == GOV_ASK);
-    CHECK(rules_of(d) == std::vector<std::uint32_t>{1, 4});
+    // The ask rules decide; the matching allow rules follow them.
+    CHECK(d.deciding_count == 2);
+    CHECK(rules_of(d) == std::vector<std::uint32_t>{1, 4, 0, 3});
     b.policy.rules[2].condition = t;
     b.Rule("deny5", Verdict::kDeny, t);
     d = decide(b.policy);
     CHECK(d.verdict == GOV_DENY);
+    CHECK(d.deciding_count == 2);
     CHECK(rules_of(d) == std::vector<std::uint32_t>{2, 5});
     CHECK(d.error_rule == GOV_NO_RULE);
     b.policy.rules[1].condition = f;
@@ -696,6 +699,7 @@ TEST_CASE("interp: decision combination", "[interp]") {
     b.policy.rules[5].condition = f;
     d = decide(b.policy);
     CHECK(d.verdict == GOV_ALLOW);
+    CHECK(d.deciding_count == 2);
     CHECK(rules_of(d) == std::vector<std::uint32_t>{0, 3});
     b.policy.rules[0].condition = f;
     b.policy.rules[3].condition = f;
@@ -739,6 +743,24 @@ TEST_CASE("interp: decision combination", "[interp]") {
     CHECK(d.verdict == GOV_DENY);
     CHECK(d.error == GOV_OK);
     CHECK(rules_of(d) == std::vector<std::uint32_t>{GOV_MAX_DECIDING_RULES + 1});
+  }
+  SECTION("an ask and its matching allow rules share the limit") {
+    for (std::uint32_t i = 0; i + 1 < GOV_MAX_DECIDING_RULES; ++i) {
+      b.Rule("r" + std::to_string(i), Verdict::kAllow, t);
+    }
+    b.Rule("ask", Verdict::kAsk, t);
+    gov_decision d = decide(b.policy);
+    CHECK(d.verdict == GOV_ASK);
+    CHECK(d.rule_count == GOV_MAX_DECIDING_RULES);
+    CHECK(d.deciding_count == 1);
+    CHECK(d.rules[0] == GOV_MAX_DECIDING_RULES - 1);
+    CHECK(d.rules[GOV_MAX_DECIDING_RULES - 1] == GOV_MAX_DECIDING_RULES - 2);
+    b.Rule("one_more_ask", Verdict::kAsk, t);
+    d = decide(b.policy);
+    CHECK(d.verdict == GOV_DENY);
+    CHECK(d.error == GOV_ERR_TOO_MANY_RULES);
+    CHECK(d.rule_count == 0);
+    CHECK(d.deciding_count == 0);
   }
   SECTION("bad requests") {
     b.policy.context = {{"ticket", Kind::kStr, true, ir::ContextField::Spelling::kString},
@@ -837,6 +859,145 @@ TEST_CASE("interp: scalar obligations merge to the most restrictive", "[interp]"
   none.network = ir::Network::kNone;
   b.Rule("d", Verdict::kAllow, t, none);
   CHECK(DecideBoth(Prepare(b.policy), GitStatus()).network == GOV_NET_NONE);
+}
+
+TEST_CASE("interp: an approved ask runs under its ask rules' and every matching allow rule's obligations", "[interp]") {
+  // Issue 13 finding 4: the allow rule that matched `touch ok/a outside2`
+  // had `write = [ok]`; approving the ask must not lift it.
+  Builder b;
+  std::uint32_t t = b.Bool(true);
+  std::uint32_t f = b.Bool(false);
+  ir::Obligations touch;
+  touch.timeout_ms = 600000;
+  touch.network = ir::Network::kAny;
+  touch.has_write = true;
+  touch.write = {"/work/ok"};
+  ir::Obligations broad;
+  broad.memory_bytes = 1 << 30;
+  broad.network = ir::Network::kLoopback;
+  broad.has_env = true;
+  broad.env = {"HOME", "PATH"};
+  ir::Obligations asked;
+  asked.timeout_ms = 60000;
+  asked.processes = 8;
+  asked.has_write = true;
+  asked.write = {"/work"};
+  asked.has_env = true;
+  asked.env = {"PATH", "TERM"};
+  ir::Obligations unmatched;
+  unmatched.timeout_ms = 1;
+  b.Rule("touch", Verdict::kAllow, t, touch);
+  b.Rule("outside", Verdict::kAsk, t, asked, {}, "writes outside ok/");
+  b.Rule("broad", Verdict::kAllow, t, broad);
+  b.Rule("not_matching", Verdict::kAllow, f, unmatched);
+  b.Rule("plain_ask", Verdict::kAsk, t);
+  PreparedPolicy prepared = Prepare(b.policy);
+  gov_decision d = DecideBoth(prepared, GitStatus());
+  REQUIRE(d.verdict == GOV_ASK);
+  REQUIRE(d.error == GOV_OK);
+  CHECK(d.deciding_count == 2);
+  CHECK(std::vector<std::uint32_t>(d.rules, d.rules + d.rule_count) == std::vector<std::uint32_t>{1, 4, 0, 2});
+  // Scalars in the decision: over the ask rules and the matching allow rules.
+  CHECK(d.timeout_ms == 60000);
+  CHECK(d.memory_bytes == (1 << 30));
+  CHECK(d.processes == 8);
+  CHECK(d.network == GOV_NET_LOOPBACK);
+  ir::Obligations merged = MergeObligations(b.policy, d);
+  CHECK(merged.timeout_ms == 60000);
+  CHECK(merged.memory_bytes == (1 << 30));
+  CHECK(merged.processes == 8);
+  CHECK(merged.network == ir::Network::kLoopback);
+  CHECK(merged.has_write);
+  CHECK(merged.write == std::vector<std::string>{"/work/ok"});
+  CHECK(merged.has_env);
+  CHECK(merged.env == std::vector<std::string>{"PATH"});
+  CHECK_FALSE(merged.has_read);
+  // The lookup over just the named rules (govrun's path) gives the same.
+  RuleSubset subset;
+  for (std::uint32_t k = 0; k < d.rule_count; ++k) subset.rules.emplace_back(d.rules[k], b.policy.rules[d.rules[k]]);
+  CHECK(MergeObligations(subset.lookup(), d) == merged);
+  Explanation e = Explain(b.policy, d);
+  CHECK(e.verdict == "ask");
+  REQUIRE(e.rules.size() == 2);
+  CHECK(e.rules[0].name == "outside");
+  CHECK(e.rules[1].name == "plain_ask");
+  REQUIRE(e.obligation_rules.size() == 2);
+  CHECK(e.obligation_rules[0].name == "touch");
+  CHECK(e.obligation_rules[0].verdict == Verdict::kAllow);
+  CHECK(e.obligation_rules[1].name == "broad");
+  CHECK(e.summary ==
+        "ask by outside (writes outside ok/), plain_ask; if approved, the obligations of touch, broad also apply");
+  CHECK(Explain(subset.lookup(), d).summary == e.summary);
+
+  // An ask without matching allow rules: its own obligations.
+  b.policy.rules[0].condition = f;
+  b.policy.rules[2].condition = f;
+  d = DecideBoth(Prepare(b.policy), GitStatus());
+  REQUIRE(d.verdict == GOV_ASK);
+  CHECK(d.rule_count == 2);
+  CHECK(d.deciding_count == 2);
+  CHECK(d.timeout_ms == 60000);
+  CHECK(d.network == GOV_NET_UNSET);
+  merged = MergeObligations(b.policy, d);
+  CHECK(merged.write == std::vector<std::string>{"/work"});
+  CHECK(merged.env == std::vector<std::string>{"PATH", "TERM"});
+  CHECK(Explain(b.policy, d).obligation_rules.empty());
+  CHECK(Explain(b.policy, d).summary == "ask by outside (writes outside ok/), plain_ask");
+
+  // A deny decides: nothing applies, and no allow rule is listed.
+  b.policy.rules[0].condition = t;
+  b.Rule("deny", Verdict::kDeny, t);
+  d = DecideBoth(Prepare(b.policy), GitStatus());
+  REQUIRE(d.verdict == GOV_DENY);
+  CHECK(d.rule_count == 1);
+  CHECK(d.deciding_count == 1);
+  CHECK(d.timeout_ms == 0);
+  CHECK(MergeObligations(b.policy, d) == ir::Obligations{});
+  // An erring decision imposes nothing either.
+  gov_decision erred = d;
+  erred.verdict = GOV_ASK;
+  erred.error = GOV_ERR_OVERFLOW;
+  CHECK(MergeObligations(b.policy, erred) == ir::Obligations{});
+}
+
+TEST_CASE("interp: capabilities merge to the names every setting rule grants", "[interp]") {
+  Builder b;
+  std::uint32_t t = b.Bool(true);
+  std::uint32_t f = b.Bool(false);
+  auto granting = [](std::vector<std::string> names) {
+    ir::Obligations o;
+    o.has_capabilities = true;
+    o.capabilities = std::move(names);
+    return o;
+  };
+  b.Rule("web", Verdict::kAllow, t, granting({"chown", "net_bind_service", "setuid"}));
+  b.Rule("silent", Verdict::kAllow, t);  // sets no capabilities: takes no part
+  b.Rule("files", Verdict::kAllow, t, granting({"chown", "fowner", "setuid"}));
+  b.Rule("off", Verdict::kAllow, f, granting({}));
+  gov_decision d = DecideBoth(Prepare(b.policy), GitStatus());
+  REQUIRE(d.verdict == GOV_ALLOW);
+  ir::Obligations merged = MergeObligations(b.policy, d);
+  CHECK(merged.has_capabilities);
+  CHECK(merged.capabilities == std::vector<std::string>{"chown", "setuid"});
+  // An approved ask: its own grant narrows the allow rules' further.
+  b.Rule("asked", Verdict::kAsk, t, granting({"setuid", "sys_admin"}));
+  d = DecideBoth(Prepare(b.policy), GitStatus());
+  REQUIRE(d.verdict == GOV_ASK);
+  merged = MergeObligations(b.policy, d);
+  CHECK(merged.capabilities == std::vector<std::string>{"setuid"});
+  // An explicitly empty grant empties the result and stays set.
+  b.policy.rules[3].condition = t;
+  d = DecideBoth(Prepare(b.policy), GitStatus());
+  merged = MergeObligations(b.policy, d);
+  CHECK(merged.has_capabilities);
+  CHECK(merged.capabilities.empty());
+  // No rule sets it: unset (govrun then grants none).
+  gov_decision only_silent{};
+  only_silent.verdict = GOV_ALLOW;
+  only_silent.rule_count = 1;
+  only_silent.deciding_count = 1;
+  only_silent.rules[0] = 1;
+  CHECK_FALSE(MergeObligations(b.policy, only_silent).has_capabilities);
 }
 
 TEST_CASE("interp: path prefix set intersection", "[interp]") {

@@ -3,6 +3,8 @@
 // and robustness against every truncation and every single-bit flip.
 #include "runtime/ir/ir.h"
 
+#include <linux/capability.h>
+
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <functional>
@@ -10,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/ir/capabilities.h"
 #include "runtime/ir/env_reads.h"
 #include "runtime/ir/serialize.h"
 #include "runtime/pattern/pattern.h"
@@ -81,6 +84,8 @@ Policy SamplePolicy() {
   allow.obligations.has_write = true;
   allow.obligations.has_env = true;
   allow.obligations.env = {"HOME", "PATH"};
+  allow.obligations.has_capabilities = true;
+  allow.obligations.capabilities = {"chown", "net_bind_service"};
   allow.index.paths = {"/usr/bin/git"};
   Rule deny;
   deny.name = "deny_all";
@@ -176,8 +181,11 @@ TEST_CASE("ir: Validate rejects each broken invariant", "[ir]") {
   CHECK(Broken([](Policy& p) { p.rules[0].condition = 0; }) == "rule 0: condition must be plain bool");
   CHECK(Broken([](Policy& p) { p.rules[0].name.clear(); }) == "rule 0: empty name");
   CHECK(Broken([](Policy& p) { p.rules[0].verdict = static_cast<Verdict>(3); }) == "rule 0: unknown verdict");
-  CHECK(Broken([](Policy& p) { p.rules[1].obligations.timeout_ms = 5; }) ==
-        "rule 1: only allow rules have obligations");
+  CHECK(Broken([](Policy& p) { p.rules[1].obligations.timeout_ms = 5; }) == "rule 1: deny rules have no obligations");
+  CHECK(Broken([](Policy& p) {
+          p.rules[1].verdict = Verdict::kAsk;
+          p.rules[1].obligations.timeout_ms = 5;
+        }).empty());
   CHECK(Broken([](Policy& p) { p.rules[0].obligations.processes = -1; }) == "rule 0: negative obligation limit");
   CHECK(Broken([](Policy& p) { p.rules[0].obligations.network = static_cast<Network>(4); }) ==
         "rule 0: unknown network obligation");
@@ -192,6 +200,85 @@ TEST_CASE("ir: Validate rejects each broken invariant", "[ir]") {
   CHECK(Broken([](Policy& p) {
           p.rules[1].index.names = {"shred", "rm"};
         }) == "rule 1: index keys are not sorted and unique");
+  CHECK(Broken([](Policy& p) {
+          p.rules[0].obligations.capabilities = {"net_bind_service", "chown"};
+        }) == "rule 0: capabilities are not sorted and unique");
+  CHECK(Broken([](Policy& p) {
+          p.rules[0].obligations.capabilities = {"chown", "chown"};
+        }) == "rule 0: capabilities are not sorted and unique");
+  CHECK(Broken([](Policy& p) { p.rules[0].obligations.capabilities = {"CAP_CHOWN"}; }) ==
+        "rule 0: unknown capability `CAP_CHOWN`");
+  CHECK(Broken([](Policy& p) {
+          p.rules[0].obligations.capabilities = {"chown", "sys_everything"};
+        }) == "rule 0: unknown capability `sys_everything`");
+  CHECK(Broken([](Policy& p) { p.rules[0].obligations.has_capabilities = false; }) ==
+        "rule 0: capabilities without has_capabilities");
+  // An explicitly empty list is valid: no capability at all.
+  CHECK(Broken([](Policy& p) { p.rules[0].obligations.capabilities.clear(); }).empty());
+}
+
+TEST_CASE("ir: the capability table is Linux's", "[ir]") {
+  // Every name maps to the CAP_* number of <linux/capability.h> and back.
+  const std::pair<const char*, int> linux_caps[] = {
+      {"chown", CAP_CHOWN},
+      {"dac_override", CAP_DAC_OVERRIDE},
+      {"dac_read_search", CAP_DAC_READ_SEARCH},
+      {"fowner", CAP_FOWNER},
+      {"fsetid", CAP_FSETID},
+      {"kill", CAP_KILL},
+      {"setgid", CAP_SETGID},
+      {"setuid", CAP_SETUID},
+      {"setpcap", CAP_SETPCAP},
+      {"linux_immutable", CAP_LINUX_IMMUTABLE},
+      {"net_bind_service", CAP_NET_BIND_SERVICE},
+      {"net_broadcast", CAP_NET_BROADCAST},
+      {"net_admin", CAP_NET_ADMIN},
+      {"net_raw", CAP_NET_RAW},
+      {"ipc_lock", CAP_IPC_LOCK},
+      {"ipc_owner", CAP_IPC_OWNER},
+      {"sys_module", CAP_SYS_MODULE},
+      {"sys_rawio", CAP_SYS_RAWIO},
+      {"sys_chroot", CAP_SYS_CHROOT},
+      {"sys_ptrace", CAP_SYS_PTRACE},
+      {"sys_pacct", CAP_SYS_PACCT},
+      {"sys_admin", CAP_SYS_ADMIN},
+      {"sys_boot", CAP_SYS_BOOT},
+      {"sys_nice", CAP_SYS_NICE},
+      {"sys_resource", CAP_SYS_RESOURCE},
+      {"sys_time", CAP_SYS_TIME},
+      {"sys_tty_config", CAP_SYS_TTY_CONFIG},
+      {"mknod", CAP_MKNOD},
+      {"lease", CAP_LEASE},
+      {"audit_write", CAP_AUDIT_WRITE},
+      {"audit_control", CAP_AUDIT_CONTROL},
+      {"setfcap", CAP_SETFCAP},
+      {"mac_override", CAP_MAC_OVERRIDE},
+      {"mac_admin", CAP_MAC_ADMIN},
+      {"syslog", CAP_SYSLOG},
+      {"wake_alarm", CAP_WAKE_ALARM},
+      {"block_suspend", CAP_BLOCK_SUSPEND},
+      {"audit_read", CAP_AUDIT_READ},
+      {"perfmon", CAP_PERFMON},
+      {"bpf", CAP_BPF},
+      {"checkpoint_restore", CAP_CHECKPOINT_RESTORE},
+  };
+  // A kernel header that defines more capabilities than the table is a
+  // reason to extend the table (and this list).
+  CHECK(kLastCapability == CAP_LAST_CAP);
+  REQUIRE(Capabilities().size() == std::size(linux_caps));
+  for (const auto& [name, number] : linux_caps) {
+    INFO(name);
+    CHECK(CapabilityNumber(name) == number);
+    CHECK(CapabilityName(number) == name);
+    CHECK(Capabilities()[static_cast<std::size_t>(number)].name == name);
+  }
+  // Only the policy spelling: lower case, no prefix.
+  CHECK_FALSE(CapabilityNumber("CAP_CHOWN"));
+  CHECK_FALSE(CapabilityNumber("cap_chown"));
+  CHECK_FALSE(CapabilityNumber("Chown"));
+  CHECK_FALSE(CapabilityNumber(""));
+  CHECK(CapabilityName(-1).empty());
+  CHECK(CapabilityName(kLastCapability + 1).empty());
 }
 
 TEST_CASE("ir: kinds and optionality per op", "[ir]") {
@@ -259,7 +346,7 @@ TEST_CASE("ir: serialize round trip", "[ir]") {
   CHECK(bytes == Serialize(p));
   REQUIRE(bytes.size() > 10);
   CHECK(bytes.substr(0, 6) == std::string("GOVIR\0", 6));
-  CHECK(bytes.substr(6, 4) == std::string("\x02\x00\x00\x00", 4));
+  CHECK(bytes.substr(6, 4) == std::string("\x03\x00\x00\x00", 4));
   // The header section follows: tag 1, its length, name "sample" (a varint length).
   CHECK(bytes.substr(10, 4) == std::string("\x01\x00\x00\x00", 4));
   CHECK(bytes.substr(18, 7) == std::string("\x06sample", 7));
@@ -280,14 +367,20 @@ TEST_CASE("ir: deserialize rejects malformed input", "[ir]") {
   };
   CHECK(message("") == "invalid policy IR: not a gov IR file (bad magic)");
   CHECK(message("GOVIR") == "invalid policy IR: not a gov IR file (bad magic)");
-  std::string v3 = bytes;
-  v3[6] = 3;
-  CHECK(message(v3) == "invalid policy IR: unsupported format version 3");
-  std::string v1 = bytes;
-  v1[6] = 1;
-  CHECK(message(v1) ==
-        "invalid policy IR: IR format version 1 was written by an older govc; this build reads version 2: rebuild "
-        "the bundle with this govc (govc build)");
+  std::string v4 = bytes;
+  v4[6] = 4;
+  CHECK(message(v4) == "invalid policy IR: unsupported format version 4");
+  std::string v0 = bytes;
+  v0[6] = 0;
+  CHECK(message(v0) == "invalid policy IR: unsupported format version 0");
+  for (char old : {'\x01', '\x02'}) {
+    std::string older = bytes;
+    older[6] = old;
+    CHECK(message(older) == "invalid policy IR: IR format version " + std::to_string(old) +
+                                " was written by an older govc; this build reads version 3: rebuild the bundle with "
+                                "this govc (govc build)");
+    CHECK(PolicyView::Open(older).error().message == message(older));
+  }
   CHECK(message(bytes + '\0') == "invalid policy IR: trailing bytes after the last section");
   CHECK(message(bytes.substr(0, bytes.size() - 1)) == "invalid policy IR: context section: truncated input");
   std::string tag = bytes;

@@ -101,7 +101,8 @@ const ir::Rule& RuleNamed(const ir::Policy& policy, const std::string& name) {
 // A decision as names, checked to be the same with and without the index.
 struct Outcome {
   std::string verdict;
-  std::vector<std::string> rules;
+  std::vector<std::string> rules;             // the deciding rules
+  std::vector<std::string> obligation_rules;  // an ask's matching allow rules
   std::uint32_t error = GOV_OK;
   gov_decision decision{};
 };
@@ -120,7 +121,8 @@ Outcome Decide(const ir::Policy& policy, const request::Request& request) {
   out.verdict = interp::VerdictName(out.decision.verdict);
   out.error = out.decision.error;
   for (std::uint32_t i = 0; i < out.decision.rule_count; ++i) {
-    out.rules.push_back(policy.rules[out.decision.rules[i]].name);
+    (i < out.decision.deciding_count ? out.rules : out.obligation_rules)
+        .push_back(policy.rules[out.decision.rules[i]].name);
   }
   return out;
 }
@@ -207,7 +209,8 @@ TEST_CASE("agent.gov's test cases pass under the interpreter", "[lower]") {
     CHECK(outcome.decision.verdict == static_cast<std::uint32_t>(test.expected));
     CHECK(outcome.error == GOV_OK);
     if (!test.by_rules.empty()) {
-      std::vector<std::uint32_t> rules(outcome.decision.rules, outcome.decision.rules + outcome.decision.rule_count);
+      std::vector<std::uint32_t> rules(outcome.decision.rules,
+                                       outcome.decision.rules + outcome.decision.deciding_count);
       CHECK(rules == test.by_rules);
     }
   }
@@ -757,6 +760,11 @@ std::vector<Row> Rows() {
        .argv = {"/bin/git", "push"},
        .verdict = "ask",
        .rules = {"q"}},
+      {.policy = "allow a when program.name == \"git\" with { timeout = 1h }\n"
+                 "ask q when args[0] == \"push\" with { timeout = 1m }",
+       .argv = {"/bin/git", "push"},
+       .verdict = "ask",
+       .rules = {"q"}},
       {.policy = "allow a when len(args) >= 0\nallow b when program.name == \"x\"",
        .argv = {"/bin/x"},
        .verdict = "allow",
@@ -894,6 +902,73 @@ TEST_CASE("obligations of all matching allow rules merge to the most restrictive
   CHECK(outcome.decision.network == GOV_NET_LOOPBACK);
   ir::Obligations merged = interp::MergeObligations(lowered->policy, outcome.decision);
   CHECK(merged.write == std::vector<std::string>{"/w/sub"});
+}
+
+TEST_CASE("capabilities lower to sorted unique names and merge like env", "[lower]") {
+  std::unique_ptr<Lowered> lowered = LowerText(
+      WithHeader("const admin: list<string> = [\"sys_admin\", \"chown\"]\n"
+                 "allow web when program.name == \"nginx\" with { capabilities = [\"setuid\", \"net_bind_service\", "
+                 "\"setuid\", \"chown\"] }\n"
+                 "allow owned when len(args) >= 0 with { capabilities = [\"chown\", \"fowner\"] }\n"
+                 "allow none_at_all when program.name == \"nginx\" and \"-t\" in args with { capabilities = [] }\n"
+                 "ask admin_ask when \"--admin\" in args with { capabilities = admin }"));
+  const ir::Obligations& web = RuleNamed(lowered->policy, "web").obligations;
+  CHECK(web.has_capabilities);
+  CHECK(web.capabilities == std::vector<std::string>{"chown", "net_bind_service", "setuid"});
+  CHECK(RuleNamed(lowered->policy, "none_at_all").obligations.has_capabilities);
+  CHECK(RuleNamed(lowered->policy, "admin_ask").obligations.capabilities ==
+        std::vector<std::string>{"chown", "sys_admin"});
+  CHECK_FALSE(RuleNamed(lowered->policy, "web").obligations.has_env);
+  auto merged = [&](const std::vector<std::string>& argv) {
+    Outcome outcome = Decide(lowered->policy, RequestFor(argv));
+    return interp::MergeObligations(lowered->policy, outcome.decision);
+  };
+  CHECK(merged({"/usr/sbin/nginx"}).capabilities == std::vector<std::string>{"chown"});
+  CHECK(merged({"/usr/sbin/nginx", "-t"}).capabilities.empty());
+  CHECK(merged({"/usr/sbin/nginx", "-t"}).has_capabilities);
+  CHECK(merged({"/usr/sbin/other", "--admin"}).capabilities == std::vector<std::string>{"chown"});
+}
+
+TEST_CASE("an approved ask runs under the obligations of its ask rules and every matching allow rule", "[lower]") {
+  // Issue 13 finding 4: approving `touch ok/a outside2` must not lift the
+  // allow rule's `write = [ok]`.
+  std::unique_ptr<Lowered> lowered = LowerText(
+      WithHeader("allow touch when program.name == \"touch\" with { timeout = 10m, write = [\"/work/ok\"] }\n"
+                 "allow any_small when len(args) < 5 with { network = loopback, env = [\"PATH\", \"HOME\"] }\n"
+                 "allow other when program.name == \"other\" with { timeout = 1s }\n"
+                 "ask outside when \"outside2\" in args with { timeout = 1m, processes = 8, env = [\"PATH\"] }"));
+  Outcome outcome = Decide(lowered->policy, RequestFor({"/usr/bin/touch", "ok/a", "outside2"}));
+  CHECK(outcome.verdict == "ask");
+  CHECK(outcome.decision.deciding_count == 1);
+  CHECK(outcome.rules == std::vector<std::string>{"outside"});
+  CHECK(outcome.obligation_rules == std::vector<std::string>{"touch", "any_small"});
+  CHECK(outcome.decision.timeout_ms == 60'000);
+  CHECK(outcome.decision.processes == 8);
+  CHECK(outcome.decision.network == GOV_NET_LOOPBACK);
+  ir::Obligations merged = interp::MergeObligations(lowered->policy, outcome.decision);
+  CHECK(merged.has_write);
+  CHECK(merged.write == std::vector<std::string>{"/work/ok"});
+  CHECK(merged.env == std::vector<std::string>{"PATH"});
+  CHECK_FALSE(merged.has_read);
+  interp::Explanation explained = interp::Explain(lowered->policy, outcome.decision);
+  REQUIRE(explained.rules.size() == 1);
+  CHECK(explained.rules[0].name == "outside");
+  REQUIRE(explained.obligation_rules.size() == 2);
+  CHECK(explained.obligation_rules[0].name == "touch");
+  CHECK(explained.obligation_rules[1].name == "any_small");
+  CHECK(explained.summary == "ask by outside; if approved, the obligations of touch, any_small also apply");
+  // Without a matching allow rule, the ask rule's own obligations apply.
+  outcome = Decide(lowered->policy, RequestFor({"/bin/other", "1", "2", "3", "4", "outside2"}));
+  CHECK(outcome.verdict == "ask");
+  CHECK(outcome.rules == std::vector<std::string>{"outside"});
+  CHECK(outcome.obligation_rules == std::vector<std::string>{"other"});
+  outcome = Decide(lowered->policy, RequestFor({"/bin/x", "1", "2", "3", "4", "outside2"}));
+  CHECK(outcome.rules == std::vector<std::string>{"outside"});
+  CHECK(outcome.obligation_rules.empty());
+  merged = interp::MergeObligations(lowered->policy, outcome.decision);
+  CHECK(merged.timeout_ms == 60'000);
+  CHECK(merged.env == std::vector<std::string>{"PATH"});
+  CHECK_FALSE(merged.has_write);
 }
 
 }  // namespace
