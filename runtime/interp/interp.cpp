@@ -982,6 +982,29 @@ Explanation Explain(const ir::Policy& policy, const gov_decision& decision) {
   return Explain(RulesOf(policy), decision);
 }
 
+bool DenyUnknownRules(const RuleLookup& rules, gov_decision& decision) {
+  if (decision.error != GOV_OK || (decision.verdict != GOV_ALLOW && decision.verdict != GOV_ASK)) return false;
+  const std::uint32_t count = decision.rule_count;
+  const std::uint32_t deciding = decision.verdict == GOV_ASK ? decision.deciding_count : count;
+  bool sound = count > 0 && count <= GOV_MAX_DECIDING_RULES && deciding > 0 && deciding <= count;
+  for (std::uint32_t k = 0; sound && k < count; ++k) {
+    const ir::Rule* rule = rules(decision.rules[k]);
+    const auto wanted = k < deciding ? static_cast<ir::Verdict>(decision.verdict) : ir::Verdict::kAllow;
+    sound = rule != nullptr && rule->verdict == wanted;
+  }
+  if (sound) return false;
+  decision.verdict = GOV_DENY;
+  decision.error = GOV_ERR_INTERNAL;
+  decision.error_rule = GOV_NO_RULE;
+  decision.rule_count = 0;
+  decision.deciding_count = 0;
+  decision.timeout_ms = 0;
+  decision.memory_bytes = 0;
+  decision.processes = 0;
+  decision.network = GOV_NET_UNSET;
+  return true;
+}
+
 Explanation Explain(const RuleLookup& rules, const gov_decision& decision) {
   Explanation e;
   e.verdict = VerdictName(decision.verdict);

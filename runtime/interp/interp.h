@@ -106,6 +106,15 @@ struct RuleSubset {
   RuleLookup lookup() const;
 };
 
+// Makes a decision that would run a program under rules the policy does not
+// define fail closed: an allow or an ask (without error) whose rule list is
+// empty, names an id `rules` does not know, or names a rule whose verdict
+// does not fit its place (deciding rules: the decision's verdict; an ask's
+// obligation rules: allow) becomes a deny with GOV_ERR_INTERNAL and no rules
+// — so no rule's obligations can be skipped. Returns true when it changed
+// `decision`. govrun applies it to every decision before acting on it.
+bool DenyUnknownRules(const RuleLookup& rules, gov_decision& decision);
+
 // The obligations a decision imposes: for an allow or an ask without error,
 // the merge over rules[0..rule_count) — an allow's deciding rules; an ask's
 // ask rules and the matching allow rules listed after them, which apply if

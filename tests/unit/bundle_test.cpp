@@ -31,6 +31,7 @@
 #include "runtime/bundle/manifest.h"
 #include "runtime/crypto/ed25519.h"
 #include "runtime/crypto/sha256.h"
+#include "runtime/interp/interp.h"
 #include "runtime/ir/env_reads.h"
 #include "runtime/ir/ir.h"
 #include "runtime/ir/serialize.h"
@@ -182,7 +183,7 @@ std::string CompileObject(const std::string& source, const std::string& flags = 
 // A code image whose gov_decide answers `verdict` with timeout `timeout_ms`
 // (read through a table of pointers, so the image has fixups), built with
 // the system C compiler and govc's linker. Empty without a compiler.
-std::string BuildFakeNative(int verdict, int timeout_ms) {
+std::string BuildFakeNative(int verdict, int timeout_ms, std::uint32_t rule_id = 0) {
   if (!HaveCompiler()) {
     return {};
   }
@@ -197,7 +198,9 @@ std::string BuildFakeNative(int verdict, int timeout_ms) {
             "  d->verdict = "
          << verdict
          << "; d->error = 0; d->error_rule = GOV_NO_RULE;\n"
-            "  d->rule_count = 1; d->deciding_count = 1; d->rules[0] = 0;\n"
+            "  d->rule_count = 1; d->deciding_count = 1; d->rules[0] = "
+         << rule_id
+         << ";\n"
             "  d->timeout_ms = *table[r->program_name.size & 1];\n"
             "  return d->verdict;\n"
             "}\n";
@@ -775,6 +778,77 @@ TEST_CASE("code for another CPU falls back to the interpreter", "[bundle]") {
               "bundle native code cannot be used: the code needs CPU feature gov-made-up-feature");
   ExpectError(LoadBundle(bytes, trusted, LoadOptions{.require_native = true, .allow_native = false}),
               "contradictory load options");
+}
+
+// Finding 12 (issue 13): native code that allows under a rule the bundle
+// does not define used to run with that rule's obligations skipped.
+TEST_CASE("a decision naming a rule the policy does not define denies", "[bundle][failclosed]") {
+  const std::string unknown_rule = BuildFakeNative(GOV_ALLOW, 4242, 7);
+  if (unknown_rule.empty()) {
+    WARN("no C compiler (cc): skipping");
+    return;
+  }
+  const ir::Policy policy = TinyPolicy();
+  const crypto::PrivateKey key = TestKey(7);
+  const std::vector<crypto::PublicKey> trusted = {key.public_key()};
+  auto loaded = LoadBundle(Write(NativeContents(policy, unknown_rule, {}), key), trusted,
+                           LoadOptions{.require_native = true, .decode_ir = false});
+  REQUIRE(loaded.ok());
+  gov_decision decision{};
+  CHECK(DecideFor(loaded.value(), "git", decision) == GOV_ALLOW);
+  auto rules = loaded.value().RulesOf(decision);
+  REQUIRE(rules.ok());
+  const interp::RuleLookup lookup = rules.value().lookup();
+  // As govrun acts on it: a deny with an internal error, no obligations.
+  CHECK(interp::DenyUnknownRules(lookup, decision));
+  CHECK(decision.verdict == GOV_DENY);
+  CHECK(decision.error == GOV_ERR_INTERNAL);
+  CHECK(decision.rule_count == 0);
+  CHECK(interp::Explain(lookup, decision).summary == "deny: internal error");
+}
+
+TEST_CASE("DenyUnknownRules: which decisions stand", "[bundle][failclosed]") {
+  ir::Rule allow;
+  allow.name = "a";
+  allow.verdict = ir::Verdict::kAllow;
+  ir::Rule ask;
+  ask.name = "q";
+  ask.verdict = ir::Verdict::kAsk;
+  const interp::RuleLookup lookup = [&](std::uint32_t id) -> const ir::Rule* {
+    return id == 0 ? &allow : id == 1 ? &ask : nullptr;
+  };
+  struct Case {
+    std::uint32_t verdict;
+    std::uint32_t error;
+    std::vector<std::uint32_t> rules;
+    std::uint32_t deciding;
+    bool denied;
+  };
+  const Case cases[] = {
+      {GOV_ALLOW, GOV_OK, {0}, 1, false},    // a known allow rule
+      {GOV_ALLOW, GOV_OK, {}, 0, true},      // an allow that names no rule
+      {GOV_ALLOW, GOV_OK, {0, 9}, 2, true},  // one unknown id
+      {GOV_ALLOW, GOV_OK, {1}, 1, true},     // an ask rule deciding an allow
+      {GOV_ASK, GOV_OK, {1, 0}, 1, false},   // ask, then its obligation rule
+      {GOV_ASK, GOV_OK, {1, 1}, 1, true},    // an obligation rule that is no allow
+      {GOV_ASK, GOV_OK, {0}, 0, true},       // an ask without an ask rule
+      {GOV_DENY, GOV_OK, {}, 0, false},      // default deny stands
+      {GOV_DENY, GOV_ERR_OVERFLOW, {}, 0, false},
+  };
+  for (const Case& c : cases) {
+    gov_decision decision{};
+    decision.verdict = c.verdict;
+    decision.error = c.error;
+    decision.rule_count = static_cast<std::uint32_t>(c.rules.size());
+    decision.deciding_count = c.deciding;
+    for (std::size_t k = 0; k < c.rules.size(); ++k) decision.rules[k] = c.rules[k];
+    INFO("verdict " << c.verdict << " rules " << c.rules.size());
+    CHECK(interp::DenyUnknownRules(lookup, decision) == c.denied);
+    if (c.denied) {
+      CHECK(decision.verdict == GOV_DENY);
+      CHECK(decision.error == GOV_ERR_INTERNAL);
+    }
+  }
 }
 
 // True when some mapping of this process is writable and executable.
