@@ -37,6 +37,7 @@
 #include "runtime/exec/sandbox.h"
 #include "runtime/exec/secure_start.h"
 #include "runtime/interp/interp.h"
+#include "runtime/ir/capabilities.h"
 #include "runtime/ir/ir.h"
 #include "runtime/lineage/recorder.h"
 #include "runtime/request/request.h"
@@ -622,6 +623,11 @@ int Main(int argc, char** argv, Timings& timings) {
     return Fail({exec::kExitConfig, "policy bundle " + config.value().policy + ": " + decided_rules.error().message});
   }
   const interp::RuleLookup rules = decided_rules.value().lookup();
+  // A decision that names a rule the policy does not define (or names
+  // none) must not run with some obligations skipped: it denies.
+  if (interp::DenyUnknownRules(rules, decision)) {
+    std::fprintf(stderr, "govrun: the policy's decision names a rule the bundle does not define; denying\n");
+  }
   const interp::Explanation explanation = interp::Explain(rules, decision);
   const ir::Obligations obligations = interp::MergeObligations(rules, decision);
   timings.Mark("decide");
@@ -661,6 +667,11 @@ int Main(int argc, char** argv, Timings& timings) {
     exec::SandboxOptions sandbox_options;
     sandbox_options.run_id = run_id;
     sandbox_options.program_fds.push_back(program.file.fd.get());
+    for (const std::string& name : obligations.capabilities) {
+      if (const auto number = ir::CapabilityNumber(name)) {
+        sandbox_options.keep_capabilities.push_back(*number);
+      }
+    }
     if (program.is_script) {
       sandbox_options.program_fds.push_back(program.interpreter.fd.get());
     }

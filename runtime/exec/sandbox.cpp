@@ -36,6 +36,7 @@
 #include <utility>
 
 #include "runtime/exec/program.h"
+#include "runtime/ir/capabilities.h"
 
 #ifndef LANDLOCK_ACCESS_FS_REFER
 #define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
@@ -897,7 +898,8 @@ void PlanCapabilities(PlannedState& state, const RunCapabilities& caps) {
   for (int capability = 0; capability < count; ++capability) {
     if (caps.Keeps(capability)) {
       steps.ambient[steps.ambient_count++] = capability;
-      kept += (kept.empty() ? "" : ",") + std::to_string(capability);
+      const std::string_view name = ir::CapabilityName(capability);
+      kept += (kept.empty() ? "" : ",") + (name.empty() ? std::to_string(capability) : std::string(name));
     } else if (can_drop_bounding && prctl(PR_CAPBSET_READ, capability, 0, 0, 0) == 1) {
       steps.bounding_drop[steps.bounding_drop_count++] = capability;
     }

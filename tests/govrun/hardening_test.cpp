@@ -582,6 +582,18 @@ TEST_CASE("finding 17: governed programs hold no capabilities and create no devi
   Fixture open(AllowHelper());
   CHECK(open.Run(HelperCommand({"mknod", open.dir + "/disk"})).code == 3);
   CHECK_FALSE(Exists(open.dir + "/disk"));
+  // A policy grants capabilities by name: exactly those are kept.
+  Fixture granted(AllowHelper("write = [\"@DIR@/ws\"], capabilities = [\"chown\", \"mknod\"]"));
+  fs::create_directories(granted.dir + "/ws");
+  const Result kept = granted.Run(HelperCommand({"caps"}), {}, {"--explain"});
+  INFO(kept.out << kept.err);
+  // CAP_CHOWN (0) and CAP_MKNOD (27).
+  CHECK(kept.out.find("CapEff:\t0000000008000001") != std::string::npos);
+  CHECK(kept.err.find("enforce capabilities=chown,mknod") != std::string::npos);
+  const Result device = granted.Run(HelperCommand({"mknod", granted.dir + "/ws/disk"}));
+  INFO(device.out);
+  CHECK(device.code == 0);
+  CHECK(Exists(granted.dir + "/ws/disk"));
 }
 
 // =============================================================== finding 18 --
