@@ -340,6 +340,27 @@ TEST_CASE("finding 3: a parent is accepted only when it is a live enclosing run"
   CHECK(Exists(fixture.Marker()));
 }
 
+// ================================================================ finding 4 --
+
+TEST_CASE("finding 4: an approved ask runs under the obligations of the matching allow and ask rules",
+          "[govrun][hardening][ask]") {
+  if (gov::exec::LandlockAbi() < 1) {
+    WARN("no Landlock: skipped");
+    return;
+  }
+  Fixture fixture(
+      "allow touch_ok when program.name == \"touch\" with { write = [\"@DIR@/ok\"] }\n"
+      "ask confirm when program.name == \"touch\" because \"touching needs a yes\" with { timeout = 1m }\n");
+  fs::create_directories(fixture.dir + "/ok");
+  const Result approved = RunOnTerminal(fixture, {"touch", fixture.dir + "/ok/a", fixture.dir + "/outside2"}, "y\n");
+  INFO(approved.err);
+  // The prompt shows the limits it will run under: the allow's and the ask's.
+  CHECK(approved.err.find("limits: timeout=60000ms write=[" + fixture.dir + "/ok]") != std::string::npos);
+  CHECK(Exists(fixture.dir + "/ok/a"));
+  CHECK_FALSE(Exists(fixture.dir + "/outside2"));
+  CHECK(approved.code != 0);  // touch could not create outside2
+}
+
 // ================================================================ finding 5 --
 
 TEST_CASE("finding 5: the ask prompt reads the terminal after flushing it and shows what will run",
