@@ -418,45 +418,51 @@ struct SyscallNumbers {
   std::uint32_t truncate64;
 };
 
+#if defined(__x86_64__) || defined(__aarch64__)
+// This architecture's numbers, from the build's own headers.
+constexpr SyscallNumbers NativeNumbers(std::uint32_t arch) {
+  return SyscallNumbers{.arch = arch,
+                        .ioctl = __NR_ioctl,
+                        .socket = __NR_socket,
+                        .socketpair = __NR_socketpair,
+                        .io_uring_setup = __NR_io_uring_setup,
+                        .socketcall = 0,
+                        .kill = __NR_kill,
+                        .tkill = __NR_tkill,
+                        .tgkill = __NR_tgkill,
+                        .rt_sigqueueinfo = __NR_rt_sigqueueinfo,
+                        .rt_tgsigqueueinfo = __NR_rt_tgsigqueueinfo,
+                        .pidfd_send_signal = __NR_pidfd_send_signal,
+                        .fcntl = __NR_fcntl,
+                        .fcntl64 = 0,
+                        .truncate = __NR_truncate,
+                        .truncate64 = 0};
+}
+#endif
+
 #if defined(__x86_64__)
-constexpr SyscallNumbers kNative{AUDIT_ARCH_X86_64,
-                                 __NR_ioctl,
-                                 __NR_socket,
-                                 __NR_socketpair,
-                                 425,
-                                 0,
-                                 __NR_kill,
-                                 __NR_tkill,
-                                 __NR_tgkill,
-                                 __NR_rt_sigqueueinfo,
-                                 __NR_rt_tgsigqueueinfo,
-                                 424,
-                                 __NR_fcntl,
-                                 0,
-                                 __NR_truncate,
-                                 0};
+constexpr SyscallNumbers kNative = NativeNumbers(AUDIT_ARCH_X86_64);
 // i386 numbers (arch/x86/entry/syscalls/syscall_32.tbl).
-constexpr std::optional<SyscallNumbers> kCompat =
-    SyscallNumbers{AUDIT_ARCH_I386, 54, 359, 360, 425, 102, 37, 238, 270, 178, 335, 424, 55, 221, 92, 193};
+constexpr std::optional<SyscallNumbers> kCompat = SyscallNumbers{.arch = AUDIT_ARCH_I386,
+                                                                 .ioctl = 54,
+                                                                 .socket = 359,
+                                                                 .socketpair = 360,
+                                                                 .io_uring_setup = 425,
+                                                                 .socketcall = 102,
+                                                                 .kill = 37,
+                                                                 .tkill = 238,
+                                                                 .tgkill = 270,
+                                                                 .rt_sigqueueinfo = 178,
+                                                                 .rt_tgsigqueueinfo = 335,
+                                                                 .pidfd_send_signal = 424,
+                                                                 .fcntl = 55,
+                                                                 .fcntl64 = 221,
+                                                                 .truncate = 92,
+                                                                 .truncate64 = 193};
 constexpr bool kHasX32 = true;
 constexpr bool kSeccompSupported = true;
 #elif defined(__aarch64__)
-constexpr SyscallNumbers kNative{AUDIT_ARCH_AARCH64,
-                                 __NR_ioctl,
-                                 __NR_socket,
-                                 __NR_socketpair,
-                                 425,
-                                 0,
-                                 __NR_kill,
-                                 __NR_tkill,
-                                 __NR_tgkill,
-                                 __NR_rt_sigqueueinfo,
-                                 __NR_rt_tgsigqueueinfo,
-                                 424,
-                                 __NR_fcntl,
-                                 0,
-                                 __NR_truncate,
-                                 0};
+constexpr SyscallNumbers kNative = NativeNumbers(AUDIT_ARCH_AARCH64);
 constexpr std::optional<SyscallNumbers> kCompat = std::nullopt;
 constexpr bool kHasX32 = false;
 constexpr bool kSeccompSupported = true;

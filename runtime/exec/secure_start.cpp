@@ -10,7 +10,6 @@
 #include <cstring>
 #include <string_view>
 
-#include "runtime/exec/env.h"
 #include "runtime/exec/exit_codes.h"
 
 extern char** environ;
@@ -74,6 +73,17 @@ bool DecodeCarrier(std::string_view text, std::vector<std::pair<std::string, std
   return true;
 }
 
+// Variables the static C library reads before main (tunables and their
+// MALLOC_* aliases, LD_* in _dl_non_dynamic_init) or when it loads code or
+// data govrun could come to need (NSS modules through LD_LIBRARY_PATH,
+// gconv modules, locales, message catalogs). The rest of glibc's unsecure
+// list (TMPDIR, TZDIR, the resolver's) only steers functions govrun never
+// calls, so it costs no re-execution; it is still kept from the program.
+bool ReadByGovrunsLibc(std::string_view name) {
+  return name.starts_with("LD_") || name.starts_with("MALLOC_") || name == "GLIBC_TUNABLES" ||
+         name == "GCONV_PATH" || name == "LOCPATH" || name == "NLSPATH";
+}
+
 [[noreturn]] void Die(int code, const std::string& message) {
   std::fprintf(stderr, "govrun: %s\n", message.c_str());
   std::fflush(stderr);
@@ -98,7 +108,7 @@ void SecureStart(char** argv) {
     }
     const std::size_t equal = text.find('=');
     const std::string_view name = text.substr(0, equal);
-    if (equal != std::string_view::npos && IsLoaderVariable(name)) {
+    if (equal != std::string_view::npos && ReadByGovrunsLibc(name)) {
       if (!removed.empty()) {
         removed += ':';
       }

@@ -4,9 +4,10 @@
 // happen at start), and because the static C library still reads
 // LD_LIBRARY_PATH for the modules it may dlopen later (NSS) and its tunables
 // (GLIBC_TUNABLES, MALLOC_*) before main, SecureStart re-executes govrun
-// once without every loader variable (env.h IsLoaderVariable), carrying the
-// removed entries in GOV_SCRUBBED_ENVIRONMENT so the request still shows the
-// environment the caller gave. It also makes govrun non-dumpable: other
+// once without those variables (LD_*, MALLOC_*, GLIBC_TUNABLES, GCONV_PATH,
+// LOCPATH, NLSPATH), carrying the removed entries in
+// GOV_SCRUBBED_ENVIRONMENT so the request still shows the environment the
+// caller gave. It also makes govrun non-dumpable: other
 // processes of the same user can then neither open /proc/<govrun>/fd/*,
 // /proc/<govrun>/mem nor ptrace it. docs/threat-model.md.
 #pragma once
