@@ -252,19 +252,9 @@ int main(int argc, char** argv) {
               govrun_ms / floor_ms, Median(ratio_floor));
   std::printf("  govrun's overhead over the floor     %8.3f ms\n", govrun_ms - floor_ms);
   std::printf("where govrun's time goes (median ms per phase):\n");
-  const char* const order[] = {"exec of govrun to main",
-                               "startup",
-                               "config",
-                               "load_verify",
-                               "open_log",
-                               "resolve_hash",
-                               "decide",
-                               "spawn",
-                               "record_auth",
-                               "record_start",
-                               "exec",
-                               "run",
-                               "record_end"};
+  const char* const order[] = {"exec of govrun to main", "startup", "config", "load_verify", "open_log",
+                               "resolve_hash",           "decide",  "plan",   "spawn",       "record_auth",
+                               "record_start",           "exec",    "run",    "record_end"};
   const char* const labels[] = {"startup: exec of govrun, loader, static init",
                                 "startup: argument parsing",
                                 "config + trusted keys",
@@ -272,6 +262,7 @@ int main(int argc, char** argv) {
                                 "lineage: read key, open log",
                                 "resolve + hash program",
                                 "decide (request + native code)",
+                                "plan the sandbox (cgroup, Landlock, seccomp)",
                                 "clone the child (it prepares in parallel)",
                                 "record authorization (fdatasync)",
                                 "cgroups + record start",

@@ -676,6 +676,7 @@ int Main(int argc, char** argv, Timings& timings) {
       sandbox_options.program_fds.push_back(program.interpreter.fd.get());
     }
     auto planned = exec::Sandbox::Plan(obligations, sandbox_options);
+    timings.Mark("plan");
     if (planned.ok()) {
       sandbox.emplace(std::move(planned.value()));
     } else {

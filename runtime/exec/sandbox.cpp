@@ -28,10 +28,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <utility>
 
@@ -100,44 +98,69 @@ struct Cgroup {
   std::vector<std::string> controllers;
 };
 
+// The whole of a small file (proc, sysfs, cgroupfs) without iostreams,
+// whose locale set-up would cost every govrun start.
+bool ReadFile(const std::string& path, std::string& out) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  out.clear();
+  char buffer[4096];
+  while (true) {
+    const ssize_t got = read(fd, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got <= 0) {
+      close(fd);
+      return got == 0;
+    }
+    out.append(buffer, static_cast<std::size_t>(got));
+  }
+}
+
+// `text` split at any of `separators`, empty pieces dropped.
+std::vector<std::string_view> Split(std::string_view text, std::string_view separators) {
+  std::vector<std::string_view> pieces;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t end = std::min(text.find_first_of(separators, start), text.size());
+    if (end > start) {
+      pieces.push_back(text.substr(start, end - start));
+    }
+    start = end + 1;
+  }
+  return pieces;
+}
+
 // This process's cgroup path in the v2 hierarchy ("0::/x") or in the v1
 // hierarchy holding `controller` ("N:a,b:/x").
 std::optional<std::string> OwnCgroupPath(bool v2, const std::string& controller) {
-  std::ifstream in("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(in, line)) {
+  std::string text;
+  if (!ReadFile("/proc/self/cgroup", text)) {
+    return std::nullopt;
+  }
+  for (const std::string_view line : Split(text, "\n")) {
     const std::size_t first = line.find(':');
     const std::size_t second = line.find(':', first + 1);
-    if (first == std::string::npos || second == std::string::npos) {
+    if (first == std::string_view::npos || second == std::string_view::npos) {
       continue;
     }
-    const std::string controllers = line.substr(first + 1, second - first - 1);
-    const std::string path = line.substr(second + 1);
+    const std::string_view controllers = line.substr(first + 1, second - first - 1);
+    const std::string_view path = line.substr(second + 1);
     if (v2 && line.starts_with("0::")) {
-      return path;
+      return std::string(path);
     }
     if (!v2) {
-      std::istringstream list(controllers);
-      std::string item;
-      while (std::getline(list, item, ',')) {
+      for (const std::string_view item : Split(controllers, ",")) {
         if (item == controller) {
-          return path;
+          return std::string(path);
         }
       }
     }
   }
   return std::nullopt;
-}
-
-bool ReadFile(const std::string& path, std::string& out) {
-  std::ifstream in(path);
-  if (!in) {
-    return false;
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  out = buffer.str();
-  return true;
 }
 
 ErrorOr<void> WriteFile(const std::string& path, const std::string& text) {
@@ -155,9 +178,7 @@ ErrorOr<void> WriteFile(const std::string& path, const std::string& text) {
 }
 
 bool HasWord(const std::string& text, const std::string& word) {
-  std::istringstream in(text);
-  std::string item;
-  while (in >> item) {
+  for (const std::string_view item : Split(text, " \t\n")) {
     if (item == word) {
       return true;
     }
@@ -245,10 +266,12 @@ std::optional<Cgroup> CreateCgroup(const Placement& placement, const std::vector
 
 std::vector<pid_t> CgroupPids(const Cgroup& cgroup) {
   std::vector<pid_t> pids;
-  std::ifstream in(cgroup.dir + "/cgroup.procs");
-  long pid = 0;
-  while (in >> pid) {
-    pids.push_back(static_cast<pid_t>(pid));
+  std::string text;
+  if (!ReadFile(cgroup.dir + "/cgroup.procs", text)) {
+    return pids;
+  }
+  for (const std::string_view item : Split(text, "\n")) {
+    pids.push_back(static_cast<pid_t>(std::strtol(std::string(item).c_str(), nullptr, 10)));
   }
   return pids;
 }
@@ -675,28 +698,27 @@ int LoopbackUp() {
 
 std::vector<CgroupMount> CgroupMounts() {
   std::vector<CgroupMount> mounts;
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
+  std::string text;
+  if (!ReadFile("/proc/self/mountinfo", text)) {
+    return mounts;
+  }
+  for (const std::string_view line : Split(text, "\n")) {
     // id parent major:minor root mount-point options [optional...] - fstype source super-options
     const std::size_t dash = line.find(" - ");
-    if (dash == std::string::npos) {
+    if (dash == std::string_view::npos) {
       continue;
     }
-    std::istringstream head(line.substr(0, dash));
-    std::string id, parent, dev, root, mount_point;
-    head >> id >> parent >> dev >> root >> mount_point;
-    std::istringstream tail(line.substr(dash + 3));
-    std::string fstype, source, super_options;
-    tail >> fstype >> source >> super_options;
-    if (fstype == "cgroup2") {
-      mounts.push_back({mount_point, true, {}});
-    } else if (fstype == "cgroup") {
-      CgroupMount mount{mount_point, false, {}};
-      std::istringstream options(super_options);
-      std::string option;
-      while (std::getline(options, option, ',')) {
-        mount.v1_controllers.push_back(option);
+    const std::vector<std::string_view> head = Split(line.substr(0, dash), " ");
+    const std::vector<std::string_view> tail = Split(line.substr(dash + 3), " ");
+    if (head.size() < 5 || tail.size() < 3) {
+      continue;
+    }
+    if (tail[0] == "cgroup2") {
+      mounts.push_back({std::string(head[4]), true, {}});
+    } else if (tail[0] == "cgroup") {
+      CgroupMount mount{std::string(head[4]), false, {}};
+      for (const std::string_view option : Split(tail[2], ",")) {
+        mount.v1_controllers.emplace_back(option);
       }
       mounts.push_back(std::move(mount));
     }
@@ -1276,11 +1298,10 @@ int Sandbox::ApplyNamespacesInChild(const char** stage) const {
     }
     // What was joined: our uid mapped to itself, and no interface but lo.
     std::string map;
-    unsigned long long inside = 0, outside = 0, count = 0;
-    std::string rest;
-    std::istringstream lines(ReadFile("/proc/self/uid_map", map) ? map : "");
-    const bool one_line = static_cast<bool>(lines >> inside >> outside >> count) && !(lines >> rest);
-    if (!one_line || inside != state_->outer_uid || outside != state_->outer_uid || count != 1 ||
+    const std::vector<std::string_view> fields =
+        ReadFile("/proc/self/uid_map", map) ? Split(map, " \n") : std::vector<std::string_view>{};
+    const std::string uid = std::to_string(state_->outer_uid);
+    if (fields.size() != 3 || fields[0] != uid || fields[1] != uid || fields[2] != "1" ||
         getuid() != state_->outer_uid) {
       *stage = "checking the joined user namespace's uid map";
       return EPERM;
@@ -1363,11 +1384,9 @@ std::string Sandbox::LimitHit() const {
     if (!ReadFile(cgroup.dir + (cgroup.v2 ? "/memory.events" : "/memory.oom_control"), text)) {
       continue;
     }
-    std::istringstream in(text);
-    std::string key;
-    long long value = 0;
-    while (in >> key >> value) {
-      if (key == "oom_kill" && value > 0) {
+    const std::vector<std::string_view> words = Split(text, " \n");
+    for (std::size_t i = 0; i + 1 < words.size(); i += 2) {
+      if (words[i] == "oom_kill" && words[i + 1] != "0") {
         return "memory";
       }
     }
