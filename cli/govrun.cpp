@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -136,6 +137,16 @@ void VerifyParent(lineage::Recorder& recorder, request::Request& request, std::s
   }
   for (const exec::ProcessIdentity& ancestor : exec::Ancestors()) {
     if (ancestor.SameProcess(static_cast<pid_t>(run.supervisor_pid), run.supervisor_start_time)) {
+      // A supervisor is a govrun. Its executable cannot be looked at when it
+      // is not dumpable (as govrun makes itself); one that can be, and is
+      // another program, is no supervisor.
+      struct stat supervisor {};
+      struct stat self {};
+      const std::string exe = "/proc/" + std::to_string(ancestor.pid) + "/exe";
+      if (stat(exe.c_str(), &supervisor) == 0 && stat("/proc/self/exe", &self) == 0 &&
+          (supervisor.st_dev != self.st_dev || supervisor.st_ino != self.st_ino)) {
+        return reject("the process its start record names is not govrun");
+      }
       request.has_parent = true;
       request.parent_run_id = id;
       request.parent_depth = run.depth;
@@ -359,6 +370,9 @@ std::string Ask(const interp::Explanation& explanation, const request::Request& 
   if (tcgetpgrp(tty) != getpgrp()) {
     return "no-terminal";
   }
+  // Nothing queued before the question (typed ahead, or by whatever owns
+  // the terminal) answers it. The flush comes before the prompt is written
+  // so that an answer given once the question is visible is never lost.
   if (tcflush(tty, TCIFLUSH) != 0) {
     return "no-terminal";
   }
@@ -820,6 +834,7 @@ int Main(int argc, char** argv, Timings& timings) {
   exec::RunKiller killer(child.pid(), *sandbox);
   auto went = child.Go(start_offset.value());
   if (!went.ok()) {
+    killer.Disarm();  // the child executed nothing and is reaped: there is no run to kill
     return end_without_run(went.failure());
   }
   timings.Mark("exec");

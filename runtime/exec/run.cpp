@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -403,7 +404,9 @@ constexpr std::uint32_t kGo = 1;
     }
   }
   // Only the descriptors govrun inherited (and a script's) reach the program.
-  RawSyscall(SYS_close_range, 3, static_cast<long>(~0U), CLOSE_RANGE_CLOEXEC);
+  if ((rc = RawSyscall(SYS_close_range, 3, static_cast<long>(~0U), CLOSE_RANGE_CLOEXEC)) < 0) {
+    ReportAndExit(report, "close_range (Linux 5.11)", rc, false, false);
+  }
   for (std::size_t i = 0; i < plan.inherited_count; ++i) {
     RawSyscall(SYS_fcntl, plan.inherited[i], F_SETFD, 0);
   }
@@ -771,6 +774,12 @@ RunResult Supervise(const Child& child, const Sandbox& sandbox, const SuperviseO
       struct rusage usage {};
       const pid_t done = wait4(-1, &status, WNOHANG, &usage);
       if (done > 0) {
+        if (WIFSTOPPED(status)) {
+          // A ptrace stop: a process of the run made govrun its tracer
+          // (PTRACE_TRACEME). govrun traces nothing: let it go on.
+          ptrace(PTRACE_DETACH, done, nullptr, reinterpret_cast<void*>(static_cast<long>(WSTOPSIG(status))));
+          continue;
+        }
         if (done == pid) {
           main_done = true;
           result.usage = usage;

@@ -2,6 +2,7 @@
 // capabilities, Landlock, seccomp, network namespace (see sandbox.h).
 #include "runtime/exec/sandbox.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
@@ -313,8 +314,17 @@ std::uint64_t WriteRights(int abi, bool devices) {
 const char* const kLoaderReadPaths[] = {"/lib",       "/lib32",       "/lib64",      "/libx32",          "/usr/lib",
                                         "/usr/lib32", "/usr/lib64",   "/usr/libx32", "/etc/ld.so.cache", "/dev/null",
                                         "/dev/zero",  "/dev/urandom", "/dev/random"};
-// Write targets that leak nothing: writing to the null device.
-const char* const kAlwaysWritable[] = {"/dev/null"};
+// Write targets that leak nothing, writable under any `write` obligation.
+const char* const kAlwaysWritable[] = {"/dev/null", "/dev/zero", "/dev/full"};
+
+// The kernel's and the devices' interfaces: /proc (its sys/ tunables, other
+// processes), /sys (with the cgroup hierarchies) and /dev (disks). Root owns
+// them, and a run keeps uid 0 even without capabilities, so no run may write
+// beneath them unless its `write` obligation names a path there.
+const char* const kSystemInterfaces[] = {"proc", "sys", "dev"};
+// What a run without a `write` obligation may still write beneath /dev.
+const char* const kWritableDevices[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/ptmx"};
+const char* const kWritableDeviceDirs[] = {"/dev/pts", "/dev/shm", "/dev/mqueue"};
 
 // Adds a path-beneath rule for the file or directory open at `fd`.
 ErrorOr<void> AddLandlockRuleForFd(int ruleset, int fd, const std::string& what, std::uint64_t rights,
@@ -336,6 +346,44 @@ ErrorOr<void> AddLandlockRuleForFd(int ruleset, int fd, const std::string& what,
     return Error{"landlock_add_rule " + what + ": " + ErrnoText(errno)};
   }
   return {};
+}
+
+// Grants `rights` beneath every entry of `/` but the system interfaces.
+// Symbolic links are skipped (their targets are reached through their own
+// top-level entry; following them could lead back into /proc or /sys).
+ErrorOr<void> GrantOutsideSystemInterfaces(int ruleset, std::uint64_t rights, std::uint64_t handled) {
+  const int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) {
+    return Error{std::string("/: ") + ErrnoText(errno)};
+  }
+  DIR* dir = fdopendir(root);
+  if (dir == nullptr) {
+    close(root);
+    return Error{std::string("/: ") + ErrnoText(errno)};
+  }
+  ErrorOr<void> result;
+  while (const dirent* entry = readdir(dir)) {
+    const std::string_view name = entry->d_name;
+    if (name == "." || name == ".." ||
+        std::find(std::begin(kSystemInterfaces), std::end(kSystemInterfaces), name) != std::end(kSystemInterfaces)) {
+      continue;
+    }
+    const int fd = openat(dirfd(dir), entry->d_name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      continue;  // gone meanwhile: nothing to grant
+    }
+    UniqueFd holder(fd);
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || S_ISLNK(st.st_mode)) {
+      continue;
+    }
+    result = AddLandlockRuleForFd(ruleset, fd, "/" + std::string(name), rights, handled);
+    if (!result.ok()) {
+      break;
+    }
+  }
+  closedir(dir);
+  return result;
 }
 
 // Adds a path-beneath rule for a path named by the policy or by govrun's
@@ -377,6 +425,8 @@ class Bpf {
   void JumpIfEqual(std::uint32_t k, int target) { Emit(BPF_JMP | BPF_JEQ | BPF_K, k, target, -1); }
   // if (A >= k) goto target;
   void JumpIfAtLeast(std::uint32_t k, int target) { Emit(BPF_JMP | BPF_JGE | BPF_K, k, target, -1); }
+  // A &= k;
+  void And(std::uint32_t k) { Emit(BPF_ALU | BPF_AND | BPF_K, k, -1, -1); }
 
   // Resolves labels; fails on backward or too-long jumps.
   std::optional<std::vector<sock_filter>> Finish() const {
@@ -439,6 +489,9 @@ struct SyscallNumbers {
   std::uint32_t fcntl64;
   std::uint32_t truncate;
   std::uint32_t truncate64;
+  std::uint32_t open;  // 0: none (aarch64 has only openat)
+  std::uint32_t openat;
+  std::uint32_t openat2;
 };
 
 #if defined(__x86_64__) || defined(__aarch64__)
@@ -459,7 +512,14 @@ constexpr SyscallNumbers NativeNumbers(std::uint32_t arch) {
                         .fcntl = __NR_fcntl,
                         .fcntl64 = 0,
                         .truncate = __NR_truncate,
-                        .truncate64 = 0};
+                        .truncate64 = 0,
+#ifdef __NR_open
+                        .open = __NR_open,
+#else
+                        .open = 0,
+#endif
+                        .openat = __NR_openat,
+                        .openat2 = 437};
 }
 #endif
 
@@ -481,7 +541,10 @@ constexpr std::optional<SyscallNumbers> kCompat = SyscallNumbers{.arch = AUDIT_A
                                                                  .fcntl = 55,
                                                                  .fcntl64 = 221,
                                                                  .truncate = 92,
-                                                                 .truncate64 = 193};
+                                                                 .truncate64 = 193,
+                                                                 .open = 5,
+                                                                 .openat = 295,
+                                                                 .openat2 = 437};
 constexpr bool kHasX32 = true;
 constexpr bool kSeccompSupported = true;
 #elif defined(__aarch64__)
@@ -505,8 +568,12 @@ struct FilterSpec {
   // `network = none` / `loopback`: which socket calls are refused.
   bool no_sockets = false;       // none: socket() of every family, io_uring
   bool no_unix_sockets = false;  // loopback: socket(AF_UNIX)
-  // Landlock below ABI 3 cannot restrict truncate(2): refuse it.
+  // Landlock below ABI 3 cannot restrict truncation: refuse truncate(2),
+  // opens that truncate a file opened read-only (O_RDONLY|O_TRUNC needs
+  // only the read right there), and openat2 (its flags are out of reach).
   bool no_truncate = false;
+  // io_uring performs opens and sockets the filter never sees.
+  bool no_io_uring = false;
   // Signals aimed at govrun: these argument values are refused.
   std::vector<std::uint32_t> protected_pids;    // kill/tkill/tgkill/rt_*sigqueueinfo first argument
   std::vector<std::uint32_t> protected_owners;  // F_SETOWN argument
@@ -524,6 +591,8 @@ void EmitArchBlock(Bpf& bpf, const SyscallNumbers& numbers, const FilterSpec& sp
   const int deny_eperm = bpf.NewLabel();
   const int deny_enosys = bpf.NewLabel();
   const int deny_eacces = bpf.NewLabel();
+  const int open_flags1 = bpf.NewLabel();  // flags in argument 1 (open)
+  const int open_flags2 = bpf.NewLabel();  // flags in argument 2 (openat)
   bpf.Load(kOffsetNr);
   if (x32) {
     // x32 system calls (__X32_SYSCALL_BIT) are refused outright.
@@ -541,11 +610,11 @@ void EmitArchBlock(Bpf& bpf, const SyscallNumbers& numbers, const FilterSpec& sp
   if (spec.no_unchecked_signals) {
     bpf.JumpIfEqual(numbers.pidfd_send_signal, deny_enosys);
   }
+  if (spec.no_io_uring) {
+    bpf.JumpIfEqual(numbers.io_uring_setup, deny_eperm);
+  }
   if (spec.no_sockets || spec.no_unix_sockets) {
     bpf.JumpIfEqual(numbers.socket, socket_check);
-    if (spec.no_sockets) {
-      bpf.JumpIfEqual(numbers.io_uring_setup, deny_eperm);
-    }
     if (numbers.socketcall != 0) {
       bpf.JumpIfEqual(numbers.socketcall, deny_eperm);
     }
@@ -555,12 +624,23 @@ void EmitArchBlock(Bpf& bpf, const SyscallNumbers& numbers, const FilterSpec& sp
     if (numbers.truncate64 != 0) {
       bpf.JumpIfEqual(numbers.truncate64, deny_eacces);
     }
+    if (numbers.open != 0) {
+      bpf.JumpIfEqual(numbers.open, open_flags1);
+    }
+    bpf.JumpIfEqual(numbers.openat, open_flags2);
+    bpf.JumpIfEqual(numbers.openat2, deny_enosys);
   }
   bpf.Return(SECCOMP_RET_ALLOW);
-  bpf.Bind(deny_enosys);
-  bpf.Return(Errno(ENOSYS));
-  bpf.Bind(deny_eacces);
-  bpf.Return(Errno(EACCES));
+  bpf.Bind(open_flags1);
+  bpf.Load(ArgLow(1));
+  bpf.And(O_ACCMODE | O_TRUNC);
+  bpf.JumpIfEqual(O_RDONLY | O_TRUNC, deny_eacces);
+  bpf.Return(SECCOMP_RET_ALLOW);
+  bpf.Bind(open_flags2);
+  bpf.Load(ArgLow(2));
+  bpf.And(O_ACCMODE | O_TRUNC);
+  bpf.JumpIfEqual(O_RDONLY | O_TRUNC, deny_eacces);
+  bpf.Return(SECCOMP_RET_ALLOW);
   bpf.Bind(ioctl_check);
   {
     bpf.Load(ArgLow(1));
@@ -611,6 +691,11 @@ void EmitArchBlock(Bpf& bpf, const SyscallNumbers& numbers, const FilterSpec& sp
       bpf.Return(Errno(EAFNOSUPPORT));
     }
   }
+  // The refusals come last: every jump to them is forward.
+  bpf.Bind(deny_enosys);
+  bpf.Return(Errno(ENOSYS));
+  bpf.Bind(deny_eacces);
+  bpf.Return(Errno(EACCES));
   bpf.Bind(deny_eperm);
   bpf.Return(Errno(EPERM));
 }
@@ -938,9 +1023,9 @@ void PlanCapabilities(PlannedState& state, const RunCapabilities& caps) {
                           kept.empty() ? "none" : kept});
 }
 
-// The Landlock domain: the baseline (no device nodes, no tracing and, on
-// ABI >= 6, no signals or abstract sockets outside the run) and the
-// read/write obligations.
+// The Landlock domain: the baseline (no device nodes, no writes beneath
+// /proc, /sys and /dev, no tracing and, on ABI >= 6, no signals or abstract
+// sockets outside the run) and the read/write obligations.
 std::optional<Failure> PlanLandlock(PlannedState& state, const ir::Obligations& obligations,
                                     const SandboxOptions& options, const RunCapabilities& caps, int abi) {
   const bool devices = caps.Keeps(CAP_MKNOD);
@@ -955,28 +1040,21 @@ std::optional<Failure> PlanLandlock(PlannedState& state, const ir::Obligations& 
     }
     state.limits.push_back({"baseline",
                             "no Landlock in this kernel: device nodes refused by the emptied capability sets only; "
+                            "/proc, /sys and /dev protected by file permissions only (a root run can write them); "
                             "processes outside the run are protected by ordinary same-user rules only",
                             "always"});
     return std::nullopt;
   }
+  const std::uint64_t write_rights = WriteRights(abi, devices);
+  // Writes are always handled: without a `write` obligation they are
+  // granted everywhere but beneath the system interfaces.
   RulesetAttr attr;
-  if (!devices) {
-    attr.handled_access_fs |= kDeviceRights;
-  }
+  attr.handled_access_fs = kDeviceRights | write_rights;
   if (obligations.has_read) {
     attr.handled_access_fs |= kReadRights;
   }
-  if (obligations.has_write) {
-    attr.handled_access_fs |= WriteRights(abi, devices);
-  }
   if (abi >= 6) {
     attr.scoped = kScopeSignal | (confined_network ? kScopeAbstractUnixSocket : 0);
-  }
-  // A run that keeps CAP_MKNOD and has nothing else to handle still gets a
-  // domain (ptrace confinement): device rights handled and granted everywhere.
-  const bool grant_devices_everywhere = attr.handled_access_fs == 0 && attr.scoped == 0;
-  if (grant_devices_everywhere) {
-    attr.handled_access_fs = kDeviceRights;
   }
   const std::uint64_t handled = attr.handled_access_fs;
   const long fd = syscall(SYS_landlock_create_ruleset, &attr, RulesetAttrSize(abi), 0);
@@ -997,6 +1075,12 @@ std::optional<Failure> PlanLandlock(PlannedState& state, const ir::Obligations& 
     }
     return std::nullopt;
   };
+  auto everywhere_but_system = [&]() -> std::optional<Failure> {
+    if (auto granted = GrantOutsideSystemInterfaces(ruleset, write_rights, handled); !granted.ok()) {
+      return Refuse(obligations.has_write ? name : "baseline", granted.error().message);
+    }
+    return std::nullopt;
+  };
   auto mechanism = [&] {
     std::string text = "landlock ABI " + std::to_string(abi);
     if (!missing.empty()) {
@@ -1005,11 +1089,6 @@ std::optional<Failure> PlanLandlock(PlannedState& state, const ir::Obligations& 
     missing.clear();
     return text;
   };
-  if (grant_devices_everywhere) {
-    if (auto failure = add("/", kDeviceRights)) {
-      return failure;
-    }
-  }
   if (obligations.has_read) {
     for (const std::string& path : obligations.read) {
       if (auto failure = add(path, kReadRights, true)) {
@@ -1032,7 +1111,9 @@ std::optional<Failure> PlanLandlock(PlannedState& state, const ir::Obligations& 
   }
   if (obligations.has_write) {
     for (const std::string& path : obligations.write) {
-      if (auto failure = add(path, WriteRights(abi, devices), true)) {
+      // `/` stands for everything but the system interfaces; a path beneath
+      // them (`/dev/shm`) is granted as named.
+      if (auto failure = path == "/" ? everywhere_but_system() : add(path, write_rights, true)) {
         return failure;
       }
     }
@@ -1043,13 +1124,30 @@ std::optional<Failure> PlanLandlock(PlannedState& state, const ir::Obligations& 
     }
     std::string text = mechanism();
     if (abi < 3) {
-      text += "; truncate(2) refused by seccomp (Landlock below ABI 3 cannot restrict truncation)";
+      text +=
+          "; truncate(2), truncating read-only opens, openat2 and io_uring refused by seccomp (Landlock below "
+          "ABI 3 cannot restrict truncation)";
     }
     state.limits.push_back({"write", text, JoinPaths(obligations.write)});
+  } else {
+    if (auto failure = everywhere_but_system()) {
+      return failure;
+    }
+    for (const char* path : kWritableDevices) {
+      if (auto failure = add(path, LANDLOCK_ACCESS_FS_WRITE_FILE)) {
+        return failure;
+      }
+    }
+    for (const char* path : kWritableDeviceDirs) {
+      if (auto failure = add(path, write_rights)) {
+        return failure;
+      }
+    }
   }
   std::string baseline = "landlock ABI " + std::to_string(abi) + ": " +
                          (devices ? "device nodes allowed (CAP_MKNOD kept)" : "no device nodes") +
-                         ", no tracing of processes outside the run";
+                         ", no writes beneath /proc, /sys, /dev but what is named, no tracing of processes outside "
+                         "the run";
   baseline += abi >= 6 ? ", no signals to processes outside the run" : "";
   baseline += abi >= 6 && confined_network ? ", no abstract Unix sockets outside the run" : "";
   state.limits.push_back({"baseline", baseline, "always"});
@@ -1065,7 +1163,7 @@ std::optional<Failure> PlanNetworkAndSeccomp(PlannedState& state, const ir::Obli
   if (loopback) {
     state.new_netns = true;
     if (HasEffectiveCapability(CAP_SYS_ADMIN)) {
-      state.limits.push_back({"network", "network namespace (only lo), no AF_UNIX sockets", "loopback"});
+      state.limits.push_back({"network", "network namespace (only lo), no AF_UNIX sockets, no io_uring", "loopback"});
     } else {
       // Unprivileged: a user namespace owning the network namespace, with
       // the caller's uid and gid mapped to themselves.
@@ -1082,7 +1180,7 @@ std::optional<Failure> PlanNetworkAndSeccomp(PlannedState& state, const ir::Obli
       state.outer_uid = geteuid();
       state.limits.push_back({"network",
                               "user + network namespace (only lo; uid and gid mapped to themselves), no AF_UNIX "
-                              "sockets",
+                              "sockets, no io_uring",
                               "loopback"});
     }
   }
@@ -1094,6 +1192,7 @@ std::optional<Failure> PlanNetworkAndSeccomp(PlannedState& state, const ir::Obli
   spec.no_sockets = no_network;
   spec.no_unix_sockets = loopback;
   spec.no_truncate = obligations.has_write && abi < 3;
+  spec.no_io_uring = no_network || loopback || spec.no_truncate;
   const pid_t supervisor = options.supervisor_pid > 0 ? options.supervisor_pid : getpid();
   const pid_t group = options.supervisor_pgid > 0 ? options.supervisor_pgid : getpgrp();
   spec.protected_pids = {static_cast<std::uint32_t>(supervisor), static_cast<std::uint32_t>(-supervisor),

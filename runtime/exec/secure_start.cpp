@@ -1,6 +1,7 @@
 // govrun's secure start (see secure_start.h).
 #include "runtime/exec/secure_start.h"
 
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 #include "runtime/exec/exit_codes.h"
@@ -80,8 +82,8 @@ bool DecodeCarrier(std::string_view text, std::vector<std::pair<std::string, std
 // list (TMPDIR, TZDIR, the resolver's) only steers functions govrun never
 // calls, so it costs no re-execution; it is still kept from the program.
 bool ReadByGovrunsLibc(std::string_view name) {
-  return name.starts_with("LD_") || name.starts_with("MALLOC_") || name == "GLIBC_TUNABLES" ||
-         name == "GCONV_PATH" || name == "LOCPATH" || name == "NLSPATH";
+  return name.starts_with("LD_") || name.starts_with("MALLOC_") || name == "GLIBC_TUNABLES" || name == "GCONV_PATH" ||
+         name == "LOCPATH" || name == "NLSPATH";
 }
 
 [[noreturn]] void Die(int code, const std::string& message) {
@@ -90,10 +92,35 @@ bool ReadByGovrunsLibc(std::string_view name) {
   _exit(code);
 }
 
+// The pid tracing this process, from /proc/self/status; -1 when unreadable.
+long TracerPid() {
+  const int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return -1;
+  }
+  char buffer[4096];
+  const ssize_t got = read(fd, buffer, sizeof buffer - 1);
+  close(fd);
+  if (got <= 0) {
+    return -1;
+  }
+  buffer[got] = '\0';
+  const char* field = std::strstr(buffer, "\nTracerPid:");
+  return field == nullptr ? -1 : std::strtol(field + 11, nullptr, 10);
+}
+
 }  // namespace
 
 void SecureStart(char** argv) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // Non-dumpable only keeps new tracers out: one attached before (the
+  // caller's PTRACE_TRACEME, a tracer racing the exec) could still steer
+  // govrun, so govrun refuses to work under one.
+  if (const long tracer = TracerPid(); tracer != 0) {
+    Die(kExitConfig, tracer < 0 ? "cannot read /proc/self/status to check for a tracer; nothing was run"
+                                : "govrun is being traced (TracerPid " + std::to_string(tracer) +
+                                      "): it decides and runs nothing under a tracer");
+  }
   const std::string carrier_prefix = std::string(kScrubbedEnvironmentVariable) + "=";
   std::vector<char*> kept;
   std::string carried;  // an earlier instance's carrier value

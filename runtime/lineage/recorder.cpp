@@ -4,10 +4,14 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -77,34 +81,78 @@ long LockHolder(int fd) {
   return holder;
 }
 
+// A blocking flock(LOCK_EX) that gives up after `timeout_ms`: the kernel
+// queues the waiter (fair under contention, unlike polling), and a one-shot
+// timer aimed at this thread interrupts the wait with a signal whose handler
+// does nothing (no SA_RESTART, so flock returns EINTR). The handler, the
+// thread's mask and the timer are restored; a timer signal still pending is
+// consumed. Returns 0, or the errno of the failure (ETIMEDOUT at the deadline).
+int FlockWithTimeout(int fd, std::int64_t timeout_ms) {
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) return 0;
+  if (errno != EWOULDBLOCK) return errno;
+  const int kSignal = SIGRTMIN + 3;
+  struct sigaction action {};
+  action.sa_handler = [](int) {};
+  sigemptyset(&action.sa_mask);
+  struct sigaction old_action {};
+  if (sigaction(kSignal, &action, &old_action) != 0) return errno;
+  sigset_t only;
+  sigemptyset(&only);
+  sigaddset(&only, kSignal);
+  sigset_t old_mask;
+  pthread_sigmask(SIG_UNBLOCK, &only, &old_mask);
+  struct sigevent event {};
+  event.sigev_notify = SIGEV_THREAD_ID;
+  event.sigev_signo = kSignal;
+  event._sigev_un._tid = static_cast<pid_t>(syscall(SYS_gettid));
+  timer_t timer{};
+  int result = 0;
+  if (timer_create(CLOCK_MONOTONIC, &event, &timer) != 0) {
+    result = errno;
+  } else {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (true) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        result = ETIMEDOUT;
+        break;
+      }
+      struct itimerspec when {};
+      when.it_value.tv_sec = static_cast<time_t>(left.count() / 1000000000);
+      when.it_value.tv_nsec = static_cast<long>(left.count() % 1000000000);
+      timer_settime(timer, 0, &when, nullptr);
+      if (flock(fd, LOCK_EX) == 0) break;
+      if (errno != EINTR) {
+        result = errno;
+        break;
+      }
+    }
+    timer_delete(timer);
+  }
+  // Consume a timer signal that fired after the lock was taken, then restore.
+  pthread_sigmask(SIG_BLOCK, &only, nullptr);
+  const struct timespec zero {};
+  while (sigtimedwait(&only, nullptr, &zero) == kSignal) {
+  }
+  sigaction(kSignal, &old_action, nullptr);
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  return result;
+}
+
 // Holds flock(LOCK_EX) on the log for one append, waiting at most
 // `timeout_ms` for another holder.
 class ExclusiveLock {
  public:
   ExclusiveLock(int fd, std::int64_t timeout_ms) : fd_(fd) {
-    if (flock(fd_, LOCK_EX | LOCK_NB) == 0) {
+    const int error = FlockWithTimeout(fd_, timeout_ms);
+    if (error == 0) {
       locked_ = true;
       return;
     }
-    if (errno != EWOULDBLOCK) {
-      error_ = Errno("lineage log: cannot lock");
+    if (error != ETIMEDOUT) {
+      error_ = fmt::format("lineage log: cannot lock: {}", std::strerror(error));
       return;
-    }
-    // Contended: poll with a growing pause (1 ms .. 50 ms) until the deadline.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    long pause_us = 1000;
-    while (true) {
-      if (flock(fd_, LOCK_EX | LOCK_NB) == 0) {
-        locked_ = true;
-        return;
-      }
-      if (errno != EWOULDBLOCK && errno != EINTR) {
-        error_ = Errno("lineage log: cannot lock");
-        return;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) break;
-      usleep(static_cast<useconds_t>(pause_us));
-      pause_us = std::min(pause_us * 2, 50000L);
     }
     const long holder = LockHolder(fd_);
     error_ = fmt::format(

@@ -24,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -1336,6 +1337,28 @@ int main(int argc, char** argv) {
     }
     if (helper == "caps" && argc == 3) {
       return HelperCaps();
+    }
+    if (helper == "open-write" && argc == 4) {
+      // Opens for writing and closes: nothing is written.
+      const int fd = open(argv[3], O_WRONLY | O_CLOEXEC);
+      const bool ok = fd >= 0;
+      if (ok) {
+        close(fd);
+      }
+      return Report("open-write", ok);
+    }
+    if (helper == "open-truncate" && argc == 4) {
+      const int fd = open(argv[3], O_RDONLY | O_TRUNC | O_CLOEXEC);
+      const bool ok = fd >= 0;
+      if (ok) {
+        close(fd);
+      }
+      return Report("open-truncate", ok);
+    }
+    if (helper == "io-uring" && argc == 3) {
+      unsigned char params[120] = {};  // struct io_uring_params
+      const long fd = syscall(425 /* io_uring_setup */, 1, params);
+      return Report("io_uring_setup", fd >= 0);
     }
     std::fprintf(stderr, "unknown helper\n");
     return 2;

@@ -7,6 +7,7 @@
 #include <linux/capability.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -30,6 +31,7 @@
 #include "runtime/exec/program.h"
 #include "runtime/exec/run.h"
 #include "runtime/exec/sandbox.h"
+#include "runtime/lineage/log_io.h"
 #include "runtime/lineage/recorder.h"
 #include "tests/govrun/support.h"
 
@@ -415,6 +417,11 @@ TEST_CASE("finding 6: `write` never leaves truncate(2) open, at every Landlock A
     options.landlock_abi_override = abi;
     CHECK(RunSandboxed(obligations, options, HelperCommand({"truncate", dir + "/outside/victim"})) == 3);
     CHECK(ReadText(dir + "/outside/victim") == "precious\n");
+    // open(O_RDONLY | O_TRUNC) needs only the read right below ABI 3.
+    CHECK(RunSandboxed(obligations, options, HelperCommand({"open-truncate", dir + "/outside/victim"})) == 3);
+    CHECK(ReadText(dir + "/outside/victim") == "precious\n");
+    // io_uring could open (and truncate) where the filter cannot see.
+    CHECK(RunSandboxed(obligations, options, HelperCommand({"io-uring"})) == (abi >= 3 ? 0 : 3));
     const int inside = RunSandboxed(obligations, options, HelperCommand({"truncate", dir + "/inside/own"}));
     // Landlock >= 3 restricts truncation by path; below, seccomp refuses
     // truncate(2) everywhere (docs/govrun.md).
@@ -647,6 +654,148 @@ TEST_CASE("finding 18: metadata outside the write set: what root loses and what 
   CHECK(fixture.Run(HelperCommand({"chmod", own})).code == 0);
 }
 
+// ====================================== findings 1, 17 (review): system interfaces --
+
+TEST_CASE("a run writes nothing beneath /proc, /sys or /dev unless `write` names it, even as root",
+          "[govrun][hardening]") {
+  if (gov::exec::LandlockAbi() < 1) {
+    WARN("no Landlock: skipped");
+    return;
+  }
+  // Without a `write` obligation: everywhere else is writable, the kernel's
+  // interfaces are not (a capability-less root still owns them).
+  Fixture fixture(AllowHelper("processes = 5"));
+  std::vector<std::string> interfaces = {"/proc/sys/kernel/core_pattern", "/proc/self/oom_score_adj"};
+  for (const gov::exec::CgroupMount& mount : gov::exec::CgroupMounts()) {
+    interfaces.push_back(mount.mount_point + "/cgroup.procs");
+  }
+  for (const std::string& path : interfaces) {
+    INFO(path);
+    if (!Exists(path)) {
+      continue;
+    }
+    const Result result = fixture.Run(HelperCommand({"open-write", path}));
+    INFO(result.out << result.err);
+    CHECK(result.code == 3);
+  }
+  const std::string own = fixture.dir + "/own";
+  WriteText(own, "x\n");
+  CHECK(fixture.Run(HelperCommand({"open-write", own})).code == 0);
+  CHECK(fixture.Run(HelperCommand({"open-write", "/dev/null"})).code == 0);
+  // `/` in `write` means everything but the system interfaces.
+  Fixture everything(AllowHelper("write = [\"/\"]"));
+  CHECK(everything.Run(HelperCommand({"open-write", everything.dir + "/own2"})).code == 3);  // no such file
+  WriteText(everything.dir + "/own2", "x\n");
+  CHECK(everything.Run(HelperCommand({"open-write", everything.dir + "/own2"})).code == 0);
+  CHECK(everything.Run(HelperCommand({"open-write", "/proc/sys/kernel/core_pattern"})).code == 3);
+}
+
+TEST_CASE("govrun refuses to work under a tracer", "[govrun][hardening]") {
+  Fixture fixture(kTools);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    const int null_fd = open("/dev/null", O_RDWR);
+    dup2(null_fd, 0);
+    dup2(null_fd, 1);
+    dup2(null_fd, 2);
+    if (ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) {
+      _exit(201);
+    }
+    const std::string govrun = Govrun();
+    const std::string config = fixture.config;
+    const std::string marker = fixture.Marker();
+    execl(govrun.c_str(), govrun.c_str(), "--config", config.c_str(), "--", "touch", marker.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(202);
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) == child && WIFSTOPPED(status)) {
+    // The exec's SIGTRAP is swallowed; other signals are passed on.
+    const int signal = WSTOPSIG(status) == SIGTRAP ? 0 : WSTOPSIG(status);
+    ptrace(PTRACE_CONT, child, nullptr, reinterpret_cast<void*>(static_cast<long>(signal)));
+  }
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 78);
+  CHECK_FALSE(Exists(fixture.Marker()));
+}
+
+TEST_CASE("a start record naming a process that is not govrun makes no parent", "[govrun][hardening]") {
+  if (geteuid() != 0) {
+    WARN("needs root (to look at the forged supervisor's executable)");
+    return;
+  }
+  Fixture fixture(std::string(kTools) +
+                  "allow nested_touch when program.name == \"touch\" and parent != none\n"
+                  "deny top_touch when program.name == \"touch\" and parent == none because \"only nested\"\n");
+  REQUIRE(fixture.Run({"true"}).code == 0);  // the log exists
+  // A shell that waits for a line, then runs govrun as its child.
+  int lines[2];
+  REQUIRE(pipe(lines) == 0);
+  RunOptions options;
+  const std::string run_id(32, 'c');
+  const std::string log_path = fixture.dir + "/lineage/lineage.log";
+  const std::uint64_t offset = fs::file_size(log_path);
+  options.set_env["GOV_RUN_ID"] = run_id;
+  char record[17];
+  std::snprintf(record, sizeof record, "%016llx", static_cast<unsigned long long>(offset));
+  options.set_env["GOV_RUN_RECORD"] = record;
+  const std::string script = "read line; '" + Govrun() + "' --config '" + fixture.config + "' -- touch " +
+                             fixture.Marker() + "; echo status=$?";
+  const pid_t shell = fork();
+  REQUIRE(shell >= 0);
+  if (shell == 0) {
+    dup2(lines[0], 0);
+    close(lines[1]);
+    const int err = open((fixture.dir + "/forged.err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(err, 2);
+    dup2(err, 1);
+    for (const auto& [name, value] : options.set_env) {
+      setenv(name.c_str(), value.c_str(), 1);
+    }
+    execl("/bin/dash", "dash", "-c", script.c_str(), static_cast<char*>(nullptr));
+    _exit(202);
+  }
+  close(lines[0]);
+  // The forged start record, appended by hand with a body that matches its
+  // digest, naming the shell (an ancestor of that govrun) as supervisor.
+  const auto identity = gov::exec::IdentityOf(shell);
+  REQUIRE(identity.has_value());
+  const std::string log_text = ReadText(log_path);
+  const std::size_t log_at = log_text.find("\"log\":\"");
+  REQUIRE(log_at != std::string::npos);
+  nlohmann::json body = {
+      {"run", run_id},
+      {"pid", shell},
+      {"time_unix_ns", 1},
+      {"limits", nlohmann::json::array()},
+      {"supervisor", {{"pid", shell}, {"start_time", identity->start_time}, {"boot_id", gov::exec::BootId()}}},
+      {"depth", 0},
+      {"program", "/usr/bin/forged"}};
+  // Head holds views: the strings it names must outlive it.
+  const std::string log_id = log_text.substr(log_at + 7, 32);
+  const std::string prev = "sha256:" + std::string(64, '0');
+  gov::lineage::Head head;
+  head.type = gov::lineage::RecordType::kStart;
+  head.seq = 999;
+  head.log = log_id;
+  head.prev = prev;
+  head.run = run_id;
+  {
+    std::ofstream out(log_path, std::ios::app | std::ios::binary);
+    out << gov::lineage::MakeLine(head, gov::lineage::Canonical(body));
+  }
+  REQUIRE(write(lines[1], "go\n", 3) == 3);
+  close(lines[1]);
+  int status = 0;
+  REQUIRE(waitpid(shell, &status, 0) == shell);
+  const std::string err = ReadText(fixture.dir + "/forged.err");
+  INFO(err);
+  CHECK(err.find("is not govrun") != std::string::npos);
+  CHECK(err.find("status=77") != std::string::npos);
+  CHECK_FALSE(Exists(fixture.Marker()));
+}
+
 // =============================================================== finding 19 --
 
 TEST_CASE("finding 19: the run cannot kill govrun to outlive its timeout", "[govrun][hardening][signals]") {
@@ -700,6 +849,11 @@ TEST_CASE("finding 20: network = none reaches no Unix socket of the host", "[gov
   for (const int fd : listeners) {
     close(fd);
   }
+  // io_uring would open sockets (IORING_OP_SOCKET) the filter never sees.
+  Fixture loopback(AllowHelper("network = loopback"));
+  CHECK(loopback.Run(HelperCommand({"io-uring"})).code == 3);
+  CHECK(none.Run(HelperCommand({"io-uring"})).code == 3);
+  CHECK(open.Run(HelperCommand({"io-uring"})).code == 0);
 }
 
 // =============================================================== finding 21 --
