@@ -46,6 +46,7 @@
 #include "runtime/lineage/recorder.h"
 #include "runtime/lineage/verify.h"
 #include "runtime/request/request.h"
+#include "tests/support/ir_node.h"
 
 namespace {
 
@@ -75,17 +76,7 @@ ir::Policy FuzzPolicy() {
   policy.name = "fuzz";
   policy.version = "1.0.0";
   policy.strings = {"git", "MODE", "ci", "make"};
-  auto node = [](ir::Op op, ir::Kind kind, std::uint32_t a = ir::kNoNode, std::uint32_t b = ir::kNoNode,
-                 std::int64_t imm = 0, bool optional = false) {
-    ir::Node n{};
-    n.op = op;
-    n.kind = kind;
-    n.a = a;
-    n.b = b;
-    n.imm = imm;
-    n.optional = optional;
-    return n;
-  };
+  auto node = [](auto... args) { return gov::test_support::Node(args...); };
   using ir::Kind;
   using ir::Op;
   policy.nodes = {

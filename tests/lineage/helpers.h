@@ -110,6 +110,7 @@ inline Authorization SampleAuthorization(const std::string& run_id, const std::s
 #include "runtime/ir/serialize.h"
 #include "runtime/lineage/verify.h"
 #include "runtime/request/request.h"
+#include "tests/support/ir_node.h"
 
 namespace gov::lineage {
 
@@ -121,17 +122,7 @@ inline ir::Policy TestPolicy(const std::string& version = "1") {
   policy.name = "lineage-test";
   policy.version = version;
   policy.strings = {"git", "MODE", "ci", "make"};
-  auto node = [](ir::Op op, ir::Kind kind, std::uint32_t a = ir::kNoNode, std::uint32_t b = ir::kNoNode,
-                 std::int64_t imm = 0, bool optional = false) {
-    ir::Node n{};
-    n.op = op;
-    n.kind = kind;
-    n.a = a;
-    n.b = b;
-    n.imm = imm;
-    n.optional = optional;
-    return n;
-  };
+  auto node = [](auto... args) { return gov::test_support::Node(args...); };
   using ir::Kind;
   using ir::Op;
   policy.nodes = {

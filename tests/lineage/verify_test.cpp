@@ -395,16 +395,7 @@ ir::Policy AskPolicy() {
   policy.name = "ask-test";
   policy.version = "1";
   policy.strings = {"touch", "outside2"};
-  auto node = [](ir::Op op, ir::Kind kind, std::uint32_t a = ir::kNoNode, std::uint32_t b = ir::kNoNode,
-                 std::int64_t imm = 0) {
-    ir::Node n{};
-    n.op = op;
-    n.kind = kind;
-    n.a = a;
-    n.b = b;
-    n.imm = imm;
-    return n;
-  };
+  auto node = [](auto... args) { return gov::test_support::Node(args...); };
   using ir::Kind;
   using ir::Op;
   policy.nodes = {
@@ -708,3 +699,4 @@ TEST_CASE("all signatures: runs are attributed to their signers, records inserte
 
 }  // namespace
 }  // namespace gov::lineage
+#include "tests/support/ir_node.h"
