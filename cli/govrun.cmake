@@ -19,7 +19,7 @@
 # no shared object at all.
 if(TARGET gov_lineage)
   add_executable(govrun ${CMAKE_CURRENT_SOURCE_DIR}/govrun.cpp)
-  target_link_libraries(govrun PRIVATE gov_exec gov_config gov_bundle gov_request gov_interp gov_crypto
+  target_link_libraries(govrun PRIVATE gov_session gov_exec gov_config gov_bundle gov_request gov_interp gov_crypto
                                        gov_lineage)
   # Sanitizer builds keep the default (shared) linking: the sanitizer
   # runtimes are shared objects and replace allocation functions.

@@ -42,6 +42,7 @@
 #include "runtime/ir/ir.h"
 #include "runtime/lineage/recorder.h"
 #include "runtime/request/request.h"
+#include "runtime/session/session.h"
 #include "runtime/support/display.h"
 
 extern char** environ;
@@ -435,6 +436,7 @@ struct Options {
   std::vector<std::string> context;
   bool explain = false;
   bool timings = false;
+  bool session = false;
   std::string bundle;
   std::vector<std::string> command;
 };
@@ -442,6 +444,7 @@ struct Options {
 constexpr const char* kHelp =
     "govrun: run a command only when the signed policy allows it, under its limits, recorded\n"
     "Usage: govrun [options] -- PROGRAM [ARGS...]\n"
+    "       govrun --session [options] -- PROGRAM [ARGS...]\n"
     "\n"
     "Options (before `--`; `--option VALUE` or `--option=VALUE`):\n"
     "  -h, --help                Print this help message and exit\n"
@@ -449,6 +452,9 @@ constexpr const char* kHelp =
     "  --config FILE             Configuration file (else $GOV_CONFIG, ~/.config/gov/config.toml,\n"
     "                            /etc/gov/config.toml)\n"
     "  --context KEY=VALUE       A context value the policy declares (repeatable)\n"
+    "  --session                 Govern every exec of PROGRAM's whole process tree: each is decided\n"
+    "                            by the policy before it runs, recorded as a child run, and denied\n"
+    "                            with EACCES in the caller when not allowed\n"
     "  --explain                 Explain the decision on stderr\n"
     "  --bundle FILE             After the run, export its lineage bundle to FILE\n"
     "  --timings                 Print phase timings on stderr (for bench/bench_govrun)\n"
@@ -460,6 +466,7 @@ constexpr const char* kHelp =
     "  govrun -- git status\n"
     "  govrun --context ticket=CHG-1234 -- make release\n"
     "  govrun --explain -- rm -rf build\n"
+    "  govrun --session -- bash -c 'make && ./run-tests'\n"
     "  GOV_CONFIG=./config.toml govrun --bundle run.lineage -- make test\n";
 
 int UsageError(const std::string& message) {
@@ -497,6 +504,10 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Options& options) {
     }
     if (arg == "--timings") {
       options.timings = true;
+      continue;
+    }
+    if (arg == "--session") {
+      options.session = true;
       continue;
     }
     const std::size_t equal = arg.find('=');
@@ -549,6 +560,9 @@ int Main(int argc, char** argv, Timings& timings) {
   }
   timings.enabled = options.timings;
   timings.Mark("startup");
+  if (std::string why; options.session && !session::Supported(&why)) {
+    return Fail({exec::kExitConfig, "cannot govern a session: " + why});
+  }
 
   // 1. Configuration, trust, the policy, the lineage key and log.
   config::Search search;
@@ -681,6 +695,7 @@ int Main(int argc, char** argv, Timings& timings) {
     exec::SandboxOptions sandbox_options;
     sandbox_options.run_id = run_id;
     sandbox_options.program_fds.push_back(program.file.fd.get());
+    sandbox_options.governed_session = options.session;
     for (const std::string& name : obligations.capabilities) {
       if (const auto number = ir::CapabilityNumber(name)) {
         sandbox_options.keep_capabilities.push_back(*number);
@@ -785,6 +800,18 @@ int Main(int argc, char** argv, Timings& timings) {
     return end_without_run(spawned->failure());
   }
   exec::Child& child = spawned->value();
+  if (options.session) {
+    // The session's root lets govrun attach before it may start: its first
+    // exec, and every exec of its tree, stop for the supervisor.
+    auto ready = child.WaitReady();
+    if (!ready.ok()) {
+      return end_without_run(ready.failure());
+    }
+    if (auto attached = session::Attach(child); !attached.ok()) {
+      child.Abort();
+      return end_without_run(attached.failure());
+    }
+  }
   if (auto adopted = sandbox->AdoptChild(child.pid(), child.born_in_cgroup()); !adopted.ok()) {
     child.Abort();
     return end_without_run({exec::kExitConfig, "cannot enforce the obligations: " + adopted.error().message});
@@ -832,12 +859,56 @@ int Main(int argc, char** argv, Timings& timings) {
   timings.Mark("record_start");
   // From here on every way out of this function ends the whole run.
   exec::RunKiller killer(child.pid(), *sandbox);
-  auto went = child.Go(start_offset.value());
+  // A session checks the root's new image against exactly what executes:
+  // the argv the child passes and the environment with the late value.
+  std::vector<std::string> root_argv;
+  std::vector<std::string> root_envp;
+  if (options.session) {
+    root_argv = child.ExecArgv();
+    root_envp = spec.envp;
+    const std::string late_prefix = std::string(lineage::kEnvRunRecord) + "=";
+    for (std::string& entry : root_envp) {
+      if (entry.starts_with(late_prefix)) {
+        char digits[17];
+        std::snprintf(digits, sizeof digits, "%016llx", static_cast<unsigned long long>(start_offset.value()));
+        entry = late_prefix + digits;
+      }
+    }
+  }
+  auto went = child.Go(start_offset.value(), /*wait=*/!options.session);
   if (!went.ok()) {
     killer.Disarm();  // the child executed nothing and is reaped: there is no run to kill
     return end_without_run(went.failure());
   }
   timings.Mark("exec");
+  if (options.session) {
+    session::SessionOptions session_options;
+    session_options.policy = &policy;
+    session_options.recorder = &recorder;
+    session_options.root_request = &decided;
+    session_options.root_obligations = obligations;
+    session_options.root_run_id = run_id;
+    session_options.root_depth = start.depth;
+    session_options.root_file = program.is_script ? program.interpreter.st : program.file.st;
+    session_options.root_argv = std::move(root_argv);
+    session_options.root_envp = std::move(root_envp);
+    session_options.root_timeout_ms = obligations.timeout_ms;
+    session_options.kill_grace_ms = config.value().kill_grace_ms;
+    auto supervised = session::Supervise(child, *sandbox, session_options, started_ns);
+    if (!supervised.ok()) {
+      killer.Disarm();
+      return end_without_run(supervised.failure());
+    }
+    killer.Disarm();
+    const session::SessionResult& result = supervised.value();
+    if (!result.lineage_error.empty()) {
+      std::fprintf(stderr, "govrun: the session's lineage could not be written completely: %s\n",
+                   result.lineage_error.c_str());
+      finish(exec::kExitLineage);
+      return exec::kExitLineage;
+    }
+    return finish(result.root.ExitCode());
+  }
   exec::SuperviseOptions supervise;
   supervise.timeout_ms = obligations.timeout_ms;
   supervise.kill_grace_ms = config.value().kill_grace_ms;

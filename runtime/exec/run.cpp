@@ -280,6 +280,7 @@ struct Child::Plan {
   // and the child map (no descriptor, no name another process could open).
   std::uint32_t* go_word = nullptr;
   const std::uint64_t* late_value = nullptr;  // in the same page
+  std::uint32_t* ready_word = nullptr;        // in the same page: a traced child is ready to be attached
   char* late_digits = nullptr;                // 16 characters in env_storage, or null
   int report_fd = -1;                         // write end of the status pipe (close-on-exec)
   int parent_end = -1;                        // govrun's end of the status pipe: the child closes its copy
@@ -386,6 +387,17 @@ constexpr std::uint32_t kGo = 1;
   const char* stage = "sandbox";
   if ((rc = ApplySteps(plan.steps, &stage)) < 0) {
     ReportAndExit(report, stage, rc, true, false);
+  }
+  // A session's root (forked: this memory is its own) lets the supervisor
+  // attach. Another process of the user could now write this memory too,
+  // but whatever it makes this child execute stops for the supervisor,
+  // which checks the new image against the authorized one (session/).
+  if (plan.steps.traced) {
+    if ((rc = RawSyscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0)) < 0) {
+      ReportAndExit(report, "prctl(PR_SET_DUMPABLE)", rc, false, false);
+    }
+    __atomic_store_n(plan.ready_word, 1u, __ATOMIC_RELEASE);
+    RawSyscall(SYS_futex, Arg(plan.ready_word), FUTEX_WAKE, 1, 0, 0);
   }
   // Wait for Go(): only govrun can store to the start word.
   while (__atomic_load_n(plan.go_word, __ATOMIC_ACQUIRE) == kWait) {
@@ -563,7 +575,7 @@ void Child::Abort() {
   Release();
 }
 
-Outcome<bool> Child::Go(std::uint64_t late_value) {
+Outcome<bool> Child::Go(std::uint64_t late_value, bool wait) {
   auto* word = static_cast<std::uint32_t*>(go_page_);
   __atomic_store_n(reinterpret_cast<std::uint64_t*>(static_cast<char*>(go_page_) + 8), late_value, __ATOMIC_RELEASE);
   __atomic_store_n(word, kGo, __ATOMIC_RELEASE);
@@ -572,6 +584,31 @@ Outcome<bool> Child::Go(std::uint64_t late_value) {
     Abort();
     return Failure{kExitInternal, std::string("cannot signal the child to start: ") + std::strerror(error)};
   }
+  if (!wait) {
+    return true;
+  }
+  return FinishGo();
+}
+
+std::vector<std::string> Child::ExecArgv() const {
+  return plan_ != nullptr ? plan_->argv_storage : std::vector<std::string>{};
+}
+
+Outcome<bool> Child::WaitReady() {
+  auto* word = reinterpret_cast<std::uint32_t*>(static_cast<char*>(go_page_) + 16);
+  while (__atomic_load_n(word, __ATOMIC_ACQUIRE) == 0) {
+    siginfo_t info{};
+    // Not reaped (WNOWAIT): a child that failed is reported by FinishGo.
+    if (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid_) {
+      return FinishGo();
+    }
+    const timespec wait{0, 10000000};
+    syscall(SYS_futex, word, FUTEX_WAIT, 0, &wait, nullptr, 0);
+  }
+  return true;
+}
+
+Outcome<bool> Child::FinishGo() {
   ChildReport report;
   ssize_t got;
   do {
@@ -658,7 +695,7 @@ Outcome<Child> Spawn(const LaunchSpec& spec) {
   plan->inherited_count = InheritedFds().size();
   plan->steps = spec.sandbox->StepsForChild();
   plan->sandbox = spec.sandbox;
-  plan->forked = plan->steps.namespaces;
+  plan->forked = plan->steps.namespaces || plan->steps.traced;
 
   Child child;
   const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
@@ -669,6 +706,7 @@ Outcome<Child> Spawn(const LaunchSpec& spec) {
   child.go_page_ = go_page;
   plan->go_word = static_cast<std::uint32_t*>(go_page);
   plan->late_value = reinterpret_cast<const std::uint64_t*>(static_cast<char*>(go_page) + 8);
+  plan->ready_word = reinterpret_cast<std::uint32_t*>(static_cast<char*>(go_page) + 16);
   int status_pipe[2];
   if (pipe2(status_pipe, O_CLOEXEC) != 0) {
     return Failure{kExitInternal, std::string("pipe2: ") + std::strerror(errno)};

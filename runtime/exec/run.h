@@ -79,10 +79,20 @@ class Child {
   // kExitConfig for an obligation the kernel refused, kExitInternal). After
   // a failure the child has exited and is reaped. `late_value` fills the
   // LaunchSpec's late_env_name entry.
-  Outcome<bool> Go(std::uint64_t late_value = 0);
+  Outcome<bool> Go(std::uint64_t late_value = 0, bool wait = true);
+  // With Go(late_value, /*wait=*/false) (a traced session root, whose exec
+  // stops for the supervisor): the rest of Go() once the supervisor saw
+  // the child execute or end.
+  Outcome<bool> FinishGo();
+  // A traced session root (Sandbox::ChildSteps::traced): waits until it has
+  // applied its sandbox and made itself attachable; its failure otherwise.
+  Outcome<bool> WaitReady();
   // Kills the child before it executed anything and reaps it. Also done by
   // the destructor when neither Go() nor Abort() ran.
   void Abort();
+  // The argv the child will pass to execveat (for a script: interpreter,
+  // its argument, /dev/fd/N, the arguments). Before Go() only.
+  std::vector<std::string> ExecArgv() const;
   // True when the child was created inside the run's cgroup v2.
   bool born_in_cgroup() const { return born_in_cgroup_; }
 

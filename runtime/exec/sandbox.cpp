@@ -492,6 +492,10 @@ struct SyscallNumbers {
   std::uint32_t open;  // 0: none (aarch64 has only openat)
   std::uint32_t openat;
   std::uint32_t openat2;
+  std::uint32_t execve;
+  std::uint32_t execveat;
+  std::uint32_t ptrace;
+  std::uint32_t process_vm_writev;
 };
 
 #if defined(__x86_64__) || defined(__aarch64__)
@@ -519,7 +523,11 @@ constexpr SyscallNumbers NativeNumbers(std::uint32_t arch) {
                         .open = 0,
 #endif
                         .openat = __NR_openat,
-                        .openat2 = 437};
+                        .openat2 = 437,
+                        .execve = __NR_execve,
+                        .execveat = __NR_execveat,
+                        .ptrace = __NR_ptrace,
+                        .process_vm_writev = __NR_process_vm_writev};
 }
 #endif
 
@@ -544,7 +552,11 @@ constexpr std::optional<SyscallNumbers> kCompat = SyscallNumbers{.arch = AUDIT_A
                                                                  .truncate64 = 193,
                                                                  .open = 5,
                                                                  .openat = 295,
-                                                                 .openat2 = 437};
+                                                                 .openat2 = 437,
+                                                                 .execve = 11,
+                                                                 .execveat = 358,
+                                                                 .ptrace = 26,
+                                                                 .process_vm_writev = 348};
 constexpr bool kHasX32 = true;
 constexpr bool kSeccompSupported = true;
 #elif defined(__aarch64__)
@@ -580,10 +592,16 @@ struct FilterSpec {
   // Below Landlock ABI 6 (no signal scoping): refuse the ways to signal a
   // process whose target the filter cannot read.
   bool no_unchecked_signals = false;
+  // A governed session: execve/execveat stop for the session supervisor
+  // (SECCOMP_RET_TRACE; without a tracer the kernel fails them with
+  // ENOSYS), and no process of the session writes another's memory
+  // (process_vm_writev) or traces one (ptrace). The compat (i386) exec
+  // calls are refused instead: the supervisor reads native registers only.
+  bool trace_exec = false;
 };
 
 // Per-architecture block.
-void EmitArchBlock(Bpf& bpf, const SyscallNumbers& numbers, const FilterSpec& spec, bool x32) {
+void EmitArchBlock(Bpf& bpf, const SyscallNumbers& numbers, const FilterSpec& spec, bool native, bool x32) {
   const int ioctl_check = bpf.NewLabel();
   const int socket_check = bpf.NewLabel();
   const int signal_check = bpf.NewLabel();
@@ -597,6 +615,14 @@ void EmitArchBlock(Bpf& bpf, const SyscallNumbers& numbers, const FilterSpec& sp
   if (x32) {
     // x32 system calls (__X32_SYSCALL_BIT) are refused outright.
     bpf.JumpIfAtLeast(0x40000000u, deny_enosys);
+  }
+  const int trace_exec = bpf.NewLabel();
+  if (spec.trace_exec) {
+    const int exec_action = native ? trace_exec : deny_enosys;
+    bpf.JumpIfEqual(numbers.execve, exec_action);
+    bpf.JumpIfEqual(numbers.execveat, exec_action);
+    bpf.JumpIfEqual(numbers.ptrace, deny_eperm);
+    bpf.JumpIfEqual(numbers.process_vm_writev, deny_eperm);
   }
   bpf.JumpIfEqual(numbers.ioctl, ioctl_check);
   for (const std::uint32_t call :
@@ -692,6 +718,8 @@ void EmitArchBlock(Bpf& bpf, const SyscallNumbers& numbers, const FilterSpec& sp
     }
   }
   // The refusals come last: every jump to them is forward.
+  bpf.Bind(trace_exec);
+  bpf.Return(SECCOMP_RET_TRACE | kSessionTraceData);
   bpf.Bind(deny_enosys);
   bpf.Return(Errno(ENOSYS));
   bpf.Bind(deny_eacces);
@@ -713,10 +741,10 @@ std::optional<std::vector<sock_filter>> BuildSeccompProgram(const FilterSpec& sp
   // something else, so nothing it asks can be judged.
   bpf.Return(SECCOMP_RET_KILL_PROCESS);
   bpf.Bind(native);
-  EmitArchBlock(bpf, kNative, spec, kHasX32);
+  EmitArchBlock(bpf, kNative, spec, true, kHasX32);
   bpf.Bind(compat);
   if (kCompat) {
-    EmitArchBlock(bpf, *kCompat, spec, false);
+    EmitArchBlock(bpf, *kCompat, spec, false, false);
   } else {
     bpf.Return(SECCOMP_RET_KILL_PROCESS);
   }
@@ -829,7 +857,8 @@ struct PlannedState {
   std::vector<sock_filter> seccomp;
   Sandbox::ChildSteps capability_steps;  // only the capability fields are used
   bool new_netns = false;
-  bool new_userns = false;  // unprivileged: the network namespace needs its own user namespace
+  bool new_userns = false;        // unprivileged: the network namespace needs its own user namespace
+  bool governed_session = false;  // SandboxOptions::governed_session
   uid_t outer_uid = 0;
 
   PlannedState() = default;
@@ -1200,6 +1229,7 @@ std::optional<Failure> PlanNetworkAndSeccomp(PlannedState& state, const ir::Obli
   spec.protected_owners = {static_cast<std::uint32_t>(supervisor), static_cast<std::uint32_t>(-supervisor),
                            static_cast<std::uint32_t>(-group)};
   spec.no_unchecked_signals = abi < 6;
+  spec.trace_exec = options.governed_session;
   auto program = BuildSeccompProgram(spec);
   if (!program) {
     return Failure{kExitInternal, "internal error: the seccomp program does not assemble"};
@@ -1215,6 +1245,13 @@ std::optional<Failure> PlanNetworkAndSeccomp(PlannedState& state, const ir::Obli
                                         "below ABI 6 cannot scope signals)"
                                       : ""),
        "always"});
+  if (options.governed_session) {
+    state.governed_session = true;
+    state.limits.push_back({"session",
+                            "ptrace + seccomp (every execve/execveat stops for the session supervisor and is "
+                            "decided before the new image runs; no ptrace or process_vm_writev in the session)",
+                            "every exec"});
+  }
   return std::nullopt;
 }
 
@@ -1441,6 +1478,7 @@ Sandbox::ChildSteps Sandbox::StepsForChild() const {
     steps.seccomp_length = static_cast<unsigned short>(state_->seccomp.size());
   }
   steps.cgroup_v2_fd = state_->cgroup_v2_fd.valid() ? state_->cgroup_v2_fd.get() : -1;
+  steps.traced = state_->governed_session;
   return steps;
 }
 

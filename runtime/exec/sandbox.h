@@ -72,6 +72,13 @@ struct SandboxOptions {
   // Capabilities (CAP_* numbers) the run keeps if the caller has them; every
   // other capability is removed before exec.
   std::vector<int> keep_capabilities;
+  // The root of a governed session (runtime/session/): every execve and
+  // execveat of the run stops for the session supervisor, which traces it
+  // (seccomp SECCOMP_RET_TRACE with kSessionTraceData; the compat i386 exec
+  // calls are refused), and no process of the run may trace another or
+  // write its memory. The child is then forked and made dumpable so the
+  // supervisor can attach to it before Go().
+  bool governed_session = false;
   // Test hooks (never set by govrun): plan for this Landlock ABI instead of
   // the kernel's (only lower values are meaningful), and for these cgroup
   // mounts instead of /proc/self/mountinfo's.
@@ -128,6 +135,9 @@ class Sandbox {
     const sock_filter* seccomp = nullptr;  // nullptr: none
     unsigned short seccomp_length = 0;
     int cgroup_v2_fd = -1;  // the per-run cgroup v2 directory, for CLONE_INTO_CGROUP; -1: none
+    // A governed session's root: forked (own memory) and dumpable before it
+    // waits for Go(), so that the supervisor can attach (PTRACE_SEIZE).
+    bool traced = false;
   };
   ChildSteps StepsForChild() const;
 
@@ -147,6 +157,10 @@ class Sandbox {
   explicit Sandbox(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
 };
+
+// SECCOMP_RET_DATA of the session's exec trace: a seccomp stop with any
+// other value comes from a filter the run installed itself.
+inline constexpr std::uint32_t kSessionTraceData = 0x0607;
 
 // The argument that makes a program linking this library act as the
 // namespace helper of an unprivileged `network = loopback` run (the child

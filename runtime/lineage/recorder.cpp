@@ -344,6 +344,10 @@ class LogRecorder final : public Recorder {
                  {"system_cpu_us", record.system_cpu_us},
                  {"max_rss_kib", record.max_rss_kib},
                  {"exec_error", record.exec_error}};
+    if (!record.replaced_by.empty()) {
+      if (!IsId(record.replaced_by)) return Error{"lineage: replaced_by must be a run id"};
+      body["replaced_by"] = record.replaced_by;
+    }
     Head head;
     head.type = RecordType::kEnd;
     head.run = record.run_id;

@@ -125,11 +125,14 @@ struct End {
   bool exited = false;  // true: exit_status is valid
   int exit_status = 0;
   int signal = 0;         // when killed by a signal
-  std::string killed_by;  // "" | "timeout" | "memory" | "processes" | "govrun-signal"
+  std::string killed_by;  // "" | "timeout" | "memory" | "processes" | "govrun-signal" | "exec-mismatch" | "lineage"
   std::int64_t user_cpu_us = 0;
   std::int64_t system_cpu_us = 0;
   std::int64_t max_rss_kib = 0;
   std::string exec_error;  // non-empty when exec itself failed after authorization
+  // In a governed session: the run whose image replaced this one in the
+  // same process (the process executed again). Empty otherwise.
+  std::string replaced_by;
 };
 
 // Makes records durable and signed. One Recorder per govrun invocation.

@@ -1,0 +1,1022 @@
+// The session supervisor (session.h): ptrace event loop, exec decisions,
+// post-exec checks and child-run lineage.
+#include "runtime/session/session.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "runtime/abi/gov_abi.h"
+#include "runtime/exec/process.h"
+#include "runtime/exec/program.h"
+#include "runtime/interp/interp.h"
+#include "runtime/support/display.h"
+#include "runtime/support/path.h"
+
+namespace gov::session {
+
+namespace {
+
+using exec::Failure;
+
+// argv and environment bytes the supervisor reads per exec (the kernel's own
+// limit is a quarter of the stack rlimit, 2 MiB by default).
+constexpr std::size_t kMaxExecBytes = 4u << 20;
+constexpr std::size_t kMaxExecStrings = 1u << 16;
+
+std::string ErrnoText(int error) {
+  return std::strerror(error);
+}
+
+// ---------------------------------------------------------- tracee memory --
+
+// Reads `size` bytes at `address` of process `pid`: process_vm_readv, else
+// PTRACE_PEEKDATA (a non-dumpable image refuses the former to its own user).
+bool ReadMemory(pid_t pid, std::uint64_t address, void* out, std::size_t size) {
+  iovec local{out, size};
+  iovec remote{reinterpret_cast<void*>(address), size};
+  if (process_vm_readv(pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(size)) {
+    return true;
+  }
+  auto* bytes = static_cast<unsigned char*>(out);
+  for (std::size_t done = 0; done < size;) {
+    const std::uint64_t word_address = (address + done) & ~std::uint64_t{7};
+    errno = 0;
+    const long word = ptrace(PTRACE_PEEKDATA, pid, reinterpret_cast<void*>(word_address), nullptr);
+    if (errno != 0) {
+      return false;
+    }
+    const std::size_t skip = static_cast<std::size_t>(address + done - word_address);
+    const std::size_t take = std::min<std::size_t>(8 - skip, size - done);
+    std::memcpy(bytes + done, reinterpret_cast<const unsigned char*>(&word) + skip, take);
+    done += take;
+  }
+  return true;
+}
+
+// A NUL-terminated string at `address`, at most `budget` bytes.
+bool ReadString(pid_t pid, std::uint64_t address, std::size_t& budget, std::string& out) {
+  out.clear();
+  char chunk[256];
+  while (true) {
+    // Never read across a page boundary in one go: the next page may be unmapped.
+    const std::size_t to_page = 4096 - static_cast<std::size_t>(address % 4096);
+    const std::size_t want = std::min(sizeof chunk, to_page);
+    if (!ReadMemory(pid, address, chunk, want)) {
+      return false;
+    }
+    const void* nul = std::memchr(chunk, 0, want);
+    const std::size_t take = nul != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nul) - chunk) : want;
+    if (take + 1 > budget) {
+      return false;
+    }
+    budget -= take;
+    out.append(chunk, take);
+    if (nul != nullptr) {
+      budget -= 1;
+      return true;
+    }
+    address += want;
+  }
+}
+
+// A NULL-terminated array of string pointers (argv, envp) at `address`.
+bool ReadStringArray(pid_t pid, std::uint64_t address, std::size_t& budget, std::vector<std::string>& out) {
+  out.clear();
+  if (address == 0) {
+    return true;  // the kernel takes a NULL array as empty
+  }
+  while (out.size() < kMaxExecStrings) {
+    std::uint64_t pointer = 0;
+    if (!ReadMemory(pid, address + 8 * out.size(), &pointer, sizeof pointer)) {
+      return false;
+    }
+    if (pointer == 0) {
+      return true;
+    }
+    std::string item;
+    if (!ReadString(pid, pointer, budget, item)) {
+      return false;
+    }
+    out.push_back(std::move(item));
+  }
+  return false;
+}
+
+bool ReadWholeFile(const std::string& path, std::string& out, std::size_t limit) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  out.clear();
+  char buffer[65536];
+  while (out.size() <= limit) {
+    const ssize_t got = read(fd, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got < 0) {
+      close(fd);
+      return false;
+    }
+    if (got == 0) {
+      close(fd);
+      return true;
+    }
+    out.append(buffer, static_cast<std::size_t>(got));
+  }
+  close(fd);
+  return false;
+}
+
+// "a\0b\0" → {"a", "b"} (/proc/PID/cmdline and environ).
+std::vector<std::string> SplitNul(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t end = text.find('\0', start);
+    if (end == std::string::npos) {
+      out.push_back(text.substr(start));
+      break;
+    }
+    out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string ReadLink(const std::string& path) {
+  char buffer[4096];
+  const ssize_t got = readlink(path.c_str(), buffer, sizeof buffer);
+  return got > 0 ? std::string(buffer, static_cast<std::size_t>(got)) : std::string();
+}
+
+// --------------------------------------------------------------- runs ------
+
+// One run of the session: an image some process executed.
+struct TrackedRun {
+  std::string id;
+  std::string program;
+  std::int64_t depth = 0;
+  std::shared_ptr<TrackedRun> parent;
+  pid_t leader = 0;  // the process that executed this image
+  std::int64_t started_ns = 0;
+  std::int64_t term_deadline_ns = 0;  // timeout: SIGTERM at, then SIGKILL after the grace
+  std::int64_t kill_deadline_ns = 0;
+  std::string killed_by;
+  bool ended = false;
+
+  bool Within(const TrackedRun& ancestor) const {
+    for (const TrackedRun* run = this; run != nullptr; run = run->parent.get()) {
+      if (run == &ancestor) {
+        return true;
+      }
+    }
+    return false;
+  }
+};
+
+// An exec the supervisor allowed at its entry, until the kernel reports it.
+struct PendingExec {
+  std::shared_ptr<TrackedRun> run;
+  struct stat file {};            // what /proc/PID/exe must be
+  std::vector<std::string> argv;  // the new image's argv and envp
+  std::vector<std::string> envp;
+  bool root = false;
+};
+
+struct Proc {
+  std::shared_ptr<TrackedRun> run;  // the image it runs; null until its parent's fork event
+  bool waiting_for_parent = false;  // stopped at birth before its fork event was seen
+  std::optional<PendingExec> pending;
+};
+
+// What a process asked the kernel to execute, read at the call's entry
+// (the caller's memory: a claim the post-exec check verifies).
+struct ExecCall {
+  bool at = false;
+  int dirfd = AT_FDCWD;
+  int flags = 0;
+  std::string path;
+  std::vector<std::string> argv;
+  std::vector<std::string> envp;
+};
+
+bool SameFileState(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+         a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+bool IsUnder(const std::string& path, const std::string& root) {
+  if (root == "/") {
+    return true;
+  }
+  return path == root ||
+         (path.size() > root.size() && path.compare(0, root.size(), root) == 0 && path[root.size()] == '/');
+}
+
+int NetworkStrictness(ir::Network network) {
+  switch (network) {
+    case ir::Network::kNone:
+      return 0;
+    case ir::Network::kLoopback:
+      return 1;
+    default:
+      return 2;
+  }
+}
+
+sigset_t SessionSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (const int signal : exec::kForwardedSignals) {
+    sigaddset(&set, signal);
+  }
+  sigaddset(&set, SIGCHLD);
+  return set;
+}
+
+class Supervisor {
+ public:
+  Supervisor(exec::Child& root, const exec::Sandbox& sandbox, const SessionOptions& options, std::int64_t started_ns)
+      : root_child_(root), sandbox_(sandbox), options_(options), root_pid_(root.pid()) {
+    auto run = std::make_shared<TrackedRun>();
+    run->id = options.root_run_id;
+    run->program = options.root_request->program_path;
+    run->depth = options.root_depth;
+    run->leader = root_pid_;
+    run->started_ns = started_ns;
+    if (options.root_timeout_ms > 0) {
+      run->term_deadline_ns = started_ns + options.root_timeout_ms * 1000000;
+    }
+    root_run_ = run;
+    Proc& proc = procs_[root_pid_];
+    proc.run = run;
+    PendingExec pending;
+    pending.run = run;
+    pending.file = options.root_file;
+    pending.argv = options.root_argv;
+    pending.envp = options.root_envp;
+    pending.root = true;
+    proc.pending = std::move(pending);
+  }
+
+  exec::Outcome<SessionResult> Loop() {
+    const sigset_t set = SessionSignals();
+    std::int64_t leftover_deadline = 0;
+    while (true) {
+      while (true) {
+        int status = 0;
+        struct rusage usage {};
+        const pid_t pid = wait4(-1, &status, WNOHANG | __WALL, &usage);
+        if (pid <= 0) {
+          break;
+        }
+        Handle(pid, status, usage);
+        if (root_failure_) {
+          return *root_failure_;
+        }
+      }
+      const std::int64_t now = exec::MonotonicNs();
+      if (root_done_) {
+        if (procs_.empty() && sandbox_.CgroupsEmpty()) {
+          break;
+        }
+        // The root ended and left processes behind: they end with it.
+        if (leftover_deadline == 0) {
+          leftover_deadline = now + 5000000000LL;
+        }
+        KillAll();
+        if (now > leftover_deadline) {
+          break;
+        }
+      }
+      EnforceDeadlines(now);
+      std::int64_t wake = root_done_ ? now + 10000000 : NextDeadline();
+      siginfo_t info{};
+      int got;
+      if (wake == 0) {
+        got = sigwaitinfo(&set, &info);
+      } else {
+        const std::int64_t wait_ns = std::max<std::int64_t>(wake - now, 0);
+        const timespec wait{static_cast<time_t>(wait_ns / 1000000000), static_cast<long>(wait_ns % 1000000000)};
+        got = sigtimedwait(&set, &info, &wait);
+      }
+      if (got > 0 && got != SIGCHLD && !root_done_) {
+        kill(-root_pid_, got);
+        forwarded_ = got;
+      }
+    }
+    if (result_.root.killed_by.empty() && !result_.root.exited && forwarded_ != 0 &&
+        result_.root.signal == forwarded_) {
+      result_.root.killed_by = "govrun-signal";
+    }
+    return result_;
+  }
+
+ private:
+  // ------------------------------------------------------------ events --
+  void Handle(pid_t pid, int status, const struct rusage& usage) {
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      Exited(pid, status, usage);
+      return;
+    }
+    if (!WIFSTOPPED(status)) {
+      return;
+    }
+    const int event = status >> 16;
+    const int signal = WSTOPSIG(status);
+    switch (event) {
+      case PTRACE_EVENT_STOP:
+        if (signal == SIGSTOP || signal == SIGTSTP || signal == SIGTTIN || signal == SIGTTOU) {
+          ptrace(PTRACE_LISTEN, pid, nullptr, nullptr);  // a group stop (job control): stay stopped
+          return;
+        }
+        Born(pid);
+        return;
+      case PTRACE_EVENT_FORK:
+      case PTRACE_EVENT_VFORK:
+      case PTRACE_EVENT_CLONE:
+        Forked(pid);
+        return;
+      case PTRACE_EVENT_SECCOMP:
+        ExecEntry(pid);
+        return;
+      case PTRACE_EVENT_EXEC:
+        Executed(pid);
+        return;
+      case 0:
+        break;
+      default:
+        Continue(pid, 0);
+        return;
+    }
+    if (signal == (SIGTRAP | 0x80)) {
+      ExecReturned(pid);
+      return;
+    }
+    Continue(pid, signal);  // a signal for the tracee: deliver it
+  }
+
+  void Continue(pid_t pid, int signal) {
+    ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(signal)));
+  }
+
+  // A new process or thread at its first stop (or an interrupt).
+  void Born(pid_t pid) {
+    auto found = procs_.find(pid);
+    if (found == procs_.end() || !found->second.run) {
+      // Its parent's fork event has not been seen yet: it runs once it has.
+      procs_[pid].waiting_for_parent = true;
+      return;
+    }
+    Continue(pid, 0);
+  }
+
+  void Forked(pid_t pid) {
+    unsigned long message = 0;
+    ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &message);
+    const auto child = static_cast<pid_t>(message);
+    auto parent = procs_.find(pid);
+    if (child > 0) {
+      Proc& proc = procs_[child];
+      proc.run = parent != procs_.end() ? parent->second.run : root_run_;
+      if (proc.waiting_for_parent) {
+        proc.waiting_for_parent = false;
+        Continue(child, 0);
+      }
+    }
+    Continue(pid, 0);
+  }
+
+  void Exited(pid_t pid, int status, const struct rusage& usage) {
+    auto found = procs_.find(pid);
+    if (found != procs_.end()) {
+      Proc& proc = found->second;
+      if (proc.pending && !proc.pending->root) {
+        EndRun(*proc.pending->run,
+               [&](lineage::End& end) { end.exec_error = "the process ended before the authorized exec completed"; });
+      }
+      if (proc.run && proc.run->leader == pid && !proc.run->ended) {
+        EndRun(*proc.run, [&](lineage::End& end) {
+          end.duration_ns = exec::MonotonicNs() - proc.run->started_ns;
+          end.exited = WIFEXITED(status);
+          end.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+          end.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+          end.killed_by = proc.run->killed_by;
+          end.user_cpu_us = static_cast<std::int64_t>(usage.ru_utime.tv_sec) * 1000000 + usage.ru_utime.tv_usec;
+          end.system_cpu_us = static_cast<std::int64_t>(usage.ru_stime.tv_sec) * 1000000 + usage.ru_stime.tv_usec;
+          end.max_rss_kib = usage.ru_maxrss;
+        });
+      }
+      procs_.erase(found);
+    }
+    if (pid == root_pid_) {
+      if (!root_started_) {
+        // The root never executed: its own report says why.
+        auto went = root_child_.FinishGo();
+        root_failure_ =
+            went.ok() ? Failure{exec::kExitInternal, "the session's program ended before it started"} : went.failure();
+        return;
+      }
+      root_done_ = true;
+      result_.root.usage = usage;
+      result_.root.duration_ns = exec::MonotonicNs() - root_run_->started_ns;
+      result_.root.exited = WIFEXITED(status);
+      result_.root.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+      result_.root.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+      if (result_.root.killed_by.empty()) {
+        result_.root.killed_by = root_killed_by_;
+      }
+    }
+  }
+
+  // ------------------------------------------------------ exec: entry --
+  void ExecEntry(pid_t pid) {
+    unsigned long data = 0;
+    ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &data);
+    user_regs_struct regs{};
+    if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) != 0) {
+      return;  // gone (killed meanwhile)
+    }
+    const long number = static_cast<long>(regs.orig_rax);
+    if (number != SYS_execve && number != SYS_execveat) {
+      // A SECCOMP_RET_TRACE of a filter the process installed itself: as
+      // without a tracer, the call fails with ENOSYS.
+      Refuse(pid, regs, ENOSYS);
+      return;
+    }
+    auto found = procs_.find(pid);
+    if (found == procs_.end() || !found->second.run) {
+      Refuse(pid, regs, EACCES);
+      return;
+    }
+    Proc& proc = found->second;
+    if (proc.pending && proc.pending->root && !root_started_) {
+      // The root's own exec, authorized by govrun: checked when it happened.
+      ptrace(PTRACE_SYSCALL, pid, nullptr, nullptr);
+      return;
+    }
+    proc.pending.reset();
+    ExecCall call;
+    call.at = number == SYS_execveat;
+    std::uint64_t path_address = regs.rdi;
+    std::uint64_t argv_address = regs.rsi;
+    std::uint64_t envp_address = regs.rdx;
+    if (call.at) {
+      call.dirfd = static_cast<int>(regs.rdi);
+      path_address = regs.rsi;
+      argv_address = regs.rdx;
+      envp_address = regs.r10;
+      call.flags = static_cast<int>(regs.r8);
+    }
+    std::size_t budget = kMaxExecBytes;
+    if (!ReadString(pid, path_address, budget, call.path) || !ReadStringArray(pid, argv_address, budget, call.argv) ||
+        !ReadStringArray(pid, envp_address, budget, call.envp)) {
+      // Unreadable or beyond what the supervisor reads: the kernel would
+      // fault or refuse most of these too; nothing unread runs.
+      Deny(pid, regs, *proc.run, "", "its path, arguments or environment could not be read (or exceed 4 MiB)", E2BIG);
+      return;
+    }
+    Decide(pid, regs, proc, call);
+  }
+
+  void Refuse(pid_t pid, user_regs_struct& regs, int error) {
+    regs.orig_rax = static_cast<unsigned long long>(-1);
+    regs.rax = static_cast<unsigned long long>(-static_cast<long long>(error));
+    ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
+    Continue(pid, 0);
+  }
+
+  void Notice(const std::string& text) {
+    const std::string line = "govrun: " + text + "\n";
+    std::size_t done = 0;
+    while (done < line.size()) {
+      const ssize_t wrote = write(options_.notice_fd, line.data() + done, line.size() - done);
+      if (wrote < 0 && errno == EINTR) {
+        continue;
+      }
+      if (wrote <= 0) {
+        return;
+      }
+      done += static_cast<std::size_t>(wrote);
+    }
+  }
+
+  // A denial that no authorization record could describe (the call could
+  // not be read): a notice only.
+  void Deny(pid_t pid, user_regs_struct& regs, const TrackedRun& parent, const std::string& path,
+            const std::string& why, int error) {
+    ++result_.denied;
+    Notice("deny (" + why + "): an exec by run " + parent.id.substr(0, 8) +
+           (path.empty() ? "" : " of " + EscapeForDisplay(path)) + " was not run");
+    Refuse(pid, regs, error);
+  }
+
+  // The file the call names, as the calling process sees it: relative
+  // paths against its current directory or its descriptor, /proc/self
+  // against its own /proc entry. (A symbolic link elsewhere into
+  // /proc/self leads to the supervisor's entry instead: the post-exec check
+  // then finds another file executed and kills the process.)
+  std::string FileForCall(pid_t pid, const ExecCall& call, std::string& invoked) const {
+    const std::string proc_dir = "/proc/" + std::to_string(pid);
+    std::string path = call.path;
+    if (call.at && path.empty() && (call.flags & AT_EMPTY_PATH) != 0) {
+      invoked = "/dev/fd/" + std::to_string(call.dirfd);
+      return proc_dir + "/fd/" + std::to_string(call.dirfd);
+    }
+    std::string base;
+    if (!path.empty() && path[0] != '/') {
+      if (call.at && call.dirfd != AT_FDCWD) {
+        invoked = "/dev/fd/" + std::to_string(call.dirfd) + "/" + path;
+        return proc_dir + "/fd/" + std::to_string(call.dirfd) + "/" + path;
+      }
+      base = ReadLink(proc_dir + "/cwd");
+      path = base + "/" + path;
+    }
+    invoked = paths::Normalize(path);
+    for (const auto& [prefix, replacement] : {std::pair<std::string, std::string>{"/proc/self/", proc_dir + "/"},
+                                              {"/proc/thread-self/", proc_dir + "/task/" + std::to_string(pid) + "/"},
+                                              {"/dev/fd/", proc_dir + "/fd/"},
+                                              {"/dev/stdin", proc_dir + "/fd/0"}}) {
+      if (invoked.compare(0, prefix.size(), prefix) == 0) {
+        return replacement + invoked.substr(prefix.size());
+      }
+    }
+    return invoked;
+  }
+
+  void Decide(pid_t pid, user_regs_struct& regs, Proc& proc, const ExecCall& call) {
+    const TrackedRun& parent = *proc.run;
+    const request::Request& root = *options_.root_request;
+    request::Request request;
+    request.context = root.context;
+    request.user_name = root.user_name;
+    request.uid = root.uid;
+    request.gid = root.gid;
+    request.groups = root.groups;
+    request.host = root.host;
+    request.time_unix = static_cast<std::int64_t>(std::time(nullptr));
+    request.cwd = ReadLink("/proc/" + std::to_string(pid) + "/cwd");
+    request.has_parent = true;
+    request.parent_run_id = parent.id;
+    request.parent_depth = parent.depth;
+    request.parent_program = parent.program;
+    for (const std::string& entry : call.envp) {
+      const std::size_t equal = entry.find('=');
+      if (equal == std::string::npos) {
+        request.env.emplace_back(entry, "");
+      } else {
+        request.env.emplace_back(entry.substr(0, equal), entry.substr(equal + 1));
+      }
+    }
+    if (call.argv.empty()) {
+      Deny(pid, regs, parent, call.path, "an exec with an empty argv", EINVAL);
+      return;
+    }
+    std::string invoked;
+    const std::string file = FileForCall(pid, call, invoked);
+    auto resolved = exec::ResolveProgram(file, "", true);
+    if (!resolved.ok()) {
+      // Not found, not executable, unreadable: the caller gets the kernel's
+      // answer class; nothing runs.
+      const int error = resolved.failure().exit_code == exec::kExitNotFound ? ENOENT : EACCES;
+      Deny(pid, regs, parent, invoked, resolved.failure().message, error);
+      return;
+    }
+    exec::Program& program = resolved.value();
+    exec::FillProgramFields(program, call.argv[0], request);
+    request.invoked_path = invoked;
+    request.args.assign(call.argv.begin() + 1, call.argv.end());
+
+    const bundle::LoadedPolicy& policy = *options_.policy;
+    gov_decision decision{};
+    {
+      const request::RequestView view(request);
+      policy.Decide(view.get(), decision);
+    }
+    auto decided_rules = policy.RulesOf(decision);
+    if (!decided_rules.ok()) {
+      Deny(pid, regs, parent, request.program_path, "the policy bundle: " + decided_rules.error().message, EACCES);
+      return;
+    }
+    const interp::RuleLookup rules = decided_rules.value().lookup();
+    interp::DenyUnknownRules(rules, decision);
+    const interp::Explanation explanation = interp::Explain(rules, decision);
+    const ir::Obligations obligations = interp::MergeObligations(rules, decision);
+
+    auto run = std::make_shared<TrackedRun>();
+    run->id = lineage::NewRunId();
+    run->program = request.program_path;
+    run->depth = parent.depth + 1;
+    run->parent = proc.run;
+    lineage::Authorization record;
+    record.run_id = run->id;
+    record.parent_run_id = parent.id;
+    record.context_fields = policy.view().context();
+    record.env_in_clear = obligations.env;
+    if (program.is_script) {
+      record.interpreter_path = program.interpreter.path;
+      record.interpreter_sha256 = program.interpreter.sha256;
+    }
+    record.policy_digest = policy.digest();
+    record.policy_name = policy.manifest().policy_name;
+    record.policy_version = policy.manifest().policy_version;
+    record.engine = policy.engine();
+    lineage::FillDecision(rules, policy.view().env_reads(), decision, record);
+
+    std::string refusal;  // why an allowed exec still does not run
+    bool execute = decision.verdict == GOV_ALLOW && decision.error == GOV_OK;
+    if (decision.verdict == GOV_ASK && decision.error == GOV_OK) {
+      // The session's terminal belongs to the governed tree (an agent
+      // holding it could answer): no approval channel here.
+      record.ask_answer = "no-terminal";
+      refusal = "ask: no approval channel outside the session";
+    }
+    if (execute) {
+      refusal = UnenforceableInSession(obligations, options_.root_obligations, request.env);
+      execute = refusal.empty();
+    }
+    record.execute = execute;
+    record.request = std::move(request);
+    const request::Request& decided = record.request;
+    if (auto recorded = options_.recorder->RecordAuthorization(record); !recorded.ok()) {
+      result_.lineage_error = recorded.error().message;
+      Deny(pid, regs, parent, decided.program_path, "cannot record the authorization: " + recorded.error().message,
+           EACCES);
+      return;
+    }
+    MaybeCheckpoint();
+    if (!execute) {
+      ++result_.denied;
+      std::string line = explanation.summary;
+      if (!refusal.empty()) {
+        line += "; " + refusal;
+      }
+      Notice(EscapeForDisplay(line) + ": " + EscapeForDisplay(decided.program_path) + " was not run");
+      Refuse(pid, regs, EACCES);
+      return;
+    }
+    if (obligations.timeout_ms > 0) {
+      run->term_deadline_ns = -obligations.timeout_ms;  // armed at start
+    }
+    PendingExec pending;
+    pending.run = run;
+    pending.file = program.is_script ? program.interpreter.st : program.file.st;
+    if (program.is_script) {
+      // As binfmt_script builds it: interpreter, its argument, the name
+      // the script was executed by, then argv[1..].
+      pending.argv.push_back(program.interpreter_argv0);
+      if (program.has_interpreter_arg) {
+        pending.argv.push_back(program.interpreter_arg);
+      }
+      pending.argv.push_back(call.at && !call.path.empty() && call.path[0] != '/'
+                                 ? "/dev/fd/" + std::to_string(call.dirfd) + "/" + call.path
+                             : call.at && call.path.empty() ? "/dev/fd/" + std::to_string(call.dirfd)
+                                                            : call.path);
+      pending.argv.insert(pending.argv.end(), call.argv.begin() + 1, call.argv.end());
+    } else {
+      pending.argv = call.argv;
+    }
+    pending.envp = call.envp;
+    proc.pending = std::move(pending);
+    // Resume to the call's exit: an exec that fails returns there.
+    ptrace(PTRACE_SYSCALL, pid, nullptr, nullptr);
+  }
+
+  // ----------------------------------------------- exec: after the fact --
+  // The exec failed in the kernel (the call returned).
+  void ExecReturned(pid_t pid) {
+    user_regs_struct regs{};
+    auto found = procs_.find(pid);
+    if (found != procs_.end() && found->second.pending && ptrace(PTRACE_GETREGS, pid, nullptr, &regs) == 0) {
+      PendingExec pending = std::move(*found->second.pending);
+      found->second.pending.reset();
+      if (!pending.root) {
+        const int error = -static_cast<int>(static_cast<long long>(regs.rax));
+        EndRun(*pending.run, [&](lineage::End& end) { end.exec_error = "execve: " + ErrnoText(error); });
+      }
+    }
+    Continue(pid, 0);
+  }
+
+  // PTRACE_EVENT_EXEC: the new image exists and has run nothing.
+  void Executed(pid_t pid) {
+    unsigned long former_message = 0;
+    ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &former_message);
+    const auto former = static_cast<pid_t>(former_message);
+    std::optional<PendingExec> pending;
+    std::shared_ptr<TrackedRun> previous;
+    if (auto found = procs_.find(former); found != procs_.end()) {
+      pending = std::move(found->second.pending);
+      previous = found->second.run;
+      if (former != pid) {
+        procs_.erase(found);  // a thread executed: it now has the leader's pid
+      }
+    }
+    Proc& proc = procs_[pid];
+    proc.pending.reset();
+    proc.waiting_for_parent = false;
+    if (!pending) {
+      // Every exec stops at its entry first: an image nobody authorized
+      // must never run.
+      ++result_.mismatches;
+      kill(pid, SIGKILL);
+      Notice("an exec that was not authorized was stopped (pid " + std::to_string(pid) + ")");
+      Continue(pid, 0);
+      return;
+    }
+    const std::string mismatch = CheckImage(pid, *pending);
+    TrackedRun& run = *pending->run;
+    if (pending->root) {
+      root_started_ = true;
+      if (auto went = root_child_.FinishGo(); !went.ok()) {
+        root_failure_ = went.failure();
+        kill(pid, SIGKILL);
+        return;
+      }
+    }
+    if (!mismatch.empty()) {
+      ++result_.mismatches;
+      kill(pid, SIGKILL);
+      run.leader = pid;
+      run.killed_by = "exec-mismatch";
+      if (pending->root) {
+        root_killed_by_ = "exec-mismatch";
+      }
+      Notice("the executed image is not the one authorized (" + mismatch + "); run " + run.id.substr(0, 8) +
+             " was killed before it started");
+      proc.run = pending->run;
+      Continue(pid, 0);
+      return;
+    }
+    // The image this process ran before ends here.
+    if (previous && previous.get() != &run && previous->leader == pid && !previous->ended) {
+      EndRun(*previous, [&](lineage::End& end) {
+        end.duration_ns = exec::MonotonicNs() - previous->started_ns;
+        end.replaced_by = run.id;
+      });
+    }
+    run.leader = pid;
+    proc.run = pending->run;
+    if (!pending->root) {
+      run.started_ns = exec::MonotonicNs();
+      if (run.term_deadline_ns < 0) {
+        run.term_deadline_ns = run.started_ns - run.term_deadline_ns * 1000000;
+      }
+      lineage::Start start;
+      start.run_id = run.id;
+      start.pid = pid;
+      start.time_unix_ns = exec::RealtimeNs();
+      start.limits.push_back(
+          {"session", "the session root's sandbox, inherited (run " + options_.root_run_id + ")", "inherited"});
+      if (run.term_deadline_ns > 0) {
+        start.limits.push_back({"timeout",
+                                "govrun session supervisor (SIGTERM to the run's processes, SIGKILL after " +
+                                    std::to_string(options_.kill_grace_ms) + " ms)",
+                                std::to_string((run.term_deadline_ns - run.started_ns) / 1000000) + "ms"});
+      }
+      start.supervisor_pid = getpid();
+      if (const auto self = exec::IdentityOf(getpid())) {
+        start.supervisor_start_time = self->start_time;
+      }
+      start.boot_id = exec::BootId();
+      start.depth = run.depth;
+      start.program = run.program;
+      if (auto recorded = options_.recorder->RecordStart(start); !recorded.ok()) {
+        // Not recorded ⇒ not run.
+        result_.lineage_error = recorded.error().message;
+        kill(pid, SIGKILL);
+        run.killed_by = "lineage";
+        Notice("cannot record the start of " + EscapeForDisplay(run.program) +
+               " (it was not run): " + recorded.error().message);
+        Continue(pid, 0);
+        return;
+      }
+      ++result_.runs;
+    }
+    Continue(pid, 0);
+  }
+
+  // Empty when the kernel executed exactly what was authorized.
+  std::string CheckImage(pid_t pid, const PendingExec& pending) const {
+    const std::string proc_dir = "/proc/" + std::to_string(pid);
+    struct stat exe {};
+    if (stat((proc_dir + "/exe").c_str(), &exe) != 0) {
+      return "its executable cannot be examined: " + ErrnoText(errno);
+    }
+    if (!SameFileState(exe, pending.file)) {
+      return "another file, or the file changed after it was hashed";
+    }
+    std::string text;
+    if (!ReadWholeFile(proc_dir + "/cmdline", text, kMaxExecBytes)) {
+      return "its arguments cannot be read";
+    }
+    if (SplitNul(text) != pending.argv) {
+      return "its arguments differ from the authorized ones";
+    }
+    if (!ReadWholeFile(proc_dir + "/environ", text, kMaxExecBytes)) {
+      return "its environment cannot be read";
+    }
+    if (SplitNul(text) != pending.envp) {
+      return "its environment differs from the authorized one";
+    }
+    return "";
+  }
+
+  // ---------------------------------------------------------- lineage --
+  template <typename Fill>
+  void EndRun(TrackedRun& run, Fill fill) {
+    if (run.ended) {
+      return;
+    }
+    run.ended = true;
+    lineage::End end;
+    end.run_id = run.id;
+    end.time_unix_ns = exec::RealtimeNs();
+    fill(end);
+    if (auto recorded = options_.recorder->RecordEnd(end); !recorded.ok()) {
+      result_.lineage_error = recorded.error().message;
+      Notice("cannot record the end of run " + run.id + ": " + recorded.error().message);
+    }
+  }
+
+  void MaybeCheckpoint() {
+    if (++since_checkpoint_ < options_.checkpoint_every) {
+      return;
+    }
+    since_checkpoint_ = 0;
+    if (auto done = options_.recorder->Checkpoint(); !done.ok()) {
+      result_.lineage_error = done.error().message;
+      Notice("cannot write a lineage checkpoint: " + done.error().message);
+    }
+  }
+
+  // -------------------------------------------------------- deadlines --
+  void SignalRunTree(const TrackedRun& run, int signal) {
+    for (const auto& [pid, proc] : procs_) {
+      if (proc.run && proc.run->Within(run)) {
+        kill(pid, signal);
+      }
+    }
+  }
+
+  void EnforceDeadlines(std::int64_t now) {
+    std::vector<TrackedRun*> runs;
+    for (const auto& [pid, proc] : procs_) {
+      if (proc.run) {
+        runs.push_back(proc.run.get());
+      }
+    }
+    std::sort(runs.begin(), runs.end());
+    runs.erase(std::unique(runs.begin(), runs.end()), runs.end());
+    for (TrackedRun* run : runs) {
+      if (run->term_deadline_ns > 0 && now >= run->term_deadline_ns) {
+        run->term_deadline_ns = 0;
+        run->killed_by = "timeout";
+        if (run == root_run_.get()) {
+          root_killed_by_ = "timeout";
+        }
+        Notice(EscapeForDisplay(run->program) + " exceeded its timeout and was stopped");
+        SignalRunTree(*run, SIGTERM);
+        run->kill_deadline_ns = now + std::max<std::int64_t>(options_.kill_grace_ms, 0) * 1000000;
+      }
+      if (run->kill_deadline_ns > 0 && now >= run->kill_deadline_ns) {
+        SignalRunTree(*run, SIGKILL);
+        run->kill_deadline_ns = now + 100000000;
+      }
+    }
+  }
+
+  std::int64_t NextDeadline() const {
+    std::int64_t wake = 0;
+    for (const auto& [pid, proc] : procs_) {
+      if (!proc.run) {
+        continue;
+      }
+      for (const std::int64_t deadline : {proc.run->term_deadline_ns, proc.run->kill_deadline_ns}) {
+        if (deadline > 0 && (wake == 0 || deadline < wake)) {
+          wake = deadline;
+        }
+      }
+    }
+    return wake;
+  }
+
+  void KillAll() {
+    for (const auto& [pid, proc] : procs_) {
+      kill(pid, SIGKILL);
+    }
+    sandbox_.SignalCgroups(SIGKILL);
+  }
+
+  exec::Child& root_child_;
+  const exec::Sandbox& sandbox_;
+  const SessionOptions& options_;
+  const pid_t root_pid_;
+  std::shared_ptr<TrackedRun> root_run_;
+  std::unordered_map<pid_t, Proc> procs_;
+  SessionResult result_;
+  std::optional<Failure> root_failure_;
+  std::string root_killed_by_;
+  bool root_started_ = false;
+  bool root_done_ = false;
+  int forwarded_ = 0;
+  int since_checkpoint_ = 0;
+};
+
+}  // namespace
+
+bool Supported(std::string* why) {
+#if defined(__x86_64__)
+  (void)why;
+  return true;
+#else
+  if (why != nullptr) {
+    *why = "governed sessions read x86-64 system call registers; this build is for another architecture";
+  }
+  return false;
+#endif
+}
+
+exec::Outcome<bool> Attach(const exec::Child& root) {
+  const long options = PTRACE_O_EXITKILL | PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEFORK |
+                       PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD;
+  if (ptrace(PTRACE_SEIZE, root.pid(), nullptr, reinterpret_cast<void*>(options)) != 0) {
+    const int error = errno;
+    return Failure{
+        exec::kExitConfig,
+        "cannot govern a session: ptrace(PTRACE_SEIZE) of the session's root: " + ErrnoText(error) +
+            (error == EPERM ? " (is /proc/sys/kernel/yama/ptrace_scope above 1, or is govrun traced?)" : "")};
+  }
+  return true;
+}
+
+exec::Outcome<SessionResult> Supervise(exec::Child& root, const exec::Sandbox& sandbox, const SessionOptions& options,
+                                       std::int64_t started_ns) {
+  Supervisor supervisor(root, sandbox, options, started_ns);
+  return supervisor.Loop();
+}
+
+std::string UnenforceableInSession(const ir::Obligations& child, const ir::Obligations& root,
+                                   const std::vector<std::pair<std::string, std::string>>& env) {
+  if (child.memory_bytes > 0 && !(root.memory_bytes > 0 && root.memory_bytes <= child.memory_bytes)) {
+    return "obligation memory cannot be applied to one process of a session (the session root's limit is not as "
+           "strict)";
+  }
+  if (child.processes > 0 && !(root.processes > 0 && root.processes <= child.processes)) {
+    return "obligation processes cannot be applied to one process of a session (the session root's limit is not as "
+           "strict)";
+  }
+  if (NetworkStrictness(child.network) < NetworkStrictness(root.network)) {
+    return "obligation network cannot be applied to one process of a session (the session root's network is wider)";
+  }
+  const auto covered = [](const std::vector<std::string>& granted, const std::vector<std::string>& allowed) {
+    return std::all_of(granted.begin(), granted.end(), [&](const std::string& path) {
+      return std::any_of(allowed.begin(), allowed.end(), [&](const std::string& top) { return IsUnder(path, top); });
+    });
+  };
+  if (child.has_read && !(root.has_read && covered(root.read, child.read))) {
+    return "obligation read cannot be applied to one process of a session (the session root may read more)";
+  }
+  if (child.has_write && !(root.has_write && covered(root.write, child.write))) {
+    return "obligation write cannot be applied to one process of a session (the session root may write more)";
+  }
+  if (child.has_capabilities && root.has_capabilities &&
+      !std::all_of(root.capabilities.begin(), root.capabilities.end(), [&](const std::string& name) {
+        return std::find(child.capabilities.begin(), child.capabilities.end(), name) != child.capabilities.end();
+      })) {
+    return "obligation capabilities cannot be applied to one process of a session (the session root keeps more)";
+  }
+  if (child.has_env) {
+    for (const auto& [name, value] : env) {
+      if (std::find(child.env.begin(), child.env.end(), name) == child.env.end()) {
+        return "obligation env: the environment it was given has " + EscapeForDisplay(name) +
+               ", which its rule does not pass (a session cannot change a process's environment)";
+      }
+    }
+  }
+  return "";
+}
+
+}  // namespace gov::session

@@ -1,0 +1,108 @@
+// A governed session (`govrun --session -- PROGRAM …`): every execve and
+// execveat of every process in the run's tree is decided by the policy
+// before the new image executes its first instruction, recorded as a child
+// run linked to the run that asked for it, and denied in the caller with
+// EACCES when the policy does not allow it (docs/govrun.md "Sessions").
+//
+// Mechanism (docs/threat-model.md "Sessions"): the session root is spawned
+// with SandboxOptions::governed_session — a seccomp filter that stops every
+// exec for the tracer (SECCOMP_RET_TRACE; with no tracer the kernel fails
+// the call) — and govrun attaches to it with PTRACE_SEIZE before it may
+// start. Every fork, vfork and clone is traced from birth (the kernel
+// attaches it), so no process of the tree escapes. For each exec:
+//   1. at the system call's entry the supervisor reads the path, argv and
+//      environment from the caller's memory, resolves and hashes the file
+//      as govrun does, decides, and records the authorization durably; a
+//      denial skips the call with EACCES;
+//   2. at PTRACE_EVENT_EXEC — the new image exists, single-threaded, and
+//      has run nothing — the supervisor checks that the kernel executed the
+//      authorized file (/proc/PID/exe: same inode, unchanged) with the
+//      authorized argv and environment (read from the new image). Memory
+//      another thread changed between 1 and the kernel's copy is caught
+//      here: the process is killed before its first instruction and the
+//      run is recorded as killed_by "exec-mismatch".
+// PTRACE_O_EXITKILL and the root's PR_SET_PDEATHSIG end the whole tree when
+// govrun dies; nothing runs ungoverned.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/bundle/loader.h"
+#include "runtime/exec/exit_codes.h"
+#include "runtime/exec/run.h"
+#include "runtime/exec/sandbox.h"
+#include "runtime/ir/ir.h"
+#include "runtime/lineage/recorder.h"
+#include "runtime/request/request.h"
+
+namespace gov::session {
+
+// Everything the supervisor needs besides the root child.
+struct SessionOptions {
+  const bundle::LoadedPolicy* policy = nullptr;
+  lineage::Recorder* recorder = nullptr;
+  // The root request as decided: its context values, identity and host are
+  // those of every exec in the session (the session's processes cannot
+  // change user: no_new_privs, no capabilities).
+  const request::Request* root_request = nullptr;
+  ir::Obligations root_obligations;
+  std::string root_run_id;
+  std::int64_t root_depth = 0;
+  // The root's first exec as govrun authorized it: the descriptor that
+  // executes (for a script, the interpreter) and the image's argv and envp.
+  struct stat root_file {};
+  std::vector<std::string> root_argv;
+  std::vector<std::string> root_envp;
+  std::int64_t root_timeout_ms = 0;  // 0: none
+  std::int64_t kill_grace_ms = 2000;
+  // Where the one-line notices of denied execs go (the session's stderr).
+  int notice_fd = 2;
+  // A signed checkpoint after this many recorded authorizations (and at the
+  // end of the session, by govrun).
+  int checkpoint_every = 256;
+};
+
+// How the session ended.
+struct SessionResult {
+  exec::RunResult root;  // the root process (its final image)
+  int runs = 0;          // child execs authorized and started
+  int denied = 0;        // child execs denied (policy, ask, unenforceable, lineage)
+  int mismatches = 0;    // execs killed at the post-exec check
+  // A lineage write failed during the session (execs were denied, or an
+  // end could not be recorded): govrun exits 74.
+  std::string lineage_error;
+};
+
+// True when this kernel and build can run a session: x86-64, seccomp, ptrace.
+bool Supported(std::string* why);
+
+// Attaches to `root` (spawned with SandboxOptions::governed_session and not
+// yet started: call before Child::Go), so that its first exec stops for the
+// supervisor. kExitConfig when the kernel refuses (e.g. Yama ptrace_scope).
+exec::Outcome<bool> Attach(const exec::Child& root);
+
+// Supervises the session after Child::Go(…, /*wait=*/false): decides every
+// exec of the tree, records child runs (authorization, start, end) and the
+// root run's end, enforces the root's timeout and the children's, forwards
+// govrun's signals to the root's process group, and ends every process of
+// the tree once the root has ended. A failure of the root's own exec
+// (before it ran) is returned as the Failure Child::FinishGo reports.
+exec::Outcome<SessionResult> Supervise(exec::Child& root, const exec::Sandbox& sandbox, const SessionOptions& options,
+                                       std::int64_t started_ns);
+
+// Whether a child's obligations hold for it in a session: the root's
+// sandbox binds the whole tree and cannot be changed for one process, so a
+// child's `read`, `write`, `network`, `memory`, `processes` and
+// `capabilities` hold when the root's are at least as strict, its `env`
+// when the environment it was given has only those names, and `timeout` is
+// enforced by the supervisor. Returns empty when every obligation holds,
+// else the first that cannot, and why.
+std::string UnenforceableInSession(const ir::Obligations& child, const ir::Obligations& root,
+                                   const std::vector<std::pair<std::string, std::string>>& env);
+
+}  // namespace gov::session
