@@ -227,6 +227,15 @@ bool SameFileState(const struct stat& a, const struct stat& b) {
          a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
 }
 
+// The ELF dynamic loader (ld-linux-x86-64.so.2, ld-linux.so.2, ld64.so.*,
+// ld-*.so), by file name.
+bool IsDynamicLoader(std::string_view path) {
+  const std::size_t slash = path.rfind('/');
+  const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  return (name.starts_with("ld-") || name.starts_with("ld64.so") || name.starts_with("ld.so")) &&
+         name.find(".so") != std::string_view::npos;
+}
+
 bool IsUnder(const std::string& path, const std::string& root) {
   if (root == "/") {
     return true;
@@ -598,13 +607,22 @@ class Supervisor {
     const std::string file = FileForCall(pid, call, invoked);
     auto resolved = exec::ResolveProgram(file, "", true);
     if (!resolved.ok()) {
-      // Not found, not executable, unreadable: the caller gets the kernel's
-      // answer class; nothing runs.
-      const int error = resolved.failure().exit_code == exec::kExitNotFound ? ENOENT : EACCES;
-      Deny(pid, regs, parent, invoked, resolved.failure().message, error);
+      if (resolved.failure().exit_code == exec::kExitNotFound) {
+        Refuse(pid, regs, ENOENT);  // as the kernel would answer (a PATH search tries on)
+        return;
+      }
+      // Not executable, unreadable, changed: nothing runs.
+      Deny(pid, regs, parent, invoked, resolved.failure().message, EACCES);
       return;
     }
     exec::Program& program = resolved.value();
+    if (IsDynamicLoader(program.file.path)) {
+      // `ld.so PROGRAM`: the loader maps and runs a program no exec names,
+      // so the policy could not see it. Run programs directly.
+      Deny(pid, regs, parent, program.file.path,
+           "the dynamic loader as a program (the program it would load is never decided)", EACCES);
+      return;
+    }
     exec::FillProgramFields(program, call.argv[0], request);
     request.invoked_path = invoked;
     request.args.assign(call.argv.begin() + 1, call.argv.end());

@@ -1296,6 +1296,9 @@ int main(int argc, char** argv) {
   gov::exec::RunNamespaceHelperIfAsked(argc, argv);
   if (argc >= 3 && std::strcmp(argv[1], "--helper") == 0) {
     const std::string helper = argv[2];
+    if (const int code = gov_test::SessionHelper(helper, argc - 3, argv + 3); code >= 0) {
+      return code;
+    }
     if (helper == "connect" && argc == 4) {
       return HelperConnect(std::atoi(argv[3]));
     }

@@ -31,6 +31,10 @@ namespace gov_test {
 
 namespace fs = std::filesystem;
 
+// The helpers of the session tests (session_test.cpp): runs helper `name`
+// with `args` and returns its exit status, or -1 when `name` is not one.
+int SessionHelper(const std::string& name, int argc, char** args);
+
 constexpr uid_t kNobody = 65534;
 
 // govc: GOVRUN_TEST_GOVC overrides the build's (e.g. a snapshot while the

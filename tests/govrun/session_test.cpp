@@ -1,0 +1,493 @@
+// End-to-end tests of governed sessions (govrun --session, issue 14): an
+// escape corpus run inside a session — every way a shell, an interpreter or
+// a tool starts a program — where the forbidden program would create a
+// marker file; racing threads that change an exec's arguments after the
+// supervisor read them; fileless and indirect execs; a killed supervisor;
+// an unwritable log. Every forbidden exec must be denied (the marker never
+// appears), allowed ones recorded as child runs with the right parent, and
+// govverify --replay must accept the log.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runtime/crypto/sha256.h"
+#include "tests/govrun/support.h"
+
+extern char** environ;
+
+namespace gov_test {
+
+namespace {
+
+// Copies `path` into a memfd and executes it (fexecve): a program with no file.
+int HelperExecMemfd(const char* path, char** args) {
+  const int in = open(path, O_RDONLY | O_CLOEXEC);
+  const int fd = static_cast<int>(syscall(SYS_memfd_create, "payload", 0));
+  if (in < 0 || fd < 0) {
+    return 90;
+  }
+  char buffer[65536];
+  ssize_t got;
+  while ((got = read(in, buffer, sizeof buffer)) > 0) {
+    if (write(fd, buffer, static_cast<std::size_t>(got)) != got) {
+      return 91;
+    }
+  }
+  fexecve(fd, args, environ);
+  std::printf("exec-memfd: %s\n", std::strerror(errno));
+  return 3;
+}
+
+// Executes `path` through /proc/self/fd/N of a descriptor opened on it.
+int HelperExecProcFd(const char* path, char** args) {
+  const int fd = open(path, O_RDONLY);
+  if (fd < 0) {
+    return 90;
+  }
+  const std::string via = "/proc/self/fd/" + std::to_string(fd);
+  execve(via.c_str(), args, environ);
+  std::printf("exec-procfd: %s\n", std::strerror(errno));
+  return 3;
+}
+
+// execveat(fd, "", AT_EMPTY_PATH) on a descriptor opened on `path`.
+int HelperExecAtEmpty(const char* path, char** args) {
+  const int fd = open(path, O_RDONLY);
+  if (fd < 0) {
+    return 90;
+  }
+  syscall(SYS_execveat, fd, "", args, environ, AT_EMPTY_PATH);
+  std::printf("exec-at-empty: %s\n", std::strerror(errno));
+  return 3;
+}
+
+// Executes `path` from a thread other than the main one.
+int HelperExecThread(const char* path, char** args) {
+  std::thread thread([&] { execve(path, args, environ); });
+  thread.join();
+  std::printf("exec-thread: %s\n", std::strerror(errno));
+  return 3;
+}
+
+// `tries` times: a forked process executes a path (mode "path") or an
+// argument (mode "arg") that a second thread flips between byte `from` and
+// byte `to` at offset `index`, as fast as it can. Prints how each try ended:
+// ran (exit 0), refused (EACCES), killed (SIGKILL) or other.
+int HelperExecRace(const std::string& mode, const char* program, const char* argument, int index, char from, char to,
+                   int tries) {
+  std::map<std::string, int> outcomes;
+  for (int i = 0; i < tries; ++i) {
+    const pid_t pid = fork();
+    if (pid < 0) {
+      return 90;
+    }
+    if (pid == 0) {
+      static char path[4096];
+      static char arg[4096];
+      std::snprintf(path, sizeof path, "%s", program);
+      std::snprintf(arg, sizeof arg, "%s", argument);
+      char* target = mode == "path" ? path : arg;
+      std::atomic<bool> started{false};
+      std::thread flipper([&] {
+        started = true;
+        for (;;) {
+          __atomic_store_n(&target[index], to, __ATOMIC_RELAXED);
+          __atomic_store_n(&target[index], from, __ATOMIC_RELAXED);
+        }
+      });
+      while (!started) {
+      }
+      char* argv[] = {path, arg, nullptr};
+      syscall(SYS_execve, path, argv, environ);
+      _exit(errno == EACCES ? 3 : 100 + errno);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    const std::string outcome = WIFEXITED(status) && WEXITSTATUS(status) == 0        ? "ran"
+                                : WIFEXITED(status) && WEXITSTATUS(status) == 3      ? "refused"
+                                : WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? "killed"
+                                : WIFEXITED(status) ? "other-exit-" + std::to_string(WEXITSTATUS(status))
+                                                    : "other-signal-" + std::to_string(WTERMSIG(status));
+    ++outcomes[outcome];
+  }
+  for (const auto& [outcome, count] : outcomes) {
+    std::printf("%s=%d\n", outcome.c_str(), count);
+  }
+  return 0;
+}
+
+std::string Helper() {
+  return fs::read_symlink("/proc/self/exe").string();
+}
+
+std::string Sha256OfFile(const std::string& path) {
+  return gov::crypto::DigestString(gov::crypto::Sha256Of(ReadText(path)));
+}
+
+// Bounded: up to 10 s for `path` to appear.
+bool WaitForFile(const std::string& path) {
+  for (int i = 0; i < 1000; ++i) {
+    if (Exists(path)) {
+      return true;
+    }
+    usleep(10000);
+  }
+  return false;
+}
+
+// One record of a lineage log: its HEAD and BODY.
+struct Record {
+  nlohmann::json head;
+  nlohmann::json body;
+};
+
+std::vector<Record> ReadLog(const Fixture& fixture) {
+  std::vector<Record> records;
+  std::istringstream lines(ReadText(fixture.dir + "/lineage/lineage.log"));
+  std::string line;
+  while (std::getline(lines, line)) {
+    const std::size_t tab = line.find('\t');
+    if (tab == std::string::npos) {
+      continue;
+    }
+    records.push_back({nlohmann::json::parse(line.substr(0, tab)), nlohmann::json::parse(line.substr(tab + 1))});
+  }
+  return records;
+}
+
+// govverify --replay of the fixture's log: 0 when it verifies and replays.
+int VerifyAndReplay(const Fixture& fixture) {
+#ifdef GOV_GOVVERIFY
+  const Result verified =
+      RunProcess({GOV_GOVVERIFY, "--trust", fixture.dir + "/lin.pub", "--trust", fixture.dir + "/pol.pub", "--policy",
+                  fixture.dir + "/p.govb", "--replay", fixture.dir + "/lineage"},
+                 fixture.dir);
+  INFO(verified.out << verified.err);
+  return verified.code;
+#else
+  (void)fixture;
+  return 0;
+#endif
+}
+
+Result Session(const Fixture& fixture, const std::vector<std::string>& command, const RunOptions& options = {}) {
+  return fixture.Run(command, options, {"--session"});
+}
+
+// Shells, the tools of the corpus and the helper are allowed; touch (which
+// makes the marker) is denied.
+std::string CorpusPolicy() {
+  return "allow tools when program.name in {\"bash\", \"sh\", \"dash\", \"true\", \"echo\", \"cat\", \"env\", "
+         "\"make\", \"python3\", \"python3.11\", \"perl\", \"awk\", \"mawk\", \"xargs\", \"find\", \"git\", "
+         "\"sleep\", \"setsid\", \"nohup\", \"govrun_tests\"} because \"the corpus' tools\"\n"
+         "deny no_marker when program.name == \"touch\" because \"markers are forbidden\"\n";
+}
+
+}  // namespace
+
+int SessionHelper(const std::string& name, int argc, char** args) {
+  if (name == "exec-memfd" && argc >= 1) {
+    return HelperExecMemfd(args[0], args + 1);
+  }
+  if (name == "exec-procfd" && argc >= 1) {
+    return HelperExecProcFd(args[0], args + 1);
+  }
+  if (name == "exec-at-empty" && argc >= 1) {
+    return HelperExecAtEmpty(args[0], args + 1);
+  }
+  if (name == "exec-thread" && argc >= 1) {
+    return HelperExecThread(args[0], args + 1);
+  }
+  if (name == "exec-race" && argc == 7) {
+    return HelperExecRace(args[0], args[1], args[2], std::atoi(args[3]), args[4][0], args[5][0], std::atoi(args[6]));
+  }
+  return -1;
+}
+
+TEST_CASE("session: no escape corpus entry runs a denied program", "[govrun][session]") {
+  Fixture fixture(CorpusPolicy());
+  const std::string marker = fixture.Marker();
+  WriteText(fixture.dir + "/Makefile", "all:\n\ttouch " + marker + "\n\techo made\n");
+  const std::string helper = Helper();
+  const std::vector<std::string> corpus = {
+      "touch " + marker,
+      "sh -c 'touch " + marker + "'",
+      "true && touch " + marker,
+      "true; touch " + marker,
+      "x=$(touch " + marker + ")",
+      "eval 'touch " + marker + "'",
+      "echo " + marker + " | xargs touch",
+      "find " + fixture.dir + " -maxdepth 0 -exec touch " + marker + " \\;",
+      "env touch " + marker,
+      "make -C " + fixture.dir,
+      "python3 -c 'import os; os.system(\"touch " + marker + "\")'",
+      "python3 -c 'import os; os.execv(\"/usr/bin/touch\", [\"touch\", \"" + marker + "\"])'",
+      "python3 -c 'import subprocess; subprocess.run([\"touch\", \"" + marker + "\"])'",
+      "perl -e 'system(\"touch " + marker + "\")'",
+      "perl -e 'exec(\"/usr/bin/touch\", \"" + marker + "\")'",
+      "awk 'BEGIN{system(\"touch " + marker + "\")}'",
+      "git -c alias.x='!touch " + marker + "' x",
+      "/lib64/ld-linux-x86-64.so.2 /usr/bin/touch " + marker,
+      helper + " --helper exec-memfd /usr/bin/touch touch " + marker,
+      helper + " --helper exec-procfd /usr/bin/touch touch " + marker,
+      helper + " --helper exec-at-empty /usr/bin/touch touch " + marker,
+      helper + " --helper exec-thread /usr/bin/touch touch " + marker,
+      "setsid sh -c 'touch " + marker + "' & wait",
+      "(sh -c 'touch " + marker + "' &) ; sleep 0.5",
+      "nohup touch " + marker,
+  };
+  for (const std::string& line : corpus) {
+    INFO(line);
+    const Result result = Session(fixture, {"bash", "-c", line + "; echo carried-on"});
+    INFO(result.out << result.err);
+    CHECK_FALSE(Exists(marker));
+    // The shell carries on after the denial: the caller got an error.
+    CHECK(result.out.find("carried-on") != std::string::npos);
+    CHECK(result.code == 0);
+    fs::remove(marker);
+  }
+  // Each denial is an authorization record, and the whole log replays.
+  CHECK(VerifyAndReplay(fixture) == 0);
+}
+
+TEST_CASE("session: a denied exec fails with EACCES, is recorded with its rule and a notice names it",
+          "[govrun][session]") {
+  Fixture fixture(CorpusPolicy());
+  const Result result = Session(fixture, {"bash", "-c", "touch " + fixture.Marker() + "; echo status=$?"});
+  INFO(result.out << result.err);
+  CHECK_FALSE(Exists(fixture.Marker()));
+  CHECK(result.out.find("status=126") != std::string::npos);  // bash: permission denied
+  CHECK(result.err.find("Permission denied") != std::string::npos);
+  CHECK(result.err.find("govrun: deny by no_marker (markers are forbidden): /usr/bin/touch was not run") !=
+        std::string::npos);
+  bool recorded = false;
+  std::string root;
+  for (const Record& record : ReadLog(fixture)) {
+    if (record.head.value("type", "") != "authorization") {
+      continue;
+    }
+    if (record.head.value("parent", "").empty()) {
+      root = record.head.value("run", "");
+      continue;
+    }
+    if (record.head.value("verdict", "") == "deny") {
+      recorded = true;
+      CHECK(record.head.value("exec", true) == false);
+      CHECK(record.head.value("parent", "") == root);
+      CHECK(record.body.dump().find("no_marker") != std::string::npos);
+    }
+  }
+  CHECK(recorded);
+  CHECK(VerifyAndReplay(fixture) == 0);
+}
+
+TEST_CASE("session: allowed execs are child runs linked to the run that executed them", "[govrun][session]") {
+  Fixture fixture(CorpusPolicy());
+  const Result result = Session(fixture, {"bash", "-c", "/usr/bin/true; sh -c '/usr/bin/true; exit 3'; echo $?"});
+  INFO(result.out << result.err);
+  REQUIRE(result.code == 0);
+  CHECK(result.out == "3\n");
+  // run id → (program, parent)
+  std::map<std::string, std::pair<std::string, std::string>> runs;
+  std::map<std::string, int> starts;
+  std::map<std::string, nlohmann::json> ends;
+  for (const Record& record : ReadLog(fixture)) {
+    const std::string type = record.head.value("type", "");
+    const std::string run = record.head.value("run", "");
+    if (type == "authorization") {
+      runs[run] = {record.body.dump(), record.head.value("parent", "")};
+    } else if (type == "start") {
+      ++starts[run];
+    } else if (type == "end") {
+      ends[run] = record.body;
+    }
+  }
+  // bash (root), true, sh, true inside sh.
+  REQUIRE(runs.size() == 4);
+  std::string root;
+  std::string sh;
+  for (const auto& [run, info] : runs) {
+    if (info.second.empty()) {
+      root = run;
+    }
+  }
+  REQUIRE(!root.empty());
+  int under_root = 0;
+  for (const auto& [run, info] : runs) {
+    if (info.second == root) {
+      ++under_root;
+      if (info.first.find("/usr/bin/dash") != std::string::npos || info.first.find("\"sh\"") != std::string::npos) {
+        sh = run;
+      }
+    }
+  }
+  CHECK(under_root == 2);
+  REQUIRE(!sh.empty());
+  int under_sh = 0;
+  for (const auto& [run, info] : runs) {
+    under_sh += info.second == sh ? 1 : 0;
+  }
+  CHECK(under_sh == 1);
+  for (const auto& [run, info] : runs) {
+    CHECK(starts[run] == 1);
+    REQUIRE(ends.count(run) == 1);
+  }
+  CHECK(ends[sh]["exit_status"] == 3);
+  CHECK(ends[sh]["exited"] == true);
+  CHECK(VerifyAndReplay(fixture) == 0);
+}
+
+TEST_CASE("session: an exec whose path or argument another thread changes runs only as authorized",
+          "[govrun][session]") {
+  // ok/prog is /usr/bin/true (allowed), nk/prog is touch (denied): the
+  // flipped byte is the `o` of ok / the `n` of nk.
+  Fixture fixture(
+      "allow helper when program.name == \"govrun_tests\"\n"
+      "allow ok when program.path == \"@DIR@/ok/prog\"\n"
+      "allow toucher when program.name == \"touch\" and args == [\"@DIR@/allowed\"]\n");
+  fs::create_directory(fixture.dir + "/ok");
+  fs::create_directory(fixture.dir + "/nk");
+  fs::copy_file("/usr/bin/true", fixture.dir + "/ok/prog");
+  fs::copy_file("/usr/bin/touch", fixture.dir + "/nk/prog");
+  chmod((fixture.dir + "/ok/prog").c_str(), 0755);
+  chmod((fixture.dir + "/nk/prog").c_str(), 0755);
+  const std::string marker = fixture.dir + "/nk/prog-ran";
+  const int tries = 1000;
+  SECTION("path") {
+    const std::string path = fixture.dir + "/ok/prog";
+    const int index = static_cast<int>(fixture.dir.size()) + 1;
+    const Result result = Session(fixture, {Helper(), "--helper", "exec-race", "path", path, marker,
+                                            std::to_string(index), "o", "n", std::to_string(tries)});
+    INFO(result.out << result.err.substr(0, 2000));
+    REQUIRE(result.code == 0);
+    CHECK_FALSE(Exists(marker));
+    CHECK(result.out.find("other") == std::string::npos);
+  }
+  SECTION("argument") {
+    // touch with argument DIR/allowed is allowed; DIR/bllowed is not.
+    const std::string argument = fixture.dir + "/allowed";
+    const std::string flipped = fixture.dir + "/bllowed";
+    const int index = static_cast<int>(fixture.dir.size()) + 1;
+    const Result result = Session(fixture, {Helper(), "--helper", "exec-race", "arg", "/usr/bin/touch", argument,
+                                            std::to_string(index), "a", "b", std::to_string(tries)});
+    INFO(result.out << result.err.substr(0, 2000));
+    REQUIRE(result.code == 0);
+    CHECK_FALSE(Exists(flipped));
+    CHECK(result.out.find("other") == std::string::npos);
+  }
+  CHECK(VerifyAndReplay(fixture) == 0);
+}
+
+TEST_CASE("session: indirect and fileless execs are decided by what actually runs", "[govrun][session]") {
+  Fixture fixture(
+      "allow helper when program.name == \"govrun_tests\"\n"
+      "allow shells when program.name in {\"bash\", \"sh\", \"dash\"}\n"
+      "allow script when program.name == \"script.sh\"\n"
+      "allow true_by_content when program.sha256 == \"" +
+      Sha256OfFile("/usr/bin/true") + "\"\n");
+  const std::string helper = Helper();
+  // Allowed by content whichever way it is reached.
+  for (const char* way : {"exec-memfd", "exec-procfd", "exec-at-empty", "exec-thread"}) {
+    INFO(way);
+    const Result result = Session(fixture, {helper, "--helper", way, "/usr/bin/true", "true"});
+    INFO(result.out << result.err);
+    CHECK(result.code == 0);
+  }
+  // A script: the policy sees the script, and its interpreter runs it.
+  WriteText(fixture.dir + "/script.sh", "#!/bin/sh\nexit 7\n", 0755);
+  const Result script = Session(fixture, {"bash", "-c", fixture.dir + "/script.sh; echo $?"});
+  INFO(script.out << script.err);
+  CHECK(script.out == "7\n");
+  // The dynamic loader as a program is refused (what it would load is never decided).
+  const Result loader = Session(fixture, {"bash", "-c", "/lib64/ld-linux-x86-64.so.2 /usr/bin/true; echo $?"});
+  INFO(loader.out << loader.err);
+  CHECK(loader.out == "126\n");
+  CHECK(loader.err.find("the dynamic loader as a program") != std::string::npos);
+  CHECK(VerifyAndReplay(fixture) == 0);
+}
+
+TEST_CASE("session: when the supervisor is killed, the whole tree dies", "[govrun][session][failclosed]") {
+  Fixture fixture(CorpusPolicy() + "allow touch_ok when program.name == \"touch\"\n");
+  // The tree waits (with builtins only) for a go file, then would create the marker.
+  const std::string go = fixture.dir + "/go";
+  const std::string ready = fixture.dir + "/ready";
+  const std::string script =
+      ": > " + ready + "; while [ ! -e " + go + " ]; do :; done; /usr/bin/touch " + fixture.Marker();
+  std::vector<std::string> argv = {Govrun(), "--session", "--config", fixture.config, "--", "bash", "-c", script};
+  const Started started = StartProcess(argv, fixture.dir);
+  REQUIRE(WaitForFile(ready));
+  REQUIRE(kill(started.pid, SIGKILL) == 0);
+  int status = 0;
+  waitpid(started.pid, &status, 0);
+  WriteText(go, "");
+  // Bounded wait for a marker that must never come.
+  for (int i = 0; i < 20 && !Exists(fixture.Marker()); ++i) {
+    usleep(50000);
+  }
+  CHECK_FALSE(Exists(fixture.Marker()));
+}
+
+TEST_CASE("session: when lineage cannot be written, execs are denied", "[govrun][session][failclosed]") {
+  Fixture fixture(CorpusPolicy() + "allow touch_ok when program.name == \"touch\"\n");
+  fixture.WriteConfig(ReadText(fixture.config) + "lineage_lock_timeout = \"300ms\"\n");
+  const std::string go = fixture.dir + "/go";
+  const std::string ready = fixture.dir + "/ready";
+  const std::string script = ": > " + ready + "; while [ ! -e " + go + " ]; do :; done; /usr/bin/touch " +
+                             fixture.Marker() + "; echo status=$?";
+  std::vector<std::string> argv = {Govrun(), "--session", "--config", fixture.config, "--", "bash", "-c", script};
+  const Started started = StartProcess(argv, fixture.dir);
+  REQUIRE(WaitForFile(ready));
+  // Another process holds the log's lock: no authorization can be recorded.
+  const int log = open((fixture.dir + "/lineage/lineage.log").c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(log >= 0);
+  REQUIRE(flock(log, LOCK_EX) == 0);
+  WriteText(go, "");
+  const Result result = Finish(started);
+  flock(log, LOCK_UN);
+  close(log);
+  INFO(result.out << result.err);
+  CHECK_FALSE(Exists(fixture.Marker()));
+  CHECK(result.out.find("status=126") != std::string::npos);
+  CHECK(result.err.find("cannot record the authorization") != std::string::npos);
+  CHECK(result.code == 74);
+}
+
+TEST_CASE("session: obligations of a child's rule that cannot bind one process deny it", "[govrun][session]") {
+  Fixture fixture(
+      "allow shells when program.name in {\"bash\", \"sh\", \"dash\"}\n"
+      "allow offline when program.name == \"true\" with { network = none }\n"
+      "allow quick when program.name == \"sleep\" with { timeout = 300ms }\n"
+      "allow cat_env when program.name == \"cat\" with { env = [\"PATH\"] }\n");
+  // network = none for one process while the session root has the network: denied, with the reason.
+  const Result offline = Session(fixture, {"bash", "-c", "/usr/bin/true; echo $?"});
+  INFO(offline.out << offline.err);
+  CHECK(offline.out == "126\n");
+  CHECK(offline.err.find("obligation network cannot be applied") != std::string::npos);
+  // timeout binds a child: the supervisor stops it.
+  const Result quick = Session(fixture, {"bash", "-c", "sleep 30; echo $?"});
+  INFO(quick.out << quick.err);
+  CHECK(quick.out == "143\n");  // SIGTERM
+  CHECK(quick.err.find("exceeded its timeout") != std::string::npos);
+  // env holds only when the child's environment has no other names.
+  const Result env = Session(fixture, {"bash", "-c", "cat /dev/null; echo $?"});
+  INFO(env.out << env.err);
+  CHECK(env.out == "126\n");
+  CHECK(env.err.find("obligation env") != std::string::npos);
+  CHECK(VerifyAndReplay(fixture) == 0);
+}
+
+}  // namespace gov_test
