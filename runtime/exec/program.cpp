@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -112,18 +113,30 @@ Outcome<OpenedFile> OpenCandidate(const std::string& path) {
   return file;
 }
 
-// Finishes an opened candidate: canonical path and hash.
-Outcome<OpenedFile> Identify(OpenedFile file) {
+// Finishes an opened candidate: canonical path and hash (from `cache` when
+// it knows the file in this very state).
+Outcome<OpenedFile> Identify(OpenedFile file, DigestCache* cache) {
   auto path = PathOfFd(file.fd.get(), file.st);
   if (!path.ok()) {
     return path.failure();
   }
   file.path = std::move(path.value());
+  if (cache != nullptr) {
+    if (const std::string* known = cache->Find(file.st)) {
+      file.sha256 = *known;
+      return file;
+    }
+  }
+  timespec hashed_at{};
+  clock_gettime(CLOCK_REALTIME, &hashed_at);
   auto digest = crypto::FastSha256OfFd(file.fd.get());
   if (!digest.ok()) {
     return Failure{kExitInternal, file.path + ": " + digest.error().message};
   }
   file.sha256 = crypto::DigestString(digest.value());
+  if (cache != nullptr) {
+    cache->Add(file.st, file.sha256, hashed_at);
+  }
   return file;
 }
 
@@ -221,12 +234,12 @@ Outcome<std::string> InvokedPath(const std::string& opened, const OpenedFile& fi
   return invoked;
 }
 
-Outcome<Program> FinishProgram(std::string opened, OpenedFile file) {
+Outcome<Program> FinishProgram(std::string opened, OpenedFile file, DigestCache* cache) {
   auto invoked = InvokedPath(opened, file);
   if (!invoked.ok()) {
     return invoked.failure();
   }
-  auto identified = Identify(std::move(file));
+  auto identified = Identify(std::move(file), cache);
   if (!identified.ok()) {
     return identified.failure();
   }
@@ -249,7 +262,7 @@ Outcome<Program> FinishProgram(std::string opened, OpenedFile file) {
     return Failure{kExitNotExecutable,
                    program.file.path + ": its #! interpreter cannot be used: " + interpreter.failure().message};
   }
-  auto identified_interpreter = Identify(std::move(interpreter.value()));
+  auto identified_interpreter = Identify(std::move(interpreter.value()), cache);
   if (!identified_interpreter.ok()) {
     return identified_interpreter.failure();
   }
@@ -276,10 +289,11 @@ Outcome<OpenedFile> OpenExecutable(const std::string& path) {
   if (!file.ok()) {
     return file.failure();
   }
-  return Identify(std::move(file.value()));
+  return Identify(std::move(file.value()), nullptr);
 }
 
-Outcome<Program> ResolveProgram(std::string_view name, std::string_view path_env, bool path_env_set) {
+Outcome<Program> ResolveProgram(std::string_view name, std::string_view path_env, bool path_env_set,
+                                DigestCache* cache) {
   if (name.empty()) {
     return Failure{kExitNotFound, "the program name is empty"};
   }
@@ -300,7 +314,7 @@ Outcome<Program> ResolveProgram(std::string_view name, std::string_view path_env
       opened = std::string(cwd) + "/" + opened;
       std::free(cwd);
     }
-    return FinishProgram(std::move(opened), std::move(file.value()));
+    return FinishProgram(std::move(opened), std::move(file.value()), cache);
   }
   // Like execvp: remember the first "found but not usable" and keep looking.
   std::optional<Failure> first_unusable;
@@ -312,7 +326,7 @@ Outcome<Program> ResolveProgram(std::string_view name, std::string_view path_env
     candidate += name;
     auto file = OpenCandidate(candidate);
     if (file.ok()) {
-      return FinishProgram(std::move(candidate), std::move(file.value()));
+      return FinishProgram(std::move(candidate), std::move(file.value()), cache);
     }
     if (file.failure().exit_code != kExitNotFound && !first_unusable) {
       first_unusable = file.failure();
@@ -322,6 +336,27 @@ Outcome<Program> ResolveProgram(std::string_view name, std::string_view path_env
     return *first_unusable;
   }
   return Failure{kExitNotFound, std::string(name) + ": command not found in PATH"};
+}
+
+const std::string* DigestCache::Find(const struct stat& st) const {
+  const auto found = entries_.find({st.st_dev, st.st_ino});
+  if (found == entries_.end()) {
+    return nullptr;
+  }
+  const Entry& entry = found->second;
+  const bool same = entry.size == st.st_size && entry.mtime.tv_sec == st.st_mtim.tv_sec &&
+                    entry.mtime.tv_nsec == st.st_mtim.tv_nsec && entry.ctime.tv_sec == st.st_ctim.tv_sec &&
+                    entry.ctime.tv_nsec == st.st_ctim.tv_nsec;
+  return same ? &entry.digest : nullptr;
+}
+
+void DigestCache::Add(const struct stat& st, const std::string& digest, const timespec& hashed_at) {
+  // Only a file whose last change is a second older than the hashing: a
+  // write after it gets a later ctime, whatever the timestamp granularity.
+  if (st.st_ctim.tv_sec + 1 >= hashed_at.tv_sec || entries_.size() >= kMaxEntries) {
+    return;
+  }
+  entries_[{st.st_dev, st.st_ino}] = Entry{st.st_size, st.st_mtim, st.st_ctim, digest};
 }
 
 void FillProgramFields(const Program& program, std::string_view name, request::Request& request) {

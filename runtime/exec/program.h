@@ -7,9 +7,12 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <time.h>
 
+#include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "runtime/exec/exit_codes.h"
@@ -61,6 +64,29 @@ struct Program {
   bool has_interpreter_arg = false;
 };
 
+// File digests remembered across resolutions (a governed session resolves
+// the same compilers thousands of times; cc1 alone is tens of MB). An entry
+// is used only while the file's device, inode, size, mtime and ctime are
+// all unchanged, and is made only for a file whose last change (ctime) is
+// at least a second older than the hashing — so any later write, even one
+// in the same coarse timestamp tick as a change just before the hashing,
+// gives the file a ctime the entry does not match.
+class DigestCache {
+ public:
+  const std::string* Find(const struct stat& st) const;
+  void Add(const struct stat& st, const std::string& digest, const timespec& hashed_at);
+
+ private:
+  static constexpr std::size_t kMaxEntries = 4096;
+  struct Entry {
+    off_t size;
+    timespec mtime;
+    timespec ctime;
+    std::string digest;
+  };
+  std::map<std::pair<dev_t, ino_t>, Entry> entries_;
+};
+
 // The directories searched for a name without a slash: the entries of
 // `path_env` (":"-separated) that are absolute; empty entries, `.` and other
 // relative entries are ignored. `path_env_set` false ⇒ "/usr/local/bin:/usr/bin:/bin"
@@ -76,7 +102,9 @@ std::vector<std::string> SearchDirs(std::string_view path_env, bool path_env_set
 // kExitNotFound (nothing by that name), kExitNotExecutable (directory, not a
 // regular file, no execute or read permission, bad `#!` line, ambiguous
 // `..`), kExitInternal (hashing, /proc or getcwd failures).
-Outcome<Program> ResolveProgram(std::string_view name, std::string_view path_env, bool path_env_set);
+// `cache`, when given, supplies and remembers digests (DigestCache).
+Outcome<Program> ResolveProgram(std::string_view name, std::string_view path_env, bool path_env_set,
+                                DigestCache* cache = nullptr);
 
 // Sets the request's program fields from a resolved program, as govrun does:
 // `program` (path and digest of the file that runs), `invoked` and `argv0`

@@ -500,8 +500,12 @@ class Supervisor {
       call.flags = static_cast<int>(regs.r8);
     }
     std::size_t budget = kMaxExecBytes;
-    if (!ReadString(pid, path_address, budget, call.path) || !ReadStringArray(pid, argv_address, budget, call.argv) ||
-        !ReadStringArray(pid, envp_address, budget, call.envp)) {
+    const std::int64_t read_start = exec::MonotonicNs();
+    const bool read_ok = ReadString(pid, path_address, budget, call.path) &&
+                         ReadStringArray(pid, argv_address, budget, call.argv) &&
+                         ReadStringArray(pid, envp_address, budget, call.envp);
+    result_.costs.read_ns += exec::MonotonicNs() - read_start;
+    if (!read_ok) {
       // Unreadable or beyond what the supervisor reads: the kernel would
       // fault or refuse most of these too; nothing unread runs.
       Deny(pid, regs, *proc.run, "", "its path, arguments or environment could not be read (or exceed 4 MiB)", E2BIG);
@@ -605,7 +609,9 @@ class Supervisor {
     }
     std::string invoked;
     const std::string file = FileForCall(pid, call, invoked);
-    auto resolved = exec::ResolveProgram(file, "", true);
+    std::int64_t mark = exec::MonotonicNs();
+    auto resolved = exec::ResolveProgram(file, "", true, &digests_);
+    result_.costs.resolve_hash_ns += exec::MonotonicNs() - mark;
     if (!resolved.ok()) {
       if (resolved.failure().exit_code == exec::kExitNotFound) {
         Refuse(pid, regs, ENOENT);  // as the kernel would answer (a PATH search tries on)
@@ -627,6 +633,7 @@ class Supervisor {
     request.invoked_path = invoked;
     request.args.assign(call.argv.begin() + 1, call.argv.end());
 
+    mark = exec::MonotonicNs();
     const bundle::LoadedPolicy& policy = *options_.policy;
     gov_decision decision{};
     {
@@ -678,7 +685,11 @@ class Supervisor {
     record.execute = execute;
     record.request = std::move(request);
     const request::Request& decided = record.request;
-    if (auto recorded = options_.recorder->RecordAuthorization(record); !recorded.ok()) {
+    result_.costs.decide_ns += exec::MonotonicNs() - mark;
+    mark = exec::MonotonicNs();
+    auto recorded = options_.recorder->RecordAuthorization(record);
+    result_.costs.record_ns += exec::MonotonicNs() - mark;
+    if (!recorded.ok()) {
       result_.lineage_error = recorded.error().message;
       Deny(pid, regs, parent, decided.program_path, "cannot record the authorization: " + recorded.error().message,
            EACCES);
@@ -764,6 +775,7 @@ class Supervisor {
       Continue(pid, 0);
       return;
     }
+    const std::int64_t check_start = exec::MonotonicNs();
     const std::string mismatch = CheckImage(pid, *pending);
     TrackedRun& run = *pending->run;
     if (pending->root) {
@@ -832,6 +844,7 @@ class Supervisor {
         return;
       }
       ++result_.runs;
+      result_.costs.check_start_ns += exec::MonotonicNs() - check_start;
     }
     Continue(pid, 0);
   }
@@ -954,6 +967,7 @@ class Supervisor {
   const pid_t root_pid_;
   std::shared_ptr<TrackedRun> root_run_;
   std::unordered_map<pid_t, Proc> procs_;
+  exec::DigestCache digests_;
   SessionResult result_;
   std::optional<Failure> root_failure_;
   std::string root_killed_by_;

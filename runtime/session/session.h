@@ -73,6 +73,17 @@ struct SessionResult {
   int runs = 0;          // child execs authorized and started
   int denied = 0;        // child execs denied (policy, ask, unenforceable, lineage)
   int mismatches = 0;    // execs killed at the post-exec check
+  // Where the supervisor's time went, summed over the child execs (ns):
+  // reading the call from the caller's memory, resolving and hashing the
+  // file, deciding, recording the authorization (with its fsync), and the
+  // post-exec check with the start record. For bench/bench_session.
+  struct Costs {
+    std::int64_t read_ns = 0;
+    std::int64_t resolve_hash_ns = 0;
+    std::int64_t decide_ns = 0;
+    std::int64_t record_ns = 0;
+    std::int64_t check_start_ns = 0;
+  } costs;
   // A lineage write failed during the session (execs were denied, or an
   // end could not be recorded): govrun exits 74.
   std::string lineage_error;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "runtime/crypto/sha256.h"
+#include "runtime/exec/program.h"
 #include "tests/govrun/support.h"
 
 extern char** environ;
@@ -488,6 +489,38 @@ TEST_CASE("session: obligations of a child's rule that cannot bind one process d
   CHECK(env.out == "126\n");
   CHECK(env.err.find("obligation env") != std::string::npos);
   CHECK(VerifyAndReplay(fixture) == 0);
+}
+
+}  // namespace gov_test
+
+namespace gov_test {
+
+TEST_CASE("DigestCache: a digest is reused only for a file in the very state it was hashed in", "[govrun][session]") {
+  char pattern[] = "/tmp/digest-cache-XXXXXX";
+  REQUIRE(mkdtemp(pattern) != nullptr);
+  const std::string file = std::string(pattern) + "/f";
+  WriteText(file, "one", 0755);
+  struct stat st {};
+  REQUIRE(stat(file.c_str(), &st) == 0);
+  gov::exec::DigestCache cache;
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  // Changed within the last second: never remembered.
+  cache.Add(st, "sha256:one", now);
+  CHECK(cache.Find(st) == nullptr);
+  // Hashed well after its last change: remembered for that state only.
+  timespec later = now;
+  later.tv_sec += 5;
+  cache.Add(st, "sha256:one", later);
+  REQUIRE(cache.Find(st) != nullptr);
+  CHECK(*cache.Find(st) == "sha256:one");
+  usleep(20000);
+  WriteText(file, "two", 0755);  // an in-place rewrite: new size, mtime and ctime
+  struct stat changed {};
+  REQUIRE(stat(file.c_str(), &changed) == 0);
+  CHECK(cache.Find(changed) == nullptr);
+  std::error_code ignored;
+  fs::remove_all(pattern, ignored);
 }
 
 }  // namespace gov_test
