@@ -18,7 +18,8 @@
 # re-execution removed LD_LIBRARY_PATH. tests/govrun checks that govrun needs
 # no shared object at all.
 if(TARGET gov_lineage)
-  add_executable(govrun ${CMAKE_CURRENT_SOURCE_DIR}/govrun.cpp)
+  # govrun_check.cpp: the JSON of --check, apart from the code every run executes.
+  add_executable(govrun ${CMAKE_CURRENT_SOURCE_DIR}/govrun.cpp ${CMAKE_CURRENT_SOURCE_DIR}/govrun_check.cpp)
   target_link_libraries(govrun PRIVATE gov_session gov_exec gov_config gov_bundle gov_request gov_interp gov_crypto
                                        gov_lineage)
   # Sanitizer builds keep the default (shared) linking: the sanitizer

@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli/govrun_check.h"
 #include "runtime/abi/gov_abi.h"
 #include "runtime/bundle/loader.h"
 #include "runtime/config/config.h"
@@ -107,8 +108,11 @@ bool IsRunId(std::string_view id) {
 // only when the start record at that offset of this log is the start of
 // that run and names a supervisor that is a live ancestor of this process
 // (same pid, same start time, same boot). Otherwise the request has no
-// parent and `notice` says why (docs/request.md).
-void VerifyParent(lineage::Recorder& recorder, request::Request& request, std::string& notice) {
+// parent and `notice` says why (docs/request.md). Without a recorder
+// (--check), the log in `lineage_dir` is read without being opened for
+// writing.
+void VerifyParent(lineage::Recorder* recorder, const std::string& lineage_dir, request::Request& request,
+                  std::string& notice) {
   bool has_id = false;
   const std::string id = GetEnv(lineage::kEnvRunId, &has_id);
   if (!has_id) {
@@ -128,7 +132,8 @@ void VerifyParent(lineage::Recorder& recorder, request::Request& request, std::s
     return reject(std::string(lineage::kEnvRunRecord) + " is not 16 hex digits");
   }
   offset = std::stoull(record, nullptr, 16);
-  auto started = recorder.ReadStart(id, offset);
+  auto started =
+      recorder != nullptr ? recorder->ReadStart(id, offset) : lineage::ReadStartFromLog(lineage_dir, id, offset);
   if (!started.ok()) {
     return reject("its start record is not in this lineage log: " + started.error().message);
   }
@@ -308,35 +313,68 @@ std::string ObligationsText(const ir::Obligations& obligations) {
   return text.empty() ? " none" : text;
 }
 
+// The decision in words: --explain (on stderr), --check (on stdout).
 void PrintExplanation(const bundle::LoadedPolicy& policy, const request::Request& request,
                       const interp::Explanation& explanation, const ir::Obligations& obligations,
-                      const exec::Program& program) {
-  std::fprintf(stderr, "govrun: policy %s %s (%s), %s\n", EscapeForDisplay(policy.manifest().policy_name).c_str(),
+                      const exec::Program& program, std::FILE* out = stderr) {
+  std::fprintf(out, "govrun: policy %s %s (%s), %s\n", EscapeForDisplay(policy.manifest().policy_name).c_str(),
                EscapeForDisplay(policy.manifest().policy_version).c_str(), policy.digest().c_str(),
                policy.engine().c_str());
-  std::fprintf(stderr, "govrun: program %s (%s)\n", EscapeForDisplay(request.program_path).c_str(),
+  std::fprintf(out, "govrun: program %s (%s)\n", EscapeForDisplay(request.program_path).c_str(),
                request.program_sha256.c_str());
-  std::fprintf(stderr, "govrun: invoked %s as %s\n", EscapeForDisplay(request.invoked_path).c_str(),
+  std::fprintf(out, "govrun: invoked %s as %s\n", EscapeForDisplay(request.invoked_path).c_str(),
                EscapeForDisplay(request.argv0).c_str());
   if (program.is_script) {
-    std::fprintf(stderr, "govrun: script interpreter %s (%s)\n", EscapeForDisplay(program.interpreter.path).c_str(),
+    std::fprintf(out, "govrun: script interpreter %s (%s)\n", EscapeForDisplay(program.interpreter.path).c_str(),
                  program.interpreter.sha256.c_str());
   }
-  std::fprintf(stderr, "govrun: args %s, cwd %s, user %s (uid %lld), host %s\n",
+  std::fprintf(out, "govrun: args %s, cwd %s, user %s (uid %lld), host %s\n",
                EscapeForDisplay(JoinList(request.args)).c_str(), EscapeForDisplay(request.cwd).c_str(),
                EscapeForDisplay(request.user_name).c_str(), static_cast<long long>(request.uid),
                EscapeForDisplay(request.host).c_str());
   if (request.has_parent) {
-    std::fprintf(stderr, "govrun: parent run %s (depth %lld, %s)\n", request.parent_run_id.c_str(),
+    std::fprintf(out, "govrun: parent run %s (depth %lld, %s)\n", request.parent_run_id.c_str(),
                  static_cast<long long>(request.parent_depth), EscapeForDisplay(request.parent_program).c_str());
   }
-  std::fprintf(stderr, "govrun: decision: %s\n", EscapeForDisplay(explanation.summary).c_str());
+  std::fprintf(out, "govrun: decision: %s\n", EscapeForDisplay(explanation.summary).c_str());
   for (const interp::ExplainedRule& rule : explanation.rules) {
-    std::fprintf(stderr, "govrun:   rule %s (%s)%s%s\n", rule.name.c_str(),
+    std::fprintf(out, "govrun:   rule %s (%s)%s%s\n", rule.name.c_str(),
                  interp::VerdictName(static_cast<std::uint32_t>(rule.verdict)), rule.reason.empty() ? "" : ": ",
                  EscapeForDisplay(rule.reason).c_str());
   }
-  std::fprintf(stderr, "govrun: obligations:%s\n", ObligationsText(obligations).c_str());
+  std::fprintf(out, "govrun: obligations:%s\n", ObligationsText(obligations).c_str());
+}
+
+// Plans the enforcement of `obligations` for `program` (docs/govrun.md
+// "Enforcing obligations"): a real run before it records, --check alike.
+exec::Outcome<exec::Sandbox> PlanSandbox(const ir::Obligations& obligations, const exec::Program& program,
+                                         const std::string& run_id, bool governed_session = false) {
+  exec::SandboxOptions sandbox_options;
+  sandbox_options.run_id = run_id;
+  sandbox_options.governed_session = governed_session;
+  sandbox_options.program_fds.push_back(program.file.fd.get());
+  for (const std::string& name : obligations.capabilities) {
+    if (const auto number = ir::CapabilityNumber(name)) {
+      sandbox_options.keep_capabilities.push_back(*number);
+    }
+  }
+  if (program.is_script) {
+    sandbox_options.program_fds.push_back(program.interpreter.fd.get());
+  }
+  return exec::Sandbox::Plan(obligations, sandbox_options);
+}
+
+// How each obligation is enforced: the sandbox's mechanisms, then the
+// supervisor's timeout (the start record, --explain, --check).
+std::vector<lineage::EnforcedLimit> EnforcedLimits(const exec::Sandbox& sandbox, const ir::Obligations& obligations,
+                                                   std::int64_t kill_grace_ms) {
+  std::vector<lineage::EnforcedLimit> limits = sandbox.limits();
+  if (obligations.timeout_ms > 0) {
+    limits.push_back({"timeout",
+                      "govrun supervisor (SIGTERM to the run, SIGKILL after " + std::to_string(kill_grace_ms) + " ms)",
+                      std::to_string(obligations.timeout_ms) + "ms"});
+  }
+  return limits;
 }
 
 // Writes all of `text` to `fd`.
@@ -438,6 +476,9 @@ struct Options {
   bool timings = false;
   bool session = false;
   std::string bundle;
+  // --check: decide and explain, run and record nothing; --format text|json.
+  bool check = false;
+  std::string format;
   std::vector<std::string> command;
 };
 
@@ -456,6 +497,8 @@ constexpr const char* kHelp =
     "                            by the policy before it runs, recorded as a child run, and denied\n"
     "                            with EACCES in the caller when not allowed\n"
     "  --explain                 Explain the decision on stderr\n"
+    "  --check                   Decide and explain on stdout; run and record nothing (0 allow, 77 deny or ask)\n"
+    "  --format text|json        With --check: the explanation as text (default) or one JSON document\n"
     "  --bundle FILE             After the run, export its lineage bundle to FILE\n"
     "  --timings                 Print phase timings on stderr (for bench/bench_govrun)\n"
     "\n"
@@ -467,6 +510,7 @@ constexpr const char* kHelp =
     "  govrun --context ticket=CHG-1234 -- make release\n"
     "  govrun --explain -- rm -rf build\n"
     "  govrun --session -- bash -c 'make && ./run-tests'\n"
+    "  govrun --check --format json -- git push\n"
     "  GOV_CONFIG=./config.toml govrun --bundle run.lineage -- make test\n";
 
 int UsageError(const std::string& message) {
@@ -510,9 +554,13 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Options& options) {
       options.session = true;
       continue;
     }
+    if (arg == "--check") {
+      options.check = true;
+      continue;
+    }
     const std::size_t equal = arg.find('=');
     const std::string_view name = arg.substr(0, equal);
-    if (name != "--config" && name != "--context" && name != "--bundle") {
+    if (name != "--config" && name != "--context" && name != "--bundle" && name != "--format") {
       return UsageError(arg.size() > 1 && arg[0] == '-' ? "unknown option `" + std::string(arg) + "`"
                                                         : "unexpected argument `" + std::string(arg) + "` before `--`");
     }
@@ -534,12 +582,26 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Options& options) {
         return UsageError("--config is given more than once");
       }
       options.config = std::move(value);
+    } else if (name == "--format") {
+      if (!options.format.empty()) {
+        return UsageError("--format is given more than once");
+      }
+      if (value != "text" && value != "json") {
+        return UsageError("--format must be `text` or `json`");
+      }
+      options.format = std::move(value);
     } else {
       if (std::exchange(has_bundle, true)) {
         return UsageError("--bundle is given more than once");
       }
       options.bundle = std::move(value);
     }
+  }
+  if (!options.format.empty() && !options.check) {
+    return UsageError("--format needs --check");
+  }
+  if (options.check && !options.bundle.empty()) {
+    return UsageError("--bundle cannot be used with --check: nothing is recorded");
   }
   if (index >= argc) {
     return UsageError("`--` and the program to run are required");
@@ -551,6 +613,71 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Options& options) {
     options.command.emplace_back(argv[i]);
   }
   return std::nullopt;
+}
+
+// govrun --check: what a real run would decide and do, without running or
+// recording anything (docs/govrun.md "govrun --check"). Main calls it right
+// after the decision, with the request built, decided, explained and its
+// obligations merged exactly as for a real run; the enforcement is planned
+// as a real run plans it (for an ask: as if approved) and the plan dropped
+// (which removes any cgroup it created). Prints the explanation or one JSON
+// document on stdout. Exit: 0 for an allow that would run; 77 for a deny or
+// an ask (never asked); for an allow whose obligations this kernel cannot
+// enforce, the plan's exit code (78) and its message on stderr, as a real run.
+int Check(const Options& options, const bundle::LoadedPolicy& policy, const request::Request& request,
+          const exec::Program& program, const gov_decision& decision, const interp::Explanation& explanation,
+          const ir::Obligations& obligations, const std::string& parent_notice, std::int64_t kill_grace_ms) {
+  const bool allow = decision.verdict == GOV_ALLOW && decision.error == GOV_OK;
+  const bool ask = decision.verdict == GOV_ASK && decision.error == GOV_OK;
+  govrun::CheckReport report;
+  std::optional<exec::Outcome<exec::Sandbox>> planned;
+  if (allow || ask) {
+    planned.emplace(PlanSandbox(obligations, program, lineage::NewRunId()));
+    report.planned = true;
+    report.enforceable = planned->ok();
+    if (planned->ok()) {
+      report.limits = EnforcedLimits(planned->value(), obligations, kill_grace_ms);
+    } else {
+      report.failure = planned->failure().message;
+    }
+  }
+  if (allow) {
+    report.outcome = planned->ok() ? "run" : "refused";
+    report.exit_code = planned->ok() ? 0 : planned->failure().exit_code;
+  } else {
+    report.outcome = ask ? "ask" : "deny";
+    report.exit_code = exec::kExitDenied;
+  }
+  if (!parent_notice.empty()) {
+    report.notices.push_back(parent_notice);
+  }
+  if (options.format == "json") {
+    const std::string text = govrun::CheckJson(policy, request, program, explanation, obligations, report);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  } else {
+    PrintExplanation(policy, request, explanation, obligations, program, stdout);
+    for (const lineage::EnforcedLimit& limit : report.limits) {
+      std::fprintf(stdout, "govrun: enforce %s=%s with %s\n", limit.obligation.c_str(),
+                   EscapeForDisplay(limit.value).c_str(), EscapeForDisplay(limit.mechanism).c_str());
+    }
+    if (report.planned && !report.enforceable) {
+      std::fprintf(stdout, "govrun: %s\n", EscapeForDisplay(report.failure).c_str());
+    }
+    const char* verdict = report.outcome == "run"       ? "allow: the program would run"
+                          : report.outcome == "refused" ? "refused: the program would not run (an obligation cannot be "
+                                                          "enforced)"
+                          : report.outcome == "ask"     ? "ask: a real run would ask on the terminal (not asked)"
+                                                        : "deny: the program would not run";
+    std::fprintf(stdout, "govrun: check: %s; nothing was run or recorded\n", verdict);
+  }
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+    std::fprintf(stderr, "govrun: cannot write the --check output: %s\n", std::strerror(errno));
+    return exec::kExitLineage;
+  }
+  if (report.outcome == "refused") {
+    Fail(planned->failure());
+  }
+  return report.exit_code;
 }
 
 int Main(int argc, char** argv, Timings& timings) {
@@ -597,17 +724,22 @@ int Main(int argc, char** argv, Timings& timings) {
   }
   const bundle::LoadedPolicy& policy = loaded.value();
   timings.Mark("load_verify");
-  auto signing_key = crypto::ReadPrivateKeyFile(config.value().signing_key);
-  if (!signing_key.ok()) {
-    return Fail(
-        {exec::kExitConfig, "lineage signing key " + config.value().signing_key + ": " + signing_key.error().message});
+  // --check records nothing: it needs neither the signing key nor the log.
+  std::unique_ptr<lineage::Recorder> log;
+  if (!options.check) {
+    auto signing_key = crypto::ReadPrivateKeyFile(config.value().signing_key);
+    if (!signing_key.ok()) {
+      return Fail({exec::kExitConfig,
+                   "lineage signing key " + config.value().signing_key + ": " + signing_key.error().message});
+    }
+    auto opened_log = lineage::OpenLog(config.value().lineage_dir, signing_key.value(),
+                                       lineage::OpenOptions{config.value().lineage_lock_timeout_ms});
+    if (!opened_log.ok()) {
+      return Fail(
+          {exec::kExitLineage, "lineage log " + config.value().lineage_dir + ": " + opened_log.error().message});
+    }
+    log = std::move(opened_log.value());
   }
-  auto opened_log = lineage::OpenLog(config.value().lineage_dir, signing_key.value(),
-                                     lineage::OpenOptions{config.value().lineage_lock_timeout_ms});
-  if (!opened_log.ok()) {
-    return Fail({exec::kExitLineage, "lineage log " + config.value().lineage_dir + ": " + opened_log.error().message});
-  }
-  lineage::Recorder& recorder = *opened_log.value();
   timings.Mark("open_log");
 
   // 2-3. The program and the request.
@@ -616,7 +748,7 @@ int Main(int argc, char** argv, Timings& timings) {
     return Fail(context.failure());
   }
   std::string parent_notice;
-  VerifyParent(recorder, request, parent_notice);
+  VerifyParent(log.get(), config.value().lineage_dir, request, parent_notice);
   if (!parent_notice.empty()) {
     std::fprintf(stderr, "govrun: %s\n", parent_notice.c_str());
   }
@@ -659,9 +791,14 @@ int Main(int argc, char** argv, Timings& timings) {
   const interp::Explanation explanation = interp::Explain(rules, decision);
   const ir::Obligations obligations = interp::MergeObligations(rules, decision);
   timings.Mark("decide");
+  if (options.check) {
+    return Check(options, policy, request, program, decision, explanation, obligations, parent_notice,
+                 config.value().kill_grace_ms);
+  }
   if (options.explain) {
     PrintExplanation(policy, request, explanation, obligations, program);
   }
+  lineage::Recorder& recorder = *log;
 
   const std::string run_id = lineage::NewRunId();
   lineage::Authorization record;
@@ -692,19 +829,7 @@ int Main(int argc, char** argv, Timings& timings) {
   std::optional<exec::Sandbox> sandbox;
   std::optional<Failure> unenforceable;
   if (execute) {
-    exec::SandboxOptions sandbox_options;
-    sandbox_options.run_id = run_id;
-    sandbox_options.program_fds.push_back(program.file.fd.get());
-    sandbox_options.governed_session = options.session;
-    for (const std::string& name : obligations.capabilities) {
-      if (const auto number = ir::CapabilityNumber(name)) {
-        sandbox_options.keep_capabilities.push_back(*number);
-      }
-    }
-    if (program.is_script) {
-      sandbox_options.program_fds.push_back(program.interpreter.fd.get());
-    }
-    auto planned = exec::Sandbox::Plan(obligations, sandbox_options);
+    auto planned = PlanSandbox(obligations, program, run_id, options.session);
     timings.Mark("plan");
     if (planned.ok()) {
       sandbox.emplace(std::move(planned.value()));
@@ -821,13 +946,7 @@ int Main(int argc, char** argv, Timings& timings) {
   start.run_id = run_id;
   start.pid = child.pid();
   start.time_unix_ns = exec::RealtimeNs();
-  start.limits = sandbox->limits();
-  if (obligations.timeout_ms > 0) {
-    start.limits.push_back({"timeout",
-                            "govrun supervisor (SIGTERM to the run, SIGKILL after " +
-                                std::to_string(config.value().kill_grace_ms) + " ms)",
-                            std::to_string(obligations.timeout_ms) + "ms"});
-  }
+  start.limits = EnforcedLimits(*sandbox, obligations, config.value().kill_grace_ms);
   const auto self = exec::IdentityOf(getpid());
   if (!self) {
     child.Abort();

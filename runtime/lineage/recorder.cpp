@@ -176,6 +176,50 @@ Json RequestJson(const request::Request& request, const std::vector<ir::ContextF
   return Json::parse(request::RequestToJson(request, fields));
 }
 
+// The start record of `run_id` at byte `offset` of the log open as `fd`
+// (Recorder::ReadStart, ReadStartFromLog); reads only, takes no lock.
+ErrorOr<StartedRun> ReadStartAt(int fd, const std::string& run_id, std::uint64_t offset) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return Error{Errno("lineage log: stat failed")};
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (offset >= size) return Error{"the offset is beyond the end of this log"};
+  // A start record is a few KiB (its limits); 256 KiB bounds the read.
+  const std::uint64_t length = std::min<std::uint64_t>(size - offset, 256 * 1024);
+  std::string region(length, '\0');
+  const ssize_t got = pread(fd, region.data(), length, static_cast<off_t>(offset));
+  if (got <= 0) return Error{Errno("lineage log: read failed")};
+  region.resize(static_cast<std::size_t>(got));
+  const std::size_t end = region.find('\n');
+  if (end == std::string::npos) return Error{"no complete record at that offset"};
+  const SplitLine split = Split(std::string_view(region).substr(0, end));
+  if (!split.has_body) return Error{"no record at that offset"};
+  auto head = ParseHead(split.head);
+  if (!head.ok()) return Error{"no record at that offset"};
+  if (DigestOf(split.body) != head.value().body) return Error{"the record at that offset does not match its digest"};
+  if (head.value().type != RecordType::kStart || head.value().run != run_id) {
+    return Error{"the record at that offset is not the start of that run"};
+  }
+  auto body = ParseUntrusted(split.body);
+  if (!body.ok()) return Error{"the start record does not decode: " + body.error().message};
+  const Json& json = body.value();
+  StartedRun run;
+  run.run_id = run_id;
+  try {
+    const Json& supervisor = json.at("supervisor");
+    run.supervisor_pid = supervisor.at("pid").get<std::int64_t>();
+    run.supervisor_start_time = supervisor.at("start_time").get<std::uint64_t>();
+    auto boot_id = request::BytesFromJson(supervisor.at("boot_id"), "supervisor.boot_id");
+    auto program = request::BytesFromJson(json.at("program"), "program");
+    if (!boot_id.ok() || !program.ok()) return Error{"the start record's supervisor or program does not decode"};
+    run.boot_id = boot_id.value();
+    run.depth = json.at("depth").get<std::int64_t>();
+    run.program = program.value();
+  } catch (const Json::exception&) {
+    return Error{"the start record names no supervisor (written by an older govrun)"};
+  }
+  return run;
+}
+
 class LogRecorder final : public Recorder {
  public:
   LogRecorder(int fd, std::string log_path, crypto::PrivateKey key, std::string salt, std::optional<Tail> tail,
@@ -290,45 +334,7 @@ class LogRecorder final : public Recorder {
   }
 
   ErrorOr<StartedRun> ReadStart(const std::string& run_id, std::uint64_t offset) override {
-    struct stat st {};
-    if (fstat(fd_, &st) != 0) return Error{Errno("lineage log: stat failed")};
-    const auto size = static_cast<std::uint64_t>(st.st_size);
-    if (offset >= size) return Error{"the offset is beyond the end of this log"};
-    // A start record is a few KiB (its limits); 256 KiB bounds the read.
-    const std::uint64_t length = std::min<std::uint64_t>(size - offset, 256 * 1024);
-    std::string region(length, '\0');
-    const ssize_t got = pread(fd_, region.data(), length, static_cast<off_t>(offset));
-    if (got <= 0) return Error{Errno("lineage log: read failed")};
-    region.resize(static_cast<std::size_t>(got));
-    const std::size_t end = region.find('\n');
-    if (end == std::string::npos) return Error{"no complete record at that offset"};
-    const SplitLine split = Split(std::string_view(region).substr(0, end));
-    if (!split.has_body) return Error{"no record at that offset"};
-    auto head = ParseHead(split.head);
-    if (!head.ok()) return Error{"no record at that offset"};
-    if (DigestOf(split.body) != head.value().body) return Error{"the record at that offset does not match its digest"};
-    if (head.value().type != RecordType::kStart || head.value().run != run_id) {
-      return Error{"the record at that offset is not the start of that run"};
-    }
-    auto body = ParseUntrusted(split.body);
-    if (!body.ok()) return Error{"the start record does not decode: " + body.error().message};
-    const Json& json = body.value();
-    StartedRun run;
-    run.run_id = run_id;
-    try {
-      const Json& supervisor = json.at("supervisor");
-      run.supervisor_pid = supervisor.at("pid").get<std::int64_t>();
-      run.supervisor_start_time = supervisor.at("start_time").get<std::uint64_t>();
-      auto boot_id = request::BytesFromJson(supervisor.at("boot_id"), "supervisor.boot_id");
-      auto program = request::BytesFromJson(json.at("program"), "program");
-      if (!boot_id.ok() || !program.ok()) return Error{"the start record's supervisor or program does not decode"};
-      run.boot_id = boot_id.value();
-      run.depth = json.at("depth").get<std::int64_t>();
-      run.program = program.value();
-    } catch (const Json::exception&) {
-      return Error{"the start record names no supervisor (written by an older govrun)"};
-    }
-    return run;
+    return ReadStartAt(fd_, run_id, offset);
   }
 
   ErrorOr<void> RecordEnd(const End& record) override {
@@ -522,6 +528,21 @@ ErrorOr<std::unique_ptr<Recorder>> OpenLog(const std::string& lineage_dir, const
   if (log_id.empty()) return fail(fmt::format("lineage: {}: the log names no log id", path));
   return std::unique_ptr<Recorder>(new LogRecorder(fd, path, signing_key, DeriveEnvSalt(signing_key, log_id),
                                                    std::move(known_tail), options.lock_timeout_ms));
+}
+
+ErrorOr<StartedRun> ReadStartFromLog(const std::string& lineage_dir, const std::string& run_id, std::uint64_t offset) {
+  const std::string path = lineage_dir + "/" + std::string(kLogFileName);
+  // O_NONBLOCK: opening a FIFO planted in its place must not hang.
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return Error{Errno(("cannot open " + path).c_str())};
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return Error{fmt::format("{} is not a regular file", path)};
+  }
+  auto run = ReadStartAt(fd, run_id, offset);
+  close(fd);
+  return run;
 }
 
 }  // namespace gov::lineage

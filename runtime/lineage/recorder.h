@@ -204,4 +204,10 @@ void FillDecision(const ir::Policy& policy, const gov_decision& decision, Author
 ErrorOr<std::unique_ptr<Recorder>> OpenLog(const std::string& lineage_dir, const crypto::PrivateKey& signing_key,
                                            const OpenOptions& options = {});
 
+// Recorder::ReadStart without a Recorder: opens `lineage_dir`/lineage.log
+// read-only (no lock, no signing key, nothing created or written) and reads
+// the start record of `run_id` at byte `offset` with the same checks.
+// govrun --check verifies a parent run with it.
+ErrorOr<StartedRun> ReadStartFromLog(const std::string& lineage_dir, const std::string& run_id, std::uint64_t offset);
+
 }  // namespace gov::lineage

@@ -304,9 +304,10 @@ inline bool Alive(pid_t pid) {
 // its prompt with `answer` (empty: never answers). `pretyped` is in the
 // terminal's input queue before govrun starts (typed ahead, or by a harness
 // that owns the terminal); `stdin_text`, when set, is govrun's stdin instead
-// of the terminal (a pipe).
+// of the terminal (a pipe); `pre` are govrun options before `--config`.
 inline Result RunOnTerminal(const Fixture& fixture, const std::vector<std::string>& command, const std::string& answer,
-                            const std::string& pretyped = "", const std::string* stdin_text = nullptr) {
+                            const std::string& pretyped = "", const std::string* stdin_text = nullptr,
+                            const std::vector<std::string>& pre = {}) {
   int ready_pipe[2];
   REQUIRE(pipe(ready_pipe) == 0);
   int stdin_pipe[2] = {-1, -1};
@@ -330,7 +331,9 @@ inline Result RunOnTerminal(const Fixture& fixture, const std::vector<std::strin
     if (chdir(fixture.dir.c_str()) != 0) {
       _exit(201);
     }
-    std::vector<std::string> argv = {Govrun(), "--config", fixture.config, "--"};
+    std::vector<std::string> argv = {Govrun()};
+    argv.insert(argv.end(), pre.begin(), pre.end());
+    argv.insert(argv.end(), {"--config", fixture.config, "--"});
     argv.insert(argv.end(), command.begin(), command.end());
     std::vector<char*> args;
     for (const std::string& arg : argv) {
