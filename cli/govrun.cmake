@@ -20,7 +20,7 @@
 if(TARGET gov_lineage)
   add_executable(govrun ${CMAKE_CURRENT_SOURCE_DIR}/govrun.cpp)
   target_link_libraries(govrun PRIVATE gov_exec gov_config gov_bundle gov_request gov_interp gov_crypto
-                                       gov_lineage)
+                                       gov_lineage gov_hook)
   # Sanitizer builds keep the default (shared) linking: the sanitizer
   # runtimes are shared objects and replace allocation functions.
   if(NOT GOV_SANITIZE)
