@@ -38,6 +38,7 @@
 #include "runtime/exec/run.h"
 #include "runtime/exec/sandbox.h"
 #include "runtime/exec/secure_start.h"
+#include "runtime/hook/claude_code.h"
 #include "runtime/interp/interp.h"
 #include "runtime/ir/capabilities.h"
 #include "runtime/ir/ir.h"
@@ -486,6 +487,8 @@ constexpr const char* kHelp =
     "govrun: run a command only when the signed policy allows it, under its limits, recorded\n"
     "Usage: govrun [options] -- PROGRAM [ARGS...]\n"
     "       govrun --session [options] -- PROGRAM [ARGS...]\n"
+    "       govrun hook claude-code [--config FILE] [--context KEY=VALUE]...  (Claude Code hook, see\n"
+    "       docs/integrations.md)\n"
     "\n"
     "Options (before `--`; `--option VALUE` or `--option=VALUE`):\n"
     "  -h, --help                Print this help message and exit\n"
@@ -1069,12 +1072,235 @@ int Main(int argc, char** argv, Timings& timings) {
   return code;
 }
 
+// `govrun hook claude-code [--config FILE] [--context KEY=VALUE]...`: the
+// Claude Code PreToolUse hook (runtime/hook/claude_code.h,
+// docs/integrations.md). Decides in process, with the same configuration,
+// trust, bundle, program resolution and request as a run — but without a
+// parent run (the hook is not part of one) and without a lineage record:
+// nothing runs here, the command is either denied before anything runs or
+// handed to `govrun --session`, which records everything it runs. Every
+// failure exits 2, the status that blocks the tool call (any other non-zero
+// status would let it run).
+class PolicyDecider final : public hook::Decider {
+ public:
+  PolicyDecider(std::string config, std::vector<std::string> context)
+      : config_path_(std::move(config)), context_(std::move(context)) {}
+
+  ErrorOr<std::string> Ready() override {
+    config::Search search;
+    search.explicit_path = config_path_;
+    search.gov_config = GetEnv("GOV_CONFIG", &search.has_gov_config);
+    if (search.has_gov_config && search.gov_config.empty() && config_path_.empty()) {
+      return Error{"GOV_CONFIG is set but empty"};
+    }
+    search.xdg_config_home = GetEnv("XDG_CONFIG_HOME");
+    search.home = GetEnv("HOME");
+    auto loaded_config = config::LoadConfig(search);
+    if (!loaded_config.ok()) return loaded_config.error();
+    config_ = std::move(loaded_config).value();
+    std::vector<crypto::PublicKey> trusted;
+    for (const std::string& path : config_.trusted_keys) {
+      auto key = crypto::ReadPublicKeyFile(path);
+      if (!key.ok()) return Error{"trusted key " + path + ": " + key.error().message};
+      trusted.push_back(key.value());
+    }
+    bundle::LoadOptions load_options;
+    load_options.decode_ir = false;
+    auto loaded = bundle::LoadBundleFile(config_.policy, trusted, load_options);
+    if (!loaded.ok()) return Error{"policy bundle " + config_.policy + ": " + loaded.error().message};
+    policy_.emplace(std::move(loaded).value());
+    if (auto context = ReadContext(context_, policy_->view().context(), context_request_); !context.ok()) {
+      return Error{context.failure().message};
+    }
+    char* absolute = realpath(config_.source.c_str(), nullptr);
+    if (absolute == nullptr) {
+      return Error{"configuration " + config_.source + ": " + std::strerror(errno)};
+    }
+    std::string source = absolute;
+    std::free(absolute);
+    return source;
+  }
+
+  ErrorOr<std::optional<hook::CommandDecision>> Decide(const std::vector<std::string>& argv,
+                                                       const std::string& cwd) override {
+    // The command runs in the hook's `cwd`: judge it there (the hook runs
+    // nothing, so changing its own directory is harmless).
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0) {
+      return Error{"cannot enter the command's directory " + EscapeForDisplay(cwd) + ": " + std::strerror(errno)};
+    }
+    bool path_set = false;
+    const std::string path_env = GetEnv("PATH", &path_set);
+    auto resolved = exec::ResolveProgram(argv[0], path_env, path_set);
+    if (!resolved.ok()) {
+      const int code = resolved.failure().exit_code;
+      if (code == exec::kExitNotFound || code == exec::kExitNotExecutable) {
+        return std::optional<hook::CommandDecision>();
+      }
+      return Error{resolved.failure().message};
+    }
+    request::Request request;
+    request.context = context_request_.context;
+    exec::FillProgramFields(resolved.value(), argv[0], request);
+    request.args.assign(argv.begin() + 1, argv.end());
+    request.env = exec::SplitEnvironment(environ);
+    const auto& scrubbed = exec::ScrubbedEnvironment();
+    request.env.insert(request.env.end(), scrubbed.begin(), scrubbed.end());
+    exec::AccountVariables account;
+    if (auto identity = FillIdentity(request, account); !identity.ok()) {
+      return Error{identity.failure().message};
+    }
+    gov_decision decision{};
+    {
+      const request::RequestView view(request);
+      policy_->Decide(view.get(), decision);
+    }
+    auto decided_rules = policy_->RulesOf(decision);
+    if (!decided_rules.ok()) return Error{"policy bundle " + config_.policy + ": " + decided_rules.error().message};
+    const interp::RuleLookup rules = decided_rules.value().lookup();
+    interp::DenyUnknownRules(rules, decision);
+    const interp::Explanation explanation = interp::Explain(rules, decision);
+    hook::CommandDecision out;
+    out.program = request.program_path;
+    if (decision.error != GOV_OK || decision.verdict == GOV_DENY) {
+      out.verdict = hook::Verdict::kDeny;
+    } else {
+      out.verdict = decision.verdict == GOV_ASK ? hook::Verdict::kAsk : hook::Verdict::kAllow;
+    }
+    if (decision.error != GOV_OK || explanation.rules.empty()) {
+      // "deny: no rule allows", "deny: rule quota failed: division by zero"
+      const std::size_t colon = explanation.summary.find(": ");
+      out.reason = colon == std::string::npos ? explanation.summary : explanation.summary.substr(colon + 2);
+    } else {
+      for (const interp::ExplainedRule& rule : explanation.rules) {
+        out.rule += (out.rule.empty() ? "" : ", ") + rule.name;
+        if (!rule.reason.empty()) {
+          out.reason += (out.reason.empty() ? "" : "; ") + rule.reason;
+        }
+      }
+    }
+    return std::optional<hook::CommandDecision>(std::move(out));
+  }
+
+ private:
+  std::string config_path_;
+  std::vector<std::string> context_;
+  config::Config config_;
+  std::optional<bundle::LoadedPolicy> policy_;
+  request::Request context_request_;  // the --context values, checked
+};
+
+constexpr const char* kHookHelp =
+    "govrun hook: adapters that put an agent's tool calls under the policy\n"
+    "Usage: govrun hook claude-code [--config FILE] [--context KEY=VALUE]...\n"
+    "\n"
+    "  claude-code   Claude Code PreToolUse hook: reads the hook's JSON on stdin; for a Bash tool call,\n"
+    "                denies it when the policy denies its first program, else rewrites the command to run\n"
+    "                inside `govrun --session`; other tools pass through. Every failure exits 2, which\n"
+    "                blocks the tool call. See docs/integrations.md.\n";
+
+// Reads all of standard input (at most 64 MiB).
+ErrorOr<std::string> ReadStdin() {
+  constexpr std::size_t kMax = 64u << 20;
+  std::string text;
+  char buffer[65536];
+  while (true) {
+    const ssize_t got = read(0, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return Error{std::string("cannot read standard input: ") + std::strerror(errno)};
+    if (got == 0) return text;
+    text.append(buffer, static_cast<std::size_t>(got));
+    if (text.size() > kMax) return Error{"the hook input is larger than 64 MiB"};
+  }
+}
+
+int HookMain(int argc, char** argv) {
+  auto block = [](const std::string& why) {
+    std::fprintf(stderr, "govrun hook claude-code: %s; the tool call is blocked\n", why.c_str());
+    return hook::kExitBlock;
+  };
+  if (argc < 3) {
+    std::fputs(kHookHelp, stderr);
+    return hook::kExitBlock;
+  }
+  const std::string_view adapter = argv[2];
+  if (adapter == "-h" || adapter == "--help") {
+    std::fputs(kHookHelp, stdout);
+    return 0;
+  }
+  if (adapter != "claude-code") {
+    return block("unknown hook `" + std::string(adapter) + "` (known: claude-code)");
+  }
+  std::string config_path;
+  std::vector<std::string> context;
+  for (int index = 3; index < argc; ++index) {
+    const std::string_view arg = argv[index];
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kHookHelp, stdout);
+      return 0;
+    }
+    const std::size_t equal = arg.find('=');
+    const std::string_view name = arg.substr(0, equal);
+    if (name != "--config" && name != "--context") {
+      return block("unknown argument `" + std::string(arg) + "`");
+    }
+    std::string value;
+    if (equal != std::string_view::npos) {
+      value = std::string(arg.substr(equal + 1));
+    } else if (index + 1 < argc) {
+      value = argv[++index];
+    }
+    if (value.empty()) return block(std::string(name) + " needs a non-empty value");
+    if (name == "--context") {
+      context.push_back(std::move(value));
+    } else if (!config_path.empty()) {
+      return block("--config is given more than once");
+    } else {
+      config_path = std::move(value);
+    }
+  }
+  // The absolute path of this govrun, for the rewritten command.
+  char self[4096];
+  const ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (length <= 0 || self[0] != '/') return block("cannot read govrun's own path from /proc/self/exe");
+  hook::SessionOptions options;
+  options.govrun.assign(self, static_cast<std::size_t>(length));
+  if (options.govrun.ends_with(" (deleted)")) return block("govrun's own file was deleted");
+  options.context = context;
+  auto input = ReadStdin();
+  if (!input.ok()) return block(input.error().message);
+  PolicyDecider decider(config_path, context);
+  const hook::HookOutput output = hook::RunClaudeCodeHook(input.value(), options, decider);
+  // A decision Claude Code does not receive must not become a silent exit 0.
+  std::size_t done = 0;
+  while (done < output.out.size()) {
+    const ssize_t wrote = write(1, output.out.data() + done, output.out.size() - done);
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote <= 0) return block(std::string("cannot write the decision to standard output: ") + std::strerror(errno));
+    done += static_cast<std::size_t>(wrote);
+  }
+  WriteAll(2, output.err);
+  return output.exit_code;
+}
+
 }  // namespace
 }  // namespace gov
 
 int main(int argc, char** argv) {
   gov::exec::RunNamespaceHelperIfAsked(argc, argv);
   gov::exec::SecureStart(argv);
+  if (argc > 1 && std::strcmp(argv[1], "hook") == 0) {
+    // An adapter that decides and runs nothing: no supervisor set-up (blocked
+    // signals, subreaper), so that Claude Code's hook timeout can end it.
+    int code = gov::hook::kExitBlock;
+    try {
+      code = gov::HookMain(argc, argv);
+    } catch (...) {
+      std::fprintf(stderr, "govrun hook: internal error; the tool call is blocked\n");
+    }
+    std::fflush(stdout);
+    std::fflush(stderr);
+    return code;
+  }
   gov::exec::PrepareSupervisor();
   gov::Timings timings;
   timings.main_entry = gov::exec::MonotonicNs();
