@@ -72,7 +72,7 @@ say "govrun reads $GOV_CONFIG (policy, trusted keys, lineage directory, signing 
 # The agent's workspace: a git repository with a Makefile whose targets show the limits.
 echo "precious" > "$outside/data.txt"
 cat > "$workspace/Makefile" <<EOF
-.PHONY: all slow fetch escape nested
+.PHONY: all slow fetch escape nested session
 all:
 	@echo "built ok"
 slow:
@@ -83,6 +83,10 @@ escape:
 	@echo x > /var/tmp/gov-demo-escape && echo "wrote outside (should not happen)" || echo "write outside the workspace blocked"
 nested:
 	@$govrun -- /bin/sh -c 'echo "compiled inside a governed make"'
+session:
+	git status --short
+	-rm -rf $outside
+	echo the build goes on
 EOF
 quiet git -C "$workspace" init -q
 quiet git -C "$workspace" -c user.email=agent@example.com -c user.name=agent add Makefile
@@ -105,11 +109,18 @@ say "${bold}nested${off}: make runs govrun -- sh -c …; the inner run is record
 agent "$govrun" --bundle "$state/session.lineage" -- make nested
 [ -e "$outside/data.txt" ] && say "(and $outside/data.txt is still there)"
 
-step "4. Verify the lineage offline: signatures, chain, policy binding, and every decision replayed"
+step "4. A governed session: every program make starts is decided too"
+say "With --session the kernel stops every exec in make's process tree before it runs: the rm in a"
+say "recipe is denied (EACCES in make, which goes on) and recorded; the others run as child runs."
+agent "$govrun" --session --bundle "$state/make-session.lineage" -- make session
+[ -e "$outside/data.txt" ] && say "(and $outside/data.txt is still there)"
+
+step "5. Verify the lineage offline: signatures, chain, policy binding, and every decision replayed"
 agent "$govverify" --trust "$state/keys/lineage.pub" --trust "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$state/session.lineage"
+agent "$govverify" --trust "$state/keys/lineage.pub" --trust "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$state/make-session.lineage"
 agent "$govverify" --trust "$state/keys/lineage.pub" --trust "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$state/lineage"
 
-step "5. Tamper with one byte of a copy: verification fails and says where and why"
+step "6. Tamper with one byte of a copy: verification fails and says where and why"
 cp "$state/session.lineage" "$state/tampered.lineage"
 size=$(stat -c %s "$state/tampered.lineage")
 offset=$((size / 2))
@@ -121,6 +132,6 @@ agent "$govverify" --trust "$state/keys/lineage.pub" --trust "$state/keys/policy
 step "Where things are"
 say "policy bundle:   $state/agent.govb"
 say "lineage log:     $state/lineage/"
-say "session bundle:  $state/session.lineage"
+say "session bundle:  $state/session.lineage (nested run), $state/make-session.lineage (governed session)"
 say "keys:            $state/keys/ (policy.key signs bundles, lineage.key signs checkpoints)"
 say "Next: README.md (five-minute tour), docs/govrun.md, docs/lineage-format.md, docs/threat-model.md"
