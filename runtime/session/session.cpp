@@ -294,10 +294,14 @@ class Supervisor {
     const sigset_t set = SessionSignals();
     std::int64_t leftover_deadline = 0;
     while (true) {
+      bool no_tracees = false;
       while (true) {
         int status = 0;
         struct rusage usage {};
         const pid_t pid = wait4(-1, &status, WNOHANG | __WALL, &usage);
+        if (pid < 0 && errno == ECHILD) {
+          no_tracees = true;  // nothing is traced or a child any more
+        }
         if (pid <= 0) {
           break;
         }
@@ -308,6 +312,9 @@ class Supervisor {
       }
       const std::int64_t now = exec::MonotonicNs();
       if (root_done_) {
+        if (no_tracees) {
+          procs_.clear();  // entries whose end the kernel never reported (cannot be signalled safely)
+        }
         if (procs_.empty() && sandbox_.CgroupsEmpty()) {
           break;
         }
