@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -49,78 +50,115 @@ std::string ErrnoText(int error) {
 
 // ---------------------------------------------------------- tracee memory --
 
-// Reads `size` bytes at `address` of process `pid`: process_vm_readv, else
-// PTRACE_PEEKDATA (a non-dumpable image refuses the former to its own user).
-bool ReadMemory(pid_t pid, std::uint64_t address, void* out, std::size_t size) {
-  iovec local{out, size};
-  iovec remote{reinterpret_cast<void*>(address), size};
-  if (process_vm_readv(pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(size)) {
+// The memory of a stopped process, read a page at a time and kept for the
+// duration of one exec call: argv and environment strings cluster on a few
+// pages, so a call costs a few reads instead of one per pointer and string.
+class TraceeMemory {
+ public:
+  explicit TraceeMemory(pid_t pid) : pid_(pid) {}
+
+  // `size` bytes at `address`; false when any of them is not mapped.
+  bool Read(std::uint64_t address, void* out, std::size_t size) {
+    auto* bytes = static_cast<unsigned char*>(out);
+    while (size > 0) {
+      const std::uint64_t page_address = address & ~std::uint64_t{kPage - 1};
+      const Page* page = PageAt(page_address);
+      if (page == nullptr) {
+        return false;
+      }
+      const std::size_t offset = static_cast<std::size_t>(address - page_address);
+      const std::size_t take = std::min(size, kPage - offset);
+      std::memcpy(bytes, page->data() + offset, take);
+      bytes += take;
+      address += take;
+      size -= take;
+    }
     return true;
   }
-  auto* bytes = static_cast<unsigned char*>(out);
-  for (std::size_t done = 0; done < size;) {
-    const std::uint64_t word_address = (address + done) & ~std::uint64_t{7};
-    errno = 0;
-    const long word = ptrace(PTRACE_PEEKDATA, pid, reinterpret_cast<void*>(word_address), nullptr);
-    if (errno != 0) {
-      return false;
-    }
-    const std::size_t skip = static_cast<std::size_t>(address + done - word_address);
-    const std::size_t take = std::min<std::size_t>(8 - skip, size - done);
-    std::memcpy(bytes + done, reinterpret_cast<const unsigned char*>(&word) + skip, take);
-    done += take;
-  }
-  return true;
-}
 
-// A NUL-terminated string at `address`, at most `budget` bytes.
-bool ReadString(pid_t pid, std::uint64_t address, std::size_t& budget, std::string& out) {
-  out.clear();
-  char chunk[256];
-  while (true) {
-    // Never read across a page boundary in one go: the next page may be unmapped.
-    const std::size_t to_page = 4096 - static_cast<std::size_t>(address % 4096);
-    const std::size_t want = std::min(sizeof chunk, to_page);
-    if (!ReadMemory(pid, address, chunk, want)) {
-      return false;
+  // A NUL-terminated string at `address`, at most `budget` bytes (counted down).
+  bool ReadString(std::uint64_t address, std::size_t& budget, std::string& out) {
+    out.clear();
+    while (true) {
+      const std::uint64_t page_address = address & ~std::uint64_t{kPage - 1};
+      const Page* page = PageAt(page_address);
+      if (page == nullptr) {
+        return false;
+      }
+      const std::size_t offset = static_cast<std::size_t>(address - page_address);
+      const char* begin = reinterpret_cast<const char*>(page->data()) + offset;
+      const std::size_t available = kPage - offset;
+      const void* nul = std::memchr(begin, 0, available);
+      const std::size_t take =
+          nul != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nul) - begin) : available;
+      if (take + 1 > budget) {
+        return false;
+      }
+      budget -= take;
+      out.append(begin, take);
+      if (nul != nullptr) {
+        budget -= 1;
+        return true;
+      }
+      address += available;
     }
-    const void* nul = std::memchr(chunk, 0, want);
-    const std::size_t take = nul != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nul) - chunk) : want;
-    if (take + 1 > budget) {
-      return false;
-    }
-    budget -= take;
-    out.append(chunk, take);
-    if (nul != nullptr) {
-      budget -= 1;
-      return true;
-    }
-    address += want;
   }
-}
 
-// A NULL-terminated array of string pointers (argv, envp) at `address`.
-bool ReadStringArray(pid_t pid, std::uint64_t address, std::size_t& budget, std::vector<std::string>& out) {
-  out.clear();
-  if (address == 0) {
-    return true;  // the kernel takes a NULL array as empty
+  // A NULL-terminated array of string pointers (argv, envp) at `address`.
+  bool ReadStringArray(std::uint64_t address, std::size_t& budget, std::vector<std::string>& out) {
+    out.clear();
+    if (address == 0) {
+      return true;  // the kernel takes a NULL array as empty
+    }
+    while (out.size() < kMaxExecStrings) {
+      std::uint64_t pointer = 0;
+      if (!Read(address + 8 * out.size(), &pointer, sizeof pointer)) {
+        return false;
+      }
+      if (pointer == 0) {
+        return true;
+      }
+      std::string item;
+      if (!ReadString(pointer, budget, item)) {
+        return false;
+      }
+      out.push_back(std::move(item));
+    }
+    return false;
   }
-  while (out.size() < kMaxExecStrings) {
-    std::uint64_t pointer = 0;
-    if (!ReadMemory(pid, address + 8 * out.size(), &pointer, sizeof pointer)) {
-      return false;
+
+ private:
+  static constexpr std::size_t kPage = 4096;
+  using Page = std::array<unsigned char, kPage>;
+
+  // process_vm_readv, else PTRACE_PEEKDATA (a non-dumpable image refuses
+  // the former to its own user).
+  const Page* PageAt(std::uint64_t page_address) {
+    if (auto found = pages_.find(page_address); found != pages_.end()) {
+      return &found->second;
     }
-    if (pointer == 0) {
-      return true;
+    if (pages_.size() >= kMaxExecBytes / kPage + 16) {
+      return nullptr;
     }
-    std::string item;
-    if (!ReadString(pid, pointer, budget, item)) {
-      return false;
+    Page page;
+    iovec local{page.data(), kPage};
+    iovec remote{reinterpret_cast<void*>(page_address), kPage};
+    if (process_vm_readv(pid_, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(kPage)) {
+      for (std::size_t done = 0; done < kPage; done += 8) {
+        errno = 0;
+        const long word = ptrace(PTRACE_PEEKDATA, pid_, reinterpret_cast<void*>(page_address + done), nullptr);
+        if (errno != 0) {
+          return nullptr;
+        }
+        std::memcpy(page.data() + done, &word, 8);
+      }
     }
-    out.push_back(std::move(item));
+    return &pages_.emplace(page_address, page).first->second;
   }
-  return false;
-}
+
+  pid_t pid_;
+  std::unordered_map<std::uint64_t, Page> pages_;
+};
 
 bool ReadWholeFile(const std::string& path, std::string& out, std::size_t limit) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -279,6 +317,10 @@ class Supervisor {
       run->term_deadline_ns = started_ns + options.root_timeout_ms * 1000000;
     }
     root_run_ = run;
+    if (const auto self = exec::IdentityOf(getpid())) {
+      supervisor_start_time_ = self->start_time;
+    }
+    boot_id_ = exec::BootId();
     Proc& proc = procs_[root_pid_];
     proc.run = run;
     PendingExec pending;
@@ -508,9 +550,10 @@ class Supervisor {
     }
     std::size_t budget = kMaxExecBytes;
     const std::int64_t read_start = exec::MonotonicNs();
-    const bool read_ok = ReadString(pid, path_address, budget, call.path) &&
-                         ReadStringArray(pid, argv_address, budget, call.argv) &&
-                         ReadStringArray(pid, envp_address, budget, call.envp);
+    TraceeMemory memory(pid);
+    const bool read_ok = memory.ReadString(path_address, budget, call.path) &&
+                         memory.ReadStringArray(argv_address, budget, call.argv) &&
+                         memory.ReadStringArray(envp_address, budget, call.envp);
     result_.costs.read_ns += exec::MonotonicNs() - read_start;
     if (!read_ok) {
       // Unreadable or beyond what the supervisor reads: the kernel would
@@ -834,10 +877,8 @@ class Supervisor {
                                 std::to_string((run.term_deadline_ns - run.started_ns) / 1000000) + "ms"});
       }
       start.supervisor_pid = getpid();
-      if (const auto self = exec::IdentityOf(getpid())) {
-        start.supervisor_start_time = self->start_time;
-      }
-      start.boot_id = exec::BootId();
+      start.supervisor_start_time = supervisor_start_time_;
+      start.boot_id = boot_id_;
       start.depth = run.depth;
       start.program = run.program;
       if (auto recorded = options_.recorder->RecordStart(start); !recorded.ok()) {
@@ -975,6 +1016,8 @@ class Supervisor {
   std::shared_ptr<TrackedRun> root_run_;
   std::unordered_map<pid_t, Proc> procs_;
   exec::DigestCache digests_;
+  std::uint64_t supervisor_start_time_ = 0;  // this govrun, for the start records
+  std::string boot_id_;
   SessionResult result_;
   std::optional<Failure> root_failure_;
   std::string root_killed_by_;
