@@ -1016,6 +1016,9 @@ int Main(int argc, char** argv, Timings& timings) {
     session_options.root_envp = std::move(root_envp);
     session_options.root_timeout_ms = obligations.timeout_ms;
     session_options.kill_grace_ms = config.value().kill_grace_ms;
+    session_options.watched_files = config.value().trusted_keys;
+    session_options.watched_files.push_back(config.value().policy);
+    session_options.watched_files.push_back(config.value().source);
     auto supervised = session::Supervise(child, *sandbox, session_options, started_ns);
     if (!supervised.ok()) {
       killer.Disarm();

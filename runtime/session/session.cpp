@@ -321,6 +321,9 @@ class Supervisor {
       supervisor_start_time_ = self->start_time;
     }
     boot_id_ = exec::BootId();
+    for (const std::string& path : options.watched_files) {
+      watched_states_.push_back(StateOf(path));
+    }
     Proc& proc = procs_[root_pid_];
     proc.run = run;
     PendingExec pending;
@@ -732,6 +735,10 @@ class Supervisor {
       refusal = UnenforceableInSession(obligations, options_.root_obligations, request.env);
       execute = refusal.empty();
     }
+    if (const std::string drift = Drift(); !drift.empty()) {
+      execute = false;
+      refusal = drift;
+    }
     record.execute = execute;
     record.request = std::move(request);
     const request::Request& decided = record.request;
@@ -781,6 +788,39 @@ class Supervisor {
     proc.pending = std::move(pending);
     // Resume to the call's exit: an exec that fails returns there.
     ptrace(PTRACE_SYSCALL, pid, nullptr, nullptr);
+  }
+
+  // ------------------------------------------------------------ drift --
+  // The state of each watched file (lstat: device, inode, size, mtime,
+  // ctime; absent is a state too).
+  struct FileState {
+    bool present = false;
+    struct stat st {};
+  };
+  static FileState StateOf(const std::string& path) {
+    FileState state;
+    state.present = stat(path.c_str(), &state.st) == 0;
+    return state;
+  }
+  static bool Same(const FileState& a, const FileState& b) {
+    return a.present == b.present && (!a.present || SameFileState(a.st, b.st));
+  }
+
+  // Empty while every watched file is as it was when the session started;
+  // else why no exec may run any more (said once).
+  std::string Drift() {
+    if (!drift_.empty()) {
+      return drift_;
+    }
+    for (std::size_t i = 0; i < options_.watched_files.size(); ++i) {
+      if (!Same(StateOf(options_.watched_files[i]), watched_states_[i])) {
+        drift_ = "drift: " + EscapeForDisplay(options_.watched_files[i]) +
+                 " changed on disk during the session; no further exec is allowed";
+        Notice(drift_);
+        return drift_;
+      }
+    }
+    return "";
   }
 
   // ----------------------------------------------- exec: after the fact --
@@ -1017,6 +1057,8 @@ class Supervisor {
   std::unordered_map<pid_t, Proc> procs_;
   exec::DigestCache digests_;
   std::uint64_t supervisor_start_time_ = 0;  // this govrun, for the start records
+  std::vector<FileState> watched_states_;    // SessionOptions::watched_files at the start
+  std::string drift_;                        // why execs are denied since a watched file changed
   std::string boot_id_;
   SessionResult result_;
   std::optional<Failure> root_failure_;

@@ -62,6 +62,12 @@ struct SessionOptions {
   std::int64_t kill_grace_ms = 2000;
   // Where the one-line notices of denied execs go (the session's stderr).
   int notice_fd = 2;
+  // Files whose change on disk during the session (replaced, rewritten,
+  // removed) is drift: the policy bundle, the trusted keys, the
+  // configuration. From the first exec after a change every exec is denied
+  // and the session says why once (fail closed: the running policy may no
+  // longer be the one its operator means).
+  std::vector<std::string> watched_files;
   // A signed checkpoint after this many recorded authorizations (and at the
   // end of the session, by govrun).
   int checkpoint_every = 256;

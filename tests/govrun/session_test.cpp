@@ -480,6 +480,28 @@ TEST_CASE("session: when lineage cannot be written, execs are denied", "[govrun]
   CHECK(result.code == 74);
 }
 
+TEST_CASE("session: when the policy bundle changes on disk, no further exec runs (drift)",
+          "[govrun][session][failclosed]") {
+  Fixture fixture(CorpusPolicy());
+  const std::string go = fixture.dir + "/go";
+  const std::string ready = fixture.dir + "/ready";
+  const std::string script = "/usr/bin/true; echo first=$?; : > " + ready + "; while [ ! -e " + go +
+                             " ]; do :; done; /usr/bin/true; echo second=$?";
+  std::vector<std::string> argv = {Govrun(), "--session", "--config", fixture.config, "--", "bash", "-c", script};
+  const Started started = StartProcess(argv, fixture.dir);
+  REQUIRE(WaitForFile(ready));
+  // The same bytes written again: a new ctime is change enough.
+  const std::string bundle = ReadText(fixture.dir + "/p.govb");
+  WriteText(fixture.dir + "/p.govb", bundle);
+  WriteText(go, "");
+  const Result result = Finish(started);
+  INFO(result.out << result.err);
+  CHECK(result.out.find("first=0") != std::string::npos);
+  CHECK(result.out.find("second=126") != std::string::npos);
+  CHECK(result.err.find("drift: ") != std::string::npos);
+  CHECK(result.err.find("p.govb changed on disk during the session") != std::string::npos);
+}
+
 TEST_CASE("session: obligations of a child's rule that cannot bind one process deny it", "[govrun][session]") {
   Fixture fixture(
       "allow shells when program.name in {\"bash\", \"sh\", \"dash\"}\n"
