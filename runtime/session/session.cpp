@@ -458,10 +458,14 @@ class Supervisor {
     unsigned long message = 0;
     ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &message);
     const auto child = static_cast<pid_t>(message);
-    auto parent = procs_.find(pid);
+    // The parent's run, copied before the insertion below may rehash the map.
+    std::shared_ptr<TrackedRun> run = root_run_;
+    if (auto parent = procs_.find(pid); parent != procs_.end() && parent->second.run) {
+      run = parent->second.run;
+    }
     if (child > 0) {
       Proc& proc = procs_[child];
-      proc.run = parent != procs_.end() ? parent->second.run : root_run_;
+      proc.run = std::move(run);
       if (proc.waiting_for_parent) {
         proc.waiting_for_parent = false;
         Continue(child, 0);
