@@ -266,6 +266,13 @@ Outcome<Program> FinishProgram(std::string opened, OpenedFile file, DigestCache*
   if (!identified_interpreter.ok()) {
     return identified_interpreter.failure();
   }
+  if (IsDynamicLoader(identified_interpreter.value())) {
+    // The loader would run the program named after it on the `#!` line,
+    // which no request shows.
+    return Failure{kExitNotExecutable, program.file.path + ": its #! interpreter " +
+                                           identified_interpreter.value().path +
+                                           " is the dynamic loader, which would run a program the policy never sees"};
+  }
   program.interpreter = std::move(identified_interpreter.value());
   auto nested = ReadShebang(program.interpreter.fd.get(), program.interpreter.path);
   if (!nested.ok()) {
@@ -336,6 +343,33 @@ Outcome<Program> ResolveProgram(std::string_view name, std::string_view path_env
     return *first_unusable;
   }
   return Failure{kExitNotFound, std::string(name) + ": command not found in PATH"};
+}
+
+bool IsDynamicLoader(const OpenedFile& file) {
+  const std::size_t slash = file.path.rfind('/');
+  const std::string_view name =
+      slash == std::string::npos ? std::string_view(file.path) : std::string_view(file.path).substr(slash + 1);
+  if ((name.starts_with("ld-") || name.starts_with("ld64.so") || name.starts_with("ld.so")) &&
+      name.find(".so") != std::string_view::npos) {
+    return true;
+  }
+  // A copy under another name: this system's loader, hashed once (only
+  // when the sizes match).
+  static constexpr const char* kSystemLoader = "/lib64/ld-linux-x86-64.so.2";
+  struct stat loader {};
+  if (stat(kSystemLoader, &loader) != 0 || loader.st_size != file.st.st_size) {
+    return false;
+  }
+  static const std::string loader_digest = [] {
+    const int fd = open(kSystemLoader, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return std::string();
+    }
+    auto digest = crypto::FastSha256OfFd(fd);
+    close(fd);
+    return digest.ok() ? crypto::DigestString(digest.value()) : std::string();
+  }();
+  return !loader_digest.empty() && loader_digest == file.sha256;
 }
 
 const std::string* DigestCache::Find(const struct stat& st) const {

@@ -106,6 +106,12 @@ std::vector<std::string> SearchDirs(std::string_view path_env, bool path_env_set
 Outcome<Program> ResolveProgram(std::string_view name, std::string_view path_env, bool path_env_set,
                                 DigestCache* cache = nullptr);
 
+// True when `file` is an ELF dynamic loader (ld-linux*.so*, ld64.so*,
+// ld.so*, ld-musl*, by name; or a copy of this system's loader, by size and
+// digest). Run as a program or named as a `#!` interpreter, the loader maps
+// and runs a program that no exec names, which a policy never sees.
+bool IsDynamicLoader(const OpenedFile& file);
+
 // Sets the request's program fields from a resolved program, as govrun does:
 // `program` (path and digest of the file that runs), `invoked` and `argv0`
 // (`name` as given on the command line).

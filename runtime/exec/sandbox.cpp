@@ -496,6 +496,9 @@ struct SyscallNumbers {
   std::uint32_t execveat;
   std::uint32_t ptrace;
   std::uint32_t process_vm_writev;
+  std::uint32_t clone;
+  std::uint32_t clone3;
+  std::uint32_t seccomp;
 };
 
 #if defined(__x86_64__) || defined(__aarch64__)
@@ -527,7 +530,10 @@ constexpr SyscallNumbers NativeNumbers(std::uint32_t arch) {
                         .execve = __NR_execve,
                         .execveat = __NR_execveat,
                         .ptrace = __NR_ptrace,
-                        .process_vm_writev = __NR_process_vm_writev};
+                        .process_vm_writev = __NR_process_vm_writev,
+                        .clone = __NR_clone,
+                        .clone3 = 435,
+                        .seccomp = __NR_seccomp};
 }
 #endif
 
@@ -556,7 +562,10 @@ constexpr std::optional<SyscallNumbers> kCompat = SyscallNumbers{.arch = AUDIT_A
                                                                  .execve = 11,
                                                                  .execveat = 358,
                                                                  .ptrace = 26,
-                                                                 .process_vm_writev = 348};
+                                                                 .process_vm_writev = 348,
+                                                                 .clone = 120,
+                                                                 .clone3 = 435,
+                                                                 .seccomp = 354};
 constexpr bool kHasX32 = true;
 constexpr bool kSeccompSupported = true;
 #elif defined(__aarch64__)
@@ -617,12 +626,22 @@ void EmitArchBlock(Bpf& bpf, const SyscallNumbers& numbers, const FilterSpec& sp
     bpf.JumpIfAtLeast(0x40000000u, deny_enosys);
   }
   const int trace_exec = bpf.NewLabel();
+  const int clone_check = bpf.NewLabel();
+  const int seccomp_check = bpf.NewLabel();
   if (spec.trace_exec) {
     const int exec_action = native ? trace_exec : deny_enosys;
     bpf.JumpIfEqual(numbers.execve, exec_action);
     bpf.JumpIfEqual(numbers.execveat, exec_action);
     bpf.JumpIfEqual(numbers.ptrace, deny_eperm);
     bpf.JumpIfEqual(numbers.process_vm_writev, deny_eperm);
+    // No process leaves the tracing: clone(CLONE_UNTRACED) is refused, and
+    // clone3 (whose flags a filter cannot read; libc falls back to clone).
+    bpf.JumpIfEqual(numbers.clone, clone_check);
+    bpf.JumpIfEqual(numbers.clone3, deny_enosys);
+    // No filter of the run's own may answer an exec in the supervisor's
+    // place: SECCOMP_RET_USER_NOTIF outranks SECCOMP_RET_TRACE, and without
+    // a listener (NEW_LISTENER refused) the kernel fails such a call.
+    bpf.JumpIfEqual(numbers.seccomp, seccomp_check);
   }
   bpf.JumpIfEqual(numbers.ioctl, ioctl_check);
   for (const std::uint32_t call :
@@ -716,6 +735,24 @@ void EmitArchBlock(Bpf& bpf, const SyscallNumbers& numbers, const FilterSpec& sp
       bpf.Bind(unix_family);
       bpf.Return(Errno(EAFNOSUPPORT));
     }
+  }
+  if (spec.trace_exec) {
+    bpf.Bind(clone_check);
+    const int untraced = bpf.NewLabel();
+    bpf.Load(ArgLow(0));
+    bpf.And(CLONE_UNTRACED);
+    bpf.JumpIfEqual(CLONE_UNTRACED, untraced);
+    bpf.Return(SECCOMP_RET_ALLOW);
+    bpf.Bind(untraced);
+    bpf.Return(Errno(EPERM));
+    bpf.Bind(seccomp_check);
+    const int listener = bpf.NewLabel();
+    bpf.Load(ArgLow(1));
+    bpf.And(SECCOMP_FILTER_FLAG_NEW_LISTENER);
+    bpf.JumpIfEqual(SECCOMP_FILTER_FLAG_NEW_LISTENER, listener);
+    bpf.Return(SECCOMP_RET_ALLOW);
+    bpf.Bind(listener);
+    bpf.Return(Errno(EPERM));
   }
   // The refusals come last: every jump to them is forward.
   bpf.Bind(trace_exec);

@@ -3,6 +3,8 @@
 #include "runtime/session/session.h"
 
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -265,15 +267,6 @@ bool SameFileState(const struct stat& a, const struct stat& b) {
          a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
 }
 
-// The ELF dynamic loader (ld-linux-x86-64.so.2, ld-linux.so.2, ld64.so.*,
-// ld-*.so), by file name.
-bool IsDynamicLoader(std::string_view path) {
-  const std::size_t slash = path.rfind('/');
-  const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
-  return (name.starts_with("ld-") || name.starts_with("ld64.so") || name.starts_with("ld.so")) &&
-         name.find(".so") != std::string_view::npos;
-}
-
 bool IsUnder(const std::string& path, const std::string& root) {
   if (root == "/") {
     return true;
@@ -357,11 +350,8 @@ class Supervisor {
       }
       const std::int64_t now = exec::MonotonicNs();
       if (root_done_) {
-        if (no_tracees) {
-          procs_.clear();  // entries whose end the kernel never reported (cannot be signalled safely)
-        }
-        if (procs_.empty() && sandbox_.CgroupsEmpty()) {
-          break;
+        if (no_tracees || (procs_.empty() && sandbox_.CgroupsEmpty())) {
+          break;  // entries left are processes the kernel no longer reports: not signalled
         }
         // The root ended and left processes behind: they end with it.
         if (leftover_deadline == 0) {
@@ -386,6 +376,20 @@ class Supervisor {
       if (got > 0 && got != SIGCHLD && !root_done_) {
         kill(-root_pid_, got);
         forwarded_ = got;
+      }
+    }
+    // Runs whose processes the kernel never reported ending (killed as
+    // leftovers, or gone untraced): ended here, never left open.
+    for (auto& [pid, proc] : procs_) {
+      if (proc.pending && !proc.pending->root) {
+        EndRun(*proc.pending->run, [&](lineage::End& end) { end.exec_error = "the session ended first"; });
+      }
+      if (proc.run && proc.run->leader == pid && !proc.run->ended) {
+        EndRun(*proc.run, [&](lineage::End& end) {
+          end.duration_ns = exec::MonotonicNs() - proc.run->started_ns;
+          end.signal = SIGKILL;
+          end.killed_by = "session-end";
+        });
       }
     }
     if (result_.root.killed_by.empty() && !result_.root.exited && forwarded_ != 0 &&
@@ -447,11 +451,39 @@ class Supervisor {
   void Born(pid_t pid) {
     auto found = procs_.find(pid);
     if (found == procs_.end() || !found->second.run) {
-      // Its parent's fork event has not been seen yet: it runs once it has.
-      procs_[pid].waiting_for_parent = true;
-      return;
+      // Its parent's fork event has not been seen yet: the kernel names
+      // its thread group and parent, whose image it runs.
+      std::shared_ptr<TrackedRun> run = RunOfCreator(pid);
+      Proc& proc = procs_[pid];
+      if (!run) {
+        proc.waiting_for_parent = true;  // runs once the fork event names it
+        return;
+      }
+      proc.run = std::move(run);
     }
     Continue(pid, 0);
+  }
+
+  // The run of the process (or thread group) that created `pid`, from
+  // /proc/PID/status; null when neither is a process of the session.
+  std::shared_ptr<TrackedRun> RunOfCreator(pid_t pid) const {
+    std::string status;
+    if (!ReadWholeFile("/proc/" + std::to_string(pid) + "/status", status, 1 << 16)) {
+      return nullptr;
+    }
+    auto field = [&](const char* name) -> pid_t {
+      const std::size_t at = status.find(std::string("\n") + name + ":\t");
+      return at == std::string::npos ? 0 : static_cast<pid_t>(std::atol(status.c_str() + at + std::strlen(name) + 3));
+    };
+    for (const pid_t creator : {field("Tgid"), field("PPid")}) {
+      if (creator == pid || creator <= 0) {
+        continue;
+      }
+      if (auto found = procs_.find(creator); found != procs_.end() && found->second.run) {
+        return found->second.run;
+      }
+    }
+    return nullptr;
   }
 
   void Forked(pid_t pid) {
@@ -518,17 +550,26 @@ class Supervisor {
 
   // ------------------------------------------------------ exec: entry --
   void ExecEntry(pid_t pid) {
-    unsigned long data = 0;
-    ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &data);
     user_regs_struct regs{};
-    if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) != 0) {
+    __ptrace_syscall_info info{};
+    if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) != 0 ||
+        ptrace(PTRACE_GET_SYSCALL_INFO, pid, reinterpret_cast<void*>(sizeof info), &info) <= 0) {
       return;  // gone (killed meanwhile)
     }
     const long number = static_cast<long>(regs.orig_rax);
-    if (number != SYS_execve && number != SYS_execveat) {
-      // A SECCOMP_RET_TRACE of a filter the process installed itself: as
-      // without a tracer, the call fails with ENOSYS.
+    const bool native = info.op == PTRACE_SYSCALL_INFO_SECCOMP && info.arch == AUDIT_ARCH_X86_64;
+    const bool exec_call = native && (number == SYS_execve || number == SYS_execveat);
+    if (!exec_call) {
+      // A SECCOMP_RET_TRACE of a filter the process installed itself (the
+      // session's own traces native exec calls only): as without a tracer,
+      // the call fails with ENOSYS.
       Refuse(pid, regs, ENOSYS);
+      return;
+    }
+    if (info.seccomp.ret_data != exec::kSessionTraceData) {
+      // A native exec whose trace another filter of the process answered
+      // first: governed all the same, it is denied.
+      Refuse(pid, regs, EACCES);
       return;
     }
     auto found = procs_.find(pid);
@@ -578,18 +619,21 @@ class Supervisor {
     Continue(pid, 0);
   }
 
+  // One line on the session's stderr, never blocking the supervisor (a
+  // full pipe must not stall the decisions and timeouts of the session):
+  // at most PIPE_BUF bytes, written only when that much fits, else dropped.
   void Notice(const std::string& text) {
-    const std::string line = "govrun: " + text + "\n";
-    std::size_t done = 0;
-    while (done < line.size()) {
-      const ssize_t wrote = write(options_.notice_fd, line.data() + done, line.size() - done);
-      if (wrote < 0 && errno == EINTR) {
-        continue;
-      }
-      if (wrote <= 0) {
-        return;
-      }
-      done += static_cast<std::size_t>(wrote);
+    std::string line = "govrun: " + text;
+    if (line.size() > 4000) {
+      line.resize(4000);
+      line += "…";
+    }
+    line += "\n";
+    pollfd ready{options_.notice_fd, POLLOUT, 0};
+    if (poll(&ready, 1, 0) != 1 || (ready.revents & POLLOUT) == 0) {
+      return;
+    }
+    while (write(options_.notice_fd, line.data(), line.size()) < 0 && errno == EINTR) {
     }
   }
 
@@ -598,7 +642,7 @@ class Supervisor {
   void Deny(pid_t pid, user_regs_struct& regs, const TrackedRun& parent, const std::string& path,
             const std::string& why, int error) {
     ++result_.denied;
-    Notice("deny (" + why + "): an exec by run " + parent.id.substr(0, 8) +
+    Notice("deny (" + EscapeForDisplay(why) + "): an exec by run " + parent.id.substr(0, 8) +
            (path.empty() ? "" : " of " + EscapeForDisplay(path)) + " was not run");
     Refuse(pid, regs, error);
   }
@@ -679,9 +723,10 @@ class Supervisor {
       return;
     }
     exec::Program& program = resolved.value();
-    if (IsDynamicLoader(program.file.path)) {
-      // `ld.so PROGRAM`: the loader maps and runs a program no exec names,
-      // so the policy could not see it. Run programs directly.
+    if (exec::IsDynamicLoader(program.file) || (program.is_script && exec::IsDynamicLoader(program.interpreter))) {
+      // `ld.so PROGRAM` (or a script whose interpreter is the loader): the
+      // loader maps and runs a program no exec names, so the policy could
+      // not see it. Run programs directly.
       Deny(pid, regs, parent, program.file.path,
            "the dynamic loader as a program (the program it would load is never decided)", EACCES);
       return;
@@ -858,6 +903,11 @@ class Supervisor {
       }
     }
     Proc& proc = procs_[pid];
+    if (former != pid && proc.pending && !proc.pending->root) {
+      // The leader was executing too; another thread's exec won.
+      EndRun(*proc.pending->run,
+             [&](lineage::End& end) { end.exec_error = "another thread of the process executed first"; });
+    }
     proc.pending.reset();
     proc.waiting_for_parent = false;
     if (!pending) {
@@ -883,6 +933,13 @@ class Supervisor {
     if (!mismatch.empty()) {
       ++result_.mismatches;
       kill(pid, SIGKILL);
+      // The image this process ran before is gone all the same.
+      if (previous && previous.get() != &run && previous->leader == pid && !previous->ended) {
+        EndRun(*previous, [&](lineage::End& end) {
+          end.duration_ns = exec::MonotonicNs() - previous->started_ns;
+          end.replaced_by = run.id;
+        });
+      }
       run.leader = pid;
       run.killed_by = "exec-mismatch";
       if (pending->root) {

@@ -7,14 +7,20 @@
 // appears), allowed ones recorded as child runs with the right parent, and
 // govverify --replay must accept the log.
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -86,6 +92,47 @@ int HelperExecThread(const char* path, char** args) {
   std::printf("exec-thread: %s\n", std::strerror(errno));
   std::fflush(stdout);
   _exit(3);  // no exit-time leak check (see HelperExecRace)
+}
+
+// The escape a reviewer found: a child created with CLONE_UNTRACED (so
+// the kernel does not attach it to the supervisor) executes `path` while a
+// seccomp filter of the helper's own answers its exec with
+// SECCOMP_RET_USER_NOTIF (which outranks the session's RET_TRACE) and the
+// helper lets the call continue. Prints what each step got.
+int HelperEscapeUntraced(const char* path, char** args) {
+  struct sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog program {
+    4, filter
+  };
+  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  const long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &program);
+  std::printf("listener: %s\n", listener >= 0 ? "yes" : std::strerror(errno));
+  const long pid = syscall(SYS_clone, CLONE_UNTRACED | SIGCHLD, 0, 0, 0, 0);
+  if (pid == 0) {
+    syscall(SYS_execve, path, args, environ);
+    _exit(3);
+  }
+  std::printf("clone(CLONE_UNTRACED): %s\n", pid > 0 ? "yes" : std::strerror(errno));
+  if (listener >= 0 && pid > 0) {
+    struct seccomp_notif request {};
+    if (ioctl(static_cast<int>(listener), SECCOMP_IOCTL_NOTIF_RECV, &request) == 0) {
+      struct seccomp_notif_resp response {};
+      response.id = request.id;
+      response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+      ioctl(static_cast<int>(listener), SECCOMP_IOCTL_NOTIF_SEND, &response);
+    }
+  }
+  if (pid > 0) {
+    int status = 0;
+    waitpid(static_cast<pid_t>(pid), &status, 0);
+  }
+  std::fflush(stdout);
+  _exit(0);  // no exit-time leak check (see HelperExecRace)
 }
 
 // `tries` times: a forked process executes a path (mode "path") or an
@@ -220,6 +267,9 @@ int SessionHelper(const std::string& name, int argc, char** args) {
   if (name == "exec-thread" && argc >= 1) {
     return HelperExecThread(args[0], args + 1);
   }
+  if (name == "escape-untraced" && argc >= 1) {
+    return HelperEscapeUntraced(args[0], args + 1);
+  }
   if (name == "exec-race" && argc == 7) {
     return HelperExecRace(args[0], args[1], args[2], std::atoi(args[3]), args[4][0], args[5][0], std::atoi(args[6]));
   }
@@ -257,7 +307,16 @@ TEST_CASE("session: no escape corpus entry runs a denied program", "[govrun][ses
       "setsid sh -c 'touch " + marker + "' & wait",
       "(sh -c 'touch " + marker + "' &) ; sleep 0.5",
       "nohup touch " + marker,
+      // The loader as a `#!` interpreter, by its name and as a copy.
+      fixture.dir + "/true " + marker,
+      fixture.dir + "/echo " + marker,
+      // An untraced child whose exec a filter of its own lets through.
+      helper + " --helper escape-untraced /usr/bin/touch touch " + marker,
   };
+  WriteText(fixture.dir + "/true", "#!/lib64/ld-linux-x86-64.so.2 /usr/bin/touch\n", 0755);
+  fs::copy_file("/lib64/ld-linux-x86-64.so.2", fixture.dir + "/interp");
+  chmod((fixture.dir + "/interp").c_str(), 0755);
+  WriteText(fixture.dir + "/echo", "#!" + fixture.dir + "/interp /usr/bin/touch\n", 0755);
   for (const std::string& line : corpus) {
     INFO(line);
     const Result result = Session(fixture, {"bash", "-c", line + "; echo carried-on"});
@@ -270,6 +329,16 @@ TEST_CASE("session: no escape corpus entry runs a denied program", "[govrun][ses
   }
   // Each denial is an authorization record, and the whole log replays.
   CHECK(VerifyAndReplay(fixture) == 0);
+}
+
+TEST_CASE("a script whose interpreter is the dynamic loader does not run, in one-shot runs too", "[govrun][session]") {
+  Fixture fixture(CorpusPolicy());
+  WriteText(fixture.dir + "/true", "#!/lib64/ld-linux-x86-64.so.2 /usr/bin/touch\n", 0755);
+  const Result result = fixture.Run({fixture.dir + "/true", fixture.Marker()});
+  INFO(result.out << result.err);
+  CHECK(result.code == 126);
+  CHECK(result.err.find("is the dynamic loader") != std::string::npos);
+  CHECK_FALSE(Exists(fixture.Marker()));
 }
 
 TEST_CASE("session: a denied exec fails with EACCES, is recorded with its rule and a notice names it",
