@@ -44,6 +44,7 @@
 #include "runtime/ir/ir.h"
 #include "runtime/lineage/recorder.h"
 #include "runtime/request/request.h"
+#include "runtime/session/authorization.h"
 #include "runtime/session/session.h"
 #include "runtime/support/display.h"
 
@@ -804,22 +805,8 @@ int Main(int argc, char** argv, Timings& timings) {
   lineage::Recorder& recorder = *log;
 
   const std::string run_id = lineage::NewRunId();
-  lineage::Authorization record;
-  record.run_id = run_id;
-  record.parent_run_id = request.has_parent ? request.parent_run_id : "";
-  record.context_fields = policy.view().context();
-  record.env_in_clear = obligations.env;
-  if (program.is_script) {
-    record.interpreter_path = program.interpreter.path;
-    record.interpreter_sha256 = program.interpreter.sha256;
-  }
-  record.policy_digest = policy.digest();
-  record.policy_name = policy.manifest().policy_name;
-  record.policy_version = policy.manifest().policy_version;
-  record.engine = policy.engine();
-  // Verdict, error, rules, obligations and the env names the policy reads,
-  // derived exactly as govverify --replay derives them.
-  lineage::FillDecision(rules, policy.view().env_reads(), decision, record);
+  lineage::Authorization record = session::NewAuthorization(run_id, request.has_parent ? request.parent_run_id : "",
+                                                            policy, rules, decision, obligations, program);
 
   bool execute = decision.verdict == GOV_ALLOW && decision.error == GOV_OK;
   if (decision.verdict == GOV_ASK && decision.error == GOV_OK) {

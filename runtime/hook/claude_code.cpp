@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "runtime/hook/shell_words.h"
+#include "runtime/support/json_depth.h"
 
 namespace gov::hook {
 namespace {
@@ -24,29 +25,6 @@ constexpr int kMaxDepth = 64;
 
 HookOutput Block(const std::string& why) {
   return HookOutput{kExitBlock, "", "govrun hook claude-code: " + why + "; the tool call is blocked\n"};
-}
-
-// Rejects nesting deeper than kMaxDepth before nlohmann-json sees the text.
-bool TooDeep(std::string_view text) {
-  int depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > kMaxDepth) return true;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return false;
 }
 
 std::string Summary(const CommandDecision& decision, std::string_view verdict) {
@@ -75,7 +53,8 @@ bool IsBlank(std::string_view text) {
 }
 
 HookOutput Run(std::string_view input, const SessionOptions& options, Decider& decider) {
-  if (TooDeep(input)) return Block("the hook input nests deeper than " + std::to_string(kMaxDepth) + " levels");
+  if (JsonNestsDeeperThan(input, kMaxDepth))
+    return Block("the hook input nests deeper than " + std::to_string(kMaxDepth) + " levels");
   Json root;
   try {
     root = Json::parse(input);

@@ -15,6 +15,7 @@
 
 #include "runtime/crypto/sha256.h"
 #include "runtime/request/byte_string.h"
+#include "runtime/support/json_depth.h"
 #include "runtime/support/output_file.h"
 
 namespace gov::lineage {
@@ -50,24 +51,7 @@ std::optional<Head> ValidLine(std::string_view line) {
 }  // namespace
 
 ErrorOr<Json> ParseUntrusted(std::string_view text) {
-  int depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > 32) return Error{"JSON nested deeper than 32 levels"};
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
+  if (JsonNestsDeeperThan(text, 32)) return Error{"JSON nested deeper than 32 levels"};
   try {
     return Json::parse(text);
   } catch (const Json::exception& e) {

@@ -32,6 +32,7 @@
 #include "runtime/exec/process.h"
 #include "runtime/exec/program.h"
 #include "runtime/interp/interp.h"
+#include "runtime/session/authorization.h"
 #include "runtime/support/display.h"
 #include "runtime/support/path.h"
 
@@ -566,18 +567,18 @@ class Supervisor {
       Refuse(pid, regs, ENOSYS);
       return;
     }
-    if (info.seccomp.ret_data != exec::kSessionTraceData) {
-      // A native exec whose trace another filter of the process answered
-      // first: governed all the same, it is denied.
-      Refuse(pid, regs, EACCES);
-      return;
-    }
     auto found = procs_.find(pid);
     if (found == procs_.end() || !found->second.run) {
       Refuse(pid, regs, EACCES);
       return;
     }
     Proc& proc = found->second;
+    if (info.seccomp.ret_data != exec::kSessionTraceData) {
+      // A native exec whose trace another filter of the process answered
+      // first: governed all the same, it is denied.
+      Deny(pid, regs, *proc.run, "", "an exec traced by another seccomp filter of the process", EACCES);
+      return;
+    }
     if (proc.pending && proc.pending->root && !root_started_) {
       // The root's own exec, authorized by govrun: checked when it happened.
       ptrace(PTRACE_SYSCALL, pid, nullptr, nullptr);
@@ -757,20 +758,7 @@ class Supervisor {
     run->program = request.program_path;
     run->depth = parent.depth + 1;
     run->parent = proc.run;
-    lineage::Authorization record;
-    record.run_id = run->id;
-    record.parent_run_id = parent.id;
-    record.context_fields = policy.view().context();
-    record.env_in_clear = obligations.env;
-    if (program.is_script) {
-      record.interpreter_path = program.interpreter.path;
-      record.interpreter_sha256 = program.interpreter.sha256;
-    }
-    record.policy_digest = policy.digest();
-    record.policy_name = policy.manifest().policy_name;
-    record.policy_version = policy.manifest().policy_version;
-    record.engine = policy.engine();
-    lineage::FillDecision(rules, policy.view().env_reads(), decision, record);
+    lineage::Authorization record = NewAuthorization(run->id, parent.id, policy, rules, decision, obligations, program);
 
     std::string refusal;  // why an allowed exec still does not run
     bool execute = decision.verdict == GOV_ALLOW && decision.error == GOV_OK;
