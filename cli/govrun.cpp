@@ -1017,10 +1017,11 @@ int Main(int argc, char** argv, Timings& timings) {
       const auto& costs = result.costs;
       std::fprintf(stderr,
                    "govrun-session-timings runs=%d denied=%d read_ns=%lld resolve_hash_ns=%lld decide_ns=%lld "
-                   "record_ns=%lld check_start_ns=%lld\n",
+                   "record_ns=%lld durable_wait_ns=%lld check_start_ns=%lld\n",
                    result.runs, result.denied, static_cast<long long>(costs.read_ns),
                    static_cast<long long>(costs.resolve_hash_ns), static_cast<long long>(costs.decide_ns),
-                   static_cast<long long>(costs.record_ns), static_cast<long long>(costs.check_start_ns));
+                   static_cast<long long>(costs.record_ns), static_cast<long long>(costs.durable_wait_ns),
+                   static_cast<long long>(costs.check_start_ns));
     }
     if (!result.lineage_error.empty()) {
       std::fprintf(stderr, "govrun: the session's lineage could not be written completely: %s\n",

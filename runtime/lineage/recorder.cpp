@@ -14,14 +14,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "runtime/crypto/sha256.h"
 #include "runtime/lineage/log_io.h"
@@ -220,6 +224,82 @@ ErrorOr<StartedRun> ReadStartAt(int fd, const std::string& run_id, std::uint64_t
   return run;
 }
 
+// Group commit for deferred appends: a thread started on first use runs
+// fdatasync whenever a ticket (an end offset of the log) waits, and each
+// sync makes durable every byte written before it began. A failed sync is
+// final: every later Await fails (the kernel reports a writeback error
+// once; what it lost cannot be told).
+class DurableFlusher {
+ public:
+  explicit DurableFlusher(const int& fd) : fd_(fd) {}
+  DurableFlusher(const DurableFlusher&) = delete;
+  DurableFlusher& operator=(const DurableFlusher&) = delete;
+  ~DurableFlusher() { Stop(); }
+
+  void Request(std::uint64_t ticket) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    requested_ = std::max(requested_, ticket);
+    if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+    wake_.notify_all();
+  }
+
+  ErrorOr<void> Await(std::uint64_t ticket) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return durable_ >= ticket || !failure_.empty(); });
+    if (durable_ >= ticket) return {};
+    return Error{failure_};
+  }
+
+  // Everything up to `ticket` was made durable by the caller's own sync.
+  void MarkDurable(std::uint64_t ticket) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (failure_.empty()) durable_ = std::max(durable_, ticket);
+    done_.notify_all();
+  }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+      wake_.notify_all();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Loop() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);  // signals stay the supervisor's
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (true) {
+      wake_.wait(lock, [&] { return stop_ || (requested_ > durable_ && failure_.empty()); });
+      if (stop_) return;
+      const std::uint64_t target = requested_;
+      lock.unlock();
+      const int result = fdatasync(fd_);
+      const int error = errno;
+      lock.lock();
+      if (result != 0) {
+        failure_ = fmt::format("lineage log: fdatasync failed: {}", std::strerror(error));
+      } else {
+        durable_ = std::max(durable_, target);
+      }
+      done_.notify_all();
+    }
+  }
+
+  const int& fd_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  std::uint64_t requested_ = 0;
+  std::uint64_t durable_ = 0;
+  std::string failure_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 class LogRecorder final : public Recorder {
  public:
   LogRecorder(int fd, std::string log_path, crypto::PrivateKey key, std::string salt, std::optional<Tail> tail,
@@ -230,9 +310,29 @@ class LogRecorder final : public Recorder {
         salt_(std::move(salt)),
         tail_(std::move(tail)),
         lock_timeout_ms_(lock_timeout_ms) {}
-  ~LogRecorder() override { close(fd_); }
+  ~LogRecorder() override {
+    flusher_.Stop();
+    close(fd_);
+  }
 
   ErrorOr<void> RecordAuthorization(const Authorization& record) override {
+    GOV_RETURN_IF_ERROR(AppendAuthorization(record, /*durable=*/true));
+    flusher_.MarkDurable(tail_->size);
+    return {};
+  }
+
+  ErrorOr<std::uint64_t> RecordAuthorizationDeferred(const Authorization& record) override {
+    GOV_RETURN_IF_ERROR(AppendAuthorization(record, /*durable=*/false));
+    const std::uint64_t ticket = tail_->size;
+    flusher_.Request(ticket);
+    return ticket;
+  }
+
+  ErrorOr<void> AwaitDurable(std::uint64_t ticket) override { return flusher_.Await(ticket); }
+
+  // Appends the authorization record (with fdatasync when `durable`); then
+  // tail_ is the log's end after it.
+  ErrorOr<void> AppendAuthorization(const Authorization& record, bool durable) {
     if (!IsId(record.run_id)) return Error{"lineage: run id must be 32 lower-case hex digits"};
     if (!record.parent_run_id.empty() && !IsId(record.parent_run_id)) {
       return Error{fmt::format("lineage: parent run id '{}' is not 32 lower-case hex digits", record.parent_run_id)};
@@ -297,7 +397,7 @@ class LogRecorder final : public Recorder {
     std::string text = Canonical(body);
     std::uint64_t offset = 0;
     GOV_RETURN_IF_ERROR(Append(
-        head, [&](const Tail&) { return text; }, /*durable=*/true, &offset));
+        head, [&](const Tail&) { return text; }, durable, &offset));
     runs_[record.run_id] = offset;
     pending_runs_.push_back(record.run_id);
     if (record.execute) pending_subjects_.emplace_back(record.request.program_path, record.request.program_sha256);
@@ -371,6 +471,7 @@ class LogRecorder final : public Recorder {
           return CheckpointBody(tail.log_id, tail.next_seq, tail.prev, pending_subjects_, pending_runs_, key_);
         },
         /*durable=*/true, nullptr));
+    flusher_.MarkDurable(tail_->size);
     pending_subjects_.clear();
     pending_runs_.clear();
     return {};
@@ -462,6 +563,7 @@ class LogRecorder final : public Recorder {
   std::vector<std::pair<std::string, std::string>> pending_subjects_;
   std::optional<Tail> tail_;  // after this recorder's last append (or OpenLog's read)
   std::int64_t lock_timeout_ms_;
+  DurableFlusher flusher_{fd_};
 };
 
 }  // namespace

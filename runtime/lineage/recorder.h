@@ -142,6 +142,15 @@ class Recorder {
   // Appends the authorization record and makes it durable (fsync) before
   // returning. Not ok ⇒ the caller must not execute.
   virtual ErrorOr<void> RecordAuthorization(const Authorization& record) = 0;
+  // Appends the authorization record and starts making it durable without
+  // waiting (group commit: one fdatasync covers every record appended
+  // before it began). Returns the ticket AwaitDurable takes. For a
+  // supervisor that can hold the program before its first instruction
+  // while the kernel performs the exec (sessions). Not ok ⇒ not appended.
+  virtual ErrorOr<std::uint64_t> RecordAuthorizationDeferred(const Authorization& record) = 0;
+  // Returns once the record of `ticket` is durable. An error when a flush
+  // failed: then no later record is taken as durable either.
+  virtual ErrorOr<void> AwaitDurable(std::uint64_t ticket) = 0;
   // Returns the byte offset of the start record in the log.
   virtual ErrorOr<std::uint64_t> RecordStart(const Start& record) = 0;
   virtual ErrorOr<void> RecordEnd(const End& record) = 0;

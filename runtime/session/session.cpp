@@ -243,6 +243,7 @@ struct PendingExec {
   std::vector<std::string> argv;  // the new image's argv and envp
   std::vector<std::string> envp;
   bool root = false;
+  std::uint64_t durable_ticket = 0;  // the authorization's (Recorder::AwaitDurable)
 };
 
 struct Proc {
@@ -781,7 +782,10 @@ class Supervisor {
     const request::Request& decided = record.request;
     result_.costs.decide_ns += exec::MonotonicNs() - mark;
     mark = exec::MonotonicNs();
-    auto recorded = options_.recorder->RecordAuthorization(record);
+    // Durable before the program's first instruction, not before the exec:
+    // the kernel builds the new image while the log is synced, and the
+    // exec event waits for the sync (Executed).
+    auto recorded = options_.recorder->RecordAuthorizationDeferred(record);
     result_.costs.record_ns += exec::MonotonicNs() - mark;
     if (!recorded.ok()) {
       result_.lineage_error = recorded.error().message;
@@ -805,6 +809,7 @@ class Supervisor {
     }
     PendingExec pending;
     pending.run = run;
+    pending.durable_ticket = recorded.value();
     pending.file = program.is_script ? program.interpreter.st : program.file.st;
     if (program.is_script) {
       // As binfmt_script builds it: interpreter, its argument, the name
@@ -949,6 +954,20 @@ class Supervisor {
     run.leader = pid;
     proc.run = pending->run;
     if (!pending->root) {
+      const std::int64_t wait_start = exec::MonotonicNs();
+      auto durable = options_.recorder->AwaitDurable(pending->durable_ticket);
+      const std::int64_t waited = exec::MonotonicNs() - wait_start;
+      result_.costs.durable_wait_ns += waited;
+      if (!durable.ok()) {
+        // Not durably authorized ⇒ not run: it dies before its first instruction.
+        result_.lineage_error = durable.error().message;
+        kill(pid, SIGKILL);
+        run.killed_by = "lineage";
+        Notice("cannot make the authorization of " + EscapeForDisplay(run.program) +
+               " durable (it was not run): " + durable.error().message);
+        Continue(pid, 0);
+        return;
+      }
       run.started_ns = exec::MonotonicNs();
       if (run.term_deadline_ns < 0) {
         run.term_deadline_ns = run.started_ns - run.term_deadline_ns * 1000000;
@@ -981,7 +1000,7 @@ class Supervisor {
         return;
       }
       ++result_.runs;
-      result_.costs.check_start_ns += exec::MonotonicNs() - check_start;
+      result_.costs.check_start_ns += exec::MonotonicNs() - check_start - waited;
     }
     Continue(pid, 0);
   }

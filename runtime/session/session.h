@@ -81,13 +81,16 @@ struct SessionResult {
   int mismatches = 0;    // execs killed at the post-exec check
   // Where the supervisor's time went, summed over the child execs (ns):
   // reading the call from the caller's memory, resolving and hashing the
-  // file, deciding, recording the authorization (with its fsync), and the
-  // post-exec check with the start record. For bench/bench_session.
+  // file, deciding, appending the authorization, waiting at the exec event
+  // for the fdatasync that makes it durable (what the kernel's exec did not
+  // overlap), and the post-exec check with the start record (without that
+  // wait). For bench/bench_session.
   struct Costs {
     std::int64_t read_ns = 0;
     std::int64_t resolve_hash_ns = 0;
     std::int64_t decide_ns = 0;
     std::int64_t record_ns = 0;
+    std::int64_t durable_wait_ns = 0;
     std::int64_t check_start_ns = 0;
   } costs;
   // A lineage write failed during the session (execs were denied, or an

@@ -1,8 +1,8 @@
 // The log writer: records, chain fields, checkpoints and the env secrets rule.
 #include <catch2/catch.hpp>
 
-#include "tests/lineage/helpers.h"
 #include "runtime/lineage/verify.h"
+#include "tests/lineage/helpers.h"
 
 namespace gov::lineage {
 namespace {
@@ -63,6 +63,41 @@ TEST_CASE("a parent run recorded in another log is reported, never authorized la
   Report after = Verify(dir.path, options);
   CHECK(after.failure == Failure::kChain);
   CHECK(after.message.find("after a child") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace gov::lineage
+
+namespace gov::lineage {
+namespace {
+
+TEST_CASE("deferred authorizations: each ticket is covered by a shared sync, in any await order", "[lineage]") {
+  TempDir dir;
+  auto key = TestKey(7);
+  auto recorder = OpenLog(dir.path, key);
+  REQUIRE(recorder.ok());
+  Recorder& log = *recorder.value();
+  std::vector<std::uint64_t> tickets;
+  for (int i = 0; i < 50; ++i) {
+    auto ticket = log.RecordAuthorizationDeferred(SampleAuthorization(NewRunId(), ""));
+    REQUIRE(ticket.ok());
+    if (!tickets.empty()) CHECK(ticket.value() > tickets.back());
+    tickets.push_back(ticket.value());
+    if (i % 7 == 3) REQUIRE(log.AwaitDurable(tickets[static_cast<std::size_t>(i / 2)]).ok());
+  }
+  // A ticket is the log's size just after its record: the record is in the file.
+  CHECK(tickets.back() == ReadFile(dir.path + "/lineage.log").size());
+  for (auto it = tickets.rbegin(); it != tickets.rend(); ++it) REQUIRE(log.AwaitDurable(*it).ok());
+  // Synchronous records and checkpoints interleave with deferred ones.
+  REQUIRE(log.RecordAuthorization(SampleAuthorization(NewRunId(), "")).ok());
+  auto last = log.RecordAuthorizationDeferred(SampleAuthorization(NewRunId(), ""));
+  REQUIRE(last.ok());
+  REQUIRE(log.Checkpoint().ok());
+  REQUIRE(log.AwaitDurable(last.value()).ok());
+  CHECK(Lines(ReadFile(dir.path + "/lineage.log")).size() == 1 + 50 + 2 + 1);
+  Report report = Verify(dir.path, Trusting(key));
+  INFO(report.message);
+  CHECK(report.failure == Failure::kNone);
 }
 
 }  // namespace
