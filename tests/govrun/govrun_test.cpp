@@ -1366,5 +1366,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "unknown helper\n");
     return 2;
   }
+  gov_test::MakeBinariesReachableByNobody();
   return Catch::Session().run(argc, argv);
 }

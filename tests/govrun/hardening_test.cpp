@@ -40,7 +40,7 @@ namespace {
 using namespace gov_test;  // NOLINT(google-build-using-namespace)
 
 std::string Helper() {
-  return fs::read_symlink("/proc/self/exe").string();
+  return Self();
 }
 
 // govrun_tests --helper NAME ARG… as a command for govrun.

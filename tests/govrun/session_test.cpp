@@ -217,7 +217,7 @@ int HelperExecRace(const std::string& mode, const char* program, const char* arg
 }
 
 std::string Helper() {
-  return fs::read_symlink("/proc/self/exe").string();
+  return Self();
 }
 
 std::string Sha256OfFile(const std::string& path) {

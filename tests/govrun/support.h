@@ -50,8 +50,10 @@ inline std::string Govrun() {
   return override_path != nullptr ? override_path : GOV_GOVRUN;
 }
 
+// This test program (the helpers' host): GOVRUN_TEST_SELF overrides it.
 inline std::string Self() {
-  return fs::read_symlink("/proc/self/exe").string();
+  const char* override_path = std::getenv("GOVRUN_TEST_SELF");
+  return override_path != nullptr ? override_path : fs::read_symlink("/proc/self/exe").string();
 }
 
 inline std::string ReadText(const std::string& path) {
@@ -72,6 +74,77 @@ inline void WriteText(const std::string& path, const std::string& text, mode_t m
 inline bool Exists(const std::string& path) {
   struct stat st {};
   return lstat(path.c_str(), &st) == 0;
+}
+
+// True when every directory above `path` lets others search it (uid 65534
+// can reach the file).
+inline bool ReachableByOthers(const fs::path& path) {
+  for (fs::path dir = path.parent_path(); !dir.empty(); dir = dir.parent_path()) {
+    struct stat st {};
+    if (stat(dir.c_str(), &st) != 0 || (st.st_mode & S_IXOTH) == 0) {
+      return false;
+    }
+    if (dir == dir.root_path()) {
+      break;
+    }
+  }
+  return true;
+}
+
+// A path uid 65534 can execute holding the same file as `binary`: the
+// file itself when reachable, else a hard link (a copy across file
+// systems) under a root-owned 0755 directory of /tmp, made once per build
+// of the file. Empty when none can be made.
+inline std::string ReachableCopy(const std::string& binary) {
+  if (ReachableByOthers(binary)) {
+    return binary;
+  }
+  struct stat st {};
+  if (stat(binary.c_str(), &st) != 0) {
+    return "";
+  }
+  const std::string dir = "/tmp/gov-test-binaries";
+  mkdir(dir.c_str(), 0755);
+  struct stat dir_st {};
+  if (lstat(dir.c_str(), &dir_st) != 0 || !S_ISDIR(dir_st.st_mode) || dir_st.st_uid != 0 ||
+      (dir_st.st_mode & 07777) != 0755 || !ReachableByOthers(dir + "/x")) {
+    return "";
+  }
+  // The same file name (policies match program.name), in a directory per build.
+  const std::string build_dir = dir + "/" + std::to_string(st.st_dev) + "-" + std::to_string(st.st_ino) + "-" +
+                                std::to_string(st.st_mtim.tv_sec);
+  mkdir(build_dir.c_str(), 0755);
+  const std::string target = build_dir + "/" + fs::path(binary).filename().string();
+  if (Exists(target)) {
+    return target;
+  }
+  const std::string temporary = target + ".tmp" + std::to_string(getpid());
+  std::error_code error;
+  if (link(binary.c_str(), temporary.c_str()) != 0) {
+    fs::copy_file(binary, temporary, fs::copy_options::overwrite_existing, error);
+    if (error || chmod(temporary.c_str(), 0755) != 0) {
+      return "";
+    }
+  }
+  return rename(temporary.c_str(), target.c_str()) == 0 ? target : "";
+}
+
+// The tests that run govrun as uid 65534 need it (and this program, whose
+// helpers it runs) reachable: a checkout under a 0700 directory (mktemp -d)
+// is not. Points GOVRUN_TEST_GOVRUN and GOVRUN_TEST_SELF at reachable
+// paths of the same files when needed.
+inline void MakeBinariesReachableByNobody() {
+  if (geteuid() != 0) {
+    return;
+  }
+  const std::string govrun = ReachableCopy(Govrun());
+  const std::string self = ReachableCopy(Self());
+  if (!govrun.empty()) {
+    setenv("GOVRUN_TEST_GOVRUN", govrun.c_str(), 1);
+  }
+  if (!self.empty()) {
+    setenv("GOVRUN_TEST_SELF", self.c_str(), 1);
+  }
 }
 
 struct Result {
