@@ -21,7 +21,8 @@ PACKAGES=(
   python3    # tests/lineage: an independent verifier of the lineage format
 )
 
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Each step with the time since gov.sh started (CI keeps build + tests well under 30 min).
+log() { printf '\033[1m==> [%02d:%02d] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
 
 install_deps() {
   local missing=()
