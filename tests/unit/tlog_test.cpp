@@ -1,10 +1,12 @@
 // Unit tests for runtime/tlog: RFC 6962 / RFC 9162 known answers, proofs
 // cross-checked against the RFC's recursive definitions for every tree of up
-// to 64 leaves, and tampered proofs.
+// to 64 leaves, tampered proofs, C2SP tlog-tiles paths and tiles (built at
+// once, incrementally, and read back for proofs), and entry bundles.
 #include <algorithm>
 #include <bit>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -12,6 +14,7 @@
 
 #include "runtime/crypto/sha256.h"
 #include "runtime/tlog/merkle.h"
+#include "runtime/tlog/tile.h"
 
 namespace gov::tlog {
 namespace {
@@ -391,6 +394,343 @@ TEST_CASE("tlog: proof arguments outside the tree are errors", "[tlog]") {
   ExpectError(VerifyConsistency(8, 8, TestNodes({{0, 0}}), root, root), "between equal tree sizes must be empty");
   ExpectError(VerifyConsistency(8, 8, {}, root, TestRoot(7)), "tree heads of the same size 8 differ");
   ExpectError(VerifyConsistency(4, 8, {}, TestRoot(4), root), "consistency proof has 0 hashes");
+}
+
+// ---- C2SP tlog-tiles ----
+
+// A deterministic sequence for choosing sizes and indexes (splitmix64).
+class Sequence {
+ public:
+  explicit Sequence(std::uint64_t seed) : state_(seed) {}
+  std::uint64_t Next() {
+    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+    return z ^ (z >> 31);
+  }
+  std::uint64_t Below(std::uint64_t bound) { return Next() % bound; }
+
+ private:
+  std::uint64_t state_;
+};
+
+// Tiles kept by path, as a file tree or an HTTP server would hold them.
+class MemoryTileStore : public TileSource {
+ public:
+  void Write(const std::vector<TileContents>& tiles) {
+    for (const TileContents& contents : tiles) {
+      files[TilePath(contents.tile)] = contents.hashes;
+    }
+  }
+
+  ErrorOr<std::string> ReadTile(const Tile& tile) const override {
+    ++reads;
+    const auto found = files.find(TilePath(tile));
+    if (found == files.end()) {
+      return Error{"no tile at " + TilePath(tile)};
+    }
+    return found->second;
+  }
+
+  std::map<std::string, std::string> files;
+  mutable std::size_t reads = 0;
+};
+
+std::vector<Hash> EntryLeafHashes(std::uint64_t count) {
+  std::vector<Hash> hashes;
+  hashes.reserve(count);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    hashes.push_back(LeafHash("entry " + std::to_string(i)));
+  }
+  return hashes;
+}
+
+TEST_CASE("tlog: tile and entry bundle paths follow tlog-tiles", "[tlog]") {
+  // The spec's example: index 1234067 is x001/x234/067.
+  CHECK(TilePath(Tile{0, 1234067, 256}) == "tile/0/x001/x234/067");
+  CHECK(TilePath(Tile{0, 1234067, 8}) == "tile/0/x001/x234/067.p/8");
+  CHECK(EntryBundlePath(Tile{0, 1234067, 256}) == "tile/entries/x001/x234/067");
+  CHECK(EntryBundlePath(Tile{0, 1234067, 255}) == "tile/entries/x001/x234/067.p/255");
+  CHECK(TilePath(Tile{0, 0, 256}) == "tile/0/000");
+  CHECK(TilePath(Tile{1, 7, 1}) == "tile/1/007.p/1");
+  CHECK(TilePath(Tile{2, 999, 256}) == "tile/2/999");
+  CHECK(TilePath(Tile{2, 1000, 256}) == "tile/2/x001/000");
+  CHECK(TilePath(Tile{63, 1000000, 256}) == "tile/63/x001/x000/000");
+  CHECK(TilePath(Tile{5, UINT64_MAX, 256}) == "tile/5/x018/x446/x744/x073/x709/x551/615");
+
+  for (const Tile& tile : {Tile{0, 1234067, 256}, Tile{0, 1234067, 8}, Tile{0, 0, 1}, Tile{63, 1000, 255},
+                           Tile{5, UINT64_MAX, 256}, Tile{1, 999999, 256}}) {
+    auto parsed = ParseTilePath(TilePath(tile));
+    REQUIRE(parsed.ok());
+    CHECK(parsed.value() == tile);
+    auto bundle = ParseEntryBundlePath(EntryBundlePath(tile));
+    REQUIRE(bundle.ok());
+    CHECK(bundle.value().index == tile.index);
+    CHECK(bundle.value().width == tile.width);
+  }
+
+  ExpectError(ParseTilePath("tiles/0/000"), "does not start with `tile/`");
+  ExpectError(ParseTilePath("tile/00/000"), "the level must be a decimal number from 0 to 63");
+  ExpectError(ParseTilePath("tile/64/000"), "the level must be a decimal number from 0 to 63");
+  ExpectError(ParseTilePath("tile/entries/000"), "the level must be");
+  ExpectError(ParseTilePath("tile/0"), "the level must be");
+  ExpectError(ParseTilePath("tile/0/"), "missing tile index");
+  ExpectError(ParseTilePath("tile/0/1"), "last index element `1` must be 3 digits");
+  ExpectError(ParseTilePath("tile/0/0001"), "must be 3 digits");
+  ExpectError(ParseTilePath("tile/0/001/002"), "index element `001` must be `x` and 3 digits");
+  ExpectError(ParseTilePath("tile/0/x001/x02"), "must be 3 digits");
+  ExpectError(ParseTilePath("tile/0/x000/001"), "leading `x000` element");
+  ExpectError(ParseTilePath("tile/0/x001/"), "last index element `` must be 3 digits");
+  ExpectError(ParseTilePath("tile/0/x018/x446/x744/x073/x709/x551/616"), "does not fit in 64 bits");
+  ExpectError(ParseTilePath("tile/0/000.p/0"), "width must be a decimal number from 1 to 255");
+  ExpectError(ParseTilePath("tile/0/000.p/256"), "width must be a decimal number from 1 to 255");
+  ExpectError(ParseTilePath("tile/0/000.p/007"), "without leading zeros");
+  ExpectError(ParseTilePath("tile/0/000.p/"), "width must be");
+  ExpectError(ParseTilePath("tile/0/000.q/5"), "expected `.p/<width>`");
+  ExpectError(ParseTilePath("tile/0/000.p/5/"), "width must be");
+  ExpectError(ParseEntryBundlePath("tile/0/000"), "does not start with `tile/entries/`");
+  ExpectError(ParseEntryBundlePath("tile/entries/x1/000"), "must be `x` and 3 digits");
+}
+
+TEST_CASE("tlog: the tiles that hold a node", "[tlog]") {
+  auto leaf = TileForNode(NodeId{0, 300}, 1000);
+  REQUIRE(leaf.ok());
+  CHECK(leaf.value() == Tile{0, 1, 256});
+  auto last = TileForNode(NodeId{0, 999}, 1000);
+  REQUIRE(last.ok());
+  CHECK(last.value() == Tile{0, 3, 232});
+  auto inner = TileForNode(NodeId{3, 40}, 1000);
+  REQUIRE(inner.ok());
+  CHECK(inner.value() == Tile{0, 1, 256});
+  auto upper = TileForNode(NodeId{8, 2}, 1000);
+  REQUIRE(upper.ok());
+  CHECK(upper.value() == Tile{1, 0, 3});
+  auto level2 = TileForNode(NodeId{16, 1}, 70000 + 65536);
+  REQUIRE(level2.ok());
+  CHECK(level2.value() == Tile{2, 0, 2});
+  ExpectError(TileForNode(NodeId{8, 3}, 1000), "node (level 8, index 3) is not a complete subtree");
+  ExpectError(TileForNode(NodeId{0, 1000}, 1000), "is not a complete subtree of a tree of size 1000");
+  ExpectError(TileForNode(NodeId{64, 0}, UINT64_MAX), "is not a complete subtree");
+
+  MemoryTree tree;
+  TileAppender appender;
+  const std::vector<Hash> leaves = EntryLeafHashes(1000);
+  for (const Hash& hash : leaves) {
+    tree.AppendLeafHash(hash);
+  }
+  MemoryTileStore store;
+  store.Write(appender.Append(leaves));
+  for (const NodeId node :
+       {NodeId{0, 0}, NodeId{0, 999}, NodeId{3, 40}, NodeId{7, 6}, NodeId{8, 2}, NodeId{9, 0}, NodeId{5, 30}}) {
+    INFO("node " << int{node.level} << "/" << node.index);
+    const Tile tile = TileForNode(node, 1000).value();
+    const std::string data = store.ReadTile(tile).value();
+    auto hash = HashFromTile(tile, data, node);
+    REQUIRE(hash.ok());
+    CHECK(hash.value() == tree.ReadHashes(std::span<const NodeId>(&node, 1)).value()[0]);
+  }
+  const std::string tile0 = store.ReadTile(Tile{0, 0, 256}).value();
+  ExpectError(HashFromTile(Tile{0, 0, 256}, tile0.substr(1), NodeId{0, 0}), "has 8191 bytes, expected 8192");
+  ExpectError(HashFromTile(Tile{0, 0, 256}, tile0, NodeId{0, 256}), "is not in tile (level 0, index 0, width 256)");
+  ExpectError(HashFromTile(Tile{0, 0, 256}, tile0, NodeId{8, 0}), "is not in tile");
+  const std::string partial = store.ReadTile(Tile{0, 3, 232}).value();
+  ExpectError(HashFromTile(Tile{0, 3, 232}, partial, NodeId{3, 125}), "is not in tile (level 0, index 3, width 232)");
+}
+
+TEST_CASE("tlog: the tiles of a 70,000-leaf tree are the ones the spec lists", "[tlog]") {
+  // tlog-tiles: "a tree of size 70,000 will be represented by 273 full level 0
+  // tiles, one partial level 0 tile of width 112, one full level 1 tile, one
+  // partial level 1 tile of width 17, and one partial level 2 tile of width 1".
+  constexpr std::uint64_t kSize = 70000;
+  const std::vector<Hash> leaves = EntryLeafHashes(kSize);
+  MemoryTree tree;
+  for (const Hash& hash : leaves) {
+    tree.AppendLeafHash(hash);
+  }
+  TileAppender appender;
+  const std::vector<TileContents> tiles = appender.Append(leaves);
+  CHECK(appender.size() == kSize);
+  CHECK(appender.RootHash() == TreeHash(kSize, tree).value());
+
+  std::vector<Tile> expected;
+  for (std::uint64_t i = 0; i < 273; ++i) {
+    expected.push_back(Tile{0, i, 256});
+  }
+  expected.push_back(Tile{0, 273, 112});
+  expected.push_back(Tile{1, 0, 256});
+  expected.push_back(Tile{1, 1, 17});
+  expected.push_back(Tile{2, 0, 1});
+  REQUIRE(tiles.size() == expected.size());
+  for (std::size_t i = 0; i < tiles.size(); ++i) {
+    REQUIRE(tiles[i].tile == expected[i]);
+    // Hash j of tile (l, n) is MTH(D[(n * 256 + j) * 256^l : (n * 256 + j + 1) * 256^l]).
+    const Tile& tile = tiles[i].tile;
+    REQUIRE(tiles[i].hashes.size() == tile.width * kHashSize);
+    for (std::uint64_t j = 0; j < tile.width; ++j) {
+      const NodeId node{static_cast<std::uint8_t>(tile.level * kTileHeight), tile.index * kTileWidth + j};
+      const Hash stored = tree.ReadHashes(std::span<const NodeId>(&node, 1)).value()[0];
+      REQUIRE(tiles[i].hashes.compare(j * kHashSize, kHashSize, reinterpret_cast<const char*>(stored.data()),
+                                      kHashSize) == 0);
+    }
+  }
+  CHECK(PartialTiles(kSize) == std::vector<Tile>{Tile{0, 273, 112}, Tile{1, 1, 17}, Tile{2, 0, 1}});
+  // "a tree of size 256 will be represented by a full level 0 tile and a
+  // partial level 1 tile of width 1."
+  CHECK(PartialTiles(256) == std::vector<Tile>{Tile{1, 0, 1}});
+  CHECK(PartialTiles(0).empty());
+  CHECK(PartialTiles(65536) == std::vector<Tile>{Tile{2, 0, 1}});
+  TileAppender exact;
+  const std::vector<TileContents> two_levels = exact.Append(std::span<const Hash>(leaves).first(256));
+  REQUIRE(two_levels.size() == 2);
+  CHECK(two_levels[0].tile == Tile{0, 0, 256});
+  CHECK(two_levels[1].tile == Tile{1, 0, 1});
+  CHECK(exact.RootHash() == TreeHash(256, tree).value());
+  CHECK(TileAppender().RootHash() == EmptyTreeHash());
+}
+
+TEST_CASE("tlog: tiles built incrementally equal tiles built at once, and serve the same proofs", "[tlog]") {
+  constexpr std::uint64_t kSize = 70000;
+  const std::vector<Hash> leaves = EntryLeafHashes(kSize);
+  MemoryTree tree;
+  for (const Hash& hash : leaves) {
+    tree.AppendLeafHash(hash);
+  }
+  MemoryTileStore at_once;
+  TileAppender whole;
+  at_once.Write(whole.Append(leaves));
+
+  // Batches of varied sizes, each appended by an appender resumed from the
+  // stored partial tiles, as a log server restarted between batches would.
+  Sequence sequence(7);
+  const std::vector<std::uint64_t> fixed_batches = {1, 1, 1, 252, 1, 1, 255, 256, 257, 511, 1, 2, 3};
+  MemoryTileStore incremental;
+  std::vector<std::uint64_t> checkpoints;
+  std::uint64_t size = 0;
+  std::size_t batch = 0;
+  while (size < kSize) {
+    std::uint64_t count = batch < fixed_batches.size() ? fixed_batches[batch] : 1 + sequence.Below(1000);
+    count = std::min(count, kSize - size);
+    ++batch;
+    auto appender = TileAppender::Resume(size, incremental);
+    REQUIRE(appender.ok());
+    REQUIRE(appender.value().size() == size);
+    const std::vector<TileContents> changed =
+        appender.value().Append(std::span<const Hash>(leaves).subspan(size, count));
+    size += count;
+    for (const Tile& partial : PartialTiles(size)) {
+      const bool written = std::any_of(changed.begin(), changed.end(),
+                                       [&](const TileContents& contents) { return contents.tile == partial; });
+      const bool kept = incremental.files.count(TilePath(partial)) != 0;
+      REQUIRE((written || kept));
+    }
+    incremental.Write(changed);
+    REQUIRE(appender.value().RootHash() == TreeHash(size, tree).value());
+    checkpoints.push_back(size);
+  }
+  CHECK(batch > 100);
+
+  // Every tile of the final tree is byte for byte the same, and every partial
+  // tile left from an earlier size is a prefix of its successor.
+  for (const auto& [path, data] : at_once.files) {
+    INFO(path);
+    REQUIRE(incremental.files.count(path) == 1);
+    CHECK(incremental.files.at(path) == data);
+  }
+  for (const auto& [path, data] : incremental.files) {
+    INFO(path);
+    const Tile tile = ParseTilePath(path).value();
+    const std::uint64_t available = (kSize >> (tile.level * kTileHeight)) - tile.index * kTileWidth;
+    const Tile final_tile{tile.level, tile.index, static_cast<std::uint16_t>(std::min<std::uint64_t>(available, 256))};
+    REQUIRE(at_once.files.count(TilePath(final_tile)) == 1);
+    CHECK(at_once.files.at(TilePath(final_tile)).compare(0, data.size(), data) == 0);
+  }
+
+  // Tree heads and proofs read from the tiles at each checkpoint size equal
+  // those from the whole tree in memory.
+  for (std::size_t i = 0; i < checkpoints.size(); i += 7) {
+    const std::uint64_t checkpoint = checkpoints[i];
+    INFO("tree size " << checkpoint);
+    const TileHashReader reader(checkpoint, incremental);
+    REQUIRE(TreeHash(checkpoint, reader).value() == TreeHash(checkpoint, tree).value());
+    for (const std::uint64_t index : {std::uint64_t{0}, checkpoint - 1, checkpoint / 2, sequence.Below(checkpoint)}) {
+      auto from_tiles = InclusionProof(index, checkpoint, reader);
+      REQUIRE(from_tiles.ok());
+      CHECK(from_tiles.value() == InclusionProof(index, checkpoint, tree).value());
+    }
+    for (std::size_t j = 0; j <= i; j += 5) {
+      auto from_tiles = ConsistencyProof(checkpoints[j], checkpoint, reader);
+      REQUIRE(from_tiles.ok());
+      CHECK(from_tiles.value() == ConsistencyProof(checkpoints[j], checkpoint, tree).value());
+    }
+  }
+
+  // One ReadHashes call reads each tile once.
+  const TileHashReader reader(kSize, at_once);
+  at_once.reads = 0;
+  REQUIRE(InclusionProof(12345, kSize, reader).ok());
+  CHECK(at_once.reads == 4);
+}
+
+TEST_CASE("tlog: tile readers reject missing and malformed tiles", "[tlog]") {
+  const std::vector<Hash> leaves = EntryLeafHashes(600);
+  MemoryTileStore store;
+  TileAppender appender;
+  store.Write(appender.Append(leaves));
+  ExpectError(TileAppender::Resume(601, store), "no tile at tile/0/002.p/89");
+  ExpectError(InclusionProof(0, 601, TileHashReader(601, store)), "no tile at tile/0/002.p/89");
+  store.files["tile/0/002.p/88"].pop_back();
+  ExpectError(TileAppender::Resume(600, store), "tile (level 0, index 2, width 88) has 2815 bytes, expected 2816");
+  ExpectError(InclusionProof(599, 600, TileHashReader(600, store)), "has 2815 bytes, expected 2816");
+}
+
+TEST_CASE("tlog: entry bundles are uint16 length-prefixed entries", "[tlog]") {
+  const std::vector<std::string> entries = {"", "a", std::string(300, 'x'), std::string(65535, 'y')};
+  auto bundle = EncodeEntryBundle(entries);
+  REQUIRE(bundle.ok());
+  CHECK(bundle.value().substr(0, 5) == std::string("\x00\x00\x00\x01"
+                                                   "a",
+                                                   5));
+  CHECK(bundle.value().substr(5, 2) == "\x01\x2c");
+  CHECK(bundle.value().substr(307, 2) == "\xff\xff");
+  CHECK(bundle.value().size() == 2 + 3 + 302 + 65537);
+  auto decoded = DecodeEntryBundle(bundle.value());
+  REQUIRE(decoded.ok());
+  CHECK(decoded.value() == entries);
+  auto empty = DecodeEntryBundle("");
+  REQUIRE(empty.ok());
+  CHECK(empty.value().empty());
+
+  // A full bundle's entries hash to the leaf hashes of its level 0 tile.
+  std::vector<std::string> full;
+  std::vector<Hash> hashes;
+  for (int i = 0; i < 256; ++i) {
+    full.push_back("entry " + std::to_string(i));
+    hashes.push_back(LeafHash(full.back()));
+  }
+  TileAppender appender;
+  const std::vector<TileContents> tiles = appender.Append(hashes);
+  const std::vector<std::string> read_back = DecodeEntryBundle(EncodeEntryBundle(full).value()).value();
+  std::string leaf_tile;
+  for (const std::string& entry : read_back) {
+    const Hash hash = LeafHash(entry);
+    leaf_tile.append(reinterpret_cast<const char*>(hash.data()), hash.size());
+  }
+  CHECK(tiles[0].tile == Tile{0, 0, 256});
+  CHECK(tiles[0].hashes == leaf_tile);
+
+  ExpectError(EncodeEntryBundle(std::vector<std::string>{"a", std::string(65536, 'z')}),
+              "entry 1 has 65536 bytes; a bundle entry has at most 65535");
+  full.push_back("one too many");
+  ExpectError(EncodeEntryBundle(full), "at most 256 entries, got 257");
+  ExpectError(DecodeEntryBundle(std::string("\x00\x01"
+                                            "a\x00",
+                                            4)),
+              "ends inside the length of entry 1");
+  ExpectError(DecodeEntryBundle(std::string("\x00\x05"
+                                            "abc",
+                                            5)),
+              "entry 0 of the bundle needs 5 bytes, 3 remain");
+  ExpectError(DecodeEntryBundle(std::string(257 * 2, '\0')), "more than 256 entries (byte 512)");
 }
 
 }  // namespace
