@@ -1,7 +1,8 @@
 // Unit tests for runtime/tlog: RFC 6962 / RFC 9162 known answers, proofs
 // cross-checked against the RFC's recursive definitions for every tree of up
 // to 64 leaves, tampered proofs, C2SP tlog-tiles paths and tiles (built at
-// once, incrementally, and read back for proofs), and entry bundles.
+// once, incrementally, and read back for proofs), entry bundles, and C2SP
+// signed notes and checkpoints (published vectors and hostile inputs).
 #include <algorithm>
 #include <bit>
 #include <catch2/catch.hpp>
@@ -12,8 +13,11 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/crypto/ed25519.h"
 #include "runtime/crypto/sha256.h"
+#include "runtime/tlog/checkpoint.h"
 #include "runtime/tlog/merkle.h"
+#include "runtime/tlog/note.h"
 #include "runtime/tlog/tile.h"
 
 namespace gov::tlog {
@@ -731,6 +735,390 @@ TEST_CASE("tlog: entry bundles are uint16 length-prefixed entries", "[tlog]") {
                                             5)),
               "entry 0 of the bundle needs 5 bytes, 3 remain");
   ExpectError(DecodeEntryBundle(std::string(257 * 2, '\0')), "more than 256 entries (byte 512)");
+}
+
+// ---- C2SP signed notes and checkpoints ----
+
+// golang.org/x/mod/sumdb/note note_test.go and example_test.go: the
+// PeterNeumann and EnochRoot keys, the signed quotation, and its signatures.
+constexpr std::string_view kPeterVerifier = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+// TEST FIXTURE ONLY: the published sumdb/note test signer key.
+constexpr std::string_view kPeterSigner =
+    "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+constexpr std::string_view kEnochVerifier = "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop";
+constexpr std::string_view kQuote =
+    "If you think cryptography is the answer to your problem,\n"
+    "then you don't know what your problem is.\n";
+constexpr std::string_view kPeterSignature =
+    "\xe2\x80\x94 PeterNeumann "
+    "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+constexpr std::string_view kEnochSignature =
+    "\xe2\x80\x94 EnochRoot "
+    "rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n";
+
+NoteVerifier Verifier(std::string_view vkey) {
+  auto verifier = NoteVerifier::Parse(vkey);
+  REQUIRE(verifier.ok());
+  return verifier.value();
+}
+
+std::string Message(std::string_view signatures) {
+  return std::string(kQuote) + "\n" + std::string(signatures);
+}
+
+TEST_CASE("tlog: sumdb/note keys and the PeterNeumann signed note", "[tlog]") {
+  const NoteVerifier peter = Verifier(kPeterVerifier);
+  CHECK(peter.name() == "PeterNeumann");
+  CHECK(peter.key_id() == 0xc74f20a3);
+  CHECK(peter.Encode() == kPeterVerifier);
+  CHECK(NoteKeyId("PeterNeumann", peter.public_key()) == 0xc74f20a3);
+
+  auto signer = NoteSigner::Parse(kPeterSigner);
+  REQUIRE(signer.ok());
+  CHECK(signer.value().name() == "PeterNeumann");
+  CHECK(signer.value().key_id() == 0xc74f20a3);
+  CHECK(signer.value().Encode() == kPeterSigner);
+  CHECK(signer.value().Verifier().Encode() == kPeterVerifier);
+
+  // Ed25519 is deterministic: signing reproduces sumdb/note's output exactly.
+  const std::vector<NoteSigner> signers = {signer.value()};
+  auto signed_note = SignNote(kQuote, signers);
+  REQUIRE(signed_note.ok());
+  CHECK(signed_note.value() == Message(kPeterSignature));
+
+  const std::vector<NoteVerifier> known = {peter};
+  auto opened = OpenNote(Message(kPeterSignature), known);
+  REQUIRE(opened.ok());
+  CHECK(opened.value().text == kQuote);
+  REQUIRE(opened.value().verified.size() == 1);
+  CHECK(opened.value().verified[0].name == "PeterNeumann");
+  CHECK(opened.value().verified[0].key_id == 0xc74f20a3);
+  CHECK(opened.value().verified[0].signature.size() == 64);
+  CHECK(opened.value().unknown.empty());
+}
+
+TEST_CASE("tlog: the signed-note spec's example verifies", "[tlog]") {
+  // c2sp.org/signed-note, "Verifier keys", Example.
+  const NoteVerifier verifier = Verifier("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k");
+  const std::vector<NoteVerifier> known = {verifier};
+  auto opened = OpenNote(
+      "This is an example message.\n\n"
+      "\xe2\x80\x94 example.com/foo "
+      "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n",
+      known);
+  REQUIRE(opened.ok());
+  CHECK(opened.value().text == "This is an example message.\n");
+  CHECK(opened.value().verified.size() == 1);
+}
+
+TEST_CASE("tlog: notes are verified only by known keys", "[tlog]") {
+  const NoteVerifier peter = Verifier(kPeterVerifier);
+  const NoteVerifier enoch = Verifier(kEnochVerifier);
+  const std::string both = Message(std::string(kPeterSignature) + std::string(kEnochSignature));
+
+  const std::vector<NoteVerifier> only_peter = {peter};
+  auto one = OpenNote(both, only_peter);
+  REQUIRE(one.ok());
+  REQUIRE(one.value().verified.size() == 1);
+  CHECK(one.value().verified[0].name == "PeterNeumann");
+  REQUIRE(one.value().unknown.size() == 1);
+  CHECK(one.value().unknown[0].name == "EnochRoot");
+  CHECK(one.value().unknown[0].key_id == 0xaf0cfe78);
+
+  const std::vector<NoteVerifier> peter_and_enoch = {peter, enoch};
+  auto two = OpenNote(both, peter_and_enoch);
+  REQUIRE(two.ok());
+  CHECK(two.value().verified.size() == 2);
+  CHECK(two.value().unknown.empty());
+
+  ExpectError(OpenNote(both, {}),
+              "signed note has no signature by a known key (signed by PeterNeumann+c74f20a3, EnochRoot+af0cfe78)");
+
+  // A verifier listed twice is ambiguous only for a note it signed.
+  const std::vector<NoteVerifier> doubled = {enoch, peter, enoch};
+  ExpectError(OpenNote(Message(kEnochSignature), doubled), "key EnochRoot+af0cfe78 matches 2 known verifier keys");
+  CHECK(OpenNote(Message(kPeterSignature), doubled).ok());
+
+  // Repeated signatures count once; a bad signature by an unknown key is
+  // only set aside.
+  std::string enoch_tampered(kEnochSignature);
+  enoch_tampered.insert(60, "ABCD");
+  auto repeated = OpenNote(Message(std::string(kPeterSignature) + std::string(kPeterSignature) +
+                                   std::string(kEnochSignature) + std::string(kEnochSignature) + enoch_tampered),
+                           only_peter);
+  REQUIRE(repeated.ok());
+  CHECK(repeated.value().verified.size() == 1);
+  CHECK(repeated.value().unknown.size() == 2);
+
+  // A bad signature by a known key rejects the whole note.
+  std::string peter_tampered(kPeterSignature);
+  peter_tampered.insert(60, "ABCD");
+  ExpectError(OpenNote(Message(peter_tampered), only_peter),
+              "the signature by known key PeterNeumann+c74f20a3 does not verify");
+  ExpectError(OpenNote(Message(std::string(kEnochSignature) + peter_tampered), peter_and_enoch), "does not verify");
+
+  // The signature covers the text: changing one byte of it breaks it.
+  std::string altered = Message(kPeterSignature);
+  altered[3] = 'Y';
+  ExpectError(OpenNote(altered, only_peter), "the signature by known key PeterNeumann+c74f20a3 does not verify");
+
+  // A signature claiming another key id is by an unknown key.
+  std::string wrong_id(kPeterSignature);
+  wrong_id.replace(wrong_id.find("x08g"), 4, "xxxx");
+  ExpectError(OpenNote(Message(wrong_id), only_peter), "no signature by a known key");
+
+  // 100 signatures are accepted, 101 are not.
+  std::string hundred;
+  for (int i = 0; i < 100; ++i) {
+    hundred += kPeterSignature;
+  }
+  CHECK(OpenNote(Message(hundred), only_peter).ok());
+  ExpectError(OpenNote(Message(hundred + std::string(kPeterSignature)), only_peter),
+              "signed note has more than 100 signature lines");
+  ExpectError(OpenNote(Message(hundred + std::string(kPeterSignature)), {}), "more than 100 signature lines");
+}
+
+TEST_CASE("tlog: hostile notes are rejected with precise errors", "[tlog]") {
+  const std::vector<NoteVerifier> known = {Verifier(kPeterVerifier)};
+  const std::string quote(kQuote);
+  const std::string signature(kPeterSignature);
+  const std::string base64 = signature.substr(signature.find(' ', 4) + 1);
+  struct Case {
+    std::string message;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      // sumdb/note's malformed notes.
+      {quote, "signed note has no blank line before its signatures"},
+      {quote + "\n", "signed note has no signature lines after the blank line"},
+      {quote + "\n" + signature.substr(0, signature.size() - 1), "the last signature line does not end in a newline"},
+      {"\x01" + quote + "\n" + signature, "signed note: control character 0x01 at byte 0"},
+      {"\xff" + quote + "\n" + signature, "signed note: byte 0 (0xff) is not valid UTF-8"},
+      {quote + "\n\xe2\x80\x94 Bad Name " + base64, "signature line 1: the signature is not base64"},
+      {quote + "\n" + signature + "Unexpected line.\n",
+       "signature line 2 does not start with an em dash (U+2014) and a space"},
+      // More.
+      {quote + "\n-- PeterNeumann " + base64, "signature line 1 does not start with an em dash"},
+      {quote + "\n\xe2\x80\x94PeterNeumann " + base64, "signature line 1 does not start with an em dash"},
+      {quote + "\n\xe2\x80\x94 PeterNeumann\n", "signature line 1 has no space between the key name and the signature"},
+      {quote + "\n\xe2\x80\x94  " + base64, "signature line 1: invalid key name ``"},
+      {quote + "\n\xe2\x80\x94 Peter+Neumann " + base64, "signature line 1: invalid key name `Peter+Neumann`"},
+      {quote + "\n\xe2\x80\x94 Peter\xc2\xa0Neumann " + base64, "invalid key name"},
+      {quote + "\n\xe2\x80\x94 Peter\xe3\x80\x80Neumann " + base64, "invalid key name"},
+      {quote + "\n\xe2\x80\x94 PeterNeumann AAAA\n", "the signature has 3 bytes, fewer than a 4-byte key id"},
+      {quote + "\n\xe2\x80\x94 PeterNeumann AAAAAA==\n", "the signature has 4 bytes"},
+      {quote + "\n\xe2\x80\x94 PeterNeumann " + base64.substr(1), "the signature is not base64"},
+      {quote + "\n" + signature + "\n", "signed note has no signature lines after the blank line"},
+      {"tab\there\n\n" + signature, "control character 0x09 at byte 3"},
+      {"carriage\r\n\n" + signature, "control character 0x0d at byte 8"},
+      {"overlong \xc0\xaf\n\n" + signature, "byte 9 (0xc0) is not valid UTF-8"},
+      {"surrogate \xed\xa0\x80\n\n" + signature, "byte 10 (0xed) is not valid UTF-8"},
+      {"beyond \xf4\x90\x80\x80\n\n" + signature, "byte 7 (0xf4) is not valid UTF-8"},
+      {"cut \xe2\x80", "byte 4 (0xe2) is not valid UTF-8"},
+      {"", "signed note has no blank line"},
+  };
+  for (const Case& c : cases) {
+    INFO("message: " << c.message);
+    ExpectError(OpenNote(c.message, known), c.error);
+    ExpectError(ParseNote(c.message), c.error);
+  }
+  // The last blank line separates the signatures: an empty line inside the
+  // text is part of it.
+  const std::string text_with_blank = "first\n\nsecond\n";
+  auto parsed = ParseNote(text_with_blank + "\n" + signature);
+  REQUIRE(parsed.ok());
+  CHECK(parsed.value().text == text_with_blank);
+}
+
+TEST_CASE("tlog: malformed and mismatched note keys are rejected", "[tlog]") {
+  // sumdb/note TestNewVerifier / TestNewSigner: every proper substring and
+  // every single-byte change of a key is rejected.
+  for (const std::string_view key : {kPeterVerifier, kPeterSigner}) {
+    const bool is_signer = key == kPeterSigner;
+    const auto parses = [&](std::string_view text) {
+      return is_signer ? NoteSigner::Parse(text).ok() : NoteVerifier::Parse(text).ok();
+    };
+    for (std::size_t i = 0; i <= key.size(); ++i) {
+      for (std::size_t j = i + 1; j <= key.size(); ++j) {
+        if (i != 0 || j != key.size()) {
+          INFO("substring " << key.substr(i, j - i));
+          CHECK_FALSE(parses(key.substr(i, j - i)));
+        }
+      }
+    }
+    std::string changed(key);
+    for (std::size_t i = 0; i < changed.size(); ++i) {
+      ++changed[i];
+      INFO("changed " << changed);
+      CHECK_FALSE(parses(changed));
+      --changed[i];
+    }
+  }
+  // sumdb/note's wrong-length key is also non-canonical base64 here.
+  ExpectError(NoteVerifier::Parse("PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY=="),
+              "verifier key: the key is not base64: non-canonical base64");
+  ExpectError(NoteVerifier::Parse("PeterNeumann+c74f20a3+" + crypto::Base64Encode(std::string(34, '\x01'))),
+              "verifier key: an Ed25519 public key is 32 bytes, got 33");
+  ExpectError(NoteVerifier::Parse("PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"),
+              "verifier key: unknown signature type 0x65 (only 0x01, Ed25519, is supported)");
+  ExpectError(NoteVerifier::Parse("PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"),
+              "verifier key: key id c74f20a4 does not match the name and key (c74f20a3)");
+  ExpectError(NoteVerifier::Parse("PeterNeumann+C74F20A3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"),
+              "key id `C74F20A3` is not 8 lower-case hex digits");
+  ExpectError(NoteVerifier::Parse("PeterNeumann"), "verifier key is not `<name>+<key id>+<key>`");
+  ExpectError(NoteVerifier::Parse("+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"), "invalid key name ``");
+  ExpectError(NoteVerifier::Parse("Peter Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"),
+              "invalid key name `Peter Neumann`");
+  ExpectError(NoteVerifier::Parse("PeterNeumann+c74f20a3+"), "verifier key: the key is empty");
+  ExpectError(NoteVerifier::Parse("PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10T"),
+              "verifier key: the key is not base64");
+  ExpectError(NoteSigner::Parse("PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"),
+              "signer key does not start with `PRIVATE+KEY+`");
+  ExpectError(NoteSigner::Parse("PRIVATE+KEY+PeterNeumann+c74f20a4+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"),
+              "signer key: key id c74f20a4 does not match the name and derived public key (c74f20a3)");
+  ExpectError(NoteSigner::Parse("PRIVATE+KEY+EnochRoot+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"),
+              "does not match the name and derived public key");
+  // The signer key's secret never appears in an error.
+  auto bad_base64 = NoteSigner::Parse("PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKD!z");
+  ExpectError(bad_base64, "signer key: the key is not canonical base64");
+  CHECK(bad_base64.error().message.find("AYEK") == std::string::npos);
+}
+
+TEST_CASE("tlog: signing notes with generated keys", "[tlog]") {
+  auto first_key = crypto::PrivateKey::Generate();
+  auto second_key = crypto::PrivateKey::Generate();
+  REQUIRE(first_key.ok());
+  REQUIRE(second_key.ok());
+  auto first = NoteSigner::Create("log.example/one", first_key.value());
+  auto second = NoteSigner::Create("witness.example/w1", second_key.value());
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  CHECK(first.value().key_id() == NoteKeyId("log.example/one", first_key.value().public_key()));
+
+  // Keys survive their text forms.
+  auto reparsed = NoteSigner::Parse(first.value().Encode());
+  REQUIRE(reparsed.ok());
+  CHECK(reparsed.value().Verifier().Encode() == first.value().Verifier().Encode());
+  auto verifier = NoteVerifier::Parse(second.value().Verifier().Encode());
+  REQUIRE(verifier.ok());
+  CHECK(verifier.value().public_key() == second_key.value().public_key());
+
+  const std::vector<NoteSigner> signers = {first.value(), second.value()};
+  const std::string text = "line one\n\nline three, after an empty line\nünïcödé ✓\n";
+  auto message = SignNote(text, signers);
+  REQUIRE(message.ok());
+  const std::vector<NoteVerifier> known = {second.value().Verifier()};
+  auto opened = OpenNote(message.value(), known);
+  REQUIRE(opened.ok());
+  CHECK(opened.value().text == text);
+  REQUIRE(opened.value().verified.size() == 1);
+  CHECK(opened.value().verified[0].name == "witness.example/w1");
+  REQUIRE(opened.value().unknown.size() == 1);
+  CHECK(opened.value().unknown[0].name == "log.example/one");
+
+  ExpectError(SignNote("no final newline", signers), "note text does not end in a newline");
+  ExpectError(SignNote("", signers), "note text does not end in a newline");
+  ExpectError(SignNote("bell\a\n", signers), "note text: control character 0x07 at byte 4");
+  ExpectError(SignNote("latin1 \xe9\n", signers), "note text: byte 7 (0xe9) is not valid UTF-8");
+  ExpectError(SignNote(text, {}), "a signed note needs at least one signer");
+  ExpectError(NoteSigner::Create("bad name", first_key.value()), "invalid note key name `bad name`");
+  ExpectError(NoteSigner::Create("a+b", first_key.value()), "invalid note key name `a+b`");
+  ExpectError(NoteVerifier::Create("", first_key.value().public_key()), "invalid note key name ``");
+  CHECK(IsValidNoteKeyName("example.com/log42"));
+  CHECK(IsValidNoteKeyName("ünïcödé"));
+  CHECK_FALSE(IsValidNoteKeyName("tab\tname"));
+  CHECK_FALSE(IsValidNoteKeyName("nbsp\xc2\xa0name"));
+  CHECK_FALSE(IsValidNoteKeyName("bad\xff"));
+}
+
+TEST_CASE("tlog: checkpoints format and parse strictly", "[tlog]") {
+  // golang.org/x/mod/sumdb/tlog note_test.go TestFormatTree: a tree of
+  // 123456789012 leaves whose head is RecordHash("hello world").
+  const std::string golden = "go.sum database tree\n123456789012\nTszzRgjTG6xce+z2AG31kAXYKBgQVtCSCE40HmuwBb0=\n";
+  Checkpoint checkpoint{"go.sum database tree", 123456789012, LeafHash("hello world"), {}};
+  auto formatted = FormatCheckpoint(checkpoint);
+  REQUIRE(formatted.ok());
+  CHECK(formatted.value() == golden);
+  auto parsed = ParseCheckpoint(golden);
+  REQUIRE(parsed.ok());
+  CHECK(parsed.value() == checkpoint);
+
+  // c2sp.org/tlog-checkpoint's example note.
+  auto example = ParseNote(
+      "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n"
+      "\xe2\x80\x94 example.com/behind-the-sofa "
+      "Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n");
+  REQUIRE(example.ok());
+  auto sofa = ParseCheckpoint(example.value().text);
+  REQUIRE(sofa.ok());
+  CHECK(sofa.value().origin == "example.com/behind-the-sofa");
+  CHECK(sofa.value().size == 20852163);
+  CHECK(Hex(sofa.value().root_hash) == "0ac5186a91863e8e1d90c808014aa89bf5da8e3ee1d9f07630f0378f68f1ab62");
+  CHECK(sofa.value().extensions.empty());
+
+  const Checkpoint extended{"example.com/log", UINT64_MAX, EmptyTreeHash(), {"ext one", "— two"}};
+  auto extended_text = FormatCheckpoint(extended);
+  REQUIRE(extended_text.ok());
+  CHECK(extended_text.value() ==
+        "example.com/log\n18446744073709551615\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\next one\n— two\n");
+  CHECK(ParseCheckpoint(extended_text.value()).value() == extended);
+  CHECK(ParseCheckpoint("o\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n").value().size == 0);
+
+  const std::string root = "\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n";
+  ExpectError(ParseCheckpoint("o\n5\n"),
+              "checkpoint has only 2 of its 3 required lines (origin, tree size, root hash)");
+  ExpectError(ParseCheckpoint("o\n5" + root.substr(0, root.size() - 1)), "note text does not end in a newline");
+  ExpectError(ParseCheckpoint("\n5" + root), "checkpoint line 1 is empty");
+  ExpectError(ParseCheckpoint("o\n5" + root + "\n"), "checkpoint line 4 is empty");
+  ExpectError(ParseCheckpoint("o\n05" + root), "checkpoint tree size `05` is not a decimal number");
+  ExpectError(ParseCheckpoint("o\n-5" + root), "tree size `-5`");
+  ExpectError(ParseCheckpoint("o\n+5" + root), "tree size `+5`");
+  ExpectError(ParseCheckpoint("o\n0x10" + root), "tree size `0x10`");
+  ExpectError(ParseCheckpoint("o\n18446744073709551616" + root), "tree size `18446744073709551616`");
+  ExpectError(ParseCheckpoint("o\n5\nAAAA\n"), "checkpoint root hash has 3 bytes, expected 32");
+  ExpectError(ParseCheckpoint("o\n5\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU\n"), "root hash is not base64");
+  ExpectError(ParseCheckpoint("o\t\n5" + root), "control character 0x09");
+  ExpectError(FormatCheckpoint(Checkpoint{"", 1, {}, {}}), "checkpoint origin is empty");
+  ExpectError(FormatCheckpoint(Checkpoint{"a\nb", 1, {}, {}}), "checkpoint origin `a\\nb` holds a newline");
+  ExpectError(FormatCheckpoint(Checkpoint{"o", 1, {}, {""}}), "checkpoint extension line is empty");
+  ExpectError(FormatCheckpoint(Checkpoint{"o", 1, {}, {"bell\a"}}), "control character 0x07");
+}
+
+TEST_CASE("tlog: a signed checkpoint vouches for inclusion in a log", "[tlog]") {
+  auto key = crypto::PrivateKey::Generate();
+  REQUIRE(key.ok());
+  auto signer = NoteSigner::Create("log.example/tlog", key.value());
+  REQUIRE(signer.ok());
+  const std::vector<NoteSigner> signers = {signer.value()};
+  const std::vector<NoteVerifier> known = {signer.value().Verifier()};
+
+  MemoryTree tree;
+  for (int i = 0; i < 1000; ++i) {
+    tree.Append("record " + std::to_string(i));
+  }
+  const Checkpoint checkpoint{"log.example/tlog", tree.size(), TreeHash(tree.size(), tree).value(), {}};
+  auto message = SignCheckpoint(checkpoint, signers);
+  REQUIRE(message.ok());
+
+  auto opened = OpenCheckpoint(message.value(), "log.example/tlog", known);
+  REQUIRE(opened.ok());
+  CHECK(opened.value() == checkpoint);
+  const auto proof = InclusionProof(617, opened.value().size, tree);
+  REQUIRE(proof.ok());
+  CHECK(
+      VerifyInclusion(LeafHash("record 617"), 617, opened.value().size, proof.value(), opened.value().root_hash).ok());
+
+  ExpectError(OpenCheckpoint(message.value(), "log.example/other", known),
+              "checkpoint origin `log.example/tlog` is not the expected `log.example/other`");
+  ExpectError(OpenCheckpoint(message.value(), "log.example/tlog", {}), "no signature by a known key");
+  std::string forged = message.value();
+  forged.replace(forged.find("\n1000\n"), 6, "\n1001\n");
+  ExpectError(OpenCheckpoint(forged, "log.example/tlog", known), "does not verify");
+  const std::vector<NoteSigner> signers_for_bad = {signer.value()};
+  auto not_a_checkpoint = SignNote("just one line\n", signers_for_bad);
+  REQUIRE(not_a_checkpoint.ok());
+  ExpectError(OpenCheckpoint(not_a_checkpoint.value(), "log.example/tlog", known),
+              "checkpoint has only 1 of its 3 required lines");
 }
 
 }  // namespace
