@@ -102,9 +102,15 @@ std::string KeyLabel(std::string_view name, std::uint32_t key_id) {
   return EscapeForDisplay(name) + "+" + KeyIdHex(key_id);
 }
 
-ErrorOr<std::uint32_t> ParseKeyIdHex(std::string_view hex, std::string_view what) {
+// Parses the 8 lower-case hex digits of a key id. `quote_input` puts the
+// text in the error; never for signer keys, where it may be key material.
+ErrorOr<std::uint32_t> ParseKeyIdHex(std::string_view hex, std::string_view what, bool quote_input) {
+  const auto fail = [&] {
+    return Error{std::string(what) + ": key id " + (quote_input ? "`" + EscapeForDisplay(hex) + "` " : "") +
+                 "is not 8 lower-case hex digits"};
+  };
   if (hex.size() != 8) {
-    return Error{std::string(what) + ": key id `" + EscapeForDisplay(hex) + "` is not 8 lower-case hex digits"};
+    return fail();
   }
   std::uint32_t key_id = 0;
   for (const char c : hex) {
@@ -114,7 +120,7 @@ ErrorOr<std::uint32_t> ParseKeyIdHex(std::string_view hex, std::string_view what
     } else if (c >= 'a' && c <= 'f') {
       digit = static_cast<std::uint32_t>(c - 'a' + 10);
     } else {
-      return Error{std::string(what) + ": key id `" + EscapeForDisplay(hex) + "` is not 8 lower-case hex digits"};
+      return fail();
     }
     key_id = (key_id << 4) | digit;
   }
@@ -153,7 +159,7 @@ struct KeyParts {
   std::string_view key_base64;
 };
 
-ErrorOr<KeyParts> SplitKey(std::string_view text, std::string_view what) {
+ErrorOr<KeyParts> SplitKey(std::string_view text, std::string_view what, bool quote_input) {
   const std::size_t first = text.find('+');
   const std::size_t second = first == std::string_view::npos ? first : text.find('+', first + 1);
   if (second == std::string_view::npos) {
@@ -162,10 +168,11 @@ ErrorOr<KeyParts> SplitKey(std::string_view text, std::string_view what) {
   KeyParts parts;
   parts.name = text.substr(0, first);
   if (!IsValidNoteKeyName(parts.name)) {
-    return Error{std::string(what) + ": invalid key name `" + EscapeForDisplay(parts.name) +
-                 "` (empty, or with white space or `+`)"};
+    return Error{std::string(what) + ": invalid key name " +
+                 (quote_input ? "`" + EscapeForDisplay(parts.name) + "` " : "") +
+                 "(empty, or with white space or `+`)"};
   }
-  GOV_ASSIGN_OR_RETURN(parts.key_id, ParseKeyIdHex(text.substr(first + 1, second - first - 1), what));
+  GOV_ASSIGN_OR_RETURN(parts.key_id, ParseKeyIdHex(text.substr(first + 1, second - first - 1), what, quote_input));
   parts.key_base64 = text.substr(second + 1);
   return parts;
 }
@@ -228,7 +235,7 @@ std::uint32_t NoteKeyId(std::string_view name, const crypto::PublicKey& key) {
 
 ErrorOr<NoteVerifier> NoteVerifier::Parse(std::string_view vkey) {
   constexpr std::string_view kWhat = "verifier key";
-  GOV_ASSIGN_OR_RETURN(const KeyParts parts, SplitKey(vkey, kWhat));
+  GOV_ASSIGN_OR_RETURN(const KeyParts parts, SplitKey(vkey, kWhat, /*quote_input=*/true));
   auto decoded = crypto::Base64Decode(parts.key_base64);
   if (!decoded.ok()) {
     return Error{std::string(kWhat) + ": the key is not base64: " + decoded.error().message};
@@ -273,7 +280,8 @@ ErrorOr<NoteSigner> NoteSigner::Parse(std::string_view skey) {
   if (skey.substr(0, kSignerKeyPrefix.size()) != kSignerKeyPrefix) {
     return Error{std::string(kWhat) + " does not start with `PRIVATE+KEY+`"};
   }
-  GOV_ASSIGN_OR_RETURN(const KeyParts parts, SplitKey(skey.substr(kSignerKeyPrefix.size()), kWhat));
+  GOV_ASSIGN_OR_RETURN(const KeyParts parts,
+                       SplitKey(skey.substr(kSignerKeyPrefix.size()), kWhat, /*quote_input=*/false));
   auto decoded = crypto::Base64Decode(parts.key_base64);
   if (!decoded.ok()) {
     return Error{std::string(kWhat) + ": the key is not canonical base64"};

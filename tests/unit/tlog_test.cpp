@@ -982,6 +982,11 @@ TEST_CASE("tlog: malformed and mismatched note keys are rejected", "[tlog]") {
   auto bad_base64 = NoteSigner::Parse("PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKD!z");
   ExpectError(bad_base64, "signer key: the key is not canonical base64");
   CHECK(bad_base64.error().message.find("AYEK") == std::string::npos);
+  auto no_key_id = NoteSigner::Parse("PRIVATE+KEY+PeterNeumann+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz");
+  ExpectError(no_key_id, "signer key: key id is not 8 lower-case hex digits");
+  CHECK(no_key_id.error().message.find("AYEK") == std::string::npos);
+  ExpectError(NoteSigner::Parse("PRIVATE+KEY+Peter Neumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"),
+              "signer key: invalid key name (empty, or with white space or `+`)");
 }
 
 TEST_CASE("tlog: signing notes with generated keys", "[tlog]") {
