@@ -1,6 +1,7 @@
 // C2SP tlog checkpoints (https://c2sp.org/tlog-checkpoint): the signed note
 // text naming a log's tree head — origin line, decimal tree size line,
-// base64 root hash line, optional extension lines.
+// base64 root hash line, optional extension lines. docs/tlog.md describes
+// the format.
 #pragma once
 
 #include <cstdint>

@@ -2,6 +2,7 @@
 // tree head MTH (§2.1.1), inclusion proofs (§2.1.3) and consistency proofs
 // (§2.1.4). Proofs are generated from stored hashes of complete subtrees (a
 // HashReader: tiles, a database, memory), so a log never rehashes its leaves.
+// docs/tlog.md describes the formats.
 #pragma once
 
 #include <compare>

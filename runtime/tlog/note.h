@@ -3,7 +3,8 @@
 // newline, a blank line, then signature lines `— <name> <base64(key id ||
 // signature)>`; verifier keys `<name>+<hex key id>+<base64(0x01 || key)>`
 // and signer keys `PRIVATE+KEY+<name>+<hex key id>+<base64(0x01 || seed)>`.
-// Parsing is strict and every rejection names its reason.
+// Parsing is strict and every rejection names its reason. docs/tlog.md
+// describes the formats.
 #pragma once
 
 #include <cstddef>

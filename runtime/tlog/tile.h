@@ -3,6 +3,7 @@
 // paths (`tile/<L>/<N>[.p/<W>]`), entry bundles (`tile/entries/<N>[.p/<W>]`,
 // big-endian uint16 length-prefixed entries), reading subtree hashes out of
 // tiles, and building tiles incrementally as leaves are appended.
+// docs/tlog.md describes the formats.
 #pragma once
 
 #include <cstddef>
