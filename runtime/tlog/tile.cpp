@@ -117,8 +117,10 @@ ErrorOr<void> ParseIndexAndWidth(std::string_view text, std::string_view path, T
     if (element.size() != 3 || !IsDigit(element[0]) || !IsDigit(element[1]) || !IsDigit(element[2])) {
       return fail("last index element `" + EscapeForDisplay(element) + "` must be 3 digits");
     }
-    const auto group =
-        static_cast<std::uint64_t>((element[0] - '0') * 100 + (element[1] - '0') * 10 + (element[2] - '0'));
+    std::uint64_t group = 0;
+    for (const char digit : element) {
+      group = group * 10 + static_cast<std::uint64_t>(digit - '0');
+    }
     if (group_count > 0 && index == 0) {
       return fail("index has a leading `x000` element");
     }

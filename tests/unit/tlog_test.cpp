@@ -316,7 +316,7 @@ TEST_CASE("tlog: proofs match the RFC's definitions for every tree of up to 64 l
       ++checked;
     }
   }
-  CHECK(checked == 64 * 65 / 2 * 2);
+  CHECK(checked == std::size_t{64} * 65);
 }
 
 TEST_CASE("tlog: tampered proofs are rejected", "[tlog]") {
@@ -734,7 +734,7 @@ TEST_CASE("tlog: entry bundles are uint16 length-prefixed entries", "[tlog]") {
                                             "abc",
                                             5)),
               "entry 0 of the bundle needs 5 bytes, 3 remain");
-  ExpectError(DecodeEntryBundle(std::string(257 * 2, '\0')), "more than 256 entries (byte 512)");
+  ExpectError(DecodeEntryBundle(std::string(std::size_t{257} * 2, '\0')), "more than 256 entries (byte 512)");
 }
 
 // ---- C2SP signed notes and checkpoints ----
