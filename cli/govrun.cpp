@@ -999,6 +999,10 @@ int Main(int argc, char** argv, Timings& timings) {
     session_options.root_run_id = run_id;
     session_options.root_depth = start.depth;
     session_options.root_file = program.is_script ? program.interpreter.st : program.file.st;
+    if (program.is_script) {
+      session_options.root_script_path = program.file.path;
+      session_options.root_script = program.file.st;
+    }
     session_options.root_argv = std::move(root_argv);
     session_options.root_envp = std::move(root_envp);
     session_options.root_timeout_ms = obligations.timeout_ms;

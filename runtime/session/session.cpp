@@ -6,8 +6,10 @@
 #include <linux/audit.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -243,6 +245,10 @@ struct PendingExec {
   std::vector<std::string> argv;  // the new image's argv and envp
   std::vector<std::string> envp;
   bool root = false;
+  // A `#!` script: the script as hashed (its interpreter reads it by name
+  // once it runs). Empty for a binary.
+  std::string script_path;
+  struct stat script {};
   std::uint64_t durable_ticket = 0;  // the authorization's (Recorder::AwaitDurable)
 };
 
@@ -295,6 +301,7 @@ sigset_t SessionSignals() {
     sigaddset(&set, signal);
   }
   sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGIO);  // the script watches (never forwarded)
   return set;
 }
 
@@ -327,8 +334,31 @@ class Supervisor {
     pending.argv = options.root_argv;
     pending.envp = options.root_envp;
     pending.root = true;
+    pending.script_path = options.root_script_path;
+    pending.script = options.root_script;
     proc.pending = std::move(pending);
+    // Script watches wake the loop with SIGIO (blocked: taken by sigtimedwait).
+    sigset_t io;
+    sigemptyset(&io);
+    sigaddset(&io, SIGIO);
+    sigprocmask(SIG_BLOCK, &io, nullptr);
+    watch_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (watch_fd_ >= 0) {
+      fcntl(watch_fd_, F_SETOWN, getpid());
+      fcntl(watch_fd_, F_SETFL, O_NONBLOCK | O_ASYNC);
+    }
   }
+
+  ~Supervisor() {
+    for (const ScriptWatch& watch : script_watches_) {
+      close(watch.fd);
+    }
+    if (watch_fd_ >= 0) {
+      close(watch_fd_);
+    }
+  }
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
 
   exec::Outcome<SessionResult> Loop() {
     const sigset_t set = SessionSignals();
@@ -375,7 +405,9 @@ class Supervisor {
         const timespec wait{static_cast<time_t>(wait_ns / 1000000000), static_cast<long>(wait_ns % 1000000000)};
         got = sigtimedwait(&set, &info, &wait);
       }
-      if (got > 0 && got != SIGCHLD && !root_done_) {
+      if (got == SIGIO) {
+        CheckScripts();
+      } else if (got > 0 && got != SIGCHLD && !root_done_) {
         kill(-root_pid_, got);
         forwarded_ = got;
       }
@@ -552,6 +584,7 @@ class Supervisor {
 
   // ------------------------------------------------------ exec: entry --
   void ExecEntry(pid_t pid) {
+    CheckScripts();  // a script changed before this call stops its run first
     user_regs_struct regs{};
     __ptrace_syscall_info info{};
     if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) != 0 ||
@@ -710,6 +743,12 @@ class Supervisor {
       Deny(pid, regs, parent, call.path, "an exec with an empty argv", EINVAL);
       return;
     }
+    for (const TrackedRun* run = &parent; run != nullptr; run = run->parent.get()) {
+      if (run->killed_by == "drift") {
+        Deny(pid, regs, parent, call.path, "its run was stopped: a script it runs changed while it ran", EACCES);
+        return;
+      }
+    }
     std::string invoked;
     const std::string file = FileForCall(pid, call, invoked);
     std::int64_t mark = exec::MonotonicNs();
@@ -812,6 +851,10 @@ class Supervisor {
     pending.durable_ticket = recorded.value();
     pending.file = program.is_script ? program.interpreter.st : program.file.st;
     if (program.is_script) {
+      pending.script_path = program.file.path;
+      pending.script = program.file.st;
+    }
+    if (program.is_script) {
       // As binfmt_script builds it: interpreter, its argument, the name
       // the script was executed by, then argv[1..].
       pending.argv.push_back(program.interpreter_argv0);
@@ -830,6 +873,79 @@ class Supervisor {
     proc.pending = std::move(pending);
     // Resume to the call's exit: an exec that fails returns there.
     ptrace(PTRACE_SYSCALL, pid, nullptr, nullptr);
+  }
+
+  // ---------------------------------------------------- script drift --
+  // A `#!` script's interpreter reads the script while it runs, so a change
+  // after the check would run code nobody decided. Each script run keeps the
+  // very inode that was hashed (O_PATH) under an inotify watch until it
+  // ends; any change of that inode's state (content, size, mode, links:
+  // ctime) stops the run. Writes through a shared mapping raise no inotify
+  // event but do change ctime: every exec decision re-checks first.
+  struct ScriptWatch {
+    std::shared_ptr<TrackedRun> run;
+    std::string path;
+    struct stat hashed {};
+    int fd = -1;
+    int wd = -1;
+  };
+
+  // Empty when `path` is still the script as hashed and is now watched;
+  // else why the run cannot go on.
+  std::string WatchScript(const std::shared_ptr<TrackedRun>& run, const std::string& path, const struct stat& hashed) {
+    const int fd = open(path.c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW);
+    struct stat now {};
+    if (fd < 0 || fstat(fd, &now) != 0 || !SameFileState(now, hashed)) {
+      if (fd >= 0) {
+        close(fd);
+      }
+      return "the script " + EscapeForDisplay(path) + " changed after it was hashed";
+    }
+    const int wd = watch_fd_ < 0 ? -1
+                                 : inotify_add_watch(watch_fd_, ("/proc/self/fd/" + std::to_string(fd)).c_str(),
+                                                     IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF);
+    if (wd < 0) {
+      const std::string why = watch_fd_ < 0 ? "no inotify instance" : ErrnoText(errno);
+      close(fd);
+      return "the script " + EscapeForDisplay(path) + " cannot be watched while it runs (" + why + ")";
+    }
+    script_watches_.push_back({run, path, hashed, fd, wd});
+    return "";
+  }
+
+  // Drains the watch events, stops every run whose script is no longer as
+  // hashed, and forgets the watches of ended runs.
+  void CheckScripts() {
+    if (script_watches_.empty()) {
+      return;
+    }
+    alignas(struct inotify_event) char events[4096];
+    while (watch_fd_ >= 0 && read(watch_fd_, events, sizeof events) > 0) {
+    }
+    for (auto it = script_watches_.begin(); it != script_watches_.end();) {
+      struct stat now {};
+      TrackedRun& run = *it->run;
+      if (!run.ended && run.killed_by != "drift" && (fstat(it->fd, &now) != 0 || !SameFileState(now, it->hashed))) {
+        run.killed_by = "drift";
+        if (&run == root_run_.get()) {
+          root_killed_by_ = "drift";
+        }
+        Notice("drift: the script " + EscapeForDisplay(it->path) + " of run " + run.id.substr(0, 8) +
+               " changed while it ran; the run was stopped");
+        SignalRunTree(run, SIGKILL);
+      }
+      if (!run.ended && run.killed_by != "drift") {
+        ++it;
+        continue;
+      }
+      const int wd = it->wd;
+      close(it->fd);
+      it = script_watches_.erase(it);
+      if (std::none_of(script_watches_.begin(), script_watches_.end(),
+                       [&](const ScriptWatch& other) { return other.wd == wd; })) {
+        inotify_rm_watch(watch_fd_, wd);
+      }
+    }
   }
 
   // ------------------------------------------------------------ drift --
@@ -913,7 +1029,10 @@ class Supervisor {
       return;
     }
     const std::int64_t check_start = exec::MonotonicNs();
-    const std::string mismatch = CheckImage(pid, *pending);
+    std::string mismatch = CheckImage(pid, *pending);
+    if (mismatch.empty() && !pending->script_path.empty()) {
+      mismatch = WatchScript(pending->run, pending->script_path, pending->script);
+    }
     TrackedRun& run = *pending->run;
     if (pending->root) {
       root_started_ = true;
@@ -1135,6 +1254,8 @@ class Supervisor {
   bool root_done_ = false;
   int forwarded_ = 0;
   int since_checkpoint_ = 0;
+  int watch_fd_ = -1;                        // inotify of the running scripts (SIGIO on events)
+  std::vector<ScriptWatch> script_watches_;  // one per running script run
 };
 
 }  // namespace

@@ -58,6 +58,10 @@ struct SessionOptions {
   struct stat root_file {};
   std::vector<std::string> root_argv;
   std::vector<std::string> root_envp;
+  // When the root is a `#!` script: the script as hashed (watched while the
+  // root runs, as every script run of the session is).
+  std::string root_script_path;
+  struct stat root_script {};
   std::int64_t root_timeout_ms = 0;  // 0: none
   std::int64_t kill_grace_ms = 2000;
   // Where the one-line notices of denied execs go (the session's stderr).

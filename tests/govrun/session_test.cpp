@@ -624,6 +624,78 @@ TEST_CASE("session: when the policy bundle changes on disk, no further exec runs
   CHECK(result.err.find("p.govb changed on disk during the session") != std::string::npos);
 }
 
+// How the test changes a running script: not at all, with write(2), or
+// through a shared writable mapping (no inotify event; ctime changes).
+enum class ScriptChange { kNone, kWrite, kMapping };
+
+TEST_CASE("session: a script changed while it runs is stopped before its new code executes anything",
+          "[govrun][session][failclosed]") {
+  const auto [change, name] = GENERATE(table<ScriptChange, const char*>(
+      {{ScriptChange::kNone, "unchanged"}, {ScriptChange::kWrite, "write"}, {ScriptChange::kMapping, "mapping"}}));
+  DYNAMIC_SECTION(name) {
+    Fixture fixture(CorpusPolicy() +
+                    "allow scripts when program.name == \"script.sh\" because \"the test's script\"\n");
+    const std::string marker = fixture.Marker();
+    const std::string ready = fixture.dir + "/ready";
+    const std::string go = fixture.dir + "/go";
+    const std::string script = fixture.dir + "/script.sh";
+    // The line the change writes over the placeholder (same length): an
+    // allowed exec that makes the marker.
+    const std::string payload = "/bin/sh -c ': > " + marker + "'";
+    std::string placeholder = ":";
+    placeholder.resize(payload.size(), ' ');
+    // bash reads its script through a buffer it drops before each fork, so
+    // the lines after the loop are read again from the file.
+    const std::string before = "#!/bin/bash\n: > " + ready + "\nwhile [ ! -e " + go + " ]; do sleep 0.01; done\n";
+    WriteText(script, before + (change == ScriptChange::kNone ? payload : placeholder) + "\necho finished\n", 0755);
+    const Started started = StartProcess(
+        {Govrun(), "--session", "--config", fixture.config, "--", "bash", "-c", script + "; echo status=$?"},
+        fixture.dir);
+    if (!WaitForFile(ready)) {
+      WriteText(go, "");
+      const Result failed = Finish(started);
+      FAIL("the script did not start: " << failed.out << failed.err);
+    }
+    if (change == ScriptChange::kWrite) {
+      const int fd = open(script.c_str(), O_WRONLY | O_CLOEXEC);
+      REQUIRE(fd >= 0);
+      REQUIRE(pwrite(fd, payload.data(), payload.size(), static_cast<off_t>(before.size())) ==
+              static_cast<ssize_t>(payload.size()));
+      close(fd);
+    } else if (change == ScriptChange::kMapping) {
+      const int fd = open(script.c_str(), O_RDWR | O_CLOEXEC);
+      REQUIRE(fd >= 0);
+      const std::size_t size = before.size() + payload.size();
+      void* map = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      REQUIRE(map != MAP_FAILED);
+      close(fd);
+      std::memcpy(static_cast<char*>(map) + before.size(), payload.data(), payload.size());
+      munmap(map, size);
+    }
+    WriteText(go, "");
+    const Result result = Finish(started);
+    INFO(result.out << result.err);
+    REQUIRE(result.code == 0);
+    int drift_ends = 0;
+    for (const Record& record : ReadLog(fixture)) {
+      if (record.head.value("type", "") == "end" && record.body.value("killed_by", "") == "drift") {
+        ++drift_ends;
+      }
+    }
+    if (change == ScriptChange::kNone) {
+      CHECK(Exists(marker));
+      CHECK(result.out.find("finished\nstatus=0\n") != std::string::npos);
+      CHECK(drift_ends == 0);
+    } else {
+      CHECK_FALSE(Exists(marker));
+      CHECK(result.out.find("status=137") != std::string::npos);
+      CHECK(result.err.find("drift: the script " + script) != std::string::npos);
+      CHECK(drift_ends == 1);
+    }
+    CHECK(VerifyAndReplay(fixture) == 0);
+  }
+}
+
 TEST_CASE("session: obligations of a child's rule that cannot bind one process deny it", "[govrun][session]") {
   Fixture fixture(
       "allow shells when program.name in {\"bash\", \"sh\", \"dash\"}\n"
