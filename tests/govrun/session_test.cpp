@@ -15,7 +15,9 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,6 +95,51 @@ int HelperExecThread(const char* path, char** args) {
   std::printf("exec-thread: %s\n", std::strerror(errno));
   std::fflush(stdout);
   _exit(3);  // no exit-time leak check (see HelperExecRace)
+}
+
+// Tries to change the memory of a process of the session (its own child,
+// stopped at a pipe read): ptrace attach, process_vm_writev and a write
+// through /proc/PID/mem. Prints one line per way with what it got; the
+// child prints "intact" when its word is unchanged.
+int HelperWritePeer() {
+  int go[2];
+  if (pipe(go) != 0) {
+    _exit(2);
+  }
+  static volatile char word[8] = "intact";
+  const pid_t child = fork();
+  if (child == 0) {
+    char byte = 0;
+    while (read(go[0], &byte, 1) < 0 && errno == EINTR) {
+    }
+    std::printf("child: %s\n", const_cast<const char*>(word));
+    std::fflush(stdout);
+    _exit(0);
+  }
+  const char changed[8] = "CHANGED";
+  const long attached = ptrace(PTRACE_ATTACH, child, nullptr, nullptr);
+  std::printf("ptrace: %s\n", attached == 0 ? "attached" : std::strerror(errno));
+  if (attached == 0) {
+    int stopped = 0;
+    waitpid(child, &stopped, 0);  // the attach stop
+  }
+  iovec local{const_cast<char*>(changed), sizeof changed};
+  iovec remote{const_cast<char*>(word), sizeof changed};
+  const ssize_t written = process_vm_writev(child, &local, 1, &remote, 1, 0);
+  std::printf("process_vm_writev: %s\n", written >= 0 ? "written" : std::strerror(errno));
+  const int mem = open(("/proc/" + std::to_string(child) + "/mem").c_str(), O_RDWR | O_CLOEXEC);
+  const bool poked = mem >= 0 && pwrite(mem, changed, sizeof changed, reinterpret_cast<off_t>(word)) > 0;
+  std::printf("proc-mem: %s\n", poked ? "written" : std::strerror(errno));
+  std::fflush(stdout);
+  if (attached == 0) {
+    ptrace(PTRACE_DETACH, child, nullptr, nullptr);
+  }
+  if (write(go[1], "x", 1) != 1) {
+    _exit(2);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  _exit(0);  // no exit-time leak check (see HelperExecRace)
 }
 
 // The escape a reviewer found: a child created with CLONE_UNTRACED (so
@@ -301,6 +348,9 @@ int SessionHelper(const std::string& name, int argc, char** args) {
   if (name == "escape-untraced" && argc >= 1) {
     return HelperEscapeUntraced(args[0], args + 1);
   }
+  if (name == "write-peer" && argc == 0) {
+    return HelperWritePeer();
+  }
   if (name == "own-trace" && argc >= 1) {
     return HelperOwnTrace(args[0], args + 1);
   }
@@ -373,6 +423,26 @@ TEST_CASE("a script whose interpreter is the dynamic loader does not run, in one
   CHECK(result.code == 126);
   CHECK(result.err.find("is the dynamic loader") != std::string::npos);
   CHECK_FALSE(Exists(fixture.Marker()));
+}
+
+TEST_CASE("session: no process of the session can write another's memory", "[govrun][session]") {
+  // A checked image's argv, or a running allowed program, changed from the
+  // outside would run what nobody decided. Outside a session (the control)
+  // the same helper succeeds: the test can tell.
+  Fixture fixture(CorpusPolicy());
+  const Result control = RunProcess({Helper(), "--helper", "write-peer"}, fixture.dir);
+  INFO(control.out << control.err);
+  REQUIRE(control.code == 0);
+  CHECK(control.out.find("process_vm_writev: written") != std::string::npos);
+  CHECK(control.out.find("child: CHANGED") != std::string::npos);
+
+  const Result result = Session(fixture, {Helper(), "--helper", "write-peer"});
+  INFO(result.out << result.err);
+  REQUIRE(result.code == 0);
+  CHECK(result.out.find("ptrace: Operation not permitted") != std::string::npos);
+  CHECK(result.out.find("process_vm_writev: Operation not permitted") != std::string::npos);
+  CHECK(result.out.find("proc-mem: written") == std::string::npos);
+  CHECK(result.out.find("child: intact") != std::string::npos);
 }
 
 TEST_CASE("session: a trace stop of the run's own filter is never taken for an exec", "[govrun][session]") {
