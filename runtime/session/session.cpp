@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1262,7 +1263,18 @@ class Supervisor {
 
 bool Supported(std::string* why) {
 #if defined(__x86_64__)
-  (void)why;
+  // PTRACE_GET_SYSCALL_INFO (which tells a trace stop's origin) is Linux 5.3.
+  utsname host{};
+  int major = 0;
+  int minor = 0;
+  if (uname(&host) != 0 || std::sscanf(host.release, "%d.%d", &major, &minor) != 2 ||
+      (major < 5 || (major == 5 && minor < 3))) {
+    if (why != nullptr) {
+      *why = std::string("governed sessions need Linux 5.3 or later (PTRACE_GET_SYSCALL_INFO); this kernel is ") +
+             host.release;
+    }
+    return false;
+  }
   return true;
 #else
   if (why != nullptr) {
