@@ -44,6 +44,7 @@
 #include "runtime/ir/ir.h"
 #include "runtime/lineage/recorder.h"
 #include "runtime/request/request.h"
+#include "runtime/session/approval.h"
 #include "runtime/session/authorization.h"
 #include "runtime/session/session.h"
 #include "runtime/support/display.h"
@@ -264,55 +265,12 @@ exec::Outcome<bool> FillIdentity(request::Request& request, exec::AccountVariabl
   return true;
 }
 
-std::string NetworkName(ir::Network network) {
-  switch (network) {
-    case ir::Network::kNone:
-      return "none";
-    case ir::Network::kLoopback:
-      return "loopback";
-    case ir::Network::kAny:
-      return "any";
-    default:
-      return "unset";
-  }
-}
-
 std::string JoinList(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& item : items) {
     out += (out.empty() ? "" : ", ") + item;
   }
   return "[" + out + "]";
-}
-
-// The obligations as one line of text: " timeout=600000ms write=[...]" or " none".
-std::string ObligationsText(const ir::Obligations& obligations) {
-  std::string text;
-  if (obligations.timeout_ms > 0) {
-    text += " timeout=" + std::to_string(obligations.timeout_ms) + "ms";
-  }
-  if (obligations.memory_bytes > 0) {
-    text += " memory=" + std::to_string(obligations.memory_bytes) + "B";
-  }
-  if (obligations.processes > 0) {
-    text += " processes=" + std::to_string(obligations.processes);
-  }
-  if (obligations.network != ir::Network::kUnset) {
-    text += " network=" + NetworkName(obligations.network);
-  }
-  if (obligations.has_read) {
-    text += " read=" + EscapeForDisplay(JoinList(obligations.read));
-  }
-  if (obligations.has_write) {
-    text += " write=" + EscapeForDisplay(JoinList(obligations.write));
-  }
-  if (obligations.has_env) {
-    text += " env=" + EscapeForDisplay(JoinList(obligations.env));
-  }
-  if (obligations.has_capabilities) {
-    text += " capabilities=" + EscapeForDisplay(JoinList(obligations.capabilities));
-  }
-  return text.empty() ? " none" : text;
 }
 
 // The decision in words: --explain (on stderr), --check (on stdout).
@@ -344,7 +302,7 @@ void PrintExplanation(const bundle::LoadedPolicy& policy, const request::Request
                  interp::VerdictName(static_cast<std::uint32_t>(rule.verdict)), rule.reason.empty() ? "" : ": ",
                  EscapeForDisplay(rule.reason).c_str());
   }
-  std::fprintf(out, "govrun: obligations:%s\n", ObligationsText(obligations).c_str());
+  std::fprintf(out, "govrun: obligations:%s\n", session::ObligationsText(obligations).c_str());
 }
 
 // Plans the enforcement of `obligations` for `program` (docs/govrun.md
@@ -395,11 +353,8 @@ void WriteAll(int fd, const std::string& text) {
 }
 
 // The `ask` prompt, on govrun's controlling terminal (/dev/tty) — never on
-// stdin, which a harness may have filled — after discarding every byte
-// typed before the question was shown. Shows what will run (argv, escaped),
-// where, the asking rules and the limits it would run under. "no-terminal"
-// without a controlling terminal in the foreground; "no" on a terminating
-// signal; "timeout" when no answer comes in time.
+// stdin, which a harness may have filled (session::AskOnTerminal). "no-terminal"
+// without a controlling terminal in the foreground.
 std::string Ask(const interp::Explanation& explanation, const request::Request& request,
                 const std::vector<std::string>& argv, const ir::Obligations& obligations, std::int64_t timeout_ms) {
   const int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -411,64 +366,8 @@ std::string Ask(const interp::Explanation& explanation, const request::Request& 
   if (tcgetpgrp(tty) != getpgrp()) {
     return "no-terminal";
   }
-  // Nothing queued before the question (typed ahead, or by whatever owns
-  // the terminal) answers it. The flush comes before the prompt is written
-  // so that an answer given once the question is visible is never lost.
-  if (tcflush(tty, TCIFLUSH) != 0) {
-    return "no-terminal";
-  }
-  std::string reasons;
-  for (const interp::ExplainedRule& rule : explanation.rules) {
-    reasons += "\n  rule " + rule.name + (rule.reason.empty() ? "" : ": " + EscapeForDisplay(rule.reason));
-  }
-  WriteAll(tty, "govrun: the policy asks before running " + EscapeForDisplay(request.program_path) + ":" + reasons +
-                    "\n  command: " + CommandLineForDisplay(argv) + "\n  in: " + EscapeForDisplay(request.cwd) +
-                    "\n  limits:" + ObligationsText(obligations) + "\nRun it? [y/N] (" +
-                    std::to_string(timeout_ms / 1000) + "s) ");
-  std::string line;
-  const std::int64_t deadline = exec::MonotonicNs() + timeout_ms * 1000000;
-  while (true) {
-    const std::int64_t left_ms = (deadline - exec::MonotonicNs()) / 1000000;
-    if (left_ms <= 0) {
-      WriteAll(tty, "\n");
-      return "timeout";
-    }
-    // Terminating signals are blocked (see PrepareSupervisor): look for them
-    // between short polls so that Ctrl-C at the prompt answers no.
-    sigset_t pending;
-    sigemptyset(&pending);
-    if (sigpending(&pending) == 0 && (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1 ||
-                                      sigismember(&pending, SIGHUP) == 1 || sigismember(&pending, SIGQUIT) == 1)) {
-      WriteAll(tty, "\n");
-      return "no";
-    }
-    struct pollfd poll_fd {
-      tty, POLLIN, 0
-    };
-    const int ready = poll(&poll_fd, 1, static_cast<int>(std::min<std::int64_t>(left_ms, 100)));
-    if (ready < 0 && errno == EINTR) {
-      continue;
-    }
-    if (ready == 0) {
-      continue;
-    }
-    if (ready < 0 || (poll_fd.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
-      WriteAll(tty, "\n");
-      return "no";
-    }
-    char c = 0;
-    const ssize_t got = read(tty, &c, 1);
-    if (got <= 0 || c == '\n' || c == '\r') {
-      break;
-    }
-    if (line.size() < 16) {
-      line.push_back(c);
-    }
-  }
-  while (!line.empty() && line.back() == ' ') {
-    line.pop_back();
-  }
-  return (line == "y" || line == "Y" || line == "yes" || line == "YES" || line == "Yes") ? "yes" : "no";
+  return session::AskOnTerminal(tty, session::ApprovalQuestion(explanation, request, argv, obligations, timeout_ms),
+                                timeout_ms);
 }
 
 struct Options {
@@ -477,6 +376,7 @@ struct Options {
   bool explain = false;
   bool timings = false;
   bool session = false;
+  std::string ask_terminal;  // --ask-terminal: a session's approval terminal
   std::string bundle;
   // --check: decide and explain, run and record nothing; --format text|json.
   bool check = false;
@@ -500,6 +400,8 @@ constexpr const char* kHelp =
     "  --session                 Govern every exec of PROGRAM's whole process tree: each is decided\n"
     "                            by the policy before it runs, recorded as a child run, and denied\n"
     "                            with EACCES in the caller when not allowed\n"
+    "  --ask-terminal TTY        With --session: ask a person on TTY (a terminal the session does not\n"
+    "                            use) when the policy says ask; without it an ask in a session is denied\n"
     "  --explain                 Explain the decision on stderr\n"
     "  --check                   Decide and explain on stdout; run and record nothing (0 allow, 77 deny or ask)\n"
     "  --format text|json        With --check: the explanation as text (default) or one JSON document\n"
@@ -564,7 +466,8 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Options& options) {
     }
     const std::size_t equal = arg.find('=');
     const std::string_view name = arg.substr(0, equal);
-    if (name != "--config" && name != "--context" && name != "--bundle" && name != "--format") {
+    if (name != "--config" && name != "--context" && name != "--bundle" && name != "--format" &&
+        name != "--ask-terminal") {
       return UsageError(arg.size() > 1 && arg[0] == '-' ? "unknown option `" + std::string(arg) + "`"
                                                         : "unexpected argument `" + std::string(arg) + "` before `--`");
     }
@@ -586,6 +489,11 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Options& options) {
         return UsageError("--config is given more than once");
       }
       options.config = std::move(value);
+    } else if (name == "--ask-terminal") {
+      if (!options.ask_terminal.empty()) {
+        return UsageError("--ask-terminal is given more than once");
+      }
+      options.ask_terminal = std::move(value);
     } else if (name == "--format") {
       if (!options.format.empty()) {
         return UsageError("--format is given more than once");
@@ -600,6 +508,9 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Options& options) {
       }
       options.bundle = std::move(value);
     }
+  }
+  if (!options.ask_terminal.empty() && !options.session) {
+    return UsageError("--ask-terminal needs --session (a one-shot run asks on its own terminal)");
   }
   if (!options.format.empty() && !options.check) {
     return UsageError("--format needs --check");
@@ -693,6 +604,14 @@ int Main(int argc, char** argv, Timings& timings) {
   timings.Mark("startup");
   if (std::string why; options.session && !session::Supported(&why)) {
     return Fail({exec::kExitConfig, "cannot govern a session: " + why});
+  }
+  exec::UniqueFd ask_tty;
+  if (!options.ask_terminal.empty()) {
+    auto opened = session::OpenApprovalTerminal(options.ask_terminal);
+    if (!opened.ok()) {
+      return Fail({exec::kExitConfig, "--ask-terminal: " + opened.error().message});
+    }
+    ask_tty = exec::UniqueFd(opened.value());
   }
 
   // 1. Configuration, trust, the policy, the lineage key and log.
@@ -1007,6 +926,8 @@ int Main(int argc, char** argv, Timings& timings) {
     session_options.root_envp = std::move(root_envp);
     session_options.root_timeout_ms = obligations.timeout_ms;
     session_options.kill_grace_ms = config.value().kill_grace_ms;
+    session_options.ask_tty = ask_tty.get();
+    session_options.ask_timeout_ms = config.value().ask_timeout_ms;
     session_options.watched_files = config.value().trusted_keys;
     session_options.watched_files.push_back(config.value().policy);
     session_options.watched_files.push_back(config.value().source);

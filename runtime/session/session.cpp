@@ -35,6 +35,7 @@
 #include "runtime/exec/process.h"
 #include "runtime/exec/program.h"
 #include "runtime/interp/interp.h"
+#include "runtime/session/approval.h"
 #include "runtime/session/authorization.h"
 #include "runtime/support/display.h"
 #include "runtime/support/path.h"
@@ -804,10 +805,21 @@ class Supervisor {
     std::string refusal;  // why an allowed exec still does not run
     bool execute = decision.verdict == GOV_ALLOW && decision.error == GOV_OK;
     if (decision.verdict == GOV_ASK && decision.error == GOV_OK) {
-      // The session's terminal belongs to the governed tree (an agent
-      // holding it could answer): no approval channel here.
-      record.ask_answer = "no-terminal";
-      refusal = "ask: no approval channel outside the session";
+      if (options_.ask_tty >= 0) {
+        // A terminal the session does not use (OpenApprovalTerminal).
+        record.ask_answer = AskOnTerminal(
+            options_.ask_tty, ApprovalQuestion(explanation, request, call.argv, obligations, options_.ask_timeout_ms),
+            options_.ask_timeout_ms);
+        execute = record.ask_answer == "yes";
+        if (!execute) {
+          refusal = "ask: answered " + record.ask_answer + " on the approval terminal";
+        }
+      } else {
+        // The session's terminal belongs to the governed tree (an agent
+        // holding it could answer): no approval channel here.
+        record.ask_answer = "no-terminal";
+        refusal = "ask: no approval channel outside the session (see --ask-terminal)";
+      }
     }
     if (execute) {
       refusal = UnenforceableInSession(obligations, options_.root_obligations, request.env);

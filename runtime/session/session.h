@@ -66,6 +66,11 @@ struct SessionOptions {
   std::int64_t kill_grace_ms = 2000;
   // Where the one-line notices of denied execs go (the session's stderr).
   int notice_fd = 2;
+  // The approval terminal (--ask-terminal; OpenApprovalTerminal): an `ask`
+  // is put to a person there, blocking the session's decisions meanwhile.
+  // -1: asks are denied ("no-terminal").
+  int ask_tty = -1;
+  std::int64_t ask_timeout_ms = 30000;
   // Files whose change on disk during the session (replaced, rewritten,
   // removed) is drift: the policy bundle, the trusted keys, the
   // configuration. From the first exec after a change every exec is denied

@@ -445,6 +445,94 @@ TEST_CASE("session: no process of the session can write another's memory", "[gov
   CHECK(result.out.find("child: intact") != std::string::npos);
 }
 
+// Reads the pty `master` until `text` shows (10 s at most); what was seen.
+std::string ReadTerminalUntil(int master, const std::string& text) {
+  std::string seen;
+  for (int i = 0; i < 1000 && seen.find(text) == std::string::npos; ++i) {
+    pollfd ready{master, POLLIN, 0};
+    if (poll(&ready, 1, 10) == 1) {
+      char buffer[512];
+      const ssize_t got = read(master, buffer, sizeof buffer);
+      if (got > 0) {
+        seen.append(buffer, static_cast<std::size_t>(got));
+      }
+    }
+  }
+  return seen;
+}
+
+TEST_CASE("session: an ask is put to the approval terminal; only yes runs it", "[govrun][session][ask]") {
+  const std::string answer = GENERATE(as<std::string>{}, "y", "n");
+  DYNAMIC_SECTION("answer " << answer) {
+    Fixture fixture(CorpusPolicy() +
+                    "ask make_dir when program.name == \"mkdir\" because \"a directory for the build\"\n");
+    const std::string marker = fixture.Marker();
+    int master = -1;
+    int slave = -1;
+    char name[256] = {};
+    REQUIRE(openpty(&master, &slave, name, nullptr, nullptr) == 0);
+    const Started started = StartProcess({Govrun(), "--session", "--ask-terminal", name, "--config", fixture.config,
+                                          "--", "bash", "-c", "mkdir " + marker + "; echo status=$?"},
+                                         fixture.dir);
+    const std::string prompt = ReadTerminalUntil(master, "[y/N]");
+    CHECK(prompt.find("govrun: the policy asks before running /usr/bin/mkdir") != std::string::npos);
+    CHECK(prompt.find("rule make_dir: a directory for the build") != std::string::npos);
+    CHECK(prompt.find("command: mkdir " + marker) != std::string::npos);
+    const std::string line = answer + "\n";
+    REQUIRE(write(master, line.data(), line.size()) == static_cast<ssize_t>(line.size()));
+    const Result result = Finish(started);
+    close(master);
+    close(slave);
+    INFO(prompt << "\n" << result.out << result.err);
+    REQUIRE(result.code == 0);
+    std::string recorded;
+    for (const Record& record : ReadLog(fixture)) {
+      if (record.head.value("type", "") == "authorization" && record.head.value("verdict", "") == "ask") {
+        recorded = record.body.value("ask_answer", "");
+      }
+    }
+    if (answer == "y") {
+      CHECK(Exists(marker));
+      CHECK(result.out == "status=0\n");
+      CHECK(recorded == "yes");
+    } else {
+      CHECK_FALSE(Exists(marker));
+      CHECK(result.out == "status=126\n");
+      CHECK(result.err.find("ask: answered no on the approval terminal") != std::string::npos);
+      CHECK(recorded == "no");
+    }
+    CHECK(VerifyAndReplay(fixture) == 0);
+  }
+}
+
+TEST_CASE("session: the approval terminal cannot be one the session's programs hold", "[govrun][session][ask]") {
+  Fixture fixture(CorpusPolicy());
+  int master = -1;
+  int slave = -1;
+  char name[256] = {};
+  REQUIRE(openpty(&master, &slave, name, nullptr, nullptr) == 0);
+  RunOptions on_terminal;
+  on_terminal.stdin_file = name;
+  const Result own = RunProcess(
+      {Govrun(), "--session", "--ask-terminal", name, "--config", fixture.config, "--", "bash", "-c", "echo ran"},
+      fixture.dir, on_terminal);
+  close(master);
+  close(slave);
+  INFO(own.out << own.err);
+  CHECK(own.code == 78);
+  CHECK(own.out.empty());
+  CHECK(own.err.find("is the session's own terminal") != std::string::npos);
+  const Result file = RunProcess({Govrun(), "--session", "--ask-terminal", fixture.config, "--config", fixture.config,
+                                  "--", "bash", "-c", "echo ran"},
+                                 fixture.dir);
+  CHECK(file.code == 78);
+  CHECK(file.err.find("is not a terminal") != std::string::npos);
+  const Result one_shot =
+      RunProcess({Govrun(), "--ask-terminal", "/dev/tty", "--config", fixture.config, "--", "/bin/true"}, fixture.dir);
+  CHECK(one_shot.code == 78);
+  CHECK(one_shot.err.find("--ask-terminal needs --session") != std::string::npos);
+}
+
 TEST_CASE("session: a trace stop of the run's own filter is never taken for an exec", "[govrun][session]") {
   Fixture fixture(CorpusPolicy());
   const std::string helper = Helper();
