@@ -927,6 +927,7 @@ int Main(int argc, char** argv, Timings& timings) {
     session_options.root_timeout_ms = obligations.timeout_ms;
     session_options.kill_grace_ms = config.value().kill_grace_ms;
     session_options.ask_tty = ask_tty.get();
+    session_options.stop_on_drift = config.value().session_stop_on_drift;
     session_options.ask_timeout_ms = config.value().ask_timeout_ms;
     session_options.watched_files = config.value().trusted_keys;
     session_options.watched_files.push_back(config.value().policy);

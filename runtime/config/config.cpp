@@ -14,7 +14,6 @@
 #include <cstring>
 #include <set>
 #include <string_view>
-#include <toml++/toml.h>
 
 #include "runtime/support/path.h"
 
@@ -25,7 +24,8 @@ namespace {
 constexpr std::size_t kMaxConfigSize = 1 << 20;
 
 const std::set<std::string, std::less<>> kKnownKeys = {
-    "policy", "trusted_keys", "lineage_dir", "signing_key", "ask_timeout", "kill_grace", "lineage_lock_timeout"};
+    "policy",      "trusted_keys", "lineage_dir",          "signing_key",
+    "ask_timeout", "kill_grace",   "lineage_lock_timeout", "session_drift"};
 
 ErrorOr<std::string> ReadConfigFile(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -222,7 +222,8 @@ ErrorOr<Config> ParseConfig(const std::string& text, const std::string& path) {
     if (kKnownKeys.find(key.str()) == kKnownKeys.end()) {
       return Error{
           path + ": unknown key `" + std::string(key.str()) +
-          "` (known: policy, trusted_keys, lineage_dir, signing_key, ask_timeout, kill_grace, lineage_lock_timeout)"};
+          "` (known: policy, trusted_keys, lineage_dir, signing_key, ask_timeout, kill_grace, lineage_lock_timeout, "
+          "session_drift)"};
     }
   }
   std::string base_dir;
@@ -262,6 +263,13 @@ ErrorOr<Config> ParseConfig(const std::string& text, const std::string& path) {
   }
   if (const toml::node* node = table.get("lineage_lock_timeout")) {
     GOV_ASSIGN_OR_RETURN(config.lineage_lock_timeout_ms, ParseDurationMs(*node, path + ": `lineage_lock_timeout`"));
+  }
+  if (const toml::node* node = table.get("session_drift")) {
+    const auto value = node->value<std::string>();
+    if (!node->is_string() || (*value != "deny-execs" && *value != "stop-session")) {
+      return Error{path + ": `session_drift` must be \"deny-execs\" or \"stop-session\""};
+    }
+    config.session_stop_on_drift = *value == "stop-session";
   }
   return config;
 }

@@ -25,6 +25,11 @@ struct Config {
   std::int64_t ask_timeout_ms = 30000;           // `ask` prompt: no answer in time ⇒ no
   std::int64_t kill_grace_ms = 2000;             // timeout: SIGTERM, then SIGKILL after this
   std::int64_t lineage_lock_timeout_ms = 10000;  // longest wait for the lineage log's lock
+  // session_drift: what a governed session does on drift (the bundle, keys
+  // or this file changed on disk; a running script changed): deny further
+  // execs and stop the changed script's run ("deny-execs", the default), or
+  // also end the whole session ("stop-session").
+  bool session_stop_on_drift = false;
 };
 
 // Where to look, in order, given the --config value (may be empty) and the

@@ -926,6 +926,23 @@ class Supervisor {
     return "";
   }
 
+  // With `session_drift = "stop-session"`: every process of the session
+  // is killed, the root's end says why.
+  void StopSessionOnDrift() {
+    if (!options_.stop_on_drift || stopped_on_drift_) {
+      return;
+    }
+    stopped_on_drift_ = true;
+    if (root_run_->killed_by.empty()) {
+      root_run_->killed_by = "drift";
+    }
+    if (root_killed_by_.empty()) {
+      root_killed_by_ = "drift";
+    }
+    Notice("drift: the session was stopped (session_drift = \"stop-session\")");
+    KillAll();
+  }
+
   // Drains the watch events, stops every run whose script is no longer as
   // hashed, and forgets the watches of ended runs.
   void CheckScripts() {
@@ -946,6 +963,7 @@ class Supervisor {
         Notice("drift: the script " + EscapeForDisplay(it->path) + " of run " + run.id.substr(0, 8) +
                " changed while it ran; the run was stopped");
         SignalRunTree(run, SIGKILL);
+        StopSessionOnDrift();
       }
       if (!run.ended && run.killed_by != "drift") {
         ++it;
@@ -988,6 +1006,7 @@ class Supervisor {
         drift_ = "drift: " + EscapeForDisplay(options_.watched_files[i]) +
                  " changed on disk during the session; no further exec is allowed";
         Notice(drift_);
+        StopSessionOnDrift();
         return drift_;
       }
     }
@@ -1267,6 +1286,7 @@ class Supervisor {
   bool root_done_ = false;
   int forwarded_ = 0;
   int since_checkpoint_ = 0;
+  bool stopped_on_drift_ = false;
   int watch_fd_ = -1;                        // inotify of the running scripts (SIGIO on events)
   std::vector<ScriptWatch> script_watches_;  // one per running script run
 };

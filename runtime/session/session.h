@@ -77,6 +77,9 @@ struct SessionOptions {
   // and the session says why once (fail closed: the running policy may no
   // longer be the one its operator means).
   std::vector<std::string> watched_files;
+  // On drift (above, or a running script changed) also end the whole
+  // session: every process is killed (config `session_drift = "stop-session"`).
+  bool stop_on_drift = false;
   // A signed checkpoint after this many recorded authorizations (and at the
   // end of the session, by govrun).
   int checkpoint_every = 256;

@@ -241,6 +241,15 @@ TEST_CASE("configuration parsing is strict", "[govrun][unit]") {
   CHECK(ok.value().kill_grace_ms == 250);
   CHECK_FALSE(ParseConfig(base + "ask_timeout = \"2 weeks\"\n", "/c.toml").ok());
   CHECK_FALSE(ParseConfig(base + "kill_grace = -1\n", "/c.toml").ok());
+  CHECK_FALSE(ok.value().session_stop_on_drift);
+  auto stop = ParseConfig(base + "session_drift = \"stop-session\"\n", "/c.toml");
+  REQUIRE(stop.ok());
+  CHECK(stop.value().session_stop_on_drift);
+  CHECK_FALSE(ParseConfig(base + "session_drift = \"deny-execs\"\n", "/c.toml").value().session_stop_on_drift);
+  auto bad_drift = ParseConfig(base + "session_drift = \"record\"\n", "/c.toml");
+  REQUIRE_FALSE(bad_drift.ok());
+  CHECK(bad_drift.error().message == "/c.toml: `session_drift` must be \"deny-execs\" or \"stop-session\"");
+  CHECK_FALSE(ParseConfig(base + "session_drift = 1\n", "/c.toml").ok());
   CHECK_FALSE(ParseConfig(base + "trusted_keys = [1]\n", "/c.toml").ok());
   CHECK_FALSE(ParseConfig("policy = \"p\"\n", "/c.toml").ok());
   CHECK_FALSE(ParseConfig(base + "[table]\nx = 1\n", "/c.toml").ok());

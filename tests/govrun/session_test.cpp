@@ -762,7 +762,12 @@ TEST_CASE("session: when lineage cannot be written, execs are denied", "[govrun]
 
 TEST_CASE("session: when the policy bundle changes on disk, no further exec runs (drift)",
           "[govrun][session][failclosed]") {
+  const bool stop_session = GENERATE(false, true);
+  CAPTURE(stop_session);
   Fixture fixture(CorpusPolicy());
+  if (stop_session) {
+    fixture.WriteConfig(ReadText(fixture.config) + "session_drift = \"stop-session\"\n");
+  }
   const std::string go = fixture.dir + "/go";
   const std::string ready = fixture.dir + "/ready";
   const std::string script = "/usr/bin/true; echo first=$?; : > " + ready + "; while [ ! -e " + go +
@@ -777,9 +782,24 @@ TEST_CASE("session: when the policy bundle changes on disk, no further exec runs
   const Result result = Finish(started);
   INFO(result.out << result.err);
   CHECK(result.out.find("first=0") != std::string::npos);
-  CHECK(result.out.find("second=126") != std::string::npos);
   CHECK(result.err.find("drift: ") != std::string::npos);
   CHECK(result.err.find("p.govb changed on disk during the session") != std::string::npos);
+  if (stop_session) {
+    // The whole session ends at the first exec after the change.
+    CHECK(result.out.find("second=") == std::string::npos);
+    CHECK(result.code == 128 + SIGKILL);
+    CHECK(result.err.find("drift: the session was stopped") != std::string::npos);
+    std::string root_killed_by;
+    for (const Record& record : ReadLog(fixture)) {
+      if (record.head.value("type", "") == "end" && record.body.value("killed_by", "") == "drift") {
+        root_killed_by = "drift";
+      }
+    }
+    CHECK(root_killed_by == "drift");
+  } else {
+    CHECK(result.out.find("second=126") != std::string::npos);
+    CHECK(result.code == 0);
+  }
 }
 
 // How the test changes a running script: not at all, with write(2), or
