@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -113,6 +114,43 @@ Outcome<OpenedFile> OpenCandidate(const std::string& path) {
   return file;
 }
 
+// Refuses a file some process has open for writing when it is hashed. The
+// checks after hashing compare the file's state (size, mtime, ctime), and
+// every write changes ctime — except a write through a shared mapping whose
+// page is already dirty and writable, which changes no timestamp. Such a
+// mapping keeps the file open for writing, which a read lease detects
+// (F_SETLEASE F_RDLCK fails with EAGAIN while any writer exists). A writer
+// that opens the file after this check changes ctime with its first write.
+// Without a lease (a file of another user, or a file system without
+// leases) a file this user cannot write has no writer among its programs.
+Outcome<bool> CheckNoWriters(const OpenedFile& file, const std::string& path) {
+  const int fd = file.fd.get();
+  // A writer opening while the lease is held breaks it with a signal to
+  // this process: SIGURG, ignored by default, rather than SIGIO.
+  fcntl(fd, F_SETSIG, SIGURG);
+  const bool leased = fcntl(fd, F_SETLEASE, F_RDLCK) == 0;
+  const int error = errno;
+  if (leased) {
+    fcntl(fd, F_SETLEASE, F_UNLCK);
+  }
+  fcntl(fd, F_SETSIG, 0);
+  if (leased) {
+    return true;
+  }
+  if (error == EAGAIN) {
+    return Failure{kExitNotExecutable, path +
+                                           ": a process has it open for writing (or mapped writable); it could "
+                                           "change after it is hashed, so it is not run"};
+  }
+  if (file.st.st_uid != geteuid() && faccessat(fd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) != 0) {
+    return true;
+  }
+  return Failure{kExitNotExecutable,
+                 path + ": cannot check that no process has it open for writing (F_SETLEASE: " + ErrnoText(error) +
+                     "); it could change after it is hashed. Run it from a file system with "
+                     "leases, or from a file this user cannot write"};
+}
+
 // Finishes an opened candidate: canonical path and hash (from `cache` when
 // it knows the file in this very state).
 Outcome<OpenedFile> Identify(OpenedFile file, DigestCache* cache) {
@@ -126,6 +164,9 @@ Outcome<OpenedFile> Identify(OpenedFile file, DigestCache* cache) {
       file.sha256 = *known;
       return file;
     }
+  }
+  if (auto no_writers = CheckNoWriters(file, file.path); !no_writers.ok()) {
+    return no_writers.failure();
   }
   timespec hashed_at{};
   clock_gettime(CLOCK_REALTIME, &hashed_at);

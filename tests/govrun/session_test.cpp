@@ -533,6 +533,35 @@ TEST_CASE("session: the approval terminal cannot be one the session's programs h
   CHECK(one_shot.err.find("--ask-terminal needs --session") != std::string::npos);
 }
 
+TEST_CASE("a program file mapped writable by a process is not run: its bytes could change unseen",
+          "[govrun][session][toctou]") {
+  // A write through a shared page that is already dirty and writable
+  // changes no timestamp, so the state checks after hashing cannot see it:
+  // govrun refuses a file that has a writer when it hashes it.
+  Fixture fixture(CorpusPolicy() + "allow prog when program.name == \"prog\" because \"the test's program\"\n");
+  const std::string prog = fixture.dir + "/prog";
+  fs::copy_file("/usr/bin/true", prog);
+  chmod(prog.c_str(), 0755);
+  const int fd = open(prog.c_str(), O_RDWR | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  void* map = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  REQUIRE(map != MAP_FAILED);
+  close(fd);
+  static_cast<volatile char*>(map)[0] = static_cast<char*>(map)[0];  // dirty, same byte
+
+  const Result one_shot = fixture.Run({prog});
+  CHECK(one_shot.code == 126);
+  CHECK(one_shot.err.find("open for writing (or mapped writable)") != std::string::npos);
+  const Result session = Session(fixture, {"bash", "-c", prog + "; echo status=$?"});
+  CHECK(session.code == 0);
+  CHECK(session.out == "status=126\n");
+  CHECK(session.err.find("open for writing (or mapped writable)") != std::string::npos);
+
+  munmap(map, 4096);
+  CHECK(fixture.Run({prog}).code == 0);
+  CHECK(Session(fixture, {"bash", "-c", prog + "; echo status=$?"}).out == "status=0\n");
+}
+
 TEST_CASE("session: a trace stop of the run's own filter is never taken for an exec", "[govrun][session]") {
   Fixture fixture(CorpusPolicy());
   const std::string helper = Helper();
