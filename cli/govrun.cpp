@@ -48,6 +48,7 @@
 #include "runtime/session/authorization.h"
 #include "runtime/session/session.h"
 #include "runtime/support/display.h"
+#include "runtime/support/output_file.h"
 
 extern char** environ;
 
@@ -335,21 +336,6 @@ std::vector<lineage::EnforcedLimit> EnforcedLimits(const exec::Sandbox& sandbox,
                       std::to_string(obligations.timeout_ms) + "ms"});
   }
   return limits;
-}
-
-// Writes all of `text` to `fd`.
-void WriteAll(int fd, const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t wrote = write(fd, text.data() + done, text.size() - done);
-    if (wrote < 0 && errno == EINTR) {
-      continue;
-    }
-    if (wrote <= 0) {
-      return;
-    }
-    done += static_cast<std::size_t>(wrote);
-  }
 }
 
 // The `ask` prompt, on govrun's controlling terminal (/dev/tty) — never on
@@ -1195,7 +1181,7 @@ int HookMain(int argc, char** argv) {
     if (wrote <= 0) return block(std::string("cannot write the decision to standard output: ") + std::strerror(errno));
     done += static_cast<std::size_t>(wrote);
   }
-  WriteAll(2, output.err);
+  output::WriteAllToFd(2, output.err);
   return output.exit_code;
 }
 

@@ -14,6 +14,7 @@
 
 #include "runtime/exec/run.h"
 #include "runtime/support/display.h"
+#include "runtime/support/output_file.h"
 
 namespace gov::session {
 namespace {
@@ -37,20 +38,6 @@ std::string JoinList(const std::vector<std::string>& items) {
     out += (out.empty() ? "" : ", ") + item;
   }
   return "[" + out + "]";
-}
-
-void WriteAll(int fd, const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t wrote = write(fd, text.data() + done, text.size() - done);
-    if (wrote < 0 && errno == EINTR) {
-      continue;
-    }
-    if (wrote <= 0) {
-      return;
-    }
-    done += static_cast<std::size_t>(wrote);
-  }
 }
 
 }  // namespace
@@ -103,13 +90,13 @@ std::string AskOnTerminal(int tty, const std::string& question, std::int64_t tim
   if (tcflush(tty, TCIFLUSH) != 0) {
     return "no-terminal";
   }
-  WriteAll(tty, question);
+  output::WriteAllToFd(tty, question);
   std::string line;
   const std::int64_t deadline = exec::MonotonicNs() + timeout_ms * 1000000;
   while (true) {
     const std::int64_t left_ms = (deadline - exec::MonotonicNs()) / 1000000;
     if (left_ms <= 0) {
-      WriteAll(tty, "\n");
+      output::WriteAllToFd(tty, "\n");
       return "timeout";
     }
     // Terminating signals are blocked: look for them between short polls
@@ -118,7 +105,7 @@ std::string AskOnTerminal(int tty, const std::string& question, std::int64_t tim
     sigemptyset(&pending);
     if (sigpending(&pending) == 0 && (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1 ||
                                       sigismember(&pending, SIGHUP) == 1 || sigismember(&pending, SIGQUIT) == 1)) {
-      WriteAll(tty, "\n");
+      output::WriteAllToFd(tty, "\n");
       return "no";
     }
     struct pollfd poll_fd {
@@ -132,7 +119,7 @@ std::string AskOnTerminal(int tty, const std::string& question, std::int64_t tim
       continue;
     }
     if (ready < 0 || (poll_fd.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
-      WriteAll(tty, "\n");
+      output::WriteAllToFd(tty, "\n");
       return "no";
     }
     char c = 0;

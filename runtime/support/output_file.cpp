@@ -270,4 +270,19 @@ ErrorOr<void> WriteOutputFile(const std::string& path, std::string_view bytes, c
                " times); nothing was replaced"};
 }
 
+bool WriteAllToFd(int fd, std::string_view bytes) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t wrote = write(fd, bytes.data() + done, bytes.size() - done);
+    if (wrote < 0 && errno == EINTR) {
+      continue;
+    }
+    if (wrote <= 0) {
+      return false;
+    }
+    done += static_cast<std::size_t>(wrote);
+  }
+  return true;
+}
+
 }  // namespace gov::output

@@ -43,4 +43,8 @@ struct OutputOptions {
 // FIFO, bytes already written cannot be taken back. Errors name the path.
 ErrorOr<void> WriteOutputFile(const std::string& path, std::string_view bytes, const OutputOptions& options = {});
 
+// Writes all of `bytes` to the open descriptor `fd` (retrying after EINTR
+// and short writes); false at the first error.
+bool WriteAllToFd(int fd, std::string_view bytes);
+
 }  // namespace gov::output
