@@ -477,7 +477,8 @@ std::string DescribeDecision(const ir::Policy& policy, const gov_decision& decis
 }
 
 // The case's command line as written: `exec [invoked, args...]`, with `via`
-// and `argv0` when they differ from the invoked path.
+// and `argv0` when they differ from the invoked path, and
+// `written_in_session true` when the case sets it.
 std::string DescribeCase(const lower::LoweredTest& test) {
   const request::Request& r = test.request;
   const std::string& invoked = r.invoked_path.empty() ? r.program_path : r.invoked_path;
@@ -488,6 +489,7 @@ std::string DescribeCase(const lower::LoweredTest& test) {
   text = "exec [" + text + "]";
   if (r.program_path != invoked) text += " via " + nlohmann::json(r.program_path).dump();
   if (!r.argv0.empty() && r.argv0 != invoked) text += " argv0 " + nlohmann::json(r.argv0).dump();
+  if (r.program_written_in_session) text += " written_in_session true";
   return text;
 }
 

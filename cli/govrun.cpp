@@ -889,6 +889,7 @@ int Main(int argc, char** argv, Timings& timings) {
       }
     }
   }
+  const timespec session_started = session::StartTime();
   auto went = child.Go(start_offset.value(), /*wait=*/!options.session);
   if (!went.ok()) {
     killer.Disarm();  // the child executed nothing and is reaped: there is no run to kill
@@ -910,6 +911,7 @@ int Main(int argc, char** argv, Timings& timings) {
     }
     session_options.root_argv = std::move(root_argv);
     session_options.root_envp = std::move(root_envp);
+    session_options.started = session_started;
     session_options.root_timeout_ms = obligations.timeout_ms;
     session_options.kill_grace_ms = config.value().kill_grace_ms;
     session_options.ask_tty = ask_tty.get();

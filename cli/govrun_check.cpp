@@ -66,6 +66,7 @@ std::string CheckJson(const bundle::LoadedPolicy& policy, const request::Request
   shown_program["path"] = BytesToJson(View(seen.program_path));
   shown_program["name"] = BytesToJson(View(seen.program_name));
   shown_program["sha256"] = BytesToJson(View(seen.program_sha256));
+  shown_program["written_in_session"] = seen.program_written_in_session != 0;
   shown_program["invoked_path"] = BytesToJson(View(seen.invoked_path));
   shown_program["invoked_name"] = BytesToJson(View(seen.invoked_name));
   shown_program["argv0"] = BytesToJson(View(seen.argv0));

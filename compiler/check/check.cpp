@@ -702,6 +702,13 @@ class ModuleChecker {
       }
       return;
     }
+    if (kind == "written_in_session") {
+      const Type want = Type::Of(TypeKind::kBool);
+      Typed typed = CheckExpr(value, &want);
+      if (!ExpectAssignable(value, typed.type, want)) return;
+      if (!typed.value) Emit(Kind::kNotConstant, value.span, "test `written_in_session` must be constant");
+      return;
+    }
     Type want;
     if (kind == "context") want = context_type_;
     else if (kind == "env") want = Type::MapOf(String(), String());

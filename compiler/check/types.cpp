@@ -118,7 +118,10 @@ const RequestModel& RequestModel::Get() {
     Type string = Type::Of(TypeKind::kString);
     Type integer = Type::Of(TypeKind::kInt);
     Type path = Type::Of(TypeKind::kPath);
-    m.program = Type::Record("program", {{"path", path}, {"name", string}, {"sha256", Type::Of(TypeKind::kDigest)}});
+    m.program = Type::Record("program", {{"path", path},
+                                         {"name", string},
+                                         {"sha256", Type::Of(TypeKind::kDigest)},
+                                         {"written_in_session", Type::Of(TypeKind::kBool)}});
     m.invoked = Type::Record("invoked", {{"path", path}, {"name", string}});
     m.user = Type::Record("user",
                           {{"name", string}, {"uid", integer}, {"gid", integer}, {"groups", Type::SetOf(string)}});

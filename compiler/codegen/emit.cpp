@@ -1379,6 +1379,9 @@ class Emitter {
         return LoadStrField(req_, offsetof(gov_request, invoked_path));
       case ir::Field::kInvokedName:
         return LoadStrField(req_, offsetof(gov_request, invoked_name));
+      case ir::Field::kProgramWrittenInSession:
+        return Present(
+            b_.CreateICmpNE(LoadAt(i8_, req_, offsetof(gov_request, program_written_in_session), 1), b_.getInt8(0)));
       case ir::Field::kArgs:
         return LoadStrField(req_, offsetof(gov_request, args));
       case ir::Field::kArgv0:

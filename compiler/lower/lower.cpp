@@ -685,7 +685,8 @@ class Lowerer {
     if (name == "program") {
       return Record({{"path", field(F::kProgramPath, Kind::kStr)},
                      {"name", field(F::kProgramName, Kind::kStr)},
-                     {"sha256", field(F::kProgramSha256, Kind::kStr)}});
+                     {"sha256", field(F::kProgramSha256, Kind::kStr)},
+                     {"written_in_session", field(F::kProgramWrittenInSession, Kind::kBool)}});
     }
     if (name == "invoked") {
       return Record({{"path", field(F::kInvokedPath, Kind::kStr)}, {"name", field(F::kInvokedName, Kind::kStr)}});
@@ -1516,6 +1517,10 @@ void ApplyModifier(const check::CheckedModule& m, const ast::TestModifier& modif
     if (kind == "host") r.host = v->text;
     if (kind == "sha256") r.program_sha256 = v->text;
     if (kind == "time") r.time_unix = v->kind == TypeKind::kInt ? v->number : UnixFromTimestamp(v->text);
+    return;
+  }
+  if (kind == "written_in_session") {
+    if (const Value* v = TestValue(m, value)) r.program_written_in_session = v->boolean;
     return;
   }
   const auto* record = std::get_if<ast::RecordLiteral>(&value.node);

@@ -868,8 +868,8 @@ class AstBuilder {
   }
 
   ast::TestBlock BuildTest(GovParser::TestDeclContext* ctx) {
-    static constexpr std::string_view kModifiers[] = {"cwd", "host", "sha256", "time", "context",
-                                                      "env", "user", "parent", "via",  "argv0"};
+    static constexpr std::string_view kModifiers[] = {"cwd",  "host",   "sha256", "time",  "context",           "env",
+                                                      "user", "parent", "via",    "argv0", "written_in_session"};
     ast::TestBlock block;
     block.span = SpanOf(ctx);
     block.name = DecodeString(Need(ctx->name));
@@ -887,8 +887,8 @@ class AstBuilder {
           Fail(Kind::kUnknownTestModifier, modifier.kind_span,
                fmt::format("unknown test modifier `{}`", modifier.kind));
           diagnostics_.mutable_diagnostics().back().help =
-              "a test case accepts `via`, `argv0`, `cwd`, `env`, `user`, `host`, `time`, `sha256`, `context` and "
-              "`parent`";
+              "a test case accepts `via`, `argv0`, `cwd`, `env`, `user`, `host`, `time`, `sha256`, "
+              "`written_in_session`, `context` and `parent`";
         }
         test.modifiers.push_back(std::move(modifier));
       }

@@ -23,7 +23,9 @@ extern "C" {
  * invoked, beside the file that runs). */
 /* 3: gov_decision.deciding_count (was `reserved`); an ask lists the
  * matching allow rules after the ask rules and carries merged obligations. */
-#define GOV_ABI_VERSION 3u
+/* 4: gov_request.program_written_in_session (was reserved[0]): the file
+ * that runs, or a script's interpreter, changed during the governed session. */
+#define GOV_ABI_VERSION 4u
 
 /* A byte string (not NUL-terminated). */
 typedef struct gov_str {
@@ -78,7 +80,10 @@ typedef struct gov_request {
   gov_str time_weekday; /* "mon".."sun" */
   gov_str time_date;    /* "YYYY-MM-DD" */
   uint8_t has_parent;
-  uint8_t reserved[7];
+  uint8_t program_written_in_session; /* 1: the file that runs (or a script's
+                                       * interpreter) changed during the
+                                       * governed session; 0 outside one */
+  uint8_t reserved[6];
   gov_str parent_run_id;
   int64_t parent_depth;
   gov_str parent_program;

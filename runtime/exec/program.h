@@ -117,6 +117,13 @@ bool IsDynamicLoader(const OpenedFile& file);
 // (`name` as given on the command line).
 void FillProgramFields(const Program& program, std::string_view name, request::Request& request);
 
+// Whether the file that runs, or a script's interpreter, changed at or after
+// `since`: its ctime, from the stat made when it was opened (OpenedFile::st),
+// is not before `since`. Creating, writing, renaming, chmod, chown and
+// linking a file set its ctime, and no user can set it back. A governed
+// session's `program.written_in_session` (since = the session's start).
+bool ChangedSince(const Program& program, const timespec& since);
+
 // Opens `path` (already chosen) as an executable candidate and hashes it.
 Outcome<OpenedFile> OpenExecutable(const std::string& path);
 

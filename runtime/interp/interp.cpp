@@ -250,6 +250,8 @@ class Evaluator {
         return TextValue(View(q.invoked_path));
       case ir::Field::kInvokedName:
         return TextValue(View(q.invoked_name));
+      case ir::Field::kProgramWrittenInSession:
+        return BoolValue(q.program_written_in_session != 0);
       case ir::Field::kArgs:
         return SeqValue({Seq::Source::kRequestStrs, q.args.items, nullptr, q.args.count});
       case ir::Field::kArgv0:

@@ -117,6 +117,8 @@ FieldType TypeOfField(Field field) {
       return {Kind::kStr, true};
     case Field::kParentDepth:
       return {Kind::kInt, true};
+    case Field::kProgramWrittenInSession:
+      return {Kind::kBool, false};
     case Field::kContext:
       break;
   }

@@ -54,8 +54,10 @@ enum class Field : std::uint8_t {
   kContext = 20,       // context field number `a` (see Policy::context), optional if declared `T?`
   kInvokedPath = 21,   // Str (absolute, normalized; before symlinks are resolved)
   kInvokedName = 22,   // Str
+  // Bool: the file that runs changed during the governed session (ctime).
+  kProgramWrittenInSession = 23,
 };
-inline constexpr int kFieldCount = 23;
+inline constexpr int kFieldCount = 24;
 
 // Expression operations. Operands are node indices a, b, c; n-ary operations
 // use operands[a .. a+b). "Absent" means an optional operand without a value.

@@ -134,8 +134,9 @@ class JsonReader {
   ErrorOr<Request> Read(const Json& root) {
     Request r;
     if (!root.is_object()) return Fail("the request must be a JSON object");
-    static const std::set<std::string> kKeys = {"program", "sha256", "invoked", "args", "argv0",  "env",
-                                                "cwd",     "user",   "host",    "time", "parent", "context"};
+    static const std::set<std::string> kKeys = {
+        "program", "sha256", "written_in_session", "invoked", "args", "argv0", "env", "cwd", "user", "host", "time",
+        "parent",  "context"};
     for (const auto& [key, value] : root.items()) {
       if (!kKeys.contains(key)) return Fail(fmt::format("unknown key `{}` in the request", key));
     }
@@ -150,6 +151,10 @@ class JsonReader {
       if (!IsDigest(r.program_sha256)) {
         return Fail("`sha256` must be `sha256:` followed by 64 lower-case hexadecimal digits");
       }
+    }
+    if (root.contains("written_in_session") &&
+        !Boolean(root["written_in_session"], "written_in_session", r.program_written_in_session)) {
+      return error_;
     }
     if (root.contains("args") && !StringList(root["args"], "args", r.args)) return error_;
     if (root.contains("argv0") && !String(root["argv0"], "argv0", r.argv0)) return error_;
@@ -220,6 +225,15 @@ class JsonReader {
     }
     Fail(fmt::format("`{}` must be an integer", where));
     return false;
+  }
+
+  bool Boolean(const Json& value, const std::string& where, bool& out) {
+    if (!value.is_boolean()) {
+      Fail(fmt::format("`{}` must be a bool", where));
+      return false;
+    }
+    out = value.get<bool>();
+    return true;
   }
 
   bool StringList(const Json& value, const std::string& where, std::vector<std::string>& out) {
@@ -445,6 +459,7 @@ RequestView::RequestView(const Request& request) {
   view_.program_sha256 = Str(request.program_sha256);
   view_.invoked_path = Str(invoked_path_);
   view_.invoked_name = Str(invoked_name_);
+  view_.program_written_in_session = request.program_written_in_session ? 1 : 0;
   view_.args = gov_str_list{args_.data(), args_.size()};
   view_.argv0 = Str(argv0_);
   view_.env = gov_str_map{env_keys_.data(), env_values_.data(), env_keys_.size()};
@@ -556,6 +571,7 @@ std::string RequestToJson(const Request& request, const std::vector<ir::ContextF
   Json root = Json::object();
   root["program"] = BytesToJson(request.program_path);
   root["sha256"] = BytesToJson(request.program_sha256);
+  root["written_in_session"] = request.program_written_in_session;
   const std::string& invoked = request.invoked_path.empty() ? request.program_path : request.invoked_path;
   root["invoked"] = BytesToJson(invoked);
   root["args"] = strings(request.args);

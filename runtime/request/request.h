@@ -41,6 +41,9 @@ struct Request {
   // absolute, before symlinks are resolved. Empty: program_path is used by
   // RequestView. `invoked.name` is always derived from it.
   std::string invoked_path;
+  // In a governed session: the file that runs (or a script's interpreter)
+  // changed at or after the session started (its ctime). False outside one.
+  bool program_written_in_session = false;
   std::vector<std::string> args;  // argv[1..]
   std::string argv0;              // empty: the invoked path is used by RequestView
   // Environment in any order; RequestView sorts it by key and, for a key

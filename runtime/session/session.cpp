@@ -776,6 +776,7 @@ class Supervisor {
     }
     exec::FillProgramFields(program, call.argv[0], request);
     request.invoked_path = invoked;
+    request.program_written_in_session = exec::ChangedSince(program, options_.started);
     request.args.assign(call.argv.begin() + 1, call.argv.end());
 
     mark = exec::MonotonicNs();
@@ -1292,6 +1293,12 @@ class Supervisor {
 };
 
 }  // namespace
+
+timespec StartTime() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  return timespec{now.tv_sec, 0};
+}
 
 bool Supported(std::string* why) {
 #if defined(__x86_64__)

@@ -27,6 +27,7 @@
 
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <cstdint>
 #include <string>
@@ -62,6 +63,9 @@ struct SessionOptions {
   // root runs, as every script run of the session is).
   std::string root_script_path;
   struct stat root_script {};
+  // When the session started (StartTime, read before the root's exec): an
+  // exec whose file changed at or after it has `program.written_in_session`.
+  timespec started{};
   std::int64_t root_timeout_ms = 0;  // 0: none
   std::int64_t kill_grace_ms = 2000;
   // Where the one-line notices of denied execs go (the session's stderr).
@@ -109,6 +113,13 @@ struct SessionResult {
   // end could not be recorded): govrun exits 74.
   std::string lineage_error;
 };
+
+// The session's start for `program.written_in_session`: the realtime clock
+// the kernel stamps file times with (CLOCK_REALTIME_COARSE, which lags
+// CLOCK_REALTIME by up to a tick), rounded down to the whole second, so a
+// change made after this call never has an earlier ctime, even on a file
+// system that keeps whole seconds.
+timespec StartTime();
 
 // True when this kernel and build can run a session: x86-64, seccomp, ptrace.
 bool Supported(std::string* why);

@@ -6,6 +6,8 @@
 // an unwritable log. Every forbidden exec must be denied (the marker never
 // appears), allowed ones recorded as child runs with the right parent, and
 // govverify --replay must accept the log.
+#include "runtime/session/session.h"
+
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -927,9 +929,120 @@ TEST_CASE("session: obligations of a child's rule that cannot bind one process d
   CHECK(VerifyAndReplay(fixture) == 0);
 }
 
+TEST_CASE("session: a policy can refuse programs the session wrote (program.written_in_session)", "[govrun][session]") {
+  Fixture fixture(
+      "allow installed when not program.written_in_session because \"written before the session\"\n"
+      "deny fresh_binaries when program.written_in_session because \"not run: written during this session\"\n");
+  const std::string dir = fixture.dir;
+  // Each denied program would make its marker.
+  const std::string copied = dir + "/copied-ran";
+  const std::string scripted = dir + "/script-ran";
+  const std::string backdated = dir + "/backdated-ran";
+  std::string script;
+  for (const std::string& line : {
+           "cp /usr/bin/touch " + dir + "/t; " + dir + "/t " + copied + "; echo copied=$?",
+           std::string("/bin/true; echo true=$?"),
+           "printf '#!/bin/sh\\n/usr/bin/touch " + scripted + "\\n' > " + dir + "/s.sh",
+           "chmod +x " + dir + "/s.sh; " + dir + "/s.sh; echo script=$?",
+           "cp /usr/bin/touch " + dir + "/old; touch -d 2000-01-01 " + dir + "/old",
+           dir + "/old " + backdated + "; echo backdated=$?",
+       }) {
+    script += line + "\n";
+  }
+  const Result result = Session(fixture, {"bash", "-c", script});
+  INFO(result.out << result.err);
+  CHECK(result.code == 0);
+  CHECK(result.out.find("copied=126") != std::string::npos);
+  CHECK(result.out.find("true=0") != std::string::npos);
+  CHECK(result.out.find("script=126") != std::string::npos);
+  // touch -d set the copy's mtime back; its ctime says when it was written.
+  CHECK(result.out.find("backdated=126") != std::string::npos);
+  CHECK_FALSE(Exists(copied));
+  CHECK_FALSE(Exists(scripted));
+  CHECK_FALSE(Exists(backdated));
+  CHECK(result.err.find("govrun: deny by fresh_binaries (not run: written during this session): " + dir +
+                        "/t was not run") != std::string::npos);
+  CHECK(result.err.find(dir + "/s.sh was not run") != std::string::npos);
+  CHECK(result.err.find(dir + "/old was not run") != std::string::npos);
+  // The records carry the field as the policy saw it, and replay reproduces every decision.
+  std::map<std::string, std::pair<bool, std::string>> seen;  // program → (written_in_session, verdict)
+  for (const Record& record : ReadLog(fixture)) {
+    if (record.head.value("type", "") == "authorization" && !record.head.value("parent", "").empty()) {
+      const nlohmann::json& request = record.body["request"];
+      seen[request["program"].get<std::string>()] = {request["written_in_session"].get<bool>(),
+                                                     record.head.value("verdict", "")};
+    }
+  }
+  using Seen = std::pair<bool, std::string>;
+  CHECK(seen[dir + "/t"] == Seen{true, "deny"});
+  CHECK(seen[dir + "/s.sh"] == Seen{true, "deny"});
+  CHECK(seen[dir + "/old"] == Seen{true, "deny"});
+  CHECK(seen[gov::exec::ResolveProgram("/bin/true", "", false).value().file.path] == Seen{false, "allow"});
+  CHECK(seen[gov::exec::ResolveProgram("/usr/bin/touch", "", false).value().file.path] == Seen{false, "allow"});
+  CHECK(VerifyAndReplay(fixture) == 0);
+
+  // Outside a session the same file is not "written in the session": a one-shot run runs it.
+  const std::string one_shot = dir + "/one-shot-ran";
+  const Result direct = fixture.Run({dir + "/t", one_shot});
+  INFO(direct.out << direct.err);
+  CHECK(direct.code == 0);
+  CHECK(Exists(one_shot));
+  bool recorded = false;
+  for (const Record& record : ReadLog(fixture)) {
+    if (record.head.value("type", "") == "authorization" && record.head.value("parent", "").empty() &&
+        record.body["request"]["program"] == dir + "/t") {
+      recorded = true;
+      CHECK(record.body["request"]["written_in_session"] == false);
+      CHECK(record.head.value("verdict", "") == "allow");
+    }
+  }
+  CHECK(recorded);
+  CHECK(VerifyAndReplay(fixture) == 0);
+}
+
 }  // namespace gov_test
 
 namespace gov_test {
+
+TEST_CASE("ChangedSince: the file that runs or a script's interpreter, by ctime", "[govrun][session]") {
+  gov::exec::Program program;
+  program.file.st.st_ctim = timespec{100, 500};
+  CHECK(gov::exec::ChangedSince(program, timespec{100, 500}));  // at the start counts
+  CHECK(gov::exec::ChangedSince(program, timespec{99, 999999999}));
+  CHECK_FALSE(gov::exec::ChangedSince(program, timespec{100, 501}));
+  CHECK_FALSE(gov::exec::ChangedSince(program, timespec{101, 0}));
+  // A script: the script or its interpreter.
+  program.is_script = true;
+  program.interpreter.st.st_ctim = timespec{200, 0};
+  CHECK(gov::exec::ChangedSince(program, timespec{150, 0}));
+  program.interpreter.st.st_ctim = timespec{50, 0};
+  CHECK_FALSE(gov::exec::ChangedSince(program, timespec{150, 0}));
+  CHECK(gov::exec::ChangedSince(program, timespec{100, 0}));
+  // Not a script: the interpreter's state is not looked at.
+  program.is_script = false;
+  program.interpreter.st.st_ctim = timespec{200, 0};
+  CHECK_FALSE(gov::exec::ChangedSince(program, timespec{150, 0}));
+}
+
+TEST_CASE("session::StartTime: a file changed after it never has an earlier ctime", "[govrun][session]") {
+  char pattern[] = "/tmp/written-since-XXXXXX";
+  REQUIRE(mkdtemp(pattern) != nullptr);
+  const std::string file = std::string(pattern) + "/f";
+  // The kernel stamps ctime from its coarse clock, truncated to the file
+  // system's granularity: the start must never lie after such a stamp.
+  for (int i = 0; i < 200; ++i) {
+    const timespec start = gov::session::StartTime();
+    CHECK(start.tv_nsec == 0);
+    WriteText(file, std::to_string(i), 0755);
+    auto resolved = gov::exec::ResolveProgram(file, "", false);
+    REQUIRE(resolved.ok());
+    INFO("start " << start.tv_sec << " ctime " << resolved.value().file.st.st_ctim.tv_sec << "."
+                  << resolved.value().file.st.st_ctim.tv_nsec);
+    REQUIRE(gov::exec::ChangedSince(resolved.value(), start));
+  }
+  std::error_code ignored;
+  fs::remove_all(pattern, ignored);
+}
 
 TEST_CASE("DigestCache: a digest is reused only for a file in the very state it was hashed in", "[govrun][session]") {
   char pattern[] = "/tmp/digest-cache-XXXXXX";

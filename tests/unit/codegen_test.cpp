@@ -103,6 +103,9 @@ class Ir {
       case Field::kParentProgram:
         optional = true;
         break;
+      case Field::kProgramWrittenInSession:
+        kind = Kind::kBool;
+        break;
       default:
         break;
     }
@@ -353,6 +356,16 @@ TEST_CASE("codegen: request fields", "[codegen]") {
                 {b.Eq(b.Get(Field::kInvokedName), b.Str("npm")), kTrue},
                 {b.Eq(b.Get(Field::kInvokedName), b.Get(Field::kProgramName)), kFalse},
             },
+            r);
+  // Whether the file changed during the governed session: one byte of the
+  // request, read by the native code as by the interpreter.
+  const std::uint32_t written = b.Get(Field::kProgramWrittenInSession);
+  ExpectAll(b, {{written, kFalse}, {b.Not(written), kTrue}, {b.Eq(written, b.Bool(false)), kTrue}}, r);
+  r.program_written_in_session = true;
+  ExpectAll(b,
+            {{written, kTrue},
+             {b.Not(written), kFalse},
+             {b.And({written, b.Eq(b.Get(Field::kProgramName), b.Str("npm-cli.js"))}), kTrue}},
             r);
 }
 

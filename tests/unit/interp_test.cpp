@@ -64,7 +64,7 @@ class Builder {
     static const Kind kKinds[] = {Kind::kStr, Kind::kStr, Kind::kStr,  Kind::kStrList, Kind::kStr,     Kind::kStrMap,
                                   Kind::kStr, Kind::kStr, Kind::kInt,  Kind::kInt,     Kind::kStrList, Kind::kStr,
                                   Kind::kInt, Kind::kInt, Kind::kInt,  Kind::kStr,     Kind::kStr,     Kind::kStr,
-                                  Kind::kInt, Kind::kStr, Kind::kBool, Kind::kStr,     Kind::kStr};
+                                  Kind::kInt, Kind::kStr, Kind::kBool, Kind::kStr,     Kind::kStr,     Kind::kBool};
     auto f = static_cast<int>(field);
     bool optional = field == Field::kParentRunId || field == Field::kParentDepth || field == Field::kParentProgram;
     return Add({Op::kField, kKinds[f], optional, ir::kNoNode, ir::kNoNode, ir::kNoNode, f});
@@ -299,6 +299,17 @@ TEST_CASE("interp: the invoked program beside the file that runs", "[interp]") {
   r.argv0 = "npm";
   CHECK(eq(Field::kArgv0, b.Str("npm")) == kTrue);
   CHECK(eq(Field::kInvokedPath, b.Str("/usr/bin/npm")) == kTrue);
+}
+
+TEST_CASE("interp: whether the program was written in the session", "[interp]") {
+  request::Request r = GitStatus();
+  Builder b;
+  // False unless the caller (a governed session) says the file changed during it.
+  CHECK(Run(b, b.Get(Field::kProgramWrittenInSession), r) == kFalse);
+  CHECK(Run(b, b.Un(Op::kNot, b.Get(Field::kProgramWrittenInSession)), r) == kTrue);
+  r.program_written_in_session = true;
+  CHECK(Run(b, b.Get(Field::kProgramWrittenInSession), r) == kTrue);
+  CHECK(Run(b, b.Eq(b.Get(Field::kProgramWrittenInSession), b.Bool(false)), r) == kFalse);
 }
 
 TEST_CASE("interp: context fields", "[interp]") {

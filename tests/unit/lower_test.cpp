@@ -735,7 +735,8 @@ std::vector<Row> Rows() {
        .argv = {"/bin/x", "a", "-v"},
        .verdict = "allow",
        .rules = {"r"}},
-      {.policy = "def named(p: {path: path, name: string, sha256: digest}, n: string): bool = p.name == n\n"
+      {.policy = "def named(p: {path: path, name: string, sha256: digest, written_in_session: bool}, n: string): "
+                 "bool = p.name == n\n"
                  "allow r when named(program, \"git\")",
        .argv = {"/usr/bin/git"},
        .verdict = "allow",

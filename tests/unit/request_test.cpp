@@ -291,6 +291,38 @@ TEST_CASE("request: the invoked program, its defaults and its JSON form", "[requ
   CHECK(RequestToJson(plain, AgentFields()).find("\"invoked\": \"/usr//bin/git\"") != std::string::npos);
 }
 
+TEST_CASE("request: whether the program was written in the session, and its JSON form", "[request]") {
+  // Absent: false (outside a session, and records written before the key).
+  ErrorOr<Request> absent = RequestFromJson(R"({"program": "/work/out/tool"})", AgentFields());
+  REQUIRE(absent.ok());
+  CHECK_FALSE(absent.value().program_written_in_session);
+  CHECK(RequestView(absent.value()).get().program_written_in_session == 0);
+  CHECK(RequestToJson(absent.value(), AgentFields()).find("\"written_in_session\": false") != std::string::npos);
+
+  ErrorOr<Request> r = RequestFromJson(R"({"program": "/work/out/tool", "written_in_session": true})", AgentFields());
+  INFO((r.ok() ? "" : r.error().message));
+  REQUIRE(r.ok());
+  const Request& q = r.value();
+  CHECK(q.program_written_in_session);
+  RequestView view(q);
+  CHECK(view.get().program_written_in_session == 1);
+  const std::string out = RequestToJson(q, AgentFields());
+  CHECK(out.find("\"written_in_session\": true") != std::string::npos);
+  ErrorOr<Request> again = RequestFromJson(out, AgentFields());
+  REQUIRE(again.ok());
+  CHECK(again.value() == q);
+  CHECK(RequestToJson(again.value(), AgentFields()) == out);
+
+  // A bool and nothing else: no numbers, strings or null.
+  for (const char* bad : {"1", "0", "\"true\"", "null", "[true]"}) {
+    INFO(bad);
+    ErrorOr<Request> wrong = RequestFromJson(
+        std::string(R"({"program": "/work/out/tool", "written_in_session": )") + bad + "}", AgentFields());
+    REQUIRE_FALSE(wrong.ok());
+    CHECK(wrong.error().message == "request: `written_in_session` must be a bool");
+  }
+}
+
 TEST_CASE("request: canonical JSON output", "[request]") {
   Request r;
   r.program_path = "/usr/bin/git";
@@ -321,7 +353,8 @@ TEST_CASE("request: canonical JSON output", "[request]") {
     "groups": [],
     "name": "user",
     "uid": 1000
-  }
+  },
+  "written_in_session": false
 }
 )";
   CHECK(RequestToJson(r, AgentFields()) == expected);
