@@ -174,7 +174,7 @@ TEST_CASE("writers SIGKILLed at random points: the log verifies, interrupted run
   std::map<std::string, char> reports;
   int kills = 0;
 #if defined(__SANITIZE_ADDRESS__)
-  const std::size_t kRuns = 60;  // ASan makes each run ~10x slower; the release suite runs 200
+  const std::size_t kRuns = 30;  // ASan makes each run ~10x slower; the release suite runs 200
 #else
   const std::size_t kRuns = 200;
 #endif
