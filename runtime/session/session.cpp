@@ -894,8 +894,10 @@ class Supervisor {
   // after the check would run code nobody decided. Each script run keeps the
   // very inode that was hashed (O_PATH) under an inotify watch until it
   // ends; any change of that inode's state (content, size, mode, links:
-  // ctime) stops the run. Writes through a shared mapping raise no inotify
-  // event but do change ctime: every exec decision re-checks first.
+  // ctime) stops the run. A write through a shared mapping raises no
+  // inotify event, but a mapping made after the hash (hashing refuses a file
+  // with a writer) changes ctime with its first write: every exec decision
+  // re-checks first.
   struct ScriptWatch {
     std::shared_ptr<TrackedRun> run;
     std::string path;
