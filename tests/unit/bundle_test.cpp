@@ -35,6 +35,7 @@
 #include "runtime/ir/env_reads.h"
 #include "runtime/ir/ir.h"
 #include "runtime/ir/serialize.h"
+#include "tests/unit/test_support.h"
 
 #ifndef GOV_SOURCE_DIR
 #define GOV_SOURCE_DIR "."
@@ -116,13 +117,7 @@ std::string Write(const BundleContents& contents, const crypto::PrivateKey& key)
   return bytes.value();
 }
 
-template <typename T>
-void ExpectError(const ErrorOr<T>& result, std::string_view part) {
-  INFO("expected an error containing: " << part);
-  REQUIRE_FALSE(result.ok());
-  INFO("actual error: " << result.error().message);
-  CHECK(result.error().message.find(part) != std::string::npos);
-}
+using gov::testing::ExpectError;
 
 // A request for program `name` (everything else empty).
 struct TestRequest {

@@ -18,6 +18,7 @@
 
 #include "runtime/crypto/ed25519.h"
 #include "runtime/crypto/sha256.h"
+#include "tests/unit/test_support.h"
 
 namespace gov::crypto {
 namespace {
@@ -54,14 +55,7 @@ PrivateKey RfcKey() {
   return key.value();
 }
 
-// Expects `result` to fail with a message containing `part`.
-template <typename T>
-void ExpectError(const ErrorOr<T>& result, std::string_view part) {
-  INFO("expected an error containing: " << part);
-  REQUIRE_FALSE(result.ok());
-  INFO("actual error: " << result.error().message);
-  CHECK(result.error().message.find(part) != std::string::npos);
-}
+using gov::testing::ExpectError;
 
 // A fresh private temporary directory, removed (shallowly) at scope exit.
 class TempDir {

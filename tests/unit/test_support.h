@@ -12,8 +12,20 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
+
+#include "runtime/support/error_or.h"
 
 namespace gov::testing {
+
+// Expects `result` to fail with a message containing `part`.
+template <typename T>
+void ExpectError(const ErrorOr<T>& result, std::string_view part) {
+  INFO("expected an error containing: " << part);
+  REQUIRE_FALSE(result.ok());
+  INFO("actual error: " << result.error().message);
+  CHECK(result.error().message.find(part) != std::string::npos);
+}
 
 inline std::string ReadAll(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -32,8 +44,8 @@ struct Outcome {
 inline Outcome RunCommand(const std::string& command) {
   namespace fs = std::filesystem;
   static int counter = 0;
-  fs::path err = fs::temp_directory_path() /
-                 ("gov_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".err");
+  fs::path err =
+      fs::temp_directory_path() / ("gov_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".err");
   std::string full = "cd '" GOV_SOURCE_DIR "' && NO_COLOR=1 " + command + " 2>'" + err.string() + "'";
   FILE* pipe = ::popen(full.c_str(), "r");
   REQUIRE(pipe != nullptr);

@@ -19,6 +19,7 @@
 #include "runtime/tlog/merkle.h"
 #include "runtime/tlog/note.h"
 #include "runtime/tlog/tile.h"
+#include "tests/unit/test_support.h"
 
 namespace gov::tlog {
 namespace {
@@ -42,14 +43,7 @@ std::string Unhex(std::string_view hex) {
   return bytes.value();
 }
 
-// Expects `result` to fail with a message containing `part`.
-template <typename T>
-void ExpectError(const ErrorOr<T>& result, std::string_view part) {
-  INFO("expected an error containing: " << part);
-  REQUIRE_FALSE(result.ok());
-  INFO("got: " << result.error().message);
-  CHECK(result.error().message.find(part) != std::string::npos);
-}
+using gov::testing::ExpectError;
 
 // ---- RFC 6962 / RFC 9162 Merkle trees ----
 
