@@ -309,10 +309,12 @@ void PrintExplanation(const bundle::LoadedPolicy& policy, const request::Request
 // Plans the enforcement of `obligations` for `program` (docs/govrun.md
 // "Enforcing obligations"): a real run before it records, --check alike.
 exec::Outcome<exec::Sandbox> PlanSandbox(const ir::Obligations& obligations, const exec::Program& program,
-                                         const std::string& run_id, bool governed_session = false) {
+                                         const std::string& run_id, bool governed_session = false,
+                                         bool session_notify = false) {
   exec::SandboxOptions sandbox_options;
   sandbox_options.run_id = run_id;
   sandbox_options.governed_session = governed_session;
+  sandbox_options.session_notify = session_notify;
   sandbox_options.program_fds.push_back(program.file.fd.get());
   for (const std::string& name : obligations.capabilities) {
     if (const auto number = ir::CapabilityNumber(name)) {
@@ -362,7 +364,8 @@ struct Options {
   bool explain = false;
   bool timings = false;
   bool session = false;
-  std::string ask_terminal;  // --ask-terminal: a session's approval terminal
+  std::string ask_terminal;       // --ask-terminal: a session's approval terminal
+  std::string session_mechanism;  // --session-mechanism: auto (default), kernel, ptrace
   std::string bundle;
   // --check: decide and explain, run and record nothing; --format text|json.
   bool check = false;
@@ -386,6 +389,9 @@ constexpr const char* kHelp =
     "  --session                 Govern every exec of PROGRAM's whole process tree: each is decided\n"
     "                            by the policy before it runs, recorded as a child run, and denied\n"
     "                            with EACCES in the caller when not allowed\n"
+    "  --session-mechanism M     With --session: `kernel` (root: seccomp notification + BPF + PID\n"
+    "                            namespace), `ptrace` (any user), or `auto` (default: kernel when root\n"
+    "                            and the kernel loads it, else ptrace); an unavailable choice is 78\n"
     "  --ask-terminal TTY        With --session: ask a person on TTY (a terminal the session does not\n"
     "                            use) when the policy says ask; without it an ask in a session is denied\n"
     "  --explain                 Explain the decision on stderr\n"
@@ -453,7 +459,7 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Options& options) {
     const std::size_t equal = arg.find('=');
     const std::string_view name = arg.substr(0, equal);
     if (name != "--config" && name != "--context" && name != "--bundle" && name != "--format" &&
-        name != "--ask-terminal") {
+        name != "--ask-terminal" && name != "--session-mechanism") {
       return UsageError(arg.size() > 1 && arg[0] == '-' ? "unknown option `" + std::string(arg) + "`"
                                                         : "unexpected argument `" + std::string(arg) + "` before `--`");
     }
@@ -480,6 +486,14 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Options& options) {
         return UsageError("--ask-terminal is given more than once");
       }
       options.ask_terminal = std::move(value);
+    } else if (name == "--session-mechanism") {
+      if (!options.session_mechanism.empty()) {
+        return UsageError("--session-mechanism is given more than once");
+      }
+      if (value != "auto" && value != "kernel" && value != "ptrace") {
+        return UsageError("--session-mechanism must be `auto`, `kernel` or `ptrace`");
+      }
+      options.session_mechanism = std::move(value);
     } else if (name == "--format") {
       if (!options.format.empty()) {
         return UsageError("--format is given more than once");
@@ -494,6 +508,9 @@ std::optional<int> ParseCommandLine(int argc, char** argv, Options& options) {
       }
       options.bundle = std::move(value);
     }
+  }
+  if (!options.session_mechanism.empty() && !options.session) {
+    return UsageError("--session-mechanism needs --session");
   }
   if (!options.ask_terminal.empty() && !options.session) {
     return UsageError("--ask-terminal needs --session (a one-shot run asks on its own terminal)");
@@ -591,6 +608,23 @@ int Main(int argc, char** argv, Timings& timings) {
   if (std::string why; options.session && !session::Supported(&why)) {
     return Fail({exec::kExitConfig, "cannot govern a session: " + why});
   }
+  // The kernel mechanism is loaded before anything is decided: when it was
+  // asked for and cannot be had, nothing runs (78); `auto` takes the ptrace
+  // mechanism instead, and the start record names the one used.
+  std::unique_ptr<session::KernelMechanism> kernel;
+  if (options.session && options.session_mechanism != "ptrace" && !options.check) {
+    const bool explicit_kernel = options.session_mechanism == "kernel";
+    if (geteuid() != 0) {
+      if (explicit_kernel) {
+        return Fail({exec::kExitConfig, "--session-mechanism kernel needs root (CAP_BPF, CAP_SYS_ADMIN)"});
+      }
+    } else if (auto loaded = session::LoadKernelMechanism(); loaded.ok()) {
+      kernel = std::move(loaded.value());
+    } else if (explicit_kernel) {
+      return Fail({exec::kExitConfig, "cannot govern a session with the kernel mechanism: " + loaded.error().message});
+    }
+  }
+  timings.Mark("session_mechanism");
   exec::UniqueFd ask_tty;
   if (!options.ask_terminal.empty()) {
     auto opened = session::OpenApprovalTerminal(options.ask_terminal);
@@ -723,8 +757,29 @@ int Main(int argc, char** argv, Timings& timings) {
   // means no run.
   std::optional<exec::Sandbox> sandbox;
   std::optional<Failure> unenforceable;
+  // The kernel mechanism holds against a tree that cannot reach BPF, the
+  // kernel or other processes: a root rule that keeps such a capability
+  // gets the ptrace mechanism (auto), or no run (kernel asked for).
+  if (kernel) {
+    for (const std::string& name : obligations.capabilities) {
+      if (name != "sys_admin" && name != "bpf" && name != "perfmon" && name != "sys_ptrace" && name != "sys_module" &&
+          name != "sys_rawio") {
+        continue;
+      }
+      if (options.session_mechanism == "kernel") {
+        unenforceable = Failure{exec::kExitConfig,
+                                "the kernel session mechanism cannot hold against a tree that "
+                                "keeps " +
+                                    name + " (obligation capabilities)"};
+        execute = false;
+      } else {
+        kernel.reset();
+      }
+      break;
+    }
+  }
   if (execute) {
-    auto planned = PlanSandbox(obligations, program, run_id, options.session);
+    auto planned = PlanSandbox(obligations, program, run_id, options.session, kernel != nullptr);
     timings.Mark("plan");
     if (planned.ok()) {
       sandbox.emplace(std::move(planned.value()));
@@ -754,7 +809,21 @@ int Main(int argc, char** argv, Timings& timings) {
     spec.envp = exec::ChildEnvironment(decided.env, obligations, account, run_vars);
     spec.late_env_name = lineage::kEnvRunRecord;
     spec.sandbox = &*sandbox;
+    if (kernel) {
+      // The root is spawned into the tree's PID namespace.
+      if (auto entered = session::EnterTreeNamespace(*kernel); !entered.ok()) {
+        return Fail({exec::kExitConfig, "cannot govern a session: " + entered.error().message});
+      }
+    }
     spawned.emplace(exec::Spawn(spec));
+    if (kernel) {
+      if (auto left = session::LeaveTreeNamespace(*kernel); !left.ok()) {
+        if (spawned->ok()) {
+          spawned->value().Abort();
+        }
+        return Fail({exec::kExitInternal, left.error().message});
+      }
+    }
     timings.Mark("spawn");
   }
 
@@ -827,7 +896,7 @@ int Main(int argc, char** argv, Timings& timings) {
     if (!ready.ok()) {
       return end_without_run(ready.failure());
     }
-    if (auto attached = session::Attach(child); !attached.ok()) {
+    if (auto attached = kernel ? session::AttachKernel(child, *kernel) : session::Attach(child); !attached.ok()) {
       child.Abort();
       return end_without_run(attached.failure());
     }
@@ -920,6 +989,7 @@ int Main(int argc, char** argv, Timings& timings) {
     session_options.watched_files = config.value().trusted_keys;
     session_options.watched_files.push_back(config.value().policy);
     session_options.watched_files.push_back(config.value().source);
+    session_options.kernel = kernel.get();
     auto supervised = session::Supervise(child, *sandbox, session_options, started_ns);
     if (!supervised.ok()) {
       killer.Disarm();

@@ -281,6 +281,7 @@ struct Child::Plan {
   std::uint32_t* go_word = nullptr;
   const std::uint64_t* late_value = nullptr;  // in the same page
   std::uint32_t* ready_word = nullptr;        // in the same page: a traced child is ready to be attached
+  std::int32_t* listener_word = nullptr;      // in the same page: the child's seccomp listener (-1: none)
   char* late_digits = nullptr;                // 16 characters in env_storage, or null
   int report_fd = -1;                         // write end of the status pipe (close-on-exec)
   int parent_end = -1;                        // govrun's end of the status pipe: the child closes its copy
@@ -301,8 +302,11 @@ constexpr std::uint32_t kWait = 0;
 constexpr std::uint32_t kGo = 1;
 
 // Applies the sandbox's remaining steps (sandbox.h ChildSteps) with raw
-// system calls. Returns 0 or -errno with `*stage` set.
-[[gnu::no_sanitize("address", "undefined")]] long ApplySteps(const Sandbox::ChildSteps& steps, const char** stage) {
+// system calls. Returns 0 or -errno with `*stage` set; `*listener` is the
+// session filter's listener descriptor (seccomp_listener), else -1.
+[[gnu::no_sanitize("address", "undefined")]] long ApplySteps(const Sandbox::ChildSteps& steps, const char** stage,
+                                                             long* listener) {
+  *listener = -1;
   long rc;
   if (steps.has_rlimit_as) {
     const struct rlimit limit { steps.rlimit_as, steps.rlimit_as };
@@ -353,7 +357,20 @@ constexpr std::uint32_t kGo = 1;
     struct sock_fprog program {};
     program.len = steps.seccomp_length;
     program.filter = const_cast<sock_filter*>(steps.seccomp);
-    if ((rc = RawSyscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, Arg(&program))) < 0) {
+    if (steps.seccomp_listener) {
+      // A notification the supervisor received is not interrupted by a
+      // signal into a retry (Linux 5.19); without that flag on older kernels.
+      rc = RawSyscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                      SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, Arg(&program));
+      if (rc == -EINVAL) {
+        rc = RawSyscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, Arg(&program));
+      }
+      if (rc < 0) {
+        *stage = "seccomp(SECCOMP_SET_MODE_FILTER, NEW_LISTENER)";
+        return rc;
+      }
+      *listener = rc;
+    } else if ((rc = RawSyscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, Arg(&program))) < 0) {
       *stage = "seccomp(SECCOMP_SET_MODE_FILTER)";
       return rc;
     }
@@ -385,7 +402,8 @@ constexpr std::uint32_t kGo = 1;
     }
   }
   const char* stage = "sandbox";
-  if ((rc = ApplySteps(plan.steps, &stage)) < 0) {
+  long listener = -1;
+  if ((rc = ApplySteps(plan.steps, &stage, &listener)) < 0) {
     ReportAndExit(report, stage, rc, true, false);
   }
   // A session's root (forked: this memory is its own) lets the supervisor
@@ -396,6 +414,7 @@ constexpr std::uint32_t kGo = 1;
     if ((rc = RawSyscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0)) < 0) {
       ReportAndExit(report, "prctl(PR_SET_DUMPABLE)", rc, false, false);
     }
+    __atomic_store_n(plan.listener_word, static_cast<std::int32_t>(listener), __ATOMIC_RELEASE);
     __atomic_store_n(plan.ready_word, 1u, __ATOMIC_RELEASE);
     RawSyscall(SYS_futex, Arg(plan.ready_word), FUTEX_WAKE, 1, 0, 0);
   }
@@ -408,6 +427,9 @@ constexpr std::uint32_t kGo = 1;
   }
   if (__atomic_load_n(plan.go_word, __ATOMIC_ACQUIRE) != kGo) {
     RawExit(127);  // govrun gave up on this run
+  }
+  if (listener >= 0) {
+    RawSyscall(SYS_close, listener);  // govrun took its copy: the tree never answers its own execs
   }
   if (plan.late_digits != nullptr) {
     const std::uint64_t value = __atomic_load_n(plan.late_value, __ATOMIC_ACQUIRE);
@@ -590,6 +612,26 @@ Outcome<bool> Child::Go(std::uint64_t late_value, bool wait) {
   return FinishGo();
 }
 
+Outcome<int> Child::TakeListener() const {
+  const std::int32_t number =
+      __atomic_load_n(reinterpret_cast<std::int32_t*>(static_cast<char*>(go_page_) + 20), __ATOMIC_ACQUIRE);
+  if (number < 0) {
+    return Failure{kExitInternal, "the session's root installed no seccomp listener"};
+  }
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
+  if (pidfd < 0) {
+    return Failure{kExitConfig, std::string("pidfd_open (Linux 5.3): ") + std::strerror(errno)};
+  }
+  const int listener = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, number, 0));
+  const int error = errno;
+  close(pidfd);
+  if (listener < 0) {
+    return Failure{kExitConfig,
+                   std::string("pidfd_getfd (Linux 5.6) of the seccomp listener: ") + std::strerror(error)};
+  }
+  return listener;
+}
+
 std::vector<std::string> Child::ExecArgv() const {
   return plan_ != nullptr ? plan_->argv_storage : std::vector<std::string>{};
 }
@@ -600,7 +642,11 @@ Outcome<bool> Child::WaitReady() {
     siginfo_t info{};
     // Not reaped (WNOWAIT): a child that failed is reported by FinishGo.
     if (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid_) {
-      return FinishGo();
+      auto finished = FinishGo();
+      if (finished.ok()) {
+        return Failure{kExitInternal, "the child ended before it could execute the program"};
+      }
+      return finished;
     }
     const timespec wait{0, 10000000};
     syscall(SYS_futex, word, FUTEX_WAIT, 0, &wait, nullptr, 0);
@@ -691,6 +737,13 @@ Outcome<Child> Spawn(const LaunchSpec& spec) {
   }
   plan->envp.push_back(nullptr);
   plan->parent = getpid();
+  // A child born into another PID namespace (a session's, kernel mechanism)
+  // sees no pid for its parent outside it: getppid() is 0 while govrun lives.
+  if (struct stat own{}, children{}; stat("/proc/self/ns/pid", &own) == 0 &&
+                                     stat("/proc/self/ns/pid_for_children", &children) == 0 &&
+                                     own.st_ino != children.st_ino) {
+    plan->parent = 0;
+  }
   plan->inherited = InheritedFds().data();
   plan->inherited_count = InheritedFds().size();
   plan->steps = spec.sandbox->StepsForChild();
@@ -707,6 +760,8 @@ Outcome<Child> Spawn(const LaunchSpec& spec) {
   plan->go_word = static_cast<std::uint32_t*>(go_page);
   plan->late_value = reinterpret_cast<const std::uint64_t*>(static_cast<char*>(go_page) + 8);
   plan->ready_word = reinterpret_cast<std::uint32_t*>(static_cast<char*>(go_page) + 16);
+  plan->listener_word = reinterpret_cast<std::int32_t*>(static_cast<char*>(go_page) + 20);
+  *plan->listener_word = -1;
   int status_pipe[2];
   if (pipe2(status_pipe, O_CLOEXEC) != 0) {
     return Failure{kExitInternal, std::string("pipe2: ") + std::strerror(errno)};

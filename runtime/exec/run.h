@@ -87,6 +87,10 @@ class Child {
   // A traced session root (Sandbox::ChildSteps::traced): waits until it has
   // applied its sandbox and made itself attachable; its failure otherwise.
   Outcome<bool> WaitReady();
+  // After WaitReady(), a session root of the kernel mechanism: a descriptor
+  // of the listener of its seccomp filter (close-on-exec; the child closes
+  // its own before it executes).
+  Outcome<int> TakeListener() const;
   // Kills the child before it executed anything and reaps it. Also done by
   // the destructor when neither Go() nor Abort() ran.
   void Abort();

@@ -607,6 +607,8 @@ struct FilterSpec {
   // (process_vm_writev) or traces one (ptrace). The compat (i386) exec
   // calls are refused instead: the supervisor reads native registers only.
   bool trace_exec = false;
+  // With trace_exec: SECCOMP_RET_USER_NOTIF instead (the kernel mechanism).
+  bool notify_exec = false;
 };
 
 // Per-architecture block.
@@ -756,7 +758,7 @@ void EmitArchBlock(Bpf& bpf, const SyscallNumbers& numbers, const FilterSpec& sp
   }
   // The refusals come last: every jump to them is forward.
   bpf.Bind(trace_exec);
-  bpf.Return(SECCOMP_RET_TRACE | kSessionTraceData);
+  bpf.Return(spec.notify_exec ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_TRACE | kSessionTraceData);
   bpf.Bind(deny_enosys);
   bpf.Return(Errno(ENOSYS));
   bpf.Bind(deny_eacces);
@@ -896,6 +898,7 @@ struct PlannedState {
   bool new_netns = false;
   bool new_userns = false;        // unprivileged: the network namespace needs its own user namespace
   bool governed_session = false;  // SandboxOptions::governed_session
+  bool session_notify = false;    // SandboxOptions::session_notify
   uid_t outer_uid = 0;
 
   PlannedState() = default;
@@ -1267,6 +1270,7 @@ std::optional<Failure> PlanNetworkAndSeccomp(PlannedState& state, const ir::Obli
                            static_cast<std::uint32_t>(-group)};
   spec.no_unchecked_signals = abi < 6;
   spec.trace_exec = options.governed_session;
+  spec.notify_exec = options.governed_session && options.session_notify;
   auto program = BuildSeccompProgram(spec);
   if (!program) {
     return Failure{kExitInternal, "internal error: the seccomp program does not assemble"};
@@ -1284,10 +1288,16 @@ std::optional<Failure> PlanNetworkAndSeccomp(PlannedState& state, const ir::Obli
        "always"});
   if (options.governed_session) {
     state.governed_session = true;
-    state.limits.push_back({"session",
-                            "ptrace + seccomp (every execve/execveat stops for the session supervisor and is "
-                            "decided before the new image runs; no ptrace or process_vm_writev in the session)",
-                            "every exec"});
+    state.session_notify = options.session_notify;
+    state.limits.push_back(
+        {"session",
+         options.session_notify
+             ? "seccomp user notification + BPF (every execve/execveat waits for the session supervisor's decision; "
+               "the kernel kills an image that is not the authorized one before it runs; a PID namespace ends with "
+               "govrun; no ptrace or process_vm_writev in the session)"
+             : "ptrace + seccomp (every execve/execveat stops for the session supervisor and is "
+               "decided before the new image runs; no ptrace or process_vm_writev in the session)",
+         "every exec"});
   }
   return std::nullopt;
 }
@@ -1516,6 +1526,7 @@ Sandbox::ChildSteps Sandbox::StepsForChild() const {
   }
   steps.cgroup_v2_fd = state_->cgroup_v2_fd.valid() ? state_->cgroup_v2_fd.get() : -1;
   steps.traced = state_->governed_session;
+  steps.seccomp_listener = state_->governed_session && state_->session_notify;
   return steps;
 }
 

@@ -79,6 +79,11 @@ struct SandboxOptions {
   // write its memory. The child is then forked and made dumpable so the
   // supervisor can attach to it before Go().
   bool governed_session = false;
+  // With governed_session, the kernel mechanism (root): the exec calls go to
+  // the supervisor as seccomp user notifications instead of ptrace stops. The
+  // child installs the filter with a listener, which govrun takes from it
+  // (Child::TakeListener) before Go(); the tree never holds it.
+  bool session_notify = false;
   // Test hooks (never set by govrun): plan for this Landlock ABI instead of
   // the kernel's (only lower values are meaningful), and for these cgroup
   // mounts instead of /proc/self/mountinfo's.
@@ -138,6 +143,8 @@ class Sandbox {
     // A governed session's root: forked (own memory) and dumpable before it
     // waits for Go(), so that the supervisor can attach (PTRACE_SEIZE).
     bool traced = false;
+    // The session's filter is installed with a listener (session_notify).
+    bool seccomp_listener = false;
   };
   ChildSteps StepsForChild() const;
 

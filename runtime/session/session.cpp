@@ -4,11 +4,16 @@
 
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -37,6 +42,7 @@
 #include "runtime/interp/interp.h"
 #include "runtime/session/approval.h"
 #include "runtime/session/authorization.h"
+#include "runtime/session/kernel_binding.h"
 #include "runtime/support/display.h"
 #include "runtime/support/path.h"
 
@@ -219,6 +225,7 @@ std::string ReadLink(const std::string& path) {
 
 // One run of the session: an image some process executed.
 struct TrackedRun {
+  std::uint64_t number = 0;  // the kernel mechanism's name for it (task marks, authorizations, events)
   std::string id;
   std::string program;
   std::int64_t depth = 0;
@@ -271,6 +278,13 @@ struct ExecCall {
   std::vector<std::string> envp;
 };
 
+// How to answer the exec call being decided: a ptrace stop at its entry
+// (registers), or a seccomp user notification (the kernel mechanism).
+struct Caller {
+  user_regs_struct* regs = nullptr;
+  std::uint64_t notification = 0;
+};
+
 bool SameFileState(const struct stat& a, const struct stat& b) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
          a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
@@ -296,6 +310,9 @@ int NetworkStrictness(ir::Network network) {
   }
 }
 
+// The root's run in the kernel mechanism's marks (AttachKernel).
+constexpr std::uint64_t kRootRunNumber = 1;
+
 sigset_t SessionSignals() {
   sigset_t set;
   sigemptyset(&set);
@@ -316,11 +333,13 @@ class Supervisor {
     run->program = options.root_request->program_path;
     run->depth = options.root_depth;
     run->leader = root_pid_;
+    run->number = kRootRunNumber;
     run->started_ns = started_ns;
     if (options.root_timeout_ms > 0) {
       run->term_deadline_ns = started_ns + options.root_timeout_ms * 1000000;
     }
     root_run_ = run;
+    runs_by_number_[kRootRunNumber] = run;
     if (const auto self = exec::IdentityOf(getpid())) {
       supervisor_start_time_ = self->start_time;
     }
@@ -414,6 +433,80 @@ class Supervisor {
         forwarded_ = got;
       }
     }
+    return Finish();
+  }
+
+  // The kernel mechanism's loop: notifications of exec calls, the kernel's
+  // events (forks, bound or killed images, exits), govrun's signals, the
+  // root's end; then the PID namespace's init is killed, which ends every
+  // process left.
+  exec::Outcome<SessionResult> KernelLoop() {
+    const sigset_t set = SessionSignals();
+    const int signals = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (signals < 0) {
+      return Failure{exec::kExitInternal, "signalfd: " + ErrnoText(errno)};
+    }
+    int listener = options_.kernel->listener;
+    bool tree_killed = false;
+    std::int64_t leftover_deadline = 0;
+    while (true) {
+      DrainEvents();
+      ReapKernelChildren();
+      if (root_failure_) {
+        close(signals);
+        return *root_failure_;
+      }
+      const std::int64_t now = exec::MonotonicNs();
+      if (root_done_) {
+        if (!tree_killed) {
+          tree_killed = true;
+          KillAll();  // the root ended: what it left behind ends with it
+        }
+        if (namespace_init_done_) {
+          DrainEvents();  // every exit of the namespace was reported before its init was reaped
+          break;
+        }
+        if (leftover_deadline == 0) {
+          leftover_deadline = now + 5000000000LL;
+        }
+        if (now > leftover_deadline) {
+          break;
+        }
+      }
+      EnforceDeadlines(now);
+      const std::int64_t deadline = NextDeadline();
+      std::int64_t wait_ms = root_done_ ? 10 : 100;  // the ring buffer wakes govrun for kills only
+      if (deadline > 0) {
+        wait_ms = std::clamp<std::int64_t>((deadline - now) / 1000000 + 1, 0, wait_ms);
+      }
+      pollfd fds[3] = {{signals, POLLIN, 0}, {options_.kernel->binding->EventFd(), POLLIN, 0}, {listener, POLLIN, 0}};
+      if (poll(fds, listener >= 0 ? 3 : 2, static_cast<int>(wait_ms)) < 0 && errno != EINTR) {
+        close(signals);
+        return Failure{exec::kExitInternal, "poll: " + ErrnoText(errno)};
+      }
+      signalfd_siginfo info{};
+      while (read(signals, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+        const int got = static_cast<int>(info.ssi_signo);
+        if (got == SIGIO) {
+          DrainEvents();
+          CheckScripts();
+        } else if (got != SIGCHLD && !root_done_) {
+          kill(-root_pid_, got);
+          forwarded_ = got;
+        }
+      }
+      if (listener >= 0 && (fds[2].revents & POLLIN) != 0) {
+        Notified();
+      } else if (listener >= 0 && (fds[2].revents & (POLLHUP | POLLERR | POLLNVAL)) != 0) {
+        listener = -1;  // no process uses the session's filter any more
+      }
+    }
+    close(signals);
+    return Finish();
+  }
+
+  // The session's end, for both mechanisms.
+  exec::Outcome<SessionResult> Finish() {
     // Runs whose processes the kernel never reported ending (killed as
     // leftovers, or gone untraced): ended here, never left open.
     for (auto& [pid, proc] : procs_) {
@@ -593,6 +686,7 @@ class Supervisor {
         ptrace(PTRACE_GET_SYSCALL_INFO, pid, reinterpret_cast<void*>(sizeof info), &info) <= 0) {
       return;  // gone (killed meanwhile)
     }
+    Caller caller{&regs, 0};
     const long number = static_cast<long>(regs.orig_rax);
     const bool native = info.op == PTRACE_SYSCALL_INFO_SECCOMP && info.arch == AUDIT_ARCH_X86_64;
     const bool exec_call = native && (number == SYS_execve || number == SYS_execveat);
@@ -600,19 +694,19 @@ class Supervisor {
       // A SECCOMP_RET_TRACE of a filter the process installed itself (the
       // session's own traces native exec calls only): as without a tracer,
       // the call fails with ENOSYS.
-      Refuse(pid, regs, ENOSYS);
+      Refuse(pid, caller, ENOSYS);
       return;
     }
     auto found = procs_.find(pid);
     if (found == procs_.end() || !found->second.run) {
-      Refuse(pid, regs, EACCES);
+      Refuse(pid, caller, EACCES);
       return;
     }
     Proc& proc = found->second;
     if (info.seccomp.ret_data != exec::kSessionTraceData) {
       // A native exec whose trace another filter of the process answered
       // first: governed all the same, it is denied.
-      Deny(pid, regs, *proc.run, "", "an exec traced by another seccomp filter of the process", EACCES);
+      Deny(pid, caller, *proc.run, "", "an exec traced by another seccomp filter of the process", EACCES);
       return;
     }
     if (proc.pending && proc.pending->root && !root_started_) {
@@ -643,17 +737,37 @@ class Supervisor {
     if (!read_ok) {
       // Unreadable or beyond what the supervisor reads: the kernel would
       // fault or refuse most of these too; nothing unread runs.
-      Deny(pid, regs, *proc.run, "", "its path, arguments or environment could not be read (or exceed 4 MiB)", E2BIG);
+      Deny(pid, caller, *proc.run, "", "its path, arguments or environment could not be read (or exceed 4 MiB)", E2BIG);
       return;
     }
-    Decide(pid, regs, proc, call);
+    Decide(pid, caller, proc, call);
   }
 
-  void Refuse(pid_t pid, user_regs_struct& regs, int error) {
+  void Refuse(pid_t pid, const Caller& caller, int error) {
+    if (caller.regs == nullptr) {
+      Answer(caller.notification, error);
+      return;
+    }
+    user_regs_struct& regs = *caller.regs;
     regs.orig_rax = static_cast<unsigned long long>(-1);
     regs.rax = static_cast<unsigned long long>(-static_cast<long long>(error));
     ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
     Continue(pid, 0);
+  }
+
+  // The kernel mechanism's answer to a notification: the call fails with
+  // `error`, or (0) proceeds into the kernel's exec.
+  void Answer(std::uint64_t notification, int error) {
+    seccomp_notif_resp response{};
+    response.id = notification;
+    if (error != 0) {
+      response.error = -error;
+    } else {
+      response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    }
+    // ENOENT: the caller is gone (killed meanwhile); nothing to answer.
+    while (ioctl(options_.kernel->listener, SECCOMP_IOCTL_NOTIF_SEND, &response) != 0 && errno == EINTR) {
+    }
   }
 
   // One line on the session's stderr, never blocking the supervisor (a
@@ -676,12 +790,12 @@ class Supervisor {
 
   // A denial that no authorization record could describe (the call could
   // not be read): a notice only.
-  void Deny(pid_t pid, user_regs_struct& regs, const TrackedRun& parent, const std::string& path,
-            const std::string& why, int error) {
+  void Deny(pid_t pid, const Caller& caller, const TrackedRun& parent, const std::string& path, const std::string& why,
+            int error) {
     ++result_.denied;
     Notice("deny (" + EscapeForDisplay(why) + "): an exec by run " + parent.id.substr(0, 8) +
            (path.empty() ? "" : " of " + EscapeForDisplay(path)) + " was not run");
-    Refuse(pid, regs, error);
+    Refuse(pid, caller, error);
   }
 
   // The file the call names, as the calling process sees it: relative
@@ -717,7 +831,7 @@ class Supervisor {
     return invoked;
   }
 
-  void Decide(pid_t pid, user_regs_struct& regs, Proc& proc, const ExecCall& call) {
+  void Decide(pid_t pid, const Caller& caller, Proc& proc, const ExecCall& call) {
     const TrackedRun& parent = *proc.run;
     const request::Request& root = *options_.root_request;
     request::Request request;
@@ -742,12 +856,12 @@ class Supervisor {
       }
     }
     if (call.argv.empty()) {
-      Deny(pid, regs, parent, call.path, "an exec with an empty argv", EINVAL);
+      Deny(pid, caller, parent, call.path, "an exec with an empty argv", EINVAL);
       return;
     }
     for (const TrackedRun* run = &parent; run != nullptr; run = run->parent.get()) {
       if (run->killed_by == "drift") {
-        Deny(pid, regs, parent, call.path, "its run was stopped: a script it runs changed while it ran", EACCES);
+        Deny(pid, caller, parent, call.path, "its run was stopped: a script it runs changed while it ran", EACCES);
         return;
       }
     }
@@ -758,11 +872,11 @@ class Supervisor {
     result_.costs.resolve_hash_ns += exec::MonotonicNs() - mark;
     if (!resolved.ok()) {
       if (resolved.failure().exit_code == exec::kExitNotFound) {
-        Refuse(pid, regs, ENOENT);  // as the kernel would answer (a PATH search tries on)
+        Refuse(pid, caller, ENOENT);  // as the kernel would answer (a PATH search tries on)
         return;
       }
       // Not executable, unreadable, changed: nothing runs.
-      Deny(pid, regs, parent, invoked, resolved.failure().message, EACCES);
+      Deny(pid, caller, parent, invoked, resolved.failure().message, EACCES);
       return;
     }
     exec::Program& program = resolved.value();
@@ -770,7 +884,7 @@ class Supervisor {
       // `ld.so PROGRAM` (or a script whose interpreter is the loader): the
       // loader maps and runs a program no exec names, so the policy could
       // not see it. Run programs directly.
-      Deny(pid, regs, parent, program.file.path,
+      Deny(pid, caller, parent, program.file.path,
            "the dynamic loader as a program (the program it would load is never decided)", EACCES);
       return;
     }
@@ -788,7 +902,7 @@ class Supervisor {
     }
     auto decided_rules = policy.RulesOf(decision);
     if (!decided_rules.ok()) {
-      Deny(pid, regs, parent, request.program_path, "the policy bundle: " + decided_rules.error().message, EACCES);
+      Deny(pid, caller, parent, request.program_path, "the policy bundle: " + decided_rules.error().message, EACCES);
       return;
     }
     const interp::RuleLookup rules = decided_rules.value().lookup();
@@ -801,6 +915,7 @@ class Supervisor {
     run->program = request.program_path;
     run->depth = parent.depth + 1;
     run->parent = proc.run;
+    run->number = next_run_number_++;
     lineage::Authorization record = NewAuthorization(run->id, parent.id, policy, rules, decision, obligations, program);
 
     std::string refusal;  // why an allowed exec still does not run
@@ -842,7 +957,7 @@ class Supervisor {
     result_.costs.record_ns += exec::MonotonicNs() - mark;
     if (!recorded.ok()) {
       result_.lineage_error = recorded.error().message;
-      Deny(pid, regs, parent, decided.program_path, "cannot record the authorization: " + recorded.error().message,
+      Deny(pid, caller, parent, decided.program_path, "cannot record the authorization: " + recorded.error().message,
            EACCES);
       return;
     }
@@ -854,7 +969,7 @@ class Supervisor {
         line += "; " + refusal;
       }
       Notice(EscapeForDisplay(line) + ": " + EscapeForDisplay(decided.program_path) + " was not run");
-      Refuse(pid, regs, EACCES);
+      Refuse(pid, caller, EACCES);
       return;
     }
     if (obligations.timeout_ms > 0) {
@@ -884,9 +999,333 @@ class Supervisor {
       pending.argv = call.argv;
     }
     pending.envp = call.envp;
+    if (caller.regs == nullptr) {
+      ProceedInKernel(pid, caller, proc, std::move(pending));
+      return;
+    }
     proc.pending = std::move(pending);
     // Resume to the call's exit: an exec that fails returns there.
     ptrace(PTRACE_SYSCALL, pid, nullptr, nullptr);
+  }
+
+  // The kernel mechanism lets an allowed exec proceed: the authorization is
+  // durable first (no stop after the exec to wait at), the script (if any)
+  // is watched from now on, and the kernel gets what the new image must be.
+  void ProceedInKernel(pid_t pid, const Caller& caller, Proc& proc, PendingExec pending) {
+    TrackedRun& run = *pending.run;
+    const std::int64_t wait_start = exec::MonotonicNs();
+    auto durable = options_.recorder->AwaitDurable(pending.durable_ticket);
+    result_.costs.durable_wait_ns += exec::MonotonicNs() - wait_start;
+    std::string refusal;
+    if (!durable.ok()) {
+      result_.lineage_error = durable.error().message;
+      refusal = "cannot make its authorization durable: " + durable.error().message;
+    }
+    if (refusal.empty() && !pending.script_path.empty()) {
+      refusal = WatchScript(pending.run, pending.script_path, pending.script);
+    }
+    if (refusal.empty()) {
+      if (auto bound = options_.kernel->binding->Authorize(pid, run.number, pending.file, pending.argv, pending.envp);
+          !bound.ok()) {
+        refusal = bound.error().message;
+      }
+    }
+    if (!refusal.empty()) {
+      ++result_.denied;
+      EndRun(run, [&](lineage::End& end) { end.exec_error = "not run: " + refusal; });
+      Notice(EscapeForDisplay(refusal) + ": " + EscapeForDisplay(run.program) + " was not run");
+      Refuse(pid, caller, EACCES);
+      return;
+    }
+    runs_by_number_[run.number] = pending.run;
+    proc.pending = std::move(pending);
+    Answer(caller.notification, 0);
+  }
+
+  // ------------------------------------------------- kernel mechanism --
+  // An exec call waiting for its answer (seccomp user notification).
+  void Notified() {
+    if (notification_.empty()) {
+      seccomp_notif_sizes sizes{};
+      if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) {
+        sizes.seccomp_notif = sizeof(seccomp_notif);
+      }
+      notification_.resize(std::max<std::size_t>(sizes.seccomp_notif, sizeof(seccomp_notif)));
+    }
+    std::fill(notification_.begin(), notification_.end(), 0);
+    auto* notification = reinterpret_cast<seccomp_notif*>(notification_.data());
+    if (ioctl(options_.kernel->listener, SECCOMP_IOCTL_NOTIF_RECV, notification) != 0) {
+      return;  // the caller went away (ENOENT) or a signal: the next poll says
+    }
+    DrainEvents();   // the kernel reported the caller's birth before it could run
+    CheckScripts();  // a script changed before this call stops its run first
+    const auto pid = static_cast<pid_t>(notification->pid);
+    const Caller caller{nullptr, notification->id};
+    const seccomp_data& data = notification->data;
+    const bool exec_call = data.arch == AUDIT_ARCH_X86_64 && (data.nr == SYS_execve || data.nr == SYS_execveat);
+    if (!exec_call) {
+      Refuse(pid, caller, ENOSYS);  // the session's filter notifies native exec calls only
+      return;
+    }
+    auto found = procs_.find(pid);
+    if (found == procs_.end() || !found->second.run) {
+      // Its birth was not reported (the ring buffer was full): its parent
+      // run is not known, so nothing it asks for runs.
+      std::shared_ptr<TrackedRun> creator = RunOfCreator(pid);
+      if (!creator) {
+        ++result_.denied;
+        Notice("deny (a process the session has no record of): an exec by pid " + std::to_string(pid) + " was not run");
+        Refuse(pid, caller, EACCES);
+        return;
+      }
+      procs_[pid].run = std::move(creator);
+      found = procs_.find(pid);
+    }
+    Proc& proc = found->second;
+    if (proc.pending && proc.pending->root && !root_started_) {
+      // The root's own exec, authorized by govrun.
+      const PendingExec& root = *proc.pending;
+      if (auto bound = options_.kernel->binding->Authorize(pid, kRootRunNumber, root.file, root.argv, root.envp);
+          !bound.ok()) {
+        Notice("the session's program was not run: " + bound.error().message);
+        Refuse(pid, caller, EACCES);
+        return;
+      }
+      Answer(caller.notification, 0);
+      return;
+    }
+    if (proc.pending && !proc.pending->root) {
+      // This thread's previous authorized exec never reached the kernel's
+      // point of no return (it failed: ENOENT, ENOEXEC, E2BIG, …).
+      EndRun(*proc.pending->run, [&](lineage::End& end) { end.exec_error = "execve failed in the kernel"; });
+    }
+    proc.pending.reset();
+    ExecCall call;
+    call.at = data.nr == SYS_execveat;
+    std::uint64_t path_address = data.args[0];
+    std::uint64_t argv_address = data.args[1];
+    std::uint64_t envp_address = data.args[2];
+    if (call.at) {
+      call.dirfd = static_cast<int>(data.args[0]);
+      path_address = data.args[1];
+      argv_address = data.args[2];
+      envp_address = data.args[3];
+      call.flags = static_cast<int>(data.args[4]);
+    }
+    std::size_t budget = kMaxExecBytes;
+    const std::int64_t read_start = exec::MonotonicNs();
+    TraceeMemory memory(pid);
+    const bool read_ok = memory.ReadString(path_address, budget, call.path) &&
+                         memory.ReadStringArray(argv_address, budget, call.argv) &&
+                         memory.ReadStringArray(envp_address, budget, call.envp);
+    result_.costs.read_ns += exec::MonotonicNs() - read_start;
+    // The pid still names the caller (not a process that reused it).
+    std::uint64_t id = notification->id;
+    if (ioctl(options_.kernel->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) {
+      return;
+    }
+    if (!read_ok) {
+      Deny(pid, caller, *proc.run, "", "its path, arguments or environment could not be read (or exceed 4 MiB)", E2BIG);
+      return;
+    }
+    Decide(pid, caller, proc, call);
+  }
+
+  void DrainEvents() {
+    options_.kernel->binding->Drain([this](const gov_session_event& event) { OnKernelEvent(event); });
+  }
+
+  std::shared_ptr<TrackedRun> RunNumbered(std::uint64_t number) const {
+    const auto found = runs_by_number_.find(number);
+    return found == runs_by_number_.end() ? nullptr : found->second;
+  }
+
+  void OnKernelEvent(const gov_session_event& event) {
+    const auto pid = static_cast<pid_t>(event.pid);
+    switch (event.type) {
+      case GOV_SESSION_FORK: {
+        std::shared_ptr<TrackedRun> run = RunNumbered(event.run);
+        Proc& proc = procs_[pid];
+        if (!proc.run) {
+          proc.run = run ? std::move(run) : root_run_;
+        }
+        return;
+      }
+      case GOV_SESSION_EXEC:
+      case GOV_SESSION_KILL:
+        KernelExecuted(event);
+        return;
+      case GOV_SESSION_EXIT:
+        KernelExited(event);
+        return;
+      default:
+        return;
+    }
+  }
+
+  static std::string KillReason(std::uint32_t reason) {
+    switch (reason) {
+      case GOV_SESSION_NO_AUTHORIZATION:
+        return "no authorization for this exec";
+      case GOV_SESSION_OTHER_FILE:
+        return "another file, or the file changed after it was hashed";
+      case GOV_SESSION_WRITERS:
+        return "the file is open for writing";
+      case GOV_SESSION_COUNTS:
+      case GOV_SESSION_LENGTH:
+      case GOV_SESSION_HASH:
+        return "its arguments or environment differ from the authorized ones";
+      default:
+        return "its arguments or environment could not be read";
+    }
+  }
+
+  // The kernel bound an authorized image (it runs), or killed an image
+  // before its first instruction.
+  void KernelExecuted(const gov_session_event& event) {
+    const auto pid = static_cast<pid_t>(event.pid);
+    const auto former = static_cast<pid_t>(event.other);
+    const bool killed = event.type == GOV_SESSION_KILL;
+    std::optional<PendingExec> pending;
+    std::shared_ptr<TrackedRun> previous;
+    if (auto found = procs_.find(former); found != procs_.end()) {
+      pending = std::move(found->second.pending);
+      previous = found->second.run;
+      if (former != pid) {
+        procs_.erase(found);  // a thread executed: it now has the leader's pid
+      }
+    }
+    Proc& proc = procs_[pid];
+    if (!previous) {
+      previous = proc.run;
+    }
+    if (former != pid && proc.pending && !proc.pending->root) {
+      EndRun(*proc.pending->run,
+             [&](lineage::End& end) { end.exec_error = "another thread of the process executed first"; });
+    }
+    proc.pending.reset();
+    if (!pending || pending->run->number != event.run) {
+      if (killed) {
+        ++result_.mismatches;
+        Notice("an exec that was not authorized was stopped (pid " + std::to_string(pid) + ": " +
+               KillReason(event.detail) + ")");
+      }
+      return;
+    }
+    TrackedRun& run = *pending->run;
+    if (pending->root) {
+      root_started_ = true;
+      if (auto went = root_child_.FinishGo(); !went.ok()) {
+        root_failure_ = went.failure();
+        kill(pid, SIGKILL);
+        return;
+      }
+    }
+    if (previous && previous.get() != &run && previous->leader == pid && !previous->ended) {
+      EndRun(*previous, [&](lineage::End& end) {
+        end.duration_ns = exec::MonotonicNs() - previous->started_ns;
+        end.replaced_by = run.id;
+      });
+    }
+    run.leader = pid;
+    proc.run = pending->run;
+    if (killed) {
+      ++result_.mismatches;
+      run.killed_by = "exec-mismatch";
+      if (pending->root) {
+        root_killed_by_ = "exec-mismatch";
+      }
+      Notice("the executed image is not the one authorized (" + KillReason(event.detail) + "); run " +
+             run.id.substr(0, 8) + " was killed before it started");
+      return;
+    }
+    if (pending->root) {
+      return;
+    }
+    // When the kernel bound it, on govrun's clocks.
+    const std::int64_t bound_ns = static_cast<std::int64_t>(event.time_ns);
+    const std::int64_t age_ns = std::max<std::int64_t>(exec::MonotonicNs() - bound_ns, 0);
+    run.started_ns = bound_ns;
+    if (run.term_deadline_ns < 0) {
+      run.term_deadline_ns = run.started_ns - run.term_deadline_ns * 1000000;
+    }
+    lineage::Start start;
+    start.run_id = run.id;
+    start.pid = pid;
+    start.time_unix_ns = exec::RealtimeNs() - age_ns;
+    start.limits.push_back(
+        {"session", "the session root's sandbox, inherited (run " + options_.root_run_id + ")", "inherited"});
+    if (run.term_deadline_ns > 0) {
+      start.limits.push_back({"timeout",
+                              "govrun session supervisor (SIGTERM to the run's processes, SIGKILL after " +
+                                  std::to_string(options_.kill_grace_ms) + " ms)",
+                              std::to_string((run.term_deadline_ns - run.started_ns) / 1000000) + "ms"});
+    }
+    start.supervisor_pid = getpid();
+    start.supervisor_start_time = supervisor_start_time_;
+    start.boot_id = boot_id_;
+    start.depth = run.depth;
+    start.program = run.program;
+    if (auto recorded = options_.recorder->RecordStart(start); !recorded.ok()) {
+      // Not recorded ⇒ not run on: the process is killed.
+      result_.lineage_error = recorded.error().message;
+      kill(pid, SIGKILL);
+      run.killed_by = "lineage";
+      Notice("cannot record the start of " + EscapeForDisplay(run.program) +
+             " (it was killed): " + recorded.error().message);
+      return;
+    }
+    ++result_.runs;
+  }
+
+  // A task of the session ended; the last of a process ends its run.
+  void KernelExited(const gov_session_event& event) {
+    const auto pid = static_cast<pid_t>(event.pid);
+    const auto tgid = static_cast<pid_t>(event.tgid);
+    if (pid == root_pid_) {
+      return;  // the root's leader: govrun reaps it and ends its run (Exited)
+    }
+    if (auto found = procs_.find(pid); found != procs_.end()) {
+      if (found->second.pending && !found->second.pending->root) {
+        EndRun(*found->second.pending->run,
+               [&](lineage::End& end) { end.exec_error = "the process ended before the authorized exec completed"; });
+      }
+      procs_.erase(found);
+    }
+    if ((event.detail & GOV_SESSION_GROUP_DEAD) == 0 || tgid == root_pid_) {
+      return;  // a thread; or the root, which govrun reaps itself
+    }
+    procs_.erase(tgid);
+    const std::shared_ptr<TrackedRun> run = RunNumbered(event.run);
+    if (!run || run->leader != tgid || run->ended) {
+      return;
+    }
+    const int status = event.status;
+    EndRun(*run, [&](lineage::End& end) {
+      end.duration_ns = std::max<std::int64_t>(static_cast<std::int64_t>(event.time_ns) - run->started_ns, 0);
+      end.exited = WIFEXITED(status);
+      end.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+      end.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+      end.killed_by = run->killed_by;
+      end.user_cpu_us = static_cast<std::int64_t>(event.user_ns / 1000);
+      end.system_cpu_us = static_cast<std::int64_t>(event.system_ns / 1000);
+      end.max_rss_kib = static_cast<std::int64_t>(event.max_rss_kib);
+    });
+  }
+
+  // govrun's children in this mechanism: the root and the namespace's init.
+  void ReapKernelChildren() {
+    int status = 0;
+    struct rusage usage {};
+    if (!root_done_ && !root_failure_ && wait4(root_pid_, &status, WNOHANG, &usage) == root_pid_) {
+      DrainEvents();  // the root's exec was reported before it could end
+      Exited(root_pid_, status, usage);
+    }
+    const pid_t init = options_.kernel->namespace_init;
+    if (!namespace_init_done_ && (init <= 0 || waitpid(init, &status, WNOHANG) == init)) {
+      namespace_init_done_ = true;
+      options_.kernel->namespace_init = 0;  // reaped: its pid may name another process now
+    }
   }
 
   // ---------------------------------------------------- script drift --
@@ -1265,6 +1704,9 @@ class Supervisor {
   }
 
   void KillAll() {
+    if (options_.kernel != nullptr && options_.kernel->namespace_init > 0 && !namespace_init_done_) {
+      kill(options_.kernel->namespace_init, SIGKILL);  // the kernel ends every process of the namespace
+    }
     for (const auto& [pid, proc] : procs_) {
       kill(pid, SIGKILL);
     }
@@ -1290,7 +1732,13 @@ class Supervisor {
   int forwarded_ = 0;
   int since_checkpoint_ = 0;
   bool stopped_on_drift_ = false;
-  int watch_fd_ = -1;                        // inotify of the running scripts (SIGIO on events)
+  int watch_fd_ = -1;  // inotify of the running scripts (SIGIO on events)
+  // The kernel mechanism: runs by number (marks and events name them), the
+  // next number, the receive buffer, and whether the namespace's init ended.
+  std::unordered_map<std::uint64_t, std::shared_ptr<TrackedRun>> runs_by_number_;
+  std::uint64_t next_run_number_ = kRootRunNumber + 1;
+  std::vector<unsigned char> notification_;
+  bool namespace_init_done_ = false;
   std::vector<ScriptWatch> script_watches_;  // one per running script run
 };
 
@@ -1341,7 +1789,113 @@ exec::Outcome<bool> Attach(const exec::Child& root) {
 exec::Outcome<SessionResult> Supervise(exec::Child& root, const exec::Sandbox& sandbox, const SessionOptions& options,
                                        std::int64_t started_ns) {
   Supervisor supervisor(root, sandbox, options, started_ns);
-  return supervisor.Loop();
+  return options.kernel != nullptr ? supervisor.KernelLoop() : supervisor.Loop();
+}
+
+KernelMechanism::~KernelMechanism() {
+  if (outer_namespace >= 0) {
+    setns(outer_namespace, CLONE_NEWPID);
+    close(outer_namespace);
+  }
+  if (namespace_init > 0) {
+    kill(namespace_init, SIGKILL);
+    while (waitpid(namespace_init, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  if (listener >= 0) {
+    close(listener);
+  }
+}
+
+ErrorOr<std::unique_ptr<KernelMechanism>> LoadKernelMechanism() {
+  auto mechanism = std::make_unique<KernelMechanism>();
+  auto binding = KernelBinding::Load();
+  if (!binding.ok()) {
+    return binding.error();
+  }
+  mechanism->binding = std::move(binding.value());
+  return mechanism;
+}
+
+ErrorOr<void> EnterTreeNamespace(KernelMechanism& mechanism) {
+  mechanism.outer_namespace = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+  if (mechanism.outer_namespace < 0) {
+    return Error{"cannot open /proc/self/ns/pid: " + ErrnoText(errno)};
+  }
+  if (unshare(CLONE_NEWPID) != 0) {
+    return Error{"cannot create the session's PID namespace: " + ErrnoText(errno)};
+  }
+  // Outside the namespace govrun has no pid the init could see: it watches
+  // govrun through a pidfd instead (readable once govrun has exited).
+  const int govrun = static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0));
+  if (govrun < 0) {
+    return Error{"pidfd_open (Linux 5.3): " + ErrnoText(errno)};
+  }
+  const pid_t init = fork();
+  if (init < 0) {
+    const int error = errno;
+    close(govrun);
+    return Error{"cannot start the PID namespace's init: " + ErrnoText(error)};
+  }
+  if (init == 0) {
+    // pid 1 of the tree's namespace: dies with govrun (then the kernel kills
+    // every process of the namespace) and reaps the orphans meanwhile. It
+    // ignores every signal the tree could send (the kernel's rule for a
+    // namespace's init without handlers); govrun ends it with SIGKILL.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    pollfd parent{govrun, POLLIN, 0};
+    if (poll(&parent, 1, 0) != 0) {
+      _exit(0);  // govrun died before PR_SET_PDEATHSIG took effect
+    }
+    sigset_t child;
+    sigemptyset(&child);
+    sigaddset(&child, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &child, nullptr);
+    for (int fd = 3; fd < 1024; ++fd) {
+      close(fd);
+    }
+    while (true) {
+      while (waitpid(-1, nullptr, WNOHANG | __WALL) > 0) {
+      }
+      siginfo_t info;
+      sigwaitinfo(&child, &info);
+    }
+  }
+  close(govrun);
+  mechanism.namespace_init = init;
+  return {};
+}
+
+ErrorOr<void> LeaveTreeNamespace(KernelMechanism& mechanism) {
+  if (mechanism.outer_namespace < 0) {
+    return {};
+  }
+  const int done = setns(mechanism.outer_namespace, CLONE_NEWPID);
+  const int error = errno;
+  close(mechanism.outer_namespace);
+  mechanism.outer_namespace = -1;
+  if (done != 0) {
+    return Error{"cannot return to govrun's PID namespace: " + ErrnoText(error)};
+  }
+  return {};
+}
+
+exec::Outcome<bool> AttachKernel(const exec::Child& root, KernelMechanism& mechanism) {
+  auto listener = root.TakeListener();
+  if (!listener.ok()) {
+    return listener.failure();
+  }
+  mechanism.listener = listener.value();
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, root.pid(), 0));
+  if (pidfd < 0) {
+    return Failure{exec::kExitConfig, "pidfd_open of the session's root: " + ErrnoText(errno)};
+  }
+  auto marked = mechanism.binding->MarkRoot(pidfd, kRootRunNumber);
+  close(pidfd);
+  if (!marked.ok()) {
+    return Failure{exec::kExitConfig, marked.error().message};
+  }
+  return true;
 }
 
 std::string UnenforceableInSession(const ir::Obligations& child, const ir::Obligations& root,

@@ -4,7 +4,11 @@
 // run linked to the run that asked for it, and denied in the caller with
 // EACCES when the policy does not allow it (docs/govrun.md "Sessions").
 //
-// Mechanism (docs/threat-model.md "Sessions"): the session root is spawned
+// Two mechanisms share everything above the interception (requests,
+// decisions, records, drift, approval). The kernel mechanism (root; see
+// kernel_binding.h and Mechanism below) answers seccomp user notifications
+// and lets BPF bind each new image and kill a mismatch before it runs. The
+// ptrace mechanism (docs/threat-model.md "Sessions"): the session root is spawned
 // with SandboxOptions::governed_session — a seccomp filter that stops every
 // exec for the tracer (SECCOMP_RET_TRACE; with no tracer the kernel fails
 // the call) — and govrun attaches to it with PTRACE_SEIZE before it may
@@ -30,6 +34,7 @@
 #include <time.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,8 +45,46 @@
 #include "runtime/ir/ir.h"
 #include "runtime/lineage/recorder.h"
 #include "runtime/request/request.h"
+#include "runtime/session/kernel_binding.h"
 
 namespace gov::session {
+
+// How a session binds its execs (docs/govrun.md "Sessions").
+enum class Mechanism {
+  kAuto,    // kernel when govrun is root and the BPF programs load, else ptrace
+  kKernel,  // seccomp user notification + BPF binding + PID namespace (root)
+  kPtrace,  // ptrace + seccomp (any user)
+};
+
+// The kernel mechanism, set up by govrun around the root's spawn:
+// LoadKernelMechanism, EnterTreeNamespace, Spawn, LeaveTreeNamespace,
+// WaitReady, AttachKernel.
+struct KernelMechanism {
+  std::unique_ptr<KernelBinding> binding;
+  int listener = -1;         // the root's seccomp listener (owned)
+  pid_t namespace_init = 0;  // pid 1 of the tree's PID namespace: killing it ends every process of the tree
+  int outer_namespace = -1;  // govrun's own PID namespace while the root is spawned (owned)
+  KernelMechanism() = default;
+  KernelMechanism(const KernelMechanism&) = delete;
+  KernelMechanism& operator=(const KernelMechanism&) = delete;
+  ~KernelMechanism();
+};
+
+// Loads and attaches the BPF programs; an Error says why the mechanism is
+// unavailable here.
+ErrorOr<std::unique_ptr<KernelMechanism>> LoadKernelMechanism();
+// Creates the PID namespace the session's tree lives in: its init (a child
+// of govrun that dies with it, PR_SET_PDEATHSIG) takes every orphan, and
+// when it dies the kernel kills every process of the namespace — nothing
+// runs on once govrun is gone. Until LeaveTreeNamespace, govrun's children
+// are created in it (and govrun can create no thread).
+ErrorOr<void> EnterTreeNamespace(KernelMechanism& mechanism);
+// After the root was spawned: govrun's later children (and threads) are
+// created in its own PID namespace again.
+ErrorOr<void> LeaveTreeNamespace(KernelMechanism& mechanism);
+// After Child::WaitReady of a root spawned with SandboxOptions::session_notify:
+// takes its seccomp listener and marks it for the kernel (kExitConfig).
+exec::Outcome<bool> AttachKernel(const exec::Child& root, KernelMechanism& mechanism);
 
 // Everything the supervisor needs besides the root child.
 struct SessionOptions {
@@ -87,6 +130,8 @@ struct SessionOptions {
   // A signed checkpoint after this many recorded authorizations (and at the
   // end of the session, by govrun).
   int checkpoint_every = 256;
+  // The kernel mechanism (AttachKernel done); null: ptrace (Attach done).
+  KernelMechanism* kernel = nullptr;
 };
 
 // How the session ended.

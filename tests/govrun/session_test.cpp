@@ -319,8 +319,37 @@ int VerifyAndReplay(const Fixture& fixture) {
 #endif
 }
 
+// The session mechanism every session test uses: $GOVRUN_TEST_SESSION_MECHANISM
+// (ctest runs the session tests once more with `ptrace`), else `auto`, which
+// is the kernel mechanism where govrun is root and can load it.
+std::string SessionMechanism() {
+  const char* chosen = std::getenv("GOVRUN_TEST_SESSION_MECHANISM");
+  return chosen != nullptr && *chosen != '\0' ? chosen : "auto";
+}
+
 Result Session(const Fixture& fixture, const std::vector<std::string>& command, const RunOptions& options = {}) {
-  return fixture.Run(command, options, {"--session"});
+  return fixture.Run(command, options, {"--session", "--session-mechanism", SessionMechanism()});
+}
+
+Result SessionWith(const Fixture& fixture, const std::string& mechanism, const std::vector<std::string>& command,
+                   const RunOptions& options = {}) {
+  return fixture.Run(command, options, {"--session", "--session-mechanism", mechanism});
+}
+
+// How the session of the fixture's log bound its execs: the root's start
+// record names its mechanism ("session" limit).
+std::string RecordedMechanism(const Fixture& fixture) {
+  for (const Record& record : ReadLog(fixture)) {
+    if (record.head.value("type", "") != "start" || !record.body.contains("limits")) {
+      continue;
+    }
+    for (const auto& limit : record.body["limits"]) {
+      if (limit.value("obligation", "") == "session" && limit.value("value", "") == "every exec") {
+        return limit.value("mechanism", "");
+      }
+    }
+  }
+  return "";
 }
 
 // Shells, the tools of the corpus and the helper are allowed; touch (which
@@ -473,9 +502,10 @@ TEST_CASE("session: an ask is put to the approval terminal; only yes runs it", "
     int slave = -1;
     char name[256] = {};
     REQUIRE(openpty(&master, &slave, name, nullptr, nullptr) == 0);
-    const Started started = StartProcess({Govrun(), "--session", "--ask-terminal", name, "--config", fixture.config,
-                                          "--", "bash", "-c", "mkdir " + marker + "; echo status=$?"},
-                                         fixture.dir);
+    const Started started =
+        StartProcess({Govrun(), "--session", "--session-mechanism", SessionMechanism(), "--ask-terminal", name,
+                      "--config", fixture.config, "--", "bash", "-c", "mkdir " + marker + "; echo status=$?"},
+                     fixture.dir);
     const std::string prompt = ReadTerminalUntil(master, "[y/N]");
     CHECK(prompt.find("govrun: the policy asks before running /usr/bin/mkdir") != std::string::npos);
     CHECK(prompt.find("rule make_dir: a directory for the build") != std::string::npos);
@@ -515,17 +545,17 @@ TEST_CASE("session: the approval terminal cannot be one the session's programs h
   REQUIRE(openpty(&master, &slave, name, nullptr, nullptr) == 0);
   RunOptions on_terminal;
   on_terminal.stdin_file = name;
-  const Result own = RunProcess(
-      {Govrun(), "--session", "--ask-terminal", name, "--config", fixture.config, "--", "bash", "-c", "echo ran"},
-      fixture.dir, on_terminal);
+  const Result own = RunProcess({Govrun(), "--session", "--session-mechanism", SessionMechanism(), "--ask-terminal",
+                                 name, "--config", fixture.config, "--", "bash", "-c", "echo ran"},
+                                fixture.dir, on_terminal);
   close(master);
   close(slave);
   INFO(own.out << own.err);
   CHECK(own.code == 78);
   CHECK(own.out.empty());
   CHECK(own.err.find("is the session's own terminal") != std::string::npos);
-  const Result file = RunProcess({Govrun(), "--session", "--ask-terminal", fixture.config, "--config", fixture.config,
-                                  "--", "bash", "-c", "echo ran"},
+  const Result file = RunProcess({Govrun(), "--session", "--session-mechanism", SessionMechanism(), "--ask-terminal",
+                                  fixture.config, "--config", fixture.config, "--", "bash", "-c", "echo ran"},
                                  fixture.dir);
   CHECK(file.code == 78);
   CHECK(file.err.find("is not a terminal") != std::string::npos);
@@ -567,9 +597,11 @@ TEST_CASE("a program file mapped writable by a process is not run: its bytes cou
 TEST_CASE("session: a trace stop of the run's own filter is never taken for an exec", "[govrun][session]") {
   Fixture fixture(CorpusPolicy());
   const std::string helper = Helper();
-  // A native exec of an allowed program whose trace another filter
-  // answered: denied, not run.
-  const Result native = Session(fixture, {helper, "--helper", "own-trace", "/usr/bin/true", "true"});
+  // ptrace mechanism: a native exec of an allowed program whose trace
+  // another filter answered: denied, not run. (The kernel mechanism's
+  // notification outranks any trace: the exec is decided as every other,
+  // see "session (kernel mechanism): …".)
+  const Result native = SessionWith(fixture, "ptrace", {helper, "--helper", "own-trace", "/usr/bin/true", "true"});
   INFO(native.out << native.err);
   CHECK(native.code == 0);
   CHECK(native.out.find("result=-13") != std::string::npos);  // EACCES
@@ -581,6 +613,99 @@ TEST_CASE("session: a trace stop of the run's own filter is never taken for an e
   }
   CHECK(authorizations == 1);
   CHECK(VerifyAndReplay(fixture) == 0);
+}
+
+TEST_CASE("session (kernel mechanism): root's default, recorded, its tree in a PID namespace that ends with it",
+          "[govrun][session][kernel]") {
+  Fixture fixture(CorpusPolicy());
+  const Result probe = SessionWith(fixture, "kernel", {"/usr/bin/true"});
+  INFO(probe.out << probe.err);
+  if (geteuid() != 0 || probe.code == 78) {
+    // Not root, or a kernel that refuses the BPF programs: said loudly.
+    WARN("the kernel session mechanism is not available here: " << probe.err);
+    CHECK(probe.code == 78);
+    return;
+  }
+  REQUIRE(probe.code == 0);
+  CHECK(RecordedMechanism(fixture).find("seccomp user notification + BPF") != std::string::npos);
+  SECTION("auto is the kernel mechanism for root; ptrace when asked for") {
+    Fixture other(CorpusPolicy());
+    REQUIRE(SessionWith(other, "auto", {"/usr/bin/true"}).code == 0);
+    CHECK(RecordedMechanism(other).find("seccomp user notification + BPF") != std::string::npos);
+    Fixture traced(CorpusPolicy());
+    REQUIRE(SessionWith(traced, "ptrace", {"/usr/bin/true"}).code == 0);
+    CHECK(RecordedMechanism(traced).find("ptrace + seccomp") != std::string::npos);
+  }
+  SECTION("the tree is pid 2 onwards of its own namespace; what it leaves behind ends with the session") {
+    const std::string marker = fixture.Marker();
+    // A double-forked, setsid daemon that would write the marker after the
+    // root has ended: killed with the namespace when the root ends.
+    const Result result =
+        SessionWith(fixture, "kernel",
+                    {"bash", "-c", "echo pid=$$; (setsid bash -c 'sleep 1; touch " + marker + "' &) ; echo root-ends"});
+    INFO(result.out << result.err);
+    CHECK(result.code == 0);
+    CHECK(result.out == "pid=2\nroot-ends\n");
+    usleep(1500 * 1000);
+    CHECK_FALSE(Exists(marker));
+    CHECK(VerifyAndReplay(fixture) == 0);
+  }
+  SECTION("no process of the tree holds the seccomp listener (it could answer its own execs)") {
+    const Result result = SessionWith(
+        fixture, "kernel", {"bash", "-c", "find /proc/self/fd/ /proc/$BASHPID/fd/ -mindepth 1 -printf '%p %l\\n'"});
+    INFO(result.out << result.err);
+    CHECK(result.code == 0);
+    CHECK(result.out.find("/proc/self/fd/") != std::string::npos);
+    CHECK(result.out.find("seccomp") == std::string::npos);
+  }
+  SECTION("a root that keeps a capability reaching BPF or other processes gets ptrace, or no run") {
+    Fixture privileged("allow shell when program.name == \"bash\" with { capabilities = [\"sys_ptrace\"] }\n");
+    const Result automatic = SessionWith(privileged, "auto", {"bash", "-c", "exit 0"});
+    INFO(automatic.out << automatic.err);
+    CHECK(automatic.code == 0);
+    CHECK(RecordedMechanism(privileged).find("ptrace + seccomp") != std::string::npos);
+    const std::string marker = privileged.Marker();
+    const Result explicit_kernel = SessionWith(privileged, "kernel", {"bash", "-c", "touch " + marker});
+    INFO(explicit_kernel.out << explicit_kernel.err);
+    CHECK(explicit_kernel.code == 78);
+    CHECK(explicit_kernel.err.find("cannot hold against a tree that keeps sys_ptrace") != std::string::npos);
+    CHECK_FALSE(Exists(marker));
+  }
+  SECTION("the run's own seccomp filter cannot take an exec from the supervisor") {
+    // The notification outranks the helper's own SECCOMP_RET_TRACE: the exec
+    // is decided by the policy (allowed), recorded, and runs.
+    const Result result = SessionWith(fixture, "kernel", {Helper(), "--helper", "own-trace", "/usr/bin/true", "true"});
+    INFO(result.out << result.err);
+    CHECK(result.code == 0);
+    CHECK(result.out.find("result=") == std::string::npos);  // the exec happened: the helper's image is gone
+    int true_runs = 0;
+    for (const Record& record : ReadLog(fixture)) {
+      if (record.head.value("type", "") == "authorization" && record.body.contains("request") &&
+          record.body["request"].value("program", "") == "/usr/bin/true" && record.head.value("parent", "") != "") {
+        ++true_runs;
+      }
+    }
+    CHECK(true_runs == 1);
+    CHECK(VerifyAndReplay(fixture) == 0);
+  }
+}
+
+TEST_CASE("session mechanism: usage and privilege errors are 78 and run nothing", "[govrun][session][kernel]") {
+  Fixture fixture(CorpusPolicy());
+  const std::string marker = fixture.Marker();
+  const Result bogus = SessionWith(fixture, "magic", {"touch", marker});
+  CHECK(bogus.code == 78);
+  CHECK(bogus.err.find("--session-mechanism must be") != std::string::npos);
+  const Result alone = fixture.Run({"touch", marker}, {}, {"--session-mechanism", "kernel"});
+  CHECK(alone.code == 78);
+  CHECK(alone.err.find("--session-mechanism needs --session") != std::string::npos);
+  RunOptions nobody;
+  nobody.as_nobody = true;
+  const Result unprivileged = SessionWith(fixture, "kernel", {"touch", marker}, nobody);
+  INFO(unprivileged.out << unprivileged.err);
+  CHECK(unprivileged.code == 78);
+  CHECK(unprivileged.err.find("needs root") != std::string::npos);
+  CHECK_FALSE(Exists(marker));
 }
 
 TEST_CASE("session: a denied exec fails with EACCES, is recorded with its rule and a notice names it",
@@ -752,7 +877,9 @@ TEST_CASE("session: when the supervisor is killed, the whole tree dies", "[govru
   const std::string ready = fixture.dir + "/ready";
   const std::string script =
       ": > " + ready + "; while [ ! -e " + go + " ]; do :; done; /usr/bin/touch " + fixture.Marker();
-  std::vector<std::string> argv = {Govrun(), "--session", "--config", fixture.config, "--", "bash", "-c", script};
+  std::vector<std::string> argv = {
+      Govrun(), "--session", "--session-mechanism", SessionMechanism(), "--config", fixture.config, "--", "bash",
+      "-c",     script};
   const Started started = StartProcess(argv, fixture.dir);
   REQUIRE(WaitForFile(ready));
   REQUIRE(kill(started.pid, SIGKILL) == 0);
@@ -773,7 +900,9 @@ TEST_CASE("session: when lineage cannot be written, execs are denied", "[govrun]
   const std::string ready = fixture.dir + "/ready";
   const std::string script = ": > " + ready + "; while [ ! -e " + go + " ]; do :; done; /usr/bin/touch " +
                              fixture.Marker() + "; echo status=$?";
-  std::vector<std::string> argv = {Govrun(), "--session", "--config", fixture.config, "--", "bash", "-c", script};
+  std::vector<std::string> argv = {
+      Govrun(), "--session", "--session-mechanism", SessionMechanism(), "--config", fixture.config, "--", "bash",
+      "-c",     script};
   const Started started = StartProcess(argv, fixture.dir);
   REQUIRE(WaitForFile(ready));
   // Another process holds the log's lock: no authorization can be recorded.
@@ -803,7 +932,9 @@ TEST_CASE("session: when the policy bundle changes on disk, no further exec runs
   const std::string ready = fixture.dir + "/ready";
   const std::string script = "/usr/bin/true; echo first=$?; : > " + ready + "; while [ ! -e " + go +
                              " ]; do :; done; /usr/bin/true; echo second=$?";
-  std::vector<std::string> argv = {Govrun(), "--session", "--config", fixture.config, "--", "bash", "-c", script};
+  std::vector<std::string> argv = {
+      Govrun(), "--session", "--session-mechanism", SessionMechanism(), "--config", fixture.config, "--", "bash",
+      "-c",     script};
   const Started started = StartProcess(argv, fixture.dir);
   REQUIRE(WaitForFile(ready));
   // The same bytes written again: a new ctime is change enough.
@@ -857,9 +988,9 @@ TEST_CASE("session: a script changed while it runs is stopped before its new cod
     // the lines after the loop are read again from the file.
     const std::string before = "#!/bin/bash\n: > " + ready + "\nwhile [ ! -e " + go + " ]; do sleep 0.01; done\n";
     WriteText(script, before + (change == ScriptChange::kNone ? payload : placeholder) + "\necho finished\n", 0755);
-    const Started started = StartProcess(
-        {Govrun(), "--session", "--config", fixture.config, "--", "bash", "-c", script + "; echo status=$?"},
-        fixture.dir);
+    const Started started = StartProcess({Govrun(), "--session", "--session-mechanism", SessionMechanism(), "--config",
+                                          fixture.config, "--", "bash", "-c", script + "; echo status=$?"},
+                                         fixture.dir);
     if (!WaitForFile(ready)) {
       WriteText(go, "");
       const Result failed = Finish(started);
