@@ -911,7 +911,7 @@ int Main(int argc, char** argv, Timings& timings) {
   start.pid = child.pid();
   start.time_unix_ns = exec::RealtimeNs();
   start.limits = EnforcedLimits(*sandbox, obligations, config.value().kill_grace_ms);
-  const auto self = exec::IdentityOf(getpid());
+  const auto self = exec::IdentityOf(0);
   if (!self) {
     child.Abort();
     return end_without_run({exec::kExitInternal, "cannot read govrun's own /proc/self/stat"});
@@ -959,6 +959,13 @@ int Main(int argc, char** argv, Timings& timings) {
     }
   }
   const timespec session_started = session::StartTime();
+  if (kernel) {
+    // Executable memory from files written from now on ends the run that maps it.
+    if (auto set = kernel->binding->SetWrittenSince(session_started.tv_sec); !set.ok()) {
+      child.Abort();
+      return end_without_run({exec::kExitConfig, "cannot govern a session: " + set.error().message});
+    }
+  }
   auto went = child.Go(start_offset.value(), /*wait=*/!options.session);
   if (!went.ok()) {
     killer.Disarm();  // the child executed nothing and is reaped: there is no run to kill

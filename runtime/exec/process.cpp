@@ -13,7 +13,11 @@ namespace gov::exec {
 
 std::optional<ProcessIdentity> IdentityOf(pid_t pid) {
   char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  if (pid == 0) {
+    std::snprintf(path, sizeof path, "/proc/self/stat");
+  } else {
+    std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  }
   const int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return std::nullopt;
@@ -35,8 +39,8 @@ std::optional<ProcessIdentity> IdentityOf(pid_t pid) {
     return std::nullopt;
   }
   ProcessIdentity identity;
-  identity.pid = pid;
-  int index = 2;  // the ')' ends field 2
+  identity.pid = static_cast<pid_t>(std::strtol(buffer, nullptr, 10));  // as /proc names it
+  int index = 2;                                                        // the ')' ends field 2
   const char* cursor = fields + 1;
   while (*cursor != '\0') {
     while (*cursor == ' ') {
@@ -80,7 +84,7 @@ std::string BootId() {
 
 std::vector<ProcessIdentity> Ancestors() {
   std::vector<ProcessIdentity> out;
-  const auto self = IdentityOf(getpid());
+  const auto self = IdentityOf(0);
   if (!self) {
     return out;
   }

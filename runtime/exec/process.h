@@ -25,8 +25,10 @@ struct ProcessIdentity {
   }
 };
 
-// The identity of `pid` from /proc/PID/stat, or nothing when it is gone or
-// the file cannot be parsed.
+// The identity of `pid` from /proc/PID/stat (0: this process, from
+// /proc/self/stat), or nothing when it is gone or the file cannot be parsed.
+// Pids are those of the /proc mount's namespace: in a session's PID
+// namespace getpid() differs from them, so a process names itself with 0.
 std::optional<ProcessIdentity> IdentityOf(pid_t pid);
 
 // This boot's id (/proc/sys/kernel/random/boot_id), or empty.

@@ -9,6 +9,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 #if GOV_SESSION_BPF
@@ -63,6 +64,7 @@ std::uint64_t KernelDev(dev_t dev) {
 struct KernelBinding::State {
   gov_session_bpf* skeleton = nullptr;
   ring_buffer* events = nullptr;
+  int config_fd = -1;
   int auths_fd = -1;
   int marks_fd = -1;
   unsigned char key[crypto_shorthash_siphash24_KEYBYTES]{};
@@ -86,6 +88,22 @@ int OnEvent(void* context, void* data, std::size_t size) {
     (*state->handler)(event);
   }
   return 0;
+}
+
+// The session's key and the ctime from which files count as written in it.
+ErrorOr<void> StoreConfig(const KernelBinding::State& state, std::int64_t written_since) {
+  gov_session_config config{};
+  std::memcpy(&config.key0, state.key, 8);
+  std::memcpy(&config.key1, state.key + 8, 8);
+  config.written_since = written_since;
+  const std::uint32_t zero = 0;
+  const int stored = bpf_map_update_elem(state.config_fd, &zero, &config, BPF_ANY);
+  const int error = errno;
+  sodium_memzero(&config, sizeof config);
+  if (stored != 0) {
+    return Error{"cannot store the session's configuration for the kernel: " + std::string(std::strerror(error))};
+  }
+  return {};
 }
 
 // Opens and loads the object with one of the two forms of sched_process_exit.
@@ -128,15 +146,9 @@ ErrorOr<std::unique_ptr<KernelBinding>> KernelBinding::Load() {
                  LibbpfReason() + ")"};
   }
   randombytes_buf(state->key, sizeof state->key);
-  gov_session_config config{};
-  std::memcpy(&config.key0, state->key, 8);
-  std::memcpy(&config.key1, state->key + 8, 8);
-  const std::uint32_t zero = 0;
-  const int config_fd = bpf_map__fd(state->skeleton->maps.gov_config);
-  const int stored = bpf_map_update_elem(config_fd, &zero, &config, BPF_ANY);
-  sodium_memzero(&config, sizeof config);
-  if (stored != 0) {
-    return Error{"cannot store the session key: " + std::string(std::strerror(errno))};
+  state->config_fd = bpf_map__fd(state->skeleton->maps.gov_config);
+  if (auto stored = StoreConfig(*state, std::numeric_limits<std::int64_t>::max()); !stored.ok()) {
+    return stored.error();
   }
   state->auths_fd = bpf_map__fd(state->skeleton->maps.gov_auths);
   state->marks_fd = bpf_map__fd(state->skeleton->maps.gov_marks);
@@ -190,6 +202,10 @@ ErrorOr<void> KernelBinding::Authorize(pid_t tid, std::uint64_t run, const struc
   return {};
 }
 
+ErrorOr<void> KernelBinding::SetWrittenSince(std::int64_t seconds) {
+  return StoreConfig(*state_, seconds);
+}
+
 void KernelBinding::Revoke(pid_t tid) {
   const auto key = static_cast<std::uint32_t>(tid);
   bpf_map_delete_elem(state_->auths_fd, &key);
@@ -225,6 +241,9 @@ ErrorOr<void> KernelBinding::MarkRoot(int, std::uint64_t) {
 }
 ErrorOr<void> KernelBinding::Authorize(pid_t, std::uint64_t, const struct stat&, const std::vector<std::string>&,
                                        const std::vector<std::string>&) {
+  return Error{"not built"};
+}
+ErrorOr<void> KernelBinding::SetWrittenSince(std::int64_t) {
   return Error{"not built"};
 }
 void KernelBinding::Revoke(pid_t) {}

@@ -37,6 +37,10 @@ class KernelBinding {
   // argv and envp in the new image. Replaces an earlier authorization of tid.
   ErrorOr<void> Authorize(pid_t tid, std::uint64_t run, const struct stat& file, const std::vector<std::string>& argv,
                           const std::vector<std::string>& envp);
+  // From now on a process of the tree that maps a file whose ctime is at or
+  // after `seconds` (realtime) executable is killed, and an event says so.
+  ErrorOr<void> SetWrittenSince(std::int64_t seconds);
+
   // Withdraws tid's authorization (its exec was not let through after all).
   void Revoke(pid_t tid);
 

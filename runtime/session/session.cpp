@@ -340,7 +340,7 @@ class Supervisor {
     }
     root_run_ = run;
     runs_by_number_[kRootRunNumber] = run;
-    if (const auto self = exec::IdentityOf(getpid())) {
+    if (const auto self = exec::IdentityOf(0)) {
       supervisor_start_time_ = self->start_time;
     }
     boot_id_ = exec::BootId();
@@ -861,7 +861,9 @@ class Supervisor {
     }
     for (const TrackedRun* run = &parent; run != nullptr; run = run->parent.get()) {
       if (run->killed_by == "drift") {
-        Deny(pid, caller, parent, call.path, "its run was stopped: a script it runs changed while it ran", EACCES);
+        Deny(pid, caller, parent, call.path,
+             "its run was stopped (drift: a script it runs changed, or code written in the session was mapped)",
+             EACCES);
         return;
       }
     }
@@ -1158,6 +1160,9 @@ class Supervisor {
       case GOV_SESSION_EXIT:
         KernelExited(event);
         return;
+      case GOV_SESSION_EXEC_MEMORY:
+        ExecutableMemoryWritten(event);
+        return;
       default:
         return;
     }
@@ -1311,6 +1316,29 @@ class Supervisor {
       end.system_cpu_us = static_cast<std::int64_t>(event.system_ns / 1000);
       end.max_rss_kib = static_cast<std::int64_t>(event.max_rss_kib);
     });
+  }
+
+  // A process mapped a file written in the session executable: the kernel
+  // killed it before the call returned; its run (and every run it started)
+  // is stopped as for a changed script (drift), and with it the session when
+  // the configuration says so.
+  void ExecutableMemoryWritten(const gov_session_event& event) {
+    std::shared_ptr<TrackedRun> run = RunNumbered(event.run);
+    if (!run) {
+      run = root_run_;
+    }
+    Notice("drift: process " + std::to_string(event.tgid) + " of run " + run->id.substr(0, 8) +
+           " mapped executable memory from a file written in the session (device " +
+           std::to_string(event.file_dev >> 20) + ":" + std::to_string(event.file_dev & 0xfffff) + ", inode " +
+           std::to_string(event.file_ino) + "); the run was stopped");
+    if (run->killed_by.empty() || run->killed_by != "drift") {
+      run->killed_by = "drift";
+      if (run == root_run_) {
+        root_killed_by_ = "drift";
+      }
+    }
+    SignalRunTree(*run, SIGKILL);
+    StopSessionOnDrift();
   }
 
   // govrun's children in this mechanism: the root and the namespace's init.
@@ -1706,6 +1734,12 @@ class Supervisor {
   void KillAll() {
     if (options_.kernel != nullptr && options_.kernel->namespace_init > 0 && !namespace_init_done_) {
       kill(options_.kernel->namespace_init, SIGKILL);  // the kernel ends every process of the namespace
+    }
+    // The root first, synchronously: the namespace's init ends the others
+    // only once it is scheduled to exit, and the root must not finish its
+    // script meanwhile. (Not once reaped: its pid may name another process.)
+    if (!root_done_) {
+      kill(root_pid_, SIGKILL);
     }
     for (const auto& [pid, proc] : procs_) {
       kill(pid, SIGKILL);

@@ -190,6 +190,25 @@ int HelperEscapeUntraced(const char* path, char** args) {
 // the helper executes `path`: the supervisor must not take that stop for
 // its own and run the exec. Prints what execve returned. (The same trick
 // with the i386 call 59 cannot be tested on this VM: `int 0x80` faults.)
+// Maps `path` executable — `mmap` with PROT_EXEC, or PROT_READ then
+// `mprotect` — and prints "mapped" once the memory exists.
+int HelperMapExec(const char* path, const char* how) {
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    std::perror("open");
+    return 2;
+  }
+  const bool protect = std::strcmp(how, "mprotect") == 0;
+  void* map = mmap(nullptr, 4096, protect ? PROT_READ : PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+  if (map == MAP_FAILED || (protect && mprotect(map, 4096, PROT_READ | PROT_EXEC) != 0)) {
+    std::perror("map");
+    return 3;
+  }
+  std::printf("mapped\n");
+  std::fflush(stdout);
+  std::_Exit(0);  // no sanitizer leak check at exit: it needs ptrace, which a session refuses
+}
+
 int HelperOwnTrace(const char* path, char** args) {
   const std::uint32_t arch = AUDIT_ARCH_X86_64;
   struct sock_filter filter[] = {
@@ -381,6 +400,9 @@ int SessionHelper(const std::string& name, int argc, char** args) {
   }
   if (name == "write-peer" && argc == 0) {
     return HelperWritePeer();
+  }
+  if (name == "map-exec" && argc == 2) {
+    return HelperMapExec(args[0], args[1]);
   }
   if (name == "own-trace" && argc >= 1) {
     return HelperOwnTrace(args[0], args + 1);
@@ -657,6 +679,54 @@ TEST_CASE("session (kernel mechanism): root's default, recorded, its tree in a P
     CHECK(result.code == 0);
     CHECK(result.out.find("/proc/self/fd/") != std::string::npos);
     CHECK(result.out.find("seccomp") == std::string::npos);
+  }
+  SECTION("executable memory from a file written in the session: the process dies before it has it") {
+    const std::string helper = Helper();
+    const std::string fresh = fixture.dir + "/fresh.so";
+    for (const std::string how : {"mmap", "mprotect"}) {
+      // An old file maps; a copy written in the session does not, and its run is stopped (drift).
+      const Result result =
+          SessionWith(fixture, "kernel",
+                      {"bash", "-c",
+                       helper + " --helper map-exec /usr/bin/true " + how + "; echo old=$?; cat /usr/bin/true > " +
+                           fresh + "; " + helper + " --helper map-exec " + fresh + " " + how + "; echo fresh=$?"});
+      INFO(how << ": " << result.out << result.err);
+      CHECK(result.out.find("mapped\nold=0\n") == 0);
+      CHECK(result.out.find("fresh=137") != std::string::npos);
+      CHECK(result.out.find("mapped\nfresh") == std::string::npos);
+      CHECK(result.err.find("mapped executable memory from a file written in the session") != std::string::npos);
+    }
+    CHECK(VerifyAndReplay(fixture) == 0);
+  }
+  SECTION("a nested govrun runs (nothing traces it), its runs linked to the session's") {
+    Fixture nested(CorpusPolicy() + "allow nested when program.name == \"govrun\"\n");
+    const Result result = SessionWith(
+        nested, "kernel", {"bash", "-c", Govrun() + " --config " + nested.config + " -- /bin/echo nested-ok"});
+    INFO(result.out << result.err);
+    CHECK(result.code == 0);
+    CHECK(result.out == "nested-ok\n");
+    CHECK(result.err.find("deciding without a parent") == std::string::npos);
+    std::string govrun_run;
+    std::vector<std::string> echo_parents;
+    for (const Record& record : ReadLog(nested)) {
+      if (record.head.value("type", "") != "authorization") {
+        continue;
+      }
+      const std::string program = record.body["request"].value("program", "");
+      if (program.ends_with("/govrun")) {
+        govrun_run = record.head.value("run", "");
+      } else if (program.ends_with("/echo")) {
+        echo_parents.push_back(record.head.value("parent", ""));
+      }
+    }
+    // govrun (after its re-execution) executed echo: the session records that
+    // exec with govrun's run as parent; the nested govrun records its own run
+    // of echo with the enclosing run its environment names (the session's root).
+    REQUIRE_FALSE(govrun_run.empty());
+    REQUIRE(echo_parents.size() == 2);
+    CHECK(std::count(echo_parents.begin(), echo_parents.end(), govrun_run) == 1);
+    CHECK(std::count(echo_parents.begin(), echo_parents.end(), std::string()) == 0);
+    CHECK(VerifyAndReplay(nested) == 0);
   }
   SECTION("a root that keeps a capability reaching BPF or other processes gets ptrace, or no run") {
     Fixture privileged("allow shell when program.name == \"bash\" with { capabilities = [\"sys_ptrace\"] }\n");

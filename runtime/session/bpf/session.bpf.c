@@ -12,7 +12,11 @@
  *               notification) must match the file the kernel loaded and the new
  *               image's own argv and envp bytes (keyed SipHash-2-4); otherwise,
  *               or without an authorization, the task is killed right there.
- *   events      fork, exec, kill and exit events for govrun's records. */
+ *   memory      sys_enter of mmap, mprotect and pkey_mprotect: a task of the tree
+ *               that asks for executable memory backed by a file written in the
+ *               session (ctime at or after its start) is killed there, before the
+ *               call returns, and govrun is told (drift).
+ *   events      fork, exec, kill, exit and memory events for govrun's records. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
@@ -116,13 +120,14 @@ static __always_inline void gov_times(struct inode *inode, __s64 *ctime_sec, __u
 	}
 }
 
-static __always_inline void gov_emit(__u32 type, __u32 detail, struct task_struct *task, __u32 other, __u64 run,
-				     __s32 status)
+static __always_inline struct gov_session_event *gov_emit(__u32 type, __u32 detail, struct task_struct *task,
+							  __u32 other, __u64 run, __s32 status, __u64 file_dev,
+							  __u64 file_ino)
 {
 	struct gov_session_event *event = bpf_ringbuf_reserve(&gov_events, sizeof(*event), 0);
 	__u64 wake;
 	if (!event)
-		return; /* govrun notices lost events: an unknown task's exec is denied */
+		return 0; /* govrun notices lost events: an unknown task's exec is denied */
 	__builtin_memset(event, 0, sizeof(*event));
 	event->type = type;
 	event->detail = detail;
@@ -132,6 +137,8 @@ static __always_inline void gov_emit(__u32 type, __u32 detail, struct task_struc
 	event->status = status;
 	event->run = run;
 	event->time_ns = bpf_ktime_get_ns();
+	event->file_dev = file_dev;
+	event->file_ino = file_ino;
 	if (type == GOV_SESSION_EXIT && (detail & GOV_SESSION_GROUP_DEAD)) {
 		event->user_ns = BPF_CORE_READ(task, utime) + BPF_CORE_READ(task, signal, utime);
 		event->system_ns = BPF_CORE_READ(task, stime) + BPF_CORE_READ(task, signal, stime);
@@ -139,10 +146,11 @@ static __always_inline void gov_emit(__u32 type, __u32 detail, struct task_struc
 	}
 	/* Kills wake govrun at once; the rest is read at its next notification
 	 * or poll timeout, unless the buffer fills up. */
-	wake = type == GOV_SESSION_KILL || bpf_ringbuf_query(&gov_events, BPF_RB_AVAIL_DATA) > GOV_WAKE_AT ?
+	wake = type == GOV_SESSION_KILL || type == GOV_SESSION_EXEC_MEMORY || bpf_ringbuf_query(&gov_events, BPF_RB_AVAIL_DATA) > GOV_WAKE_AT ?
 		       BPF_RB_FORCE_WAKEUP :
 		       BPF_RB_NO_WAKEUP;
 	bpf_ringbuf_submit(event, wake);
+	return 0;
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -154,7 +162,7 @@ int BPF_PROG(gov_fork, struct task_struct *parent, struct task_struct *child)
 	copy = bpf_task_storage_get(&gov_marks, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (copy)
 		copy->run = mark->run;
-	gov_emit(GOV_SESSION_FORK, 0, child, parent->pid, mark->run, 0);
+	gov_emit(GOV_SESSION_FORK, 0, child, parent->pid, mark->run, 0, 0, 0);
 	return 0;
 }
 
@@ -317,14 +325,15 @@ int BPF_PROG(gov_exec, struct task_struct *task, pid_t old_pid, struct linux_bin
 	}
 	bpf_map_delete_elem(&gov_auths, &caller); /* one authorization, one exec */
 	mark->run = run;
-	gov_emit(GOV_SESSION_EXEC, 0, task, caller, run, 0);
+	gov_emit(GOV_SESSION_EXEC, 0, task, caller, run, 0, 0, 0);
 	return 0;
 kill_consumed:
 	bpf_map_delete_elem(&gov_auths, &caller);
+	mark->run = run; /* its exit ends the run that was killed */
 kill:
 	/* current is the exec'ing task: the signal is delivered before the first instruction */
 	bpf_send_signal(GOV_SIGKILL);
-	gov_emit(GOV_SESSION_KILL, reason, task, caller, run, 0);
+	gov_emit(GOV_SESSION_KILL, reason, task, caller, run, 0, 0, 0);
 	return 0;
 }
 
@@ -334,7 +343,7 @@ static __always_inline void gov_exited(struct task_struct *task, bool group_dead
 	if (!mark)
 		return;
 	gov_emit(GOV_SESSION_EXIT, group_dead ? GOV_SESSION_GROUP_DEAD : 0, task, 0, mark->run,
-		 BPF_CORE_READ(task, exit_code));
+		 BPF_CORE_READ(task, exit_code), 0, 0);
 }
 
 /* Linux 6.x: (task, group_dead). */
@@ -350,5 +359,74 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(gov_exit_one_argument, struct task_struct *task)
 {
 	gov_exited(task, BPF_CORE_READ(task, signal, live.counter) == 0);
+	return 0;
+}
+
+/* Executable memory from a file written in the session. */
+#define GOV_NR_MMAP 9
+#define GOV_NR_MPROTECT 10
+#define GOV_NR_PKEY_MPROTECT 329
+#define GOV_PROT_EXEC 4
+#define GOV_MAP_ANONYMOUS 0x20
+
+struct gov_vma_file {
+	struct file *file;
+};
+
+static long gov_vma_file(struct task_struct *task, struct vm_area_struct *vma, struct gov_vma_file *found)
+{
+	found->file = vma->vm_file;
+	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(gov_sys_enter, struct pt_regs *regs, long id)
+{
+	__u32 zero = 0;
+	struct task_struct *task;
+	struct gov_mark *mark;
+	struct gov_session_config *config;
+	struct gov_vma_file found = {};
+	struct file *file = 0;
+	struct inode *inode;
+	__s64 ctime_sec, mtime_sec;
+	__u32 ctime_nsec, mtime_nsec;
+	if (id != GOV_NR_MMAP && id != GOV_NR_MPROTECT && id != GOV_NR_PKEY_MPROTECT)
+		return 0;
+	if (!(regs->dx & GOV_PROT_EXEC))
+		return 0;
+	task = bpf_get_current_task_btf();
+	mark = bpf_task_storage_get(&gov_marks, task, 0, 0);
+	config = bpf_map_lookup_elem(&gov_config, &zero);
+	if (!mark || !config)
+		return 0;
+	if (id == GOV_NR_MMAP) {
+		int fd = (int)regs->r8;
+		struct fdtable *fdt;
+		struct file **files;
+		if ((regs->r10 & GOV_MAP_ANONYMOUS) || fd < 0)
+			return 0;
+		fdt = BPF_CORE_READ(task, files, fdt);
+		if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+			return 0;
+		files = BPF_CORE_READ(fdt, fd);
+		if (bpf_probe_read_kernel(&file, sizeof(file), &files[fd]))
+			return 0;
+	} else {
+		if (bpf_find_vma(task, regs->di, gov_vma_file, &found, 0))
+			return 0; /* no mapping there: the call fails */
+		file = found.file;
+	}
+	if (!file)
+		return 0; /* anonymous memory is not a file's code */
+	inode = BPF_CORE_READ(file, f_inode);
+	if (BPF_CORE_READ(inode, __i_nlink) == 0)
+		return 0; /* a memfd, O_TMPFILE or removed file: code nobody can name, like a JIT's */
+	gov_times(inode, &ctime_sec, &ctime_nsec, &mtime_sec, &mtime_nsec);
+	if (ctime_sec < config->written_since)
+		return 0;
+	bpf_send_signal(GOV_SIGKILL); /* the task dies before the call returns to its code */
+	gov_emit(GOV_SESSION_EXEC_MEMORY, 0, task, 0, mark->run, 0, BPF_CORE_READ(inode, i_sb, s_dev),
+		 BPF_CORE_READ(inode, i_ino));
 	return 0;
 }

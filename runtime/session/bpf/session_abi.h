@@ -11,6 +11,9 @@
 /* Per-session secrets and settings (array map, one entry). */
 struct gov_session_config {
 	__u64 key0, key1; /* SipHash-2-4 key: the tree can read neither maps nor govrun */
+	/* A file whose ctime is at or after this (seconds, realtime) was written in
+	 * the session: mapping it executable kills the mapping process. ~0: not yet. */
+	__s64 written_since;
 };
 
 /* What govrun authorized one exec to become, keyed by the calling thread id:
@@ -32,6 +35,7 @@ struct gov_session_auth {
 #define GOV_SESSION_KILL 2 /* an image did not match its authorization: killed before it ran */
 #define GOV_SESSION_FORK 3 /* a task (process or thread) of the session was created */
 #define GOV_SESSION_EXIT 4 /* a task of the session ended (flags: GOV_SESSION_GROUP_DEAD) */
+#define GOV_SESSION_EXEC_MEMORY 5 /* a task mapped a file written in the session executable: killed */
 
 #define GOV_SESSION_GROUP_DEAD 1
 
@@ -53,6 +57,7 @@ struct gov_session_event {
 	__u64 run;       /* the run the task belongs to (EXEC, KILL: the authorized run) */
 	__u64 time_ns;   /* CLOCK_MONOTONIC */
 	__u64 user_ns, system_ns, max_rss_kib; /* EXIT with GROUP_DEAD */
+	__u64 file_dev, file_ino;              /* EXEC_MEMORY: the file (kernel dev_t) */
 };
 
 #endif
