@@ -727,13 +727,7 @@ class Supervisor {
       envp_address = regs.r10;
       call.flags = static_cast<int>(regs.r8);
     }
-    std::size_t budget = kMaxExecBytes;
-    const std::int64_t read_start = exec::MonotonicNs();
-    TraceeMemory memory(pid);
-    const bool read_ok = memory.ReadString(path_address, budget, call.path) &&
-                         memory.ReadStringArray(argv_address, budget, call.argv) &&
-                         memory.ReadStringArray(envp_address, budget, call.envp);
-    result_.costs.read_ns += exec::MonotonicNs() - read_start;
+    const bool read_ok = ReadCall(pid, path_address, argv_address, envp_address, call);
     if (!read_ok) {
       // Unreadable or beyond what the supervisor reads: the kernel would
       // fault or refuse most of these too; nothing unread runs.
@@ -741,6 +735,20 @@ class Supervisor {
       return;
     }
     Decide(pid, caller, proc, call);
+  }
+
+  // The path, argv and environment of an exec call from the caller's memory
+  // (at most kMaxExecBytes); false when any of it cannot be read.
+  bool ReadCall(pid_t pid, std::uint64_t path_address, std::uint64_t argv_address, std::uint64_t envp_address,
+                ExecCall& call) {
+    std::size_t budget = kMaxExecBytes;
+    const std::int64_t read_start = exec::MonotonicNs();
+    TraceeMemory memory(pid);
+    const bool read_ok = memory.ReadString(path_address, budget, call.path) &&
+                         memory.ReadStringArray(argv_address, budget, call.argv) &&
+                         memory.ReadStringArray(envp_address, budget, call.envp);
+    result_.costs.read_ns += exec::MonotonicNs() - read_start;
+    return read_ok;
   }
 
   void Refuse(pid_t pid, const Caller& caller, int error) {
@@ -1114,13 +1122,7 @@ class Supervisor {
       envp_address = data.args[3];
       call.flags = static_cast<int>(data.args[4]);
     }
-    std::size_t budget = kMaxExecBytes;
-    const std::int64_t read_start = exec::MonotonicNs();
-    TraceeMemory memory(pid);
-    const bool read_ok = memory.ReadString(path_address, budget, call.path) &&
-                         memory.ReadStringArray(argv_address, budget, call.argv) &&
-                         memory.ReadStringArray(envp_address, budget, call.envp);
-    result_.costs.read_ns += exec::MonotonicNs() - read_start;
+    const bool read_ok = ReadCall(pid, path_address, argv_address, envp_address, call);
     // The pid still names the caller (not a process that reused it).
     std::uint64_t id = notification->id;
     if (ioctl(options_.kernel->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) {
@@ -1193,22 +1195,10 @@ class Supervisor {
     const bool killed = event.type == GOV_SESSION_KILL;
     std::optional<PendingExec> pending;
     std::shared_ptr<TrackedRun> previous;
-    if (auto found = procs_.find(former); found != procs_.end()) {
-      pending = std::move(found->second.pending);
-      previous = found->second.run;
-      if (former != pid) {
-        procs_.erase(found);  // a thread executed: it now has the leader's pid
-      }
-    }
-    Proc& proc = procs_[pid];
+    Proc& proc = TakeExecuted(pid, former, pending, previous);
     if (!previous) {
       previous = proc.run;
     }
-    if (former != pid && proc.pending && !proc.pending->root) {
-      EndRun(*proc.pending->run,
-             [&](lineage::End& end) { end.exec_error = "another thread of the process executed first"; });
-    }
-    proc.pending.reset();
     if (!pending || pending->run->number != event.run) {
       if (killed) {
         ++result_.mismatches;
@@ -1218,20 +1208,10 @@ class Supervisor {
       return;
     }
     TrackedRun& run = *pending->run;
-    if (pending->root) {
-      root_started_ = true;
-      if (auto went = root_child_.FinishGo(); !went.ok()) {
-        root_failure_ = went.failure();
-        kill(pid, SIGKILL);
-        return;
-      }
+    if (pending->root && !RootExecuted(pid)) {
+      return;
     }
-    if (previous && previous.get() != &run && previous->leader == pid && !previous->ended) {
-      EndRun(*previous, [&](lineage::End& end) {
-        end.duration_ns = exec::MonotonicNs() - previous->started_ns;
-        end.replaced_by = run.id;
-      });
-    }
+    EndReplaced(previous, run, pid);
     run.leader = pid;
     proc.run = pending->run;
     if (killed) {
@@ -1254,33 +1234,9 @@ class Supervisor {
     if (run.term_deadline_ns < 0) {
       run.term_deadline_ns = run.started_ns - run.term_deadline_ns * 1000000;
     }
-    lineage::Start start;
-    start.run_id = run.id;
-    start.pid = pid;
-    start.time_unix_ns = exec::RealtimeNs() - age_ns;
-    start.limits.push_back(
-        {"session", "the session root's sandbox, inherited (run " + options_.root_run_id + ")", "inherited"});
-    if (run.term_deadline_ns > 0) {
-      start.limits.push_back({"timeout",
-                              "govrun session supervisor (SIGTERM to the run's processes, SIGKILL after " +
-                                  std::to_string(options_.kill_grace_ms) + " ms)",
-                              std::to_string((run.term_deadline_ns - run.started_ns) / 1000000) + "ms"});
+    if (RecordChildStart(run, pid, exec::RealtimeNs() - age_ns)) {
+      ++result_.runs;
     }
-    start.supervisor_pid = getpid();
-    start.supervisor_start_time = supervisor_start_time_;
-    start.boot_id = boot_id_;
-    start.depth = run.depth;
-    start.program = run.program;
-    if (auto recorded = options_.recorder->RecordStart(start); !recorded.ok()) {
-      // Not recorded ⇒ not run on: the process is killed.
-      result_.lineage_error = recorded.error().message;
-      kill(pid, SIGKILL);
-      run.killed_by = "lineage";
-      Notice("cannot record the start of " + EscapeForDisplay(run.program) +
-             " (it was killed): " + recorded.error().message);
-      return;
-    }
-    ++result_.runs;
   }
 
   // A task of the session ended; the last of a process ends its run.
@@ -1499,13 +1455,12 @@ class Supervisor {
     Continue(pid, 0);
   }
 
-  // PTRACE_EVENT_EXEC: the new image exists and has run nothing.
-  void Executed(pid_t pid) {
-    unsigned long former_message = 0;
-    ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &former_message);
-    const auto former = static_cast<pid_t>(former_message);
-    std::optional<PendingExec> pending;
-    std::shared_ptr<TrackedRun> previous;
+  // An exec happened: the thread `former` executed and is now `pid` (the
+  // leader). Takes its pending authorization and the run it ran before,
+  // ends a pending exec of the leader that lost to it, and returns the
+  // process's entry.
+  Proc& TakeExecuted(pid_t pid, pid_t former, std::optional<PendingExec>& pending,
+                     std::shared_ptr<TrackedRun>& previous) {
     if (auto found = procs_.find(former); found != procs_.end()) {
       pending = std::move(found->second.pending);
       previous = found->second.run;
@@ -1520,6 +1475,39 @@ class Supervisor {
              [&](lineage::End& end) { end.exec_error = "another thread of the process executed first"; });
     }
     proc.pending.reset();
+    return proc;
+  }
+
+  // The root's own exec happened: the rest of Child::Go. False (the session
+  // ends with that failure) when the child reported one.
+  bool RootExecuted(pid_t pid) {
+    root_started_ = true;
+    if (auto went = root_child_.FinishGo(); !went.ok()) {
+      root_failure_ = went.failure();
+      kill(pid, SIGKILL);
+      return false;
+    }
+    return true;
+  }
+
+  // The image `previous` of process `pid` ends: `run` replaced it.
+  void EndReplaced(const std::shared_ptr<TrackedRun>& previous, const TrackedRun& run, pid_t pid) {
+    if (previous && previous.get() != &run && previous->leader == pid && !previous->ended) {
+      EndRun(*previous, [&](lineage::End& end) {
+        end.duration_ns = exec::MonotonicNs() - previous->started_ns;
+        end.replaced_by = run.id;
+      });
+    }
+  }
+
+  // PTRACE_EVENT_EXEC: the new image exists and has run nothing.
+  void Executed(pid_t pid) {
+    unsigned long former_message = 0;
+    ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &former_message);
+    const auto former = static_cast<pid_t>(former_message);
+    std::optional<PendingExec> pending;
+    std::shared_ptr<TrackedRun> previous;
+    Proc& proc = TakeExecuted(pid, former, pending, previous);
     proc.waiting_for_parent = false;
     if (!pending) {
       // Every exec stops at its entry first: an image nobody authorized
@@ -1536,24 +1524,14 @@ class Supervisor {
       mismatch = WatchScript(pending->run, pending->script_path, pending->script);
     }
     TrackedRun& run = *pending->run;
-    if (pending->root) {
-      root_started_ = true;
-      if (auto went = root_child_.FinishGo(); !went.ok()) {
-        root_failure_ = went.failure();
-        kill(pid, SIGKILL);
-        return;
-      }
+    if (pending->root && !RootExecuted(pid)) {
+      return;
     }
     if (!mismatch.empty()) {
       ++result_.mismatches;
       kill(pid, SIGKILL);
       // The image this process ran before is gone all the same.
-      if (previous && previous.get() != &run && previous->leader == pid && !previous->ended) {
-        EndRun(*previous, [&](lineage::End& end) {
-          end.duration_ns = exec::MonotonicNs() - previous->started_ns;
-          end.replaced_by = run.id;
-        });
-      }
+      EndReplaced(previous, run, pid);
       run.leader = pid;
       run.killed_by = "exec-mismatch";
       if (pending->root) {
@@ -1566,12 +1544,7 @@ class Supervisor {
       return;
     }
     // The image this process ran before ends here.
-    if (previous && previous.get() != &run && previous->leader == pid && !previous->ended) {
-      EndRun(*previous, [&](lineage::End& end) {
-        end.duration_ns = exec::MonotonicNs() - previous->started_ns;
-        end.replaced_by = run.id;
-      });
-    }
+    EndReplaced(previous, run, pid);
     run.leader = pid;
     proc.run = pending->run;
     if (!pending->root) {
@@ -1593,30 +1566,7 @@ class Supervisor {
       if (run.term_deadline_ns < 0) {
         run.term_deadline_ns = run.started_ns - run.term_deadline_ns * 1000000;
       }
-      lineage::Start start;
-      start.run_id = run.id;
-      start.pid = pid;
-      start.time_unix_ns = exec::RealtimeNs();
-      start.limits.push_back(
-          {"session", "the session root's sandbox, inherited (run " + options_.root_run_id + ")", "inherited"});
-      if (run.term_deadline_ns > 0) {
-        start.limits.push_back({"timeout",
-                                "govrun session supervisor (SIGTERM to the run's processes, SIGKILL after " +
-                                    std::to_string(options_.kill_grace_ms) + " ms)",
-                                std::to_string((run.term_deadline_ns - run.started_ns) / 1000000) + "ms"});
-      }
-      start.supervisor_pid = getpid();
-      start.supervisor_start_time = supervisor_start_time_;
-      start.boot_id = boot_id_;
-      start.depth = run.depth;
-      start.program = run.program;
-      if (auto recorded = options_.recorder->RecordStart(start); !recorded.ok()) {
-        // Not recorded ⇒ not run.
-        result_.lineage_error = recorded.error().message;
-        kill(pid, SIGKILL);
-        run.killed_by = "lineage";
-        Notice("cannot record the start of " + EscapeForDisplay(run.program) +
-               " (it was not run): " + recorded.error().message);
+      if (!RecordChildStart(run, pid, exec::RealtimeNs())) {
         Continue(pid, 0);
         return;
       }
@@ -1624,6 +1574,38 @@ class Supervisor {
       result_.costs.check_start_ns += exec::MonotonicNs() - check_start - waited;
     }
     Continue(pid, 0);
+  }
+
+  // The start record of a child run whose image the kernel executed as
+  // authorized; false when it cannot be written (the process is killed: not
+  // recorded ⇒ not run on).
+  bool RecordChildStart(TrackedRun& run, pid_t pid, std::int64_t time_unix_ns) {
+    lineage::Start start;
+    start.run_id = run.id;
+    start.pid = pid;
+    start.time_unix_ns = time_unix_ns;
+    start.limits.push_back(
+        {"session", "the session root's sandbox, inherited (run " + options_.root_run_id + ")", "inherited"});
+    if (run.term_deadline_ns > 0) {
+      start.limits.push_back({"timeout",
+                              "govrun session supervisor (SIGTERM to the run's processes, SIGKILL after " +
+                                  std::to_string(options_.kill_grace_ms) + " ms)",
+                              std::to_string((run.term_deadline_ns - run.started_ns) / 1000000) + "ms"});
+    }
+    start.supervisor_pid = getpid();
+    start.supervisor_start_time = supervisor_start_time_;
+    start.boot_id = boot_id_;
+    start.depth = run.depth;
+    start.program = run.program;
+    if (auto recorded = options_.recorder->RecordStart(start); !recorded.ok()) {
+      result_.lineage_error = recorded.error().message;
+      kill(pid, SIGKILL);
+      run.killed_by = "lineage";
+      Notice("cannot record the start of " + EscapeForDisplay(run.program) +
+             " (it was killed): " + recorded.error().message);
+      return false;
+    }
+    return true;
   }
 
   // Empty when the kernel executed exactly what was authorized.
