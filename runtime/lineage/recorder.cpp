@@ -250,6 +250,13 @@ class DurableFlusher {
     return Error{failure_};
   }
 
+  // The caller's own sync failed: no later record is durable either.
+  void MarkFailed(const std::string& failure) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (failure_.empty()) failure_ = failure;
+    done_.notify_all();
+  }
+
   // Everything up to `ticket` was made durable by the caller's own sync.
   void MarkDurable(std::uint64_t ticket) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -329,6 +336,21 @@ class LogRecorder final : public Recorder {
   }
 
   ErrorOr<void> AwaitDurable(std::uint64_t ticket) override { return flusher_.Await(ticket); }
+
+  ErrorOr<void> AppendAuthorizationOnly(const Authorization& record) override {
+    return AppendAuthorization(record, /*durable=*/false);
+  }
+
+  ErrorOr<void> MakeDurableNow() override {
+    const std::uint64_t ticket = tail_->size;
+    if (fdatasync(fd_) != 0) {
+      const Error error{Errno("lineage log: fdatasync failed")};
+      flusher_.MarkFailed(error.message);
+      return error;
+    }
+    flusher_.MarkDurable(ticket);
+    return flusher_.Await(ticket);  // an earlier failure stays final
+  }
 
   // Appends the authorization record (with fdatasync when `durable`); then
   // tail_ is the log's end after it.

@@ -151,6 +151,14 @@ class Recorder {
   // Returns once the record of `ticket` is durable. An error when a flush
   // failed: then no later record is taken as durable either.
   virtual ErrorOr<void> AwaitDurable(std::uint64_t ticket) = 0;
+  // Appends the authorization record without making it durable: the caller
+  // does, with MakeDurableNow, before the program may run (a supervisor
+  // that decides several execs and syncs once for all of them).
+  virtual ErrorOr<void> AppendAuthorizationOnly(const Authorization& record) = 0;
+  // Makes every record appended so far durable with one fdatasync in the
+  // caller's thread (a supervisor that waits anyway saves the hand-off to
+  // the syncing thread); a failure is final, as for AwaitDurable.
+  virtual ErrorOr<void> MakeDurableNow() = 0;
   // Returns the byte offset of the start record in the log.
   virtual ErrorOr<std::uint64_t> RecordStart(const Start& record) = 0;
   virtual ErrorOr<void> RecordEnd(const End& record) = 0;

@@ -496,7 +496,15 @@ class Supervisor {
         }
       }
       if (listener >= 0 && (fds[2].revents & POLLIN) != 0) {
-        Notified();
+        // Every exec waiting now is decided, then one sync releases them all.
+        for (int batched = 0; batched < 64; ++batched) {
+          Notified();
+          pollfd more{listener, POLLIN, 0};
+          if (poll(&more, 1, 0) != 1 || (more.revents & POLLIN) == 0) {
+            break;
+          }
+        }
+        ReleaseBatch();
       } else if (listener >= 0 && (fds[2].revents & (POLLHUP | POLLERR | POLLNVAL)) != 0) {
         listener = -1;  // no process uses the session's filter any more
       }
@@ -960,11 +968,23 @@ class Supervisor {
     const request::Request& decided = record.request;
     result_.costs.decide_ns += exec::MonotonicNs() - mark;
     mark = exec::MonotonicNs();
-    // Durable before the program's first instruction, not before the exec:
-    // the kernel builds the new image while the log is synced, and the
-    // exec event waits for the sync (Executed).
-    auto recorded = options_.recorder->RecordAuthorizationDeferred(record);
-    result_.costs.record_ns += exec::MonotonicNs() - mark;
+    // Durable before the program's first instruction. ptrace: not before
+    // the exec — the kernel builds the new image while the log is synced,
+    // and the exec event waits for the sync (Executed). Kernel mechanism:
+    // nothing can wait after the exec, so an allowed exec's record is synced
+    // here, in this thread (a hand-off to the syncing thread costs two
+    // context switches per exec); a denial's need not be.
+    ErrorOr<std::uint64_t> recorded = std::uint64_t{0};
+    if (caller.regs == nullptr && execute) {
+      // Made durable with the others of its batch (KernelLoop).
+      if (auto appended = options_.recorder->AppendAuthorizationOnly(record); !appended.ok()) {
+        recorded = appended.error();
+      }
+      result_.costs.record_ns += exec::MonotonicNs() - mark;
+    } else {
+      recorded = options_.recorder->RecordAuthorizationDeferred(record);
+      result_.costs.record_ns += exec::MonotonicNs() - mark;
+    }
     if (!recorded.ok()) {
       result_.lineage_error = recorded.error().message;
       Deny(pid, caller, parent, decided.program_path, "cannot record the authorization: " + recorded.error().message,
@@ -1018,38 +1038,61 @@ class Supervisor {
     ptrace(PTRACE_SYSCALL, pid, nullptr, nullptr);
   }
 
-  // The kernel mechanism lets an allowed exec proceed: the authorization is
-  // durable first (no stop after the exec to wait at), the script (if any)
-  // is watched from now on, and the kernel gets what the new image must be.
-  void ProceedInKernel(pid_t pid, const Caller& caller, Proc& proc, PendingExec pending) {
-    TrackedRun& run = *pending.run;
-    const std::int64_t wait_start = exec::MonotonicNs();
-    auto durable = options_.recorder->AwaitDurable(pending.durable_ticket);
-    result_.costs.durable_wait_ns += exec::MonotonicNs() - wait_start;
-    std::string refusal;
-    if (!durable.ok()) {
-      result_.lineage_error = durable.error().message;
-      refusal = "cannot make its authorization durable: " + durable.error().message;
-    }
-    if (refusal.empty() && !pending.script_path.empty()) {
-      refusal = WatchScript(pending.run, pending.script_path, pending.script);
-    }
-    if (refusal.empty()) {
-      if (auto bound = options_.kernel->binding->Authorize(pid, run.number, pending.file, pending.argv, pending.envp);
-          !bound.ok()) {
-        refusal = bound.error().message;
-      }
-    }
-    if (!refusal.empty()) {
-      ++result_.denied;
-      EndRun(run, [&](lineage::End& end) { end.exec_error = "not run: " + refusal; });
-      Notice(EscapeForDisplay(refusal) + ": " + EscapeForDisplay(run.program) + " was not run");
-      Refuse(pid, caller, EACCES);
+  // The kernel mechanism holds an allowed exec until its authorization is
+  // durable: the execs decided in one batch (KernelLoop) share one sync.
+  void ProceedInKernel(pid_t pid, const Caller& caller, Proc& /*proc*/, PendingExec pending) {
+    batch_.push_back({pid, caller.notification, std::move(pending)});
+  }
+
+  // The batch's authorizations are made durable (no stop after the exec to
+  // wait at), then each exec proceeds: its script (if any) watched from now
+  // on, the kernel told what its new image must be.
+  void ReleaseBatch() {
+    if (batch_.empty()) {
       return;
     }
-    runs_by_number_[run.number] = pending.run;
-    proc.pending = std::move(pending);
-    Answer(caller.notification, 0);
+    const std::int64_t mark = exec::MonotonicNs();
+    auto durable = options_.recorder->MakeDurableNow();
+    result_.costs.durable_wait_ns += exec::MonotonicNs() - mark;
+    if (!durable.ok()) {
+      result_.lineage_error = durable.error().message;
+    }
+    std::vector<Batched> batch = std::move(batch_);
+    batch_.clear();
+    for (Batched& waiting : batch) {
+      const Caller caller{nullptr, waiting.notification};
+      TrackedRun& run = *waiting.pending.run;
+      auto found = procs_.find(waiting.pid);
+      if (found == procs_.end()) {
+        EndRun(run,
+               [&](lineage::End& end) { end.exec_error = "the process ended before the authorized exec completed"; });
+        continue;
+      }
+      std::string refusal;
+      if (!durable.ok()) {
+        refusal = "cannot make its authorization durable: " + durable.error().message;
+      }
+      if (refusal.empty() && !waiting.pending.script_path.empty()) {
+        refusal = WatchScript(waiting.pending.run, waiting.pending.script_path, waiting.pending.script);
+      }
+      if (refusal.empty()) {
+        if (auto bound = options_.kernel->binding->Authorize(waiting.pid, run.number, waiting.pending.file,
+                                                             waiting.pending.argv, waiting.pending.envp);
+            !bound.ok()) {
+          refusal = bound.error().message;
+        }
+      }
+      if (!refusal.empty()) {
+        ++result_.denied;
+        EndRun(run, [&](lineage::End& end) { end.exec_error = "not run: " + refusal; });
+        Notice(EscapeForDisplay(refusal) + ": " + EscapeForDisplay(run.program) + " was not run");
+        Refuse(waiting.pid, caller, EACCES);
+        continue;
+      }
+      runs_by_number_[run.number] = waiting.pending.run;
+      found->second.pending = std::move(waiting.pending);
+      Answer(waiting.notification, 0);
+    }
   }
 
   // ------------------------------------------------- kernel mechanism --
@@ -1754,6 +1797,12 @@ class Supervisor {
   std::unordered_map<std::uint64_t, std::shared_ptr<TrackedRun>> runs_by_number_;
   std::uint64_t next_run_number_ = kRootRunNumber + 1;
   std::vector<unsigned char> notification_;
+  struct Batched {
+    pid_t pid;
+    std::uint64_t notification;
+    PendingExec pending;
+  };
+  std::vector<Batched> batch_;  // allowed execs waiting for their authorizations' sync
   bool namespace_init_done_ = false;
   std::vector<ScriptWatch> script_watches_;  // one per running script run
 };

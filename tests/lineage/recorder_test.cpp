@@ -100,5 +100,26 @@ TEST_CASE("deferred authorizations: each ticket is covered by a shared sync, in 
   CHECK(report.failure == Failure::kNone);
 }
 
+TEST_CASE("appended-only authorizations become durable together with one sync in the caller's thread",
+          "[lineage]") {
+  TempDir dir;
+  auto key = TestKey(8);
+  auto recorder = OpenLog(dir.path, key);
+  REQUIRE(recorder.ok());
+  Recorder& log = *recorder.value();
+  auto deferred = log.RecordAuthorizationDeferred(SampleAuthorization(NewRunId(), ""));
+  REQUIRE(deferred.ok());
+  for (int i = 0; i < 3; ++i) REQUIRE(log.AppendAuthorizationOnly(SampleAuthorization(NewRunId(), "")).ok());
+  REQUIRE(log.MakeDurableNow().ok());
+  // The sync covered the deferred record too, and the log's end.
+  REQUIRE(log.AwaitDurable(deferred.value()).ok());
+  REQUIRE(log.AwaitDurable(ReadFile(dir.path + "/lineage.log").size()).ok());
+  REQUIRE(log.Checkpoint().ok());
+  CHECK(Lines(ReadFile(dir.path + "/lineage.log")).size() == 1 + 4 + 1);
+  Report report = Verify(dir.path, Trusting(key));
+  INFO(report.message);
+  CHECK(report.failure == Failure::kNone);
+}
+
 }  // namespace
 }  // namespace gov::lineage
