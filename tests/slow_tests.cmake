@@ -24,4 +24,7 @@ set_tests_properties(
   [==[golden: govc lint diagnostics]==]
   [==[lineage:writers SIGKILLed at random points: the log verifies, interrupted runs are incomplete]==]
   [==[finding 17: governed programs hold no capabilities and create no device nodes]==]
+  [==[session: an exec whose path or argument another thread changes runs only as authorized]==]
+  [==[session: no escape corpus entry runs a denied program]==]
+  [==[a run writes nothing beneath /proc, /sys or /dev unless `write` names it, even as root]==]
   PROPERTIES COST 10)
