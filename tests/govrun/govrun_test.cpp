@@ -12,7 +12,8 @@
 //   govrun_tests --helper forks N        fork up to N sleeping children, print how many
 //   govrun_tests --helper tree FILE      start a tree of sleepers (one in its own
 //                                        session), write their pids to FILE, sleep
-#define CATCH_CONFIG_RUNNER
+//
+// Catch2's implementation is compiled once, in tests/support/catch_impl.cpp.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -55,6 +56,7 @@
 #include "runtime/exec/program.h"
 #include "runtime/exec/sandbox.h"
 #include "tests/govrun/support.h"
+#include "tests/support/catch_run.h"
 
 namespace {
 
@@ -1376,5 +1378,5 @@ int main(int argc, char** argv) {
     return 2;
   }
   gov_test::MakeBinariesReachableByNobody();
-  return Catch::Session().run(argc, argv);
+  return gov_test::RunCatch(argc, argv);
 }
