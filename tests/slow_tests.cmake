@@ -8,6 +8,7 @@
 # do not exist are ignored. Keep the list short and roughly sorted; a
 # renamed test only loses its head start.
 set_tests_properties(
+  [==[session tests with the ptrace mechanism]==]
   [==[lineage:govrun: 8 concurrent govrun loops into one log]==]
   [==[lineage:govrun SIGKILLed at random points: the log verifies, interrupted runs are incomplete]==]
   [==[lineage:8 concurrent writer processes x 200 runs: every record present, the log verifies]==]
