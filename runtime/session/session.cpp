@@ -1706,10 +1706,17 @@ class Supervisor {
   }
 
   // -------------------------------------------------------- deadlines --
+  // The processes of `run` and of every run it started. The runs' own
+  // processes (the images that executed: a script's interpreter, a shell)
+  // first: signalled after one of their children, they could see it die
+  // and go on before their own signal is sent (govrun may be preempted in
+  // between).
   void SignalRunTree(const TrackedRun& run, int signal) {
-    for (const auto& [pid, proc] : procs_) {
-      if (proc.run && proc.run->Within(run)) {
-        kill(pid, signal);
+    for (const bool leaders : {true, false}) {
+      for (const auto& [pid, proc] : procs_) {
+        if (proc.run && proc.run->Within(run) && (proc.run->leader == pid) == leaders) {
+          kill(pid, signal);
+        }
       }
     }
   }
