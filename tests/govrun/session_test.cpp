@@ -948,11 +948,14 @@ TEST_CASE("session: indirect and fileless execs are decided by what actually run
 
 TEST_CASE("session: when the supervisor is killed, the whole tree dies", "[govrun][session][failclosed]") {
   Fixture fixture(CorpusPolicy() + "allow touch_ok when program.name == \"touch\"\n");
-  // The tree waits (with builtins only) for a go file, then would create the marker.
+  // A child of the root (no PR_SET_PDEATHSIG of its own) waits with builtins
+  // only for a go file, then would write one marker itself and execute
+  // touch for the other: neither may happen once govrun is gone.
   const std::string go = fixture.dir + "/go";
   const std::string ready = fixture.dir + "/ready";
-  const std::string script =
-      ": > " + ready + "; while [ ! -e " + go + " ]; do :; done; /usr/bin/touch " + fixture.Marker();
+  const std::string survived = fixture.dir + "/survived";
+  const std::string script = "( : > " + ready + "; while [ ! -e " + go + " ]; do :; done; : > " + survived +
+                             "; /usr/bin/touch " + fixture.Marker() + " ) & wait";
   std::vector<std::string> argv = {
       Govrun(), "--session", "--session-mechanism", SessionMechanism(), "--config", fixture.config, "--", "bash",
       "-c",     script};
@@ -963,9 +966,10 @@ TEST_CASE("session: when the supervisor is killed, the whole tree dies", "[govru
   waitpid(started.pid, &status, 0);
   WriteText(go, "");
   // Bounded wait for a marker that must never come.
-  for (int i = 0; i < 20 && !Exists(fixture.Marker()); ++i) {
+  for (int i = 0; i < 20 && !Exists(fixture.Marker()) && !Exists(survived); ++i) {
     usleep(50000);
   }
+  CHECK_FALSE(Exists(survived));
   CHECK_FALSE(Exists(fixture.Marker()));
 }
 
