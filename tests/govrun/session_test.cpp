@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -949,13 +950,18 @@ TEST_CASE("session: indirect and fileless execs are decided by what actually run
 TEST_CASE("session: when the supervisor is killed, the whole tree dies", "[govrun][session][failclosed]") {
   Fixture fixture(CorpusPolicy() + "allow touch_ok when program.name == \"touch\"\n");
   // A child of the root (no PR_SET_PDEATHSIG of its own) waits with builtins
-  // only for a go file, then would write one marker itself and execute
-  // touch for the other: neither may happen once govrun is gone.
+  // only for a go file, then executes touch at once (which must fail: no
+  // exec is authorized once govrun is gone) and, a second later, would write
+  // a marker with a builtin (the tree must be dead by then; the kernel
+  // mechanism kills it when the namespace's init has run, a scheduling delay
+  // after govrun's death, not in the same instant).
   const std::string go = fixture.dir + "/go";
   const std::string ready = fixture.dir + "/ready";
   const std::string survived = fixture.dir + "/survived";
-  const std::string script = "( : > " + ready + "; while [ ! -e " + go + " ]; do :; done; : > " + survived +
-                             "; /usr/bin/touch " + fixture.Marker() + " ) & wait";
+  const std::string pause = fixture.dir + "/pause";
+  REQUIRE(mkfifo(pause.c_str(), 0600) == 0);
+  const std::string script = "( : > " + ready + "; while [ ! -e " + go + " ]; do :; done; /usr/bin/touch " +
+                             fixture.Marker() + "; read -t 1 <> " + pause + "; : > " + survived + " ) & wait";
   std::vector<std::string> argv = {
       Govrun(), "--session", "--session-mechanism", SessionMechanism(), "--config", fixture.config, "--", "bash",
       "-c",     script};
@@ -965,9 +971,9 @@ TEST_CASE("session: when the supervisor is killed, the whole tree dies", "[govru
   int status = 0;
   waitpid(started.pid, &status, 0);
   WriteText(go, "");
-  // Bounded wait for a marker that must never come.
-  for (int i = 0; i < 20 && !Exists(fixture.Marker()) && !Exists(survived); ++i) {
-    usleep(50000);
+  // Bounded wait (past the builtin's second) for markers that must never come.
+  for (int i = 0; i < 30 && !Exists(fixture.Marker()) && !Exists(survived); ++i) {
+    usleep(100000);
   }
   CHECK_FALSE(Exists(survived));
   CHECK_FALSE(Exists(fixture.Marker()));
