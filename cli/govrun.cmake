@@ -21,7 +21,7 @@ if(TARGET gov_lineage)
   # govrun_check.cpp: the JSON of --check, apart from the code every run executes.
   add_executable(govrun ${CMAKE_CURRENT_SOURCE_DIR}/govrun.cpp ${CMAKE_CURRENT_SOURCE_DIR}/govrun_check.cpp)
   target_link_libraries(govrun PRIVATE gov_session gov_exec gov_config gov_bundle gov_request gov_interp gov_crypto
-                                       gov_lineage gov_hook)
+                                       gov_lineage gov_service gov_hook)
   # Sanitizer builds keep the default (shared) linking: the sanitizer
   # runtimes are shared objects and replace allocation functions.
   if(NOT GOV_SANITIZE)

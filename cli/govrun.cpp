@@ -46,6 +46,7 @@
 #include "runtime/request/request.h"
 #include "runtime/session/approval.h"
 #include "runtime/session/authorization.h"
+#include "runtime/service/client.h"
 #include "runtime/session/session.h"
 #include "runtime/support/display.h"
 #include "runtime/support/output_file.h"
@@ -209,14 +210,47 @@ exec::Outcome<bool> ReadContext(const std::vector<std::string>& items, const std
   return true;
 }
 
+// The user and group databases are read from /etc/passwd and /etc/group
+// (root's files) with glibc's file parsers, never through NSS: a static
+// program that loads an NSS module (systemd, sss, ldap) gets a second C
+// library and crashed for a uid that only such a module knows. Accounts
+// known only to another source show as numbers (docs/govrun.md).
 std::string GroupName(gid_t gid) {
+  std::string name = std::to_string(gid);
+  FILE* file = std::fopen("/etc/group", "rce");
+  if (file == nullptr) return name;
   struct group entry {};
   struct group* found = nullptr;
-  char buffer[8192];
-  if (getgrgid_r(gid, &entry, buffer, sizeof buffer, &found) == 0 && found != nullptr) {
-    return found->gr_name;
+  std::vector<char> buffer(1 << 16);
+  while (fgetgrent_r(file, &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
+    if (found->gr_gid == gid) {
+      name = found->gr_name;
+      break;
+    }
   }
-  return std::to_string(gid);
+  std::fclose(file);
+  return name;
+}
+
+// The /etc/passwd entry of `uid`: false when there is none.
+bool FindUser(uid_t uid, std::string& name, std::string& home, std::string& shell) {
+  FILE* file = std::fopen("/etc/passwd", "rce");
+  if (file == nullptr) return false;
+  struct passwd entry {};
+  struct passwd* found = nullptr;
+  std::vector<char> buffer(1 << 14);
+  bool matched = false;
+  while (fgetpwent_r(file, &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
+    if (found->pw_uid == uid) {
+      name = found->pw_name;
+      home = found->pw_dir != nullptr ? found->pw_dir : "";
+      shell = found->pw_shell != nullptr ? found->pw_shell : "";
+      matched = true;
+      break;
+    }
+  }
+  std::fclose(file);
+  return matched;
 }
 
 // The caller's identity as govrun measures it, and the account variables
@@ -233,18 +267,10 @@ exec::Outcome<bool> FillIdentity(request::Request& request, exec::AccountVariabl
   const gid_t gid = getegid();
   request.uid = uid;
   request.gid = gid;
-  {
-    struct passwd entry {};
-    struct passwd* found = nullptr;
-    char buffer[4096];
-    if (getpwuid_r(uid, &entry, buffer, sizeof buffer, &found) == 0 && found != nullptr) {
-      request.user_name = found->pw_name;
-      account.user = found->pw_name;
-      account.home = found->pw_dir != nullptr ? found->pw_dir : "";
-      account.shell = found->pw_shell != nullptr ? found->pw_shell : "";
-    } else {
-      request.user_name = std::to_string(uid);
-    }
+  if (FindUser(uid, account.user, account.home, account.shell)) {
+    request.user_name = account.user;
+  } else {
+    request.user_name = std::to_string(uid);
   }
   const int count = getgroups(0, nullptr);
   std::vector<gid_t> groups(static_cast<std::size_t>(std::max(count, 0)));
@@ -669,7 +695,16 @@ int Main(int argc, char** argv, Timings& timings) {
   timings.Mark("load_verify");
   // --check records nothing: it needs neither the signing key nor the log.
   std::unique_ptr<lineage::Recorder> log;
-  if (!options.check) {
+  if (!options.check && !config.value().lineage_service.empty()) {
+    exec::RaiseSubmitterGroup();
+    auto connected = service::ConnectService(config.value().lineage_service, config.value().lineage_dir,
+                                             config.value().lineage_lock_timeout_ms);
+    exec::LowerSubmitterGroup();
+    if (!connected.ok()) {
+      return Fail({exec::kExitLineage, connected.error().message});
+    }
+    log = std::move(connected.value());
+  } else if (!options.check) {
     auto signing_key = crypto::ReadPrivateKeyFile(config.value().signing_key);
     if (!signing_key.ok()) {
       return Fail({exec::kExitConfig,
@@ -683,6 +718,7 @@ int Main(int argc, char** argv, Timings& timings) {
     }
     log = std::move(opened_log.value());
   }
+  exec::ForgetSubmitterGroup();  // the connection to govd (if any) is made
   timings.Mark("open_log");
 
   // 2-3. The program and the request.

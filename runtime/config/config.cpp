@@ -25,7 +25,7 @@ constexpr std::size_t kMaxConfigSize = 1 << 20;
 
 const std::set<std::string, std::less<>> kKnownKeys = {
     "policy",      "trusted_keys", "lineage_dir",          "signing_key",
-    "ask_timeout", "kill_grace",   "lineage_lock_timeout", "session_drift"};
+    "ask_timeout", "kill_grace",   "lineage_lock_timeout", "session_drift", "lineage_service"};
 
 ErrorOr<std::string> ReadConfigFile(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -223,7 +223,7 @@ ErrorOr<Config> ParseConfig(const std::string& text, const std::string& path) {
       return Error{
           path + ": unknown key `" + std::string(key.str()) +
           "` (known: policy, trusted_keys, lineage_dir, signing_key, ask_timeout, kill_grace, lineage_lock_timeout, "
-          "session_drift)"};
+          "session_drift, lineage_service)"};
     }
   }
   std::string base_dir;
@@ -236,7 +236,15 @@ ErrorOr<Config> ParseConfig(const std::string& text, const std::string& path) {
   config.source = path;
   GOV_ASSIGN_OR_RETURN(config.policy, RequiredPath(table, "policy", path, base_dir));
   GOV_ASSIGN_OR_RETURN(config.lineage_dir, RequiredPath(table, "lineage_dir", path, base_dir));
-  GOV_ASSIGN_OR_RETURN(config.signing_key, RequiredPath(table, "signing_key", path, base_dir));
+  if (table.get("lineage_service") != nullptr) {
+    // govd holds the key and writes the log; govrun only reads the log.
+    if (table.get("signing_key") != nullptr) {
+      return Error{path + ": `signing_key` and `lineage_service` exclude each other (govd holds the lineage key)"};
+    }
+    GOV_ASSIGN_OR_RETURN(config.lineage_service, RequiredPath(table, "lineage_service", path, base_dir));
+  } else {
+    GOV_ASSIGN_OR_RETURN(config.signing_key, RequiredPath(table, "signing_key", path, base_dir));
+  }
   const toml::node* keys = table.get("trusted_keys");
   if (keys == nullptr) {
     return Error{path + ": missing required key `trusted_keys`"};

@@ -21,7 +21,11 @@ struct Config {
   std::string policy;                            // the signed bundle (.govb)
   std::vector<std::string> trusted_keys;         // public key PEM files, at least one
   std::string lineage_dir;                       // the lineage log directory
-  std::string signing_key;                       // private key PEM for lineage
+  std::string signing_key;                       // private key PEM for lineage (without a service)
+  // govd's socket (docs/govd.md): records go to the lineage service, which
+  // alone holds the key and writes the log in lineage_dir. Excludes
+  // signing_key.
+  std::string lineage_service;
   std::int64_t ask_timeout_ms = 30000;           // `ask` prompt: no answer in time ⇒ no
   std::int64_t kill_grace_ms = 2000;             // timeout: SIGTERM, then SIGKILL after this
   std::int64_t lineage_lock_timeout_ms = 10000;  // longest wait for the lineage log's lock

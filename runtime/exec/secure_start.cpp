@@ -109,7 +109,42 @@ long TracerPid() {
   return field == nullptr ? -1 : std::strtol(field + 11, nullptr, 10);
 }
 
+// The set-gid group govrun started with, kept as the saved gid; -1: none.
+gid_t g_submitter_group = static_cast<gid_t>(-1);
+
+void LowerSetGidGroupAtStart() {
+  const gid_t real = getgid();
+  const gid_t effective = getegid();
+  if (effective == real) return;
+  g_submitter_group = effective;
+  if (setresgid(real, real, effective) != 0) {
+    Die(kExitInternal, std::string("cannot lower the set-gid group: ") + std::strerror(errno) + "; nothing was run");
+  }
+}
+
 }  // namespace
+
+void RaiseSubmitterGroup() {
+  if (g_submitter_group != static_cast<gid_t>(-1)) setresgid(static_cast<gid_t>(-1), g_submitter_group, static_cast<gid_t>(-1));
+}
+
+void LowerSubmitterGroup() {
+  if (g_submitter_group != static_cast<gid_t>(-1) && setresgid(static_cast<gid_t>(-1), getgid(), static_cast<gid_t>(-1)) != 0) {
+    Die(kExitInternal, std::string("cannot lower the set-gid group: ") + std::strerror(errno) + "; nothing was run");
+  }
+}
+
+void ForgetSubmitterGroup() {
+  if (g_submitter_group == static_cast<gid_t>(-1)) return;
+  const gid_t real = getgid();
+  gid_t r = 0;
+  gid_t e = 0;
+  gid_t saved = 0;
+  if (setresgid(real, real, real) != 0 || getresgid(&r, &e, &saved) != 0 || r != real || e != real || saved != real) {
+    Die(kExitInternal, "cannot drop the set-gid group; nothing was run");
+  }
+  g_submitter_group = static_cast<gid_t>(-1);
+}
 
 void SecureStart(char** argv) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -151,6 +186,7 @@ void SecureStart(char** argv) {
       }
       unsetenv(kScrubbedEnvironmentVariable);
     }
+    LowerSetGidGroupAtStart();
     return;
   }
   std::string carrier = carrier_prefix + carried + (carried.empty() ? "" : ":") + removed;

@@ -27,6 +27,17 @@ void SecureStart(char** argv);
 // request), in their original order.
 const std::vector<std::pair<std::string, std::string>>& ScrubbedEnvironment();
 
+// govrun installed set-gid to the lineage service's group (docs/govd.md):
+// SecureStart lowers the effective gid to the real one at once (everything
+// govrun reads or creates is the caller's) and keeps the group only as the
+// saved gid. RaiseSubmitterGroup makes it effective for connecting to govd
+// (the socket is mode 0660 in that group), LowerSubmitterGroup undoes that,
+// ForgetSubmitterGroup drops it for good (exits 70 if it cannot). Without a
+// set-gid start they do nothing.
+void RaiseSubmitterGroup();
+void LowerSubmitterGroup();
+void ForgetSubmitterGroup();
+
 // The carrier variable's name.
 inline constexpr const char* kScrubbedEnvironmentVariable = "GOV_SCRUBBED_ENVIRONMENT";
 

@@ -310,15 +310,17 @@ class DurableFlusher {
 class LogRecorder final : public Recorder {
  public:
   LogRecorder(int fd, std::string log_path, crypto::PrivateKey key, std::string salt, std::optional<Tail> tail,
-              std::int64_t lock_timeout_ms)
+              std::int64_t lock_timeout_ms, int sole_writer_lock)
       : fd_(fd),
         log_path_(std::move(log_path)),
         key_(std::move(key)),
         salt_(std::move(salt)),
         tail_(std::move(tail)),
-        lock_timeout_ms_(lock_timeout_ms) {}
+        lock_timeout_ms_(lock_timeout_ms),
+        sole_writer_lock_(sole_writer_lock) {}
   ~LogRecorder() override {
     flusher_.Stop();
+    if (sole_writer_lock_ >= 0) close(sole_writer_lock_);
     close(fd_);
   }
 
@@ -406,6 +408,10 @@ class LogRecorder final : public Recorder {
               {"obligations", ObligationsToJson(record.obligations)},
               {"ask_answer", record.ask_answer},
               {"execute", record.execute}};
+      if (record.submitter) {
+        body["submitter"] = {
+            {"pid", record.submitter->pid}, {"uid", record.submitter->uid}, {"gid", record.submitter->gid}};
+      }
     } catch (const Json::exception& e) {
       return Error{fmt::format("lineage: cannot encode the authorization: {}", e.what())};
     }
@@ -508,8 +514,13 @@ class LogRecorder final : public Recorder {
   // ends in torn bytes. `make_body` sees the tail the record extends.
   ErrorOr<void> Append(Head head, const std::function<std::string(const Tail&)>& make_body, bool durable,
                        std::uint64_t* offset) {
-    ExclusiveLock lock(fd_, lock_timeout_ms_);
-    if (!lock.ok()) return Error{lock.error()};
+    // The sole writer (govd) needs no lock per append: readers may hold
+    // the log's flock, and must not be able to stall it.
+    std::optional<ExclusiveLock> lock;
+    if (sole_writer_lock_ < 0) {
+      lock.emplace(fd_, lock_timeout_ms_);
+      if (!lock->ok()) return Error{lock->error()};
+    }
     GOV_ASSIGN_OR_RETURN(Tail tail, CurrentTail());
     if (tail.empty) return Error{"lineage log: the log file lost its header"};
     std::string out;
@@ -585,6 +596,7 @@ class LogRecorder final : public Recorder {
   std::vector<std::pair<std::string, std::string>> pending_subjects_;
   std::optional<Tail> tail_;  // after this recorder's last append (or OpenLog's read)
   std::int64_t lock_timeout_ms_;
+  int sole_writer_lock_;  // OpenOptions::sole_writer: the held lineage.lock, else -1
   DurableFlusher flusher_{fd_};
 };
 
@@ -600,14 +612,28 @@ ErrorOr<std::unique_ptr<Recorder>> OpenLog(const std::string& lineage_dir, const
   if (stat(lineage_dir.c_str(), &st) != 0) return Error{Errno(("lineage: " + lineage_dir).c_str())};
   if (!S_ISDIR(st.st_mode)) return Error{fmt::format("lineage: {} is not a directory", lineage_dir)};
   const std::string path = lineage_dir + "/" + std::string(kLogFileName);
-  int fd = open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return Error{Errno(("lineage: cannot open " + path).c_str())};
+  int sole_writer_lock = -1;
+  if (options.sole_writer) {
+    const std::string lock_path = lineage_dir + "/lineage.lock";
+    sole_writer_lock = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (sole_writer_lock < 0) return Error{Errno(("lineage: cannot open " + lock_path).c_str())};
+    if (flock(sole_writer_lock, LOCK_EX | LOCK_NB) != 0) {
+      close(sole_writer_lock);
+      return Error{fmt::format("lineage: another process (govd?) already writes {} (it holds {})", path, lock_path)};
+    }
+  }
+  int fd = open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, options.log_mode);
+  if (fd < 0) {
+    if (sole_writer_lock >= 0) close(sole_writer_lock);
+    return Error{Errno(("lineage: cannot open " + path).c_str())};
+  }
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
     return Error{fmt::format("lineage: {} is not a regular file", path)};
   }
   auto fail = [&](std::string message) -> ErrorOr<std::unique_ptr<Recorder>> {
     close(fd);
+    if (sole_writer_lock >= 0) close(sole_writer_lock);
     return Error{std::move(message)};
   };
   std::string log_id;
@@ -624,8 +650,11 @@ ErrorOr<std::unique_ptr<Recorder>> OpenLog(const std::string& lineage_dir, const
     }
   }
   if (log_id.empty()) {
-    ExclusiveLock lock(fd, options.lock_timeout_ms);
-    if (!lock.ok()) return fail(lock.error());
+    std::optional<ExclusiveLock> lock;
+    if (sole_writer_lock < 0) {
+      lock.emplace(fd, options.lock_timeout_ms);
+      if (!lock->ok()) return fail(lock->error());
+    }
     auto tail = ReadTail(fd);
     if (!tail.ok()) return fail(fmt::format("lineage: {}: {}", path, tail.error().message));
     if (tail.value().empty) {
@@ -651,7 +680,7 @@ ErrorOr<std::unique_ptr<Recorder>> OpenLog(const std::string& lineage_dir, const
   }
   if (log_id.empty()) return fail(fmt::format("lineage: {}: the log names no log id", path));
   return std::unique_ptr<Recorder>(new LogRecorder(fd, path, signing_key, DeriveEnvSalt(signing_key, log_id),
-                                                   std::move(known_tail), options.lock_timeout_ms));
+                                                   std::move(known_tail), options.lock_timeout_ms, sole_writer_lock));
 }
 
 ErrorOr<StartedRun> ReadStartFromLog(const std::string& lineage_dir, const std::string& run_id, std::uint64_t offset) {

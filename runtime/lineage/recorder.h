@@ -81,6 +81,15 @@ struct Authorization {
   std::string ask_answer;
   // Whether govrun will execute the program (allow, or ask answered yes).
   bool execute = false;
+  // Set only by govd (docs/govd.md): the process that submitted the record
+  // as the kernel identifies the socket's peer (SO_PEERCRED), recorded
+  // beside what govrun reports about the request.
+  struct Submitter {
+    std::int64_t pid = 0;
+    std::int64_t uid = 0;
+    std::int64_t gid = 0;
+  };
+  std::optional<Submitter> submitter;
 };
 
 // One enforced limit and how the kernel enforces it.
@@ -179,6 +188,15 @@ struct OpenOptions {
   // Longest wait for another writer's flock before failing (a same-user
   // process holding the lock forever must not stall every govrun).
   std::int64_t lock_timeout_ms = 10000;
+  // Permission bits of a new log file (the umask applies): the caller's
+  // alone by default; govd's log is readable by everyone (0644), whose runs
+  // read it (docs/govd.md).
+  unsigned log_mode = 0600;
+  // govd: the only writer of this log. OpenLog takes an exclusive lock on
+  // `lineage_dir`/lineage.lock (mode 0600, held while the Recorder lives; a
+  // second writer fails at once) and appends without flock on the log, so a
+  // reader holding the log's flock cannot stall the writer.
+  bool sole_writer = false;
 };
 
 // The environment variables whose VALUES a policy can read (ir/env_reads.h):

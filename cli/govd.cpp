@@ -1,0 +1,163 @@
+// govd: the lineage service (docs/govd.md). It alone holds the lineage
+// signing key and writes the log; govrun submits records over a Unix socket
+// that only the set-gid govrun (and root) can use.
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "runtime/crypto/ed25519.h"
+#include "runtime/exec/exit_codes.h"
+#include "runtime/lineage/recorder.h"
+#include "runtime/service/server.h"
+
+namespace {
+
+using gov::Error;
+using gov::ErrorOr;
+
+int Fail(int code, const std::string& message) {
+  std::fprintf(stderr, "govd: %s\n", message.c_str());
+  return code;
+}
+
+// A user or group given by name or number.
+ErrorOr<uid_t> UserId(const std::string& text, gid_t* primary_group) {
+  if (const passwd* entry = getpwnam(text.c_str()); entry != nullptr) {
+    *primary_group = entry->pw_gid;
+    return entry->pw_uid;
+  }
+  char* end = nullptr;
+  const unsigned long number = std::strtoul(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || number >= 0xffffffffUL) return Error{"no user " + text};
+  *primary_group = static_cast<gid_t>(number);
+  return static_cast<uid_t>(number);
+}
+
+ErrorOr<gid_t> GroupId(const std::string& text) {
+  if (const group* entry = getgrnam(text.c_str()); entry != nullptr) return entry->gr_gid;
+  char* end = nullptr;
+  const unsigned long number = std::strtoul(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || number >= 0xffffffffUL) return Error{"no group " + text};
+  return static_cast<gid_t>(number);
+}
+
+// The listening socket: systemd's (socket activation, one descriptor) or a
+// new one at `path`, owned by `owner`:`submitters` with mode 0660 so that
+// only the set-gid govrun and root can connect.
+ErrorOr<int> Listen(const std::string& path, bool chown_it, uid_t owner, gid_t submitters) {
+  const char* listen_pid = std::getenv("LISTEN_PID");
+  const char* listen_fds = std::getenv("LISTEN_FDS");
+  if (listen_pid != nullptr && listen_fds != nullptr && std::atol(listen_pid) == getpid()) {
+    if (std::strcmp(listen_fds, "1") != 0) return Error{"systemd passed more than one socket; govd takes one"};
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    return 3;  // SD_LISTEN_FDS_START
+  }
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path) return Error{"the socket path is too long: " + path};
+  std::memcpy(address.sun_path, path.data(), path.size());
+  struct stat existing {};
+  if (lstat(path.c_str(), &existing) == 0) {
+    if (!S_ISSOCK(existing.st_mode)) return Error{path + " exists and is not a socket; not removed"};
+    unlink(path.c_str());  // a previous govd's
+  }
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return Error{std::string("socket: ") + std::strerror(errno)};
+  const mode_t old_mask = umask(0177);
+  const int bound = bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address);
+  umask(old_mask);
+  if (bound != 0 || listen(fd, 128) != 0) {
+    const int error = errno;
+    close(fd);
+    return Error{"cannot listen on " + path + ": " + std::strerror(error)};
+  }
+  if ((chown_it && chown(path.c_str(), owner, submitters) != 0) || chmod(path.c_str(), 0660) != 0) {
+    const int error = errno;
+    close(fd);
+    return Error{"cannot set the owner and mode of " + path + ": " + std::strerror(error)};
+  }
+  return fd;
+}
+
+ErrorOr<void> DropTo(uid_t uid, gid_t gid) {
+  if (setgroups(0, nullptr) != 0 || setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0) {
+    return Error{std::string("cannot change to the service user: ") + std::strerror(errno)};
+  }
+  if (setresuid(0, 0, 0) == 0 && uid != 0) return Error{"the service user could regain root"};
+  return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"govd: the lineage service — holds the lineage key and writes the log (docs/govd.md)", "govd"};
+  std::string lineage_dir;
+  std::string key_path;
+  std::string socket_path = "/run/gov/govd.sock";
+  std::string submitter_group = "gov";
+  std::string user;
+  app.add_option("--lineage", lineage_dir, "the lineage log directory (govd alone writes it)")->required();
+  app.add_option("--key", key_path, "the lineage signing key (PEM, mode 0600)")->required();
+  app.add_option("--socket", socket_path, "where to listen (ignored under systemd socket activation)");
+  app.add_option("--submitter-group", submitter_group,
+                 "the group govrun is installed set-gid to; only it (and root) may submit");
+  app.add_option("--user", user, "when started as root: the user to run as after reading the key");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return e.get_exit_code() == 0 ? app.exit(e) : (app.exit(e), gov::exec::kExitConfig);
+  }
+  prctl(PR_SET_DUMPABLE, 0);  // the key in memory: no ptrace, no core
+  auto submitters = GroupId(submitter_group);
+  if (!submitters.ok()) return Fail(gov::exec::kExitConfig, "--submitter-group: " + submitters.error().message);
+  uid_t run_uid = geteuid();
+  gid_t run_gid = getegid();
+  if (!user.empty()) {
+    auto uid = UserId(user, &run_gid);
+    if (!uid.ok()) return Fail(gov::exec::kExitConfig, "--user: " + uid.error().message);
+    run_uid = uid.value();
+    if (geteuid() != 0 && run_uid != geteuid()) return Fail(gov::exec::kExitConfig, "--user needs root");
+  }
+  auto key = gov::crypto::ReadPrivateKeyFile(key_path);
+  if (!key.ok()) return Fail(gov::exec::kExitConfig, "lineage key " + key_path + ": " + key.error().message);
+  auto listening = Listen(socket_path, geteuid() == 0, run_uid, submitters.value());
+  if (!listening.ok()) return Fail(gov::exec::kExitConfig, listening.error().message);
+  if (!user.empty() && geteuid() == 0 && run_uid != 0) {
+    if (auto dropped = DropTo(run_uid, run_gid); !dropped.ok()) {
+      return Fail(gov::exec::kExitConfig, dropped.error().message);
+    }
+    prctl(PR_SET_DUMPABLE, 0);
+  }
+  umask(022);  // the log is readable by everyone, writable by govd alone
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  sigprocmask(SIG_BLOCK, &stop, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  const int stop_fd = signalfd(-1, &stop, SFD_CLOEXEC);
+  if (stop_fd < 0) return Fail(gov::exec::kExitConfig, std::string("signalfd: ") + std::strerror(errno));
+  auto log = gov::lineage::OpenLog(lineage_dir, key.value(), gov::lineage::OpenOptions{0, 0644, /*sole_writer=*/true});
+  if (!log.ok()) return Fail(gov::exec::kExitLineage, "lineage log " + lineage_dir + ": " + log.error().message);
+  gov::service::ServerOptions options;
+  options.submitter_gid = submitters.value();
+  std::fprintf(stderr, "govd: serving %s on %s\n", lineage_dir.c_str(), socket_path.c_str());
+  auto served = gov::service::Serve(listening.value(), stop_fd, *log.value(), options);
+  if (!served.ok()) return Fail(gov::exec::kExitLineage, served.error().message);
+  return 0;
+}
