@@ -24,8 +24,8 @@ namespace {
 constexpr std::size_t kMaxConfigSize = 1 << 20;
 
 const std::set<std::string, std::less<>> kKnownKeys = {
-    "policy",      "trusted_keys", "lineage_dir",          "signing_key",
-    "ask_timeout", "kill_grace",   "lineage_lock_timeout", "session_drift", "lineage_service"};
+    "policy",     "trusted_keys",         "lineage_dir",   "signing_key",    "ask_timeout",
+    "kill_grace", "lineage_lock_timeout", "session_drift", "lineage_service"};
 
 ErrorOr<std::string> ReadConfigFile(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);

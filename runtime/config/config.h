@@ -17,11 +17,11 @@ namespace gov::config {
 // A validated configuration. Paths are absolute (relative ones in the file
 // are resolved against the file's directory).
 struct Config {
-  std::string source;                            // the file it was read from
-  std::string policy;                            // the signed bundle (.govb)
-  std::vector<std::string> trusted_keys;         // public key PEM files, at least one
-  std::string lineage_dir;                       // the lineage log directory
-  std::string signing_key;                       // private key PEM for lineage (without a service)
+  std::string source;                     // the file it was read from
+  std::string policy;                     // the signed bundle (.govb)
+  std::vector<std::string> trusted_keys;  // public key PEM files, at least one
+  std::string lineage_dir;                // the lineage log directory
+  std::string signing_key;                // private key PEM for lineage (without a service)
   // govd's socket (docs/govd.md): records go to the lineage service, which
   // alone holds the key and writes the log in lineage_dir. Excludes
   // signing_key.

@@ -125,11 +125,13 @@ void LowerSetGidGroupAtStart() {
 }  // namespace
 
 void RaiseSubmitterGroup() {
-  if (g_submitter_group != static_cast<gid_t>(-1)) setresgid(static_cast<gid_t>(-1), g_submitter_group, static_cast<gid_t>(-1));
+  if (g_submitter_group != static_cast<gid_t>(-1))
+    setresgid(static_cast<gid_t>(-1), g_submitter_group, static_cast<gid_t>(-1));
 }
 
 void LowerSubmitterGroup() {
-  if (g_submitter_group != static_cast<gid_t>(-1) && setresgid(static_cast<gid_t>(-1), getgid(), static_cast<gid_t>(-1)) != 0) {
+  if (g_submitter_group != static_cast<gid_t>(-1) &&
+      setresgid(static_cast<gid_t>(-1), getgid(), static_cast<gid_t>(-1)) != 0) {
     Die(kExitInternal, std::string("cannot lower the set-gid group: ") + std::strerror(errno) + "; nothing was run");
   }
 }

@@ -2,6 +2,7 @@
 // order; deferred authorizations are requests whose reply is read later.
 #include "runtime/service/client.h"
 
+#include <fmt/format.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -10,8 +11,6 @@
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "runtime/lineage/log_io.h"
@@ -149,7 +148,14 @@ class ServiceRecorder final : public lineage::Recorder {
         GOV_RETURN_IF_ERROR(Wait(POLLOUT, deadline));
         continue;
       }
-      return Fail(fmt::format("lineage service {}: cannot send: {}", socket_path_, std::strerror(errno)));
+      const int error = errno;
+      // govd may have refused the connection and closed it: its reason is
+      // still there to read.
+      ++sent_;
+      if (auto said = Receive(); !said.ok() && said.error().message.starts_with("lineage service refused")) {
+        return Error{said.error().message};
+      }
+      return Fail(fmt::format("lineage service {}: cannot send: {}", socket_path_, std::strerror(error)));
     }
     ++sent_;
     return {};
@@ -238,8 +244,8 @@ ErrorOr<std::unique_ptr<lineage::Recorder>> ConnectService(const std::string& so
   if (connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
     const int error = errno;
     close(fd);
-    return Error{fmt::format("lineage service {}: cannot connect: {} (is govd running?)", socket_path,
-                             std::strerror(error))};
+    return Error{
+        fmt::format("lineage service {}: cannot connect: {} (is govd running?)", socket_path, std::strerror(error))};
   }
   auto recorder = std::make_unique<ServiceRecorder>(fd, socket_path, lineage_dir, timeout_ms);
   GOV_RETURN_IF_ERROR(recorder->Greet());

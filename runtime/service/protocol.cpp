@@ -179,7 +179,8 @@ ErrorOr<T> Decoded(T value, ObjectReader& reader) {
 
 ErrorOr<std::string> EncodeFrame(std::string_view payload) {
   if (payload.size() > kMaxFrameBytes) {
-    return Error{fmt::format("a message of {} bytes is over the protocol's limit of {}", payload.size(), kMaxFrameBytes)};
+    return Error{
+        fmt::format("a message of {} bytes is over the protocol's limit of {}", payload.size(), kMaxFrameBytes)};
   }
   const auto size = static_cast<std::uint32_t>(payload.size());
   std::string frame;

@@ -5,6 +5,7 @@
 #include "runtime/service/server.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,11 +13,9 @@
 #include <cerrno>
 #include <cstring>
 #include <list>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <vector>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "runtime/service/protocol.h"
 
@@ -41,7 +40,9 @@ struct Client {
   std::set<std::string> runs;
 };
 
-Json Refusal(const std::string& message) { return Json{{"ok", false}, {"error", message}}; }
+Json Refusal(const std::string& message) {
+  return Json{{"ok", false}, {"error", message}};
+}
 
 // One round's shared work: whether anything waits for durability and
 // whether a checkpoint was asked for.
@@ -94,8 +95,7 @@ void Handle(Client& client, const std::string& payload, lineage::Recorder& recor
       return;
     }
     lineage::Authorization& authorization = decoded.value();
-    authorization.submitter =
-        lineage::Authorization::Submitter{client.peer.pid, client.peer.uid, client.peer.gid};
+    authorization.submitter = lineage::Authorization::Submitter{client.peer.pid, client.peer.uid, client.peer.gid};
     auto appended = recorder.AppendAuthorizationOnly(authorization);
     if (!appended.ok()) {
       client.replies.emplace_back(Refusal(appended.error().message), false);
@@ -137,9 +137,8 @@ void Handle(Client& client, const std::string& payload, lineage::Recorder& recor
         return;
       }
       auto offset = recorder.RecordStart(decoded.value());
-      client.replies.emplace_back(offset.ok() ? Json{{"ok", true}, {"offset", offset.value()}}
-                                              : Refusal(offset.error().message),
-                                  false);
+      client.replies.emplace_back(
+          offset.ok() ? Json{{"ok", true}, {"offset", offset.value()}} : Refusal(offset.error().message), false);
       return;
     }
     auto decoded = EndFromJson(*record);
@@ -229,11 +228,22 @@ ErrorOr<void> Serve(int listen_fd, int stop_fd, lineage::Recorder& recorder, con
         if (fd < 0) break;
         ucred peer{};
         socklen_t size = sizeof peer;
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0 ||
-            static_cast<int>(clients.size()) >= options.max_clients ||
-            (options.submitter_gid >= 0 && peer.uid != 0 &&
-             static_cast<std::int64_t>(peer.gid) != options.submitter_gid)) {
-          close(fd);  // not govrun (or too many): nothing is said to it
+        std::string refusal;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0) {
+          refusal = "govd cannot identify this peer";
+        } else if (static_cast<int>(clients.size()) >= options.max_clients) {
+          refusal = fmt::format("govd serves at most {} connections at once", options.max_clients);
+        } else if (options.submitter_gid >= 0 && peer.uid != 0 &&
+                   static_cast<std::int64_t>(peer.gid) != options.submitter_gid) {
+          refusal = fmt::format(
+              "govd takes records only from govrun installed set-gid to group {} (this peer: uid {}, gid {})",
+              options.submitter_gid, peer.uid, peer.gid);
+        }
+        if (!refusal.empty()) {
+          // Said once, without waiting: the peer reads it even after close.
+          auto frame = EncodeFrame(Refusal(refusal).dump());
+          if (frame.ok()) (void)send(fd, frame.value().data(), frame.value().size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+          close(fd);
           continue;
         }
         clients.push_back(Client{});

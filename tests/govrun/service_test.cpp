@@ -1,0 +1,236 @@
+// govd, the lineage service, with real processes (docs/govd.md): govd runs
+// as its own uid and alone holds the key and writes the log; the governed
+// caller (another uid) runs a set-gid copy of govrun. Each test's attack
+// fails without the defence it names.
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/govrun/support.h"
+
+namespace gov_test {
+namespace {
+
+constexpr uid_t kServiceUid = 64201;    // govd's user
+constexpr gid_t kSubmitterGid = 64201;  // the group govrun is set-gid to
+constexpr uid_t kCallerUid = 64202;     // a user without an /etc/passwd entry
+
+std::string Govd() {
+  const char* override_path = std::getenv("GOVRUN_TEST_GOVD");
+  return override_path != nullptr ? override_path : GOV_GOVD;
+}
+
+// A fixture whose lineage goes through a govd started for it.
+class ServiceFixture {
+ public:
+  explicit ServiceFixture(const std::string& body) : fixture(body) {
+    lineage = fixture.dir + "/lineage";
+    socket = fixture.dir + "/run/govd.sock";
+    key = fixture.dir + "/lin.key";
+    fs::create_directory(fixture.dir + "/run");
+    fs::create_directory(fixture.dir + "/bin");
+    REQUIRE(chown(lineage.c_str(), kServiceUid, kServiceUid) == 0);
+    REQUIRE(chown((fixture.dir + "/run").c_str(), kServiceUid, kServiceUid) == 0);
+    REQUIRE(chown(key.c_str(), kServiceUid, kServiceUid) == 0);
+    // The installed form: root-owned, set-gid to the submitters' group.
+    govrun = fixture.dir + "/bin/govrun";
+    fs::copy_file(Govrun(), govrun);
+    REQUIRE(chown(govrun.c_str(), 0, kSubmitterGid) == 0);
+    REQUIRE(chmod(govrun.c_str(), 02755) == 0);
+    fixture.WriteConfig(
+        "policy = \"p.govb\"\ntrusted_keys = [\"pol.pub\"]\nlineage_dir = \"lineage\"\n"
+        "lineage_service = \"run/govd.sock\"\nkill_grace = \"300ms\"\nlineage_lock_timeout = \"20s\"\n");
+    StartService();
+  }
+  ~ServiceFixture() { StopService(); }
+  ServiceFixture(const ServiceFixture&) = delete;
+  ServiceFixture& operator=(const ServiceFixture&) = delete;
+
+  void StartService() {
+    service = StartProcess({Govd(), "--lineage", lineage, "--key", key, "--socket", socket, "--submitter-group",
+                            std::to_string(kSubmitterGid), "--user", std::to_string(kServiceUid)},
+                           fixture.dir);
+    for (int i = 0; i < 1000 && !Exists(socket); ++i) usleep(10000);
+    INFO(ReadText(service.err_path));
+    REQUIRE(Exists(socket));
+    running = true;
+  }
+
+  // Stops govd (SIGTERM, or SIGKILL when `hard`) and returns its stderr.
+  std::string StopService(bool hard = false) {
+    if (!running) return "";
+    running = false;
+    kill(service.pid, hard ? SIGKILL : SIGTERM);
+    const Result stopped = Finish(service);
+    fs::remove(socket);
+    return stopped.err;
+  }
+
+  // `binary` --config CONFIG [pre…] -- command… as kCallerUid (no groups).
+  std::vector<std::string> AsCaller(const std::string& binary, const std::vector<std::string>& command,
+                                    const std::vector<std::string>& pre = {}) const {
+    std::vector<std::string> argv = {"/usr/bin/setpriv",
+                                     "--reuid",
+                                     std::to_string(kCallerUid),
+                                     "--regid",
+                                     std::to_string(kCallerUid),
+                                     "--clear-groups",
+                                     binary,
+                                     "--config",
+                                     fixture.config};
+    argv.insert(argv.end(), pre.begin(), pre.end());
+    argv.push_back("--");
+    argv.insert(argv.end(), command.begin(), command.end());
+    return argv;
+  }
+
+  Result Run(const std::vector<std::string>& command, const std::vector<std::string>& pre = {}) const {
+    return RunProcess(AsCaller(govrun, command, pre), fixture.dir, RunOptions{.cwd = "/tmp"});
+  }
+
+  int Verify() const {
+#ifdef GOV_GOVVERIFY
+    const Result verified =
+        RunProcess({GOV_GOVVERIFY, "--trust", fixture.dir + "/lin.pub", "--trust", fixture.dir + "/pol.pub", "--policy",
+                    fixture.dir + "/p.govb", "--replay", lineage},
+                   fixture.dir);
+    INFO(verified.out << verified.err);
+    return verified.code;
+#else
+    return 0;
+#endif
+  }
+
+  Fixture fixture;
+  std::string lineage;
+  std::string socket;
+  std::string key;
+  std::string govrun;
+  Started service;
+  bool running = false;
+};
+
+std::string Policy() {
+  return std::string(kTools) + "allow python when program.name == \"python3\" or program.name == \"python3.11\"\n" +
+         "deny curl when program.name == \"curl\" because \"no network tools\"\n";
+}
+
+}  // namespace
+
+TEST_CASE("govd: runs are recorded by the service alone, with the submitter the kernel names", "[govrun][govd]") {
+  ServiceFixture service(Policy());
+  const std::string dir = service.fixture.dir;
+  // The governed program (uid kCallerUid) tries to read the key, write the
+  // log and reach the socket itself; each must fail.
+  const std::string script = "cat " + service.key +
+                             " > /dev/null 2>&1 && echo key-read; "
+                             "echo forged >> " +
+                             service.lineage +
+                             "/lineage.log 2>/dev/null && echo log-written; "
+                             ": >> " +
+                             service.lineage +
+                             "/lineage.lock 2>/dev/null && echo lock-opened; "
+                             "python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' " +
+                             service.socket + " 2>/dev/null && echo socket-reached; echo done";
+  const Result run = service.Run({"bash", "-c", script});
+  INFO(run.out << run.err);
+  CHECK(run.code == 0);
+  CHECK(run.out == "done\n");
+  const Result denied = service.Run({"curl", "x"});
+  CHECK(denied.code == 77);
+  // govd's files: its uid's, the log readable by all, the lock not.
+  struct stat log {};
+  REQUIRE(stat((service.lineage + "/lineage.log").c_str(), &log) == 0);
+  CHECK(log.st_uid == kServiceUid);
+  CHECK((log.st_mode & 0777) == 0644);
+  const std::string text = ReadText(service.lineage + "/lineage.log");
+  CHECK(text.find("\"submitter\":{\"gid\":" + std::to_string(kSubmitterGid) + ",\"pid\":") != std::string::npos);
+  CHECK(text.find(",\"uid\":" + std::to_string(kCallerUid) + "}") != std::string::npos);
+  // govrun read the caller's identity without an /etc/passwd entry (by number).
+  CHECK(text.find("\"name\":\"" + std::to_string(kCallerUid) + "\"") != std::string::npos);
+  service.StopService();
+  CHECK(service.Verify() == 0);
+}
+
+TEST_CASE("govd: without the submitter group, or without govd, nothing runs", "[govrun][govd][failclosed]") {
+  ServiceFixture service(Policy());
+  const Fixture& fixture = service.fixture;
+  // The build's govrun is not set-gid: the socket (0660) refuses its caller.
+  const Result plain = RunProcess(service.AsCaller(Govrun(), TouchMarker(fixture)), fixture.dir);
+  ExpectNotRun(fixture, plain, 74, "Permission denied");
+  // With the socket opened to everyone, govd itself still refuses a peer
+  // whose effective gid (as the kernel reports it) is not the submitters'.
+  REQUIRE(chmod(service.socket.c_str(), 0666) == 0);
+  const Result opened = RunProcess(service.AsCaller(Govrun(), TouchMarker(fixture)), fixture.dir);
+  ExpectNotRun(fixture, opened, 74, "govd takes records only from govrun installed set-gid to group");
+  service.StopService();
+  const Result without = service.Run(TouchMarker(fixture));
+  ExpectNotRun(fixture, without, 74, "cannot connect");
+}
+
+TEST_CASE("govd: when govd dies during a session, no further exec runs", "[govrun][govd][session][failclosed]") {
+  // As an unprivileged caller (ptrace mechanism) and as root (kernel
+  // mechanism where it loads).
+  for (const bool as_root : {false, true}) {
+    INFO((as_root ? "as root" : "as an unprivileged caller"));
+    ServiceFixture service(Policy());
+    const Fixture& fixture = service.fixture;
+    const std::string ready = fixture.dir + "/ready";
+    const std::string go = fixture.dir + "/go";
+    REQUIRE(chmod(fixture.dir.c_str(), 0777) == 0);
+    const std::string script =
+        "touch " + ready + "; while [ ! -e " + go + " ]; do :; done; touch " + fixture.Marker() + "; echo status=$?";
+    std::vector<std::string> argv = service.AsCaller(service.govrun, {"bash", "-c", script}, {"--session"});
+    if (as_root) argv.erase(argv.begin(), argv.begin() + 6);  // no setpriv
+    const Started started = StartProcess(argv, fixture.dir);
+    REQUIRE(WaitForText(ready, ""));
+    service.StopService(/*hard=*/true);
+    WriteText(go, "");
+    const Result result = Finish(started);
+    INFO(result.out << result.err);
+    CHECK_FALSE(Exists(fixture.Marker()));
+    CHECK(result.code != 0);
+    CHECK(result.err.find("lineage service") != std::string::npos);
+  }
+}
+
+TEST_CASE("govd: concurrent govruns share the log; a reader holding its lock does not stall govd", "[govrun][govd]") {
+  ServiceFixture service(Policy());
+  const Fixture& fixture = service.fixture;
+  // Any user can open the readable log and flock it; govd must not care.
+  const int held = open((service.lineage + "/lineage.log").c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(held >= 0);
+  REQUIRE(flock(held, LOCK_EX) == 0);
+  std::vector<Started> runs;
+  for (int i = 0; i < 8; ++i) {
+    runs.push_back(StartProcess(service.AsCaller(service.govrun, {"echo", std::to_string(i)}), fixture.dir));
+  }
+  for (const Started& started : runs) {
+    const Result result = Finish(started);
+    INFO(result.err);
+    CHECK(result.code == 0);
+  }
+  close(held);
+  // A second govd on the same log is refused at once.
+  const Result second = RunProcess(
+      {Govd(), "--lineage", service.lineage, "--key", service.key, "--socket", fixture.dir + "/run/second.sock",
+       "--submitter-group", std::to_string(kSubmitterGid), "--user", std::to_string(kServiceUid)},
+      fixture.dir);
+  CHECK(second.code == 74);
+  CHECK(second.err.find("already writes") != std::string::npos);
+  service.StopService();
+  CHECK(service.Verify() == 0);
+  const std::string text = ReadText(service.lineage + "/lineage.log");
+  std::size_t authorizations = 0;
+  for (std::size_t at = text.find("\"type\":\"authorization\""); at != std::string::npos;
+       at = text.find("\"type\":\"authorization\"", at + 1)) {
+    ++authorizations;
+  }
+  CHECK(authorizations == 8);
+}
+
+}  // namespace gov_test

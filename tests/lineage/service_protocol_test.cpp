@@ -1,0 +1,251 @@
+// The lineage service's protocol and loop (runtime/service): lossless record
+// forms, strict decoding, frames, and a Serve loop in a thread driven by the
+// real client over a real Unix socket (govd end to end: tests/govrun).
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <atomic>
+#include <thread>
+
+#include "runtime/lineage/verify.h"
+#include "runtime/service/client.h"
+#include "runtime/service/protocol.h"
+#include "runtime/service/server.h"
+#include "tests/lineage/helpers.h"
+
+namespace gov::service {
+namespace {
+
+using lineage::TempDir;
+using lineage::TestKey;
+using Json = nlohmann::json;
+
+TEST_CASE("service protocol: records survive the wire unchanged, bytes and all", "[lineage][service]") {
+  lineage::Authorization auth = lineage::SampleAuthorization(lineage::NewRunId(), lineage::NewRunId(), "ask");
+  auth.request.args.push_back(std::string("\xff\xfe not utf-8\n", 14));
+  auth.request.env.emplace_back("BIN\x01", std::string("\x80", 1));
+  auth.context_fields.push_back(ir::ContextField{"ticket", ir::Kind::kStr, true, ir::ContextField::Spelling::kString});
+  auth.request.context.push_back(request::ContextValue{true, 0, "OPS-1"});
+  auth.env_in_clear = {"HOME"};
+  auth.interpreter_path = "/bin/sh";
+  auth.interpreter_sha256 = "sha256:" + std::string(64, 'c');
+  auth.obligations.timeout_ms = 5000;
+  auth.obligations.network = ir::Network::kLoopback;
+  auth.obligations.has_write = true;
+  auth.obligations.write = {"/tmp", std::string("/w\xff", 3)};
+  auth.ask_answer = "yes";
+  auto decoded = AuthorizationFromJson(Json::parse(AuthorizationToJson(auth).dump()));
+  REQUIRE(decoded.ok());
+  // The request's env is compared as the recorder sees it (last value per name).
+  CHECK(AuthorizationToJson(decoded.value()) == AuthorizationToJson(auth));
+  CHECK(decoded.value().request.args == auth.request.args);
+  CHECK(decoded.value().obligations == auth.obligations);
+  CHECK(decoded.value().context_fields == auth.context_fields);
+  CHECK_FALSE(decoded.value().submitter.has_value());
+
+  lineage::Start start{auth.run_id, 42, 7, {{"memory", "cgroup v1", "1024"}}, 9, 10, "boot", 1, "/bin/\xfe"};
+  auto start_back = StartFromJson(Json::parse(StartToJson(start).dump()));
+  REQUIRE(start_back.ok());
+  CHECK(StartToJson(start_back.value()) == StartToJson(start));
+  lineage::End end;
+  end.run_id = auth.run_id;
+  end.exited = true;
+  end.exit_status = 3;
+  end.exec_error = "no \xff";
+  auto end_back = EndFromJson(Json::parse(EndToJson(end).dump()));
+  REQUIRE(end_back.ok());
+  CHECK(EndToJson(end_back.value()) == EndToJson(end));
+}
+
+TEST_CASE("service protocol: decoding is strict and names the field", "[lineage][service]") {
+  const Json good = AuthorizationToJson(lineage::SampleAuthorization(lineage::NewRunId(), ""));
+  struct Case {
+    const char* what;
+    Json json;
+    const char* message;
+  };
+  std::vector<Case> cases;
+  Json unknown = good;
+  unknown["submitter"] = Json::object();  // only govd sets it
+  cases.push_back({"a submitter from the client", unknown, "unknown key 'submitter'"});
+  Json missing = good;
+  missing.erase("verdict");
+  cases.push_back({"a missing key", missing, "authorization.verdict is missing"});
+  Json wrong = good;
+  wrong["execute"] = "yes";
+  cases.push_back({"a wrong type", wrong, "authorization.execute must be true or false"});
+  Json network = good;
+  network["obligations"]["network"] = 9;
+  cases.push_back({"an enum out of range", network, "obligations.network is out of range"});
+  Json request = good;
+  request["request"]["cwd"] = "relative";
+  cases.push_back({"a bad request", request, "authorization.request:"});
+  cases.push_back({"not an object", Json::array(), "authorization must be an object"});
+  for (const Case& c : cases) {
+    INFO(c.what);
+    auto decoded = AuthorizationFromJson(c.json);
+    REQUIRE_FALSE(decoded.ok());
+    CHECK(decoded.error().message.find(c.message) != std::string::npos);
+  }
+}
+
+TEST_CASE("service protocol: frames split at their length, an oversized one is refused", "[lineage][service]") {
+  auto frame = EncodeFrame("{\"op\":\"sync\"}");
+  REQUIRE(frame.ok());
+  std::string buffer = frame.value().substr(0, 6);
+  std::string payload;
+  auto taken = TakeFrame(buffer, payload);
+  REQUIRE(taken.ok());
+  CHECK_FALSE(taken.value());
+  buffer += frame.value().substr(6) + frame.value();
+  REQUIRE(TakeFrame(buffer, payload).value());
+  CHECK(payload == "{\"op\":\"sync\"}");
+  REQUIRE(TakeFrame(buffer, payload).value());
+  CHECK(buffer.empty());
+  std::string huge("\xff\xff\xff\xff", 4);
+  CHECK_FALSE(TakeFrame(huge, payload).ok());
+}
+
+// A Serve loop on a socket in `dir`, in a thread, until destroyed.
+class TestServer {
+ public:
+  explicit TestServer(const std::string& dir) : socket_path(dir + "/govd.sock") {
+    auto log = lineage::OpenLog(dir, TestKey(3), lineage::OpenOptions{0, 0644, true});
+    REQUIRE(log.ok());
+    recorder_ = std::move(log.value());
+    listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
+    REQUIRE(bind(listen_fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(listen(listen_fd_, 64) == 0);
+    stop_fd_ = eventfd(0, EFD_CLOEXEC);
+    thread_ = std::thread([this] { served_ = Serve(listen_fd_, stop_fd_, *recorder_, ServerOptions{}).ok(); });
+  }
+  ~TestServer() {
+    const std::uint64_t one = 1;
+    (void)write(stop_fd_, &one, sizeof one);
+    thread_.join();
+    close(stop_fd_);
+    close(listen_fd_);
+  }
+  TestServer(const TestServer&) = delete;
+  TestServer& operator=(const TestServer&) = delete;
+
+  // A raw connection (no client library), for protocol abuse.
+  int Raw() const {
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
+    REQUIRE(connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+    return fd;
+  }
+
+  std::string socket_path;
+  std::atomic<bool> served_{false};
+
+ private:
+  std::unique_ptr<lineage::Recorder> recorder_;
+  int listen_fd_ = -1;
+  int stop_fd_ = -1;
+  std::thread thread_;
+};
+
+// Sends frames on `fd` and reads one reply per frame (or until EOF).
+std::vector<Json> Exchange(int fd, const std::vector<std::string>& payloads) {
+  for (const std::string& payload : payloads) {
+    const std::string frame = EncodeFrame(payload).value();
+    REQUIRE(send(fd, frame.data(), frame.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(frame.size()));
+  }
+  std::vector<Json> replies;
+  std::string buffer;
+  std::string payload;
+  char chunk[4096];
+  while (replies.size() < payloads.size()) {
+    if (TakeFrame(buffer, payload).value()) {
+      replies.push_back(Json::parse(payload));
+      continue;
+    }
+    const ssize_t got = recv(fd, chunk, sizeof chunk, 0);
+    if (got <= 0) break;
+    buffer.append(chunk, static_cast<std::size_t>(got));
+  }
+  return replies;
+}
+
+TEST_CASE("service: records from many clients share one log that verifies; abuse is refused", "[lineage][service]") {
+  TempDir dir;
+  {
+    TestServer server(dir.path);
+    // Eight clients at once, each an authorization, start, end and checkpoint.
+    std::vector<std::thread> clients;
+    std::atomic<int> recorded{0};
+    for (int i = 0; i < 8; ++i) {
+      clients.emplace_back([&] {
+        auto client = ConnectService(server.socket_path, dir.path, 20000);
+        if (!client.ok()) return;
+        lineage::Authorization auth = lineage::SampleAuthorization(lineage::NewRunId(), "");
+        lineage::Start start;
+        start.run_id = auth.run_id;
+        lineage::End end;
+        end.run_id = auth.run_id;
+        end.exited = true;
+        if (client.value()->RecordAuthorization(auth).ok() && client.value()->RecordStart(start).ok() &&
+            client.value()->RecordEnd(end).ok() && client.value()->Checkpoint().ok()) {
+          ++recorded;
+        }
+      });
+    }
+    for (std::thread& client : clients) client.join();
+    CHECK(recorded == 8);
+
+    // Another connection cannot end (or start) a run this one authorized.
+    auto owner = ConnectService(server.socket_path, dir.path, 20000);
+    auto intruder = ConnectService(server.socket_path, dir.path, 20000);
+    REQUIRE(owner.ok());
+    REQUIRE(intruder.ok());
+    lineage::Authorization denied = lineage::SampleAuthorization(lineage::NewRunId(), "", "deny");
+    REQUIRE(owner.value()->RecordAuthorization(denied).ok());
+    lineage::End forged;
+    forged.run_id = denied.run_id;
+    forged.exited = true;
+    auto refused = intruder.value()->RecordEnd(forged);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message.find("did not authorize") != std::string::npos);
+    REQUIRE(owner.value()->Checkpoint().ok());
+
+    // Without hello, with garbage, with an unknown op: refused and closed.
+    for (const std::string& first : {std::string("{\"op\":\"sync\"}"), std::string("not json"),
+                                     std::string("{\"op\":\"hello\",\"version\":99}")}) {
+      INFO(first);
+      const int fd = server.Raw();
+      const auto replies = Exchange(fd, {first});
+      REQUIRE(replies.size() == 1);
+      CHECK(replies[0]["ok"] == false);
+      char byte = 0;
+      CHECK(recv(fd, &byte, 1, 0) == 0);  // closed by govd
+      close(fd);
+    }
+    const int fd = server.Raw();
+    const auto replies = Exchange(fd, {"{\"op\":\"hello\",\"version\":1}", "{\"op\":\"rewrite\"}"});
+    REQUIRE(replies.size() == 2);
+    CHECK(replies[1]["error"] == "unknown op \"rewrite\"");
+    close(fd);
+  }
+  const std::string log = lineage::ReadFile(dir.path + "/lineage.log");
+  std::size_t authorizations = 0;
+  for (std::size_t at = log.find("\"type\":\"authorization\""); at != std::string::npos;
+       at = log.find("\"type\":\"authorization\"", at + 1)) {
+    ++authorizations;
+  }
+  CHECK(authorizations == 9);
+  const lineage::Report report = lineage::Verify(dir.path, lineage::Trusting(TestKey(3)));
+  INFO(report.message);
+  CHECK(report.failure == lineage::Failure::kNone);
+  CHECK(report.runs == 9);
+}
+
+}  // namespace
+}  // namespace gov::service
