@@ -95,9 +95,9 @@ case "$command" in
     ;;
   demo)
     install_deps
-    log "configuring and building govc, govrun and govverify (preset 'release')"
+    log "configuring and building govc, govrun, govverify and govd (preset 'release')"
     cmake --preset release >/dev/null
-    cmake --build --preset release --target govc govrun govverify
+    cmake --build --preset release --target govc govrun govverify govd
     exec examples/demo.sh build/release
     ;;
   test)

@@ -11,7 +11,8 @@ build=$(cd "${1:-build/release}" && pwd)
 govc=$build/cli/govc
 govrun=$build/cli/govrun
 govverify=$build/cli/govverify
-for tool in "$govc" "$govrun" "$govverify"; do
+govd=$build/cli/govd
+for tool in "$govc" "$govrun" "$govverify" "$govd"; do
   [ -x "$tool" ] || { echo "demo: $tool is missing: build first (./gov.sh build)" >&2; exit 1; }
 done
 
@@ -129,9 +130,51 @@ printf "$(printf '\\%03o' $(( (byte + 1) % 256 )))" | dd of="$state/tampered.lin
 say "changed byte $offset of $size"
 agent "$govverify" --trust "$state/keys/lineage.pub" --trust "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$state/tampered.lineage"
 
+step "7. The secure layout: govd holds the lineage key and writes the log, as its own user"
+if [ "$(id -u)" -ne 0 ]; then
+  say "(skipped: this part starts govd as root with a dedicated user and runs the agent as another user)"
+else
+  # Numeric ids stand for the `gov` system user and an unprivileged agent
+  # (docs/govd.md sets up the named user; nothing is added to /etc/passwd here).
+  gov_uid=64300 agent_uid=64301
+  service=$state/service
+  mkdir -p "$service/lineage" "$service/run" "$service/bin"
+  chmod 755 "$state" "$service"
+  quiet "$govc" keygen "$service/lineage-key"
+  chown "$gov_uid:$gov_uid" "$service/lineage" "$service/run" "$service/lineage-key.key"
+  # govrun installed set-gid to govd's group: the only way to reach the socket.
+  cp "$govrun" "$service/bin/govrun" && chgrp "$gov_uid" "$service/bin/govrun" && chmod 2755 "$service/bin/govrun"
+  cat > "$service/config.toml" <<EOF
+policy = "$state/agent.govb"
+trusted_keys = ["$state/keys/policy.pub"]
+lineage_dir = "$service/lineage"
+lineage_service = "$service/run/govd.sock"
+EOF
+  chown -R "$agent_uid:$agent_uid" "$workspace"
+  "$govd" --lineage "$service/lineage" --key "$service/lineage-key.key" --socket "$service/run/govd.sock" \
+    --submitter-group "$gov_uid" --user "$gov_uid" 2>"$service/govd.log" &
+  govd_pid=$!
+  for _ in $(seq 200); do [ -S "$service/run/govd.sock" ] && break; sleep 0.05; done
+  say "govd (pid $govd_pid) runs as uid $gov_uid; the key and the log are its own, the log readable by all:"
+  ls -l "$service/lineage-key.key" "$service/lineage/lineage.log" | sed 's/^/   /'
+  as_agent() { setpriv --reuid "$agent_uid" --regid "$agent_uid" --clear-groups "$@"; }
+  say "The agent (uid $agent_uid) runs a governed session; its records go through govd:"
+  agent as_agent "$service/bin/govrun" --config "$service/config.toml" --session -- make session
+  say "The agent tries to forge history: read the key, append to the log, submit without the set-gid govrun"
+  agent as_agent cat "$service/lineage-key.key"
+  agent as_agent sh -c "echo forged >> $service/lineage/lineage.log"
+  agent as_agent "$govrun" --config "$service/config.toml" -- git status --short
+  kill "$govd_pid"
+  wait "$govd_pid" 2>/dev/null
+  say "Every authorization names its submitter as the kernel reported it to govd:"
+  grep -o '"submitter":{[^}]*}' "$service/lineage/lineage.log" | sort | uniq -c | sed 's/^/   /'
+  agent "$govverify" --trust "$service/lineage-key.pub" --trust "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$service/lineage"
+fi
+
 step "Where things are"
 say "policy bundle:   $state/agent.govb"
 say "lineage log:     $state/lineage/"
 say "session bundle:  $state/session.lineage (nested run), $state/make-session.lineage (governed session)"
 say "keys:            $state/keys/ (policy.key signs bundles, lineage.key signs checkpoints)"
-say "Next: README.md (five-minute tour), docs/govrun.md, docs/lineage-format.md, docs/threat-model.md"
+say "service layout:  $state/service/ (govd's key, lineage directory and socket; the set-gid govrun)"
+say "Next: README.md (five-minute tour), docs/govrun.md, docs/govd.md, docs/lineage-format.md, docs/threat-model.md"

@@ -30,6 +30,14 @@ expect "session: make goes on after the denial" 'the build goes on\n(?:[^\n]*\n)
 expect "session bundle verifies with replay" '--replay [^\n]*make-session.lineage\n(?:[^\n]*\n)*?-> exit 0\n'
 expect "bundle verifies with replay" '--replay [^\n]*session.lineage\n(?:[^\n]*\n)*?-> exit 0\n'
 expect "tampered copy fails" '--replay [^\n]*tampered.lineage\n(?:[^\n]*\n)*?-> exit [1-5]\n'
+if [ "$(id -u)" -eq 0 ]; then
+  expect "govd: the session through the service denies rm" 'config.toml --session -- make session\n(?:[^\n]*\n)*?govrun: deny by delete_outside'
+  expect "govd: the agent cannot read the key" 'lineage-key.key: Permission denied\n-> exit 1'
+  expect "govd: the agent cannot append to the log" 'lineage.log: Permission denied\n-> exit 2'
+  expect "govd: govrun without the set-gid group is refused" 'cannot connect: Permission denied[^\n]*\n-> exit 74'
+  expect "govd: submitters named by the kernel" '"submitter":\{"gid":64300,"pid":[0-9]+,"uid":64301\}'
+  expect "govd: the service log verifies with replay" '--replay [^\n]*service/lineage\n(?:[^\n]*\n)*?-> exit 0\n'
+fi
 [ -e /var/tmp/gov-demo-escape ] && { echo "the Landlock probe file exists"; failures=$((failures + 1)); }
 [ -e "$state/outside/data.txt" ] || { echo "the file outside the workspace was deleted"; failures=$((failures + 1)); }
 if [ $failures -ne 0 ]; then
