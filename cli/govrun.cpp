@@ -664,6 +664,7 @@ int Main(int argc, char** argv, Timings& timings) {
   config::Search search;
   search.explicit_path = options.config;
   search.gov_config = GetEnv("GOV_CONFIG", &search.has_gov_config);
+  search.caller_is_root = getuid() == 0;
   if (search.has_gov_config && search.gov_config.empty() && options.config.empty()) {
     return Fail({exec::kExitConfig, "GOV_CONFIG is set but empty"});
   }
@@ -1108,6 +1109,7 @@ class PolicyDecider final : public hook::Decider {
     config::Search search;
     search.explicit_path = config_path_;
     search.gov_config = GetEnv("GOV_CONFIG", &search.has_gov_config);
+    search.caller_is_root = getuid() == 0;
     if (search.has_gov_config && search.gov_config.empty() && config_path_.empty()) {
       return Error{"GOV_CONFIG is set but empty"};
     }

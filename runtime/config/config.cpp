@@ -24,8 +24,8 @@ namespace {
 constexpr std::size_t kMaxConfigSize = 1 << 20;
 
 const std::set<std::string, std::less<>> kKnownKeys = {
-    "policy",     "trusted_keys",         "lineage_dir",   "signing_key",    "ask_timeout",
-    "kill_grace", "lineage_lock_timeout", "session_drift", "lineage_service"};
+    "policy",     "trusted_keys",         "lineage_dir",   "signing_key",     "ask_timeout",
+    "kill_grace", "lineage_lock_timeout", "session_drift", "lineage_service", "lock"};
 
 ErrorOr<std::string> ReadConfigFile(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -223,7 +223,7 @@ ErrorOr<Config> ParseConfig(const std::string& text, const std::string& path) {
       return Error{
           path + ": unknown key `" + std::string(key.str()) +
           "` (known: policy, trusted_keys, lineage_dir, signing_key, ask_timeout, kill_grace, lineage_lock_timeout, "
-          "session_drift, lineage_service)"};
+          "session_drift, lineage_service, lock)"};
     }
   }
   std::string base_dir;
@@ -279,10 +279,39 @@ ErrorOr<Config> ParseConfig(const std::string& text, const std::string& path) {
     }
     config.session_stop_on_drift = *value == "stop-session";
   }
+  if (const toml::node* node = table.get("lock")) {
+    if (!node->is_boolean()) return Error{path + ": `lock` must be true or false"};
+    if (path != kSystemConfigPath) {
+      return Error{path + ": `lock` is honoured only in " + std::string(kSystemConfigPath)};
+    }
+    config.locked = node->value<bool>().value_or(false);
+  }
   return config;
 }
 
 ErrorOr<Config> LoadConfig(const Search& search) {
+  // A caller who is not root first meets the system configuration: when it
+  // locks, it is the only one (and one that cannot be read or trusted
+  // stops everything, since whether it locks is unknown).
+  if (!search.caller_is_root && access(kSystemConfigPath, F_OK) == 0) {
+    GOV_ASSIGN_OR_RETURN(std::string text, ReadConfigFile(kSystemConfigPath));
+    GOV_ASSIGN_OR_RETURN(Config system, ParseConfig(text, kSystemConfigPath));
+    if (system.locked) {
+      for (const char* path : {kSystemConfigPath, "/etc/gov", "/etc", "/"}) {
+        struct stat st {};
+        if (lstat(path, &st) != 0 || st.st_uid != 0 || (st.st_mode & 022) != 0 ||
+            (std::string(path) == kSystemConfigPath && !S_ISREG(st.st_mode))) {
+          return Error{std::string(kSystemConfigPath) + " says `lock = true` but " + path +
+                       " is not a root-owned file or directory writable by root alone; nothing runs"};
+        }
+      }
+      if (!search.explicit_path.empty() || search.has_gov_config) {
+        return Error{std::string(kSystemConfigPath) +
+                     " is locked (`lock = true`): only root may choose another configuration (--config, GOV_CONFIG)"};
+      }
+      return system;
+    }
+  }
   bool strict = false;
   const std::vector<std::string> candidates = CandidatePaths(search, &strict);
   std::string looked;

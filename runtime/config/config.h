@@ -3,6 +3,9 @@
 // $XDG_CONFIG_HOME/gov/config.toml (or ~/.config/gov/config.toml when
 // XDG_CONFIG_HOME is unset or empty), else /etc/gov/config.toml. An explicit
 // --config or $GOV_CONFIG that cannot be read is an error (no fallback).
+// A root-owned /etc/gov/config.toml with `lock = true` is the only
+// configuration of a caller who is not root: --config and $GOV_CONFIG are
+// then refused (docs/govrun.md "Configuration").
 // docs/govrun.md lists every key.
 #pragma once
 
@@ -34,7 +37,13 @@ struct Config {
   // execs and stop the changed script's run ("deny-execs", the default), or
   // also end the whole session ("stop-session").
   bool session_stop_on_drift = false;
+  // `lock = true` (system configuration only): callers who are not root
+  // cannot choose another configuration.
+  bool locked = false;
 };
+
+// Where the system configuration is.
+inline constexpr const char* kSystemConfigPath = "/etc/gov/config.toml";
 
 // Where to look, in order, given the --config value (may be empty) and the
 // environment.
@@ -44,6 +53,9 @@ struct Search {
   std::string gov_config;  // $GOV_CONFIG
   std::string xdg_config_home;
   std::string home;
+  // Whether the caller is root (real uid 0): a locked system configuration
+  // binds everyone else.
+  bool caller_is_root = false;
 };
 
 // The candidate files for `search`, in order; `strict` is true for the

@@ -2,11 +2,14 @@
 // as its own uid and alone holds the key and writes the log; the governed
 // caller (another uid) runs a set-gid copy of govrun. Each test's attack
 // fails without the defence it names.
+#include <sched.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -231,6 +234,104 @@ TEST_CASE("govd: concurrent govruns share the log; a reader holding its lock doe
     ++authorizations;
   }
   CHECK(authorizations == 8);
+}
+
+}  // namespace gov_test
+
+namespace gov_test {
+namespace {
+
+// Runs `argv` as `uid` with a private /etc (a tmpfs in a new mount
+// namespace) holding /etc/gov/config.toml = `system_config` with `mode`,
+// and copies of the files programs read from /etc: the machine's own
+// /etc/gov is never touched.
+Result RunWithSystemConfig(const std::string& dir, const std::string& system_config, mode_t mode, uid_t uid,
+                           const std::vector<std::string>& argv,
+                           const std::map<std::string, std::string>& set_env = {}) {
+  const std::string out_path = dir + "/.system-out";
+  const std::string err_path = dir + "/.system-err";
+  std::map<std::string, std::string> copies;
+  for (const char* name : {"passwd", "group", "ld.so.cache", "nsswitch.conf"}) {
+    copies[name] = ReadText(std::string("/etc/") + name);
+  }
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        mount("tmpfs", "/etc", "tmpfs", 0, "mode=0755") != 0 || mkdir("/etc/gov", 0755) != 0) {
+      _exit(210);
+    }
+    for (const auto& [name, text] : copies) WriteText("/etc/" + name, text);
+    WriteText("/etc/gov/config.toml", system_config, mode);
+    if (chmod("/etc/gov/config.toml", mode) != 0) _exit(211);
+    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 || chdir(dir.c_str()) != 0) _exit(212);
+    for (const char* name : {"GOV_RUN_ID", "GOV_RUN_RECORD", "GOV_CONFIG"}) unsetenv(name);
+    for (const auto& [name, value] : set_env) setenv(name.c_str(), value.c_str(), 1);
+    if (uid != 0 && (setgroups(0, nullptr) != 0 || setresgid(uid, uid, uid) != 0 || setresuid(uid, uid, uid) != 0)) {
+      _exit(213);
+    }
+    std::vector<char*> args;
+    for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(214);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  Result result;
+  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = ReadText(out_path);
+  result.err = ReadText(err_path);
+  return result;
+}
+
+}  // namespace
+
+TEST_CASE("a locked system configuration is the only one for callers who are not root",
+          "[govrun][config][failclosed]") {
+  Fixture fixture(kTools, /*native=*/false, /*for_nobody=*/true);
+  const std::string system = "policy = \"" + fixture.dir + "/p.govb\"\ntrusted_keys = [\"" + fixture.dir +
+                             "/pol.pub\"]\nlineage_dir = \"" + fixture.dir + "/lineage\"\nsigning_key = \"" +
+                             fixture.dir + "/lin.key\"\nlock = true\n";
+  // The caller's own configuration, which would also allow the marker.
+  const std::vector<std::string> touch = {Govrun(), "--config",       fixture.config,
+                                          "--",     "/usr/bin/touch", fixture.Marker()};
+  SECTION("--config is refused") {
+    const Result result = RunWithSystemConfig(fixture.dir, system, 0644, kNobody, touch);
+    ExpectNotRun(fixture, result, 78, "is locked (`lock = true`): only root may choose another configuration");
+  }
+  SECTION("GOV_CONFIG is refused") {
+    const Result result =
+        RunWithSystemConfig(fixture.dir, system, 0644, kNobody, {Govrun(), "--", "/usr/bin/touch", fixture.Marker()},
+                            {{"GOV_CONFIG", fixture.config}});
+    ExpectNotRun(fixture, result, 78, "is locked");
+  }
+  SECTION("a lock anyone may rewrite is no lock: nothing runs") {
+    const Result result =
+        RunWithSystemConfig(fixture.dir, system, 0666, kNobody, {Govrun(), "--", "/usr/bin/touch", fixture.Marker()});
+    ExpectNotRun(fixture, result, 78, "is not a root-owned file or directory writable by root alone");
+  }
+  SECTION("without a choice the locked configuration governs") {
+    const Result result =
+        RunWithSystemConfig(fixture.dir, system, 0644, kNobody, {Govrun(), "--", "/usr/bin/touch", fixture.Marker()});
+    INFO(result.err);
+    CHECK(result.code == 0);
+    CHECK(Exists(fixture.Marker()));
+  }
+  SECTION("root may still choose") {
+    REQUIRE(chmod(fixture.dir.c_str(), 0777) == 0);  // root's run keeps no capability
+    const Result result = RunWithSystemConfig(fixture.dir, system, 0644, 0, touch);
+    INFO(result.err);
+    CHECK(result.code == 0);
+    CHECK(Exists(fixture.Marker()));
+  }
+  SECTION("`lock` anywhere else is an error") {
+    fixture.WriteConfig(ReadText(fixture.config) + "lock = true\n");
+    const Result result = fixture.Run({"/usr/bin/touch", fixture.Marker()});
+    ExpectNotRun(fixture, result, 78, "`lock` is honoured only in /etc/gov/config.toml");
+  }
 }
 
 }  // namespace gov_test
