@@ -122,15 +122,33 @@ def canonical(value):
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+def _fits(value, depth=0):
+    """Integers within 64 bits ([-2**63, 2**64 - 1]) and nesting at most 32
+    deep, as canonical JSON requires."""
+    if isinstance(value, (dict, list)):
+        if depth >= 32:
+            return False
+        items = value.values() if isinstance(value, dict) else value
+        return all(_fits(item, depth + 1) for item in items)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -(2**63) <= value <= 2**64 - 1
+    return True
+
+
 def parse_canonical(data):
     """Parses UTF-8 canonical JSON bytes; None if not JSON or not canonical."""
     try:
         value = json.loads(data.decode("utf-8"), parse_float=_no_floats, parse_constant=_no_floats)
+        if canonical(value) != data or not _fits(value):
+            return None
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
-    if canonical(value) != data:
-        return None
     return value
+
+
+def same(a, b):
+    """JSON equality without Python's 1 == True."""
+    return type(a) is type(b) and a == b
 
 
 def digest(data):
@@ -330,6 +348,36 @@ def open_checkpoint(body, trusted):
     return log, count, head
 
 
+# BODY members that repeat a HEAD member, by record type: (body path, HEAD key).
+REPEATED = {
+    "authorization": [
+        (("run",), "run"),
+        (("parent",), "parent"),
+        (("verdict",), "verdict"),
+        (("execute",), "exec"),
+        (("policy", "digest"), "policy"),
+    ],
+    "start": [(("run",), "run")],
+    "end": [(("run",), "run")],
+}
+
+
+def check_body(head, body, line):
+    """A present BODY: canonical JSON, an object, and the members it shares
+    with its HEAD equal to HEAD's (absent: malformed; different: chain)."""
+    value = parse_canonical(body)
+    if not isinstance(value, dict):
+        raise Bad("malformed", "a body that is not a canonical JSON object", line)
+    for path, key in REPEATED.get(head["type"], []):
+        item = value
+        for name in path:
+            if not isinstance(item, dict) or name not in item:
+                raise Bad("malformed", "the body lacks %s" % ".".join(path), line)
+            item = item[name]
+        if not same(item, head[key]):
+            raise Bad("chain", "the body's %s differs from its HEAD's %s" % (".".join(path), key), line)
+
+
 class Chain:
     """Checks chained records in order (shared by logs and bundles)."""
 
@@ -360,6 +408,8 @@ class Chain:
         self.prev = digest(head_bytes)
         self.expected = head["seq"] + 1
         self.records += 1
+        if body is not None:
+            check_body(head, body, line)
         kind = head["type"]
         if kind == "header" and head["seq"] != 0:
             raise Bad("chain", "a header after the start", line)
