@@ -242,20 +242,21 @@ TEST_CASE("an independent Python verifier agrees with govverify", "[lineage][pyt
   AgreeWithPython(s, {recovered, bad_recovery, log.substr(0, log.size() - 50)}, "recovered");
 }
 
-// Issue 15 §3: BODYs against HEADs, in govverify and in
+// Issue 15 §3: BODYs against HEADs and DSSE envelopes, in govverify and in
 // the Python verifier (which reads docs/lineage-format.md, not govverify).
-TEST_CASE("the Python verifier agrees on BODYs against HEADs", "[lineage][python]") {
+TEST_CASE("the Python verifier agrees on BODYs against HEADs and on DSSE envelopes", "[lineage][python]") {
   if (RunProgram({"python3", "-c", "pass"}, "/tmp").code != 0) FAIL("python3 is required for this test");
   CliSession s;
   for (const bool bundle : {false, true}) {
     std::vector<Mutation> mutations = BodyHeadMutations(s, bundle);
+    for (Mutation& m : DsseMutations(s, bundle)) mutations.push_back(std::move(m));
     std::vector<std::string> variants;
     for (const Mutation& m : mutations) {
       INFO(m.name);
       CHECK(VerifyBytes(m.data, m.name, s.Options()).failure == m.expected);
       variants.push_back(m.data);
     }
-    AgreeWithPython(s, variants, bundle ? "body-bundle" : "body-log");
+    AgreeWithPython(s, variants, bundle ? "body-dsse-bundle" : "body-dsse-log");
   }
   // The finding as reported: a HEAD allow over a BODY deny, re-signed, passed
   // `govverify --replay` with exit 0 (replay read the BODY's deny).

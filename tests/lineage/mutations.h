@@ -1,5 +1,6 @@
 // Tampered copies of a Session's log or bundle for issue 15 §3: BODYs that
-// are not canonical or contradict their HEAD. Each carries the class
+// are not canonical or contradict their HEAD, and checkpoint envelopes in the
+// forms a DSSE consumer must accept or must refuse. Each carries the class
 // govverify must report; verify_test.cpp checks the classes, cli_test.cpp that
 // the Python verifier agrees.
 #pragma once
@@ -130,6 +131,142 @@ inline std::vector<Mutation> BodyHeadMutations(const Session& s, bool bundle) {
       t.Edit(
           root, [](auto&, auto& b) { b["execute"] = 1; }, key),
       Failure::kChain);
+  return out;
+}
+
+inline std::string UrlSafe(std::string text, bool padded) {
+  for (char& c : text) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  if (!padded) text.erase(text.find_last_not_of('=') + 1);
+  return text;
+}
+
+// The last checkpoint's envelope in other encodings (§3.2). Signatures are
+// kept: what a DSSE consumer must accept still verifies.
+inline std::vector<Mutation> DsseMutations(const Session& s, bool bundle) {
+  const std::string data = ReadFile(bundle ? s.bundle_path : s.log_path);
+  Tamper t(data, bundle);
+  const std::size_t last = t.lines.size() - 1;
+  std::vector<Mutation> out;
+  auto envelope = [&](std::string name, const std::function<void(nlohmann::json & envelope)>& edit, Failure expected) {
+    out.push_back(Mutation{std::move(name),
+                           t.Edit(
+                               last, [&](auto&, auto& b) { edit(b["envelope"]); }, nullptr),
+                           expected});
+  };
+  auto signature = [](nlohmann::json& e) -> nlohmann::json& { return e["signatures"][0]; };
+  auto text = [](nlohmann::json& value) { return value.get<std::string>(); };
+  envelope(
+      "unknown envelope member", [](auto& e) { e["x-gov-note"] = "ignored"; }, Failure::kNone);
+  envelope(
+      "unknown signature member",
+      [&](auto& e) {
+        signature(e)["extension"] = {{"kind", "x"}};
+      },
+      Failure::kNone);
+  envelope(
+      "no keyid", [&](auto& e) { signature(e).erase("keyid"); }, Failure::kNone);
+  envelope(
+      "empty keyid", [&](auto& e) { signature(e)["keyid"] = ""; }, Failure::kNone);
+  envelope(
+      "keyid of another key", [&](auto& e) { signature(e)["keyid"] = TestKey(99).public_key().IdHex(); },
+      Failure::kNone);
+  envelope(
+      "URL-safe base64 without padding",
+      [&](auto& e) {
+        e["payload"] = UrlSafe(text(e["payload"]), false);
+        signature(e)["sig"] = UrlSafe(text(signature(e)["sig"]), false);
+      },
+      Failure::kNone);
+  envelope(
+      "URL-safe base64 with padding", [&](auto& e) { signature(e)["sig"] = UrlSafe(text(signature(e)["sig"]), true); },
+      Failure::kNone);
+  envelope(
+      "standard base64 without padding",
+      [&](auto& e) {
+        std::string sig = text(signature(e)["sig"]);
+        signature(e)["sig"] = sig.substr(0, sig.find('='));
+      },
+      Failure::kNone);
+  envelope(
+      "upper-case keyid",
+      [&](auto& e) {
+        std::string id = text(signature(e)["keyid"]);
+        for (char& c : id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        if (id == text(signature(e)["keyid"])) id[0] = 'A';
+        signature(e)["keyid"] = id;
+      },
+      Failure::kMalformed);
+  envelope(
+      "short keyid", [&](auto& e) { signature(e)["keyid"] = "abc"; }, Failure::kMalformed);
+  envelope(
+      "keyid that is a number", [&](auto& e) { signature(e)["keyid"] = 5; }, Failure::kMalformed);
+  envelope(
+      "no sig", [&](auto& e) { signature(e).erase("sig"); }, Failure::kMalformed);
+  envelope(
+      "both base64 alphabets in one sig",
+      [&](auto& e) {
+        std::string sig = text(signature(e)["sig"]);
+        sig[0] = '-';
+        sig[1] = '+';
+        signature(e)["sig"] = sig;
+      },
+      Failure::kMalformed);
+  envelope(
+      "sig with part of its padding",
+      [&](auto& e) {
+        std::string sig = text(signature(e)["sig"]);
+        REQUIRE(sig.size() == 88);
+        signature(e)["sig"] = sig.substr(0, 87);
+      },
+      Failure::kMalformed);
+  envelope(
+      "sig with non-zero unused bits",
+      [&](auto& e) {
+        static constexpr std::string_view kAlphabet =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        std::string sig = text(signature(e)["sig"]);
+        sig[85] = kAlphabet[kAlphabet.find(sig[85]) | 1];
+        signature(e)["sig"] = sig;
+      },
+      Failure::kMalformed);
+  envelope(
+      "payload with a line break",
+      [&](auto& e) {
+        std::string payload = text(e["payload"]);
+        payload.insert(76, "\n");
+        e["payload"] = payload;
+      },
+      Failure::kMalformed);
+  out.push_back(Mutation{"a member beside the envelope",
+                         t.Edit(
+                             last, [](auto&, auto& b) { b["note"] = "not DSSE"; }, nullptr),
+                         Failure::kMalformed});
+  if (!bundle) {
+    // An earlier checkpoint re-encoded as a consumer would accept it: its
+    // bytes are still covered by the next record's prev.
+    const std::size_t first_checkpoint = FindLine(t.lines, RecordType::kCheckpoint);
+    std::vector<std::string> lines = t.lines;
+    SplitLine split = Split(lines[first_checkpoint]);
+    nlohmann::json body = nlohmann::json::parse(split.body);
+    nlohmann::json& entry = body["envelope"]["signatures"][0];
+    entry["sig"] = UrlSafe(entry["sig"].get<std::string>(), false);
+    entry.erase("keyid");
+    auto head = ParseHead(split.head);
+    REQUIRE(head.ok());
+    Head h = head.value();
+    const std::string log(h.log), prev(h.prev);
+    h.log = log;
+    h.prev = prev;
+    lines[first_checkpoint] = MakeLine(h, Canonical(body));
+    lines[first_checkpoint].pop_back();
+    out.push_back(Mutation{"an earlier checkpoint re-encoded", Join(lines), Failure::kChain});
+    std::vector<std::string> relinked = lines;
+    Rechain(relinked, 0, nullptr);
+    out.push_back(Mutation{"an earlier checkpoint re-encoded, the chain relinked", Join(relinked), Failure::kChain});
+  }
   return out;
 }
 

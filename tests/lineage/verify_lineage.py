@@ -305,26 +305,44 @@ def parse_head(data):
     return head
 
 
+def dsse_base64(text):
+    """Bytes of a DSSE base64 text: the standard or the URL-safe alphabet (one
+    per text), with its padding or none; unused bits zero. Raises ValueError."""
+    if not isinstance(text, str):
+        raise ValueError("base64 that is not a string")
+    if any(c in "+/" for c in text) and any(c in "-_" for c in text):
+        raise ValueError("base64 mixing both alphabets")
+    standard = text.replace("-", "+").replace("_", "/")
+    if "=" not in standard:
+        standard += "=" * (-len(standard) % 4)
+    raw = base64.b64decode(standard, validate=True)
+    if base64.b64encode(raw).decode() != standard:
+        raise ValueError("non-canonical base64")
+    return raw
+
+
 def open_checkpoint(body, trusted):
-    """(log, count, head) of a checkpoint body; raises Bad."""
+    """(log, count, head) of a checkpoint body; raises Bad. The envelope is
+    read as a DSSE consumer: unknown members ignored, keyid optional."""
     root = parse_canonical(body)
     try:
+        if not isinstance(root, dict) or set(root) != {"envelope"} or not isinstance(root["envelope"], dict):
+            raise Bad("malformed", "checkpoint body: not {envelope: {...}}")
         envelope = root["envelope"]
-        if len(root) != 1 or len(envelope) != 3 or envelope["payloadType"] != "application/vnd.in-toto+json":
-            raise Bad("malformed", "checkpoint envelope: unexpected fields")
-        payload = base64.b64decode(envelope["payload"], validate=True)
-        if base64.b64encode(payload).decode() != envelope["payload"]:
-            raise Bad("malformed", "checkpoint payload: non-canonical base64")
+        if envelope["payloadType"] != "application/vnd.in-toto+json":
+            raise Bad("malformed", "checkpoint envelope: wrong payloadType")
+        payload = dsse_base64(envelope["payload"])
         signatures = envelope["signatures"]
         if not isinstance(signatures, list) or not signatures:
             raise Bad("malformed", "checkpoint envelope: no signature")
         sigs = []
         for entry in signatures:
-            if len(entry) != 2 or not isinstance(entry["keyid"], str):
-                raise Bad("malformed", "checkpoint signature: unexpected fields")
-            raw = base64.b64decode(entry["sig"], validate=True)
-            if base64.b64encode(raw).decode() != entry["sig"]:
-                raise Bad("malformed", "checkpoint signature: non-canonical base64")
+            if not isinstance(entry, dict):
+                raise Bad("malformed", "checkpoint signature: not an object")
+            raw = dsse_base64(entry["sig"])
+            keyid = entry.get("keyid", "")
+            if not isinstance(keyid, str) or (keyid != "" and not is_hex(keyid, 16)):
+                raise Bad("malformed", "checkpoint signature: keyid neither empty nor 16 lower-case hex digits")
             sigs.append(raw)
     except (TypeError, KeyError, ValueError) as error:
         raise Bad("malformed", "checkpoint envelope: %s" % error)

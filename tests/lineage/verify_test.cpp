@@ -2,7 +2,8 @@
 // session verifies (with replay); every single-byte flip, deletion,
 // insertion, reorder, truncation, splice, foreign signature and altered
 // decision is detected with its failure class; BODYs are checked against
-// their HEADs; env secrets never in clear; torn tails are reported and recovered.
+// their HEADs; checkpoint envelopes are read as DSSE consumers read them; env
+// secrets never in clear; torn tails are reported and recovered.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -803,6 +804,44 @@ TEST_CASE("IsCanonicalJson accepts exactly what parses and re-encodes to itself"
     canonical += expected ? 1 : 0;
   }
   CHECK(canonical > 40);
+}
+
+// Issue 15 §3.2: the envelope is read as a DSSE consumer must read it, gov
+// writes one exact form, and only the last checkpoint's bytes are outside
+// the chain.
+TEST_CASE("checkpoint envelopes are read as DSSE says a consumer must, and written in one exact form",
+          "[lineage][tamper][dsse]") {
+  Session s;
+  for (const bool bundle : {false, true}) {
+    for (const Mutation& m : DsseMutations(s, bundle)) {
+      Report report = Check(m.data, s.Options());
+      INFO((bundle ? "bundle: " : "log: ") << m.name << ": " << FailureName(report.failure) << ": " << report.message);
+      CHECK(report.failure == m.expected);
+    }
+  }
+  // What gov writes: exactly payload, payloadType and one {keyid, sig}, the
+  // key id in lower-case hex, standard base64 with padding.
+  for (const std::string& line : Lines(ReadFile(s.log_path))) {
+    SplitLine split = Split(line);
+    auto head = ParseHead(split.head);
+    REQUIRE(head.ok());
+    if (head.value().type != RecordType::kCheckpoint) continue;
+    const nlohmann::json envelope = nlohmann::json::parse(split.body).at("envelope");
+    CHECK(envelope.size() == 3);
+    CHECK(envelope.at("payloadType") == "application/vnd.in-toto+json");
+    REQUIRE(envelope.at("signatures").size() == 1);
+    const nlohmann::json& signature = envelope.at("signatures").at(0);
+    CHECK(signature.size() == 2);
+    CHECK(signature.at("keyid") == s.key.public_key().IdHex());
+    for (const std::string member : {"payload", "sig"}) {
+      const std::string text =
+          member == "sig" ? signature.at("sig").get<std::string>() : envelope.at("payload").get<std::string>();
+      auto decoded = crypto::Base64Decode(text);
+      REQUIRE(decoded.ok());
+      CHECK(crypto::Base64Encode(decoded.value()) == text);
+    }
+    CHECK(crypto::Base64Decode(signature.at("sig").get<std::string>()).value().size() == 64);
+  }
 }
 
 }  // namespace
