@@ -14,6 +14,7 @@
 #include <set>
 
 #include "runtime/crypto/sha256.h"
+#include "runtime/lineage/verify.h"
 #include "runtime/request/byte_string.h"
 #include "runtime/support/json_depth.h"
 #include "runtime/support/output_file.h"
@@ -168,31 +169,71 @@ std::string CheckpointBody(std::string_view log_id, std::uint64_t count, std::st
   return Canonical(Json{{"envelope", envelope}});
 }
 
+namespace {
+
+// Base64 as a DSSE consumer reads it: the standard or the URL-safe alphabet
+// (one per text), with its `=` padding or none, nothing else; the unused bits
+// of the last character zero, so each byte string has one text per form.
+ErrorOr<std::string> DsseBase64Decode(std::string_view text) {
+  if (text.find_first_of("+/") != std::string_view::npos && text.find_first_of("-_") != std::string_view::npos) {
+    return Error{"base64 mixes the standard and the URL-safe alphabet"};
+  }
+  std::string standard(text);
+  for (char& c : standard) {
+    if (c == '-') c = '+';
+    if (c == '_') c = '/';
+  }
+  if (standard.find('=') == std::string::npos) standard.append((4 - standard.size() % 4) % 4, '=');
+  return crypto::Base64Decode(standard);
+}
+
+// A key id as gov writes it: 16 lower-case hex digits (keys.md).
+bool IsKeyId(std::string_view text) {
+  return text.size() == 16 &&
+         std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+}  // namespace
+
 ErrorOr<CheckpointClaim> OpenCheckpoint(std::string_view body, const std::vector<crypto::PublicKey>& trusted,
                                         bool& signature_failure) {
   signature_failure = false;
   auto parsed = ParseUntrusted(body);
   if (!parsed.ok()) return Error{"checkpoint body: " + parsed.error().message};
   Json root = std::move(parsed).value();
-  if (Canonical(root) != body) return Error{"checkpoint body is not canonical JSON"};
+  if (!IsCanonicalJson(body)) return Error{"checkpoint body is not canonical JSON"};
   std::string payload;
   std::vector<std::pair<std::string, std::string>> sigs;
+  // The envelope is read as DSSE says a consumer must (envelope.md "Parsing
+  // rules", protocol.md): unknown members ignored, either base64 alphabet,
+  // `keyid` optional (absent and "" are the same). CheckpointBody writes the
+  // one exact form (docs/lineage-format.md "Checkpoints").
   try {
+    if (!root.is_object() || root.size() != 1 || !root.contains("envelope")) {
+      return Error{"checkpoint body: not {\"envelope\":…}"};
+    }
     const Json& envelope = root.at("envelope");
-    if (root.size() != 1 || envelope.size() != 3) return Error{"checkpoint envelope: unexpected fields"};
+    if (!envelope.is_object()) return Error{"checkpoint envelope: not a JSON object"};
     if (envelope.at("payloadType").get<std::string>() != kDssePayloadType) {
       return Error{"checkpoint envelope: wrong payloadType"};
     }
-    auto decoded = crypto::Base64Decode(envelope.at("payload").get<std::string>());
+    auto decoded = DsseBase64Decode(envelope.at("payload").get<std::string>());
     if (!decoded.ok()) return Error{"checkpoint envelope: payload is not base64: " + decoded.error().message};
     payload = decoded.value();
     const Json& list = envelope.at("signatures");
     if (!list.is_array() || list.empty()) return Error{"checkpoint envelope: no signature"};
     for (const Json& s : list) {
-      if (s.size() != 2) return Error{"checkpoint signature: unexpected fields"};
-      auto raw = crypto::Base64Decode(s.at("sig").get<std::string>());
-      if (!raw.ok()) return Error{"checkpoint signature: not base64"};
-      sigs.emplace_back(s.at("keyid").get<std::string>(), raw.value());
+      if (!s.is_object()) return Error{"checkpoint signature: not a JSON object"};
+      auto raw = DsseBase64Decode(s.at("sig").get<std::string>());
+      if (!raw.ok()) return Error{"checkpoint signature: not base64: " + raw.error().message};
+      std::string keyid;
+      if (s.contains("keyid")) {
+        keyid = s.at("keyid").get<std::string>();
+        if (!keyid.empty() && !IsKeyId(keyid)) {
+          return Error{"checkpoint signature: keyid is neither empty nor 16 lower-case hex digits"};
+        }
+      }
+      sigs.emplace_back(keyid, raw.value());
     }
   } catch (const Json::exception& e) {
     return Error{fmt::format("checkpoint envelope: {}", e.what())};
@@ -221,7 +262,7 @@ ErrorOr<CheckpointClaim> OpenCheckpoint(std::string_view body, const std::vector
   if (!parsed_statement.ok()) return Error{"checkpoint statement: " + parsed_statement.error().message};
   try {
     const Json& statement = parsed_statement.value();
-    if (Canonical(statement) != payload) return Error{"checkpoint statement is not canonical JSON"};
+    if (!IsCanonicalJson(payload)) return Error{"checkpoint statement is not canonical JSON"};
     if (statement.at("_type").get<std::string>() != kStatementType) return Error{"checkpoint statement: wrong _type"};
     if (statement.at("predicateType").get<std::string>() != kCheckpointPredicateType) {
       return Error{"checkpoint statement: wrong predicateType"};

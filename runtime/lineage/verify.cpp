@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -37,6 +38,235 @@ bool SameDigest(std::string_view text, const crypto::Sha256Digest& digest) {
   }
   return true;
 }
+
+// A strict one-pass reader of canonical JSON (docs/lineage-format.md
+// "Canonical JSON"): accepts exactly the texts that parse and re-encode to
+// themselves (integers in [-2^63, 2^64 - 1], nesting at most 32 deep, as
+// ParseUntrusted), builds no tree, and keeps the raw text of the members a
+// record body shares with its HEAD.
+class CanonicalScan {
+ public:
+  // Raw value texts (a string with its quotes); empty when absent.
+  std::string_view run, parent, verdict, execute, policy_digest;
+  std::string why;
+
+  // Scans `text`; true iff it is canonical JSON.
+  bool Scan(std::string_view text) {
+    text_ = text;
+    pos_ = 0;
+    if (!Value(0, kTop)) return false;
+    if (pos_ != text_.size()) return Bad("bytes after the JSON value");
+    return true;
+  }
+  bool IsObject() const { return !text_.empty() && text_[0] == '{'; }
+
+ private:
+  enum Capture { kNone, kTop, kPolicy };
+  static constexpr int kMaxDepth = 32;
+
+  bool Bad(const char* message) {
+    why = fmt::format("{} at byte {}", message, pos_);
+    return false;
+  }
+  bool At(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
+
+  bool Value(int depth, Capture capture) {
+    if (pos_ >= text_.size()) return Bad("truncated JSON");
+    switch (text_[pos_]) {
+      case '{':
+        return Object(depth + 1, capture);
+      case '[':
+        return Array(depth + 1);
+      case '"':
+        return String(nullptr);
+      case 't':
+        return Literal("true");
+      case 'f':
+        return Literal("false");
+      case 'n':
+        return Literal("null");
+      default:
+        return Number();
+    }
+  }
+
+  bool Literal(std::string_view word) {
+    if (text_.substr(pos_, word.size()) != word) return Bad("not a JSON value");
+    pos_ += word.size();
+    return true;
+  }
+
+  // -?(0|[1-9][0-9]*), not -0, within 64 bits (nlohmann reads larger ones as
+  // floating point, which re-encodes differently).
+  bool Number() {
+    const bool negative = At('-');
+    if (negative) ++pos_;
+    const std::size_t start = pos_;
+    while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
+    std::string_view digits = text_.substr(start, pos_ - start);
+    if (digits.empty()) return Bad("not a JSON value");
+    if (digits.size() > 1 && digits[0] == '0') return Bad("a number with a leading zero");
+    if (negative && digits == "0") return Bad("-0 is not canonical");
+    static constexpr std::string_view kMaxUnsigned = "18446744073709551615";
+    static constexpr std::string_view kMaxNegative = "9223372036854775808";
+    const std::string_view limit = negative ? kMaxNegative : kMaxUnsigned;
+    if (digits.size() > limit.size() || (digits.size() == limit.size() && digits > limit)) {
+      return Bad("an integer outside 64 bits");
+    }
+    if (At('.') || At('e') || At('E')) return Bad("a number that is not an integer");
+    return true;
+  }
+
+  // A string; `key` (when non-null) receives its decoded bytes.
+  bool String(std::string* key) {
+    ++pos_;  // the opening quote
+    const std::size_t start = pos_;
+    bool escaped = false;
+    while (true) {
+      if (pos_ >= text_.size()) return Bad("unterminated string");
+      const auto c = static_cast<unsigned char>(text_[pos_]);
+      if (c == '"') break;
+      if (c < 0x20) return Bad("a control character in a string");
+      if (c == '\\') {
+        escaped = true;
+        if (pos_ + 1 >= text_.size()) return Bad("unterminated string");
+        const char e = text_[pos_ + 1];
+        if (e == '"' || e == '\\' || e == 'b' || e == 't' || e == 'n' || e == 'f' || e == 'r') {
+          pos_ += 2;
+          continue;
+        }
+        if (e != 'u') return Bad("an escape canonical JSON does not use");
+        // Only \u00XX below 0x20, lower-case, for what has no short escape.
+        std::string_view hex = text_.substr(pos_ + 2, 4);
+        auto digit = [](char h) {
+          return (h >= '0' && h <= '9') ? h - '0' : (h >= 'a' && h <= 'f') ? h - 'a' + 10 : -1;
+        };
+        if (hex.size() != 4 || hex[0] != '0' || hex[1] != '0' || digit(hex[2]) < 0 || digit(hex[2]) > 1 ||
+            digit(hex[3]) < 0) {
+          return Bad("an escape canonical JSON does not use");
+        }
+        const int code = digit(hex[2]) * 16 + digit(hex[3]);
+        if (code == 0x08 || code == 0x09 || code == 0x0a || code == 0x0c || code == 0x0d) {
+          return Bad("a \\u escape where canonical JSON has a short one");
+        }
+        pos_ += 6;
+        continue;
+      }
+      if (c < 0x80) {
+        ++pos_;
+        continue;
+      }
+      // Well-formed UTF-8 (Unicode Table 3-7): no overlongs, surrogates or
+      // code points above U+10FFFF.
+      std::size_t length = 0;
+      unsigned char low = 0x80, high = 0xBF;
+      if (c >= 0xC2 && c <= 0xDF) {
+        length = 2;
+      } else if (c >= 0xE0 && c <= 0xEF) {
+        length = 3;
+        if (c == 0xE0) low = 0xA0;
+        if (c == 0xED) high = 0x9F;
+      } else if (c >= 0xF0 && c <= 0xF4) {
+        length = 4;
+        if (c == 0xF0) low = 0x90;
+        if (c == 0xF4) high = 0x8F;
+      } else {
+        return Bad("a string that is not UTF-8");
+      }
+      if (pos_ + length > text_.size()) return Bad("a string that is not UTF-8");
+      for (std::size_t k = 1; k < length; ++k) {
+        const auto b = static_cast<unsigned char>(text_[pos_ + k]);
+        if (b < (k == 1 ? low : 0x80) || b > (k == 1 ? high : 0xBF)) return Bad("a string that is not UTF-8");
+      }
+      pos_ += length;
+    }
+    if (key != nullptr) {
+      std::string_view raw = text_.substr(start, pos_ - start);
+      if (!escaped) {
+        key->assign(raw);
+      } else {
+        key->clear();
+        for (std::size_t k = 0; k < raw.size(); ++k) {
+          if (raw[k] != '\\') {
+            key->push_back(raw[k]);
+            continue;
+          }
+          const char e = raw[++k];
+          if (e == 'u') {
+            key->push_back(static_cast<char>(std::stoi(std::string(raw.substr(k + 1, 4)), nullptr, 16)));
+            k += 4;
+          } else {
+            key->push_back(e == 'b' ? '\b' : e == 't' ? '\t' : e == 'n' ? '\n' : e == 'f' ? '\f' : e == 'r' ? '\r' : e);
+          }
+        }
+      }
+    }
+    ++pos_;  // the closing quote
+    return true;
+  }
+
+  bool Array(int depth) {
+    if (depth > kMaxDepth) return Bad("JSON nested deeper than 32 levels");
+    ++pos_;
+    if (At(']')) {
+      ++pos_;
+      return true;
+    }
+    while (true) {
+      if (!Value(depth, kNone)) return false;
+      if (At(']')) {
+        ++pos_;
+        return true;
+      }
+      if (!At(',')) return Bad("expected `,` or `]`");
+      ++pos_;
+    }
+  }
+
+  bool Object(int depth, Capture capture) {
+    if (depth > kMaxDepth) return Bad("JSON nested deeper than 32 levels");
+    ++pos_;
+    if (At('}')) {
+      ++pos_;
+      return true;
+    }
+    std::string& key = keys_[static_cast<std::size_t>(depth)];
+    std::string& last = last_keys_[static_cast<std::size_t>(depth)];
+    bool first = true;
+    while (true) {
+      if (!At('"')) return Bad("expected a member name");
+      if (!String(&key)) return false;
+      // Member names strictly increasing by their bytes: sorted, no duplicates.
+      if (!first && !(last < key)) return Bad("members not sorted by name, or a name repeated");
+      last = key;
+      first = false;
+      if (!At(':')) return Bad("expected `:`");
+      ++pos_;
+      const std::size_t value_start = pos_;
+      if (!Value(depth, capture == kTop && key == "policy" ? kPolicy : kNone)) return false;
+      const std::string_view value = text_.substr(value_start, pos_ - value_start);
+      if (capture == kTop) {
+        if (key == "run") run = value;
+        if (key == "parent") parent = value;
+        if (key == "verdict") verdict = value;
+        if (key == "execute") execute = value;
+      } else if (capture == kPolicy && key == "digest") {
+        policy_digest = value;
+      }
+      if (At('}')) {
+        ++pos_;
+        return true;
+      }
+      if (!At(',')) return Bad("expected `,` or `}`");
+      ++pos_;
+    }
+  }
+
+  std::string_view text_;
+  std::size_t pos_ = 0;
+  // Per depth: the member name being read, the one before it.
+  std::array<std::string, kMaxDepth + 1> keys_, last_keys_;
+};
 
 // Re-decides one authorization body. Returns kNone, kReplay or kMalformed.
 Failure Replay(std::string_view body_text, const interp::PreparedPolicy& prepared, const EnvReads& env_reads,
@@ -85,7 +315,8 @@ Failure Replay(std::string_view body_text, const interp::PreparedPolicy& prepare
       return Failure::kReplay;
     }
     if (body.at("error").get<std::string>() != error) {
-      why = fmt::format("replay: recorded error '{}' but the policy gives '{}'", body.at("error").get<std::string>(), error);
+      why = fmt::format("replay: recorded error '{}' but the policy gives '{}'", body.at("error").get<std::string>(),
+                        error);
       return Failure::kReplay;
     }
     Json rules = Json::array();
@@ -130,7 +361,9 @@ RunKey KeyOf(std::string_view id) {
   }
   return key;
 }
-std::string IdOf(const RunKey& key) { return fmt::format("{:016x}{:016x}", key.hi, key.lo); }
+std::string IdOf(const RunKey& key) {
+  return fmt::format("{:016x}{:016x}", key.hi, key.lo);
+}
 
 // What the verifier keeps per run.
 struct RunState {
@@ -183,12 +416,12 @@ class Verifier {
 
   // Checks one chained record (HEAD parsed, body digest checked by the
   // caller). `body` is empty when `has_body` is false (bundles).
-  void Record(const Head& head, std::string_view head_text, std::string_view body, bool has_body,
-              std::uint64_t line, std::uint64_t offset, bool bundle) {
+  void Record(const Head& head, std::string_view head_text, std::string_view body, bool has_body, std::uint64_t line,
+              std::uint64_t offset, bool bundle) {
     const auto seq = static_cast<std::int64_t>(head.seq);
     if (head.log != log_id_) {
-      return Fail(Failure::kChain, fmt::format("record {} belongs to log {}, not {}", head.seq, head.log, log_id_), line,
-                  offset, seq);
+      return Fail(Failure::kChain, fmt::format("record {} belongs to log {}, not {}", head.seq, head.log, log_id_),
+                  line, offset, seq);
     }
     if (have_prev_ || !bundle) {
       if (head.seq != expected_seq_) {
@@ -198,18 +431,24 @@ class Verifier {
                     line, offset, seq);
       }
       if (!SameDigest(head.prev, prev_)) {
-        return Fail(Failure::kChain,
-                    fmt::format("record {} does not link to the previous record (prev {} differs)", head.seq, head.prev),
-                    line, offset, seq);
+        return Fail(
+            Failure::kChain,
+            fmt::format("record {} does not link to the previous record (prev {} differs)", head.seq, head.prev), line,
+            offset, seq);
       }
     }
     have_prev_ = true;
     prev_ = crypto::FastSha256(head_text);
     expected_seq_ = head.seq + 1;
     ++report_.records;
+    if (has_body) {
+      CheckBody(head, body, line, offset);
+      if (failed()) return;
+    }
     switch (head.type) {
       case RecordType::kHeader:
-        if (head.seq != 0) return Fail(Failure::kChain, "a header record after the start of the log", line, offset, seq);
+        if (head.seq != 0)
+          return Fail(Failure::kChain, "a header record after the start of the log", line, offset, seq);
         break;
       case RecordType::kAuthorization: {
         const RunKey key = KeyOf(head.run);
@@ -217,8 +456,9 @@ class Verifier {
           return Fail(Failure::kChain, fmt::format("run {} is authorized twice", head.run), line, offset, seq);
         }
         if (!bundle && external_parents_.count(key) != 0) {
-          return Fail(Failure::kChain, fmt::format("run {} is authorized after a child that names it as parent", head.run),
-                      line, offset, seq);
+          return Fail(Failure::kChain,
+                      fmt::format("run {} is authorized after a child that names it as parent", head.run), line, offset,
+                      seq);
         }
         bool in_tree = true;
         if (!head.parent.empty() && runs_.count(KeyOf(head.parent)) == 0) {
@@ -240,8 +480,9 @@ class Verifier {
                       offset, seq);
         }
         if (bundle && !in_tree && has_body) {
-          return Fail(Failure::kMalformed, fmt::format("the bundle carries a record of run {}, outside its tree", head.run),
-                      line, offset, seq);
+          return Fail(Failure::kMalformed,
+                      fmt::format("the bundle carries a record of run {}, outside its tree", head.run), line, offset,
+                      seq);
         }
         if (bundle && !in_tree) break;
         RunState state;
@@ -261,7 +502,8 @@ class Verifier {
           if (options_.policy->prepared != nullptr) {
             std::string why;
             Failure result = Replay(body, *options_.policy->prepared, env_reads_, why);
-            if (result != Failure::kNone) return Fail(result, fmt::format("run {}: {}", head.run, why), line, offset, seq);
+            if (result != Failure::kNone)
+              return Fail(result, fmt::format("run {}: {}", head.run, why), line, offset, seq);
             ++report_.replayed;
           }
         }
@@ -273,30 +515,31 @@ class Verifier {
         if (it == runs_.end()) {
           if (bundle) {
             if (has_body) {
-              return Fail(Failure::kMalformed, fmt::format("the bundle carries a record of run {}, outside its tree", head.run),
-                          line, offset, seq);
+              return Fail(Failure::kMalformed,
+                          fmt::format("the bundle carries a record of run {}, outside its tree", head.run), line,
+                          offset, seq);
             }
             break;
           }
-          return Fail(Failure::kChain, fmt::format("{} record of run {} without its authorization",
-                                                   RecordTypeName(head.type), head.run),
+          return Fail(Failure::kChain,
+                      fmt::format("{} record of run {} without its authorization", RecordTypeName(head.type), head.run),
                       line, offset, seq);
         }
         if (bundle && !has_body) {
           return Fail(Failure::kChain,
-                      fmt::format("the bundle withholds the {} record of run {}", RecordTypeName(head.type), head.run), line,
-                      offset, seq);
+                      fmt::format("the bundle withholds the {} record of run {}", RecordTypeName(head.type), head.run),
+                      line, offset, seq);
         }
         RunState& run = it->second;
         if (!run.exec) {
-          return Fail(Failure::kChain, fmt::format("run {} was not executed but has a {} record", head.run,
-                                                   RecordTypeName(head.type)),
+          return Fail(Failure::kChain,
+                      fmt::format("run {} was not executed but has a {} record", head.run, RecordTypeName(head.type)),
                       line, offset, seq);
         }
         if (head.type == RecordType::kStart) {
           if (run.started || run.ended) {
-            return Fail(Failure::kChain, fmt::format("run {} has a duplicate or late start record", head.run), line, offset,
-                        seq);
+            return Fail(Failure::kChain, fmt::format("run {} has a duplicate or late start record", head.run), line,
+                        offset, seq);
           }
           run.started = true;
         } else {
@@ -321,6 +564,44 @@ class Verifier {
     }
   }
 
+  // A present BODY: canonical JSON, an object, and for authorization, start
+  // and end records the members HEAD repeats equal to HEAD's (statistics and
+  // the run rules read HEAD, replay reads BODY: they must be one record).
+  void CheckBody(const Head& head, std::string_view body, std::uint64_t line, std::uint64_t offset) {
+    const auto seq = static_cast<std::int64_t>(head.seq);
+    CanonicalScan scan;
+    if (!scan.Scan(body)) {
+      return Fail(Failure::kMalformed,
+                  fmt::format("the body of record {} is not canonical JSON: {}", head.seq, scan.why), line, offset,
+                  seq);
+    }
+    if (!scan.IsObject()) {
+      return Fail(Failure::kMalformed, fmt::format("the body of record {} is not a JSON object", head.seq), line,
+                  offset, seq);
+    }
+    if (head.type != RecordType::kAuthorization && head.type != RecordType::kStart && head.type != RecordType::kEnd) {
+      return;
+    }
+    auto quoted = [](std::string_view value) { return fmt::format("\"{}\"", value); };
+    auto differs = [&](std::string_view member, std::string_view in_body, const std::string& in_head) {
+      if (in_body.empty()) {
+        Fail(Failure::kMalformed, fmt::format("the body of record {} lacks `{}`", head.seq, member), line, offset, seq);
+        return true;
+      }
+      if (in_body == in_head) return false;
+      Fail(Failure::kChain,
+           fmt::format("record {}: the body's `{}` is {} but its HEAD says {}", head.seq, member, in_body, in_head),
+           line, offset, seq);
+      return true;
+    };
+    if (differs("run", scan.run, quoted(head.run))) return;
+    if (head.type != RecordType::kAuthorization) return;
+    if (differs("parent", scan.parent, quoted(head.parent))) return;
+    if (differs("verdict", scan.verdict, quoted(head.verdict))) return;
+    if (differs("execute", scan.execute, head.exec ? "true" : "false")) return;
+    if (differs("policy.digest", scan.policy_digest, quoted(head.policy))) return;
+  }
+
   struct Checkpoint {
     std::uint64_t seq;
     std::string prev;
@@ -340,7 +621,8 @@ class Verifier {
                   fmt::format("checkpoint {}: {}", checkpoint.seq, claim.error().message), checkpoint.line,
                   checkpoint.offset, seq);
     }
-    if (claim.value().log != log_id_ || claim.value().count != checkpoint.seq || claim.value().head != checkpoint.prev) {
+    if (claim.value().log != log_id_ || claim.value().count != checkpoint.seq ||
+        claim.value().head != checkpoint.prev) {
       return Fail(Failure::kChain,
                   fmt::format("checkpoint {} signs log {} at {} records with head {}, which is not this chain",
                               checkpoint.seq, claim.value().log, claim.value().count, claim.value().head),
@@ -486,7 +768,8 @@ class Verifier {
 
   void VerifyBundle() {
     std::size_t lf = data_.find('\n');
-    if (lf == std::string_view::npos) return Fail(Failure::kMalformed, "bundle: no line end after the bundle header", 1, 0);
+    if (lf == std::string_view::npos)
+      return Fail(Failure::kMalformed, "bundle: no line end after the bundle header", 1, 0);
     std::string_view header_text = data_.substr(0, lf);
     auto parsed = ParseUntrusted(header_text);
     if (!parsed.ok()) return Fail(Failure::kMalformed, "bundle header: " + parsed.error().message, 1, 0);
@@ -585,6 +868,13 @@ const char* FailureName(Failure failure) {
       return "input";
   }
   return "?";
+}
+
+bool IsCanonicalJson(std::string_view text, std::string* why) {
+  CanonicalScan scan;
+  if (scan.Scan(text)) return true;
+  if (why != nullptr) *why = scan.why;
+  return false;
 }
 
 Report VerifyBytes(std::string_view data, const std::string& path, const VerifyOptions& options) {

@@ -75,6 +75,12 @@ struct Report {
   std::uint64_t failure_offset = 0;  // byte offset of that line
 };
 
+// True iff `text` is canonical JSON (docs/lineage-format.md "Canonical
+// JSON"): exactly the texts ParseUntrusted reads and Canonical writes back
+// unchanged, checked in one pass without building a tree. `why` (when given)
+// receives the first reason it is not.
+bool IsCanonicalJson(std::string_view text, std::string* why = nullptr);
+
 // Verifies the log or bundle at `path` (a lineage_dir means its lineage.log).
 Report Verify(const std::string& path, const VerifyOptions& options);
 

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "tests/lineage/helpers.h"
+#include "tests/lineage/mutations.h"
 
 #ifndef GOV_GOVVERIFY
 #define GOV_GOVVERIFY "govverify"
@@ -82,6 +83,7 @@ TEST_CASE("govverify: exit codes per failure class, text and JSON", "[lineage][c
   for (auto& line : lines) {
     if (line.find(s.child_curl) != std::string::npos && line.find("\"exec\":false") != std::string::npos) {
       line.replace(line.find("\"exec\":false"), 12, "\"exec\":true");
+      line.replace(line.find("\"execute\":false"), 15, "\"execute\":true");
       while (line.find("\"verdict\":\"deny\"") != std::string::npos) {
         line.replace(line.find("\"verdict\":\"deny\""), 16, "\"verdict\":\"allow\"");
       }
@@ -238,6 +240,35 @@ TEST_CASE("an independent Python verifier agrees with govverify", "[lineage][pyt
   std::string bad_recovery = recovered;
   bad_recovery[log.size() - 60] ^= 0x01;  // inside the kept torn bytes
   AgreeWithPython(s, {recovered, bad_recovery, log.substr(0, log.size() - 50)}, "recovered");
+}
+
+// Issue 15 §3: BODYs against HEADs and DSSE envelopes, in govverify and in
+// the Python verifier (which reads docs/lineage-format.md, not govverify).
+TEST_CASE("the Python verifier agrees on BODYs against HEADs and on DSSE envelopes", "[lineage][python]") {
+  if (RunProgram({"python3", "-c", "pass"}, "/tmp").code != 0) FAIL("python3 is required for this test");
+  CliSession s;
+  for (const bool bundle : {false, true}) {
+    std::vector<Mutation> mutations = BodyHeadMutations(s, bundle);
+    for (Mutation& m : DsseMutations(s, bundle)) mutations.push_back(std::move(m));
+    std::vector<std::string> variants;
+    for (const Mutation& m : mutations) {
+      INFO(m.name);
+      CHECK(VerifyBytes(m.data, m.name, s.Options()).failure == m.expected);
+      variants.push_back(m.data);
+    }
+    AgreeWithPython(s, variants, bundle ? "body-dsse-bundle" : "body-dsse-log");
+  }
+  // The finding as reported: a HEAD allow over a BODY deny, re-signed, passed
+  // `govverify --replay` with exit 0 (replay read the BODY's deny).
+  for (const Mutation& m : BodyHeadMutations(s, false)) {
+    if (m.name != "HEAD allow over BODY deny") continue;
+    const std::string path = s.dir.path + "/allow-over-deny.log";
+    WriteFile(path, m.data);
+    Ran ran = s.Govverify({"--trust", s.pub, "--policy", s.policy_path, "--replay", path});
+    INFO(ran.out << ran.err);
+    CHECK(ran.code == 2);
+    CHECK(ran.out.find("FAILED (chain)") != std::string::npos);
+  }
 }
 
 }  // namespace

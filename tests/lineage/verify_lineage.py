@@ -122,15 +122,33 @@ def canonical(value):
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+def _fits(value, depth=0):
+    """Integers within 64 bits ([-2**63, 2**64 - 1]) and nesting at most 32
+    deep, as canonical JSON requires."""
+    if isinstance(value, (dict, list)):
+        if depth >= 32:
+            return False
+        items = value.values() if isinstance(value, dict) else value
+        return all(_fits(item, depth + 1) for item in items)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -(2**63) <= value <= 2**64 - 1
+    return True
+
+
 def parse_canonical(data):
     """Parses UTF-8 canonical JSON bytes; None if not JSON or not canonical."""
     try:
         value = json.loads(data.decode("utf-8"), parse_float=_no_floats, parse_constant=_no_floats)
+        if canonical(value) != data or not _fits(value):
+            return None
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
-    if canonical(value) != data:
-        return None
     return value
+
+
+def same(a, b):
+    """JSON equality without Python's 1 == True."""
+    return type(a) is type(b) and a == b
 
 
 def digest(data):
@@ -287,26 +305,44 @@ def parse_head(data):
     return head
 
 
+def dsse_base64(text):
+    """Bytes of a DSSE base64 text: the standard or the URL-safe alphabet (one
+    per text), with its padding or none; unused bits zero. Raises ValueError."""
+    if not isinstance(text, str):
+        raise ValueError("base64 that is not a string")
+    if any(c in "+/" for c in text) and any(c in "-_" for c in text):
+        raise ValueError("base64 mixing both alphabets")
+    standard = text.replace("-", "+").replace("_", "/")
+    if "=" not in standard:
+        standard += "=" * (-len(standard) % 4)
+    raw = base64.b64decode(standard, validate=True)
+    if base64.b64encode(raw).decode() != standard:
+        raise ValueError("non-canonical base64")
+    return raw
+
+
 def open_checkpoint(body, trusted):
-    """(log, count, head) of a checkpoint body; raises Bad."""
+    """(log, count, head) of a checkpoint body; raises Bad. The envelope is
+    read as a DSSE consumer: unknown members ignored, keyid optional."""
     root = parse_canonical(body)
     try:
+        if not isinstance(root, dict) or set(root) != {"envelope"} or not isinstance(root["envelope"], dict):
+            raise Bad("malformed", "checkpoint body: not {envelope: {...}}")
         envelope = root["envelope"]
-        if len(root) != 1 or len(envelope) != 3 or envelope["payloadType"] != "application/vnd.in-toto+json":
-            raise Bad("malformed", "checkpoint envelope: unexpected fields")
-        payload = base64.b64decode(envelope["payload"], validate=True)
-        if base64.b64encode(payload).decode() != envelope["payload"]:
-            raise Bad("malformed", "checkpoint payload: non-canonical base64")
+        if envelope["payloadType"] != "application/vnd.in-toto+json":
+            raise Bad("malformed", "checkpoint envelope: wrong payloadType")
+        payload = dsse_base64(envelope["payload"])
         signatures = envelope["signatures"]
         if not isinstance(signatures, list) or not signatures:
             raise Bad("malformed", "checkpoint envelope: no signature")
         sigs = []
         for entry in signatures:
-            if len(entry) != 2 or not isinstance(entry["keyid"], str):
-                raise Bad("malformed", "checkpoint signature: unexpected fields")
-            raw = base64.b64decode(entry["sig"], validate=True)
-            if base64.b64encode(raw).decode() != entry["sig"]:
-                raise Bad("malformed", "checkpoint signature: non-canonical base64")
+            if not isinstance(entry, dict):
+                raise Bad("malformed", "checkpoint signature: not an object")
+            raw = dsse_base64(entry["sig"])
+            keyid = entry.get("keyid", "")
+            if not isinstance(keyid, str) or (keyid != "" and not is_hex(keyid, 16)):
+                raise Bad("malformed", "checkpoint signature: keyid neither empty nor 16 lower-case hex digits")
             sigs.append(raw)
     except (TypeError, KeyError, ValueError) as error:
         raise Bad("malformed", "checkpoint envelope: %s" % error)
@@ -328,6 +364,36 @@ def open_checkpoint(body, trusted):
     except (TypeError, KeyError, IndexError) as error:
         raise Bad("malformed", "statement: %s" % error)
     return log, count, head
+
+
+# BODY members that repeat a HEAD member, by record type: (body path, HEAD key).
+REPEATED = {
+    "authorization": [
+        (("run",), "run"),
+        (("parent",), "parent"),
+        (("verdict",), "verdict"),
+        (("execute",), "exec"),
+        (("policy", "digest"), "policy"),
+    ],
+    "start": [(("run",), "run")],
+    "end": [(("run",), "run")],
+}
+
+
+def check_body(head, body, line):
+    """A present BODY: canonical JSON, an object, and the members it shares
+    with its HEAD equal to HEAD's (absent: malformed; different: chain)."""
+    value = parse_canonical(body)
+    if not isinstance(value, dict):
+        raise Bad("malformed", "a body that is not a canonical JSON object", line)
+    for path, key in REPEATED.get(head["type"], []):
+        item = value
+        for name in path:
+            if not isinstance(item, dict) or name not in item:
+                raise Bad("malformed", "the body lacks %s" % ".".join(path), line)
+            item = item[name]
+        if not same(item, head[key]):
+            raise Bad("chain", "the body's %s differs from its HEAD's %s" % (".".join(path), key), line)
 
 
 class Chain:
@@ -360,6 +426,8 @@ class Chain:
         self.prev = digest(head_bytes)
         self.expected = head["seq"] + 1
         self.records += 1
+        if body is not None:
+            check_body(head, body, line)
         kind = head["type"]
         if kind == "header" and head["seq"] != 0:
             raise Bad("chain", "a header after the start", line)

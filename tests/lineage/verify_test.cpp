@@ -1,14 +1,18 @@
 // Verification of logs and bundles written by the recorder: a governed
 // session verifies (with replay); every single-byte flip, deletion,
 // insertion, reorder, truncation, splice, foreign signature and altered
-// decision is detected with its failure class; env secrets never in clear;
-// torn tails are reported and recovered.
+// decision is detected with its failure class; BODYs are checked against
+// their HEADs; checkpoint envelopes are read as DSSE consumers read them; env
+// secrets never in clear; torn tails are reported and recovered.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 
 #include "tests/lineage/helpers.h"
+#include "tests/lineage/mutations.h"
 
 namespace gov::lineage {
 namespace {
@@ -333,6 +337,7 @@ TEST_CASE("replay catches an altered decision re-signed with the right key, bind
     REQUIRE(target != 0);
     std::string& line = lines[target];
     line.replace(line.find("\"exec\":false"), 12, "\"exec\":true");
+    line.replace(line.find("\"execute\":false"), 15, "\"execute\":true");
     line.replace(line.find("\"verdict\":\"deny\""), 16, "\"verdict\":\"allow\"");
     line.replace(line.find("\"verdict\":\"deny\""), 16, "\"verdict\":\"allow\"");
     Rechain(lines, bundle ? 1 : 0, &s.key);
@@ -695,6 +700,148 @@ TEST_CASE("all signatures: runs are attributed to their signers, records inserte
   CHECK(attributed.failure == Failure::kNone);
   REQUIRE(attributed.unattributed.size() == 1);  // …but no signer claims the inserted run
   CHECK(attributed.unattributed[0] == forged_run);
+}
+
+}  // namespace
+}  // namespace gov::lineage
+namespace gov::lineage {
+namespace {
+
+// Issue 15 §3.1: statistics and the run rules read HEAD, replay reads BODY;
+// a BODY that was not canonical or said another run, verdict, parent, policy
+// or execute than its HEAD passed, even with --replay.
+TEST_CASE("a BODY that is not canonical or contradicts its HEAD is rejected, with or without replay",
+          "[lineage][tamper][body]") {
+  Session s;
+  bundle::LoadedPolicy policy = LoadTestBundle(s.policy_path, s.key);
+  VerifyOptions replay = s.Options();
+  replay.policy = ReplayPolicy{policy.digest(), &policy.prepared()};
+  for (const bool bundle : {false, true}) {
+    for (const Mutation& m : BodyHeadMutations(s, bundle)) {
+      for (const bool with_replay : {true, false}) {
+        Report report = Check(m.data, with_replay ? replay : s.Options());
+        INFO((bundle ? "bundle: " : "log: ") << m.name << (with_replay ? " (replay)" : "") << ": "
+                                             << FailureName(report.failure) << ": " << report.message);
+        CHECK(report.failure == m.expected);
+        if (m.expected != Failure::kNone) CHECK(report.failure_seq > 0);
+      }
+    }
+  }
+}
+
+// The one-pass canonical check agrees with parsing and re-encoding.
+TEST_CASE("IsCanonicalJson accepts exactly what parses and re-encodes to itself", "[lineage][body]") {
+  Session s;
+  std::vector<std::string> texts = {"{}",
+                                    "[]",
+                                    "0",
+                                    "-1",
+                                    "-0",
+                                    "01",
+                                    "1.0",
+                                    "1e3",
+                                    "true",
+                                    "nul",
+                                    "\"a\"",
+                                    "{\"a\":1,\"a\":2}",
+                                    "{\"b\":1,\"a\":2}",
+                                    "{\"a\":1,\"b\":2}",
+                                    " {}",
+                                    "{} ",
+                                    "\"\\u001f\"",
+                                    "\"\\u001F\"",
+                                    "\"\\u0009\"",
+                                    "\"\\t\"",
+                                    "\"\\/\"",
+                                    "\"\x7f\"",
+                                    "\"\x1f\"",
+                                    "\"\xc3\xa9\"",
+                                    "\"\\u00e9\"",
+                                    "\"\xc0\xaf\"",
+                                    "\"\xed\xa0\x80\"",
+                                    "\"\xf4\x90\x80\x80\"",
+                                    "\"\xef\xbb\xbf\"",
+                                    "\xef\xbb\xbf{}",
+                                    "18446744073709551615",
+                                    "18446744073709551616",
+                                    "-9223372036854775808",
+                                    "-9223372036854775809",
+                                    "{\"\\n\":1,\"A\":2}",
+                                    "{\"A\":1,\"\\n\":2}",
+                                    std::string(32, '[') + std::string(32, ']'),
+                                    std::string(33, '[') + std::string(33, ']')};
+  for (const std::string& line : Lines(ReadFile(s.log_path))) texts.push_back(std::string(Split(line).body));
+  std::mt19937 random(15);
+  const std::size_t seeds = texts.size();
+  const char alphabet[] = "{}[]\":,0123456789-eE.\\untrfalse\x7f\x80\xc3\xff ";
+  for (int i = 0; i < 20000; ++i) {
+    std::string text = texts[random() % seeds];
+    const int edits = 1 + static_cast<int>(random() % 3);
+    for (int e = 0; e < edits && !text.empty(); ++e) {
+      const std::size_t at = random() % text.size();
+      if (random() % 2 == 0) {
+        text[at] = alphabet[random() % (sizeof alphabet - 1)];
+      } else {
+        text.erase(at, 1 + random() % 4);
+      }
+    }
+    texts.push_back(text);
+  }
+  // Canonical JSON has integers only; nlohmann writes `1.0` back as it read it.
+  std::function<bool(const nlohmann::json&)> has_float = [&](const nlohmann::json& value) {
+    if (value.is_number_float()) return true;
+    if (!value.is_structured()) return false;
+    return std::any_of(value.begin(), value.end(), has_float);
+  };
+  std::size_t canonical = 0;
+  for (const std::string& text : texts) {
+    auto parsed = ParseUntrusted(text);
+    const bool expected = parsed.ok() && Canonical(parsed.value()) == text && !has_float(parsed.value());
+    std::string why;
+    const bool got = IsCanonicalJson(text, &why);
+    INFO("text: " << text << " (" << why << ")");
+    CHECK(got == expected);
+    canonical += expected ? 1 : 0;
+  }
+  CHECK(canonical > 40);
+}
+
+// Issue 15 §3.2: the envelope is read as a DSSE consumer must read it, gov
+// writes one exact form, and only the last checkpoint's bytes are outside
+// the chain.
+TEST_CASE("checkpoint envelopes are read as DSSE says a consumer must, and written in one exact form",
+          "[lineage][tamper][dsse]") {
+  Session s;
+  for (const bool bundle : {false, true}) {
+    for (const Mutation& m : DsseMutations(s, bundle)) {
+      Report report = Check(m.data, s.Options());
+      INFO((bundle ? "bundle: " : "log: ") << m.name << ": " << FailureName(report.failure) << ": " << report.message);
+      CHECK(report.failure == m.expected);
+    }
+  }
+  // What gov writes: exactly payload, payloadType and one {keyid, sig}, the
+  // key id in lower-case hex, standard base64 with padding.
+  for (const std::string& line : Lines(ReadFile(s.log_path))) {
+    SplitLine split = Split(line);
+    auto head = ParseHead(split.head);
+    REQUIRE(head.ok());
+    if (head.value().type != RecordType::kCheckpoint) continue;
+    const nlohmann::json envelope = nlohmann::json::parse(split.body).at("envelope");
+    CHECK(envelope.size() == 3);
+    CHECK(envelope.at("payloadType") == "application/vnd.in-toto+json");
+    REQUIRE(envelope.at("signatures").size() == 1);
+    const nlohmann::json& signature = envelope.at("signatures").at(0);
+    CHECK(signature.size() == 2);
+    CHECK(signature.at("keyid") == s.key.public_key().IdHex());
+    for (const std::string member : {"payload", "sig"}) {
+      const std::string text =
+          member == "sig" ? signature.at("sig").get<std::string>() : envelope.at("payload").get<std::string>();
+      auto decoded = crypto::Base64Decode(text);
+      REQUIRE(decoded.ok());
+      CHECK(crypto::Base64Encode(decoded.value()) == text);
+    }
+    CHECK(crypto::Base64Decode(signature.at("sig").get<std::string>()).value().size() == 64);
+  }
 }
 
 }  // namespace
