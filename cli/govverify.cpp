@@ -1,21 +1,23 @@
 // govverify: offline verification of lineage logs and bundles against pinned
 // keys (chain, completeness, signatures, policy binding, replay), and export
 // of a run's lineage bundle from a log. docs/govverify.md.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "runtime/bundle/loader.h"
 #include "runtime/crypto/ed25519.h"
 #include "runtime/lineage/log_io.h"
 #include "runtime/lineage/verify.h"
+#include "runtime/support/output_file.h"
 
 namespace gov {
 namespace {
@@ -25,7 +27,7 @@ using Json = nlohmann::json;
 
 constexpr const char* kUsage =
     "usage: govverify [--trust KEY.pub]... [--policy FILE.govb] [--replay] [--all-signatures]\n"
-    "                 [--format text|json] [--quiet] PATH...\n"
+    "                 [--since SEEN] [--save-checkpoint FILE] [--format text|json] [--quiet] PATH...\n"
     "       govverify export LOG_OR_DIR RUN_ID -o BUNDLE\n"
     "\n"
     "PATH is a lineage log, a lineage_dir (its lineage.log) or a lineage bundle.\n"
@@ -36,6 +38,9 @@ constexpr const char* kUsage =
     "         --policy F.govb  the policy every authorization must be bound to\n"
     "         --replay         re-decide every recorded request with the policy's IR\n"
     "         --all-signatures check every checkpoint's signature, not only the last\n"
+    "         --since SEEN     the log must extend the checkpoint saved earlier in SEEN\n"
+    "                          (shorter: rollback; different: fork; exit 2)\n"
+    "         --save-checkpoint FILE  after a verified log, save its last checkpoint (for --since)\n"
     "         --format json    machine-readable report; --quiet: exit status only\n"
     "         --version, --help\n"
     "Examples:\n"
@@ -124,7 +129,10 @@ void PrintText(const lineage::Report& r) {
       std::printf("  checked before the failure: %llu records\n", static_cast<unsigned long long>(r.records));
       return;
     }
-    std::printf("  before the failure (a torn tail), the log verifies:\n");
+    std::printf("  before the failure (%s), the log verifies:\n",
+                r.message.starts_with("rollback") || r.message.starts_with("the checkpoint seen earlier")
+                    ? "it does not reach the checkpoint seen earlier"
+                    : "a torn tail");
   } else {
     std::printf("%s: verified %s %s%s\n", r.path.c_str(), r.kind.c_str(), r.log_id.c_str(),
                 r.kind == "bundle" ? fmt::format(" (root run {})", r.root).c_str() : "");
@@ -135,9 +143,9 @@ void PrintText(const lineage::Report& r) {
   }
   std::printf("\n  checkpoints: %llu (%llu signature%s checked)\n", static_cast<unsigned long long>(r.checkpoints),
               static_cast<unsigned long long>(r.signatures_checked), r.signatures_checked == 1 ? "" : "s");
-  std::printf("  runs: %llu (allow %llu, deny %llu, ask %llu), incomplete %zu\n", static_cast<unsigned long long>(r.runs),
-              static_cast<unsigned long long>(r.allow), static_cast<unsigned long long>(r.deny),
-              static_cast<unsigned long long>(r.ask), r.incomplete.size());
+  std::printf("  runs: %llu (allow %llu, deny %llu, ask %llu), incomplete %zu\n",
+              static_cast<unsigned long long>(r.runs), static_cast<unsigned long long>(r.allow),
+              static_cast<unsigned long long>(r.deny), static_cast<unsigned long long>(r.ask), r.incomplete.size());
   for (const auto& run : r.incomplete) std::printf("    incomplete: run %s (no end record)\n", run.c_str());
   if (!r.unattributed.empty()) {
     std::printf("  runs no signed checkpoint attributes to its signer: %zu\n", r.unattributed.size());
@@ -166,6 +174,8 @@ int Main(int argc, char** argv) {
   std::optional<std::string> policy_file;
   bool replay = false;
   bool all_signatures = false;
+  std::string since_file;
+  std::string save_file;
   bool quiet = false;
   std::string format = "text";
   std::vector<std::string> paths;
@@ -189,6 +199,10 @@ int Main(int argc, char** argv) {
       replay = true;
     } else if (arg == "--all-signatures") {
       all_signatures = true;
+    } else if (arg == "--since") {
+      if (!value(since_file)) return Usage("--since needs a file saved by --save-checkpoint");
+    } else if (arg == "--save-checkpoint") {
+      if (!value(save_file)) return Usage("--save-checkpoint needs a file");
     } else if (arg == "--quiet" || arg == "-q") {
       quiet = true;
     } else if (arg == "--format") {
@@ -210,9 +224,24 @@ int Main(int argc, char** argv) {
   if (paths.empty()) return Usage("no PATH to verify");
   if (trust_files.empty()) return Usage("no --trust key: signatures are only checked against pinned keys");
   if (replay && !policy_file) return Usage("--replay needs --policy FILE.govb");
+  if ((!since_file.empty() || !save_file.empty()) && paths.size() != 1) {
+    return Usage("--since and --save-checkpoint take exactly one log");
+  }
 
   lineage::VerifyOptions options;
   options.all_signatures = all_signatures;
+  if (!since_file.empty()) {
+    std::ifstream in(since_file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in && !in.eof()) {
+      std::fprintf(stderr, "govverify: --since %s: cannot read it\n", since_file.c_str());
+      return static_cast<int>(Failure::kInput);
+    }
+    if (text.str().size() > (16u << 20)) return Usage("--since: the file is larger than 16 MiB");
+    options.since_checkpoint = text.str();
+    if (options.since_checkpoint.empty()) return Usage("--since: " + since_file + " is empty");
+  }
   for (const auto& file : trust_files) {
     auto key = crypto::ReadPublicKeyFile(file);
     if (!key.ok()) {
@@ -251,6 +280,15 @@ int Main(int argc, char** argv) {
     }
     lineage::Report report = lineage::Verify(path, options);
     if (progress) std::fprintf(stderr, "\r\033[K");
+    if (report.failure == Failure::kNone && !save_file.empty()) {
+      if (report.last_checkpoint_line.empty()) {
+        report.failure = Failure::kUsage;
+        report.message = "--save-checkpoint: only a log has a checkpoint to save";
+      } else if (auto saved = output::WriteOutputFile(save_file, report.last_checkpoint_line + "\n"); !saved.ok()) {
+        report.failure = Failure::kInput;
+        report.message = "--save-checkpoint: " + saved.error().message;
+      }
+    }
     if (report.failure != Failure::kNone && exit_code == 0) exit_code = static_cast<int>(report.failure);
     if (format == "json") {
       results.push_back(ReportJson(report));
@@ -259,8 +297,8 @@ int Main(int argc, char** argv) {
     }
   }
   if (format == "json") {
-    std::printf("%s\n", Json{{"results", results}, {"exit_code", exit_code}}.dump(2, ' ', false,
-                                                                                      Json::error_handler_t::replace)
+    std::printf("%s\n", Json{{"results", results}, {"exit_code", exit_code}}
+                            .dump(2, ' ', false, Json::error_handler_t::replace)
                             .c_str());
   }
   return exit_code;

@@ -164,11 +164,21 @@ EOF
   agent as_agent cat "$service/lineage-key.key"
   agent as_agent sh -c "echo forged >> $service/lineage/lineage.log"
   agent as_agent "$govrun" --config "$service/config.toml" -- git status --short
+  say "An auditor verifies the log and keeps its last checkpoint elsewhere; the agent works on:"
+  trust=(--trust "$service/lineage-key.pub" --trust "$state/keys/policy.pub")
+  quiet "$govverify" "${trust[@]}" --save-checkpoint "$service/before.checkpoint" "$service/lineage"
+  mkdir -p "$service/rolled-back" && cp "$service/lineage/lineage.log" "$service/rolled-back/lineage.log"
+  agent as_agent "$service/bin/govrun" --config "$service/config.toml" -- git status --short
+  agent "$govverify" "${trust[@]}" --since "$service/before.checkpoint" --save-checkpoint "$service/seen.checkpoint" "$service/lineage"
   kill "$govd_pid"
   wait "$govd_pid" 2>/dev/null
   say "Every authorization names its submitter as the kernel reported it to govd:"
   grep -o '"submitter":{[^}]*}' "$service/lineage/lineage.log" | sort | uniq -c | sed 's/^/   /'
-  agent "$govverify" --trust "$service/lineage-key.pub" --trust "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$service/lineage"
+  agent "$govverify" "${trust[@]}" --policy "$state/agent.govb" --replay "$service/lineage"
+  say "Someone who can write govd's directory (root) rolls the log back to its earlier state: alone it"
+  say "still verifies, but not against the checkpoint the auditor saw:"
+  agent "$govverify" "${trust[@]}" "$service/rolled-back"
+  agent "$govverify" "${trust[@]}" --since "$service/seen.checkpoint" "$service/rolled-back"
 fi
 
 step "Where things are"

@@ -3,6 +3,7 @@
 #include "runtime/lineage/verify.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -16,10 +17,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include <fmt/format.h>
-
-#include "runtime/crypto/sha256.h"
 #include "runtime/crypto/fast_sha256.h"
+#include "runtime/crypto/sha256.h"
 #include "runtime/lineage/log_io.h"
 #include "runtime/request/byte_string.h"
 #include "runtime/request/request.h"
@@ -388,10 +387,26 @@ class Verifier {
     if (data_.empty()) return Fail(Failure::kMalformed, "empty file", 0, 0);
     if (data_.substr(0, 10) == "{\"format\":") {
       report_.kind = "bundle";
+      if (!options_.since_checkpoint.empty()) {
+        return Fail(Failure::kUsage, "--since applies to logs, not to bundles", 0, 0);
+      }
       VerifyBundle();
     } else {
       report_.kind = "log";
+      if (!options_.since_checkpoint.empty()) {
+        // The line as written to the file: HEAD TAB BODY, no line end.
+        std::string_view text = options_.since_checkpoint;
+        if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+        const SplitLine split = Split(text);
+        auto head = ParseHead(split.head);
+        if (!split.has_body || !head.ok() || head.value().type != RecordType::kCheckpoint) {
+          return Fail(Failure::kUsage, "--since: not a checkpoint record line (HEAD TAB BODY) of a lineage log", 0, 0);
+        }
+        since_ =
+            Since{head.value().seq, std::string(head.value().log), std::string(split.head), std::string(split.body)};
+      }
       VerifyLog();
+      if (!failed()) CheckSince();
     }
   }
 
@@ -436,6 +451,16 @@ class Verifier {
             fmt::format("record {} does not link to the previous record (prev {} differs)", head.seq, head.prev), line,
             offset, seq);
       }
+    }
+    if (since_ && !bundle && head.seq == since_->seq) {
+      if (head_text != since_->head_text || body != since_->body) {
+        return Fail(Failure::kChain,
+                    fmt::format("fork: record {} differs from the checkpoint seen there earlier (--since); this log is "
+                                "not an extension of the log that checkpoint signed",
+                                head.seq),
+                    line, offset, seq);
+      }
+      since_matched_ = true;
     }
     have_prev_ = true;
     prev_ = crypto::FastSha256(head_text);
@@ -600,6 +625,42 @@ class Verifier {
     if (differs("verdict", scan.verdict, quoted(head.verdict))) return;
     if (differs("execute", scan.execute, head.exec ? "true" : "false")) return;
     if (differs("policy.digest", scan.policy_digest, quoted(head.policy))) return;
+  }
+
+  // --since: the checkpoint seen earlier.
+  struct Since {
+    std::uint64_t seq;
+    std::string log;
+    std::string head_text;
+    std::string body;
+  };
+
+  // After a verified log: the checkpoint seen earlier must have been found.
+  void CheckSince() {
+    if (!since_) {
+      if (last_checkpoint_) report_.last_checkpoint_line = LineAt(last_checkpoint_->offset);
+      return;
+    }
+    if (since_->log != log_id_) {
+      return Fail(Failure::kChain,
+                  fmt::format("the checkpoint seen earlier (--since) belongs to log {}, not {}: another log was put "
+                              "in this one's place",
+                              since_->log, log_id_),
+                  0, 0);
+    }
+    if (!since_matched_) {
+      return Fail(Failure::kChain,
+                  fmt::format("rollback: the log ends at record {}, before checkpoint {} seen earlier (--since)",
+                              expected_seq_ == 0 ? 0 : expected_seq_ - 1, since_->seq),
+                  0, 0);
+    }
+    if (last_checkpoint_) report_.last_checkpoint_line = LineAt(last_checkpoint_->offset);
+  }
+
+  // The line (without its end) that starts at byte `offset`.
+  std::string LineAt(std::uint64_t offset) const {
+    const std::size_t end = data_.find('\n', offset);
+    return std::string(data_.substr(offset, end == std::string_view::npos ? std::string_view::npos : end - offset));
   }
 
   struct Checkpoint {
@@ -844,6 +905,8 @@ class Verifier {
   std::unordered_set<RunKey, RunKeyHash> attributed_;  // runs listed by verified checkpoints
   std::vector<RunKey> order_;
   std::optional<Checkpoint> last_checkpoint_;
+  std::optional<Since> since_;
+  bool since_matched_ = false;
 };
 
 }  // namespace

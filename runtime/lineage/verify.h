@@ -33,14 +33,19 @@ const char* FailureName(Failure failure);
 
 // The policy to bind and replay against.
 struct ReplayPolicy {
-  std::string digest;                                 // "sha256:…" of the bundle file
-  const interp::PreparedPolicy* prepared = nullptr;   // non-null: replay every decision
+  std::string digest;                                // "sha256:…" of the bundle file
+  const interp::PreparedPolicy* prepared = nullptr;  // non-null: replay every decision
 };
 
 struct VerifyOptions {
-  std::vector<crypto::PublicKey> trusted;    // pinned keys; at least one
-  std::optional<ReplayPolicy> policy;        // --policy (and --replay)
-  bool all_signatures = false;               // check every checkpoint, not only the last
+  std::vector<crypto::PublicKey> trusted;  // pinned keys; at least one
+  std::optional<ReplayPolicy> policy;      // --policy (and --replay)
+  bool all_signatures = false;             // check every checkpoint, not only the last
+  // --since: a checkpoint record line (HEAD TAB BODY) of this log seen
+  // earlier (Report::last_checkpoint_line of an earlier run). A log must
+  // hold that exact line at its seq: shorter is a rollback, different is a
+  // fork (both class chain). Logs only.
+  std::string since_checkpoint;
   // Called now and then with (bytes done, bytes total).
   std::function<void(std::uint64_t, std::uint64_t)> progress;
 };
@@ -50,23 +55,26 @@ struct Report {
   std::string path;
   std::string kind;  // "log" | "bundle" | "" (unknown)
   std::string log_id;
-  std::string root;         // bundle: the root run
-  std::string root_parent;  // bundle: the root's parent run ("" for a root run)
+  std::string root;               // bundle: the root run
+  std::string root_parent;        // bundle: the root's parent run ("" for a root run)
   std::uint64_t records = 0;      // records in the chain
   std::uint64_t certified = 0;    // records covered by the last verified checkpoint (itself included)
   std::uint64_t uncertified = 0;  // records after it: reported, not vouched for
   std::uint64_t checkpoints = 0;
   std::uint64_t signatures_checked = 0;
-  std::uint64_t recoveries = 0;   // torn regions accounted for by recovery records
-  std::uint64_t external_parents = 0;  // log: runs whose parent run is in another log
+  std::uint64_t recoveries = 0;                          // torn regions accounted for by recovery records
+  std::uint64_t external_parents = 0;                    // log: runs whose parent run is in another log
   std::uint64_t runs = 0, allow = 0, deny = 0, ask = 0;  // certified authorizations
-  std::vector<std::string> incomplete;  // executed runs without a certified end
+  std::vector<std::string> incomplete;                   // executed runs without a certified end
   // --all-signatures: certified runs that no verified checkpoint lists as
   // recorded by its signer (a writer that died before its checkpoint, or
   // records inserted by someone without a key before a later checkpoint).
   std::vector<std::string> unattributed;
   std::uint64_t replayed = 0;
-  std::uint64_t bound = 0;        // authorizations checked against --policy
+  std::uint64_t bound = 0;  // authorizations checked against --policy
+  // The verified last checkpoint's record line (log only; empty on failure):
+  // what a later --since compares against.
+  std::string last_checkpoint_line;
   // The first failure, if any.
   Failure failure = Failure::kNone;
   std::string message;

@@ -37,6 +37,8 @@ if [ "$(id -u)" -eq 0 ]; then
   expect "govd: govrun without the set-gid group is refused" 'cannot connect: Permission denied[^\n]*\n-> exit 74'
   expect "govd: submitters named by the kernel" '"submitter":\{"gid":64300,"pid":[0-9]+,"uid":64301\}'
   expect "govd: the service log verifies with replay" '--replay [^\n]*service/lineage\n(?:[^\n]*\n)*?-> exit 0\n'
+  expect "govd: the grown log extends the checkpoint seen before" '--since [^\n]*before.checkpoint[^\n]*\n(?:[^\n]*\n)*?-> exit 0\n'
+  expect "govd: the rolled-back log is caught" 'FAILED \(chain\): rollback: the log ends at record [0-9]+, before checkpoint [0-9]+ seen earlier'
 fi
 [ -e /var/tmp/gov-demo-escape ] && { echo "the Landlock probe file exists"; failures=$((failures + 1)); }
 [ -e "$state/outside/data.txt" ] || { echo "the file outside the workspace was deleted"; failures=$((failures + 1)); }

@@ -107,6 +107,65 @@ TEST_CASE("govverify: exit codes per failure class, text and JSON", "[lineage][c
   CHECK(s.Govverify({"--trust", s.pub, s.log_path, s.dir.path + "/garbage", s.dir.path + "/deleted.log"}).code == 5);
 }
 
+TEST_CASE("govverify --since: a log that grew passes; a rollback, a fork or another log fails", "[lineage][cli]") {
+  CliSession s;
+  const std::string seen = s.dir.path + "/seen.checkpoint";
+  Ran saved = s.Govverify({"--trust", s.pub, "--save-checkpoint", seen, s.log_path});
+  INFO(saved.out << saved.err);
+  REQUIRE(saved.code == 0);
+  const std::string early = ReadFile(s.log_path);  // the log as it was then
+  auto policy = bundle::LoadBundleFile(s.policy_path, {s.key.public_key()}, bundle::LoadOptions{});
+  REQUIRE(policy.ok());
+  {
+    auto log = OpenLog(s.dir.path, s.key);
+    REQUIRE(log.ok());
+    GovernedRun(*log.value(), policy.value(), MakeRequest("git"));
+  }
+  Ran grown = s.Govverify({"--trust", s.pub, "--since", seen, s.log_path});
+  INFO(grown.out << grown.err);
+  CHECK(grown.code == 0);
+  const std::string seen_later = s.dir.path + "/seen-later.checkpoint";
+  REQUIRE(s.Govverify({"--trust", s.pub, "--save-checkpoint", seen_later, s.log_path}).code == 0);
+
+  // Rolled back to the state of the first checkpoint: valid on its own.
+  TempDir rolled;
+  WriteFile(rolled.path + "/lineage.log", early);
+  CHECK(s.Govverify({"--trust", s.pub, rolled.path}).code == 0);
+  Ran rollback = s.Govverify({"--trust", s.pub, "--since", seen_later, rolled.path});
+  CHECK(rollback.code == 2);
+  CHECK(rollback.out.find("rollback: the log ends at record") != std::string::npos);
+
+  // A fork: the early state, then other runs signed with the same key.
+  {
+    auto log = OpenLog(rolled.path, s.key);
+    REQUIRE(log.ok());
+    GovernedRun(*log.value(), policy.value(), MakeRequest("make"));
+    GovernedRun(*log.value(), policy.value(), MakeRequest("make"));  // longer than the log that was seen
+  }
+  CHECK(s.Govverify({"--trust", s.pub, "--since", seen, rolled.path}).code == 0);  // extends the first
+  Ran fork = s.Govverify({"--trust", s.pub, "--since", seen_later, rolled.path});
+  CHECK(fork.code == 2);
+  CHECK(fork.out.find("fork: record") != std::string::npos);
+
+  // Another log in its place.
+  TempDir other;
+  {
+    auto log = OpenLog(other.path, s.key);
+    REQUIRE(log.ok());
+    GovernedRun(*log.value(), policy.value(), MakeRequest("git"));
+    GovernedRun(*log.value(), policy.value(), MakeRequest("git"));
+    GovernedRun(*log.value(), policy.value(), MakeRequest("git"));
+  }
+  Ran replaced = s.Govverify({"--trust", s.pub, "--since", seen, other.path});
+  CHECK(replaced.code == 2);
+  CHECK(replaced.out.find("belongs to log") != std::string::npos);
+
+  // Usage: a bundle has no place in a log's history; garbage is not a checkpoint.
+  CHECK(s.Govverify({"--trust", s.pub, "--since", seen, s.bundle_path}).code == 64);
+  WriteFile(s.dir.path + "/garbage", "not a checkpoint\n");
+  CHECK(s.Govverify({"--trust", s.pub, "--since", s.dir.path + "/garbage", s.log_path}).code == 64);
+}
+
 TEST_CASE("govverify export writes a bundle that verifies", "[lineage][cli]") {
   CliSession s;
   std::string out = s.dir.path + "/exported.bundle";
