@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
 #include <string>
@@ -76,15 +77,11 @@ class ServiceFixture {
   // `binary` --config CONFIG [pre…] -- command… as kCallerUid (no groups).
   std::vector<std::string> AsCaller(const std::string& binary, const std::vector<std::string>& command,
                                     const std::vector<std::string>& pre = {}) const {
-    std::vector<std::string> argv = {"/usr/bin/setpriv",
-                                     "--reuid",
-                                     std::to_string(kCallerUid),
-                                     "--regid",
-                                     std::to_string(kCallerUid),
-                                     "--clear-groups",
-                                     binary,
-                                     "--config",
-                                     fixture.config};
+    std::vector<std::string> argv = {"/usr/bin/setpriv",         "--reuid",       std::to_string(kCallerUid), "--regid",
+                                     std::to_string(kCallerUid), "--clear-groups"};
+    argv.push_back(binary);
+    argv.push_back("--config");
+    argv.push_back(fixture.config);
     argv.insert(argv.end(), pre.begin(), pre.end());
     argv.push_back("--");
     argv.insert(argv.end(), command.begin(), command.end());
@@ -188,7 +185,7 @@ TEST_CASE("govd: when govd dies during a session, no further exec runs", "[govru
     const std::string script =
         "touch " + ready + "; while [ ! -e " + go + " ]; do :; done; touch " + fixture.Marker() + "; echo status=$?";
     std::vector<std::string> argv = service.AsCaller(service.govrun, {"bash", "-c", script}, {"--session"});
-    if (as_root) argv.erase(argv.begin(), argv.begin() + 6);  // no setpriv
+    if (as_root) argv.erase(argv.begin(), std::find(argv.begin(), argv.end(), service.govrun));  // no setpriv
     const Started started = StartProcess(argv, fixture.dir);
     REQUIRE(WaitForText(ready, ""));
     service.StopService(/*hard=*/true);
