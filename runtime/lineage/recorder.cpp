@@ -177,7 +177,7 @@ class ExclusiveLock {
 };
 
 Json RequestJson(const request::Request& request, const std::vector<ir::ContextField>& fields) {
-  return Json::parse(request::RequestToJson(request, fields));
+  return request::RequestToJsonValue(request, fields);
 }
 
 // The start record of `run_id` at byte `offset` of the log open as `fd`
@@ -366,7 +366,7 @@ class LogRecorder final : public Recorder {
     }
     if (record.execute && record.verdict == "deny") return Error{"lineage: a denied run cannot be executed"};
     if (!crypto::IsDigestString(record.policy_digest)) return Error{"lineage: policy digest must be sha256:<hex>"};
-    if (runs_.count(record.run_id) != 0) return Error{"lineage: run id recorded twice"};
+    if (KeepsRuns() && runs_.count(record.run_id) != 0) return Error{"lineage: run id recorded twice"};
 
     // Environment: the last occurrence of each name; values in clear only
     // when opted in, else salted hashes.
@@ -426,14 +426,16 @@ class LogRecorder final : public Recorder {
     std::uint64_t offset = 0;
     GOV_RETURN_IF_ERROR(Append(
         head, [&](const Tail&) { return text; }, durable, &offset));
-    runs_[record.run_id] = offset;
+    if (KeepsRuns()) runs_[record.run_id] = offset;
     pending_runs_.push_back(record.run_id);
     if (record.execute) pending_subjects_.emplace_back(record.request.program_path, record.request.program_sha256);
     return {};
   }
 
   ErrorOr<std::uint64_t> RecordStart(const Start& record) override {
-    if (runs_.count(record.run_id) == 0) return Error{"lineage: start of a run without its authorization"};
+    if (KeepsRuns() && runs_.count(record.run_id) == 0) {
+      return Error{"lineage: start of a run without its authorization"};
+    }
     Json limits = Json::array();
     for (const auto& limit : record.limits) {
       limits.push_back({{"obligation", limit.obligation},
@@ -466,7 +468,9 @@ class LogRecorder final : public Recorder {
   }
 
   ErrorOr<void> RecordEnd(const End& record) override {
-    if (runs_.count(record.run_id) == 0) return Error{"lineage: end of a run without its authorization"};
+    if (KeepsRuns() && runs_.count(record.run_id) == 0) {
+      return Error{"lineage: end of a run without its authorization"};
+    }
     Json body = {{"run", record.run_id},
                  {"time_unix_ns", record.time_unix_ns},
                  {"duration_ns", record.duration_ns},
@@ -591,6 +595,9 @@ class LogRecorder final : public Recorder {
   std::string log_path_;
   crypto::PrivateKey key_;
   std::string salt_;
+  // The sole writer (govd) lives for months: it keeps no table of every run
+  // (its connections check their own runs); a govrun keeps its few.
+  bool KeepsRuns() const { return sole_writer_lock_ < 0; }
   std::map<std::string, std::uint64_t> runs_;  // run id → offset of its authorization
   std::vector<std::string> pending_runs_;
   std::vector<std::pair<std::string, std::string>> pending_subjects_;

@@ -283,7 +283,7 @@ Failure Replay(std::string_view body_text, const interp::PreparedPolicy& prepare
   }
   request::Request request;
   try {
-    auto parsed = request::RequestFromJson(body.at("request").dump(), policy.context);
+    auto parsed = request::RequestFromJsonValue(body.at("request"), policy.context);
     if (!parsed.ok()) {
       why = "replay: the recorded request does not fit the policy: " + parsed.error().message;
       return Failure::kReplay;

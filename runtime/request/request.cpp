@@ -553,14 +553,22 @@ ErrorOr<Request> RequestFromJson(std::string_view json, const std::vector<ir::Co
   } catch (const Json::exception& e) {
     return Error{fmt::format("request: invalid JSON: {}", e.what())};
   }
+  return RequestFromJsonValue(root, fields);
+}
+
+ErrorOr<Request> RequestFromJsonValue(const Json& json, const std::vector<ir::ContextField>& fields) {
   try {
-    return JsonReader(fields).Read(root);
+    return JsonReader(fields).Read(json);
   } catch (const Json::exception& e) {
     return Error{fmt::format("request: {}", e.what())};
   }
 }
 
 std::string RequestToJson(const Request& request, const std::vector<ir::ContextField>& fields) {
+  return RequestToJsonValue(request, fields).dump(2, ' ', false, Json::error_handler_t::strict) + "\n";
+}
+
+Json RequestToJsonValue(const Request& request, const std::vector<ir::ContextField>& fields) {
   // Every string is a byte string (byte_string.h), so the text is valid
   // UTF-8 and says exactly which bytes the request holds.
   auto strings = [](const std::vector<std::string>& list) {
@@ -612,7 +620,7 @@ std::string RequestToJson(const Request& request, const std::vector<ir::ContextF
     }
   }
   root["context"] = context;
-  return root.dump(2, ' ', false, Json::error_handler_t::strict) + "\n";
+  return root;
 }
 
 }  // namespace gov::request

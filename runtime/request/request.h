@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -127,5 +128,11 @@ ErrorOr<Request> RequestFromJson(std::string_view json, const std::vector<ir::Co
 // (byte_string.h), so RequestFromJson(RequestToJson(r)) == r for any bytes
 // in a request read from JSON.
 std::string RequestToJson(const Request& request, const std::vector<ir::ContextField>& fields);
+
+// The same two as JSON values, for callers that embed a request in a larger
+// document (lineage records, govd's protocol) without printing and parsing
+// it again.
+nlohmann::json RequestToJsonValue(const Request& request, const std::vector<ir::ContextField>& fields);
+ErrorOr<Request> RequestFromJsonValue(const nlohmann::json& json, const std::vector<ir::ContextField>& fields);
 
 }  // namespace gov::request

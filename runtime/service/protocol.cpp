@@ -221,7 +221,7 @@ Json AuthorizationToJson(const lineage::Authorization& record) {
   return {{"run_id", record.run_id},
           {"parent_run_id", record.parent_run_id},
           {"context_fields", fields},
-          {"request", Json::parse(request::RequestToJson(record.request, record.context_fields))},
+          {"request", request::RequestToJsonValue(record.request, record.context_fields)},
           {"env_in_clear", BytesListToJson(record.env_in_clear)},
           {"env_all_in_clear", record.env_all_in_clear},
           {"interpreter_path", request::BytesToJson(record.interpreter_path)},
@@ -263,7 +263,7 @@ ErrorOr<lineage::Authorization> AuthorizationFromJson(const Json& json) {
     }
   }
   if (const Json* request = reader.Member("request"); request != nullptr) {
-    auto parsed = request::RequestFromJson(request->dump(), out.context_fields);
+    auto parsed = request::RequestFromJsonValue(*request, out.context_fields);
     if (!parsed.ok()) {
       reader.Fail("authorization.request: " + parsed.error().message);
     } else {

@@ -96,6 +96,10 @@ void Handle(Client& client, const std::string& payload, lineage::Recorder& recor
     }
     lineage::Authorization& authorization = decoded.value();
     authorization.submitter = lineage::Authorization::Submitter{client.peer.pid, client.peer.uid, client.peer.gid};
+    if (client.runs.count(authorization.run_id) != 0) {
+      client.replies.emplace_back(Refusal("run " + authorization.run_id + " was authorized before"), false);
+      return;
+    }
     auto appended = recorder.AppendAuthorizationOnly(authorization);
     if (!appended.ok()) {
       client.replies.emplace_back(Refusal(appended.error().message), false);
@@ -148,6 +152,7 @@ void Handle(Client& client, const std::string& payload, lineage::Recorder& recor
       return;
     }
     auto ended = recorder.RecordEnd(decoded.value());
+    if (ended.ok()) client.runs.erase(decoded.value().run_id);  // a run ends once
     client.replies.emplace_back(ended.ok() ? Json{{"ok", true}} : Refusal(ended.error().message), false);
     return;
   }

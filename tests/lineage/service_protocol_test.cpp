@@ -214,6 +214,15 @@ TEST_CASE("service: records from many clients share one log that verifies; abuse
     auto refused = intruder.value()->RecordEnd(forged);
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.error().message.find("did not authorize") != std::string::npos);
+    // The same run authorized twice on one connection is refused (govd
+    // keeps no table of every run ever recorded; each connection does).
+    auto twice = ConnectService(server.socket_path, dir.path, 20000);
+    REQUIRE(twice.ok());
+    lineage::Authorization once = lineage::SampleAuthorization(lineage::NewRunId(), "", "deny");
+    REQUIRE(twice.value()->RecordAuthorization(once).ok());
+    auto duplicate = twice.value()->RecordAuthorization(once);
+    REQUIRE_FALSE(duplicate.ok());
+    CHECK(duplicate.error().message.find("was authorized before") != std::string::npos);
     REQUIRE(owner.value()->Checkpoint().ok());
 
     // Without hello, with garbage, with an unknown op: refused and closed.
@@ -240,11 +249,11 @@ TEST_CASE("service: records from many clients share one log that verifies; abuse
        at = log.find("\"type\":\"authorization\"", at + 1)) {
     ++authorizations;
   }
-  CHECK(authorizations == 9);
+  CHECK(authorizations == 10);
   const lineage::Report report = lineage::Verify(dir.path, lineage::Trusting(TestKey(3)));
   INFO(report.message);
   CHECK(report.failure == lineage::Failure::kNone);
-  CHECK(report.runs == 9);
+  CHECK(report.runs == 10);
 }
 
 }  // namespace
