@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -196,6 +197,86 @@ TEST_CASE("govd: when govd dies during a session, no further exec runs", "[govru
     CHECK(result.code != 0);
     CHECK(result.err.find("lineage service") != std::string::npos);
   }
+}
+
+TEST_CASE("govd: killed mid-commit, no acknowledged run is lost and the next start repairs the log",
+          "[govrun][govd][failclosed]") {
+  ServiceFixture service(Policy());
+  const Fixture& fixture = service.fixture;
+  // Eight callers, each a loop of runs; every run that printed its token
+  // was acknowledged as durable before the program ran.
+  std::vector<Started> loops;
+  for (int caller = 0; caller < 8; ++caller) {
+    std::string script;
+    for (int i = 0; i < 15; ++i) {
+      const std::string token = "t" + std::to_string(caller) + "x" + std::to_string(i);
+      script += service.govrun + " --config " + fixture.config + " -- /usr/bin/echo " + token + " || exit 0; ";
+    }
+    loops.push_back(StartProcess({"/usr/bin/setpriv", "--reuid", std::to_string(kCallerUid), "--regid",
+                                  std::to_string(kCallerUid), "--clear-groups", "/bin/sh", "-c", script},
+                                 fixture.dir, RunOptions{.cwd = "/tmp"}));
+  }
+  // Kill govd once some runs were acknowledged, while the others commit.
+  const std::string log_path = service.lineage + "/lineage.log";
+  for (int i = 0; i < 2000 && ReadText(log_path).size() < 100000; ++i) usleep(5000);
+  service.StopService(/*hard=*/true);
+  std::vector<std::string> acknowledged;
+  for (const Started& loop : loops) {
+    const Result result = Finish(loop);
+    std::istringstream lines(result.out);
+    for (std::string token; std::getline(lines, token);) acknowledged.push_back(token);
+  }
+  INFO(acknowledged.size() << " runs acknowledged before the kill");
+  CHECK_FALSE(acknowledged.empty());
+  // A new govd takes over the log; its first append accounts for torn bytes.
+  service.StartService();
+  const Result after = service.Run({"echo", "after"});
+  CHECK(after.code == 0);
+  service.StopService();
+  CHECK(service.Verify() == 0);
+  const std::string text = ReadText(log_path);
+  for (const std::string& token : acknowledged) {
+    INFO(token);
+    CHECK(text.find("\"" + token + "\"") != std::string::npos);
+  }
+}
+
+TEST_CASE("govd: a full disk denies runs and loses nothing", "[govrun][govd][failclosed]") {
+  ServiceFixture service(Policy());
+  const Fixture& fixture = service.fixture;
+  REQUIRE(service.Run({"echo", "before"}).code == 0);
+  service.StopService();
+  // The log on a small filesystem of its own, nearly full.
+  const std::string saved = ReadText(service.lineage + "/lineage.log");
+  REQUIRE(mount("tmpfs", service.lineage.c_str(), "tmpfs", 0, "size=64k,mode=0755") == 0);
+  struct Unmount {
+    std::string path;
+    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+  } unmount{service.lineage};
+  WriteText(service.lineage + "/lineage.log", saved);
+  REQUIRE(chown(service.lineage.c_str(), kServiceUid, kServiceUid) == 0);
+  REQUIRE(chown((service.lineage + "/lineage.log").c_str(), kServiceUid, kServiceUid) == 0);
+  {
+    std::string filler(64 * 1024, 'x');
+    const int fd = open((service.lineage + "/filler").c_str(), O_WRONLY | O_CREAT, 0600);
+    REQUIRE(fd >= 0);
+    while (write(fd, filler.data(), filler.size()) > 0) {
+    }
+    close(fd);
+  }
+  service.StartService();
+  const Result full = service.Run(TouchMarker(fixture));
+  INFO(full.err);
+  CHECK(full.code == 74);
+  CHECK_FALSE(Exists(fixture.Marker()));
+  service.StopService();
+  // Room again: what was recorded before is intact, and runs resume.
+  fs::remove(service.lineage + "/filler");
+  service.StartService();
+  CHECK(service.Run({"echo", "after"}).code == 0);
+  service.StopService();
+  CHECK(service.Verify() == 0);
+  CHECK(ReadText(service.lineage + "/lineage.log").find("\"before\"") != std::string::npos);
 }
 
 TEST_CASE("govd: concurrent govruns share the log; a reader holding its lock does not stall govd", "[govrun][govd]") {
