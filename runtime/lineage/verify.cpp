@@ -719,6 +719,16 @@ class Verifier {
       if (run.exec && (!run.ended || run.end_seq >= covered)) report_.incomplete.push_back(IdOf(key));
       if (options_.all_signatures && !bundle && attributed_.count(key) == 0) report_.unattributed.push_back(IdOf(key));
     }
+    // A bundle is the whole tree or nothing: one cut at a checkpoint before
+    // the tree ended (which still verifies as a prefix) would withhold the
+    // ends of its runs and whatever their children did after the cut.
+    if (bundle && !report_.incomplete.empty()) {
+      return Fail(Failure::kChain,
+                  fmt::format("the bundle does not carry the end of run {}: it was cut before its tree ended, or "
+                              "the end was withheld (verify the log instead)",
+                              report_.incomplete.front()),
+                  0, 0);
+    }
   }
 
   void VerifyLog() {

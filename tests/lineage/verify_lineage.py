@@ -500,6 +500,8 @@ class Chain:
             return
         if not self.all_signatures:
             self.check(self.last_checkpoint)
+        if self.bundle and any(state[0] and not state[2] for state in self.runs.values()):
+            raise Bad("chain", "the bundle does not carry the end of an executed run of its tree")
 
 
 def split_lines(data):

@@ -264,6 +264,45 @@ TEST_CASE("truncation is detected, a log cut at a record boundary vouches only f
   }
 }
 
+TEST_CASE("a bundle cut at a checkpoint before its tree ended is refused", "[lineage][tamper]") {
+  TempDir dir;
+  auto key = TestKey(7);
+  auto opened = OpenLog(dir.path, key);
+  REQUIRE(opened.ok());
+  Recorder& log = *opened.value();
+  // The root runs; a child is denied while it runs; a checkpoint (another
+  // govrun's) falls in between; then the root ends.
+  Authorization root = SampleAuthorization(NewRunId(), "");
+  REQUIRE(log.RecordAuthorization(root).ok());
+  REQUIRE(log.RecordStart(Start{root.run_id, 42, 1, {}}).ok());
+  REQUIRE(log.RecordAuthorization(SampleAuthorization(NewRunId(), root.run_id, "deny")).ok());
+  REQUIRE(log.Checkpoint().ok());
+  End end;
+  end.run_id = root.run_id;
+  end.exited = true;
+  REQUIRE(log.RecordEnd(end).ok());
+  REQUIRE(log.Checkpoint().ok());
+  const std::string path = dir.path + "/root.bundle";
+  REQUIRE(log.ExportBundle(root.run_id, path).ok());
+  std::vector<std::string> lines = Lines(ReadFile(path));
+  CHECK(Check(Join(lines), Trusting(key)).failure == Failure::kNone);
+  // Cut after the first checkpoint: a valid prefix that hides the end.
+  std::size_t first_checkpoint = 0;
+  for (std::size_t i = 1; i < lines.size() && first_checkpoint == 0; ++i) {
+    if (lines[i].find("\"type\":\"checkpoint\"") != std::string::npos) first_checkpoint = i;
+  }
+  REQUIRE(first_checkpoint + 1 < lines.size());
+  lines.resize(first_checkpoint + 1);
+  // Its body from the readable log, as a bundle's last checkpoint needs.
+  for (const std::string& line : Lines(ReadFile(dir.path + "/lineage.log"))) {
+    if (line.starts_with(lines.back() + "\t")) lines.back() = line;
+  }
+  Report cut = Check(Join(lines), Trusting(key));
+  INFO(cut.message);
+  CHECK(cut.failure == Failure::kChain);
+  CHECK(cut.message.find("does not carry the end of run " + root.run_id) != std::string::npos);
+}
+
 TEST_CASE("splicing two bundles is detected", "[lineage][tamper]") {
   Session s;
   // A second bundle from the same log: the other root's.
@@ -344,7 +383,8 @@ TEST_CASE("replay catches an altered decision re-signed with the right key, bind
     const std::string forged = Join(lines);
     Report plain = Check(forged, s.Options());
     INFO(plain.message);
-    CHECK(plain.failure == Failure::kNone);  // signatures and chain are fine…
+    // Signatures and chain are fine (a bundle also misses the forged run's end)…
+    CHECK(plain.failure == (bundle ? Failure::kChain : Failure::kNone));
     Report replayed = Check(forged, replay);
     INFO(replayed.message);
     CHECK(replayed.failure == Failure::kReplay);  // …the decision does not replay
