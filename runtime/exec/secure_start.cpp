@@ -2,13 +2,16 @@
 #include "runtime/exec/secure_start.h"
 
 #include <fcntl.h>
+#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -109,6 +112,50 @@ long TracerPid() {
   return field == nullptr ? -1 : std::strtol(field + 11, nullptr, 10);
 }
 
+// Started set-gid (AT_SECURE), the C library removed the variables it deems
+// unsafe for privileged programs (LD_*, TMPDIR, TZDIR, LOCALDOMAIN, …)
+// before main. They are still the caller's environment: the strings of the
+// initial environment block (left intact in govrun's own memory, between
+// env_start and env_end of /proc/self/stat; /proc/self/environ is root's
+// while govrun is not dumpable) that are no longer in `environ` join the
+// scrubbed ones, so the request and the program see them as without the
+// set-gid bit. A block that cannot be found stops govrun.
+void RecoverSecureModeRemovals(const std::string& carrier_prefix) {
+  const int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  char stat[4096];
+  const ssize_t got = fd < 0 ? -1 : read(fd, stat, sizeof stat - 1);
+  if (fd >= 0) close(fd);
+  if (got <= 0) Die(kExitInternal, "cannot read /proc/self/stat; nothing was run");
+  stat[got] = '\0';
+  // Fields after the command name's closing parenthesis start at field 3;
+  // env_start and env_end are fields 50 and 51 (proc(5)).
+  const char* field = std::strrchr(stat, ')');
+  unsigned long long env_start = 0;
+  unsigned long long env_end = 0;
+  for (int number = 2; field != nullptr && number < 51; ++number) {
+    field = std::strchr(field + 1, ' ');
+    if (field != nullptr && number + 1 == 50) env_start = std::strtoull(field + 1, nullptr, 10);
+    if (field != nullptr && number + 1 == 51) env_end = std::strtoull(field + 1, nullptr, 10);
+  }
+  if (env_start == 0 || env_end <= env_start || env_end - env_start > (64u << 20)) {
+    Die(kExitInternal, "cannot find the initial environment in /proc/self/stat; nothing was run");
+  }
+  const std::string_view block(reinterpret_cast<const char*>(static_cast<std::uintptr_t>(env_start)),
+                               static_cast<std::size_t>(env_end - env_start));
+  std::set<std::string_view> present;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) present.insert(*entry);
+  std::size_t start = 0;
+  while (start < block.size()) {
+    std::size_t end = block.find('\0', start);
+    if (end == std::string_view::npos) end = block.size();
+    const std::string_view text = block.substr(start, end - start);
+    start = end + 1;
+    const std::size_t equal = text.find('=');
+    if (equal == std::string_view::npos || text.starts_with(carrier_prefix) || present.count(text) != 0) continue;
+    Scrubbed().emplace_back(std::string(text.substr(0, equal)), std::string(text.substr(equal + 1)));
+  }
+}
+
 // The set-gid group govrun started with, kept as the saved gid; -1: none.
 gid_t g_submitter_group = static_cast<gid_t>(-1);
 
@@ -188,6 +235,7 @@ void SecureStart(char** argv) {
       }
       unsetenv(kScrubbedEnvironmentVariable);
     }
+    if (getauxval(AT_SECURE) != 0) RecoverSecureModeRemovals(carrier_prefix);
     LowerSetGidGroupAtStart();
     return;
   }

@@ -137,7 +137,13 @@ TEST_CASE("govd: runs are recorded by the service alone, with the submitter the 
                              "/lineage.lock 2>/dev/null && echo lock-opened; "
                              "python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' " +
                              service.socket + " 2>/dev/null && echo socket-reached; echo done";
-  const Result run = service.Run({"bash", "-c", script});
+  // TMPDIR and LD_PRELOAD are removed by the C library of a set-gid
+  // program before main; the request must still show them.
+  std::vector<std::string> argv = service.AsCaller(service.govrun, {"bash", "-c", script});
+  argv.insert(
+      argv.begin() + static_cast<std::ptrdiff_t>(std::find(argv.begin(), argv.end(), service.govrun) - argv.begin()),
+      {"/usr/bin/env", "TMPDIR=/tmp/caller-tmp", "LD_PRELOAD="});
+  const Result run = RunProcess(argv, dir, RunOptions{.cwd = "/tmp"});
   INFO(run.out << run.err);
   CHECK(run.code == 0);
   CHECK(run.out == "done\n");
@@ -151,6 +157,8 @@ TEST_CASE("govd: runs are recorded by the service alone, with the submitter the 
   const std::string text = ReadText(service.lineage + "/lineage.log");
   CHECK(text.find("\"submitter\":{\"gid\":" + std::to_string(kSubmitterGid) + ",\"pid\":") != std::string::npos);
   CHECK(text.find(",\"uid\":" + std::to_string(kCallerUid) + "}") != std::string::npos);
+  CHECK(text.find("\"TMPDIR\":\"sha256:") != std::string::npos);
+  CHECK(text.find("\"LD_PRELOAD\":\"sha256:") != std::string::npos);
   // govrun read the caller's identity without an /etc/passwd entry (by number).
   CHECK(text.find("\"name\":\"" + std::to_string(kCallerUid) + "\"") != std::string::npos);
   service.StopService();
