@@ -633,11 +633,24 @@ class Supervisor {
       run = parent->second.run;
     }
     if (child > 0) {
-      Proc& proc = procs_[child];
-      proc.run = std::move(run);
-      if (proc.waiting_for_parent) {
-        proc.waiting_for_parent = false;
-        Continue(child, 0);
+      auto existing = procs_.find(child);
+      if (existing == procs_.end()) {
+        // Unless the child already ran and ended before this event.
+        if (kill(child, 0) == 0 || errno != ESRCH) {
+          procs_[child].run = std::move(run);
+        }
+      } else {
+        Proc& proc = existing->second;
+        // Under load the child can reach its first stop, and even its own
+        // exec, before its parent's fork event is read: the run it has by
+        // then (its creator's, or the image it executed) stands.
+        if (!proc.run) {
+          proc.run = std::move(run);
+        }
+        if (proc.waiting_for_parent) {
+          proc.waiting_for_parent = false;
+          Continue(child, 0);
+        }
       }
     }
     Continue(pid, 0);
