@@ -26,7 +26,8 @@ using lineage::Failure;
 using Json = nlohmann::json;
 
 constexpr const char* kUsage =
-    "usage: govverify [--trust KEY.pub]... [--policy FILE.govb] [--replay] [--all-signatures]\n"
+    "usage: govverify [--lineage-key KEY.pub]... [--policy-key KEY.pub]... [--trust KEY.pub]...\n"
+    "                 [--policy FILE.govb] [--replay] [--all-signatures]\n"
     "                 [--since SEEN] [--save-checkpoint FILE] [--format text|json] [--quiet] PATH...\n"
     "       govverify export LOG_OR_DIR RUN_ID -o BUNDLE\n"
     "\n"
@@ -34,7 +35,9 @@ constexpr const char* kUsage =
     "Exit codes: 0 verified, 1 signature, 2 chain/completeness, 3 policy binding,\n"
     "4 replay, 5 malformed input, 64 usage, 66 unreadable input (docs/govverify.md).\n"
     "\n"
-    "Options: --trust KEY.pub  a public key trusted to sign checkpoints and policy bundles\n"
+    "Options: --lineage-key KEY.pub  a key trusted to sign lineage checkpoints (and nothing else)\n"
+    "         --policy-key KEY.pub   a key trusted to sign the --policy bundle (and nothing else)\n"
+    "         --trust KEY.pub  a key trusted in both roles (prefer the two above)\n"
     "         --policy F.govb  the policy every authorization must be bound to\n"
     "         --replay         re-decide every recorded request with the policy's IR\n"
     "         --all-signatures check every checkpoint's signature, not only the last\n"
@@ -44,8 +47,8 @@ constexpr const char* kUsage =
     "         --format json    machine-readable report; --quiet: exit status only\n"
     "         --version, --help\n"
     "Examples:\n"
-    "  govverify --trust lineage.pub --trust ops.pub --policy agent.govb --replay run.lineage\n"
-    "  govverify --trust lineage.pub --format json /var/lib/gov/lineage\n"
+    "  govverify --lineage-key lineage.pub --policy-key ops.pub --policy agent.govb --replay run.lineage\n"
+    "  govverify --lineage-key lineage.pub --format json /var/lib/gov/lineage\n"
     "  govverify export /var/lib/gov/lineage 77c5738e1ae68768cd41550cf6473430 -o run.lineage\n";
 
 int Usage(const std::string& message) {
@@ -170,7 +173,9 @@ void PrintText(const lineage::Report& r) {
 
 int Main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "export") == 0) return Export(argc, argv);
-  std::vector<std::string> trust_files;
+  std::vector<std::string> trust_files;        // both roles
+  std::vector<std::string> lineage_key_files;  // checkpoints only
+  std::vector<std::string> policy_key_files;   // the --policy bundle only
   std::optional<std::string> policy_file;
   bool replay = false;
   bool all_signatures = false;
@@ -190,6 +195,10 @@ int Main(int argc, char** argv) {
       std::string file;
       if (!value(file)) return Usage("--trust needs a public key file");
       trust_files.push_back(file);
+    } else if (arg == "--lineage-key" || arg == "--policy-key") {
+      std::string file;
+      if (!value(file)) return Usage(arg + " needs a public key file");
+      (arg == "--lineage-key" ? lineage_key_files : policy_key_files).push_back(file);
     } else if (arg == "--policy") {
       std::string file;
       if (!value(file)) return Usage("--policy needs a policy bundle");
@@ -222,7 +231,9 @@ int Main(int argc, char** argv) {
     }
   }
   if (paths.empty()) return Usage("no PATH to verify");
-  if (trust_files.empty()) return Usage("no --trust key: signatures are only checked against pinned keys");
+  if (trust_files.empty() && lineage_key_files.empty()) {
+    return Usage("no --lineage-key (or --trust) key: signatures are only checked against pinned keys");
+  }
   if (replay && !policy_file) return Usage("--replay needs --policy FILE.govb");
   if ((!since_file.empty() || !save_file.empty()) && paths.size() != 1) {
     return Usage("--since and --save-checkpoint take exactly one log");
@@ -242,19 +253,32 @@ int Main(int argc, char** argv) {
     options.since_checkpoint = text.str();
     if (options.since_checkpoint.empty()) return Usage("--since: " + since_file + " is empty");
   }
-  for (const auto& file : trust_files) {
-    auto key = crypto::ReadPublicKeyFile(file);
-    if (!key.ok()) {
-      std::fprintf(stderr, "govverify: --trust %s: %s\n", file.c_str(), key.error().message.c_str());
-      return static_cast<int>(Failure::kUsage);
+  // Each key in its role: a policy key cannot vouch for lineage, nor a
+  // lineage key for a policy (an independent verifier re-signed logs with
+  // the policy key, and they passed when every key served both).
+  std::vector<crypto::PublicKey> policy_trusted;
+  auto read_keys = [](const std::vector<std::string>& files, const char* option,
+                      std::vector<crypto::PublicKey>& out) -> bool {
+    for (const auto& file : files) {
+      auto key = crypto::ReadPublicKeyFile(file);
+      if (!key.ok()) {
+        std::fprintf(stderr, "govverify: %s %s: %s\n", option, file.c_str(), key.error().message.c_str());
+        return false;
+      }
+      out.push_back(key.value());
     }
-    options.trusted.push_back(key.value());
+    return true;
+  };
+  if (!read_keys(trust_files, "--trust", options.trusted) || !read_keys(trust_files, "--trust", policy_trusted) ||
+      !read_keys(lineage_key_files, "--lineage-key", options.trusted) ||
+      !read_keys(policy_key_files, "--policy-key", policy_trusted)) {
+    return static_cast<int>(Failure::kUsage);
   }
   std::optional<bundle::LoadedPolicy> policy;
   if (policy_file) {
     bundle::LoadOptions load;
     load.allow_native = false;
-    auto loaded = bundle::LoadBundleFile(*policy_file, options.trusted, load);
+    auto loaded = bundle::LoadBundleFile(*policy_file, policy_trusted, load);
     if (!loaded.ok()) {
       std::fprintf(stderr, "govverify: --policy %s: %s\n", policy_file->c_str(), loaded.error().message.c_str());
       return static_cast<int>(Failure::kBinding);

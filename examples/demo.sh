@@ -117,9 +117,9 @@ agent "$govrun" --session --bundle "$state/make-session.lineage" -- make session
 [ -e "$outside/data.txt" ] && say "(and $outside/data.txt is still there)"
 
 step "5. Verify the lineage offline: signatures, chain, policy binding, and every decision replayed"
-agent "$govverify" --trust "$state/keys/lineage.pub" --trust "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$state/session.lineage"
-agent "$govverify" --trust "$state/keys/lineage.pub" --trust "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$state/make-session.lineage"
-agent "$govverify" --trust "$state/keys/lineage.pub" --trust "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$state/lineage"
+agent "$govverify" --lineage-key "$state/keys/lineage.pub" --policy-key "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$state/session.lineage"
+agent "$govverify" --lineage-key "$state/keys/lineage.pub" --policy-key "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$state/make-session.lineage"
+agent "$govverify" --lineage-key "$state/keys/lineage.pub" --policy-key "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$state/lineage"
 
 step "6. Tamper with one byte of a copy: verification fails and says where and why"
 cp "$state/session.lineage" "$state/tampered.lineage"
@@ -128,7 +128,7 @@ offset=$((size / 2))
 byte=$(od -An -tu1 -j "$offset" -N1 "$state/tampered.lineage" | tr -d ' ')
 printf "$(printf '\\%03o' $(( (byte + 1) % 256 )))" | dd of="$state/tampered.lineage" bs=1 seek="$offset" conv=notrunc status=none
 say "changed byte $offset of $size"
-agent "$govverify" --trust "$state/keys/lineage.pub" --trust "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$state/tampered.lineage"
+agent "$govverify" --lineage-key "$state/keys/lineage.pub" --policy-key "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$state/tampered.lineage"
 
 step "7. The secure layout: govd holds the lineage key and writes the log, as its own user"
 if [ "$(id -u)" -ne 0 ]; then
@@ -165,7 +165,7 @@ EOF
   agent as_agent sh -c "echo forged >> $service/lineage/lineage.log"
   agent as_agent "$govrun" --config "$service/config.toml" -- git status --short
   say "An auditor verifies the log and keeps its last checkpoint elsewhere; the agent works on:"
-  trust=(--trust "$service/lineage-key.pub" --trust "$state/keys/policy.pub")
+  trust=(--lineage-key "$service/lineage-key.pub" --policy-key "$state/keys/policy.pub")
   quiet "$govverify" "${trust[@]}" --save-checkpoint "$service/before.checkpoint" "$service/lineage"
   mkdir -p "$service/rolled-back" && cp "$service/lineage/lineage.log" "$service/rolled-back/lineage.log"
   agent as_agent "$service/bin/govrun" --config "$service/config.toml" -- git status --short

@@ -109,6 +109,30 @@ TEST_CASE("govverify: exit codes per failure class, text and JSON", "[lineage][c
   CHECK(s.Govverify({"--trust", s.pub, s.log_path, s.dir.path + "/garbage", s.dir.path + "/deleted.log"}).code == 5);
 }
 
+TEST_CASE("govverify key roles: a policy key cannot vouch for lineage, nor a lineage key for a policy",
+          "[lineage][cli]") {
+  CliSession s;
+  // The log re-signed with another key (say, the policy signer's).
+  std::vector<std::string> lines = Lines(ReadFile(s.log_path));
+  const crypto::PrivateKey policy_signer = TestKey(99);
+  Rechain(lines, 0, &policy_signer);
+  const std::string resigned = s.dir.path + "/resigned.log";
+  WriteFile(resigned, Join(lines));
+  Ran roles = s.Govverify({"--lineage-key", s.pub, "--policy-key", s.stranger_pub, resigned});
+  INFO(roles.out << roles.err);
+  CHECK(roles.code == 1);  // signature: not a lineage key
+  // --trust gives a key both roles (what the finding exploited; documented).
+  CHECK(s.Govverify({"--trust", s.pub, "--trust", s.stranger_pub, resigned}).code == 0);
+  // A lineage key does not make a policy bundle trusted.
+  Ran unbound = s.Govverify({"--lineage-key", s.pub, "--policy", s.policy_path, s.log_path});
+  CHECK(unbound.code == 3);
+  Ran bound =
+      s.Govverify({"--lineage-key", s.pub, "--policy-key", s.pub, "--policy", s.policy_path, "--replay", s.log_path});
+  INFO(bound.out << bound.err);
+  CHECK(bound.code == 0);
+  CHECK(s.Govverify({"--policy-key", s.pub, s.log_path}).code == 64);  // no lineage key at all
+}
+
 TEST_CASE("govverify --since: a log that grew passes; a rollback, a fork or another log fails", "[lineage][cli]") {
   CliSession s;
   const std::string seen = s.dir.path + "/seen.checkpoint";
