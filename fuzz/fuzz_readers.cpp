@@ -13,7 +13,11 @@
 //   3  the same with every checkpoint's signature checked (--all-signatures);
 //   4  lineage::ParseHead; when it accepts: HeadText writes the same bytes;
 //   5  lineage::OpenCheckpoint against the fixed key;
-//   6  lineage::ExportBundleFromLog (the input as a log, to /dev/null).
+//   6  lineage::ExportBundleFromLog (the input as a log, to /dev/null);
+//   7  govd's protocol (runtime/service/protocol.h): frames split with
+//      TakeFrame, each payload's `record` decoded as an authorization, a
+//      start and an end; what decodes re-encodes to JSON that decodes to
+//      the same encoding.
 // Any crash, sanitizer report, hang or broken property is a bug
 // (std::abort).
 //
@@ -46,6 +50,7 @@
 #include "runtime/lineage/recorder.h"
 #include "runtime/lineage/verify.h"
 #include "runtime/request/request.h"
+#include "runtime/service/protocol.h"
 #include "tests/support/ir_node.h"
 
 namespace {
@@ -213,6 +218,34 @@ void WriteSeeds(const std::string& dir) {
   put("config", 1,
       "policy = \"p.govb\"\ntrusted_keys = [\"/etc/gov/a.pub\", \"b.pub\"]\nlineage_dir = \"/var/lib/gov\"\n"
       "signing_key = \"lin.key\"\nask_timeout = \"30s\"\nkill_grace = 1500\n");
+  {
+    // govd's protocol: an authorize, a start and an end request in frames.
+    lineage::Authorization auth;
+    auth.run_id = std::string(32, 'a');
+    auth.request.program_path = "/usr/bin/make";
+    auth.request.args = {"release", std::string("\xff", 1)};
+    auth.request.env = {{"HOME", "/home/dev"}};
+    auth.policy_digest = "sha256:" + std::string(64, 'b');
+    auth.verdict = "allow";
+    auth.execute = true;
+    auth.rules.push_back({1, "build", "allow", "builds"});
+    auth.obligations.has_write = true;
+    auth.obligations.write = {"/work/repo"};
+    lineage::Start start;
+    start.run_id = auth.run_id;
+    start.limits.push_back({"timeout", "govrun", "600000ms"});
+    lineage::End end;
+    end.run_id = auth.run_id;
+    end.exited = true;
+    std::string frames;
+    for (const nlohmann::json& message :
+         {nlohmann::json{{"op", "authorize"}, {"durable", true}, {"record", service::AuthorizationToJson(auth)}},
+          nlohmann::json{{"op", "start"}, {"record", service::StartToJson(start)}},
+          nlohmann::json{{"op", "end"}, {"record", service::EndToJson(end)}}}) {
+      frames += service::EncodeFrame(message.dump()).value();
+    }
+    put("service", 7, frames);
+  }
 
   // A log and a bundle by the recorder, with the fixed key and digest.
   const fs::path temp = fs::temp_directory_path() / ("gov-fuzz-seeds-" + std::to_string(getpid()));
@@ -297,6 +330,36 @@ void WriteSeeds(const std::string& dir) {
   fs::remove_all(temp);
 }
 
+// A decoded record must survive its own encoding (7).
+template <typename Record>
+void RoundTrip(const nlohmann::json& json, ErrorOr<Record> (*decode)(const nlohmann::json&),
+               nlohmann::json (*encode)(const Record&)) {
+  auto decoded = decode(json);
+  if (!decoded.ok()) return;
+  const nlohmann::json encoded = encode(decoded.value());
+  auto again = decode(nlohmann::json::parse(encoded.dump()));
+  Check(again.ok() && encode(again.value()) == encoded);
+}
+
+void FuzzServiceMessage(std::string_view bytes) {
+  std::string buffer(bytes);
+  std::string payload;
+  for (int frames = 0; frames < 64; ++frames) {
+    auto taken = service::TakeFrame(buffer, payload);
+    if (!taken.ok() || !taken.value()) break;
+    nlohmann::json message;
+    try {
+      message = nlohmann::json::parse(payload);
+    } catch (const nlohmann::json::exception&) {
+      continue;
+    }
+    const nlohmann::json& record = message.is_object() && message.contains("record") ? message["record"] : message;
+    RoundTrip<lineage::Authorization>(record, service::AuthorizationFromJson, service::AuthorizationToJson);
+    RoundTrip<lineage::Start>(record, service::StartFromJson, service::StartToJson);
+    RoundTrip<lineage::End>(record, service::EndFromJson, service::EndToJson);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -310,7 +373,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0 || size > (1u << 20)) return 0;
   const std::string_view bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 7) {
+  switch (data[0] % 8) {
     case 0:
       FuzzRequest(bytes);
       break;
@@ -329,8 +392,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 5:
       FuzzCheckpoint(bytes);
       break;
-    default:
+    case 6:
       FuzzExport(bytes);
+      break;
+    default:
+      FuzzServiceMessage(bytes);
       break;
   }
   return 0;
