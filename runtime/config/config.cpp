@@ -293,6 +293,12 @@ ErrorOr<Config> LoadConfig(const Search& search) {
   // A caller who is not root first meets the system configuration: when it
   // locks, it is the only one (and one that cannot be read or trusted
   // stops everything, since whether it locks is unknown).
+  // Only a file that is not there may be passed by: one this caller cannot
+  // see (a directory without search permission) might lock.
+  if (!search.caller_is_root && access(kSystemConfigPath, F_OK) != 0 && errno != ENOENT) {
+    return Error{std::string(kSystemConfigPath) + ": cannot tell whether it locks the configuration (" +
+                 std::strerror(errno) + "); nothing runs"};
+  }
   if (!search.caller_is_root && access(kSystemConfigPath, F_OK) == 0) {
     GOV_ASSIGN_OR_RETURN(std::string text, ReadConfigFile(kSystemConfigPath));
     GOV_ASSIGN_OR_RETURN(Config system, ParseConfig(text, kSystemConfigPath));

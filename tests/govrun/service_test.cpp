@@ -332,8 +332,8 @@ namespace {
 // and copies of the files programs read from /etc: the machine's own
 // /etc/gov is never touched.
 Result RunWithSystemConfig(const std::string& dir, const std::string& system_config, mode_t mode, uid_t uid,
-                           const std::vector<std::string>& argv,
-                           const std::map<std::string, std::string>& set_env = {}) {
+                           const std::vector<std::string>& argv, const std::map<std::string, std::string>& set_env = {},
+                           mode_t etc_gov_mode = 0755) {
   const std::string out_path = dir + "/.system-out";
   const std::string err_path = dir + "/.system-err";
   std::map<std::string, std::string> copies;
@@ -349,7 +349,7 @@ Result RunWithSystemConfig(const std::string& dir, const std::string& system_con
     }
     for (const auto& [name, text] : copies) WriteText("/etc/" + name, text);
     WriteText("/etc/gov/config.toml", system_config, mode);
-    if (chmod("/etc/gov/config.toml", mode) != 0) _exit(211);
+    if (chmod("/etc/gov/config.toml", mode) != 0 || chmod("/etc/gov", etc_gov_mode) != 0) _exit(211);
     const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
     const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
     if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 || chdir(dir.c_str()) != 0) _exit(212);
@@ -398,6 +398,10 @@ TEST_CASE("a locked system configuration is the only one for callers who are not
     const Result result =
         RunWithSystemConfig(fixture.dir, system, 0666, kNobody, {Govrun(), "--", "/usr/bin/touch", fixture.Marker()});
     ExpectNotRun(fixture, result, 78, "is not a root-owned file or directory writable by root alone");
+  }
+  SECTION("a system configuration the caller cannot see might lock: nothing runs") {
+    const Result result = RunWithSystemConfig(fixture.dir, system, 0644, kNobody, touch, {}, 0700);
+    ExpectNotRun(fixture, result, 78, "cannot tell whether it locks the configuration");
   }
   SECTION("without a choice the locked configuration governs") {
     const Result result =
