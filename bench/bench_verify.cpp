@@ -150,7 +150,7 @@ std::uint64_t GenerateLog(const std::string& path, std::uint64_t records, const 
                               {"exec_error", ""}}));
     Head c;
     c.type = RecordType::kCheckpoint;
-    append(c, CheckpointBody(log, seq, prev, {{"/usr/bin/git", auth.request.program_sha256}}, {run}, key));
+    append(c, CheckpointBody(log, seq, prev, {{"/usr/bin/git", auth.request.program_sha256}}, {run}, key, nullptr));
   }
   std::fclose(out);
   return bytes;

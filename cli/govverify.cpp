@@ -16,6 +16,7 @@
 #include "runtime/bundle/loader.h"
 #include "runtime/crypto/ed25519.h"
 #include "runtime/lineage/log_io.h"
+#include "runtime/lineage/publish.h"
 #include "runtime/lineage/verify.h"
 #include "runtime/support/output_file.h"
 
@@ -30,6 +31,7 @@ constexpr const char* kUsage =
     "                 [--policy FILE.govb] [--replay] [--all-signatures]\n"
     "                 [--since SEEN] [--save-checkpoint FILE] [--format text|json] [--quiet] PATH...\n"
     "       govverify export LOG_OR_DIR RUN_ID -o BUNDLE\n"
+    "       govverify note-key KEY.pub LOG_ID\n"
     "\n"
     "PATH is a lineage log, a lineage_dir (its lineage.log) or a lineage bundle.\n"
     "Exit codes: 0 verified, 1 signature, 2 chain/completeness, 3 policy binding,\n"
@@ -43,7 +45,8 @@ constexpr const char* kUsage =
     "         --all-signatures check every checkpoint's signature, not only the last\n"
     "         --since SEEN     the log must extend the checkpoint saved earlier in SEEN\n"
     "                          (shorter: rollback; different: fork; exit 2)\n"
-    "         --save-checkpoint FILE  after a verified log, save its last checkpoint (for --since)\n"
+    "         --save-checkpoint FILE  after a verified log, save its signed checkpoint note\n"
+    "                          (its last checkpoint record for logs without a note) for --since\n"
     "         --format json    machine-readable report; --quiet: exit status only\n"
     "         --version, --help\n"
     "Examples:\n"
@@ -83,6 +86,25 @@ int Export(int argc, char** argv) {
   return 0;
 }
 
+// Prints the C2SP note verifier key of a lineage key for one log: what a
+// third-party tlog client pins to check the log's published checkpoints.
+int NoteKey(int argc, char** argv) {
+  if (argc != 4) return Usage("note-key needs KEY.pub LOG_ID");
+  if (!lineage::IsId(argv[3])) return Usage(std::string("note-key: ") + argv[3] + " is not a log id (32 lower-case hex digits)");
+  auto key = crypto::ReadPublicKeyFile(argv[2]);
+  if (!key.ok()) {
+    std::fprintf(stderr, "govverify: %s\n", key.error().message.c_str());
+    return static_cast<int>(Failure::kInput);
+  }
+  auto verifier = lineage::LineageNoteVerifier(argv[3], key.value());
+  if (!verifier.ok()) {
+    std::fprintf(stderr, "govverify: %s\n", verifier.error().message.c_str());
+    return static_cast<int>(Failure::kInput);
+  }
+  std::printf("%s\n", verifier.value().Encode().c_str());
+  return 0;
+}
+
 Json ReportJson(const lineage::Report& r) {
   Json out = {{"path", r.path},
               {"kind", r.kind},
@@ -102,7 +124,8 @@ Json ReportJson(const lineage::Report& r) {
               {"incomplete", r.incomplete},
               {"unattributed", r.unattributed},
               {"bound", r.bound},
-              {"replayed", r.replayed}};
+              {"replayed", r.replayed},
+              {"published", r.published}};
   if (r.kind == "bundle") {
     out["root"] = r.root;
     out["root_parent"] = r.root_parent;
@@ -146,6 +169,14 @@ void PrintText(const lineage::Report& r) {
   }
   std::printf("\n  checkpoints: %llu (%llu signature%s checked)\n", static_cast<unsigned long long>(r.checkpoints),
               static_cast<unsigned long long>(r.signatures_checked), r.signatures_checked == 1 ? "" : "s");
+  if (r.published > 0) {
+    std::printf("  published: the signed checkpoint note's tree of %llu records%s\n",
+                static_cast<unsigned long long>(r.published),
+                r.kind == "bundle" ? " includes the bundle's last record" : " is this log's, and so are its tiles");
+  } else if (r.failure == Failure::kNone) {
+    std::printf("  published: no checkpoint note (a %s)\n",
+                r.kind == "bundle" ? "version 1 bundle" : "log file given without its directory, or written before notes");
+  }
   std::printf("  runs: %llu (allow %llu, deny %llu, ask %llu), incomplete %zu\n",
               static_cast<unsigned long long>(r.runs), static_cast<unsigned long long>(r.allow),
               static_cast<unsigned long long>(r.deny), static_cast<unsigned long long>(r.ask), r.incomplete.size());
@@ -173,6 +204,7 @@ void PrintText(const lineage::Report& r) {
 
 int Main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "export") == 0) return Export(argc, argv);
+  if (argc >= 2 && std::strcmp(argv[1], "note-key") == 0) return NoteKey(argc, argv);
   std::vector<std::string> trust_files;        // both roles
   std::vector<std::string> lineage_key_files;  // checkpoints only
   std::vector<std::string> policy_key_files;   // the --policy bundle only
@@ -305,10 +337,11 @@ int Main(int argc, char** argv) {
     lineage::Report report = lineage::Verify(path, options);
     if (progress) std::fprintf(stderr, "\r\033[K");
     if (report.failure == Failure::kNone && !save_file.empty()) {
+      const std::string seen = !report.last_note.empty() ? report.last_note : report.last_checkpoint_line + "\n";
       if (report.last_checkpoint_line.empty()) {
         report.failure = Failure::kUsage;
         report.message = "--save-checkpoint: only a log has a checkpoint to save";
-      } else if (auto saved = output::WriteOutputFile(save_file, report.last_checkpoint_line + "\n"); !saved.ok()) {
+      } else if (auto saved = output::WriteOutputFile(save_file, seen); !saved.ok()) {
         report.failure = Failure::kInput;
         report.message = "--save-checkpoint: " + saved.error().message;
       }

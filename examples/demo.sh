@@ -167,16 +167,18 @@ EOF
   say "An auditor verifies the log and keeps its last checkpoint elsewhere; the agent works on:"
   trust=(--lineage-key "$service/lineage-key.pub" --policy-key "$state/keys/policy.pub")
   quiet "$govverify" "${trust[@]}" --save-checkpoint "$service/before.checkpoint" "$service/lineage"
-  mkdir -p "$service/rolled-back" && cp "$service/lineage/lineage.log" "$service/rolled-back/lineage.log"
+  mkdir -p "$service/rolled-back" && cp -a "$service/lineage/." "$service/rolled-back/"
   agent as_agent "$service/bin/govrun" --config "$service/config.toml" -- git status --short
   agent "$govverify" "${trust[@]}" --since "$service/before.checkpoint" --save-checkpoint "$service/seen.checkpoint" "$service/lineage"
   kill "$govd_pid"
   wait "$govd_pid" 2>/dev/null
+  say "The log is published as a transparency log (C2SP tlog-tiles under tile/); its signed tree head:"
+  sed 's/^/   /' "$service/lineage/checkpoint"
   say "Every authorization names its submitter as the kernel reported it to govd:"
   grep -o '"submitter":{[^}]*}' "$service/lineage/lineage.log" | sort | uniq -c | sed 's/^/   /'
   agent "$govverify" "${trust[@]}" --policy "$state/agent.govb" --replay "$service/lineage"
-  say "Someone who can write govd's directory (root) rolls the log back to its earlier state: alone it"
-  say "still verifies, but not against the checkpoint the auditor saw:"
+  say "Someone who can write govd's directory (root) puts it back as it was earlier (log, note, tiles):"
+  say "alone it still verifies, but not against the checkpoint note the auditor saw:"
   agent "$govverify" "${trust[@]}" "$service/rolled-back"
   agent "$govverify" "${trust[@]}" --since "$service/seen.checkpoint" "$service/rolled-back"
 fi

@@ -16,9 +16,14 @@ namespace gov::lineage {
 inline constexpr std::string_view kLogFileName = "lineage.log";
 inline constexpr std::string_view kLogFormat = "gov-lineage-log-v1";
 inline constexpr std::string_view kBundleFormat = "gov-lineage-bundle-v1";
+// Version 2 bundles carry the log's checkpoint note and an inclusion proof.
+inline constexpr std::string_view kBundleFormatV2 = "gov-lineage-bundle-v2";
 inline constexpr std::string_view kDssePayloadType = "application/vnd.in-toto+json";
 inline constexpr std::string_view kStatementType = "https://in-toto.io/Statement/v1";
-inline constexpr std::string_view kCheckpointPredicateType = "https://gov.dev/lineage/checkpoint/v1";
+// Version 2 statements carry the Merkle tree head; version 1 (logs written
+// before) only the chain head. Verifiers accept both.
+inline constexpr std::string_view kCheckpointPredicateType = "https://gov.dev/lineage/checkpoint/v2";
+inline constexpr std::string_view kCheckpointPredicateTypeV1 = "https://gov.dev/lineage/checkpoint/v1";
 // The `prev` of record 0: "sha256:" followed by 64 zeros.
 inline const std::string kGenesisPrev = "sha256:" + std::string(64, '0');
 // Records longer than this are refused by writers and reported by readers.

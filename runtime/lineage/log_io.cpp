@@ -14,6 +14,7 @@
 #include <set>
 
 #include "runtime/crypto/sha256.h"
+#include "runtime/lineage/publish.h"
 #include "runtime/lineage/verify.h"
 #include "runtime/request/byte_string.h"
 #include "runtime/support/json_depth.h"
@@ -144,10 +145,12 @@ ErrorOr<Tail> ReadTail(int fd) {
 
 std::string CheckpointBody(std::string_view log_id, std::uint64_t count, std::string_view prev,
                            const std::vector<std::pair<std::string, std::string>>& subjects,
-                           const std::vector<std::string>& runs, const crypto::PrivateKey& key) {
+                           const std::vector<std::string>& runs, const crypto::PrivateKey& key,
+                           const tlog::Hash* root) {
+  const std::string root_hex = root != nullptr ? crypto::HexEncode(*root) : std::string();
   Json subject = Json::array();
-  subject.push_back(
-      {{"name", fmt::format("gov-lineage-log:{}", log_id)}, {"digest", {{"sha256", std::string(prev.substr(7))}}}});
+  subject.push_back({{"name", fmt::format("gov-lineage-log:{}", log_id)},
+                     {"digest", {{"sha256", root != nullptr ? root_hex : std::string(prev.substr(7))}}}});
   for (const auto& [name, digest] : subjects) {
     if (digest.size() != 71) continue;
     // A program path that is not UTF-8 cannot be an in-toto name as it is:
@@ -155,10 +158,12 @@ std::string CheckpointBody(std::string_view log_id, std::uint64_t count, std::st
     const std::string shown = request::IsUtf8(name) ? name : "base64:" + crypto::Base64Encode(name);
     subject.push_back({{"name", shown}, {"digest", {{"sha256", digest.substr(7)}}}});
   }
+  Json predicate = {{"log", log_id}, {"count", count}, {"head", prev}, {"runs", runs}};
+  if (root != nullptr) predicate["root"] = "sha256:" + root_hex;
   Json statement = {{"_type", kStatementType},
                     {"subject", subject},
-                    {"predicateType", kCheckpointPredicateType},
-                    {"predicate", {{"log", log_id}, {"count", count}, {"head", prev}, {"runs", runs}}}};
+                    {"predicateType", root != nullptr ? kCheckpointPredicateType : kCheckpointPredicateTypeV1},
+                    {"predicate", predicate}};
   std::string payload = Canonical(statement);
   crypto::Signature sig = key.Sign(Pae(kDssePayloadType, payload));
   std::string sig_bytes(reinterpret_cast<const char*>(sig.data()), sig.size());
@@ -264,7 +269,8 @@ ErrorOr<CheckpointClaim> OpenCheckpoint(std::string_view body, const std::vector
     const Json& statement = parsed_statement.value();
     if (!IsCanonicalJson(payload)) return Error{"checkpoint statement is not canonical JSON"};
     if (statement.at("_type").get<std::string>() != kStatementType) return Error{"checkpoint statement: wrong _type"};
-    if (statement.at("predicateType").get<std::string>() != kCheckpointPredicateType) {
+    const std::string type = statement.at("predicateType").get<std::string>();
+    if (type != kCheckpointPredicateType && type != kCheckpointPredicateTypeV1) {
       return Error{"checkpoint statement: wrong predicateType"};
     }
     const Json& predicate = statement.at("predicate");
@@ -272,11 +278,26 @@ ErrorOr<CheckpointClaim> OpenCheckpoint(std::string_view body, const std::vector
     claim.count = predicate.at("count").get<std::uint64_t>();
     claim.head = predicate.at("head").get<std::string>();
     claim.runs = predicate.at("runs").get<std::vector<std::string>>();
+    std::string log_digest = claim.head;
+    if (type == kCheckpointPredicateType) {
+      const std::string root_text = predicate.at("root").get<std::string>();
+      auto bytes = crypto::IsDigestString(root_text) ? crypto::HexDecode(root_text.substr(7))
+                                                     : ErrorOr<std::string>(Error{""});
+      if (!bytes.ok() || bytes.value().size() != tlog::kHashSize) {
+        return Error{"checkpoint statement: root is not sha256:<64 hex digits>"};
+      }
+      tlog::Hash hash{};
+      std::memcpy(hash.data(), bytes.value().data(), hash.size());
+      claim.root = hash;
+      log_digest = root_text;
+    } else if (predicate.contains("root")) {
+      return Error{"checkpoint statement: a version 1 statement with a root"};
+    }
     const Json& subject = statement.at("subject");
     if (!subject.is_array() || subject.empty()) return Error{"checkpoint statement: no subject"};
     if (subject[0].at("name").get<std::string>() != "gov-lineage-log:" + claim.log ||
-        "sha256:" + subject[0].at("digest").at("sha256").get<std::string>() != claim.head) {
-      return Error{"checkpoint statement: first subject is not the log head"};
+        "sha256:" + subject[0].at("digest").at("sha256").get<std::string>() != log_digest) {
+      return Error{"checkpoint statement: first subject is not the log"};
     }
   } catch (const Json::exception& e) {
     return Error{fmt::format("checkpoint statement: {}", e.what())};
@@ -360,7 +381,29 @@ ErrorOr<void> ExportBundleFromLog(const std::string& log_path, const std::string
   std::size_t end = last_tree_line;
   while (lines[end].head.type != RecordType::kCheckpoint) ++end;
   last_checkpoint = end;
-  std::string out = Canonical(Json{{"format", kBundleFormat}, {"log", log_id}, {"root", run_id}}) + "\n";
+  Json header = {{"format", kBundleFormat}, {"log", log_id}, {"root", run_id}};
+  // Version 2 when the log publishes a signed tree head: the note and the
+  // inclusion proof of the bundle's last record (a checkpoint) in its tree.
+  const std::size_t slash = log_path.rfind('/');
+  const std::string directory = slash == std::string::npos ? "." : log_path.substr(0, slash);
+  GOV_ASSIGN_OR_RETURN(std::optional<std::string> note, ReadNoteFile(directory));
+  if (note) {
+    const std::uint64_t seq = lines[last_checkpoint].head.seq;
+    auto parsed = tlog::ParseNote(*note);
+    auto checkpoint = parsed.ok() ? tlog::ParseCheckpoint(parsed.value().text) : ErrorOr<tlog::Checkpoint>(parsed.error());
+    if (!checkpoint.ok()) return Error{"export: the log's checkpoint note: " + checkpoint.error().message};
+    const std::uint64_t tree_size = checkpoint.value().size;
+    if (tree_size <= seq) {
+      return Error{fmt::format("export: the log's checkpoint note publishes {} records, not yet record {}", tree_size, seq)};
+    }
+    DirectoryTileSource tiles(directory);
+    auto proof = tlog::InclusionProof(seq, tree_size, tlog::TileHashReader(tree_size, tiles));
+    if (!proof.ok()) return Error{"export: no inclusion proof from the published tiles: " + proof.error().message};
+    Json hashes = Json::array();
+    for (const tlog::Hash& hash : proof.value()) hashes.push_back(crypto::HexEncode(hash));
+    header = {{"format", kBundleFormatV2}, {"log", log_id}, {"root", run_id}, {"checkpoint", *note}, {"proof", hashes}};
+  }
+  std::string out = Canonical(header) + "\n";
   for (std::size_t i = 0; i <= last_checkpoint; ++i) {
     const Line& line = lines[i];
     if (line.in_tree || i == last_checkpoint) {

@@ -13,6 +13,7 @@
 #include "runtime/lineage/format.h"
 #include "runtime/lineage/recorder.h"
 #include "runtime/support/error_or.h"
+#include "runtime/tlog/merkle.h"
 
 namespace gov::lineage {
 
@@ -67,11 +68,14 @@ SplitLine Split(std::string_view line);
 // The whole record line for `head` (whose `body` field is set here) and `body`.
 std::string MakeLine(Head head, const std::string& body);
 
-// The checkpoint body for a log at `count` records whose last hash is `prev`.
-// `subjects` are (name, "sha256:…") pairs after the log head subject.
+// The checkpoint body for a log at `count` records whose last hash is `prev`
+// and whose first `count` records have Merkle tree head `root` (a version 2
+// statement; version 1, without a tree head, when null: tests of old logs).
+// `subjects` are (name, "sha256:…") pairs after the log subject.
 std::string CheckpointBody(std::string_view log_id, std::uint64_t count, std::string_view prev,
                            const std::vector<std::pair<std::string, std::string>>& subjects,
-                           const std::vector<std::string>& runs, const crypto::PrivateKey& key);
+                           const std::vector<std::string>& runs, const crypto::PrivateKey& key,
+                           const tlog::Hash* root);
 
 // The verified content of a checkpoint body's statement.
 struct CheckpointClaim {
@@ -80,6 +84,7 @@ struct CheckpointClaim {
   std::string head;
   std::string key_id_hint;
   std::vector<std::string> runs;  // the runs the signing govrun says it recorded
+  std::optional<tlog::Hash> root;  // version 2: the tree head of the first `count` records
 };
 // Decodes a checkpoint body and checks its signature against `trusted`:
 // returns the claim, or an error; `signature_failure` tells a bad/untrusted

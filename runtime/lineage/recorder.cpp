@@ -29,6 +29,7 @@
 
 #include "runtime/crypto/sha256.h"
 #include "runtime/lineage/log_io.h"
+#include "runtime/lineage/publish.h"
 #include "runtime/request/byte_string.h"
 
 namespace gov::lineage {
@@ -309,15 +310,16 @@ class DurableFlusher {
 
 class LogRecorder final : public Recorder {
  public:
-  LogRecorder(int fd, std::string log_path, crypto::PrivateKey key, std::string salt, std::optional<Tail> tail,
-              std::int64_t lock_timeout_ms, int sole_writer_lock)
+  LogRecorder(int fd, std::string lineage_dir, std::string log_path, crypto::PrivateKey key, std::string salt,
+              std::optional<Tail> tail, const OpenOptions& options, int sole_writer_lock)
       : fd_(fd),
         log_path_(std::move(log_path)),
         key_(std::move(key)),
         salt_(std::move(salt)),
         tail_(std::move(tail)),
-        lock_timeout_ms_(lock_timeout_ms),
-        sole_writer_lock_(sole_writer_lock) {}
+        lock_timeout_ms_(options.lock_timeout_ms),
+        sole_writer_lock_(sole_writer_lock),
+        publisher_(std::move(lineage_dir), key_, options.log_mode, sole_writer_lock >= 0) {}
   ~LogRecorder() override {
     flusher_.Stop();
     if (sole_writer_lock_ >= 0) close(sole_writer_lock_);
@@ -500,9 +502,10 @@ class LogRecorder final : public Recorder {
     GOV_RETURN_IF_ERROR(Append(
         head,
         [&](const Tail& tail) {
-          return CheckpointBody(tail.log_id, tail.next_seq, tail.prev, pending_subjects_, pending_runs_, key_);
+          const tlog::Hash root = publisher_.RootHash();
+          return CheckpointBody(tail.log_id, tail.next_seq, tail.prev, pending_subjects_, pending_runs_, key_, &root);
         },
-        /*durable=*/true, nullptr));
+        /*durable=*/true, nullptr, /*publish=*/true));
     flusher_.MarkDurable(tail_->size);
     pending_subjects_.clear();
     pending_runs_.clear();
@@ -515,9 +518,12 @@ class LogRecorder final : public Recorder {
   }
 
   // Appends one record under the lock: a recovery record first when the log
-  // ends in torn bytes. `make_body` sees the tail the record extends.
+  // ends in torn bytes. `make_body` sees the tail the record extends. With
+  // `publish` (checkpoints), the published tree is brought up to the
+  // record before (make_body reads its head from publisher_), and the
+  // record is published with it once durable.
   ErrorOr<void> Append(Head head, const std::function<std::string(const Tail&)>& make_body, bool durable,
-                       std::uint64_t* offset) {
+                       std::uint64_t* offset, bool publish = false) {
     // The sole writer (govd) needs no lock per append: readers may hold
     // the log's flock, and must not be able to stall it.
     std::optional<ExclusiveLock> lock;
@@ -527,6 +533,7 @@ class LogRecorder final : public Recorder {
     }
     GOV_ASSIGN_OR_RETURN(Tail tail, CurrentTail());
     if (tail.empty) return Error{"lineage log: the log file lost its header"};
+    if (publish) GOV_RETURN_IF_ERROR(publisher_.CatchUp(fd_, tail));
     std::string out;
     std::uint64_t position = tail.size;
     if (tail.valid_end < tail.size) {
@@ -548,7 +555,9 @@ class LogRecorder final : public Recorder {
       recovery.prev = tail.prev;
       Json body = {{"offset", tail.valid_end}, {"length", region.size()}, {"sha256", DigestOf(region)}};
       std::string line = MakeLine(recovery, Canonical(body));
-      tail.prev = DigestOf(Split(std::string_view(line).substr(0, line.size() - 1)).head);
+      const std::string_view recovery_head = Split(std::string_view(line).substr(0, line.size() - 1)).head;
+      if (publish) GOV_RETURN_IF_ERROR(publisher_.AddHead(recovery_head));
+      tail.prev = DigestOf(recovery_head);
       tail.next_seq += 1;
       out += line;
       position = tail.size + out.size();
@@ -574,6 +583,10 @@ class LogRecorder final : public Recorder {
     next.log_id = std::string(head.log);
     next.valid_end = next.size;
     tail_ = std::move(next);
+    if (publish) {
+      GOV_RETURN_IF_ERROR(publisher_.AddHead(Split(std::string_view(line).substr(0, line.size() - 1)).head));
+      GOV_RETURN_IF_ERROR(publisher_.Publish(head.log, tail_->size));
+    }
     return {};
   }
 
@@ -604,6 +617,7 @@ class LogRecorder final : public Recorder {
   std::optional<Tail> tail_;  // after this recorder's last append (or OpenLog's read)
   std::int64_t lock_timeout_ms_;
   int sole_writer_lock_;  // OpenOptions::sole_writer: the held lineage.lock, else -1
+  TlogPublisher publisher_;
   DurableFlusher flusher_{fd_};
 };
 
@@ -686,8 +700,9 @@ ErrorOr<std::unique_ptr<Recorder>> OpenLog(const std::string& lineage_dir, const
     if (!tail.value().empty) log_id = tail.value().log_id;
   }
   if (log_id.empty()) return fail(fmt::format("lineage: {}: the log names no log id", path));
-  return std::unique_ptr<Recorder>(new LogRecorder(fd, path, signing_key, DeriveEnvSalt(signing_key, log_id),
-                                                   std::move(known_tail), options.lock_timeout_ms, sole_writer_lock));
+  return std::unique_ptr<Recorder>(new LogRecorder(fd, lineage_dir, path, signing_key,
+                                                   DeriveEnvSalt(signing_key, log_id), std::move(known_tail), options,
+                                                   sole_writer_lock));
 }
 
 ErrorOr<StartedRun> ReadStartFromLog(const std::string& lineage_dir, const std::string& run_id, std::uint64_t offset) {

@@ -13,6 +13,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -20,13 +21,24 @@
 #include "runtime/crypto/fast_sha256.h"
 #include "runtime/crypto/sha256.h"
 #include "runtime/lineage/log_io.h"
+#include "runtime/lineage/publish.h"
 #include "runtime/request/byte_string.h"
 #include "runtime/request/request.h"
+#include "runtime/tlog/checkpoint.h"
+#include "runtime/tlog/note.h"
+#include "runtime/tlog/tile.h"
+#include "runtime/support/display.h"
 
 namespace gov::lineage {
 namespace {
 
 using Json = nlohmann::json;
+
+// The checkpoint a note states, its signatures not checked (yet).
+ErrorOr<tlog::Checkpoint> UnverifiedCheckpoint(std::string_view text) {
+  GOV_ASSIGN_OR_RETURN(tlog::Note note, tlog::ParseNote(text));
+  return tlog::ParseCheckpoint(note.text);
+}
 
 // True iff `text` ("sha256:<64 hex>", already validated) spells `digest`.
 bool SameDigest(std::string_view text, const crypto::Sha256Digest& digest) {
@@ -385,7 +397,9 @@ class Verifier {
 
   void Run() {
     if (data_.empty()) return Fail(Failure::kMalformed, "empty file", 0, 0);
-    if (data_.substr(0, 10) == "{\"format\":") {
+    // A bundle header's first key is `format` (version 1) or `checkpoint`
+    // (version 2); a log's first HEAD key is `body`.
+    if (data_.substr(0, 10) == "{\"format\":" || data_.substr(0, 14) == "{\"checkpoint\":") {
       report_.kind = "bundle";
       if (!options_.since_checkpoint.empty()) {
         return Fail(Failure::kUsage, "--since applies to logs, not to bundles", 0, 0);
@@ -393,7 +407,18 @@ class Verifier {
       VerifyBundle();
     } else {
       report_.kind = "log";
-      if (!options_.since_checkpoint.empty()) {
+      if (options_.note) {
+        // The size tells which tree head to keep; CheckNote verifies it.
+        auto checkpoint = UnverifiedCheckpoint(*options_.note);
+        if (checkpoint.ok()) note_size_ = checkpoint.value().size;
+        if (checkpoint.ok() && !options_.published_dir.empty()) published_.emplace(options_.published_dir, *note_size_);
+      }
+      if (!options_.since_checkpoint.empty() && options_.since_checkpoint.substr(0, 1) != "{") {
+        // A checkpoint note: its signature is checked once the log id is known.
+        auto checkpoint = UnverifiedCheckpoint(options_.since_checkpoint);
+        if (!checkpoint.ok()) return Fail(Failure::kUsage, "--since: " + checkpoint.error().message, 0, 0);
+        since_note_ = SinceNote{checkpoint.value().size, checkpoint.value().origin, {}};
+      } else if (!options_.since_checkpoint.empty()) {
         // The line as written to the file: HEAD TAB BODY, no line end.
         std::string_view text = options_.since_checkpoint;
         if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
@@ -406,6 +431,7 @@ class Verifier {
             Since{head.value().seq, std::string(head.value().log), std::string(split.head), std::string(split.body)};
       }
       VerifyLog();
+      if (!failed()) CheckNote();
       if (!failed()) CheckSince();
     }
   }
@@ -577,7 +603,7 @@ class Verifier {
       case RecordType::kCheckpoint:
         ++report_.checkpoints;
         if (has_body) {
-          last_checkpoint_ = Checkpoint{head.seq, std::string(head.prev), body, line, offset};
+          last_checkpoint_ = Checkpoint{head.seq, std::string(head.prev), body, line, offset, tree_};
           if (options_.all_signatures) CheckCheckpoint(*last_checkpoint_);
         } else if (!bundle) {
           return Fail(Failure::kMalformed, "checkpoint without body", line, offset, seq);
@@ -587,6 +613,20 @@ class Verifier {
         ++report_.recoveries;
         break;
     }
+    if (!bundle) AddLeaf(head_text, head.type);
+  }
+
+  // The Merkle tree over the log's HEADs (docs/lineage-format.md
+  // "Transparency log"), with the heads a note or --since asks about.
+  void AddLeaf(std::string_view head_text, RecordType type) {
+    const tlog::Hash leaf = tlog::LeafHash(head_text);
+    tree_.AppendLeafHash(leaf);
+    if (published_ && tree_.size() <= *note_size_) published_->Add(leaf, head_text, tree_.size() == *note_size_);
+    if (note_size_ && tree_.size() == *note_size_) {
+      note_root_ = tree_.RootHash();
+      note_ends_at_checkpoint_ = type == RecordType::kCheckpoint;
+    }
+    if (since_note_ && tree_.size() == since_note_->size) since_note_->root = tree_.RootHash();
   }
 
   // A present BODY: canonical JSON, an object, and for authorization, start
@@ -627,6 +667,48 @@ class Verifier {
     if (differs("policy.digest", scan.policy_digest, quoted(head.policy))) return;
   }
 
+  // The log's checkpoint note: signed by a pinned lineage key, for this
+  // log, over a prefix of the log that ends at a checkpoint.
+  void CheckNote() {
+    if (!options_.note) {
+      if (options_.note_required && last_claim_has_root_) {
+        Fail(Failure::kSignature,
+             "no checkpoint note: the log's last checkpoint is version 2, and its published signed tree head "
+             "(`checkpoint` in the directory) is missing",
+             0, 0);
+      }
+      return;
+    }
+    bool signature_failure = false;
+    auto note = OpenLineageNote(*options_.note, log_id_, options_.trusted, signature_failure);
+    if (!note.ok()) return Fail(signature_failure ? Failure::kSignature : Failure::kMalformed, note.error().message, 0, 0);
+    const tlog::Checkpoint& checkpoint = note.value();
+    if (!note_root_) {
+      return Fail(Failure::kChain,
+                  fmt::format("the checkpoint note publishes {} records but the log has {} (rolled back, or the note "
+                              "belongs to a longer log)",
+                              checkpoint.size, tree_.size()),
+                  0, 0);
+    }
+    if (*note_root_ != checkpoint.root_hash) {
+      return Fail(Failure::kChain,
+                  fmt::format("the checkpoint note's tree head is not the one of the log's first {} records",
+                              checkpoint.size),
+                  0, 0);
+    }
+    if (!note_ends_at_checkpoint_) {
+      return Fail(Failure::kChain,
+                  fmt::format("the checkpoint note's tree ends at record {}, which is not a checkpoint",
+                              checkpoint.size - 1),
+                  0, 0);
+    }
+    if (published_ && !published_->error.empty()) {
+      return Fail(Failure::kChain, "the published tiles are not the log's: " + published_->error, 0, 0);
+    }
+    report_.published = checkpoint.size;
+    report_.last_note = *options_.note;
+  }
+
   // --since: the checkpoint seen earlier.
   struct Since {
     std::uint64_t seq;
@@ -637,6 +719,37 @@ class Verifier {
 
   // After a verified log: the checkpoint seen earlier must have been found.
   void CheckSince() {
+    if (since_note_) {
+      if (since_note_->origin != LogOrigin(log_id_)) {
+        return Fail(Failure::kChain,
+                    fmt::format("the checkpoint seen earlier (--since) is of {}, not of this log ({}): another log "
+                                "was put in this one's place",
+                                EscapeForDisplay(since_note_->origin), LogOrigin(log_id_)),
+                    0, 0);
+      }
+      bool signature_failure = false;
+      auto seen = OpenLineageNote(options_.since_checkpoint, log_id_, options_.trusted, signature_failure);
+      if (!seen.ok()) {
+        return Fail(signature_failure ? Failure::kSignature : Failure::kMalformed, "--since: " + seen.error().message,
+                    0, 0);
+      }
+      if (!since_note_->root) {
+        return Fail(Failure::kChain,
+                    fmt::format("rollback: the log has {} records, fewer than the {} of the checkpoint seen earlier "
+                                "(--since)",
+                                tree_.size(), since_note_->size),
+                    0, 0);
+      }
+      if (*since_note_->root != seen.value().root_hash) {
+        return Fail(Failure::kChain,
+                    fmt::format("fork: the log's first {} records are not the tree the checkpoint seen earlier "
+                                "(--since) signed",
+                                since_note_->size),
+                    0, 0);
+      }
+      if (last_checkpoint_) report_.last_checkpoint_line = LineAt(last_checkpoint_->offset);
+      return;
+    }
     if (!since_) {
       if (last_checkpoint_) report_.last_checkpoint_line = LineAt(last_checkpoint_->offset);
       return;
@@ -669,6 +782,7 @@ class Verifier {
     std::string_view body;
     std::uint64_t line;
     std::uint64_t offset;
+    tlog::CompactTree tree;  // logs: the records before it
   };
 
   void CheckCheckpoint(const Checkpoint& checkpoint) {
@@ -687,6 +801,14 @@ class Verifier {
       return Fail(Failure::kChain,
                   fmt::format("checkpoint {} signs log {} at {} records with head {}, which is not this chain",
                               checkpoint.seq, claim.value().log, claim.value().count, claim.value().head),
+                  checkpoint.line, checkpoint.offset, seq);
+    }
+    last_claim_has_root_ = claim.value().root.has_value();
+    // In a bundle the tree is not whole: there the note's proof binds it.
+    if (claim.value().root && report_.kind == "log" && *claim.value().root != checkpoint.tree.RootHash()) {
+      return Fail(Failure::kChain,
+                  fmt::format("checkpoint {} signs a Merkle tree head that is not the one of the records before it",
+                              checkpoint.seq),
                   checkpoint.line, checkpoint.offset, seq);
     }
     for (const std::string& run : claim.value().runs) {
@@ -846,14 +968,30 @@ class Verifier {
     if (!parsed.ok()) return Fail(Failure::kMalformed, "bundle header: " + parsed.error().message, 1, 0);
     try {
       const Json& header = parsed.value();
-      if (Canonical(header) != header_text || header.size() != 3) {
+      const std::string format = header.at("format").get<std::string>();
+      const std::size_t keys = format == kBundleFormatV2 ? 5 : 3;
+      if (Canonical(header) != header_text || !header.is_object() || header.size() != keys) {
         return Fail(Failure::kMalformed, "bundle: the first line is not a canonical bundle header", 1, 0);
       }
-      if (header.at("format").get<std::string>() != kBundleFormat) {
+      if (format != kBundleFormat && format != kBundleFormatV2) {
         return Fail(Failure::kMalformed, "bundle: unknown format", 1, 0);
       }
       log_id_ = header.at("log").get<std::string>();
       root_ = header.at("root").get<std::string>();
+      if (format == kBundleFormatV2) {
+        BundleProof proof{header.at("checkpoint").get<std::string>(), {}};
+        for (const Json& hash : header.at("proof")) {
+          const std::string hex = hash.get<std::string>();
+          auto bytes = hex.size() == 2 * tlog::kHashSize ? crypto::HexDecode(hex) : ErrorOr<std::string>(Error{""});
+          if (!bytes.ok() || crypto::HexEncode(bytes.value()) != hex) {
+            return Fail(Failure::kMalformed, "bundle header: a proof hash is not 64 lower-case hex digits", 1, 0);
+          }
+          tlog::Hash value{};
+          std::memcpy(value.data(), bytes.value().data(), value.size());
+          proof.hashes.push_back(value);
+        }
+        bundle_proof_ = std::move(proof);
+      }
     } catch (const Json::exception& e) {
       return Fail(Failure::kMalformed, fmt::format("bundle header: {}", e.what()), 1, 0);
     }
@@ -890,6 +1028,8 @@ class Verifier {
       }
       Record(h, split.head, split.body, split.has_body, line_no, line_start, true);
       last_was_signed_checkpoint = h.type == RecordType::kCheckpoint && split.has_body;
+      last_head_ = split.head;
+      last_seq_ = h.seq;
     }
     if (failed()) return;
     if (line_no == 1) return Fail(Failure::kChain, "bundle: no records", 1, 0);
@@ -897,6 +1037,33 @@ class Verifier {
       return Fail(Failure::kChain, "bundle: does not end with a signed checkpoint (truncated)", line_no, 0);
     }
     Finish(true);
+    if (!failed() && bundle_proof_) CheckBundleProof();
+  }
+
+  // Version 2: the last record is in the tree the log's signed note states.
+  void CheckBundleProof() {
+    bool signature_failure = false;
+    auto note = OpenLineageNote(bundle_proof_->note, log_id_, options_.trusted, signature_failure);
+    if (!note.ok()) {
+      return Fail(signature_failure ? Failure::kSignature : Failure::kMalformed, "bundle: " + note.error().message, 1,
+                  0);
+    }
+    const tlog::Checkpoint& checkpoint = note.value();
+    if (checkpoint.size <= last_seq_) {
+      return Fail(Failure::kChain,
+                  fmt::format("bundle: the checkpoint note publishes {} records, which do not include record {}",
+                              checkpoint.size, last_seq_),
+                  1, 0);
+    }
+    auto included = tlog::VerifyInclusion(tlog::LeafHash(last_head_), last_seq_, checkpoint.size,
+                                          bundle_proof_->hashes, checkpoint.root_hash);
+    if (!included.ok()) {
+      return Fail(Failure::kChain,
+                  fmt::format("bundle: record {} is not in the tree the checkpoint note signs: {}", last_seq_,
+                              included.error().message),
+                  1, 0);
+    }
+    report_.published = checkpoint.size;
   }
 
   std::string_view data_;
@@ -917,6 +1084,89 @@ class Verifier {
   std::optional<Checkpoint> last_checkpoint_;
   std::optional<Since> since_;
   bool since_matched_ = false;
+  // The transparency log (logs only): the tree so far, the note's size and
+  // the head of the log's records at that size.
+  tlog::CompactTree tree_;
+  std::optional<std::uint64_t> note_size_;
+  std::optional<tlog::Hash> note_root_;
+  bool note_ends_at_checkpoint_ = false;
+  bool last_claim_has_root_ = false;
+  struct SinceNote {
+    std::uint64_t size;
+    std::string origin;
+    std::optional<tlog::Hash> root;  // the log's head at that size, once reached
+  };
+  std::optional<SinceNote> since_note_;
+  // The tiles and entry bundles of a published directory, rebuilt from the
+  // log's HEADs up to the note's size and compared with the files.
+  struct PublishedTiles {
+    PublishedTiles(const std::string& dir, std::uint64_t size) : source(dir), note_size(size) {}
+    void Add(const tlog::Hash& leaf, std::string_view head, bool last) {
+      if (!error.empty()) return;
+      leaves.push_back(leaf);
+      entries.emplace_back(head);
+      if (entries.size() == tlog::kTileWidth) {
+        CompareEntries(tlog::Tile{0, (appender.size() + leaves.size() - 1) / tlog::kTileWidth, tlog::kTileWidth});
+        entries.clear();
+      }
+      if (leaves.size() == 4096 || last) {
+        for (tlog::TileContents& tile : appender.Append(leaves)) {
+          if (tile.tile.width == tlog::kTileWidth) {
+            CompareTile(tile);
+          } else {
+            partial[{tile.tile.level, tile.tile.index}] = std::move(tile);
+          }
+        }
+        leaves.clear();
+      }
+      if (!last) return;
+      for (const tlog::Tile& tile : tlog::PartialTiles(note_size)) {
+        auto it = partial.find({tile.level, tile.index});
+        if (it == partial.end() || it->second.tile.width != tile.width) {
+          error = "internal: no partial tile " + tlog::TilePath(tile);
+          return;
+        }
+        CompareTile(it->second);
+      }
+      if (!entries.empty()) {
+        CompareEntries(tlog::Tile{0, note_size / tlog::kTileWidth, static_cast<std::uint16_t>(entries.size())});
+      }
+    }
+    void CompareTile(const tlog::TileContents& tile) {
+      if (!error.empty()) return;
+      auto stored = source.ReadTile(tile.tile);
+      if (!stored.ok()) {
+        error = stored.error().message;
+      } else if (stored.value() != tile.hashes) {
+        error = tlog::TilePath(tile.tile) + " differs from the tile of the log's records";
+      }
+    }
+    void CompareEntries(const tlog::Tile& tile) {
+      if (!error.empty()) return;
+      auto stored = source.ReadEntries(tile);
+      if (!stored.ok()) {
+        error = stored.error().message;
+      } else if (stored.value() != entries) {
+        error = tlog::EntryBundlePath(tile) + " does not hold the log's HEADs";
+      }
+    }
+    DirectoryTileSource source;
+    std::uint64_t note_size;
+    tlog::TileAppender appender;
+    std::vector<tlog::Hash> leaves;
+    std::vector<std::string> entries;
+    std::map<std::pair<std::uint8_t, std::uint64_t>, tlog::TileContents> partial;
+    std::string error;
+  };
+  std::optional<PublishedTiles> published_;
+  // Version 2 bundles: the note and the proof of the last record.
+  struct BundleProof {
+    std::string note;
+    std::vector<tlog::Hash> hashes;
+  };
+  std::optional<BundleProof> bundle_proof_;
+  std::string_view last_head_;
+  std::uint64_t last_seq_ = 0;
 };
 
 }  // namespace
@@ -973,14 +1223,34 @@ Report Verify(const std::string& path, const VerifyOptions& options) {
   std::string file = path;
   struct stat st {};
   if (stat(file.c_str(), &st) != 0) return fail(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
-  if (S_ISDIR(st.st_mode)) file = path + "/" + std::string(kLogFileName);
+  VerifyOptions with_note = options;
+  std::string directory;
+  if (S_ISDIR(st.st_mode)) {
+    directory = path;
+    file = path + "/" + std::string(kLogFileName);
+    with_note.note_required = true;
+  } else {
+    const std::size_t slash = path.rfind('/');
+    directory = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  }
+  // The published tree head beside the log (a bundle file has its own).
   int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail(fmt::format("cannot open {}: {}", file, std::strerror(errno)));
-  // A shared lock while reading the size: writers append whole records
-  // under an exclusive lock, so the size is at a record boundary.
+  // A shared lock while reading the size and the note: writers append whole
+  // records and publish their note under an exclusive lock, so the size is
+  // at a record boundary and the note no newer than the log.
   bool locked = flock(fd, LOCK_SH) == 0;
+  ErrorOr<std::optional<std::string>> note = std::optional<std::string>();
+  if (std::string(kLogFileName) == file.substr(file.rfind('/') + 1)) note = ReadNoteFile(directory);
   int stat_rc = fstat(fd, &st);
   if (locked) flock(fd, LOCK_UN);
+  if (!note.ok()) {
+    close(fd);
+    return fail(note.error().message);
+  }
+  with_note.note = std::move(note).value();
+  // The tiles are what clients without the log read: they must be the log's.
+  if (with_note.note) with_note.published_dir = directory;
   if (stat_rc != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
     return fail(fmt::format("{} is not a regular file", file));
@@ -988,7 +1258,7 @@ Report Verify(const std::string& path, const VerifyOptions& options) {
   const std::size_t size = static_cast<std::size_t>(st.st_size);
   if (size == 0) {
     close(fd);
-    return VerifyBytes({}, path, options);
+    return VerifyBytes({}, path, with_note);
   }
   // Up to 2 GiB the mapping is populated at once (fewer page faults); larger
   // logs are paged in as the verifier streams through them.
@@ -997,7 +1267,7 @@ Report Verify(const std::string& path, const VerifyOptions& options) {
   close(fd);
   if (map == MAP_FAILED) return fail(fmt::format("cannot map {}: {}", file, std::strerror(errno)));
   madvise(map, size, MADV_SEQUENTIAL);
-  report = VerifyBytes(std::string_view(static_cast<const char*>(map), size), path, options);
+  report = VerifyBytes(std::string_view(static_cast<const char*>(map), size), path, with_note);
   munmap(map, size);
   return report;
 }

@@ -41,11 +41,21 @@ struct VerifyOptions {
   std::vector<crypto::PublicKey> trusted;  // pinned keys; at least one
   std::optional<ReplayPolicy> policy;      // --policy (and --replay)
   bool all_signatures = false;             // check every checkpoint, not only the last
-  // --since: a checkpoint record line (HEAD TAB BODY) of this log seen
-  // earlier (Report::last_checkpoint_line of an earlier run). A log must
-  // hold that exact line at its seq: shorter is a rollback, different is a
-  // fork (both class chain). Logs only.
+  // --since: what was seen of this log earlier — a signed checkpoint note
+  // (Report::last_note, or the published `checkpoint`), or a checkpoint
+  // record line, HEAD TAB BODY (Report::last_checkpoint_line, for logs
+  // without notes). The log must extend it: the note's tree must be a prefix
+  // of the log's (the line must be at its seq); shorter is a rollback,
+  // different is a fork (both class chain). Logs only.
   std::string since_checkpoint;
+  // The log's signed checkpoint note (docs/lineage-format.md "Transparency
+  // log"), when one was found beside it; `note_required`: its absence fails
+  // a log whose last checkpoint is version 2 (a directory was verified).
+  std::optional<std::string> note;
+  bool note_required = false;
+  // The directory whose tile/ publishes the log (with `note`): every hash
+  // tile and entry bundle of the note's tree must be the log's.
+  std::string published_dir;
   // Called now and then with (bytes done, bytes total).
   std::function<void(std::uint64_t, std::uint64_t)> progress;
 };
@@ -75,6 +85,10 @@ struct Report {
   // The verified last checkpoint's record line (log only; empty on failure):
   // what a later --since compares against.
   std::string last_checkpoint_line;
+  // The verified checkpoint note (log only; empty when there was none) and
+  // the tree size it publishes (a version 2 bundle's note too).
+  std::string last_note;
+  std::uint64_t published = 0;
   // The first failure, if any.
   Failure failure = Failure::kNone;
   std::string message;

@@ -273,6 +273,25 @@ ErrorOr<void> VerifyConsistency(std::uint64_t old_size, std::uint64_t new_size, 
   return {};
 }
 
+void CompactTree::AppendLeafHash(const Hash& leaf_hash) {
+  Hash carry = leaf_hash;
+  // Each trailing one bit of the old size is a subtree of that size that
+  // the new leaf completes into one twice as large.
+  for (std::uint64_t bits = size_; (bits & 1) != 0; bits >>= 1) {
+    carry = NodeHash(edge_.back(), carry);
+    edge_.pop_back();
+  }
+  edge_.push_back(carry);
+  ++size_;
+}
+
+Hash CompactTree::RootHash() const {
+  if (edge_.empty()) return EmptyTreeHash();
+  Hash root = edge_.back();
+  for (std::size_t i = edge_.size() - 1; i-- > 0;) root = NodeHash(edge_[i], root);
+  return root;
+}
+
 void MemoryTree::Append(std::string_view entry) {
   AppendLeafHash(LeafHash(entry));
 }

@@ -80,6 +80,22 @@ ErrorOr<void> VerifyInclusion(const Hash& leaf_hash, std::uint64_t index, std::u
 ErrorOr<void> VerifyConsistency(std::uint64_t old_size, std::uint64_t new_size, std::span<const Hash> proof,
                                 const Hash& old_root, const Hash& new_root);
 
+// The right edge of a growing tree: the hashes of its complete subtrees of
+// decreasing size (one per set bit of the size), enough to append leaves and
+// compute the tree head in O(log n) memory. Copying it snapshots a size.
+class CompactTree {
+ public:
+  void AppendLeafHash(const Hash& leaf_hash);
+  std::uint64_t size() const { return size_; }
+  // MTH of the leaves appended so far; the empty tree's head for none.
+  Hash RootHash() const;
+
+ private:
+  std::uint64_t size_ = 0;
+  // Subtree hashes, largest (leftmost) first.
+  std::vector<Hash> edge_;
+};
+
 // A tree kept whole in memory: every complete subtree's hash, for tests and
 // small logs. Appending is O(1) amortized.
 class MemoryTree : public HashReader {

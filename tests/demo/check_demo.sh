@@ -38,7 +38,8 @@ if [ "$(id -u)" -eq 0 ]; then
   expect "govd: submitters named by the kernel" '"submitter":\{"gid":64300,"pid":[0-9]+,"uid":64301\}'
   expect "govd: the service log verifies with replay" '--replay [^\n]*service/lineage\n(?:[^\n]*\n)*?-> exit 0\n'
   expect "govd: the grown log extends the checkpoint seen before" '--since [^\n]*before.checkpoint[^\n]*\n(?:[^\n]*\n)*?-> exit 0\n'
-  expect "govd: the rolled-back log is caught" 'FAILED \(chain\): rollback: the log ends at record [0-9]+, before checkpoint [0-9]+ seen earlier'
+  expect "govd: the log is published with a signed checkpoint note" 'signed tree head:\n   gov-lineage/[0-9a-f]{32}\n   [0-9]+\n'
+  expect "govd: the rolled-back log is caught" 'FAILED \(chain\): rollback: the log has [0-9]+ records, fewer than the [0-9]+ of the checkpoint seen earlier'
 fi
 [ -e /var/tmp/gov-demo-escape ] && { echo "the Landlock probe file exists"; failures=$((failures + 1)); }
 [ -e "$state/outside/data.txt" ] || { echo "the file outside the workspace was deleted"; failures=$((failures + 1)); }

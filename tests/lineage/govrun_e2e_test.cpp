@@ -260,7 +260,8 @@ TEST_CASE("govrun --bundle: a FIFO is written to, a symlink written through", "[
   struct stat st {};
   REQUIRE(lstat(fifo.c_str(), &st) == 0);
   CHECK(S_ISFIFO(st.st_mode));
-  REQUIRE(got.starts_with("{\"format\":\"gov-lineage-bundle-v1\""));
+  REQUIRE(got.starts_with("{\"checkpoint\":\"gov-lineage/"));
+  REQUIRE(got.find("\"format\":\"gov-lineage-bundle-v2\"") != std::string::npos);
   const std::string copy = g.dir.path + "/from-fifo.lineage";
   WriteFile(copy, got);
   Ran verified = g.Govverify({copy});

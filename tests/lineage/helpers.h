@@ -303,7 +303,7 @@ inline void Rechain(std::vector<std::string>& lines, std::size_t first_record, c
     std::string prev_copy(head.prev);
     head.prev = prev_copy;
     if (head.type == RecordType::kCheckpoint && key != nullptr && split.has_body) {
-      body = CheckpointBody(log, head.seq, prev_copy, {}, {}, *key);
+      body = CheckpointBody(log, head.seq, prev_copy, {}, {}, *key, nullptr);
     }
     std::string digest = DigestOf(body);
     if (split.has_body) head.body = digest;

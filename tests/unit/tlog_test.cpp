@@ -282,11 +282,15 @@ TEST_CASE("tlog: proofs match the RFC's definitions for every tree of up to 64 l
     tree.AppendLeafHash(leaves.back());
   }
   std::vector<Hash> roots;
+  CompactTree compact;
   for (std::uint64_t size = 0; size <= kMaxSize; ++size) {
     roots.push_back(ReferenceMth(std::span<const Hash>(leaves).first(size)));
     auto head = TreeHash(size, tree);
     REQUIRE(head.ok());
     REQUIRE(head.value() == roots[size]);
+    REQUIRE(compact.size() == size);
+    REQUIRE(compact.RootHash() == roots[size]);
+    if (size < kMaxSize) compact.AppendLeafHash(leaves[size]);
   }
   std::size_t checked = 0;
   for (std::uint64_t size = 1; size <= kMaxSize; ++size) {

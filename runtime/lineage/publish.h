@@ -1,0 +1,103 @@
+// The lineage log published as a transparency log (docs/lineage-format.md
+// "Transparency log"): leaf i of an RFC 9162 Merkle tree is the HEAD of the
+// record with seq i; the tree is kept as C2SP tlog-tiles under the lineage
+// directory and its head as a signed C2SP checkpoint note, `checkpoint`.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/crypto/ed25519.h"
+#include "runtime/lineage/log_io.h"
+#include "runtime/support/error_or.h"
+#include "runtime/tlog/checkpoint.h"
+#include "runtime/tlog/note.h"
+#include "runtime/tlog/tile.h"
+
+namespace gov::lineage {
+
+inline constexpr std::string_view kNoteFileName = "checkpoint";
+// The writer's resume point; not part of the published log.
+inline constexpr std::string_view kTlogStateFileName = "tlog.state";
+
+// The checkpoint origin and note key name of log `log_id`: "gov-lineage/<id>".
+std::string LogOrigin(std::string_view log_id);
+
+// The note verifier of lineage key `key` for log `log_id`.
+ErrorOr<tlog::NoteVerifier> LineageNoteVerifier(std::string_view log_id, const crypto::PublicKey& key);
+
+// Opens a checkpoint note of log `log_id` with the note keys of `trusted`:
+// the checkpoint, or an error; `signature_failure` tells a note no trusted
+// key vouches for from one that does not parse.
+ErrorOr<tlog::Checkpoint> OpenLineageNote(std::string_view note, std::string_view log_id,
+                                          const std::vector<crypto::PublicKey>& trusted, bool& signature_failure);
+
+// The checkpoint note in `dir`, if there is one (unverified; an error when
+// it cannot be read or is larger than any note).
+ErrorOr<std::optional<std::string>> ReadNoteFile(const std::string& dir);
+
+// Tiles and entry bundles under `dir`/tile/. A partial tile that is no
+// longer stored at its width (a writer replaced it by a wider one or by the
+// full tile) is read as the prefix of its successor: tiles only grow.
+class DirectoryTileSource final : public tlog::TileSource {
+ public:
+  explicit DirectoryTileSource(std::string dir) : dir_(std::move(dir)) {}
+  ErrorOr<std::string> ReadTile(const tlog::Tile& tile) const override;
+  // The entries of level 0 tile `tile` (exactly tile.width of them).
+  ErrorOr<std::vector<std::string>> ReadEntries(const tlog::Tile& tile) const;
+
+ private:
+  // The first `width * unit` bytes of tile `tile` at `path_of(tile)`, or of a
+  // wider partial or the full tile when that one is gone.
+  ErrorOr<std::string> ReadGrowing(const tlog::Tile& tile, bool entries) const;
+  std::string dir_;
+};
+
+// Keeps the published tree of one log current. Its caller holds the log's
+// lock (or is its sole writer) across CatchUp, AddHead and Publish.
+class TlogPublisher {
+ public:
+  // `file_mode`: permission bits of the files it writes (the log's).
+  TlogPublisher(std::string dir, crypto::PrivateKey key, unsigned file_mode, bool sole_writer)
+      : dir_(std::move(dir)), key_(std::move(key)), file_mode_(file_mode), sole_writer_(sole_writer) {}
+
+  // Brings the tree up to the valid records of the log open as `log_fd`
+  // that end at `tail.valid_end` (tail.next_seq of them): from the stored
+  // resume point when it agrees with the note, the tiles and the log, else
+  // rebuilt from the whole log. Complete tiles are written as they fill.
+  ErrorOr<void> CatchUp(int log_fd, const Tail& tail);
+  // Adds the record whose HEAD is `head` as the next leaf.
+  ErrorOr<void> AddHead(std::string_view head);
+  std::uint64_t size() const { return appender_.size(); }
+  tlog::Hash RootHash() const { return appender_.RootHash(); }
+  // Writes the partial tiles and entry bundles, the resume point (the log
+  // ends at `log_end` after the last leaf's record) and the signed note of
+  // the current tree, then removes partial tiles the new ones superseded.
+  ErrorOr<void> Publish(std::string_view log_id, std::uint64_t log_end);
+
+ private:
+  ErrorOr<void> Resume(int log_fd, const Tail& tail);
+  void Reset();
+  ErrorOr<void> AddLeaves(const std::vector<std::string>& heads);
+  ErrorOr<void> WriteTile(const tlog::TileContents& tile);
+  ErrorOr<void> WriteFile(const std::string& relative, std::string_view data);
+
+  std::string dir_;
+  crypto::PrivateKey key_;
+  unsigned file_mode_;
+  bool sole_writer_;
+  bool loaded_ = false;
+  std::uint64_t log_offset_ = 0;  // the log offset just after the last leaf's record
+  tlog::TileAppender appender_;
+  std::vector<std::string> edge_entries_;  // the entries of the level 0 partial tile
+  // Partial tiles changed since the last Publish, by (level, index).
+  std::map<std::pair<std::uint8_t, std::uint64_t>, tlog::TileContents> partial_;
+  // Partial tiles written by earlier Publish calls that the next may remove.
+  std::vector<std::string> superseded_;
+};
+
+}  // namespace gov::lineage
