@@ -16,12 +16,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
+#include <vector>
+#include <algorithm>
 
 #include "runtime/crypto/ed25519.h"
 #include "runtime/exec/exit_codes.h"
 #include "runtime/lineage/recorder.h"
 #include "runtime/service/server.h"
+#include "runtime/service/witness.h"
 
 namespace {
 
@@ -102,6 +106,56 @@ ErrorOr<void> DropTo(uid_t uid, gid_t gid) {
   return {};
 }
 
+// Exit codes of `govd witness` (docs/govd.md "Witnessing").
+constexpr int kWitnessUnsigned = 1;      // a log's note is not signed by a pinned lineage key
+constexpr int kWitnessInconsistent = 2;  // rollback or fork: refused
+constexpr int kWitnessInput = 66;        // a file cannot be read or written
+
+// govd witness: cosign each log's published checkpoint after checking it.
+int Witness(const std::string& name, const std::string& key_path, const std::vector<std::string>& log_key_paths,
+            const std::string& state_dir, const std::vector<std::string>& log_dirs) {
+  prctl(PR_SET_DUMPABLE, 0);
+  auto key = gov::crypto::ReadPrivateKeyFile(key_path);
+  if (!key.ok()) return Fail(gov::exec::kExitConfig, "witness key " + key_path + ": " + key.error().message);
+  gov::service::WitnessOptions options{name, key.value(), state_dir, {}, static_cast<std::uint64_t>(time(nullptr))};
+  for (const std::string& path : log_key_paths) {
+    auto log_key = gov::crypto::ReadPublicKeyFile(path);
+    if (!log_key.ok()) return Fail(gov::exec::kExitConfig, "--log-key " + path + ": " + log_key.error().message);
+    if (log_key.value().raw() == key.value().public_key().raw()) {
+      return Fail(gov::exec::kExitConfig, "--log-key " + path + " is the witness's own key: a witness key has one role");
+    }
+    options.log_keys.push_back(log_key.value());
+  }
+  int worst = 0;
+  for (const std::string& dir : log_dirs) {
+    auto outcome = gov::service::WitnessLog(dir, options);
+    if (!outcome.ok()) {
+      Fail(kWitnessInput, dir + ": " + outcome.error().message);
+      worst = std::max(worst, kWitnessInput);
+      continue;
+    }
+    const gov::service::WitnessOutcome& o = outcome.value();
+    switch (o.verdict) {
+      case gov::service::WitnessVerdict::kCosigned:
+        std::printf("%s: cosigned log %s at %llu records (%s) -> %s\n", dir.c_str(), o.log_id.c_str(),
+                    static_cast<unsigned long long>(o.size),
+                    o.previous_size == 0 ? "first sight"
+                                         : ("consistent with " + std::to_string(o.previous_size)).c_str(),
+                    o.cosigned_path.c_str());
+        break;
+      case gov::service::WitnessVerdict::kUnsigned:
+        Fail(kWitnessUnsigned, dir + ": not cosigned: " + o.message);
+        worst = std::max(worst, kWitnessUnsigned);
+        break;
+      case gov::service::WitnessVerdict::kInconsistent:
+        Fail(kWitnessInconsistent, dir + ": not cosigned: " + o.message);
+        worst = std::max(worst, kWitnessInconsistent);
+        break;
+    }
+  }
+  return worst;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -111,16 +165,36 @@ int main(int argc, char** argv) {
   std::string socket_path = "/run/gov/govd.sock";
   std::string submitter_group = "gov";
   std::string user;
-  app.add_option("--lineage", lineage_dir, "the lineage log directory (govd alone writes it)")->required();
-  app.add_option("--key", key_path, "the lineage signing key (PEM, mode 0600)")->required();
+  app.add_option("--lineage", lineage_dir, "the lineage log directory (govd alone writes it)");
+  app.add_option("--key", key_path, "the lineage signing key (PEM, mode 0600)");
   app.add_option("--socket", socket_path, "where to listen (ignored under systemd socket activation)");
   app.add_option("--submitter-group", submitter_group,
                  "the group govrun is installed set-gid to; only it (and root) may submit");
   app.add_option("--user", user, "when started as root: the user to run as after reading the key");
+  app.require_subcommand(0, 1);
+  CLI::App* witness = app.add_subcommand(
+      "witness", "cosign other logs' published checkpoints after checking they only grew (C2SP tlog-cosignature)");
+  std::string witness_name;
+  std::string witness_key;
+  std::vector<std::string> log_keys;
+  std::string witness_state;
+  std::vector<std::string> witnessed_dirs;
+  witness->add_option("--name", witness_name, "the witness's name, e.g. witness.host-a.example/gov")->required();
+  witness->add_option("--key", witness_key, "the witness signing key (PEM; the witness role only)")->required();
+  witness->add_option("--log-key", log_keys, "a lineage public key whose logs are witnessed (repeatable)")
+      ->required()
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  witness->add_option("--state", witness_state, "the witness's directory: what it cosigned, per log")->required();
+  witness->add_option("LOG_DIR", witnessed_dirs, "published lineage directories (live or mirrored)")->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return e.get_exit_code() == 0 ? app.exit(e) : (app.exit(e), gov::exec::kExitConfig);
+  }
+  if (witness->parsed()) return Witness(witness_name, witness_key, log_keys, witness_state, witnessed_dirs);
+  if (lineage_dir.empty() || key_path.empty()) {
+    return Fail(gov::exec::kExitConfig, "--lineage and --key are required to serve (or use `govd witness`)");
   }
   prctl(PR_SET_DUMPABLE, 0);  // the key in memory: no ptrace, no core
   auto submitters = GroupId(submitter_group);

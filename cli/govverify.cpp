@@ -29,7 +29,8 @@ using Json = nlohmann::json;
 constexpr const char* kUsage =
     "usage: govverify [--lineage-key KEY.pub]... [--policy-key KEY.pub]... [--trust KEY.pub]...\n"
     "                 [--policy FILE.govb] [--replay] [--all-signatures]\n"
-    "                 [--since SEEN] [--save-checkpoint FILE] [--format text|json] [--quiet] PATH...\n"
+    "                 [--since SEEN] [--witness KEY.pub]... [--save-checkpoint FILE]\n"
+    "                 [--format text|json] [--quiet] PATH...\n"
     "       govverify export LOG_OR_DIR RUN_ID -o BUNDLE\n"
     "       govverify note-key KEY.pub LOG_ID\n"
     "\n"
@@ -45,6 +46,7 @@ constexpr const char* kUsage =
     "         --all-signatures check every checkpoint's signature, not only the last\n"
     "         --since SEEN     the log must extend the checkpoint saved earlier in SEEN\n"
     "                          (shorter: rollback; different: fork; exit 2)\n"
+    "         --witness KEY.pub  the --since note must carry this witness's cosignature\n"
     "         --save-checkpoint FILE  after a verified log, save its signed checkpoint note\n"
     "                          (its last checkpoint record for logs without a note) for --since\n"
     "         --format json    machine-readable report; --quiet: exit status only\n"
@@ -125,7 +127,8 @@ Json ReportJson(const lineage::Report& r) {
               {"unattributed", r.unattributed},
               {"bound", r.bound},
               {"replayed", r.replayed},
-              {"published", r.published}};
+              {"published", r.published},
+              {"witnessed_by", r.witnessed_by}};
   if (r.kind == "bundle") {
     out["root"] = r.root;
     out["root_parent"] = r.root_parent;
@@ -169,6 +172,9 @@ void PrintText(const lineage::Report& r) {
   }
   std::printf("\n  checkpoints: %llu (%llu signature%s checked)\n", static_cast<unsigned long long>(r.checkpoints),
               static_cast<unsigned long long>(r.signatures_checked), r.signatures_checked == 1 ? "" : "s");
+  for (const auto& witness : r.witnessed_by) {
+    std::printf("  witnessed: the --since checkpoint is cosigned by %s\n", witness.c_str());
+  }
   if (r.published > 0) {
     std::printf("  published: the signed checkpoint note's tree of %llu records%s\n",
                 static_cast<unsigned long long>(r.published),
@@ -208,6 +214,7 @@ int Main(int argc, char** argv) {
   std::vector<std::string> trust_files;        // both roles
   std::vector<std::string> lineage_key_files;  // checkpoints only
   std::vector<std::string> policy_key_files;   // the --policy bundle only
+  std::vector<std::string> witness_files;      // cosigners of the --since note
   std::optional<std::string> policy_file;
   bool replay = false;
   bool all_signatures = false;
@@ -227,6 +234,10 @@ int Main(int argc, char** argv) {
       std::string file;
       if (!value(file)) return Usage("--trust needs a public key file");
       trust_files.push_back(file);
+    } else if (arg == "--witness") {
+      std::string file;
+      if (!value(file)) return Usage("--witness needs a witness public key file");
+      witness_files.push_back(file);
     } else if (arg == "--lineage-key" || arg == "--policy-key") {
       std::string file;
       if (!value(file)) return Usage(arg + " needs a public key file");
@@ -303,8 +314,15 @@ int Main(int argc, char** argv) {
   };
   if (!read_keys(trust_files, "--trust", options.trusted) || !read_keys(trust_files, "--trust", policy_trusted) ||
       !read_keys(lineage_key_files, "--lineage-key", options.trusted) ||
-      !read_keys(policy_key_files, "--policy-key", policy_trusted)) {
+      !read_keys(policy_key_files, "--policy-key", policy_trusted) ||
+      !read_keys(witness_files, "--witness", options.witnesses)) {
     return static_cast<int>(Failure::kUsage);
+  }
+  if (!options.witnesses.empty() && since_file.empty()) return Usage("--witness needs --since (a cosigned checkpoint)");
+  for (const auto& witness : options.witnesses) {
+    for (const auto& key : options.trusted) {
+      if (witness.raw() == key.raw()) return Usage("a --witness key is also a lineage key: each key has one role");
+    }
   }
   std::optional<bundle::LoadedPolicy> policy;
   if (policy_file) {

@@ -25,6 +25,7 @@
 #include "runtime/request/byte_string.h"
 #include "runtime/request/request.h"
 #include "runtime/tlog/checkpoint.h"
+#include "runtime/tlog/cosignature.h"
 #include "runtime/tlog/note.h"
 #include "runtime/tlog/tile.h"
 #include "runtime/support/display.h"
@@ -430,6 +431,9 @@ class Verifier {
         since_ =
             Since{head.value().seq, std::string(head.value().log), std::string(split.head), std::string(split.body)};
       }
+      if (!options_.witnesses.empty() && !since_note_) {
+        return Fail(Failure::kUsage, "--witness needs --since with a cosigned checkpoint note", 0, 0);
+      }
       VerifyLog();
       if (!failed()) CheckNote();
       if (!failed()) CheckSince();
@@ -732,6 +736,17 @@ class Verifier {
       if (!seen.ok()) {
         return Fail(signature_failure ? Failure::kSignature : Failure::kMalformed, "--since: " + seen.error().message,
                     0, 0);
+      }
+      auto lines = tlog::ParseNote(options_.since_checkpoint);
+      for (const crypto::PublicKey& witness : options_.witnesses) {
+        auto cosigned = lines.ok() ? tlog::FindCosignature(lines.value(), witness)
+                                   : ErrorOr<tlog::VerifiedCosignature>(lines.error());
+        if (!cosigned.ok()) {
+          return Fail(Failure::kSignature,
+                      fmt::format("--since: witness key {}: {}", witness.IdHex(), cosigned.error().message), 0, 0);
+        }
+        report_.witnessed_by.push_back(
+            fmt::format("{} at {}", EscapeForDisplay(cosigned.value().name), cosigned.value().timestamp));
       }
       if (!since_note_->root) {
         return Fail(Failure::kChain,

@@ -48,6 +48,9 @@ struct VerifyOptions {
   // of the log's (the line must be at its seq); shorter is a rollback,
   // different is a fork (both class chain). Logs only.
   std::string since_checkpoint;
+  // --witness: each key must have cosigned the --since note (C2SP
+  // tlog-cosignature; docs/govd.md "Witnessing"), else class signature.
+  std::vector<crypto::PublicKey> witnesses;
   // The log's signed checkpoint note (docs/lineage-format.md "Transparency
   // log"), when one was found beside it; `note_required`: its absence fails
   // a log whose last checkpoint is version 2 (a directory was verified).
@@ -89,6 +92,8 @@ struct Report {
   // the tree size it publishes (a version 2 bundle's note too).
   std::string last_note;
   std::uint64_t published = 0;
+  // --witness: "<name> at <POSIX time>" of each verified cosignature.
+  std::vector<std::string> witnessed_by;
   // The first failure, if any.
   Failure failure = Failure::kNone;
   std::string message;

@@ -430,6 +430,19 @@ ErrorOr<VerifiedNote> OpenNote(std::string_view message, std::span<const NoteVer
   return result;
 }
 
+std::string FormatNote(const Note& note) {
+  std::string message = note.text;
+  message.push_back('\n');
+  for (const NoteSignature& signature : note.signatures) {
+    message += kNoteSignaturePrefix;
+    message += signature.name;
+    message.push_back(' ');
+    message += crypto::Base64Encode(BigEndian32(signature.key_id) + signature.signature);
+    message.push_back('\n');
+  }
+  return message;
+}
+
 ErrorOr<std::string> SignNote(std::string_view text, std::span<const NoteSigner> signers) {
   GOV_RETURN_IF_ERROR(CheckNoteText(text));
   if (signers.empty()) {

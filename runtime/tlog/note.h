@@ -135,6 +135,10 @@ struct VerifiedNote {
 // matching two known keys is an error (the key list is ambiguous).
 ErrorOr<VerifiedNote> OpenNote(std::string_view message, std::span<const NoteVerifier> known);
 
+// The bytes of `note`: its text, a blank line and its signature lines in
+// order (what ParseNote reads back). The caller keeps the note valid.
+std::string FormatNote(const Note& note);
+
 // `text` (CheckNoteText) followed by a blank line and one signature line per
 // signer, in order.
 ErrorOr<std::string> SignNote(std::string_view text, std::span<const NoteSigner> signers);

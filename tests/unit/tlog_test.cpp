@@ -16,6 +16,7 @@
 #include "runtime/crypto/ed25519.h"
 #include "runtime/crypto/sha256.h"
 #include "runtime/tlog/checkpoint.h"
+#include "runtime/tlog/cosignature.h"
 #include "runtime/tlog/merkle.h"
 #include "runtime/tlog/note.h"
 #include "runtime/tlog/tile.h"
@@ -1122,6 +1123,79 @@ TEST_CASE("tlog: a signed checkpoint vouches for inclusion in a log", "[tlog]") 
   REQUIRE(not_a_checkpoint.ok());
   ExpectError(OpenCheckpoint(not_a_checkpoint.value(), "log.example/tlog", known),
               "checkpoint has only 1 of its 3 required lines");
+}
+
+TEST_CASE("tlog: cosignature/v1 lines: the spec's example, signing, verifying, rejecting", "[tlog]") {
+  // The example of c2sp.org/tlog-cosignature: its witness line holds a key
+  // id, the timestamp of its "time 1679315147" message, and 64 bytes.
+  const std::string example =
+      "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n"
+      "\xe2\x80\x94 example.com/behind-the-sofa "
+      "Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n"
+      "\xe2\x80\x94 witness.example.com/w1 "
+      "jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1nPZqhf5nNo0xUe+mbIUBkBIfZ+qnA==\n";
+  auto parsed = ParseNote(example);
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed.value().signatures.size() == 2);
+  const NoteSignature& line = parsed.value().signatures[1];
+  REQUIRE(line.signature.size() == 72);
+  std::uint64_t timestamp = 0;
+  for (int i = 0; i < 8; ++i) timestamp = (timestamp << 8) | static_cast<unsigned char>(line.signature[i]);
+  CHECK(timestamp == 1679315147);
+  CHECK(CosignedMessage(parsed.value().text, timestamp) ==
+        "cosignature/v1\ntime 1679315147\nexample.com/behind-the-sofa\n20852163\n"
+        "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n");
+
+  auto log_key = crypto::PrivateKey::Generate();
+  auto witness_key = crypto::PrivateKey::Generate();
+  auto stranger = crypto::PrivateKey::Generate();
+  REQUIRE((log_key.ok() && witness_key.ok() && stranger.ok()));
+  // The key id: SHA-256(name || 0x0A || 0x04 || key)[:4], unlike a note
+  // key's 0x01.
+  crypto::Sha256 sha;
+  sha.Update("witness.example/w1\n\x04");
+  sha.Update(witness_key.value().public_key().raw().data(), 32);
+  const crypto::Sha256Digest digest = sha.Finish();
+  CHECK(CosignatureKeyId("witness.example/w1", witness_key.value().public_key()) ==
+        ((std::uint32_t{digest[0]} << 24) | (std::uint32_t{digest[1]} << 16) | (std::uint32_t{digest[2]} << 8) |
+         digest[3]));
+  CHECK(CosignatureKeyId("witness.example/w1", witness_key.value().public_key()) !=
+        NoteKeyId("witness.example/w1", witness_key.value().public_key()));
+
+  auto signer = NoteSigner::Create("log.example/one", log_key.value());
+  REQUIRE(signer.ok());
+  const std::string text = "log.example/one\n5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
+  auto note_text = SignNote(text, std::span(&signer.value(), 1));
+  REQUIRE(note_text.ok());
+  auto note = ParseNote(note_text.value());
+  REQUIRE(note.ok());
+  auto cosignature = Cosign(text, "witness.example/w1", witness_key.value(), 1795900000);
+  REQUIRE(cosignature.ok());
+  note.value().signatures.push_back(cosignature.value());
+  const std::string cosigned = FormatNote(note.value());
+  auto reread = ParseNote(cosigned);
+  REQUIRE(reread.ok());
+  auto found = FindCosignature(reread.value(), witness_key.value().public_key());
+  REQUIRE(found.ok());
+  CHECK(found.value().name == "witness.example/w1");
+  CHECK(found.value().timestamp == 1795900000);
+  // The log's own signature still verifies; the cosignature is one more line.
+  CHECK(OpenNote(cosigned, std::vector<NoteVerifier>{signer.value().Verifier()}).ok());
+
+  CHECK_FALSE(FindCosignature(reread.value(), stranger.value().public_key()).ok());
+  Note changed_text = reread.value();
+  changed_text.text = "log.example/one\n6\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
+  CHECK(FindCosignature(changed_text, witness_key.value().public_key()).error().message.find("does not verify") !=
+        std::string::npos);
+  Note changed_time = reread.value();
+  changed_time.signatures.back().signature[7] ^= 1;
+  CHECK_FALSE(FindCosignature(changed_time, witness_key.value().public_key()).ok());
+  Note huge_time = reread.value();
+  huge_time.signatures.back().signature[0] = static_cast<char>(0x80);
+  CHECK(FindCosignature(huge_time, witness_key.value().public_key()).error().message.find("2^63") !=
+        std::string::npos);
+  CHECK_FALSE(Cosign(text, "bad name", witness_key.value(), 1).ok());
+  CHECK_FALSE(Cosign(text, "w", witness_key.value(), kMaxCosignatureTime + 1).ok());
 }
 
 }  // namespace
