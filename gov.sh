@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # gov's one entry point for developers and CI:
 #   ./gov.sh demo    install missing Debian packages, build the tools, run the demo
-#   ./gov.sh test    install missing Debian packages, build, run every test
+#   ./gov.sh test    install missing Debian and npm packages, build, run every test
 #                    (release build, ASan+UBSan build, a short fuzzing run)
-#   ./gov.sh deps    only install missing Debian packages
+#   ./gov.sh deps    only install missing Debian and npm packages
 #   ./gov.sh build   only build the release preset
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -25,15 +25,18 @@ PACKAGES=(
 # Each step with the time since gov.sh started (CI keeps build + tests well under 30 min).
 log() { printf '\033[1m==> [%02d:%02d] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
 
+# Installs the missing ones of the packages given, or of PACKAGES.
 install_deps() {
+  local wanted=("$@")
+  [ ${#wanted[@]} -gt 0 ] || wanted=("${PACKAGES[@]}")
   local missing=()
-  for package in "${PACKAGES[@]}"; do
+  for package in "${wanted[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
       missing+=("$package")
     fi
   done
   if [ ${#missing[@]} -eq 0 ]; then
-    log "all ${#PACKAGES[@]} Debian packages are present"
+    log "all ${#wanted[@]} Debian packages are present"
     return
   fi
   log "installing missing Debian packages: ${missing[*]}"
@@ -49,6 +52,24 @@ install_deps() {
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update -qq
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# Node.js and the npm packages some tests drive (sigstore-js checks that gov's
+# Sigstore bundles verify): Debian's nodejs and npm when no node is installed,
+# the packages pinned in tests/lineage/sigstore/package.json under build/node.
+install_node_modules() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    install_deps nodejs npm
+  fi
+  local want=tests/lineage/sigstore/package.json
+  if [ -d build/node/node_modules/@sigstore/verify ] && cmp -s "$want" build/node/package.json; then
+    log "npm packages are present (build/node)"
+    return
+  fi
+  log "installing npm packages from $want into build/node"
+  mkdir -p build/node
+  cp "$want" build/node/package.json
+  (cd build/node && npm install --no-audit --no-fund --loglevel=error)
 }
 
 build() {
@@ -88,6 +109,7 @@ command=${1:-}
 case "$command" in
   deps)
     install_deps
+    install_node_modules
     ;;
   build)
     install_deps
@@ -102,6 +124,7 @@ case "$command" in
     ;;
   test)
     install_deps
+    install_node_modules
     build release
     run_tests release
     build asan

@@ -353,7 +353,24 @@ ErrorOr<void> TlogPublisher::WriteFile(const std::string& relative, std::string_
   return {};
 }
 
-ErrorOr<void> TlogPublisher::Publish(std::string_view log_id, std::uint64_t log_end) {
+ErrorOr<std::string> SigstoreBundleOf(std::string_view checkpoint_body) {
+  auto body = ParseUntrusted(checkpoint_body);
+  if (!body.ok()) return body.error();
+  try {
+    const nlohmann::json& envelope = body.value().at("envelope");
+    const std::string keyid = envelope.at("signatures").at(0).value("keyid", std::string());
+    const nlohmann::json bundle = {
+        {"mediaType", "application/vnd.dev.sigstore.bundle.v0.3+json"},
+        {"verificationMaterial", {{"publicKey", {{"hint", keyid}}}, {"tlogEntries", nlohmann::json::array()}}},
+        {"dsseEnvelope", envelope}};
+    return bundle.dump(2) + "\n";
+  } catch (const nlohmann::json::exception& e) {
+    return Error{std::string("a checkpoint body that is not a DSSE envelope: ") + e.what()};
+  }
+}
+
+ErrorOr<void> TlogPublisher::Publish(std::string_view log_id, std::uint64_t log_end,
+                                     std::string_view checkpoint_body) {
   if (size() == 0) return {};
   std::vector<std::string> written;
   for (const auto& [key, tile] : partial_) {
@@ -373,6 +390,8 @@ ErrorOr<void> TlogPublisher::Publish(std::string_view log_id, std::uint64_t log_
   GOV_ASSIGN_OR_RETURN(tlog::NoteSigner signer, tlog::NoteSigner::Create(LogOrigin(log_id), key_));
   tlog::Checkpoint checkpoint{LogOrigin(log_id), size(), RootHash(), {}};
   GOV_ASSIGN_OR_RETURN(std::string note, tlog::SignCheckpoint(checkpoint, std::span(&signer, 1)));
+  GOV_ASSIGN_OR_RETURN(std::string sigstore, SigstoreBundleOf(checkpoint_body));
+  GOV_RETURN_IF_ERROR(WriteFile(std::string(kSigstoreBundleFileName), sigstore));
   GOV_RETURN_IF_ERROR(WriteFile(std::string(kNoteFileName), note));
   // Older partial tiles: each `.p` directory keeps only what was just
   // written into it; superseded directories go entirely.

@@ -23,6 +23,13 @@ namespace gov::lineage {
 inline constexpr std::string_view kNoteFileName = "checkpoint";
 // The writer's resume point; not part of the published log.
 inline constexpr std::string_view kTlogStateFileName = "tlog.state";
+// The last checkpoint record's DSSE envelope as a Sigstore bundle v0.3.
+inline constexpr std::string_view kSigstoreBundleFileName = "checkpoint.sigstore.json";
+
+// The Sigstore bundle (v0.3 JSON, a DSSE envelope verified by a public key
+// named by its key id) of a checkpoint record's body; an error when the
+// body is not {"envelope": …}.
+ErrorOr<std::string> SigstoreBundleOf(std::string_view checkpoint_body);
 
 // The checkpoint origin and note key name of log `log_id`: "gov-lineage/<id>".
 std::string LogOrigin(std::string_view log_id);
@@ -75,9 +82,11 @@ class TlogPublisher {
   std::uint64_t size() const { return appender_.size(); }
   tlog::Hash RootHash() const { return appender_.RootHash(); }
   // Writes the partial tiles and entry bundles, the resume point (the log
-  // ends at `log_end` after the last leaf's record) and the signed note of
-  // the current tree, then removes partial tiles the new ones superseded.
-  ErrorOr<void> Publish(std::string_view log_id, std::uint64_t log_end);
+  // ends at `log_end` after the last leaf's record), the Sigstore bundle of
+  // the last leaf's checkpoint record (`checkpoint_body`) and the signed
+  // note of the current tree, then removes partial tiles the new ones
+  // superseded.
+  ErrorOr<void> Publish(std::string_view log_id, std::uint64_t log_end, std::string_view checkpoint_body);
 
  private:
   ErrorOr<void> Resume(int log_fd, const Tail& tail);

@@ -363,6 +363,7 @@ class LogRecorder final : public Recorder {
     if (!record.parent_run_id.empty() && !IsId(record.parent_run_id)) {
       return Error{fmt::format("lineage: parent run id '{}' is not 32 lower-case hex digits", record.parent_run_id)};
     }
+    if (record.parent_run_id == record.run_id) return Error{"lineage: a run cannot be its own parent"};
     if (record.verdict != "allow" && record.verdict != "deny" && record.verdict != "ask") {
       return Error{"lineage: verdict must be allow, deny or ask"};
     }
@@ -585,7 +586,7 @@ class LogRecorder final : public Recorder {
     tail_ = std::move(next);
     if (publish) {
       GOV_RETURN_IF_ERROR(publisher_.AddHead(Split(std::string_view(line).substr(0, line.size() - 1)).head));
-      GOV_RETURN_IF_ERROR(publisher_.Publish(head.log, tail_->size));
+      GOV_RETURN_IF_ERROR(publisher_.Publish(head.log, tail_->size, body));
     }
     return {};
   }

@@ -507,6 +507,9 @@ class Verifier {
         break;
       case RecordType::kAuthorization: {
         const RunKey key = KeyOf(head.run);
+        if (head.parent == head.run) {
+          return Fail(Failure::kChain, fmt::format("run {} names itself as its parent", head.run), line, offset, seq);
+        }
         if (runs_.count(key) != 0) {
           return Fail(Failure::kChain, fmt::format("run {} is authorized twice", head.run), line, offset, seq);
         }

@@ -90,8 +90,8 @@ TEST_CASE("govrun --check: an allow exits 0, runs nothing, records nothing", "[g
   CHECK_FALSE(Exists(fixture.Marker()));
   CHECK(ReadText(LogPath(fixture)) == before);
   // lineage.log and the published tree of the first run (checkpoint,
-  // tile/, tlog.state): --check added nothing.
-  CHECK(Entries(fixture.dir + "/lineage") == 4);
+  // checkpoint.sigstore.json, tile/, tlog.state): --check added nothing.
+  CHECK(Entries(fixture.dir + "/lineage") == 5);
 }
 
 TEST_CASE("govrun --check --format json: one document with the request as decided", "[govrun][check]") {

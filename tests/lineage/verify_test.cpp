@@ -894,3 +894,40 @@ TEST_CASE("checkpoint envelopes are read as DSSE says a consumer must, and writt
 }  // namespace
 }  // namespace gov::lineage
 #include "tests/support/ir_node.h"
+
+namespace gov::lineage {
+namespace {
+
+// lineage-format.md "Verifying a log", step 6: no run is its own parent —
+// not even re-signed by the right key (it is not an external parent).
+TEST_CASE("a run that names itself as its parent is refused", "[lineage][tamper]") {
+  Session s;
+  std::vector<std::string> lines = Lines(ReadFile(s.log_path));
+  const std::string empty_parent = "\"parent\":\"\"";
+  const std::string self_parent = "\"parent\":\"" + s.root + "\"";
+  std::size_t changed = 0;
+  for (std::string& line : lines) {
+    if (line.find("\"run\":\"" + s.root + "\"") == std::string::npos ||
+        line.find("\"type\":\"authorization\"") == std::string::npos) {
+      continue;
+    }
+    for (std::size_t at; (at = line.find(empty_parent)) != std::string::npos; ++changed) {
+      line.replace(at, empty_parent.size(), self_parent);
+    }
+  }
+  REQUIRE(changed == 2);  // HEAD and BODY
+  Rechain(lines, 0, &s.key);
+  Report report = Check(Join(lines), s.Options());
+  INFO(report.message);
+  CHECK(report.failure == Failure::kChain);
+  CHECK(report.message.find("names itself as its parent") != std::string::npos);
+  // The writer refuses to record one.
+  TempDir dir;
+  auto opened = OpenLog(dir.path, s.key);
+  REQUIRE(opened.ok());
+  const std::string run = NewRunId();
+  CHECK_FALSE(opened.value()->RecordAuthorization(SampleAuthorization(run, run)).ok());
+}
+
+}  // namespace
+}  // namespace gov::lineage
