@@ -2,6 +2,8 @@
 #include "runtime/lineage/publish.h"
 
 #include <dirent.h>
+#include <linux/fs.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -9,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <sstream>
 
 #include "runtime/lineage/format.h"
@@ -135,31 +138,40 @@ ErrorOr<std::optional<std::string>> ReadNoteFile(const std::string& dir) {
   return std::optional<std::string>(std::move(note).value());
 }
 
+std::optional<std::string> DirectoryTileSource::Locate(const tlog::Tile& tile, bool entries) const {
+  struct stat st {};
+  const std::string exact = PathOf(tile, entries);
+  if (lstat((dir_ + "/" + exact).c_str(), &st) == 0) return exact;
+  if (tile.width == tlog::kTileWidth) return std::nullopt;
+  const std::string full = PathOf(tlog::Tile{tile.level, tile.index, tlog::kTileWidth}, entries);
+  if (lstat((dir_ + "/" + full).c_str(), &st) == 0) return full;
+  const std::string partials = PartialDirectory(tile, entries);
+  DIR* listing = opendir((dir_ + "/" + partials).c_str());
+  if (listing == nullptr) return std::nullopt;
+  unsigned best = 0;
+  while (const dirent* entry = readdir(listing)) {
+    char* end = nullptr;
+    const unsigned long width = std::strtoul(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || width <= tile.width || width >= tlog::kTileWidth) continue;
+    if (best == 0 || width < best) best = static_cast<unsigned>(width);
+  }
+  closedir(listing);
+  if (best == 0) return std::nullopt;
+  return PathOf(tlog::Tile{tile.level, tile.index, static_cast<std::uint16_t>(best)}, entries);
+}
+
 ErrorOr<std::string> DirectoryTileSource::ReadGrowing(const tlog::Tile& tile, bool entries) const {
   bool missing = false;
   auto exact = ReadSmallFile(dir_ + "/" + PathOf(tile, entries), &missing);
   if (exact.ok() || !missing || tile.width == tlog::kTileWidth) return exact;
-  // Superseded: the full tile, or a wider partial one. A writer may replace
-  // that one too while it is looked for, so look a few times.
+  // Superseded: a writer renamed it to a wider partial tile or to the full
+  // tile as the tile grew (and may rename that one too while it is looked
+  // for, so look a few times).
   for (int attempt = 0; attempt < 16; ++attempt) {
-    auto full =
-        ReadSmallFile(dir_ + "/" + PathOf(tlog::Tile{tile.level, tile.index, tlog::kTileWidth}, entries), &missing);
-    if (full.ok() || !missing) return full;
-    const std::string partials = dir_ + "/" + PartialDirectory(tile, entries);
-    DIR* listing = opendir(partials.c_str());
-    if (listing == nullptr) continue;
-    unsigned best = 0;
-    while (const dirent* entry = readdir(listing)) {
-      char* end = nullptr;
-      const unsigned long width = std::strtoul(entry->d_name, &end, 10);
-      if (end == entry->d_name || *end != '\0' || width <= tile.width || width >= tlog::kTileWidth) continue;
-      if (best == 0 || width < best) best = static_cast<unsigned>(width);
-    }
-    closedir(listing);
-    if (best == 0) continue;
-    auto wider = ReadSmallFile(
-        dir_ + "/" + PathOf(tlog::Tile{tile.level, tile.index, static_cast<std::uint16_t>(best)}, entries), &missing);
-    if (wider.ok() || !missing) return wider;
+    const std::optional<std::string> successor = Locate(tile, entries);
+    if (!successor) break;
+    auto read = ReadSmallFile(dir_ + "/" + *successor, &missing);
+    if (read.ok() || !missing) return read;
   }
   return exact;
 }
@@ -186,7 +198,12 @@ void TlogPublisher::Reset() {
   appender_ = tlog::TileAppender();
   edge_entries_.clear();
   partial_.clear();
+  stored_.clear();
   log_offset_ = 0;
+  // Rebuilt from the log: no file of an earlier tree may be read as a
+  // prefix of the new one.
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_ + "/tile", ignored);
 }
 
 ErrorOr<void> TlogPublisher::Resume(int log_fd, const Tail& tail) {
@@ -233,9 +250,24 @@ ErrorOr<void> TlogPublisher::Resume(int log_fd, const Tail& tail) {
       }
     }
   }
+  std::map<StoredKey, Stored> stored;
+  for (const tlog::Tile& tile : tlog::PartialTiles(size)) {
+    const std::optional<std::string> path = source.Locate(tile, /*entries=*/false);
+    if (!path) return Error{"a partial tile is gone"};
+    stored[{false, tile.level, tile.index}] = Stored{*path, std::uint64_t{tile.width} * tlog::kHashSize};
+  }
+  if (!entries.empty()) {
+    const tlog::Tile tile{0, size / tlog::kTileWidth, static_cast<std::uint16_t>(entries.size())};
+    const std::optional<std::string> path = source.Locate(tile, /*entries=*/true);
+    if (!path) return Error{"a partial entry bundle is gone"};
+    std::uint64_t bytes = 0;
+    for (const std::string& entry : entries) bytes += 2 + entry.size();
+    stored[{true, 0, tile.index}] = Stored{*path, bytes};
+  }
   appender_ = std::move(appender);
   edge_entries_ = std::move(entries);
   partial_.clear();
+  stored_ = std::move(stored);
   log_offset_ = offset;
   return {};
 }
@@ -289,14 +321,15 @@ ErrorOr<void> TlogPublisher::AddLeaves(const std::vector<std::string>& heads) {
     if (edge_entries_.size() == tlog::kTileWidth) {
       GOV_ASSIGN_OR_RETURN(std::string bundle, tlog::EncodeEntryBundle(edge_entries_));
       const tlog::Tile full{0, index / tlog::kTileWidth, tlog::kTileWidth};
-      GOV_RETURN_IF_ERROR(WriteFile(tlog::EntryBundlePath(full), bundle));
+      GOV_RETURN_IF_ERROR(GrowFile({true, 0, full.index}, full, tlog::EntryBundlePath(full), bundle));
       edge_entries_.clear();
     }
     ++index;
   }
   for (tlog::TileContents& tile : appender_.Append(leaves)) {
     if (tile.tile.width == tlog::kTileWidth) {
-      GOV_RETURN_IF_ERROR(WriteTile(tile));
+      GOV_RETURN_IF_ERROR(
+          GrowFile({false, tile.tile.level, tile.tile.index}, tile.tile, tlog::TilePath(tile.tile), tile.hashes));
       partial_.erase({tile.tile.level, tile.tile.index});
     } else {
       const auto key = std::make_pair(tile.tile.level, tile.tile.index);
@@ -306,50 +339,88 @@ ErrorOr<void> TlogPublisher::AddLeaves(const std::vector<std::string>& heads) {
   return {};
 }
 
-ErrorOr<void> TlogPublisher::WriteTile(const tlog::TileContents& tile) {
-  GOV_RETURN_IF_ERROR(WriteFile(tlog::TilePath(tile.tile), tile.hashes));
-  if (tile.tile.width == tlog::kTileWidth) {
-    // Its partial predecessors (and, at level 0, those of its entries) are
-    // superseded: readers of an older note read their prefix of this one.
-    superseded_.push_back(PartialDirectory(tile.tile, false));
-    if (tile.tile.level == 0) superseded_.push_back(PartialDirectory(tile.tile, true));
-  }
-  return {};
-}
-
-ErrorOr<void> TlogPublisher::WriteFile(const std::string& relative, std::string_view data) {
+ErrorOr<void> TlogPublisher::MakeParents(const std::string& relative) {
   // Directories as searchable as the files are readable.
   const unsigned dir_mode = 0700 | ((file_mode_ & 0040) != 0 ? 0050 : 0) | ((file_mode_ & 0004) != 0 ? 0005 : 0);
-  // Create the parent directories (tile paths are a few levels deep).
   for (std::size_t slash = relative.find('/'); slash != std::string::npos; slash = relative.find('/', slash + 1)) {
     const std::string parent = dir_ + "/" + relative.substr(0, slash);
     if (mkdir(parent.c_str(), dir_mode) != 0 && errno != EEXIST) return Error{Errno("lineage: cannot create " + parent)};
   }
-  const std::string path = dir_ + "/" + relative;
-  const std::string temporary = path + ".tmp";
-  int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, file_mode_);
-  if (fd < 0) return Error{Errno("lineage: cannot create " + temporary)};
+  return {};
+}
+
+namespace {
+
+// Writes `data` at `offset` of the open file `fd` and cuts it there.
+ErrorOr<void> WriteAt(int fd, std::string_view data, std::uint64_t offset, const std::string& path) {
   std::size_t done = 0;
   while (done < data.size()) {
-    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    ssize_t n = pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const Error error{Errno("lineage: cannot write " + temporary)};
-      close(fd);
-      unlink(temporary.c_str());
-      return error;
-    }
+    if (n < 0) return Error{Errno("lineage: cannot write " + path)};
     done += static_cast<std::size_t>(n);
   }
-  if (close(fd) != 0) {
-    unlink(temporary.c_str());
-    return Error{Errno("lineage: cannot write " + temporary)};
+  if (ftruncate(fd, static_cast<off_t>(offset + data.size())) != 0) return Error{Errno("lineage: cannot write " + path)};
+  return {};
+}
+
+}  // namespace
+
+ErrorOr<void> TlogPublisher::CreateFile(const std::string& relative, std::string_view data) {
+  GOV_RETURN_IF_ERROR(MakeParents(relative));
+  const std::string path = dir_ + "/" + relative;
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, file_mode_);
+  if (fd < 0) return Error{Errno("lineage: cannot create " + path)};
+  auto written = WriteAt(fd, data, 0, path);
+  close(fd);
+  return written;
+}
+
+ErrorOr<void> TlogPublisher::GrowFile(const StoredKey& key, const tlog::Tile& tile, const std::string& relative,
+                                      std::string_view data) {
+  auto it = stored_.find(key);
+  if (it == stored_.end() || it->second.bytes > data.size()) {
+    GOV_RETURN_IF_ERROR(CreateFile(relative, data));
+  } else {
+    const std::string path = dir_ + "/" + relative;
+    if (it->second.path != relative) {
+      GOV_RETURN_IF_ERROR(MakeParents(relative));
+      if (rename((dir_ + "/" + it->second.path).c_str(), path.c_str()) != 0) {
+        return Error{Errno("lineage: cannot rename " + it->second.path + " to " + relative)};
+      }
+    }
+    const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return Error{Errno("lineage: cannot open " + path)};
+    auto written = WriteAt(fd, data.substr(it->second.bytes), it->second.bytes, path);
+    close(fd);
+    GOV_RETURN_IF_ERROR(written);
   }
-  if (rename(temporary.c_str(), path.c_str()) != 0) {
-    const Error error{Errno("lineage: cannot replace " + path)};
-    unlink(temporary.c_str());
-    return error;
+  if (tile.width == tlog::kTileWidth) {
+    stored_.erase(key);
+    // Its partial predecessors' directory, now empty.
+    rmdir((dir_ + "/" + PartialDirectory(tile, std::get<0>(key))).c_str());
+  } else {
+    stored_[key] = Stored{relative, data.size()};
   }
+  return {};
+}
+
+ErrorOr<void> TlogPublisher::ReplaceFile(const std::string& name, std::string_view data) {
+  const std::string path = dir_ + "/" + name;
+  const std::string partner = dir_ + "/." + name + ".swap";
+  const int fd = open(partner.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, file_mode_);
+  if (fd < 0) return Error{Errno("lineage: cannot open " + partner)};
+  auto written = WriteAt(fd, data, 0, partner);
+  close(fd);
+  GOV_RETURN_IF_ERROR(written);
+  // Exchanged, not renamed over: replacing a file by rename makes ext4
+  // flush the new one at once (auto_da_alloc), which costs more than the
+  // whole publication; the old version becomes the next partner.
+  if (syscall(SYS_renameat2, AT_FDCWD, partner.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) == 0) return {};
+  if (errno != ENOENT && errno != EINVAL && errno != ENOSYS) return Error{Errno("lineage: cannot replace " + path)};
+  // The first time (nothing to exchange with), or a file system without
+  // exchange: a plain rename.
+  if (rename(partner.c_str(), path.c_str()) != 0) return Error{Errno("lineage: cannot replace " + path)};
   return {};
 }
 
@@ -372,46 +443,25 @@ ErrorOr<std::string> SigstoreBundleOf(std::string_view checkpoint_body) {
 ErrorOr<void> TlogPublisher::Publish(std::string_view log_id, std::uint64_t log_end,
                                      std::string_view checkpoint_body) {
   if (size() == 0) return {};
-  std::vector<std::string> written;
   for (const auto& [key, tile] : partial_) {
-    GOV_RETURN_IF_ERROR(WriteTile(tile));
-    written.push_back(tlog::TilePath(tile.tile));
+    GOV_RETURN_IF_ERROR(GrowFile({false, tile.tile.level, tile.tile.index}, tile.tile, tlog::TilePath(tile.tile),
+                                 tile.hashes));
   }
+  partial_.clear();
   if (!edge_entries_.empty()) {
     const tlog::Tile tile{0, size() / tlog::kTileWidth, static_cast<std::uint16_t>(edge_entries_.size())};
     GOV_ASSIGN_OR_RETURN(std::string bundle, tlog::EncodeEntryBundle(edge_entries_));
-    GOV_RETURN_IF_ERROR(WriteFile(tlog::EntryBundlePath(tile), bundle));
-    written.push_back(tlog::EntryBundlePath(tile));
+    GOV_RETURN_IF_ERROR(GrowFile({true, 0, tile.index}, tile, tlog::EntryBundlePath(tile), bundle));
   }
-  partial_.clear();
   log_offset_ = log_end;
-  GOV_RETURN_IF_ERROR(WriteFile(std::string(kTlogStateFileName),
-                                fmt::format("gov-tlog-state 1 {} {}\n", size(), log_offset_)));
+  GOV_RETURN_IF_ERROR(
+      ReplaceFile(std::string(kTlogStateFileName), fmt::format("gov-tlog-state 1 {} {}\n", size(), log_offset_)));
   GOV_ASSIGN_OR_RETURN(tlog::NoteSigner signer, tlog::NoteSigner::Create(LogOrigin(log_id), key_));
   tlog::Checkpoint checkpoint{LogOrigin(log_id), size(), RootHash(), {}};
   GOV_ASSIGN_OR_RETURN(std::string note, tlog::SignCheckpoint(checkpoint, std::span(&signer, 1)));
   GOV_ASSIGN_OR_RETURN(std::string sigstore, SigstoreBundleOf(checkpoint_body));
-  GOV_RETURN_IF_ERROR(WriteFile(std::string(kSigstoreBundleFileName), sigstore));
-  GOV_RETURN_IF_ERROR(WriteFile(std::string(kNoteFileName), note));
-  // Older partial tiles: each `.p` directory keeps only what was just
-  // written into it; superseded directories go entirely.
-  auto prune = [&](const std::string& partials, const std::string& keep) {
-    const std::string path = dir_ + "/" + partials;
-    DIR* listing = opendir(path.c_str());
-    if (listing == nullptr) return;
-    std::vector<std::string> names;
-    while (const dirent* entry = readdir(listing)) {
-      const std::string name = entry->d_name;
-      if (name != "." && name != ".." && partials + "/" + name != keep) names.push_back(name);
-    }
-    closedir(listing);
-    for (const std::string& name : names) unlinkat(AT_FDCWD, (path + "/" + name).c_str(), 0);
-    if (keep.empty()) rmdir(path.c_str());
-  };
-  for (const std::string& partials : superseded_) prune(partials, "");
-  superseded_.clear();
-  for (const std::string& path : written) prune(path.substr(0, path.rfind('/')), path);
-  return {};
+  GOV_RETURN_IF_ERROR(ReplaceFile(std::string(kSigstoreBundleFileName), sigstore));
+  return ReplaceFile(std::string(kNoteFileName), note);
 }
 
 }  // namespace gov::lineage

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <tuple>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,6 +57,10 @@ class DirectoryTileSource final : public tlog::TileSource {
   ErrorOr<std::string> ReadTile(const tlog::Tile& tile) const override;
   // The entries of level 0 tile `tile` (exactly tile.width of them).
   ErrorOr<std::vector<std::string>> ReadEntries(const tlog::Tile& tile) const;
+  // The path (relative to the directory) of the stored file that holds
+  // `tile` or, when it was superseded, its successor (the full tile or the
+  // narrowest wider partial one); none when there is neither.
+  std::optional<std::string> Locate(const tlog::Tile& tile, bool entries) const;
 
  private:
   // The first `width * unit` bytes of tile `tile` at `path_of(tile)`, or of a
@@ -89,11 +94,28 @@ class TlogPublisher {
   ErrorOr<void> Publish(std::string_view log_id, std::uint64_t log_end, std::string_view checkpoint_body);
 
  private:
+  // A partial tile (or entry bundle) as stored: its file and how many of
+  // its bytes are the tile's.
+  struct Stored {
+    std::string path;
+    std::uint64_t bytes = 0;
+  };
+  using StoredKey = std::tuple<bool, std::uint8_t, std::uint64_t>;  // entries?, level, index
+
   ErrorOr<void> Resume(int log_fd, const Tail& tail);
   void Reset();
   ErrorOr<void> AddLeaves(const std::vector<std::string>& heads);
-  ErrorOr<void> WriteTile(const tlog::TileContents& tile);
-  ErrorOr<void> WriteFile(const std::string& relative, std::string_view data);
+  // Writes the tile (or entry bundle) `tile` at `relative`: the stored
+  // prefix of the same tile, if any, is renamed there and appended to
+  // (tiles only grow, so readers of an older note read the same prefix),
+  // else a new file is written. No new inode, no rename over a file.
+  ErrorOr<void> GrowFile(const StoredKey& key, const tlog::Tile& tile, const std::string& relative,
+                         std::string_view data);
+  ErrorOr<void> CreateFile(const std::string& relative, std::string_view data);
+  // Replaces the file `name` (in the directory, not below) atomically: its
+  // partner `.<name>.swap` is rewritten in place and the two exchanged.
+  ErrorOr<void> ReplaceFile(const std::string& name, std::string_view data);
+  ErrorOr<void> MakeParents(const std::string& relative);
 
   std::string dir_;
   crypto::PrivateKey key_;
@@ -105,8 +127,8 @@ class TlogPublisher {
   std::vector<std::string> edge_entries_;  // the entries of the level 0 partial tile
   // Partial tiles changed since the last Publish, by (level, index).
   std::map<std::pair<std::uint8_t, std::uint64_t>, tlog::TileContents> partial_;
-  // Partial tiles written by earlier Publish calls that the next may remove.
-  std::vector<std::string> superseded_;
+  // The partial tiles and entry bundle on disk.
+  std::map<StoredKey, Stored> stored_;
 };
 
 }  // namespace gov::lineage
