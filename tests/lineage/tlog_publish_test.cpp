@@ -6,10 +6,12 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <sstream>
 
 #include "runtime/lineage/log_io.h"
 #include "runtime/lineage/publish.h"
 #include "runtime/lineage/verify.h"
+#include "runtime/crypto/sha256.h"
 #include "runtime/tlog/checkpoint.h"
 #include "runtime/tlog/merkle.h"
 #include "runtime/tlog/tile.h"
@@ -302,6 +304,56 @@ TEST_CASE("tlog: a version 2 statement whose tree head is wrong fails, even re-s
   INFO(report.message);
   CHECK(report.failure == Failure::kChain);
   CHECK(report.message.find("Merkle tree head") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace gov::lineage
+
+namespace gov::lineage {
+namespace {
+
+// The test vectors of docs/lineage-format.md "Transparency log": three HEADs,
+// their tree, proofs and the checkpoint note signed with the key whose seed
+// is 32 bytes 0x07 (Ed25519 signatures are deterministic).
+TEST_CASE("tlog: the test vectors of lineage-format.md", "[lineage][tlog]") {
+  const std::string log_id = "0123456789abcdef0123456789abcdef";
+  const std::vector<std::string> heads = {
+      "{\"body\":\"sha256:" + std::string(64, 'a') + "\",\"log\":\"" + log_id + "\",\"prev\":\"sha256:" +
+          std::string(64, '0') + "\",\"seq\":0,\"type\":\"header\",\"v\":1}",
+      "{\"body\":\"sha256:" + std::string(64, 'b') + "\",\"log\":\"" + log_id + "\",\"prev\":\"sha256:" +
+          std::string(64, '1') + "\",\"seq\":1,\"type\":\"recovery\",\"v\":1}",
+      "{\"body\":\"sha256:" + std::string(64, 'c') + "\",\"log\":\"" + log_id + "\",\"prev\":\"sha256:" +
+          std::string(64, '2') + "\",\"seq\":2,\"type\":\"checkpoint\",\"v\":1}"};
+  tlog::MemoryTree tree;
+  std::vector<std::string> leaves;
+  for (const std::string& head : heads) {
+    tree.Append(head);
+    leaves.push_back(crypto::HexEncode(tlog::LeafHash(head)));
+  }
+  auto root2 = tlog::TreeHash(2, tree);
+  auto root3 = tlog::TreeHash(3, tree);
+  auto inclusion = tlog::InclusionProof(1, 3, tree);
+  auto consistency = tlog::ConsistencyProof(2, 3, tree);
+  REQUIRE((root2.ok() && root3.ok() && inclusion.ok() && consistency.ok()));
+  auto signer = tlog::NoteSigner::Create(LogOrigin(log_id), TestKey(7));
+  REQUIRE(signer.ok());
+  auto note = tlog::SignCheckpoint(tlog::Checkpoint{LogOrigin(log_id), 3, root3.value(), {}}, std::span(&signer.value(), 1));
+  REQUIRE(note.ok());
+  auto vkey = LineageNoteVerifier(log_id, TestKey(7).public_key());
+  REQUIRE(vkey.ok());
+  std::ostringstream out;
+  for (std::size_t i = 0; i < leaves.size(); ++i) out << "leaf hash " << i << "  " << leaves[i] << "\n";
+  out << "tree head 2   " << crypto::HexEncode(root2.value()) << "\n";
+  out << "tree head 3   " << crypto::HexEncode(root3.value()) << "\n";
+  out << "inclusion of leaf 1 in 3:";
+  for (const auto& hash : inclusion.value()) out << " " << crypto::HexEncode(hash);
+  out << "\nconsistency 2 -> 3:";
+  for (const auto& hash : consistency.value()) out << " " << crypto::HexEncode(hash);
+  out << "\nverifier key  " << vkey.value().Encode() << "\n" << note.value();
+  const std::string doc = ReadFile(std::string(GOV_SOURCE_DIR) + "/docs/lineage-format.md");
+  if (std::getenv("GOV_PRINT_VECTORS") != nullptr) std::fputs(out.str().c_str(), stdout);
+  INFO(out.str());
+  CHECK(doc.find("```\n" + out.str() + "```\n") != std::string::npos);
 }
 
 }  // namespace
