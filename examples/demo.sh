@@ -168,8 +168,14 @@ EOF
   trust=(--lineage-key "$service/lineage-key.pub" --policy-key "$state/keys/policy.pub")
   quiet "$govverify" "${trust[@]}" --save-checkpoint "$service/before.checkpoint" "$service/lineage"
   mkdir -p "$service/rolled-back" && cp -a "$service/lineage/." "$service/rolled-back/"
+  quiet "$govc" keygen "$service/witness-key"
+  witness=("$govd" witness --name witness.other-host.example/gov --key "$service/witness-key.key"
+    --log-key "$service/lineage-key.pub" --state "$service/witness")
+  say "A witness (in real use on another host, reading a mirror) cosigns the published log as it grows:"
+  agent "${witness[@]}" "$service/lineage"
   agent as_agent "$service/bin/govrun" --config "$service/config.toml" -- git status --short
   agent "$govverify" "${trust[@]}" --since "$service/before.checkpoint" --save-checkpoint "$service/seen.checkpoint" "$service/lineage"
+  agent "${witness[@]}" "$service/lineage"
   kill "$govd_pid"
   wait "$govd_pid" 2>/dev/null
   say "The log is published as a transparency log (C2SP tlog-tiles under tile/); its signed tree head:"
@@ -181,6 +187,10 @@ EOF
   say "alone it still verifies, but not against the checkpoint note the auditor saw:"
   agent "$govverify" "${trust[@]}" "$service/rolled-back"
   agent "$govverify" "${trust[@]}" --since "$service/seen.checkpoint" "$service/rolled-back"
+  say "The witness refuses to cosign it, and whoever pins the witness catches it without a note of their own:"
+  agent "${witness[@]}" "$service/rolled-back"
+  log_id=$(sed -n 1p "$service/lineage/checkpoint" | cut -d/ -f2)
+  agent "$govverify" "${trust[@]}" --witness "$service/witness-key.pub" --since "$service/witness/$log_id/checkpoint" "$service/rolled-back"
 fi
 
 step "Where things are"

@@ -39,6 +39,9 @@ if [ "$(id -u)" -eq 0 ]; then
   expect "govd: the service log verifies with replay" '--replay [^\n]*service/lineage\n(?:[^\n]*\n)*?-> exit 0\n'
   expect "govd: the grown log extends the checkpoint seen before" '--since [^\n]*before.checkpoint[^\n]*\n(?:[^\n]*\n)*?-> exit 0\n'
   expect "govd: the log is published with a signed checkpoint note" 'signed tree head:\n   gov-lineage/[0-9a-f]{32}\n   [0-9]+\n'
+  expect "govd: the witness cosigns the growing log" 'cosigned log [0-9a-f]{32} at [0-9]+ records \(consistent with [0-9]+\)'
+  expect "govd: the witness refuses the rolled-back log" 'not cosigned: rollback: the log publishes [0-9]+ records, fewer than the [0-9]+ this witness cosigned\n-> exit 2'
+  expect "govd: the witnessed checkpoint catches the rollback" 'witness-key.pub --since [^\n]*\n[^\n]*FAILED \(chain\): rollback'
   expect "govd: the rolled-back log is caught" 'FAILED \(chain\): rollback: the log has [0-9]+ records, fewer than the [0-9]+ of the checkpoint seen earlier'
 fi
 [ -e /var/tmp/gov-demo-escape ] && { echo "the Landlock probe file exists"; failures=$((failures + 1)); }
