@@ -10,6 +10,12 @@ Prints one line per PATH: "PATH<TAB>class<TAB>message" where class is ok,
 signature, chain, binding or malformed; exits with the first failure's code
 (the govverify codes: 0, 1 signature, 2 chain, 3 binding, 5 malformed).
 
+PATH is a log, a bundle (version 1 or 2) or a lineage_dir (its lineage.log).
+A log's version 2 checkpoints must name the RFC 9162 tree head of the records
+before them; a directory's signed checkpoint note (required when its last
+checkpoint is version 2) and tiles, or a `checkpoint` note beside a log file,
+are checked as "Transparency log" in the spec says.
+
 --requests also decodes every authorization body's request (byte strings,
 docs/request.md) and, after PATH's line, prints one line per authorization:
 "request<TAB>RUN<TAB>JSON" where JSON holds the request with every byte
@@ -21,6 +27,7 @@ import base64
 import hashlib
 import json
 import os
+import unicodedata
 import sys
 
 EXIT = {"ok": 0, "signature": 1, "chain": 2, "binding": 3, "malformed": 5}
@@ -321,9 +328,236 @@ def dsse_base64(text):
     return raw
 
 
+# --- RFC 9162 Merkle trees (docs/tlog.md "Merkle trees") --------------------
+EMPTY_TREE = hashlib.sha256(b"").digest()
+
+
+def leaf_hash(data):
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left, right):
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def fold(subtrees):
+    """MTH from the hashes of a tree's complete subtrees, left (largest) to right."""
+    if not subtrees:
+        return EMPTY_TREE
+    result = subtrees[-1]
+    for subtree in reversed(subtrees[:-1]):
+        result = node_hash(subtree, result)
+    return result
+
+
+class MerkleTree:
+    """Appends leaves one at a time, keeping only the complete subtrees of the
+    tree's right edge; keeps the tree head at the sizes in `wanted`."""
+
+    def __init__(self, wanted=()):
+        self.size = 0
+        self.stack = []  # [(level, hash)], levels decreasing
+        self.wanted = set(wanted)
+        self.kept = {0: EMPTY_TREE} if 0 in self.wanted else {}
+
+    def append(self, data):
+        level, value = 0, leaf_hash(data)
+        while self.stack and self.stack[-1][0] == level:
+            value = node_hash(self.stack.pop()[1], value)
+            level += 1
+        self.stack.append((level, value))
+        self.size += 1
+        if self.size in self.wanted:
+            self.kept[self.size] = self.head()
+
+    def head(self):
+        return fold([value for _, value in self.stack])
+
+
+def verify_inclusion(index, size, leaf, proof, root):
+    """RFC 9162 section 2.1.3.2, step by step."""
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+# --- Signed notes and checkpoints (c2sp.org/signed-note, tlog-checkpoint) ---
+def canonical_base64(text):
+    """Bytes of standard, padded, canonical base64. Raises ValueError."""
+    raw = base64.b64decode(text, validate=True)
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise ValueError("non-canonical base64")
+    return raw
+
+
+def parse_note(data):
+    """(text bytes, [(key name, key id, signature)]) of a signed note: UTF-8
+    without control characters but newline, the text ending at the last blank
+    line, then 1 to 100 lines "— NAME BASE64". Raises ValueError."""
+    decoded = data.decode("utf-8")  # strict: no overlongs, surrogates, > U+10FFFF
+    if any(c != "\n" and unicodedata.category(c) == "Cc" for c in decoded):
+        raise ValueError("a control character")
+    split = data.rfind(b"\n\n")
+    if split < 0:
+        raise ValueError("no blank line before the signatures")
+    text, signatures = data[: split + 1], data[split + 2 :]
+    if not signatures.endswith(b"\n"):
+        raise ValueError("no signature line, or the last one without a newline")
+    lines = signatures[:-1].decode("utf-8").split("\n")
+    if len(lines) > 100:
+        raise ValueError("more than 100 signatures")
+    out = []
+    for line in lines:
+        if not line.startswith("\u2014 "):
+            raise ValueError("a signature line that does not start with an em dash and a space")
+        parts = line[2:].split(" ")
+        if len(parts) != 2:
+            raise ValueError("a signature line that is not NAME BASE64")
+        name, encoded = parts
+        if not name or "+" in name or any(c.isspace() for c in name):
+            raise ValueError("an invalid key name")
+        raw = canonical_base64(encoded)
+        if len(raw) < 5:
+            raise ValueError("a signature shorter than 5 bytes")
+        out.append((name, raw[:4], raw[4:]))
+    return text, out
+
+
+def note_key_id(name, public):
+    return hashlib.sha256(name.encode("utf-8") + b"\n\x01" + public).digest()[:4]
+
+
+def open_note(data, name, trusted):
+    """The text of a note with a verifying signature by `name` with a pinned
+    key; a signature by a pinned key that does not verify rejects the note,
+    signatures by other keys are ignored. Raises Bad: signature, or malformed
+    for a note that does not parse as a signed note (the spec's step 1 does
+    not say; malformed as for DSSE envelopes that do not parse)."""
+    try:
+        text, signatures = parse_note(data)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise Bad("malformed", "checkpoint note: %s" % error)
+    keys = {}
+    for public in trusted:
+        keys.setdefault(note_key_id(name, public), set()).add(bytes(public))
+    verified = False
+    for signer, key_id, signature in signatures:
+        if signer != name or key_id not in keys:
+            continue
+        if len(keys[key_id]) > 1:
+            raise Bad("signature", "checkpoint note: two pinned keys have its signature's key id")
+        if not ed25519_verify(next(iter(keys[key_id])), text, signature):
+            raise Bad("signature", "checkpoint note: a signature by a pinned key does not verify")
+        verified = True
+    if not verified:
+        raise Bad("signature", "checkpoint note: no signature by a pinned key")
+    return text
+
+
+def parse_checkpoint_text(text):
+    """(origin, size, root hash) of a checkpoint note's text. Raises ValueError."""
+    lines = text.decode("utf-8").split("\n")
+    if lines[-1] != "" or len(lines) < 4 or "" in lines[:-1]:
+        raise ValueError("not at least three non-empty lines")
+    origin, size, root = lines[:3]
+    if not size or any(c not in "0123456789" for c in size) or (size[0] == "0" and size != "0"):
+        raise ValueError("a tree size that is not a decimal number")
+    if int(size) >= 2**64:
+        raise ValueError("a tree size beyond 64 bits")
+    root = canonical_base64(root)
+    if len(root) != 32:
+        raise ValueError("a root hash that is not 32 bytes")
+    return origin, int(size), root
+
+
+def peek_note_size(data):
+    """The tree size a note claims (unverified), to keep that tree head."""
+    try:
+        return parse_checkpoint_text(parse_note(data)[0])[1]
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+# --- Tiles (c2sp.org/tlog-tiles, docs/tlog.md "Tiles") ----------------------
+def tile_index_path(index):
+    groups = []
+    while True:
+        groups.append("%03d" % (index % 1000))
+        index //= 1000
+        if index == 0:
+            break
+    groups.reverse()
+    return "/".join(["x" + group for group in groups[:-1]] + [groups[-1]])
+
+
+def read_tile(directory, level, index, width):
+    """The width * 32 bytes of tile (level, index) at that width; a missing
+    partial tile is read as the prefix of the full tile or a wider partial."""
+    base = os.path.join(directory, "tile", str(level), tile_index_path(index))
+    if width == 256:
+        candidates = [(base, 256)]
+    else:
+        candidates = [("%s.p/%d" % (base, width), width), (base, 256)]
+        candidates += [("%s.p/%d" % (base, wider), wider) for wider in range(width + 1, 256)]
+    for path, size in candidates:
+        try:
+            with open(path, "rb") as tile:
+                data = tile.read()
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            raise Bad("chain", "tile %s: %s" % (path, error))
+        if len(data) != size * 32:
+            raise Bad("chain", "tile %s is %d bytes, not %d" % (path, len(data), size * 32))
+        return data[: width * 32]
+    raise Bad("chain", "tile %d/%s of width %d is missing" % (level, tile_index_path(index), width))
+
+
+def tile_tree_head(directory, size):
+    """MTH of the first `size` leaves, from the hashes in the tiles."""
+    tiles = {}
+
+    def node(level, index):
+        tile_level, below = divmod(level, 8)
+        first = index << below
+        key = (tile_level, first // 256)
+        if key not in tiles:
+            width = min(256, (size >> (8 * tile_level)) - key[1] * 256)
+            tiles[key] = read_tile(directory, tile_level, key[1], width)
+        data, offset = tiles[key], first % 256
+        hashes = [data[(offset + k) * 32 : (offset + k + 1) * 32] for k in range(1 << below)]
+        while len(hashes) > 1:
+            hashes = [node_hash(hashes[k], hashes[k + 1]) for k in range(0, len(hashes), 2)]
+        return hashes[0]
+
+    subtrees, start = [], 0
+    for level in range(63, -1, -1):
+        if size >> level & 1:
+            subtrees.append(node(level, start >> level))
+            start += 1 << level
+    return fold(subtrees)
+
+
+CHECKPOINT_TYPES = {"https://gov.dev/lineage/checkpoint/v1": 1, "https://gov.dev/lineage/checkpoint/v2": 2}
+
+
 def open_checkpoint(body, trusted):
-    """(log, count, head) of a checkpoint body; raises Bad. The envelope is
-    read as a DSSE consumer: unknown members ignored, keyid optional."""
+    """(log, count, head, root) of a checkpoint body, root None for a version 1
+    statement; raises Bad. The envelope is read as a DSSE consumer: unknown
+    members ignored, keyid optional."""
     root = parse_canonical(body)
     try:
         if not isinstance(root, dict) or set(root) != {"envelope"} or not isinstance(root["envelope"], dict):
@@ -354,16 +588,22 @@ def open_checkpoint(body, trusted):
     try:
         if statement["_type"] != "https://in-toto.io/Statement/v1":
             raise Bad("malformed", "statement: wrong _type")
-        if statement["predicateType"] != "https://gov.dev/lineage/checkpoint/v1":
+        version = CHECKPOINT_TYPES.get(statement["predicateType"])
+        if version is None:
             raise Bad("malformed", "statement: wrong predicateType")
         predicate = statement["predicate"]
         log, count, head = predicate["log"], predicate["count"], predicate["head"]
+        root = None
+        if version == 2:
+            root = predicate["root"]
+            if not is_digest(root):
+                raise Bad("malformed", "statement: root is not sha256: and 64 lower-case hex digits")
         subject = statement["subject"][0]
-        if subject["name"] != "gov-lineage-log:" + log or "sha256:" + subject["digest"]["sha256"] != head:
-            raise Bad("malformed", "statement: the first subject is not the log head")
+        if subject["name"] != "gov-lineage-log:" + log or "sha256:" + subject["digest"]["sha256"] != (root or head):
+            raise Bad("malformed", "statement: the first subject is not the log %s" % ("tree head" if root else "head"))
     except (TypeError, KeyError, IndexError) as error:
         raise Bad("malformed", "statement: %s" % error)
-    return log, count, head
+    return log, count, head, root
 
 
 # BODY members that repeat a HEAD member, by record type: (body path, HEAD key).
@@ -399,7 +639,7 @@ def check_body(head, body, line):
 class Chain:
     """Checks chained records in order (shared by logs and bundles)."""
 
-    def __init__(self, log_id, trusted, policy_digest, all_signatures, bundle, root=None):
+    def __init__(self, log_id, trusted, policy_digest, all_signatures, bundle, root=None, wanted=()):
         self.log_id = log_id
         self.trusted = trusted
         self.policy_digest = policy_digest
@@ -414,6 +654,12 @@ class Chain:
         self.records = 0
         self.requests = []  # (run, decoded request) when --requests
         self.decode = False
+        # A log's Merkle tree (a bundle holds only part of its log's leaves),
+        # the type of the last record of each tree size in `wanted`, and the
+        # statement version of the last checkpoint checked.
+        self.tree = None if bundle else MerkleTree(wanted)
+        self.kinds = {}
+        self.last_version = None
 
     def record(self, head, head_bytes, body, line):
         if head["log"] != self.log_id:
@@ -426,6 +672,12 @@ class Chain:
         self.prev = digest(head_bytes)
         self.expected = head["seq"] + 1
         self.records += 1
+        tree_head = None
+        if self.tree is not None:
+            tree_head = self.tree.head() if head["type"] == "checkpoint" else None
+            self.tree.append(head_bytes)
+            if self.tree.size in self.tree.wanted:
+                self.kinds[self.tree.size] = head["type"]
         if body is not None:
             check_body(head, body, line)
         kind = head["type"]
@@ -477,21 +729,24 @@ class Chain:
                 state[2] = True
         elif kind == "checkpoint":
             if body is not None:
-                self.last_checkpoint = (head["seq"], head["prev"], body, line)
+                self.last_checkpoint = (head["seq"], head["prev"], body, line, tree_head)
                 if self.all_signatures:
                     self.check(self.last_checkpoint)
             elif not self.bundle:
                 raise Bad("malformed", "checkpoint without body", line)
 
     def check(self, checkpoint):
-        seq, prev, body, line = checkpoint
+        seq, prev, body, line, tree_head = checkpoint
         try:
-            log, count, head = open_checkpoint(body, self.trusted)
+            log, count, head, root = open_checkpoint(body, self.trusted)
         except Bad as bad:
             bad.line = line
             raise
         if log != self.log_id or count != seq or head != prev:
             raise Bad("chain", "the checkpoint signs another chain", line)
+        if root is not None and tree_head is not None and root != "sha256:" + tree_head.hex():
+            raise Bad("chain", "the checkpoint's root is not the tree head of the records before it", line)
+        self.last_version = 1 if root is None else 2
 
     def finish(self):
         if self.last_checkpoint is None:
@@ -517,7 +772,8 @@ def split_lines(data):
     return out
 
 
-def verify_log(data, trusted, policy_digest, all_signatures, requests):
+def verify_log(data, trusted, policy_digest, all_signatures, requests, wanted=()):
+    """The verified log's Chain (its tree keeps the heads of the sizes in wanted)."""
     chain = None
     junk = None  # (offset, class, line)
     lines = split_lines(data)
@@ -545,7 +801,7 @@ def verify_log(data, trusted, policy_digest, all_signatures, requests):
         if number == 1:
             if head["type"] != "header":
                 raise Bad("malformed", "the log does not start with a header", 1)
-            chain = Chain(head["log"], trusted, policy_digest, all_signatures, bundle=False)
+            chain = Chain(head["log"], trusted, policy_digest, all_signatures, bundle=False, wanted=wanted)
             chain.decode = requests is not None
             if head["prev"] != "sha256:" + "0" * 64:
                 raise Bad("chain", "record 0 does not start the chain", 1)
@@ -576,6 +832,41 @@ def verify_log(data, trusted, policy_digest, all_signatures, requests):
     chain.finish()
     if requests is not None:
         requests.extend(chain.requests)
+    return chain
+
+
+def verify_note(note, chain, directory, trusted):
+    """Steps 1, 2 and 4 of the transparency log's verification (step 3 is in
+    Chain.check) for a log's checkpoint note and the tiles beside it."""
+    origin, size, root = open_checkpoint_note(note, chain.log_id, trusted)
+    if size > chain.records:
+        raise Bad("chain", "the checkpoint note's tree has %d records, the log %d" % (size, chain.records))
+    if chain.kinds.get(size) != "checkpoint":
+        raise Bad("chain", "the last record of the checkpoint note's tree is not a checkpoint")
+    if chain.tree.kept.get(size) != root:
+        raise Bad("chain", "the checkpoint note's root is not the tree head of the log's first %d records" % size)
+    if tile_tree_head(directory, size) != root:
+        raise Bad("chain", "the tiles give another tree head for size %d than the checkpoint note" % size)
+
+
+def open_checkpoint_note(note, log_id, trusted):
+    """(origin, size, root) of a checkpoint note that verifies with a pinned
+    lineage key as gov-lineage/<log id>, with that origin (step 1)."""
+    name = "gov-lineage/" + log_id
+    text = open_note(note, name, trusted)
+    try:
+        origin, size, root = parse_checkpoint_text(text)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise Bad("malformed", "checkpoint note: %s" % error)
+    if origin != name:
+        raise Bad("malformed", "checkpoint note: the origin is not %s" % name)
+    return origin, size, root
+
+
+BUNDLE_KEYS = {
+    "gov-lineage-bundle-v1": {"format", "log", "root"},
+    "gov-lineage-bundle-v2": {"checkpoint", "format", "log", "proof", "root"},
+}
 
 
 def verify_bundle(data, trusted, policy_digest, all_signatures, requests):
@@ -583,12 +874,19 @@ def verify_bundle(data, trusted, policy_digest, all_signatures, requests):
     header = parse_canonical(lines[0][1]) if lines[0][2] else None
     if (
         not isinstance(header, dict)
-        or set(header) != {"format", "log", "root"}
-        or header["format"] != "gov-lineage-bundle-v1"
+        or not isinstance(header.get("format"), str)
+        or set(header) != BUNDLE_KEYS.get(header["format"])
         or not is_hex(header["log"], 32)
         or not is_hex(header["root"], 32)
     ):
         raise Bad("malformed", "not a bundle header", 1)
+    v2 = header["format"] == "gov-lineage-bundle-v2"
+    if v2 and (
+        not isinstance(header["checkpoint"], str)
+        or not isinstance(header["proof"], list)
+        or not all(is_hex(item, 64) for item in header["proof"])
+    ):
+        raise Bad("malformed", "not a bundle header: checkpoint is not a string or proof not a list of hashes", 1)
     chain = Chain(header["log"], trusted, policy_digest, all_signatures, bundle=True, root=header["root"])
     chain.decode = requests is not None
     last_signed = False
@@ -608,25 +906,43 @@ def verify_bundle(data, trusted, policy_digest, all_signatures, requests):
             raise Bad("chain", "the first record is not the root's authorization", number)
         chain.record(head, head_bytes, body, number)
         last_signed = head["type"] == "checkpoint" and body is not None
+        last = (head["seq"], head_bytes)
     if len(lines) < 2:
         raise Bad("chain", "no records")
     if not last_signed:
         raise Bad("chain", "does not end with a signed checkpoint")
     chain.finish()
+    if v2:  # step 5
+        _, size, root = open_checkpoint_note(header["checkpoint"].encode("utf-8"), header["log"], trusted)
+        if size <= last[0]:
+            raise Bad("chain", "the checkpoint note's tree does not include the last record")
+        proof = [bytes.fromhex(item) for item in header["proof"]]
+        if not verify_inclusion(last[0], size, leaf_hash(last[1]), proof, root):
+            raise Bad("chain", "the inclusion proof does not lead to the checkpoint note's root")
     if requests is not None:
         requests.extend(chain.requests)
 
 
 def verify(path, trusted, policy_digest, all_signatures, requests=None):
-    if os.path.isdir(path):
+    is_dir = os.path.isdir(path)
+    if is_dir:
         path = os.path.join(path, "lineage.log")
     data = open(path, "rb").read()
     if not data:
         raise Bad("malformed", "empty file")
-    if data.startswith(b'{"format":'):
+    if data.startswith(b'{"format":') or data.startswith(b'{"checkpoint":'):
         verify_bundle(data, trusted, policy_digest, all_signatures, requests)
-    else:
-        verify_log(data, trusted, policy_digest, all_signatures, requests)
+        return
+    # The lineage_dir's checkpoint note, or one beside a log file.
+    directory = os.path.dirname(path)
+    note_path = os.path.join(directory, "checkpoint")
+    note = open(note_path, "rb").read() if os.path.isfile(note_path) else None
+    size = None if note is None else peek_note_size(note)
+    chain = verify_log(data, trusted, policy_digest, all_signatures, requests, () if size is None else (size,))
+    if note is not None:
+        verify_note(note, chain, directory, trusted)
+    elif is_dir and chain.last_version == 2:
+        raise Bad("signature", "no checkpoint note in the directory although the last checkpoint is version 2")
 
 
 def main(argv):
