@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -19,7 +20,6 @@
 #include <ctime>
 #include <string>
 #include <vector>
-#include <algorithm>
 
 #include "runtime/crypto/ed25519.h"
 #include "runtime/exec/exit_codes.h"
@@ -122,7 +122,8 @@ int Witness(const std::string& name, const std::string& key_path, const std::vec
     auto log_key = gov::crypto::ReadPublicKeyFile(path);
     if (!log_key.ok()) return Fail(gov::exec::kExitConfig, "--log-key " + path + ": " + log_key.error().message);
     if (log_key.value().raw() == key.value().public_key().raw()) {
-      return Fail(gov::exec::kExitConfig, "--log-key " + path + " is the witness's own key: a witness key has one role");
+      return Fail(gov::exec::kExitConfig,
+                  "--log-key " + path + " is the witness's own key: a witness key has one role");
     }
     options.log_keys.push_back(log_key.value());
   }
@@ -137,11 +138,11 @@ int Witness(const std::string& name, const std::string& key_path, const std::vec
     const gov::service::WitnessOutcome& o = outcome.value();
     switch (o.verdict) {
       case gov::service::WitnessVerdict::kCosigned:
-        std::printf("%s: cosigned log %s at %llu records (%s) -> %s\n", dir.c_str(), o.log_id.c_str(),
-                    static_cast<unsigned long long>(o.size),
-                    o.previous_size == 0 ? "first sight"
-                                         : ("consistent with " + std::to_string(o.previous_size)).c_str(),
-                    o.cosigned_path.c_str());
+        std::printf(
+            "%s: cosigned log %s at %llu records (%s) -> %s\n", dir.c_str(), o.log_id.c_str(),
+            static_cast<unsigned long long>(o.size),
+            o.previous_size == 0 ? "first sight" : ("consistent with " + std::to_string(o.previous_size)).c_str(),
+            o.cosigned_path.c_str());
         break;
       case gov::service::WitnessVerdict::kUnsigned:
         Fail(kWitnessUnsigned, dir + ": not cosigned: " + o.message);

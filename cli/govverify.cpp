@@ -92,7 +92,8 @@ int Export(int argc, char** argv) {
 // third-party tlog client pins to check the log's published checkpoints.
 int NoteKey(int argc, char** argv) {
   if (argc != 4) return Usage("note-key needs KEY.pub LOG_ID");
-  if (!lineage::IsId(argv[3])) return Usage(std::string("note-key: ") + argv[3] + " is not a log id (32 lower-case hex digits)");
+  if (!lineage::IsId(argv[3]))
+    return Usage(std::string("note-key: ") + argv[3] + " is not a log id (32 lower-case hex digits)");
   auto key = crypto::ReadPublicKeyFile(argv[2]);
   if (!key.ok()) {
     std::fprintf(stderr, "govverify: %s\n", key.error().message.c_str());
@@ -180,8 +181,9 @@ void PrintText(const lineage::Report& r) {
                 static_cast<unsigned long long>(r.published),
                 r.kind == "bundle" ? " includes the bundle's last record" : " is this log's, and so are its tiles");
   } else if (r.failure == Failure::kNone) {
-    std::printf("  published: no checkpoint note (a %s)\n",
-                r.kind == "bundle" ? "version 1 bundle" : "log file given without its directory, or written before notes");
+    std::printf(
+        "  published: no checkpoint note (a %s)\n",
+        r.kind == "bundle" ? "version 1 bundle" : "log file given without its directory, or written before notes");
   }
   std::printf("  runs: %llu (allow %llu, deny %llu, ask %llu), incomplete %zu\n",
               static_cast<unsigned long long>(r.runs), static_cast<unsigned long long>(r.allow),

@@ -281,8 +281,8 @@ ErrorOr<CheckpointClaim> OpenCheckpoint(std::string_view body, const std::vector
     std::string log_digest = claim.head;
     if (type == kCheckpointPredicateType) {
       const std::string root_text = predicate.at("root").get<std::string>();
-      auto bytes = crypto::IsDigestString(root_text) ? crypto::HexDecode(root_text.substr(7))
-                                                     : ErrorOr<std::string>(Error{""});
+      auto bytes =
+          crypto::IsDigestString(root_text) ? crypto::HexDecode(root_text.substr(7)) : ErrorOr<std::string>(Error{""});
       if (!bytes.ok() || bytes.value().size() != tlog::kHashSize) {
         return Error{"checkpoint statement: root is not sha256:<64 hex digits>"};
       }
@@ -390,11 +390,13 @@ ErrorOr<void> ExportBundleFromLog(const std::string& log_path, const std::string
   if (note) {
     const std::uint64_t seq = lines[last_checkpoint].head.seq;
     auto parsed = tlog::ParseNote(*note);
-    auto checkpoint = parsed.ok() ? tlog::ParseCheckpoint(parsed.value().text) : ErrorOr<tlog::Checkpoint>(parsed.error());
+    auto checkpoint =
+        parsed.ok() ? tlog::ParseCheckpoint(parsed.value().text) : ErrorOr<tlog::Checkpoint>(parsed.error());
     if (!checkpoint.ok()) return Error{"export: the log's checkpoint note: " + checkpoint.error().message};
     const std::uint64_t tree_size = checkpoint.value().size;
     if (tree_size <= seq) {
-      return Error{fmt::format("export: the log's checkpoint note publishes {} records, not yet record {}", tree_size, seq)};
+      return Error{
+          fmt::format("export: the log's checkpoint note publishes {} records, not yet record {}", tree_size, seq)};
     }
     DirectoryTileSource tiles(directory);
     auto proof = tlog::InclusionProof(seq, tree_size, tlog::TileHashReader(tree_size, tiles));

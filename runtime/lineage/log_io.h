@@ -74,8 +74,7 @@ std::string MakeLine(Head head, const std::string& body);
 // `subjects` are (name, "sha256:…") pairs after the log subject.
 std::string CheckpointBody(std::string_view log_id, std::uint64_t count, std::string_view prev,
                            const std::vector<std::pair<std::string, std::string>>& subjects,
-                           const std::vector<std::string>& runs, const crypto::PrivateKey& key,
-                           const tlog::Hash* root);
+                           const std::vector<std::string>& runs, const crypto::PrivateKey& key, const tlog::Hash* root);
 
 // The verified content of a checkpoint body's statement.
 struct CheckpointClaim {

@@ -2,11 +2,11 @@
 #include "runtime/lineage/publish.h"
 
 #include <dirent.h>
-#include <linux/fs.h>
-#include <sys/syscall.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/fs.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,7 +21,9 @@ namespace {
 
 constexpr std::uint64_t kReadChunk = 1u << 20;
 
-std::string Errno(const std::string& what) { return fmt::format("{}: {}", what, std::strerror(errno)); }
+std::string Errno(const std::string& what) {
+  return fmt::format("{}: {}", what, std::strerror(errno));
+}
 
 // The whole file at `path`; `missing` is set (and an error returned) when it
 // does not exist. Files here are tiles and notes: at most 256 entries of 64 KiB.
@@ -97,7 +99,9 @@ ErrorOr<void> ForEachLine(int log_fd, std::uint64_t from, std::uint64_t to, OnLi
 
 }  // namespace
 
-std::string LogOrigin(std::string_view log_id) { return "gov-lineage/" + std::string(log_id); }
+std::string LogOrigin(std::string_view log_id) {
+  return "gov-lineage/" + std::string(log_id);
+}
 
 ErrorOr<tlog::NoteVerifier> LineageNoteVerifier(std::string_view log_id, const crypto::PublicKey& key) {
   return tlog::NoteVerifier::Create(LogOrigin(log_id), key);
@@ -307,7 +311,9 @@ ErrorOr<void> TlogPublisher::CatchUp(int log_fd, const Tail& tail) {
   return {};
 }
 
-ErrorOr<void> TlogPublisher::AddHead(std::string_view head) { return AddLeaves({std::string(head)}); }
+ErrorOr<void> TlogPublisher::AddHead(std::string_view head) {
+  return AddLeaves({std::string(head)});
+}
 
 ErrorOr<void> TlogPublisher::AddLeaves(const std::vector<std::string>& heads) {
   if (heads.empty()) return {};
@@ -344,7 +350,8 @@ ErrorOr<void> TlogPublisher::MakeParents(const std::string& relative) {
   const unsigned dir_mode = 0700 | ((file_mode_ & 0040) != 0 ? 0050 : 0) | ((file_mode_ & 0004) != 0 ? 0005 : 0);
   for (std::size_t slash = relative.find('/'); slash != std::string::npos; slash = relative.find('/', slash + 1)) {
     const std::string parent = dir_ + "/" + relative.substr(0, slash);
-    if (mkdir(parent.c_str(), dir_mode) != 0 && errno != EEXIST) return Error{Errno("lineage: cannot create " + parent)};
+    if (mkdir(parent.c_str(), dir_mode) != 0 && errno != EEXIST)
+      return Error{Errno("lineage: cannot create " + parent)};
   }
   return {};
 }
@@ -360,7 +367,8 @@ ErrorOr<void> WriteAt(int fd, std::string_view data, std::uint64_t offset, const
     if (n < 0) return Error{Errno("lineage: cannot write " + path)};
     done += static_cast<std::size_t>(n);
   }
-  if (ftruncate(fd, static_cast<off_t>(offset + data.size())) != 0) return Error{Errno("lineage: cannot write " + path)};
+  if (ftruncate(fd, static_cast<off_t>(offset + data.size())) != 0)
+    return Error{Errno("lineage: cannot write " + path)};
   return {};
 }
 
@@ -440,12 +448,11 @@ ErrorOr<std::string> SigstoreBundleOf(std::string_view checkpoint_body) {
   }
 }
 
-ErrorOr<void> TlogPublisher::Publish(std::string_view log_id, std::uint64_t log_end,
-                                     std::string_view checkpoint_body) {
+ErrorOr<void> TlogPublisher::Publish(std::string_view log_id, std::uint64_t log_end, std::string_view checkpoint_body) {
   if (size() == 0) return {};
   for (const auto& [key, tile] : partial_) {
-    GOV_RETURN_IF_ERROR(GrowFile({false, tile.tile.level, tile.tile.index}, tile.tile, tlog::TilePath(tile.tile),
-                                 tile.hashes));
+    GOV_RETURN_IF_ERROR(
+        GrowFile({false, tile.tile.level, tile.tile.index}, tile.tile, tlog::TilePath(tile.tile), tile.hashes));
   }
   partial_.clear();
   if (!edge_entries_.empty()) {

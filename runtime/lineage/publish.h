@@ -6,10 +6,10 @@
 
 #include <cstdint>
 #include <map>
-#include <tuple>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "runtime/crypto/ed25519.h"

@@ -24,11 +24,11 @@
 #include "runtime/lineage/publish.h"
 #include "runtime/request/byte_string.h"
 #include "runtime/request/request.h"
+#include "runtime/support/display.h"
 #include "runtime/tlog/checkpoint.h"
 #include "runtime/tlog/cosignature.h"
 #include "runtime/tlog/note.h"
 #include "runtime/tlog/tile.h"
-#include "runtime/support/display.h"
 
 namespace gov::lineage {
 namespace {
@@ -688,7 +688,8 @@ class Verifier {
     }
     bool signature_failure = false;
     auto note = OpenLineageNote(*options_.note, log_id_, options_.trusted, signature_failure);
-    if (!note.ok()) return Fail(signature_failure ? Failure::kSignature : Failure::kMalformed, note.error().message, 0, 0);
+    if (!note.ok())
+      return Fail(signature_failure ? Failure::kSignature : Failure::kMalformed, note.error().message, 0, 0);
     const tlog::Checkpoint& checkpoint = note.value();
     if (!note_root_) {
       return Fail(Failure::kChain,
@@ -698,16 +699,16 @@ class Verifier {
                   0, 0);
     }
     if (*note_root_ != checkpoint.root_hash) {
-      return Fail(Failure::kChain,
-                  fmt::format("the checkpoint note's tree head is not the one of the log's first {} records",
-                              checkpoint.size),
-                  0, 0);
+      return Fail(
+          Failure::kChain,
+          fmt::format("the checkpoint note's tree head is not the one of the log's first {} records", checkpoint.size),
+          0, 0);
     }
     if (!note_ends_at_checkpoint_) {
-      return Fail(Failure::kChain,
-                  fmt::format("the checkpoint note's tree ends at record {}, which is not a checkpoint",
-                              checkpoint.size - 1),
-                  0, 0);
+      return Fail(
+          Failure::kChain,
+          fmt::format("the checkpoint note's tree ends at record {}, which is not a checkpoint", checkpoint.size - 1),
+          0, 0);
     }
     if (published_ && !published_->error.empty()) {
       return Fail(Failure::kChain, "the published tiles are not the log's: " + published_->error, 0, 0);
@@ -1073,8 +1074,8 @@ class Verifier {
                               checkpoint.size, last_seq_),
                   1, 0);
     }
-    auto included = tlog::VerifyInclusion(tlog::LeafHash(last_head_), last_seq_, checkpoint.size,
-                                          bundle_proof_->hashes, checkpoint.root_hash);
+    auto included = tlog::VerifyInclusion(tlog::LeafHash(last_head_), last_seq_, checkpoint.size, bundle_proof_->hashes,
+                                          checkpoint.root_hash);
     if (!included.ok()) {
       return Fail(Failure::kChain,
                   fmt::format("bundle: record {} is not in the tree the checkpoint note signs: {}", last_seq_,

@@ -54,8 +54,10 @@ ErrorOr<WitnessOutcome> WitnessLog(const std::string& log_dir, const WitnessOpti
   auto claimed = parsed.ok() ? tlog::ParseCheckpoint(parsed.value().text) : ErrorOr<tlog::Checkpoint>(parsed.error());
   if (!claimed.ok()) return Refuse(WitnessVerdict::kUnsigned, "", "the checkpoint note: " + claimed.error().message);
   const std::string& origin = claimed.value().origin;
-  const std::string log_id = origin.substr(0, kOriginPrefix.size()) == kOriginPrefix ? origin.substr(kOriginPrefix.size()) : "";
-  if (!lineage::IsId(log_id)) return Refuse(WitnessVerdict::kUnsigned, "", "the checkpoint note is not a lineage log's");
+  const std::string log_id =
+      origin.substr(0, kOriginPrefix.size()) == kOriginPrefix ? origin.substr(kOriginPrefix.size()) : "";
+  if (!lineage::IsId(log_id))
+    return Refuse(WitnessVerdict::kUnsigned, "", "the checkpoint note is not a lineage log's");
   bool signature_failure = false;
   auto opened = lineage::OpenLineageNote(*text, log_id, options.log_keys, signature_failure);
   if (!opened.ok()) return Refuse(WitnessVerdict::kUnsigned, log_id, opened.error().message);
@@ -71,9 +73,9 @@ ErrorOr<WitnessOutcome> WitnessLog(const std::string& log_dir, const WitnessOpti
   if (earlier_text) {
     auto earlier = lineage::OpenLineageNote(*earlier_text, log_id, options.log_keys, signature_failure);
     auto earlier_note = tlog::ParseNote(*earlier_text);
-    if (!earlier.ok() || !earlier_note.ok() || !tlog::FindCosignature(earlier_note.value(), options.key.public_key()).ok()) {
-      return Error{fmt::format("{}/checkpoint is not a checkpoint this witness cosigned; not overwritten",
-                               state_dir)};
+    if (!earlier.ok() || !earlier_note.ok() ||
+        !tlog::FindCosignature(earlier_note.value(), options.key.public_key()).ok()) {
+      return Error{fmt::format("{}/checkpoint is not a checkpoint this witness cosigned; not overwritten", state_dir)};
     }
     const tlog::Checkpoint& seen = earlier.value();
     outcome.previous_size = seen.size;
@@ -91,9 +93,9 @@ ErrorOr<WitnessOutcome> WitnessLog(const std::string& log_dir, const WitnessOpti
       // would get it.
       lineage::DirectoryTileSource tiles(log_dir);
       auto proof = tlog::ConsistencyProof(seen.size, latest.size, tlog::TileHashReader(latest.size, tiles));
-      auto consistent = proof.ok() ? tlog::VerifyConsistency(seen.size, latest.size, proof.value(), seen.root_hash,
-                                                             latest.root_hash)
-                                   : ErrorOr<void>(proof.error());
+      auto consistent =
+          proof.ok() ? tlog::VerifyConsistency(seen.size, latest.size, proof.value(), seen.root_hash, latest.root_hash)
+                     : ErrorOr<void>(proof.error());
       if (!consistent.ok()) {
         return Refuse(WitnessVerdict::kInconsistent, log_id,
                       fmt::format("fork: the tree of {} records does not extend the {} this witness cosigned: {}",
@@ -104,7 +106,8 @@ ErrorOr<WitnessOutcome> WitnessLog(const std::string& log_dir, const WitnessOpti
   GOV_ASSIGN_OR_RETURN(tlog::NoteSignature cosignature,
                        tlog::Cosign(parsed.value().text, options.name, options.key, options.now));
   tlog::Note cosigned = parsed.value();
-  std::erase_if(cosigned.signatures, [&](const tlog::NoteSignature& line) { return line.key_id == cosignature.key_id; });
+  std::erase_if(cosigned.signatures,
+                [&](const tlog::NoteSignature& line) { return line.key_id == cosignature.key_id; });
   cosigned.signatures.push_back(std::move(cosignature));
   if (mkdir(options.state_dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return Error{fmt::format("cannot create {}: {}", options.state_dir, std::strerror(errno))};

@@ -175,8 +175,7 @@ inline std::vector<Mutation> DsseMutations(const Session& s, bool bundle) {
   envelope(
       "empty keyid", [&](auto& e) { signature(e)["keyid"] = ""; }, accepted);
   envelope(
-      "keyid of another key", [&](auto& e) { signature(e)["keyid"] = TestKey(99).public_key().IdHex(); },
-      accepted);
+      "keyid of another key", [&](auto& e) { signature(e)["keyid"] = TestKey(99).public_key().IdHex(); }, accepted);
   envelope(
       "URL-safe base64 without padding",
       [&](auto& e) {

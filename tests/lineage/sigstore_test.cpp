@@ -34,8 +34,8 @@ TEST_CASE("sigstore: the published checkpoint bundle verifies with sigstore-js, 
   WriteFile(wrong, TestKey(99).public_key().ToPem());
   const std::string env = "NODE_PATH=" + modules;
   auto verify = [&](const std::string& file, const std::string& pub) {
-    return RunProgram({"/usr/bin/env", env, "node", std::string(GOV_SOURCE_DIR) + "/tests/lineage/sigstore/verify_bundle.js",
-                       file, pub},
+    return RunProgram({"/usr/bin/env", env, "node",
+                       std::string(GOV_SOURCE_DIR) + "/tests/lineage/sigstore/verify_bundle.js", file, pub},
                       dir.path);
   };
   Ran ok = verify(bundle, right);

@@ -8,10 +8,10 @@
 #include <filesystem>
 #include <sstream>
 
+#include "runtime/crypto/sha256.h"
 #include "runtime/lineage/log_io.h"
 #include "runtime/lineage/publish.h"
 #include "runtime/lineage/verify.h"
-#include "runtime/crypto/sha256.h"
 #include "runtime/tlog/checkpoint.h"
 #include "runtime/tlog/merkle.h"
 #include "runtime/tlog/tile.h"
@@ -318,12 +318,12 @@ namespace {
 TEST_CASE("tlog: the test vectors of lineage-format.md", "[lineage][tlog]") {
   const std::string log_id = "0123456789abcdef0123456789abcdef";
   const std::vector<std::string> heads = {
-      "{\"body\":\"sha256:" + std::string(64, 'a') + "\",\"log\":\"" + log_id + "\",\"prev\":\"sha256:" +
-          std::string(64, '0') + "\",\"seq\":0,\"type\":\"header\",\"v\":1}",
-      "{\"body\":\"sha256:" + std::string(64, 'b') + "\",\"log\":\"" + log_id + "\",\"prev\":\"sha256:" +
-          std::string(64, '1') + "\",\"seq\":1,\"type\":\"recovery\",\"v\":1}",
-      "{\"body\":\"sha256:" + std::string(64, 'c') + "\",\"log\":\"" + log_id + "\",\"prev\":\"sha256:" +
-          std::string(64, '2') + "\",\"seq\":2,\"type\":\"checkpoint\",\"v\":1}"};
+      "{\"body\":\"sha256:" + std::string(64, 'a') + "\",\"log\":\"" + log_id +
+          "\",\"prev\":\"sha256:" + std::string(64, '0') + "\",\"seq\":0,\"type\":\"header\",\"v\":1}",
+      "{\"body\":\"sha256:" + std::string(64, 'b') + "\",\"log\":\"" + log_id +
+          "\",\"prev\":\"sha256:" + std::string(64, '1') + "\",\"seq\":1,\"type\":\"recovery\",\"v\":1}",
+      "{\"body\":\"sha256:" + std::string(64, 'c') + "\",\"log\":\"" + log_id +
+          "\",\"prev\":\"sha256:" + std::string(64, '2') + "\",\"seq\":2,\"type\":\"checkpoint\",\"v\":1}"};
   tlog::MemoryTree tree;
   std::vector<std::string> leaves;
   for (const std::string& head : heads) {
@@ -337,7 +337,8 @@ TEST_CASE("tlog: the test vectors of lineage-format.md", "[lineage][tlog]") {
   REQUIRE((root2.ok() && root3.ok() && inclusion.ok() && consistency.ok()));
   auto signer = tlog::NoteSigner::Create(LogOrigin(log_id), TestKey(7));
   REQUIRE(signer.ok());
-  auto note = tlog::SignCheckpoint(tlog::Checkpoint{LogOrigin(log_id), 3, root3.value(), {}}, std::span(&signer.value(), 1));
+  auto note =
+      tlog::SignCheckpoint(tlog::Checkpoint{LogOrigin(log_id), 3, root3.value(), {}}, std::span(&signer.value(), 1));
   REQUIRE(note.ok());
   auto vkey = LineageNoteVerifier(log_id, TestKey(7).public_key());
   REQUIRE(vkey.ok());

@@ -46,12 +46,15 @@ struct Host {
   crypto::PrivateKey lineage;
   crypto::PrivateKey witness;
 
-  Host(std::string host, std::uint8_t seed) : name(std::move(host)), lineage(TestKey(seed)), witness(TestKey(seed + 1)) {}
+  Host(std::string host, std::uint8_t seed)
+      : name(std::move(host)), lineage(TestKey(seed)), witness(TestKey(seed + 1)) {}
 
   WitnessOptions Witnessing(const Host& other, std::uint64_t now = 1795900000) const {
     return WitnessOptions{"witness." + name + ".example/gov", witness, state.path, {other.lineage.public_key()}, now};
   }
-  std::string Cosigned(const Host& other) const { return state.path + "/" + LogIdOf(other.lineage_dir.path) + "/checkpoint"; }
+  std::string Cosigned(const Host& other) const {
+    return state.path + "/" + LogIdOf(other.lineage_dir.path) + "/checkpoint";
+  }
 };
 
 Report VerifyWitnessed(const Host& log_host, const std::string& seen, const std::vector<crypto::PublicKey>& witnesses) {
@@ -191,16 +194,16 @@ TEST_CASE("witness: govd witness cosigns, refuses a rollback with exit 2, and go
   INFO(refused.out << refused.err);
   CHECK(refused.code == 2);
   CHECK(refused.err.find("not cosigned: rollback") != std::string::npos);
-  Ran verified = RunProgram({GOV_GOVVERIFY, "--lineage-key", log_pub, "--witness", witness_pub, "--since",
-                             a.Cosigned(b), b.lineage_dir.path},
-                            keys.path);
+  Ran verified = RunProgram(
+      {GOV_GOVVERIFY, "--lineage-key", log_pub, "--witness", witness_pub, "--since", a.Cosigned(b), b.lineage_dir.path},
+      keys.path);
   INFO(verified.out << verified.err);
   CHECK(verified.code == 0);
   CHECK(verified.out.find("witnessed: the --since checkpoint is cosigned by witness.host-a.example/gov at ") !=
         std::string::npos);
-  Ran caught = RunProgram({GOV_GOVVERIFY, "--lineage-key", log_pub, "--witness", witness_pub, "--since",
-                           a.Cosigned(b), earlier.path},
-                          keys.path);
+  Ran caught = RunProgram(
+      {GOV_GOVVERIFY, "--lineage-key", log_pub, "--witness", witness_pub, "--since", a.Cosigned(b), earlier.path},
+      keys.path);
   CHECK(caught.code == 2);
   CHECK(RunProgram({GOV_GOVVERIFY, "--lineage-key", log_pub, "--witness", log_pub, "--since", a.Cosigned(b),
                     b.lineage_dir.path},

@@ -1192,8 +1192,7 @@ TEST_CASE("tlog: cosignature/v1 lines: the spec's example, signing, verifying, r
   CHECK_FALSE(FindCosignature(changed_time, witness_key.value().public_key()).ok());
   Note huge_time = reread.value();
   huge_time.signatures.back().signature[0] = static_cast<char>(0x80);
-  CHECK(FindCosignature(huge_time, witness_key.value().public_key()).error().message.find("2^63") !=
-        std::string::npos);
+  CHECK(FindCosignature(huge_time, witness_key.value().public_key()).error().message.find("2^63") != std::string::npos);
   CHECK_FALSE(Cosign(text, "bad name", witness_key.value(), 1).ok());
   CHECK_FALSE(Cosign(text, "w", witness_key.value(), kMaxCosignatureTime + 1).ok());
 }
