@@ -101,6 +101,20 @@ inline Authorization SampleAuthorization(const std::string& run_id, const std::s
   return auth;
 }
 
+// Appends `runs` sample runs (authorization, start, end) to the log in
+// `dir`, each followed by a checkpoint as a govrun invocation does.
+inline void AppendSampleRuns(const std::string& dir, const crypto::PrivateKey& key, int runs) {
+  auto opened = OpenLog(dir, key);
+  REQUIRE(opened.ok());
+  for (int i = 0; i < runs; ++i) {
+    const std::string run = NewRunId();
+    REQUIRE(opened.value()->RecordAuthorization(SampleAuthorization(run, "")).ok());
+    REQUIRE(opened.value()->RecordStart(Start{run, 1, 1, {}, 1, 1, "boot", 0, "/usr/bin/git"}).ok());
+    REQUIRE(opened.value()->RecordEnd(End{run, 2, 1, true, 0}).ok());
+    REQUIRE(opened.value()->Checkpoint().ok());
+  }
+}
+
 }  // namespace gov::lineage
 
 #include "runtime/bundle/bundle.h"

@@ -28,18 +28,6 @@ std::vector<std::string> Heads(const std::string& log_path) {
   return heads;
 }
 
-void AppendRuns(const std::string& dir, const crypto::PrivateKey& key, int runs) {
-  auto opened = OpenLog(dir, key);
-  REQUIRE(opened.ok());
-  for (int i = 0; i < runs; ++i) {
-    const std::string run = NewRunId();
-    REQUIRE(opened.value()->RecordAuthorization(SampleAuthorization(run, "")).ok());
-    REQUIRE(opened.value()->RecordStart(Start{run, 1, 1, {}, 1, 1, "boot", 0, "/usr/bin/git"}).ok());
-    REQUIRE(opened.value()->RecordEnd(End{run, 2, 1, true, 0}).ok());
-    REQUIRE(opened.value()->Checkpoint().ok());
-  }
-}
-
 tlog::Checkpoint OpenNoteOf(const std::string& dir, const std::string& log_id, const crypto::PublicKey& key) {
   bool signature_failure = false;
   auto checkpoint = OpenLineageNote(ReadFile(dir + "/checkpoint"), log_id, {key}, signature_failure);
@@ -63,7 +51,7 @@ TEST_CASE("tlog: the published log is what a tlog client reads: note, tiles, ent
   const crypto::PrivateKey key = TestKey(7);
   // 100 invocations of 4 records: over a full tile of 256 leaves, so full
   // and partial tiles at level 0 and a partial one at level 1.
-  AppendRuns(dir.path, key, 100);
+  AppendSampleRuns(dir.path, key, 100);
   const std::vector<std::string> heads = Heads(dir.path + "/lineage.log");
   REQUIRE(heads.size() == 401);
   auto head = ParseHead(heads[0]);
@@ -132,7 +120,7 @@ TEST_CASE("tlog: the published log is what a tlog client reads: note, tiles, ent
 TEST_CASE("tlog: a mirror copy verifies as the original; a changed copy does not", "[lineage][tlog][tamper]") {
   TempDir dir;
   const crypto::PrivateKey key = TestKey(7);
-  AppendRuns(dir.path, key, 70);
+  AppendSampleRuns(dir.path, key, 70);
   TempDir mirror_parent;
   const std::string mirror = mirror_parent.path + "/mirror";
   CopyTree(dir.path, mirror);
@@ -204,12 +192,12 @@ TEST_CASE("tlog: a mirror copy verifies as the original; a changed copy does not
 TEST_CASE("tlog: --since a saved note catches a rolled-back and a forked log", "[lineage][tlog][tamper]") {
   TempDir dir;
   const crypto::PrivateKey key = TestKey(7);
-  AppendRuns(dir.path, key, 3);
+  AppendSampleRuns(dir.path, key, 3);
   TempDir saved_parent;
   const std::string earlier = saved_parent.path + "/earlier";
   CopyTree(dir.path, earlier);
   const std::string seen_early = ReadFile(dir.path + "/checkpoint");
-  AppendRuns(dir.path, key, 3);
+  AppendSampleRuns(dir.path, key, 3);
   const std::string seen_late = ReadFile(dir.path + "/checkpoint");
 
   // The log grew: it extends both notes seen.
@@ -228,7 +216,7 @@ TEST_CASE("tlog: --since a saved note catches a rolled-back and a forked log", "
 
   // A fork: the early state continued differently by someone holding the
   // key (a consistent log with a valid note) is not the log seen later.
-  AppendRuns(earlier, key, 3);
+  AppendSampleRuns(earlier, key, 3);
   CHECK(VerifyDir(earlier, key).failure == Failure::kNone);
   Report forked = VerifyDir(earlier, key, seen_late);
   INFO(forked.message);
@@ -237,7 +225,7 @@ TEST_CASE("tlog: --since a saved note catches a rolled-back and a forked log", "
 
   // A note of another log, or one signed by another key, is refused.
   TempDir other;
-  AppendRuns(other.path, key, 1);
+  AppendSampleRuns(other.path, key, 1);
   CHECK(VerifyDir(dir.path, key, ReadFile(other.path + "/checkpoint")).failure == Failure::kChain);
   CHECK(VerifyDir(dir.path, TestKey(99), seen_early).failure == Failure::kSignature);
 }
@@ -245,7 +233,7 @@ TEST_CASE("tlog: --since a saved note catches a rolled-back and a forked log", "
 TEST_CASE("tlog: the writer resumes from its state and rebuilds when it is wrong", "[lineage][tlog]") {
   TempDir dir;
   const crypto::PrivateKey key = TestKey(7);
-  AppendRuns(dir.path, key, 20);  // 81 records: partial tile 000.p/81
+  AppendSampleRuns(dir.path, key, 20);  // 81 records: partial tile 000.p/81
   const std::string log_before = ReadFile(dir.path + "/lineage.log");
 
   // Each damage to the resume point, the note or the tiles is repaired by
@@ -272,7 +260,7 @@ TEST_CASE("tlog: the writer resumes from its state and rebuilds when it is wrong
     TempDir copy;
     CopyTree(dir.path, copy.path);
     damages[i](copy.path);
-    AppendRuns(copy.path, key, 1);
+    AppendSampleRuns(copy.path, key, 1);
     Report report = VerifyDir(copy.path, key);
     INFO(report.message);
     CHECK(report.failure == Failure::kNone);
@@ -287,7 +275,7 @@ TEST_CASE("tlog: the writer resumes from its state and rebuilds when it is wrong
 TEST_CASE("tlog: a version 2 statement whose tree head is wrong fails, even re-signed", "[lineage][tlog][tamper]") {
   TempDir dir;
   const crypto::PrivateKey key = TestKey(7);
-  AppendRuns(dir.path, key, 2);
+  AppendSampleRuns(dir.path, key, 2);
   std::vector<std::string> lines = Lines(ReadFile(dir.path + "/lineage.log"));
   // Re-sign the last checkpoint with the right key but a wrong tree head.
   const SplitLine split = Split(lines.back());

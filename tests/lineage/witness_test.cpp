@@ -20,18 +20,6 @@ using service::WitnessLog;
 using service::WitnessOptions;
 using service::WitnessVerdict;
 
-void AppendRuns(const std::string& dir, const crypto::PrivateKey& key, int runs) {
-  auto opened = OpenLog(dir, key);
-  REQUIRE(opened.ok());
-  for (int i = 0; i < runs; ++i) {
-    const std::string run = NewRunId();
-    REQUIRE(opened.value()->RecordAuthorization(SampleAuthorization(run, "")).ok());
-    REQUIRE(opened.value()->RecordStart(Start{run, 1, 1, {}, 1, 1, "boot", 0, "/usr/bin/git"}).ok());
-    REQUIRE(opened.value()->RecordEnd(End{run, 2, 1, true, 0}).ok());
-    REQUIRE(opened.value()->Checkpoint().ok());
-  }
-}
-
 std::string LogIdOf(const std::string& dir) {
   const std::string log = ReadFile(dir + "/lineage.log");
   return log.substr(log.find("\"log\":\"") + 7, 32);
@@ -66,8 +54,8 @@ Report VerifyWitnessed(const Host& log_host, const std::string& seen, const std:
 
 TEST_CASE("witness: two hosts witness each other's logs", "[lineage][witness]") {
   Host a("host-a", 10), b("host-b", 20);
-  AppendRuns(a.lineage_dir.path, a.lineage, 2);
-  AppendRuns(b.lineage_dir.path, b.lineage, 3);
+  AppendSampleRuns(a.lineage_dir.path, a.lineage, 2);
+  AppendSampleRuns(b.lineage_dir.path, b.lineage, 3);
 
   // Each host's witness cosigns the other's log (first sight).
   for (const auto& [witness, log] : {std::pair<Host*, Host*>{&a, &b}, {&b, &a}}) {
@@ -95,7 +83,7 @@ TEST_CASE("witness: two hosts witness each other's logs", "[lineage][witness]") 
   CHECK(verified.witnessed_by[0] == "witness.host-a.example/gov at 1795900000");
   // The log grows; the witness cosigns the larger tree after checking the
   // consistency proof read from the tiles.
-  AppendRuns(b.lineage_dir.path, b.lineage, 70);
+  AppendSampleRuns(b.lineage_dir.path, b.lineage, 70);
   auto grown = WitnessLog(b.lineage_dir.path, a.Witnessing(b, 1795900060));
   REQUIRE(grown.ok());
   CHECK(grown.value().verdict == WitnessVerdict::kCosigned);
@@ -117,10 +105,10 @@ TEST_CASE("witness: two hosts witness each other's logs", "[lineage][witness]") 
 
 TEST_CASE("witness: a rolled-back or forked log is not cosigned", "[lineage][witness][tamper]") {
   Host a("host-a", 10), b("host-b", 20);
-  AppendRuns(b.lineage_dir.path, b.lineage, 3);
+  AppendSampleRuns(b.lineage_dir.path, b.lineage, 3);
   TempDir earlier;
   fs::copy(b.lineage_dir.path, earlier.path, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-  AppendRuns(b.lineage_dir.path, b.lineage, 2);
+  AppendSampleRuns(b.lineage_dir.path, b.lineage, 2);
   REQUIRE(WitnessLog(b.lineage_dir.path, a.Witnessing(b)).value().verdict == WitnessVerdict::kCosigned);
   const std::string cosigned = ReadFile(a.Cosigned(b));
 
@@ -133,12 +121,12 @@ TEST_CASE("witness: a rolled-back or forked log is not cosigned", "[lineage][wit
 
   // Forks by someone holding B's lineage key: the earlier state continued
   // differently, to the same size and beyond.
-  AppendRuns(earlier.path, b.lineage, 2);
+  AppendSampleRuns(earlier.path, b.lineage, 2);
   auto same_size = WitnessLog(earlier.path, a.Witnessing(b));
   REQUIRE(same_size.ok());
   CHECK(same_size.value().verdict == WitnessVerdict::kInconsistent);
   CHECK(same_size.value().message.find("fork") == 0);
-  AppendRuns(earlier.path, b.lineage, 1);
+  AppendSampleRuns(earlier.path, b.lineage, 1);
   auto longer = WitnessLog(earlier.path, a.Witnessing(b));
   REQUIRE(longer.ok());
   CHECK(longer.value().verdict == WitnessVerdict::kInconsistent);
@@ -154,7 +142,7 @@ TEST_CASE("witness: a rolled-back or forked log is not cosigned", "[lineage][wit
 
   // A log signed by a key the witness does not pin is not cosigned.
   Host stranger("stranger", 30);
-  AppendRuns(stranger.lineage_dir.path, stranger.lineage, 1);
+  AppendSampleRuns(stranger.lineage_dir.path, stranger.lineage, 1);
   auto unsigned_log = WitnessLog(stranger.lineage_dir.path, a.Witnessing(b));
   REQUIRE(unsigned_log.ok());
   CHECK(unsigned_log.value().verdict == WitnessVerdict::kUnsigned);
@@ -169,7 +157,7 @@ TEST_CASE("witness: a rolled-back or forked log is not cosigned", "[lineage][wit
 TEST_CASE("witness: govd witness cosigns, refuses a rollback with exit 2, and govverify --witness agrees",
           "[lineage][witness][cli]") {
   Host a("host-a", 10), b("host-b", 20);
-  AppendRuns(b.lineage_dir.path, b.lineage, 2);
+  AppendSampleRuns(b.lineage_dir.path, b.lineage, 2);
   TempDir keys;
   const std::string witness_key = keys.path + "/witness.key", witness_pub = keys.path + "/witness.pub",
                     log_pub = keys.path + "/lineage-b.pub";
@@ -179,7 +167,7 @@ TEST_CASE("witness: govd witness cosigns, refuses a rollback with exit 2, and go
   chmod(witness_key.c_str(), 0600);
   TempDir earlier;
   fs::copy(b.lineage_dir.path, earlier.path, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-  AppendRuns(b.lineage_dir.path, b.lineage, 1);
+  AppendSampleRuns(b.lineage_dir.path, b.lineage, 1);
   auto witness = [&](const std::string& dir) {
     return RunProgram({GOV_GOVD, "witness", "--name", "witness.host-a.example/gov", "--key", witness_key, "--log-key",
                        log_pub, "--state", a.state.path, dir},
