@@ -159,10 +159,12 @@ void PrintText(const lineage::Report& r) {
       std::printf("  checked before the failure: %llu records\n", static_cast<unsigned long long>(r.records));
       return;
     }
+    const bool seen_earlier =
+        r.message.starts_with("rollback") || r.message.starts_with("the checkpoint seen earlier");
     std::printf("  before the failure (%s), the log verifies:\n",
-                r.message.starts_with("rollback") || r.message.starts_with("the checkpoint seen earlier")
-                    ? "it does not reach the checkpoint seen earlier"
-                    : "a torn tail");
+                seen_earlier                                ? "it does not reach the checkpoint seen earlier"
+                : r.message.starts_with("torn last record") ? "a torn tail"
+                                                            : "of what was published, or seen earlier");
   } else {
     std::printf("%s: verified %s %s%s\n", r.path.c_str(), r.kind.c_str(), r.log_id.c_str(),
                 r.kind == "bundle" ? fmt::format(" (root run {})", r.root).c_str() : "");

@@ -277,7 +277,11 @@ ErrorOr<CheckpointClaim> OpenCheckpoint(std::string_view body, const std::vector
     claim.log = predicate.at("log").get<std::string>();
     claim.count = predicate.at("count").get<std::uint64_t>();
     claim.head = predicate.at("head").get<std::string>();
-    claim.runs = predicate.at("runs").get<std::vector<std::string>>();
+    const Json& runs = predicate.at("runs");
+    if (!runs.is_array() || !std::all_of(runs.begin(), runs.end(), [](const Json& run) { return run.is_string(); })) {
+      return Error{"checkpoint statement: runs is not a list of strings"};
+    }
+    claim.runs = runs.get<std::vector<std::string>>();
     std::string log_digest = claim.head;
     if (type == kCheckpointPredicateType) {
       const std::string root_text = predicate.at("root").get<std::string>();

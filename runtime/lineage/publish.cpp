@@ -27,7 +27,7 @@ std::string Errno(const std::string& what) {
 
 // The whole file at `path`; `missing` is set (and an error returned) when it
 // does not exist. Files here are tiles and notes: at most 256 entries of 64 KiB.
-ErrorOr<std::string> ReadSmallFile(const std::string& path, bool* missing = nullptr) {
+ErrorOr<std::string> ReadSmallFile(const std::string& path, bool* missing = nullptr, ino_t* inode = nullptr) {
   // O_NONBLOCK: a FIFO planted in its place must not hang the reader.
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
@@ -39,6 +39,7 @@ ErrorOr<std::string> ReadSmallFile(const std::string& path, bool* missing = null
     close(fd);
     return Error{path + " is not a regular file"};
   }
+  if (inode != nullptr) *inode = st.st_ino;
   std::string out;
   char buffer[65536];
   while (true) {
@@ -164,37 +165,72 @@ std::optional<std::string> DirectoryTileSource::Locate(const tlog::Tile& tile, b
   return PathOf(tlog::Tile{tile.level, tile.index, static_cast<std::uint16_t>(best)}, entries);
 }
 
-ErrorOr<std::string> DirectoryTileSource::ReadGrowing(const tlog::Tile& tile, bool entries) const {
+ErrorOr<std::string> DirectoryTileSource::ReadGrowing(const tlog::Tile& tile, bool entries, bool* exact) const {
   bool missing = false;
-  auto exact = ReadSmallFile(dir_ + "/" + PathOf(tile, entries), &missing);
-  if (exact.ok() || !missing || tile.width == tlog::kTileWidth) return exact;
+  *exact = true;
+  ino_t inode = 0;
+  const std::string path = dir_ + "/" + PathOf(tile, entries);
+  auto read = ReadSmallFile(path, &missing, &inode);
+  if (read.ok() && tile.width != tlog::kTileWidth) {
+    // A writer may have renamed this file to its successor's name and
+    // appended while it was read: then what was read is a successor.
+    struct stat st {};
+    if (lstat(path.c_str(), &st) != 0 || st.st_ino != inode) *exact = false;
+  }
+  if (read.ok() || !missing || tile.width == tlog::kTileWidth) return read;
   // Superseded: a writer renamed it to a wider partial tile or to the full
   // tile as the tile grew (and may rename that one too while it is looked
   // for, so look a few times).
+  *exact = false;
   for (int attempt = 0; attempt < 16; ++attempt) {
+    // A directory listing may miss a file renamed while it is read: look again.
     const std::optional<std::string> successor = Locate(tile, entries);
-    if (!successor) break;
-    auto read = ReadSmallFile(dir_ + "/" + *successor, &missing);
-    if (read.ok() || !missing) return read;
+    if (!successor) continue;
+    auto wider = ReadSmallFile(dir_ + "/" + *successor, &missing);
+    if (wider.ok() || !missing) return wider;
   }
-  return exact;
+  return read;
 }
 
 ErrorOr<std::string> DirectoryTileSource::ReadTile(const tlog::Tile& tile) const {
-  GOV_ASSIGN_OR_RETURN(std::string data, ReadGrowing(tile, /*entries=*/false));
+  bool exact = true;
+  GOV_ASSIGN_OR_RETURN(std::string data, ReadGrowing(tile, /*entries=*/false, &exact));
   const std::size_t want = std::size_t{tile.width} * tlog::kHashSize;
-  // A successor is longer; the tile itself is checked by the reader.
-  if (data.size() > want) data.resize(want);
+  // A successor holds the tile as its prefix (the rest may still be being
+  // appended); the tile's own file must be exactly the tile.
+  if (!exact && data.size() > want) data.resize(want);
+  if (data.size() != want) {
+    return Error{fmt::format("{}: {} bytes where a tile of {} hashes has {}", tlog::TilePath(tile), data.size(),
+                             tile.width, want)};
+  }
   return data;
 }
 
 ErrorOr<std::vector<std::string>> DirectoryTileSource::ReadEntries(const tlog::Tile& tile) const {
-  GOV_ASSIGN_OR_RETURN(std::string data, ReadGrowing(tile, /*entries=*/true));
-  GOV_ASSIGN_OR_RETURN(std::vector<std::string> entries, tlog::DecodeEntryBundle(data));
-  if (entries.size() < tile.width) {
-    return Error{fmt::format("{}: {} entries where {} are needed", EntryBundlePath(tile), entries.size(), tile.width)};
+  bool exact = true;
+  GOV_ASSIGN_OR_RETURN(std::string data, ReadGrowing(tile, /*entries=*/true, &exact));
+  if (exact) {
+    GOV_ASSIGN_OR_RETURN(std::vector<std::string> entries, tlog::DecodeEntryBundle(data));
+    if (entries.size() != tile.width) {
+      return Error{fmt::format("{}: {} entries where it has {}", EntryBundlePath(tile), entries.size(), tile.width)};
+    }
+    return entries;
   }
-  entries.resize(tile.width);
+  // A successor: its first tile.width entries (a torn tail after them is a
+  // writer's append in progress, or one a crash interrupted).
+  std::vector<std::string> entries;
+  std::size_t at = 0;
+  while (entries.size() < tile.width) {
+    if (data.size() - at < 2) break;
+    const std::size_t length = (static_cast<unsigned char>(data[at]) << 8) | static_cast<unsigned char>(data[at + 1]);
+    if (data.size() - at - 2 < length) break;
+    entries.emplace_back(data.substr(at + 2, length));
+    at += 2 + length;
+  }
+  if (entries.size() != tile.width) {
+    return Error{fmt::format("{}: its successor holds {} entries where {} are needed", EntryBundlePath(tile),
+                             entries.size(), tile.width)};
+  }
   return entries;
 }
 

@@ -63,9 +63,9 @@ class DirectoryTileSource final : public tlog::TileSource {
   std::optional<std::string> Locate(const tlog::Tile& tile, bool entries) const;
 
  private:
-  // The first `width * unit` bytes of tile `tile` at `path_of(tile)`, or of a
-  // wider partial or the full tile when that one is gone.
-  ErrorOr<std::string> ReadGrowing(const tlog::Tile& tile, bool entries) const;
+  // The bytes of the file of `tile`, or, when that one is gone, of its
+  // successor (`exact` false).
+  ErrorOr<std::string> ReadGrowing(const tlog::Tile& tile, bool entries, bool* exact) const;
   std::string dir_;
 };
 

@@ -917,6 +917,8 @@ class Verifier {
         why = fmt::format("the body of record {} does not match its digest", head.value().seq);
       }
       if (bad != Failure::kNone) {
+        // The first line must be the header: nothing can account for it.
+        if (line_no == 1) return Fail(bad, fmt::format("line 1: {}", why), 1, 0);
         if (junk_start == std::string_view::npos) {
           junk_start = line_start;
           junk_line = line_no;

@@ -13,8 +13,10 @@ signature, chain, binding or malformed; exits with the first failure's code
 PATH is a log, a bundle (version 1 or 2) or a lineage_dir (its lineage.log).
 A log's version 2 checkpoints must name the RFC 9162 tree head of the records
 before them; a directory's signed checkpoint note (required when its last
-checkpoint is version 2) and tiles, or a `checkpoint` note beside a log file,
-are checked as "Transparency log" in the spec says.
+checkpoint is version 2), or a `checkpoint` note beside a log file named
+lineage.log, is checked as "Transparency log" in the spec says, and so is
+every hash tile and entry bundle of the note's tree (computed from the log's
+HEADs in the same pass, one buffer of 256 per tile level).
 
 --requests also decodes every authorization body's request (byte strings,
 docs/request.md) and, after PATH's line, prints one line per authorization:
@@ -443,9 +445,9 @@ def note_key_id(name, public):
 def open_note(data, name, trusted):
     """The text of a note with a verifying signature by `name` with a pinned
     key; a signature by a pinned key that does not verify rejects the note,
-    signatures by other keys are ignored. Raises Bad: signature, or malformed
-    for a note that does not parse as a signed note (the spec's step 1 does
-    not say; malformed as for DSSE envelopes that do not parse)."""
+    signatures by other keys (another name, or a key id no pinned key has
+    under this name) are ignored. Raises Bad: malformed for a note that does
+    not parse as a signed note, else signature (step 1)."""
     try:
         text, signatures = parse_note(data)
     except (ValueError, UnicodeDecodeError) as error:
@@ -468,7 +470,9 @@ def open_note(data, name, trusted):
 
 
 def parse_checkpoint_text(text):
-    """(origin, size, root hash) of a checkpoint note's text. Raises ValueError."""
+    """(origin, size, root hash, extension lines) of a checkpoint note's text
+    (c2sp.org/tlog-checkpoint: three lines, then optional extension lines).
+    Raises ValueError."""
     lines = text.decode("utf-8").split("\n")
     if lines[-1] != "" or len(lines) < 4 or "" in lines[:-1]:
         raise ValueError("not at least three non-empty lines")
@@ -480,7 +484,7 @@ def parse_checkpoint_text(text):
     root = canonical_base64(root)
     if len(root) != 32:
         raise ValueError("a root hash that is not 32 bytes")
-    return origin, int(size), root
+    return origin, int(size), root, lines[3:-1]
 
 
 def peek_note_size(data):
@@ -503,54 +507,128 @@ def tile_index_path(index):
     return "/".join(["x" + group for group in groups[:-1]] + [groups[-1]])
 
 
-def read_tile(directory, level, index, width):
-    """The width * 32 bytes of tile (level, index) at that width; a missing
-    partial tile is read as the prefix of the full tile or a wider partial."""
-    base = os.path.join(directory, "tile", str(level), tile_index_path(index))
+def tile_file(directory, kind, index, width):
+    """(path, bytes, own) of tile `kind` (a level, or "entries") number `index`
+    at `width`: its own file (own True), or for a partial tile found gone its
+    successor, the full tile or the narrowest wider partial. Raises Bad
+    (chain) when none exists or it cannot be read."""
+    base = os.path.join(directory, "tile", str(kind), tile_index_path(index))
     if width == 256:
-        candidates = [(base, 256)]
+        candidates = [base]
     else:
-        candidates = [("%s.p/%d" % (base, width), width), (base, 256)]
-        candidates += [("%s.p/%d" % (base, wider), wider) for wider in range(width + 1, 256)]
-    for path, size in candidates:
+        candidates = ["%s.p/%d" % (base, width), base]
+        candidates += ["%s.p/%d" % (base, wider) for wider in range(width + 1, 256)]
+    # A hash tile is at most 256 * 32 bytes, an entry bundle at most 256 *
+    # (2 + 65535); read one byte more to see a longer file.
+    limit = 256 * (32 if kind != "entries" else 65537) + 1
+    for path in candidates:
         try:
             with open(path, "rb") as tile:
-                data = tile.read()
+                return path, tile.read(limit), path == candidates[0]
         except FileNotFoundError:
             continue
         except OSError as error:
             raise Bad("chain", "tile %s: %s" % (path, error))
-        if len(data) != size * 32:
-            raise Bad("chain", "tile %s is %d bytes, not %d" % (path, len(data), size * 32))
-        return data[: width * 32]
-    raise Bad("chain", "tile %d/%s of width %d is missing" % (level, tile_index_path(index), width))
+    raise Bad("chain", "tile %s/%s of width %d is missing" % (kind, tile_index_path(index), width))
 
 
-def tile_tree_head(directory, size):
-    """MTH of the first `size` leaves, from the hashes in the tiles."""
-    tiles = {}
-
-    def node(level, index):
-        tile_level, below = divmod(level, 8)
-        first = index << below
-        key = (tile_level, first // 256)
-        if key not in tiles:
-            width = min(256, (size >> (8 * tile_level)) - key[1] * 256)
-            tiles[key] = read_tile(directory, tile_level, key[1], width)
-        data, offset = tiles[key], first % 256
-        hashes = [data[(offset + k) * 32 : (offset + k + 1) * 32] for k in range(1 << below)]
-        while len(hashes) > 1:
-            hashes = [node_hash(hashes[k], hashes[k + 1]) for k in range(0, len(hashes), 2)]
-        return hashes[0]
-
-    subtrees, start = [], 0
-    for level in range(63, -1, -1):
-        if size >> level & 1:
-            subtrees.append(node(level, start >> level))
-            start += 1 << level
-    return fold(subtrees)
+def entry_bundle(entries):
+    """An entry bundle: each entry as a uint16 big-endian length and its bytes."""
+    return b"".join(len(entry).to_bytes(2, "big") + entry for entry in entries)
 
 
+def entry_bundle_prefix(data, count):
+    """The bytes of the first `count` entries of entry bundle `data`, or None
+    when it ends before them (a truncated length or entry)."""
+    pos = 0
+    for _ in range(count):
+        if pos + 2 > len(data):
+            return None
+        pos += 2 + int.from_bytes(data[pos : pos + 2], "big")
+        if pos > len(data):
+            return None
+    return data[:pos]
+
+
+class TileChecker:
+    """Step 4 of the transparency log's verification: every hash tile and
+    entry bundle of the tree of size `size` in `directory` must be exactly the
+    one the log's first `size` HEADs give. Streams the leaves into per-level
+    buffers of at most 256 hashes (and level 0's HEADs): a buffer that fills
+    is a full tile, compared at once, whose MTH is the next hash of the level
+    above; when the tree reaches `size` the non-empty buffers are its partial
+    tiles. Keeps the first difference in `problem` (reported after steps 1
+    and 2)."""
+
+    def __init__(self, directory, size):
+        self.directory = directory
+        self.size = size
+        self.count = 0
+        self.levels = []  # per tile level: [index of the tile being filled, [hashes]]
+        self.entries = []  # the HEADs of the level 0 tile being filled
+        self.problem = None
+
+    def append(self, head_bytes):
+        if self.count >= self.size:
+            return
+        self.count += 1
+        if self.problem is not None:
+            return
+        self.entries.append(head_bytes)
+        self.add(0, leaf_hash(head_bytes))
+        if self.count == self.size and self.problem is None:
+            for level, (index, hashes) in enumerate(self.levels):
+                if hashes:
+                    self.compare(level, index, hashes)
+                if level == 0 and self.entries:
+                    self.compare_entries(index, self.entries)
+
+    def add(self, level, value):
+        if level == len(self.levels):
+            self.levels.append([0, []])
+        index, hashes = self.levels[level]
+        hashes.append(value)
+        if len(hashes) < 256:
+            return
+        self.compare(level, index, hashes)
+        if level == 0:
+            self.compare_entries(index, self.entries)
+            self.entries = []
+        tree = hashes
+        while len(tree) > 1:
+            tree = [node_hash(tree[k], tree[k + 1]) for k in range(0, len(tree), 2)]
+        self.levels[level] = [index + 1, []]
+        self.add(level + 1, tree[0])
+
+    def fail(self, message):
+        if self.problem is None:
+            self.problem = message
+
+    def compare(self, level, index, hashes):
+        """The tile's own file must be exactly its hashes; a successor read for
+        a partial tile found gone must begin with them (its later bytes are
+        hashes of a bigger tree, possibly still being appended)."""
+        expected = b"".join(hashes)
+        try:
+            path, data, own = tile_file(self.directory, level, index, len(hashes))
+        except Bad as bad:
+            return self.fail(str(bad))
+        if (data if own else data[: len(expected)]) != expected:
+            self.fail("tile %s is not the log's tile %d/%s of width %d" % (path, level, tile_index_path(index), len(hashes)))
+
+    def compare_entries(self, index, entries):
+        """As compare, for the entry bundle of level 0 tile `index`."""
+        expected = entry_bundle(entries)
+        try:
+            path, data, own = tile_file(self.directory, "entries", index, len(entries))
+        except Bad as bad:
+            return self.fail(str(bad))
+        if (data if own else entry_bundle_prefix(data, len(entries))) != expected:
+            first = index * 256
+            self.fail("entry bundle %s does not hold the log's HEADs %d to %d" % (path, first, first + len(entries) - 1))
+
+
+PREDICATE_MEMBERS = {"count", "head", "log", "runs"}
 CHECKPOINT_TYPES = {"https://gov.dev/lineage/checkpoint/v1": 1, "https://gov.dev/lineage/checkpoint/v2": 2}
 
 
@@ -592,12 +670,21 @@ def open_checkpoint(body, trusted):
         if version is None:
             raise Bad("malformed", "statement: wrong predicateType")
         predicate = statement["predicate"]
+        # At least these members (step 3 of the transparency log; a version 1
+        # predicate is the same without root); others are ignored.
+        needed = PREDICATE_MEMBERS | ({"root"} if version == 2 else set())
+        if not isinstance(predicate, dict) or not needed <= set(predicate):
+            raise Bad("malformed", "statement: the predicate lacks one of %s" % ", ".join(sorted(needed)))
         log, count, head = predicate["log"], predicate["count"], predicate["head"]
+        if not isinstance(predicate["runs"], list) or not all(isinstance(run, str) for run in predicate["runs"]):
+            raise Bad("malformed", "statement: runs is not a list of strings")
         root = None
         if version == 2:
             root = predicate["root"]
             if not is_digest(root):
                 raise Bad("malformed", "statement: root is not sha256: and 64 lower-case hex digits")
+        elif "root" in predicate:
+            raise Bad("malformed", "statement: a version 1 predicate with a root")
         subject = statement["subject"][0]
         if subject["name"] != "gov-lineage-log:" + log or "sha256:" + subject["digest"]["sha256"] != (root or head):
             raise Bad("malformed", "statement: the first subject is not the log %s" % ("tree head" if root else "head"))
@@ -639,7 +726,7 @@ def check_body(head, body, line):
 class Chain:
     """Checks chained records in order (shared by logs and bundles)."""
 
-    def __init__(self, log_id, trusted, policy_digest, all_signatures, bundle, root=None, wanted=()):
+    def __init__(self, log_id, trusted, policy_digest, all_signatures, bundle, root=None, wanted=(), tiles=None):
         self.log_id = log_id
         self.trusted = trusted
         self.policy_digest = policy_digest
@@ -655,9 +742,11 @@ class Chain:
         self.requests = []  # (run, decoded request) when --requests
         self.decode = False
         # A log's Merkle tree (a bundle holds only part of its log's leaves),
-        # the type of the last record of each tree size in `wanted`, and the
-        # statement version of the last checkpoint checked.
+        # the type of the last record of each tree size in `wanted`, the
+        # statement version of the last checkpoint checked, and the
+        # TileChecker of a checkpoint note's tree.
         self.tree = None if bundle else MerkleTree(wanted)
+        self.tiles = None if bundle else tiles
         self.kinds = {}
         self.last_version = None
 
@@ -678,6 +767,8 @@ class Chain:
             self.tree.append(head_bytes)
             if self.tree.size in self.tree.wanted:
                 self.kinds[self.tree.size] = head["type"]
+        if self.tiles is not None:
+            self.tiles.append(head_bytes)
         if body is not None:
             check_body(head, body, line)
         kind = head["type"]
@@ -685,6 +776,9 @@ class Chain:
             raise Bad("chain", "a header after the start", line)
         if kind == "authorization":
             run, parent = head["run"], head["parent"]
+            # Visible on any authorization HEAD, in a bundle's tree or not.
+            if parent == run:
+                raise Bad("chain", "an authorization names itself as its parent", line)
             if run in self.runs:
                 raise Bad("chain", "run authorized twice", line)
             in_tree = True
@@ -772,8 +866,9 @@ def split_lines(data):
     return out
 
 
-def verify_log(data, trusted, policy_digest, all_signatures, requests, wanted=()):
-    """The verified log's Chain (its tree keeps the heads of the sizes in wanted)."""
+def verify_log(data, trusted, policy_digest, all_signatures, requests, wanted=(), tiles=None):
+    """The verified log's Chain (its tree keeps the heads of the sizes in
+    wanted; its leaves are streamed into `tiles`, a TileChecker)."""
     chain = None
     junk = None  # (offset, class, line)
     lines = split_lines(data)
@@ -795,13 +890,15 @@ def verify_log(data, trusted, policy_digest, all_signatures, requests, wanted=()
             if head is not None and digest(body) != head["body"]:
                 problem = "chain"
         if problem:
+            if number == 1:  # step 2: an invalid first line fails with its class
+                raise Bad(problem, "the first line is not a valid record", 1)
             if junk is None:
                 junk = (offset, problem, number)
             continue
         if number == 1:
             if head["type"] != "header":
                 raise Bad("malformed", "the log does not start with a header", 1)
-            chain = Chain(head["log"], trusted, policy_digest, all_signatures, bundle=False, wanted=wanted)
+            chain = Chain(head["log"], trusted, policy_digest, all_signatures, bundle=False, wanted=wanted, tiles=tiles)
             chain.decode = requests is not None
             if head["prev"] != "sha256:" + "0" * 64:
                 raise Bad("chain", "record 0 does not start the chain", 1)
@@ -835,9 +932,10 @@ def verify_log(data, trusted, policy_digest, all_signatures, requests, wanted=()
     return chain
 
 
-def verify_note(note, chain, directory, trusted):
+def verify_note(note, chain, trusted):
     """Steps 1, 2 and 4 of the transparency log's verification (step 3 is in
-    Chain.check) for a log's checkpoint note and the tiles beside it."""
+    Chain.check) for a log's checkpoint note and the tiles beside it (which
+    chain.tiles compared while the log was read)."""
     origin, size, root = open_checkpoint_note(note, chain.log_id, trusted)
     if size > chain.records:
         raise Bad("chain", "the checkpoint note's tree has %d records, the log %d" % (size, chain.records))
@@ -845,8 +943,10 @@ def verify_note(note, chain, directory, trusted):
         raise Bad("chain", "the last record of the checkpoint note's tree is not a checkpoint")
     if chain.tree.kept.get(size) != root:
         raise Bad("chain", "the checkpoint note's root is not the tree head of the log's first %d records" % size)
-    if tile_tree_head(directory, size) != root:
-        raise Bad("chain", "the tiles give another tree head for size %d than the checkpoint note" % size)
+    if chain.tiles is None or chain.tiles.size != size or chain.tiles.count != size:
+        raise Bad("chain", "the tiles of size %d were not checked" % size)  # not reached
+    if chain.tiles.problem is not None:
+        raise Bad("chain", chain.tiles.problem)
 
 
 def open_checkpoint_note(note, log_id, trusted):
@@ -855,11 +955,13 @@ def open_checkpoint_note(note, log_id, trusted):
     name = "gov-lineage/" + log_id
     text = open_note(note, name, trusted)
     try:
-        origin, size, root = parse_checkpoint_text(text)
+        origin, size, root, extensions = parse_checkpoint_text(text)
     except (ValueError, UnicodeDecodeError) as error:
         raise Bad("malformed", "checkpoint note: %s" % error)
     if origin != name:
         raise Bad("malformed", "checkpoint note: the origin is not %s" % name)
+    if extensions:
+        raise Bad("malformed", "checkpoint note: the checkpoint has extension lines")
     return origin, size, root
 
 
@@ -933,14 +1035,18 @@ def verify(path, trusted, policy_digest, all_signatures, requests=None):
     if data.startswith(b'{"format":') or data.startswith(b'{"checkpoint":'):
         verify_bundle(data, trusted, policy_digest, all_signatures, requests)
         return
-    # The lineage_dir's checkpoint note, or one beside a log file.
+    # The lineage_dir's checkpoint note, or one beside a log file named
+    # lineage.log (a log file of another name is verified without a note).
     directory = os.path.dirname(path)
     note_path = os.path.join(directory, "checkpoint")
-    note = open(note_path, "rb").read() if os.path.isfile(note_path) else None
+    note = None
+    if is_dir or os.path.basename(path) == "lineage.log":
+        note = open(note_path, "rb").read() if os.path.isfile(note_path) else None
     size = None if note is None else peek_note_size(note)
-    chain = verify_log(data, trusted, policy_digest, all_signatures, requests, () if size is None else (size,))
+    tiles = None if size is None else TileChecker(directory, size)
+    chain = verify_log(data, trusted, policy_digest, all_signatures, requests, () if size is None else (size,), tiles)
     if note is not None:
-        verify_note(note, chain, directory, trusted)
+        verify_note(note, chain, trusted)
     elif is_dir and chain.last_version == 2:
         raise Bad("signature", "no checkpoint note in the directory although the last checkpoint is version 2")
 
