@@ -17,7 +17,13 @@
 //   7  govd's protocol (runtime/service/protocol.h): frames split with
 //      TakeFrame, each payload's `record` decoded as an authorization, a
 //      start and an end; what decodes re-encodes to JSON that decodes to
-//      the same encoding.
+//      the same encoding;
+//   8  the transparency-log readers: tlog::ParseNote (when it accepts,
+//      FormatNote writes the same bytes back), the lineage note of a fixed
+//      log opened with the fixed key, ParseCheckpoint, FindCosignature,
+//      DecodeEntryBundle (when it accepts, EncodeEntryBundle writes the same
+//      bytes back) and the tile path parsers (when they accept, the writers
+//      give the same path).
 // Any crash, sanitizer report, hang or broken property is a bug
 // (std::abort).
 //
@@ -47,10 +53,15 @@
 #include "runtime/ir/ir.h"
 #include "runtime/lineage/format.h"
 #include "runtime/lineage/log_io.h"
+#include "runtime/lineage/publish.h"
 #include "runtime/lineage/recorder.h"
 #include "runtime/lineage/verify.h"
 #include "runtime/request/request.h"
 #include "runtime/service/protocol.h"
+#include "runtime/tlog/checkpoint.h"
+#include "runtime/tlog/cosignature.h"
+#include "runtime/tlog/note.h"
+#include "runtime/tlog/tile.h"
 #include "tests/support/ir_node.h"
 
 namespace {
@@ -326,6 +337,11 @@ void WriteSeeds(const std::string& dir) {
     const lineage::SplitLine split = lineage::Split(std::string_view(last).substr(0, last.size() - 1));
     put("head-checkpoint", 4, split.head);
     put("checkpoint", 5, split.body);
+    // The published note and a partial entry bundle.
+    put("note", 8, read(temp / "checkpoint"));
+    for (const auto& entry : fs::directory_iterator(temp / "tile" / "entries" / "000.p")) {
+      put("entries", 8, read(entry.path()));
+    }
   }
   fs::remove_all(temp);
 }
@@ -339,6 +355,22 @@ void RoundTrip(const nlohmann::json& json, ErrorOr<Record> (*decode)(const nlohm
   const nlohmann::json encoded = encode(decoded.value());
   auto again = decode(nlohmann::json::parse(encoded.dump()));
   Check(again.ok() && encode(again.value()) == encoded);
+}
+
+void FuzzTransparencyLog(std::string_view bytes) {
+  if (auto note = tlog::ParseNote(bytes); note.ok()) {
+    Check(tlog::FormatNote(note.value()) == bytes);
+    (void)tlog::ParseCheckpoint(note.value().text);
+    (void)tlog::FindCosignature(note.value(), Key().public_key());
+  }
+  bool signature_failure = false;
+  (void)lineage::OpenLineageNote(bytes, std::string(32, '0'), {Key().public_key()}, signature_failure);
+  if (auto entries = tlog::DecodeEntryBundle(bytes); entries.ok()) {
+    auto encoded = tlog::EncodeEntryBundle(entries.value());
+    Check(encoded.ok() && encoded.value() == bytes);
+  }
+  if (auto tile = tlog::ParseTilePath(bytes); tile.ok()) Check(tlog::TilePath(tile.value()) == bytes);
+  if (auto tile = tlog::ParseEntryBundlePath(bytes); tile.ok()) Check(tlog::EntryBundlePath(tile.value()) == bytes);
 }
 
 void FuzzServiceMessage(std::string_view bytes) {
@@ -373,7 +405,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0 || size > (1u << 20)) return 0;
   const std::string_view bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 8) {
+  switch (data[0] % 9) {
     case 0:
       FuzzRequest(bytes);
       break;
@@ -395,8 +427,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 6:
       FuzzExport(bytes);
       break;
-    default:
+    case 7:
       FuzzServiceMessage(bytes);
+      break;
+    default:
+      FuzzTransparencyLog(bytes);
       break;
   }
   return 0;
