@@ -260,8 +260,30 @@ ErrorOr<void> TlogPublisher::Resume(int log_fd, const Tail& tail) {
   bool signature_failure = false;
   GOV_ASSIGN_OR_RETURN(tlog::Checkpoint checkpoint,
                        OpenLineageNote(note, tail.log_id, {key_.public_key()}, signature_failure));
-  if (checkpoint.size != size) return Error{"the note and tlog.state name different sizes"};
-  if (offset > tail.valid_end || size > tail.next_seq) return Error{"the log is shorter than its published tree"};
+  // The state is written after the note: a writer killed in between left it
+  // behind the note; the records between them are found by reading on.
+  if (size > checkpoint.size) return Error{"tlog.state is ahead of the note"};
+  if (offset > tail.valid_end || checkpoint.size > tail.next_seq) {
+    return Error{"the log is shorter than its published tree"};
+  }
+  if (size < checkpoint.size) {
+    std::uint64_t seq = size;
+    const std::uint64_t from = offset;
+    auto read = ForEachLine(log_fd, from, tail.valid_end, [&](std::string_view line) -> ErrorOr<void> {
+      if (seq == checkpoint.size) return {};
+      const SplitLine split = Split(line);
+      auto head = split.has_body ? ParseHead(split.head) : ErrorOr<Head>(Error{""});
+      if (head.ok() && DigestOf(split.body) == head.value().body) {
+        if (head.value().seq != seq) return Error{"the records after tlog.state are not the next leaves"};
+        ++seq;
+      }
+      offset += line.size() + 1;
+      return {};
+    });
+    if (!read.ok()) return read.error();
+    if (seq != checkpoint.size) return Error{"the log does not reach the note's size"};
+    size = checkpoint.size;
+  }
   if (offset < tail.valid_end) {
     // The next record must be leaf `size`.
     char buffer[1024];
@@ -497,14 +519,14 @@ ErrorOr<void> TlogPublisher::Publish(std::string_view log_id, std::uint64_t log_
     GOV_RETURN_IF_ERROR(GrowFile({true, 0, tile.index}, tile, tlog::EntryBundlePath(tile), bundle));
   }
   log_offset_ = log_end;
-  GOV_RETURN_IF_ERROR(
-      ReplaceFile(std::string(kTlogStateFileName), fmt::format("gov-tlog-state 1 {} {}\n", size(), log_offset_)));
   GOV_ASSIGN_OR_RETURN(tlog::NoteSigner signer, tlog::NoteSigner::Create(LogOrigin(log_id), key_));
   tlog::Checkpoint checkpoint{LogOrigin(log_id), size(), RootHash(), {}};
   GOV_ASSIGN_OR_RETURN(std::string note, tlog::SignCheckpoint(checkpoint, std::span(&signer, 1)));
   GOV_ASSIGN_OR_RETURN(std::string sigstore, SigstoreBundleOf(checkpoint_body));
   GOV_RETURN_IF_ERROR(ReplaceFile(std::string(kSigstoreBundleFileName), sigstore));
-  return ReplaceFile(std::string(kNoteFileName), note);
+  GOV_RETURN_IF_ERROR(ReplaceFile(std::string(kNoteFileName), note));
+  // Last: a writer killed before this resumes from the note by reading on.
+  return ReplaceFile(std::string(kTlogStateFileName), fmt::format("gov-tlog-state 1 {} {}\n", size(), log_offset_));
 }
 
 }  // namespace gov::lineage
