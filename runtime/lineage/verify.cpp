@@ -1058,6 +1058,12 @@ class Verifier {
       return Fail(Failure::kChain, "bundle: does not end with a signed checkpoint (truncated)", line_no, 0);
     }
     Finish(true);
+    // A downgrade to version 1 would drop what covers the last checkpoint.
+    if (!failed() && !bundle_proof_ && last_claim_has_root_) {
+      return Fail(Failure::kChain,
+                  "bundle: a version 2 checkpoint in a version 1 bundle: its checkpoint note and proof were withheld",
+                  1, 0);
+    }
     if (!failed() && bundle_proof_) CheckBundleProof();
   }
 

@@ -1014,6 +1014,8 @@ def verify_bundle(data, trusted, policy_digest, all_signatures, requests):
     if not last_signed:
         raise Bad("chain", "does not end with a signed checkpoint")
     chain.finish()
+    if not v2 and chain.last_version == 2:
+        raise Bad("chain", "a version 2 checkpoint in a version 1 bundle: its note and proof were withheld")
     if v2:  # step 5
         _, size, root = open_checkpoint_note(header["checkpoint"].encode("utf-8"), header["log"], trusted)
         if size <= last[0]:

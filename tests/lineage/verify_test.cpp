@@ -931,3 +931,24 @@ TEST_CASE("a run that names itself as its parent is refused", "[lineage][tamper]
 
 }  // namespace
 }  // namespace gov::lineage
+
+namespace gov::lineage {
+namespace {
+
+// A version 2 bundle rewritten as version 1 (note and proof dropped) so that
+// its last checkpoint's envelope can be re-encoded unnoticed: refused.
+TEST_CASE("a version 2 bundle downgraded to version 1 is refused", "[lineage][tamper]") {
+  Session s;
+  std::vector<std::string> lines = Lines(ReadFile(s.bundle_path));
+  const nlohmann::json header = nlohmann::json::parse(lines[0]);
+  REQUIRE(header.at("format") == "gov-lineage-bundle-v2");
+  lines[0] = Canonical(nlohmann::json{{"format", "gov-lineage-bundle-v1"}, {"log", header.at("log")},
+                                      {"root", header.at("root")}});
+  Report report = Check(Join(lines), s.Options());
+  INFO(report.message);
+  CHECK(report.failure == Failure::kChain);
+  CHECK(report.message.find("withheld") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace gov::lineage
