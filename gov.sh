@@ -55,13 +55,14 @@ install_deps() {
 }
 
 # Node.js and the npm packages some tests drive (sigstore-js checks that gov's
-# Sigstore bundles verify): Debian's nodejs and npm when no node is installed,
-# the packages pinned in tests/lineage/sigstore/package.json under build/node.
+# Sigstore bundles verify; puppeteer-core drives Debian's chromium in the
+# console's browser tests): Debian's nodejs and npm when no node is installed,
+# the packages pinned in tests/node/package.json under build/node.
 install_node_modules() {
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     install_deps nodejs npm
   fi
-  local want=tests/lineage/sigstore/package.json
+  local want=tests/node/package.json
   if [ -d build/node/node_modules/@sigstore/verify ] && cmp -s "$want" build/node/package.json; then
     log "npm packages are present (build/node)"
     return
@@ -124,6 +125,7 @@ case "$command" in
     ;;
   test)
     install_deps
+    install_deps chromium   # the console's browser tests (headless; no browser download)
     install_node_modules
     build release
     run_tests release

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "console/viewer/proof_viewer.h"
 #include "runtime/bundle/loader.h"
 #include "runtime/crypto/ed25519.h"
 #include "runtime/lineage/log_io.h"
@@ -30,7 +31,7 @@ constexpr const char* kUsage =
     "usage: govverify [--lineage-key KEY.pub]... [--policy-key KEY.pub]... [--trust KEY.pub]...\n"
     "                 [--policy FILE.govb] [--replay] [--all-signatures]\n"
     "                 [--since SEEN] [--witness KEY.pub]... [--save-checkpoint FILE]\n"
-    "                 [--format text|json] [--quiet] PATH...\n"
+    "                 [--format text|json] [--quiet] [--html FILE] PATH...\n"
     "       govverify export LOG_OR_DIR RUN_ID -o BUNDLE\n"
     "       govverify note-key KEY.pub LOG_ID\n"
     "\n"
@@ -50,6 +51,8 @@ constexpr const char* kUsage =
     "         --save-checkpoint FILE  after a verified log, save its signed checkpoint note\n"
     "                          (its last checkpoint record for logs without a note) for --since\n"
     "         --format json    machine-readable report; --quiet: exit status only\n"
+    "         --html FILE      also write the proof viewer: one self-contained HTML page\n"
+    "                          with the verdict, the keys, checkpoints and run tree (one PATH)\n"
     "         --version, --help\n"
     "Examples:\n"
     "  govverify --lineage-key lineage.pub --policy-key ops.pub --policy agent.govb --replay run.lineage\n"
@@ -212,6 +215,28 @@ void PrintText(const lineage::Report& r) {
   }
 }
 
+// Writes the proof viewer of the file verified at `path` (a lineage_dir: its
+// log) with the verdict `report`: the page shows the failure too.
+ErrorOr<void> WriteProofViewer(const std::string& html_file, const std::string& path, const lineage::Report& report,
+                               const std::vector<console::PinnedKey>& pinned) {
+  std::string file = path;
+  if (access((path + "/" + std::string(lineage::kLogFileName)).c_str(), F_OK) == 0) {
+    file += "/" + std::string(lineage::kLogFileName);
+  }
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  if (!in && !in.eof()) return Error{"cannot read " + file};
+  const std::string text = bytes.str();
+  console::ProofViewerInput input;
+  input.bytes = text;
+  input.report = ReportJson(report);
+  input.keys = pinned;
+  input.note = report.last_note;
+  input.generator = "govverify 0.1.0";
+  return output::WriteOutputFile(html_file, console::RenderProofViewer(console::ProofViewerData(input)));
+}
+
 int Main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "export") == 0) return Export(argc, argv);
   if (argc >= 2 && std::strcmp(argv[1], "note-key") == 0) return NoteKey(argc, argv);
@@ -226,6 +251,7 @@ int Main(int argc, char** argv) {
   std::string save_file;
   bool quiet = false;
   std::string format = "text";
+  std::string html_file;
   std::vector<std::string> paths;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -257,6 +283,8 @@ int Main(int argc, char** argv) {
       all_signatures = true;
     } else if (arg == "--since") {
       if (!value(since_file)) return Usage("--since needs a file saved by --save-checkpoint");
+    } else if (arg == "--html") {
+      if (!value(html_file) || html_file.empty()) return Usage("--html needs a file");
     } else if (arg == "--save-checkpoint") {
       if (!value(save_file)) return Usage("--save-checkpoint needs a file");
     } else if (arg == "--quiet" || arg == "-q") {
@@ -285,6 +313,7 @@ int Main(int argc, char** argv) {
   if ((!since_file.empty() || !save_file.empty()) && paths.size() != 1) {
     return Usage("--since and --save-checkpoint take exactly one log");
   }
+  if (!html_file.empty() && paths.size() != 1) return Usage("--html takes exactly one PATH");
 
   lineage::VerifyOptions options;
   options.all_signatures = all_signatures;
@@ -323,6 +352,13 @@ int Main(int argc, char** argv) {
     return static_cast<int>(Failure::kUsage);
   }
   if (!options.witnesses.empty() && since_file.empty()) return Usage("--witness needs --since (a cosigned checkpoint)");
+  std::vector<console::PinnedKey> pinned;  // for the proof viewer, each key in its role
+  for (const auto& [files, role] : {std::pair{&trust_files, "both"}, std::pair{&lineage_key_files, "lineage"},
+                                    std::pair{&policy_key_files, "policy"}, std::pair{&witness_files, "witness"}}) {
+    for (const auto& file : *files) {
+      if (auto key = crypto::ReadPublicKeyFile(file); key.ok()) pinned.push_back({role, file, key.value()});
+    }
+  }
   for (const auto& witness : options.witnesses) {
     for (const auto& key : options.trusted) {
       if (witness.raw() == key.raw()) return Usage("a --witness key is also a lineage key: each key has one role");
@@ -366,6 +402,16 @@ int Main(int argc, char** argv) {
       } else if (auto saved = output::WriteOutputFile(save_file, seen); !saved.ok()) {
         report.failure = Failure::kInput;
         report.message = "--save-checkpoint: " + saved.error().message;
+      }
+    }
+    if (!html_file.empty()) {
+      auto written = WriteProofViewer(html_file, path, report, pinned);
+      if (!written.ok()) {
+        std::fprintf(stderr, "govverify: --html %s: %s\n", html_file.c_str(), written.error().message.c_str());
+        if (report.failure == Failure::kNone) {
+          report.failure = Failure::kInput;
+          report.message = "--html: " + written.error().message;
+        }
       }
     }
     if (report.failure != Failure::kNone && exit_code == 0) exit_code = static_cast<int>(report.failure);

@@ -118,7 +118,8 @@ agent "$govrun" --session --bundle "$state/make-session.lineage" -- make session
 
 step "5. Verify the lineage offline: signatures, chain, policy binding, and every decision replayed"
 agent "$govverify" --lineage-key "$state/keys/lineage.pub" --policy-key "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$state/session.lineage"
-agent "$govverify" --lineage-key "$state/keys/lineage.pub" --policy-key "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$state/make-session.lineage"
+agent "$govverify" --lineage-key "$state/keys/lineage.pub" --policy-key "$state/keys/policy.pub" --policy "$state/agent.govb" --replay --html "$state/make-session.html" "$state/make-session.lineage"
+say "--html wrote the session's proof viewer: $state/make-session.html (one file, no network needed)"
 agent "$govverify" --lineage-key "$state/keys/lineage.pub" --policy-key "$state/keys/policy.pub" --policy "$state/agent.govb" --replay "$state/lineage"
 
 step "6. Tamper with one byte of a copy: verification fails and says where and why"
@@ -197,6 +198,7 @@ step "Where things are"
 say "policy bundle:   $state/agent.govb"
 say "lineage log:     $state/lineage/"
 say "session bundle:  $state/session.lineage (nested run), $state/make-session.lineage (governed session)"
+say "proof viewer:    $state/make-session.html — open it in any browser (file://; it loads nothing else)"
 say "keys:            $state/keys/ (policy.key signs bundles, lineage.key signs checkpoints)"
 say "service layout:  $state/service/ (govd's key, lineage directory and socket; the set-gid govrun)"
 say "Next: README.md (five-minute tour), docs/govrun.md, docs/govd.md, docs/lineage-format.md, docs/threat-model.md"

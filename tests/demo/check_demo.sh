@@ -29,6 +29,7 @@ expect "session: rm inside make is denied by its rule" 'govrun --session [^\n]*m
 expect "session: make goes on after the denial" 'the build goes on\n(?:[^\n]*\n)*?-> exit 0'
 expect "session bundle verifies with replay" '--replay [^\n]*make-session.lineage\n(?:[^\n]*\n)*?-> exit 0\n'
 expect "bundle verifies with replay" '--replay [^\n]*session.lineage\n(?:[^\n]*\n)*?-> exit 0\n'
+expect "the session's proof viewer is written" '--html [^\n]*make-session.html [^\n]*\n(?:[^\n]*\n)*?-> exit 0\n--html wrote the session'"'"'s proof viewer'
 expect "tampered copy fails" '--replay [^\n]*tampered.lineage\n(?:[^\n]*\n)*?-> exit [1-5]\n'
 if [ "$(id -u)" -eq 0 ]; then
   expect "govd: the session through the service denies rm" 'config.toml --session -- make session\n(?:[^\n]*\n)*?govrun: deny by delete_outside'
@@ -44,6 +45,7 @@ if [ "$(id -u)" -eq 0 ]; then
   expect "govd: the witnessed checkpoint catches the rollback" 'witness-key.pub --since [^\n]*\n[^\n]*FAILED \(chain\): rollback'
   expect "govd: the rolled-back log is caught" 'FAILED \(chain\): rollback: the log has [0-9]+ records, fewer than the [0-9]+ of the checkpoint seen earlier'
 fi
+grep -q 'id="gov-lineage"' "$state/make-session.html" 2>/dev/null || { echo "no proof viewer page"; failures=$((failures + 1)); }
 [ -e /var/tmp/gov-demo-escape ] && { echo "the Landlock probe file exists"; failures=$((failures + 1)); }
 [ -e "$state/outside/data.txt" ] || { echo "the file outside the workspace was deleted"; failures=$((failures + 1)); }
 if [ $failures -ne 0 ]; then

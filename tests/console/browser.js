@@ -1,0 +1,82 @@
+// Opens a proof viewer page in Debian's chromium (headless, driven by
+// puppeteer-core from build/node) and prints what a user sees as one JSON
+// document on stdout; the Catch2 tests in tests/console assert on it.
+//
+// usage: node browser.js PAGE.html SCREENSHOT.png [--select RUN_ID] [--filter VERDICT]
+//                        [--click-row N] [--expand-all]
+'use strict';
+const path = require('path');
+const puppeteer = require('puppeteer-core');
+
+async function main() {
+  const [page_file, screenshot, ...rest] = process.argv.slice(2);
+  const options = {};
+  for (let i = 0; i < rest.length; i += 2) options[rest[i].replace(/^--/, '')] = rest[i + 1];
+  const browser = await puppeteer.launch({
+    executablePath: process.env.GOV_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    // Root in CI: chromium's own sandbox needs an unprivileged user.
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-dev-shm-usage', '--disable-extensions'],
+    defaultViewport: { width: 1400, height: 900 },
+    protocolTimeout: 240000,
+  });
+  const out = { requests: [], console: [], violations: [], page_errors: [] };
+  try {
+    const page = await browser.newPage();
+    const url = 'file://' + path.resolve(page_file);
+    await page.setRequestInterception(true);
+    page.on('request', (request) => {
+      out.requests.push(request.url());
+      // Nothing but the page itself may load; anything else is recorded and refused.
+      if (request.url() === url || request.url().startsWith(url + '#')) request.continue();
+      else request.abort('blockedbyclient');
+    });
+    page.on('console', (message) => out.console.push(message.type() + ': ' + message.text()));
+    page.on('pageerror', (error) => out.page_errors.push(String(error)));
+    await page.evaluateOnNewDocument(() => {
+      window.__violations = [];
+      document.addEventListener('securitypolicyviolation',
+        (event) => window.__violations.push(event.violatedDirective + ' ' + event.blockedURI));
+    });
+    const started = Date.now();
+    await page.goto(url, { waitUntil: 'load', timeout: 120000 });
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 120000 });
+    out.ready_ms = Date.now() - started;
+
+    const snapshot = async () => page.evaluate(() => ({
+      verdict: document.getElementById('verdict').innerText,
+      verdict_class: document.getElementById('verdict').className,
+      summary: document.getElementById('summary').innerText,
+      count: document.getElementById('filter-count').innerText,
+      rows: Array.from(document.querySelectorAll('#rows .row')).map((row) => ({ run: row.dataset.run, text: row.innerText })),
+      detail: document.getElementById('detail').innerText,
+      scripts: document.querySelectorAll('script').length,
+      handlers: document.querySelectorAll('[onerror],[onload],[onclick],[onmouseover]').length,
+      images: document.querySelectorAll('img,iframe,object,embed,link').length,
+      xss: typeof window.__xss !== 'undefined',
+      violations: window.__violations,
+    }));
+    if (options.filter !== undefined) {
+      await page.select('#filter-verdict', options.filter);
+    }
+    if (options['click-row'] !== undefined) {
+      const rows = await page.$$('#rows .row');
+      await rows[Number(options['click-row'])].click();
+    }
+    if (options.select !== undefined) {
+      await page.evaluate((id) => { location.hash = '#run=' + id; }, options.select);
+      await page.waitForFunction((id) => document.querySelector('#rows .row.selected[data-run="' + id + '"]'), { timeout: 30000 },
+        options.select);
+    }
+    Object.assign(out, await snapshot());
+    await page.screenshot({ path: screenshot, fullPage: false });
+  } finally {
+    await browser.close();
+  }
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+main().catch((error) => {
+  process.stderr.write('browser.js: ' + (error && error.stack ? error.stack : String(error)) + '\n');
+  process.exit(2);
+});

@@ -1,0 +1,272 @@
+// The proof viewer (`govverify --html`, docs/console.md): the page's data and
+// its strict self-containment, then the page as headless Chromium renders it
+// (tests/console/browser.js, puppeteer-core with Debian's chromium): the
+// verdict, the run tree, a deny's rule and reason, a tampered log's failure
+// class and record, hostile argv shown as text, and no request leaving the page.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "console/viewer/assets.h"
+#include "console/viewer/proof_viewer.h"
+#include "runtime/crypto/sha256.h"
+#include "tests/lineage/helpers.h"
+
+namespace gov::console {
+namespace {
+
+using lineage::Authorization;
+using lineage::End;
+using lineage::RecordedRule;
+using lineage::Start;
+using Json = nlohmann::json;
+
+const std::string kXssScript = "</script><script>window.__xss=1</script>";
+const std::string kXssImage = "<img src=x onerror=\"window.__xss=1\">";
+const std::string kEntities = "&lt;b&gt; &amp; &#x3c;";
+const std::string kBidi = "\xE2\x80\xAEhs.live";  // U+202E RIGHT-TO-LEFT OVERRIDE, then "hs.live"
+const std::string kNotUtf8 = "\xff\xfe\x80ok";
+const std::size_t kHugeArgument = 1 << 20;
+
+// A governed session's lineage written by the real recorder:
+//   bash (allow) ─┬─ make (allow) ── cc (allow, exit 1)
+//                 ├─ curl (deny by no_network_tools)
+//                 └─ echo with hostile arguments (allow)
+struct ViewerLog {
+  lineage::TempDir dir;
+  crypto::PrivateKey key = lineage::TestKey(7);
+  std::string shell, make, cc, curl, hostile;
+  std::string log_path, key_path;
+
+  std::string Run(lineage::Recorder& recorder, const std::string& parent, const std::string& program,
+                  std::vector<std::string> args, const std::string& verdict, RecordedRule rule, int exit_status) {
+    Authorization auth = lineage::SampleAuthorization(lineage::NewRunId(), parent, verdict);
+    auth.request.program_path = program;
+    auth.request.args = std::move(args);
+    auth.rules = {std::move(rule)};
+    auth.obligations.timeout_ms = 600000;
+    REQUIRE(recorder.RecordAuthorization(auth).ok());
+    if (auth.execute) {
+      Start start{auth.run_id, 4242, 1767268800000000000, {{"timeout", "govrun timer (SIGKILL)", "600000 ms"}}};
+      start.program = program;
+      REQUIRE(recorder.RecordStart(start).ok());
+      End end;
+      end.run_id = auth.run_id;
+      end.time_unix_ns = 1767268800250000000;
+      end.duration_ns = 250000000;
+      end.exited = true;
+      end.exit_status = exit_status;
+      REQUIRE(recorder.RecordEnd(end).ok());
+    }
+    return auth.run_id;
+  }
+
+  ViewerLog() {
+    auto opened = lineage::OpenLog(dir.path, key);
+    REQUIRE(opened.ok());
+    lineage::Recorder& recorder = *opened.value();
+    shell = Run(recorder, "", "/usr/bin/bash", {"-c", "make && curl https://example.com"}, "allow",
+                {0, "agent_shell", "allow", "the agent's shell runs in a governed session"}, 0);
+    make =
+        Run(recorder, shell, "/usr/bin/make", {"-j2"}, "allow", {1, "build_tools", "allow", "builds are allowed"}, 0);
+    cc = Run(recorder, make, "/usr/bin/cc", {"-c", "main.c"}, "allow",
+             {1, "build_tools", "allow", "builds are allowed"}, 1);
+    curl = Run(recorder, shell, "/usr/bin/curl", {"https://example.com"}, "deny",
+               {2, "no_network_tools", "deny", "curl can send the workspace anywhere"}, 0);
+    hostile = Run(recorder, shell, "/usr/bin/echo",
+                  {kXssScript, kXssImage, kEntities, kBidi, kNotUtf8, std::string(kHugeArgument, 'A')}, "allow",
+                  {3, "echo", "allow", "harmless"}, 0);
+    REQUIRE(recorder.Checkpoint().ok());
+    log_path = dir.path + "/lineage.log";
+    key_path = dir.path + "/lineage.pub";
+    lineage::WriteFile(key_path, key.public_key().ToPem());
+  }
+
+  // govverify --html, as a user runs it.
+  lineage::Ran WriteHtml(const std::string& page) const {
+    return lineage::RunProgram({GOV_GOVVERIFY, "--lineage-key", key_path, "--html", page, dir.path}, dir.path);
+  }
+};
+
+Json Browse(const std::string& page, const std::string& shot, const std::vector<std::string>& options = {}) {
+  const std::string modules = std::string(GOV_SOURCE_DIR) + "/build/node/node_modules";
+  INFO("puppeteer-core is installed by ./gov.sh deps (or test) under " << modules << ", chromium by ./gov.sh test");
+  REQUIRE(std::filesystem::exists(modules + "/puppeteer-core"));
+  REQUIRE(std::filesystem::exists("/usr/bin/chromium"));
+  std::filesystem::create_directories(GOV_TEST_OUTPUT_DIR);
+  std::vector<std::string> argv = {"/usr/bin/env", "NODE_PATH=" + modules,
+                                   "node",         std::string(GOV_SOURCE_DIR) + "/tests/console/browser.js",
+                                   page,           std::string(GOV_TEST_OUTPUT_DIR) + "/" + shot};
+  argv.insert(argv.end(), options.begin(), options.end());
+  const lineage::Ran ran = lineage::RunProgram(argv, std::filesystem::path(page).parent_path());
+  INFO(ran.err);
+  REQUIRE(ran.code == 0);
+  Json out = Json::parse(ran.out);
+  // Whatever the page shows: it loaded nothing but itself, ran no injected
+  // code and violated nothing of its policy.
+  CHECK(out["requests"].size() == 1);
+  CHECK(out["page_errors"].empty());
+  CHECK(out["violations"].empty());
+  CHECK(out["scripts"] == 2);
+  CHECK(out["handlers"] == 0);
+  CHECK(out["images"] == 0);
+  CHECK(out["xss"] == false);
+  return out;
+}
+
+std::string Base64Sha256(std::string_view text) {
+  const crypto::Sha256Digest digest = crypto::Sha256Of(text);
+  return crypto::Base64Encode(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+}
+
+TEST_CASE("viewer: the proof viewer page is self-contained, under a CSP that admits only its own script and style",
+          "[console][viewer]") {
+  ViewerLog log;
+  const std::string page_path = log.dir.path + "/proof.html";
+  const lineage::Ran ran = log.WriteHtml(page_path);
+  INFO(ran.out << ran.err);
+  REQUIRE(ran.code == 0);
+  const std::string page = lineage::ReadFile(page_path);
+  CHECK(page.find("default-src 'none'; script-src 'sha256-" + Base64Sha256(assets::kViewerJs) +
+                  "'; style-src 'sha256-" + Base64Sha256(assets::kViewerCss) + "'") != std::string::npos);
+  // The page's own parts name no other resource; lineage strings stay data.
+  for (std::string_view asset : {assets::kViewerHtml, assets::kViewerCss, assets::kViewerJs}) {
+    CHECK(asset.find("http:") == std::string_view::npos);
+    CHECK(asset.find("https:") == std::string_view::npos);
+    CHECK(asset.find("url(") == std::string_view::npos);
+    CHECK(asset.find("innerHTML") == std::string_view::npos);
+    CHECK(asset.find("eval(") == std::string_view::npos);
+  }
+  CHECK(assets::kViewerJs.find("</script") == std::string_view::npos);
+  CHECK(assets::kViewerCss.find("</style") == std::string_view::npos);
+  std::size_t scripts = 0;
+  for (std::size_t at = page.find("<script"); at != std::string::npos; at = page.find("<script", at + 1)) ++scripts;
+  CHECK(scripts == 2);
+  CHECK(page.find(kXssScript) == std::string::npos);
+  CHECK(page.find(kXssImage) == std::string::npos);
+}
+
+TEST_CASE("viewer: the viewer's data holds every run with its parent, decision, enforcement and outcome",
+          "[console][viewer]") {
+  ViewerLog log;
+  lineage::VerifyOptions options = lineage::Trusting(log.key);
+  const lineage::Report report = lineage::Verify(log.dir.path, options);
+  REQUIRE(report.failure == lineage::Failure::kNone);
+  ProofViewerInput input;
+  const std::string bytes = lineage::ReadFile(log.log_path);
+  input.bytes = bytes;
+  input.report = {{"kind", report.kind}, {"certified", report.certified}};
+  input.keys = {{"lineage", log.key_path, log.key.public_key()}};
+  const Json data = ProofViewerData(input);
+  REQUIRE(data["runs"].size() == 5);
+  std::map<std::string, Json> runs;
+  for (const auto& run : data["runs"]) runs[run["id"].get<std::string>()] = run;
+  CHECK(runs[log.cc]["parent"] == log.make);
+  CHECK(runs[log.make]["parent"] == log.shell);
+  CHECK(runs[log.curl]["verdict"] == "deny");
+  CHECK(runs[log.curl]["exec"] == false);
+  CHECK(runs[log.curl]["rules"][0]["name"] == "no_network_tools");
+  CHECK(runs[log.curl]["rules"][0]["reason"] == "curl can send the workspace anywhere");
+  CHECK(!runs[log.curl].contains("start"));
+  CHECK(runs[log.cc]["end"]["exit_status"] == 1);
+  CHECK(runs[log.cc]["start"]["limits"][0]["mechanism"] == "govrun timer (SIGKILL)");
+  CHECK(runs[log.cc]["certified"] == true);
+  // Hashed variables by name only; the salted hashes stay in the log.
+  CHECK(runs[log.shell]["env_hashed"] == Json::array({"API_TOKEN", "HOME"}));
+  CHECK(runs[log.hostile]["request"]["args"][4].contains("base64"));
+  CHECK(data["signed_by"]["id"] == log.key.public_key().IdHex());
+  CHECK(data["unreadable"].empty());
+}
+
+TEST_CASE("viewer: records after the last checkpoint are shown as not vouched for", "[console][viewer]") {
+  ViewerLog log;
+  {
+    auto opened = lineage::OpenLog(log.dir.path, log.key);
+    REQUIRE(opened.ok());
+    REQUIRE(opened.value()->RecordAuthorization(lineage::SampleAuthorization(lineage::NewRunId(), "")).ok());
+  }
+  const lineage::Report report = lineage::Verify(log.dir.path, lineage::Trusting(log.key));
+  REQUIRE(report.uncertified > 0);
+  ProofViewerInput input;
+  const std::string bytes = lineage::ReadFile(log.log_path);
+  input.bytes = bytes;
+  input.report = {{"kind", report.kind}, {"certified", report.certified}};
+  const Json data = ProofViewerData(input);
+  REQUIRE(data["runs"].size() == 6);
+  CHECK(data["runs"][0]["certified"] == true);
+  CHECK(data["runs"][5]["certified"] == false);
+}
+
+TEST_CASE("viewer: in Chromium the viewer shows the verdict, the run tree and a deny's rule and reason",
+          "[console][viewer][browser]") {
+  ViewerLog log;
+  const std::string page = log.dir.path + "/proof.html";
+  REQUIRE(log.WriteHtml(page).code == 0);
+  const Json seen = Browse(page, "viewer-deny.png", {"--select", log.curl});
+  CHECK(seen["verdict_class"] == "verdict ok");
+  CHECK(seen["verdict"].get<std::string>().starts_with("Verified ✓ log "));
+  CHECK(seen["count"] == "5 runs");
+  REQUIRE(seen["rows"].size() == 5);
+  CHECK(seen["rows"][0]["run"] == log.shell);
+  CHECK(seen["rows"][1]["run"] == log.make);
+  CHECK(seen["rows"][2]["run"] == log.cc);
+  const std::string detail = seen["detail"];
+  CHECK(detail.find("no_network_tools") != std::string::npos);
+  CHECK(detail.find("curl can send the workspace anywhere") != std::string::npos);
+  CHECK(detail.find("not executed") != std::string::npos);
+  CHECK(detail.find(log.shell) != std::string::npos);  // the parent, one click away
+  const std::string summary = seen["summary"];
+  CHECK(summary.find(log.key.public_key().IdHex()) != std::string::npos);
+  CHECK(summary.find("signed checkpoint note") != std::string::npos);
+
+  const Json denies = Browse(page, "viewer-filter.png", {"--filter", "deny"});
+  CHECK(denies["count"] == "1 of 5 runs");
+  REQUIRE(denies["rows"].size() == 1);
+  CHECK(denies["rows"][0]["run"] == log.curl);
+}
+
+TEST_CASE("viewer: in Chromium a tampered log shows its failure class and record", "[console][viewer][browser]") {
+  ViewerLog log;
+  std::string bytes = lineage::ReadFile(log.log_path);
+  const std::size_t at = bytes.find("curl can send");
+  REQUIRE(at != std::string::npos);
+  bytes[at] = 'C';  // one byte of the deny's reason
+  lineage::WriteFile(log.log_path, bytes);
+  const std::string page = log.dir.path + "/proof.html";
+  const lineage::Ran ran = log.WriteHtml(page);
+  CHECK(ran.code == 2);  // chain: the page is written all the same
+  const Json seen = Browse(page, "viewer-tampered.png");
+  CHECK(seen["verdict_class"] == "verdict failed");
+  const std::string verdict = seen["verdict"];
+  INFO(verdict);
+  CHECK(verdict.starts_with("FAILED (chain): line "));
+  CHECK(verdict.find("the body of record ") != std::string::npos);
+  CHECK(verdict.find("does not match its digest") != std::string::npos);
+  // What comes after the failure is not vouched for.
+  bool uncertified = false;
+  for (const auto& row : seen["rows"]) {
+    if (row["text"].get<std::string>().find("uncertified") != std::string::npos) uncertified = true;
+  }
+  CHECK(uncertified);
+}
+
+TEST_CASE("viewer: in Chromium hostile argv renders as text: markup, entities, bidi overrides, bytes, 1 MB",
+          "[console][viewer][browser]") {
+  ViewerLog log;
+  const std::string page = log.dir.path + "/proof.html";
+  REQUIRE(log.WriteHtml(page).code == 0);
+  const Json seen = Browse(page, "viewer-hostile.png", {"--select", log.hostile});
+  const std::string detail = seen["detail"];
+  INFO(detail.substr(0, 3000));
+  CHECK(detail.find(kXssScript) != std::string::npos);
+  CHECK(detail.find(kXssImage) != std::string::npos);
+  CHECK(detail.find(kEntities) != std::string::npos);
+  CHECK(detail.find("\\u{202E}hs.live") != std::string::npos);
+  CHECK(detail.find(kBidi) == std::string::npos);  // never a live override
+  CHECK(detail.find("\\xff\\xfe\\x80ok") != std::string::npos);
+  CHECK(detail.find("show all 1,048,576 characters") != std::string::npos);
+  CHECK(detail.size() < 100000);  // the megabyte is cut until asked for
+}
+
+}  // namespace
+}  // namespace gov::console
