@@ -20,6 +20,7 @@ PACKAGES=(
   libbpf-dev bpftool libelf-dev zlib1g-dev   # the kernel session mechanism (BPF, runtime/session/bpf)
   git make   # the demo's agent session (and its test) runs them under govrun
   python3    # tests/lineage: an independent verifier of the lineage format
+  libcpp-httplib-dev   # govconsole's HTTP server
 )
 
 # Each step with the time since gov.sh started (CI keeps build + tests well under 30 min).
@@ -118,14 +119,14 @@ case "$command" in
     ;;
   demo)
     install_deps
-    log "configuring and building govc, govrun, govverify and govd (preset 'release')"
+    log "configuring and building govc, govrun, govverify, govd and govconsole (preset 'release')"
     cmake --preset release >/dev/null
-    cmake --build --preset release --target govc govrun govverify govd
+    cmake --build --preset release --target govc govrun govverify govd govconsole
     exec examples/demo.sh build/release
     ;;
   test)
     install_deps
-    install_deps chromium   # the console's browser tests (headless; no browser download)
+    install_deps chromium prometheus   # the console's browser tests (headless; no browser download); promtool
     install_node_modules
     build release
     run_tests release

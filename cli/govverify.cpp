@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -14,10 +15,12 @@
 #include <vector>
 
 #include "console/viewer/proof_viewer.h"
+#include "console/viewer/query.h"
 #include "runtime/bundle/loader.h"
 #include "runtime/crypto/ed25519.h"
 #include "runtime/lineage/log_io.h"
 #include "runtime/lineage/publish.h"
+#include "runtime/lineage/report_json.h"
 #include "runtime/lineage/verify.h"
 #include "runtime/support/output_file.h"
 
@@ -32,6 +35,10 @@ constexpr const char* kUsage =
     "                 [--policy FILE.govb] [--replay] [--all-signatures]\n"
     "                 [--since SEEN] [--witness KEY.pub]... [--save-checkpoint FILE]\n"
     "                 [--format text|json] [--quiet] [--html FILE] PATH...\n"
+    "       govverify list [KEYS...] [--verdict V] [--program P] [--user U] [--rule R]\n"
+    "                      [--exit N] [--text S] [--since TIME] [--until TIME] [--limit N]\n"
+    "                      [--format text|json] LOG_OR_BUNDLE\n"
+    "       govverify show [KEYS...] [--format text|json] RUN_ID LOG_OR_BUNDLE\n"
     "       govverify export LOG_OR_DIR RUN_ID -o BUNDLE\n"
     "       govverify note-key KEY.pub LOG_ID\n"
     "\n"
@@ -54,6 +61,10 @@ constexpr const char* kUsage =
     "         --html FILE      also write the proof viewer: one self-contained HTML page\n"
     "                          with the verdict, the keys, checkpoints and run tree (one PATH)\n"
     "         --version, --help\n"
+    "list and show verify first (same key options; exit status as above) and then print\n"
+    "the runs, newest first (list), or everything recorded about one run (show: a run id\n"
+    "or a unique prefix of at least 8 digits; 66 when the file holds no such run).\n"
+    "TIME: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, @UNIX_SECONDS, or ago: 90s, 30m, 12h, 7d.\n"
     "Examples:\n"
     "  govverify --lineage-key lineage.pub --policy-key ops.pub --policy agent.govb --replay run.lineage\n"
     "  govverify --lineage-key lineage.pub --format json /var/lib/gov/lineage\n"
@@ -109,45 +120,6 @@ int NoteKey(int argc, char** argv) {
   }
   std::printf("%s\n", verifier.value().Encode().c_str());
   return 0;
-}
-
-Json ReportJson(const lineage::Report& r) {
-  Json out = {{"path", r.path},
-              {"kind", r.kind},
-              {"ok", r.failure == Failure::kNone},
-              {"log", r.log_id},
-              {"records", r.records},
-              {"certified", r.certified},
-              {"uncertified", r.uncertified},
-              {"checkpoints", r.checkpoints},
-              {"signatures_checked", r.signatures_checked},
-              {"recoveries", r.recoveries},
-              {"external_parents", r.external_parents},
-              {"runs", r.runs},
-              {"allow", r.allow},
-              {"deny", r.deny},
-              {"ask", r.ask},
-              {"incomplete", r.incomplete},
-              {"unattributed", r.unattributed},
-              {"bound", r.bound},
-              {"replayed", r.replayed},
-              {"published", r.published},
-              {"witnessed_by", r.witnessed_by}};
-  if (r.kind == "bundle") {
-    out["root"] = r.root;
-    out["root_parent"] = r.root_parent;
-  }
-  if (r.failure == Failure::kNone) {
-    out["failure"] = nullptr;
-  } else {
-    out["failure"] = {{"class", lineage::FailureName(r.failure)},
-                      {"exit_code", static_cast<int>(r.failure)},
-                      {"message", r.message},
-                      {"line", r.failure_line},
-                      {"offset", r.failure_offset}};
-    out["failure"]["record"] = r.failure_seq >= 0 ? Json(r.failure_seq) : Json(nullptr);
-  }
-  return out;
 }
 
 void PrintText(const lineage::Report& r) {
@@ -215,10 +187,10 @@ void PrintText(const lineage::Report& r) {
   }
 }
 
-// Writes the proof viewer of the file verified at `path` (a lineage_dir: its
-// log) with the verdict `report`: the page shows the failure too.
-ErrorOr<void> WriteProofViewer(const std::string& html_file, const std::string& path, const lineage::Report& report,
-                               const std::vector<console::PinnedKey>& pinned) {
+// The viewer data (runs, checkpoints, keys) of the file verified at `path`
+// (a lineage_dir: its log) with the verdict `report`.
+ErrorOr<Json> ViewerDataOf(const std::string& path, const lineage::Report& report,
+                           const std::vector<console::PinnedKey>& pinned) {
   std::string file = path;
   if (access((path + "/" + std::string(lineage::kLogFileName)).c_str(), F_OK) == 0) {
     file += "/" + std::string(lineage::kLogFileName);
@@ -230,16 +202,96 @@ ErrorOr<void> WriteProofViewer(const std::string& html_file, const std::string& 
   const std::string text = bytes.str();
   console::ProofViewerInput input;
   input.bytes = text;
-  input.report = ReportJson(report);
+  input.report = lineage::ReportToJson(report);
   input.keys = pinned;
   input.note = report.last_note;
   input.generator = "govverify 0.1.0";
-  return output::WriteOutputFile(html_file, console::RenderProofViewer(console::ProofViewerData(input)));
+  return console::ProofViewerData(input);
+}
+
+// Writes the proof viewer of the file verified at `path` with the verdict
+// `report`: the page shows the failure too.
+ErrorOr<void> WriteProofViewer(const std::string& html_file, const std::string& path, const lineage::Report& report,
+                               const std::vector<console::PinnedKey>& pinned) {
+  auto data = ViewerDataOf(path, report, pinned);
+  if (!data.ok()) return data.error();
+  return output::WriteOutputFile(html_file, console::RenderProofViewer(data.value()));
+}
+
+// What `govverify list` and `show` print.
+struct Query {
+  enum class Kind { kNone, kList, kShow } kind = Kind::kNone;
+  console::RunFilter filter;
+  std::size_t limit = 0;  // 0: every matching run
+  std::string run;        // show: a run id or a unique prefix
+};
+
+// Prints the runs of the verified file (list) or one run (show) after its
+// verdict; returns the exit status.
+int PrintQuery(const Query& query, const std::string& path, const lineage::Report& report,
+               const std::vector<console::PinnedKey>& pinned, const std::string& format) {
+  int status = static_cast<int>(report.failure);
+  if (report.failure != Failure::kNone && format == "text") {
+    std::fprintf(stderr, "govverify: %s: FAILED (%s): %s — runs after the failure are not vouched for\n", path.c_str(),
+                 lineage::FailureName(report.failure), report.message.c_str());
+  }
+  if (report.failure == Failure::kInput || report.failure == Failure::kUsage) return status;
+  auto data = ViewerDataOf(path, report, pinned);
+  if (!data.ok()) {
+    std::fprintf(stderr, "govverify: %s\n", data.error().message.c_str());
+    return static_cast<int>(Failure::kInput);
+  }
+  const Json& runs = data.value()["runs"];
+  if (query.kind == Query::Kind::kList) {
+    Json shown = Json::array();
+    for (auto run = runs.rbegin(); run != runs.rend(); ++run) {
+      if (query.limit != 0 && shown.size() == query.limit) break;
+      if (console::Matches(*run, query.filter)) shown.push_back(*run);
+    }
+    if (format == "json") {
+      std::printf("%s\n", Json{{"version", 1}, {"report", lineage::ReportToJson(report)}, {"runs", shown}}
+                              .dump(2, ' ', false, Json::error_handler_t::replace)
+                              .c_str());
+    } else {
+      for (const auto& run : shown) std::printf("%s\n", console::RunLine(run).c_str());
+    }
+    return status;
+  }
+  const Json* found = nullptr;
+  std::size_t matches = 0;
+  for (const auto& run : runs) {
+    const std::string id = run.value("id", "");
+    if (id == query.run || (query.run.size() >= 8 && query.run.size() < id.size() && id.starts_with(query.run))) {
+      found = &run;
+      ++matches;
+    }
+  }
+  if (matches != 1) {
+    std::fprintf(stderr, "govverify: %s: %s run %s\n", path.c_str(), matches == 0 ? "holds no" : "holds more than one",
+                 query.run.c_str());
+    return status != 0 ? status : static_cast<int>(Failure::kInput);
+  }
+  if (format == "json") {
+    std::printf("%s\n", Json{{"version", 1}, {"report", lineage::ReportToJson(report)}, {"run", *found}}
+                            .dump(2, ' ', false, Json::error_handler_t::replace)
+                            .c_str());
+  } else {
+    std::fputs(console::RunText(*found, data.value()).c_str(), stdout);
+  }
+  return status;
 }
 
 int Main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "export") == 0) return Export(argc, argv);
   if (argc >= 2 && std::strcmp(argv[1], "note-key") == 0) return NoteKey(argc, argv);
+  Query query;
+  int first = 1;
+  if (argc >= 2 && (std::strcmp(argv[1], "list") == 0 || std::strcmp(argv[1], "show") == 0)) {
+    query.kind = std::strcmp(argv[1], "list") == 0 ? Query::Kind::kList : Query::Kind::kShow;
+    first = 2;
+  }
+  const bool listing = query.kind == Query::Kind::kList;
+  const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
   std::vector<std::string> trust_files;        // both roles
   std::vector<std::string> lineage_key_files;  // checkpoints only
   std::vector<std::string> policy_key_files;   // the --policy bundle only
@@ -253,14 +305,48 @@ int Main(int argc, char** argv) {
   std::string format = "text";
   std::string html_file;
   std::vector<std::string> paths;
-  for (int i = 1; i < argc; ++i) {
+  for (int i = first; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&](std::string& out) {
       if (i + 1 >= argc) return false;
       out = argv[++i];
       return true;
     };
-    if (arg == "--trust") {
+    std::string filter_value;
+    if (listing && (arg == "--since" || arg == "--until")) {
+      if (!value(filter_value)) return Usage(arg + " needs a time");
+      auto time = console::ParseTimeArgument(filter_value, now);
+      if (!time.ok()) return Usage(arg + ": " + time.error().message);
+      (arg == "--since" ? query.filter.since : query.filter.until) = time.value();
+    } else if (listing && (arg == "--verdict" || arg == "--program" || arg == "--user" || arg == "--rule" ||
+                           arg == "--text" || arg == "--exit" || arg == "--limit")) {
+      if (!value(filter_value)) return Usage(arg + " needs a value");
+      if (arg == "--verdict") {
+        if (filter_value != "allow" && filter_value != "deny" && filter_value != "ask") {
+          return Usage("--verdict is allow, deny or ask");
+        }
+        query.filter.verdict = filter_value;
+      } else if (arg == "--program") {
+        query.filter.program = filter_value;
+      } else if (arg == "--user") {
+        query.filter.user = filter_value;
+      } else if (arg == "--rule") {
+        query.filter.rule = filter_value;
+      } else if (arg == "--text") {
+        query.filter.text = filter_value;
+      } else {
+        char* end = nullptr;
+        const long number = std::strtol(filter_value.c_str(), &end, 10);
+        if (filter_value.empty() || *end != '\0' || number < 0 || number > (arg == "--exit" ? 255 : 100000000)) {
+          return Usage(arg + " needs a number" + (arg == "--exit" ? " from 0 to 255" : ""));
+        }
+        if (arg == "--exit") {
+          query.filter.exit_status = static_cast<int>(number);
+        } else {
+          query.limit = static_cast<std::size_t>(number);
+        }
+      }
+    } else if (arg == "--trust") {
       std::string file;
       if (!value(file)) return Usage("--trust needs a public key file");
       trust_files.push_back(file);
@@ -303,6 +389,18 @@ int Main(int argc, char** argv) {
       return Usage("unknown option " + arg);
     } else {
       paths.push_back(arg);
+    }
+  }
+  if (query.kind == Query::Kind::kShow) {
+    if (paths.size() != 2) return Usage("show needs RUN_ID LOG_OR_BUNDLE");
+    query.run = paths[0];
+    paths.erase(paths.begin());
+  }
+  if (query.kind != Query::Kind::kNone) {
+    if (paths.size() != 1) return Usage(std::string(listing ? "list" : "show") + " takes exactly one LOG_OR_BUNDLE");
+    if (!html_file.empty() || !save_file.empty() || !since_file.empty() || quiet) {
+      return Usage(std::string(listing ? "list" : "show") +
+                   " takes no --html, --save-checkpoint, --since SEEN or --quiet (verify the file for those)");
     }
   }
   if (paths.empty()) return Usage("no PATH to verify");
@@ -394,6 +492,7 @@ int Main(int argc, char** argv) {
     }
     lineage::Report report = lineage::Verify(path, options);
     if (progress) std::fprintf(stderr, "\r\033[K");
+    if (query.kind != Query::Kind::kNone) return PrintQuery(query, path, report, pinned, format);
     if (report.failure == Failure::kNone && !save_file.empty()) {
       const std::string seen = !report.last_note.empty() ? report.last_note : report.last_checkpoint_line + "\n";
       if (report.last_checkpoint_line.empty()) {
@@ -416,7 +515,7 @@ int Main(int argc, char** argv) {
     }
     if (report.failure != Failure::kNone && exit_code == 0) exit_code = static_cast<int>(report.failure);
     if (format == "json") {
-      results.push_back(ReportJson(report));
+      results.push_back(lineage::ReportToJson(report));
     } else if (!quiet || report.failure != Failure::kNone) {
       PrintText(report);
     }

@@ -9,6 +9,7 @@ namespace gov::console::assets {
 
 extern const std::string_view kViewerHtml;  // viewer.html: {{CSP}}, {{STYLE}}, {{SCRIPT}}, {{DATA}}
 extern const std::string_view kViewerCss;   // viewer.css
-extern const std::string_view kViewerJs;    // viewer.js
+extern const std::string_view kRenderJs;    // render.js: how lineage is shown (viewer and console)
+extern const std::string_view kViewerJs;    // viewer.js (runs after render.js)
 
 }  // namespace gov::console::assets

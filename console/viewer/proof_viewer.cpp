@@ -249,13 +249,14 @@ Json ProofViewerData(const ProofViewerInput& input) {
 }
 
 std::string RenderProofViewer(const Json& data) {
-  const std::string csp = "default-src 'none'; script-src " + CspHash(assets::kViewerJs) + "; style-src " +
+  const std::string script = std::string(assets::kRenderJs) + "\n" + std::string(assets::kViewerJs);
+  const std::string csp = "default-src 'none'; script-src " + CspHash(script) + "; style-src " +
                           CspHash(assets::kViewerCss) + "; img-src data:; base-uri 'none'; form-action 'none'";
   const std::pair<std::string_view, std::string> fills[] = {
       {"{{CSP}}", csp},
       {"{{STYLE}}", std::string(assets::kViewerCss)},
       {"{{DATA}}", ScriptSafeJson(data)},
-      {"{{SCRIPT}}", std::string(assets::kViewerJs)},
+      {"{{SCRIPT}}", script},
   };
   // One pass over the template: a placeholder's text inside a filled value is
   // never expanded again.

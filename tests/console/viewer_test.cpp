@@ -10,83 +10,12 @@
 #include "console/viewer/assets.h"
 #include "console/viewer/proof_viewer.h"
 #include "runtime/crypto/sha256.h"
-#include "tests/lineage/helpers.h"
+#include "tests/console/viewer_log.h"
 
 namespace gov::console {
 namespace {
 
-using lineage::Authorization;
-using lineage::End;
-using lineage::RecordedRule;
-using lineage::Start;
 using Json = nlohmann::json;
-
-const std::string kXssScript = "</script><script>window.__xss=1</script>";
-const std::string kXssImage = "<img src=x onerror=\"window.__xss=1\">";
-const std::string kEntities = "&lt;b&gt; &amp; &#x3c;";
-const std::string kBidi = "\xE2\x80\xAEhs.live";  // U+202E RIGHT-TO-LEFT OVERRIDE, then "hs.live"
-const std::string kNotUtf8 = "\xff\xfe\x80ok";
-const std::size_t kHugeArgument = 1 << 20;
-
-// A governed session's lineage written by the real recorder:
-//   bash (allow) ─┬─ make (allow) ── cc (allow, exit 1)
-//                 ├─ curl (deny by no_network_tools)
-//                 └─ echo with hostile arguments (allow)
-struct ViewerLog {
-  lineage::TempDir dir;
-  crypto::PrivateKey key = lineage::TestKey(7);
-  std::string shell, make, cc, curl, hostile;
-  std::string log_path, key_path;
-
-  std::string Run(lineage::Recorder& recorder, const std::string& parent, const std::string& program,
-                  std::vector<std::string> args, const std::string& verdict, RecordedRule rule, int exit_status) {
-    Authorization auth = lineage::SampleAuthorization(lineage::NewRunId(), parent, verdict);
-    auth.request.program_path = program;
-    auth.request.args = std::move(args);
-    auth.rules = {std::move(rule)};
-    auth.obligations.timeout_ms = 600000;
-    REQUIRE(recorder.RecordAuthorization(auth).ok());
-    if (auth.execute) {
-      Start start{auth.run_id, 4242, 1767268800000000000, {{"timeout", "govrun timer (SIGKILL)", "600000 ms"}}};
-      start.program = program;
-      REQUIRE(recorder.RecordStart(start).ok());
-      End end;
-      end.run_id = auth.run_id;
-      end.time_unix_ns = 1767268800250000000;
-      end.duration_ns = 250000000;
-      end.exited = true;
-      end.exit_status = exit_status;
-      REQUIRE(recorder.RecordEnd(end).ok());
-    }
-    return auth.run_id;
-  }
-
-  ViewerLog() {
-    auto opened = lineage::OpenLog(dir.path, key);
-    REQUIRE(opened.ok());
-    lineage::Recorder& recorder = *opened.value();
-    shell = Run(recorder, "", "/usr/bin/bash", {"-c", "make && curl https://example.com"}, "allow",
-                {0, "agent_shell", "allow", "the agent's shell runs in a governed session"}, 0);
-    make =
-        Run(recorder, shell, "/usr/bin/make", {"-j2"}, "allow", {1, "build_tools", "allow", "builds are allowed"}, 0);
-    cc = Run(recorder, make, "/usr/bin/cc", {"-c", "main.c"}, "allow",
-             {1, "build_tools", "allow", "builds are allowed"}, 1);
-    curl = Run(recorder, shell, "/usr/bin/curl", {"https://example.com"}, "deny",
-               {2, "no_network_tools", "deny", "curl can send the workspace anywhere"}, 0);
-    hostile = Run(recorder, shell, "/usr/bin/echo",
-                  {kXssScript, kXssImage, kEntities, kBidi, kNotUtf8, std::string(kHugeArgument, 'A')}, "allow",
-                  {3, "echo", "allow", "harmless"}, 0);
-    REQUIRE(recorder.Checkpoint().ok());
-    log_path = dir.path + "/lineage.log";
-    key_path = dir.path + "/lineage.pub";
-    lineage::WriteFile(key_path, key.public_key().ToPem());
-  }
-
-  // govverify --html, as a user runs it.
-  lineage::Ran WriteHtml(const std::string& page) const {
-    return lineage::RunProgram({GOV_GOVVERIFY, "--lineage-key", key_path, "--html", page, dir.path}, dir.path);
-  }
-};
 
 Json Browse(const std::string& page, const std::string& shot, const std::vector<std::string>& options = {}) {
   const std::string modules = std::string(GOV_SOURCE_DIR) + "/build/node/node_modules";
@@ -127,10 +56,13 @@ TEST_CASE("viewer: the proof viewer page is self-contained, under a CSP that adm
   INFO(ran.out << ran.err);
   REQUIRE(ran.code == 0);
   const std::string page = lineage::ReadFile(page_path);
-  CHECK(page.find("default-src 'none'; script-src 'sha256-" + Base64Sha256(assets::kViewerJs) +
-                  "'; style-src 'sha256-" + Base64Sha256(assets::kViewerCss) + "'") != std::string::npos);
+  const std::size_t script_at = page.rfind("<script>") + 8;
+  const std::string script = page.substr(script_at, page.find("</script>", script_at) - script_at);
+  CHECK(script.starts_with(std::string(assets::kRenderJs)));
+  CHECK(page.find("default-src 'none'; script-src 'sha256-" + Base64Sha256(script) + "'; style-src 'sha256-" +
+                  Base64Sha256(assets::kViewerCss) + "'") != std::string::npos);
   // The page's own parts name no other resource; lineage strings stay data.
-  for (std::string_view asset : {assets::kViewerHtml, assets::kViewerCss, assets::kViewerJs}) {
+  for (std::string_view asset : {assets::kViewerHtml, assets::kViewerCss, assets::kRenderJs, assets::kViewerJs}) {
     CHECK(asset.find("http:") == std::string_view::npos);
     CHECK(asset.find("https:") == std::string_view::npos);
     CHECK(asset.find("url(") == std::string_view::npos);
@@ -138,6 +70,7 @@ TEST_CASE("viewer: the proof viewer page is self-contained, under a CSP that adm
     CHECK(asset.find("eval(") == std::string_view::npos);
   }
   CHECK(assets::kViewerJs.find("</script") == std::string_view::npos);
+  CHECK(assets::kRenderJs.find("</script") == std::string_view::npos);
   CHECK(assets::kViewerCss.find("</style") == std::string_view::npos);
   std::size_t scripts = 0;
   for (std::size_t at = page.find("<script"); at != std::string::npos; at = page.find("<script", at + 1)) ++scripts;
@@ -203,6 +136,7 @@ TEST_CASE("viewer: in Chromium the viewer shows the verdict, the run tree and a 
   const std::string page = log.dir.path + "/proof.html";
   REQUIRE(log.WriteHtml(page).code == 0);
   const Json seen = Browse(page, "viewer-deny.png", {"--select", log.curl});
+  PublishScreenshot("viewer-deny.png");
   CHECK(seen["verdict_class"] == "verdict ok");
   CHECK(seen["verdict"].get<std::string>().starts_with("Verified ✓ log "));
   CHECK(seen["count"] == "5 runs");
@@ -236,6 +170,7 @@ TEST_CASE("viewer: in Chromium a tampered log shows its failure class and record
   const lineage::Ran ran = log.WriteHtml(page);
   CHECK(ran.code == 2);  // chain: the page is written all the same
   const Json seen = Browse(page, "viewer-tampered.png");
+  PublishScreenshot("viewer-tampered.png");
   CHECK(seen["verdict_class"] == "verdict failed");
   const std::string verdict = seen["verdict"];
   INFO(verdict);
@@ -265,6 +200,7 @@ TEST_CASE("viewer: in Chromium hostile argv renders as text: markup, entities, b
   CHECK(detail.find(kBidi) == std::string::npos);  // never a live override
   CHECK(detail.find("\\xff\\xfe\\x80ok") != std::string::npos);
   CHECK(detail.find("show all 1,048,576 characters") != std::string::npos);
+  CHECK(detail.find("\\u{001B}[2J\\u{001B}]0;owned\\u{0007}") != std::string::npos);
   CHECK(detail.size() < 100000);  // the megabyte is cut until asked for
 }
 

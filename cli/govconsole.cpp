@@ -1,0 +1,174 @@
+// govconsole: the live governance console over a lineage directory (its own
+// process: govrun, govd and sessions never link an HTTP server; it needs
+// only read access to the log). docs/console.md "The live console".
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "console/server/server.h"
+#include "runtime/crypto/ed25519.h"
+#include "runtime/crypto/sha256.h"
+
+namespace gov {
+namespace {
+
+constexpr int kExitUsage = 78;   // bad options or configuration (a token file that is not private)
+constexpr int kExitInput = 66;   // the lineage cannot be read
+constexpr int kExitListen = 74;  // cannot listen
+
+volatile std::sig_atomic_t stop_requested = 0;
+void OnSignal(int) {
+  stop_requested = 1;
+}
+
+std::string DefaultTokenFile() {
+  if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime != nullptr && runtime[0] == '/') {
+    return std::string(runtime) + "/govconsole.token";
+  }
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr && home[0] == '/' ? home : "/root") + "/.config/gov/console.token";
+}
+
+// Reads the token from `path`, creating it (0600, 32 random bytes as hex) on
+// first start. An existing file must be a regular file owned by this user
+// and readable by nobody else.
+ErrorOr<std::string> TokenFromFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    std::error_code ignored;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ignored);
+    std::array<std::uint8_t, 32> random{};
+    randombytes_buf(random.data(), random.size());
+    const std::string token = crypto::HexEncode(std::span<const std::uint8_t>(random.data(), random.size()));
+    int out = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (out < 0) return Error{"cannot create the token file " + path + ": " + std::strerror(errno)};
+    const bool written =
+        write(out, token.data(), token.size()) == static_cast<ssize_t>(token.size()) && fsync(out) == 0;
+    close(out);
+    if (!written) return Error{"cannot write the token file " + path};
+    return token;
+  }
+  if (fd < 0) return Error{"cannot open the token file " + path + ": " + std::strerror(errno)};
+  struct stat st {};
+  char buffer[129] = {};
+  const bool stated = fstat(fd, &st) == 0;
+  const ssize_t size = read(fd, buffer, sizeof buffer - 1);
+  close(fd);
+  if (!stated || !S_ISREG(st.st_mode)) return Error{"the token file " + path + " is not a regular file"};
+  if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+    return Error{"the token file " + path +
+                 " must be owned by this user with mode 0600 (anyone who reads it can use the console)"};
+  }
+  std::string token(buffer, size > 0 ? static_cast<std::size_t>(size) : 0);
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+  if (token.size() != 64 || token.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return Error{"the token file " + path + " does not hold a token (64 lower-case hex digits)"};
+  }
+  return token;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"govconsole: the live governance console over a lineage directory (docs/console.md)"};
+  std::string lineage_dir, listen = "127.0.0.1:8470", token_file;
+  std::vector<std::string> lineage_keys, trust_keys;
+  app.add_option("--lineage", lineage_dir, "the lineage directory (read only)")->required();
+  app.add_option("--lineage-key", lineage_keys, "a key trusted to sign its checkpoints");
+  app.add_option("--trust", trust_keys, "a key trusted to sign checkpoints and policies");
+  app.add_option("--listen", listen, "loopback address and port (port 0: any free port)");
+  app.add_option("--token-file", token_file, "the bearer token (created 0600 on first start)");
+  app.set_version_flag("--version", "govconsole 0.1.0");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kExitUsage;
+  }
+  if (lineage_keys.empty() && trust_keys.empty()) {
+    std::fprintf(stderr, "govconsole: no --lineage-key: the log is verified only against pinned keys\n");
+    return kExitUsage;
+  }
+  console::ConsoleOptions options;
+  options.lineage_dir = lineage_dir;
+  for (const auto& [files, role] : {std::pair{&lineage_keys, "lineage"}, std::pair{&trust_keys, "both"}}) {
+    for (const auto& file : *files) {
+      auto key = crypto::ReadPublicKeyFile(file);
+      if (!key.ok()) {
+        std::fprintf(stderr, "govconsole: %s: %s\n", file.c_str(), key.error().message.c_str());
+        return kExitUsage;
+      }
+      options.keys.push_back({role, file, key.value()});
+    }
+  }
+  const std::size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    std::fprintf(stderr, "govconsole: --listen is HOST:PORT\n");
+    return kExitUsage;
+  }
+  options.host = listen.substr(0, colon);
+  if (options.host != "127.0.0.1" && options.host != "localhost" && options.host != "::1") {
+    std::fprintf(stderr,
+                 "govconsole: --listen %s: only loopback addresses (127.0.0.1, ::1); reach it remotely through an "
+                 "SSH tunnel or a TLS reverse proxy\n",
+                 options.host.c_str());
+    return kExitUsage;
+  }
+  try {
+    options.port = std::stoi(listen.substr(colon + 1));
+  } catch (const std::exception&) {
+    options.port = -1;
+  }
+  if (options.port < 0 || options.port > 65535) {
+    std::fprintf(stderr, "govconsole: --listen: bad port\n");
+    return kExitUsage;
+  }
+  if (sodium_init() < 0) return 70;
+  if (token_file.empty()) token_file = DefaultTokenFile();
+  auto token = TokenFromFile(token_file);
+  if (!token.ok()) {
+    std::fprintf(stderr, "govconsole: %s\n", token.error().message.c_str());
+    return kExitUsage;
+  }
+  options.token = token.value();
+  if (access(options.lineage_dir.c_str(), R_OK | X_OK) != 0) {
+    std::fprintf(stderr, "govconsole: --lineage %s: %s\n", options.lineage_dir.c_str(), std::strerror(errno));
+    return kExitInput;
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGPIPE, SIG_IGN);
+  auto served = console::ServeConsole(
+      options,
+      [&](int port) {
+        const std::string host = options.host == "::1" ? "[::1]" : options.host;
+        std::printf("govconsole: serving %s on http://%s:%d/ (token in %s)\n", options.lineage_dir.c_str(),
+                    host.c_str(), port, token_file.c_str());
+        std::printf("open http://%s:%d/#token=%s\n", host.c_str(), port, options.token.c_str());
+        std::fflush(stdout);
+      },
+      [] { return stop_requested != 0; });
+  if (!served.ok()) {
+    std::fprintf(stderr, "govconsole: %s\n", served.error().message.c_str());
+    return served.error().message.starts_with("cannot listen") ? kExitListen : kExitInput;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace gov
+
+int main(int argc, char** argv) {
+  try {
+    return gov::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "govconsole: internal error: %s\n", e.what());
+    return 70;
+  }
+}

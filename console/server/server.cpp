@@ -1,0 +1,218 @@
+// govconsole's HTTP server (server.h): routes, the bearer token, the Host
+// check, and the refresher that re-verifies the log when it changes.
+#include "console/server/server.h"
+
+#include <httplib.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "console/server/lineage_index.h"
+#include "console/server/views.h"
+#include "console/web/page.h"
+#include "runtime/lineage/format.h"
+#include "runtime/lineage/log_io.h"
+
+namespace gov::console {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr std::size_t kMaxPage = 500;
+constexpr auto kLongPoll = std::chrono::seconds(20);
+
+std::int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void SendJson(httplib::Response& response, const Json& body, int status = 200) {
+  response.status = status;
+  response.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+}
+
+void SendError(httplib::Response& response, int status, const std::string& message) {
+  SendJson(response, {{"error", message}}, status);
+}
+
+bool TokenMatches(const std::string& header, const std::string& token) {
+  const std::string expected = "Bearer " + token;
+  return header.size() == expected.size() && sodium_memcmp(header.data(), expected.data(), expected.size()) == 0;
+}
+
+// The filter of a runs request, or an error naming the bad parameter.
+ErrorOr<RunFilter> FilterOf(const httplib::Request& request) {
+  RunFilter filter;
+  filter.verdict = request.get_param_value("verdict");
+  if (!filter.verdict.empty() && filter.verdict != "allow" && filter.verdict != "deny" && filter.verdict != "ask") {
+    return Error{"verdict is allow, deny or ask"};
+  }
+  filter.program = request.get_param_value("program");
+  filter.user = request.get_param_value("user");
+  filter.rule = request.get_param_value("rule");
+  filter.text = request.get_param_value("text");
+  const std::int64_t now = NowNs() / 1000000000;
+  for (const char* name : {"since", "until"}) {
+    const std::string value = request.get_param_value(name);
+    if (value.empty()) continue;
+    auto time = ParseTimeArgument(value, now);
+    if (!time.ok()) return Error{std::string(name) + ": " + time.error().message};
+    (std::string(name) == "since" ? filter.since : filter.until) = time.value();
+  }
+  const std::string exit = request.get_param_value("exit");
+  if (!exit.empty()) {
+    char* end = nullptr;
+    const long status = std::strtol(exit.c_str(), &end, 10);
+    if (*end != '\0' || status < 0 || status > 255) return Error{"exit is a status from 0 to 255"};
+    filter.exit_status = static_cast<int>(status);
+  }
+  return filter;
+}
+
+std::size_t NumberParam(const httplib::Request& request, const char* name, std::size_t fallback, std::size_t max) {
+  const std::string value = request.get_param_value(name);
+  if (value.empty()) return fallback;
+  char* end = nullptr;
+  const unsigned long long number = std::strtoull(value.c_str(), &end, 10);
+  if (*end != '\0') return fallback;
+  return static_cast<std::size_t>(std::min<unsigned long long>(number, max));
+}
+
+// The Host header names this server (a page on another name — DNS rebinding —
+// gets nothing even before the token is checked).
+bool HostAllowed(const httplib::Request& request, const std::string& bound_host, int port) {
+  const std::string host = request.get_header_value("Host");
+  const std::string suffix = ":" + std::to_string(port);
+  for (const std::string& name :
+       {bound_host, std::string("127.0.0.1"), std::string("localhost"), std::string("[::1]")}) {
+    if (host == name + suffix) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+ErrorOr<void> ServeConsole(const ConsoleOptions& options, const std::function<void(int port)>& listening,
+                           const std::function<bool()>& stop) {
+  if (sodium_init() < 0) return Error{"libsodium cannot start"};
+  LineageIndex index(options.lineage_dir, options.keys);
+  if (auto first = index.Refresh(); !first.ok()) return first.error();
+  const Json host = HostMechanisms();
+  std::mutex changed_mutex;
+  std::condition_variable changed;
+  std::string refresh_error;
+
+  httplib::Server server;
+  int port = 0;
+  server.set_default_headers({{"X-Content-Type-Options", "nosniff"},
+                              {"Referrer-Policy", "no-referrer"},
+                              {"Cache-Control", "no-store"},
+                              {"X-Frame-Options", "DENY"},
+                              {"Cross-Origin-Resource-Policy", "same-origin"},
+                              {"Cross-Origin-Opener-Policy", "same-origin"}});
+  server.set_payload_max_length(64 * 1024);
+  server.set_pre_routing_handler([&](const httplib::Request& request, httplib::Response& response) {
+    if (!HostAllowed(request, options.host, port)) {
+      SendError(response, 421, "this server answers only to its own address");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (request.path == "/") return httplib::Server::HandlerResponse::Unhandled;  // the page holds no lineage
+    if (!TokenMatches(request.get_header_value("Authorization"), options.token)) {
+      response.set_header("WWW-Authenticate", "Bearer realm=\"govconsole\"");
+      SendError(response, 401, "a bearer token is required (govconsole prints where it is kept)");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  const WebPage page = ConsolePage();
+  server.Get("/", [&page](const httplib::Request&, httplib::Response& response) {
+    response.set_header("Content-Security-Policy", page.csp);
+    response.set_content(page.html, "text/html; charset=utf-8");
+  });
+  server.Get("/api/overview", [&](const httplib::Request&, httplib::Response& response) {
+    Json overview = Overview(*index.Current(), host, NowNs());
+    std::lock_guard<std::mutex> lock(changed_mutex);
+    overview["refresh_error"] = refresh_error;
+    SendJson(response, overview);
+  });
+  server.Get("/api/runs", [&](const httplib::Request& request, httplib::Response& response) {
+    auto filter = FilterOf(request);
+    if (!filter.ok()) return SendError(response, 400, filter.error().message);
+    SendJson(response, RunsPage(*index.Current(), filter.value(), NumberParam(request, "offset", 0, SIZE_MAX),
+                                NumberParam(request, "limit", 100, kMaxPage)));
+  });
+  server.Get(R"(/api/runs/([0-9a-f]{32}))", [&](const httplib::Request& request, httplib::Response& response) {
+    Json run = RunPage(*index.Current(), request.matches[1]);
+    if (run.is_null()) return SendError(response, 404, "no such run in the log");
+    SendJson(response, run);
+  });
+  server.Get(R"(/api/runs/([0-9a-f]{32})/bundle)", [&](const httplib::Request& request, httplib::Response& response) {
+    const std::string run = request.matches[1];
+    char dir_template[] = "/tmp/govconsole-export-XXXXXX";
+    if (mkdtemp(dir_template) == nullptr) return SendError(response, 500, "cannot make a temporary directory");
+    const std::string out = std::string(dir_template) + "/run.lineage";
+    auto exported =
+        lineage::ExportBundleFromLog(options.lineage_dir + "/" + std::string(lineage::kLogFileName), run, out);
+    std::string bytes;
+    if (exported.ok()) {
+      std::ifstream in(out, std::ios::binary);
+      std::ostringstream text;
+      text << in.rdbuf();
+      bytes = text.str();
+    }
+    std::filesystem::remove_all(dir_template);
+    if (!exported.ok()) return SendError(response, 404, exported.error().message);
+    response.set_header("Content-Disposition", "attachment; filename=\"" + run + ".lineage\"");
+    response.set_content(bytes, "application/octet-stream");
+  });
+  server.Get("/api/policies", [&](const httplib::Request&, httplib::Response& response) {
+    SendJson(response, Policies(*index.Current()));
+  });
+  // Live updates: answered as soon as the log's verified state is newer
+  // than `after` (or after 20 s with the same generation).
+  server.Get("/api/changes", [&](const httplib::Request& request, httplib::Response& response) {
+    const std::uint64_t after = NumberParam(request, "after", 0, UINT64_MAX);
+    std::unique_lock<std::mutex> lock(changed_mutex);
+    changed.wait_for(lock, kLongPoll, [&] { return index.Current()->generation > after || stop(); });
+    SendJson(response, {{"generation", index.Current()->generation}});
+  });
+  server.Get("/metrics", [&](const httplib::Request&, httplib::Response& response) {
+    response.set_content(Metrics(*index.Current(), NowNs()), "text/plain; version=0.0.4; charset=utf-8");
+  });
+
+  if (options.port == 0) {
+    port = server.bind_to_any_port(options.host);
+  } else {
+    port = server.bind_to_port(options.host, options.port) ? options.port : -1;
+  }
+  if (port <= 0) return Error{"cannot listen on " + options.host + ":" + std::to_string(options.port)};
+  std::atomic<bool> served_out{false};
+  std::thread refresher([&] {
+    while (!stop() && !served_out) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(options.refresh_ms));
+      auto refreshed = index.Refresh();
+      std::lock_guard<std::mutex> lock(changed_mutex);
+      refresh_error = refreshed.ok() ? "" : refreshed.error().message;
+      if (refreshed.ok() && refreshed.value()) changed.notify_all();
+    }
+    changed.notify_all();
+    server.stop();
+  });
+  listening(port);
+  const bool served = server.listen_after_bind();
+  served_out = true;
+  refresher.join();
+  if (!served && !stop()) return Error{"the server stopped"};
+  return {};
+}
+
+}  // namespace gov::console

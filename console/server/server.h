@@ -1,0 +1,29 @@
+// govconsole's HTTP server (docs/console.md "The live console"): the console
+// page and its JSON API over one lineage directory, behind a bearer token,
+// on loopback. cpp-httplib serves HTTP; nothing here writes lineage.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "console/viewer/proof_viewer.h"
+#include "runtime/support/error_or.h"
+
+namespace gov::console {
+
+struct ConsoleOptions {
+  std::string lineage_dir;
+  std::vector<PinnedKey> keys;  // lineage keys the log is verified against
+  std::string host = "127.0.0.1";
+  int port = 0;       // 0: any free port
+  std::string token;  // every API request must carry "Authorization: Bearer <token>"
+  int refresh_ms = 500;
+};
+
+// Serves until `stop` returns true (checked every refresh) or the server
+// fails; `listening` is called once with the bound port.
+ErrorOr<void> ServeConsole(const ConsoleOptions& options, const std::function<void(int port)>& listening,
+                           const std::function<bool()>& stop);
+
+}  // namespace gov::console

@@ -1,0 +1,40 @@
+// What the console's API serves, computed from one verified snapshot of the
+// log (docs/console.md "API"): the runs list, a run, the overview and health,
+// the policies seen, the host's enforcement mechanisms, and /metrics in the
+// OpenMetrics text format.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "console/server/lineage_index.h"
+#include "console/viewer/query.h"
+
+namespace gov::console {
+
+// The runs matching `filter`, newest first: {"total": n, "offset", "runs": [row…]}
+// with rows of id, parent, time, verdict, exec, outcome, program, argv
+// (each argument cut at 200 bytes), rules' names, certified.
+nlohmann::json RunsPage(const LineageSnapshot& snapshot, const RunFilter& filter, std::size_t offset,
+                        std::size_t limit);
+
+// One run: {"run": …, "children": [row…], "parent": row or null, "kind", "published"}; null when unknown.
+nlohmann::json RunPage(const LineageSnapshot& snapshot, const std::string& id);
+
+// Enforcement mechanisms this host offers (probed once at start).
+nlohmann::json HostMechanisms();
+
+// The overview and health: verification, durability, counts, decisions per
+// minute over the newest hour of activity, top denied programs and rules,
+// ask outcomes, exits; `host` as HostMechanisms.
+nlohmann::json Overview(const LineageSnapshot& snapshot, const nlohmann::json& host, std::int64_t now_ns);
+
+// The policies seen in the log, by bundle digest: name, version, decisions,
+// the rules that decided with their verdicts and reasons.
+nlohmann::json Policies(const LineageSnapshot& snapshot);
+
+// The OpenMetrics text exposition (ends with "# EOF").
+std::string Metrics(const LineageSnapshot& snapshot, std::int64_t now_ns);
+
+}  // namespace gov::console

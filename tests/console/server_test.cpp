@@ -1,0 +1,282 @@
+// govconsole (docs/console.md "The live console"): the real binary over a
+// real log — the token, the Host check, no CORS, the JSON API, the signed
+// bundle export, /metrics checked by promtool, live updates when the log
+// grows — and the page driven in headless Chromium.
+#include <httplib.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/console/viewer_log.h"
+
+namespace gov::console {
+namespace {
+
+using Json = nlohmann::json;
+
+// A govconsole process serving `log` on a free loopback port.
+struct Console {
+  pid_t pid = -1;
+  int port = 0;
+  std::string token;
+  std::string url;  // with #token=…
+
+  explicit Console(const ViewerLog& log) {
+    const std::string out = log.dir.path + "/console.out";
+    pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      const int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      execl(GOV_GOVCONSOLE, GOV_GOVCONSOLE, "--lineage", log.dir.path.c_str(), "--lineage-key", log.key_path.c_str(),
+            "--listen", "127.0.0.1:0", "--token-file", (log.dir.path + "/console.token").c_str(), nullptr);
+      _exit(127);
+    }
+    for (int i = 0; i < 1200 && url.empty(); ++i) {
+      const std::string text = lineage::ReadFile(out);
+      const std::size_t at = text.find("open http://127.0.0.1:");
+      if (at != std::string::npos && text.find('\n', at) != std::string::npos) {
+        url = text.substr(at + 5, text.find('\n', at) - at - 5);
+        port = std::stoi(url.substr(17));
+        token = url.substr(url.find("#token=") + 7);
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+    INFO(lineage::ReadFile(out));
+    REQUIRE(!url.empty());
+  }
+  ~Console() {
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+  }
+  httplib::Client Client() const {
+    httplib::Client client("127.0.0.1", port);
+    client.set_read_timeout(60, 0);
+    return client;
+  }
+  httplib::Headers Auth() const { return {{"Authorization", "Bearer " + token}}; }
+  Json Get(const std::string& path) const {
+    auto response = Client().Get(path.c_str(), Auth());
+    REQUIRE(response);
+    INFO(path << ": " << response->body);
+    REQUIRE(response->status == 200);
+    return Json::parse(response->body);
+  }
+};
+
+void AppendRun(const ViewerLog& log) {
+  auto opened = lineage::OpenLog(log.dir.path, log.key);
+  REQUIRE(opened.ok());
+  auto auth = lineage::SampleAuthorization(lineage::NewRunId(), "", "deny");
+  auth.rules = {{4, "late_rule", "deny", "appended while the console watched"}};
+  REQUIRE(opened.value()->RecordAuthorization(auth).ok());
+  REQUIRE(opened.value()->Checkpoint().ok());
+}
+
+TEST_CASE("console: every API call needs the token, the Host must be the console's, and no CORS is granted",
+          "[console][server]") {
+  ViewerLog log;
+  Console console(log);
+  auto client = console.Client();
+  for (const char* path : {"/api/overview", "/api/runs", "/api/policies", "/metrics", "/api/changes"}) {
+    INFO(path);
+    auto none = client.Get(path);
+    REQUIRE(none);
+    CHECK(none->status == 401);
+    CHECK(none->body.find("allow") == std::string::npos);
+    auto wrong = client.Get(path, {{"Authorization", "Bearer " + std::string(64, '0')}});
+    CHECK(wrong->status == 401);
+    auto shorter = client.Get(path, {{"Authorization", "Bearer " + console.token.substr(0, 63)}});
+    CHECK(shorter->status == 401);
+  }
+  auto rebound =
+      client.Get("/api/overview", {{"Authorization", "Bearer " + console.token}, {"Host", "evil.example:80"}});
+  CHECK(rebound->status == 421);
+  auto cross =
+      client.Get("/api/runs", {{"Authorization", "Bearer " + console.token}, {"Origin", "http://evil.example"}});
+  CHECK(cross->status == 200);
+  CHECK(!cross->has_header("Access-Control-Allow-Origin"));
+  auto preflight =
+      client.Options("/api/runs", {{"Origin", "http://evil.example"}, {"Access-Control-Request-Method", "GET"}});
+  REQUIRE(preflight);
+  CHECK(!preflight->has_header("Access-Control-Allow-Origin"));
+  // The page itself holds no lineage; it is served with a strict policy.
+  auto page = client.Get("/");
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  const std::string csp = page->get_header_value("Content-Security-Policy");
+  CHECK(csp.starts_with("default-src 'none'; script-src 'sha256-"));
+  CHECK(csp.find("connect-src 'self'") != std::string::npos);
+  CHECK(csp.find("frame-ancestors 'none'") != std::string::npos);
+  CHECK(page->body.find(log.curl) == std::string::npos);
+  CHECK(page->get_header_value("X-Content-Type-Options") == "nosniff");
+}
+
+TEST_CASE("console: the API lists, filters and shows runs, exports a bundle that verifies, and serves metrics",
+          "[console][server]") {
+  ViewerLog log;
+  Console console(log);
+  const Json all = console.Get("/api/runs");
+  CHECK(all["total"] == 5);
+  CHECK(all["runs"][0]["id"] == log.hostile);  // newest first
+  const Json denies = console.Get("/api/runs?verdict=deny");
+  REQUIRE(denies["total"] == 1);
+  CHECK(denies["runs"][0]["id"] == log.curl);
+  CHECK(denies["runs"][0]["rules"][0] == "no_network_tools");
+  CHECK(console.Get("/api/runs?program=cc")["total"] == 1);
+  CHECK(console.Get("/api/runs?limit=2&offset=4")["runs"].size() == 1);
+  auto bad = console.Client().Get("/api/runs?verdict=maybe", console.Auth());
+  CHECK(bad->status == 400);
+
+  const Json curl = console.Get("/api/runs/" + log.curl);
+  CHECK(curl["run"]["rules"][0]["reason"] == "curl can send the workspace anywhere");
+  CHECK(curl["parent"]["id"] == log.shell);
+  const Json make = console.Get("/api/runs/" + log.make);
+  REQUIRE(make["children"].size() == 1);
+  CHECK(make["children"][0]["id"] == log.cc);
+  CHECK(console.Client().Get(("/api/runs/" + std::string(32, 'f')).c_str(), console.Auth())->status == 404);
+  // Hostile argv: escaped in list rows as on a terminal, raw (as data) in the run.
+  const Json hostile_row = console.Get("/api/runs?text=owned")["runs"][0];
+  CHECK(hostile_row["argv"].dump().find("\\\\x1b[2J") != std::string::npos);
+
+  auto bundle = console.Client().Get(("/api/runs/" + log.shell + "/bundle").c_str(), console.Auth());
+  REQUIRE(bundle);
+  REQUIRE(bundle->status == 200);
+  const std::string bundle_path = log.dir.path + "/exported.lineage";
+  lineage::WriteFile(bundle_path, bundle->body);
+  const lineage::Ran verified =
+      lineage::RunProgram({GOV_GOVVERIFY, "--lineage-key", log.key_path, bundle_path}, log.dir.path);
+  INFO(verified.out << verified.err);
+  CHECK(verified.code == 0);
+
+  const Json overview = console.Get("/api/overview");
+  CHECK(overview["report"]["ok"] == true);
+  CHECK(overview["verdicts"]["deny"] == 1);
+  CHECK(overview["top_denied_programs"][0]["name"] == "/usr/bin/curl");
+  CHECK(overview["top_denied_rules"][0]["name"] == "no_network_tools");
+  CHECK(overview["host"].contains("landlock_abi"));
+  const Json policies = console.Get("/api/policies");
+  REQUIRE(policies["policies"].size() == 1);
+  CHECK(policies["policies"][0]["decisions"] == 5);
+
+  auto metrics = console.Client().Get("/metrics", console.Auth());
+  REQUIRE(metrics);
+  REQUIRE(metrics->status == 200);
+  CHECK(metrics->body.find("gov_decisions_total{verdict=\"deny\",rule=\"no_network_tools\"} 1\n") != std::string::npos);
+  CHECK(metrics->body.find("gov_lineage_verified 1\n") != std::string::npos);
+  const std::string metrics_path = log.dir.path + "/metrics.txt";
+  lineage::WriteFile(metrics_path, metrics->body);
+  INFO("promtool comes with Debian's prometheus package (./gov.sh test installs it)");
+  REQUIRE(std::filesystem::exists("/usr/bin/promtool"));
+  const lineage::Ran promtool =
+      lineage::RunProgram({"/bin/sh", "-c", "/usr/bin/promtool check metrics < " + metrics_path}, log.dir.path);
+  INFO(promtool.out << promtool.err);
+  CHECK(promtool.code == 0);
+}
+
+TEST_CASE("console: a change to the log is seen live, and a tampered log is reported as failing", "[console][server]") {
+  ViewerLog log;
+  Console console(log);
+  const std::uint64_t generation = console.Get("/api/changes?after=0")["generation"];
+  AppendRun(log);
+  const Json changed = console.Get("/api/changes?after=" + std::to_string(generation));
+  CHECK(changed["generation"].get<std::uint64_t>() > generation);
+  CHECK(console.Get("/api/runs")["total"] == 6);
+
+  std::string bytes = lineage::ReadFile(log.log_path);
+  bytes[bytes.find("curl can send")] = 'C';
+  lineage::WriteFile(log.log_path, bytes);
+  const std::uint64_t before = console.Get("/api/overview")["generation"];
+  console.Get("/api/changes?after=" + std::to_string(before));
+  const Json overview = console.Get("/api/overview");
+  CHECK(overview["report"]["ok"] == false);
+  CHECK(overview["report"]["failure"]["class"] == "chain");
+  auto metrics = console.Client().Get("/metrics", console.Auth());
+  CHECK(metrics->body.find("gov_lineage_verified 0\n") != std::string::npos);
+}
+
+TEST_CASE("console: refuses a readable token file and a non-loopback address", "[console][server]") {
+  ViewerLog log;
+  const std::string token = log.dir.path + "/open.token";
+  lineage::WriteFile(token, std::string(64, 'a'));
+  chmod(token.c_str(), 0644);
+  const lineage::Ran readable = lineage::RunProgram({GOV_GOVCONSOLE, "--lineage", log.dir.path, "--lineage-key",
+                                                     log.key_path, "--listen", "127.0.0.1:0", "--token-file", token},
+                                                    log.dir.path);
+  CHECK(readable.code == 78);
+  CHECK(readable.err.find("mode 0600") != std::string::npos);
+  const lineage::Ran remote =
+      lineage::RunProgram({GOV_GOVCONSOLE, "--lineage", log.dir.path, "--lineage-key", log.key_path, "--listen",
+                           "0.0.0.0:0", "--token-file", log.dir.path + "/t"},
+                          log.dir.path);
+  CHECK(remote.code == 78);
+  CHECK(remote.err.find("only loopback") != std::string::npos);
+}
+
+TEST_CASE("console: in Chromium an operator filters denies, opens one, exports it and sees new runs live",
+          "[console][server][browser]") {
+  const std::string modules = std::string(GOV_SOURCE_DIR) + "/build/node/node_modules";
+  REQUIRE(std::filesystem::exists(modules + "/puppeteer-core"));
+  ViewerLog log;
+  Console console(log);
+  std::filesystem::create_directories(GOV_TEST_OUTPUT_DIR);
+  const std::string flag = log.dir.path + "/grow.flag";
+  const std::string out = log.dir.path + "/browser.json", err = log.dir.path + "/browser.err";
+  const pid_t node = fork();
+  REQUIRE(node >= 0);
+  if (node == 0) {
+    const int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    const std::string path = "NODE_PATH=" + modules;
+    execl("/usr/bin/env", "env", path.c_str(), "node",
+          (std::string(GOV_SOURCE_DIR) + "/tests/console/console_browser.js").c_str(), console.url.c_str(),
+          GOV_TEST_OUTPUT_DIR, flag.c_str(), nullptr);
+    _exit(127);
+  }
+  bool grown = false;
+  int status = 0;
+  for (int i = 0; i < 4000; ++i) {  // 200 s at most
+    if (!grown && std::filesystem::exists(flag)) {
+      AppendRun(log);
+      grown = true;
+    }
+    if (waitpid(node, &status, WNOHANG) == node) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  INFO(lineage::ReadFile(err));
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  const Json seen = Json::parse(lineage::ReadFile(out));
+  for (const char* shot : {"console-overview.png", "console-runs.png", "console-run.png"}) PublishScreenshot(shot);
+  CHECK(seen["foreign"].empty());
+  CHECK(seen["page_errors"].empty());
+  CHECK(seen["token_left_in_url"] == false);
+  CHECK(seen["overview"]["verdict"].get<std::string>().starts_with("Verified ✓ log "));
+  CHECK(seen["overview"]["text"].get<std::string>().find("no_network_tools") != std::string::npos);
+  REQUIRE(seen["denies"].size() == 1);
+  CHECK(seen["denies"][0]["run"] == log.curl);
+  const std::string run = seen["run"];
+  CHECK(run.find("curl can send the workspace anywhere") != std::string::npos);
+  CHECK(seen["export"].get<std::string>().starts_with("Exported "));
+  CHECK(seen["after"].get<int>() == seen["before"].get<int>() + 1);
+  CHECK(seen["live"].get<std::string>().starts_with("updated "));
+  CHECK(seen["policies"].get<std::string>().find("late_rule") != std::string::npos);
+  CHECK(seen["xss"] == false);
+  CHECK(seen["handlers"] == 0);
+}
+
+}  // namespace
+}  // namespace gov::console
