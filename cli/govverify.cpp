@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "console/viewer/inclusion.h"
 #include "console/viewer/proof_viewer.h"
 #include "console/viewer/query.h"
 #include "runtime/bundle/loader.h"
@@ -271,12 +272,21 @@ int PrintQuery(const Query& query, const std::string& path, const lineage::Repor
                  query.run.c_str());
     return status != 0 ? status : static_cast<int>(Failure::kInput);
   }
+  Json run = *found;
+  // A directory publishes its tree: the run's authorization has an
+  // inclusion proof in the signed tree govverify just checked.
+  const std::uint64_t seq = run.value("seq", std::uint64_t{0});
+  const bool directory = access((path + "/" + std::string(lineage::kLogFileName)).c_str(), F_OK) == 0;
+  if (directory && report.failure == Failure::kNone && seq < report.published) {
+    auto proof = console::InclusionProofJson(path, seq, report.published);
+    if (proof.ok()) run["inclusion_proof"] = proof.value();
+  }
   if (format == "json") {
-    std::printf("%s\n", Json{{"version", 1}, {"report", lineage::ReportToJson(report)}, {"run", *found}}
+    std::printf("%s\n", Json{{"version", 1}, {"report", lineage::ReportToJson(report)}, {"run", run}}
                             .dump(2, ' ', false, Json::error_handler_t::replace)
                             .c_str());
   } else {
-    std::fputs(console::RunText(*found, data.value()).c_str(), stdout);
+    std::fputs(console::RunText(run, data.value()).c_str(), stdout);
   }
   return status;
 }

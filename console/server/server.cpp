@@ -17,6 +17,7 @@
 
 #include "console/server/lineage_index.h"
 #include "console/server/views.h"
+#include "console/viewer/inclusion.h"
 #include "console/web/page.h"
 #include "runtime/lineage/format.h"
 #include "runtime/lineage/log_io.h"
@@ -151,8 +152,16 @@ ErrorOr<void> ServeConsole(const ConsoleOptions& options, const std::function<vo
                                 NumberParam(request, "limit", 100, kMaxPage)));
   });
   server.Get(R"(/api/runs/([0-9a-f]{32}))", [&](const httplib::Request& request, httplib::Response& response) {
-    Json run = RunPage(*index.Current(), request.matches[1]);
+    const auto snapshot = index.Current();
+    Json run = RunPage(*snapshot, request.matches[1]);
     if (run.is_null()) return SendError(response, 404, "no such run in the log");
+    const std::uint64_t seq = run["run"].value("seq", std::uint64_t{0});
+    const std::uint64_t published = snapshot->report.value("published", std::uint64_t{0});
+    if (snapshot->report.value("ok", false) && seq < published) {
+      auto proof = InclusionProofJson(options.lineage_dir, seq, published);
+      run["inclusion_proof"] = proof.ok() ? proof.value() : Json(nullptr);
+      if (!proof.ok()) run["inclusion_proof_error"] = proof.error().message;
+    }
     SendJson(response, run);
   });
   server.Get(R"(/api/runs/([0-9a-f]{32})/bundle)", [&](const httplib::Request& request, httplib::Response& response) {

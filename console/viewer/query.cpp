@@ -300,6 +300,15 @@ std::string RunText(const Json& run, const Json& data) {
   if (run.contains("start")) records += fmt::format(", start {}", run["start"].value("seq", 0));
   if (run.contains("end")) records += fmt::format(", end {}", run["end"].value("seq", 0));
   field("records", records);
+  if (run.contains("inclusion_proof") && run["inclusion_proof"].is_object()) {
+    const Json& proof = run["inclusion_proof"];
+    out += "inclusion proof (RFC 9162) of the authorization record\n";
+    field("leaf", fmt::format("{} of the signed tree of {} records", proof.value("leaf_index", 0),
+                              proof.value("tree_size", 0)));
+    field("leaf hash", proof.value("leaf_hash", ""));
+    field("root", proof.value("root", ""));
+    for (const auto& hash : proof.value("proof", Json::array())) field("path", hash.get<std::string>());
+  }
   return out;
 }
 

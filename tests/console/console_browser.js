@@ -52,7 +52,19 @@ async function main() {
 
     await page.click('tr.run-row');
     await ready('run');
+    await page.waitForFunction(() => /^[✓✗]/.test((document.getElementById('inclusion-verdict') || {}).textContent || ''),
+      { timeout: 60000 });
     out.run = await page.evaluate(() => document.getElementById('view').innerText);
+    out.inclusion = await page.evaluate(() => document.getElementById('inclusion-verdict').textContent);
+    // The browser's own check fails for a proof with one hash changed.
+    out.inclusion_tampered = await page.evaluate(async () => {
+      const id = location.hash.split('/')[2];
+      const answer = await fetch('/api/runs/' + id, { headers: { Authorization: 'Bearer ' + sessionStorage.getItem('govconsole-token') } });
+      const proof = (await answer.json()).inclusion_proof;
+      const good = await GovRender.inclusionHolds(proof);
+      proof.proof[0] = (proof.proof[0][0] === '0' ? '1' : '0') + proof.proof[0].slice(1);
+      return { good, bad: await GovRender.inclusionHolds(proof), hashes: proof.proof.length };
+    });
     await page.click('#export');
     await page.waitForFunction(() => /^Export(ed|.*failed)/.test(document.getElementById('export').textContent) &&
       document.getElementById('export').textContent !== 'Export the signed lineage bundle', { timeout: 60000 });

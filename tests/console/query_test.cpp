@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "runtime/tlog/merkle.h"
 #include "tests/console/viewer_log.h"
 
 namespace gov::console {
@@ -96,7 +97,28 @@ TEST_CASE("show: everything recorded about one run, escaped for the terminal", "
 
   const lineage::Ran json = Govverify(log, {"show", "--format", "json", log.curl, log.dir.path});
   REQUIRE(json.code == 0);
-  CHECK(Json::parse(json.out)["run"]["rules"][0]["reason"] == "curl can send the workspace anywhere");
+  const Json shown = Json::parse(json.out)["run"];
+  CHECK(shown["rules"][0]["reason"] == "curl can send the workspace anywhere");
+  // The inclusion proof holds for the authorization's own HEAD, checked here
+  // from the log's bytes, not from the tiles the proof came from.
+  const Json& proof = shown["inclusion_proof"];
+  const std::uint64_t seq = shown["seq"];
+  REQUIRE(proof["leaf_index"] == seq);
+  const std::vector<std::string> lines = lineage::Lines(lineage::ReadFile(log.log_path));
+  const tlog::Hash leaf = tlog::LeafHash(lineage::Split(lines[seq]).head);
+  CHECK(proof["leaf_hash"] == crypto::HexEncode(leaf));
+  std::vector<tlog::Hash> path;
+  for (const auto& hash : proof["proof"]) {
+    tlog::Hash decoded{};
+    const std::string bytes = crypto::HexDecode(hash.get<std::string>()).value();
+    std::copy(bytes.begin(), bytes.end(), decoded.begin());
+    path.push_back(decoded);
+  }
+  tlog::Hash root{};
+  const std::string root_bytes = crypto::HexDecode(proof["root"].get<std::string>()).value();
+  std::copy(root_bytes.begin(), root_bytes.end(), root.begin());
+  CHECK(tlog::VerifyInclusion(leaf, seq, proof["tree_size"], path, root).ok());
+  CHECK(deny.out.find("inclusion proof (RFC 9162) of the authorization record") != std::string::npos);
 
   CHECK(Govverify(log, {"show", std::string(32, 'f'), log.dir.path}).code == 66);
   CHECK(Govverify(log, {"show", log.curl.substr(0, 4), log.dir.path}).code == 66);  // too short a prefix

@@ -141,6 +141,8 @@ TEST_CASE("console: the API lists, filters and shows runs, exports a bundle that
 
   const Json curl = console.Get("/api/runs/" + log.curl);
   CHECK(curl["run"]["rules"][0]["reason"] == "curl can send the workspace anywhere");
+  CHECK(curl["inclusion_proof"]["leaf_index"] == curl["run"]["seq"]);
+  CHECK(curl["inclusion_proof"]["tree_size"] == 15);
   CHECK(curl["parent"]["id"] == log.shell);
   const Json make = console.Get("/api/runs/" + log.make);
   REQUIRE(make["children"].size() == 1);
@@ -271,6 +273,10 @@ TEST_CASE("console: in Chromium an operator filters denies, opens one, exports i
   const std::string run = seen["run"];
   CHECK(run.find("curl can send the workspace anywhere") != std::string::npos);
   CHECK(seen["export"].get<std::string>().starts_with("Exported "));
+  CHECK(seen["inclusion"] == "✓ the path leads from the leaf to the root");
+  CHECK(seen["inclusion_tampered"]["good"] == true);
+  CHECK(seen["inclusion_tampered"]["bad"] == false);
+  CHECK(seen["inclusion_tampered"]["hashes"].get<int>() > 0);
   CHECK(seen["after"].get<int>() == seen["before"].get<int>() + 1);
   CHECK(seen["live"].get<std::string>().starts_with("updated "));
   CHECK(seen["policies"].get<std::string>().find("late_rule") != std::string::npos);

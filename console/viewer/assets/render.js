@@ -275,5 +275,54 @@ const GovRender = (function () {
     return list;
   }
 
-  return { el, bytesText, appendText, value, plural, timeText, duration, commandLine, programName, outcome, renderRun };
+  // RFC 9162 §2.1.3.2 in the browser (WebCrypto): does `proof` lead from
+  // the leaf hash to the root? Indices stay below 2^53 (no 32-bit bit ops).
+  async function inclusionHolds(proof) {
+    const bytes = (hex) => Uint8Array.from(hex.match(/../g) || [], (pair) => parseInt(pair, 16));
+    const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
+    const node = async (left, right) => {
+      const input = new Uint8Array(65);
+      input[0] = 1;
+      input.set(left, 1);
+      input.set(right, 33);
+      return new Uint8Array(await crypto.subtle.digest('SHA-256', input));
+    };
+    let fn = proof.leaf_index, sn = proof.tree_size - 1;
+    let r = bytes(proof.leaf_hash);
+    for (const sibling of proof.proof.map(bytes)) {
+      if (sn === 0) return false;
+      if (fn % 2 === 1 || fn === sn) {
+        r = await node(sibling, r);
+        while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+      } else {
+        r = await node(r, sibling);
+      }
+      fn = Math.floor(fn / 2);
+      sn = Math.floor(sn / 2);
+    }
+    return sn === 0 && hex(r) === proof.root;
+  }
+
+  // The inclusion proof of a run's authorization record, checked here.
+  function renderInclusion(container, proof) {
+    container.appendChild(el('h3', null, 'Inclusion proof'));
+    const hashes = el('ol', 'argv');
+    for (const hash of proof.proof) hashes.appendChild(el('li', 'mono', hash));
+    const verdict = el('span', 'hint', 'checking…');
+    verdict.id = 'inclusion-verdict';
+    table(container, [
+      ['leaf', 'record ' + proof.leaf_index + ' of the signed tree of ' + plural(proof.tree_size, 'record')],
+      ['leaf hash', proof.leaf_hash],
+      ['root', proof.root],
+      ['path', hashes],
+      ['checked in this browser', verdict],
+    ]);
+    const done = (text, ok) => { verdict.textContent = text; verdict.className = ok ? '' : 'warning'; };
+    if (!window.crypto || !crypto.subtle) return done('not possible here (no WebCrypto)', false);
+    inclusionHolds(proof).then((ok) => done(ok ? '✓ the path leads from the leaf to the root' : '✗ the path does not lead to the root', ok),
+      (error) => done('✗ ' + error.message, false));
+  }
+
+  return { el, bytesText, appendText, value, plural, timeText, duration, commandLine, programName, outcome, renderRun,
+    renderInclusion, inclusionHolds };
 })();

@@ -5,7 +5,7 @@
 // sessionStorage and sent as an Authorization header.
 'use strict';
 (function () {
-  const { el, bytesText, appendText, plural, duration } = GovRender;
+  const { el, appendText, plural } = GovRender;
   const TOKEN_KEY = 'govconsole-token';
   const PAGE = 100;
   let generation = 0;
@@ -221,6 +221,7 @@
       published: page.published,
     });
     for (const link of detail.querySelectorAll('a.run-link')) link.href = '#/run/' + link.textContent;
+    if (page.inclusion_proof) GovRender.renderInclusion(detail, page.inclusion_proof);
     const exportButton = el('button', null, 'Export the signed lineage bundle');
     exportButton.type = 'button';
     exportButton.id = 'export';
