@@ -2,7 +2,10 @@
 // the self-contained page around it (docs/console.md "The proof viewer").
 #include "console/viewer/proof_viewer.h"
 
+#include <zlib.h>
+
 #include <deque>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "console/viewer/assets.h"
@@ -69,28 +72,20 @@ std::string CspHash(std::string_view text) {
          crypto::Base64Encode(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size())) + "'";
 }
 
-// JSON safe inside a <script> element: '<', '>' and '&' only occur inside
-// strings, where \u escapes mean the same characters.
-std::string ScriptSafeJson(const Json& data) {
+// The data document as base64 of its zlib-deflated JSON (RFC 1950): 30-40
+// times smaller than the JSON for real logs, so the browser loads and parses
+// a small page and inflates it with DecompressionStream("deflate"). Base64
+// cannot close the <script> element it sits in.
+std::string DeflatedBase64(const Json& data) {
   const std::string text = data.dump(-1, ' ', true, Json::error_handler_t::replace);
-  std::string out;
-  out.reserve(text.size() + text.size() / 64);
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "\\u003c";
-        break;
-      case '>':
-        out += "\\u003e";
-        break;
-      case '&':
-        out += "\\u0026";
-        break;
-      default:
-        out += c;
-    }
+  uLongf size = compressBound(static_cast<uLong>(text.size()));
+  std::string deflated(size, '\0');
+  if (compress2(reinterpret_cast<Bytef*>(deflated.data()), &size, reinterpret_cast<const Bytef*>(text.data()),
+                static_cast<uLong>(text.size()), 6) != Z_OK) {
+    throw std::runtime_error("zlib cannot compress the viewer data");
   }
-  return out;
+  deflated.resize(size);
+  return crypto::Base64Encode(deflated);
 }
 
 }  // namespace
@@ -173,6 +168,10 @@ Json ProofViewerData(const ProofViewerInput& input) {
           if (key == "run" || key == "parent" || key == "verdict" || key == "execute") continue;
           run[key] = key == "env_hashed" ? EnvNames(value) : value;
         }
+        // The HEAD's policy digest is the body's (verified); keep one copy.
+        if (run.contains("policy") && run["policy"].is_object() && run["policy"].value("digest", "") == h.policy) {
+          run.erase("policy_digest");
+        }
         run_index.emplace(id, runs.size());
         runs.push_back(std::move(run));
         break;
@@ -184,6 +183,7 @@ Json ProofViewerData(const ProofViewerInput& input) {
           not_read(line, std::string("a ") + lineage::RecordTypeName(h.type) + " of a run not authorized before it");
           break;
         }
+        body.erase("run");  // the run's own id, already the run's
         body["seq"] = h.seq;
         body["certified"] = is_certified;
         runs[found->second][h.type == lineage::RecordType::kStart ? "start" : "end"] = std::move(body);
@@ -255,7 +255,7 @@ std::string RenderProofViewer(const Json& data) {
   const std::pair<std::string_view, std::string> fills[] = {
       {"{{CSP}}", csp},
       {"{{STYLE}}", std::string(assets::kViewerCss)},
-      {"{{DATA}}", ScriptSafeJson(data)},
+      {"{{DATA}}", DeflatedBase64(data)},
       {"{{SCRIPT}}", script},
   };
   // One pass over the template: a placeholder's text inside a filled value is

@@ -42,6 +42,9 @@ async function main() {
     await page.goto(url, { waitUntil: 'load', timeout: 120000 });
     await page.waitForSelector('body[data-ready="true"]', { timeout: 120000 });
     out.ready_ms = Date.now() - started;
+    out.marks = await page.evaluate(() => Object.fromEntries(
+      [['dom_interactive', performance.timing.domInteractive - performance.timing.navigationStart]].concat(
+        performance.getEntriesByType('mark').map((mark) => [mark.name, Math.round(mark.startTime)]))));
 
     const snapshot = async () => page.evaluate(() => ({
       verdict: document.getElementById('verdict').innerText,
