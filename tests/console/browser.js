@@ -6,20 +6,13 @@
 //                        [--click-row N] [--expand-all]
 'use strict';
 const path = require('path');
-const puppeteer = require('puppeteer-core');
+const { launchChromium } = require('./chromium');
 
 async function main() {
   const [page_file, screenshot, ...rest] = process.argv.slice(2);
   const options = {};
   for (let i = 0; i < rest.length; i += 2) options[rest[i].replace(/^--/, '')] = rest[i + 1];
-  const browser = await puppeteer.launch({
-    executablePath: process.env.GOV_CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    // Root in CI: chromium's own sandbox needs an unprivileged user.
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-dev-shm-usage', '--disable-extensions'],
-    defaultViewport: { width: 1400, height: 900 },
-    protocolTimeout: 240000,
-  });
+  const browser = await launchChromium();
   const out = { requests: [], console: [], violations: [], page_errors: [] };
   try {
     const page = await browser.newPage();

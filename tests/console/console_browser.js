@@ -9,18 +9,12 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const puppeteer = require('puppeteer-core');
+const { launchChromium } = require('./chromium');
 
 async function main() {
   const [url, shots, growFlag] = process.argv.slice(2);
   const origin = new URL(url).origin;
-  const browser = await puppeteer.launch({
-    executablePath: process.env.GOV_CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-dev-shm-usage', '--disable-extensions'],
-    defaultViewport: { width: 1400, height: 900 },
-    protocolTimeout: 240000,
-  });
+  const browser = await launchChromium();
   const out = { requests: [], foreign: [], page_errors: [], console: [] };
   try {
     const page = await browser.newPage();

@@ -275,6 +275,25 @@ const GovRender = (function () {
     return list;
   }
 
+  // The verdict in govverify's words into `banner` (its class says which):
+  // "Verified ✓ log <id>" or "FAILED (<class>): record N, line L, offset O: <reason>".
+  function verdictHeadline(banner, report) {
+    banner.textContent = '';
+    if (report.ok) {
+      banner.className = 'verdict ok';
+      banner.appendChild(document.createTextNode('Verified ✓ ' + report.kind + ' ' + report.log +
+        (report.kind === 'bundle' ? ' (root run ' + report.root + ')' : '')));
+      return;
+    }
+    const failure = report.failure;
+    banner.className = 'verdict failed';
+    let where = '';
+    if (failure.record !== null && failure.record !== undefined) where += 'record ' + failure.record + ', ';
+    if (failure.line > 0) where += 'line ' + failure.line + ', offset ' + failure.offset + ': ';
+    banner.appendChild(document.createTextNode('FAILED (' + failure.class + '): ' + where));
+    appendText(banner, failure.message);
+  }
+
   // RFC 9162 §2.1.3.2 in the browser (WebCrypto): does `proof` lead from
   // the leaf hash to the root? Indices stay below 2^53 (no 32-bit bit ops).
   async function inclusionHolds(proof) {
@@ -324,5 +343,5 @@ const GovRender = (function () {
   }
 
   return { el, bytesText, appendText, value, plural, timeText, duration, commandLine, programName, outcome, renderRun,
-    renderInclusion, inclusionHolds };
+    renderInclusion, inclusionHolds, verdictHeadline };
 })();

@@ -28,20 +28,7 @@ govLineageData().then((data) => {
 
   function renderVerdict() {
     const banner = document.getElementById('verdict');
-    banner.textContent = '';
-    if (report.ok) {
-      banner.className = 'verdict ok';
-      banner.appendChild(document.createTextNode('Verified ✓ ' + report.kind + ' ' + report.log +
-        (report.kind === 'bundle' ? ' (root run ' + report.root + ')' : '')));
-    } else {
-      const failure = report.failure;
-      banner.className = 'verdict failed';
-      let where = '';
-      if (failure.record !== null && failure.record !== undefined) where += 'record ' + failure.record + ', ';
-      if (failure.line > 0) where += 'line ' + failure.line + ', offset ' + failure.offset + ': ';
-      banner.appendChild(document.createTextNode('FAILED (' + failure.class + '): ' + where));
-      appendText(banner, failure.message);
-    }
+    GovRender.verdictHeadline(banner, report);
     const sub = el('span', 'sub');
     sub.appendChild(document.createTextNode(bytesText(report.path) + ' — ' +
       plural(report.certified, 'record') + ' certified by a signed checkpoint' +

@@ -39,20 +39,9 @@
 
   function showVerdict(report) {
     const banner = document.getElementById('verdict');
-    banner.textContent = '';
-    if (report.ok) {
-      banner.className = 'verdict ok';
-      banner.textContent = 'Verified ✓ log ' + report.log + ' — ' + plural(report.certified, 'record') +
-        ' certified' + (report.uncertified ? ', ' + report.uncertified + ' after the last checkpoint (not vouched for)' : '');
-    } else {
-      const failure = report.failure;
-      banner.className = 'verdict failed';
-      let where = '';
-      if (failure.record !== null && failure.record !== undefined) where += 'record ' + failure.record + ', ';
-      if (failure.line > 0) where += 'line ' + failure.line + ', offset ' + failure.offset + ': ';
-      banner.appendChild(document.createTextNode('FAILED (' + failure.class + '): ' + where));
-      appendText(banner, failure.message);
-    }
+    GovRender.verdictHeadline(banner, report);
+    banner.appendChild(el('span', 'sub', plural(report.certified, 'record') + ' certified by a signed checkpoint' +
+      (report.uncertified ? ', ' + plural(report.uncertified, 'record') + ' after the last checkpoint (not vouched for)' : '')));
   }
 
   function card(title) {
