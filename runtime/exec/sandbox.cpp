@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -499,6 +500,9 @@ struct SyscallNumbers {
   std::uint32_t clone;
   std::uint32_t clone3;
   std::uint32_t seccomp;
+  std::uint32_t mmap;  // mmap (x86-64), mmap2 (i386)
+  std::uint32_t mprotect;
+  std::uint32_t pkey_mprotect;
 };
 
 #if defined(__x86_64__) || defined(__aarch64__)
@@ -533,7 +537,10 @@ constexpr SyscallNumbers NativeNumbers(std::uint32_t arch) {
                         .process_vm_writev = __NR_process_vm_writev,
                         .clone = __NR_clone,
                         .clone3 = 435,
-                        .seccomp = __NR_seccomp};
+                        .seccomp = __NR_seccomp,
+                        .mmap = __NR_mmap,
+                        .mprotect = __NR_mprotect,
+                        .pkey_mprotect = __NR_pkey_mprotect};
 }
 #endif
 
@@ -565,7 +572,10 @@ constexpr std::optional<SyscallNumbers> kCompat = SyscallNumbers{.arch = AUDIT_A
                                                                  .process_vm_writev = 348,
                                                                  .clone = 120,
                                                                  .clone3 = 435,
-                                                                 .seccomp = 354};
+                                                                 .seccomp = 354,
+                                                                 .mmap = 192,
+                                                                 .mprotect = 125,
+                                                                 .pkey_mprotect = 380};
 constexpr bool kHasX32 = true;
 constexpr bool kSeccompSupported = true;
 #elif defined(__aarch64__)
@@ -609,6 +619,12 @@ struct FilterSpec {
   bool trace_exec = false;
   // With trace_exec: SECCOMP_RET_USER_NOTIF instead (the kernel mechanism).
   bool notify_exec = false;
+  // With trace_exec and without notify_exec (the ptrace mechanism): native
+  // mmap of a file and mprotect/pkey_mprotect that ask for PROT_EXEC stop
+  // for the supervisor too (kSessionMemoryTraceData), which kills a process
+  // that would get executable memory from a file written in the session.
+  // (The kernel mechanism watches them with BPF.)
+  bool trace_exec_memory = false;
 };
 
 // Per-architecture block.
@@ -630,6 +646,17 @@ void EmitArchBlock(Bpf& bpf, const SyscallNumbers& numbers, const FilterSpec& sp
   const int trace_exec = bpf.NewLabel();
   const int clone_check = bpf.NewLabel();
   const int seccomp_check = bpf.NewLabel();
+  const int mmap_check = bpf.NewLabel();
+  const int mprotect_check = bpf.NewLabel();
+  const bool trace_memory = spec.trace_exec && spec.trace_exec_memory && native;
+  // Compat (i386) calls of a session: executable memory from a file is
+  // refused outright (neither mechanism reads compat calls' files).
+  const bool refuse_compat_memory = spec.trace_exec && !native;
+  if (trace_memory || refuse_compat_memory) {
+    bpf.JumpIfEqual(numbers.mmap, mmap_check);
+    bpf.JumpIfEqual(numbers.mprotect, mprotect_check);
+    bpf.JumpIfEqual(numbers.pkey_mprotect, mprotect_check);
+  }
   if (spec.trace_exec) {
     const int exec_action = native ? trace_exec : deny_enosys;
     bpf.JumpIfEqual(numbers.execve, exec_action);
@@ -755,6 +782,34 @@ void EmitArchBlock(Bpf& bpf, const SyscallNumbers& numbers, const FilterSpec& sp
     bpf.Return(SECCOMP_RET_ALLOW);
     bpf.Bind(listener);
     bpf.Return(Errno(EPERM));
+  }
+  if (trace_memory || refuse_compat_memory) {
+    // mmap(addr, len, prot, flags, fd, off): PROT_EXEC of a file (not
+    // MAP_ANONYMOUS) stops; mprotect(addr, len, prot) with PROT_EXEC stops
+    // (the supervisor finds what backs the range). Compat calls: EPERM.
+    const std::uint32_t memory_action = trace_memory ? SECCOMP_RET_TRACE | kSessionMemoryTraceData : Errno(EPERM);
+    const int exec_wanted = bpf.NewLabel();
+    const int anonymous = bpf.NewLabel();
+    const int memory_trace = bpf.NewLabel();
+    bpf.Bind(mmap_check);
+    bpf.Load(ArgLow(2));
+    bpf.And(PROT_EXEC);
+    bpf.JumpIfEqual(PROT_EXEC, exec_wanted);
+    bpf.Return(SECCOMP_RET_ALLOW);
+    bpf.Bind(exec_wanted);
+    bpf.Load(ArgLow(3));
+    bpf.And(MAP_ANONYMOUS);
+    bpf.JumpIfEqual(MAP_ANONYMOUS, anonymous);
+    bpf.Return(memory_action);
+    bpf.Bind(anonymous);
+    bpf.Return(SECCOMP_RET_ALLOW);
+    bpf.Bind(mprotect_check);
+    bpf.Load(ArgLow(2));
+    bpf.And(PROT_EXEC);
+    bpf.JumpIfEqual(PROT_EXEC, memory_trace);
+    bpf.Return(SECCOMP_RET_ALLOW);
+    bpf.Bind(memory_trace);
+    bpf.Return(memory_action);
   }
   // The refusals come last: every jump to them is forward.
   bpf.Bind(trace_exec);
@@ -1271,6 +1326,7 @@ std::optional<Failure> PlanNetworkAndSeccomp(PlannedState& state, const ir::Obli
   spec.no_unchecked_signals = abi < 6;
   spec.trace_exec = options.governed_session;
   spec.notify_exec = options.governed_session && options.session_notify;
+  spec.trace_exec_memory = options.governed_session && !options.session_notify;
   auto program = BuildSeccompProgram(spec);
   if (!program) {
     return Failure{kExitInternal, "internal error: the seccomp program does not assemble"};
@@ -1296,7 +1352,8 @@ std::optional<Failure> PlanNetworkAndSeccomp(PlannedState& state, const ir::Obli
                "the kernel kills an image that is not the authorized one before it runs; a PID namespace ends with "
                "govrun; no ptrace or process_vm_writev in the session)"
              : "ptrace + seccomp (every execve/execveat stops for the session supervisor and is "
-               "decided before the new image runs; no ptrace or process_vm_writev in the session)",
+               "decided before the new image runs; so does executable memory mapped from a file; no ptrace or "
+               "process_vm_writev in the session)",
          "every exec"});
   }
   return std::nullopt;

@@ -168,6 +168,9 @@ class Sandbox {
 // SECCOMP_RET_DATA of the session's exec trace: a seccomp stop with any
 // other value comes from a filter the run installed itself.
 inline constexpr std::uint32_t kSessionTraceData = 0x0607;
+// SECCOMP_RET_DATA of the ptrace mechanism's trace of executable memory
+// (native mmap of a file, mprotect, pkey_mprotect with PROT_EXEC).
+inline constexpr std::uint32_t kSessionMemoryTraceData = 0x0608;
 
 // The argument that makes a program linking this library act as the
 // namespace helper of an unprivileged `network = loopback` run (the child

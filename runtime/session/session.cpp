@@ -16,6 +16,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/utsname.h>
@@ -711,6 +712,11 @@ class Supervisor {
     const long number = static_cast<long>(regs.orig_rax);
     const bool native = info.op == PTRACE_SYSCALL_INFO_SECCOMP && info.arch == AUDIT_ARCH_X86_64;
     const bool exec_call = native && (number == SYS_execve || number == SYS_execveat);
+    if (native && info.seccomp.ret_data == exec::kSessionMemoryTraceData &&
+        (number == SYS_mmap || number == SYS_mprotect || number == SYS_pkey_mprotect)) {
+      MemoryEntry(pid, regs, number);
+      return;
+    }
     if (!exec_call) {
       // A SECCOMP_RET_TRACE of a filter the process installed itself (the
       // session's own traces native exec calls only): as without a tracer,
@@ -1336,13 +1342,88 @@ class Supervisor {
   // the configuration says so.
   void ExecutableMemoryWritten(const gov_session_event& event) {
     std::shared_ptr<TrackedRun> run = RunNumbered(event.run);
-    if (!run) {
-      run = root_run_;
+    ExecutableMemoryDrift(static_cast<pid_t>(event.tgid), run ? run : root_run_,
+                          static_cast<unsigned>(event.file_dev >> 20), static_cast<unsigned>(event.file_dev & 0xfffff),
+                          event.file_ino);
+  }
+
+  // The ptrace mechanism's executable memory: a native mmap of a file, or
+  // an mprotect/pkey_mprotect, asking for PROT_EXEC stops here at its entry.
+  // When the file that would back the memory changed at or after the
+  // session's start and still has a name (as for program.written_in_session
+  // and the kernel mechanism), the process is killed before the call runs.
+  void MemoryEntry(pid_t pid, const user_regs_struct& regs, long number) {
+    const std::optional<struct stat> written = number == SYS_mmap
+                                                   ? WrittenFileOfDescriptor(pid, static_cast<int>(regs.r8))
+                                                   : WrittenFileInRange(pid, regs.rdi, regs.rsi);
+    if (!written) {
+      Continue(pid, 0);
+      return;
     }
-    Notice("drift: process " + std::to_string(event.tgid) + " of run " + run->id.substr(0, 8) +
-           " mapped executable memory from a file written in the session (device " +
-           std::to_string(event.file_dev >> 20) + ":" + std::to_string(event.file_dev & 0xfffff) + ", inode " +
-           std::to_string(event.file_ino) + "); the run was stopped");
+    kill(pid, SIGKILL);  // stopped at the call's entry: it never runs
+    auto found = procs_.find(pid);
+    ExecutableMemoryDrift(pid, found != procs_.end() && found->second.run ? found->second.run : root_run_,
+                          major(written->st_dev), minor(written->st_dev), written->st_ino);
+  }
+
+  // The file open as `fd` in process `pid` when it is a named regular file
+  // written in the session (a memfd, an O_TMPFILE or a removed file count
+  // as generated code, as in the kernel mechanism).
+  std::optional<struct stat> WrittenFileOfDescriptor(pid_t pid, int fd) const {
+    const std::string link = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+    struct stat st {};
+    if (fd < 0 || stat(link.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink == 0) return std::nullopt;
+    const std::string target = ReadLink(link);
+    if (target.empty() || target[0] != '/' || target.ends_with(" (deleted)")) return std::nullopt;
+    return WrittenSinceStart(st) ? std::optional<struct stat>(st) : std::nullopt;
+  }
+
+  // The first named file written in the session that backs a mapping of
+  // [address, address + length) in process `pid` (/proc/PID/maps: the
+  // path must still name the mapped inode).
+  std::optional<struct stat> WrittenFileInRange(pid_t pid, std::uint64_t address, std::uint64_t length) const {
+    std::string maps;
+    if (!ReadWholeFile("/proc/" + std::to_string(pid) + "/maps", maps, 64u << 20)) return std::nullopt;
+    const std::uint64_t end = address + length < address ? UINT64_MAX : address + length;
+    std::size_t at = 0;
+    while (at < maps.size()) {
+      std::size_t eol = maps.find('\n', at);
+      if (eol == std::string::npos) eol = maps.size();
+      const std::string line = maps.substr(at, eol - at);
+      at = eol + 1;
+      unsigned long long from = 0, to = 0, inode = 0;
+      unsigned dev_major = 0, dev_minor = 0;
+      int path_at = 0;
+      if (std::sscanf(line.c_str(), "%llx-%llx %*s %*s %x:%x %llu %n", &from, &to, &dev_major, &dev_minor, &inode,
+                      &path_at) < 5 ||
+          to <= address || from >= end || inode == 0 || path_at <= 0) {
+        continue;
+      }
+      const std::string path = line.substr(static_cast<std::size_t>(path_at));
+      struct stat st {};
+      if (path.empty() || path[0] != '/' || stat(path.c_str(), &st) != 0 || st.st_ino != inode ||
+          major(st.st_dev) != dev_major || minor(st.st_dev) != dev_minor || !S_ISREG(st.st_mode)) {
+        continue;  // no name left for that inode: generated code, as a memfd
+      }
+      if (WrittenSinceStart(st)) return st;
+    }
+    return std::nullopt;
+  }
+
+  bool WrittenSinceStart(const struct stat& st) const {
+    const timespec& since = options_.started;
+    return st.st_ctim.tv_sec > since.tv_sec ||
+           (st.st_ctim.tv_sec == since.tv_sec && st.st_ctim.tv_nsec >= since.tv_nsec);
+  }
+
+  // Executable memory from a file written in the session (either
+  // mechanism): the process was killed before it had it; its run and every
+  // run it started stop (drift), and the session too when so configured.
+  void ExecutableMemoryDrift(pid_t pid, const std::shared_ptr<TrackedRun>& run, unsigned dev_major, unsigned dev_minor,
+                             std::uint64_t inode) {
+    Notice("drift: process " + std::to_string(pid) + " of run " + run->id.substr(0, 8) +
+           " mapped executable memory from a file written in the session (device " + std::to_string(dev_major) + ":" +
+           std::to_string(dev_minor) + ", inode " + std::to_string(inode) + "); the run was stopped");
     if (run->killed_by.empty() || run->killed_by != "drift") {
       run->killed_by = "drift";
       if (run == root_run_) {
