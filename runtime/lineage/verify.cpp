@@ -12,9 +12,15 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <condition_variable>
+#include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <map>
+#include <mutex>
 #include <set>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -29,6 +35,10 @@
 #include "runtime/tlog/cosignature.h"
 #include "runtime/tlog/note.h"
 #include "runtime/tlog/tile.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace gov::lineage {
 namespace {
@@ -51,6 +61,14 @@ bool SameDigest(std::string_view text, const crypto::Sha256Digest& digest) {
   return true;
 }
 
+// `text` ("sha256:<64 lower-case hex>", validated by ParseHead) as bytes.
+void DecodeDigest(std::string_view text, crypto::Sha256Digest& digest) {
+  auto nibble = [](char c) { return static_cast<std::uint8_t>(c <= '9' ? c - '0' : c - 'a' + 10); };
+  for (std::size_t i = 0; i < 32 && 8 + 2 * i < text.size(); ++i) {
+    digest[i] = static_cast<std::uint8_t>(nibble(text[7 + 2 * i]) << 4 | nibble(text[8 + 2 * i]));
+  }
+}
+
 // A strict one-pass reader of canonical JSON (docs/lineage-format.md
 // "Canonical JSON"): accepts exactly the texts that parse and re-encode to
 // themselves (integers in [-2^63, 2^64 - 1], nesting at most 32 deep, as
@@ -66,6 +84,7 @@ class CanonicalScan {
   bool Scan(std::string_view text) {
     text_ = text;
     pos_ = 0;
+    run = parent = verdict = execute = policy_digest = {};
     if (!Value(0, kTop)) return false;
     if (pos_ != text_.size()) return Bad("bytes after the JSON value");
     return true;
@@ -90,7 +109,7 @@ class CanonicalScan {
       case '[':
         return Array(depth + 1);
       case '"':
-        return String(nullptr);
+        return String(nullptr, nullptr);
       case 't':
         return Literal("true");
       case 'f':
@@ -129,12 +148,29 @@ class CanonicalScan {
     return true;
   }
 
-  // A string; `key` (when non-null) receives its decoded bytes.
-  bool String(std::string* key) {
+  // A string; `key` (when non-null) receives its text: a view of the JSON
+  // text when it has no escapes, else its bytes decoded into `scratch`.
+  bool String(std::string_view* key, std::string* scratch) {
     ++pos_;  // the opening quote
     const std::size_t start = pos_;
     bool escaped = false;
     while (true) {
+#if defined(__SSE2__)
+      // 16 bytes at a time while none is a quote, a backslash, a control
+      // character or non-ASCII (the signed compare catches both).
+      while (pos_ + 16 <= text_.size()) {
+        const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text_.data() + pos_));
+        const __m128i special = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('"')), _mm_cmpeq_epi8(bytes, _mm_set1_epi8('\\'))),
+            _mm_cmplt_epi8(bytes, _mm_set1_epi8(0x20)));
+        const int mask = _mm_movemask_epi8(special);
+        if (mask != 0) {
+          pos_ += static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+          break;
+        }
+        pos_ += 16;
+      }
+#endif
       if (pos_ >= text_.size()) return Bad("unterminated string");
       const auto c = static_cast<unsigned char>(text_[pos_]);
       if (c == '"') break;
@@ -195,22 +231,28 @@ class CanonicalScan {
     if (key != nullptr) {
       std::string_view raw = text_.substr(start, pos_ - start);
       if (!escaped) {
-        key->assign(raw);
+        *key = raw;
       } else {
-        key->clear();
+        scratch->clear();
         for (std::size_t k = 0; k < raw.size(); ++k) {
           if (raw[k] != '\\') {
-            key->push_back(raw[k]);
+            scratch->push_back(raw[k]);
             continue;
           }
           const char e = raw[++k];
           if (e == 'u') {
-            key->push_back(static_cast<char>(std::stoi(std::string(raw.substr(k + 1, 4)), nullptr, 16)));
+            scratch->push_back(static_cast<char>(std::stoi(std::string(raw.substr(k + 1, 4)), nullptr, 16)));
             k += 4;
           } else {
-            key->push_back(e == 'b' ? '\b' : e == 't' ? '\t' : e == 'n' ? '\n' : e == 'f' ? '\f' : e == 'r' ? '\r' : e);
+            scratch->push_back(e == 'b'   ? '\b'
+                               : e == 't' ? '\t'
+                               : e == 'n' ? '\n'
+                               : e == 'f' ? '\f'
+                               : e == 'r' ? '\r'
+                                          : e);
           }
         }
+        *key = *scratch;
       }
     }
     ++pos_;  // the closing quote
@@ -242,12 +284,16 @@ class CanonicalScan {
       ++pos_;
       return true;
     }
-    std::string& key = keys_[static_cast<std::size_t>(depth)];
-    std::string& last = last_keys_[static_cast<std::size_t>(depth)];
+    // Names with escapes are decoded into the depth's two buffers in turn, so
+    // that `last` survives the next name's decoding.
+    std::array<std::string, 2>& buffers = keys_[static_cast<std::size_t>(depth)];
+    std::size_t buffer = 0;
+    std::string_view key, last;
     bool first = true;
     while (true) {
       if (!At('"')) return Bad("expected a member name");
-      if (!String(&key)) return false;
+      if (!String(&key, &buffers[buffer])) return false;
+      if (key.data() == buffers[buffer].data()) buffer ^= 1;
       // Member names strictly increasing by their bytes: sorted, no duplicates.
       if (!first && !(last < key)) return Bad("members not sorted by name, or a name repeated");
       last = key;
@@ -276,8 +322,8 @@ class CanonicalScan {
 
   std::string_view text_;
   std::size_t pos_ = 0;
-  // Per depth: the member name being read, the one before it.
-  std::array<std::string, kMaxDepth + 1> keys_, last_keys_;
+  // Per depth: buffers for member names with escapes.
+  std::array<std::array<std::string, 2>, kMaxDepth + 1> keys_;
 };
 
 // Re-decides one authorization body. Returns kNone, kReplay or kMalformed.
@@ -387,10 +433,53 @@ struct RunState {
   std::uint64_t end_seq = 0;
 };
 
+// The runs of a log by id, in the order of their authorizations: a vector
+// and an open-addressing index into it (a million-record log looks a run up
+// for nearly every record).
+class RunTable {
+ public:
+  RunState* Find(const RunKey& key) {
+    if (index_.empty()) return nullptr;
+    for (std::size_t i = Slot(key);; i = (i + 1) & (index_.size() - 1)) {
+      if (index_[i] == 0) return nullptr;
+      auto& [stored, state] = runs_[index_[i] - 1];
+      if (stored == key) return &state;
+    }
+  }
+  bool Contains(const RunKey& key) { return Find(key) != nullptr; }
+  // Adds a run not in the table.
+  void Insert(const RunKey& key, const RunState& state) {
+    if (2 * (runs_.size() + 1) > index_.size()) {
+      index_.assign(std::max<std::size_t>(64, 2 * index_.size()), 0);
+      for (std::size_t k = 0; k < runs_.size(); ++k) Place(runs_[k].first, k + 1);
+    }
+    runs_.emplace_back(key, state);
+    Place(key, runs_.size());
+  }
+  const std::vector<std::pair<RunKey, RunState>>& InOrder() const { return runs_; }
+
+ private:
+  std::size_t Slot(const RunKey& key) const {
+    std::uint64_t h = RunKeyHash()(key);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return static_cast<std::size_t>(h) & (index_.size() - 1);
+  }
+  void Place(const RunKey& key, std::size_t at) {
+    std::size_t i = Slot(key);
+    while (index_[i] != 0) i = (i + 1) & (index_.size() - 1);
+    index_[i] = at;
+  }
+  std::vector<std::pair<RunKey, RunState>> runs_;
+  std::vector<std::size_t> index_;  // 0: empty, else 1 + an index into runs_
+};
+
 class Verifier {
  public:
-  Verifier(std::string_view data, const VerifyOptions& options, Report& report)
-      : data_(data), options_(options), report_(report) {
+  // `fd` (or -1): the file `data` maps, read again in chunks for speed.
+  Verifier(std::string_view data, const VerifyOptions& options, Report& report, int fd = -1)
+      : data_(data), fd_(fd), options_(options), report_(report) {
     if (options.policy && options.policy->prepared != nullptr) {
       env_reads_ = ir::EnvReadsOf(options.policy->prepared->policy());
     }
@@ -443,6 +532,23 @@ class Verifier {
  private:
   bool failed() const { return report_.failure != Failure::kNone; }
 
+  // What VerifyLog's workers find out about one complete line, reading
+  // nothing but the line: everything about a record that does not depend on
+  // the records before it.
+  struct LineFacts {
+    std::size_t start = 0;             // the line's first byte
+    std::size_t end = 0;               // its LF
+    bool ok = false;                   // a TAB, a HEAD that parses and a BODY that matches its digest
+    bool body_ok = false;              // (ok) CheckBody finds nothing wrong
+    std::size_t tab = 0;               // (ok) the TAB's offset in the line
+    const char* text = nullptr;        // (ok) the line as examined: Head's views point into it
+    Head head;                         // (ok)
+    crypto::Sha256Digest head_hash{};  // (ok) SHA-256(HEAD): what the next record's prev must be
+    crypto::Sha256Digest prev{};       // (ok) HEAD's prev, decoded
+    RunKey log, run, parent;           // (ok) HEAD's log, run and parent ids (zero when absent)
+    tlog::Hash leaf{};                 // (ok) the record's Merkle leaf hash
+  };
+
   void Fail(Failure failure, std::string message, std::uint64_t line, std::uint64_t offset, std::int64_t seq = -1) {
     if (failed()) return;
     report_.failure = failure;
@@ -461,10 +567,11 @@ class Verifier {
 
   // Checks one chained record (HEAD parsed, body digest checked by the
   // caller). `body` is empty when `has_body` is false (bundles).
+  // `facts` (logs): what VerifyLog's workers found out about the line.
   void Record(const Head& head, std::string_view head_text, std::string_view body, bool has_body, std::uint64_t line,
-              std::uint64_t offset, bool bundle) {
+              std::uint64_t offset, bool bundle, const LineFacts* facts = nullptr) {
     const auto seq = static_cast<std::int64_t>(head.seq);
-    if (head.log != log_id_) {
+    if (facts != nullptr ? facts->log != log_key_ : head.log != log_id_) {
       return Fail(Failure::kChain, fmt::format("record {} belongs to log {}, not {}", head.seq, head.log, log_id_),
                   line, offset, seq);
     }
@@ -475,7 +582,7 @@ class Verifier {
                                 expected_seq_, head.seq),
                     line, offset, seq);
       }
-      if (!SameDigest(head.prev, prev_)) {
+      if (facts != nullptr ? facts->prev != prev_ : !SameDigest(head.prev, prev_)) {
         return Fail(
             Failure::kChain,
             fmt::format("record {} does not link to the previous record (prev {} differs)", head.seq, head.prev), line,
@@ -493,10 +600,10 @@ class Verifier {
       since_matched_ = true;
     }
     have_prev_ = true;
-    prev_ = crypto::FastSha256(head_text);
+    prev_ = facts != nullptr ? facts->head_hash : crypto::FastSha256(head_text);
     expected_seq_ = head.seq + 1;
     ++report_.records;
-    if (has_body) {
+    if (has_body && (facts == nullptr || !facts->body_ok)) {
       CheckBody(head, body, line, offset);
       if (failed()) return;
     }
@@ -506,11 +613,11 @@ class Verifier {
           return Fail(Failure::kChain, "a header record after the start of the log", line, offset, seq);
         break;
       case RecordType::kAuthorization: {
-        const RunKey key = KeyOf(head.run);
+        const RunKey key = facts != nullptr ? facts->run : KeyOf(head.run);
         if (head.parent == head.run) {
           return Fail(Failure::kChain, fmt::format("run {} names itself as its parent", head.run), line, offset, seq);
         }
-        if (runs_.count(key) != 0) {
+        if (runs_.Contains(key)) {
           return Fail(Failure::kChain, fmt::format("run {} is authorized twice", head.run), line, offset, seq);
         }
         if (!bundle && external_parents_.count(key) != 0) {
@@ -519,7 +626,7 @@ class Verifier {
                       seq);
         }
         bool in_tree = true;
-        if (!head.parent.empty() && runs_.count(KeyOf(head.parent)) == 0) {
+        if (!head.parent.empty() && !runs_.Contains(facts != nullptr ? facts->parent : KeyOf(head.parent))) {
           if (bundle && head.run == root_) {
             in_tree = true;  // the bundle's root may have a parent outside it
           } else if (bundle) {
@@ -547,8 +654,7 @@ class Verifier {
         state.verdict = head.verdict == "allow" ? 'a' : head.verdict == "ask" ? 'k' : 'd';
         state.exec = head.exec;
         state.seq = head.seq;
-        runs_.emplace(key, state);
-        order_.push_back(key);
+        runs_.Insert(key, state);
         if (options_.policy) {
           ++report_.bound;
           if (head.policy != options_.policy->digest) {
@@ -569,8 +675,8 @@ class Verifier {
       }
       case RecordType::kStart:
       case RecordType::kEnd: {
-        auto it = runs_.find(KeyOf(head.run));
-        if (it == runs_.end()) {
+        RunState* found = runs_.Find(facts != nullptr ? facts->run : KeyOf(head.run));
+        if (found == nullptr) {
           if (bundle) {
             if (has_body) {
               return Fail(Failure::kMalformed,
@@ -588,7 +694,7 @@ class Verifier {
                       fmt::format("the bundle withholds the {} record of run {}", RecordTypeName(head.type), head.run),
                       line, offset, seq);
         }
-        RunState& run = it->second;
+        RunState& run = *found;
         if (!run.exec) {
           return Fail(Failure::kChain,
                       fmt::format("run {} was not executed but has a {} record", head.run, RecordTypeName(head.type)),
@@ -620,13 +726,12 @@ class Verifier {
         ++report_.recoveries;
         break;
     }
-    if (!bundle) AddLeaf(head_text, head.type);
+    if (!bundle) AddLeaf(facts != nullptr ? facts->leaf : tlog::LeafHash(head_text), head_text, head.type);
   }
 
   // The Merkle tree over the log's HEADs (docs/lineage-format.md
   // "Transparency log"), with the heads a note or --since asks about.
-  void AddLeaf(std::string_view head_text, RecordType type) {
-    const tlog::Hash leaf = tlog::LeafHash(head_text);
+  void AddLeaf(const tlog::Hash& leaf, std::string_view head_text, RecordType type) {
     tree_.AppendLeafHash(leaf);
     if (published_ && tree_.size() <= *note_size_) published_->Add(leaf, head_text, tree_.size() == *note_size_);
     if (note_size_ && tree_.size() == *note_size_) {
@@ -640,38 +745,54 @@ class Verifier {
   // and end records the members HEAD repeats equal to HEAD's (statistics and
   // the run rules read HEAD, replay reads BODY: they must be one record).
   void CheckBody(const Head& head, std::string_view body, std::uint64_t line, std::uint64_t offset) {
-    const auto seq = static_cast<std::int64_t>(head.seq);
     CanonicalScan scan;
+    std::string why;
+    const Failure failure = BodyProblem(head, body, scan, &why);
+    if (failure != Failure::kNone) Fail(failure, std::move(why), line, offset, static_cast<std::int64_t>(head.seq));
+  }
+
+  // What CheckBody finds wrong with `body` (kNone: nothing); `why` (when
+  // given) receives the message. Reads nothing but its arguments: the
+  // workers of VerifyLog call it with their own `scan`.
+  static Failure BodyProblem(const Head& head, std::string_view body, CanonicalScan& scan, std::string* why) {
     if (!scan.Scan(body)) {
-      return Fail(Failure::kMalformed,
-                  fmt::format("the body of record {} is not canonical JSON: {}", head.seq, scan.why), line, offset,
-                  seq);
+      if (why != nullptr) *why = fmt::format("the body of record {} is not canonical JSON: {}", head.seq, scan.why);
+      return Failure::kMalformed;
     }
     if (!scan.IsObject()) {
-      return Fail(Failure::kMalformed, fmt::format("the body of record {} is not a JSON object", head.seq), line,
-                  offset, seq);
+      if (why != nullptr) *why = fmt::format("the body of record {} is not a JSON object", head.seq);
+      return Failure::kMalformed;
     }
     if (head.type != RecordType::kAuthorization && head.type != RecordType::kStart && head.type != RecordType::kEnd) {
-      return;
+      return Failure::kNone;
     }
-    auto quoted = [](std::string_view value) { return fmt::format("\"{}\"", value); };
-    auto differs = [&](std::string_view member, std::string_view in_body, const std::string& in_head) {
+    // The member's raw value text against HEAD's (a string, quoted unless
+    // `quote` is false).
+    Failure failure = Failure::kNone;
+    auto differs = [&](std::string_view member, std::string_view in_body, std::string_view in_head, bool quote) {
       if (in_body.empty()) {
-        Fail(Failure::kMalformed, fmt::format("the body of record {} lacks `{}`", head.seq, member), line, offset, seq);
+        if (why != nullptr) *why = fmt::format("the body of record {} lacks `{}`", head.seq, member);
+        failure = Failure::kMalformed;
         return true;
       }
-      if (in_body == in_head) return false;
-      Fail(Failure::kChain,
-           fmt::format("record {}: the body's `{}` is {} but its HEAD says {}", head.seq, member, in_body, in_head),
-           line, offset, seq);
+      const bool same = quote ? in_body.size() == in_head.size() + 2 && in_body.front() == '"' &&
+                                    in_body.back() == '"' && in_body.substr(1, in_head.size()) == in_head
+                              : in_body == in_head;
+      if (same) return false;
+      if (why != nullptr) {
+        *why = fmt::format("record {}: the body's `{}` is {} but its HEAD says {}", head.seq, member, in_body,
+                           quote ? fmt::format("\"{}\"", in_head) : std::string(in_head));
+      }
+      failure = Failure::kChain;
       return true;
     };
-    if (differs("run", scan.run, quoted(head.run))) return;
-    if (head.type != RecordType::kAuthorization) return;
-    if (differs("parent", scan.parent, quoted(head.parent))) return;
-    if (differs("verdict", scan.verdict, quoted(head.verdict))) return;
-    if (differs("execute", scan.execute, head.exec ? "true" : "false")) return;
-    if (differs("policy.digest", scan.policy_digest, quoted(head.policy))) return;
+    if (differs("run", scan.run, head.run, true)) return failure;
+    if (head.type != RecordType::kAuthorization) return Failure::kNone;
+    if (differs("parent", scan.parent, head.parent, true)) return failure;
+    if (differs("verdict", scan.verdict, head.verdict, true)) return failure;
+    if (differs("execute", scan.execute, head.exec ? "true" : "false", false)) return failure;
+    if (differs("policy.digest", scan.policy_digest, head.policy, true)) return failure;
+    return Failure::kNone;
   }
 
   // The log's checkpoint note: signed by a pinned lineage key, for this
@@ -850,8 +971,7 @@ class Verifier {
     const std::uint64_t covered = last_checkpoint_->seq;  // seqs below are certified
     report_.certified = bundle ? report_.records : covered + 1 - first_seq_;
     report_.uncertified = report_.records - report_.certified;
-    for (const RunKey& key : order_) {
-      const RunState& run = runs_.at(key);
+    for (const auto& [key, run] : runs_.InOrder()) {
       if (run.seq >= covered) continue;
       ++report_.runs;
       if (run.verdict == 'a') ++report_.allow;
@@ -872,36 +992,261 @@ class Verifier {
     }
   }
 
+  // The lines of `bytes` (the log's bytes from offset `base`, ending after
+  // an LF or at the end of the log) into `out`; a final fragment without LF
+  // is left out.
+  static void Examine(std::string_view bytes, std::size_t base, std::vector<LineFacts>& out, CanonicalScan& scan) {
+    out.clear();
+    std::size_t pos = 0;
+    while (pos < bytes.size()) {
+      const void* lf = std::memchr(bytes.data() + pos, '\n', bytes.size() - pos);
+      if (lf == nullptr) break;
+      const std::size_t end = static_cast<std::size_t>(static_cast<const char*>(lf) - bytes.data());
+      LineFacts& facts = out.emplace_back();
+      facts.start = base + pos;
+      facts.end = base + end;
+      const SplitLine split = Split(bytes.substr(pos, end - pos));
+      facts.text = bytes.data() + pos;
+      pos = end + 1;
+      if (!split.has_body) continue;
+      auto head = ParseHead(split.head);
+      if (!head.ok() || !SameDigest(head.value().body, crypto::FastSha256(split.body))) continue;
+      facts.ok = true;
+      facts.tab = split.head.size();
+      facts.head = head.value();
+      facts.head_hash = crypto::FastSha256(split.head);
+      DecodeDigest(facts.head.prev, facts.prev);
+      facts.log = KeyOf(facts.head.log);
+      facts.run = KeyOf(facts.head.run);
+      facts.parent = KeyOf(facts.head.parent);
+      facts.leaf = tlog::LeafHash(split.head);
+      facts.body_ok = BodyProblem(facts.head, split.body, scan, nullptr) == Failure::kNone;
+    }
+  }
+
+  // Examines a log in chunks (split after LFs) on several threads, ahead of
+  // the sequential pass that takes the chunks in order; at most `window`
+  // chunks are examined and not yet taken, so memory stays bounded.
+  class LinePipeline {
+   public:
+    // `fd` (or -1): the log's file, whose chunks are read into buffers
+    // rather than from `data`, its mapping (on VMs the first touch of each
+    // mapped page is costly, and here it would be paid by one thread).
+    LinePipeline(std::string_view data, int fd, unsigned threads, std::size_t chunk_size)
+        : data_(data), fd_(fd), chunk_size_(chunk_size) {
+      // Chunk boundaries: the first byte after the first LF at or after each
+      // multiple of chunk_size (a line longer than a chunk makes its chunk longer).
+      bounds_.push_back(0);
+      for (std::size_t at = chunk_size; at < data.size(); at += chunk_size) {
+        const std::size_t from = std::max(at - 1, bounds_.back());
+        if (from >= data.size()) break;
+        const void* lf = std::memchr(data.data() + from, '\n', data.size() - from);
+        if (lf == nullptr) break;
+        const std::size_t next = static_cast<std::size_t>(static_cast<const char*>(lf) - data.data()) + 1;
+        if (next >= data.size()) break;
+        if (next > bounds_.back()) bounds_.push_back(next);
+      }
+      bounds_.push_back(data.size());
+      const std::size_t chunks = bounds_.size() - 1;
+      threads = static_cast<unsigned>(std::min<std::size_t>(threads, chunks));
+      window_ = std::max<std::size_t>(1, std::min<std::size_t>(chunks, 4 * std::size_t{threads}));
+      slots_.resize(window_);
+      for (Slot& slot : slots_) slot.state = kEmpty;
+      for (unsigned i = 1; i < threads; ++i) {
+        try {
+          workers_.emplace_back([this] { Work(); });
+        } catch (const std::system_error&) {
+          break;  // no more threads (limits, sandbox): the caller examines what is left
+        }
+      }
+    }
+    ~LinePipeline() {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stop_ = true;
+      }
+      wake_.notify_all();
+      for (std::thread& worker : workers_) worker.join();
+    }
+    LinePipeline(const LinePipeline&) = delete;
+    LinePipeline& operator=(const LinePipeline&) = delete;
+
+    std::size_t chunks() const { return bounds_.size() - 1; }
+
+    // The lines of chunk `k`, examined; chunks are taken in order, each once,
+    // and stay valid until the next call to Take. While chunk `k` is not
+    // ready, examines the next unclaimed chunks itself (only then: claiming
+    // the slot it just freed would leave the other threads waiting).
+    const std::vector<LineFacts>& Take(std::size_t k) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (k > 0) {
+        slots_[(k - 1) % window_].state = kEmpty;  // the previous chunk is done with
+        taken_ = k;
+        wake_.notify_all();
+      }
+      Slot& slot = slots_[k % window_];
+      while (slot.state != kReady) {
+        if (!ClaimAndExamine(lock)) wake_.wait(lock);
+      }
+      if (slot.error) std::rethrow_exception(slot.error);
+      return slot.lines;
+    }
+
+   private:
+    enum State { kEmpty, kBusy, kReady };
+    struct Slot {
+      State state = kEmpty;
+      std::vector<LineFacts> lines;
+      std::unique_ptr<char[]> buffer;  // the chunk's bytes, read from fd_
+      std::size_t capacity = 0;
+      std::exception_ptr error;  // what examining it threw (bad_alloc), for the sequential pass
+    };
+
+    // The bytes of chunk `k`: read into the slot's buffer, or (no file, a
+    // chunk much larger than most, or a short read) from the mapping.
+    std::string_view Bytes(std::size_t k, Slot& slot) {
+      const std::size_t begin = bounds_[k], size = bounds_[k + 1] - bounds_[k];
+      if (fd_ < 0 || size > 2 * chunk_size_) return data_.substr(begin, size);
+      if (slot.capacity < size) {
+        slot.buffer.reset(new char[size]);
+        slot.capacity = size;
+      }
+      std::size_t got = 0;
+      while (got < size) {
+        const ssize_t n = pread(fd_, slot.buffer.get() + got, size - got, static_cast<off_t>(begin + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += static_cast<std::size_t>(n);
+      }
+      // A short read (the file shrank: writers only append): what the
+      // mapping shows, as the rest of the verification sees it.
+      if (got != size) return data_.substr(begin, size);
+      return std::string_view(slot.buffer.get(), size);
+    }
+
+    // Claims the next chunk within the window, if any, and examines it with
+    // the lock released. False when there was none to claim.
+    bool ClaimAndExamine(std::unique_lock<std::mutex>& lock) {
+      if (next_ >= chunks() || next_ >= taken_ + window_) return false;
+      const std::size_t k = next_++;
+      Slot& slot = slots_[k % window_];
+      slot.state = kBusy;
+      lock.unlock();
+      try {
+        Examine(Bytes(k, slot), bounds_[k], slot.lines, ThreadScan());
+      } catch (...) {
+        slot.error = std::current_exception();
+      }
+      lock.lock();
+      slot.state = kReady;
+      wake_.notify_all();
+      return true;
+    }
+
+    void Work() {
+      std::unique_lock<std::mutex> lock(mutex_);
+      while (!stop_ && next_ < chunks()) {
+        if (!ClaimAndExamine(lock)) wake_.wait(lock);
+      }
+    }
+
+    // Each examining thread needs its own scanner (kept: it owns buffers).
+    static CanonicalScan& ThreadScan() {
+      thread_local CanonicalScan scan;
+      return scan;
+    }
+
+    std::string_view data_;
+    int fd_ = -1;
+    std::size_t chunk_size_ = 0;
+    std::vector<std::size_t> bounds_;  // chunk k is [bounds_[k], bounds_[k + 1])
+    std::size_t window_ = 1;
+    std::vector<Slot> slots_;  // chunk k in slots_[k % window_]
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::size_t next_ = 0;   // the next chunk to claim
+    std::size_t taken_ = 0;  // chunks before it are done with (their slots free)
+    bool stop_ = false;
+    std::vector<std::thread> workers_;
+  };
+
+  // Threads for VerifyLog: the cores (at most kMaxThreads), or
+  // GOV_VERIFY_THREADS; chunks of 1 MiB (GOV_VERIFY_CHUNK bytes, for tests):
+  // small enough that their buffers stay in the caches, a single chunk and
+  // thread for logs up to that.
+  static constexpr unsigned kMaxThreads = 16;
+  static unsigned Threads() {
+    unsigned threads = std::thread::hardware_concurrency();
+    if (const char* text = std::getenv("GOV_VERIFY_THREADS"); text != nullptr && *text != '\0') {
+      threads = static_cast<unsigned>(std::strtoul(text, nullptr, 10));
+    }
+    return std::clamp(threads, 1u, kMaxThreads);
+  }
+  static std::size_t ChunkSize() {
+    if (const char* text = std::getenv("GOV_VERIFY_CHUNK"); text != nullptr && *text != '\0') {
+      return std::max<std::size_t>(1, std::strtoull(text, nullptr, 10));
+    }
+    return std::size_t{1} << 20;
+  }
+
   void VerifyLog() {
     std::size_t pos = 0;
     std::uint64_t line_no = 0;
     // Invalid lines not yet accounted for by a recovery record.
-    std::size_t junk_start = std::string_view::npos;
-    std::uint64_t junk_line = 0;
-    Failure junk_class = Failure::kNone;
-    std::string junk_why;
-    while (pos < data_.size() && !failed()) {
-      Progress(pos);
-      const std::size_t line_start = pos;
-      ++line_no;
-      const char* lf = static_cast<const char*>(std::memchr(data_.data() + pos, '\n', data_.size() - pos));
-      if (lf == nullptr) {
-        // A torn tail: report what the records before it prove, then fail.
-        const std::size_t from = junk_start == std::string_view::npos ? line_start : junk_start;
-        std::string message = fmt::format(
-            "torn last record: {} bytes at offset {} without a line end (a writer died mid-write; the next govrun "
-            "records a recovery)",
-            data_.size() - from, from);
-        if (report_.records > 0) Finish(false);
-        if (failed()) {
-          message += "; before it: " + report_.message;
-          report_.failure = Failure::kNone;
-        }
-        return Fail(Failure::kChain, message, junk_start == std::string_view::npos ? line_no : junk_line, from);
+    Junk junk;
+    const unsigned threads = Threads();
+    LinePipeline pipeline(data_, fd_, threads, ChunkSize());
+    for (std::size_t k = 0; k < pipeline.chunks() && !failed(); ++k) {
+      for (const LineFacts& facts : pipeline.Take(k)) {
+        if (failed()) break;
+        Progress(facts.start);
+        ++line_no;
+        pos = facts.end + 1;
+        if (!LogLine(facts, line_no, junk)) return;
       }
-      const std::size_t line_end = static_cast<std::size_t>(lf - data_.data());
-      pos = line_end + 1;
-      std::string_view line = data_.substr(line_start, line_end - line_start);
+    }
+    if (!failed() && pos < data_.size()) {
+      // A torn tail: report what the records before it prove, then fail.
+      Progress(pos);
+      ++line_no;
+      const std::size_t line_start = pos;
+      const std::size_t from = junk.start == std::string_view::npos ? line_start : junk.start;
+      std::string message = fmt::format(
+          "torn last record: {} bytes at offset {} without a line end (a writer died mid-write; the next govrun "
+          "records a recovery)",
+          data_.size() - from, from);
+      if (report_.records > 0) Finish(false);
+      if (failed()) {
+        message += "; before it: " + report_.message;
+        report_.failure = Failure::kNone;
+      }
+      return Fail(Failure::kChain, message, junk.start == std::string_view::npos ? line_no : junk.line, from);
+    }
+    Progress(data_.size());
+    if (failed()) return;
+    if (junk.start != std::string_view::npos) {
+      return Fail(junk.why_class, fmt::format("line {}: {}", junk.line, junk.why), junk.line, junk.start);
+    }
+    if (report_.records == 0) return Fail(Failure::kMalformed, "no record", 0, 0);
+    Finish(false);
+  }
+
+  // Invalid lines not yet accounted for by a recovery record: from `start`
+  // (npos: none), the first at line `line`, of class `why_class`.
+  struct Junk {
+    std::size_t start = std::string_view::npos;
+    std::uint64_t line = 0;
+    Failure why_class = Failure::kNone;
+    std::string why;
+  };
+
+  // One complete line of a log, in order (docs/lineage-format.md "Verifying
+  // a log"). False when verification stops here.
+  bool LogLine(const LineFacts& facts, std::uint64_t line_no, Junk& junk) {
+    const std::size_t line_start = facts.start;
+    const std::string_view line = data_.substr(line_start, facts.end - line_start);
+    if (!facts.ok) {
+      // Why it is invalid, found again as it is reported.
       SplitLine split = Split(line);
       auto head = ParseHead(split.head);
       std::string why;
@@ -912,58 +1257,65 @@ class Verifier {
       } else if (!head.ok()) {
         bad = Failure::kMalformed;
         why = head.error().message;
-      } else if (!SameDigest(head.value().body, crypto::FastSha256(split.body))) {
+      } else {
         bad = Failure::kChain;
         why = fmt::format("the body of record {} does not match its digest", head.value().seq);
       }
-      if (bad != Failure::kNone) {
-        // The first line must be the header: nothing can account for it.
-        if (line_no == 1) return Fail(bad, fmt::format("line 1: {}", why), 1, 0);
-        if (junk_start == std::string_view::npos) {
-          junk_start = line_start;
-          junk_line = line_no;
-          junk_class = bad;
-          junk_why = why;
-        }
-        continue;
-      }
-      const Head& h = head.value();
+      // The first line must be the header: nothing can account for it.
       if (line_no == 1) {
-        if (h.type != RecordType::kHeader) {
-          return Fail(Failure::kMalformed, "the log does not start with a header record", 1, 0, 0);
-        }
-        log_id_ = std::string(h.log);
-        report_.log_id = log_id_;
-        prev_ = crypto::Sha256Digest{};
-        if (h.prev != kGenesisPrev) return Fail(Failure::kChain, "record 0 does not start the chain", 1, 0, 0);
-        CheckHeaderBody(split.body, 1);
+        Fail(bad, fmt::format("line 1: {}", why), 1, 0);
+        return false;
       }
-      if (h.type == RecordType::kRecovery) {
-        if (junk_start == std::string_view::npos) {
-          return Fail(Failure::kChain, fmt::format("recovery record {} without torn bytes before it", h.seq), line_no,
-                      line_start, static_cast<std::int64_t>(h.seq));
-        }
-        std::string_view region = data_.substr(junk_start, line_start - junk_start);
-        Json expected = {{"offset", junk_start}, {"length", region.size()}, {"sha256", DigestOf(region)}};
-        if (Canonical(expected) != split.body) {
-          return Fail(Failure::kChain,
-                      fmt::format("recovery record {} does not account for the {} invalid bytes at offset {}", h.seq,
-                                  region.size(), junk_start),
-                      line_no, line_start, static_cast<std::int64_t>(h.seq));
-        }
-        junk_start = std::string_view::npos;
-      } else if (junk_start != std::string_view::npos) {
-        return Fail(junk_class, fmt::format("line {}: {}", junk_line, junk_why), junk_line, junk_start);
+      if (junk.start == std::string_view::npos) {
+        junk.start = line_start;
+        junk.line = line_no;
+        junk.why_class = bad;
+        junk.why = why;
       }
-      Record(h, split.head, split.body, true, line_no, line_start, false);
+      return true;
     }
-    Progress(data_.size());
-    if (failed()) return;
-    if (junk_start != std::string_view::npos) {
-      return Fail(junk_class, fmt::format("line {}: {}", junk_line, junk_why), junk_line, junk_start);
+    const Head& h = facts.head;
+    // HEAD as examined (its views are there); BODY from the mapping, since
+    // a checkpoint's is kept to the end.
+    const std::string_view head_text(facts.text, facts.tab);
+    const std::string_view body = line.substr(facts.tab + 1);
+    if (line_no == 1) {
+      if (h.type != RecordType::kHeader) {
+        Fail(Failure::kMalformed, "the log does not start with a header record", 1, 0, 0);
+        return false;
+      }
+      log_id_ = std::string(h.log);
+      log_key_ = KeyOf(h.log);
+      report_.log_id = log_id_;
+      prev_ = crypto::Sha256Digest{};
+      if (h.prev != kGenesisPrev) {
+        Fail(Failure::kChain, "record 0 does not start the chain", 1, 0, 0);
+        return false;
+      }
+      CheckHeaderBody(body, 1);
     }
-    if (report_.records == 0) return Fail(Failure::kMalformed, "no record", 0, 0);
-    Finish(false);
+    if (h.type == RecordType::kRecovery) {
+      if (junk.start == std::string_view::npos) {
+        Fail(Failure::kChain, fmt::format("recovery record {} without torn bytes before it", h.seq), line_no,
+             line_start, static_cast<std::int64_t>(h.seq));
+        return false;
+      }
+      std::string_view region = data_.substr(junk.start, line_start - junk.start);
+      Json expected = {{"offset", junk.start}, {"length", region.size()}, {"sha256", DigestOf(region)}};
+      if (Canonical(expected) != body) {
+        Fail(Failure::kChain,
+             fmt::format("recovery record {} does not account for the {} invalid bytes at offset {}", h.seq,
+                         region.size(), junk.start),
+             line_no, line_start, static_cast<std::int64_t>(h.seq));
+        return false;
+      }
+      junk.start = std::string_view::npos;
+    } else if (junk.start != std::string_view::npos) {
+      Fail(junk.why_class, fmt::format("line {}: {}", junk.line, junk.why), junk.line, junk.start);
+      return false;
+    }
+    Record(h, head_text, body, true, line_no, line_start, false, &facts);
+    return true;
   }
 
   void CheckHeaderBody(std::string_view body, std::uint64_t line) {
@@ -1094,20 +1446,21 @@ class Verifier {
   }
 
   std::string_view data_;
+  int fd_ = -1;
   const VerifyOptions& options_;
   Report& report_;
   EnvReads env_reads_;
   std::string log_id_;
+  RunKey log_key_;  // log_id_ (a log's, parsed from a HEAD) as 128 bits
   std::string root_;
   bool have_prev_ = false;
   crypto::Sha256Digest prev_{};
   std::uint64_t expected_seq_ = 0;
   std::uint64_t first_seq_ = 0;
   std::uint64_t last_progress_ = 0;
-  std::unordered_map<RunKey, RunState, RunKeyHash> runs_;
+  RunTable runs_;
   std::unordered_set<RunKey, RunKeyHash> external_parents_;
   std::unordered_set<RunKey, RunKeyHash> attributed_;  // runs listed by verified checkpoints
-  std::vector<RunKey> order_;
   std::optional<Checkpoint> last_checkpoint_;
   std::optional<Since> since_;
   bool since_matched_ = false;
@@ -1227,7 +1580,10 @@ bool IsCanonicalJson(std::string_view text, std::string* why) {
   return false;
 }
 
-Report VerifyBytes(std::string_view data, const std::string& path, const VerifyOptions& options) {
+namespace {
+
+// VerifyBytes, with the file `data` maps (or -1).
+Report VerifyMapped(std::string_view data, int fd, const std::string& path, const VerifyOptions& options) {
   Report report;
   report.path = path;
   if (options.trusted.empty()) {
@@ -1235,8 +1591,14 @@ Report VerifyBytes(std::string_view data, const std::string& path, const VerifyO
     report.message = "no trusted key: pass --trust KEY.pub";
     return report;
   }
-  Verifier(data, options, report).Run();
+  Verifier(data, options, report, fd).Run();
   return report;
+}
+
+}  // namespace
+
+Report VerifyBytes(std::string_view data, const std::string& path, const VerifyOptions& options) {
+  return VerifyMapped(data, -1, path, options);
 }
 
 Report Verify(const std::string& path, const VerifyOptions& options) {
@@ -1287,15 +1649,18 @@ Report Verify(const std::string& path, const VerifyOptions& options) {
     close(fd);
     return VerifyBytes({}, path, with_note);
   }
-  // Up to 2 GiB the mapping is populated at once (fewer page faults); larger
-  // logs are paged in as the verifier streams through them.
-  const int populate = size <= (std::size_t{2} << 30) ? MAP_POPULATE : 0;
-  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE | populate, fd, 0);
-  close(fd);
-  if (map == MAP_FAILED) return fail(fmt::format("cannot map {}: {}", file, std::strerror(errno)));
-  madvise(map, size, MADV_SEQUENTIAL);
-  report = VerifyBytes(std::string_view(static_cast<const char*>(map), size), path, with_note);
+  // A log's lines are read in chunks with pread (VerifyLog): the mapping is
+  // for the few bytes read again (records that fail, recovered regions,
+  // the last checkpoint) and for bundles, so it is not populated at once.
+  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (map == MAP_FAILED) {
+    const int error = errno;
+    close(fd);
+    return fail(fmt::format("cannot map {}: {}", file, std::strerror(error)));
+  }
+  report = VerifyMapped(std::string_view(static_cast<const char*>(map), size), fd, path, with_note);
   munmap(map, size);
+  close(fd);
   return report;
 }
 
