@@ -8,6 +8,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -50,7 +51,8 @@ constexpr const char* kUsage =
     "Options: --lineage-key KEY.pub  a key trusted to sign lineage checkpoints (and nothing else)\n"
     "         --policy-key KEY.pub   a key trusted to sign the --policy bundle (and nothing else)\n"
     "         --trust KEY.pub  a key trusted in both roles (prefer the two above)\n"
-    "         --policy F.govb  the policy every authorization must be bound to\n"
+    "         --policy F.govb  the policy every authorization must be bound to (again for each\n"
+    "                          version of it the log spans)\n"
     "         --replay         re-decide every recorded request with the policy's IR\n"
     "         --all-signatures check every checkpoint's signature, not only the last\n"
     "         --since SEEN     the log must extend the checkpoint saved earlier in SEEN\n"
@@ -306,7 +308,7 @@ int Main(int argc, char** argv) {
   std::vector<std::string> lineage_key_files;  // checkpoints only
   std::vector<std::string> policy_key_files;   // the --policy bundle only
   std::vector<std::string> witness_files;      // cosigners of the --since note
-  std::optional<std::string> policy_file;
+  std::vector<std::string> policy_files;
   bool replay = false;
   bool all_signatures = false;
   std::string since_file;
@@ -371,8 +373,7 @@ int Main(int argc, char** argv) {
     } else if (arg == "--policy") {
       std::string file;
       if (!value(file)) return Usage("--policy needs a policy bundle");
-      if (policy_file) return Usage("--policy given twice");
-      policy_file = file;
+      policy_files.push_back(file);
     } else if (arg == "--replay") {
       replay = true;
     } else if (arg == "--all-signatures") {
@@ -417,7 +418,7 @@ int Main(int argc, char** argv) {
   if (trust_files.empty() && lineage_key_files.empty()) {
     return Usage("no --lineage-key (or --trust) key: signatures are only checked against pinned keys");
   }
-  if (replay && !policy_file) return Usage("--replay needs --policy FILE.govb");
+  if (replay && policy_files.empty()) return Usage("--replay needs --policy FILE.govb");
   if ((!since_file.empty() || !save_file.empty()) && paths.size() != 1) {
     return Usage("--since and --save-checkpoint take exactly one log");
   }
@@ -472,20 +473,21 @@ int Main(int argc, char** argv) {
       if (witness.raw() == key.raw()) return Usage("a --witness key is also a lineage key: each key has one role");
     }
   }
-  std::optional<bundle::LoadedPolicy> policy;
-  if (policy_file) {
+  // Every version of the policy the log spans (--policy given again for each).
+  std::vector<std::unique_ptr<bundle::LoadedPolicy>> policies;
+  for (const std::string& policy_file : policy_files) {
     bundle::LoadOptions load;
     load.allow_native = false;
-    auto loaded = bundle::LoadBundleFile(*policy_file, policy_trusted, load);
+    auto loaded = bundle::LoadBundleFile(policy_file, policy_trusted, load);
     if (!loaded.ok()) {
-      std::fprintf(stderr, "govverify: --policy %s: %s\n", policy_file->c_str(), loaded.error().message.c_str());
+      std::fprintf(stderr, "govverify: --policy %s: %s\n", policy_file.c_str(), loaded.error().message.c_str());
       return static_cast<int>(Failure::kBinding);
     }
-    policy.emplace(std::move(loaded).value());
+    policies.push_back(std::make_unique<bundle::LoadedPolicy>(std::move(loaded).value()));
     lineage::ReplayPolicy bind;
-    bind.digest = policy->digest();
-    if (replay) bind.prepared = &policy->prepared();
-    options.policy = bind;
+    bind.digest = policies.back()->digest();
+    if (replay) bind.prepared = &policies.back()->prepared();
+    options.policies.push_back(bind);
   }
   const bool progress = !quiet && format == "text" && isatty(STDERR_FILENO) != 0;
 

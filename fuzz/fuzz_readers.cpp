@@ -171,7 +171,7 @@ void FuzzConfig(std::string_view bytes) {
 void FuzzVerify(std::string_view bytes, bool all_signatures) {
   lineage::VerifyOptions options;
   options.trusted = {Key().public_key()};
-  options.policy = lineage::ReplayPolicy{kPolicyDigest, &Prepared()};
+  options.policies = {lineage::ReplayPolicy{kPolicyDigest, &Prepared()}};
   options.all_signatures = all_signatures;
   const lineage::Report report = lineage::VerifyBytes(bytes, "fuzz", options);
   if (report.failure != lineage::Failure::kNone) return;
@@ -320,7 +320,7 @@ void WriteSeeds(const std::string& dir) {
     // The seeds must get past verification and replay, or they seed nothing deep.
     lineage::VerifyOptions options;
     options.trusted = {Key().public_key()};
-    options.policy = lineage::ReplayPolicy{kPolicyDigest, &Prepared()};
+    options.policies = {lineage::ReplayPolicy{kPolicyDigest, &Prepared()}};
     for (const std::string& text : {log, read(bundle)}) {
       const lineage::Report report = lineage::VerifyBytes(text, "seed", options);
       if (report.failure != lineage::Failure::kNone || report.replayed == 0) {

@@ -480,8 +480,8 @@ class Verifier {
   // `fd` (or -1): the file `data` maps, read again in chunks for speed.
   Verifier(std::string_view data, const VerifyOptions& options, Report& report, int fd = -1)
       : data_(data), fd_(fd), options_(options), report_(report) {
-    if (options.policy && options.policy->prepared != nullptr) {
-      env_reads_ = ir::EnvReadsOf(options.policy->prepared->policy());
+    for (const ReplayPolicy& policy : options.policies) {
+      env_reads_.push_back(policy.prepared != nullptr ? ir::EnvReadsOf(policy.prepared->policy()) : EnvReads{});
     }
   }
 
@@ -655,17 +655,22 @@ class Verifier {
         state.exec = head.exec;
         state.seq = head.seq;
         runs_.Insert(key, state);
-        if (options_.policy) {
+        if (!options_.policies.empty()) {
           ++report_.bound;
-          if (head.policy != options_.policy->digest) {
+          std::size_t match = 0;
+          while (match < options_.policies.size() && head.policy != options_.policies[match].digest) ++match;
+          if (match == options_.policies.size()) {
             return Fail(Failure::kBinding,
-                        fmt::format("run {} was decided by policy {}, not the given policy {}", head.run, head.policy,
-                                    options_.policy->digest),
+                        options_.policies.size() == 1
+                            ? fmt::format("run {} was decided by policy {}, not the given policy {}", head.run,
+                                          head.policy, options_.policies[0].digest)
+                            : fmt::format("run {} was decided by policy {}, none of the {} given policies", head.run,
+                                          head.policy, options_.policies.size()),
                         line, offset, seq);
           }
-          if (options_.policy->prepared != nullptr) {
+          if (options_.policies[match].prepared != nullptr) {
             std::string why;
-            Failure result = Replay(body, *options_.policy->prepared, env_reads_, why);
+            Failure result = Replay(body, *options_.policies[match].prepared, env_reads_[match], why);
             if (result != Failure::kNone)
               return Fail(result, fmt::format("run {}: {}", head.run, why), line, offset, seq);
             ++report_.replayed;
@@ -1449,7 +1454,7 @@ class Verifier {
   int fd_ = -1;
   const VerifyOptions& options_;
   Report& report_;
-  EnvReads env_reads_;
+  std::vector<EnvReads> env_reads_;  // per policy of VerifyOptions::policies
   std::string log_id_;
   RunKey log_key_;  // log_id_ (a log's, parsed from a HEAD) as 128 bits
   std::string root_;

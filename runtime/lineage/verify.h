@@ -31,7 +31,7 @@ enum class Failure : int {
 // "replay", "malformed", "usage", "input".
 const char* FailureName(Failure failure);
 
-// The policy to bind and replay against.
+// A policy to bind and replay against.
 struct ReplayPolicy {
   std::string digest;                                // "sha256:…" of the bundle file
   const interp::PreparedPolicy* prepared = nullptr;  // non-null: replay every decision
@@ -39,7 +39,9 @@ struct ReplayPolicy {
 
 struct VerifyOptions {
   std::vector<crypto::PublicKey> trusted;  // pinned keys; at least one
-  std::optional<ReplayPolicy> policy;      // --policy (and --replay)
+  // --policy (and --replay), each version of the policy the log spans:
+  // every authorization must name one of them and is replayed with it.
+  std::vector<ReplayPolicy> policies;
   bool all_signatures = false;             // check every checkpoint, not only the last
   // --since: what was seen of this log earlier — a signed checkpoint note
   // (Report::last_note, or the published `checkpoint`), or a checkpoint

@@ -25,7 +25,7 @@ TEST_CASE("a governed session verifies, with binding and replay", "[lineage][ver
   Session s;
   bundle::LoadedPolicy policy = LoadTestBundle(s.policy_path, s.key);
   VerifyOptions options = s.Options();
-  options.policy = ReplayPolicy{policy.digest(), &policy.prepared()};
+  options.policies = {ReplayPolicy{policy.digest(), &policy.prepared()}};
   Report log = Verify(s.dir.path, options);
   INFO(log.message);
   REQUIRE(log.failure == Failure::kNone);
@@ -129,7 +129,7 @@ TEST_CASE("argv, paths and env that are not UTF-8 are recorded byte for byte and
 
   // Replay decodes the exact bytes and reproduces every decision.
   VerifyOptions options = Trusting(key);
-  options.policy = ReplayPolicy{policy.digest(), &policy.prepared()};
+  options.policies = {ReplayPolicy{policy.digest(), &policy.prepared()}};
   Report report = Verify(dir.path, options);
   INFO(report.message);
   CHECK(report.failure == Failure::kNone);
@@ -368,7 +368,7 @@ TEST_CASE("replay catches an altered decision re-signed with the right key, bind
   Session s;
   bundle::LoadedPolicy policy = LoadTestBundle(s.policy_path, s.key);
   VerifyOptions replay = s.Options();
-  replay.policy = ReplayPolicy{policy.digest(), &policy.prepared()};
+  replay.policies = {ReplayPolicy{policy.digest(), &policy.prepared()}};
   for (const std::string& path : {s.log_path, s.bundle_path}) {
     const bool bundle = path == s.bundle_path;
     std::vector<std::string> lines = Lines(ReadFile(path));
@@ -402,10 +402,55 @@ TEST_CASE("replay catches an altered decision re-signed with the right key, bind
   WriteTestBundle(v2, s.key, "2");
   bundle::LoadedPolicy other = LoadTestBundle(v2, s.key);
   VerifyOptions bind = s.Options();
-  bind.policy = ReplayPolicy{other.digest(), &other.prepared()};
+  bind.policies = {ReplayPolicy{other.digest(), &other.prepared()}};
   Report report = Verify(s.log_path, bind);
   CHECK(report.failure == Failure::kBinding);
   CHECK(Verify(s.bundle_path, bind).failure == Failure::kBinding);
+}
+
+TEST_CASE("a log that spans a policy update binds and replays with every version given", "[lineage][replay]") {
+  TempDir dir;
+  crypto::PrivateKey key = TestKey(7);
+  const std::string v1_path = dir.path + "/v1.govb", v2_path = dir.path + "/v2.govb", v3_path = dir.path + "/v3.govb";
+  WriteTestBundle(v1_path, key, "1");
+  WriteTestBundle(v2_path, key, "2");
+  WriteTestBundle(v3_path, key, "3");
+  bundle::LoadedPolicy v1 = LoadTestBundle(v1_path, key), v2 = LoadTestBundle(v2_path, key),
+                       v3 = LoadTestBundle(v3_path, key);
+  {
+    auto opened = OpenLog(dir.path, key);
+    REQUIRE(opened.ok());
+    GovernedRun(*opened.value(), v1, MakeRequest("git"));
+    GovernedRun(*opened.value(), v2, MakeRequest("git"));  // the policy was updated
+    GovernedRun(*opened.value(), v2, MakeRequest("curl"));
+  }
+  const std::string log = dir.path + "/lineage.log";
+  auto with = [&](std::vector<const bundle::LoadedPolicy*> policies) {
+    VerifyOptions options = Trusting(key);
+    for (const auto* policy : policies) options.policies.push_back(ReplayPolicy{policy->digest(), &policy->prepared()});
+    return Verify(log, options);
+  };
+  const Report both = with({&v1, &v2});
+  INFO(both.message);
+  CHECK(both.failure == Failure::kNone);
+  CHECK(both.bound == 3);
+  CHECK(both.replayed == 3);
+  CHECK(with({&v2, &v1}).failure == Failure::kNone);  // order does not matter
+  const Report only_v1 = with({&v1});
+  CHECK(only_v1.failure == Failure::kBinding);
+  CHECK(only_v1.message.find("not the given policy") != std::string::npos);
+  const Report wrong = with({&v1, &v3});
+  CHECK(wrong.failure == Failure::kBinding);
+  CHECK(wrong.message.find("none of the 2 given policies") != std::string::npos);
+  // On the command line: --policy again for each version.
+  const std::string pub = dir.path + "/key.pub";
+  WriteFile(pub, key.public_key().ToPem());
+  const Ran cli =
+      RunProgram({GOV_GOVVERIFY, "--trust", pub, "--policy", v1_path, "--policy", v2_path, "--replay", log}, dir.path);
+  INFO(cli.out << cli.err);
+  CHECK(cli.code == 0);
+  CHECK(cli.out.find("policy: 3 decisions bound, 3 replayed") != std::string::npos);
+  CHECK(RunProgram({GOV_GOVVERIFY, "--trust", pub, "--policy", v1_path, "--replay", log}, dir.path).code == 3);
 }
 
 TEST_CASE("replay refuses a decision that read an env value recorded only as a hash", "[lineage][replay]") {
@@ -432,7 +477,7 @@ TEST_CASE("replay refuses a decision that read an env value recorded only as a h
   REQUIRE(opened.value()->RecordAuthorization(auth).ok());
   REQUIRE(opened.value()->Checkpoint().ok());
   VerifyOptions options = Trusting(key);
-  options.policy = ReplayPolicy{policy.digest(), &policy.prepared()};
+  options.policies = {ReplayPolicy{policy.digest(), &policy.prepared()}};
   Report report = Verify(dir.path, options);
   INFO(report.message);
   CHECK(report.failure == Failure::kReplay);
@@ -538,7 +583,7 @@ TEST_CASE("an approved ask records the obligations of its ask and allow rules, a
   CHECK(text.find("\"write\":[\"/work/ok\"]") != std::string::npos);
   CHECK(text.find("\"obligations\":{\"capabilities\":[\"chown\"],") != std::string::npos);
   VerifyOptions replay = Trusting(key);
-  replay.policy = ReplayPolicy{policy.digest(), &policy.prepared()};
+  replay.policies = {ReplayPolicy{policy.digest(), &policy.prepared()}};
   Report report = Verify(log_path, replay);
   INFO(report.message);
   REQUIRE(report.failure == Failure::kNone);
@@ -762,7 +807,7 @@ TEST_CASE("a BODY that is not canonical or contradicts its HEAD is rejected, wit
   Session s;
   bundle::LoadedPolicy policy = LoadTestBundle(s.policy_path, s.key);
   VerifyOptions replay = s.Options();
-  replay.policy = ReplayPolicy{policy.digest(), &policy.prepared()};
+  replay.policies = {ReplayPolicy{policy.digest(), &policy.prepared()}};
   for (const bool bundle : {false, true}) {
     for (const Mutation& m : BodyHeadMutations(s, bundle)) {
       for (const bool with_replay : {true, false}) {
