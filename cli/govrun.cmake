@@ -11,7 +11,7 @@
 #     relocate at each start.
 #   -static -no-pie                       libc, libstdc++, libgcc, libsodium from their archives
 #   libsodium.a                           gov_crypto links the archive (runtime/CMakeLists.txt)
-#   fmt::fmt-header-only                  the runtime libraries use fmt header-only
+#   gov_fmt                               {fmt} compiled into the project (runtime/support/fmt_library.cpp)
 # glibc warns that getpwuid_r/getgrgid_r in a static program load NSS
 # modules at run time for sources other than `files` (e.g. sss, systemd):
 # they are loaded from the system's library directories only, since the

@@ -191,7 +191,7 @@ void ExhaustiveFlips(const std::string& data, const VerifyOptions& options, bool
   CHECK(checked == 2 * data.size());
 }
 
-TEST_CASE("every single-byte flip of a small log is detected with its class", "[lineage][tamper]") {
+TEST_CASE("every single-byte flip of a small log is detected with its class", "[lineage][tamper][exhaustive]") {
   Session s;
   ExhaustiveFlips(ReadFile(s.log_path), s.Options(), false);
 }
@@ -243,7 +243,7 @@ TEST_CASE("deleted, inserted, duplicated and reordered records are detected", "[
 }
 
 TEST_CASE("truncation is detected, a log cut at a record boundary vouches only for its checkpoints",
-          "[lineage][tamper]") {
+          "[lineage][tamper][exhaustive]") {
   Session s;
   const std::string log = ReadFile(s.log_path);
   for (std::size_t n = 0; n < log.size(); ++n) {
