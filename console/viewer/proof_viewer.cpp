@@ -66,12 +66,6 @@ Json StatementOf(const Json& body) {
   return std::move(statement).value();
 }
 
-std::string CspHash(std::string_view text) {
-  const crypto::Sha256Digest digest = crypto::Sha256Of(text);
-  return "'sha256-" +
-         crypto::Base64Encode(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size())) + "'";
-}
-
 // The data document as base64 of its zlib-deflated JSON (RFC 1950): 30-40
 // times smaller than the JSON for real logs, so the browser loads and parses
 // a small page and inflates it with DecompressionStream("deflate"). Base64
@@ -89,6 +83,12 @@ std::string DeflatedBase64(const Json& data) {
 }
 
 }  // namespace
+
+std::string CspHash(std::string_view text) {
+  const crypto::Sha256Digest digest = crypto::Sha256Of(text);
+  return "'sha256-" +
+         crypto::Base64Encode(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size())) + "'";
+}
 
 Json ProofViewerData(const ProofViewerInput& input) {
   const Json& report = input.report;

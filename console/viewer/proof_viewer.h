@@ -38,6 +38,10 @@ struct ProofViewerInput {
 // listed, never trusted.
 nlohmann::json ProofViewerData(const ProofViewerInput& input);
 
+// The Content-Security-Policy source that admits exactly one inline script
+// or style: "'sha256-BASE64'" of `text`.
+std::string CspHash(std::string_view text);
+
 // The HTML page of `data` (from ProofViewerData).
 std::string RenderProofViewer(const nlohmann::json& data);
 

@@ -2,20 +2,10 @@
 #include "console/web/page.h"
 
 #include "console/viewer/assets.h"
+#include "console/viewer/proof_viewer.h"
 #include "console/web/assets.h"
-#include "runtime/crypto/ed25519.h"
-#include "runtime/crypto/sha256.h"
 
 namespace gov::console {
-namespace {
-
-std::string CspHash(std::string_view text) {
-  const crypto::Sha256Digest digest = crypto::Sha256Of(text);
-  return "'sha256-" +
-         crypto::Base64Encode(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size())) + "'";
-}
-
-}  // namespace
 
 WebPage ConsolePage() {
   const std::string style = std::string(assets::kViewerCss) + "\n" + std::string(web::kConsoleCss);

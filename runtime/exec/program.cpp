@@ -434,12 +434,12 @@ void DigestCache::Add(const struct stat& st, const std::string& digest, const ti
   entries_[{st.st_dev, st.st_ino}] = Entry{st.st_size, st.st_mtim, st.st_ctim, digest};
 }
 
+bool ChangedSince(const struct stat& st, const timespec& since) {
+  return st.st_ctim.tv_sec > since.tv_sec || (st.st_ctim.tv_sec == since.tv_sec && st.st_ctim.tv_nsec >= since.tv_nsec);
+}
+
 bool ChangedSince(const Program& program, const timespec& since) {
-  auto changed = [&](const struct stat& st) {
-    return st.st_ctim.tv_sec > since.tv_sec ||
-           (st.st_ctim.tv_sec == since.tv_sec && st.st_ctim.tv_nsec >= since.tv_nsec);
-  };
-  return changed(program.file.st) || (program.is_script && changed(program.interpreter.st));
+  return ChangedSince(program.file.st, since) || (program.is_script && ChangedSince(program.interpreter.st, since));
 }
 
 void FillProgramFields(const Program& program, std::string_view name, request::Request& request) {

@@ -124,6 +124,9 @@ void FillProgramFields(const Program& program, std::string_view name, request::R
 // session's `program.written_in_session` (since = the session's start).
 bool ChangedSince(const Program& program, const timespec& since);
 
+// The same test for one file's stat: its ctime is not before `since`.
+bool ChangedSince(const struct stat& st, const timespec& since);
+
 // Opens `path` (already chosen) as an executable candidate and hashes it.
 Outcome<OpenedFile> OpenExecutable(const std::string& path);
 

@@ -1410,11 +1410,7 @@ class Supervisor {
     return std::nullopt;
   }
 
-  bool WrittenSinceStart(const struct stat& st) const {
-    const timespec& since = options_.started;
-    return st.st_ctim.tv_sec > since.tv_sec ||
-           (st.st_ctim.tv_sec == since.tv_sec && st.st_ctim.tv_nsec >= since.tv_nsec);
-  }
+  bool WrittenSinceStart(const struct stat& st) const { return exec::ChangedSince(st, options_.started); }
 
   // Executable memory from a file written in the session (either
   // mechanism): the process was killed before it had it; its run and every
