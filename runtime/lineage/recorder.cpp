@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -235,7 +236,10 @@ class DurableFlusher {
   explicit DurableFlusher(const int& fd) : fd_(fd) {}
   DurableFlusher(const DurableFlusher&) = delete;
   DurableFlusher& operator=(const DurableFlusher&) = delete;
-  ~DurableFlusher() { Stop(); }
+  ~DurableFlusher() {
+    Stop();
+    if (event_fd_ >= 0) close(event_fd_);
+  }
 
   void Request(std::uint64_t ticket) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -255,14 +259,29 @@ class DurableFlusher {
   void MarkFailed(const std::string& failure) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (failure_.empty()) failure_ = failure;
-    done_.notify_all();
+    Notify();
   }
 
   // Everything up to `ticket` was made durable by the caller's own sync.
   void MarkDurable(std::uint64_t ticket) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (failure_.empty()) durable_ = std::max(durable_, ticket);
-    done_.notify_all();
+    Notify();
+  }
+
+  // The highest ticket made durable, or the failure that ended syncing.
+  ErrorOr<std::uint64_t> Progress() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!failure_.empty()) return Error{failure_};
+    return durable_;
+  }
+
+  // An eventfd signalled at every change of Progress (created on first use).
+  ErrorOr<int> EventFd() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (event_fd_ < 0) event_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (event_fd_ < 0) return Error{fmt::format("eventfd: {}", std::strerror(errno))};
+    return event_fd_;
   }
 
   void Stop() {
@@ -293,7 +312,16 @@ class DurableFlusher {
       } else {
         durable_ = std::max(durable_, target);
       }
-      done_.notify_all();
+      Notify();
+    }
+  }
+
+  // With mutex_ held.
+  void Notify() {
+    done_.notify_all();
+    if (event_fd_ >= 0) {
+      const std::uint64_t one = 1;
+      (void)!write(event_fd_, &one, sizeof one);  // a full counter is already readable
     }
   }
 
@@ -305,6 +333,7 @@ class DurableFlusher {
   std::uint64_t durable_ = 0;
   std::string failure_;
   bool stop_ = false;
+  int event_fd_ = -1;
   std::thread thread_;
 };
 
@@ -343,6 +372,19 @@ class LogRecorder final : public Recorder {
 
   ErrorOr<void> AppendAuthorizationOnly(const Authorization& record) override {
     return AppendAuthorization(record, /*durable=*/false);
+  }
+
+  ErrorOr<std::uint64_t> StartDurable() override {
+    const std::uint64_t ticket = tail_->size;
+    flusher_.Request(ticket);
+    return ticket;
+  }
+
+  ErrorOr<std::uint64_t> DurableProgress() override { return flusher_.Progress(); }
+
+  int DurableEventFd() override {
+    auto fd = flusher_.EventFd();
+    return fd.ok() ? fd.value() : -1;
   }
 
   ErrorOr<void> MakeDurableNow() override {

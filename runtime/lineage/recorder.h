@@ -168,6 +168,18 @@ class Recorder {
   // caller's thread (a supervisor that waits anyway saves the hand-off to
   // the syncing thread); a failure is final, as for AwaitDurable.
   virtual ErrorOr<void> MakeDurableNow() = 0;
+  // Durability for a service loop that must not block (govd's group
+  // commit): StartDurable begins making everything appended so far durable
+  // and returns its ticket; DurableProgress is the highest ticket made
+  // durable (or the failure that stopped syncing, final); DurableEventFd
+  // becomes readable whenever DurableProgress changes (-1: none). The
+  // defaults sync in the caller's thread.
+  virtual ErrorOr<std::uint64_t> StartDurable() {
+    GOV_RETURN_IF_ERROR(MakeDurableNow());
+    return std::uint64_t{0};
+  }
+  virtual ErrorOr<std::uint64_t> DurableProgress() { return std::uint64_t{0}; }
+  virtual int DurableEventFd() { return -1; }
   // Returns the byte offset of the start record in the log.
   virtual ErrorOr<std::uint64_t> RecordStart(const Start& record) = 0;
   virtual ErrorOr<void> RecordEnd(const End& record) = 0;

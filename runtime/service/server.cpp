@@ -1,7 +1,11 @@
 // govd's service loop (server.h): one thread, poll(2) over the listening
-// socket, the stop descriptor and every connection; requests read in one
-// round are appended in order and share one fdatasync before any of their
-// acknowledgements is written.
+// socket, the stop descriptor, the recorder's durability events and every
+// connection. Requests read in one round are appended in order and share one
+// fdatasync, made by the recorder's syncing thread while this loop goes on
+// reading and appending the next round (pipelined group commit); an
+// acknowledgement that promises durability is written only once the sync
+// covering its record has completed, and every connection's answers leave in
+// request order.
 #include "runtime/service/server.h"
 
 #include <fcntl.h>
@@ -12,8 +16,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <list>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -24,17 +30,24 @@ namespace {
 
 using Json = nlohmann::json;
 
+// An answer not yet written: a `durable` one waits until the log is durable
+// up to `ticket` (assigned at the end of the round that appended it).
+struct PendingReply {
+  Json reply;
+  bool durable = false;
+  std::optional<std::uint64_t> ticket;
+};
+
 // One connection and what is buffered for it.
 struct Client {
   int fd = -1;
   ucred peer{};
   bool greeted = false;
-  bool closing = false;  // close once `out` is written
+  bool closing = false;  // close once every answer is written
   std::string in;
   std::string out;
-  // Replies of this round, in request order; `durable` ones wait for the
-  // round's fdatasync (or checkpoint).
-  std::vector<std::pair<Json, bool>> replies;
+  // Answers in request order; the first ones that are ready move to `out`.
+  std::deque<PendingReply> replies;
   // Runs authorized on this connection: only they may get start and end
   // records from it.
   std::set<std::string> runs;
@@ -44,11 +57,16 @@ Json Refusal(const std::string& message) {
   return Json{{"ok", false}, {"error", message}};
 }
 
-// One round's shared work: whether anything waits for durability and
-// whether a checkpoint was asked for.
+void Reply(Client& client, Json reply, bool durable) {
+  client.replies.push_back(PendingReply{std::move(reply), durable, std::nullopt});
+}
+
+// One round's shared work: whether anything waits for durability, whether
+// a checkpoint was asked for, and whether anything was appended.
 struct Round {
   bool sync = false;
   bool checkpoint = false;
+  bool appended = false;
 };
 
 // Handles one request of `client`; queues its reply.
@@ -57,13 +75,13 @@ void Handle(Client& client, const std::string& payload, lineage::Recorder& recor
   try {
     request = Json::parse(payload);
   } catch (const Json::exception&) {
-    client.replies.emplace_back(Refusal("the request is not JSON"), false);
+    Reply(client, Refusal("the request is not JSON"), false);
     client.closing = true;
     return;
   }
   const auto op = request.find("op");
   if (!request.is_object() || op == request.end() || !op->is_string()) {
-    client.replies.emplace_back(Refusal("the request has no op"), false);
+    Reply(client, Refusal("the request has no op"), false);
     client.closing = true;
     return;
   }
@@ -71,92 +89,96 @@ void Handle(Client& client, const std::string& payload, lineage::Recorder& recor
   if (!client.greeted) {
     const auto version = request.find("version");
     if (name != "hello" || version == request.end() || *version != kProtocolVersion) {
-      client.replies.emplace_back(
-          Refusal(fmt::format("the first request must be hello with version {}", kProtocolVersion)), false);
+      Reply(client, Refusal(fmt::format("the first request must be hello with version {}", kProtocolVersion)), false);
       client.closing = true;
       return;
     }
     client.greeted = true;
-    client.replies.emplace_back(Json{{"ok", true}, {"version", kProtocolVersion}}, false);
+    Reply(client, Json{{"ok", true}, {"version", kProtocolVersion}}, false);
     return;
   }
   const auto record = request.find("record");
   if (name == "authorize") {
     const auto durable = request.find("durable");
     if (record == request.end() || durable == request.end() || !durable->is_boolean()) {
-      client.replies.emplace_back(Refusal("authorize needs record and durable"), false);
+      Reply(client, Refusal("authorize needs record and durable"), false);
       client.closing = true;
       return;
     }
     auto decoded = AuthorizationFromJson(*record);
     if (!decoded.ok()) {
-      client.replies.emplace_back(Refusal(decoded.error().message), false);
+      Reply(client, Refusal(decoded.error().message), false);
       client.closing = true;
       return;
     }
     lineage::Authorization& authorization = decoded.value();
     authorization.submitter = lineage::Authorization::Submitter{client.peer.pid, client.peer.uid, client.peer.gid};
     if (client.runs.count(authorization.run_id) != 0) {
-      client.replies.emplace_back(Refusal("run " + authorization.run_id + " was authorized before"), false);
+      Reply(client, Refusal("run " + authorization.run_id + " was authorized before"), false);
       return;
     }
     auto appended = recorder.AppendAuthorizationOnly(authorization);
     if (!appended.ok()) {
-      client.replies.emplace_back(Refusal(appended.error().message), false);
+      Reply(client, Refusal(appended.error().message), false);
       return;
     }
     client.runs.insert(authorization.run_id);
+    round.appended = true;
     const bool wait = durable->get<bool>();
     round.sync = round.sync || wait;
-    client.replies.emplace_back(Json{{"ok", true}}, wait);
+    Reply(client, Json{{"ok", true}}, wait);
     return;
   }
   if (name == "sync") {
     round.sync = true;
-    client.replies.emplace_back(Json{{"ok", true}}, true);
+    Reply(client, Json{{"ok", true}}, true);
     return;
   }
   if (name == "checkpoint") {
     round.checkpoint = true;
-    client.replies.emplace_back(Json{{"ok", true}}, true);
+    Reply(client, Json{{"ok", true}}, true);
     return;
   }
   if (name == "start" || name == "end") {
     if (record == request.end()) {
-      client.replies.emplace_back(Refusal(name + " needs record"), false);
+      Reply(client, Refusal(name + " needs record"), false);
       client.closing = true;
       return;
     }
     const auto run = record->find("run_id");
     if (!record->is_object() || run == record->end() || !run->is_string() ||
         client.runs.count(run->get<std::string>()) == 0) {
-      client.replies.emplace_back(Refusal(name + " of a run this connection did not authorize"), false);
+      Reply(client, Refusal(name + " of a run this connection did not authorize"), false);
       return;
     }
     if (name == "start") {
       auto decoded = StartFromJson(*record);
       if (!decoded.ok()) {
-        client.replies.emplace_back(Refusal(decoded.error().message), false);
+        Reply(client, Refusal(decoded.error().message), false);
         client.closing = true;
         return;
       }
       auto offset = recorder.RecordStart(decoded.value());
-      client.replies.emplace_back(
-          offset.ok() ? Json{{"ok", true}, {"offset", offset.value()}} : Refusal(offset.error().message), false);
+      round.appended = round.appended || offset.ok();
+      Reply(client, offset.ok() ? Json{{"ok", true}, {"offset", offset.value()}} : Refusal(offset.error().message),
+            false);
       return;
     }
     auto decoded = EndFromJson(*record);
     if (!decoded.ok()) {
-      client.replies.emplace_back(Refusal(decoded.error().message), false);
+      Reply(client, Refusal(decoded.error().message), false);
       client.closing = true;
       return;
     }
     auto ended = recorder.RecordEnd(decoded.value());
-    if (ended.ok()) client.runs.erase(decoded.value().run_id);  // a run ends once
-    client.replies.emplace_back(ended.ok() ? Json{{"ok", true}} : Refusal(ended.error().message), false);
+    if (ended.ok()) {
+      client.runs.erase(decoded.value().run_id);  // a run ends once
+      round.appended = true;
+    }
+    Reply(client, ended.ok() ? Json{{"ok", true}} : Refusal(ended.error().message), false);
     return;
   }
-  client.replies.emplace_back(Refusal("unknown op " + Json(name).dump()), false);
+  Reply(client, Refusal("unknown op " + Json(name).dump()), false);
   client.closing = true;
 }
 
@@ -171,7 +193,7 @@ bool ReadFrom(Client& client, lineage::Recorder& recorder, Round& round) {
       while (!client.closing) {
         auto taken = TakeFrame(client.in, payload);
         if (!taken.ok()) {
-          client.replies.emplace_back(Refusal(taken.error().message), false);
+          Reply(client, Refusal(taken.error().message), false);
           client.closing = true;
           break;
         }
@@ -179,6 +201,9 @@ bool ReadFrom(Client& client, lineage::Recorder& recorder, Round& round) {
         Handle(client, payload, recorder, round);
       }
       if (client.closing) return true;
+      // A short read emptied the socket: poll reports what comes next
+      // (saves a read that would only say EAGAIN, once per request).
+      if (static_cast<std::size_t>(got) < sizeof buffer) return true;
       continue;
     }
     if (got < 0 && errno == EINTR) continue;
@@ -206,15 +231,47 @@ void Queue(Client& client, const Json& reply) {
   if (frame.ok()) client.out += frame.value();
 }
 
+// Moves `client`'s answers that are ready — in order, up to the first that
+// waits for a sync not yet done — to its output. `durable` is how far the
+// log is durable, or the failure that ended syncing: then every waiting
+// answer becomes a refusal.
+void QueueReady(Client& client, const ErrorOr<std::uint64_t>& durable) {
+  while (!client.replies.empty()) {
+    PendingReply& front = client.replies.front();
+    if (front.durable && durable.ok() && (!front.ticket || *front.ticket > durable.value())) return;
+    Queue(client, front.durable && !durable.ok() ? Refusal("lineage log: not durable: " + durable.error().message)
+                                                 : front.reply);
+    client.replies.pop_front();
+  }
+}
+
 }  // namespace
 
 ErrorOr<void> Serve(int listen_fd, int stop_fd, lineage::Recorder& recorder, const ServerOptions& options) {
+  const int durable_fd = recorder.DurableEventFd();
+  if (durable_fd < 0) return Error{"govd: the lineage log offers no durability events (eventfd)"};
   std::list<Client> clients;
   bool appended_since_checkpoint = false;
+  // Writes what is ready for every connection, then drops the ones that
+  // ended, broke or were told to close.
+  auto answer = [&](const ErrorOr<std::uint64_t>& durable, const std::vector<Client*>& broken) {
+    for (auto it = clients.begin(); it != clients.end();) {
+      QueueReady(*it, durable);
+      const bool dead = std::find(broken.begin(), broken.end(), &*it) != broken.end();
+      const bool written = WriteTo(*it);
+      if (dead || !written || (it->closing && it->replies.empty() && it->out.empty())) {
+        close(it->fd);
+        it = clients.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  };
   while (true) {
     std::vector<pollfd> fds;
     fds.push_back({stop_fd, POLLIN, 0});
     fds.push_back({listen_fd, POLLIN, 0});
+    fds.push_back({durable_fd, POLLIN, 0});
     for (const Client& client : clients) {
       fds.push_back({client.fd, static_cast<short>(client.out.empty() ? POLLIN : POLLIN | POLLOUT), 0});
     }
@@ -223,9 +280,16 @@ ErrorOr<void> Serve(int listen_fd, int stop_fd, lineage::Recorder& recorder, con
       return Error{fmt::format("poll: {}", std::strerror(errno))};
     }
     if (fds[0].revents != 0) {
+      // A last checkpoint (synced) makes every appended record durable:
+      // answer what waited for it, then close.
       if (appended_since_checkpoint) GOV_RETURN_IF_ERROR(recorder.Checkpoint());
+      answer(recorder.DurableProgress(), {});
       for (Client& client : clients) close(client.fd);
       return {};
+    }
+    if ((fds[2].revents & POLLIN) != 0) {
+      std::uint64_t events = 0;
+      (void)!read(durable_fd, &events, sizeof events);
     }
     if ((fds[1].revents & POLLIN) != 0) {
       while (true) {
@@ -258,7 +322,7 @@ ErrorOr<void> Serve(int listen_fd, int stop_fd, lineage::Recorder& recorder, con
     }
     // Read and handle every readable connection's requests.
     Round round;
-    std::size_t index = 2;
+    std::size_t index = 3;
     std::vector<Client*> broken;
     for (Client& client : clients) {
       if (index >= fds.size()) break;
@@ -267,40 +331,29 @@ ErrorOr<void> Serve(int listen_fd, int stop_fd, lineage::Recorder& recorder, con
         if (!ReadFrom(client, recorder, round)) broken.push_back(&client);
       }
     }
-    for (const Client& client : clients) {
-      for (const auto& [reply, durable] : client.replies) {
-        (void)durable;
-        if (reply.value("ok", false)) appended_since_checkpoint = true;
-      }
-    }
-    // One fdatasync (or one signed checkpoint, which is synced) for all.
-    ErrorOr<void> made_durable;
+    appended_since_checkpoint = appended_since_checkpoint || round.appended;
+    // One sync for the round: a signed checkpoint (written and synced
+    // here), or an fdatasync started in the recorder's syncing thread.
+    std::optional<std::uint64_t> ticket;
     if (round.checkpoint) {
-      made_durable = recorder.Checkpoint();
-      if (made_durable.ok()) appended_since_checkpoint = false;
+      GOV_RETURN_IF_ERROR(recorder.Checkpoint());
+      appended_since_checkpoint = false;
+      ticket = 0;
     } else if (round.sync) {
-      made_durable = recorder.MakeDurableNow();
+      auto started = recorder.StartDurable();
+      if (!started.ok()) return started.error();
+      ticket = started.value();
     }
-    for (Client& client : clients) {
-      for (const auto& [reply, durable] : client.replies) {
-        Queue(client, durable && !made_durable.ok()
-                          ? Refusal("lineage log: not durable: " + made_durable.error().message)
-                          : reply);
-      }
-      client.replies.clear();
-    }
-    // Write, then drop connections that ended or broke.
-    for (auto it = clients.begin(); it != clients.end();) {
-      const bool dead = std::find(broken.begin(), broken.end(), &*it) != broken.end();
-      const bool written = WriteTo(*it);
-      if (dead || !written || (it->closing && it->out.empty())) {
-        close(it->fd);
-        it = clients.erase(it);
-      } else {
-        ++it;
+    if (ticket) {
+      for (Client& client : clients) {
+        for (PendingReply& reply : client.replies) {
+          if (reply.durable && !reply.ticket) reply.ticket = *ticket;
+        }
       }
     }
-    if (!made_durable.ok()) return made_durable.error();
+    const ErrorOr<std::uint64_t> durable = recorder.DurableProgress();
+    answer(durable, broken);
+    if (!durable.ok()) return durable.error();
   }
 }
 

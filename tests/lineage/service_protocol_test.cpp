@@ -1,11 +1,14 @@
 // The lineage service's protocol and loop (runtime/service): lossless record
 // forms, strict decoding, frames, and a Serve loop in a thread driven by the
 // real client over a real Unix socket (govd end to end: tests/govrun).
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
 #include <atomic>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "runtime/lineage/verify.h"
@@ -107,13 +110,85 @@ TEST_CASE("service protocol: frames split at their length, an oversized one is r
   CHECK_FALSE(TakeFrame(huge, payload).ok());
 }
 
-// A Serve loop on a socket in `dir`, in a thread, until destroyed.
+// A real log whose durability the test hands out: StartDurable only takes a
+// ticket; nothing becomes durable until Release, or everything fails with
+// Fail. Every other call goes to the log.
+class GatedRecorder final : public lineage::Recorder {
+ public:
+  explicit GatedRecorder(std::unique_ptr<lineage::Recorder> log)
+      : log_(std::move(log)), event_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+  ~GatedRecorder() override { close(event_fd_); }
+
+  ErrorOr<void> RecordAuthorization(const lineage::Authorization& record) override {
+    return log_->RecordAuthorization(record);
+  }
+  ErrorOr<std::uint64_t> RecordAuthorizationDeferred(const lineage::Authorization& record) override {
+    return log_->RecordAuthorizationDeferred(record);
+  }
+  ErrorOr<void> AwaitDurable(std::uint64_t ticket) override { return log_->AwaitDurable(ticket); }
+  ErrorOr<void> AppendAuthorizationOnly(const lineage::Authorization& record) override {
+    return log_->AppendAuthorizationOnly(record);
+  }
+  ErrorOr<void> MakeDurableNow() override { return log_->MakeDurableNow(); }
+  ErrorOr<std::uint64_t> RecordStart(const lineage::Start& record) override { return log_->RecordStart(record); }
+  ErrorOr<void> RecordEnd(const lineage::End& record) override { return log_->RecordEnd(record); }
+  ErrorOr<void> Checkpoint() override { return log_->Checkpoint(); }
+  ErrorOr<void> ExportBundle(const std::string& run_id, const std::string& path) override {
+    return log_->ExportBundle(run_id, path);
+  }
+  ErrorOr<lineage::StartedRun> ReadStart(const std::string& run_id, std::uint64_t offset) override {
+    return log_->ReadStart(run_id, offset);
+  }
+
+  ErrorOr<std::uint64_t> StartDurable() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return ++requested_;
+  }
+  ErrorOr<std::uint64_t> DurableProgress() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!failure_.empty()) return Error{failure_};
+    return durable_;
+  }
+  int DurableEventFd() override { return event_fd_; }
+
+  std::uint64_t Requested() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return requested_;
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    durable_ = requested_;
+    Signal();
+  }
+  void Fail(const std::string& failure) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    failure_ = failure;
+    Signal();
+  }
+
+ private:
+  void Signal() {
+    const std::uint64_t one = 1;
+    (void)!write(event_fd_, &one, sizeof one);
+  }
+
+  std::unique_ptr<lineage::Recorder> log_;
+  int event_fd_;
+  std::mutex mutex_;
+  std::uint64_t requested_ = 0;
+  std::uint64_t durable_ = 0;
+  std::string failure_;
+};
+
+// A Serve loop on a socket in `dir`, in a thread, until destroyed; `wrap`
+// may put a recorder around the log.
 class TestServer {
  public:
-  explicit TestServer(const std::string& dir) : socket_path(dir + "/govd.sock") {
+  using Wrap = std::function<std::unique_ptr<lineage::Recorder>(std::unique_ptr<lineage::Recorder>)>;
+  explicit TestServer(const std::string& dir, const Wrap& wrap = nullptr) : socket_path(dir + "/govd.sock") {
     auto log = lineage::OpenLog(dir, TestKey(3), lineage::OpenOptions{0, 0644, true});
     REQUIRE(log.ok());
-    recorder_ = std::move(log.value());
+    recorder_ = wrap ? wrap(std::move(log.value())) : std::move(log.value());
     listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
@@ -121,7 +196,10 @@ class TestServer {
     REQUIRE(bind(listen_fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
     REQUIRE(listen(listen_fd_, 64) == 0);
     stop_fd_ = eventfd(0, EFD_CLOEXEC);
-    thread_ = std::thread([this] { served_ = Serve(listen_fd_, stop_fd_, *recorder_, ServerOptions{}).ok(); });
+    thread_ = std::thread([this] {
+      served_ = Serve(listen_fd_, stop_fd_, *recorder_, ServerOptions{}).ok();
+      ended_ = true;
+    });
   }
   ~TestServer() {
     const std::uint64_t one = 1;
@@ -144,7 +222,8 @@ class TestServer {
   }
 
   std::string socket_path;
-  std::atomic<bool> served_{false};
+  std::atomic<bool> served_{false};  // Serve returned without an error
+  std::atomic<bool> ended_{false};   // Serve returned
 
  private:
   std::unique_ptr<lineage::Recorder> recorder_;
@@ -254,6 +333,79 @@ TEST_CASE("service: records from many clients share one log that verifies; abuse
   INFO(report.message);
   CHECK(report.failure == lineage::Failure::kNone);
   CHECK(report.runs == 10);
+}
+
+// Whether `fd` has something to read within `ms` milliseconds.
+bool Readable(int fd, int ms) {
+  pollfd polled{fd, POLLIN, 0};
+  return poll(&polled, 1, ms) == 1;
+}
+
+// Reads `count` replies from `fd` (fewer when it closes or stays silent 20 s).
+std::vector<Json> ReadReplies(int fd, std::size_t count) {
+  std::vector<Json> replies;
+  std::string buffer;
+  std::string payload;
+  char chunk[4096];
+  while (replies.size() < count && Readable(fd, 20000)) {
+    const ssize_t got = recv(fd, chunk, sizeof chunk, 0);
+    if (got <= 0) break;
+    buffer.append(chunk, static_cast<std::size_t>(got));
+    while (TakeFrame(buffer, payload).value()) replies.push_back(Json::parse(payload));
+  }
+  return replies;
+}
+
+TEST_CASE("service: an acknowledgement that promises durability waits for the sync; answers keep their order",
+          "[lineage][service]") {
+  TempDir dir;
+  GatedRecorder* gate = nullptr;
+  TestServer server(dir.path, [&](std::unique_ptr<lineage::Recorder> log) {
+    auto gated = std::make_unique<GatedRecorder>(std::move(log));
+    gate = gated.get();
+    return gated;
+  });
+  const int fd = server.Raw();
+  REQUIRE(Exchange(fd, {"{\"op\":\"hello\",\"version\":1}"})[0]["ok"] == true);
+
+  // A durable authorization, then the run's start (which promises nothing):
+  // neither answer leaves before the sync that covers the authorization.
+  const lineage::Authorization auth = lineage::SampleAuthorization(lineage::NewRunId(), "");
+  lineage::Start start;
+  start.run_id = auth.run_id;
+  const Json authorize = {{"op", "authorize"}, {"durable", true}, {"record", AuthorizationToJson(auth)}};
+  const Json started = {{"op", "start"}, {"record", StartToJson(start)}};
+  for (const Json& request : {authorize, started}) {
+    const std::string frame = EncodeFrame(request.dump()).value();
+    REQUIRE(send(fd, frame.data(), frame.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(frame.size()));
+  }
+  for (int i = 0; i < 200 && gate->Requested() == 0; ++i) usleep(10000);
+  REQUIRE(gate->Requested() == 1);  // govd asked for the sync...
+  CHECK_FALSE(Readable(fd, 300));   // ...and answers nothing until it is done
+  gate->Release();
+  const std::vector<Json> replies = ReadReplies(fd, 2);
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[0] == Json{{"ok", true}});  // the authorization's, first
+  CHECK(replies[1]["ok"] == true);
+  CHECK(replies[1].contains("offset"));  // then the start's
+
+  // A sync that fails: the waiting answer is a refusal, and govd stops.
+  const lineage::Authorization second = lineage::SampleAuthorization(lineage::NewRunId(), "");
+  const std::string frame =
+      EncodeFrame(Json{{"op", "authorize"}, {"durable", true}, {"record", AuthorizationToJson(second)}}.dump()).value();
+  REQUIRE(send(fd, frame.data(), frame.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(frame.size()));
+  for (int i = 0; i < 200 && gate->Requested() == 1; ++i) usleep(10000);
+  REQUIRE(gate->Requested() == 2);
+  CHECK_FALSE(Readable(fd, 100));
+  gate->Fail("fdatasync failed: No space left on device");
+  const std::vector<Json> refused = ReadReplies(fd, 1);
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0]["ok"] == false);
+  CHECK(refused[0]["error"].get<std::string>().find("not durable: fdatasync failed") != std::string::npos);
+  close(fd);
+  for (int i = 0; i < 500 && !server.ended_; ++i) usleep(10000);
+  CHECK(server.ended_);  // the loop ended, with the log's failure
+  CHECK_FALSE(server.served_);
 }
 
 }  // namespace
