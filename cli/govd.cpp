@@ -24,6 +24,8 @@
 #include "runtime/crypto/ed25519.h"
 #include "runtime/exec/exit_codes.h"
 #include "runtime/lineage/recorder.h"
+#include "runtime/service/approvals.h"
+#include "runtime/service/client.h"
 #include "runtime/service/server.h"
 #include "runtime/service/witness.h"
 
@@ -58,19 +60,9 @@ ErrorOr<gid_t> GroupId(const std::string& text) {
   return static_cast<gid_t>(number);
 }
 
-// The listening socket: systemd's (socket activation, one descriptor) or a
-// new one at `path`, owned by `owner`:`submitters` with mode 0660 so that
-// only the set-gid govrun and root can connect.
-ErrorOr<int> Listen(const std::string& path, bool chown_it, uid_t owner, gid_t submitters) {
-  const char* listen_pid = std::getenv("LISTEN_PID");
-  const char* listen_fds = std::getenv("LISTEN_FDS");
-  if (listen_pid != nullptr && listen_fds != nullptr && std::atol(listen_pid) == getpid()) {
-    if (std::strcmp(listen_fds, "1") != 0) return Error{"systemd passed more than one socket; govd takes one"};
-    unsetenv("LISTEN_PID");
-    unsetenv("LISTEN_FDS");
-    unsetenv("LISTEN_FDNAMES");
-    return 3;  // SD_LISTEN_FDS_START
-  }
+// A new listening socket at `path` with `mode`, owned by `owner`:`group`
+// when `chown_it`.
+ErrorOr<int> Bind(const std::string& path, bool chown_it, uid_t owner, gid_t group, mode_t mode) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (path.size() >= sizeof address.sun_path) return Error{"the socket path is too long: " + path};
@@ -90,12 +82,28 @@ ErrorOr<int> Listen(const std::string& path, bool chown_it, uid_t owner, gid_t s
     close(fd);
     return Error{"cannot listen on " + path + ": " + std::strerror(error)};
   }
-  if ((chown_it && chown(path.c_str(), owner, submitters) != 0) || chmod(path.c_str(), 0660) != 0) {
+  if ((chown_it && chown(path.c_str(), owner, group) != 0) || chmod(path.c_str(), mode) != 0) {
     const int error = errno;
     close(fd);
     return Error{"cannot set the owner and mode of " + path + ": " + std::strerror(error)};
   }
   return fd;
+}
+
+// The submitters' listening socket: systemd's (socket activation, one
+// descriptor) or a new one at `path`, owned by `owner`:`submitters` with
+// mode 0660 so that only the set-gid govrun and root can connect.
+ErrorOr<int> Listen(const std::string& path, bool chown_it, uid_t owner, gid_t submitters) {
+  const char* listen_pid = std::getenv("LISTEN_PID");
+  const char* listen_fds = std::getenv("LISTEN_FDS");
+  if (listen_pid != nullptr && listen_fds != nullptr && std::atol(listen_pid) == getpid()) {
+    if (std::strcmp(listen_fds, "1") != 0) return Error{"systemd passed more than one socket; govd takes one"};
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    return 3;  // SD_LISTEN_FDS_START
+  }
+  return Bind(path, chown_it, owner, submitters, 0660);
 }
 
 ErrorOr<void> DropTo(uid_t uid, gid_t gid) {
@@ -157,6 +165,48 @@ int Witness(const std::string& name, const std::string& key_path, const std::vec
   return worst;
 }
 
+// Exit codes of `govd approvals` (docs/govd.md "Approvals").
+constexpr int kApprovalsRefused = 1;       // govd refused the answer (e.g. not an approver, own ask, no such ask)
+constexpr int kApprovalsUnavailable = 69;  // govd cannot be reached (EX_UNAVAILABLE)
+
+// govd approvals: an approver lists the waiting asks or answers one.
+int Approvals(const std::string& socket_path, const std::string& action, const std::string& ask_id, bool json) {
+  auto approver = gov::service::ConnectApprover(socket_path, 10000);
+  if (!approver.ok()) {
+    const bool refused = approver.error().message.find("refused") != std::string::npos;
+    return Fail(refused ? kApprovalsRefused : kApprovalsUnavailable, approver.error().message);
+  }
+  if (action == "list") {
+    auto asks = approver.value()->Pending();
+    if (!asks.ok()) return Fail(kApprovalsUnavailable, asks.error().message);
+    if (json) {
+      std::printf("%s\n", nlohmann::json{{"version", 1}, {"asks", asks.value()}}.dump(2).c_str());
+      return 0;
+    }
+    if (asks.value().empty()) std::printf("no ask is waiting\n");
+    for (const nlohmann::json& ask : asks.value()) {
+      const nlohmann::json& question = ask["question"];
+      const long long left_s =
+          std::max<long long>(0, (ask.value("expires_unix_ns", 0LL) - gov::service::UnixNowNs()) / 1000000000LL);
+      std::printf("ask %s (run %s), from uid %lld%s, %llds left\n", ask.value("ask", "").c_str(),
+                  ask.value("run", "").c_str(), ask["asker"].value("uid", -1LL),
+                  ask["asker"].value("user", "").empty() ? "" : (" (" + ask["asker"].value("user", "") + ")").c_str(),
+                  left_s);
+      std::printf("  program: %s\n  command: %s\n  in: %s\n  limits: %s\n", question.value("program", "").c_str(),
+                  question.value("command", "").c_str(), question.value("cwd", "").c_str(),
+                  question.value("limits", "").c_str());
+      for (const nlohmann::json& rule : question.value("rules", nlohmann::json::array())) {
+        std::printf("  rule %s: %s\n", rule.value("name", "").c_str(), rule.value("reason", "").c_str());
+      }
+    }
+    return 0;
+  }
+  auto answered = approver.value()->Answer(ask_id, action == "approve");
+  if (!answered.ok()) return Fail(kApprovalsRefused, answered.error().message);
+  std::printf("ask %s: %s\n", ask_id.c_str(), action == "approve" ? "approved" : "refused");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -172,6 +222,13 @@ int main(int argc, char** argv) {
   app.add_option("--submitter-group", submitter_group,
                  "the group govrun is installed set-gid to; only it (and root) may submit");
   app.add_option("--user", user, "when started as root: the user to run as after reading the key");
+  std::string approvals_socket;
+  std::vector<std::string> approver_names;
+  app.add_option("--approvals-socket", approvals_socket,
+                 "where approvers connect to answer asks (mode 0666: govd checks each peer's uid)");
+  app.add_option("--approver", approver_names, "a user (name or uid) who may answer asks (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.require_subcommand(0, 1);
   CLI::App* witness = app.add_subcommand(
       "witness", "cosign other logs' published checkpoints after checking they only grew (C2SP tlog-cosignature)");
@@ -188,12 +245,30 @@ int main(int argc, char** argv) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   witness->add_option("--state", witness_state, "the witness's directory: what it cosigned, per log")->required();
   witness->add_option("LOG_DIR", witnessed_dirs, "published lineage directories (live or mirrored)")->required();
+  CLI::App* approvals =
+      app.add_subcommand("approvals", "as an approver: list the asks waiting for an answer, or answer one");
+  std::string approvals_at = "/run/gov/approvals.sock";
+  std::string approvals_action;
+  std::string approvals_ask;
+  bool approvals_json = false;
+  approvals->add_option("--socket", approvals_at, "govd's approvals socket");
+  approvals->add_flag("--json", approvals_json, "list as JSON (version 1)");
+  approvals->add_option("ACTION", approvals_action, "list, approve or refuse")
+      ->required()
+      ->check(CLI::IsMember({"list", "approve", "refuse"}));
+  approvals->add_option("ASK", approvals_ask, "the ask's id (approve, refuse)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return e.get_exit_code() == 0 ? app.exit(e) : (app.exit(e), gov::exec::kExitConfig);
   }
   if (witness->parsed()) return Witness(witness_name, witness_key, log_keys, witness_state, witnessed_dirs);
+  if (approvals->parsed()) {
+    if ((approvals_action == "list") != approvals_ask.empty()) {
+      return Fail(gov::exec::kExitConfig, "approvals: approve and refuse take an ask id; list takes none");
+    }
+    return Approvals(approvals_at, approvals_action, approvals_ask, approvals_json);
+  }
   if (lineage_dir.empty() || key_path.empty()) {
     return Fail(gov::exec::kExitConfig, "--lineage and --key are required to serve (or use `govd witness`)");
   }
@@ -210,8 +285,25 @@ int main(int argc, char** argv) {
   }
   auto key = gov::crypto::ReadPrivateKeyFile(key_path);
   if (!key.ok()) return Fail(gov::exec::kExitConfig, "lineage key " + key_path + ": " + key.error().message);
+  std::vector<std::int64_t> approvers;
+  for (const std::string& name : approver_names) {
+    gid_t ignored = 0;
+    auto uid = UserId(name, &ignored);
+    if (!uid.ok()) return Fail(gov::exec::kExitConfig, "--approver: " + uid.error().message);
+    approvers.push_back(uid.value());
+  }
+  if (approvals_socket.empty() != approvers.empty()) {
+    return Fail(gov::exec::kExitConfig, "--approvals-socket and --approver go together");
+  }
   auto listening = Listen(socket_path, geteuid() == 0, run_uid, submitters.value());
   if (!listening.ok()) return Fail(gov::exec::kExitConfig, listening.error().message);
+  int approvals_fd = -1;
+  if (!approvals_socket.empty()) {
+    // Anyone may connect; govd answers only the uids named by --approver.
+    auto bound = Bind(approvals_socket, geteuid() == 0, run_uid, run_gid, 0666);
+    if (!bound.ok()) return Fail(gov::exec::kExitConfig, bound.error().message);
+    approvals_fd = bound.value();
+  }
   if (!user.empty() && geteuid() == 0 && run_uid != 0) {
     if (auto dropped = DropTo(run_uid, run_gid); !dropped.ok()) {
       return Fail(gov::exec::kExitConfig, dropped.error().message);
@@ -231,6 +323,8 @@ int main(int argc, char** argv) {
   if (!log.ok()) return Fail(gov::exec::kExitLineage, "lineage log " + lineage_dir + ": " + log.error().message);
   gov::service::ServerOptions options;
   options.submitter_gid = submitters.value();
+  options.approvals_fd = approvals_fd;
+  options.approvers = approvers;
   std::fprintf(stderr, "govd: serving %s on %s\n", lineage_dir.c_str(), socket_path.c_str());
   auto served = gov::service::Serve(listening.value(), stop_fd, *log.value(), options);
   if (!served.ok()) return Fail(gov::exec::kExitLineage, served.error().message);

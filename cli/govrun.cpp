@@ -787,7 +787,22 @@ int Main(int argc, char** argv, Timings& timings) {
 
   bool execute = decision.verdict == GOV_ALLOW && decision.error == GOV_OK;
   if (decision.verdict == GOV_ASK && decision.error == GOV_OK) {
-    record.ask_answer = Ask(explanation, request, options.command, obligations, config.value().ask_timeout_ms);
+    if (config.value().ask_via_service) {
+      // The lineage service's approvers answer (docs/govd.md "Approvals");
+      // no terminal is asked, and a failure to ask runs nothing.
+      auto approval = recorder.AskApprovers(run_id,
+                                            session::ApprovalQuestionJson(explanation, request, options.command,
+                                                                          obligations, config.value().ask_timeout_ms),
+                                            config.value().ask_timeout_ms);
+      if (!approval.ok()) {
+        return Fail({exec::kExitLineage,
+                     "ask: cannot put it to approvers (the program was not run): " + approval.error().message});
+      }
+      record.ask_answer = approval.value().answer;
+      record.approval = approval.value();
+    } else {
+      record.ask_answer = Ask(explanation, request, options.command, obligations, config.value().ask_timeout_ms);
+    }
     execute = record.ask_answer == "yes";
   }
 
@@ -1031,6 +1046,7 @@ int Main(int argc, char** argv, Timings& timings) {
     session_options.ask_tty = ask_tty.get();
     session_options.stop_on_drift = config.value().session_stop_on_drift;
     session_options.ask_timeout_ms = config.value().ask_timeout_ms;
+    session_options.ask_via_service = config.value().ask_via_service;
     session_options.watched_files = config.value().trusted_keys;
     session_options.watched_files.push_back(config.value().policy);
     session_options.watched_files.push_back(config.value().source);

@@ -246,6 +246,13 @@ std::string RunText(const Json& run, const Json& data) {
   }
   if (run.value("rules", Json::array()).empty()) field("rule", "none matched (the default)");
   field("ask answer", run.value("ask_answer", ""));
+  if (const Json& approval = run.value("approval", Json()); approval.is_object()) {
+    const std::int64_t by = approval.value("by_uid", std::int64_t{-1});
+    field("answered by", fmt::format("{}, ask {}, as govd recorded it",
+                                     by < 0 ? std::string("nobody (timed out)")
+                                            : fmt::format("uid {} ({})", by, Shown(approval.value("by_user", Json()))),
+                                     approval.value("ask", "")));
+  }
   field("error", run.value("error", ""));
   const Json& policy = run.value("policy", Json::object());
   field("policy", fmt::format("{} {} {}", Shown(policy.value("name", Json())), Shown(policy.value("version", Json())),

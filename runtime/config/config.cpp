@@ -25,7 +25,8 @@ constexpr std::size_t kMaxConfigSize = 1 << 20;
 
 const std::set<std::string, std::less<>> kKnownKeys = {
     "policy",     "trusted_keys",         "lineage_dir",   "signing_key",     "ask_timeout",
-    "kill_grace", "lineage_lock_timeout", "session_drift", "lineage_service", "lock"};
+    "kill_grace", "lineage_lock_timeout", "session_drift", "lineage_service", "lock",
+    "ask"};
 
 ErrorOr<std::string> ReadConfigFile(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -223,7 +224,7 @@ ErrorOr<Config> ParseConfig(const std::string& text, const std::string& path) {
       return Error{
           path + ": unknown key `" + std::string(key.str()) +
           "` (known: policy, trusted_keys, lineage_dir, signing_key, ask_timeout, kill_grace, lineage_lock_timeout, "
-          "session_drift, lineage_service, lock)"};
+          "session_drift, lineage_service, lock, ask)"};
     }
   }
   std::string base_dir;
@@ -265,6 +266,16 @@ ErrorOr<Config> ParseConfig(const std::string& text, const std::string& path) {
   }
   if (const toml::node* node = table.get("ask_timeout")) {
     GOV_ASSIGN_OR_RETURN(config.ask_timeout_ms, ParseDurationMs(*node, path + ": `ask_timeout`"));
+  }
+  if (const toml::node* node = table.get("ask")) {
+    const auto value = node->value<std::string>();
+    if (!node->is_string() || (*value != "terminal" && *value != "service")) {
+      return Error{path + ": `ask` must be \"terminal\" or \"service\""};
+    }
+    config.ask_via_service = *value == "service";
+    if (config.ask_via_service && config.lineage_service.empty()) {
+      return Error{path + ": `ask = \"service\"` needs `lineage_service` (govd's approvers answer the asks)"};
+    }
   }
   if (const toml::node* node = table.get("kill_grace")) {
     GOV_ASSIGN_OR_RETURN(config.kill_grace_ms, ParseDurationMs(*node, path + ": `kill_grace`"));

@@ -30,6 +30,11 @@ struct Config {
   // signing_key.
   std::string lineage_service;
   std::int64_t ask_timeout_ms = 30000;           // `ask` prompt: no answer in time ⇒ no
+  // `ask = "service"`: every `ask` goes to the lineage service's approvers
+  // (docs/govd.md "Approvals"), never to a terminal; needs lineage_service.
+  // The default ("terminal") asks on govrun's controlling terminal (and in
+  // a session only on --ask-terminal).
+  bool ask_via_service = false;
   std::int64_t kill_grace_ms = 2000;             // timeout: SIGTERM, then SIGKILL after this
   std::int64_t lineage_lock_timeout_ms = 10000;  // longest wait for the lineage log's lock
   // session_drift: what a governed session does on drift (the bundle, keys

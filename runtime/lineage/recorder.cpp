@@ -410,6 +410,13 @@ class LogRecorder final : public Recorder {
       return Error{"lineage: verdict must be allow, deny or ask"};
     }
     if (record.execute && record.verdict == "deny") return Error{"lineage: a denied run cannot be executed"};
+    if (record.execute && record.verdict == "ask" && record.ask_answer != "yes") {
+      return Error{"lineage: an ask not answered yes cannot be executed"};
+    }
+    if (record.approval &&
+        (record.verdict != "ask" || record.approval->answer != record.ask_answer || !IsId(record.approval->ask_id))) {
+      return Error{"lineage: an approval must be the ask's answer"};
+    }
     if (!crypto::IsDigestString(record.policy_digest)) return Error{"lineage: policy digest must be sha256:<hex>"};
     if (KeepsRuns() && runs_.count(record.run_id) != 0) return Error{"lineage: run id recorded twice"};
 
@@ -456,6 +463,14 @@ class LogRecorder final : public Recorder {
       if (record.submitter) {
         body["submitter"] = {
             {"pid", record.submitter->pid}, {"uid", record.submitter->uid}, {"gid", record.submitter->gid}};
+      }
+      if (record.approval) {
+        const Approval& approval = *record.approval;
+        body["approval"] = {{"ask", approval.ask_id},
+                            {"answer", approval.answer},
+                            {"by_uid", approval.by_uid},
+                            {"by_user", request::BytesToJson(approval.by_user)},
+                            {"at_unix_ns", approval.at_unix_ns}};
       }
     } catch (const Json::exception& e) {
       return Error{fmt::format("lineage: cannot encode the authorization: {}", e.what())};

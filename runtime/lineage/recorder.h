@@ -43,6 +43,16 @@ struct RecordedRule {
   std::string reason;   // the `because` text, may be empty
 };
 
+// An `ask` answered by an approver through the lineage service
+// (docs/govd.md "Approvals"): govd's record of who answered, and when.
+struct Approval {
+  std::string ask_id;           // 32 lower-case hex digits, chosen by govd
+  std::string answer;           // "yes", "no" or "timeout"
+  std::int64_t by_uid = -1;     // the approver's uid as the kernel reported it to govd; -1 for "timeout"
+  std::string by_user;          // that uid's user name on govd's host ("" when none)
+  std::int64_t at_unix_ns = 0;  // when govd took the answer (or the ask timed out)
+};
+
 // What the policy saw and what it decided. Written, durably, before exec.
 struct Authorization {
   std::string run_id;
@@ -79,6 +89,10 @@ struct Authorization {
   ir::Obligations obligations;  // merged (interp::MergeObligations)
   // For `ask`: "yes", "no", "timeout" or "no-terminal"; empty otherwise.
   std::string ask_answer;
+  // For an `ask` put to approvers through govd: its answer as govd took it.
+  // govd checks it against its own table and writes its own copy; a log
+  // without govd never has one.
+  std::optional<Approval> approval;
   // Whether govrun will execute the program (allow, or ask answered yes).
   bool execute = false;
   // Set only by govd (docs/govd.md): the process that submitted the record
@@ -180,6 +194,17 @@ class Recorder {
   }
   virtual ErrorOr<std::uint64_t> DurableProgress() { return std::uint64_t{0}; }
   virtual int DurableEventFd() { return -1; }
+  // Puts an `ask` to the approvers of the lineage service and waits for the
+  // answer ("yes", "no", or "timeout" after `timeout_ms`). `run_id` is the
+  // run the authorization will name; `question` is a JSON object shown to
+  // approvers. Only the service has approvers: the default is an error.
+  virtual ErrorOr<Approval> AskApprovers(const std::string& run_id, const std::string& question,
+                                         std::int64_t timeout_ms) {
+    (void)run_id;
+    (void)question;
+    (void)timeout_ms;
+    return Error{"asks go to approvers only through the lineage service (govd): no lineage_service is configured"};
+  }
   // Returns the byte offset of the start record in the log.
   virtual ErrorOr<std::uint64_t> RecordStart(const Start& record) = 0;
   virtual ErrorOr<void> RecordEnd(const End& record) = 0;

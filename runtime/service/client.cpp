@@ -27,102 +27,28 @@ std::int64_t NowMs() {
   return static_cast<std::int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
 }
 
-class ServiceRecorder final : public lineage::Recorder {
+// One connection to govd: frames out, replies in request order; a refusal
+// or a broken connection is an error, and everything after it too.
+class Connection {
  public:
-  ServiceRecorder(int fd, std::string socket_path, std::string lineage_dir, std::int64_t timeout_ms)
-      : fd_(fd), socket_path_(std::move(socket_path)), lineage_dir_(std::move(lineage_dir)), timeout_ms_(timeout_ms) {}
-  ~ServiceRecorder() override { close(fd_); }
+  Connection(int fd, std::string socket_path, std::int64_t timeout_ms)
+      : fd_(fd), socket_path_(std::move(socket_path)), timeout_ms_(timeout_ms) {}
+  ~Connection() { close(fd_); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
-  ErrorOr<void> Greet() {
-    GOV_ASSIGN_OR_RETURN(Json reply, Call(Json{{"op", "hello"}, {"version", kProtocolVersion}}));
-    (void)reply;
-    return {};
-  }
+  std::uint64_t sent() const { return sent_; }
+  std::uint64_t received() const { return received_; }
 
-  ErrorOr<void> RecordAuthorization(const lineage::Authorization& record) override {
-    GOV_ASSIGN_OR_RETURN(Json reply, Call(Authorize(record, true)));
-    (void)reply;
-    return {};
-  }
-
-  ErrorOr<std::uint64_t> RecordAuthorizationDeferred(const lineage::Authorization& record) override {
-    GOV_ASSIGN_OR_RETURN(Json request, Encoded(Authorize(record, true)));
-    GOV_RETURN_IF_ERROR(Send(request));
-    return sent_;
-  }
-
-  ErrorOr<void> AwaitDurable(std::uint64_t ticket) override {
-    while (received_ < ticket) {
-      GOV_ASSIGN_OR_RETURN(Json reply, Receive());
-      (void)reply;
-    }
-    return {};
-  }
-
-  ErrorOr<void> AppendAuthorizationOnly(const lineage::Authorization& record) override {
-    GOV_ASSIGN_OR_RETURN(Json reply, Call(Authorize(record, false)));
-    (void)reply;
-    return {};
-  }
-
-  ErrorOr<void> MakeDurableNow() override {
-    GOV_ASSIGN_OR_RETURN(Json reply, Call(Json{{"op", "sync"}}));
-    (void)reply;
-    return {};
-  }
-
-  ErrorOr<std::uint64_t> RecordStart(const lineage::Start& record) override {
-    GOV_ASSIGN_OR_RETURN(Json reply, Call(Json{{"op", "start"}, {"record", StartToJson(record)}}));
-    const auto offset = reply.find("offset");
-    if (offset == reply.end() || !offset->is_number_unsigned()) {
-      return Error{"lineage service: its answer to a start record has no offset"};
-    }
-    return offset->get<std::uint64_t>();
-  }
-
-  ErrorOr<void> RecordEnd(const lineage::End& record) override {
-    GOV_ASSIGN_OR_RETURN(Json reply, Call(Json{{"op", "end"}, {"record", EndToJson(record)}}));
-    (void)reply;
-    return {};
-  }
-
-  ErrorOr<void> Checkpoint() override {
-    GOV_ASSIGN_OR_RETURN(Json reply, Call(Json{{"op", "checkpoint"}}));
-    (void)reply;
-    return {};
-  }
-
-  ErrorOr<void> ExportBundle(const std::string& run_id, const std::string& path) override {
-    return lineage::ExportBundleFromLog(lineage_dir_ + "/lineage.log", run_id, path);
-  }
-
-  ErrorOr<lineage::StartedRun> ReadStart(const std::string& run_id, std::uint64_t offset) override {
-    return lineage::ReadStartFromLog(lineage_dir_, run_id, offset);
-  }
-
- private:
-  static Json Authorize(const lineage::Authorization& record, bool durable) {
-    return Json{{"op", "authorize"}, {"durable", durable}, {"record", AuthorizationToJson(record)}};
-  }
-
-  // The request's text (a record that cannot be encoded is an error here,
-  // not an exception).
-  static ErrorOr<Json> Encoded(Json request) {
-    try {
-      (void)request.dump();
-    } catch (const Json::exception& e) {
-      return Error{fmt::format("lineage service: cannot encode the request: {}", e.what())};
-    }
-    return request;
-  }
-
-  ErrorOr<Json> Call(const Json& request) {
+  // Sends `request` and returns its reply (earlier replies are read and
+  // dropped), waiting at most `timeout_ms` for it (< 0: the connection's).
+  ErrorOr<Json> Call(const Json& request, std::int64_t timeout_ms = -1) {
     GOV_RETURN_IF_ERROR(Send(request));
     while (received_ + 1 < sent_) {
       GOV_ASSIGN_OR_RETURN(Json earlier, Receive());
       (void)earlier;
     }
-    return Receive();
+    return Receive(timeout_ms);
   }
 
   ErrorOr<void> Send(const Json& request) {
@@ -145,7 +71,7 @@ class ServiceRecorder final : public lineage::Recorder {
       }
       if (put < 0 && errno == EINTR) continue;
       if (put < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        GOV_RETURN_IF_ERROR(Wait(POLLOUT, deadline));
+        GOV_RETURN_IF_ERROR(Wait(POLLOUT, deadline, timeout_ms_));
         continue;
       }
       const int error = errno;
@@ -163,9 +89,11 @@ class ServiceRecorder final : public lineage::Recorder {
 
   // The next reply; a refusal is an error (and so is everything after it:
   // the caller stops at the first).
-  ErrorOr<Json> Receive() {
+  // `timeout_ms` < 0: the connection's timeout.
+  ErrorOr<Json> Receive(std::int64_t timeout_ms = -1) {
     if (!failed_.empty()) return Error{failed_};
-    const std::int64_t deadline = NowMs() + timeout_ms_;
+    const std::int64_t wait_ms = timeout_ms >= 0 ? timeout_ms : timeout_ms_;
+    const std::int64_t deadline = NowMs() + wait_ms;
     std::string payload;
     while (true) {
       auto taken = TakeFrame(buffer_, payload);
@@ -180,7 +108,7 @@ class ServiceRecorder final : public lineage::Recorder {
       if (got == 0) return Fail(fmt::format("lineage service {}: govd closed the connection", socket_path_));
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        GOV_RETURN_IF_ERROR(Wait(POLLIN, deadline));
+        GOV_RETURN_IF_ERROR(Wait(POLLIN, deadline, wait_ms));
         continue;
       }
       return Fail(fmt::format("lineage service {}: cannot receive: {}", socket_path_, std::strerror(errno)));
@@ -200,12 +128,12 @@ class ServiceRecorder final : public lineage::Recorder {
     return reply;
   }
 
-  ErrorOr<void> Wait(short events, std::int64_t deadline) {
+  ErrorOr<void> Wait(short events, std::int64_t deadline, std::int64_t wait_ms) {
     const std::int64_t left = deadline - NowMs();
     pollfd polled{fd_, events, 0};
     const int ready = left > 0 ? poll(&polled, 1, static_cast<int>(std::min<std::int64_t>(left, INT32_MAX))) : 0;
     if (ready == 0) {
-      return Fail(fmt::format("lineage service {}: no answer within {} ms", socket_path_, timeout_ms_));
+      return Fail(fmt::format("lineage service {}: no answer within {} ms", socket_path_, wait_ms));
     }
     if (ready < 0 && errno != EINTR) {
       return Fail(fmt::format("lineage service {}: poll: {}", socket_path_, std::strerror(errno)));
@@ -219,9 +147,9 @@ class ServiceRecorder final : public lineage::Recorder {
     return Error{std::move(message)};
   }
 
+ private:
   int fd_;
   std::string socket_path_;
-  std::string lineage_dir_;
   std::int64_t timeout_ms_;
   std::string buffer_;
   std::uint64_t sent_ = 0;
@@ -229,10 +157,138 @@ class ServiceRecorder final : public lineage::Recorder {
   std::string failed_;
 };
 
-}  // namespace
+// The asking side's copy of govd's answer to an ask.
+ErrorOr<lineage::Approval> ApprovalFromReply(const Json& reply) {
+  lineage::Approval approval;
+  try {
+    approval.ask_id = reply.at("ask").get<std::string>();
+    approval.answer = reply.at("answer").get<std::string>();
+    approval.by_uid = reply.at("by_uid").get<std::int64_t>();
+    approval.by_user = reply.at("by_user").get<std::string>();
+    approval.at_unix_ns = reply.at("at_unix_ns").get<std::int64_t>();
+  } catch (const Json::exception& e) {
+    return Error{fmt::format("lineage service: its answer to an ask is malformed: {}", e.what())};
+  }
+  if (approval.answer != "yes" && approval.answer != "no" && approval.answer != "timeout") {
+    return Error{"lineage service: its answer to an ask is neither yes, no nor timeout"};
+  }
+  return approval;
+}
 
-ErrorOr<std::unique_ptr<lineage::Recorder>> ConnectService(const std::string& socket_path,
-                                                           const std::string& lineage_dir, std::int64_t timeout_ms) {
+class ServiceRecorder final : public lineage::Recorder {
+ public:
+  ServiceRecorder(int fd, std::string socket_path, std::string lineage_dir, std::int64_t timeout_ms)
+      : connection_(fd, std::move(socket_path), timeout_ms), lineage_dir_(std::move(lineage_dir)) {}
+
+  ErrorOr<void> Greet() {
+    GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Json{{"op", "hello"}, {"version", kProtocolVersion}}));
+    (void)reply;
+    return {};
+  }
+
+  ErrorOr<void> RecordAuthorization(const lineage::Authorization& record) override {
+    GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Authorize(record, true)));
+    (void)reply;
+    return {};
+  }
+
+  ErrorOr<std::uint64_t> RecordAuthorizationDeferred(const lineage::Authorization& record) override {
+    GOV_ASSIGN_OR_RETURN(Json request, Encoded(Authorize(record, true)));
+    GOV_RETURN_IF_ERROR(connection_.Send(request));
+    return connection_.sent();
+  }
+
+  ErrorOr<void> AwaitDurable(std::uint64_t ticket) override {
+    while (connection_.received() < ticket) {
+      GOV_ASSIGN_OR_RETURN(Json reply, connection_.Receive());
+      (void)reply;
+    }
+    return {};
+  }
+
+  ErrorOr<void> AppendAuthorizationOnly(const lineage::Authorization& record) override {
+    GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Authorize(record, false)));
+    (void)reply;
+    return {};
+  }
+
+  ErrorOr<void> MakeDurableNow() override {
+    GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Json{{"op", "sync"}}));
+    (void)reply;
+    return {};
+  }
+
+  ErrorOr<std::uint64_t> RecordStart(const lineage::Start& record) override {
+    GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Json{{"op", "start"}, {"record", StartToJson(record)}}));
+    const auto offset = reply.find("offset");
+    if (offset == reply.end() || !offset->is_number_unsigned()) {
+      return Error{"lineage service: its answer to a start record has no offset"};
+    }
+    return offset->get<std::uint64_t>();
+  }
+
+  ErrorOr<void> RecordEnd(const lineage::End& record) override {
+    GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Json{{"op", "end"}, {"record", EndToJson(record)}}));
+    (void)reply;
+    return {};
+  }
+
+  ErrorOr<void> Checkpoint() override {
+    GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Json{{"op", "checkpoint"}}));
+    (void)reply;
+    return {};
+  }
+
+  ErrorOr<void> ExportBundle(const std::string& run_id, const std::string& path) override {
+    return lineage::ExportBundleFromLog(lineage_dir_ + "/lineage.log", run_id, path);
+  }
+
+  ErrorOr<lineage::StartedRun> ReadStart(const std::string& run_id, std::uint64_t offset) override {
+    return lineage::ReadStartFromLog(lineage_dir_, run_id, offset);
+  }
+
+  ErrorOr<lineage::Approval> AskApprovers(const std::string& run_id, const std::string& question,
+                                          std::int64_t timeout_ms) override {
+    Json parsed;
+    try {
+      parsed = Json::parse(question);
+    } catch (const Json::exception&) {
+      return Error{"ask: the question is not JSON"};
+    }
+    // govd answers "timeout" itself at the deadline; a little longer here.
+    GOV_ASSIGN_OR_RETURN(
+        Json reply,
+        connection_.Call(Json{{"op", "ask"}, {"run", run_id}, {"question", parsed}, {"timeout_ms", timeout_ms}},
+                         timeout_ms + 10000));
+    return ApprovalFromReply(reply);
+  }
+
+ private:
+  // An ask answered through govd names its ask: govd writes its own copy
+  // of the answer into the record.
+  static Json Authorize(const lineage::Authorization& record, bool durable) {
+    Json request{{"op", "authorize"}, {"durable", durable}, {"record", AuthorizationToJson(record)}};
+    if (record.approval) request["ask"] = record.approval->ask_id;
+    return request;
+  }
+
+  // The request's text (a record that cannot be encoded is an error here,
+  // not an exception).
+  static ErrorOr<Json> Encoded(Json request) {
+    try {
+      (void)request.dump();
+    } catch (const Json::exception& e) {
+      return Error{fmt::format("lineage service: cannot encode the request: {}", e.what())};
+    }
+    return request;
+  }
+
+  Connection connection_;
+  std::string lineage_dir_;
+};
+
+// A connected Unix stream socket to `socket_path`, or why not.
+ErrorOr<int> ConnectUnix(const std::string& socket_path) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof address.sun_path) {
@@ -247,9 +303,52 @@ ErrorOr<std::unique_ptr<lineage::Recorder>> ConnectService(const std::string& so
     return Error{
         fmt::format("lineage service {}: cannot connect: {} (is govd running?)", socket_path, std::strerror(error))};
   }
+  return fd;
+}
+
+class ApproverConnection final : public Approver {
+ public:
+  ApproverConnection(int fd, std::string socket_path, std::int64_t timeout_ms)
+      : connection_(fd, std::move(socket_path), timeout_ms) {}
+
+  ErrorOr<void> Greet() {
+    GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Json{{"op", "hello"}, {"version", kProtocolVersion}}));
+    (void)reply;
+    return {};
+  }
+
+  ErrorOr<Json> Pending() override {
+    GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Json{{"op", "pending"}}));
+    const auto asks = reply.find("asks");
+    if (asks == reply.end() || !asks->is_array()) return Error{"lineage service: its list of asks is malformed"};
+    return *asks;
+  }
+
+  ErrorOr<void> Answer(const std::string& ask_id, bool approve) override {
+    GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Json{{"op", "answer"}, {"ask", ask_id}, {"approve", approve}}));
+    (void)reply;
+    return {};
+  }
+
+ private:
+  Connection connection_;
+};
+
+}  // namespace
+
+ErrorOr<std::unique_ptr<lineage::Recorder>> ConnectService(const std::string& socket_path,
+                                                           const std::string& lineage_dir, std::int64_t timeout_ms) {
+  GOV_ASSIGN_OR_RETURN(const int fd, ConnectUnix(socket_path));
   auto recorder = std::make_unique<ServiceRecorder>(fd, socket_path, lineage_dir, timeout_ms);
   GOV_RETURN_IF_ERROR(recorder->Greet());
   return std::unique_ptr<lineage::Recorder>(std::move(recorder));
+}
+
+ErrorOr<std::unique_ptr<Approver>> ConnectApprover(const std::string& socket_path, std::int64_t timeout_ms) {
+  GOV_ASSIGN_OR_RETURN(const int fd, ConnectUnix(socket_path));
+  auto approver = std::make_unique<ApproverConnection>(fd, socket_path, timeout_ms);
+  GOV_RETURN_IF_ERROR(approver->Greet());
+  return std::unique_ptr<Approver>(std::move(approver));
 }
 
 }  // namespace gov::service

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "runtime/lineage/recorder.h"
@@ -19,5 +20,19 @@ namespace gov::service {
 // govd's log directory, read for ReadStart and ExportBundle.
 ErrorOr<std::unique_ptr<lineage::Recorder>> ConnectService(const std::string& socket_path,
                                                            const std::string& lineage_dir, std::int64_t timeout_ms);
+
+// An approver's connection to govd's approvals socket (docs/govd.md
+// "Approvals"); govd knows the approver by the kernel's SO_PEERCRED.
+class Approver {
+ public:
+  virtual ~Approver() = default;
+  // The asks waiting for an answer, oldest first: govd's "asks" array.
+  virtual ErrorOr<nlohmann::json> Pending() = 0;
+  // Answers ask `ask_id`: yes when `approve`, else no.
+  virtual ErrorOr<void> Answer(const std::string& ask_id, bool approve) = 0;
+};
+
+// Connects to the approvals socket at `socket_path` and greets govd.
+ErrorOr<std::unique_ptr<Approver>> ConnectApprover(const std::string& socket_path, std::int64_t timeout_ms);
 
 }  // namespace gov::service

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,6 +24,7 @@
 #include <set>
 #include <vector>
 
+#include "runtime/service/approvals.h"
 #include "runtime/service/protocol.h"
 
 namespace gov::service {
@@ -31,11 +33,13 @@ namespace {
 using Json = nlohmann::json;
 
 // An answer not yet written: a `durable` one waits until the log is durable
-// up to `ticket` (assigned at the end of the round that appended it).
+// up to `ticket` (assigned at the end of the round that appended it); one
+// for an ask waits while `awaiting_ask` names it.
 struct PendingReply {
   Json reply;
   bool durable = false;
   std::optional<std::uint64_t> ticket;
+  std::string awaiting_ask;
 };
 
 // One connection and what is buffered for it.
@@ -51,6 +55,12 @@ struct Client {
   // Runs authorized on this connection: only they may get start and end
   // records from it.
   std::set<std::string> runs;
+  // An approver's connection (the approvals socket): only hello, pending
+  // and answer.
+  bool approver = false;
+  // Asks of this connection that got their answer, by ask id, until an
+  // authorization uses it.
+  std::map<std::string, ResolvedAsk> answered;
 };
 
 Json Refusal(const std::string& message) {
@@ -58,7 +68,62 @@ Json Refusal(const std::string& message) {
 }
 
 void Reply(Client& client, Json reply, bool durable) {
-  client.replies.push_back(PendingReply{std::move(reply), durable, std::nullopt});
+  client.replies.push_back(PendingReply{std::move(reply), durable, std::nullopt, ""});
+}
+
+std::int64_t MonotonicMs() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<std::int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+}
+
+// Gives the asking connection its answer: the waiting reply is filled, and
+// the answer is kept for the authorization that will name it.
+void Deliver(Client& asker, const ResolvedAsk& resolved) {
+  const lineage::Approval& approval = resolved.approval;
+  Json reply = {{"ok", true},
+                {"ask", approval.ask_id},
+                {"answer", approval.answer},
+                {"by_uid", approval.by_uid},
+                {"by_user", approval.by_user},
+                {"at_unix_ns", approval.at_unix_ns}};
+  for (PendingReply& pending : asker.replies) {
+    if (pending.awaiting_ask == approval.ask_id) {
+      pending.reply = std::move(reply);
+      pending.awaiting_ask.clear();
+      break;
+    }
+  }
+  asker.answered[approval.ask_id] = resolved;
+}
+
+// Handles one request of an approver's connection.
+void HandleApprover(Client& client, const std::string& name, const Json& request, ApprovalDesk& desk,
+                    std::list<Client>& clients) {
+  if (name == "pending") {
+    Reply(client, Json{{"ok", true}, {"asks", desk.Pending()}}, false);
+    return;
+  }
+  if (name == "answer") {
+    const auto ask = request.find("ask");
+    const auto approve = request.find("approve");
+    if (ask == request.end() || !ask->is_string() || approve == request.end() || !approve->is_boolean()) {
+      Reply(client, Refusal("answer needs ask (its id) and approve (true or false)"), false);
+      return;
+    }
+    auto resolved = desk.Answer(ask->get<std::string>(), client.peer, approve->get<bool>());
+    if (!resolved.ok()) {
+      Reply(client, Refusal(resolved.error().message), false);
+      return;
+    }
+    for (Client& other : clients) {
+      if (&other == resolved.value().asker) Deliver(other, resolved.value());
+    }
+    Reply(client, Json{{"ok", true}}, false);
+    return;
+  }
+  Reply(client, Refusal("unknown op " + Json(name).dump() + " on the approvals socket"), false);
+  client.closing = true;
 }
 
 // One round's shared work: whether anything waits for durability, whether
@@ -69,8 +134,16 @@ struct Round {
   bool appended = false;
 };
 
+// What every request may use: the log and the approval desk.
+struct Shared {
+  lineage::Recorder& recorder;
+  ApprovalDesk& desk;
+  std::list<Client>& clients;
+};
+
 // Handles one request of `client`; queues its reply.
-void Handle(Client& client, const std::string& payload, lineage::Recorder& recorder, Round& round) {
+void Handle(Client& client, const std::string& payload, Shared& shared, Round& round) {
+  lineage::Recorder& recorder = shared.recorder;
   Json request;
   try {
     request = Json::parse(payload);
@@ -97,6 +170,19 @@ void Handle(Client& client, const std::string& payload, lineage::Recorder& recor
     Reply(client, Json{{"ok", true}, {"version", kProtocolVersion}}, false);
     return;
   }
+  if (client.approver) {
+    HandleApprover(client, name, request, shared.desk, shared.clients);
+    return;
+  }
+  if (name == "ask") {
+    auto asked = shared.desk.Ask(&client, client.peer, request, MonotonicMs());
+    if (!asked.ok()) {
+      Reply(client, Refusal(asked.error().message), false);
+      return;
+    }
+    client.replies.push_back(PendingReply{Json(), false, std::nullopt, asked.value()});
+    return;
+  }
   const auto record = request.find("record");
   if (name == "authorize") {
     const auto durable = request.find("durable");
@@ -117,11 +203,33 @@ void Handle(Client& client, const std::string& payload, lineage::Recorder& recor
       Reply(client, Refusal("run " + authorization.run_id + " was authorized before"), false);
       return;
     }
+    // An ask answered through govd: the answer is govd's own, never the
+    // submitter's, and it binds this run once.
+    const auto ask = request.find("ask");
+    std::map<std::string, ResolvedAsk>::iterator answered = client.answered.end();
+    if (ask != request.end()) {
+      if (ask->is_string()) answered = client.answered.find(ask->get<std::string>());
+      if (answered == client.answered.end()) {
+        Reply(client, Refusal("authorize: ask " + ask->dump() + " was not answered on this connection"), false);
+        return;
+      }
+      const ResolvedAsk& resolved = answered->second;
+      if (resolved.run_id != authorization.run_id || authorization.verdict != "ask" ||
+          authorization.ask_answer != resolved.approval.answer) {
+        Reply(client,
+              Refusal(fmt::format("authorize: the record does not match ask {}, answered {} for run {}",
+                                  resolved.approval.ask_id, resolved.approval.answer, resolved.run_id)),
+              false);
+        return;
+      }
+      authorization.approval = resolved.approval;
+    }
     auto appended = recorder.AppendAuthorizationOnly(authorization);
     if (!appended.ok()) {
       Reply(client, Refusal(appended.error().message), false);
       return;
     }
+    if (answered != client.answered.end()) client.answered.erase(answered);
     client.runs.insert(authorization.run_id);
     round.appended = true;
     const bool wait = durable->get<bool>();
@@ -183,7 +291,7 @@ void Handle(Client& client, const std::string& payload, lineage::Recorder& recor
 }
 
 // Reads what `client` sent; false when the connection ended or broke.
-bool ReadFrom(Client& client, lineage::Recorder& recorder, Round& round) {
+bool ReadFrom(Client& client, Shared& shared, Round& round) {
   char buffer[65536];
   while (true) {
     const ssize_t got = read(client.fd, buffer, sizeof buffer);
@@ -198,7 +306,7 @@ bool ReadFrom(Client& client, lineage::Recorder& recorder, Round& round) {
           break;
         }
         if (!taken.value()) break;
-        Handle(client, payload, recorder, round);
+        Handle(client, payload, shared, round);
       }
       if (client.closing) return true;
       // A short read emptied the socket: poll reports what comes next
@@ -238,6 +346,7 @@ void Queue(Client& client, const Json& reply) {
 void QueueReady(Client& client, const ErrorOr<std::uint64_t>& durable) {
   while (!client.replies.empty()) {
     PendingReply& front = client.replies.front();
+    if (!front.awaiting_ask.empty()) return;
     if (front.durable && durable.ok() && (!front.ticket || *front.ticket > durable.value())) return;
     Queue(client, front.durable && !durable.ok() ? Refusal("lineage log: not durable: " + durable.error().message)
                                                  : front.reply);
@@ -251,15 +360,19 @@ ErrorOr<void> Serve(int listen_fd, int stop_fd, lineage::Recorder& recorder, con
   const int durable_fd = recorder.DurableEventFd();
   if (durable_fd < 0) return Error{"govd: the lineage log offers no durability events (eventfd)"};
   std::list<Client> clients;
+  ApprovalDesk desk(options.approvals_fd >= 0 ? options.approvers : std::vector<std::int64_t>{},
+                    options.max_pending_asks);
+  Shared shared{recorder, desk, clients};
   bool appended_since_checkpoint = false;
   // Writes what is ready for every connection, then drops the ones that
-  // ended, broke or were told to close.
+  // ended, broke or were told to close (withdrawing their asks).
   auto answer = [&](const ErrorOr<std::uint64_t>& durable, const std::vector<Client*>& broken) {
     for (auto it = clients.begin(); it != clients.end();) {
       QueueReady(*it, durable);
       const bool dead = std::find(broken.begin(), broken.end(), &*it) != broken.end();
       const bool written = WriteTo(*it);
       if (dead || !written || (it->closing && it->replies.empty() && it->out.empty())) {
+        desk.Withdraw(&*it);
         close(it->fd);
         it = clients.erase(it);
       } else {
@@ -272,10 +385,11 @@ ErrorOr<void> Serve(int listen_fd, int stop_fd, lineage::Recorder& recorder, con
     fds.push_back({stop_fd, POLLIN, 0});
     fds.push_back({listen_fd, POLLIN, 0});
     fds.push_back({durable_fd, POLLIN, 0});
+    fds.push_back({options.approvals_fd, POLLIN, 0});  // ignored when -1
     for (const Client& client : clients) {
       fds.push_back({client.fd, static_cast<short>(client.out.empty() ? POLLIN : POLLIN | POLLOUT), 0});
     }
-    if (poll(fds.data(), fds.size(), -1) < 0) {
+    if (poll(fds.data(), fds.size(), desk.MillisUntilNextDeadline(MonotonicMs())) < 0) {
       if (errno == EINTR) continue;
       return Error{fmt::format("poll: {}", std::strerror(errno))};
     }
@@ -291,9 +405,13 @@ ErrorOr<void> Serve(int listen_fd, int stop_fd, lineage::Recorder& recorder, con
       std::uint64_t events = 0;
       (void)!read(durable_fd, &events, sizeof events);
     }
-    if ((fds[1].revents & POLLIN) != 0) {
+    // New connections: submitters on the service socket, approvers on the
+    // approvals socket; each identified by the kernel (SO_PEERCRED).
+    for (const bool approvers : {false, true}) {
+      if ((fds[approvers ? 3 : 1].revents & POLLIN) == 0) continue;
       while (true) {
-        const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        const int fd =
+            accept4(approvers ? options.approvals_fd : listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) break;
         ucred peer{};
         socklen_t size = sizeof peer;
@@ -302,7 +420,9 @@ ErrorOr<void> Serve(int listen_fd, int stop_fd, lineage::Recorder& recorder, con
           refusal = "govd cannot identify this peer";
         } else if (static_cast<int>(clients.size()) >= options.max_clients) {
           refusal = fmt::format("govd serves at most {} connections at once", options.max_clients);
-        } else if (options.submitter_gid >= 0 && peer.uid != 0 &&
+        } else if (approvers && !desk.IsApprover(peer.uid)) {
+          refusal = fmt::format("uid {} is not an approver of this govd (govd --approver)", peer.uid);
+        } else if (!approvers && options.submitter_gid >= 0 && peer.uid != 0 &&
                    static_cast<std::int64_t>(peer.gid) != options.submitter_gid) {
           refusal = fmt::format(
               "govd takes records only from govrun installed set-gid to group {} (this peer: uid {}, gid {})",
@@ -318,17 +438,24 @@ ErrorOr<void> Serve(int listen_fd, int stop_fd, lineage::Recorder& recorder, con
         clients.push_back(Client{});
         clients.back().fd = fd;
         clients.back().peer = peer;
+        clients.back().approver = approvers;
       }
     }
     // Read and handle every readable connection's requests.
     Round round;
-    std::size_t index = 3;
+    std::size_t index = 4;
     std::vector<Client*> broken;
     for (Client& client : clients) {
       if (index >= fds.size()) break;
       const pollfd& polled = fds[index++];
       if ((polled.revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !client.closing) {
-        if (!ReadFrom(client, recorder, round)) broken.push_back(&client);
+        if (!ReadFrom(client, shared, round)) broken.push_back(&client);
+      }
+    }
+    // Asks nobody answered in time.
+    for (const ResolvedAsk& expired : desk.Expire(MonotonicMs())) {
+      for (Client& client : clients) {
+        if (&client == expired.asker) Deliver(client, expired);
       }
     }
     appended_since_checkpoint = appended_since_checkpoint || round.appended;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "runtime/lineage/recorder.h"
 #include "runtime/support/error_or.h"
@@ -23,6 +24,12 @@ struct ServerOptions {
   std::int64_t submitter_gid = -1;
   // At most this many connections at once; more are closed at accept.
   int max_clients = 512;
+  // Approvals (docs/govd.md "Approvals"): a listening socket for approvers
+  // (-1: none), the uids that may answer asks on it (SO_PEERCRED), and how
+  // many asks may wait at once.
+  int approvals_fd = -1;
+  std::vector<std::int64_t> approvers;
+  std::size_t max_pending_asks = 256;
 };
 
 // Serves `listen_fd` (a listening SOCK_STREAM Unix socket) until `stop_fd`

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "runtime/exec/run.h"
 #include "runtime/support/display.h"
@@ -81,6 +82,24 @@ std::string ApprovalQuestion(const interp::Explanation& explanation, const reque
   return "govrun: the policy asks before running " + EscapeForDisplay(request.program_path) + ":" + reasons +
          "\n  command: " + CommandLineForDisplay(argv) + "\n  in: " + EscapeForDisplay(request.cwd) +
          "\n  limits:" + ObligationsText(obligations) + "\nRun it? [y/N] (" + std::to_string(timeout_ms / 1000) + "s) ";
+}
+
+std::string ApprovalQuestionJson(const interp::Explanation& explanation, const request::Request& request,
+                                 const std::vector<std::string>& argv, const ir::Obligations& obligations,
+                                 std::int64_t timeout_ms) {
+  nlohmann::json rules = nlohmann::json::array();
+  for (const interp::ExplainedRule& rule : explanation.rules) {
+    rules.push_back({{"name", EscapeForDisplay(rule.name)}, {"reason", EscapeForDisplay(rule.reason)}});
+  }
+  std::string limits = ObligationsText(obligations);
+  if (!limits.empty() && limits.front() == ' ') limits.erase(0, 1);
+  const nlohmann::json question = {{"program", EscapeForDisplay(request.program_path)},
+                                   {"command", CommandLineForDisplay(argv)},
+                                   {"cwd", EscapeForDisplay(request.cwd)},
+                                   {"rules", rules},
+                                   {"limits", limits},
+                                   {"text", ApprovalQuestion(explanation, request, argv, obligations, timeout_ms)}};
+  return question.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string AskOnTerminal(int tty, const std::string& question, std::int64_t timeout_ms) {

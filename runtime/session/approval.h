@@ -23,6 +23,15 @@ std::string ApprovalQuestion(const interp::Explanation& explanation, const reque
                              const std::vector<std::string>& argv, const ir::Obligations& obligations,
                              std::int64_t timeout_ms);
 
+// The question put to approvers through the lineage service (docs/govd.md
+// "Approvals"), as JSON text: {"program","command","cwd","rules":[{"name",
+// "reason"}],"limits","text"} — every string escaped for display (valid
+// UTF-8, control and bidirectional characters as escapes); "text" is the
+// terminal prompt's question.
+std::string ApprovalQuestionJson(const interp::Explanation& explanation, const request::Request& request,
+                                 const std::vector<std::string>& argv, const ir::Obligations& obligations,
+                                 std::int64_t timeout_ms);
+
 // Asks on `tty` (open read-write): discards every byte typed before the
 // question is shown, writes it, and reads one line. "yes" for y/yes (any
 // case), "timeout" when no line comes within `timeout_ms`, else "no" (also

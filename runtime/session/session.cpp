@@ -967,6 +967,21 @@ class Supervisor {
         if (!execute) {
           refusal = "ask: answered " + record.ask_answer + " on the approval terminal";
         }
+      } else if (options_.ask_via_service) {
+        // The lineage service's approvers, whom the governed tree cannot
+        // impersonate (govd refuses an answer from the asker's own uid).
+        auto approval = options_.recorder->AskApprovers(
+            run->id, ApprovalQuestionJson(explanation, request, call.argv, obligations, options_.ask_timeout_ms),
+            options_.ask_timeout_ms);
+        if (approval.ok()) {
+          record.ask_answer = approval.value().answer;
+          record.approval = approval.value();
+          execute = record.ask_answer == "yes";
+          if (!execute) refusal = "ask: answered " + record.ask_answer + " by the approvers";
+        } else {
+          record.ask_answer = "no";
+          refusal = "ask: cannot put it to approvers: " + approval.error().message;
+        }
       } else {
         // The session's terminal belongs to the governed tree (an agent
         // holding it could answer): no approval channel here.

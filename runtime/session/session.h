@@ -118,6 +118,9 @@ struct SessionOptions {
   // -1: asks are denied ("no-terminal").
   int ask_tty = -1;
   std::int64_t ask_timeout_ms = 30000;
+  // Without an approval terminal: put each `ask` to the lineage service's
+  // approvers (config `ask = "service"`; docs/govd.md "Approvals").
+  bool ask_via_service = false;
   // Files whose change on disk during the session (replaced, rewritten,
   // removed) is drift: the policy bundle, the trusted keys, the
   // configuration. From the first exec after a change every exec is denied

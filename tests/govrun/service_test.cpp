@@ -23,6 +23,7 @@ namespace {
 constexpr uid_t kServiceUid = 64201;    // govd's user
 constexpr gid_t kSubmitterGid = 64201;  // the group govrun is set-gid to
 constexpr uid_t kCallerUid = 64202;     // a user without an /etc/passwd entry
+constexpr uid_t kApproverUid = 64203;   // a person who answers asks
 
 std::string Govd() {
   const char* override_path = std::getenv("GOVRUN_TEST_GOVD");
@@ -32,9 +33,13 @@ std::string Govd() {
 // A fixture whose lineage goes through a govd started for it.
 class ServiceFixture {
  public:
-  explicit ServiceFixture(const std::string& body) : fixture(body) {
+  // `approvers`: govd takes asks and listens for these approvers at
+  // `approvals` (docs/govd.md "Approvals").
+  explicit ServiceFixture(const std::string& body, std::vector<uid_t> approvers = {})
+      : fixture(body), approvers(std::move(approvers)) {
     lineage = fixture.dir + "/lineage";
     socket = fixture.dir + "/run/govd.sock";
+    approvals = fixture.dir + "/run/approvals.sock";
     key = fixture.dir + "/lin.key";
     fs::create_directory(fixture.dir + "/run");
     fs::create_directory(fixture.dir + "/bin");
@@ -56,9 +61,22 @@ class ServiceFixture {
   ServiceFixture& operator=(const ServiceFixture&) = delete;
 
   void StartService() {
-    service = StartProcess({Govd(), "--lineage", lineage, "--key", key, "--socket", socket, "--submitter-group",
-                            std::to_string(kSubmitterGid), "--user", std::to_string(kServiceUid)},
-                           fixture.dir);
+    std::vector<std::string> argv = {Govd(),
+                                     "--lineage",
+                                     lineage,
+                                     "--key",
+                                     key,
+                                     "--socket",
+                                     socket,
+                                     "--submitter-group",
+                                     std::to_string(kSubmitterGid),
+                                     "--user",
+                                     std::to_string(kServiceUid)};
+    if (!approvers.empty()) {
+      argv.insert(argv.end(), {"--approvals-socket", approvals});
+      for (const uid_t uid : approvers) argv.insert(argv.end(), {"--approver", std::to_string(uid)});
+    }
+    service = StartProcess(argv, fixture.dir);
     for (int i = 0; i < 1000 && !Exists(socket); ++i) usleep(10000);
     INFO(ReadText(service.err_path));
     REQUIRE(Exists(socket));
@@ -107,6 +125,8 @@ class ServiceFixture {
   }
 
   Fixture fixture;
+  std::vector<uid_t> approvers;
+  std::string approvals;
   std::string lineage;
   std::string socket;
   std::string key;
@@ -162,6 +182,85 @@ TEST_CASE("govd: runs are recorded by the service alone, with the submitter the 
   // govrun read the caller's identity without an /etc/passwd entry (by number).
   CHECK(text.find("\"name\":\"" + std::to_string(kCallerUid) + "\"") != std::string::npos);
   service.StopService();
+  CHECK(service.Verify() == 0);
+}
+
+// `govd approvals ARGS` as `uid`.
+Result Approvals(uid_t uid, const std::vector<std::string>& args, const std::string& dir) {
+  std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid", std::to_string(uid), "--regid", std::to_string(uid),
+                                   "--clear-groups",   Govd(),    "approvals"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv, dir);
+}
+
+// The id of the one ask waiting (polled as the approver), "" when none came.
+std::string WaitingAsk(const std::string& approvals, const std::string& dir) {
+  for (int i = 0; i < 1000; ++i) {
+    const Result listed = Approvals(kApproverUid, {"--socket", approvals, "--json", "list"}, dir);
+    INFO(listed.err);
+    REQUIRE(listed.code == 0);
+    const std::size_t at = listed.out.find("\"ask\": \"");
+    if (at != std::string::npos) return listed.out.substr(at + 8, 32);
+    usleep(20000);
+  }
+  return "";
+}
+
+TEST_CASE("govd: an ask goes to an approver of another uid, never to the caller; the record names who answered",
+          "[govrun][govd][approvals]") {
+  const std::string ask_rule = "ask touchy when program.name == \"touch\" because \"a person decides\"\n";
+  ServiceFixture service(std::string(kTools) + ask_rule, {kApproverUid, kCallerUid});
+  const std::string dir = service.fixture.dir;
+  const std::string& approvals = service.approvals;
+  service.fixture.WriteConfig(
+      "policy = \"p.govb\"\ntrusted_keys = [\"pol.pub\"]\nlineage_dir = \"lineage\"\n"
+      "lineage_service = \"run/govd.sock\"\nask = \"service\"\nask_timeout = \"30s\"\n");
+  const std::string marker = dir + "/approved";
+  REQUIRE(chmod(dir.c_str(), 0777) == 0);  // the caller's program writes the markers
+
+  // One-shot: the caller — even listed as an approver — cannot answer its
+  // own ask; the approver can.
+  const Started asking = StartProcess(service.AsCaller(service.govrun, {"touch", marker}), dir);
+  const std::string ask = WaitingAsk(approvals, dir);
+  REQUIRE(ask.size() == 32);
+  const Result own = Approvals(kCallerUid, {"--socket", approvals, "approve", ask}, dir);
+  CHECK(own.code == 1);
+  CHECK(own.err.find("never answers an ask of their own uid") != std::string::npos);
+  CHECK_FALSE(Exists(marker));
+  const Result approved = Approvals(kApproverUid, {"--socket", approvals, "approve", ask}, dir);
+  INFO(approved.err);
+  CHECK(approved.code == 0);
+  const Result ran = Finish(asking);
+  INFO(ran.err);
+  CHECK(ran.code == 0);
+  CHECK(Exists(marker));
+
+  // Refused: not run, 77.
+  const Started refused_run = StartProcess(service.AsCaller(service.govrun, {"touch", marker + "-refused"}), dir);
+  const std::string second = WaitingAsk(approvals, dir);
+  REQUIRE(second.size() == 32);
+  CHECK(Approvals(kApproverUid, {"--socket", approvals, "refuse", second}, dir).code == 0);
+  const Result refused = Finish(refused_run);
+  CHECK(refused.code == 77);
+  CHECK_FALSE(Exists(marker + "-refused"));
+
+  // In a session: the exec waits for the approver, then runs.
+  const Started session = StartProcess(
+      service.AsCaller(service.govrun, {"bash", "-c", "touch " + marker + "-session; echo done"}, {"--session"}), dir);
+  const std::string third = WaitingAsk(approvals, dir);
+  REQUIRE(third.size() == 32);
+  CHECK(Approvals(kApproverUid, {"--socket", approvals, "approve", third}, dir).code == 0);
+  const Result in_session = Finish(session);
+  INFO(in_session.err);
+  CHECK(in_session.code == 0);
+  CHECK(Exists(marker + "-session"));
+
+  service.StopService();
+  const std::string text = ReadText(service.lineage + "/lineage.log");
+  CHECK(text.find("\"approval\":{\"answer\":\"yes\",\"ask\":\"" + ask + "\"") != std::string::npos);
+  CHECK(text.find("\"by_uid\":" + std::to_string(kApproverUid)) != std::string::npos);
+  CHECK(text.find("\"answer\":\"no\",\"ask\":\"" + second + "\"") != std::string::npos);
+  CHECK(text.find("\"ask\":\"" + third + "\"") != std::string::npos);
   CHECK(service.Verify() == 0);
 }
 

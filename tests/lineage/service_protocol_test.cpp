@@ -185,19 +185,23 @@ class GatedRecorder final : public lineage::Recorder {
 class TestServer {
  public:
   using Wrap = std::function<std::unique_ptr<lineage::Recorder>(std::unique_ptr<lineage::Recorder>)>;
-  explicit TestServer(const std::string& dir, const Wrap& wrap = nullptr) : socket_path(dir + "/govd.sock") {
+  // With `approvers`, an approvals socket (mode 0666) at approvals_path.
+  explicit TestServer(const std::string& dir, const Wrap& wrap = nullptr,
+                      const std::vector<std::int64_t>& approvers = {})
+      : socket_path(dir + "/govd.sock"), approvals_path(dir + "/approvals.sock") {
     auto log = lineage::OpenLog(dir, TestKey(3), lineage::OpenOptions{0, 0644, true});
     REQUIRE(log.ok());
     recorder_ = wrap ? wrap(std::move(log.value())) : std::move(log.value());
-    listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
-    REQUIRE(bind(listen_fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
-    REQUIRE(listen(listen_fd_, 64) == 0);
+    listen_fd_ = Listen(socket_path);
+    ServerOptions options;
+    if (!approvers.empty()) {
+      options.approvals_fd = approvals_fd_ = Listen(approvals_path);
+      REQUIRE(chmod(approvals_path.c_str(), 0666) == 0);
+      options.approvers = approvers;
+    }
     stop_fd_ = eventfd(0, EFD_CLOEXEC);
-    thread_ = std::thread([this] {
-      served_ = Serve(listen_fd_, stop_fd_, *recorder_, ServerOptions{}).ok();
+    thread_ = std::thread([this, options] {
+      served_ = Serve(listen_fd_, stop_fd_, *recorder_, options).ok();
       ended_ = true;
     });
   }
@@ -207,6 +211,7 @@ class TestServer {
     thread_.join();
     close(stop_fd_);
     close(listen_fd_);
+    if (approvals_fd_ >= 0) close(approvals_fd_);
   }
   TestServer(const TestServer&) = delete;
   TestServer& operator=(const TestServer&) = delete;
@@ -222,11 +227,23 @@ class TestServer {
   }
 
   std::string socket_path;
+  std::string approvals_path;
   std::atomic<bool> served_{false};  // Serve returned without an error
   std::atomic<bool> ended_{false};   // Serve returned
 
  private:
+  static int Listen(const std::string& path) {
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    REQUIRE(bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(listen(fd, 64) == 0);
+    return fd;
+  }
+
   std::unique_ptr<lineage::Recorder> recorder_;
+  int approvals_fd_ = -1;
   int listen_fd_ = -1;
   int stop_fd_ = -1;
   std::thread thread_;
@@ -407,6 +424,128 @@ TEST_CASE("service: an acknowledgement that promises durability waits for the sy
   CHECK(server.ended_);  // the loop ended, with the log's failure
   CHECK_FALSE(server.served_);
 }
+
+#ifdef GOV_GOVD
+// `govd approvals ARGS` as uid `uid` (setpriv, util-linux).
+lineage::Ran ApproveAs(int uid, const std::vector<std::string>& args, const std::string& dir) {
+  std::vector<std::string> argv = {
+      "setpriv",  "--reuid=" + std::to_string(uid), "--regid=" + std::to_string(uid), "--clear-groups", GOV_GOVD,
+      "approvals"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return lineage::RunProgram(argv, dir);
+}
+
+TEST_CASE("service: an ask waits for an approver of another uid; govd writes who answered into the record",
+          "[lineage][service][approvals]") {
+  if (geteuid() != 0) {
+    WARN("skipped: needs root (approvers of other uids)");
+    return;
+  }
+  TempDir dir;
+  REQUIRE(chmod(dir.path.c_str(), 0755) == 0);  // the approvers' uids reach the socket
+  constexpr int kApprover = 65534;              // nobody
+  constexpr int kStranger = 65533;
+  {
+    TestServer server(dir.path, nullptr, {0, kApprover});
+    auto client = ConnectService(server.socket_path, dir.path, 20000);
+    REQUIRE(client.ok());
+    const lineage::Authorization asked = [] {
+      lineage::Authorization auth = lineage::SampleAuthorization(lineage::NewRunId(), "", "ask");
+      auth.execute = false;
+      return auth;
+    }();
+    std::optional<ErrorOr<lineage::Approval>> answer;
+    std::thread asking([&] {
+      answer = client.value()->AskApprovers(asked.run_id, R"({"program":"/usr/bin/git","command":"git push"})", 20000);
+    });
+    // govd lists it to approvers, with the asker as the kernel reported it.
+    auto root = ConnectApprover(server.approvals_path, 20000);
+    REQUIRE(root.ok());
+    Json pending = Json::array();
+    for (int i = 0; i < 500 && pending.empty(); ++i) {
+      auto listed = root.value()->Pending();
+      REQUIRE(listed.ok());
+      pending = listed.value();
+      if (pending.empty()) usleep(10000);
+    }
+    REQUIRE(pending.size() == 1);
+    const std::string ask_id = pending[0]["ask"];
+    CHECK(pending[0]["run"] == asked.run_id);
+    CHECK(pending[0]["asker"]["uid"] == 0);
+    CHECK(pending[0]["question"]["command"] == "git push");
+
+    // The asker's own uid cannot answer, nor can a uid that is no approver.
+    auto own = root.value()->Answer(ask_id, true);
+    REQUIRE_FALSE(own.ok());
+    CHECK(own.error().message.find("never answers an ask of their own uid") != std::string::npos);
+    const lineage::Ran stranger = ApproveAs(kStranger, {"--socket", server.approvals_path, "list"}, dir.path);
+    CHECK(stranger.code == 1);
+    CHECK(stranger.err.find("not an approver") != std::string::npos);
+
+    // Another approver answers; the asker gets govd's answer.
+    const lineage::Ran listed = ApproveAs(kApprover, {"--socket", server.approvals_path, "list"}, dir.path);
+    CHECK(listed.code == 0);
+    CHECK(listed.out.find("ask " + ask_id) != std::string::npos);
+    const lineage::Ran approved =
+        ApproveAs(kApprover, {"--socket", server.approvals_path, "approve", ask_id}, dir.path);
+    INFO(approved.err);
+    CHECK(approved.code == 0);
+    asking.join();
+    REQUIRE(answer.has_value());
+    REQUIRE(answer->ok());
+    CHECK(answer->value().answer == "yes");
+    CHECK(answer->value().by_uid == kApprover);
+    CHECK(answer->value().ask_id == ask_id);
+    CHECK(ApproveAs(kApprover, {"--socket", server.approvals_path, "approve", ask_id}, dir.path).code == 1);
+
+    // The answer binds the connection that asked, for that run, once.
+    auto second = ConnectService(server.socket_path, dir.path, 20000);
+    REQUIRE(second.ok());
+    lineage::Authorization approved_run = asked;
+    approved_run.approval = answer->value();
+    approved_run.ask_answer = "yes";
+    approved_run.execute = true;
+    auto elsewhere = second.value()->AppendAuthorizationOnly(approved_run);
+    REQUIRE_FALSE(elsewhere.ok());
+    CHECK(elsewhere.error().message.find("was not answered on this connection") != std::string::npos);
+    REQUIRE(client.value()->RecordAuthorization(approved_run).ok());
+    lineage::Authorization reused = approved_run;
+    reused.run_id = lineage::NewRunId();
+    auto again = client.value()->AppendAuthorizationOnly(reused);
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.error().message.find("was not answered on this connection") != std::string::npos);
+
+    // An ask nobody answers times out; the record must say what govd said.
+    for (const std::string claimed : {"no", "timeout"}) {
+      auto asking_again = ConnectService(server.socket_path, dir.path, 20000);
+      REQUIRE(asking_again.ok());
+      lineage::Authorization unanswered = lineage::SampleAuthorization(lineage::NewRunId(), "", "ask");
+      auto late = asking_again.value()->AskApprovers(unanswered.run_id, "{}", 200);
+      REQUIRE(late.ok());
+      CHECK(late.value().answer == "timeout");
+      CHECK(late.value().by_uid == -1);
+      unanswered.execute = false;
+      unanswered.ask_answer = claimed;
+      unanswered.approval = late.value();
+      auto recorded = asking_again.value()->RecordAuthorization(unanswered);
+      if (claimed == "no") {
+        REQUIRE_FALSE(recorded.ok());
+        CHECK(recorded.error().message.find("does not match ask") != std::string::npos);
+      } else {
+        REQUIRE(recorded.ok());
+        REQUIRE(asking_again.value()->Checkpoint().ok());
+      }
+    }
+  }
+  const std::string log = lineage::ReadFile(dir.path + "/lineage.log");
+  CHECK(log.find("\"by_uid\":65534,\"by_user\":\"nobody\"") != std::string::npos);
+  CHECK(log.find("\"by_uid\":-1") != std::string::npos);
+  CHECK(log.find("\"answer\":\"timeout\"") != std::string::npos);
+  const lineage::Report report = lineage::Verify(dir.path, lineage::Trusting(TestKey(3)));
+  INFO(report.message);
+  CHECK(report.failure == lineage::Failure::kNone);
+}
+#endif
 
 }  // namespace
 }  // namespace gov::service

@@ -200,6 +200,7 @@ const GovRender = (function () {
       ['verdict', run.verdict + (run.exec ? ' — executed' : ' — not executed')],
       ['deciding rules', (run.rules || []).length ? rules : 'none (no rule matched: the default)'],
       ['ask answer', run.ask_answer],
+      ['answered by', run.approval ? (run.approval.by_uid >= 0 ? 'uid ' + run.approval.by_uid + (bytesText(run.approval.by_user) ? ' (' + bytesText(run.approval.by_user) + ')' : '') : 'nobody (timed out)') + ', ask ' + run.approval.ask + ', as govd recorded it' : ''],
       ['error', run.error],
       ['policy', bytesText(policy.name) + (policy.version !== undefined ? ' ' + bytesText(policy.version) : '') + ' ' + (policy.digest || run.policy_digest || '')],
       ['engine', typeof run.engine === 'string' ? run.engine : JSON.stringify(run.engine)],
