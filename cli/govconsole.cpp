@@ -84,6 +84,9 @@ int Main(int argc, char** argv) {
   app.add_option("--trust", trust_keys, "a key trusted to sign checkpoints and policies");
   app.add_option("--listen", listen, "loopback address and port (port 0: any free port)");
   app.add_option("--token-file", token_file, "the bearer token (created 0600 on first start)");
+  std::string approvals_socket;
+  app.add_option("--approvals-socket", approvals_socket,
+                 "govd's approvals socket: answer asks as this user (docs/govd.md \"Approvals\")");
   app.set_version_flag("--version", "govconsole 0.1.0");
   try {
     app.parse(argc, argv);
@@ -97,6 +100,7 @@ int Main(int argc, char** argv) {
   }
   console::ConsoleOptions options;
   options.lineage_dir = lineage_dir;
+  options.approvals_socket = approvals_socket;
   for (const auto& [files, role] : {std::pair{&lineage_keys, "lineage"}, std::pair{&trust_keys, "both"}}) {
     for (const auto& file : *files) {
       auto key = crypto::ReadPublicKeyFile(file);

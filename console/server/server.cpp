@@ -21,6 +21,7 @@
 #include "console/web/page.h"
 #include "runtime/lineage/format.h"
 #include "runtime/lineage/log_io.h"
+#include "runtime/service/client.h"
 
 namespace gov::console {
 namespace {
@@ -193,6 +194,52 @@ ErrorOr<void> ServeConsole(const ConsoleOptions& options, const std::function<vo
     std::unique_lock<std::mutex> lock(changed_mutex);
     changed.wait_for(lock, kLongPoll, [&] { return index.Current()->generation > after || stop(); });
     SendJson(response, {{"generation", index.Current()->generation}});
+  });
+  // Approvals: govd's waiting asks, answered as this console's uid (govd
+  // checks it; an approver never answers an ask of their own uid).
+  server.Get("/api/approvals", [&](const httplib::Request&, httplib::Response& response) {
+    if (options.approvals_socket.empty()) {
+      SendJson(response, {{"version", 1},
+                          {"available", false},
+                          {"reason", "govconsole was started without --approvals-socket"},
+                          {"asks", Json::array()}});
+      return;
+    }
+    auto approver = service::ConnectApprover(options.approvals_socket, 5000);
+    auto asks = approver.ok() ? approver.value()->Pending() : ErrorOr<Json>(approver.error());
+    if (!asks.ok()) {
+      SendError(response, 502, asks.error().message);
+      return;
+    }
+    SendJson(response, {{"version", 1}, {"available", true}, {"uid", geteuid()}, {"asks", asks.value()}});
+  });
+  server.Post(R"(/api/approvals/([0-9a-f]{32}))", [&](const httplib::Request& request, httplib::Response& response) {
+    Json body;
+    try {
+      body = Json::parse(request.body);
+    } catch (const Json::exception&) {
+      SendError(response, 400, "the body must be JSON: {\"approve\": true|false}");
+      return;
+    }
+    if (!body.is_object() || !body.contains("approve") || !body["approve"].is_boolean()) {
+      SendError(response, 400, "the body must be JSON: {\"approve\": true|false}");
+      return;
+    }
+    if (options.approvals_socket.empty()) {
+      SendError(response, 404, "govconsole was started without --approvals-socket");
+      return;
+    }
+    auto approver = service::ConnectApprover(options.approvals_socket, 5000);
+    if (!approver.ok()) {
+      SendError(response, 502, approver.error().message);
+      return;
+    }
+    auto answered = approver.value()->Answer(request.matches[1].str(), body["approve"].get<bool>());
+    if (!answered.ok()) {
+      SendError(response, 409, answered.error().message);
+      return;
+    }
+    SendJson(response, {{"ok", true}});
   });
   server.Get("/metrics", [&](const httplib::Request&, httplib::Response& response) {
     response.set_content(Metrics(*index.Current(), NowNs()), "text/plain; version=0.0.4; charset=utf-8");

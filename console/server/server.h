@@ -19,6 +19,9 @@ struct ConsoleOptions {
   int port = 0;       // 0: any free port
   std::string token;  // every API request must carry "Authorization: Bearer <token>"
   int refresh_ms = 500;
+  // govd's approvals socket (docs/govd.md "Approvals"): the console answers
+  // asks as the uid it runs under. Empty: no approvals page.
+  std::string approvals_socket;
 };
 
 // Serves until `stop` returns true (checked every refresh) or the server

@@ -29,7 +29,7 @@ struct Console {
   std::string token;
   std::string url;  // with #token=…
 
-  explicit Console(const ViewerLog& log) {
+  explicit Console(const ViewerLog& log, const std::vector<std::string>& more = {}) {
     const std::string out = log.dir.path + "/console.out";
     pid = fork();
     REQUIRE(pid >= 0);
@@ -37,8 +37,14 @@ struct Console {
       const int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       dup2(fd, 1);
       dup2(fd, 2);
-      execl(GOV_GOVCONSOLE, GOV_GOVCONSOLE, "--lineage", log.dir.path.c_str(), "--lineage-key", log.key_path.c_str(),
-            "--listen", "127.0.0.1:0", "--token-file", (log.dir.path + "/console.token").c_str(), nullptr);
+      std::vector<std::string> argv = {GOV_GOVCONSOLE,  "--lineage",    log.dir.path,
+                                       "--lineage-key", log.key_path,   "--listen",
+                                       "127.0.0.1:0",   "--token-file", log.dir.path + "/console.token"};
+      argv.insert(argv.end(), more.begin(), more.end());
+      std::vector<char*> args;
+      for (std::string& arg : argv) args.push_back(arg.data());
+      args.push_back(nullptr);
+      execv(GOV_GOVCONSOLE, args.data());
       _exit(127);
     }
     for (int i = 0; i < 1200 && url.empty(); ++i) {
@@ -207,6 +213,133 @@ TEST_CASE("console: a change to the log is seen live, and a tampered log is repo
   auto metrics = console.Client().Get("/metrics", console.Auth());
   CHECK(metrics->body.find("gov_lineage_verified 0\n") != std::string::npos);
 }
+
+#ifdef GOV_GOVD
+// Puts one ask to govd over its socket, as govrun would (docs/govd.md
+// "Protocol"), and prints the answer: "ANSWER BY_UID".
+constexpr const char* kAsker = R"(
+import json, socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+def receive(n):
+    data = b''
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            sys.exit('govd closed the connection')
+        data += chunk
+    return data
+def call(request):
+    data = json.dumps(request).encode()
+    s.sendall(struct.pack('<I', len(data)) + data)
+    return json.loads(receive(struct.unpack('<I', receive(4))[0]))
+assert call({'op': 'hello', 'version': 1})['ok']
+question = {'program': '/usr/bin/git', 'command': 'git push --force <img src=x onerror=alert(1)>', 'cwd': '/srv',
+            'limits': 'timeout=60000ms', 'rules': [{'name': 'push', 'reason': 'a person decides'}]}
+answer = call({'op': 'ask', 'run': sys.argv[2], 'question': question, 'timeout_ms': 60000})
+print(answer['answer'], answer['by_uid'])
+)";
+
+TEST_CASE("console: the approvals page lists govd's waiting asks and answers them as the console's uid",
+          "[console][server][approvals][browser]") {
+  if (geteuid() != 0) {
+    WARN("skipped: needs root (an asker of another uid)");
+    return;
+  }
+  ViewerLog log;
+  lineage::TempDir service;
+  REQUIRE(chmod(service.path.c_str(), 0755) == 0);
+  REQUIRE(crypto::WritePrivateKeyFile(service.path + "/lin.key", lineage::TestKey(9)).ok());
+  std::filesystem::create_directory(service.path + "/lineage");
+  const std::string socket = service.path + "/govd.sock";
+  const std::string approvals = service.path + "/approvals.sock";
+  std::thread asker;
+  struct Join {
+    std::thread& thread;
+    ~Join() {
+      if (thread.joinable()) thread.join();  // after govd stopped: the asker has its answer or its end
+    }
+  } join{asker};
+  const pid_t govd = fork();
+  REQUIRE(govd >= 0);
+  if (govd == 0) {
+    execl(GOV_GOVD, GOV_GOVD, "--lineage", (service.path + "/lineage").c_str(), "--key",
+          (service.path + "/lin.key").c_str(), "--socket", socket.c_str(), "--submitter-group", "0",
+          "--approvals-socket", approvals.c_str(), "--approver", "0", nullptr);
+    _exit(127);
+  }
+  struct Stop {
+    pid_t pid;
+    ~Stop() {
+      kill(pid, SIGTERM);
+      waitpid(pid, nullptr, 0);
+    }
+  } stop{govd};
+  for (int i = 0; i < 1000 && !std::filesystem::exists(approvals); ++i) usleep(10000);
+  REQUIRE(std::filesystem::exists(approvals));
+
+  Console console(log, {"--approvals-socket", approvals});
+  CHECK(console.Get("/api/approvals")["asks"].empty());
+  const std::string run = lineage::NewRunId();
+  lineage::Ran asked;
+  asker = std::thread([&] {
+    asked = lineage::RunProgram(
+        {"setpriv", "--reuid=64202", "--regid=0", "--clear-groups", "/usr/bin/python3", "-c", kAsker, socket, run},
+        log.dir.path);
+  });
+  Json listed;
+  for (int i = 0; i < 500; ++i) {
+    listed = console.Get("/api/approvals");
+    if (!listed["asks"].empty()) break;
+    usleep(20000);
+  }
+  REQUIRE(listed["available"] == true);
+  REQUIRE(listed["asks"].size() == 1);
+  const Json& ask = listed["asks"][0];
+  CHECK(ask["run"] == run);
+  CHECK(ask["asker"]["uid"] == 64202);
+  CHECK(ask["question"]["command"] == "git push --force <img src=x onerror=alert(1)>");
+  const std::string id = ask["ask"];
+
+  auto client = console.Client();
+  auto bad = client.Post(("/api/approvals/" + id).c_str(), console.Auth(), "yes", "application/json");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  auto unknown = client.Post(("/api/approvals/" + std::string(32, 'a')).c_str(), console.Auth(), R"({"approve":true})",
+                             "application/json");
+  REQUIRE(unknown);
+  CHECK(unknown->status == 409);
+  CHECK(unknown->body.find("is waiting") != std::string::npos);
+  auto anonymous = client.Post(("/api/approvals/" + id).c_str(), R"({"approve":true})", "application/json");
+  REQUIRE(anonymous);
+  CHECK(anonymous->status == 401);
+  // The approver approves in Chromium; the hostile command stays text.
+  const std::string modules = std::string(GOV_SOURCE_DIR) + "/build/node/node_modules";
+  REQUIRE(std::filesystem::exists(modules + "/puppeteer-core"));
+  std::filesystem::create_directories(GOV_TEST_OUTPUT_DIR);
+  const lineage::Ran browser = lineage::RunProgram(
+      {"/usr/bin/env", "NODE_PATH=" + modules, "node",
+       std::string(GOV_SOURCE_DIR) + "/tests/console/approvals_browser.js", console.url, GOV_TEST_OUTPUT_DIR},
+      log.dir.path);
+  INFO(browser.err);
+  REQUIRE(browser.code == 0);
+  const Json seen = Json::parse(browser.out);
+  CHECK(seen["foreign"].empty());
+  CHECK(seen["page_errors"].empty());
+  CHECK(seen["ask"]["id"] == id);
+  CHECK(seen["ask"]["images"] == 0);
+  CHECK(seen["ask"]["text"].get<std::string>().find("git push --force <img src=x onerror=alert(1)>") !=
+        std::string::npos);
+  CHECK(seen["ask"]["text"].get<std::string>().find("uid 64202") != std::string::npos);
+  CHECK(seen["answered"] == id + " approved");
+  PublishScreenshot("console-approvals.png");
+  asker.join();
+  INFO(asked.err);
+  CHECK(asked.code == 0);
+  CHECK(asked.out == "yes 0\n");
+  CHECK(console.Get("/api/approvals")["asks"].empty());
+}
+#endif
 
 TEST_CASE("console: refuses a readable token file and a non-loopback address", "[console][server]") {
   ViewerLog log;

@@ -27,6 +27,16 @@
     return response;
   }
   async function json(path) { return (await api(path)).json(); }
+  async function post(path, body) {
+    const response = await fetch(path, {
+      method: 'POST', headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body), cache: 'no-store',
+    });
+    let answer = {};
+    try { answer = await response.json(); } catch (e) { /* not JSON */ }
+    if (!response.ok) throw new Error(answer.error || response.status + ' ' + response.statusText);
+    return answer;
+  }
 
   function utc(seconds) {
     if (typeof seconds !== 'number') return '';
@@ -258,6 +268,62 @@
     if (data.policies.length === 0) view.appendChild(el('p', 'hint', 'no decision recorded yet'));
   }
 
+  // ---- Approvals: govd's waiting asks, answered as the console's uid ---------
+
+  async function approvals(view) {
+    const data = await json('/api/approvals');
+    if (!data.available) {
+      view.appendChild(el('p', 'hint', 'Approvals are off: ' + data.reason + ' (docs/govd.md "Approvals").'));
+      return;
+    }
+    view.appendChild(el('p', 'hint', 'Answering as uid ' + data.uid + '. govd refuses an answer to an ask of your own uid; ' +
+      'the answer, who gave it and when go into the lineage record.'));
+    if (data.asks.length === 0) view.appendChild(el('p', 'hint', 'no ask is waiting'));
+    for (const ask of data.asks) {
+      const box = card('Waiting for an answer');
+      box.classList.add('ask');
+      box.dataset.ask = ask.ask;
+      const q = ask.question || {};
+      const left = Math.max(0, Math.round((ask.expires_unix_ns / 1e6 - Date.now()) / 1000));
+      const fields = el('table', 'fields');
+      for (const [name, value] of [
+        ['ask', ask.ask],
+        ['program', q.program || ''],
+        ['command', q.command || ''],
+        ['in', q.cwd || ''],
+        ['limits', q.limits || ''],
+        ['asked by', 'uid ' + ask.asker.uid + (ask.asker.user ? ' (' + ask.asker.user + ')' : '') + ', pid ' + ask.asker.pid + ' (as the kernel reported it to govd)'],
+        ['run', ask.run],
+        ['time left', left + ' s'],
+      ]) {
+        const tr = el('tr');
+        tr.appendChild(el('th', null, name));
+        tr.appendChild(appendText(el('td', 'mono'), String(value), 2000));
+        fields.appendChild(tr);
+      }
+      box.appendChild(fields);
+      for (const rule of q.rules || []) box.appendChild(appendText(el('p'), 'rule ' + rule.name + (rule.reason ? ': ' + rule.reason : ''), 400));
+      const status = el('p', 'hint');
+      for (const [label, approve] of [['Approve', true], ['Refuse', false]]) {
+        const button = el('button', approve ? 'approve' : 'refuse', label);
+        button.type = 'button';
+        button.addEventListener('click', async () => {
+          try {
+            await post('/api/approvals/' + ask.ask, { approve });
+            status.textContent = approve ? 'approved' : 'refused';
+            for (const b of box.querySelectorAll('button')) b.disabled = true;
+          } catch (error) {
+            status.textContent = 'not answered: ' + error.message;
+          }
+          document.body.dataset.answered = ask.ask + ' ' + status.textContent;
+        });
+        box.appendChild(button);
+      }
+      box.appendChild(status);
+      view.appendChild(box);
+    }
+  }
+
   // ---- Routing and live updates ----------------------------------------------
 
   let rendering = Promise.resolve();
@@ -275,6 +341,7 @@
         if (name === 'runs') await runs(fresh, params);
         else if (name === 'run') await runView(fresh, path.split('/')[2] || '');
         else if (name === 'policies') await policies(fresh);
+        else if (name === 'approvals') await approvals(fresh);
         else { name = 'overview'; await overview(fresh); }
         if (name !== 'overview') showVerdict((await json('/api/overview')).report);
       } catch (error) {
@@ -294,7 +361,7 @@
         const change = await json('/api/changes?after=' + generation);
         if (generation !== 0 && change.generation !== generation) {
           document.getElementById('live').textContent = 'updated ' + new Date().toISOString().slice(11, 19) + ' UTC';
-          if (!/^#\/run\//.test(location.hash)) await route();
+          if (!/^#\/(run\/|approvals)/.test(location.hash)) await route();
         }
         generation = change.generation;
       } catch (error) {
@@ -303,6 +370,17 @@
       }
     }
   }
+
+  // Asks are not in the log: the approvals page looks again every 3 s and
+  // redraws only when the waiting asks changed (not under the reader's eyes).
+  setInterval(async () => {
+    if (!token || !/^#\/approvals/.test(location.hash)) return;
+    try {
+      const waiting = (await json('/api/approvals')).asks.map((ask) => ask.ask).join(' ');
+      const shown = Array.from(document.querySelectorAll('section.ask')).map((box) => box.dataset.ask).join(' ');
+      if (waiting !== shown) route();
+    } catch (error) { /* the next look reports it */ }
+  }, 3000);
 
   window.addEventListener('hashchange', route);
   route().then(() => { if (token) watch(); });
