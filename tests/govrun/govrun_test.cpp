@@ -252,6 +252,18 @@ TEST_CASE("configuration parsing is strict", "[govrun][unit]") {
   REQUIRE_FALSE(bad_drift.ok());
   CHECK(bad_drift.error().message == "/c.toml: `session_drift` must be \"deny-execs\" or \"stop-session\"");
   CHECK_FALSE(ParseConfig(base + "session_drift = 1\n", "/c.toml").ok());
+  // ask = "service" needs the lineage service, whose approvers answer.
+  CHECK_FALSE(ok.value().ask_via_service);
+  auto standalone_service = ParseConfig(base + "ask = \"service\"\n", "/c.toml");
+  REQUIRE_FALSE(standalone_service.ok());
+  CHECK(standalone_service.error().message.find("needs `lineage_service`") != std::string::npos);
+  const std::string with_service =
+      "policy = \"p.govb\"\ntrusted_keys = [\"k.pub\"]\nlineage_dir = \"/var/l\"\nlineage_service = \"/run/g.sock\"\n";
+  auto via_service = ParseConfig(with_service + "ask = \"service\"\n", "/c.toml");
+  REQUIRE(via_service.ok());
+  CHECK(via_service.value().ask_via_service);
+  CHECK_FALSE(ParseConfig(with_service + "ask = \"terminal\"\n", "/c.toml").value().ask_via_service);
+  CHECK_FALSE(ParseConfig(with_service + "ask = \"console\"\n", "/c.toml").ok());
   CHECK_FALSE(ParseConfig(base + "trusted_keys = [1]\n", "/c.toml").ok());
   CHECK_FALSE(ParseConfig("policy = \"p\"\n", "/c.toml").ok());
   CHECK_FALSE(ParseConfig(base + "[table]\nx = 1\n", "/c.toml").ok());
