@@ -137,7 +137,7 @@ if [ "$(id -u)" -ne 0 ]; then
 else
   # Numeric ids stand for the `gov` system user and an unprivileged agent
   # (docs/govd.md sets up the named user; nothing is added to /etc/passwd here).
-  gov_uid=64300 agent_uid=64301
+  gov_uid=64300 agent_uid=64301 operator_uid=64302
   service=$state/service
   mkdir -p "$service/lineage" "$service/run" "$service/bin"
   chmod 755 "$state" "$service"
@@ -150,10 +150,12 @@ policy = "$state/agent.govb"
 trusted_keys = ["$state/keys/policy.pub"]
 lineage_dir = "$service/lineage"
 lineage_service = "$service/run/govd.sock"
+ask = "service"      # an ask goes to govd's approvers, never to a terminal the agent may hold
 EOF
   chown -R "$agent_uid:$agent_uid" "$workspace"
   "$govd" --lineage "$service/lineage" --key "$service/lineage-key.key" --socket "$service/run/govd.sock" \
-    --submitter-group "$gov_uid" --user "$gov_uid" 2>"$service/govd.log" &
+    --submitter-group "$gov_uid" --user "$gov_uid" \
+    --approvals-socket "$service/run/approvals.sock" --approver "$operator_uid" 2>"$service/govd.log" &
   govd_pid=$!
   for _ in $(seq 200); do [ -S "$service/run/govd.sock" ] && break; sleep 0.05; done
   say "govd (pid $govd_pid) runs as uid $gov_uid; the key and the log are its own, the log readable by all:"
@@ -161,6 +163,25 @@ EOF
   as_agent() { setpriv --reuid "$agent_uid" --regid "$agent_uid" --clear-groups "$@"; }
   say "The agent (uid $agent_uid) runs a governed session; its records go through govd:"
   agent as_agent "$service/bin/govrun" --config "$service/config.toml" --session -- make session
+  as_operator() { setpriv --reuid "$operator_uid" --regid "$operator_uid" --clear-groups "$@"; }
+  approvals=("$govd" approvals --socket "$service/run/approvals.sock")
+  say "${bold}ask${off} goes to a person of another uid: the agent's git push waits for the operator (uid $operator_uid)"
+  (cd "$workspace" && as_agent "$service/bin/govrun" --config "$service/config.toml" -- git push origin main \
+    >"$service/push.out" 2>&1; echo "-> exit $?" >>"$service/push.out") &
+  push_pid=$!
+  ask_id=
+  for _ in $(seq 400); do
+    ask_id=$(as_operator "${approvals[@]}" --json list 2>/dev/null | sed -n 's/^ *"ask": "\([0-9a-f]\{32\}\)".*/\1/p' | head -1)
+    [ -n "$ask_id" ] && break
+    sleep 0.05
+  done
+  say "The agent tries to approve its own push (it is no approver; govd never takes an answer from the asking uid):"
+  agent as_agent "${approvals[@]}" approve "$ask_id"
+  say "The operator sees the ask and refuses it:"
+  agent as_operator "${approvals[@]}" list
+  agent as_operator "${approvals[@]}" refuse "$ask_id"
+  wait "$push_pid"
+  sed 's/^/   /' "$service/push.out"
   say "The agent tries to forge history: read the key, append to the log, submit without the set-gid govrun"
   agent as_agent cat "$service/lineage-key.key"
   agent as_agent sh -c "echo forged >> $service/lineage/lineage.log"
@@ -181,8 +202,9 @@ EOF
   wait "$govd_pid" 2>/dev/null
   say "The log is published as a transparency log (C2SP tlog-tiles under tile/); its signed tree head:"
   sed 's/^/   /' "$service/lineage/checkpoint"
-  say "Every authorization names its submitter as the kernel reported it to govd:"
+  say "Every authorization names its submitter as the kernel reported it to govd; the refused ask, who answered:"
   grep -o '"submitter":{[^}]*}' "$service/lineage/lineage.log" | sort | uniq -c | sed 's/^/   /'
+  grep -o '"approval":{[^}]*}' "$service/lineage/lineage.log" | sed 's/^/   /'
   agent "$govverify" "${trust[@]}" --policy "$state/agent.govb" --replay "$service/lineage"
   say "Someone who can write govd's directory (root) puts it back as it was earlier (log, note, tiles):"
   say "alone it still verifies, but not against the checkpoint note the auditor saw:"
