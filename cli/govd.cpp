@@ -28,6 +28,7 @@
 #include "runtime/service/client.h"
 #include "runtime/service/server.h"
 #include "runtime/service/witness.h"
+#include "runtime/support/display.h"
 
 namespace {
 
@@ -184,19 +185,28 @@ int Approvals(const std::string& socket_path, const std::string& action, const s
       return 0;
     }
     if (asks.value().empty()) std::printf("no ask is waiting\n");
+    // Everything shown comes from other processes: escaped for the terminal.
+    auto shown = [](const nlohmann::json& value) {
+      return gov::EscapeForDisplay(value.is_string() ? value.get<std::string>() : value.dump());
+    };
     for (const nlohmann::json& ask : asks.value()) {
-      const nlohmann::json& question = ask["question"];
+      const nlohmann::json& question = ask.value("question", nlohmann::json::object());
+      const nlohmann::json& asker = ask.value("asker", nlohmann::json::object());
       const long long left_s =
           std::max<long long>(0, (ask.value("expires_unix_ns", 0LL) - gov::service::UnixNowNs()) / 1000000000LL);
-      std::printf("ask %s (run %s), from uid %lld%s, %llds left\n", ask.value("ask", "").c_str(),
-                  ask.value("run", "").c_str(), ask["asker"].value("uid", -1LL),
-                  ask["asker"].value("user", "").empty() ? "" : (" (" + ask["asker"].value("user", "") + ")").c_str(),
-                  left_s);
-      std::printf("  program: %s\n  command: %s\n  in: %s\n  limits: %s\n", question.value("program", "").c_str(),
-                  question.value("command", "").c_str(), question.value("cwd", "").c_str(),
-                  question.value("limits", "").c_str());
+      const std::string user = shown(asker.value("user", nlohmann::json("")));
+      std::printf("ask %s (run %s), from uid %s%s, %llds left\n", shown(ask.value("ask", nlohmann::json(""))).c_str(),
+                  shown(ask.value("run", nlohmann::json(""))).c_str(),
+                  shown(asker.value("uid", nlohmann::json(-1))).c_str(),
+                  user.empty() ? "" : (" (" + user + ")").c_str(), left_s);
+      for (const char* field : {"program", "command", "cwd", "limits"}) {
+        std::printf("  %s: %s\n", std::string(field) == "cwd" ? "in" : field,
+                    shown(question.value(field, nlohmann::json(""))).c_str());
+      }
       for (const nlohmann::json& rule : question.value("rules", nlohmann::json::array())) {
-        std::printf("  rule %s: %s\n", rule.value("name", "").c_str(), rule.value("reason", "").c_str());
+        if (!rule.is_object()) continue;
+        std::printf("  rule %s: %s\n", shown(rule.value("name", nlohmann::json(""))).c_str(),
+                    shown(rule.value("reason", nlohmann::json(""))).c_str());
       }
     }
     return 0;

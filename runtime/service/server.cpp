@@ -335,7 +335,8 @@ bool WriteTo(Client& client) {
 }
 
 void Queue(Client& client, const Json& reply) {
-  auto frame = EncodeFrame(reply.dump());
+  // Text from the host (a user name) may not be UTF-8: replaced, never thrown.
+  auto frame = EncodeFrame(reply.dump(-1, ' ', false, Json::error_handler_t::replace));
   if (frame.ok()) client.out += frame.value();
 }
 

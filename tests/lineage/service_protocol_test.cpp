@@ -456,7 +456,9 @@ TEST_CASE("service: an ask waits for an approver of another uid; govd writes who
     }();
     std::optional<ErrorOr<lineage::Approval>> answer;
     std::thread asking([&] {
-      answer = client.value()->AskApprovers(asked.run_id, R"({"program":"/usr/bin/git","command":"git push"})", 20000);
+      // A terminal escape in the question: shown escaped to approvers.
+      answer = client.value()->AskApprovers(
+          asked.run_id, R"({"program":"/usr/bin/git","command":"git push \u001b]0;pwned\u0007"})", 20000);
     });
     // govd lists it to approvers, with the asker as the kernel reported it.
     auto root = ConnectApprover(server.approvals_path, 20000);
@@ -472,7 +474,7 @@ TEST_CASE("service: an ask waits for an approver of another uid; govd writes who
     const std::string ask_id = pending[0]["ask"];
     CHECK(pending[0]["run"] == asked.run_id);
     CHECK(pending[0]["asker"]["uid"] == 0);
-    CHECK(pending[0]["question"]["command"] == "git push");
+    CHECK(pending[0]["question"]["command"] == "git push \x1b]0;pwned\x07");
 
     // The asker's own uid cannot answer, nor can a uid that is no approver.
     auto own = root.value()->Answer(ask_id, true);
@@ -486,6 +488,8 @@ TEST_CASE("service: an ask waits for an approver of another uid; govd writes who
     const lineage::Ran listed = ApproveAs(kApprover, {"--socket", server.approvals_path, "list"}, dir.path);
     CHECK(listed.code == 0);
     CHECK(listed.out.find("ask " + ask_id) != std::string::npos);
+    CHECK(listed.out.find("command: git push \\x1b]0;pwned\\x07\n") != std::string::npos);
+    CHECK(listed.out.find('\x1b') == std::string::npos);
     const lineage::Ran approved =
         ApproveAs(kApprover, {"--socket", server.approvals_path, "approve", ask_id}, dir.path);
     INFO(approved.err);
