@@ -95,6 +95,21 @@ TEST_CASE("show: everything recorded about one run, escaped for the terminal", "
   CHECK(hostile.out.find("\\x1b[2J") != std::string::npos);
   CHECK(hostile.out.find("\\xff\\xfe\\x80ok") != std::string::npos);
 
+  // An ask answered through govd: who answered, as govd recorded it.
+  {
+    auto opened = lineage::OpenLog(log.dir.path, log.key);
+    REQUIRE(opened.ok());
+    lineage::Authorization asked = lineage::SampleAuthorization(lineage::NewRunId(), "", "ask");
+    asked.ask_answer = "yes";
+    asked.approval = lineage::Approval{std::string(32, 'c'), "yes", 1001, "alice", 1767268800000000000};
+    REQUIRE(opened.value()->RecordAuthorization(asked).ok());
+    REQUIRE(opened.value()->Checkpoint().ok());
+    const lineage::Ran answered = Govverify(log, {"show", asked.run_id, log.dir.path});
+    INFO(answered.out << answered.err);
+    CHECK(answered.out.find("answered by          uid 1001 (alice), ask " + std::string(32, 'c') +
+                            ", as govd recorded it\n") != std::string::npos);
+  }
+
   const lineage::Ran json = Govverify(log, {"show", "--format", "json", log.curl, log.dir.path});
   REQUIRE(json.code == 0);
   const Json shown = Json::parse(json.out)["run"];
