@@ -652,14 +652,6 @@ int Main(int argc, char** argv, Timings& timings) {
     }
   }
   timings.Mark("session_mechanism");
-  exec::UniqueFd ask_tty;
-  if (!options.ask_terminal.empty()) {
-    auto opened = session::OpenApprovalTerminal(options.ask_terminal);
-    if (!opened.ok()) {
-      return Fail({exec::kExitConfig, "--ask-terminal: " + opened.error().message});
-    }
-    ask_tty = exec::UniqueFd(opened.value());
-  }
 
   // 1. Configuration, trust, the policy, the lineage key and log.
   config::Search search;
@@ -674,6 +666,21 @@ int Main(int argc, char** argv, Timings& timings) {
   auto config = config::LoadConfig(search);
   if (!config.ok()) {
     return Fail({exec::kExitConfig, config.error().message});
+  }
+  // With ask = "service" (lockable) asks go to govd's approvers only: a
+  // terminal of the caller's choosing — a pseudo-terminal an agent opened
+  // and holds — must not take their place.
+  exec::UniqueFd ask_tty;
+  if (!options.ask_terminal.empty()) {
+    if (config.value().ask_via_service) {
+      return Fail({exec::kExitConfig, "--ask-terminal: " + config.value().source +
+                                          " puts asks to govd's approvers (ask = \"service\"), not to a terminal"});
+    }
+    auto opened = session::OpenApprovalTerminal(options.ask_terminal);
+    if (!opened.ok()) {
+      return Fail({exec::kExitConfig, "--ask-terminal: " + opened.error().message});
+    }
+    ask_tty = exec::UniqueFd(opened.value());
   }
   std::vector<crypto::PublicKey> trusted;
   for (const std::string& path : config.value().trusted_keys) {

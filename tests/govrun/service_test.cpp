@@ -218,6 +218,11 @@ TEST_CASE("govd: an ask goes to an approver of another uid, never to the caller;
   const std::string marker = dir + "/approved";
   REQUIRE(chmod(dir.c_str(), 0777) == 0);  // the caller's program writes the markers
 
+  // A terminal of the caller's choosing cannot replace the approvers.
+  const Result own_terminal = service.Run({"true"}, {"--session", "--ask-terminal", "/dev/null"});
+  CHECK(own_terminal.code == 78);
+  CHECK(own_terminal.err.find("puts asks to govd's approvers") != std::string::npos);
+
   // One-shot: the caller — even listed as an approver — cannot answer its
   // own ask; the approver can.
   const Started asking = StartProcess(service.AsCaller(service.govrun, {"touch", marker}), dir);
