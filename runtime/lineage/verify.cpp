@@ -18,6 +18,7 @@
 #include <exception>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <system_error>
 #include <thread>
@@ -78,13 +79,15 @@ class CanonicalScan {
  public:
   // Raw value texts (a string with its quotes); empty when absent.
   std::string_view run, parent, verdict, execute, policy_digest;
+  // An authorization's ask answer and its approval by govd's approvers.
+  std::string_view ask_answer, approval;
   std::string why;
 
   // Scans `text`; true iff it is canonical JSON.
   bool Scan(std::string_view text) {
     text_ = text;
     pos_ = 0;
-    run = parent = verdict = execute = policy_digest = {};
+    run = parent = verdict = execute = policy_digest = ask_answer = approval = {};
     if (!Value(0, kTop)) return false;
     if (pos_ != text_.size()) return Bad("bytes after the JSON value");
     return true;
@@ -308,6 +311,8 @@ class CanonicalScan {
         if (key == "parent") parent = value;
         if (key == "verdict") verdict = value;
         if (key == "execute") execute = value;
+        if (key == "ask_answer") ask_answer = value;
+        if (key == "approval") approval = value;
       } else if (capture == kPolicy && key == "digest") {
         policy_digest = value;
       }
@@ -797,7 +802,51 @@ class Verifier {
     if (differs("verdict", scan.verdict, head.verdict, true)) return failure;
     if (differs("execute", scan.execute, head.exec ? "true" : "false", false)) return failure;
     if (differs("policy.digest", scan.policy_digest, head.policy, true)) return failure;
+    if (!scan.approval.empty()) {
+      if (std::string problem = ApprovalProblem(scan); !problem.empty()) {
+        if (why != nullptr) *why = fmt::format("record {}: its approval {}", head.seq, problem);
+        return Failure::kMalformed;
+      }
+    }
     return Failure::kNone;
+  }
+
+  // What is wrong with an authorization's `approval` (docs/lineage-format.md):
+  // exactly its five members, the answer the body's ask_answer, an ask's
+  // id, a uid (-1 exactly for a timeout); "" when nothing.
+  static std::string ApprovalProblem(const CanonicalScan& scan) {
+    if (scan.verdict != "\"ask\"") return "belongs to a verdict that is not ask";
+    auto parsed = ParseUntrusted(scan.approval);
+    if (!parsed.ok() || !parsed.value().is_object() || parsed.value().size() != 5) {
+      return "is not an object of answer, ask, at_unix_ns, by_uid and by_user";
+    }
+    const Json& approval = parsed.value();
+    const auto text = [&](const char* name) {
+      const auto found = approval.find(name);
+      return found != approval.end() && found->is_string() ? found->get<std::string>() : std::string("\x01");
+    };
+    const auto integer = [&](const char* name) -> std::optional<std::int64_t> {
+      const auto found = approval.find(name);
+      if (found == approval.end() || !found->is_number_integer()) return std::nullopt;
+      return found->get<std::int64_t>();
+    };
+    const std::string answer = text("answer");
+    if (answer != "yes" && answer != "no" && answer != "timeout") return "has an answer that is not yes, no or timeout";
+    if (scan.ask_answer != "\"" + answer + "\"") return "says " + answer + " but the body's ask_answer does not";
+    const std::string ask = text("ask");
+    if (ask.size() != 32 || ask.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return "names no ask id (32 lower-case hex digits)";
+    }
+    const auto by_uid = integer("by_uid");
+    const auto at = integer("at_unix_ns");
+    if (!by_uid || *by_uid < -1 || (*by_uid == -1) != (answer == "timeout") || !at || *at < 0) {
+      return "has a by_uid or at_unix_ns out of range (by_uid is -1 exactly for a timeout)";
+    }
+    const auto by_user = approval.find("by_user");
+    if (by_user == approval.end() || !request::BytesFromJson(*by_user, "by_user").ok()) {
+      return "has no by_user byte string";
+    }
+    return "";
   }
 
   // The log's checkpoint note: signed by a pinned lineage key, for this

@@ -995,5 +995,54 @@ TEST_CASE("a version 2 bundle downgraded to version 1 is refused", "[lineage][ta
   CHECK(report.message.find("withheld") != std::string::npos);
 }
 
+TEST_CASE("an approval must be the ask's answer: a signed log that says otherwise is malformed",
+          "[lineage][verify][approvals]") {
+  TempDir dir;
+  const crypto::PrivateKey key = TestKey(5);
+  {
+    auto opened = OpenLog(dir.path, key);
+    REQUIRE(opened.ok());
+    Authorization asked = SampleAuthorization(NewRunId(), "", "ask");
+    asked.ask_answer = "yes";
+    asked.approval = Approval{std::string(32, 'c'), "yes", 1001, "alice", 1767268800000000000};
+    REQUIRE(opened.value()->RecordAuthorization(asked).ok());
+    REQUIRE(opened.value()->Checkpoint().ok());
+  }
+  const std::string text = ReadFile(dir.path + "/lineage.log");
+  const Report genuine = Check(text, Trusting(key));
+  INFO(genuine.message);
+  REQUIRE(genuine.failure == Failure::kNone);
+  // Each rewritten by the key's holder, the chain and checkpoints made good.
+  struct Case {
+    std::string from, to, why;
+  };
+  for (const Case& c : std::vector<Case>{{"\"answer\":\"yes\"", "\"answer\":\"no\"", "ask_answer does not"},
+                                         {"\"by_uid\":1001", "\"by_uid\":-1", "out of range"},
+                                         {"\"ask\":\"cccc", "\"ask\":\"CCCC", "no ask id"},
+                                         {",\"by_user\":\"alice\"", "", "not an object of"},
+                                         {"\"verdict\":\"ask\"}", "\"verdict\":\"allow\"}", "not ask"}}) {
+    INFO(c.from << " -> " << c.to);
+    std::vector<std::string> lines = Lines(text);
+    std::size_t target = lines.size();
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      if (lines[i].find("\"approval\"") != std::string::npos) target = i;
+    }
+    REQUIRE(target < lines.size());
+    const std::size_t body = lines[target].find('\t');
+    const std::size_t at = lines[target].rfind(c.from);
+    REQUIRE((at != std::string::npos && at > body));
+    lines[target].replace(at, c.from.size(), c.to);
+    if (c.to == "\"verdict\":\"allow\"}") {  // the HEAD too, so that only the approval is wrong
+      const std::string in_head = "\"verdict\":\"ask\"";
+      lines[target].replace(lines[target].find(in_head), in_head.size(), "\"verdict\":\"allow\"");
+    }
+    Rechain(lines, 0, &key);
+    const Report forged = Check(Join(lines), Trusting(key));
+    INFO(forged.message);
+    CHECK(forged.failure == Failure::kMalformed);
+    CHECK(forged.message.find(c.why) != std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace gov::lineage
