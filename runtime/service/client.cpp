@@ -51,6 +51,16 @@ class Connection {
     return Receive(timeout_ms);
   }
 
+  // Call for a request whose answer carries nothing but ok.
+  ErrorOr<void> CallOk(const Json& request) {
+    GOV_ASSIGN_OR_RETURN(Json reply, Call(request));
+    (void)reply;
+    return {};
+  }
+
+  // The first request of every connection.
+  ErrorOr<void> Greet() { return CallOk(Json{{"op", "hello"}, {"version", kProtocolVersion}}); }
+
   ErrorOr<void> Send(const Json& request) {
     if (!failed_.empty()) return Error{failed_};
     std::string text;
@@ -180,16 +190,10 @@ class ServiceRecorder final : public lineage::Recorder {
   ServiceRecorder(int fd, std::string socket_path, std::string lineage_dir, std::int64_t timeout_ms)
       : connection_(fd, std::move(socket_path), timeout_ms), lineage_dir_(std::move(lineage_dir)) {}
 
-  ErrorOr<void> Greet() {
-    GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Json{{"op", "hello"}, {"version", kProtocolVersion}}));
-    (void)reply;
-    return {};
-  }
+  ErrorOr<void> Greet() { return connection_.Greet(); }
 
   ErrorOr<void> RecordAuthorization(const lineage::Authorization& record) override {
-    GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Authorize(record, true)));
-    (void)reply;
-    return {};
+    return connection_.CallOk(Authorize(record, true));
   }
 
   ErrorOr<std::uint64_t> RecordAuthorizationDeferred(const lineage::Authorization& record) override {
@@ -207,16 +211,10 @@ class ServiceRecorder final : public lineage::Recorder {
   }
 
   ErrorOr<void> AppendAuthorizationOnly(const lineage::Authorization& record) override {
-    GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Authorize(record, false)));
-    (void)reply;
-    return {};
+    return connection_.CallOk(Authorize(record, false));
   }
 
-  ErrorOr<void> MakeDurableNow() override {
-    GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Json{{"op", "sync"}}));
-    (void)reply;
-    return {};
-  }
+  ErrorOr<void> MakeDurableNow() override { return connection_.CallOk(Json{{"op", "sync"}}); }
 
   ErrorOr<std::uint64_t> RecordStart(const lineage::Start& record) override {
     GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Json{{"op", "start"}, {"record", StartToJson(record)}}));
@@ -228,16 +226,10 @@ class ServiceRecorder final : public lineage::Recorder {
   }
 
   ErrorOr<void> RecordEnd(const lineage::End& record) override {
-    GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Json{{"op", "end"}, {"record", EndToJson(record)}}));
-    (void)reply;
-    return {};
+    return connection_.CallOk(Json{{"op", "end"}, {"record", EndToJson(record)}});
   }
 
-  ErrorOr<void> Checkpoint() override {
-    GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Json{{"op", "checkpoint"}}));
-    (void)reply;
-    return {};
-  }
+  ErrorOr<void> Checkpoint() override { return connection_.CallOk(Json{{"op", "checkpoint"}}); }
 
   ErrorOr<void> ExportBundle(const std::string& run_id, const std::string& path) override {
     return lineage::ExportBundleFromLog(lineage_dir_ + "/lineage.log", run_id, path);
@@ -311,11 +303,7 @@ class ApproverConnection final : public Approver {
   ApproverConnection(int fd, std::string socket_path, std::int64_t timeout_ms)
       : connection_(fd, std::move(socket_path), timeout_ms) {}
 
-  ErrorOr<void> Greet() {
-    GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Json{{"op", "hello"}, {"version", kProtocolVersion}}));
-    (void)reply;
-    return {};
-  }
+  ErrorOr<void> Greet() { return connection_.Greet(); }
 
   ErrorOr<Json> Pending() override {
     GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Json{{"op", "pending"}}));
@@ -325,9 +313,7 @@ class ApproverConnection final : public Approver {
   }
 
   ErrorOr<void> Answer(const std::string& ask_id, bool approve) override {
-    GOV_ASSIGN_OR_RETURN(Json reply, connection_.Call(Json{{"op", "answer"}, {"ask", ask_id}, {"approve", approve}}));
-    (void)reply;
-    return {};
+    return connection_.CallOk(Json{{"op", "answer"}, {"ask", ask_id}, {"approve", approve}});
   }
 
  private:
