@@ -281,8 +281,13 @@ int Main(int argc, char** argv) {
   test->add_option("paths", test_args.paths, "Policy files or folders")->required();
   test->add_flag("--interp", test_args.interp, "Run the tests with the IR interpreter");
   test->add_option("--coverage-min", test_args.coverage_min,
-                   "Fail when less than this exact percentage of rules decided some test case");
-  test->footer("Example: govc test --coverage-min 100 examples/agent.gov\n");
+                   "Fail when less than this exact percentage of rules decided some test case (e.g. 100 or 100%)");
+  test->add_option("--format", test_args.format, "Report as text (default), json or junit (JUnit XML, for CI)")
+      ->check(CLI::IsMember({"text", "json", "junit"}));
+  test->add_option("--filter", test_args.filter, "Run only the test blocks whose name contains this text");
+  test->footer(
+      "Example: govc test --coverage-min 100 examples/agent.gov\n"
+      "         govc test --format junit --filter git policies/ > govc-test.xml\n");
 
   try {
     app.parse(argc, argv);

@@ -19,7 +19,9 @@
 
 #include "compiler/codegen/codegen.h"
 #include "compiler/driver/build.h"
+#include "compiler/driver/decider.h"
 #include "compiler/driver/driver.h"
+#include "compiler/driver/test_runner.h"
 #include "compiler/lower/cost.h"
 #include "runtime/abi/helpers.h"
 #include "runtime/bundle/loader.h"
@@ -31,6 +33,10 @@
 #include "runtime/support/output_file.h"
 
 namespace gov::cli {
+
+using driver::Decider;
+using driver::DescribeObligations;
+using driver::ObligationsJson;
 
 int ToolFailure(const std::string& message) {
   std::fprintf(stderr, "govc: error: %s\n", message.c_str());
@@ -82,72 +88,6 @@ ErrorOr<std::string> ReadWholeFile(const std::string& path, std::size_t limit) {
   return text;
 }
 
-// "10m", "1500ms", "4GiB", "3000B": the exact value in its largest whole unit.
-std::string FormatDuration(std::int64_t ms) {
-  struct Unit {
-    std::int64_t size;
-    const char* name;
-  };
-  for (Unit unit : {Unit{86400000, "d"}, Unit{3600000, "h"}, Unit{60000, "m"}, Unit{1000, "s"}}) {
-    if (ms % unit.size == 0) return fmt::format("{}{}", ms / unit.size, unit.name);
-  }
-  return fmt::format("{}ms", ms);
-}
-
-std::string FormatSize(std::int64_t bytes) {
-  struct Unit {
-    std::int64_t size;
-    const char* name;
-  };
-  for (Unit unit : {Unit{1LL << 40, "TiB"}, Unit{1LL << 30, "GiB"}, Unit{1LL << 20, "MiB"}, Unit{1LL << 10, "KiB"}}) {
-    if (bytes % unit.size == 0) return fmt::format("{}{}", bytes / unit.size, unit.name);
-  }
-  return fmt::format("{}B", bytes);
-}
-
-const char* NetworkName(ir::Network network) {
-  switch (network) {
-    case ir::Network::kNone: return "none";
-    case ir::Network::kLoopback: return "loopback";
-    case ir::Network::kAny: return "any";
-    case ir::Network::kUnset: break;
-  }
-  return "unset";
-}
-
-std::string JoinList(const std::vector<std::string>& items) {
-  std::string text;
-  for (const std::string& item : items) text += (text.empty() ? "" : ", ") + item;
-  return "[" + text + "]";
-}
-
-// The obligations as `key = value` pairs in the language's spelling.
-std::vector<std::pair<std::string, std::string>> DescribeObligations(const ir::Obligations& o) {
-  std::vector<std::pair<std::string, std::string>> out;
-  if (o.timeout_ms != 0) out.emplace_back("timeout", FormatDuration(o.timeout_ms));
-  if (o.memory_bytes != 0) out.emplace_back("memory", FormatSize(o.memory_bytes));
-  if (o.processes != 0) out.emplace_back("processes", std::to_string(o.processes));
-  if (o.network != ir::Network::kUnset) out.emplace_back("network", NetworkName(o.network));
-  if (o.has_read) out.emplace_back("read", JoinList(o.read));
-  if (o.has_write) out.emplace_back("write", JoinList(o.write));
-  if (o.has_env) out.emplace_back("env", JoinList(o.env));
-  if (o.has_capabilities) out.emplace_back("capabilities", JoinList(o.capabilities));
-  return out;
-}
-
-nlohmann::json ObligationsJson(const ir::Obligations& o) {
-  nlohmann::json json = nlohmann::json::object();
-  if (o.timeout_ms != 0) json["timeout_ms"] = o.timeout_ms;
-  if (o.memory_bytes != 0) json["memory_bytes"] = o.memory_bytes;
-  if (o.processes != 0) json["processes"] = o.processes;
-  if (o.network != ir::Network::kUnset) json["network"] = NetworkName(o.network);
-  if (o.has_read) json["read"] = o.read;
-  if (o.has_write) json["write"] = o.write;
-  if (o.has_env) json["env"] = o.env;
-  if (o.has_capabilities) json["capabilities"] = o.capabilities;
-  return json;
-}
-
 // Exactly one policy file from `paths` (folders expanded).
 ErrorOr<std::string> SinglePolicy(const std::vector<std::string>& paths, const char* command) {
   GOV_ASSIGN_OR_RETURN(std::vector<std::string> files, driver::ExpandPaths(paths));
@@ -157,46 +97,6 @@ ErrorOr<std::string> SinglePolicy(const std::vector<std::string>& paths, const c
   }
   return files.front();
 }
-
-// The deciding function of a lowered policy: JIT-compiled native code, or
-// the interpreter.
-class Decider {
- public:
-  static ErrorOr<std::unique_ptr<Decider>> Create(const ir::Policy& policy, bool interp) {
-    auto decider = std::unique_ptr<Decider>(new Decider());
-    GOV_ASSIGN_OR_RETURN(interp::PreparedPolicy prepared, interp::PreparedPolicy::Create(policy));
-    decider->prepared_ = std::make_unique<interp::PreparedPolicy>(std::move(prepared));
-    if (!interp) {
-      codegen::Options options;
-      options.link_image = false;
-      options.cpu = "host";
-      GOV_ASSIGN_OR_RETURN(decider->jit_, codegen::JitPolicy::Compile(policy, options));
-    }
-    return decider;
-  }
-
-  // Decides with the chosen engine; with native code also with the
-  // interpreter, and a disagreement is a tool failure (a compiler bug).
-  ErrorOr<void> Decide(const gov_request& request, gov_decision& decision) const {
-    interp::Decide(*prepared_, request, decision);
-    if (jit_ == nullptr) return {};
-    gov_decision native{};
-    jit_->decide()(&request, &native, abi::DefaultHelpers());
-    if (!interp::SameDecision(native, decision)) {
-      return Error{"internal error: native code and the IR interpreter disagree on this request; please report it"};
-    }
-    decision = native;
-    return {};
-  }
-
-  const interp::PreparedPolicy& prepared() const { return *prepared_; }
-  const char* engine() const { return jit_ != nullptr ? "native code (LLVM ORC JIT)" : "IR interpreter"; }
-
- private:
-  Decider() = default;
-  std::unique_ptr<interp::PreparedPolicy> prepared_;
-  std::unique_ptr<codegen::JitPolicy> jit_;
-};
 
 }  // namespace
 
@@ -292,7 +192,9 @@ nlohmann::json WhyNotAllowed(const interp::PreparedPolicy& prepared, const gov_r
       std::vector<std::string> keys;
       for (const std::string& p : rule.index.paths) keys.push_back("program.path " + p);
       for (const std::string& n : rule.index.names) keys.push_back("program.name " + n);
-      item["detail"] = "applies only to " + JoinList(keys).substr(1, JoinList(keys).size() - 2);
+      std::string joined;
+      for (const std::string& key : keys) joined += (joined.empty() ? "" : ", ") + key;
+      item["detail"] = "applies only to " + joined;
     } else if (trace.first_failing != interp::RuleTrace::kNone) {
       item["why"] = trace.error != GOV_OK ? "condition failed" : "condition false";
       item["detail"] =
@@ -453,134 +355,79 @@ std::optional<std::pair<std::uint64_t, std::uint32_t>> ParsePercentage(const std
   return std::make_pair(value, scale);
 }
 
-std::string DescribeDecision(const ir::Policy& policy, const gov_decision& decision) {
-  std::string text = interp::VerdictName(decision.verdict);
-  if (decision.error != GOV_OK) {
-    std::string rule = decision.error_rule < policy.rules.size() ? policy.rules[decision.error_rule].name : "?";
-    return text + fmt::format(" (rule {} failed: {})", rule, interp::ErrorName(decision.error));
-  }
-  if (decision.rule_count == 0) return text + (decision.verdict == GOV_DENY ? " (no rule allows)" : "");
-  // The deciding rules, then (for an ask) the allow rules whose obligations apply.
-  auto names = [&](std::uint32_t begin, std::uint32_t end) {
-    std::string joined;
-    for (std::uint32_t k = begin; k < end; ++k) {
-      joined += (joined.empty() ? "" : ", ") +
-                (decision.rules[k] < policy.rules.size() ? policy.rules[decision.rules[k]].name : "?");
-    }
-    return joined;
-  };
-  const std::uint32_t count = std::min<std::uint32_t>(decision.rule_count, GOV_MAX_DECIDING_RULES);
-  const std::uint32_t deciding = std::min(decision.deciding_count, count);
-  text += " by " + names(0, deciding);
-  if (deciding < count) text += " (obligations also of " + names(deciding, count) + ")";
-  return text;
-}
-
-// The case's command line as written: `exec [invoked, args...]`, with `via`
-// and `argv0` when they differ from the invoked path, and
-// `written_in_session true` when the case sets it.
-std::string DescribeCase(const lower::LoweredTest& test) {
-  const request::Request& r = test.request;
-  const std::string& invoked = r.invoked_path.empty() ? r.program_path : r.invoked_path;
-  std::vector<std::string> argv{invoked};
-  argv.insert(argv.end(), r.args.begin(), r.args.end());
-  std::string text;
-  for (const std::string& arg : argv) text += (text.empty() ? "" : ", ") + nlohmann::json(arg).dump();
-  text = "exec [" + text + "]";
-  if (r.program_path != invoked) text += " via " + nlohmann::json(r.program_path).dump();
-  if (!r.argv0.empty() && r.argv0 != invoked) text += " argv0 " + nlohmann::json(r.argv0).dump();
-  if (r.program_written_in_session) text += " written_in_session true";
-  return text;
-}
-
 }  // namespace
 
 int RunTest(const TestArgs& args) {
   std::optional<std::pair<std::uint64_t, std::uint32_t>> minimum;
+  std::string minimum_text = args.coverage_min;  // without a trailing `%`
+  if (!minimum_text.empty() && minimum_text.back() == '%') minimum_text.pop_back();
   if (!args.coverage_min.empty()) {
-    minimum = ParsePercentage(args.coverage_min);
+    minimum = ParsePercentage(minimum_text);
     if (!minimum) {
       return ToolFailure(fmt::format("--coverage-min `{}` is not a percentage between 0 and 100", args.coverage_min));
     }
   }
   ErrorOr<std::vector<std::string>> files = driver::ExpandPaths(args.paths);
   if (!files.ok()) return ToolFailure(files.error().message);
+  if (files.value().empty()) return ToolFailure("no policy file (*.gov) to test in the given paths");
+  const bool text = args.format == "text";
+  driver::TestRunOptions options;
+  options.interp = args.interp;
+  options.filter = args.filter;
   int status = kExitOk;
-  std::size_t total_cases = 0;
-  std::size_t total_failed = 0;
+  std::vector<driver::PolicyTestReport> reports;
   for (const std::string& path : files.value()) {
-    bool ok = false;
-    ErrorOr<driver::LoweredPolicy> lowered = LowerAndReport(path, ok);
-    if (!lowered.ok()) return ToolFailure(lowered.error().message);
-    if (!ok) {
-      std::fprintf(stderr, "%s: not tested: the policy has errors\n", path.c_str());
+    std::optional<ErrorOr<driver::LoweredPolicy>> lowered;
+    driver::RunWithLargeStack([&] { lowered.emplace(driver::LowerPolicy(path)); });
+    if (!lowered->ok()) return ToolFailure(lowered->error().message);
+    driver::LoweredPolicy& lp = lowered->value();
+    // Diagnostics go to stderr in every format; the report is on stdout.
+    const bool has_errors = PrintDiagnostics(*lp.compilation);
+    driver::PolicyTestReport report;
+    if (has_errors) {
+      report.path = path;
       status = std::max(status, kExitFindings);
-      continue;
+    } else {
+      ErrorOr<driver::PolicyTestReport> ran = driver::RunPolicyTests(path, lp, options);
+      if (!ran.ok()) return ToolFailure(ran.error().message);
+      report = std::move(ran).value();
+      if (report.failed() > 0) status = std::max(status, kExitFindings);
     }
-    const driver::LoweredPolicy& lp = lowered.value();
-    ErrorOr<std::unique_ptr<Decider>> decider = Decider::Create(lp.policy, args.interp);
-    if (!decider.ok()) return ToolFailure(fmt::format("{}: {}", path, decider.error().message));
-    std::vector<bool> exercised(lp.policy.rules.size(), false);
-    std::size_t failed = 0;
-    for (const lower::LoweredTest& test : lp.tests) {
-      request::RequestView view(test.request);
-      gov_decision decision{};
-      if (ErrorOr<void> decided = decider.value()->Decide(view.get(), decision); !decided.ok()) {
-        return ToolFailure(fmt::format("{}: {}", path, decided.error().message));
-      }
-      // The deciding rules (an ask's matching allow rules decide nothing).
-      const std::uint32_t* deciding_begin = decision.rules;
-      const std::uint32_t* deciding_end =
-          deciding_begin + std::min<std::uint32_t>(decision.deciding_count, GOV_MAX_DECIDING_RULES);
-      if (decision.error == GOV_OK) {
-        for (const std::uint32_t* id = deciding_begin; id != deciding_end; ++id) exercised[*id] = true;
-      }
-      bool verdict_ok = decision.verdict == static_cast<std::uint32_t>(test.expected);
-      bool by_ok = std::all_of(test.by_rules.begin(), test.by_rules.end(), [&](std::uint32_t id) {
-        return decision.error == GOV_OK && std::find(deciding_begin, deciding_end, id) != deciding_end;
-      });
-      if (verdict_ok && by_ok) continue;
-      ++failed;
-      const source::SourceManager& sources = lp.compilation->sources;
-      source::LineColumn at = sources.file(test.span.file).Locate(test.span.begin);
-      std::string expected = interp::VerdictName(static_cast<std::uint32_t>(test.expected));
-      if (!test.by_names.empty()) {
-        std::string names;
-        for (const std::string& name : test.by_names) names += (names.empty() ? "" : ", ") + name;
-        expected += " by " + names;
-      }
-      std::fprintf(stderr, "%s:%u:%u: FAIL test \"%s\": %s\n    expected: %s\n    actual:   %s\n",
-                   sources.file(test.span.file).path().c_str(), at.line, at.column, test.block.c_str(),
-                   DescribeCase(test).c_str(), expected.c_str(), DescribeDecision(lp.policy, decision).c_str());
+    if (text) {
+      const driver::TestText rendered = driver::RenderTestText(report);
+      std::fputs(rendered.failures.c_str(), stderr);
+      std::fputs(rendered.summary.c_str(), stdout);
     }
-    std::size_t covered = static_cast<std::size_t>(std::count(exercised.begin(), exercised.end(), true));
-    std::size_t rules = exercised.size();
-    std::printf("%s: %zu case%s, %zu passed, %zu failed (%s); rules exercised: %zu of %zu\n", path.c_str(),
-                lp.tests.size(), lp.tests.size() == 1 ? "" : "s", lp.tests.size() - failed, failed,
-                decider.value()->engine(), covered, rules);
-    for (std::size_t r = 0; r < rules; ++r) {
-      if (!exercised[r]) std::printf("  rule %s decided no test case\n", lp.policy.rules[r].name.c_str());
-    }
-    total_cases += lp.tests.size();
-    total_failed += failed;
-    if (failed > 0) status = std::max(status, kExitFindings);
-    if (minimum) {
+    if (report.tested && minimum) {
       // covered / rules * 100 >= value / 10^scale, in exact integers.
       // (at most 6 decimals and 10^8 for the percentage: no overflow below 10^10 rules)
+      const std::size_t covered = report.covered();
+      const std::size_t rules = report.rules.size();
       std::uint64_t lhs = static_cast<std::uint64_t>(covered) * 100;
       std::uint64_t rhs = minimum->first * static_cast<std::uint64_t>(rules);
       for (std::uint32_t k = 0; k < minimum->second; ++k) lhs *= 10;
-      bool enough = rules == 0 ? true : lhs >= rhs;
-      if (!enough) {
+      if (rules != 0 && lhs < rhs) {
         std::fprintf(stderr, "%s: rule coverage %zu/%zu is below --coverage-min %s%%\n", path.c_str(), covered, rules,
-                     args.coverage_min.c_str());
+                     minimum_text.c_str());
         status = std::max(status, kExitFindings);
       }
     }
+    reports.push_back(std::move(report));
   }
-  if (files.value().size() > 1) {
-    std::printf("total: %zu cases, %zu failed, in %zu files\n", total_cases, total_failed, files.value().size());
+  if (args.format == "json") {
+    std::fputs(driver::RenderTestJson(reports).c_str(), stdout);
+  } else if (args.format == "junit") {
+    std::fputs(driver::RenderTestJunit(reports).c_str(), stdout);
+  } else if (reports.size() > 1) {
+    std::size_t total_cases = 0;
+    std::size_t total_failed = 0;
+    for (const driver::PolicyTestReport& report : reports) {
+      total_cases += report.cases.size();
+      total_failed += report.failed();
+    }
+    std::printf("total: %zu cases, %zu failed, in %zu files\n", total_cases, total_failed, reports.size());
   }
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) return ToolFailure("cannot write the test report");
   return status;
 }
 

@@ -47,7 +47,9 @@ int RunEval(const EvalArgs& args);
 struct TestArgs {
   std::vector<std::string> paths;
   bool interp = false;
-  std::string coverage_min;  // a decimal percentage, empty: none
+  std::string coverage_min;     // a decimal percentage ("100", "87.5", "100%"), empty: none
+  std::string format = "text";  // text, json or junit
+  std::string filter;           // only test blocks whose name contains this text
 };
 // govc test PATH…: runs every test case.
 int RunTest(const TestArgs& args);

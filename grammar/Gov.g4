@@ -86,9 +86,14 @@ testDecl
     : 'test' name=STRING '{' cases+=testCase* '}'
     ;
 
+// `=> allow by a, b` (exactly these rules decide), `by a and others` (at
+// least these), `not by c` (c does not decide), `with { timeout = 10m }`
+// (exactly these obligations apply); `others` is checked by the AST builder.
 testCase
     : 'exec' argv=expr modifiers+=testModifier* '=>' verdict=('allow' | 'deny' | 'ask')
-      ('by' byRules+=IDENT (',' byRules+=IDENT)*)?
+      ('by' byRules+=IDENT (',' byRules+=IDENT)* ('and' others=IDENT)?)?
+      (notKeyword='not' 'by' notByRules+=IDENT (',' notByRules+=IDENT)*)?
+      (withKeyword='with' '{' (obligations+=obligation (',' obligations+=obligation)* ','?)? '}')?
     ;
 
 // `cwd "/w"`, `context { ticket = "X" }`, `env { HOME = "/h" }`, ... (kinds checked by the AST builder)

@@ -204,9 +204,16 @@ struct DeclEqual {
     for (std::size_t i = 0; i < a.cases.size(); ++i) {
       const TestCase& x = a.cases[i];
       const TestCase& y = b.cases[i];
-      if (x.expected != y.expected || x.by_rules != y.by_rules || !EqualPtr(x.argv, y.argv) ||
-          x.modifiers.size() != y.modifiers.size()) {
+      if (x.expected != y.expected || x.by_rules != y.by_rules || x.by_and_others != y.by_and_others ||
+          x.not_by_rules != y.not_by_rules || x.has_with != y.has_with || !EqualPtr(x.argv, y.argv) ||
+          x.modifiers.size() != y.modifiers.size() || x.obligations.size() != y.obligations.size()) {
         return false;
+      }
+      for (std::size_t k = 0; k < x.obligations.size(); ++k) {
+        if (x.obligations[k].name != y.obligations[k].name ||
+            !EqualPtr(x.obligations[k].value, y.obligations[k].value)) {
+          return false;
+        }
       }
       for (std::size_t k = 0; k < x.modifiers.size(); ++k) {
         if (x.modifiers[k].kind != y.modifiers[k].kind || !EqualPtr(x.modifiers[k].value, y.modifiers[k].value)) {

@@ -275,6 +275,12 @@ struct TestCase {
   Span expected_span;
   std::vector<std::string> by_rules;
   std::vector<Span> by_spans;
+  bool by_and_others = false;             // `by a and others`: at least the `by` rules decide
+  std::vector<std::string> not_by_rules;  // `not by c`: rules that must not decide
+  std::vector<Span> not_by_spans;
+  bool has_with = false;  // `with { ... }`: exactly these obligations apply
+  Span with_span;
+  std::vector<Obligation> obligations;
 };
 
 struct TestBlock {

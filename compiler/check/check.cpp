@@ -573,6 +573,16 @@ class ModuleChecker {
         }
       }
     }
+    for (std::size_t i = 0; i < test.not_by_rules.size(); ++i) {
+      const std::string& name = test.not_by_rules[i];
+      if (FindRule(name) == nullptr && !WasDropped(name)) {
+        Emit(Kind::kUnknownRuleInTest, test.not_by_spans[i], fmt::format("no rule named `{}`", name));
+      } else if (std::find(test.by_rules.begin(), test.by_rules.end(), name) != test.by_rules.end()) {
+        Emit(Kind::kInvalidTestCase, test.not_by_spans[i],
+             fmt::format("`{}` is named both after `by` and after `not by`", name));
+      }
+    }
+    if (test.has_with) CheckTestObligations(test);
     for (std::size_t i = 0; i < test.by_rules.size(); ++i) {
       const ast::Rule* rule = FindRule(test.by_rules[i]);
       if (rule == nullptr && WasDropped(test.by_rules[i])) continue;
@@ -587,6 +597,30 @@ class ModuleChecker {
                          ast::VerdictName(rule->verdict),
                          ast::VerdictName(test.expected)))
             .notes.push_back({rule->name_span, "the rule is declared here"});
+      }
+    }
+  }
+
+  // `with { ... }` of a test case: the obligations govrun would enforce when
+  // the case's command runs, checked like a rule's.
+  void CheckTestObligations(const ast::TestCase& test) {
+    if (test.expected == ast::Verdict::kDeny) {
+      Emit(Kind::kObligationOnDeny, test.with_span, "a denied command runs under no obligations").help =
+          "`with { ... }` states the obligations of a command that runs: expect `allow` or `ask`";
+      return;
+    }
+    std::vector<CheckedObligation>& checked = m_.test_obligations[&test];
+    std::map<std::string, Span> seen;
+    for (const ast::Obligation& obligation : test.obligations) {
+      auto [it, inserted] = seen.emplace(obligation.name, obligation.name_span);
+      if (!inserted) {
+        Emit(Kind::kDuplicateObligation, obligation.name_span,
+             fmt::format("obligation `{}` is given twice", obligation.name))
+            .notes.push_back({it->second, "first given here"});
+        continue;
+      }
+      if (auto value = CheckObligation(obligation)) {
+        checked.push_back(CheckedObligation{obligation.name, obligation.span, std::move(*value)});
       }
     }
   }

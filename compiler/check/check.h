@@ -89,6 +89,8 @@ struct CheckedModule {
   std::vector<const ast::Rule*> rules;
   std::vector<std::vector<CheckedObligation>> obligations;  // parallel to rules
   std::vector<const ast::TestBlock*> tests;
+  // The checked `with { ... }` of each test case that has one.
+  std::map<const ast::TestCase*, std::vector<CheckedObligation>> test_obligations;
   std::vector<Type> types;                     // by expression id
   std::vector<std::optional<Value>> values;    // by expression id: constant value when known
   std::vector<Resolution> resolutions;         // by expression id: for names and calls

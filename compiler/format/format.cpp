@@ -741,11 +741,29 @@ class Printer {
     }
     std::string tail = " => " + std::string(ast::VerdictName(test.expected));
     for (std::size_t i = 0; i < test.by_rules.size(); ++i) tail += (i == 0 ? " by " : ", ") + test.by_rules[i];
+    if (test.by_and_others) tail += " and others";
+    for (std::size_t i = 0; i < test.not_by_rules.size(); ++i) {
+      tail += (i == 0 ? " not by " : ", ") + test.not_by_rules[i];
+    }
+    std::vector<DocId> tail_docs{Text(std::move(tail))};
+    if (test.has_with) {
+      // The case's span ends with the closing brace of `with { ... }`.
+      const std::uint32_t close_at = test.span.end - 1;
+      std::vector<Item> items;
+      for (const ast::Obligation& obligation : test.obligations) {
+        items.push_back(
+            Item{docs_.Concat({Text(obligation.name + " = "), Hanging(*obligation.value)}), obligation.span.begin});
+      }
+      tail_docs.push_back(Text(" with "));
+      tail_docs.push_back(
+          Bracketed("{", "}", items, true, true, HasCommentIn(test.with_span.begin, close_at), close_at));
+    }
     // The modifiers form their own group so that a multi-line argv does not
     // push them onto separate lines.
-    return docs_.Concat(
-        {Text("exec "), Hanging(*test.argv),
-         docs_.Group(docs_.Concat({docs_.Nest(4, docs_.Concat(std::move(modifiers))), Text(std::move(tail))}), false)});
+    return docs_.Concat({Text("exec "), Hanging(*test.argv),
+                         docs_.Group(docs_.Concat({docs_.Nest(4, docs_.Concat(std::move(modifiers))),
+                                                   docs_.Concat(std::move(tail_docs))}),
+                                     false)});
   }
 
   Docs& docs_;

@@ -29,6 +29,50 @@
 #include "runtime/support/path.h"
 
 namespace gov::lower {
+
+ir::Obligations LowerObligations(const std::vector<check::CheckedObligation>& obligations) {
+  ir::Obligations out;
+  auto sorted_unique = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    return v;
+  };
+  for (const check::CheckedObligation& o : obligations) {
+    const check::Value& v = o.value;
+    if (o.name == "timeout") {
+      out.timeout_ms = v.number;
+    } else if (o.name == "memory") {
+      out.memory_bytes = v.number;
+    } else if (o.name == "processes") {
+      out.processes = v.number;
+    } else if (o.name == "network") {
+      out.network = v.text == "none"       ? ir::Network::kNone
+                    : v.text == "loopback" ? ir::Network::kLoopback
+                                           : ir::Network::kAny;
+    } else if (o.name == "read" || o.name == "write" || o.name == "env" || o.name == "capabilities") {
+      std::vector<std::string> items;
+      for (const check::Value& item : v.items) {
+        items.push_back(o.name == "read" || o.name == "write" ? paths::Normalize(item.text) : item.text);
+      }
+      items = sorted_unique(std::move(items));
+      if (o.name == "read") {
+        out.has_read = true;
+        out.read = std::move(items);
+      } else if (o.name == "write") {
+        out.has_write = true;
+        out.write = std::move(items);
+      } else if (o.name == "capabilities") {
+        out.has_capabilities = true;
+        out.capabilities = std::move(items);
+      } else {
+        out.has_env = true;
+        out.env = std::move(items);
+      }
+    }
+  }
+  return out;
+}
+
 namespace {
 
 using check::Type;
@@ -328,7 +372,7 @@ class Lowerer {
       }
       out.condition = condition.node;
       out.index = IndexOf(out.condition);
-      if (i < entry.obligations.size()) out.obligations = ObligationsOf(entry.obligations[i]);
+      if (i < entry.obligations.size()) out.obligations = LowerObligations(entry.obligations[i]);
       policy_.rules.push_back(std::move(out));
     }
     if (!failed_) Compact();
@@ -1302,49 +1346,6 @@ class Lowerer {
     return best;
   }
 
-  static ir::Obligations ObligationsOf(const std::vector<check::CheckedObligation>& obligations) {
-    ir::Obligations out;
-    auto sorted_unique = [](std::vector<std::string> v) {
-      std::sort(v.begin(), v.end());
-      v.erase(std::unique(v.begin(), v.end()), v.end());
-      return v;
-    };
-    for (const check::CheckedObligation& o : obligations) {
-      const Value& v = o.value;
-      if (o.name == "timeout") {
-        out.timeout_ms = v.number;
-      } else if (o.name == "memory") {
-        out.memory_bytes = v.number;
-      } else if (o.name == "processes") {
-        out.processes = v.number;
-      } else if (o.name == "network") {
-        out.network = v.text == "none"       ? ir::Network::kNone
-                      : v.text == "loopback" ? ir::Network::kLoopback
-                                             : ir::Network::kAny;
-      } else if (o.name == "read" || o.name == "write" || o.name == "env" || o.name == "capabilities") {
-        std::vector<std::string> items;
-        for (const Value& item : v.items) {
-          items.push_back(o.name == "read" || o.name == "write" ? paths::Normalize(item.text) : item.text);
-        }
-        items = sorted_unique(std::move(items));
-        if (o.name == "read") {
-          out.has_read = true;
-          out.read = std::move(items);
-        } else if (o.name == "write") {
-          out.has_write = true;
-          out.write = std::move(items);
-        } else if (o.name == "capabilities") {
-          out.has_capabilities = true;
-          out.capabilities = std::move(items);
-        } else {
-          out.has_env = true;
-          out.env = std::move(items);
-        }
-      }
-    }
-    return out;
-  }
-
   // ------------------------------------------------------------ compaction
 
   // Drops nodes, operand lists, pool entries and slots no rule reaches, and
@@ -1601,6 +1602,19 @@ std::vector<LoweredTest> LowerTests(const check::Program& program) {
       }
       std::sort(lowered.by_rules.begin(), lowered.by_rules.end());
       lowered.by_rules.erase(std::unique(lowered.by_rules.begin(), lowered.by_rules.end()), lowered.by_rules.end());
+      lowered.by_exact = !test.by_rules.empty() && !test.by_and_others;
+      for (const std::string& name : test.not_by_rules) {
+        lowered.not_by_names.push_back(name);
+        for (std::size_t i = 0; i < m.rules.size(); ++i) {
+          if (m.rules[i]->name == name) {
+            lowered.not_by_rules.push_back(static_cast<std::uint32_t>(i));
+            break;
+          }
+        }
+      }
+      if (auto checked = m.test_obligations.find(&test); checked != m.test_obligations.end()) {
+        lowered.obligations = LowerObligations(checked->second);
+      }
       out.push_back(std::move(lowered));
     }
   }

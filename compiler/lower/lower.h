@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,14 @@ struct LoweredTest {
   ir::Verdict expected = ir::Verdict::kDeny;
   std::vector<std::uint32_t> by_rules;  // ids (index in ir::Policy::rules) of the `by` rules, ascending
   std::vector<std::string> by_names;    // the `by` rule names as written
+  bool by_exact = false;                // `by` without `and others`: exactly these rules decide
+  std::vector<std::uint32_t> not_by_rules;     // `not by`: ids of rules that must not decide
+  std::vector<std::string> not_by_names;       // as written
+  std::optional<ir::Obligations> obligations;  // `with { ... }`: exactly the obligations that apply
 };
+
+// A rule's (or a test case's) checked obligations as the IR holds them.
+ir::Obligations LowerObligations(const std::vector<check::CheckedObligation>& obligations);
 
 // The test cases of the entry module, in source order. Defaults (docs/request.md):
 // cwd "/", env {}, user {name "user", uid 1000, gid 1000, groups []}, host

@@ -853,18 +853,22 @@ class AstBuilder {
     }
     rule.has_with = ctx->withKeyword != nullptr;
     for (auto* obligation : ctx->obligations) {
-      ast::Obligation out;
-      out.span = SpanOf(Need(obligation));
-      out.name = StringOf(Need(obligation->name));
-      out.name_span = SpanOf(obligation->name);
-      if (obligation->anyValue != nullptr) {
-        out.value = Make(SpanOf(obligation->anyValue), ast::NameRef{"any"});
-      } else {
-        out.value = BuildExpr(obligation->value);
-      }
-      rule.obligations.push_back(std::move(out));
+      rule.obligations.push_back(BuildObligation(obligation));
     }
     return rule;
+  }
+
+  ast::Obligation BuildObligation(GovParser::ObligationContext* obligation) {
+    ast::Obligation out;
+    out.span = SpanOf(Need(obligation));
+    out.name = StringOf(Need(obligation->name));
+    out.name_span = SpanOf(obligation->name);
+    if (obligation->anyValue != nullptr) {
+      out.value = Make(SpanOf(obligation->anyValue), ast::NameRef{"any"});
+    } else {
+      out.value = BuildExpr(obligation->value);
+    }
+    return out;
   }
 
   ast::TestBlock BuildTest(GovParser::TestDeclContext* ctx) {
@@ -898,6 +902,22 @@ class AstBuilder {
         test.by_rules.push_back(StringOf(Need(rule)));
         test.by_spans.push_back(SpanOf(rule));
       }
+      if (c->others != nullptr) {
+        test.by_and_others = true;
+        if (StringOf(c->others) != "others") {
+          Fail(Kind::kInvalidTestCase, SpanOf(c->others),
+               fmt::format("expected `and others` after the `by` rules, found `and {}`", StringOf(c->others)));
+          diagnostics_.mutable_diagnostics().back().help =
+              "`by a, b` expects exactly these rules to decide; `by a and others` at least these";
+        }
+      }
+      for (antlr4::Token* rule : c->notByRules) {
+        test.not_by_rules.push_back(StringOf(Need(rule)));
+        test.not_by_spans.push_back(SpanOf(rule));
+      }
+      test.has_with = c->withKeyword != nullptr;
+      if (test.has_with) test.with_span = SpanOf(c->withKeyword);
+      for (auto* obligation : c->obligations) test.obligations.push_back(BuildObligation(obligation));
       block.cases.push_back(std::move(test));
     }
     return block;

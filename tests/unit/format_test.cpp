@@ -215,6 +215,10 @@ TEST_CASE("format: declarations", "[format]") {
         "      parent [\"sh\"]\n"
         "      context { t = 1 } => deny by r1, r2\n"
         "}\n");
+  CHECK(CheckFormat("test \"t\" { exec [\"a\"] => allow by r1 ,r2 and  others not by r3,r4 with {timeout=5s,} }") ==
+        "test \"t\" {\n  exec [\"a\"] => allow by r1, r2 and others not by r3, r4 with { timeout = 5s }\n}\n");
+  CHECK(CheckFormat("test \"t\" { exec [\"a\"] => ask with {} }") ==
+        "test \"t\" {\n  exec [\"a\"] => ask with {}\n}\n");
 }
 
 TEST_CASE("format: blank lines between declarations", "[format]") {

@@ -2,7 +2,8 @@
 // `govc` binary and its exit status and stderr are compared with the sibling
 // `.out` file. Suites: `check` runs `govc check`, `lint` runs `govc lint`
 // (with `NAME.toml` as --config when present), `fmt` runs `govc fmt --stdout`,
-// `test` runs `govc test` (stdout too), `eval` runs `govc eval NAME.gov
+// `test` runs `govc test` (with the options in `NAME.args` when present;
+// stdout too), `eval` runs `govc eval NAME.gov
 // --request NAME.json` (stdout too) and `cost` runs `govc check --cost`.
 // Refresh expectations with GOV_UPDATE_GOLDEN=1 (then review the diff).
 #include <sys/wait.h>
@@ -55,7 +56,16 @@ void CheckGolden(const std::string& suite, const fs::path& input) {
     if (fs::exists(config)) command += "--config " + Relative(config) + " ";
     command += relative;
   } else if (suite == "test") {
-    command = "'" GOV_GOVC "' test " + relative;
+    // NAME.args: more options, e.g. `--format junit` or `--filter NAME`.
+    fs::path options = input;
+    options.replace_extension(".args");
+    std::string extra;
+    if (fs::exists(options)) {
+      extra = ReadAll(options);
+      while (!extra.empty() && (extra.back() == '\n' || extra.back() == ' ')) extra.pop_back();
+      extra += " ";
+    }
+    command = "'" GOV_GOVC "' test " + extra + relative;
   } else if (suite == "eval") {
     fs::path request = input;
     request.replace_extension(".json");
