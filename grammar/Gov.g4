@@ -89,8 +89,10 @@ testDecl
 // `=> allow by a, b` (exactly these rules decide), `by a and others` (at
 // least these), `not by c` (c does not decide), `with { timeout = 10m }`
 // (exactly these obligations apply); `others` is checked by the AST builder.
+// Several command lines (`exec [...], [...]`) are a table: one case each,
+// with the same modifiers and expectations.
 testCase
-    : 'exec' argv=expr modifiers+=testModifier* '=>' verdict=('allow' | 'deny' | 'ask')
+    : 'exec' argvs+=expr (',' argvs+=expr)* modifiers+=testModifier* '=>' verdict=('allow' | 'deny' | 'ask')
       ('by' byRules+=IDENT (',' byRules+=IDENT)* ('and' others=IDENT)?)?
       (notKeyword='not' 'by' notByRules+=IDENT (',' notByRules+=IDENT)*)?
       (withKeyword='with' '{' (obligations+=obligation (',' obligations+=obligation)* ','?)? '}')?

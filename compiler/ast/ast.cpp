@@ -205,9 +205,12 @@ struct DeclEqual {
       const TestCase& x = a.cases[i];
       const TestCase& y = b.cases[i];
       if (x.expected != y.expected || x.by_rules != y.by_rules || x.by_and_others != y.by_and_others ||
-          x.not_by_rules != y.not_by_rules || x.has_with != y.has_with || !EqualPtr(x.argv, y.argv) ||
+          x.not_by_rules != y.not_by_rules || x.has_with != y.has_with || x.argvs.size() != y.argvs.size() ||
           x.modifiers.size() != y.modifiers.size() || x.obligations.size() != y.obligations.size()) {
         return false;
+      }
+      for (std::size_t k = 0; k < x.argvs.size(); ++k) {
+        if (!EqualPtr(x.argvs[k], y.argvs[k])) return false;
       }
       for (std::size_t k = 0; k < x.obligations.size(); ++k) {
         if (x.obligations[k].name != y.obligations[k].name ||

@@ -269,7 +269,9 @@ struct TestModifier {
 // `exec [argv] modifiers => verdict by rule, ...`
 struct TestCase {
   Span span;
-  ExprPtr argv;
+  // The command lines: one, or several for a table (`exec [...], [...]`),
+  // each a case with the same modifiers and expectations.
+  std::vector<ExprPtr> argvs;
   std::vector<TestModifier> modifiers;
   Verdict expected;
   Span expected_span;

@@ -542,17 +542,18 @@ class ModuleChecker {
 
   void CheckTestCase(const ast::TestCase& test) {
     locals_.clear();
-    Type argv_type = Type::ListOf(String());
-    Typed argv = CheckExpr(*test.argv, &argv_type);
-    if (ExpectAssignable(*test.argv, argv.type, argv_type)) {
+    for (const ast::ExprPtr& command : test.argvs) {
+      Type argv_type = Type::ListOf(String());
+      Typed argv = CheckExpr(*command, &argv_type);
+      if (!ExpectAssignable(*command, argv.type, argv_type)) continue;
       if (!argv.value) {
-        Emit(Kind::kNotConstant, test.argv->span, "a test's command line must be constant");
+        Emit(Kind::kNotConstant, command->span, "a test's command line must be constant");
       } else if (argv.value->items.empty()) {
-        Emit(Kind::kInvalidTestCase, test.argv->span, "a test's command line needs at least the program path");
+        Emit(Kind::kInvalidTestCase, command->span, "a test's command line needs at least the program path");
       } else if (argv.value->items[0].text.empty() || argv.value->items[0].text.front() != '/') {
-        Emit(Kind::kInvalidTestCase, test.argv->span,
-             fmt::format("the program `{}` must be an absolute path, as govrun resolves it",
-                         argv.value->items[0].text));
+        Emit(
+            Kind::kInvalidTestCase, command->span,
+            fmt::format("the program `{}` must be an absolute path, as govrun resolves it", argv.value->items[0].text));
       }
     }
     std::set<std::string> seen;
@@ -563,7 +564,7 @@ class ModuleChecker {
       }
       CheckModifier(modifier);
     }
-    CheckArgv0(test);
+    for (const ast::ExprPtr& command : test.argvs) CheckArgv0(test, *command);
     if (!seen.count("context")) {
       for (const ContextFieldInfo& field : m_.context) {
         if (!field.type.optional && !field.type.IsError()) {
@@ -640,13 +641,13 @@ class ModuleChecker {
   // case names: govrun sets `invoked.path` from `argv0` (a PATH search for a
   // name without a slash, else the name against the working directory), so
   // a case that could never arise from a real command is an error.
-  void CheckArgv0(const ast::TestCase& test) {
+  void CheckArgv0(const ast::TestCase& test, const ast::Expr& command) {
     const ast::TestModifier* modifier = nullptr;
     for (const ast::TestModifier& m : test.modifiers) {
       if (m.kind == "argv0") modifier = &m;
     }
     const Value* argv0 = ModifierValue(test, "argv0");
-    const std::optional<Value>& argv = m_.values[test.argv->id];
+    const std::optional<Value>& argv = m_.values[command.id];
     if (modifier == nullptr || argv0 == nullptr || argv0->text.empty() || !argv || argv->items.empty() ||
         argv->items[0].text.empty() || argv->items[0].text.front() != '/') {
       return;

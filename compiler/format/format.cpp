@@ -760,7 +760,16 @@ class Printer {
     }
     // The modifiers form their own group so that a multi-line argv does not
     // push them onto separate lines.
-    return docs_.Concat({Text("exec "), Hanging(*test.argv),
+    // A table's command lines: one per line, aligned after `exec `.
+    std::vector<DocId> commands{Hanging(*test.argvs.front())};
+    for (std::size_t i = 1; i < test.argvs.size(); ++i) {
+      LineBreak line;
+      line.hard = true;
+      line.next = test.argvs[i]->span.begin;
+      commands.push_back(Text(","));
+      commands.push_back(docs_.Nest(5, docs_.Concat({docs_.Line(line), Hanging(*test.argvs[i])})));
+    }
+    return docs_.Concat({Text("exec "), docs_.Concat(std::move(commands)),
                          docs_.Group(docs_.Concat({docs_.Nest(4, docs_.Concat(std::move(modifiers))),
                                                    docs_.Concat(std::move(tail_docs))}),
                                      false)});

@@ -1567,6 +1567,54 @@ void ApplyModifier(const check::CheckedModule& m, const ast::TestModifier& modif
   }
 }
 
+// One case of `test`: the request `command` describes with the case's
+// modifiers, and its expectations.
+LoweredTest LowerTestCase(const check::CheckedModule& m, const ast::TestBlock& block, const ast::TestCase& test,
+                          const ast::Expr& command) {
+  LoweredTest lowered;
+  lowered.block = block.name;
+  // A table's row is located at its command line; a single case at `exec`.
+  lowered.span = test.argvs.size() > 1 ? command.span : test.span;
+  lowered.expected = VerdictOf(test.expected);
+  request::Request& r = lowered.request;
+  r.context.assign(m.context.size(), request::ContextValue{});
+  if (const Value* argv = TestValue(m, command); argv != nullptr && !argv->items.empty()) {
+    // The program as invoked; `via` names a different file that runs,
+    // `argv0` a different spelling of the invocation.
+    r.argv0 = argv->items[0].text;
+    r.invoked_path = paths::Normalize(r.argv0);
+    r.program_path = r.invoked_path;
+    r.program_name = paths::BaseName(r.program_path);
+    for (std::size_t i = 1; i < argv->items.size(); ++i) r.args.push_back(argv->items[i].text);
+  }
+  for (const ast::TestModifier& modifier : test.modifiers) ApplyModifier(m, modifier, r);
+  for (const std::string& name : test.by_rules) {
+    lowered.by_names.push_back(name);
+    for (std::size_t i = 0; i < m.rules.size(); ++i) {
+      if (m.rules[i]->name == name) {
+        lowered.by_rules.push_back(static_cast<std::uint32_t>(i));
+        break;
+      }
+    }
+  }
+  std::sort(lowered.by_rules.begin(), lowered.by_rules.end());
+  lowered.by_rules.erase(std::unique(lowered.by_rules.begin(), lowered.by_rules.end()), lowered.by_rules.end());
+  lowered.by_exact = !test.by_rules.empty() && !test.by_and_others;
+  for (const std::string& name : test.not_by_rules) {
+    lowered.not_by_names.push_back(name);
+    for (std::size_t i = 0; i < m.rules.size(); ++i) {
+      if (m.rules[i]->name == name) {
+        lowered.not_by_rules.push_back(static_cast<std::uint32_t>(i));
+        break;
+      }
+    }
+  }
+  if (auto checked = m.test_obligations.find(&test); checked != m.test_obligations.end()) {
+    lowered.obligations = LowerObligations(checked->second);
+  }
+  return lowered;
+}
+
 }  // namespace
 
 std::vector<LoweredTest> LowerTests(const check::Program& program) {
@@ -1575,47 +1623,7 @@ std::vector<LoweredTest> LowerTests(const check::Program& program) {
   const check::CheckedModule& m = program.Entry();
   for (const ast::TestBlock* block : m.tests) {
     for (const ast::TestCase& test : block->cases) {
-      LoweredTest lowered;
-      lowered.block = block->name;
-      lowered.span = test.span;
-      lowered.expected = VerdictOf(test.expected);
-      request::Request& r = lowered.request;
-      r.context.assign(m.context.size(), request::ContextValue{});
-      if (const Value* argv = TestValue(m, *test.argv); argv != nullptr && !argv->items.empty()) {
-        // The program as invoked; `via` names a different file that runs,
-        // `argv0` a different spelling of the invocation.
-        r.argv0 = argv->items[0].text;
-        r.invoked_path = paths::Normalize(r.argv0);
-        r.program_path = r.invoked_path;
-        r.program_name = paths::BaseName(r.program_path);
-        for (std::size_t i = 1; i < argv->items.size(); ++i) r.args.push_back(argv->items[i].text);
-      }
-      for (const ast::TestModifier& modifier : test.modifiers) ApplyModifier(m, modifier, r);
-      for (const std::string& name : test.by_rules) {
-        lowered.by_names.push_back(name);
-        for (std::size_t i = 0; i < m.rules.size(); ++i) {
-          if (m.rules[i]->name == name) {
-            lowered.by_rules.push_back(static_cast<std::uint32_t>(i));
-            break;
-          }
-        }
-      }
-      std::sort(lowered.by_rules.begin(), lowered.by_rules.end());
-      lowered.by_rules.erase(std::unique(lowered.by_rules.begin(), lowered.by_rules.end()), lowered.by_rules.end());
-      lowered.by_exact = !test.by_rules.empty() && !test.by_and_others;
-      for (const std::string& name : test.not_by_rules) {
-        lowered.not_by_names.push_back(name);
-        for (std::size_t i = 0; i < m.rules.size(); ++i) {
-          if (m.rules[i]->name == name) {
-            lowered.not_by_rules.push_back(static_cast<std::uint32_t>(i));
-            break;
-          }
-        }
-      }
-      if (auto checked = m.test_obligations.find(&test); checked != m.test_obligations.end()) {
-        lowered.obligations = LowerObligations(checked->second);
-      }
-      out.push_back(std::move(lowered));
+      for (const ast::ExprPtr& command : test.argvs) out.push_back(LowerTestCase(m, *block, test, *command));
     }
   }
   return out;

@@ -880,7 +880,7 @@ class AstBuilder {
     for (auto* c : ctx->cases) {
       ast::TestCase test;
       test.span = SpanOf(Need(c));
-      test.argv = BuildExpr(c->argv);
+      for (auto* argv : c->argvs) test.argvs.push_back(BuildExpr(argv));
       for (auto* m : c->modifiers) {
         ast::TestModifier modifier;
         modifier.span = SpanOf(Need(m));

@@ -219,6 +219,8 @@ TEST_CASE("format: declarations", "[format]") {
         "test \"t\" {\n  exec [\"a\"] => allow by r1, r2 and others not by r3, r4 with { timeout = 5s }\n}\n");
   CHECK(CheckFormat("test \"t\" { exec [\"a\"] => ask with {} }") ==
         "test \"t\" {\n  exec [\"a\"] => ask with {}\n}\n");
+  CHECK(CheckFormat("test \"t\" { exec [\"a\"],[\"b\", \"c\"] , x cwd \"/\" => allow }") ==
+        "test \"t\" {\n  exec [\"a\"],\n       [\"b\", \"c\"],\n       x cwd \"/\" => allow\n}\n");
 }
 
 TEST_CASE("format: blank lines between declarations", "[format]") {
