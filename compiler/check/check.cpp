@@ -11,6 +11,7 @@
 #include <functional>
 #include <set>
 
+#include "compiler/diagnostics/suggest.h"
 #include "runtime/ir/capabilities.h"
 #include "runtime/support/path.h"
 
@@ -525,7 +526,7 @@ class ModuleChecker {
     std::optional<std::string> best;
     std::size_t best_distance = std::max<std::size_t>(1, key.size() / 3) + 1;
     for (const ir::Capability& capability : ir::Capabilities()) {
-      const std::size_t distance = EditDistance(key, capability.name);
+      const std::size_t distance = diagnostics::EditDistance(key, capability.name);
       if (distance < best_distance) {
         best_distance = distance;
         best = std::string(capability.name);
@@ -577,7 +578,8 @@ class ModuleChecker {
     for (std::size_t i = 0; i < test.not_by_rules.size(); ++i) {
       const std::string& name = test.not_by_rules[i];
       if (FindRule(name) == nullptr && !WasDropped(name)) {
-        Emit(Kind::kUnknownRuleInTest, test.not_by_spans[i], fmt::format("no rule named `{}`", name));
+        Emit(Kind::kUnknownRuleInTest, test.not_by_spans[i], fmt::format("no rule named `{}`", name)).help =
+            RuleSuggestion(name);
       } else if (std::find(test.by_rules.begin(), test.by_rules.end(), name) != test.by_rules.end()) {
         Emit(Kind::kInvalidTestCase, test.not_by_spans[i],
              fmt::format("`{}` is named both after `by` and after `not by`", name));
@@ -588,7 +590,8 @@ class ModuleChecker {
       const ast::Rule* rule = FindRule(test.by_rules[i]);
       if (rule == nullptr && WasDropped(test.by_rules[i])) continue;
       if (rule == nullptr) {
-        Emit(Kind::kUnknownRuleInTest, test.by_spans[i], fmt::format("no rule named `{}`", test.by_rules[i]));
+        Emit(Kind::kUnknownRuleInTest, test.by_spans[i], fmt::format("no rule named `{}`", test.by_rules[i])).help =
+            RuleSuggestion(test.by_rules[i]);
         continue;
       }
       if (rule->verdict != test.expected) {
@@ -696,6 +699,14 @@ class ModuleChecker {
          fmt::format("govrun finds `argv0` \"{}\" by searching {} (`{}`), which does not contain `{}`", name, where,
                      path_env, dir))
         .help = fmt::format("write the program's path, `argv0 \"{}\"`, or set `PATH` in `env`", invoked);
+  }
+
+  // "did you mean `r`?" for a misspelt rule name in a test, else empty.
+  std::string RuleSuggestion(const std::string& name) const {
+    std::vector<std::string> names;
+    for (const ast::Rule* rule : m_.rules) names.push_back(rule->name);
+    auto closest = diagnostics::ClosestName(name, names);
+    return closest ? fmt::format("did you mean `{}`?", *closest) : std::string();
   }
 
   const ast::Rule* FindRule(const std::string& name) const {
@@ -821,8 +832,16 @@ class ModuleChecker {
           .help = "give a default with `??`, e.g. `x ?? \"\"`, or test it with `== none`";
       return false;
     }
-    Emit(Kind::kTypeMismatch, expr.span,
-         fmt::format("expected `{}`, found `{}`", ToString(expected), ToString(actual)));
+    Diagnostic& d = Emit(Kind::kTypeMismatch, expr.span,
+                         fmt::format("expected `{}`, found `{}`", ToString(expected), ToString(actual)));
+    // `timeout = 600`: a number where a duration or size is expected needs its unit.
+    const auto* number = std::get_if<ast::IntLiteral>(&expr.node);
+    if (number != nullptr && actual.kind == TypeKind::kInt && expected.kind == TypeKind::kDuration) {
+      d.help = fmt::format("add a unit: `{0}s`, `{0}m` (units ms, s, m, h, d)", number->value);
+    } else if (number != nullptr && actual.kind == TypeKind::kInt && expected.kind == TypeKind::kSize) {
+      d.help =
+          fmt::format("add a unit: `{0}MiB`, `{0}GiB` (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)", number->value);
+    }
     return false;
   }
 
@@ -987,32 +1006,8 @@ class ModuleChecker {
     for (const auto& [symbol_name, symbol] : m_.symbols) candidates.push_back(symbol_name);
     for (std::string_view request : RequestModel::Names()) candidates.emplace_back(request);
     for (const Local& local : locals_) candidates.push_back(local.name);
-    std::optional<std::string> best;
-    std::size_t best_distance = std::max<std::size_t>(1, name.size() / 3) + 1;
-    for (const std::string& candidate : candidates) {
-      std::size_t distance = EditDistance(name, candidate);
-      if (distance < best_distance) {
-        best_distance = distance;
-        best = candidate;
-      }
-    }
-    return best;
-  }
-
-  static std::size_t EditDistance(std::string_view a, std::string_view b) {
-    if (a.size() > 64 || b.size() > 64) return 1000;
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-      std::size_t previous = row[0];
-      row[0] = i;
-      for (std::size_t j = 1; j <= b.size(); ++j) {
-        std::size_t current = row[j];
-        row[j] = std::min({row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1)});
-        previous = current;
-      }
-    }
-    return row[b.size()];
+    for (const char* builtin : {"len", "path"}) candidates.emplace_back(builtin);
+    return diagnostics::ClosestName(name, candidates);
   }
 
   // The imported module `name` refers to, if it is an import alias (and not shadowed).
@@ -1059,10 +1054,17 @@ class ModuleChecker {
       }
       if (field == nullptr) {
         std::string fields;
-        for (const Field& f : *object.type.fields) fields += (fields.empty() ? "" : ", ") + ("`" + f.name + "`");
+        std::vector<std::string> names;
+        for (const Field& f : *object.type.fields) {
+          fields += (fields.empty() ? "" : ", ") + ("`" + f.name + "`");
+          names.push_back(f.name);
+        }
         Diagnostic& d = Emit(Kind::kUnknownField, node.field_span,
                              fmt::format("`{}` has no field `{}`", ToString(object.type.AsRequired()), node.field));
         d.help = fields.empty() ? "it has no fields" : fmt::format("its fields are {}", fields);
+        if (auto closest = diagnostics::ClosestName(node.field, names)) {
+          d.help = fmt::format("did you mean `{}`? {}", *closest, d.help);
+        }
         return {Type::Error(), std::nullopt};
       }
       if (object.type.record_name == "context") {

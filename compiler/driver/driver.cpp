@@ -14,6 +14,7 @@
 #include <map>
 #include <sstream>
 
+#include "compiler/diagnostics/suggest.h"
 #include "compiler/parse/parse.h"
 
 namespace gov::driver {
@@ -70,6 +71,17 @@ ErrorOr<std::string> ReadSourceFile(const std::string& path) {
 }
 
 namespace {
+
+// `std.NAME` for every module of the standard library (for suggestions).
+std::vector<std::string> StandardModules() {
+  std::vector<std::string> modules;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(StdlibDir(), error)) {
+    if (entry.path().extension() == ".gov") modules.push_back("std." + entry.path().stem().string());
+  }
+  std::sort(modules.begin(), modules.end());
+  return modules;
+}
 
 // Loads modules breadth-first; each distinct file is parsed once.
 class Loader {
@@ -136,6 +148,21 @@ class Loader {
     if (auto it = by_path_.find(key); it != by_path_.end()) return it->second;
     ErrorOr<std::string> text = ReadSourceFile(target.string());
     if (!text.ok()) {
+      std::error_code exists_error;
+      if (!import.is_file && !fs::exists(target, exists_error)) {
+        diagnostics::Diagnostic& d =
+            c_.diagnostics.Emit(diagnostics::Kind::kImportNotFound, import.target_span,
+                                fmt::format("`{}` is not a module of the standard library", import.target));
+        const std::vector<std::string> modules = StandardModules();
+        if (auto closest = diagnostics::ClosestName(import.target, modules)) {
+          d.help = fmt::format("did you mean `{}`?", *closest);
+        } else {
+          std::string list;
+          for (const std::string& module : modules) list += (list.empty() ? "`" : ", `") + module + "`";
+          d.help = fmt::format("the standard modules are {}", list);
+        }
+        return -1;
+      }
       c_.diagnostics.Emit(diagnostics::Kind::kImportNotFound, import.target_span,
                           fmt::format("cannot import `{}`: {}", import.target, text.error().message));
       return -1;

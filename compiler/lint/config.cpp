@@ -2,6 +2,7 @@
 // a lint::Config. toml++ reports syntax errors by throwing; they are caught
 // here and become GOV4001 diagnostics, so nothing escapes this file.
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -11,9 +12,9 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <toml++/toml.h>
 #include <vector>
 
+#include "compiler/diagnostics/suggest.h"
 #include "compiler/lint/lint.h"
 
 namespace gov::lint {
@@ -64,25 +65,9 @@ std::string Lower(std::string_view text) {
   return out;
 }
 
-std::size_t EditDistance(std::string_view a, std::string_view b) {
-  if (a.size() > 64 || b.size() > 64) return 1000;
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t previous = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t current = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      previous = current;
-    }
-  }
-  return row[b.size()];
-}
-
 bool IsLint(const diagnostics::KindInfo& info) { return info.code.rfind("GOV3", 0) == 0; }
 
-// `GOV3001` to `GOV3012`, from the registry.
+// `GOV3001` to the last lint code, from the registry.
 std::string LintRange() {
   std::string_view first;
   std::string_view last;
@@ -111,7 +96,7 @@ std::string SuggestLint(std::string_view key) {
     // Codes differ from their neighbours in one digit: only suggest one
     // spelled the same apart from case.
     std::size_t code_distance = Lower(info.code) == lowered ? 0 : 1000;
-    std::size_t name_distance = EditDistance(lowered, Lower(info.name));
+    std::size_t name_distance = diagnostics::EditDistance(lowered, Lower(info.name));
     std::size_t distance = std::min(code_distance, name_distance);
     if (distance < best_distance) {
       best_distance = distance;

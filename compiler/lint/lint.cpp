@@ -164,6 +164,8 @@ class Linter {
     for (const ast::Rule* rule : m_.rules) ProgramByNameOnly(*rule);
     UntestedRules();
     EmptyPatterns();
+    LiteralPaths();
+    for (const ast::Rule* rule : m_.rules) MissingReason(*rule);
     return std::move(findings_);
   }
 
@@ -697,6 +699,66 @@ class Linter {
                               "every character",
                               kind);
     }
+  }
+
+  // ------------------------------------------------------------ GOV3013
+
+  // A path literal is normalized, never expanded: `~/.ssh` names a
+  // directory called `~`, `/home/*/x` one called `*`, `$HOME/x` one called
+  // `$HOME`. Such a path compares equal to (or contains) no path a request
+  // has, so `under "~/.ssh"` is silently never true.
+  void LiteralPaths() {
+    if (m_.ast == nullptr) return;
+    std::set<std::uint32_t> seen;
+    auto scan = [&](const ast::Expr& root) {
+      Walk(root, [&](const ast::Expr& expr) {
+        const auto* literal = std::get_if<ast::StringLiteral>(&expr.node);
+        if (literal == nullptr || expr.id >= m_.types.size() || m_.types[expr.id].kind != TypeKind::kPath) return;
+        if (!seen.insert(expr.id).second) return;
+        const std::string& text = literal->value;
+        std::string problem;
+        std::string help;
+        if (!text.empty() && text.front() == '~') {
+          problem = "`~` is not expanded";
+          help = "write the absolute path; a user's home is `env[\"HOME\"]`, which the caller controls";
+        } else if (text.find('$') != std::string::npos) {
+          problem = "`$` is not expanded";
+          help = "write the absolute path, or join a value with `/`: `path(env[\"HOME\"] ?? \"/nonexistent\") / \"x\"`";
+        } else if (text.find_first_of("*?[") != std::string::npos) {
+          problem = "a wildcard in a path is an ordinary character";
+          help = "match with a glob instead: `program.path matches g\"...\"` (patterns: docs/patterns.md)";
+        } else {
+          return;
+        }
+        Report(
+            Kind::kPathTakenLiterally, expr.span,
+            fmt::format("path `{}` is taken literally: {}, so no real path equals it or lies under it", text, problem))
+            .help = std::move(help);
+      });
+    };
+    for (const ast::Decl& decl : m_.ast->decls) {
+      if (const auto* rule = std::get_if<ast::Rule>(&decl.node)) {
+        scan(*rule->condition);
+        for (const ast::Obligation& obligation : rule->obligations) scan(*obligation.value);
+      } else if (const auto* def = std::get_if<ast::DefDecl>(&decl.node)) {
+        scan(*def->body);
+      } else if (const auto* constant = std::get_if<ast::ConstDecl>(&decl.node)) {
+        scan(*constant->value);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ GOV3014
+
+  // govrun shows the reason when it denies or asks (`govrun: deny by RULE
+  // (REASON)`, the approval question); without one the person sees a rule
+  // name only.
+  void MissingReason(const ast::Rule& rule) {
+    if (rule.verdict == ast::Verdict::kAllow || rule.reason) return;
+    Report(Kind::kReasonMissing, rule.name_span,
+           fmt::format("{} rule `{}` gives no reason", ast::VerdictName(rule.verdict), rule.name))
+        .help = fmt::format("add `because \"...\"` after the condition: govrun prints it when it {} a command",
+                            rule.verdict == ast::Verdict::kDeny ? "denies" : "asks about");
   }
 
   const check::Program& program_;

@@ -23,6 +23,7 @@
 #include "GovLexer.h"
 #include "GovParser.h"
 #include "antlr4-runtime.h"
+#include "compiler/diagnostics/suggest.h"
 #include "compiler/parse/lexer.h"
 
 namespace gov::parse {
@@ -262,6 +263,46 @@ bool EndsOperand(std::size_t type) {
          type == kw.true_ || type == kw.false_ || type == kw.none || type == kw.context;
 }
 
+// How to write NUMBER with the unit a user spelled as `word` (`minutes`,
+// `gb`, `Sec`): "`10m`", "`4GB` (10^9 bytes) or `4GiB` (2^30 bytes)"; empty
+// when `word` is no unit.
+std::string UnitSpelling(std::string_view number, std::string_view word) {
+  std::string unit(word);
+  std::transform(unit.begin(), unit.end(), unit.begin(), [](unsigned char c) { return std::tolower(c); });
+  struct Spelling {
+    std::vector<std::string_view> words;
+    std::string_view suffix;
+    std::string_view decimal;  // the SI suffix of a size, else empty
+  };
+  static const std::vector<Spelling> kUnits = {
+      {{"ms", "msec", "msecs", "millisecond", "milliseconds"}, "ms", ""},
+      {{"s", "sec", "secs", "second", "seconds"}, "s", ""},
+      {{"m", "min", "mins", "minute", "minutes"}, "m", ""},
+      {{"h", "hr", "hrs", "hour", "hours"}, "h", ""},
+      {{"d", "day", "days"}, "d", ""},
+      {{"b", "byte", "bytes"}, "B", ""},
+      {{"k", "kb", "kib", "kilobyte", "kilobytes"}, "KiB", "KB"},
+      {{"mb", "mib", "megabyte", "megabytes"}, "MiB", "MB"},
+      {{"g", "gb", "gib", "gigabyte", "gigabytes"}, "GiB", "GB"},
+      {{"t", "tb", "tib", "terabyte", "terabytes"}, "TiB", "TB"},
+  };
+  for (const Spelling& spelling : kUnits) {
+    if (std::find(spelling.words.begin(), spelling.words.end(), unit) == spelling.words.end()) continue;
+    if (spelling.decimal.empty()) return fmt::format("`{}{}`", number, spelling.suffix);
+    return fmt::format("`{}{}` (10^{} bytes) or `{}{}` (2^{} bytes)", number, spelling.decimal,
+                       spelling.decimal == "KB"   ? 3
+                       : spelling.decimal == "MB" ? 6
+                       : spelling.decimal == "GB" ? 9
+                                                  : 12,
+                       number, spelling.suffix,
+                       spelling.decimal == "KB"   ? 10
+                       : spelling.decimal == "MB" ? 20
+                       : spelling.decimal == "GB" ? 30
+                                                  : 40);
+  }
+  return {};
+}
+
 // Stops the parse at the first syntax error: reports it (or, in the silent
 // SLL attempt, only signals the failure) and abandons the declaration.
 class FirstErrorListener : public antlr4::BaseErrorListener {
@@ -307,11 +348,65 @@ class FirstErrorListener : public antlr4::BaseErrorListener {
         message += expected[i];
       }
     }
-    diagnostics_.Emit(Kind::kSyntaxError, span, std::move(message));
+    diagnostics::Diagnostic& d = diagnostics_.Emit(Kind::kSyntaxError, span, std::move(message));
+    if (offending != nullptr && offending->getType() != antlr4::Token::EOF) d.help = Help(offending, expected);
     throw DeclarationAbandoned{};
   }
 
  private:
+  std::string_view TextOf(const antlr4::Token* token) const {
+    if (token == nullptr || token->getType() == antlr4::Token::EOF) return {};
+    return std::string_view(text_).substr(token->getStartIndex(), token->getStopIndex() + 1 - token->getStartIndex());
+  }
+
+  // What to write instead, for the mistakes people make (docs/language.md
+  // "Common mistakes"); empty when there is nothing better to say than the
+  // expected tokens.
+  std::string Help(const antlr4::Token* offending, const std::vector<std::string>& expected) const {
+    const KeywordTypes& kw = KeywordTypes::Get();
+    const std::size_t index = offending->getTokenIndex();
+    const antlr4::Token* previous = index >= 1 ? window_.get(index - 1) : nullptr;
+    const antlr4::Token* before = index >= 2 ? window_.get(index - 2) : nullptr;
+    const std::string_view found = TextOf(offending);
+    const std::size_t type = offending->getType();
+    auto expects = [&](std::string_view what) {
+      return std::find(expected.begin(), expected.end(), what) != expected.end();
+    };
+    // A declaration keyword misspelt: `alow`, `dney`, `imoprt`.
+    const std::size_t start = offending->getStartIndex();
+    const bool starts_line = start == 0 || (start <= text_.size() && text_[start - 1] == '\n');
+    if ((index == 0 || starts_line) && type == GovParser::IDENT) {
+      const std::vector<std::string> keywords = {"allow",  "deny",    "ask",  "const", "def",
+                                                 "import", "context", "test", "policy"};
+      if (auto closest = diagnostics::ClosestName(found, keywords)) return fmt::format("did you mean `{}`?", *closest);
+    }
+    // `const x = ...`: a constant's type is written.
+    if (found == "=" && before != nullptr && before->getType() == kw.const_) {
+      return fmt::format(
+          "a constant declares its type: `const {}: string = ...` (or `int`, `path`, `list<string>`, ...)",
+          TextOf(previous));
+    }
+    // `program.name = "git"` in a condition.
+    if (found == "=" && !expects("`=`"))
+      return "compare with `==`; `=` gives a value only in `with { ... }`, records and maps";
+    // `10 minutes`, `4 GiB`: a number and its unit are one word.
+    if (type == GovParser::IDENT && previous != nullptr && previous->getType() == GovParser::INT) {
+      if (std::string unit = UnitSpelling(TextOf(previous), found); !unit.empty()) {
+        return fmt::format("write the number and its unit as one word: {}", unit);
+      }
+    }
+    // `... with { ... } because "..."`.
+    if (type != GovParser::IDENT && found == "because" && previous != nullptr && previous->getType() == kw.rbrace) {
+      return "`because` comes before `with`: `allow NAME when CONDITION because \"...\" with { ... }`";
+    }
+    // A reason without `because`.
+    const std::size_t first = window_.get(0)->getType();
+    const bool in_rule = first == kw.allow || first == kw.deny || first == kw.ask;
+    if (type == GovParser::STRING && (expects("`because`") || (expected.empty() && in_rule)))
+      return "write `because` before the reason: `because \"...\"`";
+    return {};
+  }
+
   diagnostics::Collector& diagnostics_;
   source::FileId file_;
   const std::string& text_;
@@ -408,7 +503,8 @@ class AstBuilder {
   std::string DecodeString(antlr4::Token* token) {
     std::string_view raw = TextOf(token);
     if (raw.empty()) throw MalformedTree{};
-    std::size_t prefix = raw.front() == '"' ? 1 : 2;
+    // `"..."`; `g"..."`, `r"..."`; a single-quoted string (already an error) as if double-quoted.
+    std::size_t prefix = raw.front() == '"' || raw.front() == '\'' ? 1 : 2;
     std::uint32_t base = static_cast<std::uint32_t>(token->getStartIndex());
     std::string out;
     out.reserve(raw.size());
@@ -1009,11 +1105,13 @@ class FileParser {
     try {
       tokens.reserve(std::min<std::size_t>(body.size() / 6 + 16, std::size_t{1} << 20));
       lexer::Token token{};
+      std::uint32_t skip_until = 0;  // tokens before this offset belong to a reported mistake
       while (lexer.Next(token)) {
         std::size_t type = token.type;
         std::uint32_t begin = token.begin;
         std::uint32_t end = token.end;
         Span span{file_id_, begin, end};
+        if (begin < skip_until) continue;  // part of a mistake already reported
         switch (type) {
           case GovLexer::WS:
             continue;
@@ -1045,15 +1143,59 @@ class FileParser {
             std::string_view ch = std::string_view(text).substr(begin, end - begin);
             unsigned char first = static_cast<unsigned char>(ch.empty() ? 0 : ch[0]);
             std::string shown = first < 0x20 || first == 0x7f ? fmt::format("\\x{:02x}", first) : std::string(ch);
-            diagnostics_.Emit(Kind::kInvalidCharacter, span, fmt::format("unexpected character `{}`", shown));
+            std::string help;
+            // `&&`, `||`, `!x` and single-quoted strings, as other languages write them.
+            const char next = end < text.size() ? text[end] : '\0';
+            if ((ch == "&" || ch == "|") && next == ch[0]) {
+              shown += ch;
+              span.end = end + 1;
+              skip_until = end + 1;
+              help = ch == "&" ? "write `and`" : "write `or`";
+            } else if (ch == "&" || ch == "|") {
+              help = ch == "&" ? "write `and`" : "write `or`";
+            } else if (ch == "!") {
+              help = "write `not`; `!=` compares";
+            } else if (ch == "'") {
+              const std::size_t close = text.find_first_of("'\n", end);
+              if (close != std::string::npos && text[close] == '\'') {
+                shown = std::string(text.substr(begin, close + 1 - begin));
+                span.end = static_cast<std::uint32_t>(close + 1);
+                skip_until = span.end;
+                std::string quoted = "\"";
+                for (char c : shown.substr(1, shown.size() - 2)) {
+                  if (c == '"' || c == '\\') quoted += '\\';
+                  quoted += c;
+                }
+                help = fmt::format("strings are written in double quotes: {}\"", quoted);
+                diagnostics_
+                    .Emit(Kind::kInvalidCharacter, span, fmt::format("unexpected single-quoted string `{}`", shown))
+                    .help = std::move(help);
+                if (TooManyErrors(end)) return tokens;
+                // Parse on with a string in its place so that later errors are still found.
+                tokens.emplace_back(GovLexer::STRING, begin, span.end, &text);
+                continue;
+              }
+              help = "strings are written in double quotes: \"...\"";
+            }
+            diagnostics_.Emit(Kind::kInvalidCharacter, span, fmt::format("unexpected character `{}`", shown)).help =
+                std::move(help);
             if (TooManyErrors(end)) return tokens;
+            // `&&`, `||` and `!` stand for `and`, `or` and `not` from here on,
+            // so that the rest of the declaration is still checked.
+            const KeywordTypes& kw = KeywordTypes::Get();
+            if (shown == "&&" || shown == "||" || shown == "!") {
+              tokens.emplace_back(shown == "&&" ? kw.and_ : shown == "||" ? kw.or_ : kw.not_, begin, span.end, &text);
+            }
             continue;
           }
           case GovLexer::BAD_NUMBER: {
             ++errors_;
-            diagnostics_.Emit(Kind::kUnknownUnit, span,
-                              fmt::format("unknown unit or suffix in `{}`", text.substr(begin, end - begin)))
-                .help = "durations use ms, s, m, h, d; sizes use B, KB, MB, GB, TB, KiB, MiB, GiB, TiB";
+            const std::string_view literal = std::string_view(text).substr(begin, end - begin);
+            const std::size_t digits = literal.find_first_not_of("0123456789");
+            const std::string unit = UnitSpelling(literal.substr(0, digits), literal.substr(digits));
+            diagnostics_.Emit(Kind::kUnknownUnit, span, fmt::format("unknown unit or suffix in `{}`", literal)).help =
+                unit.empty() ? "durations use ms, s, m, h, d; sizes use B, KB, MB, GB, TB, KiB, MiB, GiB, TiB"
+                             : fmt::format("write {}", unit);
             if (TooManyErrors(end)) return tokens;
             type = GovLexer::INT;
             break;

@@ -608,7 +608,7 @@ TEST_CASE("GOV4002 for an unknown code lists the lint codes", "[lint]") {
   auto parsed = Parse("[lint]\nGOV3999 = \"off\"\n");
   const Diagnostic& d = SingleConfigError(*parsed, Kind::kConfigUnknownCode);
   CHECK(parsed->Text(d.span) == "GOV3999");
-  CHECK_THAT(d.help, Catch::Contains("`GOV3001` to `GOV3012`"));
+  CHECK_THAT(d.help, Catch::Contains("`GOV3001` to `GOV3014`"));
 }
 
 TEST_CASE("GOV4002 is the only problem of an unknown key with a bad value", "[lint]") {
