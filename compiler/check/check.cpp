@@ -13,6 +13,7 @@
 
 #include "compiler/diagnostics/suggest.h"
 #include "runtime/ir/capabilities.h"
+#include "runtime/ir/env_names.h"
 #include "runtime/support/path.h"
 
 namespace gov::check {
@@ -481,13 +482,16 @@ class ModuleChecker {
     }
     if (name == "env") {
       for (const Value& item : v.items) {
-        bool valid = !item.text.empty() && item.text.find('=') == std::string::npos &&
-                     item.text.find('\0') == std::string::npos;
-        if (!valid) {
-          Emit(Kind::kInvalidLiteral, obligation.value->span,
-               fmt::format("`{}` is not an environment variable name", item.text));
-          return std::nullopt;
+        if (ir::IsEnvEntry(item.text)) continue;
+        Diagnostic& d =
+            Emit(Kind::kInvalidLiteral, obligation.value->span,
+                 fmt::format("`{}` is neither an environment variable name nor a prefix pattern `NAME*`", item.text));
+        if (item.text == "*") {
+          d.help = "`*` alone would pass every variable, LD_PRELOAD included; list the names or prefixes to pass";
+        } else if (item.text.find('*') != std::string::npos) {
+          d.help = "a `*` may only end an entry: `LC_*` passes every variable whose name starts with `LC_`";
         }
+        return std::nullopt;
       }
     }
     if (name == "capabilities" && !CheckCapabilities(*obligation.value, v)) return std::nullopt;

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "runtime/ir/env_names.h"
+
 namespace gov::exec {
 
 const std::vector<std::string_view> kLoaderVariables = {
@@ -39,9 +41,7 @@ std::vector<std::pair<std::string, std::string>> SplitEnvironment(char** environ
 std::vector<std::string> ChildEnvironment(const std::vector<std::pair<std::string, std::string>>& env,
                                           const ir::Obligations& obligations, const AccountVariables& account,
                                           const std::vector<std::pair<std::string, std::string>>& run_vars) {
-  auto listed = [&](std::string_view name) {
-    return std::binary_search(obligations.env.begin(), obligations.env.end(), name);
-  };
+  auto listed = [&](std::string_view name) { return ir::EnvNameListed(obligations.env, name); };
   auto is_run_var = [&](std::string_view name) {
     return std::any_of(run_vars.begin(), run_vars.end(), [&](const auto& var) { return var.first == name; });
   };

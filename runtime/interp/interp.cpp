@@ -11,6 +11,7 @@
 #include <string_view>
 #include <utility>
 
+#include "runtime/ir/env_names.h"
 #include "runtime/support/path.h"
 
 namespace gov::interp {
@@ -934,7 +935,7 @@ ir::Obligations MergeObligations(const RuleLookup& rules, const gov_decision& de
       merged.has_write = true;
     }
     if (o.has_env) {
-      merged.env = merged.has_env ? IntersectNames(merged.env, o.env) : IntersectNames(o.env, o.env);
+      merged.env = merged.has_env ? ir::IntersectEnvEntries(merged.env, o.env) : ir::IntersectEnvEntries(o.env, o.env);
       merged.has_env = true;
     }
     if (o.has_capabilities) {

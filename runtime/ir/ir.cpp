@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runtime/ir/capabilities.h"
+#include "runtime/ir/env_names.h"
 #include "runtime/pattern/pattern.h"
 #include "runtime/support/path.h"
 
@@ -547,6 +548,9 @@ class Validator {
     if (std::string e = CheckPathList(o.read, "read"); !e.empty()) return e;
     if (std::string e = CheckPathList(o.write, "write"); !e.empty()) return e;
     if (!SortedUnique(o.env)) return "env names are not sorted and unique";
+    for (const std::string& entry : o.env) {
+      if (!IsEnvEntry(entry)) return "env entry is neither a variable name nor NAME*";
+    }
     if (!o.has_capabilities && !o.capabilities.empty()) return "capabilities without has_capabilities";
     if (!SortedUnique(o.capabilities)) return "capabilities are not sorted and unique";
     for (const std::string& name : o.capabilities) {

@@ -29,6 +29,7 @@
 #include <thread>
 
 #include "runtime/crypto/sha256.h"
+#include "runtime/ir/env_names.h"
 #include "runtime/lineage/log_io.h"
 #include "runtime/lineage/publish.h"
 #include "runtime/request/byte_string.h"
@@ -423,14 +424,14 @@ class LogRecorder final : public Recorder {
     // Environment: the last occurrence of each name; values in clear only
     // when opted in, else salted hashes.
     std::set<std::string> clear(record.env_in_clear.begin(), record.env_in_clear.end());
-    if (record.obligations.has_env) clear.insert(record.obligations.env.begin(), record.obligations.env.end());
     std::map<std::string, std::string> env;
     for (const auto& [name, value] : record.request.env) env[name] = value;
     request::Request shown = record.request;
     shown.env.clear();
     std::vector<std::pair<std::string, Json>> hashed;
     for (const auto& [name, value] : env) {
-      if (record.env_all_in_clear || clear.count(name) != 0) {
+      if (record.env_all_in_clear || clear.count(name) != 0 ||
+          (record.obligations.has_env && ir::EnvNameListed(record.obligations.env, name))) {
         shown.env.emplace_back(name, value);
       } else {
         hashed.emplace_back(name, EnvValueHash(salt_, name, value));

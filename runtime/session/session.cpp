@@ -41,6 +41,7 @@
 #include "runtime/exec/process.h"
 #include "runtime/exec/program.h"
 #include "runtime/interp/interp.h"
+#include "runtime/ir/env_names.h"
 #include "runtime/session/approval.h"
 #include "runtime/session/authorization.h"
 #include "runtime/session/kernel_binding.h"
@@ -2114,7 +2115,7 @@ std::string UnenforceableInSession(const ir::Obligations& child, const ir::Oblig
   }
   if (child.has_env) {
     for (const auto& [name, value] : env) {
-      if (std::find(child.env.begin(), child.env.end(), name) == child.env.end()) {
+      if (!ir::EnvNameListed(child.env, name)) {
         return "obligation env: the environment it was given has " + EscapeForDisplay(name) +
                ", which its rule does not pass (a session cannot change a process's environment)";
       }

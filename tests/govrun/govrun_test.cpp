@@ -791,6 +791,25 @@ TEST_CASE("loader variables never reach the program; env obligations filter", "[
   CHECK(only.out.find("PATH=") == std::string::npos);
   CHECK(only.out.find("HOME=") == std::string::npos);
   CHECK(only.out.find("LD_PRELOAD") == std::string::npos);
+
+  // A prefix pattern passes the variables that start with it, and nothing else.
+  Fixture patterns("allow e when program.name == \"env\" with { env = [\"KEEP_*\", \"LC_*\"] }\n");
+  RunOptions locale = options;
+  locale.set_env["LC_ALL"] = "C";
+  locale.set_env["LC_TIME"] = "C.UTF-8";
+  locale.set_env["LCX"] = "no";
+  locale.set_env["KEEP_ME_TOO"] = "yes";
+  const Result matched = patterns.Run({"env"}, locale);
+  INFO(matched.err);
+  CHECK(matched.code == 0);
+  CHECK(matched.out.find("LC_ALL=C\n") != std::string::npos);
+  CHECK(matched.out.find("LC_TIME=C.UTF-8\n") != std::string::npos);
+  CHECK(matched.out.find("KEEP_ME=yes\n") != std::string::npos);
+  CHECK(matched.out.find("KEEP_ME_TOO=yes\n") != std::string::npos);
+  CHECK(matched.out.find("LCX") == std::string::npos);
+  CHECK(matched.out.find("LANG=") == std::string::npos);
+  CHECK(matched.out.find("PATH=") == std::string::npos);
+  CHECK(matched.out.find("LD_") == std::string::npos);
 }
 
 // ============================================================ enforcement --

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "runtime/ir/capabilities.h"
+#include "runtime/ir/env_names.h"
 #include "runtime/ir/env_reads.h"
 #include "runtime/ir/serialize.h"
 #include "runtime/pattern/pattern.h"
@@ -541,3 +542,48 @@ TEST_CASE("ir: every single-bit flip is rejected or decodes to a valid, canonica
 
 }  // namespace
 }  // namespace gov::ir
+
+TEST_CASE("ir: env obligation entries are names or NAME* prefixes, matched and combined exactly", "[ir]") {
+  using gov::ir::EnvNameListed;
+  using gov::ir::IntersectEnvEntries;
+  using gov::ir::IsEnvEntry;
+  CHECK(IsEnvEntry("PATH"));
+  CHECK(IsEnvEntry("LC_*"));
+  CHECK(IsEnvEntry("A*"));
+  CHECK_FALSE(IsEnvEntry(""));
+  CHECK_FALSE(IsEnvEntry("*"));
+  CHECK_FALSE(IsEnvEntry("A*B"));
+  CHECK_FALSE(IsEnvEntry("A**"));
+  CHECK_FALSE(IsEnvEntry("*A"));
+  CHECK_FALSE(IsEnvEntry("A=B"));
+  CHECK_FALSE(IsEnvEntry(std::string("A\0B", 3)));
+
+  const std::vector<std::string> entries = {"HOME", "LC_*"};
+  CHECK(EnvNameListed(entries, "HOME"));
+  CHECK(EnvNameListed(entries, "LC_ALL"));
+  CHECK(EnvNameListed(entries, "LC_"));
+  CHECK_FALSE(EnvNameListed(entries, "LC"));
+  CHECK_FALSE(EnvNameListed(entries, "LCX"));
+  CHECK_FALSE(EnvNameListed(entries, "HOMEDIR"));
+  CHECK_FALSE(EnvNameListed(entries, "LD_PRELOAD"));
+  CHECK_FALSE(EnvNameListed({}, "HOME"));
+
+  struct Case {
+    std::vector<std::string> a, b, both;
+  };
+  const Case cases[] = {
+      {{"LC_*", "PATH"}, {"LC_ALL", "HOME"}, {"LC_ALL"}},
+      {{"LC_*"}, {"LC_*"}, {"LC_*"}},
+      {{"L*"}, {"LC_*", "LANG"}, {"LANG", "LC_*"}},
+      {{"LC_*", "LC_ALL"}, {"LC_*", "LC_ALL"}, {"LC_*"}},
+      {{"A*"}, {"B*"}, {}},
+      {{"PATH"}, {"PATH*"}, {"PATH"}},
+      {{"PATH*"}, {"PATH"}, {"PATH"}},
+      {{}, {"PATH"}, {}},
+  };
+  for (const Case& c : cases) {
+    INFO("a and b");
+    CHECK(IntersectEnvEntries(c.a, c.b) == c.both);
+    CHECK(IntersectEnvEntries(c.b, c.a) == c.both);
+  }
+}
