@@ -37,6 +37,7 @@ declaration
     | function=defDecl
     | policyRule=ruleDecl
     | testBlock=testDecl
+    | defaults=defaultDecl
     ;
 
 policyHeader
@@ -80,6 +81,12 @@ ruleDecl
 // `network = any` spells a keyword as a value, so `any` is accepted here as a name.
 obligation
     : name=IDENT '=' (anyValue='any' | value=expr)
+    ;
+
+// `default with { ... }`: the obligations of every allow and ask rule that
+// has no `with` of its own.
+defaultDecl
+    : 'default' withKeyword='with' '{' (obligations+=obligation (',' obligations+=obligation)* ','?)? '}'
     ;
 
 testDecl

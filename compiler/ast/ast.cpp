@@ -198,6 +198,16 @@ struct DeclEqual {
     }
     return true;
   }
+  bool operator()(const DefaultDecl& a) const {
+    const auto& b = Other<DefaultDecl>();
+    if (a.obligations.size() != b.obligations.size()) return false;
+    for (std::size_t i = 0; i < a.obligations.size(); ++i) {
+      if (a.obligations[i].name != b.obligations[i].name || !EqualPtr(a.obligations[i].value, b.obligations[i].value)) {
+        return false;
+      }
+    }
+    return true;
+  }
   bool operator()(const TestBlock& a) const {
     const auto& b = Other<TestBlock>();
     if (a.name != b.name || a.cases.size() != b.cases.size()) return false;

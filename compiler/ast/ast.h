@@ -291,7 +291,15 @@ struct TestBlock {
   std::vector<TestCase> cases;
 };
 
-using DeclNode = std::variant<PolicyHeader, Import, ConstDecl, ContextDecl, DefDecl, Rule, TestBlock>;
+// `default with { ... }`: obligations for the module's allow and ask rules
+// that have no `with` of their own.
+struct DefaultDecl {
+  Span span;
+  Span with_span;
+  std::vector<Obligation> obligations;
+};
+
+using DeclNode = std::variant<PolicyHeader, Import, ConstDecl, ContextDecl, DefDecl, Rule, TestBlock, DefaultDecl>;
 
 struct Decl {
   Span span;

@@ -112,6 +112,7 @@ class ModuleChecker {
       if (symbol.kind == SymbolKind::kDef) CheckDefBody(symbol);
     }
     ReportRecursion();
+    if (defaults_ != nullptr) CheckDefaults(*defaults_);
     for (const ast::Rule* rule : m_.rules) CheckRule(*rule);
     for (const ast::TestBlock* test : m_.tests) CheckTest(*test);
   }
@@ -217,6 +218,13 @@ class ModuleChecker {
         m_.rules.push_back(rule);
       } else if (const auto* test = std::get_if<ast::TestBlock>(&decl.node)) {
         m_.tests.push_back(test);
+      } else if (const auto* defaults = std::get_if<ast::DefaultDecl>(&decl.node)) {
+        if (defaults_ != nullptr) {
+          Emit(Kind::kDuplicateDeclaration, defaults->span, "a policy has at most one `default with { ... }`")
+              .notes.push_back({defaults_->span, "the first one is here"});
+          continue;
+        }
+        defaults_ = defaults;
       }
     }
     if (header == nullptr && !file.had_errors) {
@@ -433,6 +441,25 @@ class ModuleChecker {
       }
     }
     m_.obligations.push_back(std::move(obligations));
+  }
+
+  // `default with { ... }`: checked like a rule's obligations.
+  void CheckDefaults(const ast::DefaultDecl& defaults) {
+    locals_.clear();
+    m_.has_default_obligations = true;
+    std::map<std::string, Span> seen;
+    for (const ast::Obligation& obligation : defaults.obligations) {
+      auto [it, inserted] = seen.emplace(obligation.name, obligation.name_span);
+      if (!inserted) {
+        Emit(Kind::kDuplicateObligation, obligation.name_span,
+             fmt::format("obligation `{}` is given twice", obligation.name))
+            .notes.push_back({it->second, "first given here"});
+        continue;
+      }
+      if (auto value = CheckObligation(obligation)) {
+        m_.default_obligations.push_back(CheckedObligation{obligation.name, obligation.span, std::move(*value)});
+      }
+    }
   }
 
   std::optional<Value> CheckObligation(const ast::Obligation& obligation) {
@@ -1936,6 +1963,7 @@ class ModuleChecker {
   CheckedModule& m_;
   diagnostics::Collector& diagnostics_;
   Type context_type_;
+  const ast::DefaultDecl* defaults_ = nullptr;  // the module's `default with`, if any
   std::vector<Local> locals_;
   Symbol* current_def_ = nullptr;
   std::map<std::string, int> const_state_;

@@ -89,6 +89,9 @@ struct CheckedModule {
   std::vector<const ast::Rule*> rules;
   std::vector<std::vector<CheckedObligation>> obligations;  // parallel to rules
   std::vector<const ast::TestBlock*> tests;
+  // `default with { ... }`: the obligations of allow and ask rules without a `with`.
+  bool has_default_obligations = false;
+  std::vector<CheckedObligation> default_obligations;
   // The checked `with { ... }` of each test case that has one.
   std::map<const ast::TestCase*, std::vector<CheckedObligation>> test_obligations;
   std::vector<Type> types;                     // by expression id

@@ -667,6 +667,14 @@ class Printer {
             return Def(node);
           } else if constexpr (std::is_same_v<T, ast::Rule>) {
             return Rule(node, close_at);
+          } else if constexpr (std::is_same_v<T, ast::DefaultDecl>) {
+            std::vector<Item> items;
+            for (const ast::Obligation& obligation : node.obligations) {
+              items.push_back(Item{docs_.Concat({Text(obligation.name + " = "), Hanging(*obligation.value)}),
+                                   obligation.span.begin});
+            }
+            return docs_.Concat({Text("default with "), Bracketed("{", "}", items, true, true,
+                                                                  HasCommentIn(decl.span.begin, close_at), close_at)});
           } else if constexpr (std::is_same_v<T, ast::TestBlock>) {
             std::vector<Item> items;
             for (const ast::TestCase& test : node.cases) items.push_back(Item{TestCase(test), test.span.begin});

@@ -744,6 +744,8 @@ class Linter {
         scan(*def->body);
       } else if (const auto* constant = std::get_if<ast::ConstDecl>(&decl.node)) {
         scan(*constant->value);
+      } else if (const auto* defaults = std::get_if<ast::DefaultDecl>(&decl.node)) {
+        for (const ast::Obligation& obligation : defaults->obligations) scan(*obligation.value);
       }
     }
   }

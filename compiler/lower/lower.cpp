@@ -373,6 +373,10 @@ class Lowerer {
       out.condition = condition.node;
       out.index = IndexOf(out.condition);
       if (i < entry.obligations.size()) out.obligations = LowerObligations(entry.obligations[i]);
+      // `default with { ... }` for an allow or ask rule without a `with` of its own.
+      if (!rule.has_with && rule.verdict != ast::Verdict::kDeny && entry.has_default_obligations) {
+        out.obligations = LowerObligations(entry.default_obligations);
+      }
       policy_.rules.push_back(std::move(out));
     }
     if (!failed_) Compact();

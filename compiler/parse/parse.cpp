@@ -37,6 +37,7 @@ using source::Span;
 // Token types of the literal tokens the parser phases look at, found by spelling.
 struct KeywordTypes {
   std::size_t policy = 0, import = 0, const_ = 0, context = 0, def = 0, allow = 0, deny = 0, ask = 0, test = 0;
+  std::size_t default_ = 0;
   std::size_t not_ = 0, any = 0, all = 0, if_ = 0, minus = 0, and_ = 0, or_ = 0, true_ = 0, false_ = 0, none = 0;
   std::size_t with = 0, plus = 0, star = 0, slash = 0, percent = 0, coalesce = 0;
   std::size_t eq = 0, ne = 0, lt = 0, le = 0, gt = 0, ge = 0, in = 0, under = 0, matches = 0;
@@ -56,6 +57,7 @@ struct KeywordTypes {
       };
       t.policy = find("policy"), t.import = find("import"), t.const_ = find("const"), t.context = find("context");
       t.def = find("def"), t.allow = find("allow"), t.deny = find("deny"), t.ask = find("ask"), t.test = find("test");
+      t.default_ = find("default");
       t.not_ = find("not"), t.any = find("any"), t.all = find("all"), t.if_ = find("if"), t.minus = find("-");
       t.lparen = find("("), t.rparen = find(")"), t.lbracket = find("["), t.rbracket = find("]");
       t.lbrace = find("{"), t.rbrace = find("}");
@@ -75,7 +77,7 @@ struct KeywordTypes {
 
   bool StartsDeclaration(std::size_t type) const {
     return type == policy || type == import || type == const_ || type == context || type == def || type == allow ||
-           type == deny || type == ask || type == test;
+           type == deny || type == ask || type == test || type == default_;
   }
   bool Opens(std::size_t type) const { return type == lparen || type == lbracket || type == lbrace; }
   bool Closes(std::size_t type) const { return type == rparen || type == rbracket || type == rbrace; }
@@ -376,8 +378,8 @@ class FirstErrorListener : public antlr4::BaseErrorListener {
     const std::size_t start = offending->getStartIndex();
     const bool starts_line = start == 0 || (start <= text_.size() && text_[start - 1] == '\n');
     if ((index == 0 || starts_line) && type == GovParser::IDENT) {
-      const std::vector<std::string> keywords = {"allow",  "deny",    "ask",  "const", "def",
-                                                 "import", "context", "test", "policy"};
+      const std::vector<std::string> keywords = {"allow",  "deny",    "ask",  "const",  "def",
+                                                 "import", "context", "test", "policy", "default"};
       if (auto closest = diagnostics::ClosestName(found, keywords)) return fmt::format("did you mean `{}`?", *closest);
     }
     // `const x = ...`: a constant's type is written.
@@ -463,6 +465,12 @@ class AstBuilder {
       out.node = BuildDef(ctx->function);
     } else if (ctx->testBlock != nullptr) {
       out.node = BuildTest(ctx->testBlock);
+    } else if (ctx->defaults != nullptr) {
+      ast::DefaultDecl defaults;
+      defaults.span = SpanOf(ctx->defaults);
+      defaults.with_span = SpanOf(ctx->defaults->withKeyword);
+      for (auto* obligation : ctx->defaults->obligations) defaults.obligations.push_back(BuildObligation(obligation));
+      out.node = std::move(defaults);
     } else {
       return false;
     }

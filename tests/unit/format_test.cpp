@@ -200,6 +200,9 @@ TEST_CASE("format: declarations", "[format]") {
         "ask r when\n    a\n    because \"b\"\n    with { network = any, timeout = 5s }\n");
   CHECK(CheckFormat("ask r when a with { capabilities = [\"net_bind_service\",\"chown\"], write=[\"/w\"] }") ==
         "ask r when\n    a\n    with { capabilities = [\"net_bind_service\", \"chown\"], write = [\"/w\"] }\n");
+  CHECK(CheckFormat("default  with {timeout=10m,network = none,}") ==
+        "default with { timeout = 10m, network = none }\n");
+  CHECK(CheckFormat("default with {}") == "default with {}\n");
   CHECK(CheckFormat("test \"empty\" {}") == "test \"empty\" {}\n");
   CHECK(CheckFormat("test \"t\" { exec [\"a\"] => allow exec x cwd \"/\" env { A = \"b\" } user { name = \"u\" } "
                     "host \"h\" time 5s sha256 \"ab\" parent [\"sh\"] context { t = 1 } => deny by r1, r2 }") ==
