@@ -84,9 +84,11 @@ obligation
     ;
 
 // `default with { ... }`: the obligations of every allow and ask rule that
-// has no `with` of its own.
+// has no `with` of its own. `default ask because "..."`: what a request no
+// rule decides gets (`deny` unless declared; `allow` is refused by the checker).
 defaultDecl
     : 'default' withKeyword='with' '{' (obligations+=obligation (',' obligations+=obligation)* ','?)? '}'
+    | 'default' verdict=('allow' | 'deny' | 'ask') ('because' reason=STRING)?
     ;
 
 testDecl
@@ -100,8 +102,8 @@ testDecl
 // with the same modifiers and expectations.
 testCase
     : 'exec' argvs+=expr (',' argvs+=expr)* modifiers+=testModifier* '=>' verdict=('allow' | 'deny' | 'ask')
-      ('by' byRules+=IDENT (',' byRules+=IDENT)* ('and' others=IDENT)?)?
-      (notKeyword='not' 'by' notByRules+=IDENT (',' notByRules+=IDENT)*)?
+      ('by' byRules+=(IDENT | 'default') (',' byRules+=(IDENT | 'default'))* ('and' others=IDENT)?)?
+      (notKeyword='not' 'by' notByRules+=(IDENT | 'default') (',' notByRules+=(IDENT | 'default'))*)?
       (withKeyword='with' '{' (obligations+=obligation (',' obligations+=obligation)* ','?)? '}')?
     ;
 

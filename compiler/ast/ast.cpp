@@ -200,7 +200,10 @@ struct DeclEqual {
   }
   bool operator()(const DefaultDecl& a) const {
     const auto& b = Other<DefaultDecl>();
-    if (a.obligations.size() != b.obligations.size()) return false;
+    if (a.has_with != b.has_with || a.has_verdict != b.has_verdict || a.verdict != b.verdict || a.reason != b.reason ||
+        a.obligations.size() != b.obligations.size()) {
+      return false;
+    }
     for (std::size_t i = 0; i < a.obligations.size(); ++i) {
       if (a.obligations[i].name != b.obligations[i].name || !EqualPtr(a.obligations[i].value, b.obligations[i].value)) {
         return false;

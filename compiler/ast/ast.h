@@ -292,11 +292,17 @@ struct TestBlock {
 };
 
 // `default with { ... }`: obligations for the module's allow and ask rules
-// that have no `with` of their own.
+// that have no `with` of their own; or `default VERDICT because "..."`: the
+// verdict of a request no rule decides.
 struct DefaultDecl {
   Span span;
+  bool has_with = false;
   Span with_span;
   std::vector<Obligation> obligations;
+  bool has_verdict = false;
+  Verdict verdict = Verdict::kDeny;
+  Span verdict_span;
+  std::optional<std::string> reason;
 };
 
 using DeclNode = std::variant<PolicyHeader, Import, ConstDecl, ContextDecl, DefDecl, Rule, TestBlock, DefaultDecl>;

@@ -219,12 +219,25 @@ class ModuleChecker {
       } else if (const auto* test = std::get_if<ast::TestBlock>(&decl.node)) {
         m_.tests.push_back(test);
       } else if (const auto* defaults = std::get_if<ast::DefaultDecl>(&decl.node)) {
-        if (defaults_ != nullptr) {
-          Emit(Kind::kDuplicateDeclaration, defaults->span, "a policy has at most one `default with { ... }`")
-              .notes.push_back({defaults_->span, "the first one is here"});
+        const ast::DefaultDecl*& first = defaults->has_with ? defaults_ : default_verdict_;
+        if (first != nullptr) {
+          Emit(Kind::kDuplicateDeclaration, defaults->span,
+               defaults->has_with ? "a policy has at most one `default with { ... }`"
+                                  : "a policy has at most one default verdict")
+              .notes.push_back({first->span, "the first one is here"});
           continue;
         }
-        defaults_ = defaults;
+        first = defaults;
+        if (defaults->has_verdict && defaults->verdict == ast::Verdict::kAllow) {
+          Emit(Kind::kDefaultAllow, defaults->verdict_span,
+               "the default verdict cannot be `allow`: a request no rule decides must not run unreviewed")
+              .help =
+              "write `default ask because \"...\"` to put such requests to a person, or leave the default "
+              "(deny)";
+        } else if (defaults->has_verdict && defaults->verdict == ast::Verdict::kAsk) {
+          m_.default_ask = true;
+          m_.default_reason = defaults->reason.value_or("");
+        }
       }
     }
     if (header == nullptr && !file.had_errors) {
@@ -608,7 +621,7 @@ class ModuleChecker {
     }
     for (std::size_t i = 0; i < test.not_by_rules.size(); ++i) {
       const std::string& name = test.not_by_rules[i];
-      if (FindRule(name) == nullptr && !WasDropped(name)) {
+      if (FindRule(name) == nullptr && !WasDropped(name) && !IsDefaultRule(name)) {
         Emit(Kind::kUnknownRuleInTest, test.not_by_spans[i], fmt::format("no rule named `{}`", name)).help =
             RuleSuggestion(name);
       } else if (std::find(test.by_rules.begin(), test.by_rules.end(), name) != test.by_rules.end()) {
@@ -620,6 +633,14 @@ class ModuleChecker {
     for (std::size_t i = 0; i < test.by_rules.size(); ++i) {
       const ast::Rule* rule = FindRule(test.by_rules[i]);
       if (rule == nullptr && WasDropped(test.by_rules[i])) continue;
+      if (rule == nullptr && IsDefaultRule(test.by_rules[i])) {
+        if (test.expected != ast::Verdict::kAsk) {
+          Emit(Kind::kTestVerdictMismatch, test.by_spans[i],
+               fmt::format("`default` asks (`default ask`), so it cannot decide `{}`", ast::VerdictName(test.expected)))
+              .notes.push_back({default_verdict_->span, "the default is declared here"});
+        }
+        continue;
+      }
       if (rule == nullptr) {
         Emit(Kind::kUnknownRuleInTest, test.by_spans[i], fmt::format("no rule named `{}`", test.by_rules[i])).help =
             RuleSuggestion(test.by_rules[i]);
@@ -732,10 +753,15 @@ class ModuleChecker {
         .help = fmt::format("write the program's path, `argv0 \"{}\"`, or set `PATH` in `env`", invoked);
   }
 
+  // True for `default` when the policy declares `default ask`: the rule the
+  // lowering adds for requests no other rule decides.
+  bool IsDefaultRule(const std::string& name) const { return name == "default" && m_.default_ask; }
+
   // "did you mean `r`?" for a misspelt rule name in a test, else empty.
   std::string RuleSuggestion(const std::string& name) const {
     std::vector<std::string> names;
     for (const ast::Rule* rule : m_.rules) names.push_back(rule->name);
+    if (m_.default_ask) names.push_back("default");
     auto closest = diagnostics::ClosestName(name, names);
     return closest ? fmt::format("did you mean `{}`?", *closest) : std::string();
   }
@@ -1963,7 +1989,8 @@ class ModuleChecker {
   CheckedModule& m_;
   diagnostics::Collector& diagnostics_;
   Type context_type_;
-  const ast::DefaultDecl* defaults_ = nullptr;  // the module's `default with`, if any
+  const ast::DefaultDecl* defaults_ = nullptr;         // the module's `default with`, if any
+  const ast::DefaultDecl* default_verdict_ = nullptr;  // its `default VERDICT`, if any
   std::vector<Local> locals_;
   Symbol* current_def_ = nullptr;
   std::map<std::string, int> const_state_;

@@ -89,6 +89,10 @@ struct CheckedModule {
   std::vector<const ast::Rule*> rules;
   std::vector<std::vector<CheckedObligation>> obligations;  // parallel to rules
   std::vector<const ast::TestBlock*> tests;
+  // `default ask because "..."`: a rule named `default` asks about requests no
+  // other rule decides (added by the lowering after the module's rules).
+  bool default_ask = false;
+  std::string default_reason;
   // `default with { ... }`: the obligations of allow and ask rules without a `with`.
   bool has_default_obligations = false;
   std::vector<CheckedObligation> default_obligations;

@@ -668,6 +668,11 @@ class Printer {
           } else if constexpr (std::is_same_v<T, ast::Rule>) {
             return Rule(node, close_at);
           } else if constexpr (std::is_same_v<T, ast::DefaultDecl>) {
+            if (node.has_verdict) {
+              std::string text = "default " + std::string(ast::VerdictName(node.verdict));
+              if (node.reason) text += " because " + Quote(*node.reason);
+              return Text(std::move(text));
+            }
             std::vector<Item> items;
             for (const ast::Obligation& obligation : node.obligations) {
               items.push_back(Item{docs_.Concat({Text(obligation.name + " = "), Hanging(*obligation.value)}),

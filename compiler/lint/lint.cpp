@@ -166,6 +166,17 @@ class Linter {
     EmptyPatterns();
     LiteralPaths();
     for (const ast::Rule* rule : m_.rules) MissingReason(*rule);
+    if (m_.ast != nullptr) {
+      for (const ast::Decl& decl : m_.ast->decls) {
+        const auto* defaults = std::get_if<ast::DefaultDecl>(&decl.node);
+        if (defaults == nullptr || !defaults->has_verdict || defaults->verdict != ast::Verdict::kAsk ||
+            defaults->reason) {
+          continue;
+        }
+        Report(Kind::kReasonMissing, defaults->span, "`default ask` gives no reason").help =
+            "add `because \"...\"`: the person asked sees it (`ask by default (REASON)`)";
+      }
+    }
     return std::move(findings_);
   }
 

@@ -379,6 +379,23 @@ class Lowerer {
       }
       policy_.rules.push_back(std::move(out));
     }
+    if (entry.default_ask) {
+      // `default ask`: asks exactly when no allow or ask rule matches (a deny
+      // still wins by precedence). Its condition re-reads the others' and is
+      // unindexed, so it runs for every request.
+      std::vector<std::uint32_t> matches;
+      for (const ir::Rule& rule : policy_.rules) {
+        if (rule.verdict != ir::Verdict::kDeny) matches.push_back(rule.condition);
+      }
+      ir::Rule out;
+      out.name = "default";
+      out.verdict = ir::Verdict::kAsk;
+      out.reason = entry.default_reason;
+      out.condition = Not(Or(matches));
+      out.index = IndexOf(out.condition);
+      if (entry.has_default_obligations) out.obligations = LowerObligations(entry.default_obligations);
+      policy_.rules.push_back(std::move(out));
+    }
     if (!failed_) Compact();
   }
 
@@ -1592,26 +1609,24 @@ LoweredTest LowerTestCase(const check::CheckedModule& m, const ast::TestBlock& b
     for (std::size_t i = 1; i < argv->items.size(); ++i) r.args.push_back(argv->items[i].text);
   }
   for (const ast::TestModifier& modifier : test.modifiers) ApplyModifier(m, modifier, r);
+  // `default` (with `default ask`) is the rule the lowering adds after the module's.
+  auto rule_id = [&](const std::string& name) -> std::optional<std::uint32_t> {
+    for (std::size_t i = 0; i < m.rules.size(); ++i) {
+      if (m.rules[i]->name == name) return static_cast<std::uint32_t>(i);
+    }
+    if (name == "default" && m.default_ask) return static_cast<std::uint32_t>(m.rules.size());
+    return std::nullopt;
+  };
   for (const std::string& name : test.by_rules) {
     lowered.by_names.push_back(name);
-    for (std::size_t i = 0; i < m.rules.size(); ++i) {
-      if (m.rules[i]->name == name) {
-        lowered.by_rules.push_back(static_cast<std::uint32_t>(i));
-        break;
-      }
-    }
+    if (auto id = rule_id(name)) lowered.by_rules.push_back(*id);
   }
   std::sort(lowered.by_rules.begin(), lowered.by_rules.end());
   lowered.by_rules.erase(std::unique(lowered.by_rules.begin(), lowered.by_rules.end()), lowered.by_rules.end());
   lowered.by_exact = !test.by_rules.empty() && !test.by_and_others;
   for (const std::string& name : test.not_by_rules) {
     lowered.not_by_names.push_back(name);
-    for (std::size_t i = 0; i < m.rules.size(); ++i) {
-      if (m.rules[i]->name == name) {
-        lowered.not_by_rules.push_back(static_cast<std::uint32_t>(i));
-        break;
-      }
-    }
+    if (auto id = rule_id(name)) lowered.not_by_rules.push_back(*id);
   }
   if (auto checked = m.test_obligations.find(&test); checked != m.test_obligations.end()) {
     lowered.obligations = LowerObligations(checked->second);

@@ -468,8 +468,16 @@ class AstBuilder {
     } else if (ctx->defaults != nullptr) {
       ast::DefaultDecl defaults;
       defaults.span = SpanOf(ctx->defaults);
-      defaults.with_span = SpanOf(ctx->defaults->withKeyword);
-      for (auto* obligation : ctx->defaults->obligations) defaults.obligations.push_back(BuildObligation(obligation));
+      if (ctx->defaults->withKeyword != nullptr) {
+        defaults.has_with = true;
+        defaults.with_span = SpanOf(ctx->defaults->withKeyword);
+        for (auto* obligation : ctx->defaults->obligations) defaults.obligations.push_back(BuildObligation(obligation));
+      } else {
+        defaults.has_verdict = true;
+        defaults.verdict = VerdictOf(ctx->defaults->verdict);
+        defaults.verdict_span = SpanOf(ctx->defaults->verdict);
+        if (ctx->defaults->reason != nullptr) defaults.reason = DecodeString(ctx->defaults->reason);
+      }
       out.node = std::move(defaults);
     } else {
       return false;
@@ -1238,7 +1246,9 @@ class FileParser {
     for (std::size_t i = 0; i < tokens.size(); ++i) {
       const GovToken& t = tokens[i];
       bool column_zero = t.begin == 0 || text[t.begin - 1] == '\n';
-      bool starts = kw.StartsDeclaration(t.type) && (depth <= 0 || column_zero);
+      // `default ask`: the verdict after `default` belongs to it.
+      const bool after_default = i > 0 && tokens[i - 1].type == kw.default_ && !column_zero;
+      bool starts = kw.StartsDeclaration(t.type) && (depth <= 0 || column_zero) && !after_default;
       if (t.type == kw.context) {
         // `context` starts a declaration only as `context {` (else it is `context.field`).
         starts = starts && i + 1 < tokens.size() && tokens[i + 1].type == kw.lbrace && (depth <= 0 || column_zero);
