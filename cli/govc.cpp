@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "cli/govc_policy.h"
+#include "compiler/diagnostics/suggest.h"
 #include "compiler/driver/driver.h"
 #include "compiler/driver/heap.h"
 #include "compiler/format/format.h"
@@ -200,12 +201,26 @@ int RunFmt(const std::vector<std::string>& inputs, bool check_only, bool to_stdo
   return status;
 }
 
+// An unusable command line: what is wrong, the closest subcommand when one
+// is misspelt, and how to get help; EX_USAGE.
+int UsageError(const std::string& message, const std::vector<std::string>& subcommands) {
+  std::fprintf(stderr, "govc: error: %s\n", message.c_str());
+  const std::string word = message.substr(message.find('`') + 1, message.rfind('`') - message.find('`') - 1);
+  if (auto closest = diagnostics::ClosestName(word, subcommands)) {
+    std::fprintf(stderr, "govc: did you mean `govc %s`?\n", closest->c_str());
+  }
+  std::string list;
+  for (const std::string& name : subcommands) list += (list.empty() ? "" : ", ") + name;
+  std::fprintf(stderr, "govc: subcommands: %s (govc help SUBCOMMAND)\n", list.c_str());
+  return kExitUsage;
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"govc: compile, check, format and lint Gov execution policies"};
   app.set_version_flag("--version", fmt::format("govc {}", kVersion));
   app.require_subcommand(1);
   app.footer(
-      "Exit status: 0 clean, 1 problems found (policy errors, failing tests), 2 usage or tool failure.\n"
+      "Exit status: 0 clean, 1 problems found (policy errors, failing tests), 2 tool failure, 64 usage error.\n"
       "Examples:\n"
       "  govc check examples/agent.gov\n"
       "  govc test examples/agent.gov\n"
@@ -261,6 +276,8 @@ int Main(int argc, char** argv) {
                    "Optimization of the native code: 0, 1 or 2 (default: 2 up to 500 rules, else 1)")
       ->check(CLI::Range(0, 2));
   build->add_option("--emit-llvm", build_args.emit_llvm, "Also write the optimized LLVM IR (text) to this file");
+  build->add_flag("--skip-tests", build_args.skip_tests,
+                  "Build even when the policy's own test cases fail (by default they must pass)");
   build->footer("Example: govc build examples/agent.gov --key ops.key -o agent.govb\n");
 
   EvalArgs eval_args;
@@ -289,11 +306,57 @@ int Main(int argc, char** argv) {
       "Example: govc test --coverage-min 100 examples/agent.gov\n"
       "         govc test --format junit --filter git policies/ > govc-test.xml\n");
 
+  // `govc help [SUBCOMMAND]`, and a misspelt subcommand named with its closest spelling.
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+  if (argc >= 2 && std::string_view(argv[1]) == "help") {
+    if (argc == 2) {
+      std::fputs(app.help().c_str(), stdout);
+      return kExitOk;
+    }
+    for (CLI::App* sub : app.get_subcommands({})) {
+      if (sub->get_name() == argv[2]) {
+        std::fputs(sub->help().c_str(), stdout);
+        return kExitOk;
+      }
+    }
+    return UsageError(fmt::format("no subcommand `{}`", argv[2]), names);
+  }
+  if (argc >= 2 && argv[1][0] != '-' && std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+    return UsageError(fmt::format("unknown subcommand `{}`", argv[1]), names);
+  }
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitToolFailure;
+    // One line saying what is wrong, with the closest option when one is misspelt.
+    std::string message = e.what();
+    std::string help;
+    const std::string marker = " not expected: ";
+    if (const std::size_t at = message.find(marker); at != std::string::npos) {
+      const std::size_t from = at + marker.size();
+      const std::string word = message.substr(from, message.find(' ', from) - from);
+      std::vector<std::string> options;
+      for (const CLI::App* sub : app.get_subcommands({})) {
+        if (!sub->parsed()) continue;
+        for (const CLI::Option* option : sub->get_options()) {
+          for (const std::string& name : option->get_lnames()) options.push_back("--" + name);
+        }
+      }
+      std::optional<std::string> closest = diagnostics::ClosestName(word, options);
+      for (const std::string& option : options) {
+        if (!closest && word.size() > 2 && option.rfind(word, 0) == 0) closest = option;  // a truncated option
+      }
+      if (closest) help = fmt::format("did you mean `{}`?", *closest);
+    }
+    std::fprintf(stderr, "govc: error: %s\n%s%sgovc: usage: govc SUBCOMMAND [OPTIONS] ... (govc help SUBCOMMAND)\n",
+                 message.c_str(), help.empty() ? "" : ("govc: " + help).c_str(), help.empty() ? "" : "\n");
+    return kExitUsage;
   }
   try {
     if (check->parsed()) {

@@ -141,6 +141,22 @@ int RunBuild(const BuildArgs& args) {
     std::fprintf(stderr, "govc: %s has errors; no bundle was written\n", path.value().c_str());
     return kExitFindings;
   }
+  // A policy is not shipped while its own tests fail (with the interpreter,
+  // which native code is checked against by `govc test`).
+  if (!args.skip_tests) {
+    driver::TestRunOptions test_options;
+    test_options.interp = true;
+    ErrorOr<driver::PolicyTestReport> tested = driver::RunPolicyTests(path.value(), lowered.value(), test_options);
+    if (!tested.ok()) return ToolFailure(tested.error().message);
+    if (const std::size_t failed = tested.value().failed(); failed > 0) {
+      std::fputs(driver::RenderTestText(tested.value()).failures.c_str(), stderr);
+      std::fprintf(stderr,
+                   "govc: %zu of %zu test case%s of %s fail%s; no bundle was written (--skip-tests builds anyway)\n",
+                   failed, tested.value().cases.size(), tested.value().cases.size() == 1 ? "" : "s",
+                   path.value().c_str(), failed == 1 ? "s" : "");
+      return kExitFindings;
+    }
+  }
   // Reproducible builds: SOURCE_DATE_EPOCH, when set, is the creation time.
   options.created_unix = static_cast<std::int64_t>(std::time(nullptr));
   if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch != nullptr && *epoch != '\0') {

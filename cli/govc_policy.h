@@ -14,6 +14,8 @@ namespace gov::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFindings = 1;
 inline constexpr int kExitToolFailure = 2;
+// A command line govc cannot use (EX_USAGE, as every gov tool: docs/govc.md).
+inline constexpr int kExitUsage = 64;
 
 // Prints "govc: error: MESSAGE" and returns kExitToolFailure.
 int ToolFailure(const std::string& message);
@@ -29,6 +31,7 @@ struct BuildArgs {
   std::string cpu;
   int opt_level = -1;  // codegen::kAutoOptLevel
   std::string emit_llvm;  // also write the optimized LLVM IR here
+  bool skip_tests = false;  // build even when the policy's own tests fail
 };
 // govc build PATH --key KEY -o FILE.govb.
 int RunBuild(const BuildArgs& args);

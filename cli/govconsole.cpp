@@ -20,7 +20,8 @@
 namespace gov {
 namespace {
 
-constexpr int kExitUsage = 78;   // bad options or configuration (a token file that is not private)
+constexpr int kExitUsage = 64;   // an unusable command line (EX_USAGE, as every gov tool)
+constexpr int kExitConfig = 78;  // a configuration govconsole cannot use (a token file that is not private)
 constexpr int kExitInput = 66;   // the lineage cannot be read
 constexpr int kExitListen = 74;  // cannot listen
 
@@ -106,7 +107,7 @@ int Main(int argc, char** argv) {
       auto key = crypto::ReadPublicKeyFile(file);
       if (!key.ok()) {
         std::fprintf(stderr, "govconsole: %s: %s\n", file.c_str(), key.error().message.c_str());
-        return kExitUsage;
+        return kExitConfig;
       }
       options.keys.push_back({role, file, key.value()});
     }
@@ -114,7 +115,7 @@ int Main(int argc, char** argv) {
   const std::size_t colon = listen.rfind(':');
   if (colon == std::string::npos) {
     std::fprintf(stderr, "govconsole: --listen is HOST:PORT\n");
-    return kExitUsage;
+    return kExitConfig;
   }
   options.host = listen.substr(0, colon);
   if (options.host != "127.0.0.1" && options.host != "localhost" && options.host != "::1") {
@@ -122,7 +123,7 @@ int Main(int argc, char** argv) {
                  "govconsole: --listen %s: only loopback addresses (127.0.0.1, ::1); reach it remotely through an "
                  "SSH tunnel or a TLS reverse proxy\n",
                  options.host.c_str());
-    return kExitUsage;
+    return kExitConfig;
   }
   try {
     options.port = std::stoi(listen.substr(colon + 1));
@@ -131,14 +132,14 @@ int Main(int argc, char** argv) {
   }
   if (options.port < 0 || options.port > 65535) {
     std::fprintf(stderr, "govconsole: --listen: bad port\n");
-    return kExitUsage;
+    return kExitConfig;
   }
   if (sodium_init() < 0) return 70;
   if (token_file.empty()) token_file = DefaultTokenFile();
   auto token = TokenFromFile(token_file);
   if (!token.ok()) {
     std::fprintf(stderr, "govconsole: %s\n", token.error().message.c_str());
-    return kExitUsage;
+    return kExitConfig;
   }
   options.token = token.value();
   if (access(options.lineage_dir.c_str(), R_OK | X_OK) != 0) {

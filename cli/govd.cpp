@@ -270,17 +270,17 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return e.get_exit_code() == 0 ? app.exit(e) : (app.exit(e), gov::exec::kExitConfig);
+    return e.get_exit_code() == 0 ? app.exit(e) : (app.exit(e), gov::exec::kExitUsage);
   }
   if (witness->parsed()) return Witness(witness_name, witness_key, log_keys, witness_state, witnessed_dirs);
   if (approvals->parsed()) {
     if ((approvals_action == "list") != approvals_ask.empty()) {
-      return Fail(gov::exec::kExitConfig, "approvals: approve and refuse take an ask id; list takes none");
+      return Fail(gov::exec::kExitUsage, "approvals: approve and refuse take an ask id; list takes none");
     }
     return Approvals(approvals_at, approvals_action, approvals_ask, approvals_json);
   }
   if (lineage_dir.empty() || key_path.empty()) {
-    return Fail(gov::exec::kExitConfig, "--lineage and --key are required to serve (or use `govd witness`)");
+    return Fail(gov::exec::kExitUsage, "--lineage and --key are required to serve (or use `govd witness`)");
   }
   prctl(PR_SET_DUMPABLE, 0);  // the key in memory: no ptrace, no core
   auto submitters = GroupId(submitter_group);

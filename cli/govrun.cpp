@@ -441,7 +441,7 @@ constexpr const char* kHelp =
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "govrun: %s\ngovrun: usage: govrun [options] -- PROGRAM [ARGS...] (see govrun --help)\n",
                message.c_str());
-  return exec::kExitConfig;
+  return exec::kExitUsage;
 }
 
 // The command line: options up to the first `--`, the command after it.

@@ -190,13 +190,7 @@ ErrorOr<std::string> ReadWholeFile(const std::string& path, bool is_private) {
     return Error{"key file " + path + " is too large (" + std::to_string(info.st_size) + " bytes; at most " +
                  std::to_string(kMaxKeyFile) + ")"};
   }
-  if (is_private && (info.st_mode & 077) != 0) {
-    close(fd);
-    char mode[8];
-    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(info.st_mode & 07777));
-    return Error{"private key file " + path + " is accessible by group or others (mode " + mode +
-                 "); restrict it with `chmod 600 " + path + "`"};
-  }
+  const bool exposed = is_private && (info.st_mode & 077) != 0;
   std::string text(static_cast<std::size_t>(info.st_size), '\0');
   std::size_t done = 0;
   while (done < text.size()) {
@@ -217,6 +211,15 @@ ErrorOr<std::string> ReadWholeFile(const std::string& path, bool is_private) {
   }
   close(fd);
   text.resize(done);
+  // A private key others can read is refused, unless it is no private key at
+  // all (a public key given by mistake; ReadPrivateKeyFile says so).
+  if (exposed && text.find("-----BEGIN PUBLIC KEY-----") == std::string::npos) {
+    sodium_memzero(text.data(), text.size());
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(info.st_mode & 07777));
+    return Error{"private key file " + path + " is accessible by group or others (mode " + mode +
+                 "); restrict it with `chmod 600 " + path + "`"};
+  }
   return text;
 }
 
@@ -645,6 +648,12 @@ ErrorOr<void> WritePublicKeyFile(const std::string& path, const PublicKey& key, 
 
 ErrorOr<PrivateKey> ReadPrivateKeyFile(const std::string& path) {
   GOV_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path, /*is_private=*/true));
+  if (text.find("-----BEGIN PUBLIC KEY-----") != std::string::npos) {
+    sodium_memzero(text.data(), text.size());
+    return Error{path +
+                 " is a public key; signing needs the private key of the pair (NAME.key beside NAME.pub, "
+                 "from `govc keygen NAME`)"};
+  }
   auto key = PrivateKey::FromPem(text);
   sodium_memzero(text.data(), text.size());
   if (!key.ok()) {

@@ -8,6 +8,9 @@
 
 namespace gov::exec {
 
+// A command line the tool cannot use: an unknown option, a missing value
+// (EX_USAGE; the same for every gov tool, govc included).
+inline constexpr int kExitUsage = 64;
 // Denied by the policy, or an `ask` refused (EX_NOPERM).
 inline constexpr int kExitDenied = 77;
 // Configuration, policy, bundle, trust, --context or unenforceable obligation (EX_CONFIG).

@@ -377,7 +377,7 @@ TEST_CASE("govrun --check command line: --format needs --check, text or json, on
   auto usage = [&](const std::vector<std::string>& pre, const std::string& message) {
     const Result result = fixture.Run(TouchMarker(fixture), {}, pre);
     INFO(result.err);
-    CHECK(result.code == 78);
+    CHECK(result.code == 64);
     CHECK(result.err.find(message) != std::string::npos);
     CHECK(result.out.empty());
     CHECK_FALSE(Exists(fixture.Marker()));

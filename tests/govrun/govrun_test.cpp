@@ -439,11 +439,11 @@ TEST_CASE("configuration missing, unreadable or invalid: 78", "[govrun][failclos
   }
   SECTION("usage without --") {
     std::vector<std::string> argv = {Govrun(), "--config", fixture.config, "touch", fixture.Marker()};
-    ExpectNotRun(fixture, RunProcess(argv, fixture.dir), 78, "unexpected argument `touch` before `--`");
+    ExpectNotRun(fixture, RunProcess(argv, fixture.dir), 64, "unexpected argument `touch` before `--`");
   }
 }
 
-TEST_CASE("command line: usage errors are 78 and run nothing; --help and --version", "[govrun][failclosed]") {
+TEST_CASE("command line: usage errors are 64 and run nothing; --help and --version", "[govrun][failclosed]") {
   Fixture fixture(kTools);
   const std::string marker = fixture.Marker();
   const std::string config = "--config=" + fixture.config;
@@ -458,7 +458,7 @@ TEST_CASE("command line: usage errors are 78 and run nothing; --help and --versi
       {{Govrun(), config}, "`--` and the program to run are required"},
   };
   for (const auto& [argv, message] : cases) {
-    ExpectNotRun(fixture, RunProcess(argv, fixture.dir), 78, message);
+    ExpectNotRun(fixture, RunProcess(argv, fixture.dir), 64, message);
   }
   // `--option=VALUE` and `--option VALUE` are the same; options after `--`
   // belong to the program.

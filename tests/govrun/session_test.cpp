@@ -610,7 +610,7 @@ TEST_CASE("session: the approval terminal cannot be one the session's programs h
   CHECK(file.err.find("is not a terminal") != std::string::npos);
   const Result one_shot =
       RunProcess({Govrun(), "--ask-terminal", "/dev/tty", "--config", fixture.config, "--", "/bin/true"}, fixture.dir);
-  CHECK(one_shot.code == 78);
+  CHECK(one_shot.code == 64);  // a usage error
   CHECK(one_shot.err.find("--ask-terminal needs --session") != std::string::npos);
 }
 
@@ -775,14 +775,14 @@ TEST_CASE("session (kernel mechanism): root's default, recorded, its tree in a P
   }
 }
 
-TEST_CASE("session mechanism: usage and privilege errors are 78 and run nothing", "[govrun][session][kernel]") {
+TEST_CASE("session mechanism: usage errors are 64, privilege errors 78, and run nothing", "[govrun][session][kernel]") {
   Fixture fixture(CorpusPolicy());
   const std::string marker = fixture.Marker();
   const Result bogus = SessionWith(fixture, "magic", {"touch", marker});
-  CHECK(bogus.code == 78);
+  CHECK(bogus.code == 64);
   CHECK(bogus.err.find("--session-mechanism must be") != std::string::npos);
   const Result alone = fixture.Run({"touch", marker}, {}, {"--session-mechanism", "kernel"});
-  CHECK(alone.code == 78);
+  CHECK(alone.code == 64);
   CHECK(alone.err.find("--session-mechanism needs --session") != std::string::npos);
   RunOptions nobody;
   nobody.as_nobody = true;

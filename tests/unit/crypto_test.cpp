@@ -371,6 +371,10 @@ TEST_CASE("key files: modes, no overwrite, strict reading", "[crypto]") {
 
   REQUIRE(chmod(private_path.c_str(), 0640) == 0);
   ExpectError(ReadPrivateKeyFile(private_path), "accessible by group or others (mode 0640)");
+  // A public key given where the private one belongs is named as such, whatever its mode.
+  ExpectError(ReadPrivateKeyFile(public_path), public_path + " is a public key; signing needs the private key");
+  REQUIRE(chmod(public_path.c_str(), 0600) == 0);
+  ExpectError(ReadPrivateKeyFile(public_path), public_path + " is a public key; signing needs the private key");
   ExpectError(ReadPrivateKeyFile(dir.File("missing.key")), "cannot open key file");
   ExpectError(ReadPublicKeyFile(dir.File("")), "is not a regular file");
   const std::string bad_public = dir.File("bad.pub");
