@@ -73,9 +73,23 @@ constexpr const char* kUsage =
     "  govverify --lineage-key lineage.pub --format json /var/lib/gov/lineage\n"
     "  govverify export /var/lib/gov/lineage 77c5738e1ae68768cd41550cf6473430 -o run.lineage\n";
 
+// A command line govverify cannot use: one line saying what, and where the
+// help is (64).
 int Usage(const std::string& message) {
-  std::fprintf(stderr, "govverify: %s\n%s", message.c_str(), kUsage);
+  std::fprintf(stderr, "govverify: %s\ngovverify: usage: govverify [OPTIONS] PATH... (govverify --help)\n",
+               message.c_str());
   return static_cast<int>(Failure::kUsage);
+}
+
+// `--help` or `-h` among a subcommand's arguments: the whole help, exit 0.
+bool AskedForHelp(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::fputs(kUsage, stdout);
+      return true;
+    }
+  }
+  return false;
 }
 
 int Export(int argc, char** argv) {
@@ -294,6 +308,11 @@ int PrintQuery(const Query& query, const std::string& path, const lineage::Repor
 }
 
 int Main(int argc, char** argv) {
+  if (argc >= 2 && (std::strcmp(argv[1], "export") == 0 || std::strcmp(argv[1], "list") == 0 ||
+                    std::strcmp(argv[1], "show") == 0 || std::strcmp(argv[1], "note-key") == 0) &&
+      AskedForHelp(argc, argv)) {
+    return 0;
+  }
   if (argc >= 2 && std::strcmp(argv[1], "export") == 0) return Export(argc, argv);
   if (argc >= 2 && std::strcmp(argv[1], "note-key") == 0) return NoteKey(argc, argv);
   Query query;

@@ -104,6 +104,17 @@ TEST_CASE("govverify: exit codes per failure class, text and JSON", "[lineage][c
   CHECK(s.Govverify({s.log_path}).code == 64);
   CHECK(s.Govverify({"--trust", s.pub, "--replay", s.log_path}).code == 64);
   CHECK(s.Govverify({"--trust", s.pub, "--format", "xml", s.log_path}).code == 64);
+  // A usage error is one line and where the help is; every subcommand has --help.
+  const Ran unknown = s.Govverify({"--bogus", s.log_path});
+  CHECK(unknown.code == 64);
+  CHECK(unknown.err ==
+        "govverify: unknown option --bogus\ngovverify: usage: govverify [OPTIONS] PATH... (govverify --help)\n");
+  for (const char* subcommand : {"export", "list", "show", "note-key"}) {
+    const Ran help = s.Govverify({subcommand, "--help"});
+    INFO(subcommand);
+    CHECK(help.code == 0);
+    CHECK(help.out.find("govverify export LOG_OR_DIR RUN_ID -o BUNDLE") != std::string::npos);
+  }
   CHECK(s.Govverify({"--trust", s.pub, s.dir.path + "/missing"}).code == 66);
   // The first failing PATH decides the exit code.
   CHECK(s.Govverify({"--trust", s.pub, s.log_path, s.dir.path + "/garbage", s.dir.path + "/deleted.log"}).code == 5);
