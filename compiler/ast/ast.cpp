@@ -146,6 +146,14 @@ struct ExprEqual {
   }
 };
 
+bool SameObligations(const std::vector<Obligation>& a, const std::vector<Obligation>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != b[i].name || !EqualPtr(a[i].value, b[i].value)) return false;
+  }
+  return true;
+}
+
 struct DeclEqual {
   const DeclNode& other;
 
@@ -191,12 +199,7 @@ struct DeclEqual {
         a.obligations.size() != b.obligations.size()) {
       return false;
     }
-    for (std::size_t i = 0; i < a.obligations.size(); ++i) {
-      if (a.obligations[i].name != b.obligations[i].name || !EqualPtr(a.obligations[i].value, b.obligations[i].value)) {
-        return false;
-      }
-    }
-    return true;
+    return SameObligations(a.obligations, b.obligations);
   }
   bool operator()(const DefaultDecl& a) const {
     const auto& b = Other<DefaultDecl>();
@@ -204,12 +207,7 @@ struct DeclEqual {
         a.obligations.size() != b.obligations.size()) {
       return false;
     }
-    for (std::size_t i = 0; i < a.obligations.size(); ++i) {
-      if (a.obligations[i].name != b.obligations[i].name || !EqualPtr(a.obligations[i].value, b.obligations[i].value)) {
-        return false;
-      }
-    }
-    return true;
+    return SameObligations(a.obligations, b.obligations);
   }
   bool operator()(const TestBlock& a) const {
     const auto& b = Other<TestBlock>();
@@ -225,12 +223,7 @@ struct DeclEqual {
       for (std::size_t k = 0; k < x.argvs.size(); ++k) {
         if (!EqualPtr(x.argvs[k], y.argvs[k])) return false;
       }
-      for (std::size_t k = 0; k < x.obligations.size(); ++k) {
-        if (x.obligations[k].name != y.obligations[k].name ||
-            !EqualPtr(x.obligations[k].value, y.obligations[k].value)) {
-          return false;
-        }
-      }
+      if (!SameObligations(x.obligations, y.obligations)) return false;
       for (std::size_t k = 0; k < x.modifiers.size(); ++k) {
         if (x.modifiers[k].kind != y.modifiers[k].kind || !EqualPtr(x.modifiers[k].value, y.modifiers[k].value)) {
           return false;

@@ -433,35 +433,28 @@ class ModuleChecker {
     Type want = Bool();
     Typed condition = CheckExpr(*rule.condition, &want);
     ExpectCondition(*rule.condition, condition.type, "a rule condition");
-    std::vector<CheckedObligation> obligations;
     // Obligations limit a command that runs: an allowed one, or an asked
     // one once approved. A denied command does not run.
     if (!rule.obligations.empty() && rule.verdict == ast::Verdict::kDeny) {
       Emit(Kind::kObligationOnDeny, rule.obligations.front().span, "`deny` rules cannot carry obligations").help =
           "obligations limit what a command that runs may do; move them to an `allow` or `ask` rule";
     }
-    std::map<std::string, Span> seen;
-    for (const ast::Obligation& obligation : rule.obligations) {
-      auto [it, inserted] = seen.emplace(obligation.name, obligation.name_span);
-      if (!inserted) {
-        Emit(Kind::kDuplicateObligation, obligation.name_span,
-             fmt::format("obligation `{}` is given twice", obligation.name))
-            .notes.push_back({it->second, "first given here"});
-        continue;
-      }
-      if (auto value = CheckObligation(obligation)) {
-        obligations.push_back(CheckedObligation{obligation.name, obligation.span, std::move(*value)});
-      }
-    }
-    m_.obligations.push_back(std::move(obligations));
+    m_.obligations.push_back(CheckObligations(rule.obligations));
   }
 
   // `default with { ... }`: checked like a rule's obligations.
   void CheckDefaults(const ast::DefaultDecl& defaults) {
     locals_.clear();
     m_.has_default_obligations = true;
+    m_.default_obligations = CheckObligations(defaults.obligations);
+  }
+
+  // The obligations of a `with { ... }` (a rule's, a test case's, the
+  // default's): each checked, none given twice.
+  std::vector<CheckedObligation> CheckObligations(const std::vector<ast::Obligation>& given) {
+    std::vector<CheckedObligation> checked;
     std::map<std::string, Span> seen;
-    for (const ast::Obligation& obligation : defaults.obligations) {
+    for (const ast::Obligation& obligation : given) {
       auto [it, inserted] = seen.emplace(obligation.name, obligation.name_span);
       if (!inserted) {
         Emit(Kind::kDuplicateObligation, obligation.name_span,
@@ -470,9 +463,10 @@ class ModuleChecker {
         continue;
       }
       if (auto value = CheckObligation(obligation)) {
-        m_.default_obligations.push_back(CheckedObligation{obligation.name, obligation.span, std::move(*value)});
+        checked.push_back(CheckedObligation{obligation.name, obligation.span, std::move(*value)});
       }
     }
+    return checked;
   }
 
   std::optional<Value> CheckObligation(const ast::Obligation& obligation) {
@@ -665,20 +659,7 @@ class ModuleChecker {
           "`with { ... }` states the obligations of a command that runs: expect `allow` or `ask`";
       return;
     }
-    std::vector<CheckedObligation>& checked = m_.test_obligations[&test];
-    std::map<std::string, Span> seen;
-    for (const ast::Obligation& obligation : test.obligations) {
-      auto [it, inserted] = seen.emplace(obligation.name, obligation.name_span);
-      if (!inserted) {
-        Emit(Kind::kDuplicateObligation, obligation.name_span,
-             fmt::format("obligation `{}` is given twice", obligation.name))
-            .notes.push_back({it->second, "first given here"});
-        continue;
-      }
-      if (auto value = CheckObligation(obligation)) {
-        checked.push_back(CheckedObligation{obligation.name, obligation.span, std::move(*value)});
-      }
-    }
+    m_.test_obligations[&test] = CheckObligations(test.obligations);
   }
 
   // The folded value of a test case's modifier `kind`, or nullptr when it is

@@ -39,20 +39,6 @@ struct Unit {
   const char* name;
 };
 
-const char* NetworkName(ir::Network network) {
-  switch (network) {
-    case ir::Network::kNone:
-      return "none";
-    case ir::Network::kLoopback:
-      return "loopback";
-    case ir::Network::kAny:
-      return "any";
-    case ir::Network::kUnset:
-      break;
-  }
-  return "unset";
-}
-
 // `["a", "b"]` with each item a quoted string literal.
 std::string QuotedList(const std::vector<std::string>& items) {
   std::string text;
@@ -84,7 +70,7 @@ std::vector<std::pair<std::string, std::string>> DescribeObligations(const ir::O
   if (o.timeout_ms != 0) out.emplace_back("timeout", FormatDuration(o.timeout_ms));
   if (o.memory_bytes != 0) out.emplace_back("memory", FormatSize(o.memory_bytes));
   if (o.processes != 0) out.emplace_back("processes", std::to_string(o.processes));
-  if (o.network != ir::Network::kUnset) out.emplace_back("network", NetworkName(o.network));
+  if (o.network != ir::Network::kUnset) out.emplace_back("network", ir::NetworkName(o.network));
   if (o.has_read) out.emplace_back("read", QuotedList(o.read));
   if (o.has_write) out.emplace_back("write", QuotedList(o.write));
   if (o.has_env) out.emplace_back("env", QuotedList(o.env));
@@ -105,7 +91,7 @@ nlohmann::json ObligationsJson(const ir::Obligations& o) {
   if (o.timeout_ms != 0) json["timeout_ms"] = o.timeout_ms;
   if (o.memory_bytes != 0) json["memory_bytes"] = o.memory_bytes;
   if (o.processes != 0) json["processes"] = o.processes;
-  if (o.network != ir::Network::kUnset) json["network"] = NetworkName(o.network);
+  if (o.network != ir::Network::kUnset) json["network"] = ir::NetworkName(o.network);
   if (o.has_read) json["read"] = o.read;
   if (o.has_write) json["write"] = o.write;
   if (o.has_env) json["env"] = o.env;

@@ -268,16 +268,7 @@ class Linter {
         }
       });
     };
-    for (const ast::Decl& decl : m_.ast->decls) {
-      if (const auto* rule = std::get_if<ast::Rule>(&decl.node)) {
-        scan(*rule->condition);
-        for (const ast::Obligation& obligation : rule->obligations) scan(*obligation.value);
-      } else if (const auto* def = std::get_if<ast::DefDecl>(&decl.node)) {
-        scan(*def->body);
-      } else if (const auto* constant = std::get_if<ast::ConstDecl>(&decl.node)) {
-        scan(*constant->value);
-      }
-    }
+    ForEachRoot(scan);
     if (whole_context) return;
     for (const check::ContextFieldInfo& field : m_.context) {
       if (read.count(field.name)) continue;
@@ -747,16 +738,24 @@ class Linter {
             .help = std::move(help);
       });
     };
+    ForEachRoot(scan);
+  }
+
+  // Calls `fn` on every expression root of the module that governs a
+  // decision: rule conditions, obligations (the rules' and `default with`),
+  // function bodies and constants — not test cases.
+  template <typename Fn>
+  void ForEachRoot(Fn&& fn) const {
     for (const ast::Decl& decl : m_.ast->decls) {
       if (const auto* rule = std::get_if<ast::Rule>(&decl.node)) {
-        scan(*rule->condition);
-        for (const ast::Obligation& obligation : rule->obligations) scan(*obligation.value);
+        fn(*rule->condition);
+        for (const ast::Obligation& obligation : rule->obligations) fn(*obligation.value);
       } else if (const auto* def = std::get_if<ast::DefDecl>(&decl.node)) {
-        scan(*def->body);
+        fn(*def->body);
       } else if (const auto* constant = std::get_if<ast::ConstDecl>(&decl.node)) {
-        scan(*constant->value);
+        fn(*constant->value);
       } else if (const auto* defaults = std::get_if<ast::DefaultDecl>(&decl.node)) {
-        for (const ast::Obligation& obligation : defaults->obligations) scan(*obligation.value);
+        for (const ast::Obligation& obligation : defaults->obligations) fn(*obligation.value);
       }
     }
   }

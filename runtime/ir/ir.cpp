@@ -569,6 +569,20 @@ class Validator {
 
 }  // namespace
 
+const char* NetworkName(Network network) {
+  switch (network) {
+    case Network::kNone:
+      return "none";
+    case Network::kLoopback:
+      return "loopback";
+    case Network::kAny:
+      return "any";
+    case Network::kUnset:
+      break;
+  }
+  return "unset";
+}
+
 std::string Validate(const Policy& policy) {
   return Validator(policy).Run();
 }

@@ -139,6 +139,9 @@ enum class Verdict : std::uint8_t { kAllow = 0, kDeny = 1, kAsk = 2 };
 
 enum class Network : std::uint8_t { kUnset = 0, kNone = 1, kLoopback = 2, kAny = 3 };
 
+// "none", "loopback", "any" as the policy language spells them; "unset".
+const char* NetworkName(Network network);
+
 // Obligations of one allow or ask rule (constants). Unset limits are 0 /
 // empty with the matching `has_` flag false.
 struct Obligations {

@@ -20,19 +20,6 @@
 namespace gov::session {
 namespace {
 
-std::string NetworkName(ir::Network network) {
-  switch (network) {
-    case ir::Network::kNone:
-      return "none";
-    case ir::Network::kLoopback:
-      return "loopback";
-    case ir::Network::kAny:
-      return "any";
-    default:
-      return "unset";
-  }
-}
-
 std::string JoinList(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& item : items) {
@@ -55,7 +42,7 @@ std::string ObligationsText(const ir::Obligations& obligations) {
     text += " processes=" + std::to_string(obligations.processes);
   }
   if (obligations.network != ir::Network::kUnset) {
-    text += " network=" + NetworkName(obligations.network);
+    text += std::string(" network=") + ir::NetworkName(obligations.network);
   }
   if (obligations.has_read) {
     text += " read=" + EscapeForDisplay(JoinList(obligations.read));
