@@ -1207,7 +1207,7 @@ class FileParser {
           case GovLexer::BAD_NUMBER: {
             ++errors_;
             const std::string_view literal = std::string_view(text).substr(begin, end - begin);
-            const std::size_t digits = literal.find_first_not_of("0123456789");
+            const std::size_t digits = std::min(literal.find_first_not_of("0123456789"), literal.size());
             const std::string unit = UnitSpelling(literal.substr(0, digits), literal.substr(digits));
             diagnostics_.Emit(Kind::kUnknownUnit, span, fmt::format("unknown unit or suffix in `{}`", literal)).help =
                 unit.empty() ? "durations use ms, s, m, h, d; sizes use B, KB, MB, GB, TB, KiB, MiB, GiB, TiB"
