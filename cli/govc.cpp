@@ -1,6 +1,6 @@
 // govc: the Gov policy compiler. Subcommands: check, fmt, lint, keygen,
 // build, eval, test (the last four in govc_policy.cpp).
-// Exit codes: 0 clean, 1 problems found in the policies, 2 usage or tool failure.
+// Exit codes: 0 clean, 1 problems found in the policies, 2 tool failure, 64 usage error.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -289,7 +289,7 @@ int Main(int argc, char** argv) {
   eval->add_option("--format", eval_args.format, "Output format")->check(CLI::IsMember({"text", "json"}));
   eval->add_flag("--interp", eval_args.interp, "Decide with the IR interpreter instead of native code");
   eval->footer(
-      "Exit status: 0 decided (whatever the verdict), 1 policy errors, 2 usage or tool failure.\n"
+      "Exit status: 0 decided (whatever the verdict), 1 policy errors, 2 tool failure, 64 usage error.\n"
       "Examples:\n  govc eval examples/agent.gov --request req.json\n"
       "  govc eval --bundle agent.govb --trust ops.pub --request req.json --format json\n");
 
