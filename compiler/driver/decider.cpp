@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "compiler/format/format.h"
 #include "runtime/abi/helpers.h"
 
 namespace gov::driver {
@@ -43,8 +44,7 @@ struct Unit {
 std::string QuotedList(const std::vector<std::string>& items) {
   std::string text;
   for (const std::string& item : items) {
-    text += (text.empty() ? "" : ", ") +
-            nlohmann::json(item).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    text += (text.empty() ? "" : ", ") + format::Quote(item);
   }
   return "[" + text + "]";
 }

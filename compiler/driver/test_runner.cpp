@@ -8,14 +8,16 @@
 #include <nlohmann/json.hpp>
 
 #include "compiler/driver/decider.h"
+#include "compiler/format/format.h"
 #include "runtime/interp/interp.h"
 #include "runtime/request/request.h"
 
 namespace gov::driver {
 namespace {
 
+// A string as the case would write it: a Gov string literal.
 std::string Quoted(const std::string& text) {
-  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return format::Quote(text);
 }
 
 std::string JoinNames(const std::vector<std::string>& names) {

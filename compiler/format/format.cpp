@@ -20,6 +20,44 @@
 #include <vector>
 
 namespace gov::format {
+
+// A string literal with canonical escapes.
+std::string Quote(std::string_view value) {
+  std::string out = "\"";
+  for (char c : value) {
+    unsigned char byte = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        // NUL has no escape (`\u{0}` is rejected), so it stays a raw byte.
+        if ((byte < 0x20 && byte != 0) || byte == 0x7F) {
+          char escape[16];
+          std::snprintf(escape, sizeof escape, "\\u{%02X}", static_cast<unsigned>(byte));
+          out += escape;
+        } else {
+          out.push_back(c);
+        }
+        break;
+    }
+  }
+  out += '"';
+  return out;
+}
+
 namespace {
 
 using DocId = std::uint32_t;
@@ -233,43 +271,6 @@ class SourceScan {
 };
 
 // ---------------------------------------------------------------- literals
-
-// A string literal with canonical escapes.
-std::string Quote(std::string_view value) {
-  std::string out = "\"";
-  for (char c : value) {
-    unsigned char byte = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        // NUL has no escape (`\u{0}` is rejected), so it stays a raw byte.
-        if ((byte < 0x20 && byte != 0) || byte == 0x7F) {
-          char escape[16];
-          std::snprintf(escape, sizeof escape, "\\u{%02X}", static_cast<unsigned>(byte));
-          out += escape;
-        } else {
-          out.push_back(c);
-        }
-        break;
-    }
-  }
-  out += '"';
-  return out;
-}
 
 std::string TypeText(const ast::TypeExpr& type);
 

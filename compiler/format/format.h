@@ -26,4 +26,7 @@ std::string FormatFile(const ast::File& file, const source::SourceFile& source);
 // help text and lint messages).
 std::string FormatExpr(const ast::Expr& expr);
 
+// `value` as a Gov string literal with canonical escapes (`"a\"b"`).
+std::string Quote(std::string_view value);
+
 }  // namespace gov::format
