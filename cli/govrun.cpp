@@ -1329,7 +1329,7 @@ int HookMain(int argc, char** argv) {
 }  // namespace
 }  // namespace gov
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(GOV_SANITIZED)
 // Sanitizer builds only: LeakSanitizer cannot stop the threads of a process
 // started set-gid (AT_SECURE: not dumpable, no ptrace of itself) and would
 // turn govrun's exit status into 1; such runs skip the leak check.

@@ -20,7 +20,7 @@ add_custom_command(
   VERBATIM)
 
 # ANTLR 4.9's Vocabulary.h defaults a constructor that clang (correctly) treats
-# as deleted under C++20; g++ accepts it. For clang builds (the fuzz preset)
+# as deleted under C++20; g++ accepts it. For clang builds (asan and fuzz presets)
 # use a copy of the runtime headers with that one constructor spelled out.
 set(GOV_ANTLR_INCLUDE /usr/include/antlr4-runtime)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")

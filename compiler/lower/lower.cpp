@@ -317,17 +317,20 @@ struct Val {
   std::vector<Val> items;        // kList elements
   std::vector<FieldVal> fields;  // kRecord fields (declaration order), kMap entries (sorted by key)
 
-  static Val Node(std::uint32_t n) {
-    Val v;
-    v.node = n;
-    return v;
-  }
+  static Val Node(std::uint32_t n);
 };
 
 struct FieldVal {
   std::string name;
   Val value;
 };
+
+// Defined once FieldVal is complete (Val's constructor needs it).
+Val Val::Node(std::uint32_t n) {
+  Val v;
+  v.node = n;
+  return v;
+}
 
 // ---------------------------------------------------------------- the lowerer
 

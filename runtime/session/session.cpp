@@ -519,7 +519,9 @@ class Supervisor {
   exec::Outcome<SessionResult> Finish() {
     // Runs whose processes the kernel never reported ending (killed as
     // leftovers, or gone untraced): ended here, never left open.
-    for (auto& [pid, proc] : procs_) {
+    for (auto& entry : procs_) {
+      const auto pid = entry.first;
+      auto& proc = entry.second;  // named, not a structured binding: lambdas below capture it
       if (proc.pending && !proc.pending->root) {
         EndRun(*proc.pending->run, [&](lineage::End& end) { end.exec_error = "the session ended first"; });
       }

@@ -998,7 +998,7 @@ TEST_CASE("memory: a program cannot use more than `memory`", "[govrun][limits]")
       CHECK(big.err.find("killed at its memory limit") != std::string::npos);
     }
   }
-#if !defined(__SANITIZE_ADDRESS__)
+#if !defined(GOV_SANITIZED)
   SECTION("unprivileged caller: RLIMIT_AS (allocations fail)") {
     Fixture fixture(policy, false, true);
     const std::string helper = fixture.dir + "/govrun_tests";

@@ -281,7 +281,7 @@ TEST_CASE("govrun --bundle: a FIFO is written to, a symlink written through", "[
 
 TEST_CASE("govrun: 8 concurrent govrun loops into one log", "[lineage][govrun][processes]") {
   Governed g;
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(GOV_SANITIZED)
   const int per_process = 10;  // an ASan govrun starts ~10x slower; the release suite runs 200
 #else
   const int per_process = 200;  // issue 5: 8 concurrent govrun processes x 200 runs

@@ -202,7 +202,7 @@ TEST_CASE("writers SIGKILLed at random points: the log verifies, interrupted run
   std::mt19937 random(20261129);
   std::map<std::string, char> reports;
   int kills = 0;
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(GOV_SANITIZED)
   const std::size_t kRuns = 30;  // ASan makes each run ~10x slower; the release suite runs 200
   const int kMaxDelayUs = 200000;
   const int kMaxKills = 400;  // well inside the test's timeout even on a loaded machine

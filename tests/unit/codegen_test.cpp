@@ -1374,7 +1374,7 @@ TEST_CASE("codegen: random policies decide like the interpreter", "[codegen]") {
   // With the default 150 policies: 105,000 pairs (issue 3: >= 100,000 in CI,
   // met by the release suite). Under AddressSanitizer 40 policies, 28,000
   // pairs: the sanitizers look for memory errors, not scale.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(GOV_SANITIZED)
   constexpr int kDefaultPolicies = 40;
 #else
   constexpr int kDefaultPolicies = 150;
@@ -1386,7 +1386,7 @@ TEST_CASE("codegen: random policies decide like the interpreter", "[codegen]") {
 TEST_CASE("codegen: random policies whose rules repeat shapes decide like the interpreter", "[codegen]") {
   // Rules replay earlier rules' structures with other constants: 40,000 pairs
   // (12,000 under AddressSanitizer, whose build is several times slower).
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(GOV_SANITIZED)
   constexpr int kDefaultPolicies = 30;
 #else
   constexpr int kDefaultPolicies = 100;

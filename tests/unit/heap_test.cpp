@@ -55,7 +55,7 @@ int CheckInChild() {
     std::fprintf(stderr, "heap_test: heap not prepared: %s\n", heap.why_not.c_str());
     // Only acceptable with an allocator that is not glibc's (sanitizers) or
     // a kernel without transparent huge pages.
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(GOV_SANITIZED)
     return heap.why_not.empty() ? 10 : 0;
 #else
     return access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) != 0 ? 0 : 11;

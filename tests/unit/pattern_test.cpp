@@ -19,10 +19,14 @@
 
 // libstdc++ 12's <regex> trips a false -Wmaybe-uninitialized (GCC bug
 // 105562) once inlined; std::regex is only the differential test's oracle.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <regex>
 #pragma GCC diagnostic pop
+#else
+#include <regex>
+#endif
 
 namespace gov::pattern {
 namespace {
