@@ -361,8 +361,8 @@ std::vector<lineage::EnforcedLimit> EnforcedLimits(const exec::Sandbox& sandbox,
   std::vector<lineage::EnforcedLimit> limits = sandbox.limits();
   if (obligations.timeout_ms > 0) {
     limits.push_back({"timeout",
-                      "govrun supervisor (SIGTERM to the run, SIGKILL after " + std::to_string(kill_grace_ms) + " ms)",
-                      std::to_string(obligations.timeout_ms) + "ms"});
+                      "govrun supervisor (SIGTERM to the run, SIGKILL after " + ir::FormatDuration(kill_grace_ms) + ")",
+                      ir::FormatDuration(obligations.timeout_ms)});
   }
   return limits;
 }
@@ -1090,8 +1090,8 @@ int Main(int argc, char** argv, Timings& timings) {
   killer.Disarm();
   timings.Mark("run");
   if (result.killed_by == "timeout") {
-    std::fprintf(stderr, "govrun: %s exceeded its timeout of %lld ms and was stopped\n", shown_program.c_str(),
-                 static_cast<long long>(obligations.timeout_ms));
+    std::fprintf(stderr, "govrun: %s exceeded its timeout of %s and was stopped\n", shown_program.c_str(),
+                 ir::FormatDuration(obligations.timeout_ms).c_str());
   } else if (result.killed_by == "memory") {
     std::fprintf(stderr, "govrun: %s was killed at its memory limit\n", shown_program.c_str());
   }

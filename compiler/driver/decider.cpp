@@ -35,11 +35,6 @@ ErrorOr<void> Decider::Decide(const gov_request& request, gov_decision& decision
 
 namespace {
 
-struct Unit {
-  std::int64_t size;
-  const char* name;
-};
-
 // `["a", "b"]` with each item a quoted string literal.
 std::string QuotedList(const std::vector<std::string>& items) {
   std::string text;
@@ -51,24 +46,10 @@ std::string QuotedList(const std::vector<std::string>& items) {
 
 }  // namespace
 
-std::string FormatDuration(std::int64_t ms) {
-  for (Unit unit : {Unit{86400000, "d"}, Unit{3600000, "h"}, Unit{60000, "m"}, Unit{1000, "s"}}) {
-    if (ms % unit.size == 0) return fmt::format("{}{}", ms / unit.size, unit.name);
-  }
-  return fmt::format("{}ms", ms);
-}
-
-std::string FormatSize(std::int64_t bytes) {
-  for (Unit unit : {Unit{1LL << 40, "TiB"}, Unit{1LL << 30, "GiB"}, Unit{1LL << 20, "MiB"}, Unit{1LL << 10, "KiB"}}) {
-    if (bytes % unit.size == 0) return fmt::format("{}{}", bytes / unit.size, unit.name);
-  }
-  return fmt::format("{}B", bytes);
-}
-
 std::vector<std::pair<std::string, std::string>> DescribeObligations(const ir::Obligations& o) {
   std::vector<std::pair<std::string, std::string>> out;
-  if (o.timeout_ms != 0) out.emplace_back("timeout", FormatDuration(o.timeout_ms));
-  if (o.memory_bytes != 0) out.emplace_back("memory", FormatSize(o.memory_bytes));
+  if (o.timeout_ms != 0) out.emplace_back("timeout", ir::FormatDuration(o.timeout_ms));
+  if (o.memory_bytes != 0) out.emplace_back("memory", ir::FormatSize(o.memory_bytes));
   if (o.processes != 0) out.emplace_back("processes", std::to_string(o.processes));
   if (o.network != ir::Network::kUnset) out.emplace_back("network", ir::NetworkName(o.network));
   if (o.has_read) out.emplace_back("read", QuotedList(o.read));

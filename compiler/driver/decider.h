@@ -35,11 +35,6 @@ class Decider {
   std::unique_ptr<codegen::JitPolicy> jit_;
 };
 
-// "10m", "1500ms": a duration in milliseconds, exactly, in its largest whole unit.
-std::string FormatDuration(std::int64_t ms);
-// "4GiB", "3000B": a size in bytes, exactly, in its largest whole binary unit.
-std::string FormatSize(std::int64_t bytes);
-
 // The obligations as `key = value` pairs in the language's spelling
 // (`timeout = 10m`, `read = ["/work"]`), in the language's order.
 std::vector<std::pair<std::string, std::string>> DescribeObligations(const ir::Obligations& obligations);

@@ -569,6 +569,29 @@ class Validator {
 
 }  // namespace
 
+namespace {
+
+struct Unit {
+  std::int64_t size;
+  const char* name;
+};
+
+}  // namespace
+
+std::string FormatDuration(std::int64_t ms) {
+  for (Unit unit : {Unit{86400000, "d"}, Unit{3600000, "h"}, Unit{60000, "m"}, Unit{1000, "s"}}) {
+    if (ms % unit.size == 0) return std::to_string(ms / unit.size) + unit.name;
+  }
+  return std::to_string(ms) + "ms";
+}
+
+std::string FormatSize(std::int64_t bytes) {
+  for (Unit unit : {Unit{1LL << 40, "TiB"}, Unit{1LL << 30, "GiB"}, Unit{1LL << 20, "MiB"}, Unit{1LL << 10, "KiB"}}) {
+    if (bytes % unit.size == 0) return std::to_string(bytes / unit.size) + unit.name;
+  }
+  return std::to_string(bytes) + "B";
+}
+
 const char* NetworkName(Network network) {
   switch (network) {
     case Network::kNone:

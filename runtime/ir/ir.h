@@ -142,6 +142,12 @@ enum class Network : std::uint8_t { kUnset = 0, kNone = 1, kLoopback = 2, kAny =
 // "none", "loopback", "any" as the policy language spells them; "unset".
 const char* NetworkName(Network network);
 
+// "10m", "1500ms": a duration in milliseconds, exactly, in its largest whole
+// unit, as the policy language spells it (every tool prints limits this way).
+std::string FormatDuration(std::int64_t ms);
+// "4GiB", "3000B": a size in bytes, exactly, in its largest whole binary unit.
+std::string FormatSize(std::int64_t bytes);
+
 // Obligations of one allow or ask rule (constants). Unset limits are 0 /
 // empty with the matching `has_` flag false.
 struct Obligations {

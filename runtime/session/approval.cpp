@@ -33,10 +33,10 @@ std::string JoinList(const std::vector<std::string>& items) {
 std::string ObligationsText(const ir::Obligations& obligations) {
   std::string text;
   if (obligations.timeout_ms > 0) {
-    text += " timeout=" + std::to_string(obligations.timeout_ms) + "ms";
+    text += " timeout=" + ir::FormatDuration(obligations.timeout_ms);
   }
   if (obligations.memory_bytes > 0) {
-    text += " memory=" + std::to_string(obligations.memory_bytes) + "B";
+    text += " memory=" + ir::FormatSize(obligations.memory_bytes);
   }
   if (obligations.processes > 0) {
     text += " processes=" + std::to_string(obligations.processes);

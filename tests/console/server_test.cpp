@@ -235,7 +235,7 @@ def call(request):
     return json.loads(receive(struct.unpack('<I', receive(4))[0]))
 assert call({'op': 'hello', 'version': 1})['ok']
 question = {'program': '/usr/bin/git', 'command': 'git push --force <img src=x onerror=alert(1)>', 'cwd': '/srv',
-            'limits': 'timeout=60000ms', 'rules': [{'name': 'push', 'reason': 'a person decides'}]}
+            'limits': 'timeout=1m', 'rules': [{'name': 'push', 'reason': 'a person decides'}]}
 answer = call({'op': 'ask', 'run': sys.argv[2], 'question': question, 'timeout_ms': 60000})
 print(answer['answer'], answer['by_uid'])
 )";

@@ -357,7 +357,7 @@ TEST_CASE("finding 4: an approved ask runs under the obligations of the matching
   const Result approved = RunOnTerminal(fixture, {"touch", fixture.dir + "/ok/a", fixture.dir + "/outside2"}, "y\n");
   INFO(approved.err);
   // The prompt shows the limits it will run under: the allow's and the ask's.
-  CHECK(approved.err.find("limits: timeout=60000ms write=[" + fixture.dir + "/ok]") != std::string::npos);
+  CHECK(approved.err.find("limits: timeout=1m write=[" + fixture.dir + "/ok]") != std::string::npos);
   CHECK(Exists(fixture.dir + "/ok/a"));
   CHECK_FALSE(Exists(fixture.dir + "/outside2"));
   CHECK(approved.code != 0);  // touch could not create outside2

@@ -35,7 +35,7 @@ govLineageData().then((data) => {
       (report.uncertified > 0 ? ', ' + plural(report.uncertified, 'record') + ' after the last checkpoint (not vouched for)' : '') +
       '; runs: ' + report.runs + ' (allow ' + report.allow + ', deny ' + report.deny + ', ask ' + report.ask + ')' +
       (report.incomplete.length ? ', incomplete ' + report.incomplete.length : '') +
-      (report.bound > 0 ? '; policy: ' + report.bound + ' decisions bound, ' + report.replayed + ' replayed' : '')));
+      (report.bound > 0 ? '; policy: ' + plural(report.bound, 'decision') + ' bound, ' + report.replayed + ' replayed' : '')));
     banner.appendChild(sub);
     document.title = (report.ok ? '✓ ' : '✗ ') + 'gov proof viewer';
   }
