@@ -19,16 +19,13 @@
 #include "compiler/driver/heap.h"
 #include "compiler/format/format.h"
 #include "compiler/lint/lint.h"
+#include "runtime/support/input_file.h"
 #include "runtime/support/output_file.h"
 
 namespace gov::cli {
 namespace {
 
 constexpr std::string_view kVersion = "0.1.0";
-
-bool UseColor(FILE* stream) {
-  return isatty(fileno(stream)) != 0 && std::getenv("NO_COLOR") == nullptr;
-}
 
 // Accumulates rendered diagnostics from several compilations, dropping
 // duplicates (a module imported by two checked files is reported once).
@@ -173,7 +170,8 @@ int RunFmt(const std::vector<std::string>& inputs, bool check_only, bool to_stdo
     }
     std::string original = text.value();
     driver::RunWithLargeStack([&] {
-      ErrorOr<std::unique_ptr<driver::ParsedFile>> parsed = driver::ParseOnly(path, std::move(text).value());
+      ErrorOr<std::unique_ptr<driver::ParsedFile>> parsed =
+          driver::ParseOnly(driver::SourceName(path), std::move(text).value());
       driver::ParsedFile& p = *parsed.value();
       if (p.diagnostics.HasErrors()) {
         // Never rewrite a file that does not parse: its text would be lost.
@@ -183,11 +181,12 @@ int RunFmt(const std::vector<std::string>& inputs, bool check_only, bool to_stdo
         return;
       }
       std::string formatted = format::FormatFile(p.file, p.sources.file(p.file.file_id));
-      if (to_stdout) {
+      // Standard input is formatted to standard output.
+      if (!check_only && (to_stdout || path == input::kStandardInput)) {
         std::fputs(formatted.c_str(), stdout);
       } else if (formatted != original) {
         if (check_only) {
-          std::fprintf(stderr, "%s: would be reformatted\n", path.c_str());
+          std::fprintf(stderr, "%s: would be reformatted\n", driver::SourceName(path).c_str());
           status = std::max(status, kExitFindings);
         } else if (ErrorOr<void> written = output::WriteOutputFile(path, formatted); !written.ok()) {
           status = ToolFailure(written.error().message);
@@ -306,6 +305,15 @@ int Main(int argc, char** argv) {
       "Example: govc test --coverage-min 100 examples/agent.gov\n"
       "         govc test --format junit --filter git policies/ > govc-test.xml\n");
 
+  // --color, before or after the subcommand.
+  std::string color = "auto";
+  const auto add_color = [&color](CLI::App* command) {
+    command->add_option("--color", color, "Colour diagnostics: auto (a terminal, and NO_COLOR unset), always, never")
+        ->check(CLI::IsMember({"auto", "always", "never"}));
+  };
+  add_color(&app);
+  for (CLI::App* sub : app.get_subcommands({})) add_color(sub);
+
   // `govc help [SUBCOMMAND]`, and a misspelt subcommand named with its closest spelling.
   std::vector<std::string> names;
   for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
@@ -358,6 +366,7 @@ int Main(int argc, char** argv) {
                  message.c_str(), help.empty() ? "" : ("govc: " + help).c_str(), help.empty() ? "" : "\n");
     return kExitUsage;
   }
+  SetColorMode(color == "always" ? ColorMode::kAlways : color == "never" ? ColorMode::kNever : ColorMode::kAuto);
   try {
     if (check->parsed()) {
       int status = RunCheck(paths, format);

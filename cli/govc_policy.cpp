@@ -30,6 +30,7 @@
 #include "runtime/crypto/sha256.h"
 #include "runtime/interp/interp.h"
 #include "runtime/request/request.h"
+#include "runtime/support/input_file.h"
 #include "runtime/support/output_file.h"
 
 namespace gov::cli {
@@ -45,12 +46,34 @@ int ToolFailure(const std::string& message) {
 
 namespace {
 
-bool UseColor() { return isatty(fileno(stderr)) != 0 && std::getenv("NO_COLOR") == nullptr; }
+ColorMode color_mode = ColorMode::kAuto;
+
+}  // namespace
+
+void SetColorMode(ColorMode mode) {
+  color_mode = mode;
+}
+
+bool UseColor(FILE* stream) {
+  switch (color_mode) {
+    case ColorMode::kAlways:
+      return true;
+    case ColorMode::kNever:
+      return false;
+    case ColorMode::kAuto:
+      break;
+  }
+  // NO_COLOR (no-color.org): set and not empty.
+  const char* no_color = std::getenv("NO_COLOR");
+  return isatty(fileno(stream)) != 0 && (no_color == nullptr || *no_color == '\0');
+}
+
+namespace {
 
 // Prints a compilation's diagnostics (text, stderr); true when it has errors.
 bool PrintDiagnostics(driver::Compilation& c) {
   c.diagnostics.Sort();
-  std::fputs(diagnostics::RenderText(c.sources, c.diagnostics.diagnostics(), UseColor()).c_str(), stderr);
+  std::fputs(diagnostics::RenderText(c.sources, c.diagnostics.diagnostics(), UseColor(stderr)).c_str(), stderr);
   return c.diagnostics.HasErrors();
 }
 
@@ -62,30 +85,6 @@ ErrorOr<driver::LoweredPolicy> LowerAndReport(const std::string& path, bool& ok)
   if (!result->ok()) return result->error();
   ok = !PrintDiagnostics(*result->value().compilation);
   return std::move(*result).value();
-}
-
-ErrorOr<std::string> ReadWholeFile(const std::string& path, std::size_t limit) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error{fmt::format("{}: cannot open: {}", path, std::strerror(errno))};
-  std::string text;
-  char buffer[65536];
-  for (;;) {
-    ssize_t n = read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int saved = errno;
-      close(fd);
-      return Error{fmt::format("{}: cannot read: {}", path, std::strerror(saved))};
-    }
-    if (n == 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
-    if (text.size() > limit) {
-      close(fd);
-      return Error{fmt::format("{}: larger than {} bytes", path, limit)};
-    }
-  }
-  close(fd);
-  return text;
 }
 
 // Exactly one policy file from `paths` (folders expanded).
@@ -185,9 +184,10 @@ int RunBuild(const BuildArgs& args) {
   // With `-o -` the bundle is standard output: the summary goes to stderr.
   FILE* summary = args.output == "-" || args.emit_llvm == "-" ? stderr : stdout;
   std::fprintf(summary, "wrote %s: policy %s %s, %zu rule%s, %s, %zu bytes, %s, signed by key %s\n",
-               args.output.c_str(), policy.name.c_str(), policy.version.c_str(), policy.rules.size(),
-               policy.rules.size() == 1 ? "" : "s", args.native ? "native code + IR" : "IR only",
-               bundle->value().size(), crypto::DigestString(crypto::FastSha256(bundle->value())).c_str(),
+               args.output == "-" ? "standard output" : args.output.c_str(), policy.name.c_str(),
+               policy.version.c_str(), policy.rules.size(), policy.rules.size() == 1 ? "" : "s",
+               args.native ? "native code + IR" : "IR only", bundle->value().size(),
+               crypto::DigestString(crypto::FastSha256(bundle->value())).c_str(),
                key.value().public_key().IdHex().c_str());
   return kExitOk;
 }
@@ -233,6 +233,12 @@ int RunEval(const EvalArgs& args) {
   if (args.bundle.empty() == args.paths.empty()) {
     return ToolFailure("give either a policy file or --bundle FILE.govb");
   }
+  const bool policy_on_stdin =
+      args.bundle == input::kStandardInput ||
+      std::find(args.paths.begin(), args.paths.end(), input::kStandardInput) != args.paths.end();
+  if (policy_on_stdin && args.request == input::kStandardInput) {
+    return ToolFailure("standard input (`-`) can hold the policy or the request, not both");
+  }
   // The policy: from source (compiled here) or from a verified bundle.
   std::optional<driver::LoweredPolicy> lowered;
   std::optional<bundle::LoadedPolicy> loaded;
@@ -251,8 +257,17 @@ int RunEval(const EvalArgs& args) {
     bundle::LoadOptions options;
     options.allow_native = !args.interp;
     options.prepare_interpreter = true;  // explanations use the interpreter's form
-    ErrorOr<bundle::LoadedPolicy> policy = bundle::LoadBundleFile(args.bundle, trusted, options);
-    if (!policy.ok()) return ToolFailure(fmt::format("{}: {}", args.bundle, policy.error().message));
+    ErrorOr<bundle::LoadedPolicy> policy = Error{""};
+    if (args.bundle == input::kStandardInput) {
+      ErrorOr<std::string> bytes = input::ReadInputFile(args.bundle, bundle::kMaxBundleSize);
+      if (!bytes.ok()) return ToolFailure(bytes.error().message);
+      policy = bundle::LoadBundle(bytes.value(), trusted, options);
+    } else {
+      policy = bundle::LoadBundleFile(args.bundle, trusted, options);
+    }
+    if (!policy.ok()) {
+      return ToolFailure(fmt::format("{}: {}", input::DisplayName(args.bundle), policy.error().message));
+    }
     loaded.emplace(std::move(policy).value());
     engine = loaded->engine();
   } else {
@@ -271,10 +286,12 @@ int RunEval(const EvalArgs& args) {
   const interp::PreparedPolicy& prepared = loaded ? loaded->prepared() : decider->prepared();
   const ir::Policy& policy = prepared.policy();
 
-  ErrorOr<std::string> text = ReadWholeFile(args.request, 16u << 20);
+  ErrorOr<std::string> text = input::ReadInputFile(args.request, 16u << 20);
   if (!text.ok()) return ToolFailure(text.error().message);
   ErrorOr<request::Request> parsed = request::RequestFromJson(text.value(), policy.context);
-  if (!parsed.ok()) return ToolFailure(fmt::format("{}: {}", args.request, parsed.error().message));
+  if (!parsed.ok()) {
+    return ToolFailure(fmt::format("{}: {}", input::DisplayName(args.request), parsed.error().message));
+  }
   request::RequestView view(parsed.value());
   gov_decision decision{};
   if (loaded) {
@@ -441,7 +458,8 @@ int RunTest(const TestArgs& args) {
       total_cases += report.cases.size();
       total_failed += report.failed();
     }
-    std::printf("total: %zu cases, %zu failed, in %zu files\n", total_cases, total_failed, reports.size());
+    std::printf("total: %zu case%s, %zu failed, in %zu files\n", total_cases, total_cases == 1 ? "" : "s", total_failed,
+                reports.size());
   }
   if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) return ToolFailure("cannot write the test report");
   return status;
@@ -461,9 +479,9 @@ int RunCost(const std::vector<std::string>& paths) {
     }
     const ir::Policy& policy = lowered.value().policy;
     lower::PolicyCost cost = lower::ComputeCost(policy);
-    std::printf("%s: policy %s: at most %s steps per decision (%u of %zu rules evaluated at most)\n", path.c_str(),
-                policy.name.c_str(), cost.decision.ToString().c_str(), cost.max_rules_evaluated,
-                policy.rules.size());
+    std::printf("%s: policy %s: at most %s steps per decision (%u of %zu rule%s evaluated at most)\n", path.c_str(),
+                policy.name.c_str(), cost.decision.ToString().c_str(), cost.max_rules_evaluated, policy.rules.size(),
+                policy.rules.size() == 1 ? "" : "s");
     for (std::size_t r = 0; r < policy.rules.size(); ++r) {
       std::printf("  rule %s: %s\n", policy.rules[r].name.c_str(), cost.rules[r].ToString().c_str());
     }

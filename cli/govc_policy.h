@@ -3,6 +3,7 @@
 // tests, 2 usage or tool failure).
 #pragma once
 
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,12 @@ inline constexpr int kExitUsage = 64;
 
 // Prints "govc: error: MESSAGE" and returns kExitToolFailure.
 int ToolFailure(const std::string& message);
+
+// `--color`: auto (a terminal and no NO_COLOR), always or never.
+enum class ColorMode { kAuto, kAlways, kNever };
+void SetColorMode(ColorMode mode);
+// Whether diagnostics written to `stream` are coloured.
+bool UseColor(FILE* stream);
 
 // govc keygen NAME: NAME.key (PKCS#8 PEM, 0600) and NAME.pub (SPKI PEM).
 int RunKeygen(const std::string& name, bool force);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -24,6 +25,7 @@
 #include "runtime/lineage/publish.h"
 #include "runtime/lineage/report_json.h"
 #include "runtime/lineage/verify.h"
+#include "runtime/support/input_file.h"
 #include "runtime/support/output_file.h"
 
 namespace gov {
@@ -31,6 +33,9 @@ namespace {
 
 using lineage::Failure;
 using Json = nlohmann::json;
+
+// A log or bundle read from standard input (`-`) is held in memory whole.
+constexpr std::size_t kMaxStandardInputBytes = std::size_t{1} << 30;
 
 constexpr const char* kUsage =
     "usage: govverify [--lineage-key KEY.pub]... [--policy-key KEY.pub]... [--trust KEY.pub]...\n"
@@ -44,7 +49,8 @@ constexpr const char* kUsage =
     "       govverify export LOG_OR_DIR RUN_ID -o BUNDLE\n"
     "       govverify note-key KEY.pub LOG_ID\n"
     "\n"
-    "PATH is a lineage log, a lineage_dir (its lineage.log) or a lineage bundle.\n"
+    "PATH is a lineage log, a lineage_dir (its lineage.log) or a lineage bundle;\n"
+    "`-` reads a log or bundle from standard input; FILE `-` is standard output.\n"
     "Exit codes: 0 verified, 1 signature, 2 chain/completeness, 3 policy binding,\n"
     "4 replay, 5 malformed input, 64 usage, 66 unreadable input (docs/govverify.md).\n"
     "\n"
@@ -148,7 +154,8 @@ void PrintText(const lineage::Report& r) {
                 r.message.c_str());
     if (r.records == 0) return;
     if (r.certified == 0) {
-      std::printf("  checked before the failure: %llu records\n", static_cast<unsigned long long>(r.records));
+      std::printf("  checked before the failure: %llu record%s\n", static_cast<unsigned long long>(r.records),
+                  r.records == 1 ? "" : "s");
       return;
     }
     const bool seen_earlier =
@@ -171,8 +178,8 @@ void PrintText(const lineage::Report& r) {
     std::printf("  witnessed: the --since checkpoint is cosigned by %s\n", witness.c_str());
   }
   if (r.published > 0) {
-    std::printf("  published: the signed checkpoint note's tree of %llu records%s\n",
-                static_cast<unsigned long long>(r.published),
+    std::printf("  published: the signed checkpoint note's tree of %llu record%s%s\n",
+                static_cast<unsigned long long>(r.published), r.published == 1 ? "" : "s",
                 r.kind == "bundle" ? " includes the bundle's last record" : " is this log's, and so are its tiles");
   } else if (r.failure == Failure::kNone) {
     std::printf(
@@ -199,24 +206,28 @@ void PrintText(const lineage::Report& r) {
                 static_cast<unsigned long long>(r.recoveries));
   }
   if (r.bound > 0) {
-    std::printf("  policy: %llu decisions bound, %llu replayed\n", static_cast<unsigned long long>(r.bound),
-                static_cast<unsigned long long>(r.replayed));
+    std::printf("  policy: %llu decision%s bound, %llu replayed\n", static_cast<unsigned long long>(r.bound),
+                r.bound == 1 ? "" : "s", static_cast<unsigned long long>(r.replayed));
   }
 }
 
 // The viewer data (runs, checkpoints, keys) of the file verified at `path`
 // (a lineage_dir: its log) with the verdict `report`.
-ErrorOr<Json> ViewerDataOf(const std::string& path, const lineage::Report& report,
+// `standard_input` holds the bytes verified when `path` is `-`.
+ErrorOr<Json> ViewerDataOf(const std::string& path, const std::string& standard_input, const lineage::Report& report,
                            const std::vector<console::PinnedKey>& pinned) {
-  std::string file = path;
-  if (access((path + "/" + std::string(lineage::kLogFileName)).c_str(), F_OK) == 0) {
-    file += "/" + std::string(lineage::kLogFileName);
+  std::string text = standard_input;
+  if (path != input::kStandardInput) {
+    std::string file = path;
+    if (access((path + "/" + std::string(lineage::kLogFileName)).c_str(), F_OK) == 0) {
+      file += "/" + std::string(lineage::kLogFileName);
+    }
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    if (!in && !in.eof()) return Error{"cannot read " + file};
+    text = bytes.str();
   }
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  if (!in && !in.eof()) return Error{"cannot read " + file};
-  const std::string text = bytes.str();
   console::ProofViewerInput input;
   input.bytes = text;
   input.report = lineage::ReportToJson(report);
@@ -228,9 +239,9 @@ ErrorOr<Json> ViewerDataOf(const std::string& path, const lineage::Report& repor
 
 // Writes the proof viewer of the file verified at `path` with the verdict
 // `report`: the page shows the failure too.
-ErrorOr<void> WriteProofViewer(const std::string& html_file, const std::string& path, const lineage::Report& report,
-                               const std::vector<console::PinnedKey>& pinned) {
-  auto data = ViewerDataOf(path, report, pinned);
+ErrorOr<void> WriteProofViewer(const std::string& html_file, const std::string& path, const std::string& standard_input,
+                               const lineage::Report& report, const std::vector<console::PinnedKey>& pinned) {
+  auto data = ViewerDataOf(path, standard_input, report, pinned);
   if (!data.ok()) return data.error();
   return output::WriteOutputFile(html_file, console::RenderProofViewer(data.value()));
 }
@@ -245,15 +256,16 @@ struct Query {
 
 // Prints the runs of the verified file (list) or one run (show) after its
 // verdict; returns the exit status.
-int PrintQuery(const Query& query, const std::string& path, const lineage::Report& report,
-               const std::vector<console::PinnedKey>& pinned, const std::string& format) {
+int PrintQuery(const Query& query, const std::string& path, const std::string& standard_input,
+               const lineage::Report& report, const std::vector<console::PinnedKey>& pinned,
+               const std::string& format) {
   int status = static_cast<int>(report.failure);
   if (report.failure != Failure::kNone && format == "text") {
     std::fprintf(stderr, "govverify: %s: FAILED (%s): %s — runs after the failure are not vouched for\n", path.c_str(),
                  lineage::FailureName(report.failure), report.message.c_str());
   }
   if (report.failure == Failure::kInput || report.failure == Failure::kUsage) return status;
-  auto data = ViewerDataOf(path, report, pinned);
+  auto data = ViewerDataOf(path, standard_input, report, pinned);
   if (!data.ok()) {
     std::fprintf(stderr, "govverify: %s\n", data.error().message.c_str());
     return static_cast<int>(Failure::kInput);
@@ -415,11 +427,14 @@ int Main(int argc, char** argv) {
       return 0;
     } else if (arg == "--") {
       for (++i; i < argc; ++i) paths.emplace_back(argv[i]);
-    } else if (!arg.empty() && arg[0] == '-') {
+    } else if (arg != input::kStandardInput && !arg.empty() && arg[0] == '-') {
       return Usage("unknown option " + arg);
     } else {
       paths.push_back(arg);
     }
+  }
+  if (std::count(paths.begin(), paths.end(), input::kStandardInput) > 1) {
+    return Usage("`-` (standard input) can be given only once");
   }
   if (query.kind == Query::Kind::kShow) {
     if (paths.size() != 2) return Usage("show needs RUN_ID LOG_OR_BUNDLE");
@@ -521,9 +536,23 @@ int Main(int argc, char** argv) {
         std::fflush(stderr);
       };
     }
-    lineage::Report report = lineage::Verify(path, options);
+    std::string standard_input;  // `-`: a bundle or log file read whole
+    lineage::Report report;
+    if (path == input::kStandardInput) {
+      ErrorOr<std::string> bytes = input::ReadInputFile(path, kMaxStandardInputBytes);
+      if (!bytes.ok()) {
+        report.path = path;
+        report.failure = Failure::kInput;
+        report.message = bytes.error().message;
+      } else {
+        standard_input = std::move(bytes).value();
+        report = lineage::VerifyBytes(standard_input, path, options);
+      }
+    } else {
+      report = lineage::Verify(path, options);
+    }
     if (progress) std::fprintf(stderr, "\r\033[K");
-    if (query.kind != Query::Kind::kNone) return PrintQuery(query, path, report, pinned, format);
+    if (query.kind != Query::Kind::kNone) return PrintQuery(query, path, standard_input, report, pinned, format);
     if (report.failure == Failure::kNone && !save_file.empty()) {
       const std::string seen = !report.last_note.empty() ? report.last_note : report.last_checkpoint_line + "\n";
       if (report.last_checkpoint_line.empty()) {
@@ -535,7 +564,7 @@ int Main(int argc, char** argv) {
       }
     }
     if (!html_file.empty()) {
-      auto written = WriteProofViewer(html_file, path, report, pinned);
+      auto written = WriteProofViewer(html_file, path, standard_input, report, pinned);
       if (!written.ok()) {
         std::fprintf(stderr, "govverify: --html %s: %s\n", html_file.c_str(), written.error().message.c_str());
         if (report.failure == Failure::kNone) {

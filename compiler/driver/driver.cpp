@@ -16,6 +16,7 @@
 
 #include "compiler/diagnostics/suggest.h"
 #include "compiler/parse/parse.h"
+#include "runtime/support/input_file.h"
 
 namespace gov::driver {
 
@@ -30,7 +31,14 @@ std::string StdlibDir() {
 
 ErrorOr<std::vector<std::string>> ExpandPaths(const std::vector<std::string>& paths) {
   std::vector<std::string> out;
+  bool standard_input = false;
   for (const std::string& path : paths) {
+    if (path == input::kStandardInput) {
+      if (standard_input) return Error{"`-` (standard input) can be given only once"};
+      standard_input = true;
+      out.push_back(path);
+      continue;
+    }
     std::error_code ec;
     fs::file_status status = fs::status(path, ec);
     if (ec || !fs::exists(status)) return Error{fmt::format("{}: no such file or directory", path)};
@@ -51,7 +59,16 @@ ErrorOr<std::vector<std::string>> ExpandPaths(const std::vector<std::string>& pa
   return out;
 }
 
+std::string SourceName(const std::string& path) {
+  return path == input::kStandardInput ? "<stdin>" : path;
+}
+
 ErrorOr<std::string> ReadSourceFile(const std::string& path) {
+  if (path == input::kStandardInput) {
+    ErrorOr<std::string> text = input::ReadInputFile(path, source::kMaxSourceBytes);
+    if (!text.ok()) return Error{text.error().message + " (policy files are limited to that size)"};
+    return text;
+  }
   std::error_code ec;
   if (fs::is_directory(path, ec)) return Error{fmt::format("{}: is a directory", path)};
   std::ifstream in(path, std::ios::binary);
@@ -90,7 +107,7 @@ class Loader {
 
   ErrorOr<void> Run(const std::string& entry_path) {
     GOV_ASSIGN_OR_RETURN(std::string text, ReadSourceFile(entry_path));
-    int entry = AddModule(entry_path, std::move(text));
+    int entry = AddModule(SourceName(entry_path), std::move(text));
     c_.entry = entry;
     c_.modules[static_cast<std::size_t>(entry)].is_entry = true;
     for (std::size_t i = 0; i < c_.files.size(); ++i) ResolveImports(static_cast<int>(i));

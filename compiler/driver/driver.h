@@ -19,10 +19,15 @@ namespace gov::driver {
 // else the source tree's stdlib/ (for development builds).
 std::string StdlibDir();
 
-// Expands files and folders (recursively, `*.gov`, sorted) into policy files.
+// Expands files and folders (recursively, `*.gov`, sorted) into policy files;
+// `-` (standard input, at most once) is kept as it is.
 ErrorOr<std::vector<std::string>> ExpandPaths(const std::vector<std::string>& paths);
 
-// Reads a file for compilation; a tool error for unreadable or oversized files.
+// How diagnostics name the policy read from `path`: `<stdin>` for `-`.
+std::string SourceName(const std::string& path);
+
+// Reads a file for compilation (`-`: standard input); a tool error for
+// unreadable or oversized files.
 ErrorOr<std::string> ReadSourceFile(const std::string& path);
 
 // One policy file and everything it imports, parsed and checked.

@@ -34,6 +34,27 @@ struct CliSession : Session {
   }
 };
 
+TEST_CASE("govverify: `-` verifies a log or bundle read from standard input", "[lineage][cli]") {
+  CliSession s;
+  const std::string govverify = std::string("'") + GOV_GOVVERIFY + "' --trust '" + s.pub + "'";
+  Ran bundle = RunProgram(
+      {"sh", "-c", govverify + " --html '" + s.dir.path + "/page.html' - < '" + s.bundle_path + "'"}, s.dir.path);
+  INFO(bundle.out << bundle.err);
+  CHECK(bundle.code == 0);
+  CHECK(bundle.out.find("-: verified bundle") != std::string::npos);
+  CHECK(ReadFile(s.dir.path + "/page.html").find("<html") != std::string::npos);
+  Ran log = RunProgram({"sh", "-c", govverify + " - < '" + s.log_path + "'"}, s.dir.path);
+  CHECK(log.code == 0);
+  CHECK(log.out.find("-: verified log") != std::string::npos);
+  // A byte changed on the way in fails as it would from a file.
+  Ran tampered =
+      RunProgram({"sh", "-c", "sed 's/\"deny\"/\"allow\"/' '" + s.bundle_path + "' | " + govverify + " -"}, s.dir.path);
+  CHECK(tampered.code != 0);
+  CHECK((tampered.out + tampered.err).find("FAILED") != std::string::npos);
+  Ran twice = s.Govverify({"--trust", s.pub, "-", "-"});
+  CHECK(twice.code == 64);
+}
+
 TEST_CASE("govverify: exit codes per failure class, text and JSON", "[lineage][cli]") {
   CliSession s;
   Ran ok = s.Govverify({"--trust", s.pub, s.dir.path, s.bundle_path});

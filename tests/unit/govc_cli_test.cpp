@@ -75,3 +75,64 @@ TEST_CASE("govc build writes no bundle while the policy's own tests fail", "[gov
   CHECK(Contains(public_key.stderr_text, key + ".pub is a public key; signing needs the private key"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("govc reads a policy, a request or a bundle from `-` and writes `-` to stdout", "[govc][cli]") {
+  const fs::path dir = fs::temp_directory_path() / ("gov_stdin_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string d = dir.string();
+  // A broken policy on stdin: its diagnostics name <stdin>.
+  const Outcome broken = RunCommand(
+      "printf 'policy p version \"1\"\\nallow a when program.nme == \"x\"\\n' | '" GOV_GOVC "' check --color never -");
+  CHECK(broken.status == 1);
+  CHECK(Contains(broken.stderr_text, "<stdin>:2:"));
+  // Formatting standard input prints the formatted text and touches no file.
+  const Outcome formatted = RunCommand(
+      "printf 'policy p version \"1\"\\nallow   a when program.name==\"x\" because \"x\"\\n' | '" GOV_GOVC "' fmt -");
+  CHECK(formatted.status == 0);
+  CHECK(Contains(formatted.stdout_text, "allow a when\n    program.name == \"x\"\n"));
+  // A request on stdin.
+  const Outcome eval = RunCommand("echo '{\"program\": \"/usr/bin/git\", \"args\": [\"status\"]}' | '" GOV_GOVC
+                                  "' eval examples/agent.gov --request -");
+  CHECK(eval.status == 0);
+  CHECK(Contains(eval.stdout_text, "allow by git_read"));
+  // A bundle written to stdout and read back from stdin.
+  REQUIRE(RunCommand("'" GOV_GOVC "' keygen '" + d + "/k'").status == 0);
+  const Outcome piped = RunCommand("'" GOV_GOVC "' build examples/agent.gov --key '" + d +
+                                   "/k.key' -o - | '" GOV_GOVC "' eval --bundle - --trust '" + d +
+                                   "/k.pub' --request '" + d + "/req.json'");
+  // The request file does not exist yet: eval fails on it, after reading the bundle.
+  CHECK(piped.status == 2);
+  CHECK(Contains(piped.stderr_text, d + "/req.json: cannot open"));
+  REQUIRE(RunCommand("echo '{\"program\": \"/usr/bin/git\", \"args\": [\"push\"]}' > '" + d + "/req.json'").status ==
+          0);
+  const Outcome bundled = RunCommand("'" GOV_GOVC "' build examples/agent.gov --key '" + d +
+                                     "/k.key' -o - | '" GOV_GOVC "' eval --bundle - --trust '" + d +
+                                     "/k.pub' --request '" + d + "/req.json'");
+  CHECK(bundled.status == 0);
+  CHECK(Contains(bundled.stdout_text, "ask by"));
+  // Standard input holds one thing.
+  const Outcome twice = RunCommand("echo '{}' | '" GOV_GOVC "' eval - --request -");
+  CHECK(twice.status == 2);
+  CHECK(Contains(twice.stderr_text, "not both"));
+  const Outcome repeated = RunCommand("echo | '" GOV_GOVC "' check - -");
+  CHECK(repeated.status == 2);
+  CHECK(Contains(repeated.stderr_text, "`-` (standard input) can be given only once"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("govc --color always|never|auto decides whether diagnostics are coloured", "[govc][cli]") {
+  const std::string policy = "tests/golden/check/mistakes_names.gov";
+  const Outcome always = RunCommand("'" GOV_GOVC "' check --color always " + policy);
+  CHECK(always.status == 1);
+  CHECK(Contains(always.stderr_text, "\x1b["));
+  const Outcome before = RunCommand("'" GOV_GOVC "' --color always check " + policy);
+  CHECK(Contains(before.stderr_text, "\x1b["));
+  const Outcome never = RunCommand("'" GOV_GOVC "' check --color never " + policy);
+  CHECK(never.status == 1);
+  CHECK_FALSE(Contains(never.stderr_text, "\x1b["));
+  // auto: not a terminal here, so no colour (NO_COLOR or not).
+  const Outcome automatic = RunCommand("'" GOV_GOVC "' check " + policy);
+  CHECK_FALSE(Contains(automatic.stderr_text, "\x1b["));
+  const Outcome wrong = RunCommand("'" GOV_GOVC "' check --color sometimes " + policy);
+  CHECK(wrong.status == 64);
+}

@@ -338,7 +338,7 @@ TEST_CASE("govc build -o: symlink, FIFO, `-`, directory", "[output][govc]") {
   auto to_stdout = RunCommand(build + "-");
   CHECK(to_stdout.status == 0);
   CHECK(to_stdout.stdout_text == bundle);
-  CHECK(to_stdout.stderr_text.find("wrote -: policy out 1.0.0") != std::string::npos);
+  CHECK(to_stdout.stderr_text.find("wrote standard output: policy out 1.0.0") != std::string::npos);
 
   // /dev/null stays a character device (as root it used to be replaced).
   CHECK(RunCommand(build + "/dev/null").status == 0);
