@@ -156,6 +156,7 @@ class Loader {
         const std::vector<std::string> modules = StandardModules();
         if (auto closest = diagnostics::ClosestName(import.target, modules)) {
           d.help = fmt::format("did you mean `{}`?", *closest);
+          d.fix = diagnostics::Fix{import.target_span, *closest};
         } else {
           std::string list;
           for (const std::string& module : modules) list += (list.empty() ? "`" : ", `") + module + "`";
