@@ -130,26 +130,12 @@ int RunLint(const std::vector<std::string>& inputs, const std::string& format, c
   int status = kExitOk;
   for (const std::string& path : files.value()) {
     driver::RunWithLargeStack([&] {
-      ErrorOr<std::unique_ptr<driver::Compilation>> compilation = driver::Compile(path);
+      ErrorOr<std::unique_ptr<driver::Compilation>> compilation = driver::CompileAndLint(path, config_path);
       if (!compilation.ok()) {
         status = ToolFailure(compilation.error().message);
         return;
       }
       driver::Compilation& c = *compilation.value();
-      // Lints need a well-typed program; gov.toml problems do not stop them.
-      bool check_errors = c.diagnostics.HasErrors();
-      std::string toml_path = config_path.empty() ? lint::FindConfig(path) : config_path;
-      lint::Config config;
-      if (!toml_path.empty()) {
-        ErrorOr<std::string> text = driver::ReadSourceFile(toml_path);
-        if (!text.ok()) {
-          status = ToolFailure(text.error().message);
-          return;
-        }
-        source::FileId id = c.sources.Add(toml_path, std::move(text).value());
-        config = lint::ParseConfig(c.sources, id, c.diagnostics);
-      }
-      if (!check_errors) lint::Lint(c.program, c.sources, config, c.diagnostics);
       c.diagnostics.Sort();
       report.Add(c.sources, c.diagnostics.diagnostics());
     });
