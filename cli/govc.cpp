@@ -1,4 +1,4 @@
-// govc: the Gov policy compiler. Subcommands: check, fmt, lint, keygen,
+// govc: the Gov policy compiler. Subcommands: check, fmt, lint, lsp, keygen,
 // build, eval, test (the last four in govc_policy.cpp).
 // Exit codes: 0 clean, 1 problems found in the policies, 2 tool failure, 64 usage error.
 #include <fmt/format.h>
@@ -19,6 +19,7 @@
 #include "compiler/driver/heap.h"
 #include "compiler/format/format.h"
 #include "compiler/lint/lint.h"
+#include "compiler/lsp/server.h"
 #include "runtime/support/output_file.h"
 
 namespace gov::cli {
@@ -292,6 +293,14 @@ int Main(int argc, char** argv) {
       "Example: govc test --coverage-min 100 examples/agent.gov\n"
       "         govc test --format junit --filter git policies/ > govc-test.xml\n");
 
+  bool lsp_stdio = false;
+  CLI::App* lsp_cmd =
+      app.add_subcommand("lsp", "Run the language server for editors on stdin/stdout (LSP 3.17, docs/lsp.md)");
+  lsp_cmd->add_flag("--stdio", lsp_stdio, "Talk over stdin/stdout (the only transport; accepted for editors)");
+  lsp_cmd->footer(
+      "Exit status: 0 after the client's `shutdown` and `exit`, 1 when the input ends or `exit` comes first.\n"
+      "Example (Neovim): vim.lsp.start({ name = 'govc', cmd = { 'govc', 'lsp' } })\n");
+
   // `govc help [SUBCOMMAND]`, and a misspelt subcommand named with its closest spelling.
   std::vector<std::string> names;
   for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
@@ -358,6 +367,7 @@ int Main(int argc, char** argv) {
     if (test->parsed()) return RunTest(test_args);
     if (fmt_cmd->parsed()) return RunFmt(paths, fmt_check, fmt_stdout);
     if (lint_cmd->parsed()) return RunLint(paths, lint_format, lint_config);
+    if (lsp_cmd->parsed()) return lsp::RunServer(STDIN_FILENO, STDOUT_FILENO, std::string(kVersion));
   } catch (const std::exception& e) {
     return ToolFailure(fmt::format("internal error: {}", e.what()));
   }
