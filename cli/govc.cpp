@@ -214,7 +214,8 @@ int Main(int argc, char** argv) {
       "  govc keygen ops && govc build examples/agent.gov --key ops.key -o agent.govb\n"
       "  govc eval --bundle agent.govb --trust ops.pub --request req.json\n"
       "  govc lint --format sarif policies/ > gov.sarif\n"
-      "  govc fmt --check policies/\n");
+      "  govc fmt --check policies/\n"
+      "  govc lsp                      # the language server editors start (docs/lsp.md)\n");
 
   std::vector<std::string> paths;
   std::string format = "text";
