@@ -14,6 +14,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <stdexcept>
 #include <tuple>
 
 #include "compiler/diagnostics/lsp.h"
@@ -94,21 +95,30 @@ json Position(const source::Utf16Position& position) {
   return {{"line", position.line}, {"character", position.character}};
 }
 
+// Parameters a request cannot be answered with (InvalidParams).
+class InvalidParams : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 source::Utf16Position ReadPosition(const json& position) {
-  auto number = [&](const char* key) {
-    const std::int64_t value = position.at(key).get<std::int64_t>();
-    return static_cast<std::uint32_t>(std::clamp<std::int64_t>(value, 0, 0xffffffffLL));
+  auto number = [&](const char* key) -> std::uint32_t {
+    const json& value = position.at(key);
+    if (value.is_number_unsigned())
+      return static_cast<std::uint32_t>(std::min<std::uint64_t>(value.get<std::uint64_t>(), 0xffffffffu));
+    if (value.is_number_integer()) return 0;  // negative
+    throw InvalidParams(fmt::format("`{}` of a position is a non-negative integer", key));
   };
   return source::Utf16Position{number("line"), number("character")};
 }
 
-bool Before(const json& a, const json& b) {
-  return std::make_tuple(a.at("line").get<std::int64_t>(), a.at("character").get<std::int64_t>()) <
-         std::make_tuple(b.at("line").get<std::int64_t>(), b.at("character").get<std::int64_t>());
+bool Before(const source::Utf16Position& a, const source::Utf16Position& b) {
+  return std::tie(a.line, a.character) < std::tie(b.line, b.character);
 }
 
 bool Intersects(const json& a, const json& b) {
-  return !Before(a.at("end"), b.at("start")) && !Before(b.at("end"), a.at("start"));
+  return !Before(ReadPosition(a.at("end")), ReadPosition(b.at("start"))) &&
+         !Before(ReadPosition(b.at("end")), ReadPosition(a.at("start")));
 }
 
 class Server {
@@ -221,6 +231,8 @@ class Server {
       return Reply(id, result);
     } catch (const json::exception& e) {
       return Reply(id, RequestError{kInvalidParams, e.what()});
+    } catch (const InvalidParams& e) {
+      return Reply(id, RequestError{kInvalidParams, e.what()});
     } catch (const std::exception& e) {
       return Reply(id, RequestError{kInternalError, e.what()});
     }
@@ -255,7 +267,7 @@ class Server {
   const Document& DocumentOf(const json& params) const {
     const std::string uri = params.at("textDocument").at("uri").get<std::string>();
     auto it = documents_.find(uri);
-    if (it == documents_.end()) throw std::invalid_argument(fmt::format("`{}` is not open", uri));
+    if (it == documents_.end()) throw InvalidParams(fmt::format("`{}` is not open", uri));
     return it->second;
   }
 

@@ -414,12 +414,17 @@ class LspTest(unittest.TestCase):
         self.assertEqual(response["error"]["code"], -32602)
         response = self.client.request("textDocument/hover", {
             "textDocument": {"uri": "file:///not/open.gov"}, "position": {"line": 0, "character": 0}})
-        self.assertIn("error", response)
-        # Positions beyond the text are clamped.
+        self.assertEqual(response["error"]["code"], -32602)
+        # Positions beyond the text are clamped; fractional or huge numbers are refused, not converted.
         uri = self.client.open(self.path("p.gov"), FIXED)
         self.client.diagnostics(uri)
         self.client.result("textDocument/hover", {
             "textDocument": {"uri": uri}, "position": {"line": 10**9, "character": 10**9}})
+        for position in ({"line": 1.5, "character": 0}, {"line": 1e300, "character": 0}, {"line": -1, "character": "x"}):
+            response = self.client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": position})
+            self.assertEqual(response["error"]["code"], -32602)
+        self.client.result("textDocument/hover", {
+            "textDocument": {"uri": uri}, "position": {"line": -5, "character": 2**64 - 1}})
         # Still serving, and nothing stray was sent for the notifications.
         self.assertEqual(self.client.pending, [])
         self.assertEqual(self.client.finish(), 0)
