@@ -199,8 +199,9 @@ std::string SymbolHover(const driver::Compilation& c, int module, const Symbol& 
 }
 
 std::string BuiltinHover(const std::string& name) {
-  if (name == "len")
+  if (name == "len") {
     return CodeBlock("len(value: string | list | set | map): int") + "\n\nThe number of bytes or elements.";
+  }
   return CodeBlock("path(text: string): path") + "\n\nThe string as a normalized path.";
 }
 
@@ -368,8 +369,9 @@ std::optional<Hover> HoverAt(const driver::Compilation& c, std::uint32_t offset)
   const ast::DeclNode& node = site.decl->node;
   if (const auto* rule = std::get_if<ast::Rule>(&node)) return Hover{RuleHover(*m, *rule), rule->name_span};
   if (const auto* block = std::get_if<ast::TestBlock>(&node)) {
-    if (const ast::Rule* rule = RuleNamedInTest(*m, *block, offset))
+    if (const ast::Rule* rule = RuleNamedInTest(*m, *block, offset)) {
       return Hover{RuleHover(*m, *rule), rule->name_span};
+    }
     return std::nullopt;
   }
   if (const auto* constant = std::get_if<ast::ConstDecl>(&node);
@@ -519,8 +521,9 @@ std::vector<Completion> CompletionsAt(const driver::Compilation* c, std::string_
                             (head.size() == 6 || !IsWordChar(head[head.size() - 7]));
   if (after_import || dotted.rfind("std.", 0) == 0) {
     if (dotted.rfind("std.", 0) == 0) {
-      for (const std::string& name : StandardModuleNames())
+      for (const std::string& name : StandardModuleNames()) {
         out.push_back({name, CompletionKind::kModule, "std." + name});
+      }
     } else if (after_import) {
       out.push_back({"std", CompletionKind::kModule, "the standard library"});
     }

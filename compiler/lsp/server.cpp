@@ -104,8 +104,9 @@ class InvalidParams : public std::runtime_error {
 source::Utf16Position ReadPosition(const json& position) {
   auto number = [&](const char* key) -> std::uint32_t {
     const json& value = position.at(key);
-    if (value.is_number_unsigned())
+    if (value.is_number_unsigned()) {
       return static_cast<std::uint32_t>(std::min<std::uint64_t>(value.get<std::uint64_t>(), 0xffffffffu));
+    }
     if (value.is_number_integer()) return 0;  // negative
     throw InvalidParams(fmt::format("`{}` of a position is a non-negative integer", key));
   };
@@ -127,8 +128,9 @@ class Server {
 
   // Handles one message body; false once the server must stop.
   bool Handle(const std::string& body) {
-    if (JsonNestsDeeperThan(body, kMaxJsonDepth))
+    if (JsonNestsDeeperThan(body, kMaxJsonDepth)) {
       return Reply(json(), RequestError{kParseError, "JSON nests too deeply"});
+    }
     json message = json::parse(body, nullptr, false);
     if (message.is_discarded()) return Reply(json(), RequestError{kParseError, "the message is not valid JSON"});
     if (!message.is_object()) return Reply(json(), RequestError{kInvalidRequest, "a message is a JSON object"});
@@ -224,8 +226,9 @@ class Server {
         {"textDocument/codeAction", &Server::CodeAction},
     };
     auto handler = kHandlers.find(method);
-    if (handler == kHandlers.end())
+    if (handler == kHandlers.end()) {
       return Reply(id, RequestError{kMethodNotFound, fmt::format("no method `{}`", method)});
+    }
     try {
       json result = (this->*handler->second)(params);
       return Reply(id, result);
