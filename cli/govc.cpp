@@ -1,4 +1,4 @@
-// govc: the Gov policy compiler. Subcommands: check, fmt, lint, keygen,
+// govc: the Gov policy compiler. Subcommands: check, fmt, lint, lsp, keygen,
 // build, eval, test (the last four in govc_policy.cpp).
 // Exit codes: 0 clean, 1 problems found in the policies, 2 tool failure, 64 usage error.
 #include <fmt/format.h>
@@ -19,6 +19,7 @@
 #include "compiler/driver/heap.h"
 #include "compiler/format/format.h"
 #include "compiler/lint/lint.h"
+#include "compiler/lsp/server.h"
 #include "runtime/support/input_file.h"
 #include "runtime/support/output_file.h"
 
@@ -127,26 +128,12 @@ int RunLint(const std::vector<std::string>& inputs, const std::string& format, c
   int status = kExitOk;
   for (const std::string& path : files.value()) {
     driver::RunWithLargeStack([&] {
-      ErrorOr<std::unique_ptr<driver::Compilation>> compilation = driver::Compile(path);
+      ErrorOr<std::unique_ptr<driver::Compilation>> compilation = driver::CompileAndLint(path, config_path);
       if (!compilation.ok()) {
         status = ToolFailure(compilation.error().message);
         return;
       }
       driver::Compilation& c = *compilation.value();
-      // Lints need a well-typed program; gov.toml problems do not stop them.
-      bool check_errors = c.diagnostics.HasErrors();
-      std::string toml_path = config_path.empty() ? lint::FindConfig(path) : config_path;
-      lint::Config config;
-      if (!toml_path.empty()) {
-        ErrorOr<std::string> text = driver::ReadSourceFile(toml_path);
-        if (!text.ok()) {
-          status = ToolFailure(text.error().message);
-          return;
-        }
-        source::FileId id = c.sources.Add(toml_path, std::move(text).value());
-        config = lint::ParseConfig(c.sources, id, c.diagnostics);
-      }
-      if (!check_errors) lint::Lint(c.program, c.sources, config, c.diagnostics);
       c.diagnostics.Sort();
       report.Add(c.sources, c.diagnostics.diagnostics());
     });
@@ -226,7 +213,8 @@ int Main(int argc, char** argv) {
       "  govc keygen ops && govc build examples/agent.gov --key ops.key -o agent.govb\n"
       "  govc eval --bundle agent.govb --trust ops.pub --request req.json\n"
       "  govc lint --format sarif policies/ > gov.sarif\n"
-      "  govc fmt --check policies/\n");
+      "  govc fmt --check policies/\n"
+      "  govc lsp                      # the language server editors start (docs/lsp.md)\n");
 
   std::vector<std::string> paths;
   std::string format = "text";
@@ -305,6 +293,14 @@ int Main(int argc, char** argv) {
       "Example: govc test --coverage-min 100 examples/agent.gov\n"
       "         govc test --format junit --filter git policies/ > govc-test.xml\n");
 
+  bool lsp_stdio = false;
+  CLI::App* lsp_cmd =
+      app.add_subcommand("lsp", "Run the language server for editors on stdin/stdout (LSP 3.17, docs/lsp.md)");
+  lsp_cmd->add_flag("--stdio", lsp_stdio, "Talk over stdin/stdout (the only transport; accepted for editors)");
+  lsp_cmd->footer(
+      "Exit status: 0 after the client's `shutdown` and `exit`, 1 when the input ends or `exit` comes first.\n"
+      "Example (Neovim): vim.lsp.start({ name = 'govc', cmd = { 'govc', 'lsp' } })\n");
+
   // --color, before or after the subcommand.
   std::string color = "auto";
   const auto add_color = [&color](CLI::App* command) {
@@ -381,6 +377,7 @@ int Main(int argc, char** argv) {
     if (test->parsed()) return RunTest(test_args);
     if (fmt_cmd->parsed()) return RunFmt(paths, fmt_check, fmt_stdout);
     if (lint_cmd->parsed()) return RunLint(paths, lint_format, lint_config);
+    if (lsp_cmd->parsed()) return lsp::RunServer(STDIN_FILENO, STDOUT_FILENO, std::string(kVersion));
   } catch (const std::exception& e) {
     return ToolFailure(fmt::format("internal error: {}", e.what()));
   }

@@ -548,6 +548,10 @@ class ModuleChecker {
       Diagnostic& d = Emit(Kind::kUnknownCapability, span, fmt::format("`{}` is not a Linux capability", name));
       if (auto closest = ClosestCapability(name)) {
         d.help = fmt::format("did you mean `{}`? capabilities are spelled lower-case without `CAP_`", *closest);
+        if (literal != nullptr && span == literal->elements[i]->span &&
+            std::holds_alternative<ast::StringLiteral>(literal->elements[i]->node)) {
+          d.fix = diagnostics::Fix{span, fmt::format("\"{}\"", *closest)};
+        }
       } else {
         d.help = "capabilities are spelled lower-case without `CAP_`, e.g. `net_bind_service`, `chown`";
       }
@@ -616,8 +620,8 @@ class ModuleChecker {
     for (std::size_t i = 0; i < test.not_by_rules.size(); ++i) {
       const std::string& name = test.not_by_rules[i];
       if (FindRule(name) == nullptr && !WasDropped(name) && !IsDefaultRule(name)) {
-        Emit(Kind::kUnknownRuleInTest, test.not_by_spans[i], fmt::format("no rule named `{}`", name)).help =
-            RuleSuggestion(name);
+        SuggestRule(Emit(Kind::kUnknownRuleInTest, test.not_by_spans[i], fmt::format("no rule named `{}`", name)), name,
+                    test.not_by_spans[i]);
       } else if (std::find(test.by_rules.begin(), test.by_rules.end(), name) != test.by_rules.end()) {
         Emit(Kind::kInvalidTestCase, test.not_by_spans[i],
              fmt::format("`{}` is named both after `by` and after `not by`", name));
@@ -636,8 +640,9 @@ class ModuleChecker {
         continue;
       }
       if (rule == nullptr) {
-        Emit(Kind::kUnknownRuleInTest, test.by_spans[i], fmt::format("no rule named `{}`", test.by_rules[i])).help =
-            RuleSuggestion(test.by_rules[i]);
+        SuggestRule(
+            Emit(Kind::kUnknownRuleInTest, test.by_spans[i], fmt::format("no rule named `{}`", test.by_rules[i])),
+            test.by_rules[i], test.by_spans[i]);
         continue;
       }
       if (rule->verdict != test.expected) {
@@ -738,13 +743,15 @@ class ModuleChecker {
   // lowering adds for requests no other rule decides.
   bool IsDefaultRule(const std::string& name) const { return name == "default" && m_.default_ask; }
 
-  // "did you mean `r`?" for a misspelt rule name in a test, else empty.
-  std::string RuleSuggestion(const std::string& name) const {
+  // "did you mean `r`?" with its fix for a misspelt rule name at `span` in a test.
+  void SuggestRule(Diagnostic& d, const std::string& name, Span span) const {
     std::vector<std::string> names;
     for (const ast::Rule* rule : m_.rules) names.push_back(rule->name);
     if (m_.default_ask) names.push_back("default");
-    auto closest = diagnostics::ClosestName(name, names);
-    return closest ? fmt::format("did you mean `{}`?", *closest) : std::string();
+    if (auto closest = diagnostics::ClosestName(name, names)) {
+      d.help = fmt::format("did you mean `{}`?", *closest);
+      d.fix = diagnostics::Fix{span, *closest};
+    }
   }
 
   const ast::Rule* FindRule(const std::string& name) const {
@@ -1028,7 +1035,10 @@ class ModuleChecker {
     }
     if (WasDropped(node.name)) return {Type::Error(), std::nullopt};
     Diagnostic& d = Emit(Kind::kUnknownName, expr.span, fmt::format("`{}` is not declared", node.name));
-    if (auto suggestion = Suggest(node.name)) d.help = fmt::format("did you mean `{}`?", *suggestion);
+    if (auto suggestion = Suggest(node.name)) {
+      d.help = fmt::format("did you mean `{}`?", *suggestion);
+      d.fix = diagnostics::Fix{expr.span, *suggestion};
+    }
     return {Type::Error(), std::nullopt};
   }
 
@@ -1102,6 +1112,7 @@ class ModuleChecker {
         d.help = fields.empty() ? "it has no fields" : fmt::format("its fields are {}", fields);
         if (auto closest = diagnostics::ClosestName(node.field, names)) {
           d.help = fmt::format("did you mean `{}`? {}", *closest, d.help);
+          d.fix = diagnostics::Fix{node.field_span, *closest};
         }
         return {Type::Error(), std::nullopt};
       }
@@ -1210,7 +1221,10 @@ class ModuleChecker {
       return {Type::Error(), std::nullopt};
     }
     Diagnostic& d = Emit(Kind::kUnknownName, node.callee_span, fmt::format("no function named `{}`", node.callee));
-    if (auto suggestion = Suggest(node.callee)) d.help = fmt::format("did you mean `{}`?", *suggestion);
+    if (auto suggestion = Suggest(node.callee)) {
+      d.help = fmt::format("did you mean `{}`?", *suggestion);
+      d.fix = diagnostics::Fix{node.callee_span, *suggestion};
+    }
     for (const ast::ExprPtr& arg : node.args) CheckExpr(*arg, nullptr);
     return {Type::Error(), std::nullopt};
   }

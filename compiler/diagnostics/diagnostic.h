@@ -43,7 +43,15 @@ struct Note {
   std::string message;
 };
 
-// One reported problem: stable code, primary span, message, notes, help.
+// A machine-applicable change that resolves a diagnostic: the text of
+// `span` becomes `replacement` (the name a "did you mean" help offers).
+struct Fix {
+  source::Span span;
+  std::string replacement;
+};
+
+// One reported problem: stable code, primary span, message, notes, help,
+// and a fix when the help names one exact replacement.
 struct Diagnostic {
   Kind kind;
   Severity severity;
@@ -51,6 +59,7 @@ struct Diagnostic {
   std::string message;
   std::vector<Note> notes;
   std::string help;
+  std::optional<Fix> fix = std::nullopt;
 };
 
 // Collects diagnostics during a compilation.

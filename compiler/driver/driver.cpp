@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "compiler/diagnostics/suggest.h"
+#include "compiler/lint/lint.h"
 #include "compiler/parse/parse.h"
 #include "runtime/support/input_file.h"
 
@@ -87,6 +88,12 @@ ErrorOr<std::string> ReadSourceFile(const std::string& path) {
   return text;
 }
 
+std::string CanonicalSourcePath(const std::string& path) {
+  std::error_code ec;
+  fs::path canonical = fs::weakly_canonical(fs::absolute(path, ec), ec);
+  return ec ? path : canonical.string();
+}
+
 namespace {
 
 // `std.NAME` for every module of the standard library (for suggestions).
@@ -103,10 +110,10 @@ std::vector<std::string> StandardModules() {
 // Loads modules breadth-first; each distinct file is parsed once.
 class Loader {
  public:
-  explicit Loader(Compilation& compilation) : c_(compilation) {}
+  Loader(Compilation& compilation, const SourceOverlay& overlay) : c_(compilation), overlay_(overlay) {}
 
   ErrorOr<void> Run(const std::string& entry_path) {
-    GOV_ASSIGN_OR_RETURN(std::string text, ReadSourceFile(entry_path));
+    GOV_ASSIGN_OR_RETURN(std::string text, Read(entry_path));
     int entry = AddModule(SourceName(entry_path), std::move(text));
     c_.entry = entry;
     c_.modules[static_cast<std::size_t>(entry)].is_entry = true;
@@ -116,6 +123,13 @@ class Loader {
   }
 
  private:
+  ErrorOr<std::string> Read(const std::string& path) const {
+    if (!overlay_.empty()) {
+      if (auto it = overlay_.find(CanonicalSourcePath(path)); it != overlay_.end()) return it->second;
+    }
+    return ReadSourceFile(path);
+  }
+
   int AddModule(const std::string& path, std::string text) {
     source::FileId id = c_.sources.Add(path, std::move(text));
     auto file = std::make_unique<ast::File>(parse::ParseFile(c_.sources, id, c_.diagnostics));
@@ -163,7 +177,7 @@ class Loader {
     fs::path canonical = fs::weakly_canonical(target, ec);
     std::string key = ec ? target.string() : canonical.string();
     if (auto it = by_path_.find(key); it != by_path_.end()) return it->second;
-    ErrorOr<std::string> text = ReadSourceFile(target.string());
+    ErrorOr<std::string> text = Read(target.string());
     if (!text.ok()) {
       std::error_code exists_error;
       if (!import.is_file && !fs::exists(target, exists_error)) {
@@ -173,6 +187,7 @@ class Loader {
         const std::vector<std::string> modules = StandardModules();
         if (auto closest = diagnostics::ClosestName(import.target, modules)) {
           d.help = fmt::format("did you mean `{}`?", *closest);
+          d.fix = diagnostics::Fix{import.target_span, *closest};
         } else {
           std::string list;
           for (const std::string& module : modules) list += (list.empty() ? "`" : ", `") + module + "`";
@@ -234,15 +249,33 @@ class Loader {
   }
 
   Compilation& c_;
+  const SourceOverlay& overlay_;
   std::map<std::string, int> by_path_;
 };
 
 }  // namespace
 
-ErrorOr<std::unique_ptr<Compilation>> Compile(const std::string& path) {
+ErrorOr<std::unique_ptr<Compilation>> Compile(const std::string& path, const SourceOverlay& overlay) {
   auto compilation = std::make_unique<Compilation>();
-  GOV_RETURN_IF_ERROR(Loader(*compilation).Run(path));
+  GOV_RETURN_IF_ERROR(Loader(*compilation, overlay).Run(path));
   compilation->program = check::Check(compilation->modules, compilation->diagnostics);
+  return compilation;
+}
+
+ErrorOr<std::unique_ptr<Compilation>> CompileAndLint(const std::string& path, const std::string& config_path,
+                                                     const SourceOverlay& overlay) {
+  GOV_ASSIGN_OR_RETURN(std::unique_ptr<Compilation> compilation, Compile(path, overlay));
+  Compilation& c = *compilation;
+  // Lints need a well-typed program; gov.toml problems do not stop them.
+  const bool check_errors = c.diagnostics.HasErrors();
+  const std::string toml_path = config_path.empty() ? lint::FindConfig(path) : config_path;
+  lint::Config config;
+  if (!toml_path.empty()) {
+    GOV_ASSIGN_OR_RETURN(std::string text, ReadSourceFile(toml_path));
+    source::FileId id = c.sources.Add(toml_path, std::move(text));
+    config = lint::ParseConfig(c.sources, id, c.diagnostics);
+  }
+  if (!check_errors) lint::Lint(c.program, c.sources, config, c.diagnostics);
   return compilation;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,10 +43,25 @@ struct Compilation {
   const ast::File& EntryFile() const { return *files[static_cast<std::size_t>(entry)]; }
 };
 
+// Texts that stand in for files on disk (an editor's unsaved buffers), keyed
+// by the files' paths as `CanonicalSourcePath` gives them.
+using SourceOverlay = std::map<std::string, std::string>;
+
+// The key of `path` in a SourceOverlay: absolute, with `.`, `..` and symbolic
+// links resolved as far as the path exists.
+std::string CanonicalSourcePath(const std::string& path);
+
 // Loads and parses `path` and, transitively, its imports; then type-checks.
 // Tool failures (the entry file unreadable) are Errors; problems in policies,
-// including missing imports, are diagnostics in the result.
-ErrorOr<std::unique_ptr<Compilation>> Compile(const std::string& path);
+// including missing imports, are diagnostics in the result. A file named in
+// `overlay` is read from there instead of the disk.
+ErrorOr<std::unique_ptr<Compilation>> Compile(const std::string& path, const SourceOverlay& overlay = {});
+
+// What `govc lint` reports for one file: Compile, then gov.toml (`config_path`,
+// else the nearest one upwards) and, when the program type-checks, the lints
+// at the levels it sets. An unreadable policy or gov.toml is an Error.
+ErrorOr<std::unique_ptr<Compilation>> CompileAndLint(const std::string& path, const std::string& config_path = "",
+                                                     const SourceOverlay& overlay = {});
 
 // Parses one file only (no imports, no checking), e.g. for `govc fmt`.
 struct ParsedFile {

@@ -47,6 +47,42 @@ std::string_view SourceFile::Slice(const Span& span) const {
   return std::string_view(text_.data() + begin, end - begin);
 }
 
+namespace {
+
+// UTF-16 code units of the code point a UTF-8 byte starts (0 for a continuation byte).
+std::uint32_t Utf16Units(unsigned char byte) {
+  if ((byte & 0xC0) == 0x80) return 0;
+  return (byte & 0xF8) == 0xF0 ? 2 : 1;
+}
+
+}  // namespace
+
+Utf16Position SourceFile::LocateUtf16(std::uint32_t offset) const {
+  offset = std::min<std::uint32_t>(offset, static_cast<std::uint32_t>(text_.size()));
+  auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
+  std::uint32_t line_index = static_cast<std::uint32_t>(it - line_starts_.begin()) - 1;
+  std::uint32_t character = 0;
+  for (std::uint32_t i = line_starts_[line_index]; i < offset; ++i) {
+    character += Utf16Units(static_cast<unsigned char>(text_[i]));
+  }
+  return Utf16Position{line_index, character};
+}
+
+std::uint32_t SourceFile::OffsetOfUtf16(Utf16Position position) const {
+  const auto size = static_cast<std::uint32_t>(text_.size());
+  if (position.line >= line_starts_.size()) return size;
+  std::uint32_t end = position.line + 1 < line_starts_.size() ? line_starts_[position.line + 1] - 1 : size;
+  std::uint32_t offset = line_starts_[position.line];
+  if (end > offset && end < size && text_[end - 1] == '\r') --end;
+  std::uint32_t units = 0;
+  while (offset < end && units < position.character) {
+    units += Utf16Units(static_cast<unsigned char>(text_[offset]));
+    ++offset;
+    while (offset < end && Utf16Units(static_cast<unsigned char>(text_[offset])) == 0) ++offset;
+  }
+  return offset;
+}
+
 FileId SourceManager::Add(std::string path, std::string text) {
   files_.push_back(std::make_unique<SourceFile>(std::move(path), std::move(text)));
   return static_cast<FileId>(files_.size() - 1);

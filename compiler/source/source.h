@@ -32,6 +32,14 @@ struct LineColumn {
   std::uint32_t column = 0;
 };
 
+// 0-based line and UTF-16 code unit within the line: a position as the
+// Language Server Protocol counts it.
+struct Utf16Position {
+  std::uint32_t line = 0;
+  std::uint32_t character = 0;
+  bool operator==(const Utf16Position&) const = default;
+};
+
 // The text of one policy file plus its line table.
 class SourceFile {
  public:
@@ -44,6 +52,13 @@ class SourceFile {
   std::string_view Line(std::uint32_t line) const;
   std::uint32_t line_count() const { return static_cast<std::uint32_t>(line_starts_.size()); }
   std::string_view Slice(const Span& span) const;
+  // The LSP position of byte `offset` (a code point outside the Basic
+  // Multilingual Plane counts two units; an invalid byte counts one).
+  Utf16Position LocateUtf16(std::uint32_t offset) const;
+  // The byte offset of an LSP position; a line past the end is the end of
+  // the text, a character past the end of its line is the line's end, and a
+  // character inside a code point is that code point's end.
+  std::uint32_t OffsetOfUtf16(Utf16Position position) const;
 
  private:
   std::string path_;

@@ -1,0 +1,2 @@
+" Gov execution policies: *.gov
+autocmd BufRead,BufNewFile *.gov setfiletype gov
