@@ -52,6 +52,8 @@ case $shell in
     }
     out=$(complete_bash govc "")
     expect "govc <TAB>" "$out" check fmt lint keygen build eval test
+    out=$(complete_bash govc help "")
+    expect "govc help <TAB>" "$out" check lint test
     out=$(complete_bash govc lint --format "")
     expect "govc lint --format <TAB>" "$out" text json sarif
     out=$(complete_bash govc check "")
@@ -98,6 +100,8 @@ case $shell in
     }
     out=$(complete_fish govc "govc ")
     expect "govc <TAB>" "$out" check fmt lint keygen build eval test
+    out=$(complete_fish govc "govc help ")
+    expect "govc help <TAB>" "$out" check lint test
     out=$(complete_fish govc "govc lint --format ")
     expect "govc lint --format <TAB>" "$out" text json sarif
     out=$(complete_fish govc "govc check ")
