@@ -96,7 +96,9 @@ case $shell in
   fish)
     command -v fish >/dev/null || { echo "SKIP: fish is not installed"; exit 77; }
     complete_fish() {
-      fish --no-config -c "source '$completions/fish/$1.fish'; complete -C '$2'" | cut -f1 | sort -u
+      # No user configuration (a temporary HOME), the system's completions for other commands.
+      HOME=$work XDG_CONFIG_HOME=$work/.config XDG_DATA_HOME=$work/.local/share \
+        fish -c "source '$completions/fish/$1.fish'; complete -C '$2'" | cut -f1 | sort -u
     }
     out=$(complete_fish govc "govc ")
     expect "govc <TAB>" "$out" check fmt lint keygen build eval test
@@ -110,6 +112,10 @@ case $shell in
     expect "govc build --<TAB>" "$out" --key --output --no-native --opt-level --skip-tests
     out=$(complete_fish govrun "govrun --session-mechanism ")
     expect "govrun --session-mechanism <TAB>" "$out" kernel ptrace auto
+    out=$(complete_fish govrun "govrun --explain -- gi")
+    expect "govrun -- gi<TAB>" "$out" git
+    out=$(complete_fish govrun "govrun -- git sta")
+    expect "govrun -- git sta<TAB> (git's own completion)" "$out" status
     out=$(complete_fish govverify "govverify ")
     expect "govverify <TAB>" "$out" list show export note-key
     out=$(complete_fish govd "govd approvals ")

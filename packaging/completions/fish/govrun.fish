@@ -24,4 +24,10 @@ complete -c govrun -n __govrun_before_command -l timings -d 'Print phase timings
 complete -c govrun -n "__govrun_before_command; and __fish_is_first_arg" -a hook -d 'Agent hook adapters'
 complete -c govrun -n "__fish_seen_subcommand_from hook" -a claude-code -d 'Claude Code PreToolUse hook'
 # After `--`: the governed command with its own completions.
-complete -c govrun -n 'not __govrun_before_command' -x -a '(__fish_complete_subcommand -- --)'
+function __govrun_governed_command
+    set -l words (commandline -opc)
+    set -l separator (contains -i -- -- $words)
+    set -l command (string escape -- $words[(math $separator + 1)..-1])
+    complete -C (string join ' ' -- $command (commandline -ct))
+end
+complete -c govrun -n 'not __govrun_before_command' -x -a '(__govrun_governed_command)'
