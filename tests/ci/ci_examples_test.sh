@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the govc commands of the CI examples exactly as written there
-# (examples/ci/github-actions.yml `run: govc ...`, examples/ci/gitlab-ci.yml
-# `- govc ...`, the `entry:` of each hook in .pre-commit-hooks.yaml) on a
-# policy folder, with the build's govc first on PATH; validates the SARIF
+# Runs the govc commands of the CI examples exactly as written there — read
+# with a YAML parser (ci_commands.py): the `run:` lines of the GitHub workflow's
+# steps, the `script:` lines of the GitLab job, the `entry:` of each hook in
+# .pre-commit-hooks.yaml — on a policy folder, with the build's govc first on
+# PATH; validates the SARIF
 # `govc lint --format sarif` writes — for clean policies and for policies with
 # findings — against the SARIF 2.1.0 JSON schema (from build/node, installed by
 # ./gov.sh deps), and checks the JUnit report is well-formed XML.
@@ -23,26 +24,29 @@ validate_sarif() {
   NODE_PATH=$modules node "$source_dir/tests/node/validate_json_schema.js" "$schema" "$1" || fail "$1 is not valid SARIF 2.1.0"
 }
 
-# run_commands FILE PATTERN: runs each command the sed PATTERN extracts from FILE, in a fresh copy of the examples.
+commands=$source_dir/tests/ci/ci_commands.py
+
+# run_commands github|gitlab FILE: runs each govc command of FILE, in a fresh copy of the examples.
 run_commands() {
-  local file=$1 pattern=$2 dir command count=0
+  local kind=$1 file=$2 dir command count=0 listed
   dir=$work/$(basename "$file")
   mkdir -p "$dir/policies"
   cp "$source_dir"/examples/*.gov "$dir/policies/"
+  listed=$(python3 "$commands" "$kind" "$file") || { fail "$file: not the YAML expected"; return; }
   while IFS= read -r command; do
     count=$((count + 1))
     echo "--- $(basename "$file"): $command"
     (cd "$dir" && sh -c "$command") || fail "$(basename "$file"): \`$command\` exited $?"
-  done < <(sed -nE "$pattern" "$file")
+  done <<<"$listed"
   for needed in "govc fmt --check" "govc lint --format sarif" "govc test --coverage-min 100%"; do
-    sed -nE "$pattern" "$file" | grep -qF -- "$needed" || fail "$(basename "$file") does not run \`$needed\`"
+    grep -qF -- "$needed" <<<"$listed" || fail "$(basename "$file") does not run \`$needed\`"
   done
   [ "$count" -ge 3 ] || fail "$(basename "$file"): found only $count govc commands"
   [ -s "$dir/govc.sarif" ] && validate_sarif "$dir/govc.sarif"
 }
 
-run_commands "$source_dir/examples/ci/github-actions.yml" 's/^ *run: (govc .*)$/\1/p'
-run_commands "$source_dir/examples/ci/gitlab-ci.yml" 's/^ *- (govc .*)$/\1/p'
+run_commands github "$source_dir/examples/ci/github-actions.yml"
+run_commands gitlab "$source_dir/examples/ci/gitlab-ci.yml"
 python3 -c 'import sys, xml.etree.ElementTree as e; e.parse(sys.argv[1])' "$work/gitlab-ci.yml/govc-junit.xml" ||
   fail "govc-junit.xml is not well-formed XML"
 
@@ -61,7 +65,7 @@ cp "$source_dir/examples/agent.gov" "$work/hooks/formatted.gov"
 # The same policy, badly laid out: a blank line too many after its header.
 awk '/^policy /{print; print ""; next} {print}' "$source_dir/examples/agent.gov" >"$work/hooks/ragged.gov"
 cmp -s "$work/hooks/ragged.gov" "$work/hooks/formatted.gov" && fail "the ragged copy is not ragged"
-entry() { sed -n "/^- id: $1\$/,/^- id:/s/^  entry: //p" "$hooks"; }
+entry() { python3 "$commands" pre-commit "$hooks" | sed -n "s/^$1\t//p"; }
 if [ -z "$(entry govc-fmt)" ] || [ -z "$(entry govc-lint)" ]; then fail "hooks govc-fmt and govc-lint not found"; fi
 # pre-commit appends the staged file names to the entry.
 (cd "$work/hooks" && $(entry govc-fmt) formatted.gov ragged.gov) || fail "hook govc-fmt exited $?"
