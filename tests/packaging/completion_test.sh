@@ -7,6 +7,7 @@
 set -euo pipefail
 shell=$1
 completions=$(cd "$2" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -125,14 +126,40 @@ case $shell in
     ;;
   zsh)
     command -v zsh >/dev/null || { echo "SKIP: zsh is not installed"; exit 77; }
-    # zsh completes only inside its line editor; the test checks that each
-    # file parses and that compinit registers it for its command.
+    # Each file parses, compinit registers it, and zsh's line editor completes with it.
     for tool in govc govrun govverify govd govconsole; do
       zsh -n "$completions/zsh/_$tool" || { echo "FAIL: _$tool does not parse"; failures=$((failures + 1)); }
     done
     registered=$(zsh -fc "fpath=('$completions/zsh' \$fpath); autoload -Uz compinit; compinit -u -D
       for tool in govc govrun govverify govd govconsole; do print -r -- \${_comps[\$tool]-}; done")
     expect "compinit" "$registered" _govc _govrun _govverify _govd _govconsole
+    complete_zsh() { timeout 60 zsh -f "$here/zsh_complete.zsh" "$completions/zsh" "$1"; }
+    out=$(complete_zsh "govc ")
+    expect "govc <TAB>" "$out" check fmt lint keygen build eval test help
+    out=$(complete_zsh "govc lint --format ")
+    expect "govc lint --format <TAB>" "$out" text json sarif
+    out=$(complete_zsh "govc check ")
+    expect "govc check <TAB>" "$out" agent.gov
+    refuse "govc check <TAB>" "$out" notes.txt gov.toml
+    out=$(complete_zsh "govc lint --config ")
+    expect "govc lint --config <TAB>" "$out" gov.toml
+    out=$(complete_zsh "govc eval --trust ")
+    expect "govc eval --trust <TAB>" "$out" ops.pub
+    refuse "govc eval --trust <TAB>" "$out" ops.key
+    out=$(complete_zsh "govrun --session-mechanism ")
+    expect "govrun --session-mechanism <TAB>" "$out" kernel ptrace auto
+    out=$(complete_zsh "govrun -- ba")
+    expect "govrun -- ba<TAB>" "$out" bash
+    out=$(complete_zsh "govrun hook ")
+    expect "govrun hook <TAB>" "$out" claude-code
+    out=$(complete_zsh "govverify ")
+    expect "govverify <TAB>" "$out" list show export note-key
+    out=$(complete_zsh "govverify list --verdict ")
+    expect "govverify list --verdict <TAB>" "$out" allow deny ask
+    out=$(complete_zsh "govd approvals ")
+    expect "govd approvals <TAB>" "$out" list approve refuse
+    out=$(complete_zsh "govconsole --")
+    expect "govconsole --<TAB>" "$out" --lineage --listen --token-file
     ;;
   *) echo "usage: completion_test.sh bash|zsh|fish COMPLETIONS_DIR" >&2; exit 2 ;;
 esac
