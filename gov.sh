@@ -5,6 +5,7 @@
 #                    (release build, ASan+UBSan build, a short fuzzing run)
 #   ./gov.sh deps    only install missing Debian and npm packages
 #   ./gov.sh build   only build the release preset
+#   ./gov.sh package build the release preset and the Debian package (build/release/gov_*.deb)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -21,6 +22,7 @@ PACKAGES=(
   git make   # the demo's agent session (and its test) runs them under govrun
   python3    # tests/lineage: an independent verifier of the lineage format
   libcpp-httplib-dev   # govconsole's HTTP server
+  dpkg-dev   # dpkg-shlibdeps: the Debian package's Depends (cpack, docs/packaging.md)
 )
 
 # Each step with the time since gov.sh started (CI keeps build + tests well under 30 min).
@@ -117,6 +119,13 @@ case "$command" in
     install_deps
     build release
     ;;
+  package)
+    install_deps
+    build release
+    log "building the Debian package (docs/packaging.md)"
+    cpack --config build/release/CPackConfig.cmake -B build/release
+    ls build/release/gov_*.deb
+    ;;
   demo)
     install_deps
     log "configuring and building govc, govrun, govverify, govd and govconsole (preset 'release')"
@@ -127,6 +136,8 @@ case "$command" in
   test)
     install_deps
     install_deps chromium prometheus   # the console's browser tests (headless; no browser download); promtool
+    install_deps zsh fish man-db groff-base   # tests/packaging: completions in their shells; man pages
+    install_deps python3-yaml   # tests/ci reads the CI examples with a YAML parser
     install_node_modules
     build release
     run_tests release

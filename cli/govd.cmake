@@ -8,8 +8,15 @@ endif()
 
 # The systemd units and the sysusers entry for the `gov` user and group.
 set(GOV_SERVICE_UNITS ${CMAKE_SOURCE_DIR}/runtime/service/systemd)
-configure_file(${GOV_SERVICE_UNITS}/govd.service.in ${CMAKE_CURRENT_BINARY_DIR}/govd.service @ONLY)
-install(FILES ${CMAKE_CURRENT_BINARY_DIR}/govd.service ${GOV_SERVICE_UNITS}/govd.socket DESTINATION lib/systemd/system)
+# govd.service names govd by its installed path, so it is written when installing,
+# with the prefix of that install (a .deb built by cpack installs to /usr
+# whatever CMAKE_INSTALL_PREFIX the build tree was configured with).
+install(CODE "
+  configure_file(\"${GOV_SERVICE_UNITS}/govd.service.in\" \"${CMAKE_CURRENT_BINARY_DIR}/install/govd.service\" @ONLY)
+  file(INSTALL DESTINATION \"\${CMAKE_INSTALL_PREFIX}/lib/systemd/system\" TYPE FILE
+       FILES \"${CMAKE_CURRENT_BINARY_DIR}/install/govd.service\")
+")
+install(FILES ${GOV_SERVICE_UNITS}/govd.socket DESTINATION lib/systemd/system)
 install(FILES ${GOV_SERVICE_UNITS}/gov.sysusers DESTINATION lib/sysusers.d RENAME gov.conf)
 # Installing as root onto this system (no DESTDIR): create the user and make
 # govrun set-gid `gov`, the installed form govd accepts submissions from.

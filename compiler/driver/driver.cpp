@@ -26,8 +26,19 @@ namespace fs = std::filesystem;
 std::string StdlibDir() {
   if (const char* env = std::getenv("GOV_STDLIB"); env != nullptr && *env != '\0') return env;
   std::error_code ec;
-  if (fs::is_directory(GOV_INSTALL_STDLIB, ec)) return GOV_INSTALL_STDLIB;
-  return GOV_SOURCE_STDLIB;
+  const fs::path executable = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return GOV_SOURCE_STDLIB;
+  // Installed: PREFIX/bin/govc reads PREFIX/share/gov/stdlib, wherever PREFIX is
+  // (a .deb's /usr, cmake --install's /usr/local, an extracted package).
+  const fs::path installed = executable.parent_path().parent_path() / "share" / "gov" / "stdlib";
+  if (fs::is_directory(installed, ec)) return installed.string();
+  // A development build runs from its build tree and reads the source tree's.
+  const fs::path build_dir = fs::weakly_canonical(GOV_BUILD_DIR, ec);
+  const fs::path relative = executable.lexically_relative(build_dir);
+  if (!ec && !relative.empty() && *relative.begin() != "..") return GOV_SOURCE_STDLIB;
+  // Anywhere else the installed location is the only one: imports of std
+  // modules then fail, naming it (StdlibMissing).
+  return installed.string();
 }
 
 ErrorOr<std::vector<std::string>> ExpandPaths(const std::vector<std::string>& paths) {
@@ -171,7 +182,17 @@ class Loader {
       }
       std::string rest = module.substr(4);
       std::replace(rest.begin(), rest.end(), '.', '/');
-      target = fs::path(StdlibDir()) / (rest + ".gov");
+      const std::string stdlib = StdlibDir();
+      std::error_code stdlib_error;
+      if (!fs::is_directory(stdlib, stdlib_error)) {
+        c_.diagnostics
+            .Emit(
+                diagnostics::Kind::kImportNotFound, import.target_span,
+                fmt::format("cannot import `{}`: the standard library is not installed at `{}`", import.target, stdlib))
+            .help = "install gov's stdlib there (share/gov/stdlib beside bin/govc), or set GOV_STDLIB to its folder";
+        return -1;
+      }
+      target = fs::path(stdlib) / (rest + ".gov");
     }
     std::error_code ec;
     fs::path canonical = fs::weakly_canonical(target, ec);

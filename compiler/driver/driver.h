@@ -16,8 +16,10 @@
 
 namespace gov::driver {
 
-// Where `import std.NAME` looks: $GOV_STDLIB, else the installed stdlib,
-// else the source tree's stdlib/ (for development builds).
+// Where `import std.NAME` looks: $GOV_STDLIB; else PREFIX/share/gov/stdlib
+// when govc runs as PREFIX/bin/govc and that folder exists; else, for a govc
+// inside its build tree, the source tree's stdlib/; else that installed
+// location, which the import then reports as missing (never a guess).
 std::string StdlibDir();
 
 // Expands files and folders (recursively, `*.gov`, sorted) into policy files;
