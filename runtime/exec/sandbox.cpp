@@ -997,7 +997,7 @@ std::optional<Failure> PlanProcessLimits(PlannedState& state, const ir::Obligati
   ControllerLimits pids_limits{"pids", {}, {}};
   std::vector<const ControllerLimits*> wanted;
   if (obligations.memory_bytes > 0) {
-    const std::string value = ir::FormatSize(obligations.memory_bytes);
+    const std::string value = std::to_string(obligations.memory_bytes);  // the cgroup files take bytes
     memory_limits.v2_files = {{"memory.max", value}, {"?memory.swap.max", "0"}};
     // Count swap too where the kernel accounts it.
     memory_limits.v1_files = {{"memory.limit_in_bytes", value}, {"?memory.memsw.limit_in_bytes", value}};
@@ -1086,7 +1086,7 @@ std::optional<Failure> PlanProcessLimits(PlannedState& state, const ir::Obligati
     return nullptr;
   };
   if (obligations.memory_bytes > 0) {
-    const std::string value = std::to_string(obligations.memory_bytes);
+    const std::string value = ir::FormatSize(obligations.memory_bytes);  // as the policy writes it
     if (const Cgroup* cgroup = cgroup_with("memory")) {
       state.limits.push_back(
           {"memory", cgroup->v2 ? "cgroup v2 memory.max" : "cgroup v1 memory.limit_in_bytes", value});

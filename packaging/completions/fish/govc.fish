@@ -2,7 +2,7 @@
 # files each takes (`.gov` policies, `.toml`, `.govb`, keys, `.json` requests).
 # tests/packaging/completion_test.sh checks it against `govc --help`.
 
-set -l subcommands check fmt lint keygen build eval test help
+set -l subcommands check fmt lint keygen build eval test lsp help
 # Files with these extensions, and folders.
 function __govc_files
     for extension in $argv
@@ -20,8 +20,11 @@ complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a keygen -d 
 complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a build -d 'Compile a policy to a signed bundle'
 complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a eval -d 'Decide one request'
 complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a test -d 'Run every test block'
+complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a lsp -d 'Run the language server for editors'
 complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a help -d 'Print the help of a subcommand'
-complete -c govc -n "__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from check fmt lint keygen build eval test" -a 'check fmt lint keygen build eval test'
+complete -c govc -n "__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from check fmt lint keygen build eval test lsp" -a 'check fmt lint keygen build eval test lsp'
+complete -c govc -l color -x -a 'auto always never' -d 'Colour diagnostics'
+complete -c govc -n "__fish_seen_subcommand_from lsp" -l stdio -d 'Talk over stdin/stdout'
 
 # Policy files and folders for every subcommand but keygen.
 complete -c govc -n "__fish_seen_subcommand_from check fmt lint build eval test" -a '(__govc_files gov)'
