@@ -140,7 +140,7 @@ TEST_CASE("docs/schemas: every schema compiles, names itself and is linked from 
   CHECK(refused.status == 1);
 }
 
-TEST_CASE("govc check --format json: one document with a version; --cost adds costs to it", "[json_contract]") {
+TEST_CASE("govc check --format json: one document with a version, and --cost adds costs to it", "[json_contract]") {
   const std::string schema = "govc-check.schema.json";
   const Outcome errors =
       RunCommand("'" GOV_GOVC "' check --format json tests/golden/check/2007_comparison_mismatch.gov");
@@ -258,8 +258,9 @@ TEST_CASE("govc eval --format json: every golden request's decision follows the 
   ExpectInvalid(schema, mutated, "an unknown key");
 }
 
-TEST_CASE("requests: the tests' and the docs' requests follow the schema; schema and reader refuse the same breakage",
-          "[json_contract]") {
+TEST_CASE(
+    "requests: the tests' and the docs' requests follow the schema, and schema and reader refuse the same breakage",
+    "[json_contract]") {
   const std::string schema = "gov-request.schema.json";
   std::size_t requests = 0;
   for (const auto& entry : fs::directory_iterator(fs::path(GOV_SOURCE_DIR) / "tests/golden/eval")) {
