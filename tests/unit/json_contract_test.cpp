@@ -382,3 +382,33 @@ TEST_CASE("govrun configuration: the documented and the tests' configurations fo
   };
   for (const auto& [what, document] : broken) ExpectInvalid(schema, document, what);
 }
+
+TEST_CASE("gov.toml: the documented and the golden configurations follow the schema, the broken ones do not",
+          "[json_contract]") {
+  const std::string schema = "govc-lint-config.schema.json";
+  const fs::path golden = fs::path(GOV_SOURCE_DIR) / "tests/golden/lint";
+  std::vector<std::string> blocks = CodeBlocks(ReadAll(fs::path(GOV_SOURCE_DIR) / "docs/lint.md"), "toml");
+  REQUIRE(!blocks.empty());
+  blocks.push_back(ReadAll(golden / "0001_levels_from_config.toml"));
+  for (const std::string& block : blocks) ExpectValid(schema, TomlToJson(block).dump());
+  // The golden cases of GOV4002 (unknown codes), GOV4003 (a bad level) and
+  // GOV4004 (an unknown table) are TOML the schema refuses.
+  for (const char* name :
+       {"4002_config_unknown_code.toml", "4003_config_invalid_level.toml", "4004_config_unknown_key.toml"}) {
+    ExpectInvalid(schema, TomlToJson(ReadAll(golden / name)), name);
+  }
+  ExpectInvalid(schema, {{"lint", {{"GOV3001", "Warning"}}}}, "a level that is not lower-case");
+  ExpectInvalid(schema, {{"lint", "off"}}, "lint that is not a table");
+
+  // It names every lint of docs/lint.md's table, by code and by name, and nothing else.
+  const json names = json::parse(ReadAll(kSchemas / schema))["properties"]["lint"]["propertyNames"]["enum"];
+  std::set<std::string> documented;
+  const std::string lints = ReadAll(fs::path(GOV_SOURCE_DIR) / "docs/lint.md");
+  const std::regex row(R"(\n\| (GOV3[0-9]{3}) \| `(\w+)` \|)");
+  for (auto it = std::sregex_iterator(lints.begin(), lints.end(), row); it != std::sregex_iterator(); ++it) {
+    documented.insert((*it)[1]);
+    documented.insert((*it)[2]);
+  }
+  CHECK(documented.size() >= 28);
+  CHECK(names.get<std::set<std::string>>() == documented);
+}
