@@ -61,8 +61,9 @@ class Report {
     }
   }
 
-  // Prints everything: text to stderr, JSON and SARIF to stdout.
-  void Print(std::size_t files) const {
+  // Prints everything: text to stderr, JSON and SARIF to stdout. JSON is one
+  // document (docs/schemas/govc-check.schema.json), with `costs` when given.
+  void Print(std::size_t files, const nlohmann::json* costs = nullptr) const {
     if (format_ == "text") {
       std::fputs(text_.c_str(), stderr);
       if (errors_ + warnings_ > 0) {
@@ -74,7 +75,9 @@ class Report {
         std::fprintf(stderr, "%s in %zu file%s\n", summary.c_str(), files, files == 1 ? "" : "s");
       }
     } else if (format_ == "json") {
-      std::cout << json_.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      nlohmann::json document = {{"version", 1}, {"diagnostics", json_}};
+      if (costs != nullptr) document["costs"] = *costs;
+      std::cout << document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
       nlohmann::json log = sarif_;
       if (log.is_null()) {
@@ -97,8 +100,10 @@ class Report {
   std::size_t warnings_ = 0;
 };
 
-// govc check: parse, resolve and type-check every file.
-int RunCheck(const std::vector<std::string>& inputs, const std::string& format) {
+// govc check: parse, resolve and type-check every file; with `cost` and no
+// error, each policy's cost bound (text: after the diagnostics; JSON: in the
+// same document).
+int RunCheck(const std::vector<std::string>& inputs, const std::string& format, bool cost) {
   ErrorOr<std::vector<std::string>> files = driver::ExpandPaths(inputs);
   if (!files.ok()) return ToolFailure(files.error().message);
   Report report(format);
@@ -115,9 +120,16 @@ int RunCheck(const std::vector<std::string>& inputs, const std::string& format) 
       report.Add(c.sources, c.diagnostics.diagnostics());
     });
   }
+  if (status == kExitOk && report.errors() == 0 && cost && format == "json") {
+    ErrorOr<nlohmann::json> costs = CostJson(inputs);
+    if (!costs.ok()) return ToolFailure(costs.error().message);
+    report.Print(files.value().size(), &costs.value());
+    return kExitOk;
+  }
   report.Print(files.value().size());
   if (status != kExitOk) return status;
-  return report.errors() > 0 ? kExitFindings : kExitOk;
+  if (report.errors() > 0) return kExitFindings;
+  return cost ? RunCost(inputs) : kExitOk;
 }
 
 // govc lint: check, then run the lints with levels from gov.toml.
@@ -365,8 +377,7 @@ int Main(int argc, char** argv) {
   SetColorMode(color == "always" ? ColorMode::kAlways : color == "never" ? ColorMode::kNever : ColorMode::kAuto);
   try {
     if (check->parsed()) {
-      int status = RunCheck(paths, format);
-      return status == kExitOk && cost ? RunCost(paths) : status;
+      return RunCheck(paths, format, cost);
     }
     if (keygen->parsed()) return RunKeygen(keygen_name, keygen_force);
     if (build->parsed()) {

@@ -307,6 +307,7 @@ int RunEval(const EvalArgs& args) {
 
   if (args.format == "json") {
     nlohmann::json out;
+    out["version"] = 1;  // of this document (docs/schemas/govc-eval.schema.json)
     out["policy"] = {{"name", policy.name}, {"version", policy.version}};
     out["engine"] = engine;
     out["verdict"] = explanation.verdict;
@@ -487,6 +488,47 @@ int RunCost(const std::vector<std::string>& paths) {
     }
   }
   return status;
+}
+
+namespace {
+
+// A cost polynomial as {"text", "terms": [{"coefficient", "variables"}]}.
+nlohmann::json CostPolynomialJson(const lower::CostPolynomial& cost) {
+  nlohmann::json terms = nlohmann::json::array();
+  for (const auto& [monomial, coefficient] : cost.terms()) {
+    if (coefficient != 0) terms.push_back({{"coefficient", coefficient}, {"variables", monomial}});
+  }
+  return {{"text", cost.ToString()}, {"terms", std::move(terms)}};
+}
+
+}  // namespace
+
+ErrorOr<nlohmann::json> CostJson(const std::vector<std::string>& paths) {
+  ErrorOr<std::vector<std::string>> files = driver::ExpandPaths(paths);
+  if (!files.ok()) return files.error();
+  nlohmann::json costs = nlohmann::json::array();
+  for (const std::string& path : files.value()) {
+    std::optional<ErrorOr<driver::LoweredPolicy>> lowered;
+    driver::RunWithLargeStack([&] { lowered.emplace(driver::LowerPolicy(path)); });
+    if (!lowered->ok()) return lowered->error();
+    if (lowered->value().compilation->diagnostics.HasErrors()) {
+      return Error{fmt::format("{}: the policy has errors; no cost to compute", path)};
+    }
+    const ir::Policy& policy = lowered->value().policy;
+    const lower::PolicyCost cost = lower::ComputeCost(policy);
+    nlohmann::json rules = nlohmann::json::array();
+    for (std::size_t r = 0; r < policy.rules.size(); ++r) {
+      nlohmann::json rule = CostPolynomialJson(cost.rules[r]);
+      rule["name"] = policy.rules[r].name;
+      rules.push_back(std::move(rule));
+    }
+    costs.push_back({{"path", path},
+                     {"policy", policy.name},
+                     {"decision", CostPolynomialJson(cost.decision)},
+                     {"max_rules_evaluated", cost.max_rules_evaluated},
+                     {"rules", std::move(rules)}});
+  }
+  return costs;
 }
 
 }  // namespace gov::cli

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,5 +67,10 @@ int RunTest(const TestArgs& args);
 
 // govc check --cost: prints each policy's static worst-case decision cost.
 int RunCost(const std::vector<std::string>& paths);
+
+// govc check --cost --format json: the `costs` array of the check document
+// (docs/schemas/govc-check.schema.json), one entry per file. For policies
+// that checked clean; a policy with errors is an error here.
+ErrorOr<nlohmann::json> CostJson(const std::vector<std::string>& paths);
 
 }  // namespace gov::cli

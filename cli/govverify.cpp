@@ -581,7 +581,7 @@ int Main(int argc, char** argv) {
     }
   }
   if (format == "json") {
-    std::printf("%s\n", Json{{"results", results}, {"exit_code", exit_code}}
+    std::printf("%s\n", Json{{"version", 1}, {"results", results}, {"exit_code", exit_code}}
                             .dump(2, ' ', false, Json::error_handler_t::replace)
                             .c_str());
   }

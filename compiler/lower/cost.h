@@ -31,6 +31,9 @@ class CostPolynomial {
   std::uint64_t At(std::uint64_t size) const;
   // E.g. "12 + 4·args + 2·args·env"; coefficients saturate at 2^64-1.
   std::string ToString() const;
+  // Monomial (sorted variable names, repeated for powers; empty: the
+  // constant) to coefficient, for govc check --cost --format json.
+  const std::map<std::vector<std::string>, std::uint64_t>& terms() const { return terms_; }
 
  private:
   std::map<std::vector<std::string>, std::uint64_t> terms_;

@@ -1,4 +1,5 @@
-// The console's API documents and metrics (views.h).
+// The console's API documents and metrics (views.h). Each document has
+// "version": 1 (docs/schemas/govconsole-*.schema.json).
 #include "console/server/views.h"
 
 #include <fmt/format.h>
@@ -77,7 +78,7 @@ Json RunsPage(const LineageSnapshot& snapshot, const RunFilter& filter, std::siz
     if (total >= offset && page.size() < limit) page.push_back(Row(*run));
     ++total;
   }
-  return {{"total", total}, {"offset", offset}, {"runs", page}, {"generation", snapshot.generation}};
+  return {{"version", 1}, {"total", total}, {"offset", offset}, {"runs", page}, {"generation", snapshot.generation}};
 }
 
 Json RunPage(const LineageSnapshot& snapshot, const std::string& id) {
@@ -92,7 +93,8 @@ Json RunPage(const LineageSnapshot& snapshot, const std::string& id) {
   Json parent = nullptr;
   if (auto up = snapshot.by_id.find(run.value("parent", "")); up != snapshot.by_id.end())
     parent = Row(runs[up->second]);
-  return {{"run", run},
+  return {{"version", 1},
+          {"run", run},
           {"children", children},
           {"parent", parent},
           {"kind", snapshot.report.value("kind", "")},
@@ -171,7 +173,8 @@ Json Overview(const LineageSnapshot& snapshot, const Json& host, std::int64_t no
   };
   Json last_checkpoint = nullptr;
   if (!snapshot.data["checkpoints"].empty()) last_checkpoint = snapshot.data["checkpoints"].back();
-  return {{"report", snapshot.report},
+  return {{"version", 1},
+          {"report", snapshot.report},
           {"verified_at_ns", snapshot.verified_at_ns},
           {"verify_seconds", snapshot.verify_seconds},
           {"generation", snapshot.generation},
@@ -224,7 +227,7 @@ Json Policies(const LineageSnapshot& snapshot) {
     entry["rules"] = rules;
     out.push_back(entry);
   }
-  return {{"policies", out}};
+  return {{"version", 1}, {"policies", out}};
 }
 
 std::string Metrics(const LineageSnapshot& snapshot, std::int64_t now_ns) {

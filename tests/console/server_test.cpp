@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "tests/console/viewer_log.h"
+#include "tests/support/json_schema.h"
 
 namespace gov::console {
 namespace {
@@ -177,6 +178,34 @@ TEST_CASE("console: the API lists, filters and shows runs, exports a bundle that
   const Json policies = console.Get("/api/policies");
   REQUIRE(policies["policies"].size() == 1);
   CHECK(policies["policies"][0]["decisions"] == 5);
+
+  // Each document follows its schema (docs/schemas, with Ajv), a broken copy does not.
+  const std::vector<std::pair<std::string, Json>> documents = {{"govconsole-runs.schema.json", all},
+                                                               {"govconsole-run.schema.json", curl},
+                                                               {"govconsole-run.schema.json", make},
+                                                               {"govconsole-overview.schema.json", overview},
+                                                               {"govconsole-policies.schema.json", policies}};
+  for (const auto& [schema, document] : documents) {
+    CHECK(document["version"] == 1);
+    const gov::testing::SchemaCheck valid = gov::testing::ValidateJsonSchema(schema, document.dump());
+    INFO(schema << ": " << valid.output);
+    CHECK(valid.status == 0);
+    Json broken = document;
+    broken["version"] = 2;
+    CHECK(gov::testing::ValidateJsonSchema(schema, broken.dump()).status == 1);
+  }
+  Json broken = all;
+  broken["runs"][0]["verdict"] = "maybe";
+  CHECK(gov::testing::ValidateJsonSchema("govconsole-runs.schema.json", broken.dump()).status == 1);
+  broken = curl;
+  broken["inclusion_proof"]["root"] = "00";
+  CHECK(gov::testing::ValidateJsonSchema("govconsole-run.schema.json", broken.dump()).status == 1);
+  broken = overview;
+  broken["per_minute"].erase(0);
+  CHECK(gov::testing::ValidateJsonSchema("govconsole-overview.schema.json", broken.dump()).status == 1);
+  broken = policies;
+  broken["policies"][0]["rules"][0].erase("decisions");
+  CHECK(gov::testing::ValidateJsonSchema("govconsole-policies.schema.json", broken.dump()).status == 1);
 
   auto metrics = console.Client().Get("/metrics", console.Auth());
   REQUIRE(metrics);

@@ -5,7 +5,7 @@
 // never created), records nothing (the lineage log is left byte for byte
 // as it was, or not created at all) and asks nothing. Its JSON document
 // (docs/schemas/govrun-check.schema.json) is parsed and compared with what
-// the test measures itself.
+// the test measures itself, and validated against its schema.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +16,7 @@
 
 #include "runtime/crypto/sha256.h"
 #include "tests/govrun/support.h"
+#include "tests/support/json_schema.h"
 
 namespace {
 
@@ -108,6 +109,16 @@ TEST_CASE("govrun --check --format json: one document with the request as decide
   CHECK_FALSE(Exists(fixture.Marker()));
   const Json doc = Parse(result);
   CHECK(doc["version"] == 1);
+  // Its schema (with Ajv) accepts it, byte strings and all, and not a broken copy.
+  const gov::testing::SchemaCheck valid = gov::testing::ValidateJsonSchema("govrun-check.schema.json", result.out);
+  INFO(valid.output);
+  CHECK(valid.status == 0);
+  Json broken = doc;
+  broken["outcome"] = "ran";
+  CHECK(gov::testing::ValidateJsonSchema("govrun-check.schema.json", broken.dump()).status == 1);
+  broken = doc;
+  broken["request"]["args"][1] = {{"base64", "Yf9"}};
+  CHECK(gov::testing::ValidateJsonSchema("govrun-check.schema.json", broken.dump()).status == 1);
   CHECK(doc["verdict"] == "allow");
   CHECK(doc["error"].is_null());
   CHECK(doc["outcome"] == "run");

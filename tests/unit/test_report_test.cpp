@@ -11,6 +11,7 @@
 #include <string>
 
 #include "compiler/driver/test_runner.h"
+#include "tests/support/json_schema.h"
 #include "tests/unit/test_support.h"
 
 namespace {
@@ -21,17 +22,9 @@ using gov::testing::RunCommand;
 
 // Validates `document` (JSON text) against the schema; the validator's exit status.
 int ValidateAgainstSchema(const std::string& schema, const std::string& document, std::string& output) {
-  const std::string modules = std::string(GOV_SOURCE_DIR) + "/build/node/node_modules";
-  INFO("Ajv is installed by ./gov.sh deps (or test) under " << modules);
-  REQUIRE(fs::exists(modules + "/ajv/dist/2020.js"));
-  const fs::path file = fs::temp_directory_path() / ("gov_report_" + std::to_string(::getpid()) + ".json");
-  std::ofstream(file, std::ios::binary) << document;
-  const Outcome outcome =
-      RunCommand("env NODE_PATH='" + modules + "' node tests/node/validate_json_schema.js '" +
-                 std::string(GOV_SOURCE_DIR) + "/docs/schemas/" + schema + "' '" + file.string() + "'");
-  fs::remove(file);
-  output = outcome.stdout_text + outcome.stderr_text;
-  return outcome.status;
+  const gov::testing::SchemaCheck check = gov::testing::ValidateJsonSchema(schema, document);
+  output = check.output;
+  return check.status;
 }
 
 }  // namespace
