@@ -29,6 +29,11 @@ const std::set<std::string, std::less<>> kKnownKeys = {
     "ask"};
 
 ErrorOr<std::string> ReadConfigFile(const std::string& path) {
+  if (path == "-") {
+    // Not standard input: a configuration decides which keys are trusted and
+    // names files relative to its own directory; it is a file someone owns.
+    return Error{"the configuration cannot be `-` (standard input): give a regular file"};
+  }
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     return Error{path + ": cannot open the configuration: " + std::strerror(errno)};

@@ -413,6 +413,10 @@ TEST_CASE("configuration missing, unreadable or invalid: 78", "[govrun][failclos
     fs::create_directory(fixture.config);
     ExpectNotRun(fixture, fixture.Run(TouchMarker(fixture)), 78, "not a regular file");
   }
+  SECTION("standard input is never the configuration") {
+    std::vector<std::string> argv = {Govrun(), "--config", "-", "--", "touch", fixture.Marker()};
+    ExpectNotRun(fixture, RunProcess(argv, fixture.dir), 78, "the configuration cannot be `-` (standard input)");
+  }
   SECTION("unreadable by the caller") {
     Fixture nobody(kTools, false, true);
     chmod(nobody.config.c_str(), 0);
