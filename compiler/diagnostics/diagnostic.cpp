@@ -167,13 +167,8 @@ std::string RenderJson(const source::SourceManager& sources, const std::vector<D
   return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-namespace {
-
-// A SARIF artifact URI: relative paths stay relative (resolved against the
-// repository root by code scanning), absolute ones become file:// URIs;
-// characters outside RFC 3986's unreserved set and '/' are percent-encoded.
-std::string ArtifactUri(std::string_view path) {
-  std::string out = !path.empty() && path.front() == '/' ? "file://" : "";
+std::string PercentEncodePath(std::string_view path) {
+  std::string out;
   for (char c : path) {
     unsigned char u = static_cast<unsigned char>(c);
     if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
@@ -183,6 +178,15 @@ std::string ArtifactUri(std::string_view path) {
     }
   }
   return out;
+}
+
+namespace {
+
+// A SARIF artifact URI: relative paths stay relative (resolved against the
+// repository root by code scanning), absolute ones become file:// URIs;
+// characters outside RFC 3986's unreserved set and '/' are percent-encoded.
+std::string ArtifactUri(std::string_view path) {
+  return (!path.empty() && path.front() == '/' ? "file://" : "") + PercentEncodePath(path);
 }
 
 nlohmann::json SarifLocation(const source::SourceManager& sources, const source::Span& span,

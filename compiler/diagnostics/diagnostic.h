@@ -87,6 +87,9 @@ std::string RenderText(const source::SourceManager& sources, const std::vector<D
                        bool color = false);
 // A JSON array (see docs/diagnostics.md for the schema).
 std::string RenderJson(const source::SourceManager& sources, const std::vector<Diagnostic>& diagnostics);
+// `path` with every byte outside RFC 3986's unreserved set and '/'
+// percent-encoded: the path of a file:// URI (SARIF, LSP).
+std::string PercentEncodePath(std::string_view path);
 // A SARIF 2.1.0 log with one run, for code scanning.
 std::string RenderSarif(const source::SourceManager& sources, const std::vector<Diagnostic>& diagnostics,
                         std::string_view tool_version);

@@ -9,16 +9,7 @@
 namespace gov::diagnostics {
 
 std::string FileUri(std::string_view path) {
-  std::string out = "file://";
-  for (char c : path) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
-      out.push_back(c);
-    } else {
-      out += fmt::format("%{:02X}", u);
-    }
-  }
-  return out;
+  return "file://" + PercentEncodePath(path);
 }
 
 nlohmann::json LspRange(const source::SourceFile& file, const source::Span& span) {

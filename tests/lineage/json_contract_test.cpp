@@ -16,24 +16,9 @@ namespace gov::lineage {
 namespace {
 
 using nlohmann::json;
-
-void ExpectValid(const std::string& schema, const std::string& document) {
-  const testing::SchemaCheck check = testing::ValidateJsonSchema(schema, document);
-  INFO(schema << ":\n" << check.output << "document:\n" << document);
-  CHECK(check.status == 0);
-}
-
-void ExpectInvalid(const std::string& schema, const json& document, const std::string& what) {
-  const testing::SchemaCheck check = testing::ValidateJsonSchema(schema, document.dump());
-  INFO(schema << ", mutation: " << what << "\n" << check.output);
-  CHECK(check.status == 1);
-}
-
-json ParseOne(const std::string& text) {
-  INFO("stdout: " << text);
-  REQUIRE(json::accept(text));
-  return json::parse(text);
-}
+using testing::ExpectInvalidJson;
+using testing::ExpectValidJson;
+using testing::ParseOneJson;
 
 }  // namespace
 
@@ -51,10 +36,10 @@ TEST_CASE("govverify --format json, list and show follow their schemas, and brok
   const Ran verified = govverify({"--trust", pub, "--format", "json", s.dir.path, s.bundle_path});
   INFO(verified.err);
   CHECK(verified.code == 0);
-  const json report = ParseOne(verified.out);
+  const json report = ParseOneJson(verified.out);
   CHECK(report.at("version") == 1);
   REQUIRE(report.at("results").size() == 2);
-  ExpectValid("govverify-report.schema.json", verified.out);
+  ExpectValidJson("govverify-report.schema.json", verified.out);
 
   // A log with a record deleted: a failure, still a valid report.
   std::vector<std::string> lines = Lines(ReadFile(s.log_path));
@@ -62,62 +47,62 @@ TEST_CASE("govverify --format json, list and show follow their schemas, and brok
   WriteFile(s.dir.path + "/deleted.log", Join(lines));
   const Ran deleted = govverify({"--trust", pub, "--format", "json", s.dir.path + "/deleted.log"});
   CHECK(deleted.code == 2);
-  const json failed = ParseOne(deleted.out);
+  const json failed = ParseOneJson(deleted.out);
   CHECK(failed.at("results").at(0).at("failure").at("class") == "chain");
-  ExpectValid("govverify-report.schema.json", deleted.out);
+  ExpectValidJson("govverify-report.schema.json", deleted.out);
 
   json mutated = report;
   mutated["version"] = 2;
-  ExpectInvalid("govverify-report.schema.json", mutated, "version 2");
+  ExpectInvalidJson("govverify-report.schema.json", mutated, "version 2");
   mutated = report;
   mutated["results"][0]["failure"] = failed.at("results").at(0).at("failure");
-  ExpectInvalid("govverify-report.schema.json", mutated, "ok with a failure");
+  ExpectInvalidJson("govverify-report.schema.json", mutated, "ok with a failure");
   mutated = failed;
   mutated["results"][0]["failure"]["class"] = "tampered";
-  ExpectInvalid("govverify-report.schema.json", mutated, "an unknown failure class");
+  ExpectInvalidJson("govverify-report.schema.json", mutated, "an unknown failure class");
   mutated = report;
   for (json& result : mutated["results"]) {
     if (result.at("kind") == "bundle") result.erase("root");
   }
-  ExpectInvalid("govverify-report.schema.json", mutated, "a bundle without its root");
+  ExpectInvalidJson("govverify-report.schema.json", mutated, "a bundle without its root");
   mutated = report;
   mutated["results"][0]["runs"] = -1;
-  ExpectInvalid("govverify-report.schema.json", mutated, "a negative count");
+  ExpectInvalidJson("govverify-report.schema.json", mutated, "a negative count");
 
   // list: every run of the log.
   const Ran list = govverify({"list", "--trust", pub, "--format", "json", s.dir.path});
   INFO(list.err);
   CHECK(list.code == 0);
-  const json listed = ParseOne(list.out);
+  const json listed = ParseOneJson(list.out);
   CHECK(listed.at("runs").size() == 4);
-  ExpectValid("govverify-list.schema.json", list.out);
+  ExpectValidJson("govverify-list.schema.json", list.out);
   mutated = listed;
   mutated["runs"][0]["verdict"] = "maybe";
-  ExpectInvalid("govverify-list.schema.json", mutated, "an unknown verdict");
+  ExpectInvalidJson("govverify-list.schema.json", mutated, "an unknown verdict");
   mutated = listed;
   mutated["runs"][0]["request"]["argz"] = json::array();
-  ExpectInvalid("govverify-list.schema.json", mutated, "a request with an unknown key");
+  ExpectInvalidJson("govverify-list.schema.json", mutated, "a request with an unknown key");
   mutated = listed;
   mutated["runs"][0].erase("certified");
-  ExpectInvalid("govverify-list.schema.json", mutated, "a run without certified");
+  ExpectInvalidJson("govverify-list.schema.json", mutated, "a run without certified");
   mutated = listed;
   mutated["report"].erase("ok");
-  ExpectInvalid("govverify-list.schema.json", mutated, "a report without ok");
+  ExpectInvalidJson("govverify-list.schema.json", mutated, "a report without ok");
 
   // show: one run.
   const Ran show = govverify({"show", "--trust", pub, "--format", "json", s.root, s.dir.path});
   INFO(show.err);
   CHECK(show.code == 0);
-  const json shown = ParseOne(show.out);
+  const json shown = ParseOneJson(show.out);
   CHECK(shown.at("run").at("id") == s.root);
-  ExpectValid("govverify-show.schema.json", show.out);
+  ExpectValidJson("govverify-show.schema.json", show.out);
   mutated = shown;
   mutated["run"]["inclusion_proof"] = {
       {"leaf_index", 0}, {"tree_size", 1}, {"leaf_hash", "xyz"}, {"proof", json::array()}, {"root", "00"}};
-  ExpectInvalid("govverify-show.schema.json", mutated, "a malformed inclusion proof");
+  ExpectInvalidJson("govverify-show.schema.json", mutated, "a malformed inclusion proof");
   mutated = shown;
   mutated["runs"] = json::array({shown.at("run")});
-  ExpectInvalid("govverify-show.schema.json", mutated, "list's key in show");
+  ExpectInvalidJson("govverify-show.schema.json", mutated, "list's key in show");
 }
 
 }  // namespace gov::lineage

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,28 @@ inline SchemaCheck ValidateJsonSchema(const std::string& schema, const std::stri
       RunSchemaValidator("'" + std::string(GOV_SOURCE_DIR) + "/docs/schemas/" + schema + "' '" + file.string() + "'");
   std::filesystem::remove(file);
   return check;
+}
+
+// Expects `document` (JSON text) to be valid against docs/schemas/`schema`.
+inline void ExpectValidJson(const std::string& schema, const std::string& document) {
+  const SchemaCheck check = ValidateJsonSchema(schema, document);
+  INFO(schema << ":\n" << check.output << "document:\n" << document);
+  CHECK(check.status == 0);
+}
+
+// Expects `document` to be invalid against `schema` (not a validator error);
+// `what` names the mutation that should make it so.
+inline void ExpectInvalidJson(const std::string& schema, const nlohmann::json& document, const std::string& what) {
+  const SchemaCheck check = ValidateJsonSchema(schema, document.dump());
+  INFO(schema << ", mutation: " << what << "\n" << check.output);
+  CHECK(check.status == 1);
+}
+
+// Parses the whole of `text` as one JSON document (trailing text fails).
+inline nlohmann::json ParseOneJson(const std::string& text) {
+  INFO("stdout: " << text);
+  REQUIRE(nlohmann::json::accept(text));
+  return nlohmann::json::parse(text);
 }
 
 }  // namespace gov::testing

@@ -25,34 +25,16 @@
 namespace {
 
 namespace fs = std::filesystem;
+using gov::testing::ExpectInvalidJson;
+using gov::testing::ExpectValidJson;
 using gov::testing::Outcome;
+using gov::testing::ParseOneJson;
 using gov::testing::ReadAll;
 using gov::testing::RunCommand;
 using gov::testing::ValidateJsonSchema;
 using nlohmann::json;
 
 const fs::path kSchemas = fs::path(GOV_SOURCE_DIR) / "docs" / "schemas";
-
-// Expects `document` to be valid against `schema`.
-void ExpectValid(const std::string& schema, const std::string& document) {
-  const gov::testing::SchemaCheck check = ValidateJsonSchema(schema, document);
-  INFO(schema << ":\n" << check.output << "document:\n" << document);
-  CHECK(check.status == 0);
-}
-
-// Expects `document` to be invalid against `schema` (not a validator error).
-void ExpectInvalid(const std::string& schema, const json& document, const std::string& what) {
-  const gov::testing::SchemaCheck check = ValidateJsonSchema(schema, document.dump());
-  INFO(schema << ", mutation: " << what << "\n" << check.output);
-  CHECK(check.status == 1);
-}
-
-// Parses the whole of `text` as one JSON document (trailing text throws).
-json ParseOne(const std::string& text) {
-  INFO("stdout: " << text);
-  REQUIRE(json::accept(text));
-  return json::parse(text);
-}
 
 // The fenced code blocks of `markdown` in `language` (```language ... ```).
 std::vector<std::string> CodeBlocks(const std::string& markdown, const std::string& language) {
@@ -146,18 +128,18 @@ TEST_CASE("govc check --format json: one document with a version, and --cost add
       RunCommand("'" GOV_GOVC "' check --format json tests/golden/check/2007_comparison_mismatch.gov");
   CHECK(errors.status == 1);
   CHECK(errors.stderr_text.empty());
-  const json report = ParseOne(errors.stdout_text);
+  const json report = ParseOneJson(errors.stdout_text);
   CHECK(report.at("version") == 1);
   CHECK(!report.contains("costs"));
   REQUIRE(!report.at("diagnostics").empty());
   CHECK(report.at("diagnostics").at(0).at("code") == "GOV2007");
-  ExpectValid(schema, errors.stdout_text);
+  ExpectValidJson(schema, errors.stdout_text);
 
   // --cost: the bounds are in the same document, nothing follows it.
   const Outcome cost = RunCommand("'" GOV_GOVC "' check --cost --format json tests/golden/cost/quantifiers.gov");
   CHECK(cost.status == 0);
   CHECK(cost.stderr_text.empty());
-  const json costs = ParseOne(cost.stdout_text);
+  const json costs = ParseOneJson(cost.stdout_text);
   CHECK(costs.at("diagnostics").empty());
   REQUIRE(costs.at("costs").size() == 1);
   const json& first = costs.at("costs").at(0);
@@ -168,37 +150,37 @@ TEST_CASE("govc check --format json: one document with a version, and --cost add
   const std::string golden = ReadAll(fs::path(GOV_SOURCE_DIR) / "tests/golden/cost/quantifiers.out");
   CHECK(golden.find("at most " + first.at("decision").at("text").get<std::string>() + " steps") != std::string::npos);
   CHECK(first.at("decision").at("terms").size() == 4);
-  ExpectValid(schema, cost.stdout_text);
+  ExpectValidJson(schema, cost.stdout_text);
 
   // --cost with an error: the diagnostics, no costs.
   const Outcome failed =
       RunCommand("'" GOV_GOVC "' check --cost --format json tests/golden/check/2003_unknown_name.gov");
   CHECK(failed.status == 1);
-  CHECK(!ParseOne(failed.stdout_text).contains("costs"));
-  ExpectValid(schema, failed.stdout_text);
+  CHECK(!ParseOneJson(failed.stdout_text).contains("costs"));
+  ExpectValidJson(schema, failed.stdout_text);
 
   json mutated = report;
   mutated["version"] = 2;
-  ExpectInvalid(schema, mutated, "version 2");
-  ExpectInvalid(schema, report.at("diagnostics"), "the bare array of before version 1");
+  ExpectInvalidJson(schema, mutated, "version 2");
+  ExpectInvalidJson(schema, report.at("diagnostics"), "the bare array of before version 1");
   mutated = report;
   mutated["diagnostics"][0]["severity"] = "fatal";
-  ExpectInvalid(schema, mutated, "an unknown severity");
+  ExpectInvalidJson(schema, mutated, "an unknown severity");
   mutated = report;
   mutated["diagnostics"][0].erase("span");
-  ExpectInvalid(schema, mutated, "no span");
+  ExpectInvalidJson(schema, mutated, "no span");
   mutated = report;
   mutated["diagnostics"][0]["span"]["line"] = 0;
-  ExpectInvalid(schema, mutated, "line 0");
+  ExpectInvalidJson(schema, mutated, "line 0");
   mutated = costs;
   mutated["costs"][0]["decision"]["terms"][0]["variables"] = {"argv"};
-  ExpectInvalid(schema, mutated, "an unknown collection");
+  ExpectInvalidJson(schema, mutated, "an unknown collection");
   mutated = costs;
   mutated["costs"][0]["rules"][0].erase("name");
-  ExpectInvalid(schema, mutated, "a rule cost without its name");
+  ExpectInvalidJson(schema, mutated, "a rule cost without its name");
   mutated = costs;
   mutated["costs"][0]["decision"]["name"] = "x";
-  ExpectInvalid(schema, mutated, "an unknown key in the decision's bound");
+  ExpectInvalidJson(schema, mutated, "an unknown key in the decision's bound");
 }
 
 TEST_CASE("govc lint --format json: the same document as check", "[json_contract]") {
@@ -206,11 +188,11 @@ TEST_CASE("govc lint --format json: the same document as check", "[json_contract
                                   "' lint --format json --config tests/golden/lint/0001_levels_from_config.toml "
                                   "tests/golden/lint/0001_levels_from_config.gov");
   CHECK(lint.status == 1);
-  const json report = ParseOne(lint.stdout_text);
+  const json report = ParseOneJson(lint.stdout_text);
   CHECK(report.at("version") == 1);
   REQUIRE(!report.at("diagnostics").empty());
   CHECK(report.at("diagnostics").at(0).at("code") == "GOV3001");
-  ExpectValid("govc-check.schema.json", lint.stdout_text);
+  ExpectValidJson("govc-check.schema.json", lint.stdout_text);
 }
 
 TEST_CASE("govc eval --format json: every golden request's decision follows the schema", "[json_contract]") {
@@ -227,9 +209,9 @@ TEST_CASE("govc eval --format json: every golden request's decision follows the 
                                     fs::relative(request, GOV_SOURCE_DIR).string() + "'");
     INFO(relative << "\n" << eval.stderr_text);
     CHECK(eval.status == 0);
-    const json decision = ParseOne(eval.stdout_text);
+    const json decision = ParseOneJson(eval.stdout_text);
     CHECK(decision.at("version") == 1);
-    ExpectValid(schema, eval.stdout_text);
+    ExpectValidJson(schema, eval.stdout_text);
     if (decision.contains("not_allowed") && !decision.at("not_allowed").empty()) default_deny = decision;
     if (!decision.at("obligations").empty() && !decision.at("rules").empty()) with_obligations = decision;
     ++runs;
@@ -240,22 +222,22 @@ TEST_CASE("govc eval --format json: every golden request's decision follows the 
 
   json mutated = *with_obligations;
   mutated["version"] = "1";
-  ExpectInvalid(schema, mutated, "a version that is a string");
+  ExpectInvalidJson(schema, mutated, "a version that is a string");
   mutated = *with_obligations;
   mutated["verdict"] = "maybe";
-  ExpectInvalid(schema, mutated, "an unknown verdict");
+  ExpectInvalidJson(schema, mutated, "an unknown verdict");
   mutated = *with_obligations;
   mutated["rules"][0].erase("reason");
-  ExpectInvalid(schema, mutated, "a rule without its reason");
+  ExpectInvalidJson(schema, mutated, "a rule without its reason");
   mutated = *with_obligations;
   mutated["obligations"]["timeout"] = 5;
-  ExpectInvalid(schema, mutated, "an unknown obligation");
+  ExpectInvalidJson(schema, mutated, "an unknown obligation");
   mutated = *default_deny;
   mutated["not_allowed"][0]["why"] = "because";
-  ExpectInvalid(schema, mutated, "an unknown why");
+  ExpectInvalidJson(schema, mutated, "an unknown why");
   mutated = *default_deny;
   mutated["explanation"] = "";
-  ExpectInvalid(schema, mutated, "an unknown key");
+  ExpectInvalidJson(schema, mutated, "an unknown key");
 }
 
 TEST_CASE(
@@ -266,7 +248,7 @@ TEST_CASE(
   for (const auto& entry : fs::directory_iterator(fs::path(GOV_SOURCE_DIR) / "tests/golden/eval")) {
     if (entry.path().extension() != ".json") continue;
     INFO(entry.path());
-    ExpectValid(schema, ReadAll(entry.path()));
+    ExpectValidJson(schema, ReadAll(entry.path()));
     ++requests;
   }
   // docs/request.md's examples are for examples/agent.gov: the reader accepts them too.
@@ -274,7 +256,7 @@ TEST_CASE(
   for (const std::string& block : CodeBlocks(ReadAll(fs::path(GOV_SOURCE_DIR) / "docs/request.md"), "json")) {
     if (block.find("\"program\"") == std::string::npos) continue;
     INFO(block);
-    ExpectValid(schema, block);
+    ExpectValidJson(schema, block);
     CHECK(gov::request::RequestFromJson(block, agent).ok());
     ++requests;
   }
@@ -289,12 +271,12 @@ TEST_CASE(
       {"user", {{"name", "dev"}, {"uid", 1000}, {"gid", 1000}, {"groups", {"dev"}}}},
       {"time", "2026-01-01T12:00:00Z"},
       {"parent", {{"run_id", "54e72a2b57111b071d453e86df9cfb52"}, {"depth", 0}, {"program", "/bin/sh"}}}};
-  ExpectValid(schema, base.dump());
+  ExpectValidJson(schema, base.dump());
   gov::ErrorOr<gov::request::Request> read = gov::request::RequestFromJson(base.dump(), {});
   INFO((read.ok() ? std::string() : read.error().message));
   REQUIRE(read.ok());
   const std::string canonical = gov::request::RequestToJson(read.value(), {});
-  ExpectValid(schema, canonical);
+  ExpectValidJson(schema, canonical);
 
   // Each breakage: the schema refuses it and so does the reader.
   const std::vector<std::pair<std::string, json>> broken = {
@@ -319,7 +301,7 @@ TEST_CASE(
       {"written_in_session as a string", Patched(base, {{"written_in_session", "true"}})},
   };
   for (const auto& [what, document] : broken) {
-    ExpectInvalid(schema, document, what);
+    ExpectInvalidJson(schema, document, what);
     INFO("the reader, on " << what << ": " << document.dump());
     CHECK_FALSE(gov::request::RequestFromJson(document.dump(), {}).ok());
   }
@@ -352,7 +334,7 @@ TEST_CASE("govrun configuration: the documented and the tests' configurations fo
   std::optional<json> example;
   for (const std::string& config : configs) {
     const json table = TomlToJson(config);
-    ExpectValid(schema, table.dump());
+    ExpectValidJson(schema, table.dump());
     if (table.contains("signing_key") && table.contains("ask_timeout")) example = table;
   }
   REQUIRE(example);
@@ -365,7 +347,7 @@ TEST_CASE("govrun configuration: the documented and the tests' configurations fo
                        {"session_drift", "stop-session"},
                        {"lineage_lock_timeout", "10s"},
                        {"lock", true}});
-  ExpectValid(schema, service.dump());
+  ExpectValidJson(schema, service.dump());
 
   const std::vector<std::pair<std::string, json>> broken = {
       {"an unknown key", Patched(*example, {{"policies", "x.govb"}})},
@@ -380,7 +362,7 @@ TEST_CASE("govrun configuration: the documented and the tests' configurations fo
       {"an unknown drift action", Patched(*example, {{"session_drift", "ignore"}})},
       {"lock as a string", Patched(*example, {{"lock", "true"}})},
   };
-  for (const auto& [what, document] : broken) ExpectInvalid(schema, document, what);
+  for (const auto& [what, document] : broken) ExpectInvalidJson(schema, document, what);
 }
 
 TEST_CASE("gov.toml: the documented and the golden configurations follow the schema, the broken ones do not",
@@ -390,15 +372,15 @@ TEST_CASE("gov.toml: the documented and the golden configurations follow the sch
   std::vector<std::string> blocks = CodeBlocks(ReadAll(fs::path(GOV_SOURCE_DIR) / "docs/lint.md"), "toml");
   REQUIRE(!blocks.empty());
   blocks.push_back(ReadAll(golden / "0001_levels_from_config.toml"));
-  for (const std::string& block : blocks) ExpectValid(schema, TomlToJson(block).dump());
+  for (const std::string& block : blocks) ExpectValidJson(schema, TomlToJson(block).dump());
   // The golden cases of GOV4002 (unknown codes), GOV4003 (a bad level) and
   // GOV4004 (an unknown table) are TOML the schema refuses.
   for (const char* name :
        {"4002_config_unknown_code.toml", "4003_config_invalid_level.toml", "4004_config_unknown_key.toml"}) {
-    ExpectInvalid(schema, TomlToJson(ReadAll(golden / name)), name);
+    ExpectInvalidJson(schema, TomlToJson(ReadAll(golden / name)), name);
   }
-  ExpectInvalid(schema, {{"lint", {{"GOV3001", "Warning"}}}}, "a level that is not lower-case");
-  ExpectInvalid(schema, {{"lint", "off"}}, "lint that is not a table");
+  ExpectInvalidJson(schema, {{"lint", {{"GOV3001", "Warning"}}}}, "a level that is not lower-case");
+  ExpectInvalidJson(schema, {{"lint", "off"}}, "lint that is not a table");
 
   // It names every lint of docs/lint.md's table, by code and by name, and nothing else.
   const json names = json::parse(ReadAll(kSchemas / schema))["properties"]["lint"]["propertyNames"]["enum"];
