@@ -6,7 +6,9 @@
 # tools run, govc finds the installed stdlib and passes the examples' tests,
 # the man pages format without warnings, completions and systemd units are
 # where their tools look, every documentation link resolves inside the tree,
-# and the maintainer scripts do what docs/packaging.md says.
+# and the maintainer scripts do what docs/packaging.md says. Then, as root,
+# a real `apt-get install ./gov_*.deb`, use and `apt-get purge` in an overlay
+# of this root that keeps every write away from it (install_in_overlay.sh).
 #   package_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -139,6 +141,15 @@ run_script STATOVERRIDE_LISTED=0 "$work/control/postrm" purge
 grep -qx "dpkg-statoverride --remove /usr/bin/govrun" <<<"$calls" || fail "postrm purge kept the statoverride: $calls"
 grep -qE "userdel|groupdel|rm .*/var/lib/gov" "$work/control/postrm" && fail "postrm deletes the lineage or the user"
 run_script "$work/control/prerm" remove
+
+step "apt-get install, use and purge, in an overlay of this root"
+status=0
+"$source_dir/tests/packaging/install_in_overlay.sh" "$deb" || status=$?
+case $status in
+  0) ;;
+  77) echo "(skipped: the real installation needs root, unshare and overlayfs)" ;;
+  *) fail "installing and purging the package" ;;
+esac
 
 [ "$failures" -eq 0 ] || { echo "$failures package checks failed"; exit 1; }
 echo "package checks passed"
