@@ -125,7 +125,7 @@ std::size_t PolicyTestReport::covered() const {
 ErrorOr<PolicyTestReport> RunPolicyTests(const std::string& path, const LoweredPolicy& lowered,
                                          const TestRunOptions& options) {
   PolicyTestReport report;
-  report.path = path;
+  report.path = SourceName(path);  // `<stdin>` for `-`
   report.tested = true;
   const ir::Policy& policy = lowered.policy;
   GOV_ASSIGN_OR_RETURN(std::unique_ptr<Decider> decider, Decider::Create(policy, options.interp));
