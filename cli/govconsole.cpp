@@ -16,6 +16,7 @@
 #include "console/server/server.h"
 #include "runtime/crypto/ed25519.h"
 #include "runtime/crypto/sha256.h"
+#include "runtime/support/input_file.h"
 
 namespace gov {
 namespace {
@@ -38,10 +39,26 @@ std::string DefaultTokenFile() {
   return std::string(home != nullptr && home[0] == '/' ? home : "/root") + "/.config/gov/console.token";
 }
 
-// Reads the token from `path`, creating it (0600, 32 random bytes as hex) on
+// The token in `text` (64 lower-case hex digits, a line end allowed), read
+// from `where`.
+ErrorOr<std::string> ParseToken(std::string text, const std::string& where) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (text.size() != 64 || text.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return Error{where + " does not hold a token (64 lower-case hex digits)"};
+  }
+  return text;
+}
+
+// Reads the token from `path` (`-`: standard input), creating it (0600, 32 random bytes as hex) on
 // first start. An existing file must be a regular file owned by this user
 // and readable by nobody else.
 ErrorOr<std::string> TokenFromFile(const std::string& path) {
+  if (path == "-") {
+    // Piped in by whoever starts the console (e.g. from a secret store).
+    ErrorOr<std::string> piped = input::ReadInputFile(path, 128);
+    if (!piped.ok()) return Error{"the token: " + piped.error().message};
+    return ParseToken(std::move(piped).value(), "standard input");
+  }
   int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT) {
     std::error_code ignored;
@@ -68,12 +85,7 @@ ErrorOr<std::string> TokenFromFile(const std::string& path) {
     return Error{"the token file " + path +
                  " must be owned by this user with mode 0600 (anyone who reads it can use the console)"};
   }
-  std::string token(buffer, size > 0 ? static_cast<std::size_t>(size) : 0);
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
-  if (token.size() != 64 || token.find_first_not_of("0123456789abcdef") != std::string::npos) {
-    return Error{"the token file " + path + " does not hold a token (64 lower-case hex digits)"};
-  }
-  return token;
+  return ParseToken(std::string(buffer, size > 0 ? static_cast<std::size_t>(size) : 0), "the token file " + path);
 }
 
 int Main(int argc, char** argv) {
@@ -84,7 +96,8 @@ int Main(int argc, char** argv) {
   app.add_option("--lineage-key", lineage_keys, "a key trusted to sign its checkpoints");
   app.add_option("--trust", trust_keys, "a key trusted to sign checkpoints and policies");
   app.add_option("--listen", listen, "loopback address and port (port 0: any free port)");
-  app.add_option("--token-file", token_file, "the bearer token (created 0600 on first start)");
+  app.add_option("--token-file", token_file,
+                 "the bearer token (created 0600 on first start; `-`: read from standard input)");
   std::string approvals_socket;
   app.add_option("--approvals-socket", approvals_socket,
                  "govd's approvals socket: answer asks as this user (docs/govd.md \"Approvals\")");
@@ -154,7 +167,7 @@ int Main(int argc, char** argv) {
       [&](int port) {
         const std::string host = options.host == "::1" ? "[::1]" : options.host;
         std::printf("govconsole: serving %s on http://%s:%d/ (token in %s)\n", options.lineage_dir.c_str(),
-                    host.c_str(), port, token_file.c_str());
+                    host.c_str(), port, input::DisplayName(token_file).c_str());
         std::printf("open http://%s:%d/#token=%s\n", host.c_str(), port, options.token.c_str());
         std::fflush(stdout);
       },

@@ -171,6 +171,10 @@ ErrorOr<void> CheckAlgorithm(std::string_view algorithm) {
 }
 
 ErrorOr<std::string> ReadWholeFile(const std::string& path, bool is_private) {
+  if (path == "-") {
+    // Keys are trust anchors with owner and mode checks: a file, never a stream.
+    return Error{"a key is never read from standard input (`-`): give the key file"};
+  }
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     return Error{"cannot open key file " + path + ": " + std::strerror(errno)};
