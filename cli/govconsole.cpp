@@ -95,7 +95,11 @@ int Main(int argc, char** argv) {
   app.add_option("--lineage", lineage_dir, "the lineage directory (read only)")->required();
   app.add_option("--lineage-key", lineage_keys, "a key trusted to sign its checkpoints");
   app.add_option("--trust", trust_keys, "a key trusted to sign checkpoints and policies");
-  app.add_option("--listen", listen, "loopback address and port (port 0: any free port)");
+  auto* listen_option = app.add_option("--listen", listen, "loopback address and port (port 0: any free port)");
+  std::string unix_socket;
+  app.add_option("--socket", unix_socket,
+                 "listen on this Unix socket instead (created 0600; a stale socket there is replaced)")
+      ->excludes(listen_option);
   app.add_option("--token-file", token_file,
                  "the bearer token (created 0600 on first start; `-`: read from standard input)");
   std::string approvals_socket;
@@ -125,27 +129,30 @@ int Main(int argc, char** argv) {
       options.keys.push_back({role, file, key.value()});
     }
   }
-  const std::size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) {
-    std::fprintf(stderr, "govconsole: --listen is HOST:PORT\n");
-    return kExitConfig;
-  }
-  options.host = listen.substr(0, colon);
-  if (options.host != "127.0.0.1" && options.host != "localhost" && options.host != "::1") {
-    std::fprintf(stderr,
-                 "govconsole: --listen %s: only loopback addresses (127.0.0.1, ::1); reach it remotely through an "
-                 "SSH tunnel or a TLS reverse proxy\n",
-                 options.host.c_str());
-    return kExitConfig;
-  }
-  try {
-    options.port = std::stoi(listen.substr(colon + 1));
-  } catch (const std::exception&) {
-    options.port = -1;
-  }
-  if (options.port < 0 || options.port > 65535) {
-    std::fprintf(stderr, "govconsole: --listen: bad port\n");
-    return kExitConfig;
+  options.unix_socket = unix_socket;
+  if (unix_socket.empty()) {
+    const std::size_t colon = listen.rfind(':');
+    if (colon == std::string::npos) {
+      std::fprintf(stderr, "govconsole: --listen is HOST:PORT\n");
+      return kExitConfig;
+    }
+    options.host = listen.substr(0, colon);
+    if (options.host != "127.0.0.1" && options.host != "localhost" && options.host != "::1") {
+      std::fprintf(stderr,
+                   "govconsole: --listen %s: only loopback addresses (127.0.0.1, ::1); reach it remotely through an "
+                   "SSH tunnel or a TLS reverse proxy\n",
+                   options.host.c_str());
+      return kExitConfig;
+    }
+    try {
+      options.port = std::stoi(listen.substr(colon + 1));
+    } catch (const std::exception&) {
+      options.port = -1;
+    }
+    if (options.port < 0 || options.port > 65535) {
+      std::fprintf(stderr, "govconsole: --listen: bad port\n");
+      return kExitConfig;
+    }
   }
   if (sodium_init() < 0) return 70;
   if (token_file.empty()) token_file = DefaultTokenFile();
@@ -165,6 +172,16 @@ int Main(int argc, char** argv) {
   auto served = console::ServeConsole(
       options,
       [&](int port) {
+        if (!options.unix_socket.empty()) {
+          std::printf("govconsole: serving %s on unix:%s (token in %s)\n", options.lineage_dir.c_str(),
+                      options.unix_socket.c_str(), input::DisplayName(token_file).c_str());
+          std::printf(
+              "the socket takes HTTP with the token, e.g. curl --unix-socket %s -H \"Authorization: Bearer "
+              "$TOKEN\" http://localhost/api/overview, or a reverse proxy in front of it\n",
+              options.unix_socket.c_str());
+          std::fflush(stdout);
+          return;
+        }
         const std::string host = options.host == "::1" ? "[::1]" : options.host;
         std::printf("govconsole: serving %s on http://%s:%d/ (token in %s)\n", options.lineage_dir.c_str(),
                     host.c_str(), port, input::DisplayName(token_file).c_str());

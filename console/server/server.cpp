@@ -4,12 +4,17 @@
 
 #include <httplib.h>
 #include <sodium.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -100,6 +105,38 @@ bool HostAllowed(const httplib::Request& request, const std::string& bound_host,
   return false;
 }
 
+// Makes `path` free for a new Unix socket: nothing there, or a socket no
+// server answers on any more (removed). A live socket or any other file is
+// an error and is left as it is.
+ErrorOr<void> FreeSocketPath(const std::string& path) {
+  if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
+    return Error{"cannot listen on " + path + ": a Unix socket path has at most " +
+                 std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes"};
+  }
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return {};
+    return Error{"cannot listen on " + path + ": " + std::strerror(errno)};
+  }
+  if (!S_ISSOCK(st.st_mode)) {
+    return Error{"cannot listen on " + path + ": it exists and is not a socket (it was left as it is)"};
+  }
+  const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (probe < 0) return Error{"cannot listen on " + path + ": " + std::strerror(errno)};
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  const bool live = connect(probe, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+  const int connect_errno = errno;
+  close(probe);
+  if (live) return Error{"cannot listen on " + path + ": another server answers on it"};
+  if (connect_errno != ECONNREFUSED) {
+    return Error{"cannot listen on " + path + ": " + std::strerror(connect_errno)};
+  }
+  if (unlink(path.c_str()) != 0) return Error{"cannot listen on " + path + ": " + std::strerror(errno)};
+  return {};
+}
+
 }  // namespace
 
 ErrorOr<void> ServeConsole(const ConsoleOptions& options, const std::function<void(int port)>& listening,
@@ -121,8 +158,12 @@ ErrorOr<void> ServeConsole(const ConsoleOptions& options, const std::function<vo
                               {"Cross-Origin-Resource-Policy", "same-origin"},
                               {"Cross-Origin-Opener-Policy", "same-origin"}});
   server.set_payload_max_length(64 * 1024);
+  const bool on_unix_socket = !options.unix_socket.empty();
   server.set_pre_routing_handler([&](const httplib::Request& request, httplib::Response& response) {
-    if (!HostAllowed(request, options.host, port)) {
+    // No browser reaches a Unix socket by a name it resolved itself (only
+    // through a proxy its operator set up), so DNS rebinding does not apply
+    // there and the Host is whatever name the proxy serves.
+    if (!on_unix_socket && !HostAllowed(request, options.host, port)) {
       SendError(response, 421, "this server answers only to its own address");
       return httplib::Server::HandlerResponse::Handled;
     }
@@ -245,12 +286,39 @@ ErrorOr<void> ServeConsole(const ConsoleOptions& options, const std::function<vo
     response.set_content(Metrics(*index.Current(), NowNs()), "text/plain; version=0.0.4; charset=utf-8");
   });
 
-  if (options.port == 0) {
-    port = server.bind_to_any_port(options.host);
+  struct stat socket_file {};
+  if (on_unix_socket) {
+    if (auto freed = FreeSocketPath(options.unix_socket); !freed.ok()) return freed.error();
+    server.set_address_family(AF_UNIX);
+    // The socket file is created 0600: only this user may connect (the
+    // token is still required on every API request).
+    const mode_t previous = umask(0177);
+    const bool bound = server.bind_to_port(options.unix_socket, 80);
+    const int bind_errno = errno;
+    umask(previous);
+    if (!bound || lstat(options.unix_socket.c_str(), &socket_file) != 0) {
+      return Error{"cannot listen on " + options.unix_socket + ": " + std::strerror(bind_errno)};
+    }
   } else {
-    port = server.bind_to_port(options.host, options.port) ? options.port : -1;
+    if (options.port == 0) {
+      port = server.bind_to_any_port(options.host);
+    } else {
+      port = server.bind_to_port(options.host, options.port) ? options.port : -1;
+    }
+    if (port <= 0) return Error{"cannot listen on " + options.host + ":" + std::to_string(options.port)};
   }
-  if (port <= 0) return Error{"cannot listen on " + options.host + ":" + std::to_string(options.port)};
+  // The socket file goes when the console does (unless something else
+  // replaced it meanwhile).
+  struct RemoveSocket {
+    const std::string& path;
+    const struct stat& made;
+    ~RemoveSocket() {
+      struct stat now {};
+      if (!path.empty() && lstat(path.c_str(), &now) == 0 && now.st_dev == made.st_dev && now.st_ino == made.st_ino) {
+        unlink(path.c_str());
+      }
+    }
+  } remove_socket{options.unix_socket, socket_file};
   std::atomic<bool> served_out{false};
   std::thread refresher([&] {
     while (!stop() && !served_out) {

@@ -1,6 +1,7 @@
 // govconsole's HTTP server (docs/console.md "The live console"): the console
 // page and its JSON API over one lineage directory, behind a bearer token,
-// on loopback. cpp-httplib serves HTTP; nothing here writes lineage.
+// on loopback or a Unix socket. cpp-httplib serves HTTP; nothing here writes
+// lineage.
 #pragma once
 
 #include <functional>
@@ -17,6 +18,9 @@ struct ConsoleOptions {
   std::vector<PinnedKey> keys;  // lineage keys the log is verified against
   std::string host = "127.0.0.1";
   int port = 0;       // 0: any free port
+  // A Unix socket path to listen on instead of host:port (created 0600;
+  // a stale socket there is replaced, anything else is left alone).
+  std::string unix_socket;
   std::string token;  // every API request must carry "Authorization: Bearer <token>"
   int refresh_ms = 500;
   // govd's approvals socket (docs/govd.md "Approvals"): the console answers
@@ -25,7 +29,7 @@ struct ConsoleOptions {
 };
 
 // Serves until `stop` returns true (checked every refresh) or the server
-// fails; `listening` is called once with the bound port.
+// fails; `listening` is called once with the bound port (0 on a Unix socket).
 ErrorOr<void> ServeConsole(const ConsoleOptions& options, const std::function<void(int port)>& listening,
                            const std::function<bool()>& stop);
 

@@ -4,12 +4,15 @@
 // grows — and the page driven in headless Chromium.
 #include <httplib.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -386,6 +389,95 @@ TEST_CASE("console: refuses a readable token file and a non-loopback address", "
                           log.dir.path);
   CHECK(remote.code == 78);
   CHECK(remote.err.find("only loopback") != std::string::npos);
+}
+
+TEST_CASE("console: --socket serves on a Unix socket of mode 0600, replaces only a stale socket, and removes it",
+          "[console][server]") {
+  ViewerLog log;
+  const std::string socket_path = log.dir.path + "/console.sock";
+  const std::string token_file = log.dir.path + "/console.token";
+  const std::vector<std::string> base = {GOV_GOVCONSOLE, "--lineage",    log.dir.path, "--lineage-key",
+                                         log.key_path,   "--token-file", token_file,   "--socket"};
+  auto with_socket = [&](const std::string& path) {
+    std::vector<std::string> argv = base;
+    argv.push_back(path);
+    return argv;
+  };
+
+  // A file that is not a socket is never replaced.
+  const std::string precious = log.dir.path + "/precious";
+  lineage::WriteFile(precious, "keep me");
+  const lineage::Ran occupied = lineage::RunProgram(with_socket(precious), log.dir.path);
+  CHECK(occupied.code == 74);
+  CHECK(occupied.err.find("exists and is not a socket") != std::string::npos);
+  CHECK(lineage::ReadFile(precious) == "keep me");
+  // --listen and --socket exclude each other.
+  std::vector<std::string> both = with_socket(socket_path);
+  both.insert(both.end(), {"--listen", "127.0.0.1:0"});
+  CHECK(lineage::RunProgram(both, log.dir.path).code == 64);
+
+  // A stale socket (its server is gone) is replaced.
+  {
+    const int stale = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
+    REQUIRE(bind(stale, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+    close(stale);
+  }
+  const std::string out = log.dir.path + "/socket.out";
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<std::string> argv = with_socket(socket_path);
+    std::vector<char*> args;
+    for (std::string& arg : argv) args.push_back(arg.data());
+    args.push_back(nullptr);
+    execv(GOV_GOVCONSOLE, args.data());
+    _exit(127);
+  }
+  bool serving = false;
+  for (int i = 0; i < 1200 && !serving; ++i) {
+    serving = lineage::ReadFile(out).find("on unix:" + socket_path) != std::string::npos;
+    if (!serving) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  INFO(lineage::ReadFile(out));
+  REQUIRE(serving);
+  struct stat st {};
+  REQUIRE(lstat(socket_path.c_str(), &st) == 0);
+  CHECK(S_ISSOCK(st.st_mode));
+  CHECK((st.st_mode & 0777) == 0600);
+  const std::string token = lineage::ReadFile(token_file);
+
+  httplib::Client client(socket_path);
+  client.set_address_family(AF_UNIX);
+  client.set_read_timeout(60, 0);
+  auto anonymous = client.Get("/api/runs");
+  REQUIRE(anonymous);
+  CHECK(anonymous->status == 401);
+  auto runs = client.Get("/api/runs", {{"Authorization", "Bearer " + token}});
+  REQUIRE(runs);
+  CHECK(runs->status == 200);
+  CHECK(Json::parse(runs->body)["total"] == 5);
+  // A proxy in front of the socket names its own host: no rebinding check here.
+  auto proxied = client.Get("/api/overview", {{"Authorization", "Bearer " + token}, {"Host", "console.example"}});
+  REQUIRE(proxied);
+  CHECK(proxied->status == 200);
+  // A second console on a live socket is refused and leaves the first serving.
+  const lineage::Ran second = lineage::RunProgram(with_socket(socket_path), log.dir.path);
+  CHECK(second.code == 74);
+  CHECK(second.err.find("another server answers on it") != std::string::npos);
+  CHECK(client.Get("/api/runs", {{"Authorization", "Bearer " + token}})->status == 200);
+
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(lstat(socket_path.c_str(), &st) != 0);  // removed on exit
 }
 
 TEST_CASE("console: in Chromium an operator filters denies, opens one, exports it and sees new runs live",

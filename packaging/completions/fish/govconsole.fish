@@ -9,5 +9,6 @@ complete -c govconsole -l lineage -x -a '(__fish_complete_directories)' -d 'The 
 complete -c govconsole -l lineage-key -r -a '(__fish_complete_suffix .pub; __fish_complete_suffix .pem)' -d 'Key trusted to sign its checkpoints'
 complete -c govconsole -l trust -r -a '(__fish_complete_suffix .pub; __fish_complete_suffix .pem)' -d 'Key trusted for checkpoints and policies'
 complete -c govconsole -l listen -x -a '127.0.0.1:8080' -d 'Loopback address and port'
+complete -c govconsole -l socket -r -F -d 'Listen on this Unix socket instead'
 complete -c govconsole -l token-file -r -F -d 'The bearer token file'
 complete -c govconsole -l approvals-socket -r -F -d 'govd approvals socket'
