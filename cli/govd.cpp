@@ -232,6 +232,12 @@ int main(int argc, char** argv) {
   app.add_option("--submitter-group", submitter_group,
                  "the group govrun is installed set-gid to; only it (and root) may submit");
   app.add_option("--user", user, "when started as root: the user to run as after reading the key");
+  std::string metrics_file;
+  bool no_metrics = false;
+  auto* metrics_option = app.add_option(
+      "--metrics-file", metrics_file,
+      "where govd writes its own metrics (Prometheus text; default: govd-metrics.prom in the lineage directory)");
+  app.add_flag("--no-metrics", no_metrics, "write no metrics file")->excludes(metrics_option);
   std::string approvals_socket;
   std::vector<std::string> approver_names;
   app.add_option("--approvals-socket", approvals_socket,
@@ -335,6 +341,7 @@ int main(int argc, char** argv) {
   options.submitter_gid = submitters.value();
   options.approvals_fd = approvals_fd;
   options.approvers = approvers;
+  if (!no_metrics) options.metrics_file = metrics_file.empty() ? lineage_dir + "/govd-metrics.prom" : metrics_file;
   std::fprintf(stderr, "govd: serving %s on %s\n", lineage_dir.c_str(), socket_path.c_str());
   auto served = gov::service::Serve(listening.value(), stop_fd, *log.value(), options);
   if (!served.ok()) return Fail(gov::exec::kExitLineage, served.error().message);

@@ -2,6 +2,7 @@
 // check, and the refresher that re-verifies the log when it changes.
 #include "console/server/server.h"
 
+#include <fcntl.h>
 #include <httplib.h>
 #include <sodium.h>
 #include <sys/socket.h>
@@ -103,6 +104,22 @@ bool HostAllowed(const httplib::Request& request, const std::string& bound_host,
     if (host == name + suffix) return true;
   }
   return false;
+}
+
+// govd's metrics file in the lineage directory (docs/govd.md "Metrics"), at
+// most 64 KiB; empty when there is none (govd not used, or --no-metrics).
+std::string ReadServiceMetrics(const std::string& lineage_dir) {
+  const int fd = open((lineage_dir + "/govd-metrics.prom").c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return "";
+  struct stat st {};
+  std::string text;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= 64 * 1024) {
+    text.resize(static_cast<std::size_t>(st.st_size));
+    const ssize_t got = read(fd, text.data(), text.size());
+    text.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+  }
+  close(fd);
+  return text;
 }
 
 // Makes `path` free for a new Unix socket: nothing there, or a socket no
@@ -283,7 +300,8 @@ ErrorOr<void> ServeConsole(const ConsoleOptions& options, const std::function<vo
     SendJson(response, {{"ok", true}});
   });
   server.Get("/metrics", [&](const httplib::Request&, httplib::Response& response) {
-    response.set_content(Metrics(*index.Current(), NowNs()), "text/plain; version=0.0.4; charset=utf-8");
+    response.set_content(Metrics(*index.Current(), NowNs(), ReadServiceMetrics(options.lineage_dir)),
+                         "text/plain; version=0.0.4; charset=utf-8");
   });
 
   struct stat socket_file {};

@@ -230,7 +230,31 @@ Json Policies(const LineageSnapshot& snapshot) {
   return {{"version", 1}, {"policies", out}};
 }
 
-std::string Metrics(const LineageSnapshot& snapshot, std::int64_t now_ns) {
+namespace {
+
+// Whether govd's metrics file holds only gov_govd_ families in printable
+// ASCII (docs/govd.md "Metrics"): nothing else may reach /metrics through it.
+bool IsServiceMetricsText(const std::string& text) {
+  if (text.empty() || text.back() != '\n') return false;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t end = text.find('\n', start);
+    const std::string_view line(text.data() + start, end - start);
+    if (!line.starts_with("# HELP gov_govd_") && !line.starts_with("# TYPE gov_govd_") &&
+        !line.starts_with("gov_govd_")) {
+      return false;
+    }
+    for (const char c : line) {
+      if (c < 0x20 || c > 0x7e) return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string Metrics(const LineageSnapshot& snapshot, std::int64_t now_ns, const std::string& service_metrics) {
   std::map<std::pair<std::string, std::string>, std::uint64_t> decisions;
   std::map<std::string, std::uint64_t> ended;
   static constexpr double kBuckets[] = {0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60, 600};
@@ -299,6 +323,7 @@ std::string Metrics(const LineageSnapshot& snapshot, std::int64_t now_ns) {
   out +=
       "# HELP gov_lineage_verify_seconds Time the last verification took.\n# TYPE gov_lineage_verify_seconds gauge\n";
   out += fmt::format("gov_lineage_verify_seconds {}\n", snapshot.verify_seconds);
+  if (IsServiceMetricsText(service_metrics)) out += service_metrics;
   return out;
 }
 

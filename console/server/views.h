@@ -34,7 +34,9 @@ nlohmann::json Overview(const LineageSnapshot& snapshot, const nlohmann::json& h
 // the rules that decided with their verdicts and reasons.
 nlohmann::json Policies(const LineageSnapshot& snapshot);
 
-// The OpenMetrics text exposition (ends with "# EOF").
-std::string Metrics(const LineageSnapshot& snapshot, std::int64_t now_ns);
+// The Prometheus text exposition (format 0.0.4) of the log, followed by
+// govd's own metrics (`service_metrics`: the text of its metrics file, taken
+// only when every line is a gov_govd_ sample or its HELP/TYPE; else left out).
+std::string Metrics(const LineageSnapshot& snapshot, std::int64_t now_ns, const std::string& service_metrics = "");
 
 }  // namespace gov::console

@@ -12,13 +12,18 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <deque>
+#include <iterator>
 #include <list>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -40,6 +45,7 @@ struct PendingReply {
   bool durable = false;
   std::optional<std::uint64_t> ticket;
   std::string awaiting_ask;
+  std::int64_t received_ns = 0;  // CLOCK_MONOTONIC when its request was read
 };
 
 // One connection and what is buffered for it.
@@ -67,14 +73,95 @@ Json Refusal(const std::string& message) {
   return Json{{"ok", false}, {"error", message}};
 }
 
-void Reply(Client& client, Json reply, bool durable) {
-  client.replies.push_back(PendingReply{std::move(reply), durable, std::nullopt, ""});
+std::int64_t ClockNs(clockid_t clock) {
+  timespec now{};
+  clock_gettime(clock, &now);
+  return static_cast<std::int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
 }
 
 std::int64_t MonotonicMs() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<std::int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+  return ClockNs(CLOCK_MONOTONIC) / 1000000;
+}
+
+void Reply(Client& client, Json reply, bool durable) {
+  client.replies.push_back(
+      PendingReply{std::move(reply), durable, std::nullopt, "", durable ? ClockNs(CLOCK_MONOTONIC) : 0});
+}
+
+// A latency histogram in seconds (Prometheus cumulative buckets).
+class Histogram {
+ public:
+  void Observe(double seconds) {
+    for (std::size_t i = 0; i < std::size(kBounds); ++i) {
+      if (seconds <= kBounds[i]) ++counts_[i];
+    }
+    sum_ += seconds;
+    ++count_;
+  }
+  void Write(std::string& out, const char* name, const char* help) const {
+    out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+    for (std::size_t i = 0; i < std::size(kBounds); ++i) {
+      out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, kBounds[i], counts_[i]);
+    }
+    out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n{}_sum {}\n{}_count {}\n", name, count_, name, sum_, name, count_);
+  }
+
+ private:
+  static constexpr double kBounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+  std::uint64_t counts_[std::size(kBounds)] = {};
+  double sum_ = 0;
+  std::uint64_t count_ = 0;
+};
+
+// govd's own measurements, which the log does not hold (docs/govd.md
+// "Metrics"), written for govconsole's /metrics and any textfile collector.
+struct ServiceMetrics {
+  Histogram ack;                                 // a durable request read → its acknowledgement queued
+  Histogram checkpoint;                          // a signed checkpoint written and synced
+  std::map<std::string, std::uint64_t> records;  // appended, by type
+  std::uint64_t refusals = 0;
+  std::uint64_t connections_refused = 0;
+  bool changed = false;
+  std::int64_t written_ms = 0;
+
+  std::string Text() const {
+    std::string out;
+    ack.Write(out, "gov_govd_ack_seconds",
+              "Time from govd reading a submission that waits for durability to its acknowledgement (includes the "
+              "shared fdatasync).");
+    checkpoint.Write(out, "gov_govd_checkpoint_seconds", "Time to sign, append and sync a checkpoint.");
+    out += "# HELP gov_govd_records_total Records govd appended to the log since it started, by type.\n";
+    out += "# TYPE gov_govd_records_total counter\n";
+    for (const auto& [type, count] : records) {
+      out += fmt::format("gov_govd_records_total{{type=\"{}\"}} {}\n", type, count);
+    }
+    out += "# HELP gov_govd_refusals_total Requests govd refused since it started.\n";
+    out += "# TYPE gov_govd_refusals_total counter\n";
+    out += fmt::format("gov_govd_refusals_total {}\n", refusals);
+    out += "# HELP gov_govd_connections_refused_total Connections refused at accept (identity, limit).\n";
+    out += "# TYPE gov_govd_connections_refused_total counter\n";
+    out += fmt::format("gov_govd_connections_refused_total {}\n", connections_refused);
+    out += "# HELP gov_govd_metrics_time_seconds When govd wrote these metrics (Unix time).\n";
+    out += "# TYPE gov_govd_metrics_time_seconds gauge\n";
+    out += fmt::format("gov_govd_metrics_time_seconds {}\n", ClockNs(CLOCK_REALTIME) / 1000000000);
+    return out;
+  }
+};
+
+// Replaces `path` with `text` (a temporary file beside it, then rename),
+// mode 0644; the reason when it cannot.
+std::optional<std::string> WriteMetricsFile(const std::string& path, const std::string& text) {
+  const std::string temporary = path + ".tmp";
+  const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return std::string(std::strerror(errno));
+  const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  const int write_errno = errno;
+  fchmod(fd, 0644);
+  close(fd);
+  if (written && rename(temporary.c_str(), path.c_str()) == 0) return std::nullopt;
+  const std::string reason = std::strerror(written ? errno : write_errno);
+  unlink(temporary.c_str());
+  return reason;
 }
 
 // Gives the asking connection its answer: the waiting reply is filled, and
@@ -139,6 +226,7 @@ struct Shared {
   lineage::Recorder& recorder;
   ApprovalDesk& desk;
   std::list<Client>& clients;
+  ServiceMetrics& metrics;
 };
 
 // Handles one request of `client`; queues its reply.
@@ -232,6 +320,8 @@ void Handle(Client& client, const std::string& payload, Shared& shared, Round& r
     if (answered != client.answered.end()) client.answered.erase(answered);
     client.runs.insert(authorization.run_id);
     round.appended = true;
+    ++shared.metrics.records["authorization"];
+    shared.metrics.changed = true;
     const bool wait = durable->get<bool>();
     round.sync = round.sync || wait;
     Reply(client, Json{{"ok", true}}, wait);
@@ -268,6 +358,10 @@ void Handle(Client& client, const std::string& payload, Shared& shared, Round& r
       }
       auto offset = recorder.RecordStart(decoded.value());
       round.appended = round.appended || offset.ok();
+      if (offset.ok()) {
+        ++shared.metrics.records["start"];
+        shared.metrics.changed = true;
+      }
       Reply(client, offset.ok() ? Json{{"ok", true}, {"offset", offset.value()}} : Refusal(offset.error().message),
             false);
       return;
@@ -282,6 +376,8 @@ void Handle(Client& client, const std::string& payload, Shared& shared, Round& r
     if (ended.ok()) {
       client.runs.erase(decoded.value().run_id);  // a run ends once
       round.appended = true;
+      ++shared.metrics.records["end"];
+      shared.metrics.changed = true;
     }
     Reply(client, ended.ok() ? Json{{"ok", true}} : Refusal(ended.error().message), false);
     return;
@@ -334,23 +430,34 @@ bool WriteTo(Client& client) {
   return true;
 }
 
-void Queue(Client& client, const Json& reply) {
+void Queue(Client& client, const Json& reply, ServiceMetrics& metrics) {
   // Text from the host (a user name) may not be UTF-8: replaced, never thrown.
   auto frame = EncodeFrame(reply.dump(-1, ' ', false, Json::error_handler_t::replace));
   if (frame.ok()) client.out += frame.value();
+  const auto ok = reply.find("ok");
+  if (ok != reply.end() && *ok == false) {
+    ++metrics.refusals;
+    metrics.changed = true;
+  }
 }
 
 // Moves `client`'s answers that are ready — in order, up to the first that
 // waits for a sync not yet done — to its output. `durable` is how far the
 // log is durable, or the failure that ended syncing: then every waiting
 // answer becomes a refusal.
-void QueueReady(Client& client, const ErrorOr<std::uint64_t>& durable) {
+void QueueReady(Client& client, const ErrorOr<std::uint64_t>& durable, ServiceMetrics& metrics) {
   while (!client.replies.empty()) {
     PendingReply& front = client.replies.front();
     if (!front.awaiting_ask.empty()) return;
     if (front.durable && durable.ok() && (!front.ticket || *front.ticket > durable.value())) return;
-    Queue(client, front.durable && !durable.ok() ? Refusal("lineage log: not durable: " + durable.error().message)
-                                                 : front.reply);
+    if (front.durable && durable.ok()) {
+      metrics.ack.Observe(static_cast<double>(ClockNs(CLOCK_MONOTONIC) - front.received_ns) / 1e9);
+      metrics.changed = true;
+    }
+    Queue(
+        client,
+        front.durable && !durable.ok() ? Refusal("lineage log: not durable: " + durable.error().message) : front.reply,
+        metrics);
     client.replies.pop_front();
   }
 }
@@ -363,13 +470,32 @@ ErrorOr<void> Serve(int listen_fd, int stop_fd, lineage::Recorder& recorder, con
   std::list<Client> clients;
   ApprovalDesk desk(options.approvals_fd >= 0 ? options.approvers : std::vector<std::int64_t>{},
                     options.max_pending_asks);
-  Shared shared{recorder, desk, clients};
+  ServiceMetrics metrics;
+  Shared shared{recorder, desk, clients, metrics};
   bool appended_since_checkpoint = false;
+  bool metrics_failed = false;
+  // At most once a second, and once more after the last change.
+  auto write_metrics = [&](bool now) {
+    if (options.metrics_file.empty() || !metrics.changed) return;
+    const std::int64_t now_ms = MonotonicMs();
+    if (!now && now_ms - metrics.written_ms < 1000) return;
+    metrics.written_ms = now_ms;
+    metrics.changed = false;
+    if (auto failed = WriteMetricsFile(options.metrics_file, metrics.Text()); failed && !metrics_failed) {
+      // Said once; the log itself is unaffected.
+      std::fprintf(stderr, "govd: cannot write the metrics file %s: %s\n", options.metrics_file.c_str(),
+                   failed->c_str());
+      metrics_failed = true;
+    } else if (!failed) {
+      metrics_failed = false;
+    }
+  };
+  write_metrics(true);
   // Writes what is ready for every connection, then drops the ones that
   // ended, broke or were told to close (withdrawing their asks).
   auto answer = [&](const ErrorOr<std::uint64_t>& durable, const std::vector<Client*>& broken) {
     for (auto it = clients.begin(); it != clients.end();) {
-      QueueReady(*it, durable);
+      QueueReady(*it, durable, metrics);
       const bool dead = std::find(broken.begin(), broken.end(), &*it) != broken.end();
       const bool written = WriteTo(*it);
       if (dead || !written || (it->closing && it->replies.empty() && it->out.empty())) {
@@ -390,7 +516,12 @@ ErrorOr<void> Serve(int listen_fd, int stop_fd, lineage::Recorder& recorder, con
     for (const Client& client : clients) {
       fds.push_back({client.fd, static_cast<short>(client.out.empty() ? POLLIN : POLLIN | POLLOUT), 0});
     }
-    if (poll(fds.data(), fds.size(), desk.MillisUntilNextDeadline(MonotonicMs())) < 0) {
+    int timeout_ms = desk.MillisUntilNextDeadline(MonotonicMs());
+    if (metrics.changed && !options.metrics_file.empty()) {
+      const int metrics_due = static_cast<int>(std::max<std::int64_t>(0, metrics.written_ms + 1000 - MonotonicMs()));
+      timeout_ms = timeout_ms < 0 ? metrics_due : std::min(timeout_ms, metrics_due);
+    }
+    if (poll(fds.data(), fds.size(), timeout_ms) < 0) {
       if (errno == EINTR) continue;
       return Error{fmt::format("poll: {}", std::strerror(errno))};
     }
@@ -400,6 +531,7 @@ ErrorOr<void> Serve(int listen_fd, int stop_fd, lineage::Recorder& recorder, con
       if (appended_since_checkpoint) GOV_RETURN_IF_ERROR(recorder.Checkpoint());
       answer(recorder.DurableProgress(), {});
       for (Client& client : clients) close(client.fd);
+      write_metrics(true);
       return {};
     }
     if ((fds[2].revents & POLLIN) != 0) {
@@ -430,6 +562,8 @@ ErrorOr<void> Serve(int listen_fd, int stop_fd, lineage::Recorder& recorder, con
               options.submitter_gid, peer.uid, peer.gid);
         }
         if (!refusal.empty()) {
+          ++metrics.connections_refused;
+          metrics.changed = true;
           // Said once, without waiting: the peer reads it even after close.
           auto frame = EncodeFrame(Refusal(refusal).dump());
           if (frame.ok()) (void)send(fd, frame.value().data(), frame.value().size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -464,7 +598,10 @@ ErrorOr<void> Serve(int listen_fd, int stop_fd, lineage::Recorder& recorder, con
     // here), or an fdatasync started in the recorder's syncing thread.
     std::optional<std::uint64_t> ticket;
     if (round.checkpoint) {
+      const std::int64_t checkpoint_started = ClockNs(CLOCK_MONOTONIC);
       GOV_RETURN_IF_ERROR(recorder.Checkpoint());
+      metrics.checkpoint.Observe(static_cast<double>(ClockNs(CLOCK_MONOTONIC) - checkpoint_started) / 1e9);
+      metrics.changed = true;
       appended_since_checkpoint = false;
       ticket = 0;
     } else if (round.sync) {
@@ -482,6 +619,7 @@ ErrorOr<void> Serve(int listen_fd, int stop_fd, lineage::Recorder& recorder, con
     const ErrorOr<std::uint64_t> durable = recorder.DurableProgress();
     answer(durable, broken);
     if (!durable.ok()) return durable.error();
+    write_metrics(false);
   }
 }
 

@@ -30,6 +30,10 @@ struct ServerOptions {
   int approvals_fd = -1;
   std::vector<std::int64_t> approvers;
   std::size_t max_pending_asks = 256;
+  // Where govd's own metrics go (Prometheus text format, docs/govd.md
+  // "Metrics"): rewritten (temporary file, rename) at most once a second
+  // while they change. Empty: not written.
+  std::string metrics_file;
 };
 
 // Serves `listen_fd` (a listening SOCK_STREAM Unix socket) until `stop_fd`

@@ -210,6 +210,10 @@ TEST_CASE("console: the API lists, filters and shows runs, exports a bundle that
   broken["policies"][0]["rules"][0].erase("decisions");
   CHECK(gov::testing::ValidateJsonSchema("govconsole-policies.schema.json", broken.dump()).status == 1);
 
+  // govd's own metrics file in the lineage directory joins /metrics (docs/govd.md "Metrics").
+  lineage::WriteFile(log.dir.path + "/govd-metrics.prom",
+                     "# HELP gov_govd_refusals_total Requests govd refused since it started.\n"
+                     "# TYPE gov_govd_refusals_total counter\ngov_govd_refusals_total 7\n");
   auto metrics = console.Client().Get("/metrics", console.Auth());
   REQUIRE(metrics);
   REQUIRE(metrics->status == 200);
@@ -223,6 +227,14 @@ TEST_CASE("console: the API lists, filters and shows runs, exports a bundle that
       lineage::RunProgram({"/bin/sh", "-c", "/usr/bin/promtool check metrics < " + metrics_path}, log.dir.path);
   INFO(promtool.out << promtool.err);
   CHECK(promtool.code == 0);
+  CHECK(metrics->body.find("gov_govd_refusals_total 7\n") != std::string::npos);
+  // A file that would add anything but govd's families is left out whole.
+  lineage::WriteFile(log.dir.path + "/govd-metrics.prom",
+                     "gov_govd_refusals_total 8\ngov_decisions_total{verdict=\"allow\",rule=\"forged\"} 1000\n");
+  auto forged = console.Client().Get("/metrics", console.Auth());
+  REQUIRE(forged);
+  CHECK(forged->body.find("forged") == std::string::npos);
+  CHECK(forged->body.find("gov_govd_refusals_total") == std::string::npos);
 }
 
 TEST_CASE("console: a change to the log is seen live, and a tampered log is reported as failing", "[console][server]") {

@@ -4,9 +4,11 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -194,6 +196,7 @@ class TestServer {
     recorder_ = wrap ? wrap(std::move(log.value())) : std::move(log.value());
     listen_fd_ = Listen(socket_path);
     ServerOptions options;
+    options.metrics_file = dir + "/govd-metrics.prom";
     if (!approvers.empty()) {
       options.approvals_fd = approvals_fd_ = Listen(approvals_path);
       REQUIRE(chmod(approvals_path.c_str(), 0666) == 0);
@@ -371,6 +374,44 @@ std::vector<Json> ReadReplies(int fd, std::size_t count) {
     while (TakeFrame(buffer, payload).value()) replies.push_back(Json::parse(payload));
   }
   return replies;
+}
+
+TEST_CASE("service: govd writes its own metrics (records, acknowledgement latency, checkpoints, refusals)",
+          "[lineage][service]") {
+  TempDir dir;
+  {
+    TestServer server(dir.path);
+    auto client = ConnectService(server.socket_path, dir.path, 20000);
+    REQUIRE(client.ok());
+    for (int i = 0; i < 3; ++i) {
+      lineage::Authorization auth = lineage::SampleAuthorization(lineage::NewRunId(), "");
+      lineage::Start start;
+      start.run_id = auth.run_id;
+      REQUIRE(client.value()->RecordAuthorization(auth).ok());
+      REQUIRE(client.value()->RecordStart(start).ok());
+    }
+    REQUIRE(client.value()->Checkpoint().ok());
+    lineage::End stranger;
+    stranger.run_id = lineage::NewRunId();
+    CHECK_FALSE(client.value()->RecordEnd(stranger).ok());
+  }  // govd writes its metrics once more as it stops
+  const std::string text = lineage::ReadFile(dir.path + "/govd-metrics.prom");
+  INFO(text);
+  CHECK(text.find("gov_govd_records_total{type=\"authorization\"} 3\n") != std::string::npos);
+  CHECK(text.find("gov_govd_records_total{type=\"start\"} 3\n") != std::string::npos);
+  // Three authorizations and the checkpoint waited for durability.
+  CHECK(text.find("gov_govd_ack_seconds_count 4\n") != std::string::npos);
+  CHECK(text.find("gov_govd_ack_seconds_bucket{le=\"+Inf\"} 4\n") != std::string::npos);
+  CHECK(text.find("gov_govd_checkpoint_seconds_count 1\n") != std::string::npos);
+  CHECK(text.find("gov_govd_refusals_total 1\n") != std::string::npos);
+  struct stat st {};
+  REQUIRE(stat((dir.path + "/govd-metrics.prom").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0644);
+  REQUIRE(std::filesystem::exists("/usr/bin/promtool"));
+  const lineage::Ran promtool = lineage::RunProgram(
+      {"/bin/sh", "-c", "/usr/bin/promtool check metrics < " + dir.path + "/govd-metrics.prom"}, dir.path);
+  INFO(promtool.out << promtool.err);
+  CHECK(promtool.code == 0);
 }
 
 TEST_CASE("service: an acknowledgement that promises durability waits for the sync; answers keep their order",

@@ -12,6 +12,8 @@ complete -c govd -n "not __fish_seen_subcommand_from approvals" -l key -r -a '(_
 complete -c govd -n "not __fish_seen_subcommand_from witness" -l socket -r -d 'The socket'
 complete -c govd -n "not __fish_seen_subcommand_from $subcommands" -l submitter-group -x -a '(__fish_complete_groups)' -d 'The group govrun is set-gid to'
 complete -c govd -n "not __fish_seen_subcommand_from $subcommands" -l user -x -a '(__fish_complete_users)' -d 'The user to run as'
+complete -c govd -n "not __fish_seen_subcommand_from $subcommands" -l metrics-file -r -F -d 'Where govd writes its own metrics'
+complete -c govd -n "not __fish_seen_subcommand_from $subcommands" -l no-metrics -d 'Write no metrics file'
 complete -c govd -n "not __fish_seen_subcommand_from $subcommands" -l approvals-socket -r -d 'Where approvers connect'
 complete -c govd -n "not __fish_seen_subcommand_from $subcommands" -l approver -x -a '(__fish_complete_users)' -d 'A user who may answer asks'
 complete -c govd -n "__fish_seen_subcommand_from witness" -l name -x -d 'The witness name'
