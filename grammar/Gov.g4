@@ -44,8 +44,10 @@ policyHeader
     : 'policy' name=IDENT ('version' version=STRING)?
     ;
 
+// `with rules`: the module's rules join this policy, named ALIAS.RULE
+// (`rules` is checked by the AST builder).
 importDecl
-    : 'import' (module=dottedName | path=STRING) ('as' alias=IDENT)?
+    : 'import' (module=dottedName | path=STRING) ('as' alias=IDENT)? (withKeyword='with' rulesWord=IDENT)?
     ;
 
 dottedName
@@ -102,9 +104,14 @@ testDecl
 // with the same modifiers and expectations.
 testCase
     : 'exec' argvs+=expr (',' argvs+=expr)* modifiers+=testModifier* '=>' verdict=('allow' | 'deny' | 'ask')
-      ('by' byRules+=(IDENT | 'default') (',' byRules+=(IDENT | 'default'))* ('and' others=IDENT)?)?
-      (notKeyword='not' 'by' notByRules+=(IDENT | 'default') (',' notByRules+=(IDENT | 'default'))*)?
+      ('by' byRules+=ruleName (',' byRules+=ruleName)* ('and' others=IDENT)?)?
+      (notKeyword='not' 'by' notByRules+=ruleName (',' notByRules+=ruleName)*)?
       (withKeyword='with' '{' (obligations+=obligation (',' obligations+=obligation)* ','?)? '}')?
+    ;
+
+// A rule of this policy, `default`, or an included module's rule (`org.rule`).
+ruleName
+    : first=(IDENT | 'default') ('.' rest+=IDENT)*
     ;
 
 // `cwd "/w"`, `context { ticket = "X" }`, `env { HOME = "/h" }`, ... (kinds checked by the AST builder)

@@ -197,6 +197,10 @@ struct Import {
   std::string target;  // dotted module name or file path
   std::string alias;   // explicit alias, or empty
   Span target_span;
+  // `with rules`: the module's rules (and those it includes) join the
+  // importing policy, named ALIAS.RULE.
+  bool with_rules = false;
+  Span with_span;
 };
 
 struct ConstDecl {

@@ -105,6 +105,7 @@ class ModuleChecker {
     m_.values.assign(file.expr_count, std::nullopt);
     m_.resolutions.assign(file.expr_count, Resolution{});
     Declare();
+    CheckIncludedContext();
     for (auto& [name, symbol] : m_.symbols) {
       if (symbol.kind == SymbolKind::kConst) EnsureConst(symbol);
     }
@@ -163,6 +164,7 @@ class ModuleChecker {
         Symbol symbol{SymbolKind::kImport, ImportAlias(*import), import->target_span};
         symbol.import = import;
         symbol.import_target = target;
+        if (import->with_rules && target >= 0) Include(ImportAlias(*import), target);
         DeclareName(std::move(symbol));
       } else if (const auto* constant = std::get_if<ast::ConstDecl>(&decl.node)) {
         Symbol symbol{SymbolKind::kConst, constant->name, constant->name_span};
@@ -748,6 +750,16 @@ class ModuleChecker {
     std::vector<std::string> names;
     for (const ast::Rule* rule : m_.rules) names.push_back(rule->name);
     if (m_.default_ask) names.push_back("default");
+    // An included rule named without its module: the qualified name.
+    for (const CheckedModule::IncludedRule& included : m_.included_rules) {
+      names.push_back(included.name);
+      const std::size_t dot = included.name.rfind('.');
+      if (included.name.compare(dot + 1, std::string::npos, name) == 0) {
+        d.help = fmt::format("an included rule is named by its module: `{}`", included.name);
+        d.fix = diagnostics::Fix{span, included.name};
+        return;
+      }
+    }
     if (auto closest = diagnostics::ClosestName(name, names)) {
       d.help = fmt::format("did you mean `{}`?", *closest);
       d.fix = diagnostics::Fix{span, *closest};
@@ -758,7 +770,46 @@ class ModuleChecker {
     for (const ast::Rule* rule : m_.rules) {
       if (rule->name == name) return rule;
     }
+    for (const CheckedModule::IncludedRule& included : m_.included_rules) {
+      if (included.name == name) {
+        return program_.modules[static_cast<std::size_t>(included.module)].rules[included.index];
+      }
+    }
     return nullptr;
+  }
+
+  // Rules that join this policy read its request: every context field a
+  // module imported `with rules` declares must be declared here too, with
+  // the same type (its own inclusions were held to this already).
+  void CheckIncludedContext() {
+    for (const auto& [name, symbol] : m_.symbols) {
+      if (symbol.kind != SymbolKind::kImport || symbol.import == nullptr || !symbol.import->with_rules ||
+          symbol.import_target < 0) {
+        continue;
+      }
+      const CheckedModule& included = program_.modules[static_cast<std::size_t>(symbol.import_target)];
+      for (const ContextFieldInfo& field : included.context) {
+        const ContextFieldInfo* own = m_.FindContext(field.name);
+        if (own != nullptr && own->type == field.type) continue;
+        Emit(Kind::kUnknownContextField, symbol.import->target_span,
+             fmt::format("`{}` is imported with rules and declares context field `{}: {}`, which this policy {}",
+                         name, field.name, ToString(field.type),
+                         own == nullptr ? "does not declare" : "declares as `" + ToString(own->type) + "`"))
+            .notes.push_back({field.span, "declared here"});
+      }
+    }
+  }
+
+  // The rules of module `target` (imported `with rules` as `alias`, and
+  // checked before this one) and those it includes join this module's.
+  void Include(const std::string& alias, int target) {
+    const CheckedModule& included = program_.modules[static_cast<std::size_t>(target)];
+    for (std::size_t i = 0; i < included.rules.size(); ++i) {
+      m_.included_rules.push_back({target, i, alias + "." + included.rules[i]->name});
+    }
+    for (const CheckedModule::IncludedRule& inner : included.included_rules) {
+      m_.included_rules.push_back({inner.module, inner.index, alias + "." + inner.name});
+    }
   }
 
   void CheckModifier(const ast::TestModifier& modifier) {

@@ -88,6 +88,15 @@ struct CheckedModule {
   std::vector<ContextFieldInfo> context;
   std::vector<const ast::Rule*> rules;
   std::vector<std::vector<CheckedObligation>> obligations;  // parallel to rules
+  // Rules of the modules imported `with rules`, and those they include in
+  // turn, in declaration order: they decide for this policy too, named
+  // ALIAS.RULE (ALIAS.INNER.RULE for an included module's own inclusions).
+  struct IncludedRule {
+    int module;         // index of the module declaring the rule
+    std::size_t index;  // the rule's index in that module's `rules`
+    std::string name;   // the qualified name
+  };
+  std::vector<IncludedRule> included_rules;
   std::vector<const ast::TestBlock*> tests;
   // `default ask because "..."`: a rule named `default` asks about requests no
   // other rule decides (added by the lowering after the module's rules).

@@ -653,6 +653,7 @@ class Printer {
           } else if constexpr (std::is_same_v<T, ast::Import>) {
             std::string text = "import " + (node.is_file ? Quote(node.target) : node.target);
             if (!node.alias.empty()) text += " as " + node.alias;
+            if (node.with_rules) text += " with rules";
             return Text(std::move(text));
           } else if constexpr (std::is_same_v<T, ast::ConstDecl>) {
             return docs_.Concat({Text("const " + node.name + ": " + TypeText(node.type)),

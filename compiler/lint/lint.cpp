@@ -231,8 +231,9 @@ class Linter {
               "remove it if it is no longer needed";
           break;
         case check::SymbolKind::kImport: {
-          // A module that could not be loaded was already reported as an error.
-          if (symbol.import == nullptr || symbol.import_target < 0) break;
+          // A module that could not be loaded was already reported as an
+          // error; one imported `with rules` is used by its rules.
+          if (symbol.import == nullptr || symbol.import_target < 0 || symbol.import->with_rules) break;
           const ast::Import& import = *symbol.import;
           std::string what = fmt::format("{} `{}`", import.is_file ? "file" : "module", import.target);
           Report(Kind::kUnusedImport, symbol.span,

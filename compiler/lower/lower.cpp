@@ -357,30 +357,13 @@ class Lowerer {
       policy_.context.push_back(std::move(out));
     }
     taint_.resize(program_.modules.size());
+    // The policy's own rules, then those of the modules it imports `with
+    // rules` (each lowered in its own module, with that module's defaults).
     for (std::size_t i = 0; i < entry.rules.size(); ++i) {
-      const ast::Rule& rule = *entry.rules[i];
-      frames_.clear();
-      frames_.push_back(Frame{program_.entry, nullptr, {}});
-      ir::Rule out;
-      out.name = rule.name;
-      out.verdict = VerdictOf(rule.verdict);
-      out.reason = rule.reason.value_or("");
-      Val condition = Lower(*rule.condition);
-      if (b_.overflow()) {
-        diagnostics_
-            .Emit(diagnostics::Kind::kTooLarge, rule.span,
-                  fmt::format("rule `{}` lowers to more than {} decision nodes", rule.name, options_.max_nodes))
-            .help = "split large constant collections or simplify the functions this rule calls";
-        return;
-      }
-      out.condition = condition.node;
-      out.index = IndexOf(out.condition);
-      if (i < entry.obligations.size()) out.obligations = LowerObligations(entry.obligations[i]);
-      // `default with { ... }` for an allow or ask rule without a `with` of its own.
-      if (!rule.has_with && rule.verdict != ast::Verdict::kDeny && entry.has_default_obligations) {
-        out.obligations = LowerObligations(entry.default_obligations);
-      }
-      policy_.rules.push_back(std::move(out));
+      if (!LowerRule(program_.entry, i, entry.rules[i]->name)) return;
+    }
+    for (const check::CheckedModule::IncludedRule& included : entry.included_rules) {
+      if (!LowerRule(included.module, included.index, included.name)) return;
     }
     if (entry.default_ask) {
       // `default ask`: asks exactly when no allow or ask rule matches (a deny
@@ -403,6 +386,36 @@ class Lowerer {
   }
 
  private:
+  // Lowers rule `index` of module `module` as `name`; false when the
+  // policy is too large to go on.
+  bool LowerRule(int module, std::size_t index, const std::string& name) {
+    const check::CheckedModule& m = program_.modules[static_cast<std::size_t>(module)];
+    const ast::Rule& rule = *m.rules[index];
+    frames_.clear();
+    frames_.push_back(Frame{module, nullptr, {}});
+    ir::Rule out;
+    out.name = name;
+    out.verdict = VerdictOf(rule.verdict);
+    out.reason = rule.reason.value_or("");
+    Val condition = Lower(*rule.condition);
+    if (b_.overflow()) {
+      diagnostics_
+          .Emit(diagnostics::Kind::kTooLarge, rule.span,
+                fmt::format("rule `{}` lowers to more than {} decision nodes", name, options_.max_nodes))
+          .help = "split large constant collections or simplify the functions this rule calls";
+      return false;
+    }
+    out.condition = condition.node;
+    out.index = IndexOf(out.condition);
+    if (index < m.obligations.size()) out.obligations = LowerObligations(m.obligations[index]);
+    // `default with { ... }` for an allow or ask rule without a `with` of its own.
+    if (!rule.has_with && rule.verdict != ast::Verdict::kDeny && m.has_default_obligations) {
+      out.obligations = LowerObligations(m.default_obligations);
+    }
+    policy_.rules.push_back(std::move(out));
+    return true;
+  }
+
   struct Frame {
     int module;
     const std::vector<Val>* params;
@@ -1612,12 +1625,18 @@ LoweredTest LowerTestCase(const check::CheckedModule& m, const ast::TestBlock& b
     for (std::size_t i = 1; i < argv->items.size(); ++i) r.args.push_back(argv->items[i].text);
   }
   for (const ast::TestModifier& modifier : test.modifiers) ApplyModifier(m, modifier, r);
-  // `default` (with `default ask`) is the rule the lowering adds after the module's.
+  // The lowering's order: the module's rules, the included ones, then
+  // `default` (with `default ask`).
   auto rule_id = [&](const std::string& name) -> std::optional<std::uint32_t> {
     for (std::size_t i = 0; i < m.rules.size(); ++i) {
       if (m.rules[i]->name == name) return static_cast<std::uint32_t>(i);
     }
-    if (name == "default" && m.default_ask) return static_cast<std::uint32_t>(m.rules.size());
+    for (std::size_t i = 0; i < m.included_rules.size(); ++i) {
+      if (m.included_rules[i].name == name) return static_cast<std::uint32_t>(m.rules.size() + i);
+    }
+    if (name == "default" && m.default_ask) {
+      return static_cast<std::uint32_t>(m.rules.size() + m.included_rules.size());
+    }
     return std::nullopt;
   };
   for (const std::string& name : test.by_rules) {

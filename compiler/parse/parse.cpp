@@ -890,6 +890,13 @@ class AstBuilder {
     return header;
   }
 
+  // `rule`, `default` or `org.rule` as written, without whitespace or comments.
+  std::string RuleNameOf(GovParser::RuleNameContext* ctx) {
+    std::string name = StringOf(Need(ctx->first));
+    for (antlr4::Token* part : ctx->rest) name += "." + StringOf(Need(part));
+    return name;
+  }
+
   ast::Import BuildImport(GovParser::ImportDeclContext* ctx) {
     ast::Import import;
     import.span = SpanOf(ctx);
@@ -907,6 +914,16 @@ class AstBuilder {
       import.target_span = SpanOf(module);
     }
     if (ctx->alias != nullptr) import.alias = StringOf(ctx->alias);
+    if (ctx->withKeyword != nullptr) {
+      import.with_rules = true;
+      import.with_span = SpanOf(ctx);
+      if (ctx->rulesWord == nullptr || StringOf(ctx->rulesWord) != "rules") {
+        Fail(Kind::kSyntaxError, ctx->rulesWord != nullptr ? SpanOf(ctx->rulesWord) : SpanOf(ctx),
+             "expected `with rules` after the imported module");
+        diagnostics_.mutable_diagnostics().back().help =
+            "`import \"FILE\" with rules` makes the module's rules part of this policy, named ALIAS.RULE";
+      }
+    }
     return import;
   }
 
@@ -1010,8 +1027,8 @@ class AstBuilder {
       }
       test.expected = VerdictOf(c->verdict);
       test.expected_span = SpanOf(c->verdict);
-      for (antlr4::Token* rule : c->byRules) {
-        test.by_rules.push_back(StringOf(Need(rule)));
+      for (GovParser::RuleNameContext* rule : c->byRules) {
+        test.by_rules.push_back(RuleNameOf(Need(rule)));
         test.by_spans.push_back(SpanOf(rule));
       }
       if (c->others != nullptr) {
@@ -1023,8 +1040,8 @@ class AstBuilder {
               "`by a, b` expects exactly these rules to decide; `by a and others` at least these";
         }
       }
-      for (antlr4::Token* rule : c->notByRules) {
-        test.not_by_rules.push_back(StringOf(Need(rule)));
+      for (GovParser::RuleNameContext* rule : c->notByRules) {
+        test.not_by_rules.push_back(RuleNameOf(Need(rule)));
         test.not_by_spans.push_back(SpanOf(rule));
       }
       test.has_with = c->withKeyword != nullptr;
