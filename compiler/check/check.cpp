@@ -164,7 +164,14 @@ class ModuleChecker {
         Symbol symbol{SymbolKind::kImport, ImportAlias(*import), import->target_span};
         symbol.import = import;
         symbol.import_target = target;
-        if (import->with_rules && target >= 0) Include(ImportAlias(*import), target);
+        if (import->with_rules && !import->is_file) {
+          Emit(Kind::kStdlibWithRules, import->with_span,
+               fmt::format("`{}` cannot be imported `with rules`: the standard library's rules are its test harness",
+                           import->target))
+              .help = "import it without `with rules` and write rules that call its functions";
+        } else if (import->with_rules && target >= 0) {
+          Include(ImportAlias(*import), target);
+        }
         DeclareName(std::move(symbol));
       } else if (const auto* constant = std::get_if<ast::ConstDecl>(&decl.node)) {
         Symbol symbol{SymbolKind::kConst, constant->name, constant->name_span};

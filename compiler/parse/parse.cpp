@@ -916,7 +916,9 @@ class AstBuilder {
     if (ctx->alias != nullptr) import.alias = StringOf(ctx->alias);
     if (ctx->withKeyword != nullptr) {
       import.with_rules = true;
-      import.with_span = SpanOf(ctx);
+      import.with_span = ctx->rulesWord != nullptr ? Span{SpanOf(ctx->withKeyword).file, SpanOf(ctx->withKeyword).begin,
+                                                          SpanOf(ctx->rulesWord).end}
+                                                   : SpanOf(ctx->withKeyword);
       if (ctx->rulesWord == nullptr || StringOf(ctx->rulesWord) != "rules") {
         Fail(Kind::kSyntaxError, ctx->rulesWord != nullptr ? SpanOf(ctx->rulesWord) : SpanOf(ctx),
              "expected `with rules` after the imported module");

@@ -32,6 +32,7 @@ run_commands() {
   dir=$work/$(basename "$file")
   mkdir -p "$dir/policies"
   cp "$source_dir"/examples/*.gov "$dir/policies/"
+  cp -r "$source_dir"/examples/org "$dir/policies/"
   listed=$(python3 "$commands" "$kind" "$file") || { fail "$file: not the YAML expected"; return; }
   while IFS= read -r command; do
     count=$((count + 1))
