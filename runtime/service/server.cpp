@@ -151,8 +151,10 @@ struct ServiceMetrics {
 // Replaces `path` with `text` (a temporary file beside it, then rename),
 // mode 0644; the reason when it cannot.
 std::optional<std::string> WriteMetricsFile(const std::string& path, const std::string& text) {
+  // A fresh file (never one planted at the temporary name), then rename.
   const std::string temporary = path + ".tmp";
-  const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  unlink(temporary.c_str());
+  const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) return std::string(std::strerror(errno));
   const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   const int write_errno = errno;
