@@ -237,24 +237,40 @@ std::string RuleHover(const CheckedModule& m, const ast::Rule& rule) {
   return out;
 }
 
-const ast::Rule* FindRule(const CheckedModule& m, const std::string& name) {
+// A rule a test names: the rule, the module declaring it (an included
+// rule's own module), and where the test names it.
+struct NamedRule {
+  const ast::Rule* rule = nullptr;
+  const CheckedModule* module = nullptr;
+  source::Span at;
+};
+
+// The rule `name` of module `m`, its own or one it imports `with rules` (`org.rule`).
+std::optional<NamedRule> FindRule(const driver::Compilation& c, const CheckedModule& m, const std::string& name,
+                                  source::Span at) {
   for (const ast::Rule* rule : m.rules) {
-    if (rule->name == name) return rule;
+    if (rule->name == name) return NamedRule{rule, &m, at};
   }
-  return nullptr;
+  for (const CheckedModule::IncludedRule& included : m.included_rules) {
+    if (included.name != name) continue;
+    const CheckedModule& owner = c.program.modules[static_cast<std::size_t>(included.module)];
+    return NamedRule{owner.rules[included.index], &owner, at};
+  }
+  return std::nullopt;
 }
 
 // The rule named after `by`/`not by` at `offset` in a test block.
-const ast::Rule* RuleNamedInTest(const CheckedModule& m, const ast::TestBlock& block, std::uint32_t offset) {
+std::optional<NamedRule> RuleNamedInTest(const driver::Compilation& c, const CheckedModule& m,
+                                         const ast::TestBlock& block, std::uint32_t offset) {
   for (const ast::TestCase& test : block.cases) {
     for (std::size_t i = 0; i < test.by_spans.size() && i < test.by_rules.size(); ++i) {
-      if (Contains(test.by_spans[i], offset)) return FindRule(m, test.by_rules[i]);
+      if (Contains(test.by_spans[i], offset)) return FindRule(c, m, test.by_rules[i], test.by_spans[i]);
     }
     for (std::size_t i = 0; i < test.not_by_spans.size() && i < test.not_by_rules.size(); ++i) {
-      if (Contains(test.not_by_spans[i], offset)) return FindRule(m, test.not_by_rules[i]);
+      if (Contains(test.not_by_spans[i], offset)) return FindRule(c, m, test.not_by_rules[i], test.not_by_spans[i]);
     }
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 int ImportTarget(const driver::Compilation& c, const ast::Import& import) {
@@ -369,8 +385,8 @@ std::optional<Hover> HoverAt(const driver::Compilation& c, std::uint32_t offset)
   const ast::DeclNode& node = site.decl->node;
   if (const auto* rule = std::get_if<ast::Rule>(&node)) return Hover{RuleHover(*m, *rule), rule->name_span};
   if (const auto* block = std::get_if<ast::TestBlock>(&node)) {
-    if (const ast::Rule* rule = RuleNamedInTest(*m, *block, offset)) {
-      return Hover{RuleHover(*m, *rule), rule->name_span};
+    if (auto named = RuleNamedInTest(c, *m, *block, offset)) {
+      return Hover{RuleHover(*named->module, *named->rule), named->at};
     }
     return std::nullopt;
   }
@@ -418,7 +434,7 @@ std::optional<source::Span> DefinitionAt(const driver::Compilation& c, std::uint
   if (site.path.empty()) {
     if (const auto* import = std::get_if<ast::Import>(&site.decl->node)) return module_start(ImportTarget(c, *import));
     if (const auto* block = std::get_if<ast::TestBlock>(&site.decl->node)) {
-      if (const ast::Rule* rule = RuleNamedInTest(*m, *block, offset)) return rule->name_span;
+      if (auto named = RuleNamedInTest(c, *m, *block, offset)) return named->rule->name_span;
     }
     return std::nullopt;
   }

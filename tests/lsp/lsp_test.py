@@ -345,6 +345,26 @@ class LspTest(unittest.TestCase):
         self.assertTrue(module["uri"].endswith("/stdlib/shell.gov"), module)
         self.assertEqual(self.client.finish(), 0)
 
+    def test_a_rule_imported_with_rules_is_found_from_a_test(self):
+        org = ('policy org version "1.0.0"\n\n'
+               'deny force_push when\n    "--force" in args\n    because "force pushes rewrite history"\n')
+        with open(self.path("org.gov"), "w", encoding="utf-8") as f:
+            f.write(org)
+        repo = ('policy repo version "1.0.0"\n\nimport "org.gov" with rules\n\n'
+                'test "t" {\n  exec ["/usr/bin/git", "push", "--force"] => deny by org.force_push\n}\n')
+        self.client.initialize()
+        uri = self.client.open(self.path("repo.gov"), repo)
+        self.assertEqual(self.client.diagnostics(uri), [])
+        at = position_of(repo, "org.force_push", delta=6)
+        hover = self.client.result("textDocument/hover", {"textDocument": {"uri": uri}, "position": at})
+        self.assertIn("deny force_push", hover["contents"]["value"])
+        self.assertIn('because "force pushes rewrite history"', hover["contents"]["value"])
+        self.assertEqual(hover["range"]["start"], position_of(repo, "org.force_push"))
+        location = self.client.result("textDocument/definition", {"textDocument": {"uri": uri}, "position": at})
+        self.assertEqual(location["uri"], file_uri(self.path("org.gov")))
+        self.assertEqual(location["range"]["start"], position_of(org, "force_push"))
+        self.assertEqual(self.client.finish(), 0)
+
     def test_completion_offers_fields_functions_and_modules(self):
         self.client.initialize()
         text = FIXED.replace("deny inline_code when", "deny inline_code when program. and shell. and\n   ")
