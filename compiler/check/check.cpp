@@ -808,14 +808,20 @@ class ModuleChecker {
   }
 
   // The rules of module `target` (imported `with rules` as `alias`, and
-  // checked before this one) and those it includes join this module's.
+  // checked before this one) and those it includes join this module's —
+  // each rule once, under the name it first arrived by (a module included
+  // along two paths does not decide twice).
   void Include(const std::string& alias, int target) {
+    auto add = [&](int module, std::size_t index, std::string name) {
+      for (const CheckedModule::IncludedRule& known : m_.included_rules) {
+        if (known.module == module && known.index == index) return;
+      }
+      m_.included_rules.push_back({module, index, std::move(name)});
+    };
     const CheckedModule& included = program_.modules[static_cast<std::size_t>(target)];
-    for (std::size_t i = 0; i < included.rules.size(); ++i) {
-      m_.included_rules.push_back({target, i, alias + "." + included.rules[i]->name});
-    }
+    for (std::size_t i = 0; i < included.rules.size(); ++i) add(target, i, alias + "." + included.rules[i]->name);
     for (const CheckedModule::IncludedRule& inner : included.included_rules) {
-      m_.included_rules.push_back({inner.module, inner.index, alias + "." + inner.name});
+      add(inner.module, inner.index, alias + "." + inner.name);
     }
   }
 
