@@ -37,6 +37,9 @@ namespace {
 
 using Json = nlohmann::json;
 
+// How many runs authorized without execution each connection remembers.
+constexpr std::size_t kSettledRunsKept = 4096;
+
 // An answer not yet written: a `durable` one waits until the log is durable
 // up to `ticket` (assigned at the end of the round that appended it); one
 // for an ask waits while `awaiting_ask` names it.
@@ -58,9 +61,15 @@ struct Client {
   std::string out;
   // Answers in request order; the first ones that are ready move to `out`.
   std::deque<PendingReply> replies;
-  // Runs authorized on this connection: only they may get start and end
-  // records from it.
+  // Runs authorized to execute on this connection: only they may get start
+  // and end records from it (an end removes its run).
   std::set<std::string> runs;
+  // Runs authorized here without execution (denied, refused asks), newest
+  // last, at most kSettledRunsKept: a repeated authorization of one of them
+  // is refused, and they get no start or end. Bounded, so a long session
+  // that is denied again and again does not grow govd.
+  std::set<std::string> settled;
+  std::deque<std::string> settled_order;
   // An approver's connection (the approvals socket): only hello, pending
   // and answer.
   bool approver = false;
@@ -289,7 +298,7 @@ void Handle(Client& client, const std::string& payload, Shared& shared, Round& r
     }
     lineage::Authorization& authorization = decoded.value();
     authorization.submitter = lineage::Authorization::Submitter{client.peer.pid, client.peer.uid, client.peer.gid};
-    if (client.runs.count(authorization.run_id) != 0) {
+    if (client.runs.count(authorization.run_id) != 0 || client.settled.count(authorization.run_id) != 0) {
       Reply(client, Refusal("run " + authorization.run_id + " was authorized before"), false);
       return;
     }
@@ -320,7 +329,16 @@ void Handle(Client& client, const std::string& payload, Shared& shared, Round& r
       return;
     }
     if (answered != client.answered.end()) client.answered.erase(answered);
-    client.runs.insert(authorization.run_id);
+    if (authorization.execute) {
+      client.runs.insert(authorization.run_id);
+    } else {
+      client.settled.insert(authorization.run_id);
+      client.settled_order.push_back(authorization.run_id);
+      if (client.settled_order.size() > kSettledRunsKept) {
+        client.settled.erase(client.settled_order.front());
+        client.settled_order.pop_front();
+      }
+    }
     round.appended = true;
     ++shared.metrics.records["authorization"];
     shared.metrics.changed = true;
@@ -348,7 +366,7 @@ void Handle(Client& client, const std::string& payload, Shared& shared, Round& r
     const auto run = record->find("run_id");
     if (!record->is_object() || run == record->end() || !run->is_string() ||
         client.runs.count(run->get<std::string>()) == 0) {
-      Reply(client, Refusal(name + " of a run this connection did not authorize"), false);
+      Reply(client, Refusal(name + " of a run this connection did not authorize to execute"), false);
       return;
     }
     if (name == "start") {

@@ -313,6 +313,14 @@ TEST_CASE("service: records from many clients share one log that verifies; abuse
     auto refused = intruder.value()->RecordEnd(forged);
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.error().message.find("did not authorize") != std::string::npos);
+    // A run authorized without execution gets no start or end, not even
+    // from the connection that authorized it.
+    lineage::Start started;
+    started.run_id = denied.run_id;
+    auto not_executed = owner.value()->RecordStart(started);
+    REQUIRE_FALSE(not_executed.ok());
+    CHECK(not_executed.error().message.find("did not authorize to execute") != std::string::npos);
+    CHECK_FALSE(owner.value()->RecordEnd(forged).ok());
     // The same run authorized twice on one connection is refused (govd
     // keeps no table of every run ever recorded; each connection does).
     auto twice = ConnectService(server.socket_path, dir.path, 20000);
