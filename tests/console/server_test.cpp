@@ -385,6 +385,56 @@ TEST_CASE("console: the approvals page lists govd's waiting asks and answers the
 }
 #endif
 
+TEST_CASE("console: --token-file - takes the token from standard input, and only a well-formed one",
+          "[console][server]") {
+  ViewerLog log;
+  const std::string base = std::string("'") + GOV_GOVCONSOLE + "' --lineage '" + log.dir.path + "' --lineage-key '" +
+                           log.key_path + "' --listen 127.0.0.1:0 --token-file -";
+  const lineage::Ran malformed =
+      lineage::RunProgram({"/bin/sh", "-c", "printf 'not-a-token\\n' | " + base}, log.dir.path);
+  CHECK(malformed.code == 78);
+  CHECK(malformed.err.find("standard input does not hold a token") != std::string::npos);
+  CHECK(lineage::RunProgram({"/bin/sh", "-c", base + " < /dev/null"}, log.dir.path).code == 78);
+
+  const std::string token(64, 'c');
+  const std::string token_path = log.dir.path + "/piped.token";
+  lineage::WriteFile(token_path, token + "\n");
+  const std::string out = log.dir.path + "/piped.out";
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const std::string command = "exec " + base + " < '" + token_path + "' > '" + out + "' 2>&1";
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int port = 0;
+  for (int i = 0; i < 1200 && port == 0; ++i) {
+    const std::string text = lineage::ReadFile(out);
+    const std::size_t at = text.find("open http://127.0.0.1:");
+    if (at != std::string::npos && text.find('\n', at) != std::string::npos) {
+      CHECK(text.find("#token=" + token + "\n", at) != std::string::npos);
+      CHECK(text.find("(token in standard input)") != std::string::npos);
+      port = std::stoi(text.substr(at + 22));
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  INFO(lineage::ReadFile(out));
+  REQUIRE(port > 0);
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(60, 0);
+  auto with_piped = client.Get("/api/runs", {{"Authorization", "Bearer " + token}});
+  REQUIRE(with_piped);
+  CHECK(with_piped->status == 200);
+  auto other = client.Get("/api/runs", {{"Authorization", "Bearer " + std::string(64, 'd')}});
+  REQUIRE(other);
+  CHECK(other->status == 401);
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status));
+}
+
 TEST_CASE("console: refuses a readable token file and a non-loopback address", "[console][server]") {
   ViewerLog log;
   const std::string token = log.dir.path + "/open.token";
