@@ -4,6 +4,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <deque>
 #include <stdexcept>
 #include <unordered_map>
@@ -66,12 +67,16 @@ Json StatementOf(const Json& body) {
   return std::move(statement).value();
 }
 
-// The data document as base64 of its zlib-deflated JSON (RFC 1950): 30-40
-// times smaller than the JSON for real logs, so the browser loads and parses
-// a small page and inflates it with DecompressionStream("deflate"). Base64
-// cannot close the <script> element it sits in.
-std::string DeflatedBase64(const Json& data) {
-  const std::string text = data.dump(-1, ' ', true, Json::error_handler_t::replace);
+// Runs per `gov-runs` element of the page: the page inflates and parses one
+// chunk when a run in it is first selected (about 0.7 MB of JSON).
+constexpr std::size_t kRunsPerChunk = 500;
+
+// `value` as base64 of its zlib-deflated JSON (RFC 1950): 30-40 times
+// smaller than the JSON for real logs, so the browser loads a small page and
+// inflates it with DecompressionStream("deflate"). Base64 cannot close the
+// <script> element it sits in.
+std::string DeflatedBase64(const Json& value) {
+  const std::string text = value.dump(-1, ' ', true, Json::error_handler_t::replace);
   uLongf size = compressBound(static_cast<uLong>(text.size()));
   std::string deflated(size, '\0');
   if (compress2(reinterpret_cast<Bytef*>(deflated.data()), &size, reinterpret_cast<const Bytef*>(text.data()),
@@ -80,6 +85,60 @@ std::string DeflatedBase64(const Json& data) {
   }
   deflated.resize(size);
   return crypto::Base64Encode(deflated);
+}
+
+// What the run tree and the search need of a run before it is selected
+// (docs/console.md "Viewer data"): its place in the tree, its verdict, its
+// command line and its outcome. The rest stays in the run's chunk.
+Json RunSummary(const Json& run) {
+  Json summary = Json::object();
+  for (const char* key : {"id", "parent", "verdict", "exec", "certified", "ask_answer"}) {
+    if (run.contains(key)) summary[key] = run[key];
+  }
+  if (const auto request = run.find("request"); request != run.end() && request->is_object()) {
+    Json shown = Json::object();
+    for (const char* key : {"program", "argv0", "args"}) {
+      if (request->contains(key)) shown[key] = (*request)[key];
+    }
+    summary["request"] = std::move(shown);
+  }
+  if (const auto start = run.find("start"); start != run.end() && start->is_object()) {
+    summary["start"] = {{"seq", start->value("seq", Json())}};
+  }
+  if (const auto end = run.find("end"); end != run.end() && end->is_object()) {
+    Json shown = Json::object();
+    for (const char* key : {"exited", "exit_status", "signal", "killed_by", "exec_error", "duration_ns"}) {
+      if (end->contains(key)) shown[key] = (*end)[key];
+    }
+    summary["end"] = std::move(shown);
+  }
+  return summary;
+}
+
+// The page's data elements: `gov-lineage` holds the document with each run
+// cut to its summary; each `gov-runs` element holds the complete runs
+// [data-first, data-first + kRunsPerChunk) as a JSON array.
+std::string DataElements(const Json& data) {
+  static const Json kNoRuns = Json::array();
+  const Json& runs = data.contains("runs") && data["runs"].is_array() ? data["runs"] : kNoRuns;
+  Json head = Json::object();
+  for (const auto& [key, value] : data.items()) {
+    if (key != "runs") head[key] = value;
+  }
+  Json summaries = Json::array();
+  for (const Json& run : runs) summaries.push_back(RunSummary(run));
+  head["runs"] = std::move(summaries);
+  head["runs_per_chunk"] = kRunsPerChunk;
+  std::string out = "<script type=\"application/octet-stream\" id=\"gov-lineage\" data-encoding=\"deflate-base64\">" +
+                    DeflatedBase64(head) + "</script>\n";
+  for (std::size_t first = 0; first < runs.size(); first += kRunsPerChunk) {
+    const std::size_t last = std::min(runs.size(), first + kRunsPerChunk);
+    const Json chunk(runs.begin() + static_cast<std::ptrdiff_t>(first),
+                     runs.begin() + static_cast<std::ptrdiff_t>(last));
+    out += "<script type=\"application/octet-stream\" class=\"gov-runs\" data-first=\"" + std::to_string(first) +
+           "\" data-encoding=\"deflate-base64\">" + DeflatedBase64(chunk) + "</script>\n";
+  }
+  return out;
 }
 
 }  // namespace
@@ -255,7 +314,7 @@ std::string RenderProofViewer(const Json& data) {
   const std::pair<std::string_view, std::string> fills[] = {
       {"{{CSP}}", csp},
       {"{{STYLE}}", std::string(assets::kViewerCss)},
-      {"{{DATA}}", DeflatedBase64(data)},
+      {"{{DATA}}", DataElements(data)},
       {"{{SCRIPT}}", script},
   };
   // One pass over the template: a placeholder's text inside a filled value is

@@ -46,7 +46,8 @@ async function main() {
       count: document.getElementById('filter-count').innerText,
       rows: Array.from(document.querySelectorAll('#rows .row')).map((row) => ({ run: row.dataset.run, text: row.innerText })),
       detail: document.getElementById('detail').innerText,
-      scripts: document.querySelectorAll('script').length,
+      // Scripts that run (the data elements are application/octet-stream, which never runs).
+      scripts: document.querySelectorAll('script:not([type="application/octet-stream"])').length,
       handlers: document.querySelectorAll('[onerror],[onload],[onclick],[onmouseover]').length,
       images: document.querySelectorAll('img,iframe,object,embed,link').length,
       xss: typeof window.__xss !== 'undefined',
@@ -57,12 +58,15 @@ async function main() {
     }
     if (options['click-row'] !== undefined) {
       const rows = await page.$$('#rows .row');
+      const run = await rows[Number(options['click-row'])].evaluate((row) => row.dataset.run);
       await rows[Number(options['click-row'])].click();
+      // The run's details are inflated from its chunk of the page first.
+      await page.waitForFunction((id) => document.getElementById('detail').dataset.run === id, { timeout: 30000 }, run);
     }
     if (options.select !== undefined) {
       await page.evaluate((id) => { location.hash = '#run=' + id; }, options.select);
-      await page.waitForFunction((id) => document.querySelector('#rows .row.selected[data-run="' + id + '"]'), { timeout: 30000 },
-        options.select);
+      await page.waitForFunction((id) => document.querySelector('#rows .row.selected[data-run="' + id + '"]') &&
+        document.getElementById('detail').dataset.run === id, { timeout: 30000 }, options.select);
     }
     Object.assign(out, await snapshot());
     await page.screenshot({ path: screenshot, fullPage: false });

@@ -3,6 +3,9 @@
 // (tests/console/browser.js, puppeteer-core with Debian's chromium): the
 // verdict, the run tree, a deny's rule and reason, a tampered log's failure
 // class and record, hostile argv shown as text, and no request leaving the page.
+#include <fmt/format.h>
+#include <zlib.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -36,7 +39,7 @@ Json Browse(const std::string& page, const std::string& shot, const std::vector<
   CHECK(out["requests"].size() == 1);
   CHECK(out["page_errors"].empty());
   CHECK(out["violations"].empty());
-  CHECK(out["scripts"] == 2);
+  CHECK(out["scripts"] == 1);
   CHECK(out["handlers"] == 0);
   CHECK(out["images"] == 0);
   CHECK(out["xss"] == false);
@@ -72,9 +75,15 @@ TEST_CASE("viewer: the proof viewer page is self-contained, under a CSP that adm
   CHECK(assets::kViewerJs.find("</script") == std::string_view::npos);
   CHECK(assets::kRenderJs.find("</script") == std::string_view::npos);
   CHECK(assets::kViewerCss.find("</style") == std::string_view::npos);
-  std::size_t scripts = 0;
-  for (std::size_t at = page.find("<script"); at != std::string::npos; at = page.find("<script", at + 1)) ++scripts;
-  CHECK(scripts == 2);
+  // One script runs; the data elements (one document, one chunk of runs here) never do.
+  const std::string data_element = "<script type=\"application/octet-stream\" ";
+  std::size_t scripts = 0, data_elements = 0;
+  for (std::size_t at = page.find("<script"); at != std::string::npos; at = page.find("<script", at + 1)) {
+    ++scripts;
+    if (page.compare(at, data_element.size(), data_element) == 0) ++data_elements;
+  }
+  CHECK(scripts == 3);
+  CHECK(data_elements == 2);
   CHECK(page.find(kXssScript) == std::string::npos);
   CHECK(page.find(kXssImage) == std::string::npos);
 }
@@ -109,6 +118,73 @@ TEST_CASE("viewer: the viewer's data holds every run with its parent, decision, 
   CHECK(runs[log.hostile]["request"]["args"][4].contains("base64"));
   CHECK(data["signed_by"]["id"] == log.key.public_key().IdHex());
   CHECK(data["unreadable"].empty());
+}
+
+// The text of every `<script type="application/octet-stream" ATTRS>` element
+// of `page` whose ATTRS contain `marker`, inflated (base64 of zlib deflate).
+std::vector<Json> DataElementsOf(const std::string& page, const std::string& marker) {
+  std::vector<Json> out;
+  const std::string open = "<script type=\"application/octet-stream\" ";
+  for (std::size_t at = page.find(open); at != std::string::npos; at = page.find(open, at + 1)) {
+    const std::size_t text_at = page.find('>', at) + 1;
+    if (page.substr(at, text_at - at).find(marker) == std::string::npos) continue;
+    auto deflated = crypto::Base64Decode(page.substr(text_at, page.find("</script>", text_at) - text_at));
+    REQUIRE(deflated.ok());
+    std::string json(64 << 20, '\0');
+    uLongf size = json.size();
+    REQUIRE(uncompress(reinterpret_cast<Bytef*>(json.data()), &size,
+                       reinterpret_cast<const Bytef*>(deflated.value().data()), deflated.value().size()) == Z_OK);
+    json.resize(size);
+    out.push_back(Json::parse(json));
+  }
+  return out;
+}
+
+TEST_CASE("viewer: the page holds each run's summary for the tree and, in chunks of 500, the complete runs",
+          "[console][viewer]") {
+  Json runs = Json::array();
+  for (int i = 0; i < 1201; ++i) {
+    runs.push_back({{"id", fmt::format("{:032x}", i + 1)},
+                    {"parent", i == 0 ? "" : fmt::format("{:032x}", 1)},
+                    {"verdict", i % 10 == 0 ? "deny" : "allow"},
+                    {"exec", i % 10 != 0},
+                    {"certified", true},
+                    {"ask_answer", ""},
+                    {"seq", 3 * i + 1},
+                    {"request", {{"program", "/usr/bin/cc"}, {"args", {"-c", fmt::format("f{}.c", i)}}, {"cwd", "/w"}}},
+                    {"rules", Json::array({{{"id", 1}, {"name", "build"}, {"verdict", "allow"}, {"reason", "r"}}})},
+                    {"start", {{"seq", 3 * i + 2}, {"pid", 100 + i}, {"limits", Json::array()}}},
+                    {"end", {{"seq", 3 * i + 3}, {"exited", true}, {"exit_status", i % 3}, {"max_rss_kib", 4}}}});
+  }
+  const Json data = {{"version", 1}, {"report", {{"ok", true}}}, {"runs", runs}};
+  const std::string page = RenderProofViewer(data);
+  const std::vector<Json> documents = DataElementsOf(page, "id=\"gov-lineage\"");
+  REQUIRE(documents.size() == 1);
+  const Json& document = documents[0];
+  CHECK(document["version"] == 1);
+  CHECK(document["report"] == data["report"]);
+  CHECK(document["runs_per_chunk"] == 500);
+  REQUIRE(document["runs"].size() == 1201);
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const Json& summary = document["runs"][i];
+    CHECK(summary["id"] == runs[i]["id"]);
+    CHECK(summary["parent"] == runs[i]["parent"]);
+    CHECK(summary["verdict"] == runs[i]["verdict"]);
+    CHECK(summary["request"] == Json({{"program", "/usr/bin/cc"}, {"args", runs[i]["request"]["args"]}}));
+    CHECK(summary["end"] == Json({{"exited", true}, {"exit_status", runs[i]["end"]["exit_status"]}}));
+    CHECK(summary["start"] == Json({{"seq", runs[i]["start"]["seq"]}}));
+    CHECK(!summary.contains("rules"));
+  }
+  // The chunks, in order, are exactly the runs.
+  CHECK(page.find("class=\"gov-runs\" data-first=\"0\"") < page.find("class=\"gov-runs\" data-first=\"500\""));
+  CHECK(page.find("class=\"gov-runs\" data-first=\"500\"") < page.find("class=\"gov-runs\" data-first=\"1000\""));
+  const std::vector<Json> chunks = DataElementsOf(page, "class=\"gov-runs\"");
+  REQUIRE(chunks.size() == 3);
+  CHECK(chunks[0].size() == 500);
+  CHECK(chunks[2].size() == 201);
+  Json joined = Json::array();
+  for (const Json& chunk : chunks) joined.insert(joined.end(), chunk.begin(), chunk.end());
+  CHECK(joined == runs);
 }
 
 TEST_CASE("viewer: records after the last checkpoint are shown as not vouched for", "[console][viewer]") {
@@ -157,6 +233,31 @@ TEST_CASE("viewer: in Chromium the viewer shows the verdict, the run tree and a 
   CHECK(denies["count"] == "1 of 5 runs");
   REQUIRE(denies["rows"].size() == 1);
   CHECK(denies["rows"][0]["run"] == log.curl);
+}
+
+TEST_CASE("viewer: in Chromium a run of a later chunk shows its full record when selected",
+          "[console][viewer][browser]") {
+  ViewerLog log;
+  std::string last;
+  {
+    auto opened = lineage::OpenLog(log.dir.path, log.key);
+    REQUIRE(opened.ok());
+    for (int i = 0; i < 600; ++i) {
+      log.Run(*opened.value(), log.make, "/usr/bin/cc", {"-c", "f" + std::to_string(i) + ".c"}, "allow",
+              {1, "build_tools", "allow", "builds are allowed"}, 0);
+    }
+    last = log.Run(*opened.value(), log.shell, "/usr/bin/wget", {"https://example.com/x"}, "deny",
+                   {2, "no_network_tools", "deny", "wget fetches what nobody reviewed"}, 0);
+    REQUIRE(opened.value()->Checkpoint().ok());
+  }
+  const std::string page = log.dir.path + "/proof.html";
+  REQUIRE(log.WriteHtml(page).code == 0);
+  const Json seen = Browse(page, "viewer-chunk.png", {"--select", last});
+  CHECK(seen["count"] == "606 runs");
+  const std::string detail = seen["detail"];
+  CHECK(detail.find("wget fetches what nobody reviewed") != std::string::npos);
+  CHECK(detail.find("no_network_tools") != std::string::npos);
+  CHECK(detail.find(log.shell) != std::string::npos);
 }
 
 TEST_CASE("viewer: in Chromium a tampered log shows its failure class and record", "[console][viewer][browser]") {

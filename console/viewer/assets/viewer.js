@@ -3,13 +3,19 @@
 // embedded in the page.
 'use strict';
 // The data: base64 of zlib-deflated JSON, inflated by the browser itself.
-async function govLineageData() {
-  const text = document.getElementById('gov-lineage').textContent.trim();
-  const raw = atob(text);
+// `gov-lineage` holds the document with each run's summary; the complete
+// runs are in `gov-runs` elements of `runs_per_chunk` runs each, inflated
+// when a run of theirs is first selected.
+async function govInflate(element) {
+  const raw = atob(element.textContent.trim());
   const bytes = new Uint8Array(raw.length);
   for (let i = 0; i < raw.length; i += 1) bytes[i] = raw.charCodeAt(i);
   const inflated = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate'));
-  const json = await new Response(inflated).text();
+  return new Response(inflated).text();
+}
+
+async function govLineageData() {
+  const json = await govInflate(document.getElementById('gov-lineage'));
   performance.mark('gov-inflated');
   const data = JSON.parse(json);
   performance.mark('gov-parsed');
@@ -18,7 +24,7 @@ async function govLineageData() {
 
 govLineageData().then((data) => {
   const report = data.report;
-  const runs = data.runs;
+  const runs = data.runs;  // summaries; fullRun(index) has the rest
   const byId = new Map();
   runs.forEach((run, index) => byId.set(run.id, index));
   const ROW = 24;
@@ -188,18 +194,44 @@ govLineageData().then((data) => {
     }
   }
 
+  // The complete run at `index`, from its chunk (inflated once).
+  const chunkElements = new Map();
+  for (const element of document.querySelectorAll('script.gov-runs')) chunkElements.set(Number(element.dataset.first), element);
+  const chunks = new Map();
+  async function fullRun(index) {
+    const first = index - (index % data.runs_per_chunk);
+    if (!chunks.has(first)) {
+      const element = chunkElements.get(first);
+      chunks.set(first, element ? govInflate(element).then((json) => JSON.parse(json)) : Promise.reject(new Error('no element holds run ' + index)));
+    }
+    const run = (await chunks.get(first))[index - first];
+    if (!run || run.id !== runs[index].id) throw new Error('the page\'s run ' + runs[index].id + ' is not in its chunk');
+    return run;
+  }
+
   function select(index, updateHash) {
     selected = index;
-    const run = runs[index];
-    GovRender.renderRun(document.getElementById('detail'), run, {
-      children: (children.get(run.id) || []).map((child) => runs[child]),
-      parentKnown: byId.has(run.parent),
-      kind: report.kind,
-      published: report.published,
+    const summary = runs[index];
+    const detail = document.getElementById('detail');
+    delete detail.dataset.run;
+    fullRun(index).then((run) => {
+      if (selected !== index) return;
+      GovRender.renderRun(detail, run, {
+        children: (children.get(run.id) || []).map((child) => runs[child]),
+        parentKnown: byId.has(run.parent),
+        kind: report.kind,
+        published: report.published,
+      });
+      detail.dataset.run = run.id;
+    }).catch((error) => {
+      if (selected !== index) return;
+      detail.textContent = '';
+      detail.appendChild(el('p', 'warning', 'This run cannot be read from the page: ' + error.message));
+      detail.dataset.run = summary.id;
     });
     paintRows();
-    if (updateHash && location.hash !== '#run=' + runs[index].id) {
-      try { history.replaceState(null, '', '#run=' + runs[index].id); } catch (e) { /* an opaque origin */ }
+    if (updateHash && location.hash !== '#run=' + summary.id) {
+      try { history.replaceState(null, '', '#run=' + summary.id); } catch (e) { /* an opaque origin */ }
     }
   }
 
