@@ -95,6 +95,10 @@ int Main(int argc, char** argv) {
   app.add_option("--lineage", lineage_dir, "the lineage directory (read only)")->required();
   app.add_option("--lineage-key", lineage_keys, "a key trusted to sign its checkpoints");
   app.add_option("--trust", trust_keys, "a key trusted to sign checkpoints and policies");
+  std::vector<std::string> policy_keys, policy_files;
+  app.add_option("--policy-key", policy_keys, "a key trusted to sign the --policy bundles (and nothing else)");
+  app.add_option("--policy", policy_files,
+                 "a policy bundle to show in Policies: its signer and every rule (verified at start; repeatable)");
   auto* listen_option = app.add_option("--listen", listen, "loopback address and port (port 0: any free port)");
   std::string unix_socket;
   app.add_option("--socket", unix_socket,
@@ -116,10 +120,12 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "govconsole: no --lineage-key: the log is verified only against pinned keys\n");
     return kExitUsage;
   }
+  if (sodium_init() < 0) return 70;
   console::ConsoleOptions options;
   options.lineage_dir = lineage_dir;
   options.approvals_socket = approvals_socket;
-  for (const auto& [files, role] : {std::pair{&lineage_keys, "lineage"}, std::pair{&trust_keys, "both"}}) {
+  for (const auto& [files, role] :
+       {std::pair{&lineage_keys, "lineage"}, std::pair{&trust_keys, "both"}, std::pair{&policy_keys, "policy"}}) {
     for (const auto& file : *files) {
       auto key = crypto::ReadPublicKeyFile(file);
       if (!key.ok()) {
@@ -128,6 +134,18 @@ int Main(int argc, char** argv) {
       }
       options.keys.push_back({role, file, key.value()});
     }
+  }
+  if (!policy_keys.empty() && policy_files.empty()) {
+    std::fprintf(stderr, "govconsole: --policy-key without --policy: it would verify nothing\n");
+    return kExitUsage;
+  }
+  for (const auto& file : policy_files) {
+    auto known = console::ReadKnownPolicy(file, options.keys);
+    if (!known.ok()) {
+      std::fprintf(stderr, "govconsole: %s\n", known.error().message.c_str());
+      return kExitConfig;
+    }
+    options.policies.push_back(std::move(known).value());
   }
   options.unix_socket = unix_socket;
   if (unix_socket.empty()) {
@@ -154,7 +172,6 @@ int Main(int argc, char** argv) {
       return kExitConfig;
     }
   }
-  if (sodium_init() < 0) return 70;
   if (token_file.empty()) token_file = DefaultTokenFile();
   auto token = TokenFromFile(token_file);
   if (!token.ok()) {

@@ -243,7 +243,7 @@ ErrorOr<void> ServeConsole(const ConsoleOptions& options, const std::function<vo
     response.set_content(bytes, "application/octet-stream");
   });
   server.Get("/api/policies", [&](const httplib::Request&, httplib::Response& response) {
-    SendJson(response, Policies(*index.Current()));
+    SendJson(response, Policies(*index.Current(), options.policies));
   });
   // Live updates: answered as soon as the log's verified state is newer
   // than `after` (or after 20 s with the same generation).

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "console/server/known_policies.h"
 #include "console/viewer/proof_viewer.h"
 #include "runtime/support/error_or.h"
 
@@ -16,6 +17,7 @@ namespace gov::console {
 struct ConsoleOptions {
   std::string lineage_dir;
   std::vector<PinnedKey> keys;  // lineage keys the log is verified against
+  std::vector<KnownPolicy> policies;  // bundles given with --policy, verified at start
   std::string host = "127.0.0.1";
   int port = 0;       // 0: any free port
   // A Unix socket path to listen on instead of host:port (created 0600;

@@ -193,8 +193,9 @@ Json Overview(const LineageSnapshot& snapshot, const Json& host, std::int64_t no
           {"host", host}};
 }
 
-Json Policies(const LineageSnapshot& snapshot) {
+Json Policies(const LineageSnapshot& snapshot, const std::vector<KnownPolicy>& known) {
   std::map<std::string, Json> by_digest;
+  std::map<std::string, std::map<std::uint64_t, std::uint64_t>> decisions_by_rule_id;
   for (const auto& run : snapshot.data["runs"]) {
     const Json& policy = run.value("policy", Json::object());
     const std::string digest = policy.value("digest", run.value("policy_digest", ""));
@@ -218,13 +219,50 @@ Json Policies(const LineageSnapshot& snapshot) {
                 {"decisions", 0}};
       }
       seen["decisions"] = seen["decisions"].get<std::uint64_t>() + 1;
+      if (rule.contains("id") && rule["id"].is_number_unsigned()) {
+        ++decisions_by_rule_id[digest][rule["id"].get<std::uint64_t>()];
+      }
     }
+  }
+  // A bundle given with --policy: who signed it, and every rule it has.
+  for (const KnownPolicy& bundle : known) {
+    Json& entry = by_digest[bundle.digest];
+    if (entry.is_null()) {
+      entry = {{"digest", bundle.digest},
+               {"name", EscapeForDisplay(bundle.name)},
+               {"version", EscapeForDisplay(bundle.version)},
+               {"engine", ""},
+               {"decisions", 0},
+               {"rules", Json::object()}};
+    }
+    entry["bundle"] = {{"file", EscapeForDisplay(bundle.file)},
+                       {"signer", bundle.signer_id},
+                       {"signer_file", EscapeForDisplay(bundle.signer_file)},
+                       {"created", bundle.created},
+                       {"compiler", EscapeForDisplay(bundle.compiler)}};
+    const auto& counts = decisions_by_rule_id[bundle.digest];
+    Json rules = Json::array();
+    std::uint64_t decided = 0;
+    for (std::size_t id = 0; id < bundle.rules.size(); ++id) {
+      const auto count = counts.find(id);
+      const std::uint64_t decisions = count == counts.end() ? 0 : count->second;
+      decided += decisions > 0 ? 1 : 0;
+      rules.push_back({{"name", EscapeForDisplay(bundle.rules[id].name)},
+                       {"verdict", bundle.rules[id].verdict},
+                       {"reason", EscapeForDisplay(bundle.rules[id].reason)},
+                       {"decisions", decisions}});
+    }
+    entry["rules"] = std::move(rules);
+    entry["coverage"] = {{"rules", bundle.rules.size()}, {"decided", decided}};
   }
   Json out = Json::array();
   for (auto& [digest, entry] : by_digest) {
-    Json rules = Json::array();
-    for (auto& [name, rule] : entry["rules"].items()) rules.push_back(rule);
-    entry["rules"] = rules;
+    if (entry["rules"].is_object()) {
+      Json rules = Json::array();
+      for (auto& [name, rule] : entry["rules"].items()) rules.push_back(rule);
+      entry["rules"] = rules;
+      entry["bundle"] = nullptr;
+    }
     out.push_back(entry);
   }
   return {{"version", 1}, {"policies", out}};

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "console/server/known_policies.h"
 #include "console/server/lineage_index.h"
 #include "console/viewer/query.h"
 
@@ -30,9 +31,11 @@ nlohmann::json HostMechanisms();
 // ask outcomes, exits; `host` as HostMechanisms.
 nlohmann::json Overview(const LineageSnapshot& snapshot, const nlohmann::json& host, std::int64_t now_ns);
 
-// The policies seen in the log, by bundle digest: name, version, decisions,
-// the rules that decided with their verdicts and reasons.
-nlohmann::json Policies(const LineageSnapshot& snapshot);
+// The policies seen in the log or given with --policy, by bundle digest:
+// name, version, decisions, the rules that decided with their verdicts and
+// reasons; for a known bundle also its signer, every rule it has (with its
+// decisions, 0 for none) and how many of them decided.
+nlohmann::json Policies(const LineageSnapshot& snapshot, const std::vector<KnownPolicy>& known = {});
 
 // The Prometheus text exposition (format 0.0.4) of the log, followed by
 // govd's own metrics (`service_metrics`: the text of its metrics file, taken

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "runtime/crypto/sha256.h"
 #include "tests/console/viewer_log.h"
 #include "tests/support/json_schema.h"
 
@@ -235,6 +236,87 @@ TEST_CASE("console: the API lists, filters and shows runs, exports a bundle that
   REQUIRE(forged);
   CHECK(forged->body.find("forged") == std::string::npos);
   CHECK(forged->body.find("gov_govd_refusals_total") == std::string::npos);
+}
+
+TEST_CASE(
+    "console: --policy shows who signed a bundle, every rule it has and how many decided; an unverified "
+    "bundle is refused",
+    "[console][server]") {
+  ViewerLog log;
+  const crypto::PrivateKey policy_key = lineage::TestKey(8);
+  const std::string key_file = log.dir.path + "/ops.key", pub_file = log.dir.path + "/ops.pub";
+  REQUIRE(crypto::WritePrivateKeyFile(key_file, policy_key).ok());
+  lineage::WriteFile(pub_file, policy_key.public_key().ToPem());
+  lineage::WriteFile(log.dir.path + "/ops.gov",
+                     "policy ops version \"2.1.0\"\n"
+                     "allow shells when program.name == \"bash\" because \"shells\"\n"
+                     "allow tools when program.name in {\"true\", \"echo\"} because \"harmless tools\"\n"
+                     "deny fetch when program.name == \"curl\" because \"no network\"\n");
+  const std::string bundle = log.dir.path + "/ops.govb";
+  const lineage::Ran built = lineage::RunProgram(
+      {GOV_GOVC, "build", log.dir.path + "/ops.gov", "--key", key_file, "-o", bundle}, log.dir.path);
+  INFO(built.out << built.err);
+  REQUIRE(built.code == 0);
+  const std::string digest = crypto::DigestString(crypto::Sha256Of(lineage::ReadFile(bundle)));
+  {
+    auto opened = lineage::OpenLog(log.dir.path, log.key);
+    REQUIRE(opened.ok());
+    for (int i = 0; i < 2; ++i) {
+      auto auth = lineage::SampleAuthorization(lineage::NewRunId(), "", "allow");
+      auth.policy_digest = digest;
+      auth.policy_name = "ops";
+      auth.policy_version = "2.1.0";
+      auth.rules = {{1, "tools", "allow", "harmless tools"}};
+      REQUIRE(opened.value()->RecordAuthorization(auth).ok());
+    }
+    REQUIRE(opened.value()->Checkpoint().ok());
+  }
+  {
+    Console console(log, {"--policy", bundle, "--policy-key", pub_file});
+    const Json policies = console.Get("/api/policies");
+    const gov::testing::SchemaCheck valid =
+        gov::testing::ValidateJsonSchema("govconsole-policies.schema.json", policies.dump());
+    INFO(valid.output);
+    CHECK(valid.status == 0);
+    REQUIRE(policies["policies"].size() == 2);
+    Json ops, other;
+    for (const Json& policy : policies["policies"]) (policy["digest"] == digest ? ops : other) = policy;
+    REQUIRE(ops.is_object());
+    CHECK(ops["decisions"] == 2);
+    CHECK(ops["name"] == "ops");
+    CHECK(ops["bundle"]["signer"] == policy_key.public_key().IdHex());
+    CHECK(ops["bundle"]["signer_file"] == pub_file);
+    CHECK(ops["bundle"]["file"] == bundle);
+    REQUIRE(ops["rules"].size() == 3);  // every rule, also those that never decided
+    CHECK(ops["rules"][0] == Json({{"name", "shells"}, {"verdict", "allow"}, {"reason", "shells"}, {"decisions", 0}}));
+    CHECK(ops["rules"][1]["decisions"] == 2);
+    CHECK(ops["rules"][2] ==
+          Json({{"name", "fetch"}, {"verdict", "deny"}, {"reason", "no network"}, {"decisions", 0}}));
+    CHECK(ops["coverage"] == Json({{"rules", 3}, {"decided", 1}}));
+    // The log's other policy has no bundle here: its signer is unknown.
+    CHECK(other["bundle"].is_null());
+    CHECK(other["decisions"] == 5);
+  }
+  // Refused before serving: a bundle no pinned key signed (78), a bundle
+  // without any policy key (78), a policy key with nothing to verify (64).
+  const lineage::TempDir other_dir;
+  const std::string other_pub = other_dir.path + "/other.pub";
+  lineage::WriteFile(other_pub, lineage::TestKey(9).public_key().ToPem());
+  const std::vector<std::string> base = {GOV_GOVCONSOLE,  "--lineage",    log.dir.path,
+                                         "--lineage-key", log.key_path,   "--listen",
+                                         "127.0.0.1:0",   "--token-file", log.dir.path + "/console.token"};
+  auto run = [&](std::vector<std::string> more) {
+    std::vector<std::string> argv = base;
+    argv.insert(argv.end(), more.begin(), more.end());
+    return lineage::RunProgram(argv, log.dir.path);
+  };
+  const lineage::Ran unsigned_by_pinned = run({"--policy", bundle, "--policy-key", other_pub});
+  CHECK(unsigned_by_pinned.code == 78);
+  CHECK(unsigned_by_pinned.err.find("--policy " + bundle + ": ") != std::string::npos);
+  const lineage::Ran no_key = run({"--policy", bundle});
+  CHECK(no_key.code == 78);
+  CHECK(no_key.err.find("no --policy-key or --trust key to verify it with") != std::string::npos);
+  CHECK(run({"--policy-key", pub_file}).code == 64);
 }
 
 TEST_CASE("console: a change to the log is seen live, and a tampered log is reported as failing", "[console][server]") {

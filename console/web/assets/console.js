@@ -245,11 +245,21 @@
     const data = await json('/api/policies');
     for (const policy of data.policies) {
       const box = card('Policy');
-      box.appendChild(countTable([
+      box.dataset.digest = policy.digest;
+      const facts = [
         ['name', policy.name + ' ' + policy.version],
         ['bundle digest', policy.digest],
         ['decisions recorded', policy.decisions],
-      ]));
+      ];
+      if (policy.bundle) {
+        facts.push(['signed by', 'key ' + policy.bundle.signer + ' (pinned from ' + policy.bundle.signer_file + ')']);
+        facts.push(['bundle', policy.bundle.file + ', built ' + policy.bundle.created + ' by ' + policy.bundle.compiler]);
+        facts.push(['rules that decided', policy.coverage.decided + ' of ' + policy.coverage.rules +
+          ' (in this log; rules with 0 decisions never decided here)']);
+      } else {
+        facts.push(['signed by', 'unknown: give its bundle with --policy (and the key with --policy-key) to see the signer and every rule']);
+      }
+      box.appendChild(countTable(facts));
       const table = el('table', 'runs');
       const head = el('tr');
       for (const title of ['rule', 'verdict', 'because', 'decisions']) head.appendChild(el('th', null, title));
