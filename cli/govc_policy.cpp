@@ -155,6 +155,7 @@ int RunBuild(const BuildArgs& args) {
                    path.value().c_str(), failed == 1 ? "s" : "");
       return kExitFindings;
     }
+    options.tests = driver::BuildTestsOf(tested.value());
   }
   // Reproducible builds: SOURCE_DATE_EPOCH, when set, is the creation time.
   options.created_unix = static_cast<std::int64_t>(std::time(nullptr));

@@ -55,6 +55,7 @@ ErrorOr<std::string> BuildBundle(const LoweredPolicy& lowered, const crypto::Pri
     manifest.target = bundle::Target{native.target_triple, native.cpu, bundle::SplitFeatureString(native.cpu_features)};
     contents.native = native.image;
   }
+  if (options.tests) contents.tests = bundle::BuildTestsToJson(*options.tests);
   return bundle::WriteBundle(contents, key);
 }
 

@@ -4,12 +4,14 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "compiler/codegen/codegen.h"
 #include "compiler/driver/driver.h"
 #include "compiler/lower/lower.h"
+#include "runtime/bundle/build_tests.h"
 #include "runtime/bundle/manifest.h"
 #include "runtime/crypto/ed25519.h"
 #include "runtime/ir/ir.h"
@@ -45,6 +47,9 @@ struct BuildOptions {
   codegen::Options codegen;
   // Unix seconds recorded as the bundle's creation time.
   std::int64_t created_unix = 0;
+  // The policy's test results, recorded in the TESTS section (absent when
+  // the build skipped the tests).
+  std::optional<bundle::BuildTests> tests;
 };
 
 // Packages an ok() policy into a signed bundle (the whole .govb file).

@@ -187,6 +187,17 @@ ErrorOr<PolicyTestReport> RunPolicyTests(const std::string& path, const LoweredP
   return report;
 }
 
+bundle::BuildTests BuildTestsOf(const PolicyTestReport& report) {
+  bundle::BuildTests tests;
+  tests.cases = report.cases.size();
+  tests.rules = report.rules.size();
+  tests.engine = report.engine;
+  for (std::size_t id = 0; id < report.exercised.size(); ++id) {
+    if (report.exercised[id]) tests.exercised.push_back(static_cast<std::uint32_t>(id));
+  }
+  return tests;
+}
+
 TestText RenderTestText(const PolicyTestReport& report) {
   TestText text;
   if (!report.tested) {

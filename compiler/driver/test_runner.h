@@ -51,6 +51,10 @@ struct PolicyTestReport {
 ErrorOr<PolicyTestReport> RunPolicyTests(const std::string& path, const LoweredPolicy& lowered,
                                          const TestRunOptions& options);
 
+// What a bundle records of a passing run (its TESTS section): the number
+// of cases, of rules, and the ids of the rules the cases exercised.
+bundle::BuildTests BuildTestsOf(const PolicyTestReport& report);
+
 // The text report of one file: the failures (for stderr), then the summary
 // line and the rules no case exercised (for stdout).
 struct TestText {

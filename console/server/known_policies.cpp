@@ -1,7 +1,9 @@
 // Reading the bundles given with `govconsole --policy` (docs/console.md "Policies").
 #include "console/server/known_policies.h"
 
+#include "runtime/bundle/bundle.h"
 #include "runtime/bundle/loader.h"
+#include "runtime/ir/serialize.h"
 
 namespace gov::console {
 
@@ -14,31 +16,42 @@ ErrorOr<KnownPolicy> ReadKnownPolicy(const std::string& file, const std::vector<
     pinned.push_back(&key);
   }
   if (trusted.empty()) return Error{"--policy " + file + ": no --policy-key or --trust key to verify it with"};
-  bundle::LoadOptions options;
-  options.allow_native = false;
-  auto loaded = bundle::LoadBundleFile(file, trusted, options);
-  if (!loaded.ok()) return Error{"--policy " + file + ": " + loaded.error().message};
-  const bundle::LoadedPolicy& policy = loaded.value();
+  auto bytes = bundle::ReadBundleFile(file);
+  if (!bytes.ok()) return Error{"--policy " + file + ": " + bytes.error().message};
+  auto verified = bundle::VerifyBundle(bytes.value(), trusted);
+  if (!verified.ok()) return Error{"--policy " + file + ": " + verified.error().message};
+  const bundle::VerifiedBundle& bundle = verified.value();
+  auto policy = ir::Deserialize(bundle.ir);
+  if (!policy.ok()) return Error{"--policy " + file + ": its IR does not decode: " + policy.error().message};
   KnownPolicy known;
   known.file = file;
-  known.digest = policy.digest();
-  known.name = policy.manifest().policy_name;
-  known.version = policy.manifest().policy_version;
-  known.created = policy.manifest().created;
-  known.compiler = policy.manifest().compiler_version;
+  known.digest = bundle.digest;
+  known.name = bundle.manifest.policy_name;
+  known.version = bundle.manifest.policy_version;
+  known.created = bundle.manifest.created;
+  known.compiler = bundle.manifest.compiler_version;
   for (const PinnedKey* key : pinned) {
-    if (key->key == policy.signer()) {
+    if (key->key == bundle.signer) {
       known.signer_id = key->key.IdHex();
       known.signer_file = key->file;
       break;
     }
   }
-  for (const ir::Rule& rule : policy.policy().rules) {
+  for (const ir::Rule& rule : policy.value().rules) {
     known.rules.push_back({rule.name,
                            rule.verdict == ir::Verdict::kAllow  ? "allow"
                            : rule.verdict == ir::Verdict::kDeny ? "deny"
                                                                 : "ask",
                            rule.reason});
+  }
+  if (bundle.tests) {
+    auto tests = bundle::ParseBuildTests(*bundle.tests);
+    if (!tests.ok()) return Error{"--policy " + file + ": " + tests.error().message};
+    if (tests.value().rules != known.rules.size()) {
+      return Error{"--policy " + file + ": the TESTS section counts " + std::to_string(tests.value().rules) +
+                   " rules, the policy has " + std::to_string(known.rules.size())};
+    }
+    known.tests = std::move(tests).value();
   }
   return known;
 }

@@ -4,10 +4,12 @@
 // (also those that never decided) and how many of them the log exercised.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "console/viewer/proof_viewer.h"
+#include "runtime/bundle/build_tests.h"
 #include "runtime/support/error_or.h"
 
 namespace gov::console {
@@ -29,11 +31,14 @@ struct KnownPolicy {
   std::string signer_id;    // the pinned key that verified the signature (key id, hex)
   std::string signer_file;  // the file it was read from
   std::vector<KnownRule> rules;
+  // The bundle's TESTS section (what govc build's run of the policy's tests
+  // found); absent when it was built with --skip-tests or carries none.
+  std::optional<bundle::BuildTests> tests;
 };
 
 // Reads and verifies `file` under the pinned keys whose role is "policy" or
-// "both" (no native code is loaded). An error says which and why; govconsole
-// refuses to start on it (exit 78).
+// "both" (no native code is loaded), and its TESTS section when it has one.
+// An error says which and why; govconsole refuses to start on it (exit 78).
 ErrorOr<KnownPolicy> ReadKnownPolicy(const std::string& file, const std::vector<PinnedKey>& keys);
 
 }  // namespace gov::console

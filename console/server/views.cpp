@@ -252,6 +252,16 @@ Json Policies(const LineageSnapshot& snapshot, const std::vector<KnownPolicy>& k
                        {"reason", EscapeForDisplay(bundle.rules[id].reason)},
                        {"decisions", decisions}});
     }
+    if (bundle.tests) {
+      const bundle::BuildTests& tests = *bundle.tests;
+      entry["tests"] = {{"cases", tests.cases}, {"exercised", tests.exercised.size()}, {"engine", tests.engine}};
+      for (const std::uint32_t id : tests.exercised) rules[id]["tested"] = true;
+      for (Json& rule : rules) {
+        if (!rule.contains("tested")) rule["tested"] = false;
+      }
+    } else {
+      entry["tests"] = nullptr;
+    }
     entry["rules"] = std::move(rules);
     entry["coverage"] = {{"rules", bundle.rules.size()}, {"decided", decided}};
   }

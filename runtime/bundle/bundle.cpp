@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "runtime/abi/gov_abi.h"
+#include "runtime/bundle/build_tests.h"
 #include "runtime/crypto/fast_sha256.h"
 #include "runtime/crypto/sha256.h"
 #include "runtime/ir/serialize.h"
@@ -94,6 +95,8 @@ std::string SectionName(std::uint32_t type) {
       return "NATIVE";
     case kSectionSignature:
       return "SIGNATURE";
+    case kSectionTests:
+      return "TESTS";
     default:
       return Hex32(type);
   }
@@ -156,6 +159,10 @@ ErrorOr<std::string> WriteBundle(const BundleContents& contents, const crypto::P
   sections.emplace_back(kSectionIr, contents.ir);
   if (contents.native) {
     sections.emplace_back(kSectionNative, *contents.native);
+  }
+  if (contents.tests) {
+    GOV_RETURN_IF_ERROR(ParseBuildTests(*contents.tests));
+    sections.emplace_back(kSectionTests, *contents.tests);
   }
   return FrameAndSign(kFormatVersion, sections, key);
 }
@@ -319,6 +326,7 @@ ErrorOr<VerifiedBundle> VerifyBundle(std::string_view file, const std::vector<cr
     GOV_RETURN_IF_ERROR(CheckImageMachine(image.value(), *verified.manifest.target));
     verified.image = image.value();
   }
+  if (HasSection(framing, kSectionTests)) verified.tests = SectionPayload(framing, kSectionTests);
   return verified;
 }
 

@@ -65,6 +65,8 @@ struct BundleContents {
   // The code image (runtime/bundle/image.h) whose entry is `gov_decide`, if
   // any (then manifest.target must be set).
   std::optional<std::string> native;
+  // The TESTS extension (build_tests.h): the policy's test results at build.
+  std::optional<std::string> tests;
 };
 
 // Writes a format-2 bundle signed by `key`. Fails if the manifest is
@@ -110,6 +112,7 @@ struct VerifiedBundle {
   std::optional<CodeImage> image;  // the parsed NATIVE section, when present
   crypto::PublicKey signer;        // the trusted key that signed it
   std::string digest;              // "sha256:…" of the whole file
+  std::optional<std::string_view> tests;  // the TESTS extension's payload (not parsed), when present
 };
 
 // Verifies `file` against `trusted` keys: framing, then the signature (by a

@@ -251,7 +251,11 @@ TEST_CASE(
                      "policy ops version \"2.1.0\"\n"
                      "allow shells when program.name == \"bash\" because \"shells\"\n"
                      "allow tools when program.name in {\"true\", \"echo\"} because \"harmless tools\"\n"
-                     "deny fetch when program.name == \"curl\" because \"no network\"\n");
+                     "deny fetch when program.name == \"curl\" because \"no network\"\n"
+                     "test \"tools\" {\n"
+                     "  exec [\"/usr/bin/true\"] => allow by tools\n"
+                     "  exec [\"/usr/bin/curl\", \"x\"] => deny by fetch\n"
+                     "}\n");
   const std::string bundle = log.dir.path + "/ops.govb";
   const lineage::Ran built = lineage::RunProgram(
       {GOV_GOVC, "build", log.dir.path + "/ops.gov", "--key", key_file, "-o", bundle}, log.dir.path);
@@ -288,11 +292,16 @@ TEST_CASE(
     CHECK(ops["bundle"]["signer_file"] == pub_file);
     CHECK(ops["bundle"]["file"] == bundle);
     REQUIRE(ops["rules"].size() == 3);  // every rule, also those that never decided
-    CHECK(ops["rules"][0] == Json({{"name", "shells"}, {"verdict", "allow"}, {"reason", "shells"}, {"decisions", 0}}));
+    CHECK(ops["rules"][0] ==
+          Json({{"name", "shells"}, {"verdict", "allow"}, {"reason", "shells"}, {"decisions", 0}, {"tested", false}}));
     CHECK(ops["rules"][1]["decisions"] == 2);
+    CHECK(ops["rules"][1]["tested"] == true);
     CHECK(ops["rules"][2] ==
-          Json({{"name", "fetch"}, {"verdict", "deny"}, {"reason", "no network"}, {"decisions", 0}}));
+          Json({{"name", "fetch"}, {"verdict", "deny"}, {"reason", "no network"}, {"decisions", 0}, {"tested", true}}));
     CHECK(ops["coverage"] == Json({{"rules", 3}, {"decided", 1}}));
+    // What govc build's run of the policy's tests found, from the bundle's TESTS section.
+    CHECK(ops["tests"]["cases"] == 2);
+    CHECK(ops["tests"]["exercised"] == 2);
     // The log's other policy has no bundle here: its signer is unknown.
     CHECK(other["bundle"].is_null());
     CHECK(other["decisions"] == 5);
@@ -313,6 +322,24 @@ TEST_CASE(
   const lineage::Ran unsigned_by_pinned = run({"--policy", bundle, "--policy-key", other_pub});
   CHECK(unsigned_by_pinned.code == 78);
   CHECK(unsigned_by_pinned.err.find("--policy " + bundle + ": ") != std::string::npos);
+  // Built with --skip-tests: no TESTS section, the coverage is unknown.
+  const std::string untested = log.dir.path + "/untested.govb";
+  REQUIRE(lineage::RunProgram(
+              {GOV_GOVC, "build", log.dir.path + "/ops.gov", "--key", key_file, "-o", untested, "--skip-tests"},
+              log.dir.path)
+              .code == 0);
+  {
+    Console console(log, {"--policy", untested, "--policy-key", pub_file});
+    const Json policies = console.Get("/api/policies");
+    bool found = false;
+    for (const Json& policy : policies["policies"]) {
+      if (policy["bundle"].is_null()) continue;
+      found = true;
+      CHECK(policy["tests"].is_null());
+      CHECK(!policy["rules"][0].contains("tested"));
+    }
+    CHECK(found);
+  }
   const lineage::Ran no_key = run({"--policy", bundle});
   CHECK(no_key.code == 78);
   CHECK(no_key.err.find("no --policy-key or --trust key to verify it with") != std::string::npos);

@@ -527,7 +527,7 @@ TEST_CASE("bundle missing, truncated, bit-flipped, unsigned, untrusted, without 
         sections.emplace_back(section.type, std::string(section.bytes));
       }
     }
-    REQUIRE(sections.size() == 2);  // manifest + native
+    REQUIRE(sections.size() == 3);  // manifest, native and the TESTS extension
     auto key = gov::crypto::ReadPrivateKeyFile(fixture.dir + "/pol.key");
     REQUIRE(key.ok());
     WriteText(bundle, gov::bundle::FrameAndSign(framing.value().version, sections, key.value()));

@@ -26,6 +26,7 @@
 #include "compiler/codegen/codegen.h"
 #include "compiler/codegen/link.h"
 #include "runtime/abi/gov_abi.h"
+#include "runtime/bundle/build_tests.h"
 #include "runtime/bundle/host_cpu.h"
 #include "runtime/bundle/loader.h"
 #include "runtime/bundle/manifest.h"
@@ -402,6 +403,52 @@ TEST_CASE("bundle round trip through the interpreter", "[bundle]") {
   ExpectError(LoadBundleFile(std::string(dir) + "/missing.govb", {key.public_key()}), "cannot open bundle");
   ExpectError(LoadBundleFile(path, {other.public_key()}), path + ": bundle is signed by key");
   std::system(("rm -rf '" + std::string(dir) + "'").c_str());
+}
+
+TEST_CASE("the TESTS extension: written after NATIVE, skipped by the loader, strict to parse", "[bundle]") {
+  const ir::Policy policy = TinyPolicy();
+  const crypto::PrivateKey key = TestKey(7);
+  BuildTests tests;
+  tests.cases = 12;
+  tests.rules = 2;
+  tests.exercised = {1};
+  tests.engine = "IR interpreter";
+  const std::string payload = BuildTestsToJson(tests);
+  CHECK(payload == R"({"cases":12,"engine":"IR interpreter","exercised":[1],"rules":2})");
+  BundleContents contents = Contents(policy);
+  contents.tests = payload;
+  const std::string bytes = Write(contents, key);
+  auto verified = VerifyBundle(bytes, {key.public_key()});
+  REQUIRE(verified.ok());
+  REQUIRE(verified.value().tests.has_value());
+  CHECK(*verified.value().tests == payload);
+  auto framing = ParseFraming(bytes);
+  REQUIRE(framing.ok());
+  CHECK(framing.value().sections.back().type == kSectionTests);
+  CHECK(SectionName(kSectionTests) == "TESTS");
+  // govrun's loader decides with it as without it (a non-critical section).
+  auto loaded = LoadBundle(bytes, {key.public_key()});
+  REQUIRE(loaded.ok());
+  gov_decision decision{};
+  CHECK(DecideFor(loaded.value(), "git", decision) == GOV_ALLOW);
+  CHECK(!VerifyBundle(Write(Contents(policy), key), {key.public_key()}).value().tests.has_value());
+
+  auto parsed = ParseBuildTests(payload);
+  REQUIRE(parsed.ok());
+  CHECK(parsed.value() == tests);
+  for (const char* bad : {R"({"cases":12,"engine":"IR interpreter","exercised":[2],"rules":2})",
+                          R"({"cases":12,"engine":"IR interpreter","exercised":[1,0],"rules":2})",
+                          R"({"cases":12,"engine":"IR interpreter","exercised":[1,1],"rules":2})",
+                          R"({"cases":-1,"engine":"IR interpreter","exercised":[],"rules":2})",
+                          R"({"cases":12,"engine":"IR interpreter","exercised":[],"rules":2,"x":1})",
+                          R"({"cases":12, "engine":"IR interpreter","exercised":[],"rules":2})",
+                          R"({"engine":"IR interpreter","cases":12,"exercised":[],"rules":2})", R"([12])", "", "{"}) {
+    INFO(bad);
+    CHECK(!ParseBuildTests(bad).ok());
+  }
+  // The writer refuses a payload that does not parse.
+  contents.tests = "{}";
+  CHECK(!WriteBundle(contents, key).ok());
 }
 
 TEST_CASE("the writer refuses inconsistent contents", "[bundle]") {

@@ -256,13 +256,20 @@
         facts.push(['bundle', policy.bundle.file + ', built ' + policy.bundle.created + ' by ' + policy.bundle.compiler]);
         facts.push(['rules that decided', policy.coverage.decided + ' of ' + policy.coverage.rules +
           ' (in this log; rules with 0 decisions never decided here)']);
+        facts.push(['tests at build', policy.tests
+          ? policy.tests.cases + ' test cases passed (' + policy.tests.engine + '); rules exercised: ' +
+            policy.tests.exercised + ' of ' + policy.coverage.rules
+          : 'unknown (built with --skip-tests or without a TESTS section)']);
       } else {
         facts.push(['signed by', 'unknown: give its bundle with --policy (and the key with --policy-key) to see the signer and every rule']);
       }
       box.appendChild(countTable(facts));
       const table = el('table', 'runs');
       const head = el('tr');
-      for (const title of ['rule', 'verdict', 'because', 'decisions']) head.appendChild(el('th', null, title));
+      const tested = Boolean(policy.tests);
+      for (const title of ['rule', 'verdict', 'because', 'decisions'].concat(tested ? ['tested at build'] : [])) {
+        head.appendChild(el('th', null, title));
+      }
       table.appendChild(head);
       for (const rule of policy.rules) {
         const tr = el('tr');
@@ -270,6 +277,7 @@
         tr.appendChild(el('td')).appendChild(el('span', 'badge ' + rule.verdict, rule.verdict));
         tr.appendChild(appendText(el('td'), rule.reason, 400));
         tr.appendChild(el('td', 'count', String(rule.decisions)));
+        if (tested) tr.appendChild(el('td', null, rule.tested ? 'yes' : 'no case decides it'));
         table.appendChild(tr);
       }
       box.appendChild(table);
