@@ -731,6 +731,7 @@ int Main(int argc, char** argv, Timings& timings) {
   timings.Mark("open_log");
 
   // 2-3. The program and the request.
+  const std::int64_t request_started_ns = exec::MonotonicNs();
   request::Request request;
   if (auto context = ReadContext(options.context, policy.view().context(), request); !context.ok()) {
     return Fail(context.failure());
@@ -778,6 +779,7 @@ int Main(int argc, char** argv, Timings& timings) {
   }
   const interp::Explanation explanation = interp::Explain(rules, decision);
   const ir::Obligations obligations = interp::MergeObligations(rules, decision);
+  const std::int64_t decision_ns = exec::MonotonicNs() - request_started_ns;
   timings.Mark("decide");
   if (options.check) {
     return Check(options, policy, request, program, decision, explanation, obligations, parent_notice,
@@ -981,6 +983,8 @@ int Main(int argc, char** argv, Timings& timings) {
   start.boot_id = exec::BootId();
   start.depth = decided.has_parent ? decided.parent_depth + 1 : 0;
   start.program = decided.program_path;
+  start.decision_ns = decision_ns;
+  start.exec_latency_ns = exec::MonotonicNs() - timings.main_entry;
   if (options.explain) {
     for (const lineage::EnforcedLimit& limit : start.limits) {
       std::fprintf(stderr, "govrun: enforce %s=%s with %s\n", limit.obligation.c_str(),

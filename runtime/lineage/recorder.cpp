@@ -512,7 +512,9 @@ class LogRecorder final : public Recorder {
                    {"start_time", record.supervisor_start_time},
                    {"boot_id", request::BytesToJson(record.boot_id)}}},
                  {"depth", record.depth},
-                 {"program", request::BytesToJson(record.program)}};
+                 {"program", request::BytesToJson(record.program)},
+                 {"decision_ns", record.decision_ns},
+                 {"exec_latency_ns", record.exec_latency_ns}};
     Head head;
     head.type = RecordType::kStart;
     head.run = record.run_id;

@@ -128,6 +128,12 @@ struct Start {
   // The run's depth (root: 0) and its program path, for nested requests.
   std::int64_t depth = 0;
   std::string program;
+  // The supervisor's own measurements (CLOCK_MONOTONIC): how long building
+  // the request and deciding took, and how long the exec was held — from
+  // govrun's first instruction, or in a session from the exec call's
+  // interception, to this record.
+  std::int64_t decision_ns = 0;
+  std::int64_t exec_latency_ns = 0;
 };
 
 // A start record as read back (Recorder::ReadStart).

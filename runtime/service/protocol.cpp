@@ -320,7 +320,9 @@ Json StartToJson(const lineage::Start& record) {
           {"supervisor_start_time", record.supervisor_start_time},
           {"boot_id", request::BytesToJson(record.boot_id)},
           {"depth", record.depth},
-          {"program", request::BytesToJson(record.program)}};
+          {"program", request::BytesToJson(record.program)},
+          {"decision_ns", record.decision_ns},
+          {"exec_latency_ns", record.exec_latency_ns}};
 }
 
 ErrorOr<lineage::Start> StartFromJson(const Json& json) {
@@ -346,6 +348,9 @@ ErrorOr<lineage::Start> StartFromJson(const Json& json) {
   out.boot_id = reader.Bytes("boot_id");
   out.depth = reader.Int("depth");
   out.program = reader.Bytes("program");
+  out.decision_ns = reader.Int("decision_ns");
+  out.exec_latency_ns = reader.Int("exec_latency_ns");
+  if (out.decision_ns < 0 || out.exec_latency_ns < 0) reader.Fail("start.decision_ns and exec_latency_ns must be >= 0");
   return Decoded(std::move(out), reader);
 }
 

@@ -234,6 +234,13 @@ struct TrackedRun {
   std::shared_ptr<TrackedRun> parent;
   pid_t leader = 0;  // the process that executed this image
   std::int64_t started_ns = 0;
+  // When its exec call was intercepted, and how long deciding it took
+  // (reading the call through the decision): its start record's figures.
+  std::int64_t intercepted_ns = 0;
+  std::int64_t decision_ns = 0;
+  // The kernel mechanism: when the call was let proceed (the exec event and
+  // the start record come later, from the ring buffer).
+  std::int64_t released_ns = 0;
   std::int64_t term_deadline_ns = 0;  // timeout: SIGTERM at, then SIGKILL after the grace
   std::int64_t kill_deadline_ns = 0;
   std::string killed_by;
@@ -278,6 +285,7 @@ struct ExecCall {
   std::string path;
   std::vector<std::string> argv;
   std::vector<std::string> envp;
+  std::int64_t intercepted_ns = 0;  // when the supervisor began reading the call
 };
 
 // How to answer the exec call being decided: a ptrace stop at its entry
@@ -773,6 +781,7 @@ class Supervisor {
                 ExecCall& call) {
     std::size_t budget = kMaxExecBytes;
     const std::int64_t read_start = exec::MonotonicNs();
+    call.intercepted_ns = read_start;
     TraceeMemory memory(pid);
     const bool read_ok = memory.ReadString(path_address, budget, call.path) &&
                          memory.ReadStringArray(argv_address, budget, call.argv) &&
@@ -954,6 +963,8 @@ class Supervisor {
     run->id = lineage::NewRunId();
     run->program = request.program_path;
     run->depth = parent.depth + 1;
+    run->intercepted_ns = call.intercepted_ns;
+    run->decision_ns = call.intercepted_ns > 0 ? exec::MonotonicNs() - call.intercepted_ns : 0;
     run->parent = proc.run;
     run->number = next_run_number_++;
     lineage::Authorization record = NewAuthorization(run->id, parent.id, policy, rules, decision, obligations, program);
@@ -1128,6 +1139,7 @@ class Supervisor {
       }
       runs_by_number_[run.number] = waiting.pending.run;
       found->second.pending = std::move(waiting.pending);
+      run.released_ns = exec::MonotonicNs();
       Answer(waiting.notification, 0);
     }
   }
@@ -1748,6 +1760,11 @@ class Supervisor {
     start.boot_id = boot_id_;
     start.depth = run.depth;
     start.program = run.program;
+    start.decision_ns = run.decision_ns;
+    // Held from the interception until the kernel mechanism let the call
+    // proceed, or (ptrace) until the new image is let run after this record.
+    start.exec_latency_ns =
+        run.intercepted_ns > 0 ? (run.released_ns > 0 ? run.released_ns : exec::MonotonicNs()) - run.intercepted_ns : 0;
     if (auto recorded = options_.recorder->RecordStart(start); !recorded.ok()) {
       result_.lineage_error = recorded.error().message;
       kill(pid, SIGKILL);

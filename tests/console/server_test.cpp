@@ -220,6 +220,15 @@ TEST_CASE("console: the API lists, filters and shows runs, exports a bundle that
   REQUIRE(metrics->status == 200);
   CHECK(metrics->body.find("gov_decisions_total{verdict=\"deny\",rule=\"no_network_tools\"} 1\n") != std::string::npos);
   CHECK(metrics->body.find("gov_lineage_verified 1\n") != std::string::npos);
+  // The start records' figures (4 executed runs: 0.3 ms deciding, 2 ms held).
+  for (const char* sample :
+       {"gov_decision_latency_seconds_bucket{le=\"0.00025\"} 0\n",
+        "gov_decision_latency_seconds_bucket{le=\"0.0005\"} 4\n", "gov_decision_latency_seconds_count 4\n",
+        "gov_exec_latency_seconds_bucket{le=\"0.001\"} 0\n", "gov_exec_latency_seconds_bucket{le=\"0.0025\"} 4\n",
+        "gov_exec_latency_seconds_sum 0.008\n"}) {
+    INFO(sample);
+    CHECK(metrics->body.find(sample) != std::string::npos);
+  }
   const std::string metrics_path = log.dir.path + "/metrics.txt";
   lineage::WriteFile(metrics_path, metrics->body);
   INFO("promtool comes with Debian's prometheus package (./gov.sh test installs it)");

@@ -42,6 +42,8 @@ struct ViewerLog {
       lineage::Start start{
           auth.run_id, 4242, 1767268800000000000, {{"timeout", "govrun timer (SIGKILL)", "600000 ms"}}};
       start.program = program;
+      start.decision_ns = 300000;       // 0.3 ms
+      start.exec_latency_ns = 2000000;  // 2 ms
       REQUIRE(recorder.RecordStart(start).ok());
       lineage::End end;
       end.run_id = auth.run_id;

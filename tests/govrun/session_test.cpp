@@ -841,6 +841,12 @@ TEST_CASE("session: allowed execs are child runs linked to the run that executed
       runs[run] = {record.body.dump(), record.head.value("parent", "")};
     } else if (type == "start") {
       ++starts[run];
+      // The supervisor's own figures: deciding, then holding the exec (which includes deciding).
+      const std::int64_t decision = record.body.value("decision_ns", std::int64_t{-1});
+      const std::int64_t held = record.body.value("exec_latency_ns", std::int64_t{-1});
+      CHECK(decision > 0);
+      CHECK(held >= decision);
+      CHECK(held < std::int64_t{60} * 1000000000);
     } else if (type == "end") {
       ends[run] = record.body;
     }
