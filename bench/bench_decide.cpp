@@ -4,7 +4,8 @@
 // govrun loads (SHA-256 + Ed25519, manifest, IR view, code mapping; the whole
 // IR decoded only on demand), decision time median and
 // p99 for native code and the IR interpreter, and heap allocations per
-// decision; then the Cedar yardstick measured on this machine.
+// decision; then the Cedar yardstick measured on this machine; then each
+// example policy (examples/*.gov) on its own test cases, as `govc bench`.
 //
 // Decision times are per decision, averaged over batches of kBatch decisions
 // over a mix of requests (a clock read costs as much as a decision); median
@@ -32,6 +33,7 @@
 
 #include "bench/generated_policy.h"
 #include "compiler/codegen/codegen.h"
+#include "compiler/driver/bench.h"
 #include "compiler/driver/build.h"
 #include "compiler/driver/driver.h"
 #include "runtime/abi/helpers.h"
@@ -287,6 +289,47 @@ void MeasureDecisions(Subject& subject) {
   subject.interp.allocations = interp_allocations;
 }
 
+// The shipped example policies, measured as `govc bench` measures a user's
+// policy (driver/bench.h): each on its own test cases (issue 17 §6).
+int ExamplePolicies() {
+  fmt::print("\nthe example policies (examples/*.gov), each deciding its own test cases, as `govc bench` measures\n");
+  fmt::print("{:<16} {:>6} {:>10} {:>11} {:>12} {:>12} {:>12}\n", "policy", "rules", "build ms", "bundle KiB",
+             "load µs", "native ns", "interp ns");
+  std::vector<std::filesystem::path> examples;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(GOV_SOURCE_DIR) + "/examples")) {
+    if (entry.path().extension() == ".gov") examples.push_back(entry.path());
+  }
+  std::sort(examples.begin(), examples.end());
+  for (const std::filesystem::path& example : examples) {
+    const auto started = std::chrono::steady_clock::now();
+    auto lowered = gov::driver::LowerPolicy(example.string());
+    const double lower_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    if (!lowered.ok() || !lowered.value().ok()) {
+      fmt::print("{:<16} does not compile\n", example.stem().string());
+      return 1;
+    }
+    auto input = gov::driver::BenchInputFromSource(lowered.value(), lower_ms);
+    if (!input.ok()) {
+      fmt::print("{:<16} {}\n", example.stem().string(), input.error().message);
+      return 1;
+    }
+    gov::driver::BenchOptions options;
+    auto report = gov::driver::RunBench(input.value(), options);
+    if (!report.ok()) {
+      fmt::print("{:<16} {}\n", example.stem().string(), report.error().message);
+      continue;
+    }
+    const gov::driver::BenchReport& r = report.value();
+    fmt::print("{:<16} {:>6} {:>10.0f} {:>11.1f} {:>12.1f} {:>12.1f} {:>12.1f}\n", example.stem().string(), r.rules,
+               r.check_lower_ms.value_or(0) + r.native_code_ms.value_or(0), r.bundle_bytes / 1024.0,
+               r.load_verify_us.median, r.native_ns.median, r.interp_ns.median);
+  }
+  fmt::print(
+      "targets (issue 17 §6, each example): build <= 250 ms, bundle <= 80 KiB, load <= 150 µs, decision <= 150 ns\n");
+  return 0;
+}
+
 int Run(int max_rules, int opt_level) {
   auto key = gov::crypto::PrivateKey::Generate();
   if (!key.ok()) {
@@ -440,7 +483,7 @@ int Run(int max_rules, int opt_level) {
   fmt::print(
       "yardstick: Cedar (cedar-wasm 4.13, node 20) on this machine: 458 µs per decision at 200 policies,\n"
       "           4.7 ms at 2,000\n");
-  return 0;
+  return ExamplePolicies();
 }
 
 }  // namespace

@@ -292,6 +292,23 @@ int Main(int argc, char** argv) {
       "Examples:\n  govc eval examples/agent.gov --request req.json\n"
       "  govc eval --bundle agent.govb --trust ops.pub --request req.json --format json\n");
 
+  BenchArgs bench_args;
+  CLI::App* bench =
+      app.add_subcommand("bench", "Measure a policy: build, bundle size, load as govrun loads, decisions of requests");
+  bench->add_option("path", bench_args.paths, "The policy file (built here, signed with a throwaway key)");
+  bench->add_option("--bundle", bench_args.bundle, "A signed bundle instead of a policy file");
+  bench->add_option("--trust", bench_args.trusted_keys, "Public key trusted to sign --bundle (repeatable)");
+  bench->add_option(
+      "--requests", bench_args.requests,
+      "Requests to decide, one JSON request per line (docs/request.md); default: the policy's test cases");
+  bench->add_option("--rounds", bench_args.rounds, "Timed batches of decisions (each decides every request)")
+      ->check(CLI::Range(1, 100000));
+  bench->add_option("--format", bench_args.format, "Output format")->check(CLI::IsMember({"text", "json"}));
+  bench->footer(
+      "Exit status: 0 measured, 1 policy errors, 2 tool failure, 64 usage error.\n"
+      "Examples:\n  govc bench examples/agent.gov\n"
+      "  govc bench --bundle agent.govb --trust ops.pub --requests requests.jsonl --format json\n");
+
   TestArgs test_args;
   CLI::App* test = app.add_subcommand("test", "Run every `test` block through native code (or the interpreter)");
   test->add_option("paths", test_args.paths, "Policy files or folders")->required();
@@ -385,6 +402,7 @@ int Main(int argc, char** argv) {
       return RunBuild(build_args);
     }
     if (eval->parsed()) return RunEval(eval_args);
+    if (bench->parsed()) return RunBenchCommand(bench_args);
     if (test->parsed()) return RunTest(test_args);
     if (fmt_cmd->parsed()) return RunFmt(paths, fmt_check, fmt_stdout);
     if (lint_cmd->parsed()) return RunLint(paths, lint_format, lint_config);

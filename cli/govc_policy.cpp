@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -18,6 +19,7 @@
 #include <set>
 
 #include "compiler/codegen/codegen.h"
+#include "compiler/driver/bench.h"
 #include "compiler/driver/build.h"
 #include "compiler/driver/decider.h"
 #include "compiler/driver/driver.h"
@@ -229,6 +231,64 @@ nlohmann::json WhyNotAllowed(const interp::PreparedPolicy& prepared, const gov_r
 }
 
 }  // namespace
+
+int RunBenchCommand(const BenchArgs& args) {
+  if (args.bundle.empty() == args.paths.empty()) {
+    return ToolFailure("give either a policy file or --bundle FILE.govb");
+  }
+  driver::BenchInput input;
+  std::vector<ir::ContextField> context;
+  if (!args.bundle.empty()) {
+    if (args.trusted_keys.empty()) {
+      return ToolFailure("--bundle needs at least one --trust KEY.pub to verify the bundle's signature");
+    }
+    if (args.requests.empty()) return ToolFailure("--bundle needs --requests FILE.jsonl (a bundle holds no tests)");
+    for (const std::string& key_path : args.trusted_keys) {
+      ErrorOr<crypto::PublicKey> key = crypto::ReadPublicKeyFile(key_path);
+      if (!key.ok()) return ToolFailure(key.error().message);
+      input.trusted.push_back(key.value());
+    }
+    ErrorOr<std::string> bytes = input::ReadInputFile(args.bundle, bundle::kMaxBundleSize);
+    if (!bytes.ok()) return ToolFailure(bytes.error().message);
+    ErrorOr<bundle::LoadedPolicy> policy = bundle::LoadBundle(bytes.value(), input.trusted);
+    if (!policy.ok())
+      return ToolFailure(fmt::format("{}: {}", input::DisplayName(args.bundle), policy.error().message));
+    context = policy.value().policy().context;
+    input.bundle = std::move(bytes).value();
+  } else {
+    ErrorOr<std::string> path = SinglePolicy(args.paths, "bench");
+    if (!path.ok()) return ToolFailure(path.error().message);
+    bool ok = false;
+    const auto started = std::chrono::steady_clock::now();
+    ErrorOr<driver::LoweredPolicy> lowered = LowerAndReport(path.value(), ok);
+    const double lower_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    if (!lowered.ok()) return ToolFailure(lowered.error().message);
+    if (!ok) return kExitFindings;
+    ErrorOr<driver::BenchInput> built = driver::BenchInputFromSource(lowered.value(), lower_ms);
+    if (!built.ok()) return ToolFailure(built.error().message);
+    input = std::move(built).value();
+    context = lowered.value().policy.context;
+  }
+  if (!args.requests.empty()) {
+    ErrorOr<std::string> text = input::ReadInputFile(args.requests, 256u << 20);
+    if (!text.ok()) return ToolFailure(text.error().message);
+    ErrorOr<std::vector<request::Request>> requests = driver::ReadRequestLines(text.value(), context);
+    if (!requests.ok()) {
+      return ToolFailure(fmt::format("{}: {}", input::DisplayName(args.requests), requests.error().message));
+    }
+    input.requests = std::move(requests).value();
+    input.requests_from = input::DisplayName(args.requests);
+  }
+  driver::BenchOptions options;
+  options.decision_batches = args.rounds;
+  ErrorOr<driver::BenchReport> report = driver::RunBench(input, options);
+  if (!report.ok()) return ToolFailure(report.error().message);
+  const std::string out =
+      args.format == "json" ? driver::RenderBenchJson(report.value()) : driver::RenderBenchText(report.value());
+  std::fputs(out.c_str(), stdout);
+  return 0;
+}
 
 int RunEval(const EvalArgs& args) {
   if (args.bundle.empty() == args.paths.empty()) {

@@ -55,6 +55,17 @@ struct EvalArgs {
 // govc eval (PATH | --bundle FILE --trust KEY.pub) --request REQ.json.
 int RunEval(const EvalArgs& args);
 
+struct BenchArgs {
+  std::vector<std::string> paths;
+  std::string bundle;
+  std::vector<std::string> trusted_keys;
+  std::string requests;  // JSON Lines; empty: the policy's test cases
+  std::string format = "text";
+  int rounds = 200;
+};
+// govc bench (PATH | --bundle FILE --trust KEY.pub) [--requests FILE.jsonl].
+int RunBenchCommand(const BenchArgs& args);
+
 struct TestArgs {
   std::vector<std::string> paths;
   bool interp = false;

@@ -6,6 +6,7 @@
 // the mutated requests too, so schema and reader agree.
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -193,6 +194,66 @@ TEST_CASE("govc lint --format json: the same document as check", "[json_contract
   REQUIRE(!report.at("diagnostics").empty());
   CHECK(report.at("diagnostics").at(0).at("code") == "GOV3001");
   ExpectValidJson("govc-check.schema.json", lint.stdout_text);
+}
+
+TEST_CASE("govc bench --format json: a policy's tests or a bundle with a requests file, measured", "[json_contract]") {
+  const std::string schema = "govc-bench.schema.json";
+  const Outcome source = RunCommand("'" GOV_GOVC "' bench --rounds 3 --format json examples/ci-deploy.gov");
+  INFO(source.stderr_text);
+  REQUIRE(source.status == 0);
+  ExpectValidJson(schema, source.stdout_text);
+  const json measured = ParseOneJson(source.stdout_text);
+  CHECK(measured.at("policy").at("name") == "ci_deploy");
+  CHECK(measured.at("build_ms").at("total").get<double>() > 0);
+  CHECK(measured.at("bundle").at("bytes").get<std::uint64_t>() >
+        measured.at("bundle").at("native_bytes").get<std::uint64_t>() +
+            measured.at("bundle").at("ir_bytes").get<std::uint64_t>());
+  std::size_t decided = 0;
+  for (const auto& [verdict, count] : measured.at("verdicts").items()) decided += count.get<std::size_t>();
+  CHECK(decided == measured.at("requests").at("count").get<std::size_t>());
+  CHECK(measured.at("requests").at("from").get<std::string>().find("test case") != std::string::npos);
+
+  // A bundle and two requests (one line each): the verdicts are the policy's.
+  const fs::path dir = fs::temp_directory_path() / ("gov_bench_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string d = dir.string();
+  REQUIRE(RunCommand("'" GOV_GOVC "' keygen '" + d + "/k'").status == 0);
+  REQUIRE(RunCommand("'" GOV_GOVC "' build tests/golden/eval/default_deny.gov --key '" + d + "/k.key' -o '" + d +
+                     "/p.govb'")
+              .status == 0);
+  std::string request = ReadAll("tests/golden/eval/default_deny.json");
+  request.erase(std::remove(request.begin(), request.end(), '\n'), request.end());
+  std::ofstream(d + "/requests.jsonl") << request << "\n\n" << request << "\n";
+  const Outcome bundle = RunCommand("'" GOV_GOVC "' bench --rounds 3 --format json --bundle '" + d +
+                                    "/p.govb' --trust '" + d + "/k.pub' --requests '" + d + "/requests.jsonl'");
+  INFO(bundle.stderr_text);
+  REQUIRE(bundle.status == 0);
+  ExpectValidJson(schema, bundle.stdout_text);
+  const json from_bundle = ParseOneJson(bundle.stdout_text);
+  CHECK(from_bundle.at("build_ms").is_null());
+  CHECK(from_bundle.at("requests").at("count") == 2);
+  CHECK(from_bundle.at("verdicts") == json{{"deny", 2}});  // as `govc eval` decides it (tests/golden/eval)
+
+  // What cannot be measured is a tool failure (2) that says why.
+  const Outcome no_requests = RunCommand("'" GOV_GOVC "' bench --bundle '" + d + "/p.govb' --trust '" + d + "/k.pub'");
+  CHECK(no_requests.status == 2);
+  CHECK(no_requests.stderr_text.find("--bundle needs --requests") != std::string::npos);
+  std::ofstream(d + "/bad.jsonl") << request << "\n{\"program\": 3}\n";
+  const Outcome bad_line = RunCommand("'" GOV_GOVC "' bench --bundle '" + d + "/p.govb' --trust '" + d +
+                                      "/k.pub' --requests '" + d + "/bad.jsonl'");
+  CHECK(bad_line.status == 2);
+  CHECK(bad_line.stderr_text.find("bad.jsonl: line 2: ") != std::string::npos);
+  const Outcome untested = RunCommand("'" GOV_GOVC "' bench tests/golden/eval/default_deny.gov");
+  CHECK(untested.status == 2);
+  CHECK(untested.stderr_text.find("no requests to decide") != std::string::npos);
+  fs::remove_all(dir);
+
+  json mutated = measured;
+  mutated["verdicts"]["maybe"] = 1;
+  ExpectInvalidJson(schema, mutated, "an unknown verdict");
+  mutated = measured;
+  mutated["native_ns"].erase("p99");
+  ExpectInvalidJson(schema, mutated, "a spread without its p99");
 }
 
 TEST_CASE("govc eval --format json: every golden request's decision follows the schema", "[json_contract]") {

@@ -2,7 +2,7 @@
 # files each takes (`.gov` policies, `.toml`, `.govb`, keys, `.json` requests).
 # tests/packaging/completion_test.sh checks it against `govc --help`.
 
-set -l subcommands check fmt lint keygen build eval test lsp help
+set -l subcommands check fmt lint keygen build eval bench test lsp help
 # Files with these extensions, and folders.
 function __govc_files
     for extension in $argv
@@ -19,18 +19,19 @@ complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a lint -d 'R
 complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a keygen -d 'Create an Ed25519 key pair'
 complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a build -d 'Compile a policy to a signed bundle'
 complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a eval -d 'Decide one request'
+complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a bench -d 'Measure a policy'
 complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a test -d 'Run every test block'
 complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a lsp -d 'Run the language server for editors'
 complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a help -d 'Print the help of a subcommand'
-complete -c govc -n "__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from check fmt lint keygen build eval test lsp" -a 'check fmt lint keygen build eval test lsp'
+complete -c govc -n "__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from check fmt lint keygen build eval bench test lsp" -a 'check fmt lint keygen build eval bench test lsp'
 complete -c govc -l color -x -a 'auto always never' -d 'Colour diagnostics'
 complete -c govc -n "__fish_seen_subcommand_from lsp" -l stdio -d 'Talk over stdin/stdout'
 
 # Policy files and folders for every subcommand but keygen.
-complete -c govc -n "__fish_seen_subcommand_from check fmt lint build eval test" -a '(__govc_files gov)'
+complete -c govc -n "__fish_seen_subcommand_from check fmt lint build eval bench test" -a '(__govc_files gov)'
 complete -c govc -n "__fish_seen_subcommand_from keygen" -F
 
-complete -c govc -n "__fish_seen_subcommand_from check eval" -l format -x -a 'text json' -d 'Output format'
+complete -c govc -n "__fish_seen_subcommand_from check eval bench" -l format -x -a 'text json' -d 'Output format'
 complete -c govc -n "__fish_seen_subcommand_from lint" -l format -x -a 'text json sarif' -d 'Output format'
 complete -c govc -n "__fish_seen_subcommand_from test" -l format -x -a 'text json junit' -d 'Report format'
 complete -c govc -n "__fish_seen_subcommand_from check" -l cost -d 'Also print the static cost per decision'
@@ -45,9 +46,11 @@ complete -c govc -n "__fish_seen_subcommand_from build" -l cpu -x -a host -d 'Ta
 complete -c govc -n "__fish_seen_subcommand_from build" -s O -l opt-level -x -a '0 1 2' -d 'Optimization level'
 complete -c govc -n "__fish_seen_subcommand_from build" -l emit-llvm -r -a '(__govc_files ll)' -d 'Also write the LLVM IR'
 complete -c govc -n "__fish_seen_subcommand_from build" -l skip-tests -d 'Build even when the tests fail'
-complete -c govc -n "__fish_seen_subcommand_from eval" -l bundle -r -a '(__govc_files govb)' -d 'A signed bundle'
-complete -c govc -n "__fish_seen_subcommand_from eval" -l trust -r -a '(__govc_files pub pem)' -d 'Public key trusted to sign --bundle'
+complete -c govc -n "__fish_seen_subcommand_from eval bench" -l bundle -r -a '(__govc_files govb)' -d 'A signed bundle'
+complete -c govc -n "__fish_seen_subcommand_from eval bench" -l trust -r -a '(__govc_files pub pem)' -d 'Public key trusted to sign --bundle'
 complete -c govc -n "__fish_seen_subcommand_from eval" -l request -r -a '(__govc_files json)' -d 'The request, as JSON'
+complete -c govc -n "__fish_seen_subcommand_from bench" -l requests -r -a '(__govc_files jsonl)' -d 'Requests to decide, one per line'
+complete -c govc -n "__fish_seen_subcommand_from bench" -l rounds -x -d 'Timed batches of decisions'
 complete -c govc -n "__fish_seen_subcommand_from eval test" -l interp -d 'Use the IR interpreter'
 complete -c govc -n "__fish_seen_subcommand_from test" -l coverage-min -x -a '100%' -d 'Least rule coverage'
 complete -c govc -n "__fish_seen_subcommand_from test" -l filter -x -d 'Only test blocks whose name contains this'
