@@ -78,6 +78,7 @@ async function main() {
     await page.evaluate(() => { location.hash = '#/policies'; });
     await ready('policies');
     out.policies = await page.evaluate(() => document.getElementById('view').innerText);
+    await page.screenshot({ path: path.join(shots, 'console-policies.png'), fullPage: true });
     out.xss = await page.evaluate(() => typeof window.__xss !== 'undefined');
     out.handlers = await page.evaluate(() => document.querySelectorAll('[onerror],[onload],[onclick]').length);
   } finally {

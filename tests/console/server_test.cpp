@@ -247,31 +247,33 @@ TEST_CASE("console: the API lists, filters and shows runs, exports a bundle that
   CHECK(forged->body.find("gov_govd_refusals_total") == std::string::npos);
 }
 
-TEST_CASE(
-    "console: --policy shows who signed a bundle, every rule it has and how many decided; an unverified "
-    "bundle is refused",
-    "[console][server]") {
-  ViewerLog log;
-  const crypto::PrivateKey policy_key = lineage::TestKey(8);
-  const std::string key_file = log.dir.path + "/ops.key", pub_file = log.dir.path + "/ops.pub";
-  REQUIRE(crypto::WritePrivateKeyFile(key_file, policy_key).ok());
-  lineage::WriteFile(pub_file, policy_key.public_key().ToPem());
-  lineage::WriteFile(log.dir.path + "/ops.gov",
-                     "policy ops version \"2.1.0\"\n"
-                     "allow shells when program.name == \"bash\" because \"shells\"\n"
-                     "allow tools when program.name in {\"true\", \"echo\"} because \"harmless tools\"\n"
-                     "deny fetch when program.name == \"curl\" because \"no network\"\n"
-                     "test \"tools\" {\n"
-                     "  exec [\"/usr/bin/true\"] => allow by tools\n"
-                     "  exec [\"/usr/bin/curl\", \"x\"] => deny by fetch\n"
-                     "}\n");
-  const std::string bundle = log.dir.path + "/ops.govb";
-  const lineage::Ran built = lineage::RunProgram(
-      {GOV_GOVC, "build", log.dir.path + "/ops.gov", "--key", key_file, "-o", bundle}, log.dir.path);
-  INFO(built.out << built.err);
-  REQUIRE(built.code == 0);
-  const std::string digest = crypto::DigestString(crypto::Sha256Of(lineage::ReadFile(bundle)));
-  {
+// A policy bundle `ops.govb` beside `log`, built by govc (with its tests,
+// so it has a TESTS section) and signed by `ops.key`, and two runs of the
+// log decided by its rule `tools` (id 1).
+struct OpsBundle {
+  std::string key_file, pub_file, bundle, digest;
+  crypto::PrivateKey policy_key = lineage::TestKey(8);
+
+  explicit OpsBundle(const ViewerLog& log) {
+    key_file = log.dir.path + "/ops.key";
+    pub_file = log.dir.path + "/ops.pub";
+    REQUIRE(crypto::WritePrivateKeyFile(key_file, policy_key).ok());
+    lineage::WriteFile(pub_file, policy_key.public_key().ToPem());
+    lineage::WriteFile(log.dir.path + "/ops.gov",
+                       "policy ops version \"2.1.0\"\n"
+                       "allow shells when program.name == \"bash\" because \"shells\"\n"
+                       "allow tools when program.name in {\"true\", \"echo\"} because \"harmless tools\"\n"
+                       "deny fetch when program.name == \"curl\" because \"no network\"\n"
+                       "test \"tools\" {\n"
+                       "  exec [\"/usr/bin/true\"] => allow by tools\n"
+                       "  exec [\"/usr/bin/curl\", \"x\"] => deny by fetch\n"
+                       "}\n");
+    bundle = log.dir.path + "/ops.govb";
+    const lineage::Ran built = lineage::RunProgram(
+        {GOV_GOVC, "build", log.dir.path + "/ops.gov", "--key", key_file, "-o", bundle}, log.dir.path);
+    INFO(built.out << built.err);
+    REQUIRE(built.code == 0);
+    digest = crypto::DigestString(crypto::Sha256Of(lineage::ReadFile(bundle)));
     auto opened = lineage::OpenLog(log.dir.path, log.key);
     REQUIRE(opened.ok());
     for (int i = 0; i < 2; ++i) {
@@ -284,6 +286,17 @@ TEST_CASE(
     }
     REQUIRE(opened.value()->Checkpoint().ok());
   }
+};
+
+TEST_CASE(
+    "console: --policy shows who signed a bundle, every rule it has and how many decided; an unverified "
+    "bundle is refused",
+    "[console][server]") {
+  ViewerLog log;
+  const OpsBundle ops_bundle(log);
+  const std::string &key_file = ops_bundle.key_file, &pub_file = ops_bundle.pub_file, &bundle = ops_bundle.bundle,
+                    &digest = ops_bundle.digest;
+  const crypto::PrivateKey& policy_key = ops_bundle.policy_key;
   {
     Console console(log, {"--policy", bundle, "--policy-key", pub_file});
     const Json policies = console.Get("/api/policies");
@@ -665,7 +678,8 @@ TEST_CASE("console: in Chromium an operator filters denies, opens one, exports i
   const std::string modules = std::string(GOV_SOURCE_DIR) + "/build/node/node_modules";
   REQUIRE(std::filesystem::exists(modules + "/puppeteer-core"));
   ViewerLog log;
-  Console console(log);
+  const OpsBundle ops_bundle(log);
+  Console console(log, {"--policy", ops_bundle.bundle, "--policy-key", ops_bundle.pub_file});
   std::filesystem::create_directories(GOV_TEST_OUTPUT_DIR);
   const std::string flag = log.dir.path + "/grow.flag";
   const std::string out = log.dir.path + "/browser.json", err = log.dir.path + "/browser.err";
@@ -696,7 +710,9 @@ TEST_CASE("console: in Chromium an operator filters denies, opens one, exports i
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 0);
   const Json seen = Json::parse(lineage::ReadFile(out));
-  for (const char* shot : {"console-overview.png", "console-runs.png", "console-run.png"}) PublishScreenshot(shot);
+  for (const char* shot : {"console-overview.png", "console-runs.png", "console-run.png", "console-policies.png"}) {
+    PublishScreenshot(shot);
+  }
   CHECK(seen["foreign"].empty());
   CHECK(seen["page_errors"].empty());
   CHECK(seen["token_left_in_url"] == false);
@@ -714,6 +730,12 @@ TEST_CASE("console: in Chromium an operator filters denies, opens one, exports i
   CHECK(seen["after"].get<int>() == seen["before"].get<int>() + 1);
   CHECK(seen["live"].get<std::string>().starts_with("updated "));
   CHECK(seen["policies"].get<std::string>().find("late_rule") != std::string::npos);
+  // The bundle given with --policy: its signer, coverage by the log and by its tests.
+  const std::string policies = seen["policies"];
+  CHECK(policies.find("key " + ops_bundle.policy_key.public_key().IdHex()) != std::string::npos);
+  CHECK(policies.find("rules that decided\t1 of 3") != std::string::npos);
+  CHECK(policies.find("2 test cases passed") != std::string::npos);
+  CHECK(policies.find("no case decides it") != std::string::npos);
   CHECK(seen["xss"] == false);
   CHECK(seen["handlers"] == 0);
 }

@@ -263,7 +263,14 @@
       } else {
         facts.push(['signed by', 'unknown: give its bundle with --policy (and the key with --policy-key) to see the signer and every rule']);
       }
-      box.appendChild(countTable(facts));
+      const table_of_facts = el('table', 'fields');
+      for (const [name, value] of facts) {
+        const tr = el('tr');
+        tr.appendChild(el('th', null, name));
+        tr.appendChild(appendText(el('td'), String(value), 400));
+        table_of_facts.appendChild(tr);
+      }
+      box.appendChild(table_of_facts);
       const table = el('table', 'runs');
       const head = el('tr');
       const tested = Boolean(policy.tests);
