@@ -166,6 +166,7 @@ class Linter {
     EmptyPatterns();
     LiteralPaths();
     for (const ast::Rule* rule : m_.rules) MissingReason(*rule);
+    IncludedDefaults();
     if (m_.ast != nullptr) {
       for (const ast::Decl& decl : m_.ast->decls) {
         const auto* defaults = std::get_if<ast::DefaultDecl>(&decl.node);
@@ -772,6 +773,45 @@ class Linter {
            fmt::format("{} rule `{}` gives no reason", ast::VerdictName(rule.verdict), rule.name))
         .help = fmt::format("add `because \"...\"` after the condition: govrun prints it when it {} a command",
                             rule.verdict == ast::Verdict::kDeny ? "denies" : "asks about");
+  }
+
+  // ------------------------------------------------------------ GOV3015
+
+  // Only the entry policy's `default` decides requests no rule decides
+  // (docs/language.md "Composing policies"): a module included `with
+  // rules` that says `default ask` is silently overruled by the includer's
+  // default deny (an includer that asks by default asks for it too).
+  void IncludedDefaults() {
+    if (m_.ast == nullptr) return;
+    for (const ast::Decl& decl : m_.ast->decls) {
+      const auto* defaults = std::get_if<ast::DefaultDecl>(&decl.node);
+      if (defaults != nullptr && defaults->has_verdict && defaults->verdict == ast::Verdict::kAsk) return;
+    }
+    for (const auto& [alias, symbol] : m_.symbols) {
+      if (symbol.kind != check::SymbolKind::kImport || symbol.import == nullptr || !symbol.import->with_rules ||
+          symbol.import_target < 0) {
+        continue;
+      }
+      // The modules this import includes: its target, and the modules of
+      // the included rules named through it (ALIAS.…).
+      std::set<int> included = {symbol.import_target};
+      for (const CheckedModule::IncludedRule& rule : m_.included_rules) {
+        if (rule.name.starts_with(alias + ".")) included.insert(rule.module);
+      }
+      for (const int index : included) {
+        const CheckedModule& module = program_.modules[static_cast<std::size_t>(index)];
+        if (module.ast == nullptr) continue;
+        for (const ast::Decl& decl : module.ast->decls) {
+          const auto* defaults = std::get_if<ast::DefaultDecl>(&decl.node);
+          if (defaults == nullptr || !defaults->has_verdict || defaults->verdict != ast::Verdict::kAsk) continue;
+          Report(Kind::kIncludedDefaultIgnored, symbol.import->with_span,
+                 fmt::format("policy `{}` says `default ask`, which does not apply here: a request no rule decides "
+                             "is denied by this policy's default",
+                             module.policy_name))
+              .help = "to ask about requests no rule decides, write `default ask because \"...\"` in this policy";
+        }
+      }
+    }
   }
 
   const check::Program& program_;

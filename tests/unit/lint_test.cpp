@@ -589,6 +589,40 @@ TEST_CASE("GOV4001 at the end of a line has an empty span there", "[lint]") {
   CHECK(parsed->Text(d.span).empty());
 }
 
+TEST_CASE("GOV3015 names each included module whose `default ask` the includer overrules", "[lint]") {
+  const std::vector<std::pair<std::string, std::string>> modules = {
+      {"inner.gov",
+       "policy inner version \"1.0.0\"\ndefault ask because \"inner asks\"\n"
+       "allow ls when program.name == \"ls\" because \"listing\"\n"},
+      {"outer.gov",
+       "policy outer version \"1.0.0\"\nimport \"inner.gov\" as inner with rules\n"
+       "allow cat when program.name == \"cat\" because \"reading\"\n"},
+      {"plain.gov", "policy plain version \"1.0.0\"\nallow pwd when program.name == \"pwd\" because \"where\"\n"}};
+  // Through a module that includes it in turn: reported at this policy's import.
+  const Linted linted =
+      LintPolicy(Policy("import \"outer.gov\" as outer with rules\nimport \"plain.gov\" as plain with rules",
+                        "exec [\"/bin/ls\"] => allow by outer.inner.ls\n"
+                        "exec [\"/bin/cat\"] => allow by outer.cat\n"
+                        "exec [\"/bin/pwd\"] => allow by plain.pwd"),
+                 {}, modules);
+  const Diagnostic& d = Single(linted, Kind::kIncludedDefaultIgnored);
+  CHECK(linted.Text(d.span) == "with rules");
+  CHECK(d.message ==
+        "policy `inner` says `default ask`, which does not apply here: a request no rule decides is denied by this "
+        "policy's default");
+  // An includer that asks by default asks for those requests too: nothing to say.
+  RequireNone(LintPolicy(Policy("import \"outer.gov\" as outer with rules\ndefault ask because \"ask\"",
+                                "exec [\"/bin/ls\"] => allow by outer.inner.ls\n"
+                                "exec [\"/bin/cat\"] => allow by outer.cat"),
+                         {}, modules),
+              Kind::kIncludedDefaultIgnored);
+  // Imported for its constants and functions only: its default is not in play.
+  RequireNone(LintPolicy(Policy("import \"inner.gov\" as inner\nallow x when program.name == \"x\" because \"x\"",
+                                "exec [\"/bin/x\"] => allow by x"),
+                         {}, modules),
+              Kind::kIncludedDefaultIgnored);
+}
+
 TEST_CASE("GOV4001 columns count code points", "[lint]") {
   auto parsed = Parse("# é\n[lint]\nGOV3010 = \"é\" é\n");
   const Diagnostic& d = SingleConfigError(*parsed, Kind::kConfigSyntax);
@@ -608,7 +642,7 @@ TEST_CASE("GOV4002 for an unknown code lists the lint codes", "[lint]") {
   auto parsed = Parse("[lint]\nGOV3999 = \"off\"\n");
   const Diagnostic& d = SingleConfigError(*parsed, Kind::kConfigUnknownCode);
   CHECK(parsed->Text(d.span) == "GOV3999");
-  CHECK_THAT(d.help, Catch::Contains("`GOV3001` to `GOV3014`"));
+  CHECK_THAT(d.help, Catch::Contains("`GOV3001` to `GOV3015`"));
 }
 
 TEST_CASE("GOV4002 is the only problem of an unknown key with a bad value", "[lint]") {
