@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "runtime/bundle/bundle.h"
+#include "runtime/interp/interp.h"
 
 namespace gov::driver {
 namespace {
@@ -26,17 +27,6 @@ Spread SpreadOf(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   const std::size_t p99 = std::min(values.size() - 1, (values.size() * 99) / 100);
   return {values[values.size() / 2], values[p99]};
-}
-
-const char* VerdictName(std::uint32_t verdict) {
-  switch (verdict) {
-    case GOV_ALLOW:
-      return "allow";
-    case GOV_ASK:
-      return "ask";
-    default:
-      return "deny";
-  }
 }
 
 // Per-decision time (ns) of `batches` batches, each deciding every view
@@ -140,7 +130,7 @@ ErrorOr<BenchReport> RunBench(const BenchInput& input, const BenchOptions& optio
   for (const request::RequestView& view : views) {
     gov_decision decision{};
     interp.Decide(view.get(), decision);
-    ++report.verdicts[decision.error != GOV_OK ? "error" : VerdictName(decision.verdict)];
+    ++report.verdicts[decision.error != GOV_OK ? "error" : interp::VerdictName(decision.verdict)];
   }
   report.requests = views.size();
   report.requests_from = input.requests_from;

@@ -3,6 +3,7 @@
 
 #include "runtime/bundle/bundle.h"
 #include "runtime/bundle/loader.h"
+#include "runtime/interp/interp.h"
 #include "runtime/ir/serialize.h"
 
 namespace gov::console {
@@ -38,11 +39,7 @@ ErrorOr<KnownPolicy> ReadKnownPolicy(const std::string& file, const std::vector<
     }
   }
   for (const ir::Rule& rule : policy.value().rules) {
-    known.rules.push_back({rule.name,
-                           rule.verdict == ir::Verdict::kAllow  ? "allow"
-                           : rule.verdict == ir::Verdict::kDeny ? "deny"
-                                                                : "ask",
-                           rule.reason});
+    known.rules.push_back({rule.name, interp::VerdictName(static_cast<std::uint32_t>(rule.verdict)), rule.reason});
   }
   if (bundle.tests) {
     auto tests = bundle::ParseBuildTests(*bundle.tests);

@@ -12,6 +12,7 @@
 
 #include "runtime/exec/sandbox.h"
 #include "runtime/support/display.h"
+#include "runtime/support/histogram.h"
 
 namespace gov::console {
 namespace {
@@ -300,55 +301,15 @@ bool IsServiceMetricsText(const std::string& text) {
   return true;
 }
 
-// A Prometheus histogram over values in seconds, with fixed upper bounds.
-class Histogram {
- public:
-  Histogram(std::string name, std::string help, std::vector<double> bounds)
-      : name_(std::move(name)), help_(std::move(help)), bounds_(std::move(bounds)), counts_(bounds_.size(), 0) {}
-
-  void Add(double seconds) {
-    for (std::size_t i = 0; i < bounds_.size(); ++i) {
-      if (seconds <= bounds_[i]) ++counts_[i];
-    }
-    sum_ += seconds;
-    ++count_;
-  }
-
-  std::string Text() const {
-    std::string out = fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name_, help_, name_);
-    for (std::size_t i = 0; i < bounds_.size(); ++i) {
-      out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name_, bounds_[i], counts_[i]);
-    }
-    out +=
-        fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n{}_sum {}\n{}_count {}\n", name_, count_, name_, sum_, name_, count_);
-    return out;
-  }
-
- private:
-  std::string name_, help_;
-  std::vector<double> bounds_;
-  std::vector<std::uint64_t> counts_;
-  double sum_ = 0;
-  std::uint64_t count_ = 0;
-};
-
 }  // namespace
 
 std::string Metrics(const LineageSnapshot& snapshot, std::int64_t now_ns, const std::string& service_metrics) {
   std::map<std::pair<std::string, std::string>, std::uint64_t> decisions;
   std::map<std::string, std::uint64_t> ended;
-  Histogram durations("gov_run_duration_seconds", "Wall time of executed runs, from exec to exit.",
-                      {0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60, 600});
+  Histogram durations({0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60, 600});
   // From the start records (the supervisor's own measurements; logs written
   // before they carried them count nothing here).
-  const std::vector<double> latency_bounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1};
-  Histogram decision_latency(
-      "gov_decision_latency_seconds",
-      "Time the supervisor took to build an executed run's request and decide it (start records).", latency_bounds);
-  Histogram exec_latency("gov_exec_latency_seconds",
-                         "Time an executed run's exec was held: from govrun's start, or a session's interception of "
-                         "the exec call, until the program was let run (start records).",
-                         latency_bounds);
+  Histogram decision_latency, exec_latency;
   for (const auto& run : snapshot.data["runs"]) {
     const std::string verdict = run.value("verdict", "");
     const Json& rules = run.value("rules", Json::array());
@@ -358,15 +319,15 @@ std::string Metrics(const LineageSnapshot& snapshot, std::int64_t now_ns, const 
       const Json& decided = start->value("decision_ns", Json());
       const Json& held = start->value("exec_latency_ns", Json());
       if (decided.is_number_unsigned() && held.is_number_unsigned()) {
-        decision_latency.Add(static_cast<double>(decided.get<std::uint64_t>()) / 1e9);
-        exec_latency.Add(static_cast<double>(held.get<std::uint64_t>()) / 1e9);
+        decision_latency.Observe(static_cast<double>(decided.get<std::uint64_t>()) / 1e9);
+        exec_latency.Observe(static_cast<double>(held.get<std::uint64_t>()) / 1e9);
       }
     }
     if (run.contains("end")) {
       const Json& end = run["end"];
       ++ended[end.value("killed_by", std::string()).empty() ? (end.value("exited", false) ? "exited" : "signaled")
                                                             : end.value("killed_by", std::string())];
-      durations.Add(static_cast<double>(end.value("duration_ns", std::int64_t{0})) / 1e9);
+      durations.Observe(static_cast<double>(end.value("duration_ns", std::int64_t{0})) / 1e9);
     }
   }
   std::string out;
@@ -381,9 +342,12 @@ std::string Metrics(const LineageSnapshot& snapshot, std::int64_t now_ns, const 
   out += "# TYPE gov_runs_ended_total counter\n";
   for (const auto& [how, count] : ended)
     out += fmt::format("gov_runs_ended_total{{how=\"{}\"}} {}\n", LabelValue(how), count);
-  out += durations.Text();
-  out += decision_latency.Text();
-  out += exec_latency.Text();
+  durations.Write(out, "gov_run_duration_seconds", "Wall time of executed runs, from exec to exit.");
+  decision_latency.Write(out, "gov_decision_latency_seconds",
+                         "Time the supervisor took to build an executed run's request and decide it (start records).");
+  exec_latency.Write(out, "gov_exec_latency_seconds",
+                     "Time an executed run's exec was held: from govrun's start, or a session's interception of the "
+                     "exec call, until the program was let run (start records).");
   const Json& report = snapshot.report;
   out += "# HELP gov_lineage_records Records in the lineage log's chain.\n# TYPE gov_lineage_records gauge\n";
   out += fmt::format("gov_lineage_records {}\n", report.value("records", 0));

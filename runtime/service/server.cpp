@@ -31,6 +31,7 @@
 
 #include "runtime/service/approvals.h"
 #include "runtime/service/protocol.h"
+#include "runtime/support/histogram.h"
 
 namespace gov::service {
 namespace {
@@ -96,31 +97,6 @@ void Reply(Client& client, Json reply, bool durable) {
   client.replies.push_back(
       PendingReply{std::move(reply), durable, std::nullopt, "", durable ? ClockNs(CLOCK_MONOTONIC) : 0});
 }
-
-// A latency histogram in seconds (Prometheus cumulative buckets).
-class Histogram {
- public:
-  void Observe(double seconds) {
-    for (std::size_t i = 0; i < std::size(kBounds); ++i) {
-      if (seconds <= kBounds[i]) ++counts_[i];
-    }
-    sum_ += seconds;
-    ++count_;
-  }
-  void Write(std::string& out, const char* name, const char* help) const {
-    out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
-    for (std::size_t i = 0; i < std::size(kBounds); ++i) {
-      out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, kBounds[i], counts_[i]);
-    }
-    out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n{}_sum {}\n{}_count {}\n", name, count_, name, sum_, name, count_);
-  }
-
- private:
-  static constexpr double kBounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
-  std::uint64_t counts_[std::size(kBounds)] = {};
-  double sum_ = 0;
-  std::uint64_t count_ = 0;
-};
 
 // govd's own measurements, which the log does not hold (docs/govd.md
 // "Metrics"), written for govconsole's /metrics and any textfile collector.
