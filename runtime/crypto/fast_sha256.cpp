@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -44,16 +46,29 @@ bool CpuHasShaNi() {
   return ssse3 && sse41 && sha;
 }
 
+// The SHA-NI state layout (ABEF, CDGH) of `state` (a..h), and back.
+__attribute__((target("sha,sse4.1,ssse3"))) inline void LoadState(const std::uint32_t state[8], __m128i& state0,
+                                                                  __m128i& state1) {
+  const __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[0])), 0xB1);
+  state1 = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4])), 0x1B);
+  state0 = _mm_alignr_epi8(tmp, state1, 8);
+  state1 = _mm_blend_epi16(state1, tmp, 0xF0);
+}
+
+__attribute__((target("sha,sse4.1,ssse3"))) inline void StoreState(__m128i state0, __m128i state1,
+                                                                   std::uint32_t state[8]) {
+  const __m128i tmp = _mm_shuffle_epi32(state0, 0x1B);
+  state1 = _mm_shuffle_epi32(state1, 0xB1);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[0]), _mm_blend_epi16(tmp, state1, 0xF0));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), _mm_alignr_epi8(state1, tmp, 8));
+}
+
 // Compresses `blocks` 64-byte blocks into `state` (a..h).
 __attribute__((target("sha,sse4.1,ssse3"))) void Compress(std::uint32_t state[8], const unsigned char* data,
                                                           std::size_t blocks) {
   const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
-  __m128i tmp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[0]));
-  __m128i state1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4]));
-  tmp = _mm_shuffle_epi32(tmp, 0xB1);
-  state1 = _mm_shuffle_epi32(state1, 0x1B);
-  __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);
-  state1 = _mm_blend_epi16(state1, tmp, 0xF0);
+  __m128i state0, state1;
+  LoadState(state, state0, state1);
   for (std::size_t block = 0; block < blocks; ++block, data += 64) {
     const __m128i save0 = state0;
     const __m128i save1 = state1;
@@ -83,35 +98,114 @@ __attribute__((target("sha,sse4.1,ssse3"))) void Compress(std::uint32_t state[8]
     state0 = _mm_add_epi32(state0, save0);
     state1 = _mm_add_epi32(state1, save1);
   }
-  tmp = _mm_shuffle_epi32(state0, 0x1B);
-  state1 = _mm_shuffle_epi32(state1, 0xB1);
-  state0 = _mm_blend_epi16(tmp, state1, 0xF0);
-  state1 = _mm_alignr_epi8(state1, tmp, 8);
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[0]), state0);
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), state1);
+  StoreState(state0, state1, state);
+}
+
+// Copies the last `rest` (< 64) bytes of a message of `total` bytes into
+// `out` (zeroed, 128 bytes) with SHA-256's padding; returns its block count (1 or 2).
+std::size_t PadTail(const unsigned char* tail, std::size_t rest, std::uint64_t total, unsigned char out[128]) {
+  if (rest > 0) std::memcpy(out, tail, rest);
+  out[rest] = 0x80;
+  const std::size_t tail_blocks = rest + 9 <= 64 ? 1 : 2;
+  const std::uint64_t bits = total * 8;
+  for (int i = 0; i < 8; ++i) out[tail_blocks * 64 - 1 - i] = static_cast<unsigned char>(bits >> (8 * i));
+  return tail_blocks;
+}
+
+// One message's blocks: its full 64-byte blocks in place, then the padded
+// tail (one or two blocks) in `tail`.
+struct Blocks {
+  const unsigned char* data = nullptr;
+  std::size_t full = 0;
+  unsigned char tail[128] = {};
+  std::size_t count = 0;
+
+  explicit Blocks(std::string_view bytes) : data(reinterpret_cast<const unsigned char*>(bytes.data())) {
+    full = bytes.size() / 64;
+    count = full + PadTail(data + full * 64, bytes.size() - full * 64, bytes.size(), tail);
+  }
+  const unsigned char* operator[](std::size_t block) const {
+    return block < full ? data + 64 * block : tail + 64 * (block - full);
+  }
+};
+
+// Compresses `blocks` blocks of `a` from `first_a` and of `b` from
+// `first_b` into their states, the two interleaved: SHA256RNDS2 has a latency of several cycles and a
+// throughput of one every one or two, so one message leaves the unit idle.
+__attribute__((target("sha,sse4.1,ssse3"))) void CompressPair(std::uint32_t state_a[8], const Blocks& a,
+                                                              std::size_t first_a, std::uint32_t state_b[8],
+                                                              const Blocks& b, std::size_t first_b,
+                                                              std::size_t blocks) {
+  const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  __m128i a0, a1, b0, b1;
+  LoadState(state_a, a0, a1);
+  LoadState(state_b, b0, b1);
+  for (std::size_t block = 0; block < blocks; ++block) {
+    const unsigned char* data_a = a[first_a + block];
+    const unsigned char* data_b = b[first_b + block];
+    const __m128i save_a0 = a0, save_a1 = a1, save_b0 = b0, save_b1 = b1;
+    __m128i wa[4], wb[4];
+#if defined(__clang__)
+#pragma unroll
+#else
+#pragma GCC unroll 16
+#endif
+    for (int g = 0; g < 16; ++g) {
+      __m128i& cur_a = wa[g & 3];
+      __m128i& cur_b = wb[g & 3];
+      if (g < 4) {
+        cur_a = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data_a + 16 * g)), mask);
+        cur_b = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data_b + 16 * g)), mask);
+      }
+      const __m128i k = _mm_load_si128(reinterpret_cast<const __m128i*>(&kK[4 * g]));
+      __m128i msg_a = _mm_add_epi32(cur_a, k);
+      __m128i msg_b = _mm_add_epi32(cur_b, k);
+      a1 = _mm_sha256rnds2_epu32(a1, a0, msg_a);
+      b1 = _mm_sha256rnds2_epu32(b1, b0, msg_b);
+      if (g >= 3 && g <= 14) {
+        __m128i& next_a = wa[(g + 1) & 3];
+        __m128i& next_b = wb[(g + 1) & 3];
+        next_a = _mm_sha256msg2_epu32(_mm_add_epi32(next_a, _mm_alignr_epi8(cur_a, wa[(g + 3) & 3], 4)), cur_a);
+        next_b = _mm_sha256msg2_epu32(_mm_add_epi32(next_b, _mm_alignr_epi8(cur_b, wb[(g + 3) & 3], 4)), cur_b);
+      }
+      msg_a = _mm_shuffle_epi32(msg_a, 0x0E);
+      msg_b = _mm_shuffle_epi32(msg_b, 0x0E);
+      a0 = _mm_sha256rnds2_epu32(a0, a1, msg_a);
+      b0 = _mm_sha256rnds2_epu32(b0, b1, msg_b);
+      if (g >= 1 && g <= 12) {
+        wa[(g + 3) & 3] = _mm_sha256msg1_epu32(wa[(g + 3) & 3], cur_a);
+        wb[(g + 3) & 3] = _mm_sha256msg1_epu32(wb[(g + 3) & 3], cur_b);
+      }
+    }
+    a0 = _mm_add_epi32(a0, save_a0);
+    a1 = _mm_add_epi32(a1, save_a1);
+    b0 = _mm_add_epi32(b0, save_b0);
+    b1 = _mm_add_epi32(b1, save_b1);
+  }
+  StoreState(a0, a1, state_a);
+  StoreState(b0, b1, state_b);
 }
 
 constexpr std::uint32_t kInitialState[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                             0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
 
+// The digest of a final state: its words big-endian.
+__attribute__((target("ssse3"))) Sha256Digest DigestOf(const std::uint32_t state[8]) {
+  const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  Sha256Digest digest{};
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(digest.data()),
+                   _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[0])), byte_swap));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(digest.data() + 16),
+                   _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4])), byte_swap));
+  return digest;
+}
+
 // Pads the last `rest` (< 64) bytes of a message of `total` bytes, compresses
 // them and returns the digest.
 Sha256Digest Finish(std::uint32_t state[8], const unsigned char* tail, std::size_t rest, std::uint64_t total) {
   unsigned char last[128] = {};
-  if (rest > 0) std::memcpy(last, tail, rest);
-  last[rest] = 0x80;
-  const std::size_t tail_blocks = rest + 9 <= 64 ? 1 : 2;
-  const std::uint64_t bits = total * 8;
-  for (int i = 0; i < 8; ++i) last[tail_blocks * 64 - 1 - i] = static_cast<unsigned char>(bits >> (8 * i));
-  Compress(state, last, tail_blocks);
-  Sha256Digest digest{};
-  for (int i = 0; i < 8; ++i) {
-    digest[4 * i] = static_cast<std::uint8_t>(state[i] >> 24);
-    digest[4 * i + 1] = static_cast<std::uint8_t>(state[i] >> 16);
-    digest[4 * i + 2] = static_cast<std::uint8_t>(state[i] >> 8);
-    digest[4 * i + 3] = static_cast<std::uint8_t>(state[i]);
-  }
-  return digest;
+  Compress(state, last, PadTail(tail, rest, total, last));
+  return DigestOf(state);
 }
 
 Sha256Digest ShaNi(std::string_view bytes) {
@@ -135,6 +229,49 @@ Sha256Digest ShaNiWithPrefix(std::string_view bytes, std::size_t prefix_size, Sh
   const std::size_t full = bytes.size() / 64;
   Compress(state, data + shared * 64, full - shared);
   return Finish(state, data + full * 64, bytes.size() - full * 64, bytes.size());
+}
+
+// Two lanes, each hashing the next message when its current one ends, so
+// messages of different lengths keep both lanes busy.
+void ShaNiBatch(std::span<const std::string_view> messages, std::span<Sha256Digest> digests) {
+  struct Lane {
+    std::size_t message = 0;  // the index it hashes
+    std::optional<Blocks> blocks;
+    std::size_t next_block = 0;
+    std::uint32_t state[8];
+  };
+  std::size_t next_message = 0;
+  const auto start = [&](Lane& lane) {
+    lane.blocks.reset();
+    if (next_message == messages.size()) return;
+    lane.message = next_message++;
+    lane.blocks.emplace(messages[lane.message]);
+    lane.next_block = 0;
+    std::memcpy(lane.state, kInitialState, sizeof lane.state);
+  };
+  Lane lanes[2];
+  start(lanes[0]);
+  start(lanes[1]);
+  while (lanes[0].blocks && lanes[1].blocks) {
+    Lane& a = lanes[0];
+    Lane& b = lanes[1];
+    const std::size_t together = std::min(a.blocks->count - a.next_block, b.blocks->count - b.next_block);
+    CompressPair(a.state, *a.blocks, a.next_block, b.state, *b.blocks, b.next_block, together);
+    a.next_block += together;
+    b.next_block += together;
+    for (Lane& lane : lanes) {
+      if (lane.next_block < lane.blocks->count) continue;
+      digests[lane.message] = DigestOf(lane.state);
+      start(lane);
+    }
+  }
+  for (Lane& lane : lanes) {
+    if (!lane.blocks) continue;
+    for (; lane.next_block < lane.blocks->count; ++lane.next_block) {
+      Compress(lane.state, (*lane.blocks)[lane.next_block], 1);
+    }
+    digests[lane.message] = DigestOf(lane.state);
+  }
 }
 
 // The file read with pread() from offset 0 (the descriptor's offset is left alone).
@@ -193,6 +330,13 @@ Sha256Digest FastSha256WithPrefix(std::string_view bytes, std::size_t prefix_siz
 #endif
   prefix_digest = Sha256Of(bytes.substr(0, prefix_size));
   return Sha256Of(bytes);
+}
+
+void FastSha256Batch(std::span<const std::string_view> messages, std::span<Sha256Digest> digests) {
+#if defined(__x86_64__)
+  if (kHaveShaNi) return ShaNiBatch(messages, digests);
+#endif
+  for (std::size_t i = 0; i < messages.size(); ++i) digests[i] = Sha256Of(messages[i]);
 }
 
 ErrorOr<Sha256Digest> FastSha256OfFd(int fd) {

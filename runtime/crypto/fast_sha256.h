@@ -3,6 +3,7 @@
 // results either way (checked by tests/lineage/fast_sha256_test.cpp).
 #pragma once
 
+#include <span>
 #include <string_view>
 
 #include "runtime/crypto/sha256.h"
@@ -16,6 +17,12 @@ Sha256Digest FastSha256(std::string_view bytes);
 // `prefix_size` bytes (clamped to the size) into `prefix_digest` (signed
 // bundles need both: the signed part and the whole file).
 Sha256Digest FastSha256WithPrefix(std::string_view bytes, std::size_t prefix_size, Sha256Digest& prefix_digest);
+
+// SHA-256 of each message into `digests` (as many): with the SHA
+// instructions two messages are hashed at a time, their rounds interleaved,
+// which gives ~1.4x the throughput for many small inputs (a log's records)
+// on CPUs whose round instruction has more latency than throughput.
+void FastSha256Batch(std::span<const std::string_view> messages, std::span<Sha256Digest> digests);
 
 // SHA-256 of the whole file open as `fd`, like Sha256OfFd (pread from
 // offset 0; the descriptor's offset is unchanged), with the SHA instructions.

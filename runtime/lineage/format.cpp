@@ -133,12 +133,17 @@ ErrorOr<Head> ParseHead(std::string_view text) {
     ++i;
     static constexpr std::string_view kKeys[] = {"body", "exec", "log",  "parent", "policy", "prev",
                                                  "run",  "seq",  "type", "v",      "verdict"};
+    // Keys come in canonical order: look after the last one first.
     int index = -1;
-    for (int k = 0; k < 11; ++k) {
+    for (int k = last_key + 1; k < 11 && index < 0; ++k) {
       if (kKeys[k] == key) index = k;
     }
-    if (index < 0) return fail("unknown key");
-    if (index <= last_key) return fail("keys not in canonical order or repeated");
+    if (index < 0) {
+      for (int k = 0; k <= last_key; ++k) {
+        if (kKeys[k] == key) return fail("keys not in canonical order or repeated");
+      }
+      return fail("unknown key");
+    }
     last_key = index;
     seen |= 1u << index;
     if (i >= n) return fail("expected a value");

@@ -1049,7 +1049,17 @@ class Verifier {
   // The lines of `bytes` (the log's bytes from offset `base`, ending after
   // an LF or at the end of the log) into `out`; a final fragment without LF
   // is left out.
+  // The digests of a chunk's records are computed in one batch
+  // (crypto::FastSha256Batch: two messages at a time).
   static void Examine(std::string_view bytes, std::size_t base, std::vector<LineFacts>& out, CanonicalScan& scan) {
+    struct Candidate {
+      std::size_t index = 0;  // in `out`
+      SplitLine split;
+      Head head;
+    };
+    std::vector<Candidate> candidates;
+    std::string leaves;  // 0x00 || HEAD of each candidate: its Merkle leaf
+    std::vector<std::string_view> messages;
     out.clear();
     std::size_t pos = 0;
     while (pos < bytes.size()) {
@@ -1064,17 +1074,36 @@ class Verifier {
       pos = end + 1;
       if (!split.has_body) continue;
       auto head = ParseHead(split.head);
-      if (!head.ok() || !SameDigest(head.value().body, crypto::FastSha256(split.body))) continue;
+      if (!head.ok()) continue;
+      candidates.push_back(Candidate{out.size() - 1, split, head.value()});
+      leaves.push_back('\0');
+      leaves.append(split.head);
+    }
+    // Per candidate: SHA-256 of BODY, of HEAD, and the leaf hash.
+    messages.reserve(3 * candidates.size());
+    std::size_t leaf_at = 0;
+    for (const Candidate& candidate : candidates) {
+      messages.push_back(candidate.split.body);
+      messages.push_back(candidate.split.head);
+      messages.push_back(std::string_view(leaves).substr(leaf_at, 1 + candidate.split.head.size()));
+      leaf_at += 1 + candidate.split.head.size();
+    }
+    std::vector<crypto::Sha256Digest> digests(messages.size());
+    crypto::FastSha256Batch(messages, digests);
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      const Candidate& candidate = candidates[i];
+      if (!SameDigest(candidate.head.body, digests[3 * i])) continue;
+      LineFacts& facts = out[candidate.index];
       facts.ok = true;
-      facts.tab = split.head.size();
-      facts.head = head.value();
-      facts.head_hash = crypto::FastSha256(split.head);
+      facts.tab = candidate.split.head.size();
+      facts.head = candidate.head;
+      facts.head_hash = digests[3 * i + 1];
       DecodeDigest(facts.head.prev, facts.prev);
       facts.log = KeyOf(facts.head.log);
       facts.run = KeyOf(facts.head.run);
       facts.parent = KeyOf(facts.head.parent);
-      facts.leaf = tlog::LeafHash(split.head);
-      facts.body_ok = BodyProblem(facts.head, split.body, scan, nullptr) == Failure::kNone;
+      facts.leaf = digests[3 * i + 2];
+      facts.body_ok = BodyProblem(facts.head, candidate.split.body, scan, nullptr) == Failure::kNone;
     }
   }
 
@@ -1538,11 +1567,7 @@ class Verifier {
     void Add(const tlog::Hash& leaf, std::string_view head, bool last) {
       if (!error.empty()) return;
       leaves.push_back(leaf);
-      entries.emplace_back(head);
-      if (entries.size() == tlog::kTileWidth) {
-        CompareEntries(tlog::Tile{0, (appender.size() + leaves.size() - 1) / tlog::kTileWidth, tlog::kTileWidth});
-        entries.clear();
-      }
+      CompareEntry(appender.size() + leaves.size() - 1, head);
       if (leaves.size() == 4096 || last) {
         for (tlog::TileContents& tile : appender.Append(leaves)) {
           if (tile.tile.width == tlog::kTileWidth) {
@@ -1562,9 +1587,6 @@ class Verifier {
         }
         CompareTile(it->second);
       }
-      if (!entries.empty()) {
-        CompareEntries(tlog::Tile{0, note_size / tlog::kTileWidth, static_cast<std::uint16_t>(entries.size())});
-      }
     }
     void CompareTile(const tlog::TileContents& tile) {
       if (!error.empty()) return;
@@ -1575,12 +1597,23 @@ class Verifier {
         error = tlog::TilePath(tile.tile) + " differs from the tile of the log's records";
       }
     }
-    void CompareEntries(const tlog::Tile& tile) {
-      if (!error.empty()) return;
-      auto stored = source.ReadEntries(tile);
-      if (!stored.ok()) {
-        error = stored.error().message;
-      } else if (stored.value() != entries) {
+    // Compares the HEAD of leaf `index` with its entry in the stored
+    // bundle, read when its first entry comes (no copy of the HEADs is kept).
+    void CompareEntry(std::uint64_t index, std::string_view head) {
+      const std::uint64_t in_bundle = index % tlog::kTileWidth;
+      const tlog::Tile tile{
+          0, index / tlog::kTileWidth,
+          static_cast<std::uint16_t>(std::min<std::uint64_t>(tlog::kTileWidth, note_size - (index - in_bundle)))};
+      if (in_bundle == 0) {
+        auto stored = source.ReadEntries(tile);
+        if (!stored.ok()) {
+          error = stored.error().message;
+          return;
+        }
+        entries = std::move(stored).value();
+      }
+      if (in_bundle >= entries.size() || entries[in_bundle] != head ||
+          (in_bundle + 1 == tile.width && entries.size() != tile.width)) {
         error = tlog::EntryBundlePath(tile) + " does not hold the log's HEADs";
       }
     }
@@ -1588,7 +1621,7 @@ class Verifier {
     std::uint64_t note_size;
     tlog::TileAppender appender;
     std::vector<tlog::Hash> leaves;
-    std::vector<std::string> entries;
+    std::vector<std::string> entries;  // the stored bundle of the HEADs being compared
     std::map<std::pair<std::uint8_t, std::uint64_t>, tlog::TileContents> partial;
     std::string error;
   };

@@ -165,6 +165,37 @@ TEST_CASE("tlog: a mirror copy verifies as the original; a changed copy does not
          WriteFile(d + "/tile/0/000", tile);
        },
        Failure::kChain},
+      {"an entry bundle byte flipped (first entry)",
+       [](const std::string& d) {
+         std::string entries = ReadFile(d + "/tile/entries/000");
+         entries[10] ^= 1;
+         WriteFile(d + "/tile/entries/000", entries);
+       },
+       Failure::kChain},
+      {"two entries of a bundle swapped",
+       [](const std::string& d) {
+         auto entries = tlog::DecodeEntryBundle(ReadFile(d + "/tile/entries/000"));
+         REQUIRE(entries.ok());
+         std::swap(entries.value()[200], entries.value()[201]);
+         auto encoded = tlog::EncodeEntryBundle(entries.value());
+         REQUIRE(encoded.ok());
+         WriteFile(d + "/tile/entries/000", encoded.value());
+       },
+       Failure::kChain},
+      {"the last entry of the partial bundle changed",
+       [](const std::string& d) {
+         for (const auto& file : fs::directory_iterator(d + "/tile/entries/001.p")) {
+           std::string entries = ReadFile(file.path());
+           entries[entries.size() - 3] ^= 1;
+           WriteFile(file.path(), entries);
+         }
+       },
+       Failure::kChain},
+      {"the partial entry bundle removed",
+       [](const std::string& d) {
+         for (const auto& file : fs::directory_iterator(d + "/tile/entries/001.p")) fs::remove(file.path());
+       },
+       Failure::kChain},
       {"a partial tile removed",
        [](const std::string& d) {
          for (const auto& entry : fs::directory_iterator(d + "/tile/0/001.p")) fs::remove(entry.path());
