@@ -2134,6 +2134,8 @@ std::string UnenforceableInSession(const ir::Obligations& child, const ir::Oblig
   }
   if (child.has_env) {
     for (const auto& [name, value] : env) {
+      // govrun's own variables for nested runs: set at the root, verified by a nested govrun.
+      if (name == lineage::kEnvRunId || name == lineage::kEnvRunRecord) continue;
       if (!ir::EnvNameListed(child.env, name)) {
         return "obligation env: the environment it was given has " + EscapeForDisplay(name) +
                ", which its rule does not pass (a session cannot change a process's environment)";

@@ -1138,7 +1138,7 @@ TEST_CASE("session: a script changed while it runs is stopped before its new cod
 
 TEST_CASE("session: obligations of a child's rule that cannot bind one process deny it", "[govrun][session]") {
   Fixture fixture(
-      "allow shells when program.name in {\"bash\", \"sh\", \"dash\"}\n"
+      "allow shells when program.name in {\"bash\", \"sh\", \"dash\", \"env\"}\n"
       "allow offline when program.name == \"true\" with { network = none }\n"
       "allow quick when program.name == \"sleep\" with { timeout = 300ms }\n"
       "allow cat_env when program.name == \"cat\" with { env = [\"PATH\"] }\n");
@@ -1157,6 +1157,15 @@ TEST_CASE("session: obligations of a child's rule that cannot bind one process d
   INFO(env.out << env.err);
   CHECK(env.out == "126\n");
   CHECK(env.err.find("obligation env") != std::string::npos);
+  // ... except the variables govrun itself sets for nested runs (GOV_RUN_ID, GOV_RUN_RECORD).
+  const Result listed = Session(
+      fixture,
+      {"bash", "-c",
+       "[ -n \"$GOV_RUN_ID\" ] && [ -n \"$GOV_RUN_RECORD\" ] || exit 9; "
+       "env -i PATH=/usr/bin:/bin GOV_RUN_ID=$GOV_RUN_ID GOV_RUN_RECORD=$GOV_RUN_RECORD cat /dev/null; echo $?; "
+       "env -i PATH=/usr/bin:/bin GOV_RUN_ID=$GOV_RUN_ID X=1 cat /dev/null; echo $?"});
+  INFO(listed.out << listed.err);
+  CHECK(listed.out == "0\n126\n");
   CHECK(VerifyAndReplay(fixture) == 0);
 }
 
