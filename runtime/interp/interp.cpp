@@ -905,6 +905,41 @@ ir::Obligations MergeObligations(const ir::Policy& policy, const gov_decision& d
   return MergeObligations(RulesOf(policy), decision);
 }
 
+namespace {
+
+// Merges `o` into `merged` (see MergeObligations).
+void MergeInto(ir::Obligations& merged, const ir::Obligations& o) {
+  auto min_set = [](std::int64_t& into, std::int64_t value) {
+    if (value != 0 && (into == 0 || value < into)) into = value;
+  };
+  min_set(merged.timeout_ms, o.timeout_ms);
+  min_set(merged.memory_bytes, o.memory_bytes);
+  min_set(merged.processes, o.processes);
+  if (o.network != ir::Network::kUnset &&
+      (merged.network == ir::Network::kUnset || static_cast<int>(o.network) < static_cast<int>(merged.network))) {
+    merged.network = o.network;
+  }
+  if (o.has_read) {
+    merged.read = merged.has_read ? IntersectPrefixSets(merged.read, o.read) : ReducePrefixSet(o.read);
+    merged.has_read = true;
+  }
+  if (o.has_write) {
+    merged.write = merged.has_write ? IntersectPrefixSets(merged.write, o.write) : ReducePrefixSet(o.write);
+    merged.has_write = true;
+  }
+  if (o.has_env) {
+    merged.env = merged.has_env ? ir::IntersectEnvEntries(merged.env, o.env) : ir::IntersectEnvEntries(o.env, o.env);
+    merged.has_env = true;
+  }
+  if (o.has_capabilities) {
+    merged.capabilities = merged.has_capabilities ? IntersectNames(merged.capabilities, o.capabilities)
+                                                  : IntersectNames(o.capabilities, o.capabilities);
+    merged.has_capabilities = true;
+  }
+}
+
+}  // namespace
+
 ir::Obligations MergeObligations(const RuleLookup& rules, const gov_decision& decision) {
   ir::Obligations merged;
   // An allow runs under its deciding rules' obligations; an approved ask
@@ -912,39 +947,17 @@ ir::Obligations MergeObligations(const RuleLookup& rules, const gov_decision& de
   // rules[0..rule_count) in both cases). A deny or an error imposes none.
   if ((decision.verdict != GOV_ALLOW && decision.verdict != GOV_ASK) || decision.error != GOV_OK) return merged;
   std::uint32_t count = std::min<std::uint32_t>(decision.rule_count, GOV_MAX_DECIDING_RULES);
-  auto min_set = [](std::int64_t& into, std::int64_t value) {
-    if (value != 0 && (into == 0 || value < into)) into = value;
-  };
   for (std::uint32_t k = 0; k < count; ++k) {
     const ir::Rule* rule = rules(decision.rules[k]);
-    if (rule == nullptr) continue;
-    const ir::Obligations& o = rule->obligations;
-    min_set(merged.timeout_ms, o.timeout_ms);
-    min_set(merged.memory_bytes, o.memory_bytes);
-    min_set(merged.processes, o.processes);
-    if (o.network != ir::Network::kUnset &&
-        (merged.network == ir::Network::kUnset || static_cast<int>(o.network) < static_cast<int>(merged.network))) {
-      merged.network = o.network;
-    }
-    if (o.has_read) {
-      merged.read = merged.has_read ? IntersectPrefixSets(merged.read, o.read) : ReducePrefixSet(o.read);
-      merged.has_read = true;
-    }
-    if (o.has_write) {
-      merged.write = merged.has_write ? IntersectPrefixSets(merged.write, o.write) : ReducePrefixSet(o.write);
-      merged.has_write = true;
-    }
-    if (o.has_env) {
-      merged.env = merged.has_env ? ir::IntersectEnvEntries(merged.env, o.env) : ir::IntersectEnvEntries(o.env, o.env);
-      merged.has_env = true;
-    }
-    if (o.has_capabilities) {
-      merged.capabilities = merged.has_capabilities ? IntersectNames(merged.capabilities, o.capabilities)
-                                                    : IntersectNames(o.capabilities, o.capabilities);
-      merged.has_capabilities = true;
-    }
+    if (rule != nullptr) MergeInto(merged, rule->obligations);
   }
   return merged;
+}
+
+ir::Obligations CanonicalObligations(const ir::Obligations& obligations) {
+  ir::Obligations canonical;
+  MergeInto(canonical, obligations);
+  return canonical;
 }
 
 const char* VerdictName(std::uint32_t verdict) {

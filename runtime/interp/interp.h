@@ -125,6 +125,11 @@ bool DenyUnknownRules(const RuleLookup& rules, gov_decision& decision);
 ir::Obligations MergeObligations(const RuleLookup& rules, const gov_decision& decision);
 ir::Obligations MergeObligations(const ir::Policy& policy, const gov_decision& decision);
 
+// `obligations` as MergeObligations gives them for one rule that sets them:
+// paths normalized with entries under another removed, names sorted and
+// unique. Two sets are equivalent when their canonical forms are equal.
+ir::Obligations CanonicalObligations(const ir::Obligations& obligations);
+
 // Intersection of two path-prefix sets (each path permits itself and all
 // below it): the deeper of every comparable pair, normalized, sorted, unique,
 // entries lying under another entry removed. Exposed for tests and lineage.
