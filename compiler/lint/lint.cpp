@@ -167,6 +167,7 @@ class Linter {
     LiteralPaths();
     for (const ast::Rule* rule : m_.rules) MissingReason(*rule);
     IncludedDefaults();
+    UnconfinedReads();
     if (m_.ast != nullptr) {
       for (const ast::Decl& decl : m_.ast->decls) {
         const auto* defaults = std::get_if<ast::DefaultDecl>(&decl.node);
@@ -811,6 +812,38 @@ class Linter {
               .help = "to ask about requests no rule decides, write `default ask because \"...\"` in this policy";
         }
       }
+    }
+  }
+
+  // ------------------------------------------------------------ GOV3016
+
+  // Without a `read` obligation an allowed program, and everything it
+  // starts, reads every file its user can: `grep -r . $HOME` prints SSH
+  // keys and tokens in dotfiles (issue 17 §6b). The environment needs no
+  // lint: govrun passes an allow-list without an `env` obligation.
+  void UnconfinedReads() {
+    if (m_.ast == nullptr) return;
+    bool defaults_read = false;
+    for (const ast::Decl& decl : m_.ast->decls) {
+      if (const auto* defaults = std::get_if<ast::DefaultDecl>(&decl.node)) {
+        for (const ast::Obligation& obligation : defaults->obligations) defaults_read |= obligation.name == "read";
+      }
+    }
+    for (const ast::Rule* rule : m_.rules) {
+      if (rule->verdict != ast::Verdict::kAllow) continue;
+      const bool reads = rule->has_with ? std::any_of(rule->obligations.begin(), rule->obligations.end(),
+                                                      [](const ast::Obligation& o) { return o.name == "read"; })
+                                        : defaults_read;
+      if (reads) continue;
+      Report(Kind::kReadsUnconfined, rule->name_span,
+             fmt::format("allow rule `{}` lets the program read every file its user can (SSH keys, tokens in "
+                         "dotfiles, other repositories)",
+                         rule->name))
+          .help = rule->has_with
+                      ? "add `read = [...]` to its `with`: Landlock then confines what it, and everything it starts, "
+                        "can read"
+                      : "add `read = [...]` to the policy's `default with` (or a `with` to this rule): Landlock then "
+                        "confines what it, and everything it starts, can read";
     }
   }
 

@@ -190,7 +190,7 @@ const workspace: path = "/work/repo"
 
 allow read_files when invoked.path == "/bin/cät😀" and cwd under workspce
     because "reading is harmless"
-    with { timeout = 10m, network = none }
+    with { timeout = 10m, network = none, read = [workspace, "/usr"] }
 
 deny inline_code when shell.runs_inline_code(invoked.name, args) because "no inline code"
 

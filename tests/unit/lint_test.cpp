@@ -416,7 +416,7 @@ TEST_CASE("GOV3009 reads `invoked` like `program`: its name alone is not enough,
   RequireNone(pinned, Kind::kProgramByNameOnly);
 }
 
-TEST_CASE("the issue-2 agent policy lints with only GOV3009 on `build`", "[lint]") {
+TEST_CASE("the issue-2 agent policy lints with GOV3009 on `build` and GOV3016 on its two allows", "[lint]") {
   std::string path = std::string(GOV_SOURCE_DIR) + "/tests/golden/check/issue2_agent.gov";
   ErrorOr<std::unique_ptr<driver::Compilation>> compiled = driver::Compile(path);
   REQUIRE(compiled.ok());
@@ -424,10 +424,17 @@ TEST_CASE("the issue-2 agent policy lints with only GOV3009 on `build`", "[lint]
   REQUIRE(!c.diagnostics.HasErrors());
   Lint(c.program, c.sources, {}, c.diagnostics);
   INFO(diagnostics::RenderText(c.sources, c.diagnostics.diagnostics()));
-  REQUIRE(c.diagnostics.diagnostics().size() == 1);
-  const Diagnostic& d = c.diagnostics.diagnostics()[0];
-  CHECK(d.kind == Kind::kProgramByNameOnly);
-  CHECK_THAT(d.message, Catch::Contains("allow rule `build`") && Catch::Contains("named `make`"));
+  std::vector<const Diagnostic*> by_name, unconfined;
+  for (const Diagnostic& d : c.diagnostics.diagnostics()) {
+    if (d.kind == Kind::kProgramByNameOnly) by_name.push_back(&d);
+    if (d.kind == Kind::kReadsUnconfined) unconfined.push_back(&d);
+  }
+  REQUIRE(c.diagnostics.diagnostics().size() == 3);
+  REQUIRE(by_name.size() == 1);
+  CHECK_THAT(by_name[0]->message, Catch::Contains("allow rule `build`") && Catch::Contains("named `make`"));
+  REQUIRE(unconfined.size() == 2);
+  CHECK_THAT(unconfined[0]->message, Catch::Contains("allow rule `git_read`"));
+  CHECK_THAT(unconfined[1]->message, Catch::Contains("allow rule `build`"));
 }
 
 // ---------------------------------------------------------------- GOV3010
@@ -642,7 +649,7 @@ TEST_CASE("GOV4002 for an unknown code lists the lint codes", "[lint]") {
   auto parsed = Parse("[lint]\nGOV3999 = \"off\"\n");
   const Diagnostic& d = SingleConfigError(*parsed, Kind::kConfigUnknownCode);
   CHECK(parsed->Text(d.span) == "GOV3999");
-  CHECK_THAT(d.help, Catch::Contains("`GOV3001` to `GOV3015`"));
+  CHECK_THAT(d.help, Catch::Contains("`GOV3001` to `GOV3016`"));
 }
 
 TEST_CASE("GOV4002 is the only problem of an unknown key with a bad value", "[lint]") {
@@ -755,6 +762,42 @@ TEST_CASE("FindConfig finds nothing without a gov.toml", "[lint]") {
   // A gov.toml above the temp directory is not ours to control; none may be below it.
   if (!found.empty()) CHECK(fs::path(found).parent_path().string().find(dir.path().string()) == std::string::npos);
   CHECK(FindConfig("").empty());
+}
+
+// ---------------------------------------------------------------- GOV3016
+
+TEST_CASE("GOV3016 names each allow that does not confine reads, by its own `with` or the defaults", "[lint]") {
+  Linted linted =
+      LintPolicy(Policy("allow open_reads when program.path == \"/usr/bin/cat\" with { timeout = 1m }\n"
+                        "allow no_with when program.path == \"/usr/bin/ls\"\n"
+                        "allow confined when program.path == \"/usr/bin/grep\" with { read = [\"/work\"] }\n"
+                        "ask asked when program.path == \"/usr/bin/sh\" because \"a person reads it\"\n",
+                        "exec [\"/usr/bin/cat\"] => allow by open_reads\nexec [\"/usr/bin/ls\"] => allow by no_with\n"
+                        "exec [\"/usr/bin/grep\"] => allow by confined\nexec [\"/usr/bin/sh\"] => ask by asked"));
+  INFO(linted.Rendered());
+  const std::vector<const Diagnostic*> found = linted.Of(Kind::kReadsUnconfined);
+  REQUIRE(found.size() == 2);
+  CHECK(diagnostics::Info(found[0]->kind).code == "GOV3016");
+  CHECK(found[0]->severity == Severity::kWarning);
+  CHECK(linted.Text(found[0]->span) == "open_reads");
+  CHECK_THAT(found[0]->message, Catch::Contains("read every file its user can"));
+  CHECK_THAT(found[0]->help, Catch::StartsWith("add `read = [...]` to its `with`"));
+  CHECK(linted.Text(found[1]->span) == "no_with");
+  CHECK_THAT(found[1]->help, Catch::Contains("`default with`"));
+}
+
+TEST_CASE("GOV3016 is quiet when `default with` confines reads for rules without a `with`", "[lint]") {
+  Linted linted =
+      LintPolicy(Policy("default with { read = [\"/work\", \"/usr\"] }\n"
+                        "allow ls when program.path == \"/usr/bin/ls\"\n",
+                        "exec [\"/usr/bin/ls\"] => allow by ls"));
+  RequireNone(linted, Kind::kReadsUnconfined);
+  // A rule that writes its own `with` opts out of the defaults, and is named.
+  Linted own =
+      LintPolicy(Policy("default with { read = [\"/work\"] }\n"
+                        "allow ls when program.path == \"/usr/bin/ls\" with { timeout = 1m }\n",
+                        "exec [\"/usr/bin/ls\"] => allow by ls"));
+  CHECK(own.Text(Single(own, Kind::kReadsUnconfined).span) == "ls");
 }
 
 }  // namespace
