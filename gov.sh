@@ -138,6 +138,7 @@ case "$command" in
     install_deps chromium prometheus   # the console's browser tests (headless; no browser download); promtool
     install_deps zsh fish man-db groff-base   # tests/packaging: completions in their shells; man pages
     install_deps python3-yaml   # tests/ci reads the CI examples with a YAML parser
+    install_deps jq   # tests/govrun: `jq -n env` shows what environment examples/agent.gov passes
     install_node_modules
     build release
     run_tests release

@@ -52,9 +52,12 @@ must "$govc" test "$repo/examples/agent.gov"
 # test cases) at its own directory and shortens the build timeout from 10
 # minutes to 3 seconds so that you can watch it fire. Nothing else changes;
 # `govc build` runs the adapted copy's tests again before it signs it.
+# The build directory is readable too: make's recipe in step 3 runs the
+# govrun built there (installed, it is in /usr/bin, which is readable).
 sed -e "s|/work/repo|$workspace|g" \
-    -e "s|timeout = 10m|timeout = 3s|" "$repo/examples/agent.gov" > "$state/agent.gov"
-say "For the demo: workspace = $workspace, build timeout = 3s (diff against examples/agent.gov, test cases left out):"
+    -e "s|timeout = 10m|timeout = 3s|" \
+    -e "s|^  \"/usr\",\$|  \"/usr\",\n  \"$build\",|" "$repo/examples/agent.gov" > "$state/agent.gov"
+say "For the demo: workspace = $workspace, build timeout = 3s, the build directory readable (diff against examples/agent.gov, test cases left out):"
 diff "$repo/examples/agent.gov" "$state/agent.gov" | grep '^>' | grep -v '^> *exec \|^> *\[\|^> *cwd ' | sed 's/^/   /' | sort -u
 
 step "2. Keys, then compile to native code and sign the bundle"
@@ -107,6 +110,12 @@ say "${bold}network = none${off}: a connection from inside the build fails (secc
 agent "$govrun" -- make fetch
 say "${bold}write = [workspace, /tmp]${off}: writing elsewhere fails (Landlock)"
 agent "$govrun" -- make escape
+say "${bold}read = readable${off}: outside the workspace, /tmp and the system nothing is readable (Landlock),"
+say "however a command reaches it — a token in another directory stays unread by an allowed grep"
+secrets=$(mktemp -d /var/tmp/gov-demo-secrets.XXXXXX)
+echo "ghp_demoTokenNotForTheAgent" > "$secrets/token"
+agent "$govrun" -- grep -r ghp_ "$secrets"
+rm -rf "$secrets"
 say "${bold}nested${off}: make runs govrun -- sh -c …; the inner run is recorded as the outer run's child"
 agent "$govrun" --bundle "$state/session.lineage" -- make nested
 [ -e "$outside/data.txt" ] && say "(and $outside/data.txt is still there)"

@@ -24,6 +24,7 @@ expect "ask without terminal denies" 'ask by git_push .*no terminal'
 expect "timeout fires" 'exceeded its timeout of 3s'
 expect "network blocked" 'network blocked'
 expect "Landlock blocks the write" 'write outside the workspace blocked'
+expect "Landlock blocks the read of a token outside the workspace" 'grep -r ghp_ [^\n]*\ngrep: [^\n]*gov-demo-secrets[^\n]*: Permission denied\n-> exit 2'
 expect "nested run executes" 'compiled inside a governed make'
 expect "session: rm inside make is denied by its rule" 'govrun --session [^\n]*make session\n(?:[^\n]*\n)*?govrun: deny by delete_outside \(deletes outside the workspace\): /usr/bin/rm was not run'
 expect "session: make goes on after the denial" 'the build goes on\n(?:[^\n]*\n)*?-> exit 0'
@@ -50,6 +51,7 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 grep -q 'id="gov-lineage"' "$state/make-session.html" 2>/dev/null || { echo "no proof viewer page"; failures=$((failures + 1)); }
 [ -e /var/tmp/gov-demo-escape ] && { echo "the Landlock probe file exists"; failures=$((failures + 1)); }
+grep -q 'ghp_demoTokenNotForTheAgent' <<<"$output" && { echo "the agent read the token"; failures=$((failures + 1)); }
 [ -e "$state/outside/data.txt" ] || { echo "the file outside the workspace was deleted"; failures=$((failures + 1)); }
 if [ $failures -ne 0 ]; then
   echo "---- demo output ----"

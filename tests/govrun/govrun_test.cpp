@@ -1166,11 +1166,30 @@ TEST_CASE("examples/agent.gov, built and signed, governs real commands as its co
                                   fixture.dir);
   INFO(built.err);
   REQUIRE(built.code == 0);
-  // Inspection is allowed.
-  const Result cat = fixture.Run({"cat", "/etc/hostname"});
+  // Inspection is allowed, of what the rule's `read` obligation lists (/tmp, /usr, ...).
+  const Result cat = fixture.Run({"cat", "/usr/share/common-licenses/GPL-3"});
   INFO(cat.err);
   CHECK(cat.code == 0);
   CHECK_FALSE(cat.out.empty());
+  // ... and only of that: a token in a directory the list does not name stays unread by an
+  // allowed grep (Landlock), and the environment the program gets has no token and no HOME.
+  char secrets[] = "/var/tmp/gov-agent-secrets.XXXXXX";
+  REQUIRE(mkdtemp(secrets) != nullptr);
+  WriteText(std::string(secrets) + "/token", "ghp_notForTheAgent\n");
+  const Result grep = fixture.Run({"grep", "-r", "ghp_", secrets});
+  fs::remove_all(secrets);
+  INFO(grep.out << grep.err);
+  CHECK(grep.code == 2);
+  CHECK(grep.err.find("Permission denied") != std::string::npos);
+  CHECK(grep.out.find("ghp_notForTheAgent") == std::string::npos);
+  RunOptions token;
+  token.set_env["GITHUB_TOKEN"] = "ghp_inTheEnvironment";
+  const Result environ = fixture.Run({"jq", "-n", "env"}, token);
+  INFO(environ.err);
+  CHECK(environ.code == 0);
+  CHECK(environ.out.find("\"PATH\":") != std::string::npos);
+  CHECK(environ.out.find("ghp_inTheEnvironment") == std::string::npos);
+  CHECK(environ.out.find("\"HOME\":") == std::string::npos);
   // Credentials, destruction outside the workspace: denied.
   ExpectNotRun(fixture, fixture.Run({"cat", "/root/.ssh/id_ed25519"}), 77, "deny by secrets");
   fs::create_directory(fixture.dir + "/victim");
