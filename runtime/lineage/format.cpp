@@ -3,11 +3,16 @@
 
 #include <sys/random.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
+#include "runtime/crypto/fast_sha256.h"
 #include "runtime/crypto/sha256.h"
 
 namespace gov::lineage {
@@ -44,12 +49,33 @@ unsigned RequiredKeys(RecordType type) {
 
 bool IsLowerHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
-bool IsDigest(std::string_view text) {
-  if (text.size() != 71 || text.substr(0, 7) != "sha256:") return false;
-  for (std::size_t i = 7; i < 71; ++i) {
-    if (!IsLowerHex(text[i])) return false;
+// True when every one of the `n` bytes at `p` is a lower-case hex digit;
+// 16 bytes at a time where SSE2 is (every x86-64): verifying a log checks
+// about 250 digits per record.
+bool AllLowerHex(const char* p, std::size_t n) {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i zero = _mm_set1_epi8('0');
+  const __m128i a = _mm_set1_epi8('a');
+  const __m128i nine = _mm_set1_epi8(9);
+  const __m128i five = _mm_set1_epi8(5);
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const __m128i digit = _mm_sub_epi8(v, zero);  // 0..9 for '0'..'9' (unsigned)
+    const __m128i letter = _mm_sub_epi8(v, a);    // 0..5 for 'a'..'f'
+    const __m128i ok = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(digit, nine), digit),
+                                    _mm_cmpeq_epi8(_mm_min_epu8(letter, five), letter));
+    if (_mm_movemask_epi8(ok) != 0xFFFF) return false;
+  }
+#endif
+  for (; i < n; ++i) {
+    if (!IsLowerHex(p[i])) return false;
   }
   return true;
+}
+
+bool IsDigest(std::string_view text) {
+  return text.size() == 71 && text.substr(0, 7) == "sha256:" && AllLowerHex(text.data() + 7, 64);
 }
 
 }  // namespace
@@ -73,11 +99,7 @@ const char* RecordTypeName(RecordType type) {
 }
 
 bool IsId(std::string_view text) {
-  if (text.size() != 32) return false;
-  for (char c : text) {
-    if (!IsLowerHex(c)) return false;
-  }
-  return true;
+  return text.size() == 32 && AllLowerHex(text.data(), 32);
 }
 
 std::string NewId() {
@@ -94,7 +116,9 @@ std::string NewId() {
   return crypto::HexEncode(bytes);
 }
 
-std::string DigestOf(std::string_view bytes) { return crypto::DigestString(crypto::Sha256Of(bytes)); }
+std::string DigestOf(std::string_view bytes) {
+  return crypto::DigestString(crypto::FastSha256(bytes));
+}
 
 std::string Pae(std::string_view payload_type, std::string_view payload) {
   std::string out = "DSSEv1 ";

@@ -1177,11 +1177,19 @@ TEST_CASE("examples/agent.gov, built and signed, governs real commands as its co
   REQUIRE(mkdtemp(secrets) != nullptr);
   WriteText(std::string(secrets) + "/token", "ghp_notForTheAgent\n");
   const Result grep = fixture.Run({"grep", "-r", "ghp_", secrets});
-  fs::remove_all(secrets);
   INFO(grep.out << grep.err);
   CHECK(grep.code == 2);
   CHECK(grep.err.find("Permission denied") != std::string::npos);
   CHECK(grep.out.find("ghp_notForTheAgent") == std::string::npos);
+  // A symbolic link in a readable directory does not carry the right with it: the kernel
+  // resolves the link, and Landlock judges the file it reaches (the argument reads /tmp/...).
+  fs::create_directory_symlink(secrets, fixture.dir + "/innocent");
+  const Result linked = fixture.Run({"cat", fixture.dir + "/innocent/token"});
+  fs::remove_all(secrets);
+  INFO(linked.out << linked.err);
+  CHECK(linked.code == 1);
+  CHECK(linked.err.find("Permission denied") != std::string::npos);
+  CHECK(linked.out.find("ghp_notForTheAgent") == std::string::npos);
   RunOptions token;
   token.set_env["GITHUB_TOKEN"] = "ghp_inTheEnvironment";
   const Result environ = fixture.Run({"jq", "-n", "env"}, token);

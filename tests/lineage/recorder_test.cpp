@@ -123,3 +123,26 @@ TEST_CASE("appended-only authorizations become durable together with one sync in
 
 }  // namespace
 }  // namespace gov::lineage
+
+namespace gov::lineage {
+namespace {
+
+TEST_CASE("IsId accepts exactly 32 lower-case hex digits, whatever byte is wrong where", "[lineage]") {
+  const std::string good = "0123456789abcdef0123456789abcdef";
+  REQUIRE(IsId(good));
+  CHECK_FALSE(IsId(good.substr(1)));
+  CHECK_FALSE(IsId(good + "0"));
+  // Every byte value at every position: the vectorized check agrees with the definition.
+  for (std::size_t at = 0; at < good.size(); ++at) {
+    for (int byte = 0; byte < 256; ++byte) {
+      std::string id = good;
+      id[at] = static_cast<char>(byte);
+      const bool hex = (byte >= '0' && byte <= '9') || (byte >= 'a' && byte <= 'f');
+      INFO("position " << at << ", byte " << byte);
+      REQUIRE(IsId(id) == hex);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace gov::lineage
