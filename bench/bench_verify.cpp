@@ -1,8 +1,10 @@
-// Lineage benchmark: verifying a generated log of 1,000,000 records (target
-// ≤ 5 s; prints records/s), and what recording adds to one govrun
+// Lineage benchmark: verifying a generated log of 1,000,000 records (issue
+// 15's goal: ≤ 1.2 s on 2 cores; prints records/s), and what recording adds to one govrun
 // invocation (authorization + fsync, start, end, checkpoint signature + fsync).
 //
-// usage: bench_verify [--records N] [--all-signatures] [--invocations N] [--dir DIR [--reuse]]
+// usage: bench_verify [--records N] [--all-signatures] [--invocations N] [--rounds N] [--dir DIR [--reuse]]
+//
+// --rounds verifies the log N times (default 5) and prints the best round and the median.
 //
 // --reuse verifies the log an earlier run left in DIR instead of generating
 // one (with --invocations 0 it is left unchanged; else it grows).
@@ -16,10 +18,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <string>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "runtime/crypto/ed25519.h"
 #include "runtime/crypto/fast_sha256.h"
@@ -164,6 +166,7 @@ int Main(int argc, char** argv) {
   bool all_signatures = false;
   bool reuse = false;
   int invocations = 200;
+  int rounds = 5;
   std::string dir;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -177,9 +180,12 @@ int Main(int argc, char** argv) {
       dir = argv[++i];
     } else if (arg == "--reuse") {
       reuse = true;
+    } else if (arg == "--rounds" && i + 1 < argc) {
+      rounds = std::max(1, std::atoi(argv[++i]));
     } else {
       std::fprintf(stderr,
-                   "usage: bench_verify [--records N] [--all-signatures] [--invocations N] [--dir DIR [--reuse]]\n");
+                   "usage: bench_verify [--records N] [--all-signatures] [--invocations N] [--rounds N] [--dir DIR "
+                   "[--reuse]]\n");
       return 64;
     }
   }
@@ -216,21 +222,30 @@ int Main(int argc, char** argv) {
   options.trusted = {key.public_key()};
   options.all_signatures = all_signatures;
   Verify(log_path, options);  // warm the page cache
-  start = Clock::now();
-  const double cpu_start = CpuSeconds();
-  Report report = Verify(log_path, options);
-  double seconds = Seconds(start);
-  const double cpu = CpuSeconds() - cpu_start;
-  if (report.failure != Failure::kNone) {
-    std::fprintf(stderr, "verification failed: %s\n", report.message.c_str());
-    return 1;
+  // Several rounds: this VM's speed drifts by tens of percent within
+  // minutes, so the best round and the median say more than one run.
+  Report report;
+  std::vector<std::pair<double, double>> timed;  // (wall, CPU) seconds per round
+  for (int round = 0; round < rounds; ++round) {
+    start = Clock::now();
+    const double cpu_start = CpuSeconds();
+    report = Verify(log_path, options);
+    timed.emplace_back(Seconds(start), CpuSeconds() - cpu_start);
+    if (report.failure != Failure::kNone) {
+      std::fprintf(stderr, "verification failed: %s\n", report.message.c_str());
+      return 1;
+    }
   }
-  std::printf("verify %llu records, %llu runs, %llu signature(s) checked: %.2f s (%.2f s CPU), %.0f records/s, "
-              "%.0f MiB/s%s\n",
-              static_cast<unsigned long long>(report.records), static_cast<unsigned long long>(report.runs),
-              static_cast<unsigned long long>(report.signatures_checked), seconds, cpu,
-              static_cast<double>(report.records) / seconds, static_cast<double>(bytes) / (1 << 20) / seconds,
-              seconds <= 5.0 ? "" : "  (over the 5 s target)");
+  std::sort(timed.begin(), timed.end());
+  double seconds = timed.front().first;
+  const double cpu = timed.front().second;
+  std::printf(
+      "verify %llu records, %llu runs, %llu signature(s) checked, best of %d rounds: %.2f s (%.2f s CPU), "
+      "%.0f records/s, %.0f MiB/s; median %.2f s (issue 15's goal for 1,000,000 records: <= 1.2 s)\n",
+      static_cast<unsigned long long>(report.records), static_cast<unsigned long long>(report.runs),
+      static_cast<unsigned long long>(report.signatures_checked), rounds, seconds, cpu,
+      static_cast<double>(report.records) / seconds, static_cast<double>(bytes) / (1 << 20) / seconds,
+      timed[timed.size() / 2].first);
   std::printf("SHA-256: %s\n", crypto::FastSha256Accelerated() ? "x86 SHA extensions" : "libsodium (portable)");
 
   // 2. Recording cost per govrun invocation, appended to the same big log.
