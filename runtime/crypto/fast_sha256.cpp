@@ -63,10 +63,33 @@ __attribute__((target("sha,sse4.1,ssse3"))) inline void StoreState(__m128i state
   _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), _mm_alignr_epi8(state1, tmp, 8));
 }
 
+// Rounds 4g..4g+3 of one message: its schedule words in `w`, its state in
+// `state0`/`state1`. Inlined into the unrolled loops below, so the callers
+// that run two messages interleave their instructions.
+__attribute__((target("sha,sse4.1,ssse3"), always_inline)) inline void FourRounds(int g, const unsigned char* data,
+                                                                                  __m128i w[4], __m128i& state0,
+                                                                                  __m128i& state1) {
+  const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  __m128i& cur = w[g & 3];
+  if (g < 4) cur = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * g)), mask);
+  __m128i msg = _mm_add_epi32(cur, _mm_load_si128(reinterpret_cast<const __m128i*>(&kK[4 * g])));
+  state1 = _mm_sha256rnds2_epu32(state1, state0, msg);
+  if (g >= 3 && g <= 14) {
+    __m128i& next = w[(g + 1) & 3];
+    next = _mm_add_epi32(next, _mm_alignr_epi8(cur, w[(g + 3) & 3], 4));
+    next = _mm_sha256msg2_epu32(next, cur);
+  }
+  msg = _mm_shuffle_epi32(msg, 0x0E);
+  state0 = _mm_sha256rnds2_epu32(state0, state1, msg);
+  if (g >= 1 && g <= 12) {
+    __m128i& prev = w[(g + 3) & 3];
+    prev = _mm_sha256msg1_epu32(prev, cur);
+  }
+}
+
 // Compresses `blocks` 64-byte blocks into `state` (a..h).
 __attribute__((target("sha,sse4.1,ssse3"))) void Compress(std::uint32_t state[8], const unsigned char* data,
                                                           std::size_t blocks) {
-  const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
   __m128i state0, state1;
   LoadState(state, state0, state1);
   for (std::size_t block = 0; block < blocks; ++block, data += 64) {
@@ -78,23 +101,7 @@ __attribute__((target("sha,sse4.1,ssse3"))) void Compress(std::uint32_t state[8]
 #else
 #pragma GCC unroll 16
 #endif
-    for (int g = 0; g < 16; ++g) {
-      __m128i& cur = w[g & 3];
-      if (g < 4) cur = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * g)), mask);
-      __m128i msg = _mm_add_epi32(cur, _mm_load_si128(reinterpret_cast<const __m128i*>(&kK[4 * g])));
-      state1 = _mm_sha256rnds2_epu32(state1, state0, msg);
-      if (g >= 3 && g <= 14) {
-        __m128i& next = w[(g + 1) & 3];
-        next = _mm_add_epi32(next, _mm_alignr_epi8(cur, w[(g + 3) & 3], 4));
-        next = _mm_sha256msg2_epu32(next, cur);
-      }
-      msg = _mm_shuffle_epi32(msg, 0x0E);
-      state0 = _mm_sha256rnds2_epu32(state0, state1, msg);
-      if (g >= 1 && g <= 12) {
-        __m128i& prev = w[(g + 3) & 3];
-        prev = _mm_sha256msg1_epu32(prev, cur);
-      }
-    }
+    for (int g = 0; g < 16; ++g) FourRounds(g, data, w, state0, state1);
     state0 = _mm_add_epi32(state0, save0);
     state1 = _mm_add_epi32(state1, save1);
   }
@@ -136,7 +143,6 @@ __attribute__((target("sha,sse4.1,ssse3"))) void CompressPair(std::uint32_t stat
                                                               std::size_t first_a, std::uint32_t state_b[8],
                                                               const Blocks& b, std::size_t first_b,
                                                               std::size_t blocks) {
-  const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
   __m128i a0, a1, b0, b1;
   LoadState(state_a, a0, a1);
   LoadState(state_b, b0, b1);
@@ -151,31 +157,8 @@ __attribute__((target("sha,sse4.1,ssse3"))) void CompressPair(std::uint32_t stat
 #pragma GCC unroll 16
 #endif
     for (int g = 0; g < 16; ++g) {
-      __m128i& cur_a = wa[g & 3];
-      __m128i& cur_b = wb[g & 3];
-      if (g < 4) {
-        cur_a = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data_a + 16 * g)), mask);
-        cur_b = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data_b + 16 * g)), mask);
-      }
-      const __m128i k = _mm_load_si128(reinterpret_cast<const __m128i*>(&kK[4 * g]));
-      __m128i msg_a = _mm_add_epi32(cur_a, k);
-      __m128i msg_b = _mm_add_epi32(cur_b, k);
-      a1 = _mm_sha256rnds2_epu32(a1, a0, msg_a);
-      b1 = _mm_sha256rnds2_epu32(b1, b0, msg_b);
-      if (g >= 3 && g <= 14) {
-        __m128i& next_a = wa[(g + 1) & 3];
-        __m128i& next_b = wb[(g + 1) & 3];
-        next_a = _mm_sha256msg2_epu32(_mm_add_epi32(next_a, _mm_alignr_epi8(cur_a, wa[(g + 3) & 3], 4)), cur_a);
-        next_b = _mm_sha256msg2_epu32(_mm_add_epi32(next_b, _mm_alignr_epi8(cur_b, wb[(g + 3) & 3], 4)), cur_b);
-      }
-      msg_a = _mm_shuffle_epi32(msg_a, 0x0E);
-      msg_b = _mm_shuffle_epi32(msg_b, 0x0E);
-      a0 = _mm_sha256rnds2_epu32(a0, a1, msg_a);
-      b0 = _mm_sha256rnds2_epu32(b0, b1, msg_b);
-      if (g >= 1 && g <= 12) {
-        wa[(g + 3) & 3] = _mm_sha256msg1_epu32(wa[(g + 3) & 3], cur_a);
-        wb[(g + 3) & 3] = _mm_sha256msg1_epu32(wb[(g + 3) & 3], cur_b);
-      }
+      FourRounds(g, data_a, wa, a0, a1);
+      FourRounds(g, data_b, wb, b0, b1);
     }
     a0 = _mm_add_epi32(a0, save_a0);
     a1 = _mm_add_epi32(a1, save_a1);
