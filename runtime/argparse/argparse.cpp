@@ -1,0 +1,104 @@
+// getopt_long's reading of an argument list, from a table (argparse.h).
+#include "runtime/argparse/argparse.h"
+
+#include "runtime/support/display.h"
+
+namespace gov::argparse {
+namespace {
+
+// The options a long name (before any `=`) selects: exact spelling first,
+// else every option one of whose spellings it abbreviates. Two spellings
+// of one option are one candidate (getopt_long compares what an option
+// does, not its name).
+std::vector<const Option*> LongCandidates(const Spec& spec, std::string_view name) {
+  for (const Option& option : spec.options) {
+    for (const std::string& spelling : option.longs) {
+      if (spelling == name) return {&option};
+    }
+  }
+  std::vector<const Option*> found;
+  for (const Option& option : spec.options) {
+    for (const std::string& spelling : option.longs) {
+      if (!std::string_view(spelling).starts_with(name)) continue;
+      bool same = false;
+      for (const Option* seen : found) same |= seen->field == option.field && seen->value == option.value;
+      if (!same) found.push_back(&option);
+      break;
+    }
+  }
+  return found;
+}
+
+const Option* ShortOption(const Spec& spec, char letter) {
+  for (const Option& option : spec.options) {
+    if (option.shorts.find(letter) != std::string::npos) return &option;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Result Parse(const Spec& spec, const std::vector<std::string_view>& arguments) {
+  Parsed parsed;
+  const auto fail = [](std::string why) { return Result{std::nullopt, std::move(why)}; };
+  const std::size_t count = arguments.size();
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string_view argument = arguments[i];
+    if (argument == "--") {
+      parsed.operands.insert(parsed.operands.end(), arguments.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                             arguments.end());
+      break;
+    }
+    if (argument.size() < 2 || argument[0] != '-') {
+      if (spec.style == Style::kPosix) {
+        parsed.operands.insert(parsed.operands.end(), arguments.begin() + static_cast<std::ptrdiff_t>(i),
+                               arguments.end());
+        break;
+      }
+      parsed.operands.push_back(argument);
+      continue;
+    }
+    if (argument[1] == '-') {
+      const std::string_view body = argument.substr(2);
+      const std::size_t equals = body.find('=');
+      const std::string_view name = body.substr(0, equals);
+      const std::vector<const Option*> candidates = LongCandidates(spec, name);
+      if (candidates.empty()) return fail("unknown option " + EscapeForDisplay(argument));
+      if (candidates.size() > 1) return fail("ambiguous option " + EscapeForDisplay(argument));
+      const Option& option = *candidates.front();
+      Occurrence occurrence{option.field, std::nullopt};
+      if (equals != std::string_view::npos) {
+        if (option.value == Value::kNone) return fail("option " + EscapeForDisplay(argument) + " takes no value");
+        occurrence.value = body.substr(equals + 1);
+      } else if (option.value == Value::kRequired) {
+        if (i + 1 == count) return fail("option " + EscapeForDisplay(argument) + " needs a value");
+        occurrence.value = arguments[++i];
+      }
+      parsed.options.push_back(occurrence);
+      continue;
+    }
+    // A cluster of short options: `-rf`, `-n5`, `-n 5`.
+    for (std::size_t at = 1; at < argument.size(); ++at) {
+      const Option* option = ShortOption(spec, argument[at]);
+      if (option == nullptr) {
+        return fail("unknown option -" + EscapeForDisplay(argument.substr(at, 1)) + " in " +
+                    EscapeForDisplay(argument));
+      }
+      Occurrence occurrence{option->field, std::nullopt};
+      if (option->value != Value::kNone) {
+        if (at + 1 < argument.size()) {
+          occurrence.value = argument.substr(at + 1);
+        } else if (option->value == Value::kRequired) {
+          if (i + 1 == count) return fail("option -" + EscapeForDisplay(argument.substr(at, 1)) + " needs a value");
+          occurrence.value = arguments[++i];
+        }
+        parsed.options.push_back(occurrence);
+        break;
+      }
+      parsed.options.push_back(occurrence);
+    }
+  }
+  return Result{std::move(parsed), ""};
+}
+
+}  // namespace gov::argparse
