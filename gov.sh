@@ -22,6 +22,7 @@ PACKAGES=(
   git make   # the demo's agent session (and its test) runs them under govrun
   python3    # tests/lineage: an independent verifier of the lineage format
   libcpp-httplib-dev   # govconsole's HTTP server
+  libsqlite3-dev       # govconsole's index of a lineage log
   dpkg-dev   # dpkg-shlibdeps: the Debian package's Depends (cpack, docs/packaging.md)
 )
 

@@ -39,6 +39,28 @@ std::string DefaultTokenFile() {
   return std::string(home != nullptr && home[0] == '/' ? home : "/root") + "/.config/gov/console.token";
 }
 
+// The index's default place: one file per lineage directory under the
+// user's cache directory (the index is a cache: docs/console.md "The index").
+ErrorOr<std::string> DefaultIndexFile(const std::string& lineage_dir) {
+  std::string cache;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && xdg[0] == '/') {
+    cache = xdg;
+  } else if (const char* home = std::getenv("HOME"); home != nullptr && home[0] == '/') {
+    cache = std::string(home) + "/.cache";
+  } else {
+    return Error{"no HOME or XDG_CACHE_HOME for the index: give --index FILE"};
+  }
+  std::error_code error;
+  const std::filesystem::path dir = std::filesystem::path(cache) / "gov" / "console";
+  std::filesystem::create_directories(dir, error);
+  if (error)
+    return Error{"cannot make " + dir.string() + " for the index: " + error.message() + " (give --index FILE)"};
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all, error);
+  const std::string absolute = std::filesystem::weakly_canonical(lineage_dir, error).string();
+  const std::string digest = crypto::HexEncode(crypto::Sha256Of(absolute));
+  return (dir / (digest.substr(0, 32) + ".sqlite")).string();
+}
+
 // The token in `text` (64 lower-case hex digits, a line end allowed), read
 // from `where`.
 ErrorOr<std::string> ParseToken(std::string text, const std::string& where) {
@@ -109,6 +131,10 @@ int Main(int argc, char** argv) {
   std::string approvals_socket;
   app.add_option("--approvals-socket", approvals_socket,
                  "govd's approvals socket: answer asks as this user (docs/govd.md \"Approvals\")");
+  std::string index_file;
+  app.add_option("--index", index_file,
+                 "the index of the log, a cache made and kept up to date here (default: one per lineage directory "
+                 "under ~/.cache/gov/console; `:memory:` keeps none)");
   app.set_version_flag("--version", "govconsole 0.1.0");
   try {
     app.parse(argc, argv);
@@ -183,6 +209,24 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "govconsole: --lineage %s: %s\n", options.lineage_dir.c_str(), std::strerror(errno));
     return kExitInput;
   }
+  if (index_file.empty()) {
+    auto default_index = DefaultIndexFile(options.lineage_dir);
+    if (!default_index.ok()) {
+      std::fprintf(stderr, "govconsole: %s\n", default_index.error().message.c_str());
+      return kExitConfig;
+    }
+    index_file = default_index.value();
+  }
+  options.index_path = index_file;
+  int shown_percent = -1;
+  options.index_progress = [&](std::uint64_t done, std::uint64_t total) {
+    // Only a long first indexing says how far it is (every tenth).
+    if (total < (256u << 20)) return;
+    const int percent = static_cast<int>(done * 100 / total);
+    if (percent / 10 == shown_percent / 10) return;
+    shown_percent = percent;
+    std::fprintf(stderr, "govconsole: indexing %s: %d%%\n", options.lineage_dir.c_str(), percent);
+  };
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
@@ -208,6 +252,7 @@ int Main(int argc, char** argv) {
       [] { return stop_requested != 0; });
   if (!served.ok()) {
     std::fprintf(stderr, "govconsole: %s\n", served.error().message.c_str());
+    if (served.error().message.starts_with("--index ")) return kExitConfig;
     return served.error().message.starts_with("cannot listen") ? kExitListen : kExitInput;
   }
   return 0;

@@ -159,11 +159,12 @@ ErrorOr<void> FreeSocketPath(const std::string& path) {
 ErrorOr<void> ServeConsole(const ConsoleOptions& options, const std::function<void(int port)>& listening,
                            const std::function<bool()>& stop) {
   if (sodium_init() < 0) return Error{"libsodium cannot start"};
-  LineageIndex index(options.lineage_dir, options.keys);
-  if (auto first = index.Refresh(); !first.ok()) return first.error();
+  LineageIndex index(options.lineage_dir, options.keys, options.index_path);
+  if (auto started = index.Start(options.index_progress); !started.ok()) {
+    return Error{"--index " + options.index_path + ": " + started.error().message};
+  }
   const Json host = HostMechanisms();
-  std::mutex changed_mutex;
-  std::condition_variable changed;
+  std::mutex refresh_mutex;
   std::string refresh_error;
 
   httplib::Server server;
@@ -199,24 +200,28 @@ ErrorOr<void> ServeConsole(const ConsoleOptions& options, const std::function<vo
     response.set_content(page.html, "text/html; charset=utf-8");
   });
   server.Get("/api/overview", [&](const httplib::Request&, httplib::Response& response) {
-    Json overview = Overview(*index.Current(), host, NowNs());
-    std::lock_guard<std::mutex> lock(changed_mutex);
-    overview["refresh_error"] = refresh_error;
-    SendJson(response, overview);
+    auto overview = Overview(index, host, NowNs());
+    if (!overview.ok()) return SendError(response, 503, overview.error().message);
+    std::lock_guard<std::mutex> lock(refresh_mutex);
+    overview.value()["refresh_error"] = refresh_error;
+    SendJson(response, overview.value());
   });
   server.Get("/api/runs", [&](const httplib::Request& request, httplib::Response& response) {
     auto filter = FilterOf(request);
     if (!filter.ok()) return SendError(response, 400, filter.error().message);
-    SendJson(response, RunsPage(*index.Current(), filter.value(), NumberParam(request, "offset", 0, SIZE_MAX),
-                                NumberParam(request, "limit", 100, kMaxPage)));
+    auto runs = RunsPage(index, filter.value(), NumberParam(request, "offset", 0, SIZE_MAX),
+                         NumberParam(request, "limit", 100, kMaxPage));
+    if (!runs.ok()) return SendError(response, 503, runs.error().message);
+    SendJson(response, runs.value());
   });
   server.Get(R"(/api/runs/([0-9a-f]{32}))", [&](const httplib::Request& request, httplib::Response& response) {
-    const auto snapshot = index.Current();
-    Json run = RunPage(*snapshot, request.matches[1]);
+    auto found = RunPage(index, request.matches[1]);
+    if (!found.ok()) return SendError(response, 503, found.error().message);
+    Json& run = found.value();
     if (run.is_null()) return SendError(response, 404, "no such run in the log");
     const std::uint64_t seq = run["run"].value("seq", std::uint64_t{0});
-    const std::uint64_t published = snapshot->report.value("published", std::uint64_t{0});
-    if (snapshot->report.value("ok", false) && seq < published) {
+    const std::uint64_t published = run.value("published", std::uint64_t{0});
+    if (run["run"].value("certified", false) && seq < published) {
       auto proof = InclusionProofJson(options.lineage_dir, seq, published);
       run["inclusion_proof"] = proof.ok() ? proof.value() : Json(nullptr);
       if (!proof.ok()) run["inclusion_proof_error"] = proof.error().message;
@@ -243,15 +248,16 @@ ErrorOr<void> ServeConsole(const ConsoleOptions& options, const std::function<vo
     response.set_content(bytes, "application/octet-stream");
   });
   server.Get("/api/policies", [&](const httplib::Request&, httplib::Response& response) {
-    SendJson(response, Policies(*index.Current(), options.policies));
+    auto policies = Policies(index, options.policies);
+    if (!policies.ok()) return SendError(response, 503, policies.error().message);
+    SendJson(response, policies.value());
   });
   // Live updates: answered as soon as the log's verified state is newer
   // than `after` (or after 20 s with the same generation).
   server.Get("/api/changes", [&](const httplib::Request& request, httplib::Response& response) {
     const std::uint64_t after = NumberParam(request, "after", 0, UINT64_MAX);
-    std::unique_lock<std::mutex> lock(changed_mutex);
-    changed.wait_for(lock, kLongPoll, [&] { return index.Current()->generation > after || stop(); });
-    SendJson(response, {{"generation", index.Current()->generation}});
+    index.WaitForChange(after, kLongPoll, stop);
+    SendJson(response, {{"generation", index.generation()}});
   });
   // Approvals: govd's waiting asks, answered as this console's uid (govd
   // checks it; an approver never answers an ask of their own uid).
@@ -300,8 +306,9 @@ ErrorOr<void> ServeConsole(const ConsoleOptions& options, const std::function<vo
     SendJson(response, {{"ok", true}});
   });
   server.Get("/metrics", [&](const httplib::Request&, httplib::Response& response) {
-    response.set_content(Metrics(*index.Current(), NowNs(), ReadServiceMetrics(options.lineage_dir)),
-                         "text/plain; version=0.0.4; charset=utf-8");
+    auto metrics = Metrics(index, NowNs(), ReadServiceMetrics(options.lineage_dir));
+    if (!metrics.ok()) return SendError(response, 503, metrics.error().message);
+    response.set_content(metrics.value(), "text/plain; version=0.0.4; charset=utf-8");
   });
 
   struct stat socket_file {};
@@ -342,11 +349,9 @@ ErrorOr<void> ServeConsole(const ConsoleOptions& options, const std::function<vo
     while (!stop() && !served_out) {
       std::this_thread::sleep_for(std::chrono::milliseconds(options.refresh_ms));
       auto refreshed = index.Refresh();
-      std::lock_guard<std::mutex> lock(changed_mutex);
+      std::lock_guard<std::mutex> lock(refresh_mutex);
       refresh_error = refreshed.ok() ? "" : refreshed.error().message;
-      if (refreshed.ok() && refreshed.value()) changed.notify_all();
     }
-    changed.notify_all();
     server.stop();
   });
   listening(port);

@@ -4,6 +4,7 @@
 // lineage.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -17,6 +18,10 @@ namespace gov::console {
 struct ConsoleOptions {
   std::string lineage_dir;
   std::vector<PinnedKey> keys;  // lineage keys the log is verified against
+  // The index file (docs/console.md "The index"); ":memory:" keeps none.
+  std::string index_path = ":memory:";
+  // Called while the index is brought up to the log at start (bytes done, log size).
+  std::function<void(std::uint64_t, std::uint64_t)> index_progress;
   std::vector<KnownPolicy> policies;  // bundles given with --policy, verified at start
   std::string host = "127.0.0.1";
   int port = 0;       // 0: any free port

@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -21,6 +22,10 @@ using Json = nlohmann::json;
 
 constexpr std::size_t kArgumentShown = 200;
 constexpr std::size_t kTop = 10;
+// Children listed on a run's page (children_total counts them all).
+constexpr std::size_t kChildrenShown = 500;
+// How long the overview and /metrics wait for the first verification.
+constexpr auto kFirstVerification = std::chrono::seconds(60);
 
 Json Row(const Json& run) {
   const Json& request = run.value("request", Json::object());
@@ -42,16 +47,18 @@ Json Row(const Json& run) {
   for (const auto& rule : run.value("rules", Json::array()))
     rules.push_back(EscapeForDisplay(BytesOf(rule.value("name", Json()))));
   const auto time = RunTime(run);
-  return {{"id", run.value("id", "")},
-          {"parent", run.value("parent", "")},
-          {"time", time ? Json(*time) : Json(nullptr)},
-          {"verdict", run.value("verdict", "")},
-          {"exec", run.value("exec", false)},
-          {"outcome", Outcome(run)},
-          {"program", EscapeForDisplay(BytesOf(request.value("program", Json())))},
-          {"argv", argv},
-          {"rules", rules},
-          {"certified", run.value("certified", false)}};
+  Json row = {{"id", run.value("id", "")},
+              {"parent", run.value("parent", "")},
+              {"time", time ? Json(*time) : Json(nullptr)},
+              {"verdict", run.value("verdict", "")},
+              {"exec", run.value("exec", false)},
+              {"outcome", Outcome(run)},
+              {"program", EscapeForDisplay(BytesOf(request.value("program", Json())))},
+              {"argv", argv},
+              {"rules", rules},
+              {"certified", run.value("certified", false)}};
+  if (run.contains("problem")) row["problem"] = run["problem"];
+  return row;
 }
 
 // `name{labels}` with OpenMetrics label escaping (\\, \", \n).
@@ -64,42 +71,120 @@ std::string LabelValue(std::string_view text) {
   return out;
 }
 
-std::int64_t CheckpointAgeSeconds(const LineageSnapshot& snapshot, std::int64_t now_ns) {
-  return std::max<std::int64_t>(0, (now_ns - snapshot.log_modified_ns) / 1000000000);
+std::int64_t CheckpointAgeSeconds(const LineageIndex& index, std::int64_t now_ns) {
+  return std::max<std::int64_t>(0, (now_ns - index.log_modified_ns()) / 1000000000);
+}
+
+// The first verification, or an error when it is still running.
+ErrorOr<Verification> VerificationOf(LineageIndex& index) {
+  Verification verification = index.LastVerification(kFirstVerification);
+  if (!verification.done) return Error{"the first verification of the log is still running"};
+  return verification;
+}
+
+const std::map<std::string, Tally>& KindOf(const IndexTallies& tallies, const std::string& kind) {
+  static const std::map<std::string, Tally> kNone;
+  const auto found = tallies.counts.find(kind);
+  return found == tallies.counts.end() ? kNone : found->second;
+}
+
+Json ParsedOr(const std::string& text, Json fallback) {
+  Json parsed = Json::parse(text, nullptr, false);
+  return parsed.is_discarded() ? fallback : parsed;
+}
+
+// A histogram of `bounds` from the index's tallies of `kind`.
+Histogram HistogramOf(const IndexTallies& tallies, const std::string& kind, const std::vector<double>& bounds) {
+  Histogram histogram(bounds);
+  const auto& counts = KindOf(tallies, kind);
+  std::vector<std::uint64_t> buckets(bounds.size(), 0);
+  for (std::size_t i = 0; i < bounds.size(); ++i) {
+    if (auto found = counts.find(std::to_string(i)); found != counts.end()) buckets[i] = found->second.count;
+  }
+  const auto count = counts.find("count");
+  const auto sum = counts.find("sum");
+  histogram.Merge(buckets, sum == counts.end() ? 0 : sum->second.total,
+                  count == counts.end() ? 0 : count->second.count);
+  return histogram;
 }
 
 }  // namespace
 
-Json RunsPage(const LineageSnapshot& snapshot, const RunFilter& filter, std::size_t offset, std::size_t limit) {
-  const Json& runs = snapshot.data["runs"];
-  Json page = Json::array();
-  std::size_t total = 0;
-  for (auto run = runs.rbegin(); run != runs.rend(); ++run) {
-    if (!Matches(*run, filter)) continue;
-    if (total >= offset && page.size() < limit) page.push_back(Row(*run));
-    ++total;
+ErrorOr<Json> LoadRun(LineageIndex& index, const RunRef& ref) {
+  const auto records = index.Records();
+  auto distrust = [&index](const Error& error) {
+    index.Distrust(error.message);
+    return Error{"the console's index does not match the log (" + error.message +
+                 "); it is being made again from the log"};
+  };
+  auto authorization = records->Read(ref.authorization, lineage::RecordType::kAuthorization, ref.id);
+  if (!authorization.ok()) return distrust(authorization.error());
+  const CheckedRecord& auth = authorization.value();
+  Json run = RunFromAuthorization(auth.Head(), auth.body, auth.certified);
+  std::string problem = auth.problem;
+  for (const RecordRef* part : {&ref.start, &ref.end}) {
+    if (part->length == 0) continue;
+    const auto type = part == &ref.start ? lineage::RecordType::kStart : lineage::RecordType::kEnd;
+    auto record = records->Read(*part, type, ref.id);
+    if (!record.ok()) return distrust(record.error());
+    AddRunRecord(run, record.value().Head(), record.value().body, record.value().certified);
+    if (problem.empty()) problem = record.value().problem;
   }
-  return {{"version", 1}, {"total", total}, {"offset", offset}, {"runs", page}, {"generation", snapshot.generation}};
+  if (!problem.empty()) {
+    run["certified"] = false;
+    run["problem"] = problem;
+  }
+  return run;
 }
 
-Json RunPage(const LineageSnapshot& snapshot, const std::string& id) {
-  auto found = snapshot.by_id.find(id);
-  if (found == snapshot.by_id.end()) return nullptr;
-  const Json& runs = snapshot.data["runs"];
-  const Json& run = runs[found->second];
+ErrorOr<Json> RunsPage(LineageIndex& index, const RunFilter& filter, std::size_t offset, std::size_t limit) {
+  auto found = index.Find(filter, offset, limit);
+  if (!found.ok()) return found.error();
+  Json page = Json::array();
+  for (const RunRef& ref : found.value().runs) {
+    auto run = LoadRun(index, ref);
+    if (!run.ok()) return run.error();
+    page.push_back(Row(run.value()));
+  }
+  return Json{{"version", 1},
+              {"total", found.value().total},
+              {"offset", offset},
+              {"runs", page},
+              {"generation", index.generation()}};
+}
+
+ErrorOr<Json> RunPage(LineageIndex& index, const std::string& id) {
+  auto found = index.Run(id);
+  if (!found.ok()) return found.error();
+  if (!found.value()) return Json(nullptr);
+  auto run = LoadRun(index, *found.value());
+  if (!run.ok()) return run.error();
+  auto kids = index.Children(id, kChildrenShown);
+  if (!kids.ok()) return kids.error();
   Json children = Json::array();
-  if (auto kids = snapshot.children.find(id); kids != snapshot.children.end()) {
-    for (std::size_t child : kids->second) children.push_back(Row(runs[child]));
+  for (const RunRef& ref : kids.value().runs) {
+    auto child = LoadRun(index, ref);
+    if (!child.ok()) return child.error();
+    children.push_back(Row(child.value()));
   }
   Json parent = nullptr;
-  if (auto up = snapshot.by_id.find(run.value("parent", "")); up != snapshot.by_id.end())
-    parent = Row(runs[up->second]);
-  return {{"version", 1},
-          {"run", run},
-          {"children", children},
-          {"parent", parent},
-          {"kind", snapshot.report.value("kind", "")},
-          {"published", snapshot.report.value("published", 0)}};
+  const std::string parent_id = run.value().value("parent", "");
+  if (!parent_id.empty()) {
+    auto up = index.Run(parent_id);
+    if (!up.ok()) return up.error();
+    if (up.value()) {
+      auto parent_run = LoadRun(index, *up.value());
+      if (!parent_run.ok()) return parent_run.error();
+      parent = Row(parent_run.value());
+    }
+  }
+  return Json{{"version", 1},
+              {"run", run.value()},
+              {"children", children},
+              {"children_total", kids.value().total},
+              {"parent", parent},
+              {"kind", "log"},
+              {"published", index.Records()->tree_size()}};
 }
 
 Json HostMechanisms() {
@@ -126,103 +211,103 @@ Json HostMechanisms() {
   return host;
 }
 
-Json Overview(const LineageSnapshot& snapshot, const Json& host, std::int64_t now_ns) {
-  const Json& runs = snapshot.data["runs"];
+ErrorOr<Json> Overview(LineageIndex& index, const Json& host, std::int64_t now_ns) {
+  auto verified = VerificationOf(index);
+  if (!verified.ok()) return verified.error();
+  auto counted = index.Tallies();
+  if (!counted.ok()) return counted.error();
+  const IndexTallies& tallies = counted.value();
   std::map<std::string, std::uint64_t> verdicts = {{"allow", 0}, {"deny", 0}, {"ask", 0}};
-  std::map<std::string, std::uint64_t> denied_programs, denied_rules, asks, exits;
-  std::int64_t newest = 0;
-  for (const auto& run : runs) newest = std::max(newest, RunTime(run).value_or(0));
-  const std::int64_t window_end = newest / 60 * 60 + 60;  // the newest decision's minute, included
-  std::vector<Json> minutes(60);
-  for (std::size_t i = 0; i < minutes.size(); ++i) {
-    minutes[i] = {
-        {"minute", window_end - static_cast<std::int64_t>(60 - i) * 60}, {"allow", 0}, {"deny", 0}, {"ask", 0}};
-  }
-  for (const auto& run : runs) {
-    const std::string verdict = run.value("verdict", "");
-    ++verdicts[verdict];
-    const auto time = RunTime(run);
-    if (time && *time < window_end && *time >= window_end - 3600) {
-      Json& bucket = minutes[static_cast<std::size_t>((*time - (window_end - 3600)) / 60)];
-      if (bucket.contains(verdict)) bucket[verdict] = bucket[verdict].get<std::uint64_t>() + 1;
-    }
-    if (verdict == "deny") {
-      ++denied_programs[EscapeForDisplay(BytesOf(run.value("request", Json::object()).value("program", Json())))];
-      for (const auto& rule : run.value("rules", Json::array())) {
-        if (rule.value("verdict", "") == "deny") ++denied_rules[EscapeForDisplay(BytesOf(rule.value("name", Json())))];
+  for (const auto& [verdict, tally] : KindOf(tallies, "verdict")) verdicts[verdict] = tally.count;
+  const std::int64_t newest = tallies.minutes.empty() ? 0 : tallies.minutes.rbegin()->first;
+  const std::int64_t window_end = newest + 60;  // the newest decision's minute, included
+  Json minutes = Json::array();
+  for (std::int64_t i = 0; i < 60; ++i) {
+    const std::int64_t minute = window_end - (60 - i) * 60;
+    Json bucket = {{"minute", minute}, {"allow", 0}, {"deny", 0}, {"ask", 0}};
+    if (auto found = tallies.minutes.find(minute); found != tallies.minutes.end()) {
+      for (const auto& [verdict, count] : found->second) {
+        if (bucket.contains(verdict)) bucket[verdict] = count;
       }
     }
-    if (verdict == "ask") ++asks[run.value("ask_answer", std::string("-"))];
-    if (run.contains("end")) {
-      const Json& end = run["end"];
-      if (!end.value("killed_by", std::string()).empty()) {
-        ++exits["killed (" + end.value("killed_by", std::string()) + ")"];
-      } else if (end.value("exited", false)) {
-        ++exits[fmt::format("exit {}", end.value("exit_status", 0))];
-      } else {
-        ++exits[fmt::format("signal {}", end.value("signal", 0))];
-      }
-    }
+    minutes.push_back(std::move(bucket));
   }
-  auto top = [](const std::map<std::string, std::uint64_t>& counts) {
-    std::vector<std::pair<std::string, std::uint64_t>> sorted(counts.begin(), counts.end());
+  auto top = [&tallies](const std::string& kind) {
+    std::vector<std::pair<std::string, std::uint64_t>> sorted;
+    for (const auto& [name, tally] : KindOf(tallies, kind)) sorted.emplace_back(name, tally.count);
     std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
     Json out = Json::array();
     for (std::size_t i = 0; i < sorted.size() && i < kTop; ++i)
       out.push_back({{"name", sorted[i].first}, {"count", sorted[i].second}});
     return out;
   };
+  std::map<std::string, std::uint64_t> asks;
+  for (const auto& [answer, tally] : KindOf(tallies, "ask_outcome")) asks[answer] = tally.count;
   Json last_checkpoint = nullptr;
-  if (!snapshot.data["checkpoints"].empty()) last_checkpoint = snapshot.data["checkpoints"].back();
-  return {{"version", 1},
-          {"report", snapshot.report},
-          {"verified_at_ns", snapshot.verified_at_ns},
-          {"verify_seconds", snapshot.verify_seconds},
-          {"generation", snapshot.generation},
-          {"durability",
-           {{"log_bytes", snapshot.log_size},
-            {"last_write_ns", snapshot.log_modified_ns},
-            {"last_write_age_seconds", CheckpointAgeSeconds(snapshot, now_ns)},
-            {"checkpoints", snapshot.data.value("checkpoint_count", 0)},
-            {"last_checkpoint", last_checkpoint}}},
-          {"verdicts", verdicts},
-          {"per_minute", minutes},
-          {"top_denied_programs", top(denied_programs)},
-          {"top_denied_rules", top(denied_rules)},
-          {"ask_outcomes", asks},
-          {"outcomes", top(exits)},
-          {"host", host}};
+  if (!tallies.last_checkpoint.empty()) {
+    last_checkpoint = ParsedOr(tallies.last_checkpoint, nullptr);
+    if (last_checkpoint.is_object()) {
+      last_checkpoint["certified"] = last_checkpoint.value("seq", std::uint64_t{0}) < index.Records()->tree_size();
+    }
+  }
+  const Verification& verification = verified.value();
+  return Json{{"version", 1},
+              {"report", verification.report},
+              {"verified_at_ns", verification.verified_at_ns},
+              {"verify_seconds", verification.seconds},
+              {"verifying", verification.running},
+              {"generation", index.generation()},
+              {"durability",
+               {{"log_bytes", index.log_size()},
+                {"last_write_ns", index.log_modified_ns()},
+                {"last_write_age_seconds", CheckpointAgeSeconds(index, now_ns)},
+                {"checkpoints", tallies.checkpoints},
+                {"last_checkpoint", last_checkpoint}}},
+              {"verdicts", verdicts},
+              {"per_minute", minutes},
+              {"top_denied_programs", top("denied_program")},
+              {"top_denied_rules", top("denied_rule")},
+              {"ask_outcomes", asks},
+              {"outcomes", top("outcome")},
+              {"host", host}};
 }
 
-Json Policies(const LineageSnapshot& snapshot, const std::vector<KnownPolicy>& known) {
+ErrorOr<Json> Policies(LineageIndex& index, const std::vector<KnownPolicy>& known) {
+  auto counted = index.Tallies();
+  if (!counted.ok()) return counted.error();
+  const IndexTallies& tallies = counted.value();
+  const auto& labels = tallies.labels;
+  auto label = [&labels](const std::string& kind, const std::string& key) {
+    const auto of_kind = labels.find(kind);
+    if (of_kind == labels.end()) return Json::object();
+    const auto found = of_kind->second.find(key);
+    return found == of_kind->second.end() ? Json::object() : ParsedOr(found->second, Json::object());
+  };
   std::map<std::string, Json> by_digest;
+  for (const auto& [digest, tally] : KindOf(tallies, "policy")) {
+    const Json names = label("policy", digest);
+    by_digest[digest] = {{"digest", digest},
+                         {"name", names.value("name", "")},
+                         {"version", names.value("version", "")},
+                         {"engine", names.value("engine", Json(""))},
+                         {"decisions", tally.count},
+                         {"rules", Json::object()}};
+  }
+  for (const auto& [key, tally] : KindOf(tallies, "rule")) {
+    const Json pair = ParsedOr(key, Json::array());
+    if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string()) continue;
+    const std::string digest = pair[0], name = pair[1];
+    const Json seen = label("rule", key);
+    by_digest[digest]["rules"][name] = {{"name", name},
+                                        {"verdict", seen.value("verdict", "")},
+                                        {"reason", seen.value("reason", "")},
+                                        {"decisions", tally.count}};
+  }
   std::map<std::string, std::map<std::uint64_t, std::uint64_t>> decisions_by_rule_id;
-  for (const auto& run : snapshot.data["runs"]) {
-    const Json& policy = run.value("policy", Json::object());
-    const std::string digest = policy.value("digest", run.value("policy_digest", ""));
-    Json& entry = by_digest[digest];
-    if (entry.is_null()) {
-      entry = {{"digest", digest},
-               {"name", EscapeForDisplay(BytesOf(policy.value("name", Json())))},
-               {"version", EscapeForDisplay(BytesOf(policy.value("version", Json())))},
-               {"engine", run.value("engine", Json(""))},
-               {"decisions", 0},
-               {"rules", Json::object()}};
-    }
-    entry["decisions"] = entry["decisions"].get<std::uint64_t>() + 1;
-    for (const auto& rule : run.value("rules", Json::array())) {
-      const std::string name = EscapeForDisplay(BytesOf(rule.value("name", Json())));
-      Json& seen = entry["rules"][name];
-      if (seen.is_null()) {
-        seen = {{"name", name},
-                {"verdict", rule.value("verdict", "")},
-                {"reason", EscapeForDisplay(BytesOf(rule.value("reason", Json())))},
-                {"decisions", 0}};
-      }
-      seen["decisions"] = seen["decisions"].get<std::uint64_t>() + 1;
-      if (rule.contains("id") && rule["id"].is_number_unsigned()) {
-        ++decisions_by_rule_id[digest][rule["id"].get<std::uint64_t>()];
-      }
+  for (const auto& [key, tally] : KindOf(tallies, "rule_id")) {
+    const Json pair = ParsedOr(key, Json::array());
+    if (pair.is_array() && pair.size() == 2 && pair[0].is_string() && pair[1].is_number_unsigned()) {
+      decisions_by_rule_id[pair[0].get<std::string>()][pair[1].get<std::uint64_t>()] = tally.count;
     }
   }
   // A bundle given with --policy: who signed it, and every rule it has.
@@ -276,7 +361,7 @@ Json Policies(const LineageSnapshot& snapshot, const std::vector<KnownPolicy>& k
     }
     out.push_back(entry);
   }
-  return {{"version", 1}, {"policies", out}};
+  return Json{{"version", 1}, {"policies", out}};
 }
 
 namespace {
@@ -303,33 +388,26 @@ bool IsServiceMetricsText(const std::string& text) {
 
 }  // namespace
 
-std::string Metrics(const LineageSnapshot& snapshot, std::int64_t now_ns, const std::string& service_metrics) {
+ErrorOr<std::string> Metrics(LineageIndex& index, std::int64_t now_ns, const std::string& service_metrics) {
+  auto verified = VerificationOf(index);
+  if (!verified.ok()) return verified.error();
+  auto counted = index.Tallies();
+  if (!counted.ok()) return counted.error();
+  const IndexTallies& tallies = counted.value();
   std::map<std::pair<std::string, std::string>, std::uint64_t> decisions;
-  std::map<std::string, std::uint64_t> ended;
-  Histogram durations({0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60, 600});
-  // From the start records (the supervisor's own measurements; logs written
-  // before they carried them count nothing here).
-  Histogram decision_latency, exec_latency;
-  for (const auto& run : snapshot.data["runs"]) {
-    const std::string verdict = run.value("verdict", "");
-    const Json& rules = run.value("rules", Json::array());
-    const std::string rule = rules.empty() ? "" : BytesOf(rules[0].value("name", Json()));
-    ++decisions[{verdict, rule}];
-    if (const auto start = run.find("start"); start != run.end() && start->is_object()) {
-      const Json& decided = start->value("decision_ns", Json());
-      const Json& held = start->value("exec_latency_ns", Json());
-      if (decided.is_number_unsigned() && held.is_number_unsigned()) {
-        decision_latency.Observe(static_cast<double>(decided.get<std::uint64_t>()) / 1e9);
-        exec_latency.Observe(static_cast<double>(held.get<std::uint64_t>()) / 1e9);
-      }
-    }
-    if (run.contains("end")) {
-      const Json& end = run["end"];
-      ++ended[end.value("killed_by", std::string()).empty() ? (end.value("exited", false) ? "exited" : "signaled")
-                                                            : end.value("killed_by", std::string())];
-      durations.Observe(static_cast<double>(end.value("duration_ns", std::int64_t{0})) / 1e9);
+  for (const auto& [key, tally] : KindOf(tallies, "decision")) {
+    const Json pair = ParsedOr(key, Json::array());
+    if (pair.is_array() && pair.size() == 2 && pair[0].is_string() && pair[1].is_string()) {
+      decisions[{pair[0].get<std::string>(), pair[1].get<std::string>()}] += tally.count;
     }
   }
+  std::map<std::string, std::uint64_t> ended;
+  for (const auto& [how, tally] : KindOf(tallies, "ended")) ended[how] = tally.count;
+  const Histogram durations = HistogramOf(tallies, "hist.duration", RunIndex::DurationBounds());
+  // From the start records (the supervisor's own measurements; logs written
+  // before they carried them count nothing here).
+  const Histogram decision_latency = HistogramOf(tallies, "hist.decision", Histogram::LatencyBounds());
+  const Histogram exec_latency = HistogramOf(tallies, "hist.exec", Histogram::LatencyBounds());
   std::string out;
   out +=
       "# HELP gov_decisions_total Decisions recorded in the lineage log, by final verdict and first deciding rule.\n";
@@ -348,19 +426,19 @@ std::string Metrics(const LineageSnapshot& snapshot, std::int64_t now_ns, const 
   exec_latency.Write(out, "gov_exec_latency_seconds",
                      "Time an executed run's exec was held: from govrun's start, or a session's interception of the "
                      "exec call, until the program was let run (start records).");
-  const Json& report = snapshot.report;
+  const Json& report = verified.value().report;
   out += "# HELP gov_lineage_records Records in the lineage log's chain.\n# TYPE gov_lineage_records gauge\n";
   out += fmt::format("gov_lineage_records {}\n", report.value("records", 0));
   out += "# HELP gov_lineage_certified_records Records covered by the last verified checkpoint.\n";
   out += "# TYPE gov_lineage_certified_records gauge\n";
   out += fmt::format("gov_lineage_certified_records {}\n", report.value("certified", 0));
   out += "# HELP gov_lineage_bytes Size of the lineage log.\n# TYPE gov_lineage_bytes gauge\n";
-  out += fmt::format("gov_lineage_bytes {}\n", snapshot.log_size);
+  out += fmt::format("gov_lineage_bytes {}\n", index.log_size());
   out +=
       "# HELP gov_lineage_last_write_age_seconds Seconds since the log was last written (its last checkpoint or "
       "record).\n";
   out += "# TYPE gov_lineage_last_write_age_seconds gauge\n";
-  out += fmt::format("gov_lineage_last_write_age_seconds {}\n", CheckpointAgeSeconds(snapshot, now_ns));
+  out += fmt::format("gov_lineage_last_write_age_seconds {}\n", CheckpointAgeSeconds(index, now_ns));
   out += "# HELP gov_lineage_verified Whether the log verified at the last check (1) or failed (0).\n";
   out += "# TYPE gov_lineage_verified gauge\n";
   out += fmt::format("gov_lineage_verified {}\n", report.value("ok", false) ? 1 : 0);
@@ -372,7 +450,7 @@ std::string Metrics(const LineageSnapshot& snapshot, std::int64_t now_ns, const 
                      report.value("failure", Json()).is_object() ? report["failure"].value("exit_code", 0) : 0);
   out +=
       "# HELP gov_lineage_verify_seconds Time the last verification took.\n# TYPE gov_lineage_verify_seconds gauge\n";
-  out += fmt::format("gov_lineage_verify_seconds {}\n", snapshot.verify_seconds);
+  out += fmt::format("gov_lineage_verify_seconds {}\n", verified.value().seconds);
   if (IsServiceMetricsText(service_metrics)) out += service_metrics;
   return out;
 }

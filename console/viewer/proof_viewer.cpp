@@ -149,6 +149,35 @@ std::string CspHash(std::string_view text) {
          crypto::Base64Encode(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size())) + "'";
 }
 
+Json RunFromAuthorization(const lineage::Head& head, Json body, bool certified) {
+  Json run = {{"id", std::string(head.run)},
+              {"parent", std::string(head.parent)},
+              {"seq", head.seq},
+              {"verdict", std::string(head.verdict)},
+              {"exec", head.exec},
+              {"certified", certified},
+              {"policy_digest", std::string(head.policy)}};
+  if (body.is_object()) {
+    for (auto& [key, value] : body.items()) {
+      if (key == "run" || key == "parent" || key == "verdict" || key == "execute") continue;
+      run[key] = key == "env_hashed" ? EnvNames(value) : value;
+    }
+  }
+  // The HEAD's policy digest is the body's (verified); keep one copy.
+  if (run.contains("policy") && run["policy"].is_object() && run["policy"].value("digest", "") == head.policy) {
+    run.erase("policy_digest");
+  }
+  return run;
+}
+
+void AddRunRecord(Json& run, const lineage::Head& head, Json body, bool certified) {
+  if (!body.is_object()) body = Json::object();
+  body.erase("run");  // the run's own id, already the run's
+  body["seq"] = head.seq;
+  body["certified"] = certified;
+  run[head.type == lineage::RecordType::kStart ? "start" : "end"] = std::move(body);
+}
+
 Json ProofViewerData(const ProofViewerInput& input) {
   const Json& report = input.report;
   const bool bundle = report.value("kind", "") == "bundle";
@@ -216,21 +245,7 @@ Json ProofViewerData(const ProofViewerInput& input) {
           not_read(line, "a second authorization of run " + id);
           break;
         }
-        Json run = {{"id", id},
-                    {"parent", std::string(h.parent)},
-                    {"seq", h.seq},
-                    {"verdict", std::string(h.verdict)},
-                    {"exec", h.exec},
-                    {"certified", is_certified},
-                    {"policy_digest", std::string(h.policy)}};
-        for (auto& [key, value] : body.items()) {
-          if (key == "run" || key == "parent" || key == "verdict" || key == "execute") continue;
-          run[key] = key == "env_hashed" ? EnvNames(value) : value;
-        }
-        // The HEAD's policy digest is the body's (verified); keep one copy.
-        if (run.contains("policy") && run["policy"].is_object() && run["policy"].value("digest", "") == h.policy) {
-          run.erase("policy_digest");
-        }
+        Json run = RunFromAuthorization(h, std::move(body), is_certified);
         run_index.emplace(id, runs.size());
         runs.push_back(std::move(run));
         break;
@@ -242,10 +257,7 @@ Json ProofViewerData(const ProofViewerInput& input) {
           not_read(line, std::string("a ") + lineage::RecordTypeName(h.type) + " of a run not authorized before it");
           break;
         }
-        body.erase("run");  // the run's own id, already the run's
-        body["seq"] = h.seq;
-        body["certified"] = is_certified;
-        runs[found->second][h.type == lineage::RecordType::kStart ? "start" : "end"] = std::move(body);
+        AddRunRecord(runs[found->second], h, std::move(body), is_certified);
         break;
       }
       case lineage::RecordType::kCheckpoint: {

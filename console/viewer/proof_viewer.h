@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "runtime/crypto/ed25519.h"
+#include "runtime/lineage/format.h"
 
 namespace gov::console {
 
@@ -37,6 +38,13 @@ struct ProofViewerInput {
 // report certifies are marked uncertified; lines that do not parse are
 // listed, never trusted.
 nlohmann::json ProofViewerData(const ProofViewerInput& input);
+
+// A run of the viewer data from its authorization record (HEAD and parsed
+// BODY): id, parent, seq, verdict, exec, certified and the body's members.
+nlohmann::json RunFromAuthorization(const lineage::Head& head, nlohmann::json body, bool certified);
+
+// Adds a start or end record (HEAD and parsed BODY) to `run`.
+void AddRunRecord(nlohmann::json& run, const lineage::Head& head, nlohmann::json body, bool certified);
 
 // The Content-Security-Policy source that admits exactly one inline script
 // or style: "'sha256-BASE64'" of `text`.

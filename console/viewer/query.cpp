@@ -150,6 +150,12 @@ std::string Outcome(const Json& run) {
   return fmt::format("signal {}", end.value("signal", 0));
 }
 
+std::string SearchText(const Json& run) {
+  std::string line;
+  for (const auto& word : ArgvOf(run)) line += word + " ";
+  return line;
+}
+
 bool Matches(const Json& run, const RunFilter& filter) {
   if (!filter.verdict.empty() && run.value("verdict", "") != filter.verdict) return false;
   const Json& request = run.value("request", Json::object());
@@ -175,11 +181,7 @@ bool Matches(const Json& run, const RunFilter& filter) {
     const Json& end = run.value("end", Json::object());
     if (!end.value("exited", false) || end.value("exit_status", -1) != *filter.exit_status) return false;
   }
-  if (!filter.text.empty()) {
-    std::string line;
-    for (const auto& word : ArgvOf(run)) line += word + " ";
-    if (line.find(filter.text) == std::string::npos) return false;
-  }
+  if (!filter.text.empty() && SearchText(run).find(filter.text) == std::string::npos) return false;
   return true;
 }
 

@@ -33,6 +33,10 @@ ErrorOr<std::int64_t> ParseTimeArgument(std::string_view text, std::int64_t now)
 // The decision time of a run (its request's `time`), in Unix seconds.
 std::optional<std::int64_t> RunTime(const nlohmann::json& run);
 
+// What the text filter searches in a run: its argv (argv0, else the
+// program, then the arguments), each word followed by a space.
+std::string SearchText(const nlohmann::json& run);
+
 bool Matches(const nlohmann::json& run, const RunFilter& filter);
 
 // The bytes of a byte string (a JSON string or {"base64": …}); "" otherwise.

@@ -19,6 +19,13 @@ void Histogram::Observe(double seconds) {
   ++count_;
 }
 
+void Histogram::Merge(const std::vector<std::uint64_t>& counts, double sum, std::uint64_t count) {
+  if (counts.size() != counts_.size()) return;
+  for (std::size_t i = 0; i < counts_.size(); ++i) counts_[i] += counts[i];
+  sum_ += sum;
+  count_ += count;
+}
+
 void Histogram::Write(std::string& out, const std::string& name, const std::string& help) const {
   out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
   for (std::size_t i = 0; i < bounds_.size(); ++i) {

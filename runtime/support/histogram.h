@@ -18,6 +18,16 @@ class Histogram {
 
   void Observe(double seconds);
 
+  // The cumulative count per bound, the sum and the count of what it observed.
+  const std::vector<double>& bounds() const { return bounds_; }
+  const std::vector<std::uint64_t>& counts() const { return counts_; }
+  double sum() const { return sum_; }
+  std::uint64_t count() const { return count_; }
+
+  // Adds what another histogram of the same bounds observed (its counts(),
+  // sum() and count()); counts of another length are ignored.
+  void Merge(const std::vector<std::uint64_t>& counts, double sum, std::uint64_t count);
+
   // Appends HELP, TYPE, every bucket, _sum and _count of `name` to `out`.
   void Write(std::string& out, const std::string& name, const std::string& help) const;
 

@@ -33,18 +33,28 @@ struct Console {
   int port = 0;
   std::string token;
   std::string url;  // with #token=…
+  std::string out;  // its standard output and error
 
   explicit Console(const ViewerLog& log, const std::vector<std::string>& more = {}) {
-    const std::string out = log.dir.path + "/console.out";
+    out = log.dir.path + "/console.out";
+    std::filesystem::remove(out);  // an earlier console's address is not this one's
     pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
       const int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       dup2(fd, 1);
       dup2(fd, 2);
-      std::vector<std::string> argv = {GOV_GOVCONSOLE,  "--lineage",    log.dir.path,
-                                       "--lineage-key", log.key_path,   "--listen",
-                                       "127.0.0.1:0",   "--token-file", log.dir.path + "/console.token"};
+      std::vector<std::string> argv = {GOV_GOVCONSOLE,
+                                       "--lineage",
+                                       log.dir.path,
+                                       "--lineage-key",
+                                       log.key_path,
+                                       "--listen",
+                                       "127.0.0.1:0",
+                                       "--token-file",
+                                       log.dir.path + "/console.token",
+                                       "--index",
+                                       log.dir.path + "/console.sqlite"};
       argv.insert(argv.end(), more.begin(), more.end());
       std::vector<char*> args;
       for (std::string& arg : argv) args.push_back(arg.data());
@@ -79,6 +89,7 @@ struct Console {
   httplib::Headers Auth() const { return {{"Authorization", "Bearer " + token}}; }
   Json Get(const std::string& path) const {
     auto response = Client().Get(path.c_str(), Auth());
+    INFO(path << " (" << httplib::to_string(response.error()) << "): govconsole said: " << lineage::ReadFile(out));
     REQUIRE(response);
     INFO(path << ": " << response->body);
     REQUIRE(response->status == 200);
@@ -387,6 +398,48 @@ TEST_CASE("console: a change to the log is seen live, and a tampered log is repo
   CHECK(overview["report"]["failure"]["class"] == "chain");
   auto metrics = console.Client().Get("/metrics", console.Auth());
   CHECK(metrics->body.find("gov_lineage_verified 0\n") != std::string::npos);
+  // The tampered run itself is read from the log as it is now: flagged, not certified.
+  const Json denied = console.Get("/api/runs?verdict=deny&rule=no_network_tools")["runs"][0];
+  CHECK(denied["id"] == log.curl);
+  CHECK(denied["certified"] == false);
+  CHECK(denied["problem"].get<std::string>().find("BODY is not the one its HEAD names") != std::string::npos);
+  const Json page = console.Get("/api/runs/" + log.curl);
+  CHECK(page["run"]["certified"] == false);
+  CHECK(!page.contains("inclusion_proof"));
+}
+
+// The index is a cache: a row that points at another record is never served
+// as the run; the request fails and the index is made again from the log.
+TEST_CASE("console: an index row pointing elsewhere is refused and the index is made again from the log",
+          "[console][server]") {
+  ViewerLog log;
+  const std::string index = log.dir.path + "/console.sqlite";
+  {
+    Console console(log);
+    CHECK(console.Get("/api/runs/" + log.curl)["run"]["rules"][0]["name"] == "no_network_tools");
+  }
+  // While no console runs, the curl row is pointed at the shell's authorization.
+  const lineage::Ran edited = lineage::RunProgram(
+      {"/usr/bin/python3", "-c",
+       "import sqlite3, sys\n"
+       "db = sqlite3.connect(sys.argv[1])\n"
+       "shell = db.execute('SELECT a_seq, a_off, a_len FROM runs WHERE id = ?', (sys.argv[2],)).fetchone()\n"
+       "db.execute('UPDATE runs SET a_seq = ?, a_off = ?, a_len = ? WHERE id = ?', shell + (sys.argv[3],))\n"
+       "db.commit()\n",
+       index, log.shell, log.curl},
+      log.dir.path);
+  INFO(edited.out << edited.err);
+  REQUIRE(edited.code == 0);
+  Console console(log);
+  const std::uint64_t generation = console.Get("/api/changes?after=0")["generation"];
+  auto refused = console.Client().Get(("/api/runs/" + log.curl).c_str(), console.Auth());
+  REQUIRE(refused);
+  CHECK(refused->status == 503);
+  CHECK(refused->body.find("does not match the log") != std::string::npos);
+  console.Get("/api/changes?after=" + std::to_string(generation));
+  const Json fixed = console.Get("/api/runs/" + log.curl);
+  CHECK(fixed["run"]["rules"][0]["name"] == "no_network_tools");
+  CHECK(fixed["run"]["certified"] == true);
 }
 
 #ifdef GOV_GOVD

@@ -199,6 +199,7 @@
       const verdict = el('td');
       verdict.appendChild(el('span', 'badge ' + run.verdict, run.verdict));
       if (!run.certified) verdict.appendChild(el('span', 'badge uncertified', 'uncertified'));
+      if (run.problem) verdict.appendChild(el('span', 'badge deny', 'fails its check'));
       tr.appendChild(verdict);
       tr.appendChild(el('td', null, run.outcome));
       tr.appendChild(appendText(el('td'), run.rules.join(', '), 100));
@@ -220,6 +221,16 @@
       published: page.published,
     });
     for (const link of detail.querySelectorAll('a.run-link')) link.href = '#/run/' + link.textContent;
+    if (page.children_total > page.children.length) {
+      detail.appendChild(el('p', null, 'The first ' + page.children.length + ' of ' + page.children_total +
+        ' children are listed; the Runs view pages through all of them.'));
+    }
+    if (page.run.problem) {
+      const problem = el('p', 'error');
+      problem.id = 'run-problem';
+      appendText(problem, 'This run fails its check against the log: ' + page.run.problem, 2000);
+      detail.insertBefore(problem, detail.firstChild);
+    }
     if (page.inclusion_proof) GovRender.renderInclusion(detail, page.inclusion_proof);
     const exportButton = el('button', null, 'Export the signed lineage bundle');
     exportButton.type = 'button';

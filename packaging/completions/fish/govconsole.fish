@@ -13,4 +13,5 @@ complete -c govconsole -l policy -r -a '(__fish_complete_suffix .govb)' -d 'Poli
 complete -c govconsole -l listen -x -a '127.0.0.1:8080' -d 'Loopback address and port'
 complete -c govconsole -l socket -r -F -d 'Listen on this Unix socket instead'
 complete -c govconsole -l token-file -r -F -d 'The bearer token file'
+complete -c govconsole -l index -r -a '(__fish_complete_suffix .sqlite)' -d 'The index of the log (a cache)'
 complete -c govconsole -l approvals-socket -r -F -d 'govd approvals socket'
