@@ -181,6 +181,22 @@ TEST_CASE("console index: follows the log as it grows, and is made again when th
   CHECK(ByIndex(*index, {}).front() == other.hostile);
 }
 
+TEST_CASE("console index: a line longer than a read chunk, and lines that are no record, are counted and passed",
+          "[console][index]") {
+  const ViewerLog log;
+  const std::string whole = lineage::ReadFile(log.log_path);
+  // 40 MiB of garbage (longer than the 32 MiB the index reads at a time), then a line of another log.
+  lineage::WriteFile(log.log_path, whole + std::string(40u << 20, 'x') + "\n" + "{\"not\":\"a head\"}\n");
+  auto index = OpenIndex(log.dir.path + "/index.sqlite");
+  auto updated = index->Update(log.log_path);
+  REQUIRE(updated.ok());
+  CHECK(updated.value().indexed_bytes == std::filesystem::file_size(log.log_path));
+  CHECK(ByIndex(*index, {}).size() == 5);
+  auto tallies = index->Tallies();
+  REQUIRE(tallies.ok());
+  CHECK(tallies.value().unreadable == 2);
+}
+
 TEST_CASE("console index: a damaged or foreign index file is made again; a link or another user's file is refused",
           "[console][index]") {
   const ViewerLog log;
