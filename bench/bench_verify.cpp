@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/session_log.h"
 #include "runtime/crypto/ed25519.h"
 #include "runtime/crypto/fast_sha256.h"
 #include "runtime/lineage/format.h"
@@ -86,24 +87,9 @@ Authorization RealisticAuthorization(const std::string& run) {
 // start, end, checkpoint per invocation) straight to `path`, with real
 // bodies, hashes and signatures, and returns its size.
 std::uint64_t GenerateLog(const std::string& path, std::uint64_t records, const crypto::PrivateKey& key) {
-  FILE* out = std::fopen(path.c_str(), "wb");
-  if (out == nullptr) {
-    std::perror(path.c_str());
-    std::exit(1);
-  }
-  const std::string log = NewId();
-  std::uint64_t seq = 0;
-  std::string prev = kGenesisPrev;
-  std::uint64_t bytes = 0;
-  auto append = [&](Head head, const std::string& body) {
-    head.seq = seq++;
-    head.log = log;
-    head.prev = prev;
-    std::string line = MakeLine(head, body);
-    prev = DigestOf(std::string_view(line).substr(0, line.find('\t')));
-    std::fwrite(line.data(), 1, line.size(), out);
-    bytes += line.size();
-  };
+  LogFileWriter writer(path);
+  const std::string& log = writer.log();
+  auto append = [&writer](const Head& head, const std::string& body) { writer.Append(head, body); };
   Head header;
   header.type = RecordType::kHeader;
   append(header, Canonical(Json{{"format", kLogFormat}, {"log", log}, {"created_unix_ns", 0}}));
@@ -125,7 +111,7 @@ std::uint64_t GenerateLog(const std::string& path, std::uint64_t records, const 
                {"ask_answer", ""},
                {"execute", true}};
   const std::string auth_template = Canonical(body);
-  while (seq + 4 <= records) {
+  while (writer.seq() + 4 <= records) {
     std::string run = NewId();
     std::string text = auth_template;
     for (std::size_t at = text.find(template_run); at != std::string::npos; at = text.find(template_run, at)) {
@@ -155,10 +141,10 @@ std::uint64_t GenerateLog(const std::string& path, std::uint64_t records, const 
                               {"exec_error", ""}}));
     Head c;
     c.type = RecordType::kCheckpoint;
-    append(c, CheckpointBody(log, seq, prev, {{"/usr/bin/git", auth.request.program_sha256}}, {run}, key, nullptr));
+    append(c, CheckpointBody(log, writer.seq(), writer.prev(), {{"/usr/bin/git", auth.request.program_sha256}}, {run},
+                             key, nullptr));
   }
-  std::fclose(out);
-  return bytes;
+  return writer.bytes();
 }
 
 int Main(int argc, char** argv) {

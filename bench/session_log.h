@@ -1,7 +1,7 @@
-// A session-shaped lineage log for the benchmarks (bench_viewer,
-// bench_console): sessions of one bash, a make under it and cc under make,
-// one deny in ten, a signed checkpoint every 50 runs, with real hashes and
-// signatures.
+// Lineage logs written straight to a file for the benchmarks (bench_verify,
+// bench_viewer, bench_console), with real hashes and signatures: a writer,
+// and session-shaped logs (one bash, a make under it and cc under make, one
+// deny in ten, a signed checkpoint every 50 runs).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +18,41 @@
 
 namespace gov::lineage {
 
+// Appends records to a new log file, chaining each HEAD to the one before.
+class LogFileWriter {
+ public:
+  explicit LogFileWriter(const std::string& path) : out_(std::fopen(path.c_str(), "wb")) {
+    if (out_ == nullptr) {
+      std::perror(path.c_str());
+      std::exit(1);
+    }
+  }
+  ~LogFileWriter() { std::fclose(out_); }
+  LogFileWriter(const LogFileWriter&) = delete;
+  LogFileWriter& operator=(const LogFileWriter&) = delete;
+
+  void Append(Head head, const std::string& body) {
+    head.seq = seq_++;
+    head.log = log_;
+    head.prev = prev_;
+    const std::string line = MakeLine(head, body);
+    prev_ = DigestOf(std::string_view(line).substr(0, line.find('\t')));
+    std::fwrite(line.data(), 1, line.size(), out_);
+    bytes_ += line.size();
+  }
+  const std::string& log() const { return log_; }
+  std::uint64_t seq() const { return seq_; }  // the next record's
+  const std::string& prev() const { return prev_; }
+  std::uint64_t bytes() const { return bytes_; }
+
+ private:
+  FILE* out_;
+  std::string log_ = NewId();
+  std::uint64_t seq_ = 0;
+  std::string prev_ = kGenesisPrev;
+  std::uint64_t bytes_ = 0;
+};
+
 // A run's three records as a session writes them, plus its place in the tree.
 struct RunShape {
   std::string program;
@@ -31,22 +66,9 @@ struct RunShape {
 // every 50 runs and at the end (real hashes and signatures).
 inline void GenerateSessionLog(const std::string& path, std::uint64_t runs, const crypto::PrivateKey& key) {
   using Json = nlohmann::json;
-  FILE* out = std::fopen(path.c_str(), "wb");
-  if (out == nullptr) {
-    std::perror(path.c_str());
-    std::exit(1);
-  }
-  const std::string log = NewId();
-  std::uint64_t seq = 0;
-  std::string prev = kGenesisPrev;
-  auto append = [&](Head head, const std::string& body) {
-    head.seq = seq++;
-    head.log = log;
-    head.prev = prev;
-    const std::string line = MakeLine(head, body);
-    prev = DigestOf(std::string_view(line).substr(0, line.find('\t')));
-    std::fwrite(line.data(), 1, line.size(), out);
-  };
+  LogFileWriter writer(path);
+  const std::string& log = writer.log();
+  auto append = [&writer](const Head& head, const std::string& body) { writer.Append(head, body); };
   Head header;
   header.type = RecordType::kHeader;
   append(header, Canonical(Json{{"format", kLogFormat}, {"log", log}, {"created_unix_ns", 0}}));
@@ -133,11 +155,10 @@ inline void GenerateSessionLog(const std::string& path, std::uint64_t runs, cons
     if (since_checkpoint.size() == 50 || i + 1 == runs) {
       Head c;
       c.type = RecordType::kCheckpoint;
-      append(c, CheckpointBody(log, seq, prev, {}, since_checkpoint, key, nullptr));
+      append(c, CheckpointBody(log, writer.seq(), writer.prev(), {}, since_checkpoint, key, nullptr));
       since_checkpoint.clear();
     }
   }
-  std::fclose(out);
 }
 
 }  // namespace gov::lineage
