@@ -90,9 +90,6 @@ std::uint64_t GenerateLog(const std::string& path, std::uint64_t records, const 
   LogFileWriter writer(path);
   const std::string& log = writer.log();
   auto append = [&writer](const Head& head, const std::string& body) { writer.Append(head, body); };
-  Head header;
-  header.type = RecordType::kHeader;
-  append(header, Canonical(Json{{"format", kLogFormat}, {"log", log}, {"created_unix_ns", 0}}));
   // One authorization body rendered by the recorder's own encoder is too
   // slow to repeat a million times; reuse its shape with the run id swapped.
   const std::string template_run(32, '0');

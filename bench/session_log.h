@@ -18,7 +18,8 @@
 
 namespace gov::lineage {
 
-// Appends records to a new log file, chaining each HEAD to the one before.
+// A new log file, its header record written; appends records, chaining
+// each HEAD to the one before.
 class LogFileWriter {
  public:
   explicit LogFileWriter(const std::string& path) : out_(std::fopen(path.c_str(), "wb")) {
@@ -26,6 +27,9 @@ class LogFileWriter {
       std::perror(path.c_str());
       std::exit(1);
     }
+    Head header;
+    header.type = RecordType::kHeader;
+    Append(header, Canonical(nlohmann::json{{"format", kLogFormat}, {"log", log_}, {"created_unix_ns", 0}}));
   }
   ~LogFileWriter() { std::fclose(out_); }
   LogFileWriter(const LogFileWriter&) = delete;
@@ -69,9 +73,6 @@ inline void GenerateSessionLog(const std::string& path, std::uint64_t runs, cons
   LogFileWriter writer(path);
   const std::string& log = writer.log();
   auto append = [&writer](const Head& head, const std::string& body) { writer.Append(head, body); };
-  Head header;
-  header.type = RecordType::kHeader;
-  append(header, Canonical(Json{{"format", kLogFormat}, {"log", log}, {"created_unix_ns", 0}}));
   const std::string policy_digest = "sha256:" + std::string(64, 'b');
   std::string shell, make;
   std::vector<std::string> since_checkpoint;
