@@ -789,6 +789,7 @@ ErrorOr<void> RunIndex::CreateSchema() {
   indexed_bytes_ = indexed_lines_ = last_line_offset_ = 0;
   last_head_digest_.clear();
   next_n_ = 1;
+  building_ = false;
   return {};
 }
 
@@ -848,10 +849,10 @@ ErrorOr<IndexUpdate> RunIndex::Update(const std::string& log_path,
     // A build from nothing writes without a journal (about a third faster)
     // and marks the file as an index of this format only when it is done:
     // a build cut short is redone from the start by the next Open.
-    const bool from_scratch = offset == 0 && offset < size;
-    if (from_scratch) {
+    if (offset == 0 && offset < size && !building_) {
       Exec(db_, "DELETE FROM meta WHERE key = 'format'");
       SetJournal(db_, true);
+      building_ = true;  // until an update reaches the end of the log
     }
     // One chunk buffer for the whole update, never zero-filled.
     const std::unique_ptr<char[]> chunk_buffer(new char[kChunkBytes]);
@@ -969,9 +970,10 @@ ErrorOr<IndexUpdate> RunIndex::Update(const std::string& log_path,
       offset = at;
       if (progress) progress(offset, size);
     }
-    if (from_scratch) {
+    if (building_) {
       SetJournal(db_, false);
       SetMeta(db_, "format", kIndexFormat);
+      building_ = false;
     }
     update.indexed_bytes = indexed_bytes_;
     return update;

@@ -122,6 +122,7 @@ class RunIndex {
   std::uint64_t last_line_offset_ = 0;
   std::string last_head_digest_;
   std::uint64_t next_n_ = 1;
+  bool building_ = false;  // a build from nothing is under way (no journal, no format mark yet)
 };
 
 }  // namespace gov::console
