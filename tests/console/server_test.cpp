@@ -619,7 +619,8 @@ TEST_CASE("console: --token-file - takes the token from standard input, and only
   CHECK(WIFEXITED(status));
 }
 
-TEST_CASE("console: refuses a readable token file and a non-loopback address", "[console][server]") {
+TEST_CASE("console: refuses a readable token file, a non-loopback address and an index it must not write",
+          "[console][server]") {
   ViewerLog log;
   const std::string token = log.dir.path + "/open.token";
   lineage::WriteFile(token, std::string(64, 'a'));
@@ -635,6 +636,21 @@ TEST_CASE("console: refuses a readable token file and a non-loopback address", "
                           log.dir.path);
   CHECK(remote.code == 78);
   CHECK(remote.err.find("only loopback") != std::string::npos);
+  // An index path that is a symbolic link (to a file the console must not overwrite) or a directory.
+  const std::string victim = log.dir.path + "/victim";
+  lineage::WriteFile(victim, "keep me");
+  const std::string link = log.dir.path + "/index.sqlite";
+  REQUIRE(symlink(victim.c_str(), link.c_str()) == 0);
+  for (const std::string& index : {link, log.dir.path}) {
+    const lineage::Ran refused = lineage::RunProgram(
+        {GOV_GOVCONSOLE, "--lineage", log.dir.path, "--lineage-key", log.key_path, "--listen", "127.0.0.1:0",
+         "--token-file", log.dir.path + "/t", "--index", index},
+        log.dir.path);
+    INFO(refused.err);
+    CHECK(refused.code == 78);
+    CHECK(refused.err.find("is not a regular file (left as it is)") != std::string::npos);
+  }
+  CHECK(lineage::ReadFile(victim) == "keep me");
 }
 
 TEST_CASE("console: --socket serves on a Unix socket of mode 0600, replaces only a stale socket, and removes it",
