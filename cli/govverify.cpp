@@ -222,11 +222,9 @@ ErrorOr<Json> ViewerDataOf(const std::string& path, const std::string& standard_
     if (access((path + "/" + std::string(lineage::kLogFileName)).c_str(), F_OK) == 0) {
       file += "/" + std::string(lineage::kLogFileName);
     }
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    if (!in && !in.eof()) return Error{"cannot read " + file};
-    text = bytes.str();
+    auto bytes = input::ReadInputFile(file, SIZE_MAX);
+    if (!bytes.ok()) return bytes.error();
+    text = std::move(bytes).value();
   }
   console::ProofViewerInput input;
   input.bytes = text;
