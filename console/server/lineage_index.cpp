@@ -43,7 +43,7 @@ LineageIndex::~LineageIndex() {
 
 ErrorOr<void> LineageIndex::Start(const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
   auto opened = RunIndex::Open(index_path_);
-  if (!opened.ok()) return opened.error();
+  if (!opened.ok()) return Error{"--index " + index_path_ + ": " + opened.error().message};
   {
     std::lock_guard<std::mutex> lock(index_mutex_);
     index_ = std::move(opened).value();

@@ -43,7 +43,8 @@ class LineageIndex {
   LineageIndex& operator=(const LineageIndex&) = delete;
 
   // Opens the index, brings it up to the log (`progress`: bytes done, log
-  // size) and starts verifying the log in the background.
+  // size) and starts verifying the log in the background. An index that
+  // cannot be used is an error starting "--index PATH: ".
   ErrorOr<void> Start(const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});
 
   // When the log changed: indexes what it gained (the whole log again when

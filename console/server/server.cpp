@@ -160,9 +160,7 @@ ErrorOr<void> ServeConsole(const ConsoleOptions& options, const std::function<vo
                            const std::function<bool()>& stop) {
   if (sodium_init() < 0) return Error{"libsodium cannot start"};
   LineageIndex index(options.lineage_dir, options.keys, options.index_path);
-  if (auto started = index.Start(options.index_progress); !started.ok()) {
-    return Error{"--index " + options.index_path + ": " + started.error().message};
-  }
+  if (auto started = index.Start(options.index_progress); !started.ok()) return started.error();
   const Json host = HostMechanisms();
   std::mutex refresh_mutex;
   std::string refresh_error;

@@ -651,6 +651,15 @@ TEST_CASE("console: refuses a readable token file, a non-loopback address and an
     CHECK(refused.err.find("is not a regular file (left as it is)") != std::string::npos);
   }
   CHECK(lineage::ReadFile(victim) == "keep me");
+  // A lineage directory without its log is unreadable input (66), not a bad index.
+  const lineage::TempDir empty;
+  const lineage::Ran no_log =
+      lineage::RunProgram({GOV_GOVCONSOLE, "--lineage", empty.path, "--lineage-key", log.key_path, "--listen",
+                           "127.0.0.1:0", "--token-file", log.dir.path + "/t", "--index", empty.path + "/index.sqlite"},
+                          log.dir.path);
+  INFO(no_log.err);
+  CHECK(no_log.code == 66);
+  CHECK(no_log.err.find("lineage.log") != std::string::npos);
 }
 
 TEST_CASE("console: --socket serves on a Unix socket of mode 0600, replaces only a stale socket, and removes it",
