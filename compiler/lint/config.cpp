@@ -2,7 +2,6 @@
 // a lint::Config. toml++ reports syntax errors by throwing; they are caught
 // here and become GOV4001 diagnostics, so nothing escapes this file.
 #include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -16,6 +15,7 @@
 
 #include "compiler/diagnostics/suggest.h"
 #include "compiler/lint/lint.h"
+#include "runtime/support/toml.h"
 
 namespace gov::lint {
 

@@ -4,7 +4,6 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +15,7 @@
 #include <string_view>
 
 #include "runtime/support/path.h"
+#include "runtime/support/toml.h"
 
 namespace gov::config {
 

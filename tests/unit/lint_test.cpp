@@ -588,6 +588,16 @@ TEST_CASE("GOV4001 points at toml++'s error position", "[lint]") {
   CHECK(parsed->config.levels.empty());
 }
 
+TEST_CASE("GOV4001 for a table header whose key starts with no key character", "[lint]") {
+  // toml++ 3.3 asserted this could not happen (runtime/support/toml.h).
+  for (const char* text : {"[ +\"lint\"]\n", "[[[1]]]\n", "[[=\n"}) {
+    INFO(text);
+    auto parsed = Parse(text);
+    const Diagnostic& d = SingleConfigError(*parsed, Kind::kConfigSyntax);
+    CHECK_THAT(d.message, Catch::StartsWith("gov.toml is not valid TOML: "));
+  }
+}
+
 TEST_CASE("GOV4001 at the end of a line has an empty span there", "[lint]") {
   auto parsed = Parse("[lint\nGOV3010 = \"off\"\n");
   const Diagnostic& d = SingleConfigError(*parsed, Kind::kConfigSyntax);
