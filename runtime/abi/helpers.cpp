@@ -12,7 +12,7 @@ namespace gov::abi {
 namespace {
 
 // Copies `text` to out[0, capacity); its length, or -1 if it does not fit.
-std::int64_t Emit(const std::string& text, char* out, std::uint64_t capacity) {
+std::int64_t Emit(std::string_view text, char* out, std::uint64_t capacity) {
   if (text.size() > capacity) return -1;
   if (!text.empty()) std::memcpy(out, text.data(), text.size());
   return static_cast<std::int64_t>(text.size());
@@ -76,31 +76,47 @@ std::int64_t NormalizeInto(std::string_view first, std::string_view second, bool
   return static_cast<std::int64_t>(length);
 }
 
-std::int64_t PathJoin(const char* a, std::uint64_t a_size, const char* b, std::uint64_t b_size, char* out,
-                      std::uint64_t capacity) noexcept {
-  std::string_view base = View(a, a_size);
-  std::string_view rest = View(b, b_size);
-  bool rest_absolute = !rest.empty() && rest.front() == '/';
-  std::int64_t written = rest_absolute ? NormalizeInto(rest, {}, false, out, capacity)
-                                       : NormalizeInto(base, rest, true, out, capacity);
-  if (written >= 0) return written;
-  return Emit(paths::Join(base, rest), out, capacity);
+// True when `path`'s `/`-separated segments, from `start` on, are neither
+// empty, `.` nor `..` (a path with no segment there is not).
+bool NormalSegmentsFrom(std::string_view path, std::size_t start) {
+  if (start >= path.size()) return false;
+  while (true) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view segment = path.substr(start, end - start);
+    if (segment.empty() || segment == "." || segment == "..") return false;
+    if (end == path.size()) return true;
+    start = end + 1;
+  }
 }
 
 // True when `path` is absolute and already in paths::Normalize form: `/`,
 // or `/`-separated segments that are neither empty, `.` nor `..`.
 bool IsNormalAbsolute(std::string_view path) {
   if (path.empty() || path[0] != '/') return false;
-  if (path.size() == 1) return true;
-  std::size_t start = 1;
-  while (start <= path.size()) {
-    std::size_t end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    std::string_view segment = path.substr(start, end - start);
-    if (segment.empty() || segment == "." || segment == "..") return false;
-    start = end + 1;
+  return path.size() == 1 || NormalSegmentsFrom(path, 1);
+}
+
+std::int64_t PathJoin(const char* a, std::uint64_t a_size, const char* b, std::uint64_t b_size, char* out,
+                      std::uint64_t capacity) noexcept {
+  std::string_view base = View(a, a_size);
+  std::string_view rest = View(b, b_size);
+  // The common case, `cwd / "src/x.c"`: a normal absolute base and a
+  // relative path of normal segments join into a normal path as they are.
+  if (IsNormalAbsolute(base) && NormalSegmentsFrom(rest, 0) && rest.front() != '/') {
+    std::uint64_t separator = base.size() > 1 ? 1 : 0;
+    std::uint64_t size = base.size() + separator + rest.size();
+    if (size > capacity) return -1;
+    std::memcpy(out, base.data(), base.size());
+    if (separator != 0) out[base.size()] = '/';
+    std::memcpy(out + base.size() + separator, rest.data(), rest.size());
+    return static_cast<std::int64_t>(size);
   }
-  return true;
+  bool rest_absolute = !rest.empty() && rest.front() == '/';
+  std::int64_t written = rest_absolute ? NormalizeInto(rest, {}, false, out, capacity)
+                                       : NormalizeInto(base, rest, true, out, capacity);
+  if (written >= 0) return written;
+  return Emit(paths::Join(base, rest), out, capacity);
 }
 
 int PathUnder(const char* path, std::uint64_t path_size, const char* root, std::uint64_t root_size) noexcept {
@@ -118,6 +134,8 @@ int PathUnder(const char* path, std::uint64_t path_size, const char* root, std::
 std::int64_t PathUnary(std::uint32_t op, const char* a, std::uint64_t a_size, char* out,
                        std::uint64_t capacity) noexcept {
   std::string_view text = View(a, a_size);
+  // `path(cwd)`, `path(env["HOME"])`: already normal, copied as it is.
+  if (op == GOV_PATH_NORMALIZE && IsNormalAbsolute(text)) return Emit(text, out, capacity);
   // Without allocating: normalize into `out`, then cut the part wanted.
   if (op <= GOV_PATH_EXT) {
     std::int64_t written = NormalizeInto(text, {}, false, out, capacity);
