@@ -90,15 +90,15 @@ run_tests() {
   ctest --preset "$preset"
 }
 
+# The asan preset builds the libFuzzer targets beside the tests, on the same
+# coverage-instrumented libraries (the fuzz preset builds them alone, -O1).
 fuzz_briefly() {
-  log "building the fuzz targets"
-  cmake --preset fuzz >/dev/null
-  cmake --build --preset fuzz --target fuzz_check fuzz_bundle fuzz_readers
+  local dir=$1
   # A fixed seed and run count keep CI deterministic; set GOV_FUZZ_RUNS=-1
   # and GOV_FUZZ_SECONDS to fuzz for longer.
   local runs=${GOV_FUZZ_RUNS:-20000}
   local seconds=${GOV_FUZZ_SECONDS:-300}
-  for target in build/fuzz/fuzz/fuzz_*; do
+  for target in "$dir"/fuzz/fuzz_*; do
     [ -x "$target" ] || continue
     local name corpus
     name=$(basename "$target")
@@ -142,10 +142,25 @@ case "$command" in
     install_deps jq   # tests/govrun: `jq -n env` shows what environment examples/agent.gov passes
     install_node_modules
     build release
+    # The sanitizer build runs at the lowest priority beside the release
+    # suite: it takes the CPU the tests leave idle (they wait on processes,
+    # fsync and a browser much of the time) and yields it to them at once.
+    log "configuring preset 'asan'; building it in the background (build/asan.log) while the release tests run"
+    cmake --preset asan >/dev/null
+    nice -n 19 cmake --build --preset asan >build/asan.log 2>&1 &
+    asan_build=$!
+    trap 'kill "$asan_build" 2>/dev/null || true' EXIT
     run_tests release
-    build asan
+    log "waiting for the build of preset 'asan'"
+    if ! wait "$asan_build"; then
+      tail -n 60 build/asan.log
+      log "the build of preset 'asan' failed (build/asan.log)"
+      exit 1
+    fi
+    trap - EXIT
+    tail -n 1 build/asan.log
     run_tests asan
-    fuzz_briefly
+    fuzz_briefly build/asan
     log "all tests passed"
     ;;
   *)
