@@ -147,9 +147,11 @@ case "$command" in
     # fsync and a browser much of the time) and yields it to them at once.
     log "configuring preset 'asan'; building it in the background (build/asan.log) while the release tests run"
     cmake --preset asan >/dev/null
-    nice -n 19 cmake --build --preset asan >build/asan.log 2>&1 &
+    # In a session of its own, so that a failure below stops the whole build
+    # (cmake, ninja and the compilers), not only cmake.
+    setsid -w nice -n 19 cmake --build --preset asan >build/asan.log 2>&1 &
     asan_build=$!
-    trap 'kill "$asan_build" 2>/dev/null || true' EXIT
+    trap 'kill -- -"$asan_build" 2>/dev/null || kill "$asan_build" 2>/dev/null || true' EXIT
     run_tests release
     log "waiting for the build of preset 'asan'"
     if ! wait "$asan_build"; then
