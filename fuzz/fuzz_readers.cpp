@@ -242,6 +242,8 @@ void WriteSeeds(const std::string& dir) {
     auth.rules.push_back({1, "build", "allow", "builds"});
     auth.obligations.has_write = true;
     auth.obligations.write = {"/work/repo"};
+    auth.obligations.has_create = true;
+    auth.obligations.create = {"/tmp/out"};
     lineage::Start start;
     start.run_id = auth.run_id;
     start.limits.push_back({"timeout", "govrun", "600000ms"});

@@ -27,8 +27,15 @@ const ContextFieldInfo* CheckedModule::FindContext(std::string_view name) const 
 
 const std::vector<ObligationSpec>& KnownObligations() {
   static const std::vector<ObligationSpec> specs = {
-      {"timeout", "duration"}, {"memory", "size"},      {"processes", "int"},    {"network", "none | loopback | any"},
-      {"read", "list<path>"},  {"write", "list<path>"}, {"env", "list<string>"}, {"capabilities", "list<string>"},
+      {"timeout", "duration"},
+      {"memory", "size"},
+      {"processes", "int"},
+      {"network", "none | loopback | any"},
+      {"read", "list<path>"},
+      {"write", "list<path>"},
+      {"create", "list<path>"},
+      {"env", "list<string>"},
+      {"capabilities", "list<string>"},
   };
   return specs;
 }
@@ -493,7 +500,8 @@ class ModuleChecker {
     if (name == "timeout") want = Type::Of(TypeKind::kDuration);
     else if (name == "memory") want = Type::Of(TypeKind::kSize);
     else if (name == "processes") want = Int();
-    else if (name == "read" || name == "write") want = Type::ListOf(PathType());
+    else if (name == "read" || name == "write" || name == "create")
+      want = Type::ListOf(PathType());
     else if (name == "env" || name == "capabilities") want = Type::ListOf(String());
     else {
       std::string known;
@@ -514,7 +522,7 @@ class ModuleChecker {
       Emit(Kind::kInvalidLiteral, obligation.value->span, fmt::format("`{}` must be greater than zero", name));
       return std::nullopt;
     }
-    if (name == "read" || name == "write") {
+    if (name == "read" || name == "write" || name == "create") {
       for (const Value& item : v.items) {
         if (item.text.empty() || item.text.front() != '/') {
           Emit(Kind::kInvalidLiteral, obligation.value->span,

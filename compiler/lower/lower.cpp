@@ -49,10 +49,12 @@ ir::Obligations LowerObligations(const std::vector<check::CheckedObligation>& ob
       out.network = v.text == "none"       ? ir::Network::kNone
                     : v.text == "loopback" ? ir::Network::kLoopback
                                            : ir::Network::kAny;
-    } else if (o.name == "read" || o.name == "write" || o.name == "env" || o.name == "capabilities") {
+    } else if (o.name == "read" || o.name == "write" || o.name == "create" || o.name == "env" ||
+               o.name == "capabilities") {
+      const bool is_paths = o.name == "read" || o.name == "write" || o.name == "create";
       std::vector<std::string> items;
       for (const check::Value& item : v.items) {
-        items.push_back(o.name == "read" || o.name == "write" ? paths::Normalize(item.text) : item.text);
+        items.push_back(is_paths ? paths::Normalize(item.text) : item.text);
       }
       items = sorted_unique(std::move(items));
       if (o.name == "read") {
@@ -61,6 +63,9 @@ ir::Obligations LowerObligations(const std::vector<check::CheckedObligation>& ob
       } else if (o.name == "write") {
         out.has_write = true;
         out.write = std::move(items);
+      } else if (o.name == "create") {
+        out.has_create = true;
+        out.create = std::move(items);
       } else if (o.name == "capabilities") {
         out.has_capabilities = true;
         out.capabilities = std::move(items);

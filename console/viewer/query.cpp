@@ -270,7 +270,7 @@ std::string RunText(const Json& run, const Json& data) {
   if (obligations.value("processes", 0) > 0)
     field("processes", std::to_string(obligations["processes"].get<std::int64_t>()));
   if (obligations.value("network", "unset") != "unset") field("network", obligations.value("network", ""));
-  for (const char* list : {"read", "write", "env", "capabilities"})
+  for (const char* list : {"read", "write", "create", "env", "capabilities"})
     field(list, JoinShown(obligations.value(list, Json::array())));
   if (run.contains("start")) {
     for (const auto& limit : run["start"].value("limits", Json::array())) {

@@ -310,6 +310,14 @@ std::uint64_t WriteRights(int abi, bool devices) {
   return rights;
 }
 
+// What `create` grants beneath its paths: making regular files, directories
+// and symbolic links, and writing what is opened there — no removal, no
+// rename away or over (both need a removal right), no link across
+// directories (REFER), no truncation (the caller requires ABI >= 3, where
+// TRUNCATE is handled; a file the open itself creates is not truncated).
+constexpr std::uint64_t kCreateRights = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG |
+                                        LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_SYM;
+
 // Read-only locations every dynamically linked program needs to start.
 // Root-owned system paths: opened by name.
 const char* const kLoaderReadPaths[] = {"/lib",       "/lib32",       "/lib64",      "/libx32",          "/usr/lib",
@@ -1155,11 +1163,22 @@ std::optional<Failure> PlanLandlock(PlannedState& state, const ir::Obligations& 
   const bool devices = caps.Keeps(CAP_MKNOD);
   const bool confined_network =
       obligations.network == ir::Network::kNone || obligations.network == ir::Network::kLoopback;
-  const char* name = obligations.has_read && obligations.has_write ? "read/write"
-                     : obligations.has_read                        ? "read"
-                                                                   : "write";
+  const bool confined_writes = obligations.has_write || obligations.has_create;
+  // The obligations a failure is reported against ("read/create"), else
+  // the baseline every run gets.
+  std::string name;
+  for (const auto& [set, obligation] :
+       {std::pair{obligations.has_read, "read"}, std::pair{obligations.has_write, "write"},
+        std::pair{obligations.has_create, "create"}}) {
+    if (set) {
+      name += (name.empty() ? "" : "/") + std::string(obligation);
+    }
+  }
+  if (name.empty()) {
+    name = "baseline";
+  }
   if (abi < 1) {
-    if (obligations.has_read || obligations.has_write) {
+    if (obligations.has_read || confined_writes) {
       return Refuse(name, "Landlock is not available in this kernel (not built in or not enabled as an LSM)");
     }
     state.limits.push_back({"baseline",
@@ -1168,6 +1187,11 @@ std::optional<Failure> PlanLandlock(PlannedState& state, const ir::Obligations& 
                             "processes outside the run are protected by ordinary same-user rules only",
                             "always"});
     return std::nullopt;
+  }
+  if (obligations.has_create && abi < 3) {
+    return Refuse("create", "Landlock ABI " + std::to_string(abi) +
+                                " cannot forbid truncation (ABI 3, Linux 6.2, can): a run could empty the files it "
+                                "may not remove");
   }
   const std::uint64_t write_rights = WriteRights(abi, devices);
   // Writes are always handled: without a `write` obligation they are
@@ -1183,8 +1207,7 @@ std::optional<Failure> PlanLandlock(PlannedState& state, const ir::Obligations& 
   const std::uint64_t handled = attr.handled_access_fs;
   const long fd = syscall(SYS_landlock_create_ruleset, &attr, RulesetAttrSize(abi), 0);
   if (fd < 0) {
-    return Refuse(obligations.has_read || obligations.has_write ? name : "baseline",
-                  std::string("landlock_create_ruleset: ") + ErrnoText(errno));
+    return Refuse(name, std::string("landlock_create_ruleset: ") + ErrnoText(errno));
   }
   state.landlock = UniqueFd(static_cast<int>(fd));
   const int ruleset = state.landlock.get();
@@ -1201,7 +1224,7 @@ std::optional<Failure> PlanLandlock(PlannedState& state, const ir::Obligations& 
   };
   auto everywhere_but_system = [&]() -> std::optional<Failure> {
     if (auto granted = GrantOutsideSystemInterfaces(ruleset, write_rights, handled); !granted.ok()) {
-      return Refuse(obligations.has_write ? name : "baseline", granted.error().message);
+      return Refuse(confined_writes ? name : "baseline", granted.error().message);
     }
     return std::nullopt;
   };
@@ -1233,7 +1256,8 @@ std::optional<Failure> PlanLandlock(PlannedState& state, const ir::Obligations& 
     }
     state.limits.push_back({"read", mechanism(), JoinPaths(obligations.read)});
   }
-  if (obligations.has_write) {
+  if (confined_writes) {
+    // Without `write`, a `create` run writes nowhere else (write = []).
     for (const std::string& path : obligations.write) {
       // `/` stands for everything but the system interfaces; a path beneath
       // them (`/dev/shm`) is granted as named.
@@ -1241,18 +1265,31 @@ std::optional<Failure> PlanLandlock(PlannedState& state, const ir::Obligations& 
         return failure;
       }
     }
+    if (obligations.has_write) {
+      std::string text = mechanism();
+      if (abi < 3) {
+        text +=
+            "; truncate(2), truncating read-only opens, openat2 and io_uring refused by seccomp (Landlock below "
+            "ABI 3 cannot restrict truncation)";
+      }
+      state.limits.push_back({"write", text, JoinPaths(obligations.write)});
+    }
+    if (obligations.has_create) {
+      for (const std::string& path : obligations.create) {
+        if (auto failure = add(path, kCreateRights & write_rights, true)) {
+          return failure;
+        }
+      }
+      state.limits.push_back({"create",
+                              mechanism() + ": make files, directories and links and write them; no removal, "
+                                            "rename or truncation",
+                              JoinPaths(obligations.create)});
+    }
     for (const char* path : kAlwaysWritable) {
       if (auto failure = add(path, LANDLOCK_ACCESS_FS_WRITE_FILE)) {
         return failure;
       }
     }
-    std::string text = mechanism();
-    if (abi < 3) {
-      text +=
-          "; truncate(2), truncating read-only opens, openat2 and io_uring refused by seccomp (Landlock below "
-          "ABI 3 cannot restrict truncation)";
-    }
-    state.limits.push_back({"write", text, JoinPaths(obligations.write)});
   } else {
     if (auto failure = everywhere_but_system()) {
       return failure;

@@ -907,6 +907,44 @@ ir::Obligations MergeObligations(const ir::Policy& policy, const gov_decision& d
 
 namespace {
 
+// Whether obligations confine writes (`write`, `create` or both).
+bool ConfinesWrites(const ir::Obligations& o) {
+  return o.has_write || o.has_create;
+}
+
+// Paths a run may create beneath: its `write` and `create` paths.
+std::vector<std::string> CreatablePaths(const ir::Obligations& o) {
+  std::vector<std::string> all = o.write;
+  all.insert(all.end(), o.create.begin(), o.create.end());
+  return ReducePrefixSet(std::move(all));
+}
+
+// Merges the write confinement of `o` into `merged`. Each rule permits all
+// write rights beneath its `write` paths (none when it has only `create`)
+// and creation beneath its `write` and `create` paths; a rule with neither
+// permits everything. The merge intersects both sets: `write` becomes the
+// intersection of the full-write sets, `create` that of the creatable sets
+// without what lies beneath the new `write`.
+void MergeWritesInto(ir::Obligations& merged, const ir::Obligations& o) {
+  if (!ConfinesWrites(o)) return;
+  std::vector<std::string> full;
+  std::vector<std::string> creatable;
+  if (ConfinesWrites(merged)) {
+    full = IntersectPrefixSets(merged.write, o.write);
+    creatable = IntersectPrefixSets(CreatablePaths(merged), CreatablePaths(o));
+  } else {
+    full = ReducePrefixSet(o.write);
+    creatable = CreatablePaths(o);
+  }
+  std::erase_if(creatable, [&](const std::string& path) {
+    return std::any_of(full.begin(), full.end(), [&](const std::string& top) { return paths::Under(path, top); });
+  });
+  merged.has_write = merged.has_write || o.has_write;
+  merged.has_create = merged.has_create || o.has_create;
+  merged.write = merged.has_write ? std::move(full) : std::vector<std::string>{};
+  merged.create = merged.has_create ? std::move(creatable) : std::vector<std::string>{};
+}
+
 // Merges `o` into `merged` (see MergeObligations).
 void MergeInto(ir::Obligations& merged, const ir::Obligations& o) {
   auto min_set = [](std::int64_t& into, std::int64_t value) {
@@ -923,10 +961,7 @@ void MergeInto(ir::Obligations& merged, const ir::Obligations& o) {
     merged.read = merged.has_read ? IntersectPrefixSets(merged.read, o.read) : ReducePrefixSet(o.read);
     merged.has_read = true;
   }
-  if (o.has_write) {
-    merged.write = merged.has_write ? IntersectPrefixSets(merged.write, o.write) : ReducePrefixSet(o.write);
-    merged.has_write = true;
-  }
+  MergeWritesInto(merged, o);
   if (o.has_env) {
     merged.env = merged.has_env ? ir::IntersectEnvEntries(merged.env, o.env) : ir::IntersectEnvEntries(o.env, o.env);
     merged.has_env = true;

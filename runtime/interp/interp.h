@@ -119,7 +119,8 @@ bool DenyUnknownRules(const RuleLookup& rules, gov_decision& decision);
 // the merge over rules[0..rule_count) — an allow's deciding rules; an ask's
 // ask rules and the matching allow rules listed after them, which apply if
 // the ask is approved (scalars: minimum of set limits, narrowest network;
-// read/write: intersection of path-prefix sets; env and capabilities:
+// read/write: intersection of path-prefix sets; create: intersection of
+// what may be created, without what `write` already grants; env and capabilities:
 // intersection of names; lists no such rule sets stay unset). A deny or an
 // error: no obligations.
 ir::Obligations MergeObligations(const RuleLookup& rules, const gov_decision& decision);

@@ -544,9 +544,11 @@ class Validator {
     }
     if (!o.has_read && !o.read.empty()) return "read paths without has_read";
     if (!o.has_write && !o.write.empty()) return "write paths without has_write";
+    if (!o.has_create && !o.create.empty()) return "create paths without has_create";
     if (!o.has_env && !o.env.empty()) return "env names without has_env";
     if (std::string e = CheckPathList(o.read, "read"); !e.empty()) return e;
     if (std::string e = CheckPathList(o.write, "write"); !e.empty()) return e;
+    if (std::string e = CheckPathList(o.create, "create"); !e.empty()) return e;
     if (!SortedUnique(o.env)) return "env names are not sorted and unique";
     for (const std::string& entry : o.env) {
       if (!IsEnvEntry(entry)) return "env entry is neither a variable name nor NAME*";

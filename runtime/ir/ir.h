@@ -159,6 +159,11 @@ struct Obligations {
   std::vector<std::string> read;   // absolute normalized paths
   bool has_write = false;
   std::vector<std::string> write;
+  // `create`: beneath these paths new files, directories and links may be
+  // made and written, nothing removed, renamed or truncated. A rule with
+  // `create` and no `write` may write nowhere else (docs/language.md).
+  bool has_create = false;
+  std::vector<std::string> create;
   bool has_env = false;
   std::vector<std::string> env;    // sorted, unique variable names
   // Linux capabilities the command may keep (runtime/ir/capabilities.h

@@ -1,4 +1,4 @@
-// The byte format of a Decision IR policy (format version 3). Layout, byte
+// The byte format of a Decision IR policy (format version 4). Layout, byte
 // for byte, in docs/ir.md "Byte format". Compact: lengths, counts and
 // operands are varints, nodes and obligations store only the fields they
 // use. The reader trusts nothing: every read is bounds-checked, every count
@@ -42,15 +42,18 @@ constexpr std::size_t kMinNodeBytes = 2;  // op, flags
 constexpr std::size_t kMinRuleBytes = 7;  // name, verdict, reason, condition, obligations mask, 2 index lists
 constexpr std::size_t kMinStrBytes = 1;   // the length
 
-// An obligations record's mask byte: which fields follow.
-constexpr std::uint8_t kObligationTimeout = 0x01;
-constexpr std::uint8_t kObligationMemory = 0x02;
-constexpr std::uint8_t kObligationProcesses = 0x04;
-constexpr std::uint8_t kObligationNetwork = 0x08;
-constexpr std::uint8_t kObligationRead = 0x10;
-constexpr std::uint8_t kObligationWrite = 0x20;
-constexpr std::uint8_t kObligationEnv = 0x40;
-constexpr std::uint8_t kObligationCapabilities = 0x80;
+// An obligations record's mask (a varint since version 4): which fields
+// follow. Any other bit is an error.
+constexpr std::uint32_t kObligationTimeout = 0x01;
+constexpr std::uint32_t kObligationMemory = 0x02;
+constexpr std::uint32_t kObligationProcesses = 0x04;
+constexpr std::uint32_t kObligationNetwork = 0x08;
+constexpr std::uint32_t kObligationRead = 0x10;
+constexpr std::uint32_t kObligationWrite = 0x20;
+constexpr std::uint32_t kObligationEnv = 0x40;
+constexpr std::uint32_t kObligationCapabilities = 0x80;
+constexpr std::uint32_t kObligationCreate = 0x100;
+constexpr std::uint32_t kObligationKnown = 0x1ff;
 
 std::uint64_t ZigZag(std::int64_t v) {
   return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
@@ -100,7 +103,7 @@ std::string EncodeSection(Section tag, std::string body) {
 }
 
 void WriteObligations(Writer& w, const Obligations& o) {
-  std::uint8_t mask = 0;
+  std::uint32_t mask = 0;
   if (o.timeout_ms != 0) mask |= kObligationTimeout;
   if (o.memory_bytes != 0) mask |= kObligationMemory;
   if (o.processes != 0) mask |= kObligationProcesses;
@@ -109,7 +112,8 @@ void WriteObligations(Writer& w, const Obligations& o) {
   if (o.has_write) mask |= kObligationWrite;
   if (o.has_env) mask |= kObligationEnv;
   if (o.has_capabilities) mask |= kObligationCapabilities;
-  w.U8(mask);
+  if (o.has_create) mask |= kObligationCreate;
+  w.Varint(mask);
   if (o.timeout_ms != 0) w.SignedVarint(o.timeout_ms);
   if (o.memory_bytes != 0) w.SignedVarint(o.memory_bytes);
   if (o.processes != 0) w.SignedVarint(o.processes);
@@ -118,6 +122,7 @@ void WriteObligations(Writer& w, const Obligations& o) {
   if (o.has_write) w.StrList(o.write);
   if (o.has_env) w.StrList(o.env);
   if (o.has_capabilities) w.StrList(o.capabilities);
+  if (o.has_create) w.StrList(o.create);
 }
 
 // A bounds-checked cursor; the first failure sticks. The accessors are small
@@ -246,10 +251,12 @@ bool KnownOp(std::uint8_t v) {
 }
 
 void ReadObligations(Reader& r, Obligations& o) {
-  // Every bit of the mask names a field (bit 7, capabilities, since version 3).
-  const std::uint8_t mask = r.U8();
+  // Every bit of the mask names a field (bit 7, capabilities, since version
+  // 3; bit 8, create, since version 4).
+  const std::uint64_t mask = r.Varint();
+  if ((mask & ~std::uint64_t{kObligationKnown}) != 0) r.Fail("unknown bits in an obligations mask");
   // A present integer is never 0: 0 is what "absent" decodes to.
-  auto limit = [&](std::uint8_t bit) -> std::int64_t {
+  auto limit = [&](std::uint32_t bit) -> std::int64_t {
     if ((mask & bit) == 0) return 0;
     const std::int64_t v = r.SignedVarint();
     if (v == 0) r.Fail("an obligation limit marked present is 0");
@@ -272,6 +279,8 @@ void ReadObligations(Reader& r, Obligations& o) {
   if (o.has_env) o.env = r.StrList();
   o.has_capabilities = (mask & kObligationCapabilities) != 0;
   if (o.has_capabilities) o.capabilities = r.StrList();
+  o.has_create = (mask & kObligationCreate) != 0;
+  if (o.has_create) o.create = r.StrList();
 }
 
 // One node: op, flags, then the operands and immediate the flags announce.
@@ -334,7 +343,7 @@ void SkipRule(Reader& r) {
   r.U8();      // verdict
   skip_str();  // reason
   r.Varint();  // condition
-  const std::uint8_t mask = r.U8();
+  const std::uint64_t mask = r.Varint();
   if ((mask & kObligationTimeout) != 0) r.Varint();
   if ((mask & kObligationMemory) != 0) r.Varint();
   if ((mask & kObligationProcesses) != 0) r.Varint();
@@ -343,6 +352,7 @@ void SkipRule(Reader& r) {
   if ((mask & kObligationWrite) != 0) skip_strs();
   if ((mask & kObligationEnv) != 0) skip_strs();
   if ((mask & kObligationCapabilities) != 0) skip_strs();
+  if ((mask & kObligationCreate) != 0) skip_strs();
   skip_strs();  // index paths
   skip_strs();  // index names
 }

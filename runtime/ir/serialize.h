@@ -16,11 +16,11 @@ namespace gov::ir {
 
 // The first six bytes of every serialized policy: "GOVIR" and a NUL.
 inline constexpr std::string_view kSerializedMagic{"GOVIR\0", 6};
-// The only format version this build writes and reads (3: obligations may
-// carry `capabilities`; older versions are rejected with a rebuild hint).
-inline constexpr std::uint32_t kSerializedVersion = 3;
+// The only format version this build writes and reads (4: obligations may
+// carry `create`; older versions are rejected with a rebuild hint).
+inline constexpr std::uint32_t kSerializedVersion = 4;
 
-// Encodes `policy` (which should satisfy Validate) in format version 3.
+// Encodes `policy` (which should satisfy Validate) in format version 4.
 std::string Serialize(const Policy& policy);
 
 // Decodes bytes produced by Serialize. Never reads out of bounds; rejects

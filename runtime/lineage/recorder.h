@@ -108,7 +108,7 @@ struct Authorization {
 
 // One enforced limit and how the kernel enforces it.
 struct EnforcedLimit {
-  std::string obligation;  // "timeout", "memory", "processes", "network", "read", "write", "env"
+  std::string obligation;  // "timeout", "memory", "processes", "network", "read", "write", "create", "env", ...
   std::string mechanism;   // e.g. "cgroup v2 memory.max", "RLIMIT_AS", "landlock ABI 7", "seccomp"
   std::string value;       // the limit as text, e.g. "4294967296", "none", "/work/repo:/tmp"
 };

@@ -147,7 +147,9 @@ Json ObligationsToWire(const ir::Obligations& obligations) {
           {"has_env", obligations.has_env},
           {"env", BytesListToJson(obligations.env)},
           {"has_capabilities", obligations.has_capabilities},
-          {"capabilities", BytesListToJson(obligations.capabilities)}};
+          {"capabilities", BytesListToJson(obligations.capabilities)},
+          {"has_create", obligations.has_create},
+          {"create", BytesListToJson(obligations.create)}};
 }
 
 ir::Obligations ObligationsFromWire(ObjectReader& reader) {
@@ -166,6 +168,8 @@ ir::Obligations ObligationsFromWire(ObjectReader& reader) {
   out.env = reader.BytesList("env");
   out.has_capabilities = reader.Bool("has_capabilities");
   out.capabilities = reader.BytesList("capabilities");
+  out.has_create = reader.Bool("has_create");
+  out.create = reader.BytesList("create");
   return out;
 }
 

@@ -20,7 +20,8 @@ namespace gov::service {
 inline constexpr std::uint32_t kMaxFrameBytes = 64u << 20;
 
 // The protocol version both sides name in their first frame.
-inline constexpr int kProtocolVersion = 1;
+// 2: obligations carry `create`.
+inline constexpr int kProtocolVersion = 2;
 
 // Frames `payload` (length prefix + bytes). Payloads over kMaxFrameBytes
 // are the caller's error (EncodeFrame returns an Error).

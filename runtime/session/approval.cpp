@@ -50,6 +50,9 @@ std::string ObligationsText(const ir::Obligations& obligations) {
   if (obligations.has_write) {
     text += " write=" + EscapeForDisplay(JoinList(obligations.write));
   }
+  if (obligations.has_create) {
+    text += " create=" + EscapeForDisplay(JoinList(obligations.create));
+  }
   if (obligations.has_env) {
     text += " env=" + EscapeForDisplay(JoinList(obligations.env));
   }

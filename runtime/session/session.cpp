@@ -2123,8 +2123,21 @@ std::string UnenforceableInSession(const ir::Obligations& child, const ir::Oblig
   if (child.has_read && !(root.has_read && covered(root.read, child.read))) {
     return "obligation read cannot be applied to one process of a session (the session root may read more)";
   }
-  if (child.has_write && !(root.has_write && covered(root.write, child.write))) {
-    return "obligation write cannot be applied to one process of a session (the session root may write more)";
+  // Writes: everything the root may write fully lies beneath the child's
+  // `write` paths, and everything it may create beneath the child's `write`
+  // or `create` paths (a child's `create` is kept only where the root
+  // removes nothing the child's rule protects).
+  const auto creatable = [](const ir::Obligations& o) {
+    std::vector<std::string> all = o.write;
+    all.insert(all.end(), o.create.begin(), o.create.end());
+    return all;
+  };
+  if ((child.has_write || child.has_create) &&
+      !((root.has_write || root.has_create) && covered(root.write, child.write) &&
+        covered(creatable(root), creatable(child)))) {
+    const char* which = child.has_write && child.has_create ? "write/create" : child.has_write ? "write" : "create";
+    return std::string("obligation ") + which +
+           " cannot be applied to one process of a session (the session root may write or remove more)";
   }
   if (child.has_capabilities && root.has_capabilities &&
       !std::all_of(root.capabilities.begin(), root.capabilities.end(), [&](const std::string& name) {

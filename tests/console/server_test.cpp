@@ -461,7 +461,7 @@ def call(request):
     data = json.dumps(request).encode()
     s.sendall(struct.pack('<I', len(data)) + data)
     return json.loads(receive(struct.unpack('<I', receive(4))[0]))
-assert call({'op': 'hello', 'version': 1})['ok']
+assert call({'op': 'hello', 'version': 2})['ok']
 question = {'program': '/usr/bin/git', 'command': 'git push --force <img src=x onerror=alert(1)>', 'cwd': '/srv',
             'limits': 'timeout=1m', 'rules': [{'name': 'push', 'reason': 'a person decides'}]}
 answer = call({'op': 'ask', 'run': sys.argv[2], 'question': question, 'timeout_ms': 60000})

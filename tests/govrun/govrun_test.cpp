@@ -864,6 +864,39 @@ TEST_CASE("Landlock: writes outside `write` fail, inside succeed (also for root)
   CHECK_FALSE(Exists(fixture.Marker()));
 }
 
+TEST_CASE("`create`: a policy's scratch directory takes new files and loses none; recorded and replayed",
+          "[govrun][limits]") {
+  Fixture fixture("allow scratch when program.name == \"dash\" with { create = [\"@DIR@/out\"] }\n");
+  fs::create_directory(fixture.dir + "/out");
+  WriteText(fixture.dir + "/out/old", "precious\n");
+  if (gov::exec::LandlockAbi() < 3) {
+    ExpectNotRun(fixture, fixture.Run({"dash", "-c", "touch " + fixture.Marker()}), 78,
+                 "cannot enforce the `create` obligation");
+    return;
+  }
+  const Result made = fixture.Run({"dash", "-c", "echo new > out/new && mkdir out/d && echo ok"});
+  INFO(made.err);
+  CHECK(made.code == 0);
+  CHECK(made.out == "ok\n");
+  CHECK(ReadText(fixture.dir + "/out/new") == "new\n");
+  const Result removed = fixture.Run({"dash", "-c", "rm -rf out/old; : > out/old; touch marker"});
+  CHECK(removed.code != 0);
+  CHECK(ReadText(fixture.dir + "/out/old") == "precious\n");
+  CHECK_FALSE(Exists(fixture.Marker()));
+  // The authorization carries the obligation, the start how it was enforced.
+  const std::string log = ReadText(fixture.dir + "/lineage/lineage.log");
+  CHECK(log.find("\"create\":[\"" + fixture.dir + "/out\"]") != std::string::npos);
+  CHECK(log.find("no removal, rename or truncation") != std::string::npos);
+#ifdef GOV_GOVVERIFY
+  const Result verified =
+      RunProcess({GOV_GOVVERIFY, "--trust", fixture.dir + "/lin.pub", "--trust", fixture.dir + "/pol.pub", "--policy",
+                  fixture.dir + "/p.govb", "--replay", fixture.dir + "/lineage"},
+                 fixture.dir);
+  INFO(verified.out << verified.err);
+  CHECK(verified.code == 0);
+#endif
+}
+
 TEST_CASE("Landlock: reads outside `read` fail", "[govrun][limits]") {
   Fixture fixture("allow c when program.name == \"cat\" with { read = [\"@DIR@/pub\"] }\n");
   fs::create_directory(fixture.dir + "/pub");

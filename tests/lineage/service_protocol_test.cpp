@@ -39,6 +39,8 @@ TEST_CASE("service protocol: records survive the wire unchanged, bytes and all",
   auth.obligations.network = ir::Network::kLoopback;
   auth.obligations.has_write = true;
   auth.obligations.write = {"/tmp", std::string("/w\xff", 3)};
+  auth.obligations.has_create = true;
+  auth.obligations.create = {"/out"};
   auth.ask_answer = "yes";
   auto decoded = AuthorizationFromJson(Json::parse(AuthorizationToJson(auth).dump()));
   REQUIRE(decoded.ok());
@@ -345,7 +347,7 @@ TEST_CASE("service: records from many clients share one log that verifies; abuse
       close(fd);
     }
     const int fd = server.Raw();
-    const auto replies = Exchange(fd, {"{\"op\":\"hello\",\"version\":1}", "{\"op\":\"rewrite\"}"});
+    const auto replies = Exchange(fd, {"{\"op\":\"hello\",\"version\":2}", "{\"op\":\"rewrite\"}"});
     REQUIRE(replies.size() == 2);
     CHECK(replies[1]["error"] == "unknown op \"rewrite\"");
     close(fd);
@@ -432,7 +434,7 @@ TEST_CASE("service: an acknowledgement that promises durability waits for the sy
     return gated;
   });
   const int fd = server.Raw();
-  REQUIRE(Exchange(fd, {"{\"op\":\"hello\",\"version\":1}"})[0]["ok"] == true);
+  REQUIRE(Exchange(fd, {"{\"op\":\"hello\",\"version\":2}"})[0]["ok"] == true);
 
   // A durable authorization, then the run's start (which promises nothing):
   // neither answer leaves before the sync that covers the authorization.

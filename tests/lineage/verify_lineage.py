@@ -253,7 +253,7 @@ def decode_request(body, line):
         for rule in value["rules"]:
             byte_string(rule["name"], "rules.name")
             byte_string(rule["reason"], "rules.reason")
-        for key in ("read", "write", "env"):
+        for key in ("read", "write", "create", "env", "capabilities"):
             for item in value["obligations"].get(key, []):
                 byte_string(item, "obligations." + key)
     except Bad as bad:

@@ -888,6 +888,79 @@ TEST_CASE("interp: scalar obligations merge to the most restrictive", "[interp]"
   CHECK(DecideBoth(Prepare(b.policy), GitStatus()).network == GOV_NET_NONE);
 }
 
+TEST_CASE("interp: write and create obligations merge by what each rule lets a run write and create", "[interp]") {
+  // A side of the table: `write` and `create` lists, each unset when absent.
+  struct Writes {
+    std::optional<std::vector<std::string>> write;
+    std::optional<std::vector<std::string>> create;
+  };
+  auto obligations = [](const Writes& w) {
+    ir::Obligations o;
+    if (w.write) {
+      o.has_write = true;
+      o.write = *w.write;
+    }
+    if (w.create) {
+      o.has_create = true;
+      o.create = *w.create;
+    }
+    return o;
+  };
+  using Paths = std::vector<std::string>;
+  struct Case {
+    const char* what;
+    std::vector<Writes> rules;
+    Writes merged;
+  };
+  const Case cases[] = {
+      {"one rule is its canonical form", {{Paths{"/w/b", "/w"}, Paths{"/c"}}}, {Paths{"/w"}, Paths{"/c"}}},
+      {"create beneath write adds nothing", {{Paths{"/w"}, Paths{"/w/c"}}}, {Paths{"/w"}, Paths{}}},
+      {"create alone", {{std::nullopt, Paths{"/tmp"}}}, {std::nullopt, Paths{"/tmp"}}},
+      {"a rule without either confines nothing", {{}, {std::nullopt, Paths{"/tmp"}}}, {std::nullopt, Paths{"/tmp"}}},
+      {"write meets create: only creation is left",
+       {{Paths{"/tmp"}, std::nullopt}, {std::nullopt, Paths{"/tmp"}}},
+       {Paths{}, Paths{"/tmp"}}},
+      {"create-only rule forbids writing elsewhere",
+       {{Paths{"/work"}, std::nullopt}, {std::nullopt, Paths{"/tmp"}}},
+       {Paths{}, Paths{}}},
+      {"the deeper path of each pair",
+       {{Paths{"/a"}, Paths{"/b"}}, {Paths{"/a/x"}, Paths{"/b/y", "/a"}}},
+       {Paths{"/a/x"}, Paths{"/a", "/b/y"}}},
+      {"create meets write beneath it",
+       {{std::nullopt, Paths{"/t"}}, {Paths{"/t/x"}, std::nullopt}},
+       {Paths{}, Paths{"/t/x"}}},
+      {"two writes stay writes",
+       {{Paths{"/a", "/b"}, std::nullopt}, {Paths{"/b/c"}, std::nullopt}},
+       {Paths{"/b/c"}, std::nullopt}},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    std::vector<ir::Rule> rules;
+    gov_decision d{};
+    d.verdict = GOV_ALLOW;
+    for (std::size_t i = 0; i < c.rules.size(); ++i) {
+      ir::Rule rule;
+      rule.name = "r" + std::to_string(i);
+      rule.verdict = Verdict::kAllow;
+      rule.obligations = obligations(c.rules[i]);
+      rules.push_back(rule);
+      d.rules[d.rule_count++] = static_cast<std::uint32_t>(i);
+    }
+    const ir::Obligations merged = MergeObligations(
+        [&](std::uint32_t id) -> const ir::Rule* { return id < rules.size() ? &rules[id] : nullptr; }, d);
+    const ir::Obligations want = obligations(c.merged);
+    CHECK(merged.has_write == want.has_write);
+    CHECK(merged.write == want.write);
+    CHECK(merged.has_create == want.has_create);
+    CHECK(merged.create == want.create);
+    // Merging is order-independent.
+    std::reverse(d.rules, d.rules + d.rule_count);
+    CHECK(MergeObligations(
+              [&](std::uint32_t id) -> const ir::Rule* { return id < rules.size() ? &rules[id] : nullptr; }, d) ==
+          merged);
+  }
+}
+
 TEST_CASE("interp: an approved ask runs under its ask rules' and every matching allow rule's obligations", "[interp]") {
   // Issue 13 finding 4: the allow rule that matched `touch ok/a outside2`
   // had `write = [ok]`; approving the ask must not lift it.

@@ -83,6 +83,8 @@ Policy SamplePolicy() {
   allow.obligations.has_read = true;
   allow.obligations.read = {"/usr", "/work"};
   allow.obligations.has_write = true;
+  allow.obligations.has_create = true;
+  allow.obligations.create = {"/tmp/out"};
   allow.obligations.has_env = true;
   allow.obligations.env = {"HOME", "PATH"};
   allow.obligations.has_capabilities = true;
@@ -216,6 +218,36 @@ TEST_CASE("ir: Validate rejects each broken invariant", "[ir]") {
         "rule 0: capabilities without has_capabilities");
   // An explicitly empty list is valid: no capability at all.
   CHECK(Broken([](Policy& p) { p.rules[0].obligations.capabilities.clear(); }).empty());
+  CHECK(Broken([](Policy& p) { p.rules[0].obligations.has_create = false; }) ==
+        "rule 0: create paths without has_create");
+  CHECK(Broken([](Policy& p) { p.rules[0].obligations.create = {"tmp"}; }) != "");
+}
+
+TEST_CASE("ir: the obligations mask is a varint whose unknown bits are refused", "[ir]") {
+  Policy p;
+  p.nodes.push_back({Op::kConstBool, Kind::kBool, false, kNoNode, kNoNode, kNoNode, 1});
+  Rule rule;
+  rule.name = "scratch";
+  rule.verdict = Verdict::kAllow;
+  rule.condition = 0;
+  rule.obligations.has_create = true;
+  rule.obligations.create = {"/tmp/out"};
+  p.rules.push_back(rule);
+  const std::string bytes = Serialize(p);
+  ErrorOr<Policy> back = Deserialize(bytes);
+  REQUIRE(back.ok());
+  CHECK(back.value() == p);
+  // Bit 8 alone: the varint 0x80 0x02, then the list of one path.
+  const std::string create_mask("\x80\x02\x01\x08/tmp/out", 12);
+  const std::size_t at = bytes.find(create_mask);
+  REQUIRE(at != std::string::npos);
+  std::string unknown = bytes;
+  unknown[at + 1] = '\x06';  // bits 8 and 9
+  ErrorOr<Policy> refused = Deserialize(unknown);
+  REQUIRE(!refused.ok());
+  CHECK(refused.error().message.find("unknown bits in an obligations mask") != std::string::npos);
+  auto view = PolicyView::Open(unknown);
+  CHECK((!view.ok() || !view.value().RuleAt(0).ok()));
 }
 
 TEST_CASE("ir: the capability table is Linux's", "[ir]") {
@@ -347,7 +379,7 @@ TEST_CASE("ir: serialize round trip", "[ir]") {
   CHECK(bytes == Serialize(p));
   REQUIRE(bytes.size() > 10);
   CHECK(bytes.substr(0, 6) == std::string("GOVIR\0", 6));
-  CHECK(bytes.substr(6, 4) == std::string("\x03\x00\x00\x00", 4));
+  CHECK(bytes.substr(6, 4) == std::string("\x04\x00\x00\x00", 4));
   // The header section follows: tag 1, its length, name "sample" (a varint length).
   CHECK(bytes.substr(10, 4) == std::string("\x01\x00\x00\x00", 4));
   CHECK(bytes.substr(18, 7) == std::string("\x06sample", 7));
@@ -368,17 +400,17 @@ TEST_CASE("ir: deserialize rejects malformed input", "[ir]") {
   };
   CHECK(message("") == "invalid policy IR: not a gov IR file (bad magic)");
   CHECK(message("GOVIR") == "invalid policy IR: not a gov IR file (bad magic)");
-  std::string v4 = bytes;
-  v4[6] = 4;
-  CHECK(message(v4) == "invalid policy IR: unsupported format version 4");
+  std::string v5 = bytes;
+  v5[6] = 5;
+  CHECK(message(v5) == "invalid policy IR: unsupported format version 5");
   std::string v0 = bytes;
   v0[6] = 0;
   CHECK(message(v0) == "invalid policy IR: unsupported format version 0");
-  for (char old : {'\x01', '\x02'}) {
+  for (char old : {'\x01', '\x02', '\x03'}) {
     std::string older = bytes;
     older[6] = old;
     CHECK(message(older) == "invalid policy IR: IR format version " + std::to_string(old) +
-                                " was written by an older govc; this build reads version 3: rebuild the bundle with "
+                                " was written by an older govc; this build reads version 4: rebuild the bundle with "
                                 "this govc (govc build)");
     CHECK(PolicyView::Open(older).error().message == message(older));
   }

@@ -2,6 +2,7 @@
 // (session::UnenforceableInSession): table-driven, each row a root's and a
 // child's obligations and whether the child may run.
 #include <catch2/catch.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +27,18 @@ Obligations Write(std::vector<std::string> paths) {
   Obligations o;
   o.has_write = true;
   o.write = std::move(paths);
+  return o;
+}
+
+// `create` paths, with `write` paths when given.
+Obligations Create(std::vector<std::string> paths, std::optional<std::vector<std::string>> write = std::nullopt) {
+  Obligations o;
+  o.has_create = true;
+  o.create = std::move(paths);
+  if (write) {
+    o.has_write = true;
+    o.write = std::move(*write);
+  }
   return o;
 }
 
@@ -98,6 +111,22 @@ TEST_CASE("session: a child's obligations hold only where the root's sandbox imp
       {"read: child grants everything", Read({"/etc"}), Read({"/"}), {}, true},
       {"write under a narrower root", Write({"/work/repo"}), Write({"/work"}), {}, true},
       {"write without a root write", {}, Write({"/work"}), {}, false},
+      {"create without a root confinement", {}, Create({"/tmp"}), {}, false},
+      {"create under a root that may remove there", Write({"/tmp"}), Create({"/tmp"}), {}, false},
+      {"create under a root that only creates there", Create({"/tmp"}), Create({"/tmp"}), {}, true},
+      {"create under a root that creates deeper", Create({"/tmp/x"}), Create({"/tmp"}), {}, true},
+      {"create: the root writes where the child may",
+       Create({"/tmp"}, std::vector<std::string>{"/w"}),
+       Create({"/tmp"}, std::vector<std::string>{"/w"}),
+       {},
+       true},
+      {"create: the root writes where the child only creates",
+       Create({}, std::vector<std::string>{"/tmp"}),
+       Create({"/tmp"}),
+       {},
+       false},
+      {"write under a root that only creates", Create({"/work"}), Write({"/work"}), {}, true},
+      {"write under a root that creates elsewhere", Create({"/tmp"}), Write({"/work"}), {}, false},
       {"env: only listed names", {}, EnvOnly({"PATH", "HOME"}), {{"PATH", "/bin"}, {"HOME", "/root"}}, true},
       {"env: another name present", {}, EnvOnly({"PATH"}), {{"PATH", "/bin"}, {"SECRET", "x"}}, false},
       {"capabilities: root keeps none", {}, Capabilities({"CAP_NET_RAW"}), {}, true},

@@ -225,6 +225,7 @@ const GovRender = (function () {
       ['network', obligations.network && obligations.network !== 'unset' ? obligations.network : ''],
       ['read', (obligations.read || []).map(bytesText).join(', ')],
       ['write', (obligations.write || []).map(bytesText).join(', ')],
+      ['create', (obligations.create || []).map(bytesText).join(', ')],
       ['env', (obligations.env || []).map(bytesText).join(', ')],
       ['capabilities', (obligations.capabilities || []).map(bytesText).join(', ')],
       ['enforced', run.start ? limits : (run.exec ? 'no start record' : 'not executed')],
