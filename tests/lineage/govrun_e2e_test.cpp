@@ -292,7 +292,7 @@ TEST_CASE("govrun: 8 concurrent govrun loops into one log", "[lineage][govrun][p
     REQUIRE(pid >= 0);
     if (pid == 0) {
       std::string loop = "i=0; while [ $i -lt " + std::to_string(per_process) + " ]; do " + GOV_GOVRUN +
-                         " -- true || exit 1; i=$((i+1)); done";
+                         " -- true || { echo \"run $i: govrun exited $?\" >&2; exit 1; }; i=$((i+1)); done";
       std::string env = "GOV_CONFIG=" + g.config;
       putenv(env.data());
       execl("/bin/sh", "sh", "-c", loop.c_str(), static_cast<char*>(nullptr));
