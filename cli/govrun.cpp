@@ -333,13 +333,29 @@ void PrintExplanation(const bundle::LoadedPolicy& policy, const request::Request
   std::fprintf(out, "govrun: obligations:%s\n", session::ObligationsText(obligations).c_str());
 }
 
+// Where `tmp = private` makes the run's directory: the caller's TMPDIR when
+// it names a directory by an absolute path (so a nested run's directory lies
+// inside its parent's), else /tmp.
+std::string PrivateTmpBase(const std::vector<std::pair<std::string, std::string>>& env) {
+  std::string tmpdir;
+  for (const auto& [name, value] : env) {
+    if (name == "TMPDIR") tmpdir = value;
+  }
+  struct stat st {};
+  if (!tmpdir.empty() && tmpdir.front() == '/' && stat(tmpdir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return tmpdir;
+  }
+  return "/tmp";
+}
+
 // Plans the enforcement of `obligations` for `program` (docs/govrun.md
 // "Enforcing obligations"): a real run before it records, --check alike.
 exec::Outcome<exec::Sandbox> PlanSandbox(const ir::Obligations& obligations, const exec::Program& program,
-                                         const std::string& run_id, bool governed_session = false,
-                                         bool session_notify = false) {
+                                         const request::Request& request, const std::string& run_id,
+                                         bool governed_session = false, bool session_notify = false) {
   exec::SandboxOptions sandbox_options;
   sandbox_options.run_id = run_id;
+  sandbox_options.private_tmp_base = PrivateTmpBase(request.env);
   sandbox_options.governed_session = governed_session;
   sandbox_options.session_notify = session_notify;
   sandbox_options.program_fds.push_back(program.file.fd.get());
@@ -577,7 +593,7 @@ int Check(const Options& options, const bundle::LoadedPolicy& policy, const requ
   govrun::CheckReport report;
   std::optional<exec::Outcome<exec::Sandbox>> planned;
   if (allow || ask) {
-    planned.emplace(PlanSandbox(obligations, program, lineage::NewRunId()));
+    planned.emplace(PlanSandbox(obligations, program, request, lineage::NewRunId()));
     report.planned = true;
     report.enforceable = planned->ok();
     if (planned->ok()) {
@@ -841,7 +857,7 @@ int Main(int argc, char** argv, Timings& timings) {
     }
   }
   if (execute) {
-    auto planned = PlanSandbox(obligations, program, run_id, options.session, kernel != nullptr);
+    auto planned = PlanSandbox(obligations, program, request, run_id, options.session, kernel != nullptr);
     timings.Mark("plan");
     if (planned.ok()) {
       sandbox.emplace(std::move(planned.value()));
@@ -859,10 +875,13 @@ int Main(int argc, char** argv, Timings& timings) {
   // is made durable; it executes nothing before Go(), which only this
   // process can give. The offset of this run's start record reaches the
   // program's environment at Go() (GOV_RUN_RECORD, for nested govruns).
-  const std::vector<std::pair<std::string, std::string>> run_vars = {
+  std::vector<std::pair<std::string, std::string>> run_vars = {
       {lineage::kEnvRunId, run_id},
       {lineage::kEnvRunRecord, std::string(16, '0')},
   };
+  if (sandbox && !sandbox->private_tmp_path().empty()) {
+    run_vars.emplace_back("TMPDIR", sandbox->private_tmp_path());
+  }
   exec::LaunchSpec spec;
   std::optional<exec::Outcome<exec::Child>> spawned;
   if (execute) {

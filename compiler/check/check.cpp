@@ -27,15 +27,11 @@ const ContextFieldInfo* CheckedModule::FindContext(std::string_view name) const 
 
 const std::vector<ObligationSpec>& KnownObligations() {
   static const std::vector<ObligationSpec> specs = {
-      {"timeout", "duration"},
-      {"memory", "size"},
-      {"processes", "int"},
-      {"network", "none | loopback | any"},
-      {"read", "list<path>"},
-      {"write", "list<path>"},
-      {"create", "list<path>"},
-      {"env", "list<string>"},
-      {"capabilities", "list<string>"},
+      {"timeout", "duration"},  {"memory", "size"},
+      {"processes", "int"},     {"network", "none | loopback | any"},
+      {"read", "list<path>"},   {"write", "list<path>"},
+      {"create", "list<path>"}, {"tmp", "private"},
+      {"env", "list<string>"},  {"capabilities", "list<string>"},
   };
   return specs;
 }
@@ -494,6 +490,15 @@ class ModuleChecker {
         if (ref->name == "loopback" || ref->name == "any") return Value::Text(TypeKind::kString, ref->name);
       }
       Emit(Kind::kTypeMismatch, value.span, "`network` is `none`, `loopback` or `any`");
+      return std::nullopt;
+    }
+    if (name == "tmp") {
+      if (const auto* ref = std::get_if<ast::NameRef>(&obligation.value->node);
+          ref != nullptr && ref->name == "private") {
+        return Value::Text(TypeKind::kString, "private");
+      }
+      Emit(Kind::kTypeMismatch, obligation.value->span, "`tmp` is `private`").help =
+          "`tmp = private` gives the command a temporary directory of its own; leave it out to share /tmp";
       return std::nullopt;
     }
     Type want;

@@ -55,6 +55,7 @@ std::vector<std::pair<std::string, std::string>> DescribeObligations(const ir::O
   if (o.has_read) out.emplace_back("read", QuotedList(o.read));
   if (o.has_write) out.emplace_back("write", QuotedList(o.write));
   if (o.has_create) out.emplace_back("create", QuotedList(o.create));
+  if (o.private_tmp) out.emplace_back("tmp", "private");
   if (o.has_env) out.emplace_back("env", QuotedList(o.env));
   if (o.has_capabilities) out.emplace_back("capabilities", QuotedList(o.capabilities));
   return out;
@@ -77,6 +78,7 @@ nlohmann::json ObligationsJson(const ir::Obligations& o) {
   if (o.has_read) json["read"] = o.read;
   if (o.has_write) json["write"] = o.write;
   if (o.has_create) json["create"] = o.create;
+  if (o.private_tmp) json["tmp"] = "private";
   if (o.has_env) json["env"] = o.env;
   if (o.has_capabilities) json["capabilities"] = o.capabilities;
   return json;

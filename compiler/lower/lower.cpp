@@ -45,6 +45,8 @@ ir::Obligations LowerObligations(const std::vector<check::CheckedObligation>& ob
       out.memory_bytes = v.number;
     } else if (o.name == "processes") {
       out.processes = v.number;
+    } else if (o.name == "tmp") {
+      out.private_tmp = true;
     } else if (o.name == "network") {
       out.network = v.text == "none"       ? ir::Network::kNone
                     : v.text == "loopback" ? ir::Network::kLoopback

@@ -272,6 +272,7 @@ std::string RunText(const Json& run, const Json& data) {
   if (obligations.value("network", "unset") != "unset") field("network", obligations.value("network", ""));
   for (const char* list : {"read", "write", "create", "env", "capabilities"})
     field(list, JoinShown(obligations.value(list, Json::array())));
+  if (obligations.contains("tmp")) field("tmp", Shown(obligations["tmp"]));
   if (run.contains("start")) {
     for (const auto& limit : run["start"].value("limits", Json::array())) {
       field("enforced", fmt::format("{} {} by {}", limit.value("obligation", ""), Shown(limit.value("value", Json())),

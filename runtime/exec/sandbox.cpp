@@ -35,6 +35,7 @@
 #include <string>
 #include <utility>
 
+#include "runtime/exec/private_tmp.h"
 #include "runtime/exec/program.h"
 #include "runtime/ir/capabilities.h"
 
@@ -960,6 +961,7 @@ struct PlannedState {
   Sandbox::ChildSteps capability_steps;  // only the capability fields are used
   bool new_netns = false;
   bool new_userns = false;        // unprivileged: the network namespace needs its own user namespace
+  std::optional<PrivateTmp> private_tmp;  // `tmp = private`; removed after the cgroups
   bool governed_session = false;  // SandboxOptions::governed_session
   bool session_notify = false;    // SandboxOptions::session_notify
   uid_t outer_uid = 0;
@@ -1236,6 +1238,15 @@ std::optional<Failure> PlanLandlock(PlannedState& state, const ir::Obligations& 
     missing.clear();
     return text;
   };
+  // The private temporary directory: readable and writable whatever the
+  // obligations, bound to the directory made, not to its name.
+  if (state.private_tmp) {
+    const std::uint64_t rights = (obligations.has_read ? kReadRights : 0) | (confined_writes ? write_rights : 0);
+    if (auto added = AddLandlockRuleForFd(ruleset, state.private_tmp->fd(), state.private_tmp->path(), rights, handled);
+        !added.ok()) {
+      return Refuse("tmp", added.error().message);
+    }
+  }
   if (obligations.has_read) {
     for (const std::string& path : obligations.read) {
       if (auto failure = add(path, kReadRights, true)) {
@@ -1409,6 +1420,10 @@ const std::vector<lineage::EnforcedLimit>& Sandbox::limits() const {
   return state_->limits;
 }
 
+std::string Sandbox::private_tmp_path() const {
+  return state_->private_tmp ? state_->private_tmp->path() : std::string();
+}
+
 Outcome<Sandbox> Sandbox::Plan(const ir::Obligations& obligations, const SandboxOptions& options) {
   auto state = std::make_unique<State>();
   const auto own = OwnCapabilities();
@@ -1430,6 +1445,21 @@ Outcome<Sandbox> Sandbox::Plan(const ir::Obligations& obligations, const Sandbox
     return *failure;
   }
   PlanCapabilities(*state, caps);
+  if (obligations.private_tmp) {
+    if (options.run_id.empty()) {
+      return Failure{kExitInternal, "internal error: a private temporary directory needs the run's id"};
+    }
+    auto made =
+        PrivateTmp::Create(options.run_id, options.private_tmp_base.empty() ? "/tmp" : options.private_tmp_base);
+    if (!made.ok()) {
+      return Refuse("tmp", made.error().message);
+    }
+    state->private_tmp.emplace(std::move(made.value()));
+    state->limits.push_back({"tmp",
+                             "a directory of its own (mode 0700, TMPDIR names it), removed after the run; "
+                             "only what the run's user owns is deleted, no link is followed",
+                             state->private_tmp->path()});
+  }
   if (auto failure = PlanLandlock(*state, obligations, options, caps, abi)) {
     return *failure;
   }

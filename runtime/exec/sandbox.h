@@ -28,6 +28,8 @@
 //               process group, -1), plus, below Landlock ABI 6, the ways to signal it
 //               that cannot be checked by argument (pidfd_send_signal, F_SETOWN_EX,
 //               FIOSETOWN, SIOCSPGRP).
+//   tmp         private: a fresh /tmp/gov-tmp-RUN_ID (private_tmp.h), named by TMPDIR,
+//               read and write rights on it in the Landlock ruleset
 // `timeout` is enforced by the supervisor (run.h); `env` by env.h.
 #pragma once
 
@@ -84,6 +86,8 @@ struct SandboxOptions {
   // child installs the filter with a listener, which govrun takes from it
   // (Child::TakeListener) before Go(); the tree never holds it.
   bool session_notify = false;
+  // `tmp = private`: the directory the run's own is made in ("/tmp" when empty).
+  std::string private_tmp_base;
   // Test hooks (never set by govrun): plan for this Landlock ABI instead of
   // the kernel's (only lower values are meaningful), and for these cgroup
   // mounts instead of /proc/self/mountinfo's.
@@ -106,6 +110,10 @@ class Sandbox {
 
   // How each obligation (and the baseline) is enforced (Start record, --explain).
   const std::vector<lineage::EnforcedLimit>& limits() const;
+
+  // `tmp = private`: the run's temporary directory (for TMPDIR), removed
+  // when the sandbox is destroyed; empty without the obligation.
+  std::string private_tmp_path() const;
 
   // In the parent, before the child may execute: moves `pid` into the run's
   // cgroups that it was not born in (cgroup v1, or v2 without clone3).

@@ -962,6 +962,7 @@ void MergeInto(ir::Obligations& merged, const ir::Obligations& o) {
     merged.has_read = true;
   }
   MergeWritesInto(merged, o);
+  merged.private_tmp = merged.private_tmp || o.private_tmp;
   if (o.has_env) {
     merged.env = merged.has_env ? ir::IntersectEnvEntries(merged.env, o.env) : ir::IntersectEnvEntries(o.env, o.env);
     merged.has_env = true;

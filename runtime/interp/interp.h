@@ -120,7 +120,8 @@ bool DenyUnknownRules(const RuleLookup& rules, gov_decision& decision);
 // ask rules and the matching allow rules listed after them, which apply if
 // the ask is approved (scalars: minimum of set limits, narrowest network;
 // read/write: intersection of path-prefix sets; create: intersection of
-// what may be created, without what `write` already grants; env and capabilities:
+// what may be created, without what `write` already grants; tmp: private
+// when any rule asks for it; env and capabilities:
 // intersection of names; lists no such rule sets stay unset). A deny or an
 // error: no obligations.
 ir::Obligations MergeObligations(const RuleLookup& rules, const gov_decision& decision);

@@ -164,6 +164,9 @@ struct Obligations {
   // `create` and no `write` may write nowhere else (docs/language.md).
   bool has_create = false;
   std::vector<std::string> create;
+  // `tmp = private`: the run gets a temporary directory of its own
+  // (TMPDIR), writable whatever `write` says, removed after the run.
+  bool private_tmp = false;
   bool has_env = false;
   std::vector<std::string> env;    // sorted, unique variable names
   // Linux capabilities the command may keep (runtime/ir/capabilities.h

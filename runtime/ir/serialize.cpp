@@ -53,7 +53,8 @@ constexpr std::uint32_t kObligationWrite = 0x20;
 constexpr std::uint32_t kObligationEnv = 0x40;
 constexpr std::uint32_t kObligationCapabilities = 0x80;
 constexpr std::uint32_t kObligationCreate = 0x100;
-constexpr std::uint32_t kObligationKnown = 0x1ff;
+constexpr std::uint32_t kObligationPrivateTmp = 0x200;  // no field follows
+constexpr std::uint32_t kObligationKnown = 0x3ff;
 
 std::uint64_t ZigZag(std::int64_t v) {
   return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
@@ -113,6 +114,7 @@ void WriteObligations(Writer& w, const Obligations& o) {
   if (o.has_env) mask |= kObligationEnv;
   if (o.has_capabilities) mask |= kObligationCapabilities;
   if (o.has_create) mask |= kObligationCreate;
+  if (o.private_tmp) mask |= kObligationPrivateTmp;
   w.Varint(mask);
   if (o.timeout_ms != 0) w.SignedVarint(o.timeout_ms);
   if (o.memory_bytes != 0) w.SignedVarint(o.memory_bytes);
@@ -252,7 +254,7 @@ bool KnownOp(std::uint8_t v) {
 
 void ReadObligations(Reader& r, Obligations& o) {
   // Every bit of the mask names a field (bit 7, capabilities, since version
-  // 3; bit 8, create, since version 4).
+  // 3; bits 8 and 9, create and tmp, since version 4).
   const std::uint64_t mask = r.Varint();
   if ((mask & ~std::uint64_t{kObligationKnown}) != 0) r.Fail("unknown bits in an obligations mask");
   // A present integer is never 0: 0 is what "absent" decodes to.
@@ -281,6 +283,7 @@ void ReadObligations(Reader& r, Obligations& o) {
   if (o.has_capabilities) o.capabilities = r.StrList();
   o.has_create = (mask & kObligationCreate) != 0;
   if (o.has_create) o.create = r.StrList();
+  o.private_tmp = (mask & kObligationPrivateTmp) != 0;
 }
 
 // One node: op, flags, then the operands and immediate the flags announce.

@@ -442,6 +442,7 @@ nlohmann::json ObligationsToJson(const ir::Obligations& obligations) {
   if (obligations.has_read) out["read"] = byte_strings(obligations.read);
   if (obligations.has_write) out["write"] = byte_strings(obligations.write);
   if (obligations.has_create) out["create"] = byte_strings(obligations.create);
+  if (obligations.private_tmp) out["tmp"] = "private";
   if (obligations.has_env) out["env"] = byte_strings(obligations.env);
   if (obligations.has_capabilities) out["capabilities"] = byte_strings(obligations.capabilities);
   return out;

@@ -149,7 +149,8 @@ Json ObligationsToWire(const ir::Obligations& obligations) {
           {"has_capabilities", obligations.has_capabilities},
           {"capabilities", BytesListToJson(obligations.capabilities)},
           {"has_create", obligations.has_create},
-          {"create", BytesListToJson(obligations.create)}};
+          {"create", BytesListToJson(obligations.create)},
+          {"private_tmp", obligations.private_tmp}};
 }
 
 ir::Obligations ObligationsFromWire(ObjectReader& reader) {
@@ -170,6 +171,7 @@ ir::Obligations ObligationsFromWire(ObjectReader& reader) {
   out.capabilities = reader.BytesList("capabilities");
   out.has_create = reader.Bool("has_create");
   out.create = reader.BytesList("create");
+  out.private_tmp = reader.Bool("private_tmp");
   return out;
 }
 

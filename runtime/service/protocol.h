@@ -20,7 +20,7 @@ namespace gov::service {
 inline constexpr std::uint32_t kMaxFrameBytes = 64u << 20;
 
 // The protocol version both sides name in their first frame.
-// 2: obligations carry `create`.
+// 2: obligations carry `create` and `private_tmp`.
 inline constexpr int kProtocolVersion = 2;
 
 // Frames `payload` (length prefix + bytes). Payloads over kMaxFrameBytes

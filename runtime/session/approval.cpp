@@ -53,6 +53,9 @@ std::string ObligationsText(const ir::Obligations& obligations) {
   if (obligations.has_create) {
     text += " create=" + EscapeForDisplay(JoinList(obligations.create));
   }
+  if (obligations.private_tmp) {
+    text += " tmp=private";
+  }
   if (obligations.has_env) {
     text += " env=" + EscapeForDisplay(JoinList(obligations.env));
   }

@@ -2139,6 +2139,10 @@ std::string UnenforceableInSession(const ir::Obligations& child, const ir::Oblig
     return std::string("obligation ") + which +
            " cannot be applied to one process of a session (the session root may write or remove more)";
   }
+  if (child.private_tmp && !root.private_tmp) {
+    return "obligation tmp cannot be applied to one process of a session (the session root has no private "
+           "temporary directory, and a session cannot change a process's environment)";
+  }
   if (child.has_capabilities && root.has_capabilities &&
       !std::all_of(root.capabilities.begin(), root.capabilities.end(), [&](const std::string& name) {
         return std::find(child.capabilities.begin(), child.capabilities.end(), name) != child.capabilities.end();
@@ -2147,8 +2151,10 @@ std::string UnenforceableInSession(const ir::Obligations& child, const ir::Oblig
   }
   if (child.has_env) {
     for (const auto& [name, value] : env) {
-      // govrun's own variables for nested runs: set at the root, verified by a nested govrun.
+      // govrun's own variables for nested runs: set at the root, verified by a nested govrun;
+      // and the root's private temporary directory, which the tree inherits.
       if (name == lineage::kEnvRunId || name == lineage::kEnvRunRecord) continue;
+      if (name == "TMPDIR" && root.private_tmp) continue;
       if (!ir::EnvNameListed(child.env, name)) {
         return "obligation env: the environment it was given has " + EscapeForDisplay(name) +
                ", which its rule does not pass (a session cannot change a process's environment)";

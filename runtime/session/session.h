@@ -188,10 +188,11 @@ exec::Outcome<SessionResult> Supervise(exec::Child& root, const exec::Sandbox& s
 
 // Whether a child's obligations hold for it in a session: the root's
 // sandbox binds the whole tree and cannot be changed for one process, so a
-// child's `read`, `write`, `network`, `memory`, `processes` and
-// `capabilities` hold when the root's are at least as strict, its `env`
-// when the environment it was given has only those names, and `timeout` is
-// enforced by the supervisor. Returns empty when every obligation holds,
+// child's `read`, `write`, `create`, `tmp`, `network`, `memory`,
+// `processes` and `capabilities` hold when the root's are at least as
+// strict, its `env` when the environment it was given has only those names
+// (besides govrun's GOV_RUN_* and, under a root with `tmp = private`,
+// TMPDIR), and `timeout` is enforced by the supervisor. Returns empty when every obligation holds,
 // else the first that cannot, and why.
 std::string UnenforceableInSession(const ir::Obligations& child, const ir::Obligations& root,
                                    const std::vector<std::pair<std::string, std::string>>& env);

@@ -897,6 +897,53 @@ TEST_CASE("`create`: a policy's scratch directory takes new files and loses none
 #endif
 }
 
+TEST_CASE("`tmp = private`: TMPDIR names a fresh directory the run may write, removed after it", "[govrun][limits]") {
+  Fixture fixture(
+      "allow scratch when program.name == \"dash\" with { write = [\"@DIR@/ws\"], tmp = private, env = [\"PATH\"] }\n");
+  fs::create_directory(fixture.dir + "/ws");
+  if (gov::exec::LandlockAbi() < 1) {
+    ExpectNotRun(fixture, fixture.Run({"dash", "-c", "touch " + fixture.Marker()}), 78, "Landlock is not available");
+    return;
+  }
+  const std::string shared = "/tmp/gov-shared-" + gov::lineage::NewRunId();
+  // The script writes its TMPDIR, links out of it and tries the shared /tmp.
+  const Result ran =
+      fixture.Run({"dash", "-c",
+                   "echo \"$TMPDIR\"; stat -c %a \"$TMPDIR\"; echo x > \"$TMPDIR/f\" && mkdir -p "
+                   "\"$TMPDIR/a/b\" && ln -s " +
+                       fixture.dir + "/ws \"$TMPDIR/l\" && echo wrote; touch " + shared + " || echo shared-refused"});
+  INFO(ran.out << ran.err);
+  CHECK(ran.code == 0);
+  std::istringstream lines(ran.out);
+  std::string tmpdir;
+  std::string mode;
+  std::string wrote;
+  std::string refused;
+  std::getline(lines, tmpdir);
+  std::getline(lines, mode);
+  std::getline(lines, wrote);
+  std::getline(lines, refused);
+  CHECK(tmpdir.rfind("/tmp/gov-tmp-", 0) == 0);
+  CHECK(mode == "700");
+  CHECK(wrote == "wrote");
+  CHECK(refused == "shared-refused");
+  CHECK_FALSE(Exists(shared));
+  // Gone after the run; what its link pointed at is not.
+  CHECK_FALSE(fs::exists(tmpdir));
+  CHECK(fs::is_directory(fixture.dir + "/ws"));
+  const std::string log = ReadText(fixture.dir + "/lineage/lineage.log");
+  CHECK(log.find("\"tmp\":\"private\"") != std::string::npos);
+  CHECK(log.find(tmpdir) != std::string::npos);  // the start record's `tmp` limit
+#ifdef GOV_GOVVERIFY
+  const Result verified =
+      RunProcess({GOV_GOVVERIFY, "--trust", fixture.dir + "/lin.pub", "--trust", fixture.dir + "/pol.pub", "--policy",
+                  fixture.dir + "/p.govb", "--replay", fixture.dir + "/lineage"},
+                 fixture.dir);
+  INFO(verified.out << verified.err);
+  CHECK(verified.code == 0);
+#endif
+}
+
 TEST_CASE("Landlock: reads outside `read` fail", "[govrun][limits]") {
   Fixture fixture("allow c when program.name == \"cat\" with { read = [\"@DIR@/pub\"] }\n");
   fs::create_directory(fixture.dir + "/pub");

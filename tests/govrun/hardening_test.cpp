@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/exec/private_tmp.h"
 #include "runtime/exec/process.h"
 #include "runtime/exec/program.h"
 #include "runtime/exec/run.h"
@@ -532,6 +533,80 @@ TEST_CASE("`create` is refused where Landlock cannot forbid truncation (below AB
     CHECK(RunSandboxed(create, {}, {"/bin/true"}, &failure) == -1);
     CHECK(failure.find("Landlock is not available") != std::string::npos);
   }
+}
+
+// ================================================== tmp = private (issue 17) --
+
+TEST_CASE("`tmp = private`: the removal deletes what the run left, follows no link, spares other owners",
+          "[govrun][hardening]") {
+  const std::string base = fs::temp_directory_path() / ("gov-privtmp-" + gov::lineage::NewRunId());
+  fs::create_directories(base + "/outside/dir");
+  WriteText(base + "/outside/file", "precious\n");
+  WriteText(base + "/outside/dir/inner", "precious\n");
+  // A name planted in advance (here a link) is refused, never reused.
+  fs::create_directory_symlink(base + "/outside", base + "/gov-tmp-planted");
+  auto planted = gov::exec::PrivateTmp::Create("planted", base);
+  REQUIRE_FALSE(planted.ok());
+  CHECK(planted.error().message.find("File exists") != std::string::npos);
+  CHECK(fs::exists(base + "/outside/file"));
+
+  auto made = gov::exec::PrivateTmp::Create("run1", base);
+  REQUIRE(made.ok());
+  gov::exec::PrivateTmp tmp = std::move(made.value());
+  const std::string dir = tmp.path();
+  CHECK(dir == base + "/gov-tmp-run1");
+  struct stat st {};
+  REQUIRE(stat(dir.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0700);
+  // What a run leaves: files, nested directories, links to the outside
+  // (to a file and to a directory, which removal must not enter).
+  fs::create_directories(dir + "/a/b/c");
+  WriteText(dir + "/a/b/c/f", "x");
+  WriteText(dir + "/top", "x");
+  fs::create_symlink(base + "/outside/file", dir + "/link-to-file");
+  fs::create_directory_symlink(base + "/outside/dir", dir + "/link-to-dir");
+  fs::create_directory_symlink(base + "/outside", dir + "/a/b/link-up");
+  // 70 levels: deeper than the removal goes.
+  std::string deep = dir + "/deep";
+  for (int i = 0; i < 70; ++i) deep += "/d";
+  fs::create_directories(deep);
+  std::size_t left = 0;
+  if (geteuid() == 0) {
+    // Something of another user moved in: not govrun's to delete.
+    fs::create_directories(dir + "/foreign/kept");
+    REQUIRE(chown((dir + "/foreign").c_str(), kNobody, kNobody) == 0);
+    left = tmp.Remove();
+    CHECK(fs::exists(dir + "/foreign/kept"));
+  } else {
+    left = tmp.Remove();
+  }
+  CHECK(left > 0);
+  CHECK(ReadText(base + "/outside/file") == "precious\n");
+  CHECK(ReadText(base + "/outside/dir/inner") == "precious\n");
+  CHECK_FALSE(fs::exists(dir + "/top"));
+  CHECK_FALSE(fs::exists(dir + "/a"));
+  CHECK_FALSE(fs::is_symlink(dir + "/link-to-dir"));
+  CHECK(fs::exists(dir + "/deep"));  // beyond 64 levels: left, reported
+  // Once only: a second Remove() does nothing.
+  CHECK(tmp.Remove() == 0);
+
+  // A clean run leaves nothing behind, the directory included.
+  auto clean = gov::exec::PrivateTmp::Create("run2", base);
+  REQUIRE(clean.ok());
+  const std::string clean_dir = clean.value().path();
+  WriteText(clean_dir + "/f", "x");
+  CHECK(clean.value().Remove() == 0);
+  CHECK_FALSE(fs::exists(clean_dir));
+  // The directory renamed away and a link put in its place: the link stays.
+  auto swapped = gov::exec::PrivateTmp::Create("run3", base);
+  REQUIRE(swapped.ok());
+  const std::string swapped_dir = swapped.value().path();
+  fs::rename(swapped_dir, base + "/moved");
+  fs::create_directory_symlink(base + "/outside", swapped_dir);
+  CHECK(swapped.value().Remove() == 1);
+  CHECK(fs::is_symlink(swapped_dir));
+  CHECK(ReadText(base + "/outside/file") == "precious\n");
+  fs::remove_all(base);
 }
 
 // ================================================================ finding 8 --

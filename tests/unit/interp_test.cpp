@@ -839,6 +839,7 @@ TEST_CASE("interp: scalar obligations merge to the most restrictive", "[interp]"
   o2.read = {"/var", "/work/repo"};
   o2.has_write = true;
   o2.write = {"/work/repo/out"};
+  o2.private_tmp = true;
   o2.has_env = true;
   o2.env = {"PATH", "TERM"};
   ir::Obligations o3;
@@ -862,6 +863,7 @@ TEST_CASE("interp: scalar obligations merge to the most restrictive", "[interp]"
   CHECK(merged.read == std::vector<std::string>{"/work/repo"});
   CHECK(merged.has_write);
   CHECK(merged.write == std::vector<std::string>{"/work/repo/out"});
+  CHECK(merged.private_tmp);  // any rule's `tmp = private`
   CHECK(merged.has_env);
   CHECK(merged.env == std::vector<std::string>{"PATH"});
   // A deny decision imposes nothing.
@@ -878,6 +880,7 @@ TEST_CASE("interp: scalar obligations merge to the most restrictive", "[interp]"
   ir::Obligations c = MergeObligations(b.policy, only_c);
   CHECK_FALSE(c.has_read);
   CHECK_FALSE(c.has_write);
+  CHECK_FALSE(c.private_tmp);
   CHECK_FALSE(c.has_env);
   CHECK(c.processes == 16);
   CHECK(c.network == ir::Network::kUnset);

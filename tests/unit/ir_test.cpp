@@ -85,6 +85,7 @@ Policy SamplePolicy() {
   allow.obligations.has_write = true;
   allow.obligations.has_create = true;
   allow.obligations.create = {"/tmp/out"};
+  allow.obligations.private_tmp = true;
   allow.obligations.has_env = true;
   allow.obligations.env = {"HOME", "PATH"};
   allow.obligations.has_capabilities = true;
@@ -242,7 +243,7 @@ TEST_CASE("ir: the obligations mask is a varint whose unknown bits are refused",
   const std::size_t at = bytes.find(create_mask);
   REQUIRE(at != std::string::npos);
   std::string unknown = bytes;
-  unknown[at + 1] = '\x06';  // bits 8 and 9
+  unknown[at + 1] = '\x0a';  // bits 8 and 10
   ErrorOr<Policy> refused = Deserialize(unknown);
   REQUIRE(!refused.ok());
   CHECK(refused.error().message.find("unknown bits in an obligations mask") != std::string::npos);

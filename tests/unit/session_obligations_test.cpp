@@ -42,6 +42,12 @@ Obligations Create(std::vector<std::string> paths, std::optional<std::vector<std
   return o;
 }
 
+Obligations PrivateTmp() {
+  Obligations o;
+  o.private_tmp = true;
+  return o;
+}
+
 Obligations Net(Network network) {
   Obligations o;
   o.network = network;
@@ -126,6 +132,19 @@ TEST_CASE("session: a child's obligations hold only where the root's sandbox imp
        {},
        false},
       {"write under a root that only creates", Create({"/work"}), Write({"/work"}), {}, true},
+      {"tmp private without one at the root", {}, PrivateTmp(), {}, false},
+      {"tmp private under a root that has one", PrivateTmp(), PrivateTmp(), {}, true},
+      {"no tmp obligation under a root with a private one", PrivateTmp(), {}, {}, true},
+      {"env: TMPDIR of the root's private directory passes",
+       PrivateTmp(),
+       EnvOnly({"PATH"}),
+       {{"PATH", "/bin"}, {"TMPDIR", "/tmp/gov-tmp-1"}},
+       true},
+      {"env: TMPDIR without a private directory at the root",
+       {},
+       EnvOnly({"PATH"}),
+       {{"PATH", "/bin"}, {"TMPDIR", "/tmp"}},
+       false},
       {"write under a root that creates elsewhere", Create({"/tmp"}), Write({"/work"}), {}, false},
       {"env: only listed names", {}, EnvOnly({"PATH", "HOME"}), {{"PATH", "/bin"}, {"HOME", "/root"}}, true},
       {"env: another name present", {}, EnvOnly({"PATH"}), {{"PATH", "/bin"}, {"SECRET", "x"}}, false},

@@ -226,6 +226,7 @@ const GovRender = (function () {
       ['read', (obligations.read || []).map(bytesText).join(', ')],
       ['write', (obligations.write || []).map(bytesText).join(', ')],
       ['create', (obligations.create || []).map(bytesText).join(', ')],
+      ['tmp', obligations.tmp || ''],
       ['env', (obligations.env || []).map(bytesText).join(', ')],
       ['capabilities', (obligations.capabilities || []).map(bytesText).join(', ')],
       ['enforced', run.start ? limits : (run.exec ? 'no start record' : 'not executed')],
