@@ -53,11 +53,16 @@ must "$govc" test "$repo/examples/agent.gov"
 # minutes to 3 seconds so that you can watch it fire. Nothing else changes;
 # `govc build` runs the adapted copy's tests again before it signs it.
 # The build directory is readable too: make's recipe in step 3 runs the
-# govrun built there (installed, it is in /usr/bin, which is readable).
+# govrun built there (installed, it is in /usr/bin, which is readable). That
+# nested govrun reads the demo's configuration and keys and appends to its
+# log, so the state directory is readable and its lineage directory
+# writable: the single-user layout, which step 5's lineage service ends.
 sed -e "s|/work/repo|$workspace|g" \
     -e "s|timeout = 10m|timeout = 3s|" \
-    -e "s|^  \"/usr\",\$|  \"/usr\",\n  \"$build\",|" "$repo/examples/agent.gov" > "$state/agent.gov"
-say "For the demo: workspace = $workspace, build timeout = 3s, the build directory readable (diff against examples/agent.gov, test cases left out):"
+    -e "s|write = \[workspace\],|write = [workspace, \"$state/lineage\"],|" \
+    -e "s|^  \"/usr\",\$|  \"/usr\",\n  \"$build\",\n  \"$state\",|" "$repo/examples/agent.gov" > "$state/agent.gov"
+say "For the demo: workspace = $workspace, build timeout = 3s, the build and state directories readable,"
+say "the lineage directory writable (diff against examples/agent.gov, test cases left out):"
 diff "$repo/examples/agent.gov" "$state/agent.gov" | grep '^>' | grep -v '^> *exec \|^> *\[\|^> *cwd ' | sed 's/^/   /' | sort -u
 
 step "2. Keys, then compile to native code and sign the bundle"
@@ -108,9 +113,10 @@ say "${bold}timeout${off}: the build rule's limit (3 s here) kills the whole pro
 agent "$govrun" -- make slow
 say "${bold}network = none${off}: a connection from inside the build fails (seccomp)"
 agent "$govrun" -- make fetch
-say "${bold}write = [workspace, /tmp]${off}: writing elsewhere fails (Landlock)"
+say "${bold}write = [workspace], tmp = private${off}: writing elsewhere fails (Landlock), /tmp included;"
+say "temporary files go to a directory of the command's own (TMPDIR), removed after it"
 agent "$govrun" -- make escape
-say "${bold}read = readable${off}: outside the workspace, /tmp and the system nothing is readable (Landlock),"
+say "${bold}read = readable${off}: outside the workspace and the system nothing is readable (Landlock),"
 say "however a command reaches it — a token in another directory stays unread by an allowed grep"
 secrets=$(mktemp -d /var/tmp/gov-demo-secrets.XXXXXX)
 echo "ghp_demoTokenNotForTheAgent" > "$secrets/token"
