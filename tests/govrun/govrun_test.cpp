@@ -887,14 +887,7 @@ TEST_CASE("`create`: a policy's scratch directory takes new files and loses none
   const std::string log = ReadText(fixture.dir + "/lineage/lineage.log");
   CHECK(log.find("\"create\":[\"" + fixture.dir + "/out\"]") != std::string::npos);
   CHECK(log.find("no removal, rename or truncation") != std::string::npos);
-#ifdef GOV_GOVVERIFY
-  const Result verified =
-      RunProcess({GOV_GOVVERIFY, "--trust", fixture.dir + "/lin.pub", "--trust", fixture.dir + "/pol.pub", "--policy",
-                  fixture.dir + "/p.govb", "--replay", fixture.dir + "/lineage"},
-                 fixture.dir);
-  INFO(verified.out << verified.err);
-  CHECK(verified.code == 0);
-#endif
+  CHECK(VerifyAndReplay(fixture) == 0);
 }
 
 TEST_CASE("`tmp = private`: TMPDIR names a fresh directory the run may write, removed after it", "[govrun][limits]") {
@@ -934,14 +927,7 @@ TEST_CASE("`tmp = private`: TMPDIR names a fresh directory the run may write, re
   const std::string log = ReadText(fixture.dir + "/lineage/lineage.log");
   CHECK(log.find("\"tmp\":\"private\"") != std::string::npos);
   CHECK(log.find(tmpdir) != std::string::npos);  // the start record's `tmp` limit
-#ifdef GOV_GOVVERIFY
-  const Result verified =
-      RunProcess({GOV_GOVVERIFY, "--trust", fixture.dir + "/lin.pub", "--trust", fixture.dir + "/pol.pub", "--policy",
-                  fixture.dir + "/p.govb", "--replay", fixture.dir + "/lineage"},
-                 fixture.dir);
-  INFO(verified.out << verified.err);
-  CHECK(verified.code == 0);
-#endif
+  CHECK(VerifyAndReplay(fixture) == 0);
 }
 
 TEST_CASE("Landlock: reads outside `read` fail", "[govrun][limits]") {

@@ -347,21 +347,6 @@ std::vector<Record> ReadLog(const Fixture& fixture) {
   return records;
 }
 
-// govverify --replay of the fixture's log: 0 when it verifies and replays.
-int VerifyAndReplay(const Fixture& fixture) {
-#ifdef GOV_GOVVERIFY
-  const Result verified =
-      RunProcess({GOV_GOVVERIFY, "--trust", fixture.dir + "/lin.pub", "--trust", fixture.dir + "/pol.pub", "--policy",
-                  fixture.dir + "/p.govb", "--replay", fixture.dir + "/lineage"},
-                 fixture.dir);
-  INFO(verified.out << verified.err);
-  return verified.code;
-#else
-  (void)fixture;
-  return 0;
-#endif
-}
-
 // The session mechanism every session test uses: $GOVRUN_TEST_SESSION_MECHANISM
 // (ctest runs the session tests once more with `ptrace`), else `auto`, which
 // is the kernel mechanism where govrun is root and can load it.

@@ -347,6 +347,21 @@ class Fixture {
   std::string source;
 };
 
+// govverify --replay of the fixture's log: 0 when it verifies and replays.
+inline int VerifyAndReplay(const Fixture& fixture) {
+#ifdef GOV_GOVVERIFY
+  const Result verified =
+      RunProcess({GOV_GOVVERIFY, "--trust", fixture.dir + "/lin.pub", "--trust", fixture.dir + "/pol.pub", "--policy",
+                  fixture.dir + "/p.govb", "--replay", fixture.dir + "/lineage"},
+                 fixture.dir);
+  INFO(verified.out << verified.err);
+  return verified.code;
+#else
+  (void)fixture;
+  return 0;
+#endif
+}
+
 // Allows the tools the tests use; `touch` is the marker writer.
 inline const char* const kTools =
     "allow tools when program.name in {\"true\", \"false\", \"echo\", \"env\", \"cat\", \"touch\", \"dash\", "
