@@ -244,6 +244,7 @@ void WriteSeeds(const std::string& dir) {
     auth.obligations.write = {"/work/repo"};
     auth.obligations.has_create = true;
     auth.obligations.create = {"/tmp/out"};
+    auth.obligations.private_tmp = true;
     lineage::Start start;
     start.run_id = auth.run_id;
     start.limits.push_back({"timeout", "govrun", "600000ms"});
