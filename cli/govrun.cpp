@@ -335,14 +335,17 @@ void PrintExplanation(const bundle::LoadedPolicy& policy, const request::Request
 
 // Where `tmp = private` makes the run's directory: the caller's TMPDIR when
 // it names a directory by an absolute path (so a nested run's directory lies
-// inside its parent's), else /tmp.
+// inside its parent's) that no other user can rename entries in — owned by
+// this user or root, and sticky if others may write it — else /tmp.
 std::string PrivateTmpBase(const std::vector<std::pair<std::string, std::string>>& env) {
   std::string tmpdir;
   for (const auto& [name, value] : env) {
     if (name == "TMPDIR") tmpdir = value;
   }
   struct stat st {};
-  if (!tmpdir.empty() && tmpdir.front() == '/' && stat(tmpdir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+  if (!tmpdir.empty() && tmpdir.front() == '/' && stat(tmpdir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
+      (st.st_uid == geteuid() || st.st_uid == 0) &&
+      ((st.st_mode & (S_IWGRP | S_IWOTH)) == 0 || (st.st_mode & S_ISVTX) != 0)) {
     return tmpdir;
   }
   return "/tmp";

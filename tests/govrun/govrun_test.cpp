@@ -928,6 +928,20 @@ TEST_CASE("`tmp = private`: TMPDIR names a fresh directory the run may write, re
   CHECK(log.find("\"tmp\":\"private\"") != std::string::npos);
   CHECK(log.find(tmpdir) != std::string::npos);  // the start record's `tmp` limit
   CHECK(VerifyAndReplay(fixture) == 0);
+  // A caller's TMPDIR that other users may rename entries in is not used: /tmp is.
+  const std::string open_dir = fixture.dir + "/open";
+  fs::create_directory(open_dir);
+  REQUIRE(chmod(open_dir.c_str(), 0777) == 0);
+  RunOptions shared_tmpdir;
+  shared_tmpdir.set_env["TMPDIR"] = open_dir;
+  const Result fallback = fixture.Run({"dash", "-c", "echo \"$TMPDIR\""}, shared_tmpdir);
+  INFO(fallback.err);
+  CHECK(fallback.out.rfind("/tmp/gov-tmp-", 0) == 0);
+  // One of the caller's own is (a nested run's directory lies in its parent's).
+  REQUIRE(chmod(open_dir.c_str(), 0700) == 0);
+  const Result inside = fixture.Run({"dash", "-c", "echo \"$TMPDIR\""}, shared_tmpdir);
+  INFO(inside.err);
+  CHECK(inside.out.rfind(open_dir + "/gov-tmp-", 0) == 0);
 }
 
 TEST_CASE("Landlock: reads outside `read` fail", "[govrun][limits]") {
