@@ -1,0 +1,211 @@
+// Reading an argument list under a command grammar (command.h).
+#include "runtime/argparse/command.h"
+
+#include <charconv>
+#include <set>
+
+#include "runtime/support/display.h"
+#include "runtime/support/path.h"
+
+namespace gov::argparse {
+namespace {
+
+Spec SpecOf(const CommandScope& scope, bool stop_at_operand) {
+  Spec spec;
+  spec.style = stop_at_operand ? Style::kPosix : scope.style;
+  for (std::size_t i = 0; i < scope.fields.size(); ++i) {
+    const CommandField& field = scope.fields[i];
+    if (field.role == FieldRole::kOperands) continue;
+    spec.options.push_back(Option{field.shorts, field.longs,
+                                  field.role == FieldRole::kFlag ? Value::kNone : field.value, static_cast<int>(i)});
+  }
+  return spec;
+}
+
+// Adds `text` converted under `type` to `values`; false when it does not convert.
+bool AddValue(const ValueSpec& type, std::string_view text, std::string_view cwd, FieldValues& values) {
+  switch (type.type) {
+    case ValueType::kString:
+      values.texts.emplace_back(text);
+      return true;
+    case ValueType::kPath:
+      if (text.empty()) return false;
+      values.texts.push_back(paths::Join(cwd, text));
+      return true;
+    case ValueType::kEnum:
+      for (const std::string& choice : type.choices) {
+        if (choice == text) {
+          values.texts.emplace_back(text);
+          return true;
+        }
+      }
+      return false;
+    case ValueType::kInt: {
+      std::string_view digits = text;
+      if (digits.starts_with('+')) digits.remove_prefix(1);
+      if (digits.empty() || digits.starts_with('+')) return false;
+      std::int64_t number = 0;
+      const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
+      if (error != std::errc() || end != digits.data() + digits.size()) return false;
+      if (number < type.min || number > type.max) return false;
+      values.numbers.push_back(number);
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string TypeError(const CommandField& field, std::string_view text) {
+  return "value " + EscapeForDisplay(text) + " of " + field.name + " is not a valid " +
+         (field.type.type == ValueType::kInt    ? "int"
+          : field.type.type == ValueType::kEnum ? "choice"
+                                                : "path");
+}
+
+// Fills `values` (one per field of `scope`) from the options of `parsed`
+// and `operands`; an error message when something does not fit.
+std::string Assign(const CommandScope& scope, const std::vector<Occurrence>& options,
+                   const std::vector<std::string_view>& operands, std::string_view cwd,
+                   std::vector<FieldValues>& values) {
+  values.assign(scope.fields.size(), FieldValues{});
+  for (const Occurrence& occurrence : options) {
+    const CommandField& field = scope.fields[static_cast<std::size_t>(occurrence.field)];
+    FieldValues& value = values[static_cast<std::size_t>(occurrence.field)];
+    value.present = true;
+    if (field.role != FieldRole::kOption) continue;
+    if (!field.repeatable) {
+      // The last occurrence wins, as getopt-based programs read them.
+      value.texts.clear();
+      value.numbers.clear();
+    }
+    if (occurrence.value && !AddValue(field.type, *occurrence.value, cwd, value)) {
+      return TypeError(field, *occurrence.value);
+    }
+  }
+  // Operand groups in order: each takes as many as it can while leaving the
+  // groups after it their minimum.
+  std::uint64_t reserved = 0;
+  for (const CommandField& field : scope.fields) {
+    if (field.role == FieldRole::kOperands) reserved += field.min_count;
+  }
+  if (operands.size() < reserved) {
+    return std::to_string(operands.size()) + (operands.size() == 1 ? " operand" : " operands") + " where at least " +
+           std::to_string(reserved) + (reserved == 1 ? " is needed" : " are needed");
+  }
+  std::size_t next = 0;
+  for (std::size_t i = 0; i < scope.fields.size(); ++i) {
+    const CommandField& field = scope.fields[i];
+    if (field.role != FieldRole::kOperands) continue;
+    reserved -= field.min_count;
+    const std::uint64_t left = operands.size() - next;  // >= reserved + min_count: checked above
+    const std::uint64_t take = std::min<std::uint64_t>(field.max_count, left - reserved);
+    FieldValues& value = values[i];
+    value.present = take > 0;
+    for (std::uint64_t k = 0; k < take; ++k, ++next) {
+      if (!AddValue(field.type, operands[next], cwd, value)) return TypeError(field, operands[next]);
+    }
+  }
+  if (next != operands.size()) return "unexpected operand " + EscapeForDisplay(operands[next]);
+  return "";
+}
+
+}  // namespace
+
+CommandResult ParseCommand(const Command& command, const std::vector<std::string_view>& arguments,
+                           std::string_view cwd) {
+  const auto fail = [](std::string why) { return CommandResult{std::nullopt, std::move(why)}; };
+  const bool has_subcommands = !command.subcommands.empty();
+  Result top = Parse(SpecOf(command.top, has_subcommands), arguments);
+  if (!top.parsed) return fail(std::move(top.error));
+  CommandParse parse;
+  std::vector<std::string_view> top_operands = std::move(top.parsed->operands);
+  std::vector<std::string_view> rest;
+  if (has_subcommands && !top_operands.empty()) {
+    const std::string_view name = top_operands.front();
+    for (std::size_t i = 0; i < command.subcommands.size(); ++i) {
+      if (command.subcommands[i].name == name) parse.subcommand = static_cast<int>(i);
+    }
+    if (parse.subcommand < 0) return fail("unknown subcommand " + EscapeForDisplay(name));
+    rest.assign(top_operands.begin() + 1, top_operands.end());
+    top_operands.clear();
+  }
+  if (std::string error = Assign(command.top, top.parsed->options, top_operands, cwd, parse.top); !error.empty()) {
+    return fail(std::move(error));
+  }
+  if (parse.subcommand >= 0) {
+    const CommandScope& scope = command.subcommands[static_cast<std::size_t>(parse.subcommand)];
+    Result sub = Parse(SpecOf(scope, false), rest);
+    if (!sub.parsed) return fail(std::move(sub.error));
+    if (std::string error = Assign(scope, sub.parsed->options, sub.parsed->operands, cwd, parse.chosen);
+        !error.empty()) {
+      return fail(std::move(error));
+    }
+  }
+  return CommandResult{std::move(parse), ""};
+}
+
+namespace {
+
+std::string ValidateScope(const CommandScope& scope, const std::string& where) {
+  std::set<char> shorts;
+  std::set<std::string> longs;
+  std::set<std::string> names;
+  for (const CommandField& field : scope.fields) {
+    if (!names.insert(field.name).second) return where + ": field " + field.name + " is declared twice";
+    if (field.role == FieldRole::kOperands) {
+      if (!field.shorts.empty() || !field.longs.empty()) return where + ": operands " + field.name + " have spellings";
+      if (field.min_count > field.max_count || field.max_count == 0) {
+        return where + ": operands " + field.name + " can never be matched";
+      }
+    } else {
+      if (field.shorts.empty() && field.longs.empty()) return where + ": " + field.name + " has no spelling";
+      for (char letter : field.shorts) {
+        if (letter == '-' || letter == '\0' || !shorts.insert(letter).second) {
+          return where + ": short option -" + std::string(1, letter) + " is invalid or declared twice";
+        }
+      }
+      for (const std::string& spelling : field.longs) {
+        if (spelling.empty() || spelling.find('=') != std::string::npos || !longs.insert(spelling).second) {
+          return where + ": long option --" + spelling + " is invalid or declared twice";
+        }
+      }
+      if (field.role == FieldRole::kFlag && (field.value != Value::kNone || field.repeatable)) {
+        return where + ": flag " + field.name + " takes a value";
+      }
+      if (field.role == FieldRole::kOption && field.value == Value::kNone) {
+        return where + ": option " + field.name + " takes no value";
+      }
+    }
+    if (field.type.type == ValueType::kEnum && field.type.choices.empty()) {
+      return where + ": " + field.name + " has no choices";
+    }
+    if (field.type.min > field.type.max) return where + ": " + field.name + " has an empty range";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string ValidateCommand(const Command& command) {
+  if (std::string error = ValidateScope(command.top, "command " + command.name); !error.empty()) return error;
+  std::set<std::string> names;
+  for (const CommandScope& scope : command.subcommands) {
+    if (scope.name.empty() || !names.insert(scope.name).second) {
+      return "command " + command.name + ": subcommand " + scope.name + " is declared twice or unnamed";
+    }
+    if (std::string error = ValidateScope(scope, "command " + command.name + " " + scope.name); !error.empty()) {
+      return error;
+    }
+  }
+  if (!command.subcommands.empty()) {
+    for (const CommandField& field : command.top.fields) {
+      if (field.role == FieldRole::kOperands) {
+        return "command " + command.name + ": operands " + field.name +
+               " beside subcommands (the first operand names the subcommand)";
+      }
+    }
+  }
+  return "";
+}
+
+}  // namespace gov::argparse

@@ -1,0 +1,194 @@
+// argparse::ParseCommand: typed fields, operand groups and subcommands over
+// the getopt rules (command.h), table-driven; ValidateCommand's refusals.
+#include <catch2/catch.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "runtime/argparse/command.h"
+
+namespace gov::argparse::command_test {
+namespace {
+
+CommandField Flag(std::string name, std::string shorts, std::vector<std::string> longs) {
+  CommandField field;
+  field.name = std::move(name);
+  field.role = FieldRole::kFlag;
+  field.shorts = std::move(shorts);
+  field.longs = std::move(longs);
+  return field;
+}
+
+CommandField Opt(std::string name, std::string shorts, std::vector<std::string> longs, ValueSpec type = {},
+                 bool repeatable = false, Value value = Value::kRequired) {
+  CommandField field = Flag(std::move(name), std::move(shorts), std::move(longs));
+  field.role = FieldRole::kOption;
+  field.type = std::move(type);
+  field.repeatable = repeatable;
+  field.value = value;
+  return field;
+}
+
+CommandField Operands(std::string name, std::uint32_t min, std::uint32_t max, ValueSpec type = {}) {
+  CommandField field;
+  field.name = std::move(name);
+  field.role = FieldRole::kOperands;
+  field.type = std::move(type);
+  field.min_count = min;
+  field.max_count = max;
+  return field;
+}
+
+const ValueSpec kPathType{ValueType::kPath, {}, INT64_MIN, INT64_MAX};
+
+// rm: flags and `targets: path+`.
+Command Rm() {
+  Command rm;
+  rm.name = "rm";
+  rm.top.fields = {Flag("force", "f", {"force"}), Flag("recursive", "rR", {"recursive"}),
+                   Opt("interactive", "", {"interactive"}, ValueSpec{ValueType::kEnum, {"never", "once", "always"}},
+                       false, Value::kOptional),
+                   Operands("targets", 1, kUnbounded, kPathType)};
+  return rm;
+}
+
+// cp: `sources: path+, destination: path`; head: `-n int 0..`.
+Command Cp() {
+  Command cp;
+  cp.name = "cp";
+  cp.top.fields = {Flag("recursive", "rR", {"recursive"}), Operands("sources", 1, kUnbounded, kPathType),
+                   Operands("destination", 1, 1, kPathType)};
+  return cp;
+}
+
+// git: global -C (repeatable path) and -c, subcommands push and status.
+Command Git() {
+  Command git;
+  git.name = "git";
+  git.top.fields = {Opt("dir", "C", {}, kPathType, true), Opt("config", "c", {}, {}, true),
+                    Flag("no_pager", "", {"no-pager"})};
+  CommandScope push;
+  push.name = "push";
+  push.fields = {
+      Flag("force", "f", {"force"}), Opt("force_with_lease", "", {"force-with-lease"}, {}, false, Value::kOptional),
+      Flag("set_upstream", "u", {"set-upstream"}), Operands("remote", 0, 1), Operands("refspecs", 0, kUnbounded)};
+  CommandScope status;
+  status.name = "status";
+  status.fields = {Flag("short", "s", {"short"}), Operands("paths", 0, kUnbounded, kPathType)};
+  git.subcommands = {push, status};
+  return git;
+}
+
+// The parse as text: `name=v1,v2` per present field (`name` for a flag),
+// subcommand fields after `name:`; or `error: ...`.
+std::string Show(const Command& command, std::vector<std::string_view> arguments, std::string_view cwd = "/w") {
+  const CommandResult result = ParseCommand(command, arguments, cwd);
+  if (!result.parse) return "error: " + result.error;
+  std::ostringstream out;
+  const auto scope = [&](const CommandScope& s, const std::vector<FieldValues>& values) {
+    for (std::size_t i = 0; i < s.fields.size(); ++i) {
+      if (!values[i].present) continue;
+      out << s.fields[i].name;
+      const char* separator = "=";
+      for (const std::string& text : values[i].texts) out << std::exchange(separator, ",") << text;
+      for (std::int64_t number : values[i].numbers) out << std::exchange(separator, ",") << number;
+      out << " ";
+    }
+  };
+  scope(command.top, result.parse->top);
+  if (result.parse->subcommand >= 0) {
+    const CommandScope& chosen = command.subcommands[static_cast<std::size_t>(result.parse->subcommand)];
+    out << chosen.name << ": ";
+    scope(chosen, result.parse->chosen);
+  }
+  std::string text = out.str();
+  if (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+TEST_CASE("command: flags, typed operands resolved against cwd, permutation and --", "[argparse]") {
+  CHECK(Show(Rm(), {"-rf", "a"}) == "force recursive targets=/w/a");
+  CHECK(Show(Rm(), {"a", "-r", "../b", "/c/./d"}) == "recursive targets=/w/a,/b,/c/d");
+  CHECK(Show(Rm(), {"--", "-f"}) == "targets=/w/-f");
+  CHECK(Show(Rm(), {"--rec", "x"}) == "recursive targets=/w/x");
+  CHECK(Show(Rm(), {"--interactive=once", "x"}) == "interactive=once targets=/w/x");
+  CHECK(Show(Rm(), {"--interactive", "x"}) == "interactive targets=/w/x");
+}
+
+TEST_CASE("command: what the program refuses does not parse", "[argparse]") {
+  CHECK(Show(Rm(), {"-f"}) == "error: 0 operands where at least 1 is needed");
+  CHECK(Show(Rm(), {"-x", "a"}) == "error: unknown option -x in -x");
+  CHECK(Show(Rm(), {"--interactive=sometimes", "a"}) == "error: value sometimes of interactive is not a valid choice");
+  CHECK(Show(Rm(), {""}) == "error: value  of targets is not a valid path");
+  CHECK(Show(Rm(), {"--i", "a"}) == "interactive targets=/w/a");  // the one long option starting with i
+}
+
+TEST_CASE("command: fixed groups after a variable one are taken from the end", "[argparse]") {
+  CHECK(Show(Cp(), {"a", "b", "c"}) == "sources=/w/a,/w/b destination=/w/c");
+  CHECK(Show(Cp(), {"-r", "a", "d"}) == "recursive sources=/w/a destination=/w/d");
+  CHECK(Show(Cp(), {"a"}) == "error: 1 operand where at least 2 are needed");
+  CHECK(Show(Cp(), {}) == "error: 0 operands where at least 2 are needed");
+}
+
+TEST_CASE("command: ints convert exactly and within range; the last occurrence wins", "[argparse]") {
+  Command head;
+  head.name = "head";
+  head.top.fields = {Opt("lines", "n", {"lines"}, ValueSpec{ValueType::kInt, {}, 0, 1000}),
+                     Opt("exclude", "e", {}, {}, /*repeatable=*/true), Operands("files", 0, kUnbounded)};
+  CHECK(Show(head, {"-n5", "f"}) == "lines=5 files=f");
+  CHECK(Show(head, {"-n", "5", "--lines=+7"}) == "lines=7");
+  CHECK(Show(head, {"-e", "a", "-eb"}) == "exclude=a,b");
+  CHECK(Show(head, {"-n", "1001"}) == "error: value 1001 of lines is not a valid int");
+  CHECK(Show(head, {"-n", "-1"}) == "error: value -1 of lines is not a valid int");
+  CHECK(Show(head, {"-n", "5x"}) == "error: value 5x of lines is not a valid int");
+  CHECK(Show(head, {"-n", "99999999999999999999"}).starts_with("error: "));
+  CHECK(Show(head, {"-n", "++5"}).starts_with("error: "));
+  CHECK(Show(head, {"-n", ""}).starts_with("error: "));
+}
+
+TEST_CASE("command: subcommands after the global options, each with its own options", "[argparse]") {
+  CHECK(Show(Git(), {"push", "--force", "origin", "main"}) == "push: force remote=origin refspecs=main");
+  CHECK(Show(Git(), {"-C", "/r", "-c", "x=y", "push", "-fu", "origin"}) ==
+        "dir=/r config=x=y push: force set_upstream remote=origin");
+  CHECK(Show(Git(), {"-C", "a", "-C", "b", "status", "-s", "x"}) == "dir=/w/a,/w/b status: short paths=/w/x");
+  CHECK(Show(Git(), {"push", "origin", "--force-with-lease"}) == "push: force_with_lease remote=origin");
+  CHECK(Show(Git(), {"push", "--set-up"}) == "push: set_upstream");
+  CHECK(Show(Git(), {"push", "--forc"}) == "error: ambiguous option --forc");  // --force, --force-with-lease
+  CHECK(Show(Git(), {"push", "--", "--force"}) == "push: remote=--force");
+  CHECK(Show(Git(), {}) == "");
+  CHECK(Show(Git(), {"--no-pager"}) == "no_pager");
+  // Global options end at the subcommand: -f is push's here, unknown globally.
+  CHECK(Show(Git(), {"-f", "push"}) == "error: unknown option -f in -f");
+  CHECK(Show(Git(), {"pull"}) == "error: unknown subcommand pull");
+  CHECK(Show(Git(), {"status", "--force"}) == "error: unknown option --force");
+}
+
+TEST_CASE("command: malformed grammars are refused", "[argparse]") {
+  CHECK(ValidateCommand(Rm()).empty());
+  CHECK(ValidateCommand(Cp()).empty());
+  CHECK(ValidateCommand(Git()).empty());
+  Command twice = Rm();
+  twice.top.fields.push_back(Flag("again", "f", {}));
+  CHECK(ValidateCommand(twice) == "command rm: short option -f is invalid or declared twice");
+  Command long_twice = Rm();
+  long_twice.top.fields.push_back(Flag("again", "", {"force"}));
+  CHECK(ValidateCommand(long_twice) == "command rm: long option --force is invalid or declared twice");
+  Command operands_beside = Git();
+  operands_beside.top.fields.push_back(Operands("extra", 0, 1));
+  CHECK(ValidateCommand(operands_beside).find("beside subcommands") != std::string::npos);
+  Command never = Rm();
+  never.top.fields.back().max_count = 0;
+  CHECK(ValidateCommand(never) == "command rm: operands targets can never be matched");
+  Command no_choices = Rm();
+  no_choices.top.fields[2].type.choices.clear();
+  CHECK(ValidateCommand(no_choices) == "command rm: interactive has no choices");
+  Command same_name = Git();
+  same_name.subcommands.push_back(same_name.subcommands.front());
+  CHECK(ValidateCommand(same_name).find("subcommand push is declared twice") != std::string::npos);
+  Command flag_value = Rm();
+  flag_value.top.fields[0].value = Value::kRequired;
+  CHECK(ValidateCommand(flag_value) == "command rm: flag force takes a value");
+}
+
+}  // namespace
+}  // namespace gov::argparse::command_test
