@@ -38,6 +38,7 @@ declaration
     | policyRule=ruleDecl
     | testBlock=testDecl
     | defaults=defaultDecl
+    | command=commandDecl
     ;
 
 policyHeader
@@ -83,6 +84,34 @@ ruleDecl
 // `network = any` spells a keyword as a value, so `any` is accepted here as a name.
 obligation
     : name=IDENT '=' (anyValue='any' | value=expr)
+    ;
+
+// `command rm { ... }`: a program's command line (docs/language.md "Argument
+// grammars"). The item words (`style`, `flag`, `option`, `operands`,
+// `subcommand`) and modifiers are checked by the AST builder, so they stay
+// usable as names elsewhere.
+commandDecl
+    : 'command' name=IDENT '{' items+=commandItem* '}'
+    ;
+
+// `style gnu` | `flag NAME: SPELLINGS` | `option NAME: TYPE MODIFIERS = SPELLINGS`
+// | `operands NAME: TYPE COUNT, ...` | `subcommand NAME { ITEMS }`
+commandItem
+    : kind=IDENT word=IDENT
+    | kind=IDENT name=IDENT ':' spellings+=STRING (',' spellings+=STRING)*
+    | kind=IDENT name=IDENT ':' value=valueType modifiers+=IDENT* '=' spellings+=STRING (',' spellings+=STRING)*
+    | kind=IDENT groups+=operandGroup (',' groups+=operandGroup)*
+    | kind=IDENT name=IDENT '{' items+=commandItem* '}'
+    ;
+
+operandGroup
+    : name=IDENT ':' value=valueType count=('*' | '+')?
+    ;
+
+// A value's type: a Gov type, or `enum {"a", "b"}` (choices).
+valueType
+    : enumWord=IDENT '{' choices+=STRING (',' choices+=STRING)* ','? '}' optional='?'?
+    | plain=type
     ;
 
 // `default with { ... }`: the obligations of every allow and ask rule that
@@ -156,8 +185,10 @@ notExpr
     | comparison=compareExpr
     ;
 
+// `EXPR as NAME: BODY`: BODY with NAME bound to EXPR's value when EXPR is
+// present, else false.
 compareExpr
-    : lhs=coalesceExpr (op=compareOp rhs=coalesceExpr)?
+    : lhs=coalesceExpr (op=compareOp rhs=coalesceExpr | asKeyword='as' var=IDENT ':' body=expr)?
     ;
 
 compareOp

@@ -134,6 +134,10 @@ struct ExprEqual {
     return EqualPtr(a.condition, b.condition) && EqualPtr(a.then_value, b.then_value) &&
            EqualPtr(a.else_value, b.else_value);
   }
+  bool operator()(const Bind& a) const {
+    const auto& b = Other<Bind>();
+    return a.var == b.var && EqualPtr(a.value, b.value) && EqualPtr(a.body, b.body);
+  }
   bool operator()(const ListLiteral& a) const { return EqualList(a.elements, Other<ListLiteral>().elements); }
   bool operator()(const SetLiteral& a) const { return EqualList(a.elements, Other<SetLiteral>().elements); }
   bool operator()(const RecordLiteral& a) const {
@@ -150,6 +154,31 @@ bool SameObligations(const std::vector<Obligation>& a, const std::vector<Obligat
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (a[i].name != b[i].name || !EqualPtr(a[i].value, b[i].value)) return false;
+  }
+  return true;
+}
+
+bool SameValueType(const CommandValueType& a, const CommandValueType& b) {
+  return a.is_enum == b.is_enum && a.choices == b.choices && a.optional == b.optional &&
+         (a.is_enum || EqualType(a.type, b.type));
+}
+
+bool SameCommandItems(const std::vector<CommandItem>& a, const std::vector<CommandItem>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const CommandItem& x = a[i];
+    const CommandItem& y = b[i];
+    if (x.kind != y.kind || x.name != y.name || x.spellings != y.spellings || x.modifiers != y.modifiers ||
+        x.groups.size() != y.groups.size() || !SameCommandItems(x.items, y.items)) {
+      return false;
+    }
+    if (x.kind == CommandItem::Kind::kOption && !SameValueType(x.value, y.value)) return false;
+    for (std::size_t k = 0; k < x.groups.size(); ++k) {
+      if (x.groups[k].name != y.groups[k].name || x.groups[k].count != y.groups[k].count ||
+          !SameValueType(x.groups[k].value, y.groups[k].value)) {
+        return false;
+      }
+    }
   }
   return true;
 }
@@ -208,6 +237,10 @@ struct DeclEqual {
       return false;
     }
     return SameObligations(a.obligations, b.obligations);
+  }
+  bool operator()(const CommandDecl& a) const {
+    const auto& b = Other<CommandDecl>();
+    return a.name == b.name && SameCommandItems(a.items, b.items);
   }
   bool operator()(const TestBlock& a) const {
     const auto& b = Other<TestBlock>();

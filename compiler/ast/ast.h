@@ -153,6 +153,14 @@ struct Conditional {
   ExprPtr then_value;
   ExprPtr else_value;
 };
+// `value as var: body`: body with var bound to value when value is present;
+// false when it is absent.
+struct Bind {
+  ExprPtr value;
+  std::string var;
+  Span var_span;
+  ExprPtr body;
+};
 struct ListLiteral {
   std::vector<ExprPtr> elements;
 };
@@ -171,7 +179,7 @@ struct RecordLiteral {
 
 using ExprNode = std::variant<BoolLiteral, IntLiteral, StringLiteral, PatternLiteral, DurationLiteral, SizeLiteral,
                               NoneLiteral, NameRef, Member, MethodCall, Call, Index, Unary, Binary, Logical, Quantified,
-                              Conditional, ListLiteral, SetLiteral, RecordLiteral>;
+                              Conditional, ListLiteral, SetLiteral, RecordLiteral, Bind>;
 
 // An expression node with its span and a per-file unique id.
 struct Expr {
@@ -309,7 +317,51 @@ struct DefaultDecl {
   std::optional<std::string> reason;
 };
 
-using DeclNode = std::variant<PolicyHeader, Import, ConstDecl, ContextDecl, DefDecl, Rule, TestBlock, DefaultDecl>;
+// The type of a value in a `command` block: a Gov type (`string`, `path`,
+// `int`, `list<T>` for a repeatable option, `T?`) or `enum {"a", "b"}`.
+struct CommandValueType {
+  Span span;
+  TypeExprPtr type;  // unless is_enum
+  bool is_enum = false;
+  std::vector<std::string> choices;  // is_enum
+  bool optional = false;             // is_enum and `?`
+};
+
+// One operand group: `targets: path+`.
+struct OperandGroup {
+  Span span;
+  std::string name;
+  Span name_span;
+  CommandValueType value;
+  char count = 0;  // 0 (exactly one, or `?` through the type), '*' or '+'
+};
+
+// An item of a `command` block or of one of its subcommands.
+struct CommandItem {
+  enum class Kind : std::uint8_t { kStyle, kFlag, kOption, kOperands, kSubcommand };
+  Span span;
+  Kind kind = Kind::kFlag;
+  std::string name;  // the field or subcommand name; the style word for kStyle
+  Span name_span;
+  std::vector<std::string> spellings;  // flag, option: as written (`-f`, `--force`)
+  std::vector<Span> spelling_spans;
+  CommandValueType value;              // option
+  std::vector<std::string> modifiers;  // option: `value optional`
+  std::vector<OperandGroup> groups;    // operands
+  std::vector<CommandItem> items;      // subcommand
+};
+
+// `command NAME { ... }`: a program's command line; `NAME(list)` parses a
+// list under it (docs/language.md "Argument grammars").
+struct CommandDecl {
+  Span span;
+  std::string name;
+  Span name_span;
+  std::vector<CommandItem> items;
+};
+
+using DeclNode =
+    std::variant<PolicyHeader, Import, ConstDecl, ContextDecl, DefDecl, Rule, TestBlock, DefaultDecl, CommandDecl>;
 
 struct Decl {
   Span span;

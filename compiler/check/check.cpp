@@ -226,6 +226,12 @@ class ModuleChecker {
           }
           m_.context.push_back(ContextFieldInfo{field.name, type, field.name_span, 0});
         }
+      } else if (const auto* command = std::get_if<ast::CommandDecl>(&decl.node)) {
+        Symbol symbol{SymbolKind::kCommand, command->name, command->name_span};
+        auto [built, type] = BuildCommand(*command);
+        symbol.type = std::move(type);
+        if (m_.symbols.count(command->name) == 0) m_.commands[command->name] = std::move(built);
+        DeclareName(std::move(symbol));
       } else if (const auto* rule = std::get_if<ast::Rule>(&decl.node)) {
         m_.rules.push_back(rule);
       } else if (const auto* test = std::get_if<ast::TestBlock>(&decl.node)) {
@@ -1100,6 +1106,11 @@ class ModuleChecker {
           Emit(Kind::kTypeMismatch, expr.span,
                fmt::format("`{}` is an imported module: use one of its names, e.g. `{}.NAME`", node.name, node.name));
           return {Type::Error(), std::nullopt};
+        case SymbolKind::kCommand:
+          Emit(Kind::kTypeMismatch, expr.span,
+               fmt::format("`{}` is a command: parse an argument list with `{}(args) as {}: ...`", node.name, node.name,
+                           node.name.substr(0, 1)));
+          return {Type::Error(), std::nullopt};
       }
     }
     if (node.name == "context") {
@@ -1264,10 +1275,257 @@ class ModuleChecker {
     return {symbol.type, std::nullopt};
   }
 
+  // `C(list)`: the parse of a string list under command C, absent when the
+  // program would refuse the list.
+  Typed CallCommand(const ast::Expr& expr, Symbol& symbol, int module, const std::vector<ast::ExprPtr>& args) {
+    ++symbol.uses;
+    bool ok = true;
+    CheckArguments(args, {Type::ListOf(String())}, expr.span, symbol.name, &ok);
+    m_.resolutions[expr.id] = Resolution{Resolution::Kind::kCommand, module, symbol.name, -1};
+    if (!ok || symbol.type.ContainsError()) return {Type::Error(), std::nullopt};
+    return {symbol.type.AsOptional(), std::nullopt};
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  // The runtime value type and the Gov type of one value in a command.
+  struct CommandValue {
+    argparse::ValueSpec spec;
+    Type element;
+    bool list = false;
+    bool optional = false;
+    bool ok = false;
+  };
+
+  CommandValue ResolveCommandValue(const ast::CommandValueType& value) {
+    CommandValue out;
+    if (value.is_enum) {
+      out.spec.type = argparse::ValueType::kEnum;
+      out.spec.choices = value.choices;
+      out.element = String();
+      out.optional = value.optional;
+      std::set<std::string> seen;
+      for (const std::string& choice : value.choices) {
+        if (!seen.insert(choice).second) {
+          Emit(Kind::kInvalidCommand, value.span, fmt::format("choice \"{}\" is listed twice", choice));
+          return out;
+        }
+      }
+      out.ok = !value.choices.empty();
+      return out;
+    }
+    if (value.type == nullptr) return out;
+    Type type = ResolveType(*value.type);
+    if (type.ContainsError()) return out;
+    out.optional = type.optional;
+    if (type.kind == TypeKind::kList) {
+      out.list = true;
+      type = type.args[0];
+      if (type.optional) {
+        Emit(Kind::kInvalidCommand, value.span, "list elements cannot be absent");
+        return out;
+      }
+    }
+    switch (type.kind) {
+      case TypeKind::kString:
+        out.spec.type = argparse::ValueType::kString;
+        break;
+      case TypeKind::kPath:
+        out.spec.type = argparse::ValueType::kPath;
+        break;
+      case TypeKind::kInt:
+        out.spec.type = argparse::ValueType::kInt;
+        break;
+      default:
+        Emit(
+            Kind::kInvalidCommand, value.span,
+            fmt::format("a command's values are `string`, `path`, `int` or `enum {{...}}`, found `{}`", ToString(type)))
+            .help = "other values stay strings: match them with `matches` or compare them";
+        return out;
+    }
+    out.element = type.AsRequired();
+    out.ok = true;
+    return out;
+  }
+
+  // Adds `spelling` (`-f`, `--force`) to `field`; false (reported) when it is neither.
+  bool AddSpelling(const std::string& spelling, Span span, argparse::CommandField& field) {
+    const bool is_short = spelling.size() == 2 && spelling[0] == '-' && spelling[1] != '-';
+    const bool is_long = spelling.size() > 2 && spelling.starts_with("--") && spelling.find('=') == std::string::npos;
+    if (is_short) {
+      field.shorts.push_back(spelling[1]);
+    } else if (is_long) {
+      field.longs.push_back(spelling.substr(2));
+    } else {
+      Emit(Kind::kInvalidCommand, span, fmt::format("\"{}\" is not an option spelling", spelling)).help =
+          "write a short option as \"-x\" and a long one as \"--name\" (without `=`)";
+      return false;
+    }
+    return true;
+  }
+
+  // One scope's items into `scope` and the record fields of its parse.
+  void BuildScope(const std::vector<ast::CommandItem>& items, const std::string& record_name,
+                  argparse::CommandScope& scope, std::vector<std::pair<std::string, Type>>& fields,
+                  argparse::Command* command, bool& ok) {
+    const ast::CommandItem* style = nullptr;
+    std::map<std::string, Span> names;
+    const auto declare = [&](const std::string& name, Span span) {
+      auto [it, inserted] = names.emplace(name, span);
+      if (!inserted) {
+        Emit(Kind::kInvalidCommand, span, fmt::format("`{}` is declared twice in `{}`", name, record_name))
+            .notes.push_back({it->second, "first declared here"});
+        ok = false;
+      }
+    };
+    for (const ast::CommandItem& item : items) {
+      switch (item.kind) {
+        case ast::CommandItem::Kind::kStyle:
+          if (style != nullptr) {
+            Emit(Kind::kInvalidCommand, item.span, "a command has one `style`")
+                .notes.push_back({style->span, "the first `style` is here"});
+            ok = false;
+          }
+          style = &item;
+          if (item.name == "gnu") {
+            scope.style = argparse::Style::kGnu;
+          } else if (item.name == "posix") {
+            scope.style = argparse::Style::kPosix;
+          } else {
+            Emit(Kind::kInvalidCommand, item.name_span, fmt::format("unknown style `{}`", item.name)).help =
+                "`gnu`: options anywhere, `-rf` clusters, `--opt=value`, abbreviations (getopt_long); `posix`: "
+                "options end at the first operand";
+            ok = false;
+          }
+          break;
+        case ast::CommandItem::Kind::kFlag:
+        case ast::CommandItem::Kind::kOption: {
+          declare(item.name, item.name_span);
+          argparse::CommandField field;
+          field.name = item.name;
+          for (std::size_t i = 0; i < item.spellings.size(); ++i) {
+            ok = AddSpelling(item.spellings[i], item.spelling_spans[i], field) && ok;
+          }
+          if (item.kind == ast::CommandItem::Kind::kFlag) {
+            field.role = argparse::FieldRole::kFlag;
+            fields.emplace_back(item.name, Bool());
+          } else {
+            field.role = argparse::FieldRole::kOption;
+            field.value = item.modifiers.empty() ? argparse::Value::kRequired : argparse::Value::kOptional;
+            CommandValue value = ResolveCommandValue(item.value);
+            if (value.ok && value.optional) {
+              Emit(Kind::kInvalidCommand, item.value.span,
+                   "an option is absent when it is not given: declare its value type without `?`");
+              value.ok = false;
+            }
+            ok = value.ok && ok;
+            field.repeatable = value.list;
+            field.type = value.spec;
+            fields.emplace_back(item.name, value.list ? Type::ListOf(value.element) : value.element.AsOptional());
+          }
+          scope.fields.push_back(std::move(field));
+          break;
+        }
+        case ast::CommandItem::Kind::kOperands:
+          for (const ast::OperandGroup& group : item.groups) {
+            declare(group.name, group.name_span);
+            argparse::CommandField field;
+            field.name = group.name;
+            field.role = argparse::FieldRole::kOperands;
+            CommandValue value = ResolveCommandValue(group.value);
+            if (value.ok && value.list) {
+              Emit(Kind::kInvalidCommand, group.value.span,
+                   "operand groups count with `?`, `*` and `+`, not with `list<...>`")
+                  .help = "`files: path*` (any number), `files: path+` (at least one)";
+              value.ok = false;
+            }
+            if (value.ok && value.optional && group.count != 0) {
+              Emit(Kind::kInvalidCommand, group.span, "an operand group has one count: `?`, `*` or `+`");
+              value.ok = false;
+            }
+            ok = value.ok && ok;
+            field.type = value.spec;
+            Type type = value.element;
+            if (group.count == '*' || group.count == '+') {
+              field.min_count = group.count == '+' ? 1 : 0;
+              field.max_count = argparse::kUnbounded;
+              type = Type::ListOf(value.element);
+            } else if (value.optional) {
+              field.min_count = 0;
+              type = type.AsOptional();
+            }
+            fields.emplace_back(group.name, type);
+            scope.fields.push_back(std::move(field));
+          }
+          break;
+        case ast::CommandItem::Kind::kSubcommand: {
+          if (command == nullptr) {
+            ok = false;  // reported by the parser
+            break;
+          }
+          declare(item.name, item.name_span);
+          argparse::CommandScope sub;
+          sub.name = item.name;
+          std::vector<std::pair<std::string, Type>> sub_fields;
+          BuildScope(item.items, record_name + " " + item.name, sub, sub_fields, nullptr, ok);
+          command->subcommands.push_back(std::move(sub));
+          fields.emplace_back(item.name,
+                              Type::Record(record_name + " " + item.name, std::move(sub_fields)).AsOptional());
+          break;
+        }
+      }
+    }
+  }
+
+  // A `command` declaration as the runtime's table and the record type of
+  // its parse (an error type when the declaration is malformed).
+  std::pair<argparse::Command, Type> BuildCommand(const ast::CommandDecl& decl) {
+    argparse::Command command;
+    command.name = decl.name;
+    std::vector<std::pair<std::string, Type>> fields;
+    bool ok = true;
+    BuildScope(decl.items, decl.name, command.top, fields, &command, ok);
+    if (!command.subcommands.empty()) {
+      for (const auto& [name, type] : fields) {
+        if (name == "subcommand") {
+          Emit(Kind::kInvalidCommand, decl.name_span,
+               "`subcommand` names the chosen subcommand: no field of a command with subcommands may be called so");
+          ok = false;
+        }
+      }
+      fields.emplace_back("subcommand", String().AsOptional());
+    }
+    if (ok) {
+      if (std::string problem = argparse::ValidateCommand(command); !problem.empty()) {
+        Emit(Kind::kInvalidCommand, decl.name_span, problem);
+        ok = false;
+      }
+    }
+    if (!ok) return {std::move(command), Type::Error()};
+    return {std::move(command), Type::Record(decl.name, std::move(fields))};
+  }
+
+  // `value as name: body`: body with `name` bound to value's present value.
+  Typed CheckNode(const ast::Expr& expr, const ast::Bind& node, const Type*) {
+    Typed value = CheckExpr(*node.value, nullptr);
+    const Type bound = value.type.ContainsError() ? Type::Error() : value.type.AsRequired();
+    Typed body = CheckBoundBody(expr, node.var, node.var_span, bound, *node.body);
+    ExpectCondition(*node.body, body.type, "the body of `as`");
+    if (value.type.ContainsError() || body.type.kind != TypeKind::kBool || body.type.optional) {
+      return {Type::Error(), std::nullopt};
+    }
+    std::optional<Value> folded;
+    if (value.value && value.value->IsNone()) folded = Value::Bool(false);
+    return {Bool(), folded};
+  }
+
   Typed CheckNode(const ast::Expr& expr, const ast::Call& node, const Type*) {
     auto it = m_.symbols.find(node.callee);
     if (FindLocal(node.callee) == nullptr && it != m_.symbols.end() && it->second.kind == SymbolKind::kDef) {
       return CallDef(expr, it->second, index_, node.args, node.callee_span);
+    }
+    if (FindLocal(node.callee) == nullptr && it != m_.symbols.end() && it->second.kind == SymbolKind::kCommand) {
+      return CallCommand(expr, it->second, index_, node.args);
     }
     if (node.callee == "len" || node.callee == "path") {
       m_.resolutions[expr.id] = Resolution{Resolution::Kind::kBuiltin, -1, node.callee, -1};
@@ -1332,6 +1590,9 @@ class ModuleChecker {
         return {Type::Error(), std::nullopt};
       }
       auto it = module->symbols.find(node.method);
+      if (it != module->symbols.end() && it->second.kind == SymbolKind::kCommand) {
+        return CallCommand(expr, it->second, target, node.args);
+      }
       if (it == module->symbols.end() || it->second.kind != SymbolKind::kDef) {
         Emit(Kind::kUnknownName, node.method_span,
              fmt::format("module `{}` has no function `{}`", std::get<ast::NameRef>(node.receiver->node).name,
@@ -1845,6 +2106,23 @@ class ModuleChecker {
     return {Bool(), value};
   }
 
+  // Checks `body` (a condition) with the local `var` of type `type` in
+  // scope, resolving `expr` (the quantifier or `as`) to it.
+  Typed CheckBoundBody(const ast::Expr& expr, const std::string& var, Span var_span, const Type& type,
+                       const ast::Expr& body_expr) {
+    if (std::find(RequestModel::Names().begin(), RequestModel::Names().end(), var) != RequestModel::Names().end() ||
+        m_.symbols.count(var) > 0 || FindLocal(var) != nullptr) {
+      Emit(Kind::kShadowedName, var_span, fmt::format("`{}` would hide another name of the same spelling", var))
+          .help = "choose another variable name";
+    }
+    locals_.push_back(Local{var, type, -1, false});
+    Type want = Bool();
+    Typed body = CheckExpr(body_expr, &want);
+    locals_.pop_back();
+    m_.resolutions[expr.id] = Resolution{Resolution::Kind::kLocal, index_, var, -1};
+    return body;
+  }
+
   Typed CheckNode(const ast::Expr& expr, const ast::Quantified& node, const Type*) {
     Typed domain = CheckExpr(*node.domain, nullptr);
     Type element = Type::Error();
@@ -1864,16 +2142,7 @@ class ModuleChecker {
                          node.quantifier == ast::Quantifier::kAny ? "any" : "all", ToString(domain.type)));
       }
     }
-    if (std::find(RequestModel::Names().begin(), RequestModel::Names().end(), node.var) != RequestModel::Names().end() ||
-        m_.symbols.count(node.var) > 0 || FindLocal(node.var) != nullptr) {
-      Emit(Kind::kShadowedName, node.var_span, fmt::format("`{}` would hide another name of the same spelling", node.var))
-          .help = "choose another variable name";
-    }
-    locals_.push_back(Local{node.var, element, -1, false});
-    Type want = Bool();
-    Typed body = CheckExpr(*node.body, &want);
-    locals_.pop_back();
-    m_.resolutions[expr.id] = Resolution{Resolution::Kind::kLocal, index_, node.var, -1};
+    Typed body = CheckBoundBody(expr, node.var, node.var_span, element, *node.body);
     ExpectCondition(*node.body, body.type, "the body of a quantifier");
     if (element.IsError() || body.type.kind != TypeKind::kBool || body.type.optional) return {Type::Error(), std::nullopt};
     std::optional<Value> value;

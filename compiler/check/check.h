@@ -14,6 +14,7 @@
 #include "compiler/check/types.h"
 #include "compiler/check/value.h"
 #include "compiler/diagnostics/diagnostic.h"
+#include "runtime/argparse/command.h"
 #include "runtime/pattern/pattern.h"
 
 namespace gov::check {
@@ -28,9 +29,10 @@ struct ParsedModule {
   bool is_entry = false;
 };
 
-enum class SymbolKind : std::uint8_t { kConst, kDef, kImport };
+enum class SymbolKind : std::uint8_t { kConst, kDef, kImport, kCommand };
 
-// A module-level name: a constant, a function, or an imported module.
+// A module-level name: a constant, a function, an imported module, or a
+// command (an argument grammar; its parse's record type is `type`).
 struct Symbol {
   SymbolKind kind;
   std::string name;
@@ -47,7 +49,7 @@ struct Symbol {
 
 // What a name in an expression refers to.
 struct Resolution {
-  enum class Kind : std::uint8_t { kNone, kConst, kDef, kParam, kLocal, kRequest, kContext, kBuiltin };
+  enum class Kind : std::uint8_t { kNone, kConst, kDef, kParam, kLocal, kRequest, kContext, kBuiltin, kCommand };
   Kind kind = Kind::kNone;
   int module = -1;      // module holding the const/def
   std::string name;     // symbol, request field or builtin name
@@ -111,6 +113,8 @@ struct CheckedModule {
   std::vector<std::optional<Value>> values;    // by expression id: constant value when known
   std::vector<Resolution> resolutions;         // by expression id: for names and calls
   std::vector<CompiledPattern> patterns;
+  // `command` declarations as the runtime reads them, by name.
+  std::map<std::string, argparse::Command> commands;
 
   const ContextFieldInfo* FindContext(std::string_view name) const;
 };

@@ -46,6 +46,7 @@
 
 #include "compiler/codegen/codegen.h"
 #include "runtime/abi/gov_abi.h"
+#include "runtime/ir/serialize.h"
 #include "runtime/pattern/pattern.h"
 
 namespace gov::codegen::internal {
@@ -313,7 +314,8 @@ class Emitter {
       AppendInt(key, n.a);
       return;
     }
-    for (std::uint32_t operand : {n.a, n.b, n.c}) {
+    if (n.op == ir::Op::kArgField) AppendInt(key, n.c);  // a field number, not a node
+    for (std::uint32_t operand : {n.a, n.b, n.op == ir::Op::kArgField ? ir::kNoNode : n.c}) {
       if (operand != ir::kNoNode) WalkShape(operand, depth + 1, key, consts);
     }
   }
@@ -1356,6 +1358,10 @@ class Emitter {
         return EmitQuantifier(n, /*is_any=*/true, err);
       case ir::Op::kAll:
         return EmitQuantifier(n, /*is_any=*/false, err);
+      case ir::Op::kArgParses:
+      case ir::Op::kArgField:
+      case ir::Op::kArgSubcommand:
+        return EmitArgRead(n, err);
     }
     SetError("unknown op " + std::to_string(static_cast<int>(n.op)));
     return Absent(n.kind);
@@ -1640,6 +1646,82 @@ class Emitter {
     value->addIncoming(b_.getInt1(is_any), decided);
     value->addIncoming(is_any ? b_.getFalse() : list.present, exhausted);
     return Present(value);
+  }
+
+  // The command table `index` (ir::EncodeCommand bytes) as a constant.
+  llvm::Constant* CommandTable(std::size_t index) {
+    if (command_tables_.size() < p_.commands.size()) command_tables_.resize(p_.commands.size(), nullptr);
+    if (command_tables_[index] == nullptr) {
+      const std::string bytes = ir::EncodeCommand(p_.commands[index]);
+      llvm::Constant* data = llvm::ConstantDataArray::getString(ctx_, bytes, /*AddNull=*/false);
+      auto* global =
+          new llvm::GlobalVariable(*m_, data->getType(), /*isConstant=*/true, llvm::GlobalValue::PrivateLinkage, data,
+                                   "gov.command." + std::to_string(index));
+      global->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
+      command_tables_[index] = global;
+      command_table_sizes_.resize(p_.commands.size(), 0);
+      command_table_sizes_[index] = bytes.size();
+    }
+    return command_tables_[index];
+  }
+
+  // kArgParses, kArgField, kArgSubcommand through gov_helpers.arg_read,
+  // which writes strings and lists into the scratch arena exactly as the
+  // interpreter does (docs/ir.md "Argument grammars").
+  Val EmitArgRead(const ir::Node& n, BasicBlock* err) {
+    Val list = Emit(n.a, err);
+    Val cwd = Emit(n.b, err);
+    const bool parses = n.op == ir::Op::kArgParses;
+    const Val otherwise = parses ? Present(b_.getFalse()) : Absent(n.kind);
+    return Guarded(n.kind, Both(list, cwd), otherwise, [&] {
+      llvm::Constant* table = CommandTable(static_cast<std::size_t>(n.imm));
+      const std::uint64_t table_size = command_table_sizes_[static_cast<std::size_t>(n.imm)];
+      auto* result_type = llvm::StructType::get(ctx_, {i64_, i64_, ptr_, i64_});
+      llvm::IRBuilder<> entry(&b_.GetInsertBlock()->getParent()->getEntryBlock(),
+                              b_.GetInsertBlock()->getParent()->getEntryBlock().begin());
+      llvm::AllocaInst* result = entry.CreateAlloca(result_type, nullptr, "arg_result");
+      auto* type =
+          llvm::FunctionType::get(i64_, {ptr_, i64_, i32_, i32_, ptr_, i64_, ptr_, i64_, ptr_, i64_, ptr_}, false);
+      Value* helper = LoadHelper(offsetof(gov_helpers, arg_read), err);
+      const std::uint32_t what = parses                           ? GOV_ARG_PARSES
+                                 : n.op == ir::Op::kArgSubcommand ? GOV_ARG_SUBCOMMAND
+                                                                  : GOV_ARG_FIELD;
+      const std::uint32_t field = n.op == ir::Op::kArgField ? n.c : 0;
+      Value* used = b_.CreateLoad(i64_, used_slot_);
+      Value* available = b_.CreateSub(b_.getInt64(kScratchBytes), used);
+      Value* out = BytePtr(scratch_, used);
+      Value* written = b_.CreateCall(type, helper,
+                                     {table, b_.getInt64(table_size), b_.getInt32(what), b_.getInt32(field), list.x,
+                                      list.y, cwd.x, cwd.y, out, available, result});
+      // -2: a table the helper cannot read (a bug: the bundle's IR was
+      // validated); -1 or more than was free: the scratch arena is full.
+      FailIf(b_.CreateICmpSLT(written, b_.getInt64(-1)), GOV_ERR_INTERNAL, err);
+      FailIf(b_.CreateICmpUGT(written, available), GOV_ERR_SCRATCH, err);
+      b_.CreateStore(b_.CreateAdd(used, written), used_slot_);
+      Value* present = b_.CreateICmpNE(
+          b_.CreateAnd(b_.CreateLoad(i64_, b_.CreateStructGEP(result_type, result, 0)), b_.getInt64(0xff)),
+          b_.getInt64(0));
+      Value* number = b_.CreateLoad(i64_, b_.CreateStructGEP(result_type, result, 1));
+      Value* data = b_.CreateLoad(ptr_, b_.CreateStructGEP(result_type, result, 2));
+      Value* size = b_.CreateLoad(i64_, b_.CreateStructGEP(result_type, result, 3));
+      Val v;
+      switch (n.kind) {
+        case ir::Kind::kBool:
+          v = Val{present, b_.CreateICmpNE(number, b_.getInt64(0))};
+          break;
+        case ir::Kind::kInt:
+          v = Val{present, number};
+          break;
+        case ir::Kind::kStr:
+          v = Val{present, data, size};
+          break;
+        default:  // lists: the items and their count
+          v = Val{present, data, number};
+          break;
+      }
+      if (parses) v.present = b_.getTrue();
+      return v;
+    });
   }
 
   // Reserves `size` bytes of scratch; fails with GOV_ERR_SCRATCH if they do
@@ -1974,6 +2056,9 @@ class Emitter {
   llvm::LLVMContext& ctx_;
   llvm::IRBuilder<> b_;
   std::unique_ptr<llvm::Module> m_;
+  // Command tables emitted so far (by command index) and their sizes.
+  std::vector<llvm::Constant*> command_tables_;
+  std::vector<std::uint64_t> command_table_sizes_;
   std::uint64_t budget_;
   std::uint64_t emitted_ = 0;
   int depth_ = 0;

@@ -348,7 +348,8 @@ int LevelOf(const ast::Expr& expr) {
     return unary->op == ast::UnaryOp::kNot ? kLevelNot : kLevelNegate;
   }
   if (const auto* binary = std::get_if<ast::Binary>(&expr.node)) return BinaryLevel(binary->op);
-  if (std::holds_alternative<ast::Quantified>(expr.node) || std::holds_alternative<ast::Conditional>(expr.node)) {
+  if (std::holds_alternative<ast::Quantified>(expr.node) || std::holds_alternative<ast::Conditional>(expr.node) ||
+      std::holds_alternative<ast::Bind>(expr.node)) {
     return kLevelNot;
   }
   return kLevelPostfix;
@@ -365,7 +366,7 @@ bool IsOpen(const ast::Expr& expr) {
   const ast::Expr* current = &expr;
   for (int steps = 0; steps <= ast::kMaxExprDepth * 4; ++steps) {
     if (std::holds_alternative<ast::Quantified>(current->node) ||
-        std::holds_alternative<ast::Conditional>(current->node)) {
+        std::holds_alternative<ast::Conditional>(current->node) || std::holds_alternative<ast::Bind>(current->node)) {
       return true;
     }
     const ast::Expr* last = nullptr;
@@ -598,6 +599,13 @@ class Printer {
             return docs_.Concat(
                 {Text(head + node.var + " in "), Hanging(*node.domain), Text(":"),
                  docs_.Group(docs_.Nest(2, docs_.Concat({docs_.Line(line), Expression(*node.body)})), false)});
+          } else if constexpr (std::is_same_v<T, ast::Bind>) {
+            LineBreak line;
+            line.next = node.body->span.begin;
+            line.after_open = true;
+            return docs_.Concat(
+                {Operand(*node.value, kLevelCoalesce, false), Text(" as " + node.var + ":"),
+                 docs_.Group(docs_.Nest(2, docs_.Concat({docs_.Line(line), Expression(*node.body)})), false)});
           } else if constexpr (std::is_same_v<T, ast::Conditional>) {
             LineBreak then_line;
             then_line.next = node.then_value->span.begin;
@@ -682,6 +690,10 @@ class Printer {
             }
             return docs_.Concat({Text("default with "), Bracketed("{", "}", items, true, true,
                                                                   HasCommentIn(decl.span.begin, close_at), close_at)});
+          } else if constexpr (std::is_same_v<T, ast::CommandDecl>) {
+            bool force_break = !node.items.empty() || HasCommentIn(decl.span.begin, close_at);
+            return docs_.Concat({Text("command " + node.name + " "),
+                                 Bracketed("{", "}", CommandItems(node.items), true, false, force_break, close_at)});
           } else if constexpr (std::is_same_v<T, ast::TestBlock>) {
             std::vector<Item> items;
             for (const ast::TestCase& test : node.cases) items.push_back(Item{TestCase(test), test.span.begin});
@@ -691,6 +703,54 @@ class Printer {
           }
         },
         decl.node);
+  }
+
+  // The items of a command or subcommand block, one per line.
+  std::vector<Item> CommandItems(const std::vector<ast::CommandItem>& items) {
+    std::vector<Item> out;
+    for (const ast::CommandItem& item : items) {
+      out.push_back(Item{CommandItem(item), item.span.begin});
+    }
+    return out;
+  }
+
+  std::string ValueTypeText(const ast::CommandValueType& value) {
+    if (!value.is_enum) return TypeText(value.type);
+    std::string text = "enum {";
+    for (std::size_t i = 0; i < value.choices.size(); ++i) text += (i > 0 ? ", " : "") + Quote(value.choices[i]);
+    return text + "}" + (value.optional ? "?" : "");
+  }
+
+  DocId CommandItem(const ast::CommandItem& item) {
+    std::string spellings;
+    for (std::size_t i = 0; i < item.spellings.size(); ++i) spellings += (i > 0 ? ", " : "") + Quote(item.spellings[i]);
+    switch (item.kind) {
+      case ast::CommandItem::Kind::kStyle:
+        return Text("style " + item.name);
+      case ast::CommandItem::Kind::kFlag:
+        return Text("flag " + item.name + ": " + spellings);
+      case ast::CommandItem::Kind::kOption: {
+        std::string text = "option " + item.name + ": " + ValueTypeText(item.value);
+        for (const std::string& modifier : item.modifiers) text += " " + modifier;
+        return Text(text + " = " + spellings);
+      }
+      case ast::CommandItem::Kind::kOperands: {
+        std::string text = "operands ";
+        for (std::size_t i = 0; i < item.groups.size(); ++i) {
+          const ast::OperandGroup& group = item.groups[i];
+          text += (i > 0 ? ", " : "") + group.name + ": " + ValueTypeText(group.value);
+          if (group.count != 0) text += group.count;
+        }
+        return Text(text);
+      }
+      case ast::CommandItem::Kind::kSubcommand: {
+        const std::uint32_t close_at = item.span.end > 0 ? item.span.end - 1 : 0;
+        return docs_.Concat({Text("subcommand " + item.name + " "),
+                             Bracketed("{", "}", CommandItems(item.items), true, false,
+                                       !item.items.empty() || HasCommentIn(item.span.begin, close_at), close_at)});
+      }
+    }
+    return Text("");
   }
 
   DocId Def(const ast::DefDecl& def) {

@@ -232,6 +232,10 @@ class Linter {
           Report(Kind::kUnusedDef, symbol.span, fmt::format("function `{}` is never called", name)).help =
               "remove it if it is no longer needed";
           break;
+        case check::SymbolKind::kCommand:
+          Report(Kind::kUnusedDef, symbol.span, fmt::format("command `{}` never parses anything", name)).help =
+              "remove it if it is no longer needed";
+          break;
         case check::SymbolKind::kImport: {
           // A module that could not be loaded was already reported as an
           // error; one imported `with rules` is used by its rules.

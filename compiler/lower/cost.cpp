@@ -156,6 +156,14 @@ PolicyCost ComputeCost(const ir::Policy& policy) {
         operand(n.a);
         cost = cost + LengthOf(policy, n.a) * (node_cost[n.b] + CostPolynomial::Constant(1));
         break;
+      case ir::Op::kArgParses:
+      case ir::Op::kArgField:
+      case ir::Op::kArgSubcommand:
+        // A parse reads every argument once (c is a field number).
+        operand(n.a);
+        operand(n.b);
+        cost = cost + LengthOf(policy, n.a);
+        break;
       case ir::Op::kConstList:
       case ir::Op::kConstMap:
       case ir::Op::kConstStr:

@@ -886,9 +886,119 @@ class Lowerer {
     return result;
   }
 
+  // ------------------------------------------------------------ argument grammars
+
+  // The index of command `name` of module `module` in the policy's commands.
+  std::uint32_t CommandIndex(int module, const std::string& name) {
+    auto key = std::make_pair(module, name);
+    if (auto it = command_indices_.find(key); it != command_indices_.end()) return it->second;
+    const check::CheckedModule& m = program_.modules[static_cast<std::size_t>(module)];
+    auto index = static_cast<std::uint32_t>(policy_.commands.size());
+    policy_.commands.push_back(m.commands.at(name));
+    command_indices_.emplace(std::move(key), index);
+    return index;
+  }
+
+  // `C(list)`: a record whose fields read the parse (docs/ir.md "Argument
+  // grammars"), absent exactly when the list does not parse.
+  Val ParseWith(const ast::Expr& expr, const check::Resolution& r, const std::vector<ast::ExprPtr>& args) {
+    const check::CheckedModule& m = program_.modules[static_cast<std::size_t>(r.module)];
+    if (args.size() != 1 || m.commands.count(r.name) == 0) return Unsupported(expr, "a command parse");
+    Val list = Lower(*args[0]);
+    if (list.tag == Val::Tag::kList) list = ListNode(list);
+    if (list.tag != Val::Tag::kNode) return Unsupported(expr, "an argument list built of request-dependent parts");
+    const argparse::Command& command = m.commands.at(r.name);
+    const std::uint32_t index = CommandIndex(r.module, r.name);
+    const std::uint32_t cwd = FieldNode(ir::Field::kCwd, Kind::kStr);
+    const std::uint32_t parses = Add(Op::kArgParses, Kind::kBool, false, list.node, cwd, kNo, index);
+    std::uint32_t field_number = 0;
+    const auto scope_fields = [&](const argparse::CommandScope& scope, Val& record) {
+      for (std::size_t i = 0; i < scope.fields.size(); ++i, ++field_number) {
+        const auto ref = ir::ArgFieldAt(command, field_number);
+        record.fields.push_back(FieldVal{
+            scope.fields[i].name, Val::Node(Add(Op::kArgField, ref->kind, true, list.node, cwd, field_number, index))});
+      }
+    };
+    Val parse;
+    parse.tag = Val::Tag::kRecord;
+    parse.presence = If(parses, True(), None(Kind::kBool));
+    scope_fields(command.top, parse);
+    if (!command.subcommands.empty()) {
+      const std::uint32_t chosen = Add(Op::kArgSubcommand, Kind::kStr, true, list.node, cwd, kNo, index);
+      for (const argparse::CommandScope& sub : command.subcommands) {
+        Val record;
+        record.tag = Val::Tag::kRecord;
+        record.presence = If(Eq(chosen, Str(sub.name)), True(), None(Kind::kBool));
+        scope_fields(sub, record);
+        parse.fields.push_back(FieldVal{sub.name, std::move(record)});
+      }
+      parse.fields.push_back(FieldVal{"subcommand", Val::Node(chosen)});
+    }
+    return parse;
+  }
+
+  // A node for a compile-time list of constant items (`["-f", "x"]`), or
+  // the list unchanged when an item depends on the request.
+  Val ListNode(const Val& list) {
+    std::vector<std::string> items;
+    for (const Val& item : list.items) {
+      if (item.tag != Val::Tag::kNode || N(item.node).op != Op::kConstStr) return list;
+      items.push_back(policy_.strings[N(item.node).a]);
+    }
+    return Val::Node(Add(Op::kConstList, Kind::kStrList, false, b_.StrList(items)));
+  }
+
+  // `value` as a present value of `type` (its checked type without `?`):
+  // nodes the checker types as present read their value, or a default the
+  // surrounding `as` never lets matter (it requires the value's presence).
+  Val Present(const Val& value, const Type& type) {
+    if (value.tag == Val::Tag::kNode) {
+      if (!Optional(value.node) || type.optional) return value;
+      const Kind kind = KindOf(value.node);
+      std::uint32_t fallback = kNo;
+      switch (kind) {
+        case Kind::kBool:
+          fallback = False();
+          break;
+        case Kind::kInt:
+          fallback = Int(0);
+          break;
+        case Kind::kStr:
+          fallback = Str("");
+          break;
+        case Kind::kStrList:
+          fallback = Add(Op::kConstList, Kind::kStrList, false, b_.StrList({}));
+          break;
+        case Kind::kIntList:
+          fallback = Add(Op::kConstList, Kind::kIntList, false, b_.IntList({}));
+          break;
+        case Kind::kStrMap:
+          return value;
+      }
+      return Val::Node(Add(Op::kCoalesce, kind, false, value.node, fallback));
+    }
+    if (value.tag != Val::Tag::kRecord || type.kind != TypeKind::kRecord || type.fields == nullptr) return value;
+    Val out = value;
+    out.presence = kNo;
+    for (FieldVal& field : out.fields) {
+      if (const Type* field_type = type.FieldType(field.name)) field.value = Present(field.value, *field_type);
+    }
+    return out;
+  }
+
+  Val LowerNode(const ast::Expr& expr, const ast::Bind& bind) {
+    Val value = Lower(*bind.value);
+    const std::uint32_t present = Not(IsAbsent(value));
+    const Type bound_type = TypeOf(*bind.value).AsRequired();
+    const std::uint32_t body = Bind(bind.var, Present(value, bound_type), *bind.body);
+    (void)expr;
+    return Val::Node(And({present, body}));
+  }
+
   Val LowerNode(const ast::Expr& expr, const ast::Call& call) {
     const check::Resolution r = Module().resolutions[expr.id];
     if (r.kind == check::Resolution::Kind::kDef) return Inline(expr, r, call.args);
+    if (r.kind == check::Resolution::Kind::kCommand) return ParseWith(expr, r, call.args);
     if (r.kind == check::Resolution::Kind::kBuiltin && call.args.size() == 1) {
       Val arg = Lower(*call.args[0]);
       if (call.callee == "path" && arg.tag == Val::Tag::kNode) {
@@ -902,6 +1012,7 @@ class Lowerer {
   Val LowerNode(const ast::Expr& expr, const ast::MethodCall& call) {
     const check::Resolution r = Module().resolutions[expr.id];
     if (r.kind == check::Resolution::Kind::kDef) return Inline(expr, r, call.args);
+    if (r.kind == check::Resolution::Kind::kCommand) return ParseWith(expr, r, call.args);
     Val receiver = Lower(*call.receiver);
     const std::string& method = call.method;
     if (method == "len") return Length(receiver);
@@ -1445,6 +1556,7 @@ class Lowerer {
     policy_.name = std::move(old.name);
     policy_.version = std::move(old.version);
     policy_.context = std::move(old.context);
+    policy_.commands = std::move(old.commands);
     Builder fresh(policy_, options_.max_nodes);
     std::vector<std::uint32_t> remap(nodes.size(), kNo);
     for (std::size_t i = 0; i < nodes.size(); ++i) {
@@ -1507,6 +1619,7 @@ class Lowerer {
   bool failed_ = false;
   std::uint64_t steps_ = 0;
   std::uint32_t next_slot_ = 0;  // slots are unique while lowering; Compact renumbers them
+  std::map<std::pair<int, std::string>, std::uint32_t> command_indices_;
   std::vector<Frame> frames_;
   std::vector<std::vector<std::int8_t>> taint_;
   std::map<std::tuple<int, const ast::DefDecl*, std::vector<std::uint32_t>>, Val> calls_;

@@ -596,9 +596,9 @@ std::vector<Completion> CompletionsAt(const driver::Compilation* c, std::string_
     }
   }
   for (const char* keyword :
-       {"allow", "deny",    "ask",     "when", "because", "with", "const", "def",  "import", "context",
-        "test",  "policy",  "default", "exec", "any",     "all",  "in",    "not",  "and",    "or",
-        "under", "matches", "if",      "then", "else",    "none", "true",  "false"}) {
+       {"allow", "deny",    "ask",     "when", "because", "with", "const", "def",   "import", "context",
+        "test",  "policy",  "default", "exec", "any",     "all",  "in",    "not",   "and",    "or",
+        "under", "matches", "if",      "then", "else",    "none", "true",  "false", "command"}) {
     out.push_back({keyword, CompletionKind::kKeyword, "keyword"});
   }
   return out;

@@ -37,7 +37,7 @@ using source::Span;
 // Token types of the literal tokens the parser phases look at, found by spelling.
 struct KeywordTypes {
   std::size_t policy = 0, import = 0, const_ = 0, context = 0, def = 0, allow = 0, deny = 0, ask = 0, test = 0;
-  std::size_t default_ = 0;
+  std::size_t default_ = 0, command = 0;
   std::size_t not_ = 0, any = 0, all = 0, if_ = 0, minus = 0, and_ = 0, or_ = 0, true_ = 0, false_ = 0, none = 0;
   std::size_t with = 0, plus = 0, star = 0, slash = 0, percent = 0, coalesce = 0;
   std::size_t eq = 0, ne = 0, lt = 0, le = 0, gt = 0, ge = 0, in = 0, under = 0, matches = 0;
@@ -57,7 +57,7 @@ struct KeywordTypes {
       };
       t.policy = find("policy"), t.import = find("import"), t.const_ = find("const"), t.context = find("context");
       t.def = find("def"), t.allow = find("allow"), t.deny = find("deny"), t.ask = find("ask"), t.test = find("test");
-      t.default_ = find("default");
+      t.default_ = find("default"), t.command = find("command");
       t.not_ = find("not"), t.any = find("any"), t.all = find("all"), t.if_ = find("if"), t.minus = find("-");
       t.lparen = find("("), t.rparen = find(")"), t.lbracket = find("["), t.rbracket = find("]");
       t.lbrace = find("{"), t.rbrace = find("}");
@@ -77,7 +77,7 @@ struct KeywordTypes {
 
   bool StartsDeclaration(std::size_t type) const {
     return type == policy || type == import || type == const_ || type == context || type == def || type == allow ||
-           type == deny || type == ask || type == test || type == default_;
+           type == deny || type == ask || type == test || type == default_ || type == command;
   }
   bool Opens(std::size_t type) const { return type == lparen || type == lbracket || type == lbrace; }
   bool Closes(std::size_t type) const { return type == rparen || type == rbracket || type == rbrace; }
@@ -378,8 +378,8 @@ class FirstErrorListener : public antlr4::BaseErrorListener {
     const std::size_t start = offending->getStartIndex();
     const bool starts_line = start == 0 || (start <= text_.size() && text_[start - 1] == '\n');
     if ((index == 0 || starts_line) && type == GovParser::IDENT) {
-      const std::vector<std::string> keywords = {"allow",  "deny",    "ask",  "const",  "def",
-                                                 "import", "context", "test", "policy", "default"};
+      const std::vector<std::string> keywords = {"allow",   "deny", "ask",    "const",   "def",    "import",
+                                                 "context", "test", "policy", "default", "command"};
       if (auto closest = diagnostics::ClosestName(found, keywords)) return fmt::format("did you mean `{}`?", *closest);
     }
     // `const x = ...`: a constant's type is written.
@@ -465,6 +465,13 @@ class AstBuilder {
       out.node = BuildDef(ctx->function);
     } else if (ctx->testBlock != nullptr) {
       out.node = BuildTest(ctx->testBlock);
+    } else if (ctx->command != nullptr) {
+      ast::CommandDecl command;
+      command.span = SpanOf(ctx->command);
+      command.name = StringOf(Need(ctx->command->name));
+      command.name_span = SpanOf(ctx->command->name);
+      for (auto* item : ctx->command->items) command.items.push_back(BuildCommandItem(item, /*in_subcommand=*/false));
+      out.node = std::move(command);
     } else if (ctx->defaults != nullptr) {
       ast::DefaultDecl defaults;
       defaults.span = SpanOf(ctx->defaults);
@@ -717,9 +724,17 @@ class AstBuilder {
     throw MalformedTree{};
   }
 
-  // compareExpr: lhs=coalesceExpr (op=compareOp rhs=coalesceExpr)?
+  // compareExpr: lhs=coalesceExpr (op=compareOp rhs=coalesceExpr | 'as' var ':' body)?
   ast::ExprPtr BuildCompare(GovParser::CompareExprContext* ctx) {
     ast::ExprPtr lhs = BuildCoalesce(Need(ctx->lhs));
+    if (ctx->asKeyword != nullptr) {
+      ast::Bind bind;
+      bind.value = std::move(lhs);
+      bind.var = StringOf(Need(ctx->var));
+      bind.var_span = SpanOf(ctx->var);
+      bind.body = BuildExpr(ctx->body);
+      return Make(SpanOf(ctx), std::move(bind));
+    }
     if (ctx->op == nullptr) return lhs;
     const KeywordTypes& kw = KeywordTypes::Get();
     std::size_t op = Need(ctx->op->getStart())->getType();
@@ -858,6 +873,104 @@ class AstBuilder {
   // ------------------------------------------------------------ types
 
   // type: base=baseType optional='?'?; baseType is named when it has a name, else a record.
+  // ------------------------------------------------------------ commands
+
+  ast::CommandValueType BuildValueType(GovParser::ValueTypeContext* ctx) {
+    ast::CommandValueType value;
+    value.span = SpanOf(Need(ctx));
+    if (ctx->plain != nullptr) {
+      value.type = BuildType(ctx->plain);
+      return value;
+    }
+    if (TextOf(Need(ctx->enumWord)) != "enum") {
+      Fail(Kind::kSyntaxError, SpanOf(ctx->enumWord),
+           fmt::format("expected a type or `enum {{...}}`, found `{}`", TextOf(ctx->enumWord)));
+      return value;
+    }
+    value.is_enum = true;
+    value.optional = ctx->optional != nullptr;
+    for (antlr4::Token* choice : ctx->choices) value.choices.push_back(DecodeString(choice));
+    return value;
+  }
+
+  // commandItem: the first word says which item it is.
+  ast::CommandItem BuildCommandItem(GovParser::CommandItemContext* ctx, bool in_subcommand) {
+    ast::CommandItem item;
+    item.span = SpanOf(ctx);
+    const std::string_view kind = TextOf(Need(ctx->kind));
+    const Span kind_span = SpanOf(ctx->kind);
+    const auto expect = [&](bool shape_ok, std::string_view form) {
+      if (!shape_ok) Fail(Kind::kSyntaxError, item.span, fmt::format("`{}` is written `{}`", kind, form));
+      return shape_ok;
+    };
+    if (ctx->name != nullptr) {
+      item.name = StringOf(ctx->name);
+      item.name_span = SpanOf(ctx->name);
+    }
+    for (antlr4::Token* spelling : ctx->spellings) {
+      item.spellings.push_back(DecodeString(spelling));
+      item.spelling_spans.push_back(SpanOf(spelling));
+    }
+    if (kind == "style") {
+      item.kind = ast::CommandItem::Kind::kStyle;
+      if (expect(ctx->word != nullptr, "style gnu` or `style posix")) {
+        item.name = StringOf(ctx->word);
+        item.name_span = SpanOf(ctx->word);
+      }
+    } else if (kind == "flag") {
+      item.kind = ast::CommandItem::Kind::kFlag;
+      expect(ctx->name != nullptr && !ctx->spellings.empty() && ctx->value == nullptr,
+             "flag NAME: \"-f\", \"--force\"");
+    } else if (kind == "option") {
+      item.kind = ast::CommandItem::Kind::kOption;
+      if (expect(ctx->value != nullptr, "option NAME: TYPE = \"-n\", \"--lines\"")) {
+        item.value = BuildValueType(ctx->value);
+      }
+      for (antlr4::Token* modifier : ctx->modifiers) item.modifiers.push_back(StringOf(modifier));
+      if (!item.modifiers.empty() && item.modifiers != std::vector<std::string>{"value", "optional"}) {
+        Fail(Kind::kSyntaxError, SpanOf(ctx->modifiers.front()),
+             "the only option modifier is `value optional` (only `--opt=value` carries a value)");
+      }
+    } else if (kind == "operands") {
+      item.kind = ast::CommandItem::Kind::kOperands;
+      if (expect(!ctx->groups.empty(), "operands NAME: TYPE, NAME: TYPE+ (counts: `?`, `*`, `+`)")) {
+        for (auto* group_ctx : ctx->groups) {
+          ast::OperandGroup group;
+          group.span = SpanOf(group_ctx);
+          group.name = StringOf(Need(group_ctx->name));
+          group.name_span = SpanOf(group_ctx->name);
+          group.value = BuildValueType(Need(group_ctx->value));
+          if (group_ctx->count != nullptr) group.count = TextOf(group_ctx->count).front();
+          item.groups.push_back(std::move(group));
+        }
+      }
+    } else if (kind == "subcommand") {
+      item.kind = ast::CommandItem::Kind::kSubcommand;
+      if (in_subcommand) {
+        Fail(Kind::kSyntaxError, kind_span, "subcommands do not nest (one level: `git push`, `kubectl get`)");
+      } else if (expect(ctx->name != nullptr && ctx->spellings.empty() && ctx->value == nullptr &&
+                            ctx->groups.empty() && ctx->word == nullptr,
+                        "subcommand NAME { ... }")) {
+        for (auto* inner : ctx->items) item.items.push_back(BuildCommandItem(inner, /*in_subcommand=*/true));
+      }
+    } else {
+      UnknownCommandItem(kind, kind_span);
+    }
+    return item;
+  }
+
+  void UnknownCommandItem(std::string_view kind, Span span) {
+    diagnostics::Diagnostic& d =
+        diagnostics_.Emit(Kind::kSyntaxError, span, fmt::format("unknown item `{}` in a command", kind));
+    const std::vector<std::string> words = {"style", "flag", "option", "operands", "subcommand"};
+    if (auto closest = diagnostics::ClosestName(kind, words)) {
+      d.help = fmt::format("did you mean `{}`?", *closest);
+    } else {
+      d.help = "a command declares `style`, `flag`, `option`, `operands` and `subcommand` items";
+    }
+    failed_ = true;
+  }
+
   ast::TypeExprPtr BuildType(GovParser::TypeContext* ctx) {
     auto type = std::make_unique<ast::TypeExpr>();
     type->span = SpanOf(Need(ctx));
@@ -1289,7 +1402,8 @@ class FileParser {
   void RecordDropped(const std::vector<GovToken>& tokens, std::size_t begin, std::size_t end, ast::File& out) {
     const KeywordTypes& kw = KeywordTypes::Get();
     std::size_t type = tokens[begin].type;
-    bool named = type == kw.allow || type == kw.deny || type == kw.ask || type == kw.const_ || type == kw.def;
+    bool named = type == kw.allow || type == kw.deny || type == kw.ask || type == kw.const_ || type == kw.def ||
+                 type == kw.command;
     if (named && begin + 1 < end && tokens[begin + 1].type == GovLexer::IDENT) {
       const GovToken& name = tokens[begin + 1];
       out.dropped_names.push_back(source_.text().substr(name.begin, name.end - name.begin));

@@ -25,7 +25,8 @@ extern "C" {
  * matching allow rules after the ask rules and carries merged obligations. */
 /* 4: gov_request.program_written_in_session (was reserved[0]): the file
  * that runs, or a script's interpreter, changed during the governed session. */
-#define GOV_ABI_VERSION 4u
+/* 5: gov_helpers.arg_read (argument grammars). */
+#define GOV_ABI_VERSION 5u
 
 /* A byte string (not NUL-terminated). */
 typedef struct gov_str {
@@ -149,7 +150,31 @@ typedef struct gov_helpers {
   /* Appended for native code: the one-operand lexical path operation `op`
    * (gov_path_op) of `a`, written like path_join. */
   int64_t (*path_unary)(uint32_t op, const char* a, uint64_t a_size, char* out, uint64_t capacity);
+  /* Appended in ABI 5: reads the list items[0..count) under the command table
+   * (`table_size` bytes: one entry of the IR's commands section), path values
+   * resolved against cwd, and stores in *result what `what` (gov_arg_read)
+   * asks for of field `field` (docs/ir.md "Argument grammars"). Strings and
+   * lists are written into out[0..capacity) as the interpreter lays them out
+   * in its scratch arena; returns the bytes used, -1 when they do not fit,
+   * -2 when the table is malformed. */
+  int64_t (*arg_read)(const char* table, uint64_t table_size, uint32_t what, uint32_t field, const gov_str* items,
+                      uint64_t count, const char* cwd, uint64_t cwd_size, char* out, uint64_t capacity,
+                      struct gov_arg_result* result);
 } gov_helpers;
+
+/* What gov_helpers.arg_read computes (the IR ops kArgParses, kArgField, kArgSubcommand). */
+enum gov_arg_read { GOV_ARG_PARSES = 0, GOV_ARG_FIELD = 1, GOV_ARG_SUBCOMMAND = 2 };
+
+/* arg_read's answer: `present` (0: absent); bool and int values, and a
+ * list's item count, in `number`; a string's bytes, or a list's items
+ * (gov_str or int64_t array), in `data` (`size` bytes for a string). */
+typedef struct gov_arg_result {
+  uint8_t present;
+  uint8_t reserved[7];
+  int64_t number;
+  const void* data;
+  uint64_t size;
+} gov_arg_result;
 
 /* Operations of gov_helpers.path_unary (runtime/support/path.h semantics). */
 enum gov_path_op {

@@ -1,11 +1,17 @@
 // The default gov_helpers (see helpers.h): thin C-ABI wrappers over
-// runtime/support/path.h that write into the caller's scratch buffer.
+// runtime/support/path.h and runtime/argparse that write into the caller's
+// scratch buffer.
 #include "runtime/abi/helpers.h"
 
 #include <cstring>
+#include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "runtime/argparse/command.h"
+#include "runtime/ir/serialize.h"
 #include "runtime/support/path.h"
 
 namespace gov::abi {
@@ -186,8 +192,129 @@ std::int64_t PathUnary(std::uint32_t op, const char* a, std::uint64_t a_size, ch
   }
 }
 
+// Per thread: the decoded command tables seen (a code image's constants;
+// nullopt for malformed bytes) and the last parses made with them.
+struct ThreadTables {
+  struct Entry {
+    std::string bytes;
+    std::optional<argparse::Command> command;
+  };
+  std::deque<Entry> tables;  // a deque: the memo keeps pointers to its commands
+  argparse::ParseMemo memo;
+};
+
+ThreadTables& Tables() {
+  thread_local ThreadTables tables;
+  return tables;
+}
+
+// The decoded command of a table's bytes, or null when they are malformed.
+const argparse::Command* CommandTable(std::string_view bytes) {
+  ThreadTables& t = Tables();
+  for (const ThreadTables::Entry& entry : t.tables) {
+    if (entry.bytes == bytes) return entry.command ? &*entry.command : nullptr;
+  }
+  if (t.tables.size() >= 64) {
+    t.memo.Clear();
+    t.tables.clear();
+  }
+  ErrorOr<argparse::Command> decoded = ir::DecodeCommand(bytes);
+  t.tables.push_back(
+      ThreadTables::Entry{std::string(bytes), decoded.ok() ? std::optional(std::move(decoded.value())) : std::nullopt});
+  return t.tables.back().command ? &*t.tables.back().command : nullptr;
+}
+
+// Reserves `size` bytes at the next 8-byte aligned address of out[0..capacity)
+// after `*used`; null when they do not fit.
+char* Aligned(char* out, std::uint64_t capacity, std::uint64_t& used, std::uint64_t size) {
+  const auto address = reinterpret_cast<std::uintptr_t>(out + used);
+  const std::uint64_t padding = (8 - address % 8) % 8;
+  if (padding > capacity - used || size > capacity - used - padding) return nullptr;
+  char* at = out + used + padding;
+  used += padding + size;
+  return at;
+}
+
+std::int64_t ArgRead(const char* table, std::uint64_t table_size, std::uint32_t what, std::uint32_t field,
+                     const gov_str* items, std::uint64_t count, const char* cwd, std::uint64_t cwd_size, char* out,
+                     std::uint64_t capacity, gov_arg_result* result) {
+  *result = gov_arg_result{};
+  const argparse::Command* command = CommandTable(std::string_view(table, table_size));
+  if (command == nullptr) return -2;
+  std::vector<std::string_view> arguments;
+  arguments.reserve(count);
+  for (std::uint64_t i = 0; i < count; ++i) arguments.emplace_back(items[i].data, items[i].size);
+  const argparse::CommandResult parsed = argparse::ParseCommand(*command, arguments, std::string_view(cwd, cwd_size));
+  if (what == GOV_ARG_PARSES) {
+    result->present = 1;
+    result->number = parsed.parse ? 1 : 0;
+    return 0;
+  }
+  if (!parsed.parse) return 0;
+  const argparse::CommandParse& parse = *parsed.parse;
+  std::uint64_t used = 0;
+  const auto text = [&](std::string_view value) -> std::int64_t {
+    if (value.size() > capacity - used) return -1;
+    if (!value.empty()) std::memcpy(out + used, value.data(), value.size());
+    result->present = 1;
+    result->data = out + used;
+    result->size = value.size();
+    used += value.size();
+    return static_cast<std::int64_t>(used);
+  };
+  if (what == GOV_ARG_SUBCOMMAND) {
+    if (parse.subcommand < 0) return 0;
+    return text(command->subcommands[static_cast<std::size_t>(parse.subcommand)].name);
+  }
+  if (what != GOV_ARG_FIELD) return -2;
+  const std::optional<ir::ArgFieldRef> ref = ir::ArgFieldAt(*command, field);
+  if (!ref) return -2;
+  if (ref->subcommand >= 0 && ref->subcommand != parse.subcommand) return 0;
+  const argparse::FieldValues& values = (ref->subcommand < 0 ? parse.top : parse.chosen)[ref->index_in_scope];
+  switch (ref->kind) {
+    case ir::Kind::kBool:
+      result->present = 1;
+      result->number = values.present ? 1 : 0;
+      return 0;
+    case ir::Kind::kInt:
+      if (values.numbers.empty()) return 0;
+      result->present = 1;
+      result->number = values.numbers.back();
+      return 0;
+    case ir::Kind::kStr:
+      if (values.texts.empty()) return 0;
+      return text(values.texts.back());
+    case ir::Kind::kIntList: {
+      char* at = Aligned(out, capacity, used, values.numbers.size() * sizeof(std::int64_t));
+      if (at == nullptr) return -1;
+      if (!values.numbers.empty()) std::memcpy(at, values.numbers.data(), values.numbers.size() * sizeof(std::int64_t));
+      result->present = 1;
+      result->data = at;
+      result->number = static_cast<std::int64_t>(values.numbers.size());
+      return static_cast<std::int64_t>(used);
+    }
+    case ir::Kind::kStrList: {
+      auto* list = reinterpret_cast<gov_str*>(Aligned(out, capacity, used, values.texts.size() * sizeof(gov_str)));
+      if (list == nullptr) return -1;
+      for (std::size_t i = 0; i < values.texts.size(); ++i) {
+        const std::string& value = values.texts[i];
+        if (value.size() > capacity - used) return -1;
+        if (!value.empty()) std::memcpy(out + used, value.data(), value.size());
+        list[i] = gov_str{out + used, value.size()};
+        used += value.size();
+      }
+      result->present = 1;
+      result->data = list;
+      result->number = static_cast<std::int64_t>(values.texts.size());
+      return static_cast<std::int64_t>(used);
+    }
+    default:
+      return -2;
+  }
+}
+
 constexpr gov_helpers kHelpers = {
-    GOV_ABI_VERSION, 0, nullptr, &PathJoin, &PathUnder, &PathUnary,
+    GOV_ABI_VERSION, 0, nullptr, &PathJoin, &PathUnder, &PathUnary, &ArgRead,
 };
 
 }  // namespace

@@ -144,6 +144,28 @@ CommandResult ParseCommand(const Command& command, const std::vector<std::string
   return CommandResult{std::move(parse), ""};
 }
 
+const CommandResult& ParseMemo::Parse(const Command& command, const std::vector<std::string_view>& arguments,
+                                      std::string_view cwd) {
+  for (const Entry& entry : entries_) {
+    if (entry.command != &command || entry.cwd != cwd || entry.arguments.size() != arguments.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < arguments.size() && same; ++i) same = entry.arguments[i] == arguments[i];
+    if (same) return entry.result;
+  }
+  constexpr std::size_t kEntries = 4;
+  if (entries_.size() < kEntries) {
+    entries_.emplace_back();
+    next_ = entries_.size() - 1;
+  }
+  Entry& entry = entries_[next_];
+  next_ = (next_ + 1) % kEntries;
+  entry.command = &command;
+  entry.arguments.assign(arguments.begin(), arguments.end());
+  entry.cwd = std::string(cwd);
+  entry.result = ParseCommand(command, arguments, cwd);
+  return entry.result;
+}
+
 namespace {
 
 std::string ValidateScope(const CommandScope& scope, const std::string& where) {

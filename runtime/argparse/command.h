@@ -101,6 +101,27 @@ struct CommandResult {
 CommandResult ParseCommand(const Command& command, const std::vector<std::string_view>& arguments,
                            std::string_view cwd);
 
+// The last few parses, so that the reads of one decision (each field of a
+// parse is a separate read in both engines) parse a list once. Keyed by
+// the command's address and the list and cwd by content. Not thread-safe:
+// one per evaluator or thread.
+class ParseMemo {
+ public:
+  const CommandResult& Parse(const Command& command, const std::vector<std::string_view>& arguments,
+                             std::string_view cwd);
+  void Clear() { entries_.clear(); }
+
+ private:
+  struct Entry {
+    const Command* command = nullptr;
+    std::vector<std::string> arguments;
+    std::string cwd;
+    CommandResult result;
+  };
+  std::vector<Entry> entries_;
+  std::size_t next_ = 0;  // the entry replaced next once full
+};
+
 // Why `command` is not a well-formed grammar (a spelling given twice in a
 // scope, an operand group count range that is empty, a top level with both
 // subcommands and operands, ...), or empty. The checker reports these in

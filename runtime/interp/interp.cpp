@@ -11,6 +11,7 @@
 #include <string_view>
 #include <utility>
 
+#include "runtime/argparse/command.h"
 #include "runtime/ir/env_names.h"
 #include "runtime/support/path.h"
 
@@ -624,8 +625,81 @@ class Evaluator {
         out = IntValue(-x.number);
         return GOV_OK;
 
+      case Op::kArgParses:
+      case Op::kArgField:
+      case Op::kArgSubcommand:
+        return ArgOp(n, x, y, out);
+
       default:
         return GOV_ERR_INTERNAL;  // handled in Eval
+    }
+  }
+
+  // Reserves `size` bytes of scratch at an 8-byte aligned fill level.
+  char* Reserve(std::size_t size) {
+    const std::size_t aligned = (fill_ + 7) & ~std::size_t{7};
+    if (aligned > kScratchBytes || size > kScratchBytes - aligned) return nullptr;
+    fill_ = aligned + size;
+    return scratch_ + aligned;
+  }
+
+  // kArgParses, kArgField, kArgSubcommand over list `x` and cwd `y`
+  // (docs/ir.md "Argument grammars"): the strings and lists a field yields
+  // are copied into scratch.
+  [[gnu::noinline]] std::uint32_t ArgOp(const Node& n, const Value& x, const Value& y, Value& out) {
+    const argparse::Command& command = policy_.commands[static_cast<std::size_t>(n.imm)];
+    out = n.op == Op::kArgParses ? BoolValue(false) : Absent();
+    if (!x.present || !y.present) return GOV_OK;
+    std::vector<std::string_view> arguments;
+    arguments.reserve(x.seq.count);
+    for (std::uint64_t i = 0; i < x.seq.count; ++i) arguments.push_back(x.seq.StrAt(i));
+    const argparse::CommandResult& result = memo_.Parse(command, arguments, y.text);
+    if (n.op == Op::kArgParses) {
+      out = BoolValue(result.parse.has_value());
+      return GOV_OK;
+    }
+    if (!result.parse) return GOV_OK;
+    const argparse::CommandParse& parse = *result.parse;
+    if (n.op == Op::kArgSubcommand) {
+      if (parse.subcommand >= 0)
+        return Append(command.subcommands[static_cast<std::size_t>(parse.subcommand)].name, out);
+      return GOV_OK;
+    }
+    const std::optional<ir::ArgFieldRef> ref = ir::ArgFieldAt(command, n.c);
+    if (!ref) return GOV_ERR_INTERNAL;
+    if (ref->subcommand >= 0 && ref->subcommand != parse.subcommand) return GOV_OK;
+    const argparse::FieldValues& values = (ref->subcommand < 0 ? parse.top : parse.chosen)[ref->index_in_scope];
+    switch (ref->kind) {
+      case Kind::kBool:
+        out = BoolValue(values.present);
+        return GOV_OK;
+      case Kind::kInt:
+        if (!values.numbers.empty()) out = IntValue(values.numbers.back());
+        return GOV_OK;
+      case Kind::kStr:
+        if (!values.texts.empty()) return Append(values.texts.back(), out);
+        return GOV_OK;
+      case Kind::kIntList: {
+        char* at = Reserve(values.numbers.size() * sizeof(std::int64_t));
+        if (at == nullptr) return GOV_ERR_SCRATCH;
+        if (!values.numbers.empty())
+          std::memcpy(at, values.numbers.data(), values.numbers.size() * sizeof(std::int64_t));
+        out = SeqValue({Seq::Source::kPoolInts, at, nullptr, values.numbers.size()});
+        return GOV_OK;
+      }
+      case Kind::kStrList: {
+        auto* items = reinterpret_cast<gov_str*>(Reserve(values.texts.size() * sizeof(gov_str)));
+        if (items == nullptr) return GOV_ERR_SCRATCH;
+        for (std::size_t i = 0; i < values.texts.size(); ++i) {
+          Value copy;
+          if (std::uint32_t error = Append(values.texts[i], copy); error != GOV_OK) return error;
+          items[i] = gov_str{copy.text.data(), copy.text.size()};
+        }
+        out = SeqValue({Seq::Source::kRequestStrs, items, nullptr, values.texts.size()});
+        return GOV_OK;
+      }
+      default:
+        return GOV_ERR_INTERNAL;
     }
   }
 
@@ -637,6 +711,7 @@ class Evaluator {
   std::vector<Value> slots_;
   std::vector<char> bound_;
   std::deque<Value> temps_;
+  argparse::ParseMemo memo_;  // the parses of this decision's argument lists
 };
 
 // Sets every field of `decision` to a default deny without rules, except

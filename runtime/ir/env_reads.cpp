@@ -22,7 +22,8 @@ EnvReads EnvReadsOf(const Policy& policy) {
       }
       continue;
     }
-    const std::uint32_t operands[3] = {node.a, node.b, node.c};
+    // kArgField's c is a field number, not a node.
+    const std::uint32_t operands[3] = {node.a, node.b, node.op == Op::kArgField ? kNoNode : node.c};
     for (int slot = 0; slot < 3; ++slot) {
       if (operands[slot] == kNoNode || !is_env(operands[slot])) continue;
       bool names_only = false;

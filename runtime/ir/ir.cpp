@@ -78,6 +78,9 @@ bool ValidOp(Op op) {
     case Op::kNeg:
     case Op::kAny:
     case Op::kAll:
+    case Op::kArgParses:
+    case Op::kArgField:
+    case Op::kArgSubcommand:
       return true;
   }
   return false;
@@ -163,6 +166,9 @@ class Validator {
     }
     if (std::string e = CheckPools(); !e.empty()) return e;
     if (std::string e = CheckContext(); !e.empty()) return e;
+    for (const argparse::Command& command : p_.commands) {
+      if (std::string e = argparse::ValidateCommand(command); !e.empty()) return e;
+    }
     free_.resize(p_.nodes.size());
     for (std::size_t i = 0; i < p_.nodes.size(); ++i) {
       if (std::string e = CheckNode(i); !e.empty()) return NodeError(i, e);
@@ -294,6 +300,12 @@ class Validator {
         break;
       case Op::kAny:
       case Op::kAll:
+      case Op::kArgParses:
+      case Op::kArgSubcommand:
+        node_operands = 2;
+        uses_imm = true;
+        break;
+      case Op::kArgField:  // c is a field number
         node_operands = 2;
         uses_imm = true;
         break;
@@ -310,7 +322,7 @@ class Validator {
     } else {
       if (node_operands < 1 && !uses_a_other && n.a != kNoNode) return "unused operand a is set";
       if (node_operands < 2 && n.b != kNoNode) return "unused operand b is set";
-      if (node_operands < 3 && n.c != kNoNode) return "unused operand c is set";
+      if (node_operands < 3 && n.c != kNoNode && n.op != Op::kArgField) return "unused operand c is set";
     }
     if (!uses_imm && n.imm != 0) return "unused imm is set";
     const std::uint32_t ops[3] = {n.a, n.b, n.c};
@@ -476,6 +488,19 @@ class Validator {
       case Op::kNeg:
         if (At(n.a).kind != Kind::kInt) return "operand must be an int";
         return result(Kind::kInt, At(n.a).optional);
+      case Op::kArgParses:
+      case Op::kArgField:
+      case Op::kArgSubcommand: {
+        if (n.imm < 0 || static_cast<std::uint64_t>(n.imm) >= p_.commands.size()) return "command index out of range";
+        if (At(n.a).kind != Kind::kStrList || At(n.b).kind != Kind::kStr) {
+          return "an argument grammar reads a string list with a string cwd";
+        }
+        if (n.op == Op::kArgParses) return result(Kind::kBool, false);
+        if (n.op == Op::kArgSubcommand) return result(Kind::kStr, true);
+        const auto field = ArgFieldAt(p_.commands[static_cast<std::size_t>(n.imm)], n.c);
+        if (!field) return "argument field out of range";
+        return result(field->kind, true);
+      }
       case Op::kAny:
       case Op::kAll: {
         if (n.imm < 0 || static_cast<std::uint64_t>(n.imm) >= p_.local_slots) return "slot out of range";
@@ -606,6 +631,29 @@ const char* NetworkName(Network network) {
       break;
   }
   return "unset";
+}
+
+std::optional<ArgFieldRef> ArgFieldAt(const argparse::Command& command, std::uint32_t index) {
+  const auto in_scope = [&](const argparse::CommandScope& scope, int subcommand) -> std::optional<ArgFieldRef> {
+    if (index >= scope.fields.size()) {
+      index -= static_cast<std::uint32_t>(scope.fields.size());
+      return std::nullopt;
+    }
+    const argparse::CommandField& field = scope.fields[index];
+    const bool number = field.type.type == argparse::ValueType::kInt;
+    Kind kind = Kind::kBool;
+    if (field.role == argparse::FieldRole::kOption) {
+      kind = field.repeatable ? (number ? Kind::kIntList : Kind::kStrList) : (number ? Kind::kInt : Kind::kStr);
+    } else if (field.role == argparse::FieldRole::kOperands) {
+      kind = field.max_count > 1 ? (number ? Kind::kIntList : Kind::kStrList) : (number ? Kind::kInt : Kind::kStr);
+    }
+    return ArgFieldRef{subcommand, &field, kind, index};
+  };
+  if (auto found = in_scope(command.top, -1)) return found;
+  for (std::size_t i = 0; i < command.subcommands.size(); ++i) {
+    if (auto found = in_scope(command.subcommands[i], static_cast<int>(i))) return found;
+  }
+  return std::nullopt;
 }
 
 std::string Validate(const Policy& policy) {

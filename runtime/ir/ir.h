@@ -11,8 +11,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "runtime/argparse/command.h"
 
 namespace gov::ir {
 
@@ -93,22 +96,22 @@ enum class Op : std::uint8_t {
   kMatches = 33,     // Str a matches pattern pool index `imm`
   kStartsWith = 34,  // Str a starts with Str b
   kEndsWith = 35,
-  kContains = 36,    // substring
-  kIsNone = 37,      // a is absent
+  kContains = 36,  // substring
+  kIsNone = 37,    // a is absent
 
   // Values; absent in ⇒ absent out (for the listed operand).
-  kCoalesce = 40,   // a if present, else b
-  kLower = 41,      // ASCII lower-case of a
+  kCoalesce = 40,  // a if present, else b
+  kLower = 41,     // ASCII lower-case of a
   kUpper = 42,
-  kLen = 43,        // length of Str (bytes) / list / map, as Int
-  kConcat = 44,     // Str a + Str b
-  kPathJoin = 45,   // a / b: b if b is absolute, else normalize(a + "/" + b)
-  kPathName = 46,   // last segment of a
-  kPathParent = 47, // a without its last segment
-  kPathExt = 48,    // extension of a's last segment
-  kToPath = 49,     // normalize Str a as a path
-  kIndex = 50,      // list a [Int b]: element or absent when out of range (negative ⇒ absent)
-  kMapGet = 51,     // map a [Str b]: value or absent
+  kLen = 43,         // length of Str (bytes) / list / map, as Int
+  kConcat = 44,      // Str a + Str b
+  kPathJoin = 45,    // a / b: b if b is absolute, else normalize(a + "/" + b)
+  kPathName = 46,    // last segment of a
+  kPathParent = 47,  // a without its last segment
+  kPathExt = 48,     // extension of a's last segment
+  kToPath = 49,      // normalize Str a as a path
+  kIndex = 50,       // list a [Int b]: element or absent when out of range (negative ⇒ absent)
+  kMapGet = 51,      // map a [Str b]: value or absent
 
   // Checked 64-bit integer arithmetic; overflow or division by zero is an error.
   kAdd = 60,
@@ -122,6 +125,13 @@ enum class Op : std::uint8_t {
   // slot `imm` holds the element while body b is evaluated.
   kAny = 70,  // true if some body is true; else error if some body errs; else false
   kAll = 71,  // false if some body is false; else error if some body errs; else true
+
+  // Argument grammars (docs/design/argument-grammars.md §3a): list a (StrList)
+  // read under command `imm` (Policy::commands), path values resolved against
+  // b (Str). Absent a ⇒ the list does not parse.
+  kArgParses = 80,      // Bool, never absent: a parses
+  kArgField = 81,       // field c (ArgFieldAt numbering); absent when a does not parse or c's subcommand was not chosen
+  kArgSubcommand = 82,  // Str, optional: the chosen subcommand's name
 };
 
 // One expression node.
@@ -232,12 +242,25 @@ struct Policy {
   std::vector<Node> nodes;                                // post-order
   std::vector<Rule> rules;
   std::vector<ContextField> context;
+  std::vector<argparse::Command> commands;                // argument grammars (kArg* ops)
   std::uint32_t local_slots = 0;                          // quantifier slots used
 
   bool operator==(const Policy&) const = default;
 };
 
 bool operator==(const Node& a, const Node& b);
+
+// Field `index` of `command` in kArgField numbering (the top scope's fields,
+// then each subcommand's in order): its scope (-1 top, else the subcommand)
+// and declaration, and the kind a kArgField node reading it has. Nullopt
+// when out of range.
+struct ArgFieldRef {
+  int subcommand = -1;
+  const argparse::CommandField* field = nullptr;
+  Kind kind = Kind::kBool;
+  std::uint32_t index_in_scope = 0;
+};
+std::optional<ArgFieldRef> ArgFieldAt(const argparse::Command& command, std::uint32_t index);
 
 // Validates structural invariants (operand indices precede their users and are
 // in range, kinds match each op's signature, pool indices valid, slots < local_slots).

@@ -27,8 +27,9 @@ enum Section : std::uint32_t {
   kSectionNodes = 8,
   kSectionRules = 9,
   kSectionContext = 10,
+  kSectionCommands = 11,
 };
-constexpr std::uint32_t kSectionCount = 10;
+constexpr std::uint32_t kSectionCount = 11;
 
 // A node's flags byte: its kind, `optional`, and which of a, b, c, imm follow.
 constexpr std::uint8_t kNodeKindMask = 0x07;
@@ -125,6 +126,33 @@ void WriteObligations(Writer& w, const Obligations& o) {
   if (o.has_env) w.StrList(o.env);
   if (o.has_capabilities) w.StrList(o.capabilities);
   if (o.has_create) w.StrList(o.create);
+}
+
+void WriteScope(Writer& w, const argparse::CommandScope& scope) {
+  w.Str(scope.name);
+  w.U8(static_cast<std::uint8_t>(scope.style));
+  w.Count(scope.fields.size());
+  for (const argparse::CommandField& f : scope.fields) {
+    w.Str(f.name);
+    w.U8(static_cast<std::uint8_t>(f.role));
+    w.Str(f.shorts);
+    w.StrList(f.longs);
+    w.U8(static_cast<std::uint8_t>(f.value));
+    w.Bool(f.repeatable);
+    w.U8(static_cast<std::uint8_t>(f.type.type));
+    w.StrList(f.type.choices);
+    w.SignedVarint(f.type.min);
+    w.SignedVarint(f.type.max);
+    w.Varint(f.min_count);
+    w.Varint(f.max_count);
+  }
+}
+
+void WriteCommand(Writer& w, const argparse::Command& command) {
+  w.Str(command.name);
+  WriteScope(w, command.top);
+  w.Count(command.subcommands.size());
+  for (const argparse::CommandScope& scope : command.subcommands) WriteScope(w, scope);
 }
 
 // A bounds-checked cursor; the first failure sticks. The accessors are small
@@ -249,7 +277,7 @@ class Reader {
 
 bool KnownOp(std::uint8_t v) {
   return v <= 7 || (v >= 10 && v <= 13) || (v >= 20 && v <= 25) || (v >= 30 && v <= 37) || (v >= 40 && v <= 51) ||
-         (v >= 60 && v <= 65) || v == 70 || v == 71;
+         (v >= 60 && v <= 65) || v == 70 || v == 71 || (v >= 80 && v <= 82);
 }
 
 void ReadObligations(Reader& r, Obligations& o) {
@@ -371,6 +399,50 @@ void ReadHeader(Reader& r, std::string& name, std::string& version, std::uint32_
   env.names = r.StrList();
 }
 
+// Fewest bytes of one encoded command field.
+constexpr std::size_t kMinCommandFieldBytes = 13;
+
+void ReadScope(Reader& r, argparse::CommandScope& scope) {
+  scope.name = r.Str();
+  const std::uint8_t style = r.U8();
+  if (style > static_cast<std::uint8_t>(argparse::Style::kPosix)) r.Fail("unknown command style");
+  scope.style = static_cast<argparse::Style>(style);
+  const std::uint32_t n = r.Count(kMinCommandFieldBytes);
+  scope.fields.resize(n);
+  for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+    argparse::CommandField& f = scope.fields[i];
+    f.name = r.Str();
+    const std::uint8_t role = r.U8();
+    if (role > static_cast<std::uint8_t>(argparse::FieldRole::kOperands)) r.Fail("unknown command field role");
+    f.role = static_cast<argparse::FieldRole>(role);
+    f.shorts = r.Str();
+    f.longs = r.StrList();
+    const std::uint8_t value = r.U8();
+    if (value > static_cast<std::uint8_t>(argparse::Value::kOptional)) r.Fail("unknown option value mode");
+    f.value = static_cast<argparse::Value>(value);
+    f.repeatable = r.Bool();
+    const std::uint8_t type = r.U8();
+    if (type > static_cast<std::uint8_t>(argparse::ValueType::kEnum)) r.Fail("unknown value type");
+    f.type.type = static_cast<argparse::ValueType>(type);
+    f.type.choices = r.StrList();
+    f.type.min = r.SignedVarint();
+    f.type.max = r.SignedVarint();
+    f.min_count = r.Varint32();
+    f.max_count = r.Varint32();
+  }
+}
+
+// Fewest bytes of one encoded command: name, top scope (name, style, field count), subcommand count.
+constexpr std::size_t kMinCommandBytes = kMinStrBytes + (kMinStrBytes + 2) + 1;
+
+void ReadCommand(Reader& r, argparse::Command& command) {
+  command.name = r.Str();
+  ReadScope(r, command.top);
+  const std::uint32_t subs = r.Count(kMinStrBytes + 2);
+  command.subcommands.resize(subs);
+  for (std::uint32_t k = 0; k < subs && r.ok(); ++k) ReadScope(r, command.subcommands[k]);
+}
+
 // Decodes the body of section `tag` into `policy` (the header's environment
 // summary into `env`).
 void ReadSection(std::uint32_t tag, Reader& r, Policy& policy, EnvReads& env) {
@@ -462,6 +534,12 @@ void ReadSection(std::uint32_t tag, Reader& r, Policy& policy, EnvReads& env) {
       }
       break;
     }
+    case kSectionCommands: {
+      std::uint32_t n = r.Count(kMinCommandBytes);
+      policy.commands.resize(n);
+      for (std::uint32_t i = 0; i < n && r.ok(); ++i) ReadCommand(r, policy.commands[i]);
+      break;
+    }
     default:
       r.Fail("unknown section");
   }
@@ -469,11 +547,29 @@ void ReadSection(std::uint32_t tag, Reader& r, Policy& policy, EnvReads& env) {
 
 const char* SectionName(std::uint32_t tag) {
   static const char* const kNames[] = {"",         "header",   "strings", "str_lists", "int_lists", "maps",
-                                       "patterns", "operands", "nodes",   "rules",     "context"};
+                                       "patterns", "operands", "nodes",   "rules",     "context",   "commands"};
   return tag <= kSectionCount ? kNames[tag] : "unknown";
 }
 
 }  // namespace
+
+std::string EncodeCommand(const argparse::Command& command) {
+  Writer w;
+  WriteCommand(w, command);
+  return w.Take();
+}
+
+ErrorOr<argparse::Command> DecodeCommand(std::string_view bytes) {
+  Reader r(bytes);
+  argparse::Command command;
+  ReadCommand(r, command);
+  if (r.ok() && !r.AtEnd()) r.Fail("trailing bytes");
+  if (!r.ok()) return Error{"invalid command table: " + r.error()};
+  if (std::string problem = argparse::ValidateCommand(command); !problem.empty()) {
+    return Error{"invalid command table: " + problem};
+  }
+  return command;
+}
 
 std::string Serialize(const Policy& policy) {
   Writer out;
@@ -571,6 +667,11 @@ std::string Serialize(const Policy& policy) {
     w.U8(static_cast<std::uint8_t>(field.spelling));
   }
   out.Raw(EncodeSection(kSectionContext, w.Take()));
+
+  w = Writer();
+  w.Count(policy.commands.size());
+  for (const argparse::Command& command : policy.commands) WriteCommand(w, command);
+  out.Raw(EncodeSection(kSectionCommands, w.Take()));
   return out.Take();
 }
 
@@ -580,7 +681,7 @@ Error Invalid(const std::string& message) {
   return Error{"invalid policy IR: " + message};
 }
 
-// Checks the magic, the version and the framing of all ten sections, and
+// Checks the magic, the version and the framing of all eleven sections, and
 // returns their bodies (index 0 is the header).
 ErrorOr<std::vector<std::string_view>> SplitSections(std::string_view bytes) {
   Reader r(bytes);

@@ -18,7 +18,13 @@ namespace gov::ir {
 inline constexpr std::string_view kSerializedMagic{"GOVIR\0", 6};
 // The only format version this build writes and reads (4: obligations may
 // carry `create`; older versions are rejected with a rebuild hint).
-inline constexpr std::uint32_t kSerializedVersion = 4;
+inline constexpr std::uint32_t kSerializedVersion = 5;
+
+// One command table as the commands section stores it (the bytes native
+// code passes to gov_helpers.arg_read), and back: DecodeCommand refuses
+// malformed bytes and tables ValidateCommand rejects.
+std::string EncodeCommand(const argparse::Command& command);
+ErrorOr<argparse::Command> DecodeCommand(std::string_view bytes);
 
 // Encodes `policy` (which should satisfy Validate) in format version 4.
 std::string Serialize(const Policy& policy);

@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <random>
@@ -26,6 +28,7 @@
 
 #include "compiler/codegen/elf.h"
 #include "runtime/abi/helpers.h"
+#include "runtime/argparse/command.h"
 #include "runtime/bundle/bundle.h"
 #include "runtime/bundle/loader.h"
 #include "runtime/crypto/ed25519.h"
@@ -1712,6 +1715,189 @@ TEST_CASE("codegen: decision speed", "[.][codegen-bench]") {
   double reference = time([&](const gov_request& q) { interp::Decide(prepared, q, d); });
   WARN("native " << native << " ns/decision, interpreter " << reference << " ns/decision");
   CHECK(native < reference);
+}
+
+// A grammar with every kind of field: top-level int option, repeatable path
+// option and flag; subcommand `a` with a flag, an optional path operand and
+// int operands; subcommand `b` with an enum option.
+argparse::Command EveryFieldKind() {
+  using argparse::CommandField;
+  using argparse::FieldRole;
+  using argparse::ValueType;
+  auto field = [](std::string name, FieldRole role, std::string shorts, std::vector<std::string> longs,
+                  ValueType type = ValueType::kString) {
+    CommandField f;
+    f.name = std::move(name);
+    f.role = role;
+    f.shorts = std::move(shorts);
+    f.longs = std::move(longs);
+    f.type.type = type;
+    f.value = role == FieldRole::kOption ? argparse::Value::kRequired : argparse::Value::kNone;
+    return f;
+  };
+  argparse::Command command;
+  command.name = "tool";
+  CommandField dirs = field("dirs", FieldRole::kOption, "C", {}, ValueType::kPath);
+  dirs.repeatable = true;
+  command.top.fields = {field("lines", FieldRole::kOption, "n", {"lines"}, ValueType::kInt), dirs,
+                        field("verbose", FieldRole::kFlag, "v", {"verbose"})};
+  argparse::CommandScope a;
+  a.name = "a";
+  CommandField target = field("target", FieldRole::kOperands, "", {}, ValueType::kPath);
+  target.min_count = 0;
+  CommandField numbers = field("numbers", FieldRole::kOperands, "", {}, ValueType::kInt);
+  numbers.min_count = 0;
+  numbers.max_count = argparse::kUnbounded;
+  a.fields = {field("force", FieldRole::kFlag, "f", {"force"}), target, numbers};
+  argparse::CommandScope b;
+  b.name = "b";
+  CommandField colour = field("colour", FieldRole::kOption, "o", {"colour"}, ValueType::kEnum);
+  colour.type.choices = {"red", "blue"};
+  b.fields = {colour};
+  command.subcommands = {a, b};
+  return command;
+}
+
+TEST_CASE("codegen: argument grammars agree with argparse::ParseCommand in both engines", "[codegen]") {
+  // One rule per (field, value) probe and per field's presence; the rules
+  // that fire for a list are computed from ParseCommand directly, and the
+  // native code and the interpreter must both give exactly that decision.
+  const std::vector<std::string> words = {"-n", "5",  "-n7", "--lines=3", "-C",   "/r", "sub", "a",       "b",   "-f",
+                                          "-v", "--", "-o",  "red",       "blue", "12", "-x",  "--force", "-vf", "x"};
+  const argparse::Command command = EveryFieldKind();
+  Ir b;
+  b.p.commands = {command};
+  const std::uint32_t args = b.Get(Field::kArgs);
+  const std::uint32_t cwd = b.Get(Field::kCwd);
+  struct Probe {
+    std::string what;
+    std::function<bool(const argparse::CommandParse&)> expected;
+  };
+  std::vector<Probe> probes;
+  const auto rule = [&](std::string what, std::uint32_t condition,
+                        std::function<bool(const argparse::CommandParse&)> expected) {
+    b.Rule("r" + std::to_string(probes.size()), Verdict::kDeny, condition);
+    probes.push_back(Probe{std::move(what), std::move(expected)});
+  };
+  rule("parses", b.Add(Op::kArgParses, Kind::kBool, false, args, cwd, kNo, 0),
+       [](const argparse::CommandParse&) { return true; });
+  const std::uint32_t chosen = b.Add(Op::kArgSubcommand, Kind::kStr, true, args, cwd, kNo, 0);
+  for (int sub = 0; sub < 2; ++sub) {
+    rule("subcommand " + std::to_string(sub), b.Eq(chosen, b.Str(sub == 0 ? "a" : "b")),
+         [sub](const argparse::CommandParse& p) { return p.subcommand == sub; });
+  }
+  for (std::uint32_t f = 0;; ++f) {
+    const std::optional<ir::ArgFieldRef> ref = ir::ArgFieldAt(command, f);
+    if (!ref) break;
+    const std::uint32_t node = b.Add(Op::kArgField, ref->kind, true, args, cwd, f, 0);
+    const auto values = [ref](const argparse::CommandParse& p) -> const argparse::FieldValues* {
+      if (ref->subcommand >= 0 && ref->subcommand != p.subcommand) return nullptr;
+      return &(ref->subcommand < 0 ? p.top : p.chosen)[ref->index_in_scope];
+    };
+    rule(ref->field->name + " present", b.Not(b.IsNone(node)), [values, ref](const argparse::CommandParse& p) {
+      // Flags and lists are present whenever their scope parsed; a
+      // single value only when it was given.
+      const argparse::FieldValues* v = values(p);
+      if (v == nullptr) return false;
+      if (ref->kind == Kind::kInt) return !v->numbers.empty();
+      if (ref->kind == Kind::kStr) return !v->texts.empty();
+      return true;
+    });
+    if (ref->kind == Kind::kBool) {
+      rule(ref->field->name + " true", b.Eq(node, b.Bool(true)),
+           [values](const argparse::CommandParse& p) { return values(p) != nullptr && values(p)->present; });
+      continue;
+    }
+    if (ref->kind == Kind::kStrList || ref->kind == Kind::kIntList) {
+      rule(ref->field->name + " length", b.Eq(b.Len(node), b.Int(0)), [values](const argparse::CommandParse& p) {
+        return values(p) != nullptr && values(p)->texts.empty() && values(p)->numbers.empty();
+      });
+    }
+    for (const std::string& word : words) {
+      const bool number = ref->kind == Kind::kInt || ref->kind == Kind::kIntList;
+      std::int64_t n = 0;
+      if (number && std::from_chars(word.data(), word.data() + word.size(), n).ec != std::errc()) continue;
+      const std::string text = ref->field->type.type == argparse::ValueType::kPath ? paths::Join("/w", word) : word;
+      const std::uint32_t constant = number ? b.Int(n) : b.Str(text);
+      const bool list = ref->kind == Kind::kStrList || ref->kind == Kind::kIntList;
+      const std::uint32_t test = list ? b.Test(Op::kIn, constant, node) : b.Eq(node, constant);
+      rule(ref->field->name + " has " + word, test, [values, number, n, text, list](const argparse::CommandParse& p) {
+        const argparse::FieldValues* v = values(p);
+        if (v == nullptr) return false;
+        if (number) {
+          if (v->numbers.empty()) return false;
+          return list ? std::find(v->numbers.begin(), v->numbers.end(), n) != v->numbers.end() : v->numbers.back() == n;
+        }
+        if (v->texts.empty()) return false;
+        return list ? std::find(v->texts.begin(), v->texts.end(), text) != v->texts.end() : v->texts.back() == text;
+      });
+    }
+  }
+  REQUIRE(probes.size() < GOV_MAX_DECIDING_RULES);
+  REQUIRE(ir::Validate(b.p).empty());
+  std::unique_ptr<JitPolicy> jit = MustCompile(b.p);
+  interp::PreparedPolicy prepared = MustPrepare(b.p);
+  std::mt19937 random(20261206);
+  for (int round = 0; round < 600; ++round) {
+    request::Request r = GitStatus();
+    r.cwd = "/w";
+    r.args.clear();
+    const int length = static_cast<int>(random() % 7);
+    for (int k = 0; k < length; ++k) r.args.push_back(words[random() % words.size()]);
+    const argparse::CommandResult reference =
+        argparse::ParseCommand(command, std::vector<std::string_view>(r.args.begin(), r.args.end()), r.cwd);
+    std::vector<std::uint32_t> expected;
+    if (reference.parse) {
+      for (std::uint32_t id = 0; id < probes.size(); ++id) {
+        if (probes[id].expected(*reference.parse)) expected.push_back(id);
+      }
+    }
+    std::string argv;
+    for (const std::string& a : r.args) argv += " " + a;
+    INFO("args:" << argv << (reference.parse ? "" : " (does not parse: " + reference.error + ")"));
+    request::RequestView view(r);
+    const gov_decision d = Decide(*jit, prepared, view.get());
+    REQUIRE(d.error == GOV_OK);
+    std::vector<std::uint32_t> fired(d.rules, d.rules + d.rule_count);
+    std::string missing;
+    std::string extra;
+    for (std::uint32_t id : expected) {
+      if (std::find(fired.begin(), fired.end(), id) == fired.end()) missing += " [" + probes[id].what + "]";
+    }
+    for (std::uint32_t id : fired) {
+      if (std::find(expected.begin(), expected.end(), id) == expected.end()) extra += " [" + probes[id].what + "]";
+    }
+    INFO("missing:" << missing << " extra:" << extra);
+    CHECK(fired == expected);
+  }
+}
+
+TEST_CASE("codegen: argument grammar values take scratch as in the interpreter", "[codegen]") {
+  argparse::Command command;
+  command.name = "cp";
+  argparse::CommandField files;
+  files.name = "files";
+  files.role = argparse::FieldRole::kOperands;
+  files.type.type = argparse::ValueType::kPath;
+  files.min_count = 0;
+  files.max_count = argparse::kUnbounded;
+  command.top.fields = {files};
+  Ir b;
+  b.p.commands = {command};
+  request::Request r = GitStatus();
+  r.cwd = "/" + std::string(20000, 'c');
+  const std::uint32_t args = b.Get(Field::kArgs);
+  const std::uint32_t cwd = b.Get(Field::kCwd);
+  const std::uint32_t list = b.Add(Op::kArgField, Kind::kStrList, true, args, cwd, 0, 0);
+  const std::uint32_t count = b.Eq(b.Len(list), b.Int(2));
+  // Each operand resolves to a 20003-byte path: three and their 48 bytes of
+  // items fit in the 65536-byte arena, four do not.
+  r.args = {"a", "b"};
+  ExpectAll(b, {{count, kTrue}}, r);
+  r.args = {"a", "b", "c"};
+  ExpectAll(b, {{b.Not(b.IsNone(list)), kTrue}}, r);
+  r.args = {"a", "b", "c", "d"};
+  ExpectAll(b, {{b.Not(b.IsNone(list)), Err(GOV_ERR_SCRATCH)}}, r);
 }
 
 }  // namespace

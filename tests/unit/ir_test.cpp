@@ -71,6 +71,27 @@ Policy SamplePolicy() {
   std::uint32_t all = Push(p, {Op::kAnd, Kind::kBool, false, 0, 7, N, 0});
   std::uint32_t t = Push(p, {Op::kConstBool, Kind::kBool, false, N, N, N, 1});
 
+  argparse::Command rm;
+  rm.name = "rm";
+  argparse::CommandField force;
+  force.name = "force";
+  force.shorts = "f";
+  force.longs = {"force"};
+  argparse::CommandField targets;
+  targets.name = "targets";
+  targets.role = argparse::FieldRole::kOperands;
+  targets.type.type = argparse::ValueType::kPath;
+  targets.max_count = argparse::kUnbounded;
+  rm.top.fields = {force, targets};
+  p.commands = {rm};
+  std::uint32_t cwd = Push(p, {Op::kField, Kind::kStr, false, N, N, N, static_cast<std::int64_t>(Field::kCwd)});
+  std::uint32_t parses = Push(p, {Op::kArgParses, Kind::kBool, false, args, cwd, N, 0});
+  std::uint32_t forced = Push(p, {Op::kArgField, Kind::kBool, true, args, cwd, 0, 0});
+  std::uint32_t no = Push(p, {Op::kConstBool, Kind::kBool, false, N, N, N, 0});
+  std::uint32_t not_forced = Push(p, {Op::kEq, Kind::kBool, false, forced, no, N, 0});
+  p.operands.push_back(parses);
+  p.operands.push_back(not_forced);
+  std::uint32_t rm_unforced = Push(p, {Op::kAnd, Kind::kBool, false, 7, 2, N, 0});
   Rule allow;
   allow.name = "allow_git";
   allow.verdict = Verdict::kAllow;
@@ -96,7 +117,11 @@ Policy SamplePolicy() {
   deny.verdict = Verdict::kDeny;
   deny.condition = t;
   deny.index.names = {"rm", "shred"};
-  p.rules = {allow, deny};
+  Rule rm_rule;
+  rm_rule.name = "allow_rm";
+  rm_rule.verdict = Verdict::kAllow;
+  rm_rule.condition = rm_unforced;
+  p.rules = {allow, deny, rm_rule};
   return p;
 }
 
@@ -168,7 +193,7 @@ TEST_CASE("ir: Validate rejects each broken invariant", "[ir]") {
   CHECK(Broken([](Policy& p) { p.nodes[7].b = 5; }) == "node 7: body must be plain bool");
   CHECK(Broken([](Policy& p) { p.nodes[7].a = 0; }) == "node 7: quantified operand must be a list or a map");
   CHECK(Broken([](Policy& p) { p.rules[0].condition = 6; }) == "rule 0: condition reads an unbound quantifier slot");
-  CHECK(Broken([](Policy& p) { p.nodes[22].b = 8; }) == "node 22: n-ary operand range out of bounds");
+  CHECK(Broken([](Policy& p) { p.nodes[22].b = 10; }) == "node 22: n-ary operand range out of bounds");
   CHECK(Broken([](Policy& p) { p.operands[0] = 22; }) ==
         "node 22: operand of the list (22) must be a node before this one");
   CHECK(Broken([](Policy& p) { p.operands[0] = 0; }) == "node 22: operands of and/or must be plain bool");
@@ -181,7 +206,8 @@ TEST_CASE("ir: Validate rejects each broken invariant", "[ir]") {
   CHECK(Broken([](Policy& p) { p.context[1].kind = Kind::kStr; }) ==
         "context field 1: kind does not match its spelling");
   CHECK(Broken([](Policy& p) { p.context[1].name = "ticket"; }) == "context field 1: duplicate name `ticket`");
-  CHECK(Broken([](Policy& p) { p.rules[0].condition = 24; }) == "rule 0: condition is not a node");
+  CHECK(Broken([](Policy& p) { p.rules[0].condition = static_cast<std::uint32_t>(p.nodes.size()); }) ==
+        "rule 0: condition is not a node");
   CHECK(Broken([](Policy& p) { p.rules[0].condition = 0; }) == "rule 0: condition must be plain bool");
   CHECK(Broken([](Policy& p) { p.rules[0].name.clear(); }) == "rule 0: empty name");
   CHECK(Broken([](Policy& p) { p.rules[0].verdict = static_cast<Verdict>(3); }) == "rule 0: unknown verdict");
@@ -380,7 +406,7 @@ TEST_CASE("ir: serialize round trip", "[ir]") {
   CHECK(bytes == Serialize(p));
   REQUIRE(bytes.size() > 10);
   CHECK(bytes.substr(0, 6) == std::string("GOVIR\0", 6));
-  CHECK(bytes.substr(6, 4) == std::string("\x04\x00\x00\x00", 4));
+  CHECK(bytes.substr(6, 4) == std::string("\x05\x00\x00\x00", 4));
   // The header section follows: tag 1, its length, name "sample" (a varint length).
   CHECK(bytes.substr(10, 4) == std::string("\x01\x00\x00\x00", 4));
   CHECK(bytes.substr(18, 7) == std::string("\x06sample", 7));
@@ -401,22 +427,22 @@ TEST_CASE("ir: deserialize rejects malformed input", "[ir]") {
   };
   CHECK(message("") == "invalid policy IR: not a gov IR file (bad magic)");
   CHECK(message("GOVIR") == "invalid policy IR: not a gov IR file (bad magic)");
-  std::string v5 = bytes;
-  v5[6] = 5;
-  CHECK(message(v5) == "invalid policy IR: unsupported format version 5");
+  std::string v6 = bytes;
+  v6[6] = 6;
+  CHECK(message(v6) == "invalid policy IR: unsupported format version 6");
   std::string v0 = bytes;
   v0[6] = 0;
   CHECK(message(v0) == "invalid policy IR: unsupported format version 0");
-  for (char old : {'\x01', '\x02', '\x03'}) {
+  for (char old : {'\x01', '\x02', '\x03', '\x04'}) {
     std::string older = bytes;
     older[6] = old;
     CHECK(message(older) == "invalid policy IR: IR format version " + std::to_string(old) +
-                                " was written by an older govc; this build reads version 4: rebuild the bundle with "
+                                " was written by an older govc; this build reads version 5: rebuild the bundle with "
                                 "this govc (govc build)");
     CHECK(PolicyView::Open(older).error().message == message(older));
   }
   CHECK(message(bytes + '\0') == "invalid policy IR: trailing bytes after the last section");
-  CHECK(message(bytes.substr(0, bytes.size() - 1)) == "invalid policy IR: context section: truncated input");
+  CHECK(message(bytes.substr(0, bytes.size() - 1)) == "invalid policy IR: commands section: truncated input");
   std::string tag = bytes;
   tag[10] = 2;
   CHECK(message(tag) == "invalid policy IR: expected section header, found tag 2");
@@ -497,7 +523,7 @@ TEST_CASE("ir: the policy view reads what deciding needs without decoding the re
   CheckViewAgrees(view.value(), p);
   ErrorOr<Rule> missing = view.value().RuleAt(view.value().rule_count());
   REQUIRE_FALSE(missing.ok());
-  CHECK(missing.error().message == "invalid policy IR: rule 3 does not exist");
+  CHECK(missing.error().message == "invalid policy IR: rule 4 does not exist");
 
   // The header's summary must match the nodes: Deserialize checks it (the
   // view cannot, it does not read the nodes). Header body: name "sample"

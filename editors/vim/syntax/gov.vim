@@ -5,7 +5,7 @@ if exists('b:current_syntax')
 endif
 
 syntax keyword govVerdict allow deny ask
-syntax keyword govDeclaration policy version import as const def context test default
+syntax keyword govDeclaration policy version import as const def context test default command
 syntax keyword govControl when because with if then else exec by
 syntax keyword govOperatorWord and or not in under matches any all
 syntax keyword govConstant true false none
