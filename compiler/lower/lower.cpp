@@ -986,12 +986,11 @@ class Lowerer {
     return out;
   }
 
-  Val LowerNode(const ast::Expr& expr, const ast::Bind& bind) {
+  Val LowerNode(const ast::Expr&, const ast::Bind& bind) {
     Val value = Lower(*bind.value);
     const std::uint32_t present = Not(IsAbsent(value));
     const Type bound_type = TypeOf(*bind.value).AsRequired();
     const std::uint32_t body = Bind(bind.var, Present(value, bound_type), *bind.body);
-    (void)expr;
     return Val::Node(And({present, body}));
   }
 

@@ -269,8 +269,9 @@ std::int64_t ArgRead(const char* table, std::uint64_t table_size, std::uint32_t 
   if (what != GOV_ARG_FIELD) return -2;
   const std::optional<ir::ArgFieldRef> ref = ir::ArgFieldAt(*command, field);
   if (!ref) return -2;
-  if (ref->subcommand >= 0 && ref->subcommand != parse.subcommand) return 0;
-  const argparse::FieldValues& values = (ref->subcommand < 0 ? parse.top : parse.chosen)[ref->index_in_scope];
+  const argparse::FieldValues* found = ir::ArgFieldValues(*ref, parse);
+  if (found == nullptr) return 0;
+  const argparse::FieldValues& values = *found;
   switch (ref->kind) {
     case ir::Kind::kBool:
       result->present = 1;

@@ -667,8 +667,9 @@ class Evaluator {
     }
     const std::optional<ir::ArgFieldRef> ref = ir::ArgFieldAt(command, n.c);
     if (!ref) return GOV_ERR_INTERNAL;
-    if (ref->subcommand >= 0 && ref->subcommand != parse.subcommand) return GOV_OK;
-    const argparse::FieldValues& values = (ref->subcommand < 0 ? parse.top : parse.chosen)[ref->index_in_scope];
+    const argparse::FieldValues* found = ir::ArgFieldValues(*ref, parse);
+    if (found == nullptr) return GOV_OK;
+    const argparse::FieldValues& values = *found;
     switch (ref->kind) {
       case Kind::kBool:
         out = BoolValue(values.present);

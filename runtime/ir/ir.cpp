@@ -656,6 +656,11 @@ std::optional<ArgFieldRef> ArgFieldAt(const argparse::Command& command, std::uin
   return std::nullopt;
 }
 
+const argparse::FieldValues* ArgFieldValues(const ArgFieldRef& ref, const argparse::CommandParse& parse) {
+  if (ref.subcommand >= 0 && ref.subcommand != parse.subcommand) return nullptr;
+  return &(ref.subcommand < 0 ? parse.top : parse.chosen)[ref.index_in_scope];
+}
+
 std::string Validate(const Policy& policy) {
   return Validator(policy).Run();
 }

@@ -261,6 +261,9 @@ struct ArgFieldRef {
   std::uint32_t index_in_scope = 0;
 };
 std::optional<ArgFieldRef> ArgFieldAt(const argparse::Command& command, std::uint32_t index);
+// The values of `ref`'s field in `parse`, or null when the field belongs to a
+// subcommand that was not chosen (both engines read fields through this).
+const argparse::FieldValues* ArgFieldValues(const ArgFieldRef& ref, const argparse::CommandParse& parse);
 
 // Validates structural invariants (operand indices precede their users and are
 // in range, kinds match each op's signature, pool indices valid, slots < local_slots).
