@@ -197,7 +197,7 @@ std::int64_t PathUnary(std::uint32_t op, const char* a, std::uint64_t a_size, ch
 struct ThreadTables {
   struct Entry {
     std::string bytes;
-    std::optional<argparse::Command> command;
+    std::optional<argparse::PreparedCommand> command;
   };
   std::deque<Entry> tables;  // a deque: the memo keeps pointers to its commands
   argparse::ParseMemo memo;
@@ -209,7 +209,7 @@ ThreadTables& Tables() {
 }
 
 // The decoded command of a table's bytes, or null when they are malformed.
-const argparse::Command* CommandTable(std::string_view bytes) {
+const argparse::PreparedCommand* CommandTable(std::string_view bytes) {
   ThreadTables& t = Tables();
   for (const ThreadTables::Entry& entry : t.tables) {
     if (entry.bytes == bytes) return entry.command ? &*entry.command : nullptr;
@@ -219,8 +219,9 @@ const argparse::Command* CommandTable(std::string_view bytes) {
     t.tables.clear();
   }
   ErrorOr<argparse::Command> decoded = ir::DecodeCommand(bytes);
-  t.tables.push_back(
-      ThreadTables::Entry{std::string(bytes), decoded.ok() ? std::optional(std::move(decoded.value())) : std::nullopt});
+  ThreadTables::Entry& entry = t.tables.emplace_back();
+  entry.bytes = std::string(bytes);
+  if (decoded.ok()) entry.command.emplace(std::move(decoded.value()));
   return t.tables.back().command ? &*t.tables.back().command : nullptr;
 }
 
@@ -239,12 +240,13 @@ std::int64_t ArgRead(const char* table, std::uint64_t table_size, std::uint32_t 
                      const gov_str* items, std::uint64_t count, const char* cwd, std::uint64_t cwd_size, char* out,
                      std::uint64_t capacity, gov_arg_result* result) {
   *result = gov_arg_result{};
-  const argparse::Command* command = CommandTable(std::string_view(table, table_size));
-  if (command == nullptr) return -2;
+  const argparse::PreparedCommand* prepared = CommandTable(std::string_view(table, table_size));
+  if (prepared == nullptr) return -2;
+  const argparse::Command& command = prepared->command();
   std::vector<std::string_view> arguments;
   arguments.reserve(count);
   for (std::uint64_t i = 0; i < count; ++i) arguments.emplace_back(items[i].data, items[i].size);
-  const argparse::CommandResult parsed = argparse::ParseCommand(*command, arguments, std::string_view(cwd, cwd_size));
+  const argparse::CommandResult& parsed = Tables().memo.Parse(*prepared, arguments, std::string_view(cwd, cwd_size));
   if (what == GOV_ARG_PARSES) {
     result->present = 1;
     result->number = parsed.parse ? 1 : 0;
@@ -264,10 +266,10 @@ std::int64_t ArgRead(const char* table, std::uint64_t table_size, std::uint32_t 
   };
   if (what == GOV_ARG_SUBCOMMAND) {
     if (parse.subcommand < 0) return 0;
-    return text(command->subcommands[static_cast<std::size_t>(parse.subcommand)].name);
+    return text(command.subcommands[static_cast<std::size_t>(parse.subcommand)].name);
   }
   if (what != GOV_ARG_FIELD) return -2;
-  const std::optional<ir::ArgFieldRef> ref = ir::ArgFieldAt(*command, field);
+  const std::optional<ir::ArgFieldRef> ref = ir::ArgFieldAt(command, field);
   if (!ref) return -2;
   const argparse::FieldValues* found = ir::ArgFieldValues(*ref, parse);
   if (found == nullptr) return 0;

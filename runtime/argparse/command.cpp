@@ -111,11 +111,23 @@ std::string Assign(const CommandScope& scope, const std::vector<Occurrence>& opt
 
 }  // namespace
 
+PreparedCommand::PreparedCommand(Command command)
+    : command_(std::move(command)), top_(SpecOf(command_.top, !command_.subcommands.empty())) {
+  subcommands_.reserve(command_.subcommands.size());
+  for (const CommandScope& scope : command_.subcommands) subcommands_.push_back(SpecOf(scope, false));
+}
+
 CommandResult ParseCommand(const Command& command, const std::vector<std::string_view>& arguments,
                            std::string_view cwd) {
+  return ParseCommand(PreparedCommand(command), arguments, cwd);
+}
+
+CommandResult ParseCommand(const PreparedCommand& prepared, const std::vector<std::string_view>& arguments,
+                           std::string_view cwd) {
   const auto fail = [](std::string why) { return CommandResult{std::nullopt, std::move(why)}; };
+  const Command& command = prepared.command();
   const bool has_subcommands = !command.subcommands.empty();
-  Result top = Parse(SpecOf(command.top, has_subcommands), arguments);
+  Result top = Parse(prepared.top(), arguments);
   if (!top.parsed) return fail(std::move(top.error));
   CommandParse parse;
   std::vector<std::string_view> top_operands = std::move(top.parsed->operands);
@@ -134,7 +146,7 @@ CommandResult ParseCommand(const Command& command, const std::vector<std::string
   }
   if (parse.subcommand >= 0) {
     const CommandScope& scope = command.subcommands[static_cast<std::size_t>(parse.subcommand)];
-    Result sub = Parse(SpecOf(scope, false), rest);
+    Result sub = Parse(prepared.subcommand(static_cast<std::size_t>(parse.subcommand)), rest);
     if (!sub.parsed) return fail(std::move(sub.error));
     if (std::string error = Assign(scope, sub.parsed->options, sub.parsed->operands, cwd, parse.chosen);
         !error.empty()) {
@@ -144,7 +156,7 @@ CommandResult ParseCommand(const Command& command, const std::vector<std::string
   return CommandResult{std::move(parse), ""};
 }
 
-const CommandResult& ParseMemo::Parse(const Command& command, const std::vector<std::string_view>& arguments,
+const CommandResult& ParseMemo::Parse(const PreparedCommand& command, const std::vector<std::string_view>& arguments,
                                       std::string_view cwd) {
   for (const Entry& entry : entries_) {
     if (entry.command != &command || entry.cwd != cwd || entry.arguments.size() != arguments.size()) continue;

@@ -96,24 +96,45 @@ struct CommandResult {
   std::string error;  // when !parse: why the list does not parse
 };
 
+// A command with the option table of each scope built once: a grammar such
+// as GNU tar's has ~150 options, whose table ParseCommand(Command) would
+// rebuild on every call. Owns its copy of the command.
+class PreparedCommand {
+ public:
+  explicit PreparedCommand(Command command);
+
+  const Command& command() const { return command_; }
+  // The option table of the top level, and of subcommand `index`.
+  const Spec& top() const { return top_; }
+  const Spec& subcommand(std::size_t index) const { return subcommands_[index]; }
+
+ private:
+  Command command_;
+  Spec top_;
+  std::vector<Spec> subcommands_;
+};
+
 // `arguments` (argv[1..], or any list a policy names) under `command`;
 // `cwd` resolves path values.
+CommandResult ParseCommand(const PreparedCommand& command, const std::vector<std::string_view>& arguments,
+                           std::string_view cwd);
+// The same, preparing `command` first (for one-off parses).
 CommandResult ParseCommand(const Command& command, const std::vector<std::string_view>& arguments,
                            std::string_view cwd);
 
 // The last few parses, so that the reads of one decision (each field of a
 // parse is a separate read in both engines) parse a list once. Keyed by
-// the command's address and the list and cwd by content. Not thread-safe:
-// one per evaluator or thread.
+// the prepared command's address and the list and cwd by content. Not
+// thread-safe: one per evaluator or thread.
 class ParseMemo {
  public:
-  const CommandResult& Parse(const Command& command, const std::vector<std::string_view>& arguments,
+  const CommandResult& Parse(const PreparedCommand& command, const std::vector<std::string_view>& arguments,
                              std::string_view cwd);
   void Clear() { entries_.clear(); }
 
  private:
   struct Entry {
-    const Command* command = nullptr;
+    const PreparedCommand* command = nullptr;
     std::vector<std::string> arguments;
     std::string cwd;
     CommandResult result;

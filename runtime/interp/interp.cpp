@@ -647,13 +647,14 @@ class Evaluator {
   // (docs/ir.md "Argument grammars"): the strings and lists a field yields
   // are copied into scratch.
   [[gnu::noinline]] std::uint32_t ArgOp(const Node& n, const Value& x, const Value& y, Value& out) {
-    const argparse::Command& command = policy_.commands[static_cast<std::size_t>(n.imm)];
+    const argparse::PreparedCommand& prepared = prepared_.command(static_cast<std::size_t>(n.imm));
+    const argparse::Command& command = prepared.command();
     out = n.op == Op::kArgParses ? BoolValue(false) : Absent();
     if (!x.present || !y.present) return GOV_OK;
     std::vector<std::string_view> arguments;
     arguments.reserve(x.seq.count);
     for (std::uint64_t i = 0; i < x.seq.count; ++i) arguments.push_back(x.seq.StrAt(i));
-    const argparse::CommandResult& result = memo_.Parse(command, arguments, y.text);
+    const argparse::CommandResult& result = memo_.Parse(prepared, arguments, y.text);
     if (n.op == Op::kArgParses) {
       out = BoolValue(result.parse.has_value());
       return GOV_OK;
@@ -809,6 +810,8 @@ ErrorOr<PreparedPolicy> PreparedPolicy::Create(ir::Policy policy) {
       if (ids.empty() || ids.back() != id) ids.push_back(id);
     }
   }
+  prepared.commands_.reserve(policy.commands.size());
+  for (const argparse::Command& command : policy.commands) prepared.commands_.emplace_back(command);
   prepared.policy_ = std::move(policy);
   return prepared;
 }

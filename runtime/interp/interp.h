@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "runtime/abi/gov_abi.h"
+#include "runtime/argparse/command.h"
 #include "runtime/ir/ir.h"
 #include "runtime/pattern/pattern.h"
 #include "runtime/support/error_or.h"
@@ -44,6 +45,8 @@ class PreparedPolicy {
   const std::vector<std::uint32_t>* RulesForName(std::string_view name) const;
   // Rule ids (ascending) whose index is empty: checked for every request.
   const std::vector<std::uint32_t>& unindexed_rules() const { return unindexed_; }
+  // Command `index` of the policy, with its option tables built.
+  const argparse::PreparedCommand& command(std::size_t index) const { return commands_[index]; }
 
  private:
   PreparedPolicy() = default;
@@ -53,6 +56,7 @@ class PreparedPolicy {
   std::unordered_map<std::string, std::vector<std::uint32_t>> by_path_;
   std::unordered_map<std::string, std::vector<std::uint32_t>> by_name_;
   std::vector<std::uint32_t> unindexed_;
+  std::vector<argparse::PreparedCommand> commands_;
 };
 
 // How one rule fared on one request, for explanations (`govc eval`): whether
