@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""The standard library's argument grammars against the programs they describe.
+
+For every case, the real program says whether it accepts the options: it runs
+with `--help` appended, in an empty directory, and a GNU program reads all its
+options before it acts, so it exits 0 (printing its help, doing nothing) when
+every option before `--help` is one it knows with a value it takes, and
+fails with a usage error otherwise. The grammar says the same through a
+generated policy (`shell.PROG(args) != none`) under `govc test`, natively and
+interpreted. Any disagreement fails: a grammar that refuses what the program
+accepts makes the functions unsure (a false alarm), one that accepts what the
+program refuses may read an option the program does not have.
+
+Cases after `--` are left out (`--help` would be an operand there), and so
+are the programs' documented quirks the grammars do not model (make's `-j 4`
+reads `4` as a target in the grammar; gawk stops at its first operand, so
+`--help` after the program text is not an option).
+
+  grammar_conformance.py GOVC
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+# (program, arguments): accepted or refused, as the program itself decides.
+CASES = {
+    "sed": [
+        ["-n", "1p"], ["--sandbox", "-n", "1p"], ["-n", "1p", "f", "--sandbox"], ["--sand", "1p"],
+        ["-i.bak", "s/a/b/"], ["--in-place=.bak", "s/a/b/"], ["-i", "s/a/b/"], ["-l", "5", "p"], ["-l5", "p"],
+        ["--line-length=x", "p"], ["-e", "p", "-e", "p"], ["--expr=p"], ["-nE", "p"], ["-sz", "p"],
+        ["--no-such-option", "p"], ["-x", "p"], ["-e"], ["--s", "p"], ["--debug", "--posix", "p"],
+        ["--follow-symlinks", "-u", "p"], ["-b", "p"], ["--null-data", "--separate", "p"],
+    ],
+    "rm": [
+        ["-rf", "x"], ["x", "-R"], ["--recu", "x"], ["--rec", "x"], ["--r", "x"], ["-d", "x"],
+        ["--interactive=never", "x"], ["--interactive", "x"], ["-I", "x"], ["--no-preserve-root", "x"],
+        ["--preserve-root=all", "x"], ["--one-file-system", "x"], ["-x", "x"], ["--no-such-option", "x"],
+        ["--force=x", "x"], ["-vfi", "x"], ["--dir", "x"], ["--pre", "x"], ["--no", "x"],
+    ],
+    "sort": [
+        ["-u", "f"], ["f", "--com=./z"], ["--compress-program", "./z", "f"], ["-k2,2n", "-t:", "f"],
+        ["-k", "2", "f"], ["-S", "1M", "f"], ["--parallel=2", "f"], ["--batch-size=4", "f"], ["-y", "f"],
+        ["-o", "out", "f"], ["--check=quiet", "f"], ["-c", "f"], ["-C", "f"], ["--c", "f"], ["--no-such", "f"],
+        ["-Q", "f"], ["--random-source=/dev/null", "f"], ["--sort=month", "f"], ["-T", "/tmp", "f"],
+        ["--files0-from=x"], ["-z", "-s", "-m", "f"], ["--debug", "f"], ["-gMhnRrVbdfi", "f"],
+    ],
+    "tar": [
+        ["-xzf", "a.tgz"], ["-cf", "a.tar", "d"], ["-xf", "a.tar", "--to-com=sh"], ["-xIsh", "-f", "a.tar"],
+        ["--checkpoint-act=exec=sh", "-cf", "a.tar", "d"], ["--checkpoint", "-cf", "a.tar", "d"],
+        ["--checkpoint=10", "-cf", "a.tar", "d"], ["-c", "--no-such-option", "d"], ["-cf"], ["-C", "/tmp", "-x"],
+        ["--exclude=*.o", "-cf", "a.tar", "d"], ["--strip-components=1", "-x"], ["-tvf", "a.tar"],
+        ["--use-compress-program=zstd", "-c"], ["--zstd", "-c"], ["--sort=name", "-c"], ["-x", "--to"],
+        ["--transform", "s/a/b/", "-c"], ["--xform=s/a/b/", "-c"], ["--one-top-level", "-x"],
+        ["--one-top-level=dir", "-x"], ["--backup", "-x"], ["--backup=numbered", "-x"], ["-Q", "-x"],
+        ["--owner=root", "--group=root", "--mode=go-w", "-c"], ["--mtime=2020-01-01", "-c"],
+    ],
+    "make": [
+        ["all"], ["-j4", "all"], ["--jobs=4"], ["--jobs"], ["-j"], ["-C", "/tmp"], ["-Cdir"], ["--eval=x:"],
+        ["--ev=x:"], ["-E", "x:"], ["-sE", "x:"], ["-f", "Makefile"], ["--makefile=M"], ["--debug"],
+        ["--debug=basic"], ["-d"], ["-O"], ["-Oline"], ["--output-sync=target"], ["-l"], ["-l2"],
+        ["--load-average=2"], ["--max-load=2"], ["-W", "x"], ["--what-if=x"], ["--no-such-option"],
+        ["-X"], ["--no-print-directory", "-w"], ["--trace", "--warn-undefined-variables"], ["-bm"],
+        ["--no-silent", "-s"], ["--recon", "-n"], ["-S", "-k"], ["--no-keep-going"], ["CC=clang", "all"],
+        ["--ver"], ["--e=x:"],
+    ],
+}
+
+# Where a program departs from getopt_long's rules in a way a grammar cannot say: the grammar
+# accepts these, the program refuses them (harmless: the program then does nothing).
+KNOWN_DIFFERENCES = {
+    ("rm", ("--no", "x")),  # rm refuses any abbreviation of --no-preserve-root
+}
+
+PROGRAMS = {name: shutil.which(name) for name in CASES}
+
+
+def program_accepts(path, arguments, directory):
+    """The program's own answer: exit 0 with --help appended."""
+    try:
+        done = subprocess.run([path, *arguments, "--help"], cwd=directory, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10,
+                              env={"PATH": "/usr/bin:/bin", "LC_ALL": "C", "HOME": directory})
+    except subprocess.TimeoutExpired:
+        sys.exit(f"FAIL: {path} {arguments} did not finish in 10 s")
+    return done.returncode == 0
+
+
+def gov_string(text):
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def main():
+    govc = sys.argv[1]
+    missing = [name for name, path in PROGRAMS.items() if path is None]
+    if missing:
+        sys.exit(f"FAIL: programs not installed: {' '.join(missing)}")
+    work = tempfile.mkdtemp()
+    try:
+        rules, cases, expected = [], [], 0
+        for name in CASES:
+            rules.append(f"allow {name}_parses when invoked.name == \"{name}\" and shell.{name}(args) != none\n"
+                         f"    with {{ read = [\"/usr\"] }}\n")
+        for name, argument_lists in CASES.items():
+            run_dir = os.path.join(work, name)
+            os.mkdir(run_dir)
+            for arguments in argument_lists:
+                accepted = program_accepts(PROGRAMS[name], arguments, run_dir)
+                if (name, tuple(arguments)) in KNOWN_DIFFERENCES:
+                    if accepted:
+                        sys.exit(f"FAIL: {name} {arguments} is listed as refused by {name}, which accepts it")
+                    accepted = True
+                verdict = f"allow by {name}_parses" if accepted else "deny"
+                argv = ", ".join(gov_string(a) for a in [f"/usr/bin/{name}", *arguments])
+                cases.append(f"  exec [{argv}] cwd \"/w\" => {verdict}\n")
+                expected += 1
+        policy = ("policy grammar_conformance version \"1.0.0\"\n\nimport std.shell\n\n" + "\n".join(rules) +
+                  "\ntest \"the grammars agree with the programs\" {\n" + "".join(cases) + "}\n")
+        policy_file = os.path.join(work, "grammar_conformance.gov")
+        with open(policy_file, "w") as out:
+            out.write(policy)
+        failed = False
+        for engine in ([], ["--interp"]):
+            done = subprocess.run([govc, "test", *engine, policy_file], capture_output=True, text=True)
+            print(done.stdout + done.stderr)
+            if done.returncode != 0 or f"{expected} cases, {expected} passed" not in done.stdout + done.stderr:
+                failed = True
+        if failed:
+            print("FAIL: a grammar and its program disagree (expected: what the program does)")
+            return 1
+        print(f"{expected} command lines: every grammar agrees with its program")
+        return 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
