@@ -56,6 +56,18 @@ CASES = {
         ["--one-top-level=dir", "-x"], ["--backup", "-x"], ["--backup=numbered", "-x"], ["-Q", "-x"],
         ["--owner=root", "--group=root", "--mode=go-w", "-c"], ["--mtime=2020-01-01", "-c"],
     ],
+    "cp": [
+        ["a", "b"], ["-t", "/tmp", "a"], ["--target=/tmp", "a"], ["-rt/tmp", "a"], ["-a", "-S", ".bak", "a", "b"],
+        ["--backup", "a", "b"], ["--backup=numbered", "a", "b"], ["--preserve=mode", "a", "b"], ["--pre", "a", "b"],
+        ["--reflink", "a", "b"], ["--reflink=auto", "a", "b"], ["--sparse=never", "a", "b"], ["-dHLPp", "a", "b"],
+        ["--no-such-option", "a", "b"], ["-X", "a", "b"], ["--debug", "a", "b"], ["-Z", "a", "b"],
+        ["--context", "a", "b"], ["--parents", "--attributes-only", "a", "b"], ["-t"],
+    ],
+    "mv": [
+        ["a", "b"], ["-t", "/tmp", "a"], ["--target=/tmp", "a"], ["-finuv", "a", "b"], ["-T", "a", "b"],
+        ["--backup=simple", "-S", "~", "a", "b"], ["--strip-trailing-slashes", "a", "b"], ["-Z", "a", "b"],
+        ["--context", "a", "b"], ["-r", "a", "b"], ["--no-such-option", "a", "b"], ["--exchange", "a", "b"],
+    ],
     "make": [
         ["all"], ["-j4", "all"], ["--jobs=4"], ["--jobs"], ["-j"], ["-C", "/tmp"], ["-Cdir"], ["--eval=x:"],
         ["--ev=x:"], ["-E", "x:"], ["-sE", "x:"], ["-f", "Makefile"], ["--makefile=M"], ["--debug"],
