@@ -159,10 +159,20 @@ else
   chmod 755 "$state" "$service"
   quiet "$govc" keygen "$service/lineage-key"
   chown "$gov_uid:$gov_uid" "$service/lineage" "$service/run" "$service/lineage-key.key"
-  # govrun installed set-gid to govd's group: the only way to reach the socket.
+  # Installed programs, as a package would place them: govrun set-gid to
+  # govd's group (the only way to reach the socket), a plain copy for the
+  # agent's attempt to submit without it, and govd's client. The build
+  # directory stays out of the agent's reach (it may be private to root).
   cp "$govrun" "$service/bin/govrun" && chgrp "$gov_uid" "$service/bin/govrun" && chmod 2755 "$service/bin/govrun"
+  cp "$govrun" "$service/bin/govrun-without-group" && cp "$govd" "$service/bin/govd"
+  chmod 755 "$service/bin/govrun-without-group" "$service/bin/govd"
+  # Nor does the policy name it: in this layout nothing runs a govrun from
+  # the build directory and no governed program appends to a log of its own.
+  sed -e "\\|^  \"$build\",\$|d" -e "s|write = \[workspace, \"$state/lineage\"\],|write = [workspace],|" \
+    "$state/agent.gov" > "$service/agent.gov"
+  quiet "$govc" build "$service/agent.gov" --key "$state/keys/policy.key" -o "$service/agent.govb"
   cat > "$service/config.toml" <<EOF
-policy = "$state/agent.govb"
+policy = "$service/agent.govb"
 trusted_keys = ["$state/keys/policy.pub"]
 lineage_dir = "$service/lineage"
 lineage_service = "$service/run/govd.sock"
@@ -180,7 +190,7 @@ EOF
   say "The agent (uid $agent_uid) runs a governed session; its records go through govd:"
   agent as_agent "$service/bin/govrun" --config "$service/config.toml" --session -- make session
   as_operator() { setpriv --reuid "$operator_uid" --regid "$operator_uid" --clear-groups "$@"; }
-  approvals=("$govd" approvals --socket "$service/run/approvals.sock")
+  approvals=("$service/bin/govd" approvals --socket "$service/run/approvals.sock")
   say "${bold}ask${off} goes to a person of another uid: the agent's git push waits for the operator (uid $operator_uid)"
   (cd "$workspace" && as_agent "$service/bin/govrun" --config "$service/config.toml" -- git push origin main \
     >"$service/push.out" 2>&1; echo "-> exit $?" >>"$service/push.out") &
@@ -201,7 +211,7 @@ EOF
   say "The agent tries to forge history: read the key, append to the log, submit without the set-gid govrun"
   agent as_agent cat "$service/lineage-key.key"
   agent as_agent sh -c "echo forged >> $service/lineage/lineage.log"
-  agent as_agent "$govrun" --config "$service/config.toml" -- git status --short
+  agent as_agent "$service/bin/govrun-without-group" --config "$service/config.toml" -- git status --short
   say "An auditor verifies the log and keeps its last checkpoint elsewhere; the agent works on:"
   trust=(--lineage-key "$service/lineage-key.pub" --policy-key "$state/keys/policy.pub")
   quiet "$govverify" "${trust[@]}" --save-checkpoint "$service/before.checkpoint" "$service/lineage"
@@ -221,7 +231,7 @@ EOF
   say "Every authorization names its submitter as the kernel reported it to govd; the refused ask, who answered:"
   grep -o '"submitter":{[^}]*}' "$service/lineage/lineage.log" | sort | uniq -c | sed 's/^/   /'
   grep -o '"approval":{[^}]*}' "$service/lineage/lineage.log" | sed 's/^/   /'
-  agent "$govverify" "${trust[@]}" --policy "$state/agent.govb" --replay "$service/lineage"
+  agent "$govverify" "${trust[@]}" --policy "$service/agent.govb" --replay "$service/lineage"
   say "Someone who can write govd's directory (root) puts it back as it was earlier (log, note, tiles):"
   say "alone it still verifies, but not against the checkpoint note the auditor saw:"
   agent "$govverify" "${trust[@]}" "$service/rolled-back"
@@ -241,5 +251,5 @@ say "console:         $build/cli/govconsole --lineage $state/lineage --lineage-k
 say "                   --policy $state/agent.govb --policy-key $state/keys/policy.pub"
 say "                 (then open the address it prints; govverify list/show are the same in a terminal)"
 say "keys:            $state/keys/ (policy.key signs bundles, lineage.key signs checkpoints)"
-say "service layout:  $state/service/ (govd's key, lineage directory and socket; the set-gid govrun)"
+say "service layout:  $state/service/ (its policy bundle, govd's key, lineage directory and socket; the set-gid govrun)"
 say "Next: README.md (five-minute tour), docs/govrun.md, docs/govd.md, docs/lineage-format.md, docs/threat-model.md"
