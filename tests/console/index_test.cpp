@@ -197,7 +197,7 @@ TEST_CASE("console index: a line longer than a read chunk, and lines that are no
   CHECK(tallies.value().unreadable == 2);
 }
 
-TEST_CASE("console index: a damaged or foreign index file is made again; a link or another user's file is refused",
+TEST_CASE("console index: a damaged or foreign index file is made again, a link or another user's file is refused",
           "[console][index]") {
   const ViewerLog log;
   const std::string path = log.dir.path + "/index.sqlite";
@@ -234,7 +234,7 @@ TEST_CASE("console index: a damaged or foreign index file is made again; a link 
   }
 }
 
-TEST_CASE("console index: records are re-read and checked; a wrong row or a tampered record never passes",
+TEST_CASE("console index: records are re-read and checked, a wrong row or a tampered record never passes",
           "[console][index]") {
   const ViewerLog log;
   const std::string path = log.dir.path + "/index.sqlite";

@@ -300,7 +300,7 @@ struct OpsBundle {
 };
 
 TEST_CASE(
-    "console: --policy shows who signed a bundle, every rule it has and how many decided; an unverified "
+    "console: --policy shows who signed a bundle, every rule it has and how many decided, an unverified "
     "bundle is refused",
     "[console][server]") {
   ViewerLog log;

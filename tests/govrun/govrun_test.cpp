@@ -456,7 +456,7 @@ TEST_CASE("configuration missing, unreadable or invalid: 78", "[govrun][failclos
   }
 }
 
-TEST_CASE("command line: usage errors are 64 and run nothing; --help and --version", "[govrun][failclosed]") {
+TEST_CASE("command line: usage errors are 64 and run nothing, --help and --version", "[govrun][failclosed]") {
   Fixture fixture(kTools);
   const std::string marker = fixture.Marker();
   const std::string config = "--config=" + fixture.config;
@@ -773,7 +773,7 @@ TEST_CASE("a #! script: the policy sees the script, the interpreter is hashed an
   ExpectNotRun(dash_only, dash_only.Run({"./script.sh"}), 77, "no rule allows");
 }
 
-TEST_CASE("loader variables never reach the program; env obligations filter", "[govrun][env]") {
+TEST_CASE("loader variables never reach the program, env obligations filter", "[govrun][env]") {
   Fixture fixture{std::string(kTools)};
   RunOptions options;
   options.set_env["LD_PRELOAD"] = "/lib/x86_64-linux-gnu/libm.so.6";
@@ -864,7 +864,7 @@ TEST_CASE("Landlock: writes outside `write` fail, inside succeed (also for root)
   CHECK_FALSE(Exists(fixture.Marker()));
 }
 
-TEST_CASE("`create`: a policy's scratch directory takes new files and loses none; recorded and replayed",
+TEST_CASE("`create`: a policy's scratch directory takes new files and loses none, recorded and replayed",
           "[govrun][limits]") {
   Fixture fixture("allow scratch when program.name == \"dash\" with { create = [\"@DIR@/out\"] }\n");
   fs::create_directory(fixture.dir + "/out");
@@ -983,7 +983,7 @@ TEST_CASE("network = none: a TCP connect to a loopback listener fails", "[govrun
   close(listener);
 }
 
-TEST_CASE("seccomp: only socketpair under network = none; terminal injection always refused", "[govrun][limits]") {
+TEST_CASE("seccomp: only socketpair under network = none, terminal injection always refused", "[govrun][limits]") {
   Fixture open_net("allow h when program.name == \"govrun_tests\"\n");
   const Result any = open_net.Run({Self(), "--helper", "syscalls"});
   INFO(any.out << any.err);

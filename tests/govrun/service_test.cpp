@@ -206,7 +206,7 @@ std::string WaitingAsk(const std::string& approvals, const std::string& dir) {
   return "";
 }
 
-TEST_CASE("govd: an ask goes to an approver of another uid, never to the caller; the record names who answered",
+TEST_CASE("govd: an ask goes to an approver of another uid, never to the caller, the record names who answered",
           "[govrun][govd][approvals]") {
   const std::string ask_rule = "ask touchy when program.name == \"touch\" because \"a person decides\"\n";
   ServiceFixture service(std::string(kTools) + ask_rule, {kApproverUid, kCallerUid});
@@ -391,7 +391,7 @@ TEST_CASE("govd: a full disk denies runs and loses nothing", "[govrun][govd][fai
   CHECK(ReadText(service.lineage + "/lineage.log").find("\"before\"") != std::string::npos);
 }
 
-TEST_CASE("govd: concurrent govruns share the log; a reader holding its lock does not stall govd", "[govrun][govd]") {
+TEST_CASE("govd: concurrent govruns share the log, a reader holding its lock does not stall govd", "[govrun][govd]") {
   ServiceFixture service(Policy());
   const Fixture& fixture = service.fixture;
   // Any user can open the readable log and flock it; govd must not care.

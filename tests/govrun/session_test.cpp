@@ -526,7 +526,7 @@ std::string ReadTerminalUntil(int master, const std::string& text) {
   return seen;
 }
 
-TEST_CASE("session: an ask is put to the approval terminal; only yes runs it", "[govrun][session][ask]") {
+TEST_CASE("session: an ask is put to the approval terminal, only yes runs it", "[govrun][session][ask]") {
   const std::string answer = GENERATE(as<std::string>{}, "y", "n");
   DYNAMIC_SECTION("answer " << answer) {
     Fixture fixture(CorpusPolicy() +

@@ -165,13 +165,23 @@ TEST_CASE("govverify key roles: a policy key cannot vouch for lineage, nor a lin
   CHECK(s.Govverify({"--policy-key", s.pub, s.log_path}).code == 64);  // no lineage key at all
 }
 
-TEST_CASE("govverify --since: a log that grew passes; a rollback, a fork or another log fails", "[lineage][cli]") {
+TEST_CASE("govverify --since: a log that grew passes, a rollback, a fork or another log fails", "[lineage][cli]") {
   CliSession s;
   const std::string seen = s.dir.path + "/seen.checkpoint";
   Ran saved = s.Govverify({"--trust", s.pub, "--save-checkpoint", seen, s.log_path});
   INFO(saved.out << saved.err);
   REQUIRE(saved.code == 0);
-  const std::string early = ReadFile(s.log_path);  // the log as it was then
+  // The lineage directory as it was then: log, checkpoint note, tiles.
+  TempDir early;
+  const auto copy_lineage = [](const std::string& from, const std::string& to) {
+    for (const char* name : {"lineage.log", "checkpoint", "checkpoint.sigstore.json", "tlog.state", "tile"}) {
+      const std::filesystem::path source = from + "/" + name;
+      if (std::filesystem::exists(source)) {
+        std::filesystem::copy(source, to + "/" + name, std::filesystem::copy_options::recursive);
+      }
+    }
+  };
+  copy_lineage(s.dir.path, early.path);
   auto policy = bundle::LoadBundleFile(s.policy_path, {s.key.public_key()}, bundle::LoadOptions{});
   REQUIRE(policy.ok());
   {
@@ -187,11 +197,15 @@ TEST_CASE("govverify --since: a log that grew passes; a rollback, a fork or anot
 
   // Rolled back to the state of the first checkpoint: valid on its own.
   TempDir rolled;
-  WriteFile(rolled.path + "/lineage.log", early);
-  CHECK(s.Govverify({"--trust", s.pub, rolled.path}).code == 0);
+  copy_lineage(early.path, rolled.path);
+  Ran alone = s.Govverify({"--trust", s.pub, rolled.path});
+  INFO(alone.out << alone.err);
+  CHECK(alone.code == 0);
   Ran rollback = s.Govverify({"--trust", s.pub, "--since", seen_later, rolled.path});
+  INFO(rollback.out << rollback.err);
   CHECK(rollback.code == 2);
-  CHECK(rollback.out.find("rollback: the log ends at record") != std::string::npos);
+  CHECK(rollback.out.find("rollback: the log has 15 records, fewer than the 19 of the checkpoint seen earlier") !=
+        std::string::npos);
 
   // A fork: the early state, then other runs signed with the same key.
   {
@@ -202,8 +216,10 @@ TEST_CASE("govverify --since: a log that grew passes; a rollback, a fork or anot
   }
   CHECK(s.Govverify({"--trust", s.pub, "--since", seen, rolled.path}).code == 0);  // extends the first
   Ran fork = s.Govverify({"--trust", s.pub, "--since", seen_later, rolled.path});
+  INFO(fork.out << fork.err);
   CHECK(fork.code == 2);
-  CHECK(fork.out.find("fork: record") != std::string::npos);
+  CHECK(fork.out.find("fork: the log's first 19 records are not the tree the checkpoint seen earlier") !=
+        std::string::npos);
 
   // Another log in its place.
   TempDir other;
@@ -215,8 +231,9 @@ TEST_CASE("govverify --since: a log that grew passes; a rollback, a fork or anot
     GovernedRun(*log.value(), policy.value(), MakeRequest("git"));
   }
   Ran replaced = s.Govverify({"--trust", s.pub, "--since", seen, other.path});
+  INFO(replaced.out << replaced.err);
   CHECK(replaced.code == 2);
-  CHECK(replaced.out.find("belongs to log") != std::string::npos);
+  CHECK(replaced.out.find("another log was put in this") != std::string::npos);
 
   // Usage: a bundle has no place in a log's history; garbage is not a checkpoint.
   CHECK(s.Govverify({"--trust", s.pub, "--since", seen, s.bundle_path}).code == 64);

@@ -276,7 +276,7 @@ std::vector<Json> Exchange(int fd, const std::vector<std::string>& payloads) {
   return replies;
 }
 
-TEST_CASE("service: records from many clients share one log that verifies; abuse is refused", "[lineage][service]") {
+TEST_CASE("service: records from many clients share one log that verifies, abuse is refused", "[lineage][service]") {
   TempDir dir;
   {
     TestServer server(dir.path);
@@ -332,7 +332,14 @@ TEST_CASE("service: records from many clients share one log that verifies; abuse
     auto duplicate = twice.value()->RecordAuthorization(once);
     REQUIRE_FALSE(duplicate.ok());
     CHECK(duplicate.error().message.find("was authorized before") != std::string::npos);
-    REQUIRE(owner.value()->Checkpoint().ok());
+    // A refusal ends what a client does on its connection (later calls
+    // fail with the same text); another connection goes on.
+    auto after_refusal = owner.value()->Checkpoint();
+    REQUIRE_FALSE(after_refusal.ok());
+    CHECK(after_refusal.error().message.find("did not authorize to execute") != std::string::npos);
+    auto fresh = ConnectService(server.socket_path, dir.path, 20000);
+    REQUIRE(fresh.ok());
+    REQUIRE(fresh.value()->Checkpoint().ok());
 
     // Without hello, with garbage, with an unknown op: refused and closed.
     for (const std::string& first : {std::string("{\"op\":\"sync\"}"), std::string("not json"),
@@ -424,7 +431,7 @@ TEST_CASE("service: govd writes its own metrics (records, acknowledgement latenc
   CHECK(promtool.code == 0);
 }
 
-TEST_CASE("service: an acknowledgement that promises durability waits for the sync; answers keep their order",
+TEST_CASE("service: an acknowledgement that promises durability waits for the sync, answers keep their order",
           "[lineage][service]") {
   TempDir dir;
   GatedRecorder* gate = nullptr;
@@ -486,7 +493,7 @@ lineage::Ran ApproveAs(int uid, const std::vector<std::string>& args, const std:
   return lineage::RunProgram(argv, dir);
 }
 
-TEST_CASE("service: an ask waits for an approver of another uid; govd writes who answered into the record",
+TEST_CASE("service: an ask waits for an approver of another uid, govd writes who answered into the record",
           "[lineage][service][approvals]") {
   if (geteuid() != 0) {
     WARN("skipped: needs root (approvers of other uids)");

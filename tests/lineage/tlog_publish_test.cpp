@@ -117,7 +117,7 @@ TEST_CASE("tlog: the published log is what a tlog client reads: note, tiles, ent
   CHECK(report.last_note == ReadFile(dir.path + "/checkpoint"));
 }
 
-TEST_CASE("tlog: a mirror copy verifies as the original; a changed copy does not", "[lineage][tlog][tamper]") {
+TEST_CASE("tlog: a mirror copy verifies as the original, a changed copy does not", "[lineage][tlog][tamper]") {
   TempDir dir;
   const crypto::PrivateKey key = TestKey(7);
   AppendSampleRuns(dir.path, key, 70);

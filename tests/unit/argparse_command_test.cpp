@@ -130,7 +130,7 @@ TEST_CASE("command: fixed groups after a variable one are taken from the end", "
   CHECK(Show(Cp(), {}) == "error: 0 operands where at least 2 are needed");
 }
 
-TEST_CASE("command: ints convert exactly and within range; the last occurrence wins", "[argparse]") {
+TEST_CASE("command: ints convert exactly and within range, the last occurrence wins", "[argparse]") {
   Command head;
   head.name = "head";
   head.top.fields = {Opt("lines", "n", {"lines"}, ValueSpec{ValueType::kInt, {}, 0, 1000}),
