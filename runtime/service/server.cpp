@@ -206,6 +206,7 @@ struct Round {
   bool sync = false;
   bool checkpoint = false;
   bool appended = false;
+  std::size_t authorizations = 0;
 };
 
 // What every request may use: the log and the approval desk.
@@ -316,6 +317,7 @@ void Handle(Client& client, const std::string& payload, Shared& shared, Round& r
       }
     }
     round.appended = true;
+    ++round.authorizations;
     ++shared.metrics.records["authorization"];
     shared.metrics.changed = true;
     const bool wait = durable->get<bool>();
@@ -469,6 +471,7 @@ ErrorOr<void> Serve(int listen_fd, int stop_fd, lineage::Recorder& recorder, con
   ServiceMetrics metrics;
   Shared shared{recorder, desk, clients, metrics};
   bool appended_since_checkpoint = false;
+  std::size_t authorizations_since_checkpoint = 0;
   bool metrics_failed = false;
   // At most once a second, and once more after the last change.
   auto write_metrics = [&](bool now) {
@@ -590,6 +593,10 @@ ErrorOr<void> Serve(int listen_fd, int stop_fd, lineage::Recorder& recorder, con
       }
     }
     appended_since_checkpoint = appended_since_checkpoint || round.appended;
+    authorizations_since_checkpoint += round.authorizations;
+    if (authorizations_since_checkpoint >= std::max<std::size_t>(1, options.authorizations_per_checkpoint)) {
+      round.checkpoint = true;
+    }
     // One sync for the round: a signed checkpoint (written and synced
     // here), or an fdatasync started in the recorder's syncing thread.
     std::optional<std::uint64_t> ticket;
@@ -599,6 +606,7 @@ ErrorOr<void> Serve(int listen_fd, int stop_fd, lineage::Recorder& recorder, con
       metrics.checkpoint.Observe(static_cast<double>(ClockNs(CLOCK_MONOTONIC) - checkpoint_started) / 1e9);
       metrics.changed = true;
       appended_since_checkpoint = false;
+      authorizations_since_checkpoint = 0;
       ticket = 0;
     } else if (round.sync) {
       auto started = recorder.StartDurable();

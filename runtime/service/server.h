@@ -34,6 +34,10 @@ struct ServerOptions {
   // "Metrics"): rewritten (temporary file, rename) at most once a second
   // while they change. Empty: not written.
   std::string metrics_file;
+  // A signed checkpoint at least this often (authorizations appended since
+  // the last one), whether or not a client asks for one: a checkpoint lists
+  // the runs it covers, so its size (and govd's memory) stays bounded.
+  std::size_t authorizations_per_checkpoint = 1024;
 };
 
 // Serves `listen_fd` (a listening SOCK_STREAM Unix socket) until `stop_fd`

@@ -191,7 +191,7 @@ class TestServer {
   using Wrap = std::function<std::unique_ptr<lineage::Recorder>(std::unique_ptr<lineage::Recorder>)>;
   // With `approvers`, an approvals socket (mode 0666) at approvals_path.
   explicit TestServer(const std::string& dir, const Wrap& wrap = nullptr,
-                      const std::vector<std::int64_t>& approvers = {})
+                      const std::vector<std::int64_t>& approvers = {}, std::size_t authorizations_per_checkpoint = 1024)
       : socket_path(dir + "/govd.sock"), approvals_path(dir + "/approvals.sock") {
     auto log = lineage::OpenLog(dir, TestKey(3), lineage::OpenOptions{0, 0644, true});
     REQUIRE(log.ok());
@@ -199,6 +199,7 @@ class TestServer {
     listen_fd_ = Listen(socket_path);
     ServerOptions options;
     options.metrics_file = dir + "/govd-metrics.prom";
+    options.authorizations_per_checkpoint = authorizations_per_checkpoint;
     if (!approvers.empty()) {
       options.approvals_fd = approvals_fd_ = Listen(approvals_path);
       REQUIRE(chmod(approvals_path.c_str(), 0666) == 0);
@@ -429,6 +430,34 @@ TEST_CASE("service: govd writes its own metrics (records, acknowledgement latenc
       {"/bin/sh", "-c", "/usr/bin/promtool check metrics < " + dir.path + "/govd-metrics.prom"}, dir.path);
   INFO(promtool.out << promtool.err);
   CHECK(promtool.code == 0);
+}
+
+TEST_CASE("service: govd checkpoints on its own after so many authorizations, asked or not", "[lineage][service]") {
+  TempDir dir;
+  const auto checkpoints = [&] {
+    const std::string log = lineage::ReadFile(dir.path + "/lineage.log");
+    std::size_t count = 0;
+    for (std::size_t at = log.find("\"type\":\"checkpoint\""); at != std::string::npos;
+         at = log.find("\"type\":\"checkpoint\"", at + 1)) {
+      ++count;
+    }
+    return count;
+  };
+  {
+    TestServer server(dir.path, nullptr, {}, /*authorizations_per_checkpoint=*/5);
+    auto client = ConnectService(server.socket_path, dir.path, 20000);
+    REQUIRE(client.ok());
+    const std::size_t before = checkpoints();
+    for (int i = 0; i < 12; ++i) {
+      REQUIRE(client.value()->RecordAuthorization(lineage::SampleAuthorization(lineage::NewRunId(), "", "deny")).ok());
+    }
+    // The client never asked: one checkpoint after the 5th, one after the 10th.
+    CHECK(checkpoints() == before + 2);
+  }
+  const lineage::Report report = lineage::Verify(dir.path, lineage::Trusting(TestKey(3)));
+  INFO(report.message);
+  CHECK(report.failure == lineage::Failure::kNone);
+  CHECK(report.runs == 12);
 }
 
 TEST_CASE("service: an acknowledgement that promises durability waits for the sync, answers keep their order",
