@@ -1315,6 +1315,23 @@ class ModuleChecker {
       return out;
     }
     if (value.type == nullptr) return out;
+    // `assignment` (or `list<assignment>`): NAME=VALUE words (env's), kept
+    // as written — strings to the policy.
+    const auto is_assignment = [](const ast::TypeExpr& type) {
+      const auto* named = std::get_if<ast::NamedTypeExpr>(&type.node);
+      return named != nullptr && named->name == "assignment" && named->args.empty() && !type.optional;
+    };
+    const auto* named = std::get_if<ast::NamedTypeExpr>(&value.type->node);
+    const bool listed = named != nullptr && named->name == "list" && named->args.size() == 1 &&
+                        named->args[0] != nullptr && is_assignment(*named->args[0]);
+    if (listed || (named != nullptr && named->name == "assignment" && named->args.empty())) {
+      out.spec.type = argparse::ValueType::kAssignment;
+      out.element = String();
+      out.list = listed;
+      out.optional = value.type->optional;
+      out.ok = true;
+      return out;
+    }
     Type type = ResolveType(*value.type);
     if (type.ContainsError()) return out;
     out.optional = type.optional;
@@ -1337,9 +1354,9 @@ class ModuleChecker {
         out.spec.type = argparse::ValueType::kInt;
         break;
       default:
-        Emit(
-            Kind::kInvalidCommand, value.span,
-            fmt::format("a command's values are `string`, `path`, `int` or `enum {{...}}`, found `{}`", ToString(type)))
+        Emit(Kind::kInvalidCommand, value.span,
+             fmt::format("a command's values are `string`, `path`, `int`, `assignment` or `enum {{...}}`, found `{}`",
+                         ToString(type)))
             .help = "other values stay strings: match them with `matches` or compare them";
         return out;
     }

@@ -22,6 +22,11 @@ Spec SpecOf(const CommandScope& scope, bool stop_at_operand) {
   return spec;
 }
 
+// NAME=VALUE as env(1) reads it: any word with a `=` (even `=x`).
+bool IsAssignment(std::string_view text) {
+  return text.find('=') != std::string_view::npos;
+}
+
 // Adds `text` converted under `type` to `values`; false when it does not convert.
 bool AddValue(const ValueSpec& type, std::string_view text, std::string_view cwd, FieldValues& values) {
   switch (type.type) {
@@ -31,6 +36,10 @@ bool AddValue(const ValueSpec& type, std::string_view text, std::string_view cwd
     case ValueType::kPath:
       if (text.empty()) return false;
       values.texts.push_back(paths::Join(cwd, text));
+      return true;
+    case ValueType::kAssignment:
+      if (!IsAssignment(text)) return false;
+      values.texts.emplace_back(text);
       return true;
     case ValueType::kEnum:
       for (const std::string& choice : type.choices) {
@@ -57,9 +66,10 @@ bool AddValue(const ValueSpec& type, std::string_view text, std::string_view cwd
 
 std::string TypeError(const CommandField& field, std::string_view text) {
   return "value " + EscapeForDisplay(text) + " of " + field.name + " is not a valid " +
-         (field.type.type == ValueType::kInt    ? "int"
-          : field.type.type == ValueType::kEnum ? "choice"
-                                                : "path");
+         (field.type.type == ValueType::kInt          ? "int"
+          : field.type.type == ValueType::kEnum       ? "choice"
+          : field.type.type == ValueType::kAssignment ? "assignment (NAME=VALUE)"
+                                                      : "path");
 }
 
 // Fills `values` (one per field of `scope`) from the options of `parsed`
@@ -98,7 +108,17 @@ std::string Assign(const CommandScope& scope, const std::vector<Occurrence>& opt
     if (field.role != FieldRole::kOperands) continue;
     reserved -= field.min_count;
     const std::uint64_t left = operands.size() - next;  // >= reserved + min_count: checked above
-    const std::uint64_t take = std::min<std::uint64_t>(field.max_count, left - reserved);
+    std::uint64_t take = std::min<std::uint64_t>(field.max_count, left - reserved);
+    if (field.type.type == ValueType::kAssignment) {
+      // Only the leading assignments: the first other operand ends the group.
+      std::uint64_t leading = 0;
+      while (leading < take && IsAssignment(operands[next + leading])) ++leading;
+      if (leading < field.min_count) {
+        return "operand " + EscapeForDisplay(operands[next + leading]) + " of " + field.name +
+               " is not an assignment (NAME=VALUE)";
+      }
+      take = leading;
+    }
     FieldValues& value = values[i];
     value.present = take > 0;
     for (std::uint64_t k = 0; k < take; ++k, ++next) {

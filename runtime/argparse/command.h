@@ -22,6 +22,10 @@ enum class ValueType : std::uint8_t {
   kPath = 1,    // lexically joined to cwd and normalized (no symlink is followed)
   kInt = 2,     // decimal, optional sign, within [min, max]
   kEnum = 3,    // one of `choices`, exactly
+  // NAME=VALUE, as written: a word with a `=`, as env(1) reads the words
+  // before its command. An operand group of assignments takes only the
+  // leading operands that are assignments (then the next group begins).
+  kAssignment = 4,
 };
 
 struct ValueSpec {

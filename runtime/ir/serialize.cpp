@@ -422,7 +422,7 @@ void ReadScope(Reader& r, argparse::CommandScope& scope) {
     f.value = static_cast<argparse::Value>(value);
     f.repeatable = r.Bool();
     const std::uint8_t type = r.U8();
-    if (type > static_cast<std::uint8_t>(argparse::ValueType::kEnum)) r.Fail("unknown value type");
+    if (type > static_cast<std::uint8_t>(argparse::ValueType::kAssignment)) r.Fail("unknown value type");
     f.type.type = static_cast<argparse::ValueType>(type);
     f.type.choices = r.StrList();
     f.type.min = r.SignedVarint();

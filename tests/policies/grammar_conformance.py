@@ -16,6 +16,12 @@ are the programs' documented quirks the grammars do not model (make's `-j 4`
 reads `4` as a target in the grammar; gawk stops at its first operand, so
 `--help` after the program text is not an option).
 
+Wrappers are checked by what they run: each case runs the wrapper for real
+with a probe program (PROBE below) that records the arguments it got, and
+`shell.wrapped_program` and `shell.wrapped_arguments` must name exactly the
+probe and those arguments — or `none` where the wrapper runs nothing, and in
+the cases listed as unsure (never another program or other arguments).
+
   grammar_conformance.py GOVC
 """
 import os
@@ -85,7 +91,39 @@ KNOWN_DIFFERENCES = {
     ("rm", ("--no", "x")),  # rm refuses any abbreviation of --no-preserve-root
 }
 
-PROGRAMS = {name: shutil.which(name) for name in CASES}
+# Wrapper command lines; PROBE stands for the probe program's path.
+WRAPPER_CASES = {
+    "timeout": [
+        ["10", "PROBE", "a", "b"], ["-s", "KILL", "--kill-after=5", "-v", "1m", "PROBE", "a"],
+        ["--preserve", "10", "PROBE"], ["--foreground", "10", "PROBE", "-s", "x"], ["10", "PROBE", "--", "x"],
+        ["--", "10", "PROBE"], ["-k5", "10", "PROBE"], ["10"], ["--no-such", "10", "PROBE"], ["-x", "10", "PROBE"],
+    ],
+    "nice": [
+        ["PROBE", "a"], ["-n", "5", "PROBE", "a"], ["--adj=5", "PROBE"], ["-n5", "PROBE", "-n", "1"],
+        ["-10", "PROBE"], ["-n", "x", "PROBE"], ["--", "PROBE", "--"],
+    ],
+    "nohup": [["PROBE", "a", "b"], ["PROBE", "--help"], ["--", "PROBE"], ["-x", "PROBE"]],
+    "stdbuf": [
+        ["-oL", "PROBE", "a"], ["-i", "0", "--error=L", "PROBE"], ["-o0", "--", "PROBE", "-o"], ["PROBE", "a"],
+        ["--out=L", "PROBE"], ["-x", "PROBE"],
+    ],
+    "env": [
+        ["PROBE", "a"], ["A=1", "B=x=y", "PROBE", "a", "b"], ["-i", "-u", "HOME", "--unset=PATH", "A=1", "PROBE"],
+        ["--", "A=1", "PROBE", "B=2"], ["-0", "PROBE"], ["-v", "PROBE", "-v"], ["--ignore-sig=PIPE", "PROBE"],
+        ["-C", "/tmp", "PROBE"], ["-S", "PROBE a"], ["-", "PROBE"], ["=x", "PROBE"], ["A=1"], ["-x", "PROBE"],
+        ["A=1", "B=2"],
+    ],
+}
+
+# Cases a wrapper runs the probe in, where the functions say `none` (unsure) by design.
+WRAPPER_UNSURE = {
+    ("nice", ("-10", "PROBE")),  # the obsolete adjustment form is not declared
+    ("env", ("-C", "/tmp", "PROBE")),  # the command's paths are relative to another directory
+    ("env", ("-S", "PROBE a")),  # the command is split from a string
+    ("env", ("-", "PROBE")),  # an obsolete -i
+}
+
+PROGRAMS = {name: shutil.which(name) for name in [*CASES, *WRAPPER_CASES]}
 
 
 def program_accepts(path, arguments, directory):
@@ -97,6 +135,24 @@ def program_accepts(path, arguments, directory):
     except subprocess.TimeoutExpired:
         sys.exit(f"FAIL: {path} {arguments} did not finish in 10 s")
     return done.returncode == 0
+
+
+def probe_run(path, arguments, directory, probe, record):
+    """What the wrapper ran the probe with: its arguments, or None when it did not run it."""
+    if os.path.exists(record):
+        os.remove(record)
+    subprocess.run([path, *[probe if a == "PROBE" else a.replace("PROBE", probe) for a in arguments]],
+                   cwd=directory, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=10, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C", "HOME": directory})
+    if not os.path.exists(record):
+        return None
+    with open(record, "rb") as recorded:
+        count, *words = recorded.read().split(b"\0")[:-1]
+    return [word.decode() for word in words[:int(count)]]
+
+
+def gov_list(items):
+    return "[" + ", ".join(gov_string(a) for a in items) + "]"
 
 
 def gov_string(text):
@@ -127,8 +183,40 @@ def main():
                 argv = ", ".join(gov_string(a) for a in [f"/usr/bin/{name}", *arguments])
                 cases.append(f"  exec [{argv}] cwd \"/w\" => {verdict}\n")
                 expected += 1
+        # Wrappers: what they really ran.
+        probe = os.path.join(work, "probe")
+        record = os.path.join(work, "probe.args")
+        with open(probe, "w") as script:
+            script.write(f"#!/bin/sh\nprintf '%s\\0' \"$#\" \"$@\" > {record}\n")
+        os.chmod(probe, 0o755)
+        wrapper_cases = []
+        for name, argument_lists in WRAPPER_CASES.items():
+            for number, arguments in enumerate(argument_lists):
+                ran = probe_run(PROGRAMS[name], arguments, work, probe, record)
+                argv = [a.replace("PROBE", probe) for a in arguments]
+                rule = f"{name}_{number}"
+                unwrapped = f"shell.wrapped_program(invoked.name, args)"
+                if ran is not None and (name, tuple(arguments)) not in WRAPPER_UNSURE:
+                    ran_arguments = gov_list(ran) if ran else "[\"\"]"  # an empty list literal has no type
+                    compare = "==" if ran else "!="
+                    rules.append(f"allow {rule} when invoked.name == \"{name}\" and args == {gov_list(argv)}\n"
+                                 f"    and {unwrapped} == {gov_string(probe)}\n"
+                                 f"    and shell.wrapped_arguments(invoked.name, args) {compare} {ran_arguments}\n"
+                                 f"    and len(shell.wrapped_arguments(invoked.name, args) ?? [\"\"]) == {len(ran)}\n"
+                                 f"    with {{ read = [\"/usr\"] }}\n")
+                    verdict = f"allow by {rule}"
+                else:
+                    if ran is None and (name, tuple(arguments)) in WRAPPER_UNSURE:
+                        sys.exit(f"FAIL: {name} {arguments} is listed as unsure, but {name} runs nothing")
+                    rules.append(f"allow {rule} when invoked.name == \"{name}\" and args == {gov_list(argv)}\n"
+                                 f"    and {unwrapped} != none\n"
+                                 f"    with {{ read = [\"/usr\"] }}\n")
+                    verdict = "deny"
+                wrapper_cases.append(f"  exec {gov_list([f'/usr/bin/{name}', *argv])} cwd \"/w\" => {verdict}\n")
+                expected += 1
         policy = ("policy grammar_conformance version \"1.0.0\"\n\nimport std.shell\n\n" + "\n".join(rules) +
-                  "\ntest \"the grammars agree with the programs\" {\n" + "".join(cases) + "}\n")
+                  "\ntest \"the grammars agree with the programs\" {\n" + "".join(cases) + "}\n" +
+                  "\ntest \"wrappers run what the functions name\" {\n" + "".join(wrapper_cases) + "}\n")
         policy_file = os.path.join(work, "grammar_conformance.gov")
         with open(policy_file, "w") as out:
             out.write(policy)

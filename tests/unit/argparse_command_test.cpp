@@ -146,6 +146,28 @@ TEST_CASE("command: ints convert exactly and within range, the last occurrence w
   CHECK(Show(head, {"-n", ""}).starts_with("error: "));
 }
 
+TEST_CASE("command: assignments take only the leading NAME=VALUE operands", "[argparse]") {
+  // env: `assignments: assignment*, program: string?, arguments: string*`, options before them.
+  Command env;
+  env.name = "env";
+  env.top.style = Style::kPosix;
+  env.top.fields = {Flag("ignore_environment", "i", {"ignore-environment"}),
+                    Operands("assignments", 0, kUnbounded, ValueSpec{ValueType::kAssignment, {}, INT64_MIN, INT64_MAX}),
+                    Operands("program", 0, 1), Operands("arguments", 0, kUnbounded)};
+  CHECK(Show(env, {"A=1", "B=x=y", "cmd", "C=3", "-i"}) == "assignments=A=1,B=x=y program=cmd arguments=C=3,-i");
+  CHECK(Show(env, {"-i", "cmd", "a"}) == "ignore_environment program=cmd arguments=a");
+  CHECK(Show(env, {"A=1", "B=2"}) == "assignments=A=1,B=2");
+  CHECK(Show(env, {"=x", "cmd"}) == "assignments==x program=cmd");  // env sets `=x` too
+  CHECK(Show(env, {}).empty());
+  // A group that needs an assignment where the first operand is none does not parse.
+  Command one;
+  one.name = "one";
+  one.top.fields = {Operands("setting", 1, 1, ValueSpec{ValueType::kAssignment, {}, INT64_MIN, INT64_MAX}),
+                    Operands("rest", 0, kUnbounded)};
+  CHECK(Show(one, {"A=1", "b"}) == "setting=A=1 rest=b");
+  CHECK(Show(one, {"b", "A=1"}) == "error: operand b of setting is not an assignment (NAME=VALUE)");
+}
+
 TEST_CASE("command: subcommands after the global options, each with its own options", "[argparse]") {
   CHECK(Show(Git(), {"push", "--force", "origin", "main"}) == "push: force remote=origin refspecs=main");
   CHECK(Show(Git(), {"-C", "/r", "-c", "x=y", "push", "-fu", "origin"}) ==
