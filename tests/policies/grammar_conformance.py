@@ -74,6 +74,21 @@ CASES = {
         ["--backup=simple", "-S", "~", "a", "b"], ["--strip-trailing-slashes", "a", "b"], ["-Z", "a", "b"],
         ["--context", "a", "b"], ["-r", "a", "b"], ["--no-such-option", "a", "b"], ["--exchange", "a", "b"],
     ],
+    "ln": [
+        ["-s", "a", "b"], ["-sf", "a", "b"], ["-t", "/tmp", "a"], ["--target=/tmp", "a"], ["-st/tmp", "a"],
+        ["-sT", "a", "b"], ["--backup", "a", "b"], ["--backup=numbered", "a", "b"], ["-b", "-S", "~", "a", "b"],
+        ["-dFinLPrv", "a", "b"], ["--relative", "--symbolic", "a", "b"], ["--sym", "a", "b"], ["-x", "a", "b"],
+        ["--no-such-option", "a", "b"], ["--no-dereference", "a", "b"], ["-t"], ["--log", "a", "b"],
+    ],
+    "patch": [
+        ["-p1"], ["-p", "1"], ["--strip=1"], ["-px"], ["-F", "3"], ["--fuzz=x"], ["-i", "a.diff"], ["-o", "-"],
+        ["--output=x"], ["-r", "-"], ["-R", "-N", "-l", "-E", "-Z", "-T", "-t", "-f", "-s"], ["-cenu"],
+        ["--merge"], ["--merge=diff3"], ["--merge", "x"], ["-D", "X"], ["--ifdef=X"], ["--quoting-style=c"],
+        ["-b", "-V", "simple", "-B", "p", "-Y", "q", "-z", "s"], ["--backup-if-mismatch"], ["-g", "1"],
+        ["--get=x"], ["--verbose", "--dry-run", "--posix", "--binary"], ["-d", "/tmp"], ["--reject-format=unified"],
+        ["--read-only=fail"], ["--follow-symlinks"], ["-x", "1"], ["--debug=1"], ["--use-index-line"], ["-y"],
+        ["--no-such-option"], ["--sil"], ["--fo"], ["a.c", "a.diff"],
+    ],
     "make": [
         ["all"], ["-j4", "all"], ["--jobs=4"], ["--jobs"], ["-j"], ["-C", "/tmp"], ["-Cdir"], ["--eval=x:"],
         ["--ev=x:"], ["-E", "x:"], ["-sE", "x:"], ["-f", "Makefile"], ["--makefile=M"], ["--debug"],
