@@ -114,6 +114,8 @@ std::uint32_t SlotWords(ir::Op op) {
 constexpr std::uint64_t kDfaRun = 0;
 constexpr std::uint64_t kDfaEverything = 1;
 constexpr std::uint64_t kDfaNothing = 2;
+// As kDfaRun, with one-byte transitions in gov.dfa.next8 (at most 256 states).
+constexpr std::uint64_t kDfaRun8 = 3;
 
 // The shared hash of rule-index keys: computed here at compile time and by
 // the generated gov.hash at decision time (8 bytes at a time, little-endian).
@@ -416,14 +418,16 @@ class Emitter {
           if (dfa->MatchesEverything() || dfa->MatchesNothing()) {
             it->second = {dfa->MatchesEverything() ? kDfaEverything : kDfaNothing, 0, 0, 0, 0, 0};
           } else {
-            it->second = {kDfaRun,
-                          static_cast<std::uint64_t>(dfa->start_state()),
-                          dfa->class_count(),
-                          dfa_class_.size(),
-                          dfa_next_.size(),
-                          dfa_accept_.size()};
+            const bool narrow = dfa->StateCount() <= 256;
+            it->second = {
+                narrow ? kDfaRun8 : kDfaRun, static_cast<std::uint64_t>(dfa->start_state()), dfa->class_count(),
+                dfa_class_.size(),           narrow ? dfa_next8_.size() : dfa_next_.size(),  dfa_accept_.size()};
             dfa_class_.insert(dfa_class_.end(), dfa->byte_class().begin(), dfa->byte_class().end());
-            dfa_next_.insert(dfa_next_.end(), dfa->transitions().begin(), dfa->transitions().end());
+            if (narrow) {
+              for (const std::uint16_t next : dfa->transitions()) dfa_next8_.push_back(static_cast<std::uint8_t>(next));
+            } else {
+              dfa_next_.insert(dfa_next_.end(), dfa->transitions().begin(), dfa->transitions().end());
+            }
             dfa_accept_.insert(dfa_accept_.end(), dfa->accepting().begin(), dfa->accepting().end());
           }
         }
@@ -495,6 +499,7 @@ class Emitter {
     consts_global_ = DataBlob(words_, "gov.consts");
     dfa_class_global_ = DataBlob(dfa_class_, "gov.dfa.class");
     dfa_next_global_ = DataBlob(dfa_next_, "gov.dfa.next");
+    dfa_next8_global_ = DataBlob(dfa_next8_, "gov.dfa.next8");
     dfa_accept_global_ = DataBlob(dfa_accept_, "gov.dfa.accept");
   }
 
@@ -867,8 +872,9 @@ class Emitter {
 
   // i1 gov.dfa(ptr s, i64 n, ptr slot): whole-string match of the pattern
   // whose kMatches slot words are at `slot` (mode, start state, class count,
-  // offsets into gov.dfa.class/next/accept): a linear loop over the tables
-  // that stops in the dead state (0).
+  // offsets into gov.dfa.class, gov.dfa.next or next8 by the mode, and
+  // gov.dfa.accept): a linear loop over the tables that stops in the dead
+  // state (0).
   llvm::Function* DfaMatch() {
     return Utility("gov.dfa", i1_, {ptr_, i64_, ptr_}, [&](llvm::Function* f) {
       Value* slot = f->getArg(2);
@@ -880,22 +886,30 @@ class Emitter {
       ReturnIf(b_.CreateICmpEQ(mode, b_.getInt64(kDfaNothing)), b_.getFalse());
       Value* class_count = word(2);
       Value* class_table = b_.CreateInBoundsGEP(i8_, dfa_class_global_, word(3));
-      Value* next_table = b_.CreateInBoundsGEP(i16_, dfa_next_global_, word(4));
       Value* accept_table = b_.CreateInBoundsGEP(i8_, dfa_accept_global_, word(5));
       llvm::AllocaInst* state = b_.CreateAlloca(i64_);
       b_.CreateStore(word(1), state);
-      CountedLoop(f->getArg(1), [&](Value* i) {
-        Value* byte = b_.CreateZExt(b_.CreateLoad(i8_, BytePtr(f->getArg(0), i)), i64_);
-        Value* cls = b_.CreateZExt(b_.CreateLoad(i8_, b_.CreateInBoundsGEP(i8_, class_table, byte)), i64_);
-        Value* row = b_.CreateMul(b_.CreateLoad(i64_, state), class_count);
-        Value* target =
-            b_.CreateZExt(b_.CreateLoad(i16_, b_.CreateInBoundsGEP(i16_, next_table, b_.CreateAdd(row, cls))), i64_);
-        // State 0 is the dead state: no suffix can be accepted.
-        ReturnIf(b_.CreateICmpEQ(target, b_.getInt64(0)), b_.getFalse());
-        b_.CreateStore(target, state);
-      });
-      Value* accepts = b_.CreateLoad(i8_, b_.CreateInBoundsGEP(i8_, accept_table, b_.CreateLoad(i64_, state)));
-      b_.CreateRet(b_.CreateICmpNE(accepts, b_.getInt8(0)));
+      // One loop per transition width (kDfaRun8: u8, kDfaRun: u16).
+      BasicBlock* narrow = NewBlock("dfa8");
+      BasicBlock* wide = NewBlock("dfa16");
+      b_.CreateCondBr(b_.CreateICmpEQ(mode, b_.getInt64(kDfaRun8)), narrow, wide);
+      for (const bool is_narrow : {true, false}) {
+        b_.SetInsertPoint(is_narrow ? narrow : wide);
+        llvm::Type* entry = is_narrow ? i8_ : i16_;
+        Value* next_table = b_.CreateInBoundsGEP(entry, is_narrow ? dfa_next8_global_ : dfa_next_global_, word(4));
+        CountedLoop(f->getArg(1), [&](Value* i) {
+          Value* byte = b_.CreateZExt(b_.CreateLoad(i8_, BytePtr(f->getArg(0), i)), i64_);
+          Value* cls = b_.CreateZExt(b_.CreateLoad(i8_, b_.CreateInBoundsGEP(i8_, class_table, byte)), i64_);
+          Value* row = b_.CreateMul(b_.CreateLoad(i64_, state), class_count);
+          Value* target = b_.CreateZExt(
+              b_.CreateLoad(entry, b_.CreateInBoundsGEP(entry, next_table, b_.CreateAdd(row, cls))), i64_);
+          // State 0 is the dead state: no suffix can be accepted.
+          ReturnIf(b_.CreateICmpEQ(target, b_.getInt64(0)), b_.getFalse());
+          b_.CreateStore(target, state);
+        });
+        Value* accepts = b_.CreateLoad(i8_, b_.CreateInBoundsGEP(i8_, accept_table, b_.CreateLoad(i64_, state)));
+        b_.CreateRet(b_.CreateICmpNE(accepts, b_.getInt8(0)));
+      }
     });
   }
 
@@ -2105,6 +2119,7 @@ class Emitter {
   std::vector<std::uint64_t> ints_;
   std::vector<std::uint8_t> dfa_class_;
   std::vector<std::uint16_t> dfa_next_;
+  std::vector<std::uint8_t> dfa_next8_;
   std::vector<std::uint8_t> dfa_accept_;
   std::map<std::pair<bool, std::uint32_t>, std::array<std::uint64_t, 4>> list_words_;
   std::map<std::uint32_t, std::array<std::uint64_t, 3>> map_words_;
@@ -2119,6 +2134,7 @@ class Emitter {
   llvm::GlobalVariable* consts_global_ = nullptr;
   llvm::GlobalVariable* dfa_class_global_ = nullptr;
   llvm::GlobalVariable* dfa_next_global_ = nullptr;
+  llvm::GlobalVariable* dfa_next8_global_ = nullptr;
   llvm::GlobalVariable* dfa_accept_global_ = nullptr;
 };
 

@@ -13,7 +13,11 @@ namespace internal {
 namespace {
 
 constexpr char kMagic[4] = {'G', 'D', 'F', 'A'};
-constexpr std::uint16_t kFormatVersion = 1;
+// Version 2 stores a transition in one byte when there are at most 256
+// states (most automata), in two otherwise; version 1 always in two. Both
+// are read; version 2 is written.
+constexpr std::uint16_t kFormatVersion = 2;
+constexpr std::uint16_t kFormatVersionWide = 1;
 constexpr std::size_t kHeaderBytes = 12;
 constexpr std::size_t kChecksumBytes = 4;
 
@@ -310,11 +314,16 @@ bool Dfa::operator==(const Dfa& other) const noexcept {
 }
 
 std::string Dfa::Serialize() const {
+  return SerializeAs(internal::kFormatVersion);
+}
+
+std::string Dfa::SerializeAs(std::uint16_t version) const {
   const std::size_t states = StateCount();
+  const std::size_t width = TransitionBytes(version, states);
   std::string out;
-  out.reserve(internal::kHeaderBytes + 256 + (states + 7) / 8 + 2 * transitions_.size() + internal::kChecksumBytes);
+  out.reserve(internal::kHeaderBytes + 256 + (states + 7) / 8 + width * transitions_.size() + internal::kChecksumBytes);
   out.append(internal::kMagic, sizeof(internal::kMagic));
-  internal::AppendU16(&out, internal::kFormatVersion);
+  internal::AppendU16(&out, version);
   internal::AppendU16(&out, static_cast<std::uint32_t>(class_count_));
   internal::AppendU16(&out, static_cast<std::uint32_t>(states));
   internal::AppendU16(&out, static_cast<std::uint32_t>(start_));
@@ -329,17 +338,29 @@ std::string Dfa::Serialize() const {
     out.push_back(static_cast<char>(bits));
   }
   for (const std::uint16_t next : transitions_) {
-    internal::AppendU16(&out, next);
+    if (width == 1) {
+      out.push_back(static_cast<char>(next));
+    } else {
+      internal::AppendU16(&out, next);
+    }
   }
   internal::AppendU32(&out, internal::Fnv1a32(out));
   return out;
+}
+
+std::size_t Dfa::TransitionBytes(std::uint16_t version, std::size_t state_count) noexcept {
+  return version == internal::kFormatVersion && state_count <= 256 ? 1 : 2;
 }
 
 std::optional<Dfa> Dfa::Deserialize(std::string_view bytes) noexcept {
   using internal::ReadU16;
   try {
     if (bytes.size() < internal::kHeaderBytes + 256 + internal::kChecksumBytes ||
-        bytes.substr(0, 4) != std::string_view(internal::kMagic, 4) || ReadU16(bytes, 4) != internal::kFormatVersion) {
+        bytes.substr(0, 4) != std::string_view(internal::kMagic, 4)) {
+      return std::nullopt;
+    }
+    const std::uint16_t version = ReadU16(bytes, 4);
+    if (version != internal::kFormatVersion && version != internal::kFormatVersionWide) {
       return std::nullopt;
     }
     const std::size_t class_count = ReadU16(bytes, 6);
@@ -350,8 +371,9 @@ std::optional<Dfa> Dfa::Deserialize(std::string_view bytes) noexcept {
       return std::nullopt;
     }
     const std::size_t bitset_bytes = (state_count + 7) / 8;
+    const std::size_t width = TransitionBytes(version, state_count);
     const std::size_t expected =
-        internal::kHeaderBytes + 256 + bitset_bytes + 2 * state_count * class_count + internal::kChecksumBytes;
+        internal::kHeaderBytes + 256 + bitset_bytes + width * state_count * class_count + internal::kChecksumBytes;
     if (bytes.size() != expected) {
       return std::nullopt;
     }
@@ -384,8 +406,8 @@ std::optional<Dfa> Dfa::Deserialize(std::string_view bytes) noexcept {
     offset += bitset_bytes;
     tables.transitions.resize(state_count * class_count);
     for (std::uint32_t& next : tables.transitions) {
-      next = ReadU16(bytes, offset);
-      offset += 2;
+      next = width == 1 ? static_cast<std::uint8_t>(bytes[offset]) : ReadU16(bytes, offset);
+      offset += width;
       if (next >= state_count) {
         return std::nullopt;
       }
@@ -394,7 +416,7 @@ std::optional<Dfa> Dfa::Deserialize(std::string_view bytes) noexcept {
     // Only canonical tables are accepted: re-canonicalizing must give back
     // exactly these bytes.
     Dfa dfa = internal::DfaFactory::Canonicalize(tables);
-    if (dfa.Serialize() != bytes) {
+    if (dfa.SerializeAs(version) != bytes) {
       return std::nullopt;
     }
     return dfa;
