@@ -1,4 +1,4 @@
-// The byte format of a Decision IR policy (format version 4). Layout, byte
+// The byte format of a Decision IR policy (format version 6). Layout, byte
 // for byte, in docs/ir.md "Byte format". Compact: lengths, counts and
 // operands are varints, nodes and obligations store only the fields they
 // use. The reader trusts nothing: every read is bounds-checked, every count
