@@ -14,10 +14,10 @@ namespace {
 
 constexpr char kMagic[4] = {'G', 'D', 'F', 'A'};
 // Version 2 stores a transition in one byte when there are at most 256
-// states (most automata), in two otherwise; version 1 always in two. Both
-// are read; version 2 is written.
+// states (most automata), in two otherwise (version 1, always two, is no
+// longer read: IR format 6, the only one read, holds version 2).
 constexpr std::uint16_t kFormatVersion = 2;
-constexpr std::uint16_t kFormatVersionWide = 1;
+constexpr std::size_t kMaxNarrowStates = 256;
 constexpr std::size_t kHeaderBytes = 12;
 constexpr std::size_t kChecksumBytes = 4;
 
@@ -314,16 +314,12 @@ bool Dfa::operator==(const Dfa& other) const noexcept {
 }
 
 std::string Dfa::Serialize() const {
-  return SerializeAs(internal::kFormatVersion);
-}
-
-std::string Dfa::SerializeAs(std::uint16_t version) const {
   const std::size_t states = StateCount();
-  const std::size_t width = TransitionBytes(version, states);
+  const std::size_t width = TransitionBytes(states);
   std::string out;
   out.reserve(internal::kHeaderBytes + 256 + (states + 7) / 8 + width * transitions_.size() + internal::kChecksumBytes);
   out.append(internal::kMagic, sizeof(internal::kMagic));
-  internal::AppendU16(&out, version);
+  internal::AppendU16(&out, internal::kFormatVersion);
   internal::AppendU16(&out, static_cast<std::uint32_t>(class_count_));
   internal::AppendU16(&out, static_cast<std::uint32_t>(states));
   internal::AppendU16(&out, static_cast<std::uint32_t>(start_));
@@ -348,19 +344,15 @@ std::string Dfa::SerializeAs(std::uint16_t version) const {
   return out;
 }
 
-std::size_t Dfa::TransitionBytes(std::uint16_t version, std::size_t state_count) noexcept {
-  return version == internal::kFormatVersion && state_count <= 256 ? 1 : 2;
+std::size_t Dfa::TransitionBytes(std::size_t state_count) noexcept {
+  return state_count <= internal::kMaxNarrowStates ? 1 : 2;
 }
 
 std::optional<Dfa> Dfa::Deserialize(std::string_view bytes) noexcept {
   using internal::ReadU16;
   try {
     if (bytes.size() < internal::kHeaderBytes + 256 + internal::kChecksumBytes ||
-        bytes.substr(0, 4) != std::string_view(internal::kMagic, 4)) {
-      return std::nullopt;
-    }
-    const std::uint16_t version = ReadU16(bytes, 4);
-    if (version != internal::kFormatVersion && version != internal::kFormatVersionWide) {
+        bytes.substr(0, 4) != std::string_view(internal::kMagic, 4) || ReadU16(bytes, 4) != internal::kFormatVersion) {
       return std::nullopt;
     }
     const std::size_t class_count = ReadU16(bytes, 6);
@@ -371,7 +363,7 @@ std::optional<Dfa> Dfa::Deserialize(std::string_view bytes) noexcept {
       return std::nullopt;
     }
     const std::size_t bitset_bytes = (state_count + 7) / 8;
-    const std::size_t width = TransitionBytes(version, state_count);
+    const std::size_t width = TransitionBytes(state_count);
     const std::size_t expected =
         internal::kHeaderBytes + 256 + bitset_bytes + width * state_count * class_count + internal::kChecksumBytes;
     if (bytes.size() != expected) {
@@ -416,7 +408,7 @@ std::optional<Dfa> Dfa::Deserialize(std::string_view bytes) noexcept {
     // Only canonical tables are accepted: re-canonicalizing must give back
     // exactly these bytes.
     Dfa dfa = internal::DfaFactory::Canonicalize(tables);
-    if (dfa.SerializeAs(version) != bytes) {
+    if (dfa.Serialize() != bytes) {
       return std::nullopt;
     }
     return dfa;

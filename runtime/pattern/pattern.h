@@ -61,19 +61,18 @@ struct PatternError {
 // States are numbered dead first, then breadth-first from the start state
 // (classes in increasing order); classes are numbered by their lowest byte.
 //
-// Serialized form (version 2; version 1 is read too), all integers little-endian:
+// Serialized form (version 2), all integers little-endian:
 //   offset  size        field
 //   0       4           magic "GDFA"
-//   4       2           version, 1
+//   4       2           version, 2
 //   6       2           class_count C, 1..256
 //   8       2           state_count S, 1..kMaxDfaStates
 //   10      2           start_state, < S
 //   12      256         byte_class, one byte each, < C
 //   268     ceil(S/8)   accepting bitset: state i is bit (i % 8) of byte i / 8;
 //                       unused high bits are 0
-//   ...     W*S*C       transitions, < S, row-major as above: W = 1 (u8 each) in
-//                       version 2 when S <= 256, else W = 2 (u16 each; always
-//                       in version 1)
+//   ...     W*S*C       transitions, < S, row-major as above: W = 1 (u8 each)
+//                       when S <= 256, else W = 2 (u16 each)
 //   ...     4           FNV-1a 32-bit hash of all preceding bytes
 // The hash detects corruption (any single changed byte), not tampering.
 class Dfa {
@@ -104,14 +103,11 @@ class Dfa {
   // The non-accepting sink state; always 0.
   std::size_t dead_state() const noexcept { return 0; }
 
-  // Encodes the automaton in the format above (version 2).
+  // Encodes the automaton in the versioned format above.
   std::string Serialize() const;
-  // The same in format `version` (1 or 2): what Deserialize compares its
-  // input with, so that either version has exactly one encoding.
-  std::string SerializeAs(std::uint16_t version) const;
-  // Decodes bytes produced by Serialize (or SerializeAs(1)). Returns
-  // std::nullopt for anything else: wrong magic or version, bad sizes or
-  // indices, hash mismatch, or tables that are not in canonical form.
+  // Decodes bytes produced by Serialize. Returns std::nullopt for anything
+  // else: wrong magic or version, bad sizes or indices, hash mismatch, or
+  // tables that are not in canonical form.
   static std::optional<Dfa> Deserialize(std::string_view bytes) noexcept;
 
   // Compares tables; since every Dfa is canonical, equal means same language.
@@ -120,8 +116,8 @@ class Dfa {
  private:
   friend class internal::DfaFactory;
 
-  // Bytes per transition in format `version` with `state_count` states.
-  static std::size_t TransitionBytes(std::uint16_t version, std::size_t state_count) noexcept;
+  // Bytes per transition with `state_count` states.
+  static std::size_t TransitionBytes(std::size_t state_count) noexcept;
 
   std::array<std::uint8_t, 256> byte_class_{};
   std::size_t class_count_ = 1;

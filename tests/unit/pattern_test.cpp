@@ -913,19 +913,10 @@ TEST_CASE("serialization round trips", "[pattern][serialize]") {
     CHECK(bytes.substr(0, 4) == "GDFA");
     CHECK(bytes[4] == 2);
     CHECK(bytes[5] == 0);
-    // Version 1 (two bytes per transition, as bundles built before version 2 hold) still reads.
-    const std::string wide = dfa.SerializeAs(1);
-    REQUIRE(wide.size() == 12 + 256 + (dfa.StateCount() + 7) / 8 + 2 * dfa.StateCount() * dfa.class_count() + 4);
-    CHECK(wide[4] == 1);
-    const std::optional<Dfa> from_wide = Dfa::Deserialize(wide);
-    REQUIRE(from_wide.has_value());
-    CHECK(*from_wide == dfa);
-    if (width == 1 && dfa.class_count() * dfa.StateCount() > 0) {
-      // Each version has one encoding: version 1's bytes under a version 2 header are refused.
-      std::string relabeled = wide.substr(0, wide.size() - 4);
-      relabeled[4] = 2;
-      CHECK_FALSE(Dfa::Deserialize(WithChecksum(relabeled)).has_value());
-    }
+    // Version 1 (two bytes per transition) is no longer read, whatever the layout behind it.
+    std::string relabeled = bytes.substr(0, bytes.size() - 4);
+    relabeled[4] = 1;
+    CHECK_FALSE(Dfa::Deserialize(WithChecksum(relabeled)).has_value());
     const std::optional<Dfa> back = Dfa::Deserialize(bytes);
     REQUIRE(back.has_value());
     CHECK(*back == dfa);
@@ -986,21 +977,21 @@ TEST_CASE("Deserialize rejects corrupted bytes", "[pattern][serialize]") {
   SECTION("structurally valid but non-canonical tables") {
     // Two accepting states that are equivalent: not minimal.
     std::string body = "GDFA";
-    body += std::string("\x01\x00", 2);  // version
+    body += std::string("\x02\x00", 2);  // version
     body += std::string("\x01\x00", 2);  // 1 class
     body += std::string("\x03\x00", 2);  // 3 states
     body += std::string("\x01\x00", 2);  // start 1
     body += std::string(256, '\0');
     body += '\x06';  // states 1 and 2 accept
-    body += std::string("\x00\x00\x02\x00\x01\x00", 6);
+    body += std::string("\x00\x02\x01", 3);  // one byte per transition
     CHECK_FALSE(Dfa::Deserialize(WithChecksum(body)).has_value());
 
     // The same language in canonical form is accepted.
     std::string canonical = "GDFA";
-    canonical += std::string("\x01\x00\x01\x00\x02\x00\x01\x00", 8);
+    canonical += std::string("\x02\x00\x01\x00\x02\x00\x01\x00", 8);
     canonical += std::string(256, '\0');
     canonical += '\x02';
-    canonical += std::string("\x00\x00\x01\x00", 4);
+    canonical += std::string("\x00\x01", 2);
     const std::optional<Dfa> everything = Dfa::Deserialize(WithChecksum(canonical));
     REQUIRE(everything.has_value());
     CHECK(everything->MatchesEverything());
@@ -1013,7 +1004,7 @@ TEST_CASE("Deserialize rejects corrupted bytes", "[pattern][serialize]") {
       const std::uint32_t classes = 1 + rng() % 3;
       const std::uint32_t states = 1 + rng() % 4;
       std::string body = "GDFA";
-      body += std::string("\x01\x00", 2);
+      body += std::string("\x02\x00", 2);
       body.push_back(static_cast<char>(classes));
       body.push_back('\0');
       body.push_back(static_cast<char>(states));
@@ -1026,8 +1017,7 @@ TEST_CASE("Deserialize rejects corrupted bytes", "[pattern][serialize]") {
       body.push_back(static_cast<char>(rng() % (1u << (states + 1))));
       for (std::uint32_t t = 0; t < states * classes; ++t) {
         const std::uint32_t next = t < classes ? 0 : rng() % (states + 1);
-        body.push_back(static_cast<char>(next));
-        body.push_back(static_cast<char>(rng() % 64 == 0 ? 1 : 0));
+        body.push_back(static_cast<char>(rng() % 64 == 0 ? next + 0x80 : next));
       }
       CheckDeserializeIsSafe(WithChecksum(body));
     }
@@ -1037,7 +1027,7 @@ TEST_CASE("Deserialize rejects corrupted bytes", "[pattern][serialize]") {
         c = static_cast<char>(rng());
       }
       if (i % 2 == 0 && garbage.size() > 12) {
-        garbage.replace(0, 6, std::string("GDFA\x01\x00", 6));
+        garbage.replace(0, 6, std::string("GDFA\x02\x00", 6));
       }
       CheckDeserializeIsSafe(garbage);
       CheckDeserializeIsSafe(WithChecksum(garbage));
