@@ -277,6 +277,15 @@ std::vector<Json> Exchange(int fd, const std::vector<std::string>& payloads) {
   return replies;
 }
 
+// How many records of `type` ("authorization", "checkpoint", ...) the log at `path` holds.
+std::size_t RecordsOfType(const std::string& path, const std::string& type) {
+  const std::string log = lineage::ReadFile(path);
+  const std::string needle = "\"type\":\"" + type + "\"";
+  std::size_t count = 0;
+  for (std::size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++count;
+  return count;
+}
+
 TEST_CASE("service: records from many clients share one log that verifies, abuse is refused", "[lineage][service]") {
   TempDir dir;
   {
@@ -360,13 +369,7 @@ TEST_CASE("service: records from many clients share one log that verifies, abuse
     CHECK(replies[1]["error"] == "unknown op \"rewrite\"");
     close(fd);
   }
-  const std::string log = lineage::ReadFile(dir.path + "/lineage.log");
-  std::size_t authorizations = 0;
-  for (std::size_t at = log.find("\"type\":\"authorization\""); at != std::string::npos;
-       at = log.find("\"type\":\"authorization\"", at + 1)) {
-    ++authorizations;
-  }
-  CHECK(authorizations == 10);
+  CHECK(RecordsOfType(dir.path + "/lineage.log", "authorization") == 10);
   const lineage::Report report = lineage::Verify(dir.path, lineage::Trusting(TestKey(3)));
   INFO(report.message);
   CHECK(report.failure == lineage::Failure::kNone);
@@ -434,15 +437,7 @@ TEST_CASE("service: govd writes its own metrics (records, acknowledgement latenc
 
 TEST_CASE("service: govd checkpoints on its own after so many authorizations, asked or not", "[lineage][service]") {
   TempDir dir;
-  const auto checkpoints = [&] {
-    const std::string log = lineage::ReadFile(dir.path + "/lineage.log");
-    std::size_t count = 0;
-    for (std::size_t at = log.find("\"type\":\"checkpoint\""); at != std::string::npos;
-         at = log.find("\"type\":\"checkpoint\"", at + 1)) {
-      ++count;
-    }
-    return count;
-  };
+  const auto checkpoints = [&] { return RecordsOfType(dir.path + "/lineage.log", "checkpoint"); };
   {
     TestServer server(dir.path, nullptr, {}, /*authorizations_per_checkpoint=*/5);
     auto client = ConnectService(server.socket_path, dir.path, 20000);
