@@ -77,8 +77,12 @@ class ServiceFixture {
       for (const uid_t uid : approvers) argv.insert(argv.end(), {"--approver", std::to_string(uid)});
     }
     service = StartProcess(argv, fixture.dir);
-    for (int i = 0; i < 1000 && !Exists(socket); ++i) usleep(10000);
+    // Ready once it says it serves: govd binds its socket before it opens
+    // (and creates) the log, so the socket alone does not mean the log exists.
+    const auto serving = [&] { return ReadText(service.err_path).find("govd: serving ") != std::string::npos; };
+    for (int i = 0; i < 1000 && !serving(); ++i) usleep(10000);
     INFO(ReadText(service.err_path));
+    REQUIRE(serving());
     REQUIRE(Exists(socket));
     running = true;
   }
