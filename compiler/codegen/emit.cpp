@@ -5,10 +5,12 @@
 //                         lookup, a merge over the candidate rule lists in
 //                         ascending id order with a switch to the rule
 //                         functions, decision combination, output.
-//   gov.rule.N            one per rule: evaluates its condition; returns 0
-//                         (no match), 1 (match) or 0x100 | gov_error.
-//   gov.match.N           one per pattern used: an inline DFA loop over
-//                         constant tables.
+//   gov.shape.N           one per rule shape (condition structure):
+//                         evaluates the condition with the rule's constant
+//                         block; returns 0 (no match), 1 (match) or
+//                         0x100 | gov_error.
+//   gov.sub.N             one per outlined subexpression structure.
+//   gov.dfa               the DFA loop over constant tables.
 //   gov.<utility>         byte loops (compare, search, copy) as internal
 //                         functions; the optimizer inlines what pays.
 // Every function carries "no-builtins" so that the optimizer never turns a
@@ -70,6 +72,12 @@ constexpr std::uint64_t kRuleCostInNodes = 4;
 // The rule conditions of a policy, expanded to trees, may count this many
 // times the emitted-node budget in total (shapes are emitted once).
 constexpr std::uint64_t kWalkBudgetFactor = 100;
+// In the slot list of a block: a use of the outlined node in the low bits.
+constexpr std::uint32_t kOutlinedUse = 0x80000000;
+// A subexpression whose structure occurs more than once in the rule
+// conditions (expanded to trees) and whose own code has at least this many
+// nodes is emitted once, as a function of its own (see PlanOutlining).
+constexpr std::uint64_t kOutlineMinNodes = 6;
 
 // The value of one node in generated code. `present` is an i1 (constant true
 // for nodes that are never absent). Components by kind:
@@ -165,7 +173,13 @@ class Emitter {
     ptr_ = b_.getPtrTy();
     str_ty_ = llvm::StructType::get(ctx_, {ptr_, i64_});
 
+    if (p_.nodes.size() >= kOutlinedUse) return Error{"the policy has too many expression nodes"};
+    PlanStructures();
+    if (!error_.empty()) return Error{error_};
     PlanShapes();
+    PlanOutlining();
+    rule_slots_.resize(p_.rules.size());
+    for (std::size_t r = 0; r < p_.rules.size(); ++r) AppendSlots(p_.rules[r].condition, ir::kNoNode, rule_slots_[r]);
     if (!error_.empty()) return Error{error_};
     BuildData();
     if (!error_.empty()) return Error{error_};
@@ -258,81 +272,192 @@ class Emitter {
     return global;
   }
 
-  // ---- Shapes -----------------------------------------------------------
-
-  // Rules whose condition trees are equal up to constant values (string,
-  // int, list, map constants and the patterns of `matches`) share one
-  // function, gov.shape.N, that reads those constants from the rule's block
-  // of 64-bit words in gov.consts (SlotWords). Code size and compile time
-  // grow with distinct shapes, not rules.
+  // ---- Structures, shapes, outlining -------------------------------------
+  //
+  // A node's *structure* is its tree (the DAG expanded per use) up to
+  // constant values: ops, kinds, optional flags, fields, quantifier slots,
+  // `and`/`or` arity, boolean constants and command numbers, but not the
+  // values of string, int, list and map constants or the pattern of a
+  // `matches`. Structures are interned bottom-up, so equal trees get one id
+  // without ever being expanded.
+  //
+  // Rules whose conditions have one structure share one function,
+  // gov.shape.N, that reads the constants from the rule's block of 64-bit
+  // words in gov.consts (SlotWords). Lowering inlines `def`s by
+  // substitution, so the trees also repeat whole subexpressions (a
+  // standard-library predicate of `cwd / a` in every rule that asks it): a
+  // subexpression whose structure occurs more than once in the shapes' trees
+  // and whose own code (outlined operands count as one node) has at least
+  // kOutlineMinNodes nodes is emitted once, as gov.sub.N. Its constants live
+  // in a block of their own, shared by every use with the same constants;
+  // a use takes one word in its user's block, the offset of that block.
+  // Evaluation is unchanged: each call evaluates, takes scratch and fails
+  // exactly as the inline code would (docs/codegen.md).
   struct Shape {
     std::size_t representative = 0;  // the first rule of this shape
     llvm::Function* fn = nullptr;
   };
 
-  static void AppendInt(std::string& key, std::uint64_t x) {
-    for (int k = 0; k < 8; ++k) key.push_back(static_cast<char>((x >> (8 * k)) & 0xff));
+  // A quantifier slot a subexpression reads without binding it, with the
+  // kind it reads (sorted by slot).
+  static std::uint64_t FreeSlot(std::uint32_t slot, ir::Kind kind) {
+    return (std::uint64_t{slot} << 8) | static_cast<std::uint64_t>(kind);
+  }
+  static std::uint32_t SlotOf(std::uint64_t free) { return static_cast<std::uint32_t>(free >> 8); }
+  static ir::Kind KindOf(std::uint64_t free) { return static_cast<ir::Kind>(free & 0xff); }
+
+  static bool IsConstant(ir::Op op) { return SlotWords(op) != 0 && op != ir::Op::kMatches; }
+
+  // The node operands of `n`, in the order emission reads them: a, b, c
+  // (and/or: operand list order).
+  std::vector<std::uint32_t> WalkOperands(const ir::Node& n) const {
+    std::vector<std::uint32_t> out;
+    if (IsConstant(n.op) || n.op == ir::Op::kField || n.op == ir::Op::kLocal) return out;
+    if (n.op == ir::Op::kMatches) return {n.a};
+    if (n.op == ir::Op::kAnd || n.op == ir::Op::kOr) {
+      for (std::uint32_t k = 0; k < n.b; ++k) out.push_back(p_.operands[n.a + k]);
+      return out;
+    }
+    for (std::uint32_t operand : {n.a, n.b, n.op == ir::Op::kArgField ? ir::kNoNode : n.c}) {
+      if (operand != ir::kNoNode) out.push_back(operand);
+    }
+    return out;
   }
 
-  // Appends the shape of node `index` to `key` and its constant occurrences
-  // to `consts`, in the order lowering reads them: pre-order, operands a, b,
-  // c (and/or: operand list order), per use (the DAG expanded to a tree).
-  void WalkShape(std::uint32_t index, int depth, std::string& key, std::vector<std::uint32_t>& consts) {
-    if (!error_.empty()) return;
-    if (++walked_ > walk_budget_) {
+  // Structure ids, tree sizes, nesting depths and free quantifier slots of
+  // every node (operands precede users), with the policy's limits: nesting
+  // depth, and the size of all rule conditions expanded to trees (what the
+  // interpreter walks; code is emitted per structure, but every use is
+  // still evaluated).
+  void PlanStructures() {
+    const std::size_t count = p_.nodes.size();
+    constexpr std::uint64_t kSaturate = std::uint64_t{1} << 40;
+    std::map<std::vector<std::uint64_t>, std::uint32_t> ids;
+    std::vector<int> depth(count, 0);
+    structure_.assign(count, 0);
+    tree_nodes_.assign(count, 0);
+    free_slots_.assign(count, {});
+    for (std::size_t i = 0; i < count; ++i) {
+      const ir::Node& n = p_.nodes[i];
+      std::vector<std::uint64_t> key{static_cast<std::uint64_t>(n.op), static_cast<std::uint64_t>(n.kind),
+                                     n.optional ? 1u : 0u};
+      if (n.op == ir::Op::kAnd || n.op == ir::Op::kOr) {
+        key.push_back(n.b);
+      } else if (n.op != ir::Op::kMatches && !IsConstant(n.op)) {
+        key.push_back(static_cast<std::uint64_t>(n.imm));
+        if (n.op == ir::Op::kField || n.op == ir::Op::kLocal) key.push_back(n.a);
+        if (n.op == ir::Op::kArgField) key.push_back(n.c);  // a field number, not a node
+      }
+      std::uint64_t nodes = 1;
+      std::vector<std::uint64_t> free;
+      if (n.op == ir::Op::kLocal) free.push_back(FreeSlot(n.a, n.kind));
+      for (std::uint32_t operand : WalkOperands(n)) {
+        key.push_back(structure_[operand]);
+        nodes = std::min(kSaturate, nodes + tree_nodes_[operand]);
+        depth[i] = std::max(depth[i], depth[operand] + 1);
+        std::vector<std::uint64_t> operand_free = free_slots_[operand];
+        // A quantifier binds its slot in its body (operand b).
+        if ((n.op == ir::Op::kAny || n.op == ir::Op::kAll) && operand == n.b) {
+          operand_free.erase(std::remove_if(operand_free.begin(), operand_free.end(),
+                                            [&](std::uint64_t f) { return SlotOf(f) == n.imm; }),
+                             operand_free.end());
+        }
+        std::vector<std::uint64_t> merged;
+        std::set_union(free.begin(), free.end(), operand_free.begin(), operand_free.end(), std::back_inserter(merged));
+        free = std::move(merged);
+      }
+      structure_[i] = ids.emplace(std::move(key), static_cast<std::uint32_t>(ids.size())).first->second;
+      tree_nodes_[i] = nodes;
+      free_slots_[i] = std::move(free);
+    }
+    structure_count_ = ids.size();
+    std::uint64_t walked = 0;
+    for (const ir::Rule& rule : p_.rules) {
+      if (depth[rule.condition] >= kMaxDepth) {
+        SetError("the policy nests deeper than " + std::to_string(kMaxDepth) + " expression levels");
+        return;
+      }
+      walked = std::min(kSaturate, walked + tree_nodes_[rule.condition]);
+    }
+    if (walked > walk_budget_) {
       SetError("the policy's rule conditions expand to more than " + std::to_string(walk_budget_) +
                " expression nodes in total");
-      return;
-    }
-    if (depth >= kMaxDepth) {
-      SetError("the policy nests deeper than " + std::to_string(kMaxDepth) + " expression levels");
-      return;
-    }
-    const ir::Node& n = p_.nodes[index];
-    key.push_back(static_cast<char>(n.op));
-    key.push_back(static_cast<char>(n.kind));
-    key.push_back(n.optional ? '1' : '0');
-    switch (n.op) {
-      case ir::Op::kConstStr:
-      case ir::Op::kConstInt:
-      case ir::Op::kConstList:
-      case ir::Op::kConstMap:
-        consts.push_back(index);
-        return;
-      case ir::Op::kMatches:
-        consts.push_back(index);
-        WalkShape(n.a, depth + 1, key, consts);
-        return;
-      case ir::Op::kAnd:
-      case ir::Op::kOr:
-        AppendInt(key, n.b);
-        for (std::uint32_t k = 0; k < n.b; ++k) WalkShape(p_.operands[n.a + k], depth + 1, key, consts);
-        return;
-      default:
-        break;
-    }
-    AppendInt(key, static_cast<std::uint64_t>(n.imm));
-    if (n.op == ir::Op::kField || n.op == ir::Op::kLocal) {
-      AppendInt(key, n.a);
-      return;
-    }
-    if (n.op == ir::Op::kArgField) AppendInt(key, n.c);  // a field number, not a node
-    for (std::uint32_t operand : {n.a, n.b, n.op == ir::Op::kArgField ? ir::kNoNode : n.c}) {
-      if (operand != ir::kNoNode) WalkShape(operand, depth + 1, key, consts);
     }
   }
 
   void PlanShapes() {
-    std::map<std::string, std::uint32_t> by_key;
+    std::map<std::uint32_t, std::uint32_t> by_structure;
     rule_shape_.resize(p_.rules.size());
-    rule_consts_.resize(p_.rules.size());
-    for (std::size_t r = 0; r < p_.rules.size() && error_.empty(); ++r) {
-      std::string key;
-      WalkShape(p_.rules[r].condition, 0, key, rule_consts_[r]);
-      auto [it, fresh] = by_key.emplace(std::move(key), static_cast<std::uint32_t>(shapes_.size()));
+    for (std::size_t r = 0; r < p_.rules.size(); ++r) {
+      auto [it, fresh] =
+          by_structure.emplace(structure_[p_.rules[r].condition], static_cast<std::uint32_t>(shapes_.size()));
       if (fresh) shapes_.push_back(Shape{r, nullptr});
       rule_shape_[r] = it->second;
     }
+  }
+
+  void PlanOutlining() {
+    const std::size_t count = p_.nodes.size();
+    constexpr std::uint64_t kSaturate = std::uint64_t{1} << 40;
+    // Occurrences of each node in the trees of the shape functions.
+    std::vector<std::uint64_t> occurrences(count, 0);
+    for (const Shape& shape : shapes_) {
+      std::uint32_t root = p_.rules[shape.representative].condition;
+      occurrences[root] = std::min(kSaturate, occurrences[root] + 1);
+    }
+    for (std::size_t i = count; i-- > 0;) {
+      if (occurrences[i] == 0) continue;
+      for (std::uint32_t operand : WalkOperands(p_.nodes[i])) {
+        occurrences[operand] = std::min(kSaturate, occurrences[operand] + occurrences[i]);
+      }
+    }
+    std::vector<std::uint64_t> by_structure(structure_count_, 0);
+    for (std::size_t i = 0; i < count; ++i) {
+      by_structure[structure_[i]] = std::min(kSaturate, by_structure[structure_[i]] + occurrences[i]);
+    }
+    // Operands precede users, so their decisions are made first.
+    outline_.assign(structure_count_, false);
+    std::vector<std::uint64_t> own_nodes(count, 0);
+    for (std::size_t i = 0; i < count; ++i) {
+      if (IsConstant(p_.nodes[i].op)) {
+        own_nodes[i] = 1;
+        continue;
+      }
+      std::uint64_t own = 1;
+      for (std::uint32_t operand : WalkOperands(p_.nodes[i])) {
+        own = std::min(kSaturate, own + (outline_[structure_[operand]] ? 1 : own_nodes[operand]));
+      }
+      own_nodes[i] = own;
+      if (by_structure[structure_[i]] >= 2 && own >= kOutlineMinNodes) outline_[structure_[i]] = true;
+    }
+    outlined_.assign(structure_count_, nullptr);
+  }
+
+  // The slots of the block of node `index`'s code: its constant occurrences
+  // and the uses of outlined subexpressions (kOutlinedUse | node), in the
+  // order emission reads them (pre-order). `expand` is the node whose own
+  // function is being laid out (not a use of itself).
+  void AppendSlots(std::uint32_t index, std::uint32_t expand, std::vector<std::uint32_t>& slots) {
+    if (!error_.empty()) return;
+    if (++laid_out_ > walk_budget_) {
+      SetError("the policy's rule conditions expand to more than " + std::to_string(walk_budget_) +
+               " expression nodes in total");
+      return;
+    }
+    const ir::Node& n = p_.nodes[index];
+    if (index != expand && outline_[structure_[index]]) {
+      slots.push_back(kOutlinedUse | index);
+      return;
+    }
+    if (SlotWords(n.op) != 0) slots.push_back(index);
+    for (std::uint32_t operand : WalkOperands(n)) AppendSlots(operand, expand, slots);
+  }
+
+  // The slots of outlined node `index`'s own block.
+  const std::vector<std::uint32_t>& OutlinedSlots(std::uint32_t index) {
+    auto [it, fresh] = outlined_slots_.try_emplace(index);
+    if (fresh) AppendSlots(index, index, it->second);
+    return it->second;
   }
 
   // ---- Constant data --------------------------------------------------------
@@ -360,17 +485,17 @@ class Emitter {
   }
 
   // Appends the words of constant occurrence `index` (see SlotWords).
-  void AppendSlotWords(std::uint32_t index) {
+  void AppendSlotWords(std::uint32_t index, std::vector<std::uint64_t>& out) {
     const ir::Node& n = p_.nodes[index];
     switch (n.op) {
       case ir::Op::kConstStr: {
         const std::string& text = p_.strings[n.a];
-        words_.push_back(StringOffset(text));
-        words_.push_back(text.size());
+        out.push_back(StringOffset(text));
+        out.push_back(text.size());
         return;
       }
       case ir::Op::kConstInt:
-        words_.push_back(static_cast<std::uint64_t>(n.imm));
+        out.push_back(static_cast<std::uint64_t>(n.imm));
         return;
       case ir::Op::kConstList: {
         bool strings = n.kind == ir::Kind::kStrList;
@@ -390,7 +515,7 @@ class Emitter {
             it->second = {ListOfInts(p_.int_lists[n.a]), p_.int_lists[n.a].size(), ListOfInts(set), set.size()};
           }
         }
-        words_.insert(words_.end(), it->second.begin(), it->second.end());
+        out.insert(out.end(), it->second.begin(), it->second.end());
         return;
       }
       case ir::Op::kConstMap: {
@@ -403,7 +528,7 @@ class Emitter {
           for (const auto& entry : map) list_items_.push_back(&entry.second);
           it->second = {keys, values, map.size()};
         }
-        words_.insert(words_.end(), it->second.begin(), it->second.end());
+        out.insert(out.end(), it->second.begin(), it->second.end());
         return;
       }
       case ir::Op::kMatches: {
@@ -431,7 +556,7 @@ class Emitter {
             dfa_accept_.insert(dfa_accept_.end(), dfa->accepting().begin(), dfa->accepting().end());
           }
         }
-        words_.insert(words_.end(), it->second.begin(), it->second.end());
+        out.insert(out.end(), it->second.begin(), it->second.end());
         return;
       }
       default:
@@ -446,6 +571,28 @@ class Emitter {
   llvm::GlobalVariable* DataBlob(std::vector<T> items, const char* name) {
     items.push_back(0);
     return ConstGlobal(llvm::ConstantDataArray::get(ctx_, items), name);
+  }
+
+  // Appends the words of `slots` to `block`: constants (SlotWords), and for
+  // a use of an outlined node the offset in gov.consts of its block, which
+  // is appended to gov.consts first (once per distinct content).
+  void AppendBlockSlots(const std::vector<std::uint32_t>& slots, std::vector<std::uint64_t>& block) {
+    for (std::uint32_t slot : slots) {
+      if ((slot & kOutlinedUse) == 0) {
+        AppendSlotWords(slot, block);
+        continue;
+      }
+      const std::uint32_t index = slot & ~kOutlinedUse;
+      auto known = outlined_block_.find(index);
+      if (known == outlined_block_.end()) {
+        std::vector<std::uint64_t> words;
+        AppendBlockSlots(OutlinedSlots(index), words);
+        auto [same, fresh] = block_offsets_.try_emplace(words, words_.size());
+        if (fresh) words_.insert(words_.end(), words.begin(), words.end());
+        known = outlined_block_.emplace(index, same->second).first;
+      }
+      block.push_back(known->second);
+    }
   }
 
   // Builds every constant blob: the rule blocks, the rule tables and the
@@ -466,10 +613,11 @@ class Emitter {
       }
       auto [it, fresh] = row_of.emplace(row, static_cast<std::uint32_t>(row_of.size()));
       if (fresh) obligation_rows_.insert(obligation_rows_.end(), row.begin(), row.end());
+      std::vector<std::uint64_t> block{r | (std::uint64_t{rule_shape_[r]} << 32),
+                                       static_cast<std::uint64_t>(rule.verdict) | (std::uint64_t{it->second} << 32)};
+      AppendBlockSlots(rule_slots_[r], block);
       rule_block_[r] = words_.size();
-      words_.push_back(r | (std::uint64_t{rule_shape_[r]} << 32));
-      words_.push_back(static_cast<std::uint64_t>(rule.verdict) | (std::uint64_t{it->second} << 32));
-      for (std::uint32_t index : rule_consts_[r]) AppendSlotWords(index);
+      words_.insert(words_.end(), block.begin(), block.end());
     }
     if (words_.size() >= kPoolMark) {
       SetError("the policy has too many constants");
@@ -577,16 +725,17 @@ class Emitter {
 
   // ---- Reading constants in shape functions ------------------------------
 
-  // The first word of the next constant slot of the shape being emitted;
-  // checks that lowering reads constants in WalkShape's order.
-  std::uint64_t TakeSlot(std::uint32_t index) {
-    if (slot_cursor_ >= shape_consts_->size() || (*shape_consts_)[slot_cursor_] != index) {
-      SetError("internal error: constant " + std::to_string(index) + " read out of shape order");
+  // The first word of the next slot of the block being read: constant
+  // `index`, or with kOutlinedUse a use of outlined node `index` (one word);
+  // checks that emission reads the slots in AppendSlots' order.
+  std::uint64_t TakeSlot(std::uint32_t slot) {
+    if (slot_cursor_ >= block_slots_->size() || (*block_slots_)[slot_cursor_] != slot) {
+      SetError("internal error: slot " + std::to_string(slot) + " read out of block order");
       return 0;
     }
     ++slot_cursor_;
     std::uint64_t word = slot_word_;
-    slot_word_ += SlotWords(p_.nodes[index].op);
+    slot_word_ += (slot & kOutlinedUse) != 0 ? 1 : SlotWords(p_.nodes[slot].op);
     return word;
   }
   // Word `k` of the current rule's block (constant memory).
@@ -1011,13 +1160,14 @@ class Emitter {
   }
 
   // Fails with `code` when `bad`; continues in a new block otherwise.
-  void FailIf(Value* bad, std::uint32_t code, BasicBlock* err) {
+  void FailIf(Value* bad, std::uint32_t code, BasicBlock* err) { FailIf(bad, b_.getInt32(code), err); }
+  void FailIf(Value* bad, Value* code, BasicBlock* err) {
     if (auto* constant = llvm::dyn_cast<llvm::ConstantInt>(bad); constant != nullptr && constant->isZero()) return;
     BasicBlock* failing = NewBlock("fail");
     BasicBlock* ok = NewBlock("ok");
     b_.CreateCondBr(bad, failing, ok);
     b_.SetInsertPoint(failing);
-    FailWith(b_.getInt32(code), err);
+    FailWith(code, err);
     b_.SetInsertPoint(ok);
   }
 
@@ -1117,7 +1267,7 @@ class Emitter {
     helpers_ = fn->getArg(1);
     scratch_ = fn->getArg(2);
     block_ = fn->getArg(3);
-    shape_consts_ = &rule_consts_[r];
+    block_slots_ = &rule_slots_[r];
     slot_cursor_ = 0;
     slot_word_ = 0;
     b_.SetInsertPoint(BasicBlock::Create(ctx_, "entry", fn));
@@ -1129,7 +1279,7 @@ class Emitter {
     locals_.assign(p_.local_slots, std::nullopt);
     BasicBlock* failed = BasicBlock::Create(ctx_, "failed", fn);
     Val condition = Emit(p_.rules[r].condition, failed);
-    if (error_.empty() && slot_cursor_ != shape_consts_->size()) {
+    if (error_.empty() && slot_cursor_ != block_slots_->size()) {
       SetError("internal error: shape " + std::to_string(s) + " did not read all of its constants");
     }
     b_.CreateRet(b_.CreateZExt(condition.x, i32_));
@@ -1151,8 +1301,112 @@ class Emitter {
       return Absent(n.kind);
     }
     ++depth_;
-    Val v = EmitNode(index, n, err);
+    Val v = outline_[structure_[index]] && index != outlining_root_ ? EmitOutlinedCall(index, err)
+                                                                    : EmitNode(index, n, err);
     --depth_;
+    return v;
+  }
+
+  // The value of an outlined node as gov.sub.N returns it through memory.
+  llvm::StructType* OutType(ir::Kind kind) {
+    std::vector<llvm::Type*> members{i1_, XType(kind)};
+    if (llvm::Type* y = YType(kind)) members.push_back(y);
+    if (llvm::Type* z = ZType(kind)) members.push_back(z);
+    return llvm::StructType::get(ctx_, members);
+  }
+
+  // i32 gov.sub.N(ptr request, ptr helpers, ptr scratch, ptr block,
+  // ptr scratch_used, ptr out, <free quantifier slots>...): node `index`
+  // (its structure) evaluated with its constants at block; 0 with the value
+  // in *out, or the gov_error. Built on its first call.
+  llvm::Function* Outlined(std::uint32_t index) {
+    llvm::Function*& fn = outlined_[structure_[index]];
+    if (fn != nullptr) return fn;
+    const ir::Node& n = p_.nodes[index];
+    const std::vector<std::uint64_t>& free = free_slots_[index];
+    std::vector<llvm::Type*> params{ptr_, ptr_, ptr_, ptr_, ptr_, ptr_};
+    for (std::uint64_t slot : free) {
+      const ir::Kind kind = KindOf(slot);
+      params.push_back(XType(kind));
+      if (llvm::Type* y = YType(kind)) params.push_back(y);
+    }
+    fn = NewFunction("gov.sub." + std::to_string(outlined_count_++), i32_, params);
+    // Called from several places: inlining it would undo the sharing.
+    fn->addFnAttr(llvm::Attribute::NoInline);
+
+    llvm::IRBuilderBase::InsertPointGuard guard(b_);
+    auto saved = std::make_tuple(req_, helpers_, scratch_, block_, err_slot_, used_slot_, locals_, block_slots_,
+                                 slot_cursor_, slot_word_, outlining_root_);
+    req_ = fn->getArg(0);
+    helpers_ = fn->getArg(1);
+    scratch_ = fn->getArg(2);
+    block_ = fn->getArg(3);
+    used_slot_ = fn->getArg(4);
+    Value* out = fn->getArg(5);
+    // The slots of this node's own block (any use with the same structure
+    // has a block of the same layout).
+    block_slots_ = &OutlinedSlots(index);
+    slot_cursor_ = 0;
+    slot_word_ = 0;
+    outlining_root_ = index;
+    locals_.assign(p_.local_slots, std::nullopt);
+    unsigned arg = 6;
+    for (std::uint64_t slot : free) {
+      Val v = Present(fn->getArg(arg++));
+      if (YType(KindOf(slot)) != nullptr) v.y = fn->getArg(arg++);
+      locals_[SlotOf(slot)] = v;
+    }
+    b_.SetInsertPoint(BasicBlock::Create(ctx_, "entry", fn));
+    err_slot_ = b_.CreateAlloca(i32_, nullptr, "error");
+    b_.CreateStore(b_.getInt32(0), err_slot_);
+    BasicBlock* failed = BasicBlock::Create(ctx_, "failed", fn);
+    Val v = EmitNode(index, n, failed);
+    if (error_.empty() && slot_cursor_ != block_slots_->size()) {
+      SetError("internal error: outlined node " + std::to_string(index) + " did not read all of its constants");
+    }
+    llvm::StructType* out_type = OutType(n.kind);
+    std::vector<Value*> members{v.present, v.x};
+    if (v.y != nullptr && YType(n.kind) != nullptr) members.push_back(v.y);
+    if (v.z != nullptr && ZType(n.kind) != nullptr) members.push_back(v.z);
+    for (unsigned k = 0; k < members.size(); ++k) b_.CreateStore(members[k], b_.CreateStructGEP(out_type, out, k));
+    b_.CreateRet(b_.getInt32(0));
+    b_.SetInsertPoint(failed);
+    b_.CreateRet(b_.CreateLoad(i32_, err_slot_));
+
+    std::tie(req_, helpers_, scratch_, block_, err_slot_, used_slot_, locals_, block_slots_, slot_cursor_, slot_word_,
+             outlining_root_) = saved;
+    return fn;
+  }
+
+  // A call of node `index`'s outlined function with this use's constant
+  // block (its offset is the next word of the current block) and quantifier
+  // slots; on an error stores it and goes to `err`.
+  Val EmitOutlinedCall(std::uint32_t index, BasicBlock* err) {
+    const ir::Node& n = p_.nodes[index];
+    llvm::Function* fn = Outlined(index);
+    if (!error_.empty()) return Absent(n.kind);
+    llvm::StructType* out_type = OutType(n.kind);
+    llvm::AllocaInst* out = EntryAlloca(out_type, "sub.out");
+    Value* block = b_.CreateInBoundsGEP(i64_, consts_global_, BlockWord(TakeSlot(kOutlinedUse | index)));
+    std::vector<Value*> args{req_, helpers_, scratch_, block, used_slot_, out};
+    for (std::uint64_t free : free_slots_[index]) {
+      const std::optional<Val>& local = locals_[SlotOf(free)];
+      if (!local) {
+        SetError("quantifier slot " + std::to_string(SlotOf(free)) + " read outside its quantifier");
+        return Absent(n.kind);
+      }
+      args.push_back(local->x);
+      if (YType(KindOf(free)) != nullptr) args.push_back(local->y);
+    }
+    Value* code = b_.CreateCall(fn, args);
+    FailIf(b_.CreateICmpNE(code, b_.getInt32(0)), code, err);
+    Val v;
+    v.present =
+        n.optional ? static_cast<Value*>(b_.CreateLoad(i1_, b_.CreateStructGEP(out_type, out, 0))) : b_.getTrue();
+    v.x = b_.CreateLoad(XType(n.kind), b_.CreateStructGEP(out_type, out, 1));
+    unsigned k = 2;
+    if (llvm::Type* y = YType(n.kind)) v.y = b_.CreateLoad(y, b_.CreateStructGEP(out_type, out, k++));
+    if (llvm::Type* z = ZType(n.kind)) v.z = b_.CreateLoad(z, b_.CreateStructGEP(out_type, out, k++));
     return v;
   }
 
@@ -2091,22 +2345,40 @@ class Emitter {
   Value* helpers_ = nullptr;
   Value* scratch_ = nullptr;
   llvm::AllocaInst* err_slot_ = nullptr;
-  llvm::AllocaInst* used_slot_ = nullptr;
+  // The scratch fill level: an alloca of the shape function, or the pointer
+  // an outlined function is passed.
+  Value* used_slot_ = nullptr;
   std::vector<std::optional<Val>> locals_;
 
   Value* block_ = nullptr;
-  // The constant occurrences of the shape being emitted (its representative
-  // rule's), the next one to read and its first word.
-  const std::vector<std::uint32_t>* shape_consts_ = nullptr;
+  // The slots of the block being read (the shape's representative rule's,
+  // or an outlined node's), the next one to read and its first word.
+  const std::vector<std::uint32_t>* block_slots_ = nullptr;
   std::size_t slot_cursor_ = 0;
   std::uint64_t slot_word_ = 0;
 
-  // Shapes (PlanShapes).
-  std::uint64_t walked_ = 0;
+  // Structures (PlanStructures), per node: structure id, nodes in its tree
+  // (saturating), quantifier slots it reads without binding them (sorted).
+  std::vector<std::uint32_t> structure_;
+  std::size_t structure_count_ = 0;
+  std::vector<std::uint64_t> tree_nodes_;
+  std::vector<std::vector<std::uint64_t>> free_slots_;
   std::uint64_t walk_budget_;
+  // Shapes (PlanShapes).
   std::vector<Shape> shapes_;
   std::vector<std::uint32_t> rule_shape_;
-  std::vector<std::vector<std::uint32_t>> rule_consts_;
+  // Outlining (PlanOutlining), per structure: outlined or not, and its
+  // function once built.
+  std::vector<bool> outline_;
+  std::vector<llvm::Function*> outlined_;
+  std::size_t outlined_count_ = 0;
+  // The node whose outlined function is being emitted (emitted inline there).
+  std::uint32_t outlining_root_ = ir::kNoNode;
+  // Block layouts (AppendSlots): each rule's, each outlined node's, and the
+  // nodes laid out so far (bounded by walk_budget_).
+  std::vector<std::vector<std::uint32_t>> rule_slots_;
+  std::map<std::uint32_t, std::vector<std::uint32_t>> outlined_slots_;
+  std::uint64_t laid_out_ = 0;
 
   // Constant data (BuildData), then the globals holding it.
   std::vector<std::uint64_t> rule_block_;
@@ -2124,6 +2396,10 @@ class Emitter {
   std::map<std::pair<bool, std::uint32_t>, std::array<std::uint64_t, 4>> list_words_;
   std::map<std::uint32_t, std::array<std::uint64_t, 3>> map_words_;
   std::map<std::size_t, std::array<std::uint64_t, 6>> pattern_words_;
+  // The offset in gov.consts of each outlined use's block, and of each
+  // distinct block content.
+  std::map<std::uint32_t, std::uint64_t> outlined_block_;
+  std::map<std::vector<std::uint64_t>, std::uint64_t> block_offsets_;
   std::vector<std::uint32_t> unindexed_;
   std::vector<std::uint32_t> pool_;
   KeyTable path_table_;

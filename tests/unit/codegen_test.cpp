@@ -21,6 +21,7 @@
 #include <initializer_list>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -979,13 +980,17 @@ TEST_CASE("codegen: allocation-free path helpers agree with runtime/support/path
 // conditions comes from one random stream and constant values (strings, ints,
 // lists, maps, patterns, verdicts, obligations) from another, so that with
 // `repeat_shapes` a rule can replay an earlier rule's structure with other
-// constants: rules of one shape share generated code (docs/codegen.md).
+// constants: rules of one shape share generated code (docs/codegen.md), and a
+// subexpression can replay an earlier one's, which codegen emits once as an
+// outlined function called with each occurrence's constants.
 class RandomPolicies {
  public:
   explicit RandomPolicies(std::uint64_t seed) : rng_(seed), values_(seed ^ 0x5eed5eed5eedULL) {}
 
   ir::Policy MakePolicy(bool repeat_shapes = false) {
     b_ = Ir();
+    repeat_subtrees_ = repeat_shapes;
+    subtrees_.clear();
     using Spelling = ir::ContextField::Spelling;
     int contexts = Pick(4);
     for (int k = 0; k < contexts; ++k) {
@@ -1114,6 +1119,28 @@ class RandomPolicies {
 
   // A node of `kind`; optional only if `may_be_absent`.
   std::uint32_t Gen(Kind kind, int depth, bool may_be_absent) {
+    if (repeat_subtrees_ && depth >= 2) {
+      // Replay the structure of an earlier subexpression of this kind and
+      // scope (its quantifier slots), with other constants.
+      std::vector<const Subtree*> candidates;
+      for (const Subtree& subtree : subtrees_) {
+        if (subtree.kind == kind && subtree.may_be_absent == may_be_absent && subtree.scope == scope_) {
+          candidates.push_back(&subtree);
+        }
+      }
+      if (!candidates.empty() && ValueChance(80)) {
+        const Subtree& replayed = *candidates[static_cast<std::size_t>(PickValue(static_cast<int>(candidates.size())))];
+        std::mt19937_64 resume = rng_;
+        rng_ = replayed.structure;
+        std::uint32_t node = GenAttempts(kind, replayed.depth, may_be_absent);
+        rng_ = resume;
+        return node;
+      }
+      subtrees_.push_back(Subtree{rng_, kind, depth, may_be_absent, scope_});
+    }
+    return GenAttempts(kind, depth, may_be_absent);
+  }
+  std::uint32_t GenAttempts(Kind kind, int depth, bool may_be_absent) {
     for (int attempt = 0; attempt < 8; ++attempt) {
       std::uint32_t node = GenAny(kind, depth);
       if (may_be_absent || !b_.At(node).optional) return node;
@@ -1303,6 +1330,17 @@ class RandomPolicies {
   std::mt19937_64 values_;  // constant values
   Ir b_;
   std::vector<Kind> scope_;  // kinds of the quantifier slots in scope
+  // Subexpressions that may be replayed: the structure stream where each
+  // began, and what it was generated for.
+  struct Subtree {
+    std::mt19937_64 structure;
+    Kind kind;
+    int depth;
+    bool may_be_absent;
+    std::vector<Kind> scope;
+  };
+  bool repeat_subtrees_ = false;
+  std::vector<Subtree> subtrees_;
 };
 
 // Environment overrides for longer runs: GOV_CODEGEN_RANDOM_POLICIES (count)
@@ -1325,6 +1363,7 @@ int RandomDifferential(int policies, int requests, std::uint64_t seed, bool repe
   int allows = 0;
   int asks_with_allows = 0;
   int sharing = 0;
+  int outlining = 0;
   for (int k = 0; k < kPolicies; ++k) {
     ir::Policy policy = random.MakePolicy(repeat_shapes);
     std::string problem = ir::Validate(policy);
@@ -1343,6 +1382,7 @@ int RandomDifferential(int policies, int requests, std::uint64_t seed, bool repe
       CHECK(shapes >= 1);
       CHECK(shapes <= policy.rules.size());
       sharing += shapes < policy.rules.size() ? 1 : 0;
+      outlining += text.value().find("define internal i32 @gov.sub.") != std::string::npos ? 1 : 0;
     }
     for (int q = 0; q < kRequests; ++q) {
       request::Request r = random.MakeRequest(policy);
@@ -1373,6 +1413,9 @@ int RandomDifferential(int policies, int requests, std::uint64_t seed, bool repe
   CHECK(errors > decisions / 100);
   CHECK(allows > decisions / 100);
   CHECK(asks_with_allows > decisions / 1000);
+  // With repeated structures, policies must call outlined functions
+  // (seeds give 12-28 of 100 policies here).
+  if (repeat_shapes) CHECK(outlining > kPolicies / 20);
   return sharing;
 }
 
@@ -1641,6 +1684,77 @@ TEST_CASE("codegen: rules of one shape share code and keep their own constants",
   // Each rule matched its own constants at least once (and Decide checked
   // every decision against the interpreter).
   CHECK(matched >= 60);
+}
+
+TEST_CASE("codegen: a repeated subexpression is emitted once and evaluates at every use", "[codegen]") {
+  // is_risky(w) = starts_with(cwd / w, PREFIX) or 100 / (len(w) - BAD) > 0 or
+  // lower(w) in SET — the shape of an inlined standard-library predicate: a
+  // quantifier variable, scratch (the join, the lower-case copy), an error
+  // that depends on the argument, and constants that differ per use.
+  Ir b;
+  auto is_risky = [&](std::uint32_t word, const std::string& prefix, std::int64_t bad, std::vector<std::string> set) {
+    std::uint32_t joined = b.StrOp2(Op::kPathJoin, b.Get(Field::kCwd), word);
+    return b.Or({b.Test(Op::kStartsWith, joined, b.Str(prefix)),
+                 b.Test(Op::kGt, b.Arith(Op::kDiv, b.Int(100), b.Arith(Op::kSub, b.Len(word), b.Int(bad))), b.Int(0)),
+                 b.Test(Op::kIn, b.StrOp(Op::kLower, word), b.Strs(std::move(set)))});
+  };
+  std::uint32_t args = b.Get(Field::kArgs);
+  std::uint32_t w = b.Local(0, Kind::kStr);
+  std::uint32_t v = b.Local(1, Kind::kStr);
+  b.Rule("one_use", Verdict::kAllow, b.Quant(Op::kAny, args, 0, is_risky(w, "/work/a", 3, {"x"})));
+  // Two uses in one rule: both take scratch from the same arena.
+  b.Rule("two_uses", Verdict::kDeny,
+         b.Quant(Op::kAll, args, 0,
+                 b.And({b.Not(is_risky(w, "/tmp", 5, {"status"})), b.Not(is_risky(w, "/usr", 7, {"y"}))})));
+  // Inside a nested quantifier, over the inner variable (another slot).
+  b.Rule("nested", Verdict::kAsk,
+         b.Quant(Op::kAny, args, 0,
+                 b.Quant(Op::kAny, b.Strs({"a", "bb", "ccc"}), 1,
+                         b.And({b.Eq(v, w), is_risky(v, "/work/repo/a", 2, {"bb"})}))));
+
+  ErrorOr<std::string> text = EmitLlvmIr(b.p, /*optimized=*/false, FastOptions());
+  REQUIRE(text.ok());
+  auto count = [&](const std::string& needle) {
+    std::size_t n = 0;
+    for (std::size_t at = 0; (at = text.value().find(needle, at)) != std::string::npos; ++at) ++n;
+    return n;
+  };
+  // is_risky over slot 0 is used three times: one function, called three
+  // times; inside it `100 / (len(w) - BAD)` (used again, over slot 1, in
+  // the nested rule, but there only once: inline) is a function too, since
+  // its structure occurs three times.
+  CHECK(count("define internal i32 @gov.sub.") == 2);
+  CHECK(count("call i32 @gov.sub.") == 4);
+
+  std::unique_ptr<JitPolicy> jit = MustCompile(b.p);
+  interp::PreparedPolicy prepared = MustPrepare(b.p);
+  std::set<std::uint32_t> errors;
+  std::set<std::uint32_t> verdicts;
+  const std::vector<std::vector<std::string>> arg_lists = {{"status"},
+                                                           {"abc"},
+                                                           {"bb"},
+                                                           {"X"},
+                                                           {"Y", "zz"},
+                                                           {"hello", "/tmp/x"},
+                                                           {"aaaaa"},
+                                                           {"aaaaaaa"},
+                                                           {"/usr/lib", "q"},
+                                                           {"ccc"},
+                                                           {"a", "status"},
+                                                           {std::string(30000, 'p')},
+                                                           {std::string(40000, 'p')}};
+  for (const auto& list : arg_lists) {
+    request::Request r = GitStatus();
+    r.args = list;
+    request::RequestView view(r);
+    INFO("args[0] " << list[0].substr(0, 20) << " (" << list[0].size() << " bytes)");
+    gov_decision d = Decide(*jit, prepared, view.get());
+    if (d.error != GOV_OK) errors.insert(d.error);
+    verdicts.insert(d.verdict);
+  }
+  // The cases reach each error kind and each verdict.
+  CHECK(errors == std::set<std::uint32_t>{GOV_ERR_DIVISION, GOV_ERR_SCRATCH});
+  CHECK(verdicts == std::set<std::uint32_t>{GOV_ALLOW, GOV_DENY, GOV_ASK});
 }
 
 TEST_CASE("codegen: the hash rule index finds keys of every length, and no rules is default deny", "[codegen]") {
