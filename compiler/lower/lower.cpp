@@ -1185,26 +1185,107 @@ class Lowerer {
     return Val::Node(Add(op, Kind::kInt, optional, lhs.node, rhs.node));
   }
 
+  // `text matches P`. A regex whose union automaton is much larger than the
+  // automata of its top-level alternatives together (a union of unanchored
+  // searches multiplies their states) is matched as the `or` of its
+  // alternatives, one automaton each — when evaluating the text once per
+  // alternative changes nothing: it takes no scratch and cannot fail.
   Val Matches(const ast::Expr& expr, const ast::Binary& binary) {
     Val text = Lower(*binary.lhs);
     const Value* pattern_value = Folded(*binary.rhs);
     if (pattern_value == nullptr || text.tag != Val::Tag::kNode)
       return Unsupported(expr, "a pattern that is not constant");
     bool is_regex = pattern_value->kind == TypeKind::kRegex;
-    const std::string& source = pattern_value->text;
-    auto key = std::make_pair(is_regex, source);
-    auto it = pattern_index_.find(key);
-    std::uint32_t index = 0;
-    if (it != pattern_index_.end()) {
-      index = it->second;
-    } else {
-      pattern::CompileResult compiled =
-          pattern::Compile(is_regex ? pattern::Syntax::kRegex : pattern::Syntax::kGlob, source);
-      if (!compiled.dfa) return Unsupported(expr, "a pattern that does not compile");
-      index = b_.Pattern(is_regex, source, compiled.dfa->Serialize());
-      pattern_index_.emplace(key, index);
+    const std::vector<std::uint32_t>* patterns = PatternsOf(is_regex, pattern_value->text);
+    if (patterns == nullptr) return Unsupported(expr, "a pattern that does not compile");
+    if (patterns->size() > 1 && RepeatableText(text.node)) {
+      std::vector<std::uint32_t> parts;
+      for (std::uint32_t index : *patterns)
+        parts.push_back(Add(Op::kMatches, Kind::kBool, false, text.node, kNo, kNo, index));
+      return Val::Node(Or(parts));
     }
-    return Val::Node(Add(Op::kMatches, Kind::kBool, false, text.node, kNo, kNo, index));
+    const std::optional<std::uint32_t> whole = PatternIndex(is_regex, pattern_value->text);
+    if (!whole) return Unsupported(expr, "a pattern that does not compile");
+    return Val::Node(Add(Op::kMatches, Kind::kBool, false, text.node, kNo, kNo, *whole));
+  }
+
+  // The pool index of pattern `source`, compiled once.
+  std::optional<std::uint32_t> PatternIndex(bool is_regex, const std::string& source) {
+    auto key = std::make_pair(is_regex, source);
+    if (auto it = pattern_index_.find(key); it != pattern_index_.end()) return it->second;
+    pattern::CompileResult compiled =
+        pattern::Compile(is_regex ? pattern::Syntax::kRegex : pattern::Syntax::kGlob, source);
+    if (!compiled.dfa) return std::nullopt;
+    std::uint32_t index = b_.Pattern(is_regex, source, compiled.dfa->Serialize());
+    pattern_index_.emplace(key, index);
+    return index;
+  }
+
+  // The automata that match `source`: its top-level alternatives' when
+  // together they are less than half the size of the whole's (the whole is
+  // then not added to the pool unless a text needs it), else the whole's.
+  // Null when a pattern does not compile.
+  const std::vector<std::uint32_t>* PatternsOf(bool is_regex, const std::string& source) {
+    auto key = std::make_pair(is_regex, source);
+    if (auto it = pattern_split_.find(key); it != pattern_split_.end()) return &it->second;
+    const pattern::Syntax syntax = is_regex ? pattern::Syntax::kRegex : pattern::Syntax::kGlob;
+    std::vector<std::string> alternatives = pattern::TopLevelAlternatives(syntax, source);
+    std::vector<std::uint32_t> chosen;
+    if (alternatives.size() > 1) {
+      pattern::CompileResult whole = pattern::Compile(syntax, source);
+      if (!whole.dfa) return nullptr;
+      std::string whole_bytes = whole.dfa->Serialize();
+      std::vector<std::string> parts;
+      std::size_t parts_size = 0;
+      for (const std::string& alternative : alternatives) {
+        pattern::CompileResult part = pattern::Compile(syntax, alternative);
+        if (!part.dfa) {
+          parts.clear();
+          break;
+        }
+        parts.push_back(part.dfa->Serialize());
+        parts_size += parts.back().size();
+      }
+      if (!parts.empty() && 2 * parts_size < whole_bytes.size()) {
+        for (std::size_t k = 0; k < parts.size(); ++k) {
+          auto part_key = std::make_pair(is_regex, alternatives[k]);
+          auto it = pattern_index_.find(part_key);
+          chosen.push_back(it != pattern_index_.end() ? it->second : b_.Pattern(is_regex, alternatives[k], parts[k]));
+          pattern_index_.emplace(part_key, chosen.back());
+        }
+      } else {
+        auto it = pattern_index_.find(key);
+        chosen.push_back(it != pattern_index_.end() ? it->second : b_.Pattern(is_regex, source, whole_bytes));
+        pattern_index_.emplace(key, chosen.back());
+      }
+    } else {
+      const std::optional<std::uint32_t> index = PatternIndex(is_regex, source);
+      if (!index) return nullptr;
+      chosen.push_back(*index);
+    }
+    return &pattern_split_.emplace(key, std::move(chosen)).first->second;
+  }
+
+  // True when evaluating node `index` takes no scratch and cannot fail, so
+  // evaluating it again gives the same value at no other cost.
+  bool RepeatableText(std::uint32_t index) const {
+    const ir::Node& n = b_.node(index);
+    switch (n.op) {
+      case Op::kConstStr:
+      case Op::kConstInt:
+      case Op::kConstList:
+      case Op::kConstMap:
+      case Op::kNone:
+      case Op::kField:
+      case Op::kLocal:
+        return true;
+      case Op::kIndex:
+      case Op::kMapGet:
+      case Op::kCoalesce:
+        return RepeatableText(n.a) && RepeatableText(n.b);
+      default:
+        return false;
+    }
   }
 
   Val LowerNode(const ast::Expr&, const ast::Logical& logical) {
@@ -1623,6 +1704,7 @@ class Lowerer {
   std::vector<std::vector<std::int8_t>> taint_;
   std::map<std::tuple<int, const ast::DefDecl*, std::vector<std::uint32_t>>, Val> calls_;
   std::map<std::pair<bool, std::string>, std::uint32_t> pattern_index_;
+  std::map<std::pair<bool, std::string>, std::vector<std::uint32_t>> pattern_split_;
   std::unordered_map<const Value*, Val> const_cache_;
 };
 

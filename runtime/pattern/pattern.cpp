@@ -285,6 +285,17 @@ CompileResult CompileImpl(Syntax syntax, std::string_view source) {
 
 }  // namespace
 
+std::vector<std::string> TopLevelAlternatives(Syntax syntax, std::string_view source) {
+  if (syntax == Syntax::kGlob || source.size() > kMaxSourceBytes) return {std::string(source)};
+  for (std::size_t pos = 0; pos < source.size();) {
+    std::uint32_t cp = 0;
+    const std::size_t length = internal::DecodeUtf8(source, pos, &cp);
+    if (length == 0) return {std::string(source)};
+    pos += length;
+  }
+  return internal::RegexAlternatives(source);
+}
+
 CompileResult Compile(Syntax syntax, std::string_view source) noexcept {
   try {
     return CompileImpl(syntax, source);

@@ -138,4 +138,12 @@ struct CompileResult {
 // Never throws; every failure, resource limits included, is a PatternError.
 CompileResult Compile(Syntax syntax, std::string_view source) noexcept;
 
+// The top-level alternatives of a pattern: for a regex `a|b(c|d)|e`, the
+// sources `a`, `b(c|d)` and `e`, each a valid regex; a text matches the
+// pattern exactly when it matches one of them. A glob, a regex without a
+// top-level `|`, or one that does not parse: the source alone. (The
+// compiler matches such alternatives with separate automata when their
+// union's automaton is much larger than theirs together.)
+std::vector<std::string> TopLevelAlternatives(Syntax syntax, std::string_view source);
+
 }  // namespace gov::pattern

@@ -93,6 +93,8 @@ struct Ast {
 std::optional<PatternError> ParseGlob(std::string_view source, Ast* ast);
 // Parses a regex into `ast` (source already checked for length and UTF-8).
 std::optional<PatternError> ParseRegex(std::string_view source, Ast* ast);
+// The top-level alternatives of a regex source (see TopLevelAlternatives).
+std::vector<std::string> RegexAlternatives(std::string_view source);
 
 // A deterministic automaton with valid indices but in no particular form.
 struct DfaTables {

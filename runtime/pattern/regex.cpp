@@ -69,7 +69,8 @@ struct Escape {
 
 class RegexParser {
  public:
-  RegexParser(std::string_view source, Ast* ast) : source_(source), ast_(ast) {}
+  RegexParser(std::string_view source, Ast* ast, std::vector<std::size_t>* top_level_bars = nullptr)
+      : source_(source), ast_(ast), top_level_bars_(top_level_bars) {}
 
   std::optional<PatternError> Parse() {
     const std::size_t root = ParseAlternation(0);
@@ -112,6 +113,7 @@ class RegexParser {
     std::vector<std::size_t> branches;
     branches.push_back(ParseConcat(depth));
     while (!error_.has_value() && !AtEnd() && Peek() == '|') {
+      if (depth == 0 && top_level_bars_ != nullptr) top_level_bars_->push_back(pos_);
       ++pos_;
       branches.push_back(ParseConcat(depth));
     }
@@ -615,6 +617,7 @@ class RegexParser {
 
   std::string_view source_;
   Ast* ast_;
+  std::vector<std::size_t>* top_level_bars_;
   std::size_t pos_ = 0;
   std::optional<PatternError> error_;
 };
@@ -623,6 +626,20 @@ class RegexParser {
 
 std::optional<PatternError> ParseRegex(std::string_view source, Ast* ast) {
   return RegexParser(source, ast).Parse();
+}
+
+std::vector<std::string> RegexAlternatives(std::string_view source) {
+  Ast ast;
+  std::vector<std::size_t> bars;
+  if (RegexParser(source, &ast, &bars).Parse().has_value()) return {std::string(source)};
+  std::vector<std::string> alternatives;
+  std::size_t begin = 0;
+  for (std::size_t bar : bars) {
+    alternatives.emplace_back(source.substr(begin, bar - begin));
+    begin = bar + 1;
+  }
+  alternatives.emplace_back(source.substr(begin));
+  return alternatives;
 }
 
 }  // namespace gov::pattern::internal

@@ -360,6 +360,44 @@ TEST_CASE("identical nodes and pool entries are shared", "[lower]") {
                       [](const ir::Node& n) { return n.op == ir::Op::kStartsWith; }) == 1);
 }
 
+TEST_CASE("a regex whose union automaton blows up is matched as its alternatives", "[lower]") {
+  // Three unanchored searches (std.paths' secret_text): their union's
+  // automaton tracks all three at once (46 KB); apart they are 14 KB.
+  const std::string secret =
+      R"(r".*(/etc/g?shadow|/etc/sudoers|/etc/ssl/private|/etc/krb5\.keytab|/run/secrets|/proc/[^/]+/(task/[^/]+/)?environ).*|)"
+      R"(.*/etc/ssh/ssh_host_[a-z0-9]+_key([^.].*)?|)"
+      R"((.*[/=:])?(\.ssh|\.aws|\.azure|\.gnupg|\.kube|\.netrc|\.git-credentials|\.npmrc|\.pypirc|\.vault-token|\.password-store|\.pgpass|\.docker/config\.json|\.config/gcloud|\.config/gh|\.cargo/credentials)([/=:.].*)?")";
+  std::unique_ptr<Lowered> lowered =
+      LowerText(WithHeader("const secret: regex = " + secret + "\n" +
+                           "deny words when any a in args: a matches secret\n"
+                           "deny joined when any a in args: (cwd / a) matches secret\n"
+                           "deny small when any a in args: a matches r\"-r|--recursive\""));
+  const ir::Policy& policy = lowered->policy;
+  std::size_t whole = 0;
+  std::size_t split = 0;
+  for (const ir::PatternConst& pattern : policy.patterns) {
+    (pattern.source.size() > 100 ? whole : split) += pattern.dfa.size();
+  }
+  // `a` is read again at no cost: three automata. `cwd / a` takes scratch
+  // and is not evaluated three times: the whole automaton. `-r|--recursive`
+  // is small as a whole: one automaton.
+  CHECK(policy.patterns.size() == 5);
+  CHECK(whole > 2 * split);
+  const std::vector<std::vector<std::string>> denied = {
+      {"/bin/cat", "/etc/shadow"}, {"/bin/cat", "x=/proc/1/environ"}, {"/bin/cat", "/etc/ssh/ssh_host_rsa_key"},
+      {"/bin/cat", "--key=.aws/credentials"}, {"/bin/cat", "-r"}};
+  const std::vector<std::vector<std::string>> allowed = {
+      {"/bin/cat", "/etc/ssh/ssh_host_rsa_key.pub"}, {"/bin/cat", "x.aws"}, {"/bin/cat", "notes.txt"}};
+  for (const auto& argv : denied) {
+    INFO(argv[1]);
+    CHECK(Decide(policy, RequestFor(argv)).verdict == "deny");
+  }
+  for (const auto& argv : allowed) {
+    INFO(argv[1]);
+    CHECK(Decide(policy, RequestFor(argv)).rules.empty());
+  }
+}
+
 TEST_CASE("nested quantifiers get distinct slots, siblings reuse them", "[lower]") {
   std::unique_ptr<Lowered> lowered = LowerText(
       WithHeader("def dup(xs: list<string>): bool = any a in xs: any b in xs: a != b and a.lower() == b.lower()\n"

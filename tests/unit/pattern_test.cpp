@@ -430,6 +430,42 @@ TEST_CASE("regex matching", "[pattern][regex]") {
   CheckMatches(Syntax::kRegex, cases);
 }
 
+TEST_CASE("top-level alternatives: split only at a top-level `|`, each matching its share", "[pattern][regex]") {
+  using V = std::vector<std::string>;
+  CHECK(TopLevelAlternatives(Syntax::kRegex, "a|b(c|d)|e") == V{"a", "b(c|d)", "e"});
+  CHECK(TopLevelAlternatives(Syntax::kRegex, "[|]|x") == V{"[|]", "x"});
+  CHECK(TopLevelAlternatives(Syntax::kRegex, "\\||a") == V{"\\|", "a"});
+  CHECK(TopLevelAlternatives(Syntax::kRegex, "[[:alpha:]|]+|(?:x)?") == V{"[[:alpha:]|]+", "(?:x)?"});
+  CHECK(TopLevelAlternatives(Syntax::kRegex, "(a|b)") == V{"(a|b)"});
+  CHECK(TopLevelAlternatives(Syntax::kRegex, "a|") == V{"a", ""});
+  CHECK(TopLevelAlternatives(Syntax::kRegex, "^a|b$") == V{"^a", "b$"});
+  // Not split: a glob (no alternation), a regex that does not parse, bad UTF-8.
+  CHECK(TopLevelAlternatives(Syntax::kGlob, "a|b") == V{"a|b"});
+  CHECK(TopLevelAlternatives(Syntax::kRegex, "a|(b") == V{"a|(b"});
+  CHECK(TopLevelAlternatives(Syntax::kRegex, std::string("a|\xff")) == V{std::string("a|\xff")});
+
+  // A text matches the whole exactly when it matches some alternative.
+  const std::vector<std::string> sources = {
+      R"(.*(/etc/g?shadow|/run/secrets).*|.*/etc/ssh/ssh_host_[a-z0-9]+_key([^.].*)?|(.*[/=:])?(\.ssh|\.aws)([/=:.].*)?)",
+      "a|b(c|d)|e", "[|]|x", "\\||a", "^a|b$", "a|", "(a|b)*c|[0-9]{2,3}|x?y+"};
+  const std::vector<std::string> texts = {
+      "", "a", "b", "bc", "bd", "e", "|", "x", "c", "abc", "12", "1234", "y", "xyy", "/etc/shadow",
+      "cat /etc/gshadow now", "/run/secrets/k", "/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_rsa_key.pub",
+      ".ssh", "--key=.aws/credentials", "a/.ssh/id", ".sshx", "x:.aws", "x.aws"};
+  for (const std::string& source : sources) {
+    const Dfa whole = CompileOk(Syntax::kRegex, source);
+    std::vector<Dfa> parts;
+    for (const std::string& part : TopLevelAlternatives(Syntax::kRegex, source)) {
+      parts.push_back(CompileOk(Syntax::kRegex, part));
+    }
+    for (const std::string& text : texts) {
+      INFO(source << " on " << text);
+      bool any = std::any_of(parts.begin(), parts.end(), [&](const Dfa& part) { return part.Matches(text); });
+      CHECK(any == whole.Matches(text));
+    }
+  }
+}
+
 TEST_CASE("glob errors", "[pattern][glob][errors]") {
   const std::vector<ErrorCase> cases = {
       {"[abc", 0, 1, "unclosed character class `[`"},
