@@ -7,6 +7,8 @@
 // policy must pass ir::Validate.
 #include "runtime/ir/serialize.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -128,23 +130,53 @@ void WriteObligations(Writer& w, const Obligations& o) {
   if (o.has_create) w.StrList(o.create);
 }
 
+// A command field's encoding (IR version 7): `u8 kind` (role | value << 2 |
+// type << 4), `u8 flags` (kField*), then only what differs from the
+// defaults, in this order: name (unless it is the first long spelling with
+// `-` as `_`), shorts, longs, choices, min, max, counts.
+constexpr std::uint8_t kFieldRepeatable = 1;
+constexpr std::uint8_t kFieldNameFromLong = 2;
+constexpr std::uint8_t kFieldShorts = 4;
+constexpr std::uint8_t kFieldLongs = 8;
+constexpr std::uint8_t kFieldChoices = 16;
+constexpr std::uint8_t kFieldMin = 32;
+constexpr std::uint8_t kFieldMax = 64;
+constexpr std::uint8_t kFieldCounts = 128;
+
+// The field name a long spelling implies: `ignore-case` names `ignore_case`.
+std::string NameFromLong(const std::string& spelling) {
+  std::string name = spelling;
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
+}
+
 void WriteScope(Writer& w, const argparse::CommandScope& scope) {
   w.Str(scope.name);
   w.U8(static_cast<std::uint8_t>(scope.style));
   w.Count(scope.fields.size());
   for (const argparse::CommandField& f : scope.fields) {
-    w.Str(f.name);
-    w.U8(static_cast<std::uint8_t>(f.role));
-    w.Str(f.shorts);
-    w.StrList(f.longs);
-    w.U8(static_cast<std::uint8_t>(f.value));
-    w.Bool(f.repeatable);
-    w.U8(static_cast<std::uint8_t>(f.type.type));
-    w.StrList(f.type.choices);
-    w.SignedVarint(f.type.min);
-    w.SignedVarint(f.type.max);
-    w.Varint(f.min_count);
-    w.Varint(f.max_count);
+    std::uint8_t flags = 0;
+    if (f.repeatable) flags |= kFieldRepeatable;
+    if (!f.longs.empty() && f.name == NameFromLong(f.longs.front())) flags |= kFieldNameFromLong;
+    if (!f.shorts.empty()) flags |= kFieldShorts;
+    if (!f.longs.empty()) flags |= kFieldLongs;
+    if (!f.type.choices.empty()) flags |= kFieldChoices;
+    if (f.type.min != INT64_MIN) flags |= kFieldMin;
+    if (f.type.max != INT64_MAX) flags |= kFieldMax;
+    if (f.min_count != 1 || f.max_count != 1) flags |= kFieldCounts;
+    w.U8(static_cast<std::uint8_t>(static_cast<unsigned>(f.role) | static_cast<unsigned>(f.value) << 2 |
+                                   static_cast<unsigned>(f.type.type) << 4));
+    w.U8(flags);
+    if ((flags & kFieldNameFromLong) == 0) w.Str(f.name);
+    if ((flags & kFieldShorts) != 0) w.Str(f.shorts);
+    if ((flags & kFieldLongs) != 0) w.StrList(f.longs);
+    if ((flags & kFieldChoices) != 0) w.StrList(f.type.choices);
+    if ((flags & kFieldMin) != 0) w.SignedVarint(f.type.min);
+    if ((flags & kFieldMax) != 0) w.SignedVarint(f.type.max);
+    if ((flags & kFieldCounts) != 0) {
+      w.Varint(f.min_count);
+      w.Varint(f.max_count);
+    }
   }
 }
 
@@ -399,8 +431,8 @@ void ReadHeader(Reader& r, std::string& name, std::string& version, std::uint32_
   env.names = r.StrList();
 }
 
-// Fewest bytes of one encoded command field.
-constexpr std::size_t kMinCommandFieldBytes = 13;
+// Fewest bytes of one encoded command field (kind, flags).
+constexpr std::size_t kMinCommandFieldBytes = 2;
 
 void ReadScope(Reader& r, argparse::CommandScope& scope) {
   scope.name = r.Str();
@@ -411,24 +443,44 @@ void ReadScope(Reader& r, argparse::CommandScope& scope) {
   scope.fields.resize(n);
   for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
     argparse::CommandField& f = scope.fields[i];
-    f.name = r.Str();
-    const std::uint8_t role = r.U8();
-    if (role > static_cast<std::uint8_t>(argparse::FieldRole::kOperands)) r.Fail("unknown command field role");
+    const std::uint8_t kind = r.U8();
+    const std::uint8_t flags = r.U8();
+    const unsigned role = kind & 3;
+    const unsigned value = (kind >> 2) & 3;
+    const unsigned type = kind >> 4;
+    if (role > static_cast<unsigned>(argparse::FieldRole::kOperands)) r.Fail("unknown command field role");
+    if (value > static_cast<unsigned>(argparse::Value::kOptional)) r.Fail("unknown option value mode");
+    if (type > static_cast<unsigned>(argparse::ValueType::kAssignment)) r.Fail("unknown value type");
+    if (!r.ok()) return;
     f.role = static_cast<argparse::FieldRole>(role);
-    f.shorts = r.Str();
-    f.longs = r.StrList();
-    const std::uint8_t value = r.U8();
-    if (value > static_cast<std::uint8_t>(argparse::Value::kOptional)) r.Fail("unknown option value mode");
     f.value = static_cast<argparse::Value>(value);
-    f.repeatable = r.Bool();
-    const std::uint8_t type = r.U8();
-    if (type > static_cast<std::uint8_t>(argparse::ValueType::kAssignment)) r.Fail("unknown value type");
     f.type.type = static_cast<argparse::ValueType>(type);
-    f.type.choices = r.StrList();
-    f.type.min = r.SignedVarint();
-    f.type.max = r.SignedVarint();
-    f.min_count = r.Varint32();
-    f.max_count = r.Varint32();
+    f.repeatable = (flags & kFieldRepeatable) != 0;
+    if ((flags & kFieldNameFromLong) == 0) f.name = r.Str();
+    if ((flags & kFieldShorts) != 0) f.shorts = r.Str();
+    if ((flags & kFieldLongs) != 0) f.longs = r.StrList();
+    if ((flags & kFieldChoices) != 0) f.type.choices = r.StrList();
+    if ((flags & kFieldMin) != 0) f.type.min = r.SignedVarint();
+    if ((flags & kFieldMax) != 0) f.type.max = r.SignedVarint();
+    if ((flags & kFieldCounts) != 0) {
+      f.min_count = r.Varint32();
+      f.max_count = r.Varint32();
+    }
+    if (!r.ok()) return;
+    // One encoding per field: a part is flagged exactly when it differs
+    // from its default, and the name is implied whenever it can be.
+    const bool canonical =
+        ((flags & kFieldShorts) == 0 || !f.shorts.empty()) && ((flags & kFieldLongs) == 0 || !f.longs.empty()) &&
+        ((flags & kFieldChoices) == 0 || !f.type.choices.empty()) &&
+        ((flags & kFieldMin) == 0 || f.type.min != INT64_MIN) && ((flags & kFieldMax) == 0 || f.type.max != INT64_MAX) &&
+        ((flags & kFieldCounts) == 0 || f.min_count != 1 || f.max_count != 1) &&
+        ((flags & kFieldNameFromLong) == 0 || !f.longs.empty()) &&
+        ((flags & kFieldNameFromLong) != 0 || f.longs.empty() || f.name != NameFromLong(f.longs.front()));
+    if (!canonical) {
+      r.Fail("command field not in canonical form");
+      return;
+    }
+    if ((flags & kFieldNameFromLong) != 0) f.name = NameFromLong(f.longs.front());
   }
 }
 

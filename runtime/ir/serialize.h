@@ -19,7 +19,7 @@ inline constexpr std::string_view kSerializedMagic{"GOVIR\0", 6};
 // The only format version this build writes and reads (6: grammars' value
 // type `assignment`, patterns in the DFA format's version 2; older versions
 // are rejected with a rebuild hint).
-inline constexpr std::uint32_t kSerializedVersion = 6;
+inline constexpr std::uint32_t kSerializedVersion = 7;
 
 // One command table as the commands section stores it (the bytes native
 // code passes to gov_helpers.arg_read), and back: DecodeCommand refuses
