@@ -1262,7 +1262,9 @@ class Emitter {
     std::size_t r = shapes_[s].representative;
     llvm::Function* fn = NewFunction("gov.shape." + std::to_string(s), i32_, {ptr_, ptr_, ptr_, ptr_});
     // Separate functions keep optimization per shape (compile time linear).
+    // Condition code is branches and calls: optimized for size (docs/codegen.md).
     fn->addFnAttr(llvm::Attribute::NoInline);
+    fn->addFnAttr(llvm::Attribute::MinSize);
     req_ = fn->getArg(0);
     helpers_ = fn->getArg(1);
     scratch_ = fn->getArg(2);
@@ -1333,6 +1335,7 @@ class Emitter {
     fn = NewFunction("gov.sub." + std::to_string(outlined_count_++), i32_, params);
     // Called from several places: inlining it would undo the sharing.
     fn->addFnAttr(llvm::Attribute::NoInline);
+    fn->addFnAttr(llvm::Attribute::MinSize);
 
     llvm::IRBuilderBase::InsertPointGuard guard(b_);
     auto saved = std::make_tuple(req_, helpers_, scratch_, block_, err_slot_, used_slot_, locals_, block_slots_,
