@@ -473,15 +473,22 @@ class Emitter {
     if (fresh) strings_ += text;
     return it->second;
   }
+  // The offset of `items` in gov.lists / gov.ints, stored once per distinct
+  // content (a constant set is its own sorted copy; `items` must outlive the
+  // emitter: the pools or sorted_sets_).
   std::uint64_t ListOfStrings(const std::vector<std::string>& items) {
-    std::uint64_t at = list_items_.size();
-    for (const std::string& item : items) list_items_.push_back(&item);
-    return at;
+    auto [it, fresh] = string_list_offsets_.try_emplace(items, list_items_.size());
+    if (fresh) {
+      for (const std::string& item : items) list_items_.push_back(&item);
+    }
+    return it->second;
   }
   std::uint64_t ListOfInts(const std::vector<std::int64_t>& items) {
-    std::uint64_t at = ints_.size();
-    for (std::int64_t item : items) ints_.push_back(static_cast<std::uint64_t>(item));
-    return at;
+    auto [it, fresh] = int_list_offsets_.try_emplace(items, ints_.size());
+    if (fresh) {
+      for (std::int64_t item : items) ints_.push_back(static_cast<std::uint64_t>(item));
+    }
+    return it->second;
   }
 
   // Appends the words of constant occurrence `index` (see SlotWords).
@@ -2401,6 +2408,8 @@ class Emitter {
   std::map<std::size_t, std::array<std::uint64_t, 6>> pattern_words_;
   // The offset in gov.consts of each outlined use's block, and of each
   // distinct block content.
+  std::map<std::vector<std::string>, std::uint64_t> string_list_offsets_;
+  std::map<std::vector<std::int64_t>, std::uint64_t> int_list_offsets_;
   std::map<std::uint32_t, std::uint64_t> outlined_block_;
   std::map<std::vector<std::uint64_t>, std::uint64_t> block_offsets_;
   std::vector<std::uint32_t> unindexed_;
