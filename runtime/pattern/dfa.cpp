@@ -13,11 +13,15 @@ namespace internal {
 namespace {
 
 constexpr char kMagic[4] = {'G', 'D', 'F', 'A'};
-// Version 2 stores a transition in one byte when there are at most 256
-// states (most automata), in two otherwise (version 1, always two, is no
-// longer read: IR format 6, the only one read, holds version 2).
-constexpr std::uint16_t kFormatVersion = 2;
+// Version 3 stores the byte classes as runs and each row of transitions as
+// its most frequent target plus exceptions (or, when that is not smaller,
+// whole); a transition takes one byte when there are at most 256 states,
+// two otherwise. Versions 1 and 2 (flat tables) are not read: IR format 7,
+// the only one read, holds version 3.
+constexpr std::uint16_t kFormatVersion = 3;
 constexpr std::size_t kMaxNarrowStates = 256;
+// A row's exception count that marks a dense row (every transition stored).
+constexpr std::uint8_t kDenseRow = 255;
 constexpr std::size_t kHeaderBytes = 12;
 constexpr std::size_t kChecksumBytes = 4;
 
@@ -317,14 +321,24 @@ std::string Dfa::Serialize() const {
   const std::size_t states = StateCount();
   const std::size_t width = TransitionBytes(states);
   std::string out;
-  out.reserve(internal::kHeaderBytes + 256 + (states + 7) / 8 + width * transitions_.size() + internal::kChecksumBytes);
   out.append(internal::kMagic, sizeof(internal::kMagic));
   internal::AppendU16(&out, internal::kFormatVersion);
   internal::AppendU16(&out, static_cast<std::uint32_t>(class_count_));
   internal::AppendU16(&out, static_cast<std::uint32_t>(states));
   internal::AppendU16(&out, static_cast<std::uint32_t>(start_));
+  // Byte classes: runs of equal classes, (class, length - 1) each.
+  std::vector<std::pair<std::uint8_t, std::size_t>> runs;
   for (const std::uint8_t byte_class : byte_class_) {
+    if (!runs.empty() && runs.back().first == byte_class) {
+      ++runs.back().second;
+    } else {
+      runs.emplace_back(byte_class, 1);
+    }
+  }
+  out.push_back(static_cast<char>(runs.size() - 1));
+  for (const auto& [byte_class, length] : runs) {
     out.push_back(static_cast<char>(byte_class));
+    out.push_back(static_cast<char>(length - 1));
   }
   for (std::size_t i = 0; i < states; i += 8) {
     std::uint8_t bits = 0;
@@ -333,11 +347,40 @@ std::string Dfa::Serialize() const {
     }
     out.push_back(static_cast<char>(bits));
   }
-  for (const std::uint16_t next : transitions_) {
+  const auto append_state = [&](std::uint16_t next) {
     if (width == 1) {
       out.push_back(static_cast<char>(next));
     } else {
       internal::AppendU16(&out, next);
+    }
+  };
+  // Rows: the most frequent target (the smallest on a tie) and the classes
+  // that go elsewhere, ascending; or the whole row when that is not larger.
+  std::map<std::uint16_t, std::size_t> counts;
+  for (std::size_t s = 0; s < states; ++s) {
+    const std::uint16_t* row = &transitions_[s * class_count_];
+    counts.clear();
+    for (std::size_t c = 0; c < class_count_; ++c) ++counts[row[c]];
+    std::uint16_t common = 0;
+    std::size_t most = 0;
+    for (const auto& [target, count] : counts) {
+      if (count > most) {
+        common = target;
+        most = count;
+      }
+    }
+    const std::size_t exceptions = class_count_ - most;
+    if (exceptions < internal::kDenseRow && width + exceptions * (1 + width) <= class_count_ * width) {
+      out.push_back(static_cast<char>(exceptions));
+      append_state(common);
+      for (std::size_t c = 0; c < class_count_; ++c) {
+        if (row[c] == common) continue;
+        out.push_back(static_cast<char>(c));
+        append_state(row[c]);
+      }
+    } else {
+      out.push_back(static_cast<char>(internal::kDenseRow));
+      for (std::size_t c = 0; c < class_count_; ++c) append_state(row[c]);
     }
   }
   internal::AppendU32(&out, internal::Fnv1a32(out));
@@ -351,8 +394,12 @@ std::size_t Dfa::TransitionBytes(std::size_t state_count) noexcept {
 std::optional<Dfa> Dfa::Deserialize(std::string_view bytes) noexcept {
   using internal::ReadU16;
   try {
-    if (bytes.size() < internal::kHeaderBytes + 256 + internal::kChecksumBytes ||
+    if (bytes.size() < internal::kHeaderBytes + 1 + internal::kChecksumBytes ||
         bytes.substr(0, 4) != std::string_view(internal::kMagic, 4) || ReadU16(bytes, 4) != internal::kFormatVersion) {
+      return std::nullopt;
+    }
+    const std::size_t body = bytes.size() - internal::kChecksumBytes;
+    if (internal::ReadU32(bytes, body) != internal::Fnv1a32(bytes.substr(0, body))) {
       return std::nullopt;
     }
     const std::size_t class_count = ReadU16(bytes, 6);
@@ -362,30 +409,33 @@ std::optional<Dfa> Dfa::Deserialize(std::string_view bytes) noexcept {
         start >= state_count) {
       return std::nullopt;
     }
-    const std::size_t bitset_bytes = (state_count + 7) / 8;
     const std::size_t width = TransitionBytes(state_count);
-    const std::size_t expected =
-        internal::kHeaderBytes + 256 + bitset_bytes + width * state_count * class_count + internal::kChecksumBytes;
-    if (bytes.size() != expected) {
-      return std::nullopt;
-    }
-    const std::size_t body = bytes.size() - internal::kChecksumBytes;
-    if (internal::ReadU32(bytes, body) != internal::Fnv1a32(bytes.substr(0, body))) {
-      return std::nullopt;
-    }
+    std::size_t offset = internal::kHeaderBytes;
+    // Every read below checks that it stays within the body.
+    const auto has = [&](std::size_t n) { return n <= body - offset; };
+    const auto read_u8 = [&]() { return static_cast<std::uint8_t>(bytes[offset++]); };
+    const auto read_state = [&]() -> std::uint32_t {
+      const std::uint32_t next = width == 1 ? static_cast<std::uint8_t>(bytes[offset]) : ReadU16(bytes, offset);
+      offset += width;
+      return next;
+    };
 
     internal::DfaTables tables;
     tables.state_count = state_count;
     tables.class_count = class_count;
     tables.start = static_cast<std::uint32_t>(start);
-    std::size_t offset = internal::kHeaderBytes;
-    for (std::size_t byte = 0; byte < 256; ++byte) {
-      const auto byte_class = static_cast<std::uint8_t>(bytes[offset++]);
-      if (byte_class >= class_count) {
-        return std::nullopt;
-      }
-      tables.byte_class[byte] = byte_class;
+    const std::size_t run_count = std::size_t{read_u8()} + 1;
+    if (!has(2 * run_count)) return std::nullopt;
+    std::size_t byte = 0;
+    for (std::size_t r = 0; r < run_count; ++r) {
+      const std::uint8_t byte_class = read_u8();
+      const std::size_t length = std::size_t{read_u8()} + 1;
+      if (byte_class >= class_count || length > 256 - byte) return std::nullopt;
+      for (std::size_t k = 0; k < length; ++k) tables.byte_class[byte++] = byte_class;
     }
+    if (byte != 256) return std::nullopt;
+    const std::size_t bitset_bytes = (state_count + 7) / 8;
+    if (!has(bitset_bytes)) return std::nullopt;
     tables.accepting.resize(state_count);
     for (std::size_t i = 0; i < bitset_bytes * 8; ++i) {
       const bool bit = ((static_cast<std::uint8_t>(bytes[offset + i / 8]) >> (i % 8)) & 1) != 0;
@@ -397,16 +447,31 @@ std::optional<Dfa> Dfa::Deserialize(std::string_view bytes) noexcept {
     }
     offset += bitset_bytes;
     tables.transitions.resize(state_count * class_count);
-    for (std::uint32_t& next : tables.transitions) {
-      next = width == 1 ? static_cast<std::uint8_t>(bytes[offset]) : ReadU16(bytes, offset);
-      offset += width;
-      if (next >= state_count) {
-        return std::nullopt;
+    for (std::size_t s = 0; s < state_count; ++s) {
+      std::uint32_t* row = &tables.transitions[s * class_count];
+      if (!has(1)) return std::nullopt;
+      const std::uint8_t exceptions = read_u8();
+      if (exceptions == internal::kDenseRow) {
+        if (!has(class_count * width)) return std::nullopt;
+        for (std::size_t c = 0; c < class_count; ++c) row[c] = read_state();
+      } else {
+        if (!has(width + exceptions * (1 + width))) return std::nullopt;
+        const std::uint32_t common = read_state();
+        std::fill(row, row + class_count, common);
+        for (std::uint8_t e = 0; e < exceptions; ++e) {
+          const std::uint8_t c = read_u8();
+          if (c >= class_count) return std::nullopt;
+          row[c] = read_state();
+        }
+      }
+      for (std::size_t c = 0; c < class_count; ++c) {
+        if (row[c] >= state_count) return std::nullopt;
       }
     }
+    if (offset != body) return std::nullopt;
 
-    // Only canonical tables are accepted: re-canonicalizing must give back
-    // exactly these bytes.
+    // Only canonical tables in their one encoding are accepted:
+    // re-canonicalizing and encoding must give back exactly these bytes.
     Dfa dfa = internal::DfaFactory::Canonicalize(tables);
     if (dfa.Serialize() != bytes) {
       return std::nullopt;

@@ -61,19 +61,29 @@ struct PatternError {
 // States are numbered dead first, then breadth-first from the start state
 // (classes in increasing order); classes are numbered by their lowest byte.
 //
-// Serialized form (version 2), all integers little-endian:
+// Serialized form (version 3), all integers little-endian; W = 1 (u8) when
+// S <= 256, else 2 (u16):
 //   offset  size        field
 //   0       4           magic "GDFA"
-//   4       2           version, 2
+//   4       2           version, 3
 //   6       2           class_count C, 1..256
 //   8       2           state_count S, 1..kMaxDfaStates
 //   10      2           start_state, < S
-//   12      256         byte_class, one byte each, < C
-//   268     ceil(S/8)   accepting bitset: state i is bit (i % 8) of byte i / 8;
+//   12      1           R - 1: byte_class as R runs of equal classes
+//   13      2*R         per run: u8 class (< C), u8 length - 1; the runs cover
+//                       bytes 0..255 in order, adjacent runs differ
+//   ...     ceil(S/8)   accepting bitset: state i is bit (i % 8) of byte i / 8;
 //                       unused high bits are 0
-//   ...     W*S*C       transitions, < S, row-major as above: W = 1 (u8 each)
-//                       when S <= 256, else W = 2 (u16 each)
+//   ...                 per state, its row of C transitions (each < S):
+//                         u8 E < 255, W common target, then E times
+//                         (u8 class, W target) in ascending class order for
+//                         the classes that do not go to the common target —
+//                         the most frequent target of the row, the smallest
+//                         on a tie; or u8 255 and all C targets (W each), used
+//                         exactly when E would be 255 or more or the sparse
+//                         form would be larger (W + E(1 + W) > C W)
 //   ...     4           FNV-1a 32-bit hash of all preceding bytes
+// Exactly one encoding per automaton is accepted.
 // The hash detects corruption (any single changed byte), not tampering.
 class Dfa {
  public:

@@ -943,16 +943,21 @@ TEST_CASE("serialization round trips", "[pattern][serialize]") {
     INFO("`" << pattern << "`");
     const Dfa dfa = CompileOk(syntax, pattern);
     const std::string bytes = dfa.Serialize();
-    // Version 2: one byte per transition up to 256 states (`a{1000}` has more: two).
+    // Version 3: never larger than the flat tables of version 2 (one byte per
+    // transition up to 256 states, `a{1000}` has more: two) but for a row's
+    // exception count and the class runs.
     const std::size_t width = dfa.StateCount() <= 256 ? 1 : 2;
-    REQUIRE(bytes.size() == 12 + 256 + (dfa.StateCount() + 7) / 8 + width * dfa.StateCount() * dfa.class_count() + 4);
+    const std::size_t flat = 12 + 256 + (dfa.StateCount() + 7) / 8 + width * dfa.StateCount() * dfa.class_count() + 4;
+    CHECK(bytes.size() <= flat + dfa.StateCount());
     CHECK(bytes.substr(0, 4) == "GDFA");
-    CHECK(bytes[4] == 2);
+    CHECK(bytes[4] == 3);
     CHECK(bytes[5] == 0);
-    // Version 1 (two bytes per transition) is no longer read, whatever the layout behind it.
-    std::string relabeled = bytes.substr(0, bytes.size() - 4);
-    relabeled[4] = 1;
-    CHECK_FALSE(Dfa::Deserialize(WithChecksum(relabeled)).has_value());
+    // Versions 1 and 2 are no longer read, whatever the layout behind them.
+    for (char old : {'\x01', '\x02'}) {
+      std::string relabeled = bytes.substr(0, bytes.size() - 4);
+      relabeled[4] = old;
+      CHECK_FALSE(Dfa::Deserialize(WithChecksum(relabeled)).has_value());
+    }
     const std::optional<Dfa> back = Dfa::Deserialize(bytes);
     REQUIRE(back.has_value());
     CHECK(*back == dfa);
@@ -963,6 +968,14 @@ TEST_CASE("serialization round trips", "[pattern][serialize]") {
       CHECK(back->Matches(text) == dfa.Matches(text));
     }
   }
+  // A trie of secret stores (std.paths' home_secret_patterns, shortened):
+  // most transitions of a row go to one state, so rows are stored sparse.
+  const Dfa stores = CompileOk(Syntax::kRegex,
+                               "(/root|/home/[^/]+)/(\\.ssh|\\.aws|\\.azure|\\.config/gcloud|\\.gnupg|\\.kube|"
+                               "\\.docker/config\\.json|\\.netrc|\\.git-credentials|\\.npmrc|\\.pypirc)(/.*)?");
+  const std::size_t flat = 12 + 256 + (stores.StateCount() + 7) / 8 + stores.StateCount() * stores.class_count() + 4;
+  INFO(stores.Serialize().size() << " bytes, flat " << flat);
+  CHECK(stores.Serialize().size() * 3 < flat);
   const std::optional<Dfa> empty = Dfa::Deserialize(Dfa().Serialize());
   REQUIRE(empty.has_value());
   CHECK(*empty == Dfa());
@@ -1013,25 +1026,36 @@ TEST_CASE("Deserialize rejects corrupted bytes", "[pattern][serialize]") {
   SECTION("structurally valid but non-canonical tables") {
     // Two accepting states that are equivalent: not minimal.
     std::string body = "GDFA";
-    body += std::string("\x02\x00", 2);  // version
+    body += std::string("\x03\x00", 2);  // version
     body += std::string("\x01\x00", 2);  // 1 class
     body += std::string("\x03\x00", 2);  // 3 states
     body += std::string("\x01\x00", 2);  // start 1
-    body += std::string(256, '\0');
+    body += std::string("\x00\x00\xff", 3);  // one run: class 0 for all 256 bytes
     body += '\x06';  // states 1 and 2 accept
-    body += std::string("\x00\x02\x01", 3);  // one byte per transition
+    body += std::string("\x00\x00\x00\x02\x00\x01", 6);  // rows: no exceptions, common targets 0, 2, 1
     CHECK_FALSE(Dfa::Deserialize(WithChecksum(body)).has_value());
 
     // The same language in canonical form is accepted.
     std::string canonical = "GDFA";
-    canonical += std::string("\x02\x00\x01\x00\x02\x00\x01\x00", 8);
-    canonical += std::string(256, '\0');
+    canonical += std::string("\x03\x00\x01\x00\x02\x00\x01\x00", 8);
+    canonical += std::string("\x00\x00\xff", 3);
     canonical += '\x02';
-    canonical += std::string("\x00\x01", 2);
+    canonical += std::string("\x00\x00\x00\x01", 4);
     const std::optional<Dfa> everything = Dfa::Deserialize(WithChecksum(canonical));
     REQUIRE(everything.has_value());
     CHECK(everything->MatchesEverything());
     CHECK(*everything == CompileOk(Syntax::kGlob, "**"));
+
+    // The same automaton in another encoding is not: a dense row where the
+    // sparse one is not larger, a class table split into equal runs, an
+    // exception that names the common target.
+    for (const std::string& other : {
+             std::string("\x00\x00\xff\x02\xff\x00\xff\x01", 8),
+             std::string("\x01\x00\x7f\x00\x7f\x02\x00\x00\x00\x01", 10),
+             std::string("\x00\x00\xff\x02\x01\x00\x00\x00\x00\x01", 10),
+         }) {
+      CHECK_FALSE(Dfa::Deserialize(WithChecksum(canonical.substr(0, 12) + other)).has_value());
+    }
   }
 
   SECTION("random tables behind a valid header and checksum") {
@@ -1040,20 +1064,35 @@ TEST_CASE("Deserialize rejects corrupted bytes", "[pattern][serialize]") {
       const std::uint32_t classes = 1 + rng() % 3;
       const std::uint32_t states = 1 + rng() % 4;
       std::string body = "GDFA";
-      body += std::string("\x02\x00", 2);
+      body += std::string("\x03\x00", 2);
       body.push_back(static_cast<char>(classes));
       body.push_back('\0');
       body.push_back(static_cast<char>(states));
       body.push_back('\0');
       body.push_back(static_cast<char>(rng() % (states + 1)));
       body.push_back('\0');
-      for (int b = 0; b < 256; ++b) {
-        body.push_back(static_cast<char>(b < static_cast<int>(classes) ? b : rng() % (classes + 1)));
+      // Class runs: lengths that may not add up to 256, classes out of range.
+      const std::uint32_t runs = 1 + rng() % 4;
+      body.push_back(static_cast<char>(rng() % 16 == 0 ? rng() % 256 : runs - 1));
+      for (std::uint32_t r = 0; r < runs; ++r) {
+        body.push_back(static_cast<char>(r < classes ? r : rng() % (classes + 1)));
+        body.push_back(static_cast<char>(r + 1 < runs ? rng() % 128 : 255 - rng() % 3));
       }
       body.push_back(static_cast<char>(rng() % (1u << (states + 1))));
-      for (std::uint32_t t = 0; t < states * classes; ++t) {
-        const std::uint32_t next = t < classes ? 0 : rng() % (states + 1);
-        body.push_back(static_cast<char>(rng() % 64 == 0 ? next + 0x80 : next));
+      for (std::uint32_t s = 0; s < states; ++s) {
+        const auto next = [&] { return static_cast<char>(rng() % 64 == 0 ? rng() % 256 : rng() % (states + 1)); };
+        if (rng() % 2 == 0) {
+          body.push_back('\xff');  // dense
+          for (std::uint32_t c = 0; c < classes; ++c) body.push_back(next());
+        } else {
+          const std::uint32_t exceptions = rng() % 8 == 0 ? rng() % 256 : rng() % (classes + 1);
+          body.push_back(static_cast<char>(exceptions));
+          body.push_back(next());
+          for (std::uint32_t e = 0; e < exceptions && e < 4; ++e) {
+            body.push_back(static_cast<char>(rng() % (classes + 1)));
+            body.push_back(next());
+          }
+        }
       }
       CheckDeserializeIsSafe(WithChecksum(body));
     }
@@ -1063,7 +1102,7 @@ TEST_CASE("Deserialize rejects corrupted bytes", "[pattern][serialize]") {
         c = static_cast<char>(rng());
       }
       if (i % 2 == 0 && garbage.size() > 12) {
-        garbage.replace(0, 6, std::string("GDFA\x02\x00", 6));
+        garbage.replace(0, 6, std::string("GDFA\x03\x00", 6));
       }
       CheckDeserializeIsSafe(garbage);
       CheckDeserializeIsSafe(WithChecksum(garbage));
