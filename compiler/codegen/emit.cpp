@@ -124,6 +124,13 @@ constexpr std::uint64_t kDfaEverything = 1;
 constexpr std::uint64_t kDfaNothing = 2;
 // As kDfaRun, with one-byte transitions in gov.dfa.next8 (at most 256 states).
 constexpr std::uint64_t kDfaRun8 = 3;
+// At most 256 states, transitions row-displaced ("comb", as flex and yacc
+// pack their tables): per state one u32 in gov.dfa.state, its base in
+// gov.dfa.comb << 8 | its default target; the u16 entry at base + class is
+// (owner state << 8 | target), taken when its owner is the current state,
+// else the default. Slot words: mode, start, comb offset, class offset,
+// state offset, accept offset. Chosen when smaller than the flat table.
+constexpr std::uint64_t kDfaComb = 4;
 
 // The shared hash of rule-index keys: computed here at compile time and by
 // the generated gov.hash at decision time (8 bytes at a time, little-endian).
@@ -549,6 +556,8 @@ class Emitter {
           }
           if (dfa->MatchesEverything() || dfa->MatchesNothing()) {
             it->second = {dfa->MatchesEverything() ? kDfaEverything : kDfaNothing, 0, 0, 0, 0, 0};
+          } else if (std::optional<std::array<std::uint64_t, 6>> comb = AppendComb(*dfa)) {
+            it->second = *comb;
           } else {
             const bool narrow = dfa->StateCount() <= 256;
             it->second = {
@@ -570,6 +579,64 @@ class Emitter {
         SetError("internal error: node " + std::to_string(index) + " is not a constant");
         return;
     }
+  }
+
+  // Appends `dfa` in the kDfaComb form and returns its slot words, or
+  // nothing when it has more than 256 states or the comb would not be
+  // smaller than the flat u8 table.
+  std::optional<std::array<std::uint64_t, 6>> AppendComb(const pattern::Dfa& dfa) {
+    const std::size_t states = dfa.StateCount();
+    const std::size_t classes = dfa.class_count();
+    if (states > 256) return std::nullopt;
+    const std::span<const std::uint16_t> next = dfa.transitions();
+    std::vector<std::uint16_t> comb;
+    std::vector<std::uint32_t> state_words(states, 0);
+    std::vector<std::uint16_t> row_default(states, 0);
+    std::vector<std::vector<std::uint32_t>> exceptions(states);
+    for (std::size_t st = 1; st < states; ++st) {
+      std::map<std::uint16_t, std::size_t> counts;
+      for (std::size_t c = 0; c < classes; ++c) ++counts[next[st * classes + c]];
+      std::size_t most = 0;
+      for (const auto& [target, count] : counts) {
+        if (count > most) {
+          row_default[st] = target;
+          most = count;
+        }
+      }
+      for (std::size_t c = 0; c < classes; ++c) {
+        if (next[st * classes + c] != row_default[st]) exceptions[st].push_back(static_cast<std::uint32_t>(c));
+      }
+    }
+    // First fit: the lowest base whose entries for the state's exceptions
+    // are free (entry 0 is free: state 0, the dead state, is never looked
+    // up, so no state owns 0).
+    for (std::size_t st = 1; st < states; ++st) {
+      std::size_t base = 0;
+      for (;; ++base) {
+        bool fits = true;
+        for (std::uint32_t c : exceptions[st]) {
+          if (base + c < comb.size() && comb[base + c] != 0) {
+            fits = false;
+            break;
+          }
+        }
+        if (fits) break;
+      }
+      if (comb.size() < base + classes) comb.resize(base + classes, 0);
+      for (std::uint32_t c : exceptions[st]) {
+        comb[base + c] = static_cast<std::uint16_t>(st << 8 | next[st * classes + c]);
+      }
+      state_words[st] = static_cast<std::uint32_t>(base << 8 | row_default[st]);
+    }
+    if (4 * states + 2 * comb.size() >= states * classes) return std::nullopt;
+    std::array<std::uint64_t, 6> words = {kDfaComb,          static_cast<std::uint64_t>(dfa.start_state()),
+                                          dfa_comb_.size(),  dfa_class_.size(),
+                                          dfa_state_.size(), dfa_accept_.size()};
+    dfa_comb_.insert(dfa_comb_.end(), comb.begin(), comb.end());
+    dfa_state_.insert(dfa_state_.end(), state_words.begin(), state_words.end());
+    dfa_class_.insert(dfa_class_.end(), dfa.byte_class().begin(), dfa.byte_class().end());
+    dfa_accept_.insert(dfa_accept_.end(), dfa.accepting().begin(), dfa.accepting().end());
+    return words;
   }
 
   // A private constant array of `items` (never empty: one zero element is
@@ -655,6 +722,8 @@ class Emitter {
     dfa_class_global_ = DataBlob(dfa_class_, "gov.dfa.class");
     dfa_next_global_ = DataBlob(dfa_next_, "gov.dfa.next");
     dfa_next8_global_ = DataBlob(dfa_next8_, "gov.dfa.next8");
+    dfa_comb_global_ = DataBlob(dfa_comb_, "gov.dfa.comb");
+    dfa_state_global_ = DataBlob(dfa_state_, "gov.dfa.state");
     dfa_accept_global_ = DataBlob(dfa_accept_, "gov.dfa.accept");
   }
 
@@ -1045,6 +1114,34 @@ class Emitter {
       Value* accept_table = b_.CreateInBoundsGEP(i8_, dfa_accept_global_, word(5));
       llvm::AllocaInst* state = b_.CreateAlloca(i64_);
       b_.CreateStore(word(1), state);
+      // The comb form's loop (kDfaComb; its class table is word 3).
+      BasicBlock* comb = NewBlock("dfa.comb");
+      BasicBlock* flat = NewBlock("dfa.flat");
+      b_.CreateCondBr(b_.CreateICmpEQ(mode, b_.getInt64(kDfaComb)), comb, flat);
+      b_.SetInsertPoint(comb);
+      {
+        Value* entries = b_.CreateInBoundsGEP(i16_, dfa_comb_global_, word(2));
+        Value* comb_classes = b_.CreateInBoundsGEP(i8_, dfa_class_global_, word(3));
+        Value* state_table = b_.CreateInBoundsGEP(i32_, dfa_state_global_, word(4));
+        CountedLoop(f->getArg(1), [&](Value* i) {
+          Value* current = b_.CreateLoad(i64_, state);
+          Value* byte = b_.CreateZExt(b_.CreateLoad(i8_, BytePtr(f->getArg(0), i)), i64_);
+          Value* cls = b_.CreateZExt(b_.CreateLoad(i8_, b_.CreateInBoundsGEP(i8_, comb_classes, byte)), i64_);
+          Value* packed = b_.CreateZExt(b_.CreateLoad(i32_, b_.CreateInBoundsGEP(i32_, state_table, current)), i64_);
+          Value* base = b_.CreateLShr(packed, b_.getInt64(8));
+          Value* entry =
+              b_.CreateZExt(b_.CreateLoad(i16_, b_.CreateInBoundsGEP(i16_, entries, b_.CreateAdd(base, cls))), i64_);
+          Value* owned = b_.CreateICmpEQ(b_.CreateLShr(entry, b_.getInt64(8)), current);
+          Value* target =
+              b_.CreateSelect(owned, b_.CreateAnd(entry, b_.getInt64(0xff)), b_.CreateAnd(packed, b_.getInt64(0xff)));
+          // State 0 is the dead state: no suffix can be accepted.
+          ReturnIf(b_.CreateICmpEQ(target, b_.getInt64(0)), b_.getFalse());
+          b_.CreateStore(target, state);
+        });
+        Value* accepts = b_.CreateLoad(i8_, b_.CreateInBoundsGEP(i8_, accept_table, b_.CreateLoad(i64_, state)));
+        b_.CreateRet(b_.CreateICmpNE(accepts, b_.getInt8(0)));
+      }
+      b_.SetInsertPoint(flat);
       // One loop per transition width (kDfaRun8: u8, kDfaRun: u16).
       BasicBlock* narrow = NewBlock("dfa8");
       BasicBlock* wide = NewBlock("dfa16");
@@ -2402,6 +2499,8 @@ class Emitter {
   std::vector<std::uint8_t> dfa_class_;
   std::vector<std::uint16_t> dfa_next_;
   std::vector<std::uint8_t> dfa_next8_;
+  std::vector<std::uint16_t> dfa_comb_;
+  std::vector<std::uint32_t> dfa_state_;
   std::vector<std::uint8_t> dfa_accept_;
   std::map<std::pair<bool, std::uint32_t>, std::array<std::uint64_t, 4>> list_words_;
   std::map<std::uint32_t, std::array<std::uint64_t, 3>> map_words_;
@@ -2423,6 +2522,8 @@ class Emitter {
   llvm::GlobalVariable* dfa_class_global_ = nullptr;
   llvm::GlobalVariable* dfa_next_global_ = nullptr;
   llvm::GlobalVariable* dfa_next8_global_ = nullptr;
+  llvm::GlobalVariable* dfa_comb_global_ = nullptr;
+  llvm::GlobalVariable* dfa_state_global_ = nullptr;
   llvm::GlobalVariable* dfa_accept_global_ = nullptr;
 };
 
