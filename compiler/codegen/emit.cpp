@@ -78,6 +78,8 @@ constexpr std::uint32_t kOutlinedUse = 0x80000000;
 // conditions (expanded to trees) and whose own code has at least this many
 // nodes is emitted once, as a function of its own (see PlanOutlining).
 constexpr std::uint64_t kOutlineMinNodes = 6;
+// Where tree sizes and occurrence counts stop growing (no overflow).
+constexpr std::uint64_t kSaturate = std::uint64_t{1} << 40;
 
 // The value of one node in generated code. `present` is an i1 (constant true
 // for nodes that are never absent). Components by kind:
@@ -338,7 +340,6 @@ class Emitter {
   // still evaluated).
   void PlanStructures() {
     const std::size_t count = p_.nodes.size();
-    constexpr std::uint64_t kSaturate = std::uint64_t{1} << 40;
     std::map<std::vector<std::uint64_t>, std::uint32_t> ids;
     std::vector<int> depth(count, 0);
     structure_.assign(count, 0);
@@ -386,10 +387,12 @@ class Emitter {
       }
       walked = std::min(kSaturate, walked + tree_nodes_[rule.condition]);
     }
-    if (walked > walk_budget_) {
-      SetError("the policy's rule conditions expand to more than " + std::to_string(walk_budget_) +
-               " expression nodes in total");
-    }
+    if (walked > walk_budget_) SetWalkBudgetError();
+  }
+
+  void SetWalkBudgetError() {
+    SetError("the policy's rule conditions expand to more than " + std::to_string(walk_budget_) +
+             " expression nodes in total");
   }
 
   void PlanShapes() {
@@ -405,7 +408,6 @@ class Emitter {
 
   void PlanOutlining() {
     const std::size_t count = p_.nodes.size();
-    constexpr std::uint64_t kSaturate = std::uint64_t{1} << 40;
     // Occurrences of each node in the trees of the shape functions.
     std::vector<std::uint64_t> occurrences(count, 0);
     for (const Shape& shape : shapes_) {
@@ -447,8 +449,7 @@ class Emitter {
   void AppendSlots(std::uint32_t index, std::uint32_t expand, std::vector<std::uint32_t>& slots) {
     if (!error_.empty()) return;
     if (++laid_out_ > walk_budget_) {
-      SetError("the policy's rule conditions expand to more than " + std::to_string(walk_budget_) +
-               " expression nodes in total");
+      SetWalkBudgetError();
       return;
     }
     const ir::Node& n = p_.nodes[index];
@@ -594,15 +595,7 @@ class Emitter {
     std::vector<std::uint16_t> row_default(states, 0);
     std::vector<std::vector<std::uint32_t>> exceptions(states);
     for (std::size_t st = 1; st < states; ++st) {
-      std::map<std::uint16_t, std::size_t> counts;
-      for (std::size_t c = 0; c < classes; ++c) ++counts[next[st * classes + c]];
-      std::size_t most = 0;
-      for (const auto& [target, count] : counts) {
-        if (count > most) {
-          row_default[st] = target;
-          most = count;
-        }
-      }
+      row_default[st] = dfa.CommonTarget(st);
       for (std::size_t c = 0; c < classes; ++c) {
         if (next[st * classes + c] != row_default[st]) exceptions[st].push_back(static_cast<std::uint32_t>(c));
       }

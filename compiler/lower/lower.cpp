@@ -1195,75 +1195,61 @@ class Lowerer {
     const Value* pattern_value = Folded(*binary.rhs);
     if (pattern_value == nullptr || text.tag != Val::Tag::kNode)
       return Unsupported(expr, "a pattern that is not constant");
-    bool is_regex = pattern_value->kind == TypeKind::kRegex;
-    const std::vector<std::uint32_t>* patterns = PatternsOf(is_regex, pattern_value->text);
-    if (patterns == nullptr) return Unsupported(expr, "a pattern that does not compile");
-    if (patterns->size() > 1 && RepeatableText(text.node)) {
+    const bool is_regex = pattern_value->kind == TypeKind::kRegex;
+    const PatternForms* forms = FormsOf(is_regex, pattern_value->text);
+    if (forms == nullptr) return Unsupported(expr, "a pattern that does not compile");
+    if (!forms->alternatives.empty() && RepeatableText(text.node)) {
       std::vector<std::uint32_t> parts;
-      for (std::uint32_t index : *patterns)
+      for (std::uint32_t index : forms->alternatives)
         parts.push_back(Add(Op::kMatches, Kind::kBool, false, text.node, kNo, kNo, index));
       return Val::Node(Or(parts));
     }
-    const std::optional<std::uint32_t> whole = PatternIndex(is_regex, pattern_value->text);
-    if (!whole) return Unsupported(expr, "a pattern that does not compile");
-    return Val::Node(Add(Op::kMatches, Kind::kBool, false, text.node, kNo, kNo, *whole));
+    const std::uint32_t whole = PooledPattern(is_regex, pattern_value->text, forms->whole);
+    return Val::Node(Add(Op::kMatches, Kind::kBool, false, text.node, kNo, kNo, whole));
   }
 
-  // The pool index of pattern `source`, compiled once.
-  std::optional<std::uint32_t> PatternIndex(bool is_regex, const std::string& source) {
-    auto key = std::make_pair(is_regex, source);
-    if (auto it = pattern_index_.find(key); it != pattern_index_.end()) return it->second;
-    pattern::CompileResult compiled =
-        pattern::Compile(is_regex ? pattern::Syntax::kRegex : pattern::Syntax::kGlob, source);
-    if (!compiled.dfa) return std::nullopt;
-    std::uint32_t index = b_.Pattern(is_regex, source, compiled.dfa->Serialize());
-    pattern_index_.emplace(key, index);
-    return index;
-  }
+  // A pattern compiled once: its automaton's bytes, and the pool indices of
+  // its top-level alternatives when they are to be matched apart (together
+  // less than half the whole's size), else none.
+  struct PatternForms {
+    std::string whole;
+    std::vector<std::uint32_t> alternatives;
+  };
 
-  // The automata that match `source`: its top-level alternatives' when
-  // together they are less than half the size of the whole's (the whole is
-  // then not added to the pool unless a text needs it), else the whole's.
-  // Null when a pattern does not compile.
-  const std::vector<std::uint32_t>* PatternsOf(bool is_regex, const std::string& source) {
+  // The forms of pattern `source`; null when it does not compile. Only the
+  // alternatives go into the pool here; the whole goes in when a text needs
+  // it (PooledPattern).
+  const PatternForms* FormsOf(bool is_regex, const std::string& source) {
     auto key = std::make_pair(is_regex, source);
-    if (auto it = pattern_split_.find(key); it != pattern_split_.end()) return &it->second;
+    if (auto it = pattern_forms_.find(key); it != pattern_forms_.end()) return &it->second;
     const pattern::Syntax syntax = is_regex ? pattern::Syntax::kRegex : pattern::Syntax::kGlob;
-    std::vector<std::string> alternatives = pattern::TopLevelAlternatives(syntax, source);
-    std::vector<std::uint32_t> chosen;
+    pattern::CompileResult whole = pattern::Compile(syntax, source);
+    if (!whole.dfa) return nullptr;
+    PatternForms forms{whole.dfa->Serialize(), {}};
+    const std::vector<std::string> alternatives = pattern::TopLevelAlternatives(syntax, source);
     if (alternatives.size() > 1) {
-      pattern::CompileResult whole = pattern::Compile(syntax, source);
-      if (!whole.dfa) return nullptr;
-      std::string whole_bytes = whole.dfa->Serialize();
       std::vector<std::string> parts;
       std::size_t parts_size = 0;
       for (const std::string& alternative : alternatives) {
         pattern::CompileResult part = pattern::Compile(syntax, alternative);
-        if (!part.dfa) {
-          parts.clear();
-          break;
-        }
+        if (!part.dfa) break;
         parts.push_back(part.dfa->Serialize());
         parts_size += parts.back().size();
       }
-      if (!parts.empty() && 2 * parts_size < whole_bytes.size()) {
+      if (parts.size() == alternatives.size() && 2 * parts_size < forms.whole.size()) {
         for (std::size_t k = 0; k < parts.size(); ++k) {
-          auto part_key = std::make_pair(is_regex, alternatives[k]);
-          auto it = pattern_index_.find(part_key);
-          chosen.push_back(it != pattern_index_.end() ? it->second : b_.Pattern(is_regex, alternatives[k], parts[k]));
-          pattern_index_.emplace(part_key, chosen.back());
+          forms.alternatives.push_back(PooledPattern(is_regex, alternatives[k], parts[k]));
         }
-      } else {
-        auto it = pattern_index_.find(key);
-        chosen.push_back(it != pattern_index_.end() ? it->second : b_.Pattern(is_regex, source, whole_bytes));
-        pattern_index_.emplace(key, chosen.back());
       }
-    } else {
-      const std::optional<std::uint32_t> index = PatternIndex(is_regex, source);
-      if (!index) return nullptr;
-      chosen.push_back(*index);
     }
-    return &pattern_split_.emplace(key, std::move(chosen)).first->second;
+    return &pattern_forms_.emplace(key, std::move(forms)).first->second;
+  }
+
+  // The pool index of pattern `source` with automaton `dfa`, added once.
+  std::uint32_t PooledPattern(bool is_regex, const std::string& source, const std::string& dfa) {
+    auto [it, fresh] = pattern_index_.try_emplace(std::make_pair(is_regex, source), 0);
+    if (fresh) it->second = b_.Pattern(is_regex, source, dfa);
+    return it->second;
   }
 
   // True when evaluating node `index` takes no scratch and cannot fail, so
@@ -1704,7 +1690,7 @@ class Lowerer {
   std::vector<std::vector<std::int8_t>> taint_;
   std::map<std::tuple<int, const ast::DefDecl*, std::vector<std::uint32_t>>, Val> calls_;
   std::map<std::pair<bool, std::string>, std::uint32_t> pattern_index_;
-  std::map<std::pair<bool, std::string>, std::vector<std::uint32_t>> pattern_split_;
+  std::map<std::pair<bool, std::string>, PatternForms> pattern_forms_;
   std::unordered_map<const Value*, Val> const_cache_;
 };
 

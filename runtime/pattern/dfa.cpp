@@ -354,22 +354,13 @@ std::string Dfa::Serialize() const {
       internal::AppendU16(&out, next);
     }
   };
-  // Rows: the most frequent target (the smallest on a tie) and the classes
-  // that go elsewhere, ascending; or the whole row when that is not larger.
-  std::map<std::uint16_t, std::size_t> counts;
+  // Rows: the common target and the classes that go elsewhere, ascending;
+  // or the whole row when that is not larger.
   for (std::size_t s = 0; s < states; ++s) {
     const std::uint16_t* row = &transitions_[s * class_count_];
-    counts.clear();
-    for (std::size_t c = 0; c < class_count_; ++c) ++counts[row[c]];
-    std::uint16_t common = 0;
-    std::size_t most = 0;
-    for (const auto& [target, count] : counts) {
-      if (count > most) {
-        common = target;
-        most = count;
-      }
-    }
-    const std::size_t exceptions = class_count_ - most;
+    const std::uint16_t common = CommonTarget(s);
+    const auto exceptions =
+        static_cast<std::size_t>(std::count_if(row, row + class_count_, [&](std::uint16_t t) { return t != common; }));
     if (exceptions < internal::kDenseRow && width + exceptions * (1 + width) <= class_count_ * width) {
       out.push_back(static_cast<char>(exceptions));
       append_state(common);
@@ -385,6 +376,21 @@ std::string Dfa::Serialize() const {
   }
   internal::AppendU32(&out, internal::Fnv1a32(out));
   return out;
+}
+
+std::uint16_t Dfa::CommonTarget(std::size_t state) const {
+  const std::uint16_t* row = &transitions_[state * class_count_];
+  std::map<std::uint16_t, std::size_t> counts;
+  for (std::size_t c = 0; c < class_count_; ++c) ++counts[row[c]];
+  std::uint16_t common = 0;
+  std::size_t most = 0;
+  for (const auto& [target, count] : counts) {
+    if (count > most) {
+      common = target;
+      most = count;
+    }
+  }
+  return common;
 }
 
 std::size_t Dfa::TransitionBytes(std::size_t state_count) noexcept {

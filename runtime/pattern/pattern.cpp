@@ -241,19 +241,26 @@ PatternError WholePatternError(std::string_view source, std::string message) {
   return PatternError{0, source.size(), std::move(message)};
 }
 
+// The offset of the first byte of `source` that does not start a valid
+// UTF-8 sequence, if any.
+std::optional<std::size_t> FirstInvalidUtf8(std::string_view source) {
+  for (std::size_t pos = 0; pos < source.size();) {
+    std::uint32_t cp = 0;
+    const std::size_t length = internal::DecodeUtf8(source, pos, &cp);
+    if (length == 0) return pos;
+    pos += length;
+  }
+  return std::nullopt;
+}
+
 CompileResult CompileImpl(Syntax syntax, std::string_view source) {
   if (source.size() > kMaxSourceBytes) {
     return {std::nullopt, PatternError{kMaxSourceBytes, source.size() - kMaxSourceBytes,
                                        "pattern is too long: " + std::to_string(source.size()) +
                                            " bytes, the limit is " + std::to_string(kMaxSourceBytes)}};
   }
-  for (std::size_t pos = 0; pos < source.size();) {
-    std::uint32_t cp = 0;
-    const std::size_t length = internal::DecodeUtf8(source, pos, &cp);
-    if (length == 0) {
-      return {std::nullopt, PatternError{pos, 1, "pattern is not valid UTF-8"}};
-    }
-    pos += length;
+  if (const std::optional<std::size_t> bad = FirstInvalidUtf8(source)) {
+    return {std::nullopt, PatternError{*bad, 1, "pattern is not valid UTF-8"}};
   }
 
   internal::Ast ast;
@@ -286,12 +293,8 @@ CompileResult CompileImpl(Syntax syntax, std::string_view source) {
 }  // namespace
 
 std::vector<std::string> TopLevelAlternatives(Syntax syntax, std::string_view source) {
-  if (syntax == Syntax::kGlob || source.size() > kMaxSourceBytes) return {std::string(source)};
-  for (std::size_t pos = 0; pos < source.size();) {
-    std::uint32_t cp = 0;
-    const std::size_t length = internal::DecodeUtf8(source, pos, &cp);
-    if (length == 0) return {std::string(source)};
-    pos += length;
+  if (syntax == Syntax::kGlob || source.size() > kMaxSourceBytes || FirstInvalidUtf8(source)) {
+    return {std::string(source)};
   }
   return internal::RegexAlternatives(source);
 }

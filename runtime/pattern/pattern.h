@@ -108,6 +108,9 @@ class Dfa {
   std::span<const std::uint16_t> transitions() const noexcept { return transitions_; }
   // Per-state accepting flag (0 or 1), StateCount() entries.
   std::span<const std::uint8_t> accepting() const noexcept { return accepting_; }
+  // The most frequent target of `state`'s row (the smallest on a tie): the
+  // serialized form's common target, and native code's comb default.
+  std::uint16_t CommonTarget(std::size_t state) const;
   // The state matching starts in; equals dead_state() if MatchesNothing().
   std::size_t start_state() const noexcept { return start_; }
   // The non-accepting sink state; always 0.
