@@ -942,6 +942,18 @@ RuleTrace TraceRule(const PreparedPolicy& prepared, const gov_request& request, 
   return trace;
 }
 
+std::uint32_t EvaluateBool(const PreparedPolicy& prepared, const gov_request& request, std::uint32_t node,
+                           bool& value) {
+  value = false;
+  const ir::Policy& policy = prepared.policy();
+  if (node >= policy.nodes.size() || policy.nodes[node].kind != ir::Kind::kBool || !RequestIsValid(policy, request)) {
+    return GOV_ERR_INTERNAL;
+  }
+  std::unique_ptr<char[]> scratch(new char[kScratchBytes]);
+  Evaluator evaluator(prepared, request, scratch.get());
+  return evaluator.EvalBool(node, value);
+}
+
 bool SameDecision(const gov_decision& a, const gov_decision& b) {
   if (a.verdict != b.verdict || a.error != b.error || a.error_rule != b.error_rule || a.rule_count != b.rule_count ||
       a.deciding_count != b.deciding_count || a.timeout_ms != b.timeout_ms || a.memory_bytes != b.memory_bytes ||

@@ -76,6 +76,13 @@ struct RuleTrace {
 // For explanations only; Decide alone defines decisions.
 RuleTrace TraceRule(const PreparedPolicy& prepared, const gov_request& request, std::uint32_t rule_id);
 
+// Evaluates Bool node `node` on `request` with an empty scratch arena, as a
+// rule condition is evaluated; a node reading a quantifier variable errs
+// (GOV_ERR_INTERNAL), as does a node that is not Bool. For analyses (govc
+// diff learns what tests it does not model were for a request); Decide
+// alone defines decisions.
+std::uint32_t EvaluateBool(const PreparedPolicy& prepared, const gov_request& request, std::uint32_t node, bool& value);
+
 // Knobs for tests; the defaults are what every product path uses.
 struct DecideOptions {
   // Skip rules whose index excludes the request (results are identical

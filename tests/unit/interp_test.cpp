@@ -1261,5 +1261,32 @@ TEST_CASE("interp: examples/agent.gov lowered by hand", "[interp]") {
   CHECK(by(exec({"/usr/bin/curl", "example.com"})) == "deny: no rule allows");
 }
 
+TEST_CASE("interp: EvaluateBool evaluates a closed node as a rule condition would, and refuses free variables",
+          "[interp]") {
+  Builder b;
+  const std::uint32_t is_git = b.Eq(b.Get(Field::kProgramName), b.Str("git"));
+  const std::uint32_t element = b.Local(0, Kind::kStr);
+  const std::uint32_t body = b.Eq(element, b.Str("status"));
+  const std::uint32_t any = b.Quant(Op::kAny, b.Get(Field::kArgs), 0, body);
+  const std::uint32_t both = b.And({is_git, any});
+  b.Rule("r", Verdict::kAllow, both);
+  PreparedPolicy prepared = Prepare(b.policy);
+  request::Request r = GitStatus();
+  request::RequestView view(r);
+  bool value = false;
+  CHECK(EvaluateBool(prepared, view.get(), both, value) == GOV_OK);
+  CHECK(value == TraceRule(prepared, view.get(), 0).matched);
+  CHECK(value);
+  r.args = {"log"};
+  request::RequestView other(r);
+  CHECK(EvaluateBool(prepared, other.get(), any, value) == GOV_OK);
+  CHECK_FALSE(value);
+  // The quantifier's body reads its variable: not evaluable on its own.
+  CHECK(EvaluateBool(prepared, view.get(), body, value) == GOV_ERR_INTERNAL);
+  // Not a Bool node, or out of range.
+  CHECK(EvaluateBool(prepared, view.get(), element, value) == GOV_ERR_INTERNAL);
+  CHECK(EvaluateBool(prepared, view.get(), 100000, value) == GOV_ERR_INTERNAL);
+}
+
 }  // namespace
 }  // namespace gov::interp
