@@ -17,6 +17,7 @@ PACKAGES=(
   libsodium-dev libseccomp-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
   catch2
+  libz3-dev   # govc diff's solver (docs/diff.md)
   clang-14 libclang-rt-14-dev
   libbpf-dev bpftool libelf-dev zlib1g-dev   # the kernel session mechanism (BPF, runtime/session/bpf)
   git make   # the demo's agent session (and its test) runs them under govrun

@@ -292,6 +292,23 @@ int Main(int argc, char** argv) {
       "Examples:\n  govc eval examples/agent.gov --request req.json\n"
       "  govc eval --bundle agent.govb --trust ops.pub --request req.json --format json\n");
 
+  DiffArgs diff_args;
+  CLI::App* diff = app.add_subcommand(
+      "diff", "Find the requests two versions of a policy decide differently, with an example of each (docs/diff.md)");
+  diff->add_option("old", diff_args.old_policy, "The policy before the change (a .gov file, or a .govb bundle)")
+      ->required();
+  diff->add_option("new", diff_args.new_policy, "The policy after the change")->required();
+  diff->add_option("--trust", diff_args.trusted_keys, "Public key trusted to sign bundles (repeatable)");
+  diff->add_option("--format", diff_args.format, "Output format")->check(CLI::IsMember({"text", "json", "markdown"}));
+  diff->add_option("--max-classes", diff_args.max_classes, "Stop after this many classes of differences")
+      ->check(CLI::Range(1, 100000));
+  diff->footer(
+      "Exit status: 0 no request is decided differently (proved), 1 differences listed (the list is proved\n"
+      "complete), 3 the list is not proved complete (tests the model leaves to the interpreter, or a\n"
+      "budget reached), 2 tool failure.\n"
+      "Examples:\n  govc diff main.gov agent.gov\n  govc diff --format markdown old.gov new.gov > comment.md\n"
+      "  govc diff --trust ops.pub deployed.govb agent.gov\n");
+
   BenchArgs bench_args;
   CLI::App* bench =
       app.add_subcommand("bench", "Measure a policy: build, bundle size, load as govrun loads, decisions of requests");
@@ -403,6 +420,7 @@ int Main(int argc, char** argv) {
     }
     if (eval->parsed()) return RunEval(eval_args);
     if (bench->parsed()) return RunBenchCommand(bench_args);
+    if (diff->parsed()) return RunDiff(diff_args);
     if (test->parsed()) return RunTest(test_args);
     if (fmt_cmd->parsed()) return RunFmt(paths, fmt_check, fmt_stdout);
     if (lint_cmd->parsed()) return RunLint(paths, lint_format, lint_config);

@@ -22,6 +22,7 @@
 #include "compiler/driver/bench.h"
 #include "compiler/driver/build.h"
 #include "compiler/driver/decider.h"
+#include "compiler/driver/diff.h"
 #include "compiler/driver/driver.h"
 #include "compiler/driver/test_runner.h"
 #include "compiler/lower/cost.h"
@@ -590,6 +591,58 @@ ErrorOr<nlohmann::json> CostJson(const std::vector<std::string>& paths) {
                      {"rules", std::move(rules)}});
   }
   return costs;
+}
+
+namespace {
+
+// A lowered policy from a source file (compiled here) or a verified bundle.
+ErrorOr<ir::Policy> PolicyForDiff(const std::string& path, const std::vector<std::string>& trusted_keys, bool& ok) {
+  ok = true;
+  if (path.size() > 5 && path.compare(path.size() - 5, 5, ".govb") == 0) {
+    if (trusted_keys.empty())
+      return Error{path + ": a bundle needs at least one --trust KEY.pub to verify its signature"};
+    std::vector<crypto::PublicKey> trusted;
+    for (const std::string& key_path : trusted_keys) {
+      GOV_ASSIGN_OR_RETURN(crypto::PublicKey key, crypto::ReadPublicKeyFile(key_path));
+      trusted.push_back(key);
+    }
+    bundle::LoadOptions options;
+    options.allow_native = false;
+    ErrorOr<bundle::LoadedPolicy> loaded = bundle::LoadBundleFile(path, trusted, options);
+    if (!loaded.ok()) return Error{fmt::format("{}: {}", path, loaded.error().message)};
+    return loaded.value().policy();
+  }
+  GOV_ASSIGN_OR_RETURN(driver::LoweredPolicy lowered, LowerAndReport(path, ok));
+  return std::move(lowered.policy);
+}
+
+}  // namespace
+
+int RunDiff(const DiffArgs& args) {
+  bool old_ok = true;
+  bool new_ok = true;
+  ErrorOr<ir::Policy> old_policy = PolicyForDiff(args.old_policy, args.trusted_keys, old_ok);
+  if (!old_policy.ok()) return ToolFailure(old_policy.error().message);
+  ErrorOr<ir::Policy> new_policy = PolicyForDiff(args.new_policy, args.trusted_keys, new_ok);
+  if (!new_policy.ok()) return ToolFailure(new_policy.error().message);
+  if (!old_ok || !new_ok) return kExitFindings;
+  driver::DiffOptions options;
+  options.max_classes = args.max_classes;
+  ErrorOr<driver::DiffReport> report = Error{""};
+  driver::RunWithLargeStack([&] { report = driver::DiffPolicies(old_policy.value(), new_policy.value(), options); });
+  if (!report.ok()) return ToolFailure(report.error().message);
+  const driver::DiffReport& r = report.value();
+  if (args.format == "json") {
+    std::string text = driver::DiffJson(r, old_policy.value(), new_policy.value())
+                           .dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::printf("%s\n", text.c_str());
+  } else if (args.format == "markdown") {
+    std::fputs(driver::DiffMarkdown(r, old_policy.value(), new_policy.value()).c_str(), stdout);
+  } else {
+    std::fputs(driver::DiffText(r, old_policy.value(), new_policy.value()).c_str(), stdout);
+  }
+  if (!r.proved) return kExitDiffIncomplete;
+  return r.classes.empty() ? kExitOk : kExitFindings;
 }
 
 }  // namespace gov::cli

@@ -76,6 +76,18 @@ struct TestArgs {
 // govc test PATH…: runs every test case.
 int RunTest(const TestArgs& args);
 
+struct DiffArgs {
+  std::string old_policy;  // a policy file or a signed bundle (.govb)
+  std::string new_policy;
+  std::vector<std::string> trusted_keys;  // for bundles
+  std::string format = "text";            // text, json or markdown
+  std::size_t max_classes = 100;
+};
+// The exit status of govc diff when the list is not proved complete.
+inline constexpr int kExitDiffIncomplete = 3;
+// govc diff OLD NEW: the requests decided differently (docs/diff.md).
+int RunDiff(const DiffArgs& args);
+
 // govc check --cost: prints each policy's static worst-case decision cost.
 int RunCost(const std::vector<std::string>& paths);
 

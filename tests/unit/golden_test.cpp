@@ -4,7 +4,8 @@
 // (with `NAME.toml` as --config when present), `fmt` runs `govc fmt --stdout`,
 // `test` runs `govc test` (with the options in `NAME.args` when present;
 // stdout too), `eval` runs `govc eval NAME.gov
-// --request NAME.json` (stdout too) and `cost` runs `govc check --cost`.
+// --request NAME.json` (stdout too), `cost` runs `govc check --cost` and
+// `diff` runs `govc diff NAME.old NAME.gov` (stdout too).
 // Refresh expectations with GOV_UPDATE_GOLDEN=1 (then review the diff).
 #include <sys/wait.h>
 
@@ -72,6 +73,10 @@ void CheckGolden(const std::string& suite, const fs::path& input) {
     command = "'" GOV_GOVC "' eval " + relative + " --request " + Relative(request);
   } else if (suite == "cost") {
     command = "'" GOV_GOVC "' check --cost " + relative;
+  } else if (suite == "diff") {
+    fs::path before = input;
+    before.replace_extension(".old");
+    command = "'" GOV_GOVC "' diff " + Relative(before) + " " + relative;
   } else {
     command = "'" GOV_GOVC "' fmt --stdout " + relative;
   }
@@ -132,6 +137,16 @@ TEST_CASE("golden: govc check --cost bounds", "[golden]") {
   REQUIRE(!cases.empty());
   for (const fs::path& input : cases) {
     SECTION(input.filename().string()) { CheckGolden("cost", input); }
+  }
+}
+
+TEST_CASE("golden: govc diff reports", "[golden]") {
+  auto cases = Cases("diff");
+  REQUIRE(!cases.empty());
+  for (const fs::path& input : cases) {
+    SECTION(input.filename().string()) {
+      CheckGolden("diff", input);
+    }
   }
 }
 

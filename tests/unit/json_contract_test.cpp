@@ -196,6 +196,36 @@ TEST_CASE("govc lint --format json: the same document as check", "[json_contract
   ExpectValidJson("govc-check.schema.json", lint.stdout_text);
 }
 
+TEST_CASE("govc diff --format json: classes with example requests, and why a report is unproved", "[json_contract]") {
+  const std::string schema = "govc-diff.schema.json";
+  const Outcome proved = RunCommand(
+      "'" GOV_GOVC "' diff --format json tests/golden/diff/agent_change.old tests/golden/diff/agent_change.gov");
+  CHECK(proved.status == 1);
+  const json report = ParseOneJson(proved.stdout_text);
+  CHECK(report.at("proved") == true);
+  REQUIRE(report.at("classes").size() == 3);
+  ExpectValidJson(schema, proved.stdout_text);
+  // Each example is a request govc eval reads.
+  ExpectValidJson("gov-request.schema.json", report.at("classes").at(0).at("request").dump());
+
+  const Outcome unproved = RunCommand("'" GOV_GOVC "' diff --format json examples/agent.gov examples/agent.gov");
+  CHECK(unproved.status == 3);
+  const json open = ParseOneJson(unproved.stdout_text);
+  CHECK(open.at("proved") == false);
+  CHECK(open.at("opaque_tests").get<int>() > 0);
+  ExpectValidJson(schema, unproved.stdout_text);
+
+  json mutated = report;
+  mutated["version"] = 2;
+  ExpectInvalidJson(schema, mutated, "version 2");
+  mutated = report;
+  mutated["classes"][0]["old"]["verdict"] = "maybe";
+  ExpectInvalidJson(schema, mutated, "an unknown verdict");
+  mutated = report;
+  mutated["classes"][0].erase("request");
+  ExpectInvalidJson(schema, mutated, "a class without its example");
+}
+
 TEST_CASE("govc bench --format json: a policy's tests or a bundle with a requests file, measured", "[json_contract]") {
   const std::string schema = "govc-bench.schema.json";
   const Outcome source = RunCommand("'" GOV_GOVC "' bench --rounds 3 --format json examples/ci-deploy.gov");
