@@ -2,7 +2,7 @@
 # files each takes (`.gov` policies, `.toml`, `.govb`, keys, `.json` requests).
 # tests/packaging/completion_test.sh checks it against `govc --help`.
 
-set -l subcommands check fmt lint keygen build eval bench test lsp help
+set -l subcommands check fmt lint keygen build eval bench diff test lsp help
 # Files with these extensions, and folders.
 function __govc_files
     for extension in $argv
@@ -20,15 +20,17 @@ complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a keygen -d 
 complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a build -d 'Compile a policy to a signed bundle'
 complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a eval -d 'Decide one request'
 complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a bench -d 'Measure a policy'
+complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a diff -d 'Requests two versions of a policy decide differently'
 complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a test -d 'Run every test block'
 complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a lsp -d 'Run the language server for editors'
 complete -c govc -n "not __fish_seen_subcommand_from $subcommands" -a help -d 'Print the help of a subcommand'
-complete -c govc -n "__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from check fmt lint keygen build eval bench test lsp" -a 'check fmt lint keygen build eval bench test lsp'
+complete -c govc -n "__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from check fmt lint keygen build eval bench diff test lsp" -a 'check fmt lint keygen build eval bench diff test lsp'
 complete -c govc -l color -x -a 'auto always never' -d 'Colour diagnostics'
 complete -c govc -n "__fish_seen_subcommand_from lsp" -l stdio -d 'Talk over stdin/stdout'
 
 # Policy files and folders for every subcommand but keygen.
 complete -c govc -n "__fish_seen_subcommand_from check fmt lint build eval bench test" -a '(__govc_files gov)'
+complete -c govc -n "__fish_seen_subcommand_from diff" -a '(__govc_files gov govb)'
 complete -c govc -n "__fish_seen_subcommand_from keygen" -F
 
 complete -c govc -n "__fish_seen_subcommand_from check eval bench" -l format -x -a 'text json' -d 'Output format'
@@ -51,6 +53,9 @@ complete -c govc -n "__fish_seen_subcommand_from eval bench" -l trust -r -a '(__
 complete -c govc -n "__fish_seen_subcommand_from eval" -l request -r -a '(__govc_files json)' -d 'The request, as JSON'
 complete -c govc -n "__fish_seen_subcommand_from bench" -l requests -r -a '(__govc_files jsonl)' -d 'Requests to decide, one per line'
 complete -c govc -n "__fish_seen_subcommand_from bench" -l rounds -x -d 'Timed batches of decisions'
+complete -c govc -n "__fish_seen_subcommand_from diff" -l trust -r -a '(__govc_files pub pem)' -d 'Public key trusted to sign bundles'
+complete -c govc -n "__fish_seen_subcommand_from diff" -l format -x -a 'text json markdown' -d 'Output format'
+complete -c govc -n "__fish_seen_subcommand_from diff" -l max-classes -x -d 'Stop after this many classes'
 complete -c govc -n "__fish_seen_subcommand_from eval test" -l interp -d 'Use the IR interpreter'
 complete -c govc -n "__fish_seen_subcommand_from test" -l coverage-min -x -a '100%' -d 'Least rule coverage'
 complete -c govc -n "__fish_seen_subcommand_from test" -l filter -x -d 'Only test blocks whose name contains this'
