@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "compiler/diagnostics/suggest.h"
+#include "compiler/driver/symbolic_lint.h"
 #include "compiler/lint/lint.h"
 #include "compiler/parse/parse.h"
 #include "runtime/support/input_file.h"
@@ -296,7 +297,10 @@ ErrorOr<std::unique_ptr<Compilation>> CompileAndLint(const std::string& path, co
     source::FileId id = c.sources.Add(toml_path, std::move(text));
     config = lint::ParseConfig(c.sources, id, c.diagnostics);
   }
-  if (!check_errors) lint::Lint(c.program, c.sources, config, c.diagnostics);
+  if (!check_errors) {
+    lint::Lint(c.program, c.sources, config, c.diagnostics);
+    SymbolicLints(c, config);
+  }
   return compilation;
 }
 
