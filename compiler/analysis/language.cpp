@@ -106,20 +106,14 @@ int Eval3(const Lang& lang, const std::vector<std::uint8_t>& leaf_values, const 
       int v = Eval3(lang.parts[0], leaf_values, slot_of);
       return v == 2 ? 2 : 1 - v;
     }
-    case Lang::Kind::kAnd: {
-      int result = 1;
-      for (const Lang& part : lang.parts) {
-        int v = Eval3(part, leaf_values, slot_of);
-        if (v == 0) return 0;
-        if (v == 2) result = 2;
-      }
-      return result;
-    }
+    case Lang::Kind::kAnd:
     case Lang::Kind::kOr: {
-      int result = 0;
+      // `and` stops at a false part, `or` at a true one.
+      const int decisive = lang.kind == Lang::Kind::kAnd ? 0 : 1;
+      int result = 1 - decisive;
       for (const Lang& part : lang.parts) {
         int v = Eval3(part, leaf_values, slot_of);
-        if (v == 1) return 1;
+        if (v == decisive) return decisive;
         if (v == 2) result = 2;
       }
       return result;
@@ -307,26 +301,28 @@ Lang Lang::Not(Lang a) {
   return n;
 }
 
-Lang Lang::And(std::vector<Lang> parts) {
-  Lang result{Kind::kAnd, 0, {}};
+namespace {
+// `parts` joined by `kind` (kAnd or kOr): a part equal to `absorbing` decides
+// the whole; parts equal to the other constant drop out.
+Lang Join(Lang::Kind kind, Lang::Kind absorbing, std::vector<Lang> parts) {
+  const Lang::Kind neutral = absorbing == Lang::Kind::kFalse ? Lang::Kind::kTrue : Lang::Kind::kFalse;
+  Lang result{kind, 0, {}};
   for (Lang& part : parts) {
-    if (part.kind == Kind::kFalse) return False();
-    if (part.kind != Kind::kTrue) result.parts.push_back(std::move(part));
+    if (part.kind == absorbing) return {absorbing, 0, {}};
+    if (part.kind != neutral) result.parts.push_back(std::move(part));
   }
-  if (result.parts.empty()) return True();
+  if (result.parts.empty()) return {neutral, 0, {}};
   if (result.parts.size() == 1) return std::move(result.parts[0]);
   return result;
 }
+}  // namespace
+
+Lang Lang::And(std::vector<Lang> parts) {
+  return Join(Kind::kAnd, Kind::kFalse, std::move(parts));
+}
 
 Lang Lang::Or(std::vector<Lang> parts) {
-  Lang result{Kind::kOr, 0, {}};
-  for (Lang& part : parts) {
-    if (part.kind == Kind::kTrue) return True();
-    if (part.kind != Kind::kFalse) result.parts.push_back(std::move(part));
-  }
-  if (result.parts.empty()) return False();
-  if (result.parts.size() == 1) return std::move(result.parts[0]);
-  return result;
+  return Join(Kind::kOr, Kind::kTrue, std::move(parts));
 }
 
 std::uint32_t Languages::AddAutomaton(Automaton automaton, const std::string& key) {

@@ -39,26 +39,11 @@ class SymbolicPolicy {
  public:
   SymbolicPolicy(analysis::Space& space, const ir::Policy& policy, std::size_t index)
       : space_(space), policy_(policy), index_(index) {
-    std::vector<Z3_ast> deny;
-    std::vector<Z3_ast> ask;
-    std::vector<Z3_ast> allow;
-    for (std::uint32_t r = 0; r < policy.rules.size(); ++r) {
-      Z3_ast m = space.Matches(index, r);
-      switch (policy.rules[r].verdict) {
-        case ir::Verdict::kDeny:
-          deny.push_back(m);
-          break;
-        case ir::Verdict::kAsk:
-          ask.push_back(m);
-          break;
-        case ir::Verdict::kAllow:
-          allow.push_back(m);
-          break;
-      }
-    }
-    deny_ = space.Or(deny);
-    ask_ = space.Or(ask);
-    allow_ = space.Or(allow);
+    const ByVerdict<Z3_ast> rules =
+        Group([](std::uint32_t) { return true; }, [&](std::uint32_t r) { return space.Matches(index, r); });
+    deny_ = space.Or(rules.deny);
+    ask_ = space.Or(rules.ask);
+    allow_ = space.Or(rules.allow);
   }
 
   Z3_ast IsDeny() const { return space_.Or({deny_, space_.And({space_.Not(ask_), space_.Not(allow_)})}); }
@@ -92,36 +77,40 @@ class SymbolicPolicy {
 
   // The outcome the last assignment predicts.
   OutcomeKey Predicted() const {
-    std::vector<std::uint32_t> deny, ask, allow;
-    for (std::uint32_t r = 0; r < policy_.rules.size(); ++r) {
-      if (!space_.LastAssignmentSays(space_.Matches(index_, r))) continue;
-      switch (policy_.rules[r].verdict) {
-        case ir::Verdict::kDeny:
-          deny.push_back(r);
-          break;
-        case ir::Verdict::kAsk:
-          ask.push_back(r);
-          break;
-        case ir::Verdict::kAllow:
-          allow.push_back(r);
-          break;
-      }
-    }
+    const ByVerdict<std::uint32_t> matching =
+        Group([&](std::uint32_t r) { return space_.LastAssignmentSays(space_.Matches(index_, r)); },
+              [](std::uint32_t r) { return r; });
     OutcomeKey k;
-    if (!deny.empty()) {
-      k.deciding = deny;
-    } else if (!ask.empty()) {
+    if (!matching.deny.empty()) {
+      k.deciding = matching.deny;
+    } else if (!matching.ask.empty()) {
       k.verdict = GOV_ASK;
-      k.deciding = ask;
-      k.obligation_rules = allow;
-    } else if (!allow.empty()) {
+      k.deciding = matching.ask;
+      k.obligation_rules = matching.allow;
+    } else if (!matching.allow.empty()) {
       k.verdict = GOV_ALLOW;
-      k.deciding = allow;
+      k.deciding = matching.allow;
     }
     return k;
   }
 
  private:
+  template <typename T>
+  struct ByVerdict {
+    std::vector<T> deny, ask, allow;
+  };
+  // `value(r)` for each rule `r` that `keep` keeps, grouped by verdict, in rule order.
+  template <typename Keep, typename Value>
+  auto Group(Keep keep, Value value) const -> ByVerdict<decltype(value(0u))> {
+    ByVerdict<decltype(value(0u))> out;
+    for (std::uint32_t r = 0; r < policy_.rules.size(); ++r) {
+      if (!keep(r)) continue;
+      const ir::Verdict v = policy_.rules[r].verdict;
+      (v == ir::Verdict::kDeny ? out.deny : v == ir::Verdict::kAsk ? out.ask : out.allow).push_back(value(r));
+    }
+    return out;
+  }
+
   analysis::Space& space_;
   const ir::Policy& policy_;
   std::size_t index_;
@@ -327,6 +316,15 @@ std::string Status(const DiffReport& report) {
   return fmt::format("not proved exhaustive: {}; other requests may be decided differently", fmt::join(why, "; "));
 }
 
+// "3 classes of requests decided differently" (Markdown: in bold), or that none is.
+std::string Headline(const DiffReport& report, bool markdown) {
+  if (report.classes.empty())
+    return markdown ? "No request is decided differently" : "no request is decided differently";
+  const std::string text = fmt::format("{} class{} of requests decided differently", report.classes.size(),
+                                       report.classes.size() == 1 ? "" : "es");
+  return markdown ? "**" + text + "**" : text;
+}
+
 nlohmann::json DecisionJson(const DiffDecision& d) {
   nlohmann::json j = {{"verdict", d.verdict}, {"rules", d.rules}, {"summary", d.summary}};
   if (!d.obligation_rules.empty()) j["obligation_rules"] = d.obligation_rules;
@@ -338,14 +336,7 @@ nlohmann::json DecisionJson(const DiffDecision& d) {
 
 std::string DiffText(const DiffReport& report, const ir::Policy& old_policy, const ir::Policy& new_policy) {
   (void)new_policy;
-  std::string out;
-  if (report.classes.empty()) {
-    out += "no request is decided differently";
-  } else {
-    out += fmt::format("{} class{} of requests decided differently", report.classes.size(),
-                       report.classes.size() == 1 ? "" : "es");
-  }
-  out += " (" + Status(report) + ")\n";
+  std::string out = Headline(report, false) + " (" + Status(report) + ")\n";
   std::size_t n = 0;
   for (const DiffClass& c : report.classes) {
     out += fmt::format("\n{}. {} → {}\n", ++n, c.old_decision.verdict, c.new_decision.verdict);
@@ -392,13 +383,7 @@ std::string DiffMarkdown(const DiffReport& report, const ir::Policy& old_policy,
   };
   std::string out = fmt::format("### Policy change: {} {} → {} {}\n\n", old_policy.name, old_policy.version,
                                 new_policy.name, new_policy.version);
-  if (report.classes.empty()) {
-    out += "No request is decided differently";
-  } else {
-    out += fmt::format("**{} class{} of requests decided differently**", report.classes.size(),
-                       report.classes.size() == 1 ? "" : "es");
-  }
-  out += " (" + Status(report) + ").\n";
+  out += Headline(report, true) + " (" + Status(report) + ").\n";
   if (report.classes.empty()) return out;
   out += "\n| | before | after | for example |\n|---|---|---|---|\n";
   std::size_t n = 0;

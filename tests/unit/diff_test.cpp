@@ -32,28 +32,7 @@ using analysis::Lang;
 using analysis::Languages;
 using analysis::SearchResult;
 
-// Policy files in a fresh directory, removed at scope exit.
-class Files {
- public:
-  Files() {
-    std::string pattern = (fs::temp_directory_path() / "gov-diff-test-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    dir_ = pattern;
-  }
-  ~Files() {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-  Files(const Files&) = delete;
-  Files& operator=(const Files&) = delete;
-  std::string Write(const std::string& name, const std::string& text) const {
-    std::ofstream(dir_ / name, std::ios::binary) << text;
-    return (dir_ / name).string();
-  }
-
- private:
-  fs::path dir_;
-};
+using Files = testing::TempDir;
 
 ir::Policy Lowered(const Files& files, const std::string& name, const std::string& body) {
   const std::string path = files.Write(name, "policy t version \"1.0.0\"\n" + body + "\n");

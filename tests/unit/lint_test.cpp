@@ -2,11 +2,12 @@
 // negative case, gov.toml parsing and its GOV4xxx errors, level overrides,
 // and FindConfig. Policies are written to a temporary directory and compiled
 // with driver::Compile, as `govc lint` does.
-#include <catch2/catch.hpp>
+#include "compiler/lint/lint.h"
 
 #include <fmt/format.h>
 #include <stdlib.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -15,7 +16,7 @@
 
 #include "compiler/diagnostics/diagnostic.h"
 #include "compiler/driver/driver.h"
-#include "compiler/lint/lint.h"
+#include "tests/unit/test_support.h"
 
 namespace gov::lint {
 namespace {
@@ -24,34 +25,7 @@ namespace fs = std::filesystem;
 using diagnostics::Diagnostic;
 using diagnostics::Kind;
 using diagnostics::Severity;
-
-// A fresh directory under the system temp directory, removed at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "gov-lint-test-XXXXXX").string();
-    char* made = mkdtemp(pattern.data());
-    REQUIRE(made != nullptr);
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const fs::path& path() const { return path_; }
-  std::string Write(const std::string& name, const std::string& text) const {
-    fs::path file = path_ / name;
-    fs::create_directories(file.parent_path());
-    std::ofstream(file, std::ios::binary) << text;
-    return file.string();
-  }
-
- private:
-  fs::path path_;
-};
+using testing::TempDir;
 
 // A compiled, linted policy: the lint findings apart from checker diagnostics.
 struct Linted {

@@ -2,6 +2,7 @@
 // from the repository root and capture its status, stdout and stderr.
 #pragma once
 
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +34,35 @@ inline std::string ReadAll(const std::filesystem::path& path) {
   out << in.rdbuf();
   return out.str();
 }
+
+// A fresh directory under the system temp directory, removed at scope exit.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "gov-test-XXXXXX").string();
+    char* made = ::mkdtemp(pattern.data());
+    REQUIRE(made != nullptr);
+    path_ = made;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  // Writes `text` to `name` (folders made as needed) and returns its path.
+  std::string Write(const std::string& name, const std::string& text) const {
+    std::filesystem::path file = path_ / name;
+    std::filesystem::create_directories(file.parent_path());
+    std::ofstream(file, std::ios::binary) << text;
+    return file.string();
+  }
+
+ private:
+  std::filesystem::path path_;
+};
 
 struct Outcome {
   int status;
