@@ -285,7 +285,7 @@ ErrorOr<std::unique_ptr<Compilation>> Compile(const std::string& path, const Sou
 }
 
 ErrorOr<std::unique_ptr<Compilation>> CompileAndLint(const std::string& path, const std::string& config_path,
-                                                     const SourceOverlay& overlay) {
+                                                     const SourceOverlay& overlay, LintDepth depth) {
   GOV_ASSIGN_OR_RETURN(std::unique_ptr<Compilation> compilation, Compile(path, overlay));
   Compilation& c = *compilation;
   // Lints need a well-typed program; gov.toml problems do not stop them.
@@ -299,7 +299,7 @@ ErrorOr<std::unique_ptr<Compilation>> CompileAndLint(const std::string& path, co
   }
   if (!check_errors) {
     lint::Lint(c.program, c.sources, config, c.diagnostics);
-    SymbolicLints(c, config);
+    if (depth == LintDepth::kAll) SymbolicLints(c, config);
   }
   return compilation;
 }

@@ -59,11 +59,18 @@ std::string CanonicalSourcePath(const std::string& path);
 // `overlay` is read from there instead of the disk.
 ErrorOr<std::unique_ptr<Compilation>> Compile(const std::string& path, const SourceOverlay& overlay = {});
 
+// Which lints CompileAndLint runs.
+enum class LintDepth {
+  kAll,         // govc lint: the structural lints and the symbolic ones (symbolic_lint.h)
+  kStructural,  // as you type (govc lsp): without those that lower the policy
+};
+
 // What `govc lint` reports for one file: Compile, then gov.toml (`config_path`,
 // else the nearest one upwards) and, when the program type-checks, the lints
 // at the levels it sets. An unreadable policy or gov.toml is an Error.
 ErrorOr<std::unique_ptr<Compilation>> CompileAndLint(const std::string& path, const std::string& config_path = "",
-                                                     const SourceOverlay& overlay = {});
+                                                     const SourceOverlay& overlay = {},
+                                                     LintDepth depth = LintDepth::kAll);
 
 // Parses one file only (no imports, no checking), e.g. for `govc fmt`.
 struct ParsedFile {

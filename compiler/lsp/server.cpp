@@ -286,7 +286,9 @@ class Server {
     std::unique_ptr<driver::Compilation> compilation;
     driver::RunWithLargeStack([&] {
       ErrorOr<std::unique_ptr<driver::Compilation>> result =
-          lint ? driver::CompileAndLint(document.path, "", overlay) : driver::Compile(document.path, overlay);
+          // The symbolic lints lower the policy (compiling its patterns): `govc lint` runs them, not every keystroke.
+          lint ? driver::CompileAndLint(document.path, "", overlay, driver::LintDepth::kStructural)
+               : driver::Compile(document.path, overlay);
       if (result.ok()) {
         compilation = std::move(result).value();
       } else {

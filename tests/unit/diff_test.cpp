@@ -322,7 +322,7 @@ TEST_CASE("diff: mutations of examples/agent.gov are reported, each example deci
   std::string agent = testing::ReadAll(fs::path(GOV_SOURCE_DIR) / "examples/agent.gov");
   REQUIRE(agent.find("\ntest ") != std::string::npos);
   agent.resize(agent.find("\ntest ") + 1);
-  const std::vector<Mutation> mutations = {
+  std::vector<Mutation> mutations = {
       {"a tool leaves the inspection set", "  \"cat\",\n", "", "allow", "inspect", "deny", ""},
       {"a timeout changes",
        "      timeout = 2m,\n      network = none,\n      read = readable,\n      write = [workspace],\n      tmp = "
@@ -338,6 +338,11 @@ TEST_CASE("diff: mutations of examples/agent.gov are reported, each example deci
       {"a variable leaves a test", "(\"MAKEFLAGS\" in env or \"MFLAGS\" in env or \"GNUMAKEFLAGS\" in env)",
        "(\"MAKEFLAGS\" in env or \"MFLAGS\" in env)", "ask", "make_flags_from_caller", "allow", "build"},
   };
+#if defined(GOV_SANITIZED)
+  // Under the sanitizers two mutations check the memory safety of the search
+  // on a real policy; the release build checks that each class is found.
+  mutations.resize(2);
+#endif
   Files files;
   const ir::Policy old_policy = [&] {
     ErrorOr<LoweredPolicy> lowered = LowerPolicy(files.Write("agent.gov", agent));
@@ -360,7 +365,7 @@ TEST_CASE("diff: mutations of examples/agent.gov are reported, each example deci
       ErrorOr<interp::PreparedPolicy> new_prepared = interp::PreparedPolicy::Create(new_policy);
       REQUIRE(new_prepared.ok());
       DiffOptions options;
-      options.max_unresolved = 300;
+      options.max_unresolved = 80;
       ErrorOr<DiffReport> report = DiffPolicies(old_policy, new_policy, options);
       REQUIRE(report.ok());
       CHECK_FALSE(report.value().proved);  // std.shell's grammars are left to the interpreter
