@@ -270,6 +270,16 @@ Automaton Automaton::Without(std::uint8_t excluded) {
   return b.Finish(any);
 }
 
+Automaton Automaton::NonEmptyWithout(std::uint8_t excluded) {
+  Builder b;
+  b.Add(false);
+  const std::uint32_t start = b.Add(false, 2);
+  const std::uint32_t some = b.Add(true, 2);
+  b.Row(start)[excluded] = 0;
+  b.Row(some)[excluded] = 0;
+  return b.Finish(start);
+}
+
 Automaton Automaton::Sha256Digest() {
   Builder b;
   b.Add(false);

@@ -53,6 +53,8 @@ struct Automaton {
   // Strings without the byte `excluded` (request strings are C strings: no
   // NUL; environment names: no `=` either).
   static Automaton Without(std::uint8_t excluded);
+  // The same without the empty string.
+  static Automaton NonEmptyWithout(std::uint8_t excluded);
   // `sha256:` and 64 lower-case hexadecimal digits.
   static Automaton Sha256Digest();
 };

@@ -102,6 +102,7 @@ struct Space::Impl {
 
   Languages languages;
   std::uint32_t any_text = 0;     // leaf: no NUL
+  std::uint32_t some_text = 0;    // leaf: not empty, no NUL
   std::uint32_t path_domain = 0;  // leaf: normalized absolute path without NUL
   std::uint32_t digest_domain = 0;
 
@@ -260,7 +261,8 @@ struct Space::Impl {
       case Field::kProgramSha256:
         return TermExpr(Term("program.sha256", True(), digest_domain, false, {"sha256:" + std::string(64, '0')}));
       case Field::kArgv0:
-        return TermExpr(Term("argv0", True(), any_text, false));
+        // Never empty: a request's empty argv0 means "the invoked path" (request.h).
+        return TermExpr(Term("argv0", True(), some_text, false));
       case Field::kCwd:
         return TermExpr(Term("cwd", True(), path_domain, true, {"/"}));
       case Field::kUserName:
@@ -315,11 +317,12 @@ struct Space::Impl {
         if (list.op != Op::kField || static_cast<Field>(list.imm) != Field::kArgs || at.op != Op::kConstInt) {
           return StrExpr::Unsupported();
         }
-        if (at.imm < 0 || at.imm >= limits.max_args) {
+        if (at.imm < 0) {
           StrExpr e;
           e.kind = StrExpr::Kind::kAbsent;
           return e;
         }
+        if (at.imm >= limits.max_args - 1) return StrExpr::Unsupported();  // beyond the modelled lists
         return TermExpr(ArgTerm(at.imm));
       }
       case Op::kMapGet: {
@@ -626,18 +629,21 @@ struct Space::Impl {
   struct IntExpr {
     Z3_ast value = nullptr;  // null: not modelled
     Z3_ast present = nullptr;
+    bool reads_count = false;              // depends on len(args)
+    bool is_count = false;                 // is len(args) itself
+    std::optional<std::int64_t> constant;  // a constant's value
   };
 
   IntExpr IntOf(std::uint32_t index) {
     const Node& n = policy->nodes[index];
     switch (n.op) {
       case Op::kConstInt:
-        return {Int(n.imm), True()};
+        return {Int(n.imm), True(), false, false, n.imm};
       case Op::kNone:
         return {Int(0), False()};
       case Op::kLocal: {
         const Binding& b = bindings[n.a];
-        if (b.kind == Binding::Kind::kInt) return {Int(b.number), True()};
+        if (b.kind == Binding::Kind::kInt) return {Int(b.number), True(), false, false, b.number};
         return {};
       }
       case Op::kField:
@@ -665,7 +671,8 @@ struct Space::Impl {
         }
       case Op::kLen: {
         const Node& list = policy->nodes[n.a];
-        if (list.op == Op::kField && static_cast<Field>(list.imm) == Field::kArgs) return {ArgCount(), True()};
+        if (list.op == Op::kField && static_cast<Field>(list.imm) == Field::kArgs)
+          return {ArgCount(), True(), true, true};
         return {};
       }
       case Op::kAdd:
@@ -678,18 +685,19 @@ struct Space::Impl {
         Z3_ast v = n.op == Op::kAdd
                        ? Z3_mk_add(ctx, 2, args.data())
                        : (n.op == Op::kSub ? Z3_mk_sub(ctx, 2, args.data()) : Z3_mk_mul(ctx, 2, args.data()));
-        return {v, And({a.present, b.present})};
+        return {v, And({a.present, b.present}), a.reads_count || b.reads_count};
       }
       case Op::kNeg: {
         IntExpr a = IntOf(n.a);
         if (a.value == nullptr) return {};
-        return {Z3_mk_unary_minus(ctx, a.value), a.present};
+        return {Z3_mk_unary_minus(ctx, a.value), a.present, a.reads_count};
       }
       case Op::kCoalesce: {
         IntExpr a = IntOf(n.a);
         IntExpr b = IntOf(n.b);
         if (a.value == nullptr || b.value == nullptr) return {};
-        return {Z3_mk_ite(ctx, a.present, a.value, b.value), Or({a.present, b.present})};
+        return {Z3_mk_ite(ctx, a.present, a.value, b.value), Or({a.present, b.present}),
+                a.reads_count || b.reads_count};
       }
       default:
         return {};
@@ -1116,6 +1124,14 @@ struct Space::Impl {
           IntExpr a = IntOf(n.a);
           IntExpr b = IntOf(n.b);
           if (a.value == nullptr || b.value == nullptr) return Opaque(index);
+          // Lists are modelled up to max_args elements: exact for `len(args)`
+          // against a constant below that (longer lists compare alike), left
+          // to the interpreter otherwise.
+          if (a.reads_count || b.reads_count) {
+            const bool bounded = (a.is_count && b.constant && *b.constant < limits.max_args - 1) ||
+                                 (b.is_count && a.constant && *a.constant < limits.max_args - 1);
+            if (!bounded) return Opaque(index);
+          }
           if (n.op == Op::kEq || n.op == Op::kNe) {
             Z3_ast both_absent = And({Not(a.present), Not(b.present)});
             Z3_ast equal = Or({both_absent, And({a.present, b.present, Z3_mk_eq(ctx, a.value, b.value)})});
@@ -1575,6 +1591,7 @@ ErrorOr<std::unique_ptr<Space>> Space::Create(const std::vector<const ir::Policy
   Z3_solver_inc_ref(s.ctx, s.solver);
 
   s.any_text = s.languages.Leaf(s.languages.AddAutomaton(Automaton::Without(0)));
+  s.some_text = s.languages.Leaf(s.languages.AddAutomaton(Automaton::NonEmptyWithout(0)));
   s.path_domain = s.languages.Leaf(s.languages.AddAutomaton(Automaton::NormalizedAbsolutePath()));
   s.digest_domain = s.languages.Leaf(s.languages.AddAutomaton(Automaton::Sha256Digest()));
 

@@ -43,7 +43,9 @@ class Space {
   struct Limits {
     std::size_t searches = 4000;          // Z3 checks per Find
     std::size_t language_states = 50000;  // product states per string search
-    std::int64_t max_args = 64;           // longest argument list considered
+    // Longest argument list modelled: tests of `len(args)` against larger
+    // constants, or of elements beyond it, are left to the interpreter.
+    std::int64_t max_args = 256;
   };
 
   // The space of requests to `policies` (their context declarations must

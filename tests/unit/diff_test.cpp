@@ -238,6 +238,28 @@ TEST_CASE("diff: proved reports name every differently decided request", "[diff]
   }
 }
 
+TEST_CASE("diff: what requests cannot be is never a difference, and long lists are not claimed", "[diff]") {
+  Files files;
+  // A request's argv0 is never empty (empty stands for the invoked path): proved the same.
+  const ir::Policy plain = Lowered(files, "plain.gov", R"(allow a when program.path == "/usr/bin/a")");
+  const ir::Policy named = Lowered(files, "named.gov", R"(allow a when program.path == "/usr/bin/a" and argv0 != "")");
+  ErrorOr<DiffReport> same = DiffPolicies(plain, named, DiffOptions());
+  REQUIRE(same.ok());
+  CHECK(same.value().proved);
+  CHECK(same.value().classes.empty());
+  // Lists longer than the model's are not claimed alike: 1,000 arguments differ.
+  const ir::Policy bounded =
+      Lowered(files, "bounded.gov", R"(allow a when program.path == "/usr/bin/a" and len(args) < 1000)");
+  ErrorOr<DiffReport> long_lists = DiffPolicies(plain, bounded, DiffOptions());
+  REQUIRE(long_lists.ok());
+  CHECK_FALSE(long_lists.value().proved);
+  ErrorOr<DiffReport> index = DiffPolicies(
+      plain, Lowered(files, "index.gov", R"(allow a when program.path == "/usr/bin/a" and args[900] == none)"),
+      DiffOptions());
+  REQUIRE(index.ok());
+  CHECK_FALSE(index.value().proved);
+}
+
 TEST_CASE("diff: tests the model leaves to the interpreter make the report unproved", "[diff]") {
   Files files;
   const char* grammar = "command tool {\n  flag verbose: \"-v\", \"--verbose\"\n  operands files: path*\n}\n";
