@@ -1521,13 +1521,11 @@ struct Space::Impl {
   // tests that exclude each other, one that implies another, tests that are
   // always or never true of the values the string can take.
   void PairwiseLemmas() {
-    std::size_t checks = 0;
     for (const StrTerm& t : terms) {
       if (t.weekday) continue;
       const Constraint domain{Lang::Leaf(t.domain), true};
       auto empty = [&](std::vector<Constraint> c) {
         c.insert(c.begin(), domain);
-        ++checks;
         return languages.Find(c, {}, 20000).status == SearchResult::Status::kEmpty;
       };
       for (std::size_t i = 0; i < t.atoms.size(); ++i) {
@@ -1550,7 +1548,6 @@ struct Space::Impl {
         }
       }
     }
-    (void)checks;
   }
 };
 

@@ -78,7 +78,8 @@ class Space {
   // Atoms the model does not capture exactly, per policy, and in words.
   std::size_t OpaqueAtoms() const;
   std::vector<std::string> OpaqueKinds() const;
-  // Searches that met a budget, and assignments blocked as unrealized.
+  // Searches that met a budget. Each rules its assignment out without
+  // proof, so once this is non-zero an exhausted search proves nothing.
   std::size_t BudgetHits() const;
 
   struct Impl;

@@ -57,7 +57,11 @@ void SymbolicLints(Compilation& c, const lint::Config& config) {
   for (std::uint32_t r = 0; r < policy.rules.size(); ++r) {
     if (policy.rules[r].verdict == ir::Verdict::kDeny) denies.push_back(space.Matches(0, r));
   }
-  auto never = [&](Z3_ast query) { return space.Find(query).status == analysis::Found::Status::kExhausted; };
+  // A search that met a budget rules assignments out without proof (space.h):
+  // from then on nothing is reported.
+  auto never = [&](Z3_ast query) {
+    return space.Find(query).status == analysis::Found::Status::kExhausted && space.BudgetHits() == 0;
+  };
 
   for (std::uint32_t r = 0; r < policy.rules.size(); ++r) {
     const ir::Rule& rule = policy.rules[r];
