@@ -83,17 +83,25 @@ std::int64_t NormalizeInto(std::string_view first, std::string_view second, bool
 }
 
 // True when `path`'s `/`-separated segments, from `start` on, are neither
-// empty, `.` nor `..` (a path with no segment there is not).
+// empty, `.` nor `..` (a path with no segment there is not). One pass over
+// the bytes: every decision's `under` and `/` ask it, often of one path
+// against each directory of a list.
 bool NormalSegmentsFrom(std::string_view path, std::size_t start) {
-  if (start >= path.size()) return false;
-  while (true) {
-    std::size_t end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    std::string_view segment = path.substr(start, end - start);
-    if (segment.empty() || segment == "." || segment == "..") return false;
-    if (end == path.size()) return true;
-    start = end + 1;
+  const std::size_t n = path.size();
+  if (start >= n || path[n - 1] == '/') return false;
+  const char* s = path.data();
+  // The segment starting at `b` (< n) is empty, `.` or `..`.
+  auto bad_segment_at = [&](std::size_t b) {
+    if (s[b] == '/') return true;
+    if (s[b] != '.') return false;
+    if (b + 1 == n || s[b + 1] == '/') return true;
+    return s[b + 1] == '.' && (b + 2 == n || s[b + 2] == '/');
+  };
+  if (bad_segment_at(start)) return false;
+  for (std::size_t i = start; i + 1 < n; ++i) {
+    if (s[i] == '/' && bad_segment_at(i + 1)) return false;
   }
+  return true;
 }
 
 // True when `path` is absolute and already in paths::Normalize form: `/`,

@@ -915,7 +915,9 @@ TEST_CASE("codegen: default helpers implement runtime/support/path.h", "[codegen
   REQUIRE(helpers->abi_version == GOV_ABI_VERSION);
   const std::vector<std::string> paths = {"",       "/",       "//",  "/a",      "/a/",  "/a/b", "/a//b",
                                           "/a/./b", "/a/../b", "/ab", "/a/bc",   "a",    "a/b",  ".",
-                                          "..",     "../a",    "/..", "/a/b/..", "/./a", "a/",   "/a/b/c"};
+                                          "..",     "../a",    "/..", "/a/b/..", "/./a", "a/",   "/a/b/c",
+                                          "/.a",    "/..a",    "/a.", "/a/.b/..c", "/.../x", "a/.", "a/..",
+                                          ".a/b",   "/a/.",    "/a/.."};
   char out[64];
   for (const std::string& x : paths) {
     for (const std::string& y : paths) {
