@@ -315,6 +315,7 @@ int ExamplePolicies() {
       return 1;
     }
     gov::driver::BenchOptions options;
+    options.per_rule = true;
     auto report = gov::driver::RunBench(input.value(), options);
     if (!report.ok()) {
       fmt::print("{:<16} {}\n", example.stem().string(), report.error().message);
@@ -324,6 +325,11 @@ int ExamplePolicies() {
     fmt::print("{:<16} {:>6} {:>10.0f} {:>11.1f} {:>12.1f} {:>12.1f} {:>12.1f}\n", example.stem().string(), r.rules,
                r.check_lower_ms.value_or(0) + r.native_code_ms.value_or(0), r.bundle_bytes / 1024.0,
                r.load_verify_us.median, r.native_ns.median, r.interp_ns.median);
+    std::string costliest;
+    for (std::size_t i = 0; i < std::min<std::size_t>(3, r.per_rule.size()); ++i) {
+      costliest += fmt::format("{}{} {:.0f} ns", i == 0 ? "" : ", ", r.per_rule[i].name, r.per_rule[i].native_ns);
+    }
+    if (!costliest.empty()) fmt::print("{:<16} costliest rules (govc bench --per-rule): {}\n", "", costliest);
   }
   fmt::print(
       "targets (issue 17 §6, each example): build <= 250 ms, bundle <= 80 KiB, load <= 150 µs, decision <= 150 ns\n");

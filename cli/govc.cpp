@@ -320,6 +320,8 @@ int Main(int argc, char** argv) {
       "Requests to decide, one JSON request per line (docs/request.md); default: the policy's test cases");
   bench->add_option("--rounds", bench_args.rounds, "Timed batches of decisions (each decides every request)")
       ->check(CLI::Range(1, 100000));
+  bench->add_flag("--per-rule", bench_args.per_rule,
+                  "Also each rule's cost: the policy compiled once per rule with that rule alone");
   bench->add_option("--format", bench_args.format, "Output format")->check(CLI::IsMember({"text", "json"}));
   bench->footer(
       "Exit status: 0 measured, 1 policy errors, 2 tool failure, 64 usage error.\n"

@@ -283,6 +283,7 @@ int RunBenchCommand(const BenchArgs& args) {
   }
   driver::BenchOptions options;
   options.decision_batches = args.rounds;
+  options.per_rule = args.per_rule;
   ErrorOr<driver::BenchReport> report = driver::RunBench(input, options);
   if (!report.ok()) return ToolFailure(report.error().message);
   const std::string out =

@@ -62,6 +62,7 @@ struct BenchArgs {
   std::string requests;  // JSON Lines; empty: the policy's test cases
   std::string format = "text";
   int rounds = 200;
+  bool per_rule = false;
 };
 // govc bench (PATH | --bundle FILE --trust KEY.pub) [--requests FILE.jsonl].
 int RunBenchCommand(const BenchArgs& args);

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "compiler/codegen/codegen.h"
+#include "runtime/abi/helpers.h"
 #include "runtime/bundle/bundle.h"
 #include "runtime/interp/interp.h"
 
@@ -30,8 +32,9 @@ Spread SpreadOf(std::vector<double> values) {
 }
 
 // Per-decision time (ns) of `batches` batches, each deciding every view
-// `repeat` times with `policy`.
-Spread TimeDecisions(const bundle::LoadedPolicy& policy, const std::deque<request::RequestView>& views, int batches,
+// `repeat` times with `decide`.
+template <typename DecideFn>
+Spread TimeDecisions(const DecideFn& decide, const std::deque<request::RequestView>& views, int batches,
                      std::size_t repeat) {
   std::vector<double> per_decision;
   gov_decision decision{};
@@ -40,13 +43,53 @@ Spread TimeDecisions(const bundle::LoadedPolicy& policy, const std::deque<reques
     const auto start = Clock::now();
     for (std::size_t r = 0; r < repeat; ++r) {
       for (const request::RequestView& view : views) {
-        sink += policy.Decide(view.get(), decision);
+        sink += decide(view.get(), decision);
       }
     }
     per_decision.push_back(Since(start, 1e9) / static_cast<double>(repeat * views.size()));
   }
   if (sink == 0xffffffffffffffffull) per_decision.push_back(0);  // keeps the loop observable
   return SpreadOf(std::move(per_decision));
+}
+
+Spread TimeDecisions(const bundle::LoadedPolicy& policy, const std::deque<request::RequestView>& views, int batches,
+                     std::size_t repeat) {
+  return TimeDecisions([&](const gov_request& r, gov_decision& d) { return policy.Decide(r, d); }, views, batches,
+                       repeat);
+}
+
+// The median per decision of `policy` compiled by the JIT as govc build
+// compiles it (default target and optimization).
+ErrorOr<double> JitMedian(const ir::Policy& policy, const std::deque<request::RequestView>& views, int batches,
+                          std::size_t repeat) {
+  std::optional<ErrorOr<std::unique_ptr<codegen::JitPolicy>>> compiled;
+  RunWithLargeStack([&] { compiled.emplace(codegen::JitPolicy::Compile(policy)); });
+  if (!compiled->ok()) return compiled->error();
+  const gov_decide_fn decide = compiled->value()->decide();
+  const gov_helpers* helpers = abi::DefaultHelpers();
+  return TimeDecisions([&](const gov_request& r, gov_decision& d) { return decide(&r, &d, helpers); }, views, batches,
+                       repeat)
+      .median;
+}
+
+// BenchReport::per_rule: each rule compiled alone, beside the policy with
+// none, deciding the same requests.
+ErrorOr<void> MeasureRules(const ir::Policy& policy, const std::deque<request::RequestView>& views, int batches,
+                           std::size_t repeat, BenchReport& report) {
+  ir::Policy alone = policy;
+  alone.rules.clear();
+  GOV_ASSIGN_OR_RETURN(double base, JitMedian(alone, views, batches, repeat));
+  report.no_rules_ns = base;
+  for (const ir::Rule& rule : policy.rules) {
+    alone.rules = {rule};
+    GOV_ASSIGN_OR_RETURN(double median, JitMedian(alone, views, batches, repeat));
+    report.per_rule.push_back(
+        {rule.name, interp::VerdictName(static_cast<std::uint32_t>(rule.verdict)), std::max(0.0, median - base)});
+  }
+  std::stable_sort(
+      report.per_rule.begin(), report.per_rule.end(),
+      [](const BenchReport::RuleCost& a, const BenchReport::RuleCost& b) { return a.native_ns > b.native_ns; });
+  return {};
 }
 
 std::string Bytes(std::uint64_t bytes) { return std::to_string(bytes); }
@@ -138,6 +181,11 @@ ErrorOr<BenchReport> RunBench(const BenchInput& input, const BenchOptions& optio
   report.batch_decisions = repeat * views.size();
   if (native->native()) report.native_ns = TimeDecisions(*native, views, options.decision_batches, repeat);
   report.interp_ns = TimeDecisions(interp, views, options.decision_batches, repeat);
+  if (options.per_rule && native->native()) {
+    // Fewer batches per rule: a policy of 100 rules is 101 compiles and timings.
+    const int batches = std::max(1, options.decision_batches / 4);
+    GOV_RETURN_IF_ERROR(MeasureRules(interp.policy(), views, batches, repeat, report));
+  }
   return report;
 }
 
@@ -168,6 +216,15 @@ std::string RenderBenchText(const BenchReport& report) {
     verdicts += fmt::format("{}{} {}", verdicts.empty() ? "" : ", ", verdict, count);
   }
   out += "  verdicts: " + verdicts + "\n";
+  if (report.no_rules_ns) {
+    out += fmt::format("  per rule (each compiled alone; native median per decision beyond the {:.1f} ns of none):\n",
+                       *report.no_rules_ns);
+    std::size_t width = 4;
+    for (const BenchReport::RuleCost& rule : report.per_rule) width = std::max(width, rule.name.size());
+    for (const BenchReport::RuleCost& rule : report.per_rule) {
+      out += fmt::format("    {:<{}}  {:<5} {:>10.1f} ns\n", rule.name, width, rule.verdict, rule.native_ns);
+    }
+  }
   return out;
 }
 
@@ -185,6 +242,13 @@ std::string RenderBenchJson(const BenchReport& report) {
   out["native_ns"] = report.native_ns.median > 0
                          ? nlohmann::json{{"median", report.native_ns.median}, {"p99", report.native_ns.p99}}
                          : nlohmann::json(nullptr);
+  if (report.no_rules_ns) {
+    nlohmann::json rules = nlohmann::json::array();
+    for (const BenchReport::RuleCost& rule : report.per_rule) {
+      rules.push_back({{"rule", rule.name}, {"verdict", rule.verdict}, {"native_ns", rule.native_ns}});
+    }
+    out["per_rule"] = {{"no_rules_ns", *report.no_rules_ns}, {"rules", std::move(rules)}};
+  }
   out["build_ms"] = report.check_lower_ms && report.native_code_ms
                         ? nlohmann::json{{"check_lower", *report.check_lower_ms},
                                          {"native_code", *report.native_code_ms},

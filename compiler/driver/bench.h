@@ -21,6 +21,9 @@ struct BenchOptions {
   // decisions (each batch decides every request at least once).
   int load_rounds = 50;
   int decision_batches = 200;
+  // Also what each rule costs: the policy compiled once per rule with that
+  // rule alone, deciding the same requests.
+  bool per_rule = false;
 };
 
 // Median and 99th percentile of a measured quantity.
@@ -47,6 +50,17 @@ struct BenchReport {
   Spread native_ns;                 // per decision, over batches (absent engine: zeros)
   Spread interp_ns;
   std::map<std::string, std::size_t> verdicts;  // of the requests, once each
+  // With BenchOptions::per_rule, on a machine that runs native code: the
+  // median per decision of the policy without rules (request validation and
+  // dispatch) and, per rule, of the policy with that rule alone minus that
+  // base, most expensive first.
+  struct RuleCost {
+    std::string name;
+    std::string verdict;
+    double native_ns = 0;
+  };
+  std::optional<double> no_rules_ns;
+  std::vector<RuleCost> per_rule;
 };
 
 // A policy to measure: its bundle bytes (built here from source, or read),

@@ -263,6 +263,27 @@ TEST_CASE("govc bench --format json: a policy's tests or a bundle with a request
   CHECK(from_bundle.at("build_ms").is_null());
   CHECK(from_bundle.at("requests").at("count") == 2);
   CHECK(from_bundle.at("verdicts") == json{{"deny", 2}});  // as `govc eval` decides it (tests/golden/eval)
+  CHECK_FALSE(from_bundle.contains("per_rule"));
+
+  // --per-rule: the bundle's rules, each compiled alone, every one named once.
+  const Outcome per_rule = RunCommand("'" GOV_GOVC "' bench --rounds 4 --per-rule --format json --bundle '" + d +
+                                      "/p.govb' --trust '" + d + "/k.pub' --requests '" + d + "/requests.jsonl'");
+  INFO(per_rule.stderr_text);
+  REQUIRE(per_rule.status == 0);
+  ExpectValidJson(schema, per_rule.stdout_text);
+  const json rules = ParseOneJson(per_rule.stdout_text).at("per_rule").at("rules");
+  std::set<std::string> named;
+  for (const json& rule : rules) named.insert(rule.at("rule").get<std::string>());
+  CHECK(named.size() == 4);
+  CHECK(rules.size() == 4);
+  for (std::size_t i = 1; i < rules.size(); ++i) {
+    CHECK(rules[i - 1].at("native_ns").get<double>() >= rules[i].at("native_ns").get<double>());
+  }
+  const Outcome per_rule_text = RunCommand("'" GOV_GOVC "' bench --rounds 4 --per-rule --bundle '" + d +
+                                           "/p.govb' --trust '" + d + "/k.pub' --requests '" + d + "/requests.jsonl'");
+  REQUIRE(per_rule_text.status == 0);
+  CHECK(per_rule_text.stdout_text.find("per rule (each compiled alone") != std::string::npos);
+  for (const std::string& name : named) CHECK(per_rule_text.stdout_text.find("    " + name + " ") != std::string::npos);
 
   // What cannot be measured is a tool failure (2) that says why.
   const Outcome no_requests = RunCommand("'" GOV_GOVC "' bench --bundle '" + d + "/p.govb' --trust '" + d + "/k.pub'");

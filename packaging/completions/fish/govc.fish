@@ -53,6 +53,7 @@ complete -c govc -n "__fish_seen_subcommand_from eval bench" -l trust -r -a '(__
 complete -c govc -n "__fish_seen_subcommand_from eval" -l request -r -a '(__govc_files json)' -d 'The request, as JSON'
 complete -c govc -n "__fish_seen_subcommand_from bench" -l requests -r -a '(__govc_files jsonl)' -d 'Requests to decide, one per line'
 complete -c govc -n "__fish_seen_subcommand_from bench" -l rounds -x -d 'Timed batches of decisions'
+complete -c govc -n "__fish_seen_subcommand_from bench" -l per-rule -d 'Also what each rule costs, compiled alone'
 complete -c govc -n "__fish_seen_subcommand_from diff" -l trust -r -a '(__govc_files pub pem)' -d 'Public key trusted to sign bundles'
 complete -c govc -n "__fish_seen_subcommand_from diff" -l format -x -a 'text json markdown' -d 'Output format'
 complete -c govc -n "__fish_seen_subcommand_from diff" -l max-classes -x -d 'Stop after this many classes'
