@@ -1399,10 +1399,103 @@ class Emitter {
       SetError("the policy nests deeper than " + std::to_string(kMaxDepth) + " expression levels");
       return Absent(n.kind);
     }
+    if (!hoisted_.empty() && hoisted_.back().node == index && !hoisted_.back().used &&
+        hoisted_.back().function == b_.GetInsertBlock()->getParent()) {
+      return UseHoisted(hoisted_.back(), err);
+    }
     ++depth_;
     Val v = outline_[structure_[index]] && index != outlining_root_ ? EmitOutlinedCall(index, err)
                                                                     : EmitNode(index, n, err);
     --depth_;
+    return v;
+  }
+
+  // A value computed once before a quantifier's loop instead of at the
+  // start of every body (see EmitQuantifier): its components and the error
+  // its evaluation stopped with (0: none), in allocas.
+  struct Hoisted {
+    std::uint32_t node = ir::kNoNode;
+    llvm::Function* function = nullptr;
+    bool used = false;
+    llvm::AllocaInst* error = nullptr;
+    std::vector<llvm::AllocaInst*> parts;  // present, x, y, z as the kind has them
+  };
+
+  // The node a quantifier's body evaluates first, before anything else it
+  // does, when that node does not read the quantifier's slot and computes
+  // something (not a leaf); else kNoNode. Follows first operands, which
+  // every op evaluates first (an `and`/`or`'s first operand, an `if`'s
+  // condition), through nodes emitted inline that take no constant slot
+  // of their own before that operand (not `matches`, not outlined calls).
+  std::uint32_t FirstHoistable(std::uint32_t body, std::uint32_t slot) const {
+    std::uint32_t current = body;
+    while (true) {
+      const ir::Node& n = p_.nodes[current];
+      const std::vector<std::uint64_t>& free = free_slots_[current];
+      const bool reads_slot = std::any_of(free.begin(), free.end(), [&](std::uint64_t f) { return SlotOf(f) == slot; });
+      if (!reads_slot) return IsLeaf(n.op) || current == body ? ir::kNoNode : current;
+      if (IsLeaf(n.op) || n.op == ir::Op::kMatches) return ir::kNoNode;
+      if (outline_[structure_[current]] && current != outlining_root_) return ir::kNoNode;
+      if (n.op == ir::Op::kAnd || n.op == ir::Op::kOr) {
+        if (n.b == 0) return ir::kNoNode;
+        current = p_.operands[n.a];
+      } else {
+        if (n.a == ir::kNoNode) return ir::kNoNode;
+        current = n.a;
+      }
+    }
+  }
+  static bool IsLeaf(ir::Op op) {
+    switch (op) {
+      case ir::Op::kConstBool:
+      case ir::Op::kConstInt:
+      case ir::Op::kConstStr:
+      case ir::Op::kConstList:
+      case ir::Op::kConstMap:
+      case ir::Op::kNone:
+      case ir::Op::kField:
+      case ir::Op::kLocal:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  // Evaluates `node` into `hoisted` (a new error block records its error).
+  void ComputeHoisted(std::uint32_t node, Hoisted& hoisted) {
+    const ir::Kind kind = p_.nodes[node].kind;
+    hoisted.function = b_.GetInsertBlock()->getParent();
+    hoisted.error = EntryAlloca(i32_, "hoisted.error");
+    b_.CreateStore(b_.getInt32(0), hoisted.error);
+    BasicBlock* failed = NewBlock("hoisted.failed");
+    BasicBlock* joined = NewBlock("hoisted.done");
+    Val v = Emit(node, failed);
+    std::vector<Value*> parts{v.present, v.x};
+    if (YType(kind) != nullptr) parts.push_back(v.y);
+    if (ZType(kind) != nullptr) parts.push_back(v.z);
+    for (Value* part : parts) {
+      hoisted.parts.push_back(EntryAlloca(part->getType(), "hoisted"));
+      b_.CreateStore(part, hoisted.parts.back());
+    }
+    b_.CreateBr(joined);
+    b_.SetInsertPoint(failed);
+    b_.CreateStore(b_.CreateLoad(i32_, err_slot_), hoisted.error);
+    b_.CreateBr(joined);
+    b_.SetInsertPoint(joined);
+    hoisted.node = node;  // from now on its next Emit is the body's use
+  }
+
+  // The hoisted value at the place its node stood: its error, if its
+  // evaluation failed, goes to `err` as the node's own would have.
+  Val UseHoisted(Hoisted& hoisted, BasicBlock* err) {
+    hoisted.used = true;
+    Value* code = b_.CreateLoad(i32_, hoisted.error);
+    FailIf(b_.CreateICmpNE(code, b_.getInt32(0)), code, err);
+    Val v;
+    v.present = b_.CreateLoad(hoisted.parts[0]->getAllocatedType(), hoisted.parts[0]);
+    v.x = b_.CreateLoad(hoisted.parts[1]->getAllocatedType(), hoisted.parts[1]);
+    if (hoisted.parts.size() > 2) v.y = b_.CreateLoad(hoisted.parts[2]->getAllocatedType(), hoisted.parts[2]);
+    if (hoisted.parts.size() > 3) v.z = b_.CreateLoad(hoisted.parts[3]->getAllocatedType(), hoisted.parts[3]);
     return v;
   }
 
@@ -1948,6 +2041,15 @@ class Emitter {
   // `any` / `all` over a list or a map's keys: elements in order, the
   // scratch fill level restored after each body; stop at the first true
   // (any) / false (all); otherwise the first body error.
+  //
+  // What every body evaluates first, when it does not read the element
+  // (`p under s` in `any s in dirs: p under s`, p a path join), is
+  // evaluated once before the loop, when there is an element: each body
+  // would evaluate it first, at the same scratch fill level, from the same
+  // values, so to the same value or error and leaving the same fill level;
+  // the bodies then start at that level and the loop ends restoring the
+  // level before it. Only that first use is replaced (a later use of the
+  // node in the body is evaluated as before).
   Val EmitQuantifier(const ir::Node& n, bool is_any, BasicBlock* err) {
     Val list = Emit(n.a, err);
     ir::Kind list_kind = p_.nodes[n.a].kind;
@@ -1957,6 +2059,19 @@ class Emitter {
     llvm::AllocaInst* position = EntryAlloca(i64_, "position");
     b_.CreateStore(b_.getInt32(0), first_error);
     b_.CreateStore(b_.getInt64(0), position);
+    const std::uint32_t hoist = FirstHoistable(n.b, static_cast<std::uint32_t>(n.imm));
+    Value* mark_before = nullptr;
+    if (hoist != ir::kNoNode) {
+      mark_before = b_.CreateLoad(i64_, used_slot_, "mark.before");
+      BasicBlock* compute = NewBlock("quant.hoist");
+      BasicBlock* computed = NewBlock("quant.hoisted");
+      b_.CreateCondBr(b_.CreateICmpNE(count, b_.getInt64(0)), compute, computed);
+      b_.SetInsertPoint(compute);
+      hoisted_.emplace_back();
+      ComputeHoisted(hoist, hoisted_.back());
+      b_.CreateBr(computed);
+      b_.SetInsertPoint(computed);
+    }
     BasicBlock* header = NewBlock("quant.loop");
     BasicBlock* body = NewBlock("quant.body");
     BasicBlock* body_failed = NewBlock("quant.error");
@@ -1985,6 +2100,10 @@ class Emitter {
     locals_[slot] = element;
     Val result = Emit(n.b, body_failed);
     locals_[slot] = saved;
+    if (hoist != ir::kNoNode) {
+      if (!hoisted_.back().used) SetError("internal error: a hoisted node was not used by its quantifier's body");
+      hoisted_.pop_back();
+    }
     b_.CreateStore(mark, used_slot_);
     if (is_any) {
       b_.CreateCondBr(result.x, decided, latch);
@@ -2002,11 +2121,13 @@ class Emitter {
     b_.CreateBr(header);
 
     b_.SetInsertPoint(exhausted);
+    if (mark_before != nullptr) b_.CreateStore(mark_before, used_slot_);
     Value* error = b_.CreateLoad(i32_, first_error);
     b_.CreateCondBr(b_.CreateICmpNE(error, b_.getInt32(0)), erred, done);
     b_.SetInsertPoint(erred);
     FailWith(error, err);
     b_.SetInsertPoint(decided);
+    if (mark_before != nullptr) b_.CreateStore(mark_before, used_slot_);
     b_.CreateBr(done);
 
     b_.SetInsertPoint(done);
@@ -2474,6 +2595,8 @@ class Emitter {
   std::size_t outlined_count_ = 0;
   // The node whose outlined function is being emitted (emitted inline there).
   std::uint32_t outlining_root_ = ir::kNoNode;
+  // Values hoisted out of the quantifiers being emitted, innermost last.
+  std::deque<Hoisted> hoisted_;
   // Block layouts (AppendSlots): each rule's, each outlined node's, and the
   // nodes laid out so far (bounded by walk_budget_).
   std::vector<std::vector<std::uint32_t>> rule_slots_;

@@ -690,6 +690,80 @@ TEST_CASE("codegen: scratch accounting", "[codegen]") {
   CHECK(d.rule_count == 2);
 }
 
+// What a quantifier's body evaluates first without reading the element is
+// computed once before the loop (docs/codegen.md "Quantifiers"): the same
+// values, errors and scratch fill levels as evaluating it in every body.
+TEST_CASE("codegen: values hoisted out of quantifier loops", "[codegen]") {
+  Ir b;
+  std::uint32_t args = b.Get(Field::kArgs);
+  std::uint32_t s0 = b.Local(0, Kind::kStr);
+  std::uint32_t s1 = b.Local(1, Kind::kStr);
+  std::uint32_t joined = b.StrOp2(Op::kPathJoin, b.Get(Field::kCwd), b.Str("sub/../x"));
+  std::uint32_t div = b.DivError();
+  ExpectAll(b,
+            {
+                {b.Quant(Op::kAny, b.Strs({"/etc", "/work"}), 0, b.Test(Op::kUnder, joined, s0)), kTrue},
+                {b.Quant(Op::kAll, b.Strs({"/etc", "/work"}), 0, b.Test(Op::kUnder, joined, s0)), kFalse},
+                // The hoisted value's error stays where it stood: recorded by the `and`, whose
+                // next operand still decides.
+                {b.Quant(Op::kAny, b.Strs({"a", "b"}), 0, b.And({div, b.Eq(s0, b.Str("b"))})), Err(GOV_ERR_DIVISION)},
+                {b.Quant(Op::kAll, b.Strs({"a", "b"}), 0, b.And({div, b.Eq(s0, b.Str("b"))})), kFalse},
+                {b.Quant(Op::kAny, b.Strs({"a", "b"}), 0, b.Or({div, b.Eq(s0, b.Str("b"))})), kTrue},
+                // Nothing to iterate: not evaluated at all.
+                {b.Quant(Op::kAny, b.Strs({}), 0, b.And({div, b.Eq(s0, b.Str("b"))})), kFalse},
+                {b.Quant(Op::kAll, b.Strs({}), 0, b.And({div, b.Eq(s0, b.Str("b"))})), kTrue},
+                {b.Quant(Op::kAll, b.None(Kind::kStrList), 0, b.And({div, b.Eq(s0, b.Str("b"))})), kFalse},
+                // Nested: the inner loop's hoisted join reads the outer element.
+                {b.Quant(Op::kAny, args, 0,
+                         b.Quant(Op::kAny, b.Strs({"/etc", "/work/repo/status"}), 1,
+                                 b.Test(Op::kUnder, b.StrOp2(Op::kPathJoin, b.Get(Field::kCwd), s0), s1))),
+                 kTrue},
+                {b.Quant(Op::kAll, args, 0,
+                         b.Quant(Op::kAny, b.Strs({"/etc", "/work/repo/status"}), 1,
+                                 b.Test(Op::kUnder, b.StrOp2(Op::kPathJoin, b.Get(Field::kCwd), s0), s1))),
+                 kFalse},
+            });
+
+  request::Request big = GitStatus();
+  big.args = {std::string(30000, 'x'), std::string(30000, 'y'), std::string(40000, 'z')};
+  std::uint32_t a0 = b.Index(args, b.Int(0));
+  std::uint32_t a2 = b.Index(args, b.Int(2));
+  auto made = [&](std::uint32_t text) { return b.Not(b.IsNone(text)); };
+  std::uint32_t lower0 = b.StrOp(Op::kLower, a0);  // 30000 bytes
+  std::uint32_t lower2 = b.StrOp(Op::kLower, a2);  // 40000 bytes
+  std::uint32_t upper_element = made(b.StrOp(Op::kUpper, s0));
+  std::uint32_t made2 = made(lower2);  // one node, used twice below
+  ExpectAll(b,
+            {
+                // The hoisted 30000 bytes stay used through every body: 30000 + 30000 fit, 30000 +
+                // 40000 do not, exactly as when each body makes them anew.
+                {b.Quant(Op::kAny, args, 0, b.And({made(lower0), upper_element})), kTrue},
+                {b.Quant(Op::kAll, args, 0, b.And({made(lower0), upper_element})), Err(GOV_ERR_SCRATCH)},
+                // A hoisted value that does not fit fails in every body, and only there.
+                {b.Quant(Op::kAny, args, 0, b.And({made(b.StrOp2(Op::kConcat, a0, a2)), b.Eq(s0, b.Str(""))})), kFalse},
+                {b.Quant(Op::kAny, args, 0, b.Or({made(b.StrOp2(Op::kConcat, a0, a2)), b.Eq(s0, b.Str(""))})),
+                 Err(GOV_ERR_SCRATCH)},
+                // After the loop the arena is back where it was: 60000 bytes fit again.
+                {b.Or({b.Quant(Op::kAny, args, 0, b.And({made(lower0), b.Eq(s0, b.Str(""))})),
+                       made(b.StrOp2(Op::kConcat, a0, a0))}),
+                 kTrue},
+                // Only the first use is replaced: a second use of the node in the body makes its
+                // bytes again (40000 + 40000 do not fit).
+                {b.Quant(Op::kAny, args, 0, b.And({made2, made2, b.Eq(s0, s0)})), Err(GOV_ERR_SCRATCH)},
+            },
+            big);
+
+  // The loop of `any s in dirs: (cwd / "x") under s` computes the join once.
+  ir::Rule rule;
+  rule.name = "hoisted";
+  rule.condition = b.Quant(Op::kAny, b.Strs({"/etc", "/work"}), 0, b.Test(Op::kUnder, joined, s0));
+  ir::Policy policy = b.p;
+  policy.rules = {rule};
+  ErrorOr<std::string> ir_text = EmitLlvmIr(policy, /*optimized=*/false, FastOptions());
+  REQUIRE(ir_text.ok());
+  CHECK(ir_text.value().find("quant.hoist") != std::string::npos);
+}
+
 TEST_CASE("codegen: decision combination, errors and obligations", "[codegen]") {
   Ir b;
   std::uint32_t t = b.Bool(true);
