@@ -128,7 +128,20 @@ WRAPPER_CASES = {
         ["-C", "/tmp", "PROBE"], ["-S", "PROBE a"], ["-", "PROBE"], ["=x", "PROBE"], ["A=1"], ["-x", "PROBE"],
         ["A=1", "B=2"],
     ],
+    # Run as root (sudoers lets root run anything); without root these cases are left out. -D,
+    # -R, -C and -T depend on sudoers options (sudo refused `-D /tmp` for one command and not for
+    # another): the functions are unsure of them, and only -C and -T, refused by default, are here.
+    "sudo": [
+        ["PROBE", "a", "b"], ["-u", "root", "PROBE", "a"], ["--user=root", "-n", "PROBE"],
+        ["-nu", "root", "--", "PROBE", "-x"], ["--us=root", "-H", "PROBE"], ["A=1", "PROBE", "B=2"],
+        ["-E", "-P", "-S", "PROBE"], ["--preserve-env=PATH", "-k", "PROBE"], ["-g", "root", "PROBE"],
+        ["-s", "PROBE"], ["-i", "PROBE"], ["-T", "5", "PROBE"], ["-C", "5", "PROBE"],
+        ["-l"], ["-V"], ["--no-such", "PROBE"],
+    ],
 }
+if os.geteuid() != 0:
+    print("note: not root, so sudo's cases are left out")
+    del WRAPPER_CASES["sudo"]
 
 # Cases a wrapper runs the probe in, where the functions say `none` (unsure) by design.
 WRAPPER_UNSURE = {
@@ -136,6 +149,8 @@ WRAPPER_UNSURE = {
     ("env", ("-C", "/tmp", "PROBE")),  # the command's paths are relative to another directory
     ("env", ("-S", "PROBE a")),  # the command is split from a string
     ("env", ("-", "PROBE")),  # an obsolete -i
+    ("sudo", ("-s", "PROBE")),  # through a shell
+    ("sudo", ("-i", "PROBE")),  # through a login shell
 }
 
 PROGRAMS = {name: shutil.which(name) for name in [*CASES, *WRAPPER_CASES]}
