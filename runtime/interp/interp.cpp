@@ -690,11 +690,16 @@ class Evaluator {
         return GOV_OK;
       }
       case Kind::kStrList: {
+        // A list that does not fit takes nothing (docs/ir.md "Scratch memory"), as in native code.
+        const std::size_t fill_before = fill_;
         auto* items = reinterpret_cast<gov_str*>(Reserve(values.texts.size() * sizeof(gov_str)));
         if (items == nullptr) return GOV_ERR_SCRATCH;
         for (std::size_t i = 0; i < values.texts.size(); ++i) {
           Value copy;
-          if (std::uint32_t error = Append(values.texts[i], copy); error != GOV_OK) return error;
+          if (std::uint32_t error = Append(values.texts[i], copy); error != GOV_OK) {
+            fill_ = fill_before;
+            return error;
+          }
           items[i] = gov_str{copy.text.data(), copy.text.size()};
         }
         out = SeqValue({Seq::Source::kRequestStrs, items, nullptr, values.texts.size()});

@@ -2153,6 +2153,9 @@ TEST_CASE("codegen: argument grammar values take scratch as in the interpreter",
   ExpectAll(b, {{b.Not(b.IsNone(list)), kTrue}}, r);
   r.args = {"a", "b", "c", "d"};
   ExpectAll(b, {{b.Not(b.IsNone(list)), Err(GOV_ERR_SCRATCH)}}, r);
+  // A list that did not fit takes nothing: after it, the `or`'s next operand has the whole arena
+  // for its 20001 bytes (the interpreter once kept the three paths it had copied).
+  ExpectAll(b, {{b.Or({b.Not(b.IsNone(list)), b.Not(b.IsNone(b.StrOp(Op::kLower, cwd)))}), kTrue}}, r);
 }
 
 }  // namespace
