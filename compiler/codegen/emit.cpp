@@ -1391,6 +1391,11 @@ class Emitter {
   Val Emit(std::uint32_t index, BasicBlock* err) {
     const ir::Node& n = p_.nodes[index];
     if (!error_.empty()) return Absent(n.kind);
+    // A hoisted node's first use: counted once, where it was computed.
+    if (!hoisted_.empty() && hoisted_.back().node == index && !hoisted_.back().used &&
+        hoisted_.back().function == b_.GetInsertBlock()->getParent()) {
+      return UseHoisted(hoisted_.back(), err);
+    }
     if (++emitted_ > budget_) {
       SetError("the policy expands to more than " + std::to_string(budget_) + " expression nodes");
       return Absent(n.kind);
@@ -1398,10 +1403,6 @@ class Emitter {
     if (depth_ >= kMaxDepth) {
       SetError("the policy nests deeper than " + std::to_string(kMaxDepth) + " expression levels");
       return Absent(n.kind);
-    }
-    if (!hoisted_.empty() && hoisted_.back().node == index && !hoisted_.back().used &&
-        hoisted_.back().function == b_.GetInsertBlock()->getParent()) {
-      return UseHoisted(hoisted_.back(), err);
     }
     ++depth_;
     Val v = outline_[structure_[index]] && index != outlining_root_ ? EmitOutlinedCall(index, err)

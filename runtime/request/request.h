@@ -85,6 +85,8 @@ CivilTime CivilFromUnix(std::int64_t time_unix);
 class RequestView {
  public:
   explicit RequestView(const Request& request);
+  // A temporary would die before the view that points into it.
+  explicit RequestView(Request&&) = delete;
   RequestView(const RequestView&) = delete;
   RequestView& operator=(const RequestView&) = delete;
 

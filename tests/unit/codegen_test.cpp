@@ -722,6 +722,24 @@ TEST_CASE("codegen: values hoisted out of quantifier loops", "[codegen]") {
                          b.Quant(Op::kAny, b.Strs({"/etc", "/work/repo/status"}), 1,
                                  b.Test(Op::kUnder, b.StrOp2(Op::kPathJoin, b.Get(Field::kCwd), s0), s1))),
                  kFalse},
+                // Through an `if`'s condition; over an int list; over a map's keys.
+                {b.Quant(Op::kAny, b.Strs({"a", "b"}), 0,
+                         b.If(b.Test(Op::kUnder, joined, b.Str("/work")), b.Eq(s0, b.Str("b")), b.Bool(false))),
+                 kTrue},
+                {b.Quant(Op::kAny, b.Ints({3, 10}), 0,
+                         b.Eq(b.Len(b.StrOp(Op::kLower, b.Get(Field::kCwd))), b.Local(0, Kind::kInt))),
+                 kTrue},
+                {b.Quant(Op::kAll, b.Ints({3, 10}), 0,
+                         b.Eq(b.Len(b.StrOp(Op::kLower, b.Get(Field::kCwd))), b.Local(0, Kind::kInt))),
+                 kFalse},
+                {b.Quant(Op::kAny, b.Get(Field::kEnv), 0,
+                         b.And({b.Test(Op::kUnder, joined, b.Str("/work")), b.Eq(s0, b.Str("PATH"))})),
+                 kTrue},
+                // A hoisted node that is itself a loop with a hoisted node.
+                {b.Quant(Op::kAny, b.Strs({"a", "b"}), 0,
+                         b.And({b.Quant(Op::kAny, b.Strs({"/etc", "/work"}), 1, b.Test(Op::kUnder, joined, s1)),
+                                b.Eq(s0, b.Str("b"))})),
+                 kTrue},
             });
 
   request::Request big = GitStatus();
@@ -753,6 +771,33 @@ TEST_CASE("codegen: values hoisted out of quantifier loops", "[codegen]") {
             },
             big);
 
+  // Two rules of one shape with other constants and a third of another shape, the hoisted node
+  // outlined (8 nodes, in both shapes): each rule's own constants, decided as the interpreter does.
+  {
+    Ir two;
+    auto rule = [&](const std::string& x, const std::string& y, const std::string& element, bool other_shape) {
+      std::uint32_t joined_name = two.Not(two.IsNone(two.StrOp2(
+          Op::kPathJoin, two.Get(Field::kCwd), two.StrOp(Op::kLower, two.StrOp2(Op::kConcat, two.Str(x), two.Str(y))))));
+      std::vector<std::uint32_t> operands{joined_name, two.Eq(two.Local(0, Kind::kStr), two.Str(element))};
+      if (other_shape) operands.push_back(two.Bool(true));
+      return two.Quant(Op::kAny, two.Get(Field::kArgs), 0, two.And(operands));
+    };
+    two.Rule("first", Verdict::kAllow, rule("A", "b", "status", false));
+    two.Rule("second", Verdict::kDeny, rule("C", "d", "--long", false));
+    two.Rule("third", Verdict::kAsk, rule("E", "f", "--short", true));
+    std::unique_ptr<JitPolicy> jit = MustCompile(two.p);
+    interp::PreparedPolicy prepared = MustPrepare(two.p);
+    const request::Request git_status = GitStatus();  // outlives the view, which points into it
+    request::RequestView view(git_status);
+    gov_decision d = Decide(*jit, prepared, view.get());
+    CHECK(d.verdict == GOV_ASK);
+    CHECK(d.rule_count == 2);  // the ask, then the allow
+    ErrorOr<std::string> text = EmitLlvmIr(two.p, /*optimized=*/false, FastOptions());
+    REQUIRE(text.ok());
+    CHECK(text.value().find("quant.hoist") != std::string::npos);
+    CHECK(text.value().find("define internal i32 @gov.sub.") != std::string::npos);
+  }
+
   // The loop of `any s in dirs: (cwd / "x") under s` computes the join once.
   ir::Rule rule;
   rule.name = "hoisted";
@@ -770,7 +815,8 @@ TEST_CASE("codegen: decision combination, errors and obligations", "[codegen]") 
   std::uint32_t f = b.Bool(false);
   std::uint32_t div = b.DivError();
   std::uint32_t ovf = b.Overflow();
-  request::RequestView view(GitStatus());
+  const request::Request git_status = GitStatus();
+  request::RequestView view(git_status);
   auto run = [&](const Ir& policy) {
     std::unique_ptr<JitPolicy> jit = MustCompile(policy.p);
     interp::PreparedPolicy prepared = MustPrepare(policy.p);
@@ -1941,7 +1987,8 @@ TEST_CASE("codegen: the hash rule index finds keys of every length, and no rules
   Ir empty;
   std::unique_ptr<JitPolicy> none = MustCompile(empty.p);
   interp::PreparedPolicy none_prepared = MustPrepare(empty.p);
-  request::RequestView view(GitStatus());
+  const request::Request git_status = GitStatus();
+  request::RequestView view(git_status);
   gov_decision d = Decide(*none, none_prepared, view.get());
   CHECK(d.verdict == GOV_DENY);
   CHECK(d.error == GOV_OK);
