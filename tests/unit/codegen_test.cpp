@@ -776,8 +776,9 @@ TEST_CASE("codegen: values hoisted out of quantifier loops", "[codegen]") {
   {
     Ir two;
     auto rule = [&](const std::string& x, const std::string& y, const std::string& element, bool other_shape) {
-      std::uint32_t joined_name = two.Not(two.IsNone(two.StrOp2(
-          Op::kPathJoin, two.Get(Field::kCwd), two.StrOp(Op::kLower, two.StrOp2(Op::kConcat, two.Str(x), two.Str(y))))));
+      std::uint32_t joined_name =
+          two.Not(two.IsNone(two.StrOp2(Op::kPathJoin, two.Get(Field::kCwd),
+                                        two.StrOp(Op::kLower, two.StrOp2(Op::kConcat, two.Str(x), two.Str(y))))));
       std::vector<std::uint32_t> operands{joined_name, two.Eq(two.Local(0, Kind::kStr), two.Str(element))};
       if (other_shape) operands.push_back(two.Bool(true));
       return two.Quant(Op::kAny, two.Get(Field::kArgs), 0, two.And(operands));
@@ -1033,11 +1034,10 @@ TEST_CASE("codegen: compile errors are reported, not thrown", "[codegen]") {
 TEST_CASE("codegen: default helpers implement runtime/support/path.h", "[codegen]") {
   const gov_helpers* helpers = abi::DefaultHelpers();
   REQUIRE(helpers->abi_version == GOV_ABI_VERSION);
-  const std::vector<std::string> paths = {"",       "/",       "//",  "/a",      "/a/",  "/a/b", "/a//b",
-                                          "/a/./b", "/a/../b", "/ab", "/a/bc",   "a",    "a/b",  ".",
-                                          "..",     "../a",    "/..", "/a/b/..", "/./a", "a/",   "/a/b/c",
-                                          "/.a",    "/..a",    "/a.", "/a/.b/..c", "/.../x", "a/.", "a/..",
-                                          ".a/b",   "/a/.",    "/a/.."};
+  const std::vector<std::string> paths = {"",          "/",       "//",    "/a",   "/a/",    "/a/b", "/a//b", "/a/./b",
+                                          "/a/../b",   "/ab",     "/a/bc", "a",    "a/b",    ".",    "..",    "../a",
+                                          "/..",       "/a/b/..", "/./a",  "a/",   "/a/b/c", "/.a",  "/..a",  "/a.",
+                                          "/a/.b/..c", "/.../x",  "a/.",   "a/..", ".a/b",   "/a/.", "/a/.."};
   char out[64];
   for (const std::string& x : paths) {
     for (const std::string& y : paths) {
