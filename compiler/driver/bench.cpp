@@ -181,7 +181,10 @@ ErrorOr<BenchReport> RunBench(const BenchInput& input, const BenchOptions& optio
   report.batch_decisions = repeat * views.size();
   if (native->native()) report.native_ns = TimeDecisions(*native, views, options.decision_batches, repeat);
   report.interp_ns = TimeDecisions(interp, views, options.decision_batches, repeat);
-  if (options.per_rule && native->native()) {
+  if (options.per_rule && !native->native()) {
+    return Error{"--per-rule measures native code, which does not run here: " + report.engine};
+  }
+  if (options.per_rule) {
     // Fewer batches per rule: a policy of 100 rules is 101 compiles and timings.
     const int batches = std::max(1, options.decision_batches / 4);
     GOV_RETURN_IF_ERROR(MeasureRules(interp.policy(), views, batches, repeat, report));

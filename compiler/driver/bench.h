@@ -50,7 +50,7 @@ struct BenchReport {
   Spread native_ns;                 // per decision, over batches (absent engine: zeros)
   Spread interp_ns;
   std::map<std::string, std::size_t> verdicts;  // of the requests, once each
-  // With BenchOptions::per_rule, on a machine that runs native code: the
+  // With BenchOptions::per_rule (an error where native code does not run): the
   // median per decision of the policy without rules (request validation and
   // dispatch) and, per rule, of the policy with that rule alone minus that
   // base, most expensive first.

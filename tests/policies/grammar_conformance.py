@@ -136,7 +136,7 @@ WRAPPER_CASES = {
         ["-nu", "root", "--", "PROBE", "-x"], ["--us=root", "-H", "PROBE"], ["A=1", "PROBE", "B=2"],
         ["-E", "-P", "-S", "PROBE"], ["--preserve-env=PATH", "-k", "PROBE"], ["-g", "root", "PROBE"],
         ["-s", "PROBE"], ["-i", "PROBE"], ["-T", "5", "PROBE"], ["-C", "5", "PROBE"],
-        ["-l"], ["-V"], ["--no-such", "PROBE"],
+        ["-U", "root", "PROBE"], ["-l"], ["-V"], ["--no-such", "PROBE"],
     ],
 }
 if os.geteuid() != 0:
