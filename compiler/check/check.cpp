@@ -1435,6 +1435,12 @@ class ModuleChecker {
                    "an option is absent when it is not given: declare its value type without `?`");
               value.ok = false;
             }
+            if (value.ok && !item.modifiers.empty() && value.spec.type == argparse::ValueType::kInt) {
+              Emit(Kind::kInvalidCommand, item.value.span,
+                   "an option given without its optional value reads as \"\", which is not an `int`")
+                  .help = "declare it `string value optional` and match its text";
+              value.ok = false;
+            }
             ok = value.ok && ok;
             field.repeatable = value.list;
             field.type = value.spec;

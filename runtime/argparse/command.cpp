@@ -64,6 +64,13 @@ bool AddValue(const ValueSpec& type, std::string_view text, std::string_view cwd
   return false;
 }
 
+bool HasOperands(const CommandScope& scope) {
+  for (const CommandField& field : scope.fields) {
+    if (field.role == FieldRole::kOperands) return true;
+  }
+  return false;
+}
+
 std::string TypeError(const CommandField& field, std::string_view text) {
   return "value " + EscapeForDisplay(text) + " of " + field.name + " is not a valid " +
          (field.type.type == ValueType::kInt          ? "int"
@@ -88,9 +95,13 @@ std::string Assign(const CommandScope& scope, const std::vector<Occurrence>& opt
       value.texts.clear();
       value.numbers.clear();
     }
-    if (occurrence.value && !AddValue(field.type, *occurrence.value, cwd, value)) {
-      return TypeError(field, *occurrence.value);
+    if (!occurrence.value) {
+      // An option whose value is optional, given without one (`--color`):
+      // present, and read as the empty string, unconverted.
+      if (field.value == Value::kOptional) value.texts.emplace_back();
+      continue;
     }
+    if (!AddValue(field.type, *occurrence.value, cwd, value)) return TypeError(field, *occurrence.value);
   }
   // Operand groups in order: each takes as many as it can while leaving the
   // groups after it their minimum.
@@ -157,9 +168,13 @@ CommandResult ParseCommand(const PreparedCommand& prepared, const std::vector<st
     for (std::size_t i = 0; i < command.subcommands.size(); ++i) {
       if (command.subcommands[i].name == name) parse.subcommand = static_cast<int>(i);
     }
-    if (parse.subcommand < 0) return fail("unknown subcommand " + EscapeForDisplay(name));
-    rest.assign(top_operands.begin() + 1, top_operands.end());
-    top_operands.clear();
+    // Top-level operand groups read every operand as written (the
+    // subcommand's name first), whether or not it names a declared
+    // subcommand; without them an undeclared subcommand does not parse.
+    const bool top_takes_operands = HasOperands(command.top);
+    if (parse.subcommand < 0 && !top_takes_operands) return fail("unknown subcommand " + EscapeForDisplay(name));
+    if (parse.subcommand >= 0) rest.assign(top_operands.begin() + 1, top_operands.end());
+    if (!top_takes_operands) top_operands.clear();
   }
   if (std::string error = Assign(command.top, top.parsed->options, top_operands, cwd, parse.top); !error.empty()) {
     return fail(std::move(error));
@@ -229,6 +244,9 @@ std::string ValidateScope(const CommandScope& scope, const std::string& where) {
       if (field.role == FieldRole::kOption && field.value == Value::kNone) {
         return where + ": option " + field.name + " takes no value";
       }
+      if (field.value == Value::kOptional && field.type.type == ValueType::kInt) {
+        return where + ": option " + field.name + " reads \"\" without its optional value, which is not an int";
+      }
     }
     if (field.type.type == ValueType::kEnum && field.type.choices.empty()) {
       return where + ": " + field.name + " has no choices";
@@ -249,14 +267,6 @@ std::string ValidateCommand(const Command& command) {
     }
     if (std::string error = ValidateScope(scope, "command " + command.name + " " + scope.name); !error.empty()) {
       return error;
-    }
-  }
-  if (!command.subcommands.empty()) {
-    for (const CommandField& field : command.top.fields) {
-      if (field.role == FieldRole::kOperands) {
-        return "command " + command.name + ": operands " + field.name +
-               " beside subcommands (the first operand names the subcommand)";
-      }
     }
   }
   return "";

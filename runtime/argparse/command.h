@@ -71,7 +71,10 @@ struct CommandScope {
 
 // A command: the top-level scope and its subcommands. With subcommands the
 // top level's options end at the first operand (git, kubectl, docker), which
-// names the subcommand; the rest of the list is read under that scope.
+// names the subcommand; the rest of the list is read under that scope. The
+// top level's operand groups, if any, read all the operands as written (the
+// subcommand's name first) and let a subcommand that is not declared parse;
+// without them it does not.
 struct Command {
   std::string name;
   CommandScope top;

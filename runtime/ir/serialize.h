@@ -16,10 +16,10 @@ namespace gov::ir {
 
 // The first six bytes of every serialized policy: "GOVIR" and a NUL.
 inline constexpr std::string_view kSerializedMagic{"GOVIR\0", 6};
-// The only format version this build writes and reads (6: grammars' value
-// type `assignment`, patterns in the DFA format's version 2; older versions
-// are rejected with a rebuild hint).
-inline constexpr std::uint32_t kSerializedVersion = 7;
+// The only format version this build writes and reads (8: an option given
+// without its optional value reads as ""; top-level operands beside
+// subcommands; older versions are rejected with a rebuild hint).
+inline constexpr std::uint32_t kSerializedVersion = 8;
 
 // One command table as the commands section stores it (the bytes native
 // code passes to gov_helpers.arg_read), and back: DecodeCommand refuses

@@ -112,7 +112,10 @@ TEST_CASE("command: flags, typed operands resolved against cwd, permutation and 
   CHECK(Show(Rm(), {"--", "-f"}) == "targets=/w/-f");
   CHECK(Show(Rm(), {"--rec", "x"}) == "recursive targets=/w/x");
   CHECK(Show(Rm(), {"--interactive=once", "x"}) == "interactive=once targets=/w/x");
-  CHECK(Show(Rm(), {"--interactive", "x"}) == "interactive targets=/w/x");
+  // Given without its optional value, an option reads as "" (present), and the last occurrence wins.
+  CHECK(Show(Rm(), {"--interactive", "x"}) == "interactive= targets=/w/x");
+  CHECK(Show(Rm(), {"--interactive=once", "--interactive", "x"}) == "interactive= targets=/w/x");
+  CHECK(Show(Rm(), {"--interactive", "--interactive=once", "x"}) == "interactive=once targets=/w/x");
 }
 
 TEST_CASE("command: what the program refuses does not parse", "[argparse]") {
@@ -120,7 +123,7 @@ TEST_CASE("command: what the program refuses does not parse", "[argparse]") {
   CHECK(Show(Rm(), {"-x", "a"}) == "error: unknown option -x in -x");
   CHECK(Show(Rm(), {"--interactive=sometimes", "a"}) == "error: value sometimes of interactive is not a valid choice");
   CHECK(Show(Rm(), {""}) == "error: value  of targets is not a valid path");
-  CHECK(Show(Rm(), {"--i", "a"}) == "interactive targets=/w/a");  // the one long option starting with i
+  CHECK(Show(Rm(), {"--i", "a"}) == "interactive= targets=/w/a");  // the one long option starting with i
 }
 
 TEST_CASE("command: fixed groups after a variable one are taken from the end", "[argparse]") {
@@ -173,7 +176,7 @@ TEST_CASE("command: subcommands after the global options, each with its own opti
   CHECK(Show(Git(), {"-C", "/r", "-c", "x=y", "push", "-fu", "origin"}) ==
         "dir=/r config=x=y push: force set_upstream remote=origin");
   CHECK(Show(Git(), {"-C", "a", "-C", "b", "status", "-s", "x"}) == "dir=/w/a,/w/b status: short paths=/w/x");
-  CHECK(Show(Git(), {"push", "origin", "--force-with-lease"}) == "push: force_with_lease remote=origin");
+  CHECK(Show(Git(), {"push", "origin", "--force-with-lease"}) == "push: force_with_lease= remote=origin");
   CHECK(Show(Git(), {"push", "--set-up"}) == "push: set_upstream");
   CHECK(Show(Git(), {"push", "--forc"}) == "error: ambiguous option --forc");  // --force, --force-with-lease
   CHECK(Show(Git(), {"push", "--", "--force"}) == "push: remote=--force");
@@ -183,6 +186,22 @@ TEST_CASE("command: subcommands after the global options, each with its own opti
   CHECK(Show(Git(), {"-f", "push"}) == "error: unknown option -f in -f");
   CHECK(Show(Git(), {"pull"}) == "error: unknown subcommand pull");
   CHECK(Show(Git(), {"status", "--force"}) == "error: unknown option --force");
+}
+
+TEST_CASE("command: top-level operands beside subcommands read every operand as written", "[argparse]") {
+  Command open = Git();
+  open.top.fields.push_back(Operands("command", 0, 1));
+  open.top.fields.push_back(Operands("arguments", 0, kUnbounded));
+  CHECK(ValidateCommand(open).empty());
+  // An undeclared subcommand parses: the operands alone, no subcommand chosen.
+  CHECK(Show(open, {"-C", "r", "pull", "--rebase", "x"}) == "dir=/w/r command=pull arguments=--rebase,x");
+  // A declared one is read by its grammar too, and the operands still hold it as written.
+  CHECK(Show(open, {"push", "-f", "origin"}) == "command=push arguments=-f,origin push: force remote=origin");
+  // Its grammar must accept it: a subcommand's unknown option still fails the whole parse.
+  CHECK(Show(open, {"push", "--bogus"}) == "error: unknown option --bogus");
+  CHECK(Show(open, {"status", "--force"}) == "error: unknown option --force");
+  CHECK(Show(open, {}) == "");
+  CHECK(Show(open, {"-f", "push"}) == "error: unknown option -f in -f");
 }
 
 TEST_CASE("command: malformed grammars are refused", "[argparse]") {
@@ -195,15 +214,16 @@ TEST_CASE("command: malformed grammars are refused", "[argparse]") {
   Command long_twice = Rm();
   long_twice.top.fields.push_back(Flag("again", "", {"force"}));
   CHECK(ValidateCommand(long_twice) == "command rm: long option --force is invalid or declared twice");
-  Command operands_beside = Git();
-  operands_beside.top.fields.push_back(Operands("extra", 0, 1));
-  CHECK(ValidateCommand(operands_beside).find("beside subcommands") != std::string::npos);
   Command never = Rm();
   never.top.fields.back().max_count = 0;
   CHECK(ValidateCommand(never) == "command rm: operands targets can never be matched");
   Command no_choices = Rm();
   no_choices.top.fields[2].type.choices.clear();
   CHECK(ValidateCommand(no_choices) == "command rm: interactive has no choices");
+  Command optional_int = Rm();
+  optional_int.top.fields[2].type = ValueSpec{ValueType::kInt, {}};
+  CHECK(ValidateCommand(optional_int) ==
+        "command rm: option interactive reads \"\" without its optional value, which is not an int");
   Command same_name = Git();
   same_name.subcommands.push_back(same_name.subcommands.front());
   CHECK(ValidateCommand(same_name).find("subcommand push is declared twice") != std::string::npos);

@@ -406,7 +406,7 @@ TEST_CASE("ir: serialize round trip", "[ir]") {
   CHECK(bytes == Serialize(p));
   REQUIRE(bytes.size() > 10);
   CHECK(bytes.substr(0, 6) == std::string("GOVIR\0", 6));
-  CHECK(bytes.substr(6, 4) == std::string("\x07\x00\x00\x00", 4));
+  CHECK(bytes.substr(6, 4) == std::string("\x08\x00\x00\x00", 4));
   // The header section follows: tag 1, its length, name "sample" (a varint length).
   CHECK(bytes.substr(10, 4) == std::string("\x01\x00\x00\x00", 4));
   CHECK(bytes.substr(18, 7) == std::string("\x06sample", 7));
@@ -427,17 +427,17 @@ TEST_CASE("ir: deserialize rejects malformed input", "[ir]") {
   };
   CHECK(message("") == "invalid policy IR: not a gov IR file (bad magic)");
   CHECK(message("GOVIR") == "invalid policy IR: not a gov IR file (bad magic)");
-  std::string v8 = bytes;
-  v8[6] = 8;
-  CHECK(message(v8) == "invalid policy IR: unsupported format version 8");
+  std::string v9 = bytes;
+  v9[6] = 9;
+  CHECK(message(v9) == "invalid policy IR: unsupported format version 9");
   std::string v0 = bytes;
   v0[6] = 0;
   CHECK(message(v0) == "invalid policy IR: unsupported format version 0");
-  for (char old : {'\x01', '\x02', '\x03', '\x04', '\x05', '\x06'}) {
+  for (char old : {'\x01', '\x02', '\x03', '\x04', '\x05', '\x06', '\x07'}) {
     std::string older = bytes;
     older[6] = old;
     CHECK(message(older) == "invalid policy IR: IR format version " + std::to_string(old) +
-                                " was written by an older govc; this build reads version 7: rebuild the bundle with "
+                                " was written by an older govc; this build reads version 8: rebuild the bundle with "
                                 "this govc (govc build)");
     CHECK(PolicyView::Open(older).error().message == message(older));
   }
