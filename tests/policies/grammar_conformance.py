@@ -16,6 +16,13 @@ are the programs' documented quirks the grammars do not model (make's `-j 4`
 reads `4` as a target in the grammar; gawk stops at its first operand, so
 `--help` after the program text is not an option).
 
+git's subcommands are parse-options programs: `git SUB ARGS -h` prints the usage on standard
+output and nothing on standard error when every option before `-h` is one SUB knows (an unknown
+or ambiguous option is an error on standard error; operands are not checked, and no case has
+one after `--`, where `-h` is an operand). git's own options are checked by running
+`git OPTIONS version`, which exits 0 when git accepts them; git reads those exactly as spelled,
+so the abbreviations and clusters the grammar also reads are listed as known differences.
+
 Wrappers are checked by what they run: each case runs the wrapper for real
 with a probe program (PROBE below) that records the arguments it got, and
 `shell.wrapped_program` and `shell.wrapped_arguments` must name exactly the
@@ -25,6 +32,7 @@ the cases listed as unsure (never another program or other arguments).
   grammar_conformance.py GOVC
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -100,6 +108,85 @@ CASES = {
     ],
 }
 
+# git's subcommands with grammars in std.git (`git.git(args)` chooses `SUB`): the arguments after SUB.
+GIT_CASES = {
+    "push": [
+        ["--mir"], ["--force"], ["-fu", "origin"], ["--for"], ["--no-fo"], ["--force-with-lease"],
+        ["--force-with-lease=main:HEAD"], ["--no-force"], ["--verify"], ["--no-verify"], ["--rec=check"],
+        ["--recurse-submodules=check"], ["--receive-pack=x"], ["--del", "origin", "x"], ["origin", "+main"],
+        ["--signed"], ["--signed=yes"], ["-o", "a", "-o", "b"], ["--bogus"], ["-x"], ["--all", "--prune"],
+        ["--mirror=x"], ["-4", "-6"], ["--thin", "--no-thin"], ["--repo=x"], ["--exec=x"], ["--no-exec"],
+        ["--tags", "--follow-tags", "--atomic", "--porcelain", "-n", "-q", "-v", "--progress"],
+        ["--force-if", "--no-force-with-lease"], ["origin", "main", "--set-up"],
+    ],
+    "clean": [
+        ["-fdx"], ["-n"], ["--dry"], ["--dry-run", "--no-dry-run"], ["-e", "x", "-X"], ["--exclude=x"], ["-i"],
+        ["--no-interactive"], ["--bogus"], ["-fz"], ["-eq"], ["--no-exclude"], ["-d", "dir"],
+    ],
+    "reset": [
+        ["--har"], ["--hard", "HEAD"], ["--soft"], ["--mixed"], ["--merge"], ["--keep"], ["--no-hard"], ["--h"],
+        ["--refresh"], ["--no-refresh"], ["-p"], ["-N"], ["--pathspec-from-file=x"], ["--recurse-submodules"],
+        ["--recurse-submodules=no"], ["--recurse-submodules=x"], ["--bogus"], ["-q", "--no-quiet"], ["--m"], ["-x"],
+        ["HEAD", "f"],
+    ],
+    "checkout": [
+        ["-f", "main"], ["--forc", "main"], ["-b", "new"], ["-bnew"], ["-B", "new", "main"], ["--ours", "x"],
+        ["-2", "x"], ["-3"], ["--theirs"], ["-p"], ["--orphan=x"], ["--conflict=diff3"], ["--track=direct"],
+        ["-t"], ["--no-track"], ["--detach"], ["--no-guess"], ["--overlay"], ["--no-overlay"], ["--bogus"],
+        ["-m"], ["--pathspec-from-file=x", "--pathspec-file-nul"], ["--ignore-skip-worktree-bits"], ["-l"],
+        ["--progress", "-q"], ["--recurse-submodules"], ["--ignore-other-worktrees", "--overwrite-ignore"],
+        ["--o"], ["--ou"], ["-fq", "main", "a"],
+    ],
+    "switch": [
+        ["-c", "x"], ["-C", "x"], ["--force-create=x"], ["--disc"], ["--discard-changes"], ["-f"], ["--no-force"],
+        ["--create", "x"], ["--guess"], ["--bogus"], ["-d"], ["--orphan", "x"], ["-m"], ["-t"],
+        ["--track=inherit"], ["--no-create"], ["--f"], ["--fo"], ["-b", "x"],
+    ],
+    "branch": [
+        ["-D", "x"], ["--del", "x"], ["-d", "x"], ["-M", "a", "b"], ["-m", "b"], ["-C", "b"], ["-c", "b"],
+        ["--list", "x*"], ["-a", "-v"], ["--show-current"], ["--contains", "HEAD"], ["--no-contains=HEAD"],
+        ["--merged=HEAD"], ["--sort=refname"], ["--format=%(refname)"], ["--color"], ["--color=always"],
+        ["--no-color"], ["--abbrev=7"], ["--column"], ["-u", "origin/x"], ["--set-upstream-to=origin/x"],
+        ["--unset-upstream"], ["--edit-description"], ["--bogus"], ["-f", "x"], ["--no-track"],
+        ["--recurse-submodules"], ["-i"], ["--points-at", "HEAD"], ["--create-reflog", "x"], ["-vv", "-r"],
+        ["--no-merged", "HEAD"], ["--mo", "a"], ["--no-list"], ["-x"],
+    ],
+    "tag": [
+        ["-d", "x"], ["--del", "x"], ["-f", "x"], ["-l"], ["-l", "v*"], ["-n5"], ["-n"], ["-a", "-m", "msg", "x"],
+        ["-s", "x"], ["-u", "key", "x"], ["-F", "f", "x"], ["-e"], ["--cleanup=verbatim"], ["--sort=v:refname"],
+        ["--column=always"], ["--bogus"], ["-v", "x"], ["--no-sign"], ["--list"], ["-i"], ["--format=x"],
+        ["--color=never"], ["--no-list"], ["--no-delete"], ["-am", "msg", "x"],
+    ],
+    "gc": [
+        ["--prune"], ["--prune=now"], ["--pru=now"], ["--no-prune"], ["--aggressive", "--auto", "-q"], ["--force"],
+        ["--cruft"], ["--keep-largest-pack"], ["--bogus"], ["--a"], ["--ag"],
+    ],
+}
+
+# git's own options (`git.git`), before the subcommand `version`.
+GIT_GLOBAL_CASES = [
+    [], ["-C", "/tmp"], ["-c", "a.b=c"], ["--no-pager"], ["-P"], ["-p"], ["--git-dir=.git"], ["--git-dir", ".git"],
+    ["--work-tree=."], ["--bare"], ["--exec-path=/usr/lib/git-core"], ["--config-env=a.b=HOME"],
+    ["--config-env", "a.b=HOME"], ["--literal-pathspecs", "--glob-pathspecs", "--icase-pathspecs"],
+    ["--noglob-pathspecs", "--no-literal-pathspecs"], ["--no-optional-locks", "--no-replace-objects"],
+    ["--namespace=x"], ["--namespace", "x"], ["--list-cmds=main"], ["--shallow-file", "x"], ["--bogus"], ["-x"],
+    ["--html-path"], ["--man-path"], ["--info-path"], ["-v"], ["--version"], ["--exec-path"],
+    ["--no-pag"], ["-Cdir"], ["-pP"], ["--git-di=.git"], ["--shallow-file=x"], ["--list-cmds", "main"],
+    ["--attr-source=HEAD"], ["--no-advice"],
+]
+
+# What git refuses when it converts a value, which the grammars keep as a string (harmless: git
+# then runs nothing).
+GIT_KNOWN_DIFFERENCES = {
+    ("reset", ("--recurse-submodules=x",)),
+}
+
+# git reads its own options exactly as spelled: the grammar also reads these abbreviations,
+# clusters and attached values, which git refuses (harmless: git then runs nothing).
+GIT_GLOBAL_KNOWN_DIFFERENCES = {
+    ("--no-pag",), ("-Cdir",), ("-pP",), ("--git-di=.git",), ("--shallow-file=x",), ("--list-cmds", "main"),
+}
+
 # Where a program departs from getopt_long's rules in a way a grammar cannot say: the grammar
 # accepts these, the program refuses them (harmless: the program then does nothing).
 KNOWN_DIFFERENCES = {
@@ -153,7 +240,7 @@ WRAPPER_UNSURE = {
     ("sudo", ("-i", "PROBE")),  # through a login shell
 }
 
-PROGRAMS = {name: shutil.which(name) for name in [*CASES, *WRAPPER_CASES]}
+PROGRAMS = {name: shutil.which(name) for name in [*CASES, *WRAPPER_CASES, "git"]}
 
 
 def program_accepts(path, arguments, directory):
@@ -164,6 +251,57 @@ def program_accepts(path, arguments, directory):
                               env={"PATH": "/usr/bin:/bin", "LC_ALL": "C", "HOME": directory})
     except subprocess.TimeoutExpired:
         sys.exit(f"FAIL: {path} {arguments} did not finish in 10 s")
+    return done.returncode == 0
+
+
+# A line of `git SUB -h`: its short and long spellings and what follows them.
+GIT_USAGE_LINE = re.compile(r"^ {4}(?:-([A-Za-z0-9])(\[<[^>]*>\])?(?:, )?)?(?:--([a-z0-9-]+))?(\[=[^\]]*\]| <[^>]*>| \([^)]*\))?")
+
+
+def git_generated_cases(subcommand, directory, grammar_text):
+    """Cases for every flag git's usage lists for SUB and its negation (git decides which exist),
+    and for every long flag the grammar declares for SUB: so a grammar that lacks an option or a
+    negation git has, or declares one git does not have, disagrees somewhere."""
+    usage = subprocess.run(["git", subcommand, "-h"], cwd=directory, capture_output=True, text=True,
+                           env={**GIT_ENV, "HOME": directory})
+    cases = []
+    for line in (usage.stdout + usage.stderr).splitlines():
+        match = GIT_USAGE_LINE.match(line)
+        if not match or not match.group(3):
+            continue
+        _, _, long, value = match.groups()
+        if value is None or value.startswith("[="):
+            cases.append([f"--{long}"])
+        negation = long[3:] if long.startswith("no-") else f"no-{long}"
+        cases.append([f"--{negation}"])
+    block = re.search(r"\n  subcommand " + re.escape(subcommand) + r" \{\n(.*?)\n  \}\n", grammar_text, re.S)
+    if block is None:
+        sys.exit(f"FAIL: std.git declares no subcommand {subcommand}")
+    # An option with a value alone would take git's `-h` as its value: those are left to GIT_CASES.
+    takes_value = set()
+    for item in block.group(1).splitlines():
+        spellings = re.findall(r'"(--[a-z0-9-]+)"', item)
+        if item.strip().startswith("flag "):
+            cases.extend([spelling] for spelling in spellings)
+        else:
+            takes_value.update(spellings)
+    unique = []
+    for case in cases:
+        if case not in unique and case[0] not in takes_value:
+            unique.append(case)
+    return unique
+
+
+GIT_ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C", "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null"}
+
+
+def git_accepts(arguments, directory, subcommand):
+    """git's own answer: SUB ARGS -h prints the usage alone; OPTIONS version exits 0."""
+    command = ["git", subcommand, *arguments, "-h"] if subcommand else ["git", *arguments, "version"]
+    done = subprocess.run(command, cwd=directory, stdin=subprocess.DEVNULL, capture_output=True, timeout=10,
+                          env={**GIT_ENV, "HOME": directory})
+    if subcommand:
+        return done.returncode == 129 and done.stderr == b"" and done.stdout.startswith(b"usage: ")
     return done.returncode == 0
 
 
@@ -213,6 +351,44 @@ def main():
                 argv = ", ".join(gov_string(a) for a in [f"/usr/bin/{name}", *arguments])
                 cases.append(f"  exec [{argv}] cwd \"/w\" => {verdict}\n")
                 expected += 1
+        # git: its own options, then each subcommand's, in an empty repository.
+        git_dir = os.path.join(work, "git")
+        os.mkdir(git_dir)
+        subprocess.run(["git", "init", "-q", git_dir], check=True, env={**GIT_ENV, "HOME": work})
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "t"],
+                       cwd=git_dir, check=True, env={**GIT_ENV, "HOME": work})
+        rules.append("allow git_parses when invoked.name == \"git\" and git.git(args) != none\n"
+                     "    with { read = [\"/usr\"] }\n")
+        for arguments in GIT_GLOBAL_CASES:
+            accepted = git_accepts(arguments, git_dir, None)
+            if tuple(arguments) in GIT_GLOBAL_KNOWN_DIFFERENCES:
+                if accepted:
+                    sys.exit(f"FAIL: git {arguments} is listed as refused by git, which accepts it")
+                accepted = True
+            verdict = "allow by git_parses" if accepted else "deny"
+            cases.append(f"  exec {gov_list(['/usr/bin/git', *arguments, 'version'])} cwd \"/w\" => {verdict}\n")
+            expected += 1
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "stdlib", "git.gov")) as f:
+            git_grammar = f.read()
+        if os.environ.get("GOV_STDLIB"):
+            with open(os.path.join(os.environ["GOV_STDLIB"], "git.gov")) as f:
+                git_grammar = f.read()
+        for sub, argument_lists in GIT_CASES.items():
+            argument_lists = argument_lists + [c for c in git_generated_cases(sub, git_dir, git_grammar)
+                                               if c not in argument_lists]
+            rule = f"git_{sub.replace('-', '_')}_parses"
+            rules.append(f"allow {rule} when invoked.name == \"git\"\n"
+                         f"    and git.git(args) as g: g.subcommand == \"{sub}\" and g.{sub} != none\n"
+                         f"    with {{ read = [\"/usr\"] }}\n")
+            for arguments in argument_lists:
+                accepted = git_accepts(arguments, git_dir, sub)
+                if (sub, tuple(arguments)) in GIT_KNOWN_DIFFERENCES:
+                    if accepted:
+                        sys.exit(f"FAIL: git {sub} {arguments} is listed as refused by git, which accepts it")
+                    accepted = True
+                verdict = f"allow by git_parses, {rule}" if accepted else "deny"
+                cases.append(f"  exec {gov_list(['/usr/bin/git', sub, *arguments])} cwd \"/w\" => {verdict}\n")
+                expected += 1
         # Wrappers: what they really ran.
         probe = os.path.join(work, "probe")
         record = os.path.join(work, "probe.args")
@@ -244,7 +420,7 @@ def main():
                     verdict = "deny"
                 wrapper_cases.append(f"  exec {gov_list([f'/usr/bin/{name}', *argv])} cwd \"/w\" => {verdict}\n")
                 expected += 1
-        policy = ("policy grammar_conformance version \"1.0.0\"\n\nimport std.shell\n\n" + "\n".join(rules) +
+        policy = ("policy grammar_conformance version \"1.0.0\"\n\nimport std.git\nimport std.shell\n\n" + "\n".join(rules) +
                   "\ntest \"the grammars agree with the programs\" {\n" + "".join(cases) + "}\n" +
                   "\ntest \"wrappers run what the functions name\" {\n" + "".join(wrapper_cases) + "}\n")
         policy_file = os.path.join(work, "grammar_conformance.gov")
