@@ -867,6 +867,7 @@ struct Space::Impl {
   };
   std::vector<OpaqueNode> opaque_nodes;  // parallel to `opaque`
   std::vector<int> observed;             // per opaque atom: -1 unseen, else its value on the last request
+  std::vector<std::uint32_t> realized_terms;  // the terms the last request's strings were solved from
   std::vector<interp::PreparedPolicy> prepared;
   Z3_ast short_args = nullptr;
 
@@ -1358,6 +1359,7 @@ struct Space::Impl {
     for (std::int64_t i = 0; i < p.n; ++i) {
       auto it = term_ids.find("args[" + std::to_string(i) + "]");
       if (it == term_ids.end()) continue;
+      realized_terms.push_back(it->second);
       for (std::uint32_t a : terms[it->second].atoms) {
         const bool v = ModelBool(atoms[a].var);
         p.fixed[static_cast<std::size_t>(i)].push_back({{atoms[a].lang, v}, {atoms[a].var, v}});
@@ -1403,11 +1405,13 @@ struct Space::Impl {
   // Builds the request of the current model; kOk with `requests` filled.
   TheoryResult Realize(std::vector<request::Request>& requests) {
     request::Request r;
+    realized_terms.clear();
     auto solve = [&](const std::string& name, const std::vector<std::string>& preferred, std::string& out,
                      bool& constrained) -> TheoryResult {
       auto it = term_ids.find(name);
       constrained = it != term_ids.end() && !terms[it->second].atoms.empty();
       if (it == term_ids.end()) return TheoryResult::kOk;
+      realized_terms.push_back(it->second);
       if (!ModelBool(terms[it->second].present)) return TheoryResult::kOk;
       return SolveTerm(it->second, preferred, out);
     };
@@ -1718,6 +1722,29 @@ void Space::BlockLastAssignment() {
     }
   }
   s.Learn(literals, {});
+}
+
+Z3_ast Space::LastRequestInputs() const {
+  const Impl& s = *impl_;
+  if (s.model == nullptr) return s.False();
+  std::vector<Z3_ast> inputs;
+  const auto input = [&](Z3_ast v) { inputs.push_back(s.ModelBool(v) ? v : s.Not(v)); };
+  for (std::uint32_t id : s.realized_terms) {
+    const StrTerm& t = s.terms[id];
+    input(t.present);
+    if (!s.ModelBool(t.present)) continue;
+    for (std::uint32_t a : t.atoms) input(s.atoms[a].var);
+  }
+  for (const ListAtom& q : s.list_atoms) input(q.var);
+  for (const auto& named : s.bools) input(named.second);
+  for (const auto& named : s.ints) {
+    Z3_ast value = nullptr;
+    if (Z3_model_eval(s.ctx, s.model, named.second, false, &value) && value != nullptr &&
+        Z3_is_numeral_ast(s.ctx, value)) {
+      inputs.push_back(Z3_mk_eq(s.ctx, named.second, value));
+    }
+  }
+  return s.And(inputs);
 }
 
 std::size_t Space::OpaqueAtoms() const {

@@ -72,6 +72,13 @@ class Space {
   // the atoms of `policies`' rules (when the interpreter disagreed with it
   // about an opaque atom): the next search looks elsewhere.
   void BlockLastAssignment();
+  // What the last found request was built from: the presence and tests of
+  // each string it was solved from, the argument list's tests, the named
+  // booleans and integers, as the last assignment has them. Every assignment
+  // that satisfies this builds the same request (the tests of strings it was
+  // not built from, absent or derived ones, do not matter), so whatever the
+  // interpreter decided on it holds under this formula.
+  Z3_ast LastRequestInputs() const;
   // Whether the last found request's assignment says `formula` is true.
   bool LastAssignmentSays(Z3_ast formula) const;
 

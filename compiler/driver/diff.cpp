@@ -217,6 +217,13 @@ ErrorOr<DiffReport> DiffPolicies(const ir::Policy& old_policy, const ir::Policy&
     if (report.unresolved >= options.max_unresolved) break;
     if (old_key.error == GOV_OK && new_key.error == GOV_OK) {
       space->Assert(space->Not(space->And({old_side.Outcome(old_key), new_side.Outcome(new_key)})));
+      // What the interpreter decided holds for every assignment that builds
+      // this request again: the search then leaves it, instead of proposing
+      // it once per combination of the opaque tests' values.
+      if (!as_predicted) {
+        space->Assert(Z3_mk_implies(ctx, space->LastRequestInputs(),
+                                    space->And({old_side.Outcome(old_key), new_side.Outcome(new_key)})));
+      }
     }
     DiffClass c;
     c.old_decision = Describe(old_policy, old_decision);
