@@ -368,11 +368,11 @@ def main():
             verdict = "allow by git_parses" if accepted else "deny"
             cases.append(f"  exec {gov_list(['/usr/bin/git', *arguments, 'version'])} cwd \"/w\" => {verdict}\n")
             expected += 1
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "stdlib", "git.gov")) as f:
+        # The std.git that govc reads: $GOV_STDLIB, else the source tree's.
+        stdlib = os.environ.get("GOV_STDLIB") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                                              "stdlib")
+        with open(os.path.join(stdlib, "git.gov")) as f:
             git_grammar = f.read()
-        if os.environ.get("GOV_STDLIB"):
-            with open(os.path.join(os.environ["GOV_STDLIB"], "git.gov")) as f:
-                git_grammar = f.read()
         for sub, argument_lists in GIT_CASES.items():
             argument_lists = argument_lists + [c for c in git_generated_cases(sub, git_dir, git_grammar)
                                                if c not in argument_lists]
