@@ -28,6 +28,7 @@
 #include "runtime/service/client.h"
 #include "runtime/service/server.h"
 #include "runtime/service/witness.h"
+#include "runtime/support/clock.h"
 #include "runtime/support/display.h"
 
 namespace {
@@ -193,7 +194,7 @@ int Approvals(const std::string& socket_path, const std::string& action, const s
       const nlohmann::json& question = ask.value("question", nlohmann::json::object());
       const nlohmann::json& asker = ask.value("asker", nlohmann::json::object());
       const long long left_s =
-          std::max<long long>(0, (ask.value("expires_unix_ns", 0LL) - gov::service::UnixNowNs()) / 1000000000LL);
+          std::max<long long>(0, (ask.value("expires_unix_ns", 0LL) - gov::UnixNowNs()) / 1000000000LL);
       const std::string user = shown(asker.value("user", nlohmann::json("")));
       std::printf("ask %s (run %s), from uid %s%s, %llds left\n", shown(ask.value("ask", nlohmann::json(""))).c_str(),
                   shown(ask.value("run", nlohmann::json(""))).c_str(),

@@ -11,14 +11,6 @@
 namespace gov::codegen {
 namespace {
 
-// Copies a T from bytes [offset, offset + sizeof(T)) if they are in range.
-template <typename T>
-bool ReadAt(std::string_view bytes, std::uint64_t offset, T& out) {
-  if (offset > bytes.size() || bytes.size() - offset < sizeof(T)) return false;
-  std::memcpy(&out, bytes.data() + offset, sizeof(T));
-  return true;
-}
-
 void SortUnique(std::vector<std::string>& names) {
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
@@ -28,7 +20,7 @@ void SortUnique(std::vector<std::string>& names) {
 
 ErrorOr<ElfSymbols> ReadElfSymbols(std::string_view elf) {
   Elf64_Ehdr header;
-  if (!ReadAt(elf, 0, header) || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) {
+  if (!ReadElfAt(elf, 0, header) || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) {
     return Error{"not an ELF file"};
   }
   if (header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_ident[EI_DATA] != ELFDATA2LSB) {
@@ -37,7 +29,7 @@ ErrorOr<ElfSymbols> ReadElfSymbols(std::string_view elf) {
   if (header.e_shentsize != sizeof(Elf64_Shdr)) return Error{"unexpected ELF section header size"};
   std::vector<Elf64_Shdr> sections(header.e_shnum);
   for (std::size_t i = 0; i < sections.size(); ++i) {
-    if (!ReadAt(elf, header.e_shoff + i * sizeof(Elf64_Shdr), sections[i])) {
+    if (!ReadElfAt(elf, header.e_shoff + i * sizeof(Elf64_Shdr), sections[i])) {
       return Error{"ELF section header out of bounds"};
     }
   }
@@ -54,7 +46,7 @@ ErrorOr<ElfSymbols> ReadElfSymbols(std::string_view elf) {
     std::uint64_t count = table.sh_size / sizeof(Elf64_Sym);
     for (std::uint64_t k = 1; k < count; ++k) {
       Elf64_Sym symbol;
-      if (!ReadAt(elf, table.sh_offset + k * sizeof(Elf64_Sym), symbol)) return Error{"ELF symbol out of bounds"};
+      if (!ReadElfAt(elf, table.sh_offset + k * sizeof(Elf64_Sym), symbol)) return Error{"ELF symbol out of bounds"};
       if (symbol.st_name >= names.size()) return Error{"ELF symbol name out of bounds"};
       std::string_view rest = names.substr(symbol.st_name);
       std::size_t end = rest.find('\0');

@@ -3,6 +3,8 @@
 // `gov_decide` (govc's linker, link.h, reads the object itself).
 #pragma once
 
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +24,14 @@ struct ElfSymbols {
   // Defined entries of .dynsym (the exports of a shared object).
   std::vector<std::string> dynamic;
 };
+
+// Copies a T from bytes [offset, offset + sizeof(T)) if they are in range.
+template <typename T>
+bool ReadElfAt(std::string_view bytes, std::uint64_t offset, T& out) {
+  if (offset > bytes.size() || bytes.size() - offset < sizeof(T)) return false;
+  std::memcpy(&out, bytes.data() + offset, sizeof(T));
+  return true;
+}
 
 // Reads the symbol tables of `elf`. Never reads out of bounds; malformed or
 // non-ELF64 input is an Error.

@@ -11,19 +11,13 @@
 #include <optional>
 #include <vector>
 
+#include "compiler/codegen/elf.h"
 #include "runtime/bundle/image.h"
 
 namespace gov::codegen {
 namespace {
 
 constexpr std::uint64_t kMaxSectionAlign = 4096;
-
-template <typename T>
-bool ReadAt(std::string_view bytes, std::uint64_t offset, T& out) {
-  if (offset > bytes.size() || bytes.size() - offset < sizeof(T)) return false;
-  std::memcpy(&out, bytes.data() + offset, sizeof(T));
-  return true;
-}
 
 std::uint64_t AlignUp(std::uint64_t value, std::uint64_t align) {
   return align <= 1 ? value : (value + align - 1) / align * align;
@@ -136,7 +130,7 @@ class Linker {
 
  private:
   ErrorOr<void> ReadHeaders() {
-    if (!ReadAt(elf_, 0, header_) || std::memcmp(header_.e_ident, ELFMAG, SELFMAG) != 0) {
+    if (!ReadElfAt(elf_, 0, header_) || std::memcmp(header_.e_ident, ELFMAG, SELFMAG) != 0) {
       return Error{"the compiled code is not an ELF object"};
     }
     if (header_.e_ident[EI_CLASS] != ELFCLASS64 || header_.e_ident[EI_DATA] != ELFDATA2LSB) {
@@ -153,7 +147,7 @@ class Linker {
     if (header_.e_shentsize != sizeof(Elf64_Shdr)) return Error{"ELF object: unexpected section header size"};
     sections_.resize(header_.e_shnum);
     for (std::size_t i = 0; i < sections_.size(); ++i) {
-      if (!ReadAt(elf_, header_.e_shoff + i * sizeof(Elf64_Shdr), sections_[i])) {
+      if (!ReadElfAt(elf_, header_.e_shoff + i * sizeof(Elf64_Shdr), sections_[i])) {
         return Error{"ELF object: section header " + std::to_string(i) + " out of bounds"};
       }
     }

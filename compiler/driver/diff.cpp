@@ -251,7 +251,7 @@ ErrorOr<DiffReport> DiffPolicies(const ir::Policy& old_policy, const ir::Policy&
 
 namespace {
 
-std::string Quoted(const std::string& s) {
+std::string JsonQuoted(const std::string& s) {
   return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -261,25 +261,25 @@ std::string DescribeRequest(const request::Request& r, const ir::Policy& policy)
   std::string out = "program " + r.program_path;
   if (!r.invoked_path.empty() && r.invoked_path != r.program_path) out += " (invoked as " + r.invoked_path + ")";
   std::vector<std::string> args;
-  for (const std::string& a : r.args) args.push_back(Quoted(a));
+  for (const std::string& a : r.args) args.push_back(JsonQuoted(a));
   out += fmt::format(", args [{}]", fmt::join(args, ", "));
-  if (!r.argv0.empty()) out += ", argv0 " + Quoted(r.argv0);
+  if (!r.argv0.empty()) out += ", argv0 " + JsonQuoted(r.argv0);
   if (r.cwd != defaults.cwd) out += ", cwd " + r.cwd;
-  for (const auto& [k, v] : r.env) out += ", env " + k + "=" + Quoted(v);
-  if (r.user_name != defaults.user_name) out += ", user " + Quoted(r.user_name);
+  for (const auto& [k, v] : r.env) out += ", env " + k + "=" + JsonQuoted(v);
+  if (r.user_name != defaults.user_name) out += ", user " + JsonQuoted(r.user_name);
   if (r.uid != defaults.uid) out += fmt::format(", uid {}", r.uid);
   if (r.gid != defaults.gid) out += fmt::format(", gid {}", r.gid);
   if (!r.groups.empty()) out += fmt::format(", groups [{}]", fmt::join(r.groups, ", "));
-  if (r.host != defaults.host) out += ", host " + Quoted(r.host);
+  if (r.host != defaults.host) out += ", host " + JsonQuoted(r.host);
   if (r.time_unix != defaults.time_unix) out += fmt::format(", time {}", r.time_unix);
   if (r.program_sha256 != defaults.program_sha256) out += ", sha256 " + r.program_sha256;
   if (r.program_written_in_session) out += ", written in session";
-  if (r.has_parent) out += ", inside run " + Quoted(r.parent_run_id) + " of " + r.parent_program;
+  if (r.has_parent) out += ", inside run " + JsonQuoted(r.parent_run_id) + " of " + r.parent_program;
   for (std::size_t i = 0; i < r.context.size() && i < policy.context.size(); ++i) {
     const request::ContextValue& v = r.context[i];
     if (!v.present) continue;
     const ir::ContextField& f = policy.context[i];
-    std::string value = f.kind == ir::Kind::kStr ? Quoted(v.text) : std::to_string(v.number);
+    std::string value = f.kind == ir::Kind::kStr ? JsonQuoted(v.text) : std::to_string(v.number);
     if (f.kind == ir::Kind::kBool) value = v.number != 0 ? "true" : "false";
     out += ", context " + f.name + "=" + value;
   }

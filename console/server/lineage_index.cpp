@@ -10,14 +10,10 @@
 #include "runtime/lineage/publish.h"
 #include "runtime/lineage/report_json.h"
 #include "runtime/lineage/verify.h"
+#include "runtime/support/clock.h"
 
 namespace gov::console {
 namespace {
-
-std::int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A verification of the whole log costs CPU in proportion to the log; after
 // one that took T, the next starts no sooner than this many T later.
@@ -114,7 +110,7 @@ void LineageIndex::VerifyLoop() {
     Verification done;
     done.done = true;
     done.report = lineage::ReportToJson(report);
-    done.verified_at_ns = NowNs();
+    done.verified_at_ns = UnixNowNs();
     const auto took = std::chrono::steady_clock::now() - started;
     done.seconds = std::chrono::duration<double>(took).count();
     lock.lock();

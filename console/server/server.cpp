@@ -28,6 +28,7 @@
 #include "runtime/lineage/format.h"
 #include "runtime/lineage/log_io.h"
 #include "runtime/service/client.h"
+#include "runtime/support/clock.h"
 
 namespace gov::console {
 namespace {
@@ -36,11 +37,6 @@ using Json = nlohmann::json;
 
 constexpr std::size_t kMaxPage = 500;
 constexpr auto kLongPoll = std::chrono::seconds(20);
-
-std::int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void SendJson(httplib::Response& response, const Json& body, int status = 200) {
   response.status = status;
@@ -67,7 +63,7 @@ ErrorOr<RunFilter> FilterOf(const httplib::Request& request) {
   filter.user = request.get_param_value("user");
   filter.rule = request.get_param_value("rule");
   filter.text = request.get_param_value("text");
-  const std::int64_t now = NowNs() / 1000000000;
+  const std::int64_t now = UnixNowNs() / 1000000000;
   for (const char* name : {"since", "until"}) {
     const std::string value = request.get_param_value(name);
     if (value.empty()) continue;
@@ -198,7 +194,7 @@ ErrorOr<void> ServeConsole(const ConsoleOptions& options, const std::function<vo
     response.set_content(page.html, "text/html; charset=utf-8");
   });
   server.Get("/api/overview", [&](const httplib::Request&, httplib::Response& response) {
-    auto overview = Overview(index, host, NowNs());
+    auto overview = Overview(index, host, UnixNowNs());
     if (!overview.ok()) return SendError(response, 503, overview.error().message);
     std::lock_guard<std::mutex> lock(refresh_mutex);
     overview.value()["refresh_error"] = refresh_error;
@@ -304,7 +300,7 @@ ErrorOr<void> ServeConsole(const ConsoleOptions& options, const std::function<vo
     SendJson(response, {{"ok", true}});
   });
   server.Get("/metrics", [&](const httplib::Request&, httplib::Response& response) {
-    auto metrics = Metrics(index, NowNs(), ReadServiceMetrics(options.lineage_dir));
+    auto metrics = Metrics(index, UnixNowNs(), ReadServiceMetrics(options.lineage_dir));
     if (!metrics.ok()) return SendError(response, 503, metrics.error().message);
     response.set_content(metrics.value(), "text/plain; version=0.0.4; charset=utf-8");
   });

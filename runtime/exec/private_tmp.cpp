@@ -12,14 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "runtime/support/errno_text.h"
+
 namespace gov::exec {
 namespace {
 
 constexpr int kMaxDepth = 64;
-
-std::string ErrnoText(int error) {
-  return std::strerror(error);
-}
 
 // What the removal keeps fixed: whose entries it deletes and on which file
 // system.

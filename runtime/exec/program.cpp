@@ -17,6 +17,7 @@
 
 #include "runtime/crypto/fast_sha256.h"
 #include "runtime/crypto/sha256.h"
+#include "runtime/support/errno_text.h"
 #include "runtime/support/path.h"
 
 namespace gov::exec {
@@ -48,10 +49,6 @@ namespace {
 constexpr std::string_view kDeletedSuffix = " (deleted)";
 // Longest `#!` line the kernel reads (BINPRM_BUF_SIZE since Linux 5.1).
 constexpr std::size_t kShebangMax = 256;
-
-std::string ErrnoText(int error) {
-  return std::strerror(error);
-}
 
 // The canonical path of an open descriptor, from /proc/self/fd.
 Outcome<std::string> PathOfFd(int fd, const struct stat& st) {

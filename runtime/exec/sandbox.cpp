@@ -38,6 +38,7 @@
 #include "runtime/exec/private_tmp.h"
 #include "runtime/exec/program.h"
 #include "runtime/ir/capabilities.h"
+#include "runtime/support/errno_text.h"
 
 #ifndef LANDLOCK_ACCESS_FS_REFER
 #define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
@@ -66,10 +67,6 @@
 namespace gov::exec {
 
 namespace {
-
-std::string ErrnoText(int error) {
-  return std::strerror(error);
-}
 
 // Landlock scopes (ABI 6; not in every libc's headers).
 constexpr std::uint64_t kScopeAbstractUnixSocket = 1ULL << 0;

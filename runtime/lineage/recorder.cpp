@@ -33,6 +33,7 @@
 #include "runtime/lineage/log_io.h"
 #include "runtime/lineage/publish.h"
 #include "runtime/request/byte_string.h"
+#include "runtime/support/clock.h"
 
 namespace gov::lineage {
 namespace {
@@ -54,11 +55,6 @@ ErrorOr<void> WriteAll(int fd, std::string_view data) {
     done += static_cast<std::size_t>(n);
   }
   return {};
-}
-
-std::int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // The pid holding a lock on the file open as `fd`, from /proc/locks; 0 if unknown.
@@ -746,7 +742,7 @@ ErrorOr<std::unique_ptr<Recorder>> OpenLog(const std::string& lineage_dir, const
       log_id = NewId();
       head.log = log_id;
       head.prev = kGenesisPrev;
-      std::string body = Canonical(Json{{"format", kLogFormat}, {"log", log_id}, {"created_unix_ns", NowNs()}});
+      std::string body = Canonical(Json{{"format", kLogFormat}, {"log", log_id}, {"created_unix_ns", UnixNowNs()}});
       auto written = WriteAll(fd, MakeLine(head, body));
       if (!written.ok()) return fail(written.error().message);
       if (fsync(fd) != 0) return fail(Errno("lineage: fsync failed"));

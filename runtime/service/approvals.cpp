@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "runtime/support/clock.h"
+
 namespace gov::service {
 namespace {
 
@@ -25,12 +27,6 @@ bool IsRunId(const std::string& id) {
 }
 
 }  // namespace
-
-std::int64_t UnixNowNs() {
-  timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
-  return static_cast<std::int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
-}
 
 std::string UserNameOf(std::int64_t uid) {
   if (uid < 0) return "";

@@ -73,9 +73,6 @@ class ApprovalDesk {
   std::map<std::string, Waiting> waiting_;  // by ask id
 };
 
-// The wall clock in nanoseconds since the Unix epoch.
-std::int64_t UnixNowNs();
-
 // The user name of `uid` on this host, "" when it has none.
 std::string UserNameOf(std::int64_t uid);
 

@@ -46,6 +46,7 @@
 #include "runtime/session/authorization.h"
 #include "runtime/session/kernel_binding.h"
 #include "runtime/support/display.h"
+#include "runtime/support/errno_text.h"
 #include "runtime/support/path.h"
 
 namespace gov::session {
@@ -58,10 +59,6 @@ using exec::Failure;
 // limit is a quarter of the stack rlimit, 2 MiB by default).
 constexpr std::size_t kMaxExecBytes = 4u << 20;
 constexpr std::size_t kMaxExecStrings = 1u << 16;
-
-std::string ErrnoText(int error) {
-  return std::strerror(error);
-}
 
 // ---------------------------------------------------------- tracee memory --
 
