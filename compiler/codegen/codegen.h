@@ -87,6 +87,9 @@ class JitPolicy {
   // The native decision function (valid while this object lives). It calls
   // helpers (see DefaultHelpers in runtime/abi/helpers.h) for path operations.
   gov_decide_fn decide() const { return decide_; }
+  // decide() with the default helpers, as the code image it is (arg_read
+  // then finds its command tables by address: abi::CodeImageScope).
+  std::uint32_t Decide(const gov_request& request, gov_decision& decision) const;
   // The compiled code for a bundle.
   const NativeCode& native() const { return native_; }
 
@@ -96,6 +99,7 @@ class JitPolicy {
 
   std::unique_ptr<Impl> impl_;
   gov_decide_fn decide_ = nullptr;
+  std::uint64_t image_id_ = 0;
   NativeCode native_;
 };
 

@@ -39,6 +39,7 @@
 #include "compiler/codegen/elf.h"
 #include "compiler/codegen/emit.h"
 #include "compiler/codegen/link.h"
+#include "runtime/abi/helpers.h"
 
 namespace gov::codegen {
 namespace {
@@ -240,6 +241,11 @@ struct JitPolicy::Impl {
 JitPolicy::JitPolicy() : impl_(std::make_unique<Impl>()) {}
 JitPolicy::~JitPolicy() = default;
 
+std::uint32_t JitPolicy::Decide(const gov_request& request, gov_decision& decision) const {
+  abi::CodeImageScope image(image_id_);
+  return decide_(&request, &decision, abi::DefaultHelpers());
+}
+
 ErrorOr<std::unique_ptr<JitPolicy>> JitPolicy::Compile(const ir::Policy& policy, const Options& requested) {
   InitializeLlvm();
   Options options = requested;
@@ -287,6 +293,7 @@ ErrorOr<std::unique_ptr<JitPolicy>> JitPolicy::Compile(const ir::Policy& policy,
 
       std::unique_ptr<JitPolicy> compiled(new JitPolicy());
       compiled->decide_ = symbol->toPtr<gov_decide_fn>();
+      compiled->image_id_ = abi::NewCodeImageId();
       compiled->impl_->jit = std::move(*jit);
       NativeCode& native = compiled->native_;
       native.object = cache->TakeObject();

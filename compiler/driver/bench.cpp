@@ -11,7 +11,6 @@
 #include <optional>
 
 #include "compiler/codegen/codegen.h"
-#include "runtime/abi/helpers.h"
 #include "runtime/bundle/bundle.h"
 #include "runtime/interp/interp.h"
 
@@ -65,10 +64,8 @@ ErrorOr<double> JitMedian(const ir::Policy& policy, const std::deque<request::Re
   std::optional<ErrorOr<std::unique_ptr<codegen::JitPolicy>>> compiled;
   RunWithLargeStack([&] { compiled.emplace(codegen::JitPolicy::Compile(policy)); });
   if (!compiled->ok()) return compiled->error();
-  const gov_decide_fn decide = compiled->value()->decide();
-  const gov_helpers* helpers = abi::DefaultHelpers();
-  return TimeDecisions([&](const gov_request& r, gov_decision& d) { return decide(&r, &d, helpers); }, views, batches,
-                       repeat)
+  const codegen::JitPolicy& jit = *compiled->value();
+  return TimeDecisions([&](const gov_request& r, gov_decision& d) { return jit.Decide(r, d); }, views, batches, repeat)
       .median;
 }
 

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include "compiler/format/format.h"
-#include "runtime/abi/helpers.h"
 
 namespace gov::driver {
 
@@ -25,7 +24,7 @@ ErrorOr<void> Decider::Decide(const gov_request& request, gov_decision& decision
   interp::Decide(*prepared_, request, decision);
   if (jit_ == nullptr) return {};
   gov_decision native{};
-  jit_->decide()(&request, &native, abi::DefaultHelpers());
+  jit_->Decide(request, native);
   if (!interp::SameDecision(native, decision)) {
     return Error{"internal error: native code and the IR interpreter disagree on this request; please report it"};
   }

@@ -3,6 +3,7 @@
 // scratch buffer.
 #include "runtime/abi/helpers.h"
 
+#include <atomic>
 #include <cstring>
 #include <deque>
 #include <optional>
@@ -201,14 +202,24 @@ std::int64_t PathUnary(std::uint32_t op, const char* a, std::uint64_t a_size, ch
 }
 
 // Per thread: the decoded command tables seen (a code image's constants;
-// nullopt for malformed bytes) and the last parses made with them.
+// nullopt for malformed bytes), where each was seen in which code image, and
+// the last parses made with them.
 struct ThreadTables {
   struct Entry {
     std::string bytes;
     std::optional<argparse::PreparedCommand> command;
   };
-  std::deque<Entry> tables;  // a deque: the memo keeps pointers to its commands
+  struct Seen {
+    std::uint64_t image_id;
+    const char* table;
+    std::uint64_t size;
+    const Entry* entry;
+  };
+  std::deque<Entry> tables;  // a deque: the memo and `seen` keep pointers to its entries
+  std::vector<Seen> seen;
   argparse::ParseMemo memo;
+  std::uint64_t image_id = 0;  // the CodeImageScope's, 0 outside one
+  std::vector<std::string_view> arguments;
 };
 
 ThreadTables& Tables() {
@@ -216,21 +227,45 @@ ThreadTables& Tables() {
   return tables;
 }
 
+std::atomic<std::uint64_t> last_image_id{0};
+
+const argparse::PreparedCommand* CommandOf(const ThreadTables::Entry& entry) {
+  return entry.command ? &*entry.command : nullptr;
+}
+
 // The decoded command of a table's bytes, or null when they are malformed.
-const argparse::PreparedCommand* CommandTable(std::string_view bytes) {
+const argparse::PreparedCommand* CommandTable(const char* table, std::uint64_t size) {
   ThreadTables& t = Tables();
+  if (t.image_id != 0) {
+    for (const ThreadTables::Seen& seen : t.seen) {
+      if (seen.table == table && seen.size == size && seen.image_id == t.image_id) return CommandOf(*seen.entry);
+    }
+  }
+  const std::string_view bytes(table, size);
+  const ThreadTables::Entry* found = nullptr;
   for (const ThreadTables::Entry& entry : t.tables) {
-    if (entry.bytes == bytes) return entry.command ? &*entry.command : nullptr;
+    if (entry.bytes == bytes) {
+      found = &entry;
+      break;
+    }
   }
-  if (t.tables.size() >= 64) {
-    t.memo.Clear();
-    t.tables.clear();
+  if (found == nullptr) {
+    if (t.tables.size() >= 64) {
+      t.memo.Clear();
+      t.seen.clear();
+      t.tables.clear();
+    }
+    ErrorOr<argparse::Command> decoded = ir::DecodeCommand(bytes);
+    ThreadTables::Entry& entry = t.tables.emplace_back();
+    entry.bytes = std::string(bytes);
+    if (decoded.ok()) entry.command.emplace(std::move(decoded.value()));
+    found = &entry;
   }
-  ErrorOr<argparse::Command> decoded = ir::DecodeCommand(bytes);
-  ThreadTables::Entry& entry = t.tables.emplace_back();
-  entry.bytes = std::string(bytes);
-  if (decoded.ok()) entry.command.emplace(std::move(decoded.value()));
-  return t.tables.back().command ? &*t.tables.back().command : nullptr;
+  if (t.image_id != 0) {
+    if (t.seen.size() >= 256) t.seen.clear();
+    t.seen.push_back({t.image_id, table, size, found});
+  }
+  return CommandOf(*found);
 }
 
 // Reserves `size` bytes at the next 8-byte aligned address of out[0..capacity)
@@ -248,13 +283,14 @@ std::int64_t ArgRead(const char* table, std::uint64_t table_size, std::uint32_t 
                      const gov_str* items, std::uint64_t count, const char* cwd, std::uint64_t cwd_size, char* out,
                      std::uint64_t capacity, gov_arg_result* result) {
   *result = gov_arg_result{};
-  const argparse::PreparedCommand* prepared = CommandTable(std::string_view(table, table_size));
+  const argparse::PreparedCommand* prepared = CommandTable(table, table_size);
   if (prepared == nullptr) return -2;
   const argparse::Command& command = prepared->command();
-  std::vector<std::string_view> arguments;
-  arguments.reserve(count);
+  ThreadTables& t = Tables();
+  std::vector<std::string_view>& arguments = t.arguments;
+  arguments.clear();
   for (std::uint64_t i = 0; i < count; ++i) arguments.emplace_back(items[i].data, items[i].size);
-  const argparse::CommandResult& parsed = Tables().memo.Parse(*prepared, arguments, std::string_view(cwd, cwd_size));
+  const argparse::CommandResult& parsed = t.memo.Parse(*prepared, arguments, std::string_view(cwd, cwd_size));
   if (what == GOV_ARG_PARSES) {
     result->present = 1;
     result->number = parsed.parse ? 1 : 0;
@@ -332,6 +368,18 @@ constexpr gov_helpers kHelpers = {
 
 const gov_helpers* DefaultHelpers() {
   return &kHelpers;
+}
+
+std::uint64_t NewCodeImageId() {
+  return last_image_id.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+CodeImageScope::CodeImageScope(std::uint64_t image_id) : previous_(Tables().image_id) {
+  Tables().image_id = image_id;
+}
+
+CodeImageScope::~CodeImageScope() {
+  Tables().image_id = previous_;
 }
 
 }  // namespace gov::abi

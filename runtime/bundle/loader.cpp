@@ -54,6 +54,7 @@ struct LoadedPolicy::State {
   void* mapping = nullptr;
   std::size_t mapping_size = 0;
   gov_decide_fn decide = nullptr;
+  std::uint64_t image_id = 0;  // abi::NewCodeImageId() of the mapping
 
   State() = default;
   State(const State&) = delete;
@@ -254,6 +255,7 @@ LoadedPolicy::~LoadedPolicy() = default;
 
 std::uint32_t LoadedPolicy::Decide(const gov_request& request, gov_decision& decision) const {
   if (state_->decide != nullptr) {  // writes every field of `decision` (docs/abi.md)
+    abi::CodeImageScope image(state_->image_id);
     return state_->decide(&request, &decision, abi::DefaultHelpers());
   }
   return interp::Decide(*state_->prepared, request, decision);
@@ -387,6 +389,7 @@ ErrorOr<LoadedPolicy> LoadedPolicy::Load(std::string_view bytes, std::string* fi
     }
   }
   if (state->decide != nullptr) {
+    state->image_id = abi::NewCodeImageId();
     state->engine = "native code for " + state->manifest.target->triple + " (" + state->manifest.target->cpu + ")";
   } else {
     if (options.require_native) {
