@@ -23,6 +23,21 @@ one after `--`, where `-h` is an operand). git's own options are checked by runn
 `git OPTIONS version`, which exits 0 when git accepts them; git reads those exactly as spelled,
 so the abbreviations and clusters the grammar also reads are listed as known differences.
 
+curl is checked the same way as the GNU programs: `curl -q --proto -all ARGS --help`, in an empty
+directory. curl reads its arguments in order, acting on each option as it reads it, and stops at
+`--help`: it prints the help and exits 0, without a transfer and so without the network, when every
+option before it is one it knows with a value it takes. An unknown option, an ambiguous
+abbreviation, `--no-` before an option that is not boolean, a missing value, a value curl cannot
+convert, or an option this build lacks is an error before `--help` (exit 2; 1 for an unknown
+protocol, 26 for a config file curl cannot read). An option that takes a value takes `--help` as
+its value, and curl then finds no URL (exit 2), as the grammar refuses the option without a value.
+`-q` first keeps curl from reading a ~/.curlrc; `--proto -all` allows no protocol, so the one
+transfer a case can start (`--url --help` makes `--help` a URL) fails before curl resolves a name.
+Options curl acts on while reading (`--stderr FILE` opens FILE, `-K FILE` reads it) do so in the
+empty directory. Besides the listed cases, every spelling of `curl --help all` and of the grammar
+is a case (curl_generated_cases), and every spelling curl accepts must be declared as written: an
+abbreviation of a longer option would otherwise parse in its place and hide the omission.
+
 Wrappers are checked by what they run: each case runs the wrapper for real
 with a probe program (PROBE below) that records the arguments it got, and
 `shell.wrapped_program` and `shell.wrapped_arguments` must name exactly the
@@ -31,6 +46,7 @@ the cases listed as unsure (never another program or other arguments).
 
   grammar_conformance.py GOVC
 """
+import concurrent.futures
 import os
 import re
 import shutil
@@ -107,6 +123,45 @@ CASES = {
         ["--ver"], ["--e=x:"],
     ],
 }
+
+# curl's command lines (curl 7.88.1): abbreviations, clusters, negations, the table's hidden names.
+CURL_CASES = [
+    ["--outp", "x"], ["--output-d", "x"], ["--output-dir", "x"], ["--output", "x", "u"], ["u", "--output", "x"],
+    ["-sSo", "x", "u"], ["-ofile"], ["-sSLo", "x"], ["-sSd@x", "u"], ["-qsS"], ["-o"], ["-so"], ["--kr", "x"],
+    ["--krb", "x"], ["--krb4", "x"], ["--ftp-ss"], ["--ftp-ssl"], ["--no-ftp-ssl"], ["--ftp-ssl-reqd"], ["--ssl"],
+    ["--epsv"], ["--no-epsv"], ["--eprt"], ["--no-eprt"], ["--test-event"], ["--buffer"], ["--no-buffer"], ["-N"],
+    ["--no-progress-meter"], ["--progress-meter"], ["--no-output", "x"], ["--no-http1.0"], ["--http1.0"], ["-0"],
+    ["-*", "x"], ["-$"], ["-s$"], ["-:"], ["-#"], ["--next"], ["--no-such-option"], ["-W"], ["-%"], ["--no-"],
+    ["--no-keepalive"], ["--keepalive"], ["--no-clobber"], ["--clobber"], ["--noproxy", "x"], ["--nop", "x"],
+    ["--data-urlencode", "q@x"], ["-F", "f=@x"], ["-F", "f"], ["-K", "/dev/null"], ["-T", "x", "u"], ["-:", "-:"],
+    ["--remote-name-all"], ["--remote-name"], ["-OJ"], ["--dump-h", "x"], ["--trace-a", "x"], ["--tr", "x"],
+    ["--trace-time"], ["--no-trace-time"], ["--max-time", "x"], ["-"], ["--output=x"], ["--no-buf"], ["--no", "x"],
+    ["--OUTPUT", "x"], ["--Verbose"], ["--no-VERBOSE"], ["--DISABLE"],
+]
+
+# What curl refuses that the grammar reads (harmless: curl then runs nothing): the options this build
+# lacks (c-ares, HTTP/3, Metalink), `--name=value`, `-` alone (an unknown option to curl, a URL to
+# the grammar), a value curl cannot convert (`-F f` has no `=`), and an abbreviated negation
+# (`--no-buf`; also every generated `--no-NAME` of an option that is not boolean, such as
+# `--no-trace`, that abbreviates one negation the grammar declares, `--no-trace-time`): curl
+# compares the name after `--no-` in full.
+CURL_UNSUPPORTED = {"--dns-ipv4-addr", "--dns-ipv6-addr", "--dns-interface", "--dns-servers", "--http3",
+                    "--http3-only", "--metalink", "--no-metalink"}
+CURL_KNOWN_DIFFERENCES = {
+    ("--output=x",), ("--no-buf",), ("-",), ("--max-time", "x"), ("-F", "f"),
+}
+
+# What curl accepts that the grammar refuses (the functions are then unsure): long names in another
+# case (curl compares them in any case), and `--no` (curl's `--noproxy`: the grammar's `--no-`
+# negations make it ambiguous).
+CURL_KNOWN_REFUSALS = {
+    ("--OUTPUT", "x"), ("--Verbose",), ("--no-VERBOSE",), ("--DISABLE",), ("--no", "x"),
+}
+
+# A value curl's parser takes for an option (`1` for the others).
+CURL_VALUES = {"--form": "a=b", "--form-string": "a=b", "--tls-max": "1.2", "--hostpubmd5": "0" * 32,
+               "--proto-default": "https", "--tlsauthtype": "SRP", "--proxy-tlsauthtype": "SRP",
+               "--config": "/dev/null"}
 
 # git's subcommands with grammars in std.git (`git.git(args)` chooses `SUB`): the arguments after SUB.
 GIT_CASES = {
@@ -240,7 +295,7 @@ WRAPPER_UNSURE = {
     ("sudo", ("-i", "PROBE")),  # through a login shell
 }
 
-PROGRAMS = {name: shutil.which(name) for name in [*CASES, *WRAPPER_CASES, "git"]}
+PROGRAMS = {name: shutil.which(name) for name in [*CASES, *WRAPPER_CASES, "git", "curl"]}
 
 
 def program_accepts(path, arguments, directory):
@@ -303,6 +358,90 @@ def git_accepts(arguments, directory, subcommand):
     if subcommand:
         return done.returncode == 129 and done.stderr == b"" and done.stdout.startswith(b"usage: ")
     return done.returncode == 0
+
+
+def curl_accepts(arguments, directory):
+    """curl's own answer: `curl -q --proto -all ARGS --help` exits 0 (the help, no transfer)."""
+    done = subprocess.run([PROGRAMS["curl"], "-q", "--proto", "-all", *arguments, "--help"], cwd=directory,
+                          stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10,
+                          env={"PATH": "/usr/bin:/bin", "LC_ALL": "C", "HOME": directory})
+    return done.returncode == 0
+
+
+def curl_verdicts(argument_lists, directory, batch=False):
+    """curl_accepts for each list, in parallel. With `batch`, the lists are tried together in one
+    run first, then by halves where that run fails: only for lists that stay aligned whatever curl
+    makes of them and that do not stop curl early: a `--no-` negation (curl accepts it for a boolean
+    option only, which takes no value) or an option with its value (an option that is a flag leaves
+    the value a URL). When a run accepts them together, each list alone is accepted too."""
+    if batch and len(argument_lists) > 1:
+        if curl_accepts([a for arguments in argument_lists for a in arguments], directory):
+            return [True] * len(argument_lists)
+        half = len(argument_lists) // 2
+        return (curl_verdicts(argument_lists[:half], directory, batch) +
+                curl_verdicts(argument_lists[half:], directory, batch))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        return list(pool.map(lambda arguments: curl_accepts(arguments, directory), argument_lists))
+
+
+# A line of `curl --help all`: its short spelling, its long one and whether a value follows.
+CURL_HELP_LINE = re.compile(r"^ (?:(-.), |    )(--[a-z0-9.-]+)( <[^>]*>)?")
+
+# Options after which curl reads no further (it prints something and exits).
+CURL_STOPPERS = {"-h", "--help", "-M", "--manual", "-V", "--version"}
+
+
+def curl_grammar_spellings(grammar_text):
+    """The spellings std.shell's `command curl` declares: {spelling: (field, takes a value)}."""
+    block = re.search(r"\ncommand curl \{\n(.*?)\n\}\n", grammar_text, re.S)
+    if block is None:
+        sys.exit("FAIL: std.shell declares no command curl")
+    declared = {}
+    for item in block.group(1).splitlines():
+        match = re.match(r"\s*(flag|option) (\w+):", item)
+        if match:
+            for spelling in re.findall(r'"(-[^"]+)"', item):
+                declared[spelling] = (match.group(2), match.group(1) == "option")
+    return declared
+
+
+def curl_generated_cases(directory, declared):
+    """Cases for every spelling `curl --help all` lists and every spelling the grammar declares:
+    each alone; with a value when curl refuses it alone (an option, or no option at all); and for a
+    long one curl accepts alone (a flag), its negation `--no-NAME` (`--NAME` for a `--no-NAME`
+    the help lists). So a grammar that lacks an option or a negation curl has, reads a flag as an
+    option or the reverse, or declares a spelling curl does not have, disagrees with curl somewhere.
+    Returns {case: accepted by curl}."""
+    usage = subprocess.run([PROGRAMS["curl"], "-q", "--help", "all"], cwd=directory, capture_output=True, text=True,
+                           env={"PATH": "/usr/bin:/bin", "LC_ALL": "C", "HOME": directory})
+    long_of = {}
+    for line in usage.stdout.splitlines()[1:]:
+        match = CURL_HELP_LINE.match(line)
+        if not match:
+            sys.exit(f"FAIL: a line of `curl --help all` that is no option: {line!r}")
+        short, long, _ = match.groups()
+        long_of.update({spelling: long for spelling in (short, long) if spelling})
+    if len(long_of) < 250:
+        sys.exit(f"FAIL: `curl --help all` lists only {len(long_of)} spellings")
+    spellings = list(dict.fromkeys([*long_of, *declared]))
+    alone = [[s] for s in spellings if not s.startswith("--no-")]
+    negations = [[s] for s in spellings if s.startswith("--no-")]
+    verdicts = dict(zip(map(tuple, alone), curl_verdicts(alone, directory)))
+    negations += [[f"--no-{s[2:]}"] for s in spellings if s.startswith("--") and verdicts.get((s,))]
+    valued = [(s, CURL_VALUES.get(long_of.get(s, s), "1")) for s in spellings
+              if not s.startswith("--no-") and not verdicts[(s,)]]
+    # Together where they stay aligned (above); the options this build refuses and those after which
+    # curl stops reading, alone.
+    apart = CURL_UNSUPPORTED | CURL_STOPPERS
+    for lists, batch in (([n for n in dict.fromkeys(map(tuple, negations)) if n[0] not in apart], True),
+                         ([v for v in valued if v[0] not in apart], True),
+                         ([c for c in dict.fromkeys(map(tuple, negations + valued)) if c[0] in apart], False)):
+        verdicts.update(zip(lists, curl_verdicts([list(c) for c in lists], directory, batch)))
+    for case, accepted in verdicts.items():
+        if accepted and case[0] not in declared:
+            sys.exit(f"FAIL: curl accepts {case[0]}, which std.shell's curl grammar does not declare")
+    return verdicts
 
 
 def probe_run(path, arguments, directory, probe, record):
@@ -389,6 +528,34 @@ def main():
                 verdict = f"allow by git_parses, {rule}" if accepted else "deny"
                 cases.append(f"  exec {gov_list(['/usr/bin/git', sub, *arguments])} cwd \"/w\" => {verdict}\n")
                 expected += 1
+        # curl: what it reads before --help.
+        curl_dir = os.path.join(work, "curl")
+        os.mkdir(curl_dir)
+        with open(os.path.join(stdlib, "shell.gov")) as f:
+            curl_declared = curl_grammar_spellings(f.read())
+        rules.append("allow curl_parses when invoked.name == \"curl\" and shell.curl(args) != none\n"
+                     "    with { read = [\"/usr\"] }\n")
+        generated = curl_generated_cases(curl_dir, curl_declared)
+        listed = [c for c in CURL_CASES if tuple(c) not in generated]
+        curl_cases = {**dict(zip(map(tuple, listed), curl_verdicts(listed, curl_dir))), **generated}
+        for arguments, accepted in curl_cases.items():
+            first = arguments[0]
+            # An option this build lacks, alone if a flag, else with its value.
+            unsupported = first in CURL_UNSUPPORTED and (len(arguments) > 1 or not curl_declared[first][1])
+            # A generated negation curl refuses that abbreviates one negation the grammar declares.
+            abbreviated = arguments in generated and first.startswith("--no-") and first not in curl_declared and len(
+                {field for spelling, (field, _) in curl_declared.items() if spelling.startswith(first)}) == 1
+            if arguments in CURL_KNOWN_DIFFERENCES or unsupported or abbreviated:
+                if accepted:
+                    sys.exit(f"FAIL: curl {list(arguments)} is listed as refused by curl, which accepts it")
+                accepted = True
+            if arguments in CURL_KNOWN_REFUSALS:
+                if not accepted:
+                    sys.exit(f"FAIL: curl {list(arguments)} is listed as accepted by curl, which refuses it")
+                accepted = False
+            verdict = "allow by curl_parses" if accepted else "deny"
+            cases.append(f"  exec {gov_list(['/usr/bin/curl', *arguments])} cwd \"/w\" => {verdict}\n")
+            expected += 1
         # Wrappers: what they really ran.
         probe = os.path.join(work, "probe")
         record = os.path.join(work, "probe.args")
