@@ -141,7 +141,7 @@ case "$command" in
     install_deps zsh fish man-db groff-base   # tests/packaging: completions in their shells; man pages
     install_deps python3-yaml   # tests/ci reads the CI examples with a YAML parser
     install_deps jq   # tests/govrun: `jq -n env` shows what environment examples/agent.gov passes
-    install_deps sudo gawk patch curl   # tests/policies: the grammar conformance test runs these (sudo as root)
+    install_deps sudo patch curl   # tests/policies: the grammar conformance test runs these (sudo as root)
     install_node_modules
     build release
     # The sanitizer build runs at the lowest priority beside the release
