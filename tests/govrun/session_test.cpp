@@ -16,6 +16,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -1003,6 +1004,90 @@ TEST_CASE("session: when lineage cannot be written, execs are denied", "[govrun]
   CHECK(result.out.find("status=126") != std::string::npos);
   CHECK(result.err.find("cannot record the authorization") != std::string::npos);
   CHECK(result.code == 74);
+}
+
+#ifdef GOV_GATED_FS
+// gated_fs (gated_fs.c) mounted over `backing` at `mount`, its fsyncs held
+// or failed through files in `control`; unmounted when destroyed.
+class GatedMount {
+ public:
+  GatedMount(const std::string& backing, const std::string& mount, const std::string& control) : mount_(mount) {
+    fs::create_directories(mount);
+    fs::create_directories(control);
+    struct stat before {};
+    REQUIRE(stat(mount.c_str(), &before) == 0);
+    started_ = StartProcess({GOV_GATED_FS, backing, mount, control}, control);
+    // Bounded: up to 10 s for the mount (another device) to appear.
+    bool mounted = false;
+    for (int i = 0; i < 1000 && !mounted; ++i) {
+      struct stat now {};
+      mounted = stat(mount.c_str(), &now) == 0 && now.st_dev != before.st_dev;
+      if (!mounted) usleep(10000);
+    }
+    REQUIRE(mounted);
+  }
+  ~GatedMount() {
+    umount2(mount_.c_str(), MNT_DETACH);
+    kill(started_.pid, SIGTERM);
+    Finish(started_);
+  }
+  GatedMount(const GatedMount&) = delete;
+  GatedMount& operator=(const GatedMount&) = delete;
+
+ private:
+  std::string mount_;
+  Started started_;
+};
+#endif
+
+TEST_CASE("session: a new image runs nothing before its authorization is durable, and dies when the sync fails",
+          "[govrun][session][failclosed]") {
+#ifndef GOV_GATED_FS
+  FAIL("tests/govrun/gated_fs was not built: libfuse3-dev is missing (gov.sh test installs it)");
+#else
+  Fixture fixture("allow tools when program.name in {\"bash\", \"touch\"} because \"the test's tools\"\n");
+  const std::string control = fixture.dir + "/control";
+  const GatedMount gated(fixture.dir + "/lineage", fixture.dir + "/lineage-gated", control);
+  fixture.WriteConfig(
+      Replace(ReadText(fixture.config), "lineage_dir = \"lineage\"", "lineage_dir = \"lineage-gated\""));
+  const std::string go = fixture.dir + "/go";
+  const std::string ready = fixture.dir + "/ready";
+  const std::string script = ": > " + ready + "; while [ ! -e " + go + " ]; do :; done; /usr/bin/touch " +
+                             fixture.Marker() + "; echo status=$?";
+  std::vector<std::string> argv = {
+      Govrun(), "--session", "--session-mechanism", SessionMechanism(), "--config", fixture.config, "--", "bash",
+      "-c",     script};
+  const Started started = StartProcess(argv, fixture.dir);
+  REQUIRE(WaitForFile(ready));
+  // The next sync — touch's authorization — waits until the test lets it go.
+  WriteText(control + "/hold", "");
+  WriteText(go, "");
+  REQUIRE(WaitForFile(control + "/held"));
+  usleep(300000);
+  CHECK_FALSE(Exists(fixture.Marker()));  // however far its exec got, touch has not run
+  // The disk fails the sync: touch never runs.
+  WriteText(control + "/fail", "");
+  REQUIRE(unlink((control + "/hold").c_str()) == 0);
+  const Result result = Finish(started);
+  INFO(result.out << result.err);
+  CHECK_FALSE(Exists(fixture.Marker()));
+  CHECK(result.code == 74);
+  CHECK(result.err.find("fdatasync failed") != std::string::npos);
+  // Its run is recorded as not run: refused before its exec, or killed at
+  // its exec stop (`killed_by: "lineage"`).
+  std::string touch_run;
+  std::string outcome;
+  for (const Record& record : ReadLog(fixture)) {
+    const std::string type = record.head.value("type", "");
+    if (type == "authorization" && record.body.dump().find("/usr/bin/touch") != std::string::npos) {
+      touch_run = record.head.value("run", "");
+    } else if (type == "end" && !touch_run.empty() && record.head.value("run", "") == touch_run) {
+      outcome = record.body.value("killed_by", "") + "|" + record.body.value("exec_error", "");
+    }
+  }
+  CAPTURE(outcome);
+  CHECK((outcome == "lineage|" || outcome.find("|not run: cannot make its authorization durable") == 0));
+#endif
 }
 
 TEST_CASE("session: when the policy bundle changes on disk, no further exec runs (drift)",
