@@ -44,6 +44,7 @@
 #include "runtime/ir/env_names.h"
 #include "runtime/session/approval.h"
 #include "runtime/session/authorization.h"
+#include "runtime/session/exec_hold.h"
 #include "runtime/session/kernel_binding.h"
 #include "runtime/support/display.h"
 #include "runtime/support/errno_text.h"
@@ -238,6 +239,9 @@ struct TrackedRun {
   // The kernel mechanism: when the call was let proceed (the exec event and
   // the start record come later, from the ring buffer).
   std::int64_t released_ns = 0;
+  // The kernel mechanism, an exec held at its exec stop: when its sync
+  // completed (what the new image waited for, if it was bound earlier).
+  std::int64_t durable_ns = 0;
   std::int64_t term_deadline_ns = 0;  // timeout: SIGTERM at, then SIGKILL after the grace
   std::int64_t kill_deadline_ns = 0;
   std::string killed_by;
@@ -497,7 +501,9 @@ class Supervisor {
         if (got == SIGIO) {
           DrainEvents();
           CheckScripts();
-        } else if (got != SIGCHLD && !root_done_) {
+        } else if (got == SIGCHLD) {
+          holds_.Poll();  // held images stopped or ended
+        } else if (!root_done_) {
           kill(-root_pid_, got);
           forwarded_ = got;
         }
@@ -1083,41 +1089,38 @@ class Supervisor {
     ptrace(PTRACE_SYSCALL, pid, nullptr, nullptr);
   }
 
+  struct Batched;  // an allowed exec waiting for the sync of its batch
+
   // The kernel mechanism holds an allowed exec until its authorization is
   // durable: the execs decided in one batch (KernelLoop) share one sync.
   void ProceedInKernel(pid_t pid, const Caller& caller, Proc& /*proc*/, PendingExec pending) {
     batch_.push_back({pid, caller.notification, std::move(pending)});
   }
 
-  // The batch's authorizations are made durable (no stop after the exec to
-  // wait at), then each exec proceeds: its script (if any) watched from now
-  // on, the kernel told what its new image must be.
+  // Lets the batch's execs proceed once their authorizations are durable.
+  // Each is bound first (its script watched, the kernel told what its new
+  // image must be); an exec that ExecHolds can hold at its exec stop
+  // proceeds before the sync, so the kernel builds the new image while the
+  // log is synced, and the image waits at the stop only for what the exec
+  // did not hide; the others proceed after it. A failed sync kills the
+  // held images before their first instruction and refuses the others.
   void ReleaseBatch() {
     if (batch_.empty()) {
       return;
     }
-    const std::int64_t mark = exec::MonotonicNs();
-    auto durable = options_.recorder->MakeDurableNow();
-    result_.costs.durable_wait_ns += exec::MonotonicNs() - mark;
-    if (!durable.ok()) {
-      result_.lineage_error = durable.error().message;
-    }
     std::vector<Batched> batch = std::move(batch_);
     batch_.clear();
+    std::vector<Batched*> after_sync;
+    std::vector<std::shared_ptr<TrackedRun>> held;
     for (Batched& waiting : batch) {
-      const Caller caller{nullptr, waiting.notification};
       TrackedRun& run = *waiting.pending.run;
-      auto found = procs_.find(waiting.pid);
-      if (found == procs_.end()) {
+      if (procs_.find(waiting.pid) == procs_.end()) {
         EndRun(run,
                [&](lineage::End& end) { end.exec_error = "the process ended before the authorized exec completed"; });
         continue;
       }
       std::string refusal;
-      if (!durable.ok()) {
-        refusal = "cannot make its authorization durable: " + durable.error().message;
-      }
-      if (refusal.empty() && !waiting.pending.script_path.empty()) {
+      if (!waiting.pending.script_path.empty()) {
         refusal = WatchScript(waiting.pending.run, waiting.pending.script_path, waiting.pending.script);
       }
       if (refusal.empty()) {
@@ -1128,17 +1131,64 @@ class Supervisor {
         }
       }
       if (!refusal.empty()) {
-        ++result_.denied;
-        EndRun(run, [&](lineage::End& end) { end.exec_error = "not run: " + refusal; });
-        Notice(EscapeForDisplay(refusal) + ": " + EscapeForDisplay(run.program) + " was not run");
-        Refuse(waiting.pid, caller, EACCES);
+        RefuseBatched(waiting, refusal);
         continue;
       }
-      runs_by_number_[run.number] = waiting.pending.run;
-      found->second.pending = std::move(waiting.pending);
-      run.released_ns = exec::MonotonicNs();
-      Answer(waiting.notification, 0);
+      // govrun reaps the root itself (wait4): it is never held.
+      if (waiting.pid != root_pid_ && holds_.Hold(waiting.pid)) {
+        held.push_back(waiting.pending.run);
+        Proceed(waiting);
+      } else {
+        after_sync.push_back(&waiting);
+      }
     }
+    const std::int64_t mark = exec::MonotonicNs();
+    auto durable = options_.recorder->MakeDurableNow();
+    const std::int64_t synced = exec::MonotonicNs();
+    if (!durable.ok()) {
+      result_.lineage_error = durable.error().message;
+      for (const std::shared_ptr<TrackedRun>& run : held) {
+        run->killed_by = "lineage";  // its end record says why
+        Notice("cannot make its authorization durable: " + EscapeForDisplay(durable.error().message) + ": " +
+               EscapeForDisplay(run->program) + " was killed before it started");
+      }
+    }
+    holds_.Release(durable.ok());
+    holds_.Poll();
+    for (const std::shared_ptr<TrackedRun>& run : held) {
+      run->durable_ns = synced;
+    }
+    if (!after_sync.empty()) {
+      result_.costs.durable_wait_ns += synced - mark;
+    }
+    for (Batched* waiting : after_sync) {
+      if (procs_.find(waiting->pid) == procs_.end()) {
+        EndRun(*waiting->pending.run,
+               [&](lineage::End& end) { end.exec_error = "the process ended before the authorized exec completed"; });
+      } else if (!durable.ok()) {
+        RefuseBatched(*waiting, "cannot make its authorization durable: " + durable.error().message);
+      } else {
+        Proceed(*waiting);
+      }
+    }
+  }
+
+  // A bound exec of the batch goes on into the kernel.
+  void Proceed(Batched& waiting) {
+    runs_by_number_[waiting.pending.run->number] = waiting.pending.run;
+    waiting.pending.run->released_ns = exec::MonotonicNs();
+    procs_[waiting.pid].pending = std::move(waiting.pending);
+    Answer(waiting.notification, 0);
+  }
+
+  // An exec of the batch that cannot be let proceed after all.
+  void RefuseBatched(Batched& waiting, const std::string& refusal) {
+    TrackedRun& run = *waiting.pending.run;
+    options_.kernel->binding->Revoke(waiting.pid);
+    ++result_.denied;
+    EndRun(run, [&](lineage::End& end) { end.exec_error = "not run: " + refusal; });
+    Notice(EscapeForDisplay(refusal) + ": " + EscapeForDisplay(run.program) + " was not run");
+    Refuse(waiting.pid, Caller{nullptr, waiting.notification}, EACCES);
   }
 
   // ------------------------------------------------- kernel mechanism --
@@ -1320,6 +1370,9 @@ class Supervisor {
     const std::int64_t bound_ns = static_cast<std::int64_t>(event.time_ns);
     const std::int64_t age_ns = std::max<std::int64_t>(exec::MonotonicNs() - bound_ns, 0);
     run.started_ns = bound_ns;
+    if (run.durable_ns > bound_ns) {
+      result_.costs.durable_wait_ns += run.durable_ns - bound_ns;  // it waited at its exec stop
+    }
     if (run.term_deadline_ns < 0) {
       run.term_deadline_ns = run.started_ns - run.term_deadline_ns * 1000000;
     }
@@ -1932,6 +1985,7 @@ class Supervisor {
     PendingExec pending;
   };
   std::vector<Batched> batch_;  // allowed execs waiting for their authorizations' sync
+  ExecHolds holds_;             // allowed execs proceeding while their sync runs
   bool namespace_init_done_ = false;
   std::vector<ScriptWatch> script_watches_;  // one per running script run
 };

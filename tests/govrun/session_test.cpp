@@ -1090,6 +1090,28 @@ TEST_CASE("session: a new image runs nothing before its authorization is durable
 #endif
 }
 
+TEST_CASE("session: an allowed exec the kernel then refuses (E2BIG) fails in its caller, which goes on",
+          "[govrun][session]") {
+  // The kernel mechanism holds the calling thread for its exec stop, which
+  // never comes: the thread returns to its old image, which must go on.
+  Fixture fixture(CorpusPolicy());
+  const Result result = Session(
+      fixture, {"bash", "-c",
+                "big=$(printf '%*s' 200000 ''); for i in 1 2 3; do /usr/bin/true \"$big\"; echo status=$?; done; "
+                "/usr/bin/true; echo after=$?"});
+  INFO(result.out << result.err);
+  CHECK(result.code == 0);
+  CHECK(result.out == "status=126\nstatus=126\nstatus=126\nafter=0\n");
+  CHECK(result.err.find("Argument list too long") != std::string::npos);
+  int failed = 0;
+  for (const Record& record : ReadLog(fixture)) {
+    if (record.head.value("type", "") == "end" && !record.body.value("exec_error", "").empty()) {
+      ++failed;
+    }
+  }
+  CHECK(failed == 3);
+}
+
 TEST_CASE("session: when the policy bundle changes on disk, no further exec runs (drift)",
           "[govrun][session][failclosed]") {
   const bool stop_session = GENERATE(false, true);
