@@ -390,6 +390,12 @@ std::string CorpusPolicy() {
          "deny no_marker when program.name == \"touch\" because \"markers are forbidden\"\n";
 }
 
+// bash and touch only: a test whose touch must not run for another reason
+// than the policy (CorpusPolicy denies it).
+std::string BashAndTouchPolicy() {
+  return "allow tools when program.name in {\"bash\", \"touch\"} because \"the test's tools\"\n";
+}
+
 }  // namespace
 
 int SessionHelper(const std::string& name, int argc, char** args) {
@@ -948,7 +954,7 @@ TEST_CASE("session: indirect and fileless execs are decided by what actually run
 }
 
 TEST_CASE("session: when the supervisor is killed, the whole tree dies", "[govrun][session][failclosed]") {
-  Fixture fixture(CorpusPolicy() + "allow touch_ok when program.name == \"touch\"\n");
+  Fixture fixture(BashAndTouchPolicy());
   // A child of the root (no PR_SET_PDEATHSIG of its own) waits with builtins
   // only for a go file, then executes touch at once (which must fail: no
   // exec is authorized once govrun is gone) and, a second later, would write
@@ -980,7 +986,7 @@ TEST_CASE("session: when the supervisor is killed, the whole tree dies", "[govru
 }
 
 TEST_CASE("session: when lineage cannot be written, execs are denied", "[govrun][session][failclosed]") {
-  Fixture fixture(CorpusPolicy() + "allow touch_ok when program.name == \"touch\"\n");
+  Fixture fixture(BashAndTouchPolicy());
   fixture.WriteConfig(ReadText(fixture.config) + "lineage_lock_timeout = \"300ms\"\n");
   const std::string go = fixture.dir + "/go";
   const std::string ready = fixture.dir + "/ready";
@@ -1045,7 +1051,7 @@ TEST_CASE("session: a new image runs nothing before its authorization is durable
 #ifndef GOV_GATED_FS
   FAIL("tests/govrun/gated_fs was not built: libfuse3-dev is missing (gov.sh test installs it)");
 #else
-  Fixture fixture("allow tools when program.name in {\"bash\", \"touch\"} because \"the test's tools\"\n");
+  Fixture fixture(BashAndTouchPolicy());
   const std::string control = fixture.dir + "/control";
   const GatedMount gated(fixture.dir + "/lineage", fixture.dir + "/lineage-gated", control);
   fixture.WriteConfig(
