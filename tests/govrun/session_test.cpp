@@ -396,6 +396,19 @@ std::string BashAndTouchPolicy() {
   return "allow tools when program.name in {\"bash\", \"touch\"} because \"the test's tools\"\n";
 }
 
+// A session whose bash waits (with builtins only) for `go` to exist, then
+// runs `/usr/bin/touch MARKER` and prints `status=$?`; returned once it waits.
+Started StartTouchOnGo(const Fixture& fixture, const std::string& go) {
+  const std::string ready = fixture.dir + "/ready";
+  const std::string script = ": > " + ready + "; while [ ! -e " + go + " ]; do :; done; /usr/bin/touch " +
+                             fixture.Marker() + "; echo status=$?";
+  const Started started = StartProcess({Govrun(), "--session", "--session-mechanism", SessionMechanism(), "--config",
+                                        fixture.config, "--", "bash", "-c", script},
+                                       fixture.dir);
+  REQUIRE(WaitForFile(ready));
+  return started;
+}
+
 }  // namespace
 
 int SessionHelper(const std::string& name, int argc, char** args) {
@@ -989,14 +1002,7 @@ TEST_CASE("session: when lineage cannot be written, execs are denied", "[govrun]
   Fixture fixture(BashAndTouchPolicy());
   fixture.WriteConfig(ReadText(fixture.config) + "lineage_lock_timeout = \"300ms\"\n");
   const std::string go = fixture.dir + "/go";
-  const std::string ready = fixture.dir + "/ready";
-  const std::string script = ": > " + ready + "; while [ ! -e " + go + " ]; do :; done; /usr/bin/touch " +
-                             fixture.Marker() + "; echo status=$?";
-  std::vector<std::string> argv = {
-      Govrun(), "--session", "--session-mechanism", SessionMechanism(), "--config", fixture.config, "--", "bash",
-      "-c",     script};
-  const Started started = StartProcess(argv, fixture.dir);
-  REQUIRE(WaitForFile(ready));
+  const Started started = StartTouchOnGo(fixture, go);
   // Another process holds the log's lock: no authorization can be recorded.
   const int log = open((fixture.dir + "/lineage/lineage.log").c_str(), O_RDONLY | O_CLOEXEC);
   REQUIRE(log >= 0);
@@ -1057,14 +1063,7 @@ TEST_CASE("session: a new image runs nothing before its authorization is durable
   fixture.WriteConfig(
       Replace(ReadText(fixture.config), "lineage_dir = \"lineage\"", "lineage_dir = \"lineage-gated\""));
   const std::string go = fixture.dir + "/go";
-  const std::string ready = fixture.dir + "/ready";
-  const std::string script = ": > " + ready + "; while [ ! -e " + go + " ]; do :; done; /usr/bin/touch " +
-                             fixture.Marker() + "; echo status=$?";
-  std::vector<std::string> argv = {
-      Govrun(), "--session", "--session-mechanism", SessionMechanism(), "--config", fixture.config, "--", "bash",
-      "-c",     script};
-  const Started started = StartProcess(argv, fixture.dir);
-  REQUIRE(WaitForFile(ready));
+  const Started started = StartTouchOnGo(fixture, go);
   // The next sync — touch's authorization — waits until the test lets it go.
   WriteText(control + "/hold", "");
   WriteText(go, "");
