@@ -17,15 +17,28 @@ bool ExecHolds::Hold(pid_t tid) {
     return false;
   }
   if (auto found = held_.find(tid); found != held_.end()) {
-    // Still seized: its previous exec failed and it runs its old image.
     if (found->second.killed) {
       return false;
     }
-    found->second = Held{};
-    return true;
+    // Still seized when its previous exec failed and it runs its old image:
+    // then waitpid finds it (a tracee waiting in a call has nothing to
+    // report). Not when the id now names another thread that took over the
+    // process (a thread's exec releases a traced leader without a report).
+    int status = 0;
+    const pid_t got = waitpid(tid, &status, WNOHANG | __WALL);
+    if (got == 0) {
+      found->second = Held{};
+      return true;
+    }
+    if (got == tid && !Apply(tid, found->second, status)) {
+      found->second = Held{};
+      return true;
+    }
+    held_.erase(found);
   }
   // The thread waits in its notification, which only a fatal signal ends
-  // (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV): nothing runs between the seize
+  // (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV; before Linux 5.19 a signal
+  // restarts the call, which notifies again): nothing runs between the seize
   // and the exec. EXITKILL: if govrun dies, what it holds dies too.
   if (ptrace(PTRACE_SEIZE, tid, nullptr, PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL) != 0) {
     return false;
@@ -69,6 +82,17 @@ void ExecHolds::Poll() {
       it = held_.erase(it);  // gone (ECHILD: no longer its tracer), let go, or reaped
     } else {
       ++it;
+    }
+  }
+}
+
+ExecHolds::~ExecHolds() {
+  // Nothing held may outlive the supervisor, and a traced process's exit
+  // must be reaped by its tracer before its parent (or the PID namespace's
+  // dying init) sees it.
+  for (const auto& [tid, held] : held_) {
+    kill(tid, SIGKILL);
+    while (waitpid(tid, nullptr, __WALL) < 0 && errno == EINTR) {
     }
   }
 }

@@ -17,6 +17,8 @@ namespace gov::session {
 class ExecHolds {
  public:
   ExecHolds() = default;
+  // Kills what it still holds (a session that ends) and reaps it.
+  ~ExecHolds();
   ExecHolds(const ExecHolds&) = delete;
   ExecHolds& operator=(const ExecHolds&) = delete;
 

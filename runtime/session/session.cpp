@@ -1134,8 +1134,9 @@ class Supervisor {
         RefuseBatched(waiting, refusal);
         continue;
       }
-      // govrun reaps the root itself (wait4): it is never held.
-      if (waiting.pid != root_pid_ && holds_.Hold(waiting.pid)) {
+      // govrun reaps the root itself (wait4): it is never held. The pid
+      // must still name the caller (its notification pending) when seized.
+      if (waiting.pid != root_pid_ && NotificationPending(waiting.notification) && holds_.Hold(waiting.pid)) {
         held.push_back(waiting.pending.run);
         Proceed(waiting);
       } else {
@@ -1148,6 +1149,7 @@ class Supervisor {
     if (!durable.ok()) {
       result_.lineage_error = durable.error().message;
       for (const std::shared_ptr<TrackedRun>& run : held) {
+        ++result_.denied;
         run->killed_by = "lineage";  // its end record says why
         Notice("cannot make its authorization durable: " + EscapeForDisplay(durable.error().message) + ": " +
                EscapeForDisplay(run->program) + " was killed before it started");
@@ -1171,6 +1173,11 @@ class Supervisor {
         Proceed(*waiting);
       }
     }
+  }
+
+  // True while the caller of notification `id` still waits for its answer.
+  bool NotificationPending(std::uint64_t id) const {
+    return ioctl(options_.kernel->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
   }
 
   // A bound exec of the batch goes on into the kernel.
@@ -1263,8 +1270,7 @@ class Supervisor {
     }
     const bool read_ok = ReadCall(pid, path_address, argv_address, envp_address, call);
     // The pid still names the caller (not a process that reused it).
-    std::uint64_t id = notification->id;
-    if (ioctl(options_.kernel->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) {
+    if (!NotificationPending(notification->id)) {
       return;
     }
     if (!read_ok) {
@@ -1376,7 +1382,9 @@ class Supervisor {
     if (run.term_deadline_ns < 0) {
       run.term_deadline_ns = run.started_ns - run.term_deadline_ns * 1000000;
     }
-    if (RecordChildStart(run, pid, exec::RealtimeNs() - age_ns)) {
+    // An image held for a sync that failed was bound, then killed at its
+    // exec stop: counted as denied (ReleaseBatch), not as a run.
+    if (RecordChildStart(run, pid, exec::RealtimeNs() - age_ns) && run.killed_by != "lineage") {
       ++result_.runs;
     }
   }

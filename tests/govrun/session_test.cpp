@@ -101,6 +101,31 @@ int HelperExecThread(const char* path, char** args) {
   _exit(3);  // no exit-time leak check (see HelperExecRace)
 }
 
+// The leader's exec of `path` with an argument over the kernel's limit
+// (E2BIG, after the supervisor allowed it), then the leader ends while
+// another thread executes `path` with `args`: that image takes over the
+// leader's id, which the supervisor saw last as the leader's.
+int HelperLeaderGoneAfterFailedExec(const char* path, char** args) {
+  static const char* thread_path = path;
+  static char** thread_args = args;
+  std::string huge(200000, 'x');
+  char* refused[] = {const_cast<char*>(path), huge.data(), nullptr};
+  execve(path, refused, environ);
+  pthread_t thread;
+  if (pthread_create(
+          &thread, nullptr,
+          [](void*) -> void* {
+            usleep(200000);  // the leader has ended by then
+            execve(thread_path, thread_args, environ);
+            _exit(3);
+          },
+          nullptr) != 0) {
+    _exit(2);
+  }
+  syscall(SYS_exit, 0);  // this thread only
+  return 0;
+}
+
 // Tries to change the memory of a process of the session (its own child,
 // stopped at a pipe read): ptrace attach, process_vm_writev and a write
 // through /proc/PID/mem. Prints one line per way with what it got; the
@@ -420,6 +445,9 @@ int SessionHelper(const std::string& name, int argc, char** args) {
   }
   if (name == "exec-at-empty" && argc >= 1) {
     return HelperExecAtEmpty(args[0], args + 1);
+  }
+  if (name == "leader-gone-after-failed-exec" && argc >= 1) {
+    return HelperLeaderGoneAfterFailedExec(args[0], args + 1);
   }
   if (name == "exec-thread" && argc >= 1) {
     return HelperExecThread(args[0], args + 1);
@@ -1092,6 +1120,43 @@ TEST_CASE("session: a new image runs nothing before its authorization is durable
   }
   CAPTURE(outcome);
   CHECK((outcome == "lineage|" || outcome.find("|not run: cannot make its authorization durable") == 0));
+#endif
+}
+
+TEST_CASE("session: a process id that another thread's exec took over is held anew, never taken as held",
+          "[govrun][session][failclosed]") {
+#ifndef GOV_GATED_FS
+  FAIL("tests/govrun/gated_fs was not built: libfuse3-dev is missing (gov.sh test installs it)");
+#else
+  Fixture fixture(
+      "allow tools when program.name in {\"govrun_tests\", \"sh\", \"dash\", \"touch\"} because \"tools\"\n");
+  const std::string control = fixture.dir + "/control";
+  const GatedMount gated(fixture.dir + "/lineage", fixture.dir + "/lineage-gated", control);
+  fixture.WriteConfig(
+      Replace(ReadText(fixture.config), "lineage_dir = \"lineage\"", "lineage_dir = \"lineage-gated\""));
+  const std::string go = fixture.dir + "/go";
+  const std::string ready = fixture.dir + "/ready";
+  // The helper (a child of the root: the root is never held) execs sh with
+  // a refused argument (held, then the kernel's E2BIG), its leader ends, and
+  // its thread execs sh, which takes the leader's id and execs touch once
+  // `go` exists.
+  const std::string script =
+      ": > " + ready + "; while [ ! -e " + go + " ]; do :; done; exec /usr/bin/touch " + fixture.Marker();
+  const Started started = StartProcess(
+      {Govrun(), "--session", "--session-mechanism", SessionMechanism(), "--config", fixture.config, "--", "/bin/sh",
+       "-c", "'" + Helper() + "' --helper leader-gone-after-failed-exec /bin/sh sh -c '" + script + "'; true"},
+      fixture.dir);
+  REQUIRE(WaitForFile(ready));
+  WriteText(control + "/hold", "");
+  WriteText(go, "");
+  REQUIRE(WaitForFile(control + "/held"));
+  usleep(300000);
+  CHECK_FALSE(Exists(fixture.Marker()));  // touch waits for its sync
+  REQUIRE(unlink((control + "/hold").c_str()) == 0);
+  const Result result = Finish(started);
+  INFO(result.out << result.err);
+  CHECK(Exists(fixture.Marker()));  // and runs once it is durable
+  CHECK(result.code == 0);
 #endif
 }
 
