@@ -17,24 +17,14 @@ bool ExecHolds::Hold(pid_t tid) {
     return false;
   }
   if (auto found = held_.find(tid); found != held_.end()) {
-    if (found->second.killed) {
-      return false;
-    }
-    // Still seized when its previous exec failed and it runs its old image:
-    // then waitpid finds it (a tracee waiting in a call has nothing to
-    // report). Not when the id now names another thread that took over the
-    // process (a thread's exec releases a traced leader without a report).
-    int status = 0;
-    const pid_t got = waitpid(tid, &status, WNOHANG | __WALL);
-    if (got == 0) {
-      found->second = Held{};
-      return true;
-    }
-    if (got == tid && !Apply(tid, found->second, status)) {
-      found->second = Held{};
-      return true;
-    }
-    held_.erase(found);
+    // An entry left by an exec the kernel refused: the thread may still be
+    // seized (it runs its old image), or the id may now name a thread whose
+    // exec took over the process (the kernel drops a traced leader without
+    // a report), which govrun does not trace. Neither is trusted: this exec
+    // is synced before it proceeds, and a thread still seized is let go at
+    // its next stop (its exec stop included).
+    found->second.released = true;
+    return false;
   }
   // The thread waits in its notification, which only a fatal signal ends
   // (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV; before Linux 5.19 a signal
@@ -87,12 +77,26 @@ void ExecHolds::Poll() {
 }
 
 ExecHolds::~ExecHolds() {
-  // Nothing held may outlive the supervisor, and a traced process's exit
-  // must be reaped by its tracer before its parent (or the PID namespace's
-  // dying init) sees it.
-  for (const auto& [tid, held] : held_) {
-    kill(tid, SIGKILL);
-    while (waitpid(tid, nullptr, __WALL) < 0 && errno == EINTR) {
+  // Nothing held outlives the supervisor, and a traced process's exit must
+  // be reaped by its tracer before its parent (or the PID namespace's dying
+  // init) sees it. Only what govrun can still wait for is killed: an id it
+  // no longer traces may name another process now.
+  for (auto it = held_.begin(); it != held_.end();) {
+    int status = 0;
+    const pid_t got = waitpid(it->first, &status, WNOHANG | __WALL);
+    if (got == 0 || (got == it->first && WIFSTOPPED(status))) {
+      it->second.killed = true;
+      kill(it->first, SIGKILL);
+      ++it;
+    } else {
+      it = held_.erase(it);  // ended (reaped now) or not govrun's
+    }
+  }
+  // Killed processes end at once unless the kernel holds them; bounded.
+  for (int round = 0; round < 2000 && !held_.empty(); ++round) {
+    Poll();
+    if (!held_.empty()) {
+      usleep(1000);
     }
   }
 }

@@ -1019,12 +1019,12 @@ class Supervisor {
     const request::Request& decided = record.request;
     result_.costs.decide_ns += exec::MonotonicNs() - mark;
     mark = exec::MonotonicNs();
-    // Durable before the program's first instruction. ptrace: not before
-    // the exec — the kernel builds the new image while the log is synced,
-    // and the exec event waits for the sync (Executed). Kernel mechanism:
-    // nothing can wait after the exec, so an allowed exec's record is synced
-    // here, in this thread (a hand-off to the syncing thread costs two
-    // context switches per exec); a denial's need not be.
+    // Durable before the program's first instruction, not before the exec:
+    // the kernel builds the new image while the log is synced. ptrace: the
+    // exec event waits for the syncing thread (Executed). Kernel mechanism:
+    // the batch's sync runs in this thread (a hand-off to the syncing thread
+    // costs two context switches per exec) and the image waits at its exec
+    // stop (ReleaseBatch, ExecHolds); a denial's record need not be synced.
     ErrorOr<std::uint64_t> recorded = std::uint64_t{0};
     if (caller.regs == nullptr && execute) {
       // Made durable with the others of its batch (KernelLoop).

@@ -1123,8 +1123,9 @@ TEST_CASE("session: a new image runs nothing before its authorization is durable
 #endif
 }
 
-TEST_CASE("session: a process id that another thread's exec took over is held anew, never taken as held",
-          "[govrun][session][failclosed]") {
+TEST_CASE(
+    "session: a process id that another thread's exec took over is never taken as held: its exec waits for its sync",
+    "[govrun][session][failclosed]") {
 #ifndef GOV_GATED_FS
   FAIL("tests/govrun/gated_fs was not built: libfuse3-dev is missing (gov.sh test installs it)");
 #else
