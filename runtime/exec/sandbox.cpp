@@ -670,7 +670,9 @@ void EmitArchBlock(Bpf& bpf, const SyscallNumbers& numbers, const FilterSpec& sp
     bpf.JumpIfEqual(numbers.ptrace, deny_eperm);
     bpf.JumpIfEqual(numbers.process_vm_writev, deny_eperm);
     // No process leaves the tracing: clone(CLONE_UNTRACED) is refused, and
-    // clone3 (whose flags a filter cannot read; libc falls back to clone).
+    // clone3 (whose flags a filter cannot read; libc falls back to clone);
+    // and none becomes the supervisor's own child (CLONE_PARENT from the
+    // root), which the kernel mechanism would never reap.
     bpf.JumpIfEqual(numbers.clone, clone_check);
     bpf.JumpIfEqual(numbers.clone3, deny_enosys);
     // No filter of the run's own may answer an exec in the supervisor's
@@ -773,13 +775,13 @@ void EmitArchBlock(Bpf& bpf, const SyscallNumbers& numbers, const FilterSpec& sp
   }
   if (spec.trace_exec) {
     bpf.Bind(clone_check);
-    const int untraced = bpf.NewLabel();
+    const int plain_clone = bpf.NewLabel();
     bpf.Load(ArgLow(0));
-    bpf.And(CLONE_UNTRACED);
-    bpf.JumpIfEqual(CLONE_UNTRACED, untraced);
-    bpf.Return(SECCOMP_RET_ALLOW);
-    bpf.Bind(untraced);
+    bpf.And(CLONE_UNTRACED | CLONE_PARENT);
+    bpf.JumpIfEqual(0, plain_clone);
     bpf.Return(Errno(EPERM));
+    bpf.Bind(plain_clone);
+    bpf.Return(SECCOMP_RET_ALLOW);
     bpf.Bind(seccomp_check);
     const int listener = bpf.NewLabel();
     bpf.Load(ArgLow(1));

@@ -126,6 +126,18 @@ int HelperLeaderGoneAfterFailedExec(const char* path, char** args) {
   return 0;
 }
 
+// clone(CLONE_PARENT): a sibling of this process, the session root's would
+// be govrun's own child. Prints what it got.
+int HelperCloneParent() {
+  const long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+  if (pid == 0) {
+    _exit(0);
+  }
+  std::printf("clone(CLONE_PARENT): %s\n", pid > 0 ? "yes" : std::strerror(errno));
+  std::fflush(stdout);
+  _exit(0);
+}
+
 // Tries to change the memory of a process of the session (its own child,
 // stopped at a pipe read): ptrace attach, process_vm_writev and a write
 // through /proc/PID/mem. Prints one line per way with what it got; the
@@ -445,6 +457,9 @@ int SessionHelper(const std::string& name, int argc, char** args) {
   }
   if (name == "exec-at-empty" && argc >= 1) {
     return HelperExecAtEmpty(args[0], args + 1);
+  }
+  if (name == "clone-parent") {
+    return HelperCloneParent();
   }
   if (name == "leader-gone-after-failed-exec" && argc >= 1) {
     return HelperLeaderGoneAfterFailedExec(args[0], args + 1);
@@ -1159,6 +1174,22 @@ TEST_CASE(
   CHECK(Exists(fixture.Marker()));  // and runs once it is durable
   CHECK(result.code == 0);
 #endif
+}
+
+TEST_CASE("session: no process becomes the supervisor's own child (clone(CLONE_PARENT) is refused)",
+          "[govrun][session]") {
+  // The root itself tries: its sibling would be govrun's child, which the
+  // kernel mechanism never reaps (the namespace's dying init would wait for
+  // it forever). A child of the root tries too.
+  Fixture fixture(CorpusPolicy());
+  const Result root = Session(fixture, {Helper(), "--helper", "clone-parent"});
+  INFO(root.out << root.err);
+  CHECK(root.out == "clone(CLONE_PARENT): Operation not permitted\n");
+  CHECK(root.code == 0);
+  const Result child = Session(fixture, {"bash", "-c", "'" + Helper() + "' --helper clone-parent; true"});
+  INFO(child.out << child.err);
+  CHECK(child.out == "clone(CLONE_PARENT): Operation not permitted\n");
+  CHECK(child.code == 0);
 }
 
 TEST_CASE("session: an allowed exec the kernel then refuses (E2BIG) fails in its caller, which goes on",
