@@ -23,9 +23,10 @@ class ExecHolds {
   ExecHolds& operator=(const ExecHolds&) = delete;
 
   // Takes hold of thread `tid`, blocked in an exec call not yet answered.
-  // False when it cannot be held — another tracer has it, or it is not its
-  // process's leader (a thread's exec changes its id) — and then the
-  // caller must make the authorization durable before answering.
+  // False when it is not held — another tracer has it, it is not its
+  // process's leader (a thread's exec changes its id), or it was held before
+  // (an exec the kernel refused) — and then the caller must make the
+  // authorization durable before answering.
   bool Hold(pid_t tid);
 
   // The authorizations of every held thread are durable: each goes on at
@@ -37,8 +38,6 @@ class ExecHolds {
   // stops (an exec that failed returns to the old image, which is let go),
   // exits (reaped as their tracer, so their parent can reap them).
   void Poll();
-
-  bool empty() const { return held_.empty(); }
 
  private:
   struct Held {

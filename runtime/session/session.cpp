@@ -1163,11 +1163,8 @@ class Supervisor {
     if (!after_sync.empty()) {
       result_.costs.durable_wait_ns += synced - mark;
     }
-    for (Batched* waiting : after_sync) {
-      if (procs_.find(waiting->pid) == procs_.end()) {
-        EndRun(*waiting->pending.run,
-               [&](lineage::End& end) { end.exec_error = "the process ended before the authorized exec completed"; });
-      } else if (!durable.ok()) {
+    for (Batched* waiting : after_sync) {  // procs_ is as above: no event was read since
+      if (!durable.ok()) {
         RefuseBatched(*waiting, "cannot make its authorization durable: " + durable.error().message);
       } else {
         Proceed(*waiting);
