@@ -96,12 +96,13 @@ commandDecl
 
 // `style gnu` | `flag NAME: SPELLINGS` | `option NAME: TYPE MODIFIERS = SPELLINGS`
 // | `operands NAME: TYPE COUNT, ...` | `subcommand NAME { ITEMS }`
+// | `subcommand NAME: "written-name" { ITEMS }`
 commandItem
     : kind=IDENT word=IDENT
     | kind=IDENT name=IDENT ':' spellings+=STRING (',' spellings+=STRING)*
     | kind=IDENT name=IDENT ':' value=valueType modifiers+=IDENT* '=' spellings+=STRING (',' spellings+=STRING)*
     | kind=IDENT groups+=operandGroup (',' groups+=operandGroup)*
-    | kind=IDENT name=IDENT '{' items+=commandItem* '}'
+    | kind=IDENT name=IDENT (':' spellings+=STRING)? '{' items+=commandItem* '}'
     ;
 
 operandGroup

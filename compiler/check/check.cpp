@@ -1408,10 +1408,13 @@ class ModuleChecker {
             scope.style = argparse::Style::kGnu;
           } else if (item.name == "posix") {
             scope.style = argparse::Style::kPosix;
+          } else if (item.name == "cobra") {
+            scope.style = argparse::Style::kCobra;
           } else {
             Emit(Kind::kInvalidCommand, item.name_span, fmt::format("unknown style `{}`", item.name)).help =
                 "`gnu`: options anywhere, `-rf` clusters, `--opt=value`, abbreviations (getopt_long); `posix`: "
-                "options end at the first operand";
+                "options end at the first operand; `cobra`: Go's pflag (kubectl, docker, helm): no abbreviations, "
+                "`-n=VALUE`, top-level options also after the subcommand";
             ok = false;
           }
           break;
@@ -1488,7 +1491,16 @@ class ModuleChecker {
           }
           declare(item.name, item.name_span);
           argparse::CommandScope sub;
-          sub.name = item.name;
+          // The name the command line gives it (`api-resources`), else the field's.
+          sub.name = item.spellings.empty() ? item.name : item.spellings.front();
+          if (sub.name.empty() || sub.name.starts_with('-')) {
+            Emit(Kind::kInvalidCommand, item.span,
+                 fmt::format("subcommand `{}` needs a name that is not an option", item.name));
+            ok = false;
+          }
+          // A cobra command's subcommands read options as it does (pflag
+          // throughout); gnu and posix are each scope's own.
+          if (scope.style == argparse::Style::kCobra) sub.style = argparse::Style::kCobra;
           std::vector<std::pair<std::string, Type>> sub_fields;
           BuildScope(item.items, record_name + " " + item.name, sub, sub_fields, nullptr, ok);
           command->subcommands.push_back(std::move(sub));

@@ -745,7 +745,7 @@ class Printer {
       }
       case ast::CommandItem::Kind::kSubcommand: {
         const std::uint32_t close_at = item.span.end > 0 ? item.span.end - 1 : 0;
-        return docs_.Concat({Text("subcommand " + item.name + " "),
+        return docs_.Concat({Text("subcommand " + item.name + (spellings.empty() ? "" : ": " + spellings) + " "),
                              Bracketed("{", "}", CommandItems(item.items), true, false,
                                        !item.items.empty() || HasCommentIn(item.span.begin, close_at), close_at)});
       }

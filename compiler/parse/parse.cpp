@@ -913,7 +913,7 @@ class AstBuilder {
     }
     if (kind == "style") {
       item.kind = ast::CommandItem::Kind::kStyle;
-      if (expect(ctx->word != nullptr, "style gnu` or `style posix")) {
+      if (expect(ctx->word != nullptr, "style gnu`, `style posix` or `style cobra")) {
         item.name = StringOf(ctx->word);
         item.name_span = SpanOf(ctx->word);
       }
@@ -948,9 +948,9 @@ class AstBuilder {
       item.kind = ast::CommandItem::Kind::kSubcommand;
       if (in_subcommand) {
         Fail(Kind::kSyntaxError, kind_span, "subcommands do not nest (one level: `git push`, `kubectl get`)");
-      } else if (expect(ctx->name != nullptr && ctx->spellings.empty() && ctx->value == nullptr &&
+      } else if (expect(ctx->name != nullptr && ctx->spellings.size() <= 1 && ctx->value == nullptr &&
                             ctx->groups.empty() && ctx->word == nullptr,
-                        "subcommand NAME { ... }")) {
+                        "subcommand NAME { ... } or subcommand NAME: \"written-name\" { ... }")) {
         for (auto* inner : ctx->items) item.items.push_back(BuildCommandItem(inner, /*in_subcommand=*/true));
       }
     } else {

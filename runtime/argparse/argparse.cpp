@@ -1,4 +1,5 @@
-// getopt_long's reading of an argument list, from a table (argparse.h).
+// getopt_long's and pflag's reading of an argument list, from a table
+// (argparse.h).
 #include "runtime/argparse/argparse.h"
 
 #include "runtime/support/display.h"
@@ -10,6 +11,7 @@ namespace {
 // else every option one of whose spellings it abbreviates. Two spellings
 // of one option are one candidate (getopt_long compares what an option
 // does, not its name).
+// pflag (kCobra) takes exact spellings only.
 std::vector<const Option*> LongCandidates(const Spec& spec, std::string_view name) {
   for (const Option& option : spec.options) {
     for (const std::string& spelling : option.longs) {
@@ -17,6 +19,7 @@ std::vector<const Option*> LongCandidates(const Spec& spec, std::string_view nam
     }
   }
   std::vector<const Option*> found;
+  if (spec.style == Style::kCobra) return found;
   for (const Option& option : spec.options) {
     for (const std::string& spelling : option.longs) {
       if (!std::string_view(spelling).starts_with(name)) continue;
@@ -50,7 +53,7 @@ Result Parse(const Spec& spec, const std::vector<std::string_view>& arguments) {
       break;
     }
     if (argument.size() < 2 || argument[0] != '-') {
-      if (spec.style == Style::kPosix) {
+      if (spec.style == Style::kPosix || spec.stop_at_operand) {
         parsed.operands.insert(parsed.operands.end(), arguments.begin() + static_cast<std::ptrdiff_t>(i),
                                arguments.end());
         break;
@@ -68,7 +71,10 @@ Result Parse(const Spec& spec, const std::vector<std::string_view>& arguments) {
       const Option& option = *candidates.front();
       Occurrence occurrence{option.field, std::nullopt};
       if (equals != std::string_view::npos) {
-        if (option.value == Value::kNone) return fail("option " + EscapeForDisplay(argument) + " takes no value");
+        // pflag's `--flag=false`: the caller reads the value as a bool.
+        if (option.value == Value::kNone && spec.style != Style::kCobra) {
+          return fail("option " + EscapeForDisplay(argument) + " takes no value");
+        }
         occurrence.value = body.substr(equals + 1);
       } else if (option.value == Value::kRequired) {
         if (i + 1 == count) return fail("option " + EscapeForDisplay(argument) + " needs a value");
@@ -85,6 +91,30 @@ Result Parse(const Spec& spec, const std::vector<std::string_view>& arguments) {
                     EscapeForDisplay(argument));
       }
       Occurrence occurrence{option->field, std::nullopt};
+      if (spec.style == Style::kCobra) {
+        // pflag: `-x=VALUE` gives any option VALUE (a flag's is a bool,
+        // checked by the caller); flags and optional values go on with the
+        // cluster; a required value is the rest or the next argument.
+        const std::string_view rest = argument.substr(at + 1);
+        if (rest.size() > 1 && rest[0] == '=') {
+          occurrence.value = rest.substr(1);
+          parsed.options.push_back(occurrence);
+          break;
+        }
+        if (option->value != Value::kRequired) {
+          parsed.options.push_back(occurrence);
+          continue;
+        }
+        if (!rest.empty()) {
+          occurrence.value = rest;
+        } else if (i + 1 == count) {
+          return fail("option -" + EscapeForDisplay(argument.substr(at, 1)) + " needs a value");
+        } else {
+          occurrence.value = arguments[++i];
+        }
+        parsed.options.push_back(occurrence);
+        break;
+      }
       if (option->value != Value::kNone) {
         if (at + 1 < argument.size()) {
           occurrence.value = argument.substr(at + 1);

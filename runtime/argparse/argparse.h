@@ -4,7 +4,10 @@
 // separate values (`-n5`, `-n 5`, `--lines=5`, `--lines 5`), unambiguous
 // abbreviations of long options, permutation (options after operands) and
 // `--`; the POSIX style stops at the first operand. Tested against glibc's
-// getopt_long (tests/unit/argparse_test.cpp).
+// getopt_long (tests/unit/argparse_test.cpp). The cobra style is pflag's,
+// as Go programs built on cobra read their flags (kubectl, docker, helm):
+// long options spelled out in full, `-n=VALUE` as well as `-nVALUE`, and
+// options anywhere.
 #pragma once
 
 #include <optional>
@@ -17,6 +20,11 @@ namespace gov::argparse {
 enum class Style {
   kGnu,    // getopt_long with permutation
   kPosix,  // options end at the first operand (getopt_long with a leading '+')
+  // pflag: no abbreviations; a short option's value attached as `-nVALUE`
+  // or `-n=VALUE` (the `=` is not part of it); an optional value only with
+  // `=`; a flag may be given a bool (`--force=false`, `-f=true`: the
+  // occurrence carries it); permutation and `--` as kGnu.
+  kCobra,
 };
 
 enum class Value {
@@ -37,12 +45,15 @@ struct Option {
 struct Spec {
   Style style = Style::kGnu;
   std::vector<Option> options;
+  // Options end at the first operand whatever the style (kPosix always
+  // does): a command's top level, whose first operand names a subcommand.
+  bool stop_at_operand = false;
 };
 
 // An option as it occurred, in argument order.
 struct Occurrence {
   int field = 0;
-  std::optional<std::string_view> value;  // into the argument list
+  std::optional<std::string_view> value;  // into the argument list; a flag has one only in kCobra
 };
 
 struct Parsed {

@@ -1,6 +1,7 @@
 // Reading an argument list under a command grammar (command.h).
 #include "runtime/argparse/command.h"
 
+#include <algorithm>
 #include <charconv>
 #include <set>
 
@@ -10,15 +11,31 @@
 namespace gov::argparse {
 namespace {
 
-Spec SpecOf(const CommandScope& scope, bool stop_at_operand) {
-  Spec spec;
-  spec.style = stop_at_operand ? Style::kPosix : scope.style;
+// Adds the options of `scope` to `spec`, their fields numbered from `first`.
+void AddOptions(const CommandScope& scope, int first, Spec& spec) {
   for (std::size_t i = 0; i < scope.fields.size(); ++i) {
     const CommandField& field = scope.fields[i];
     if (field.role == FieldRole::kOperands) continue;
     spec.options.push_back(Option{field.shorts, field.longs,
-                                  field.role == FieldRole::kFlag ? Value::kNone : field.value, static_cast<int>(i)});
+                                  field.role == FieldRole::kFlag ? Value::kNone : field.value,
+                                  first + static_cast<int>(i)});
   }
+}
+
+Spec SpecOf(const CommandScope& scope, bool stop_at_operand) {
+  Spec spec;
+  spec.style = scope.style;
+  spec.stop_at_operand = stop_at_operand;
+  AddOptions(scope, 0, spec);
+  return spec;
+}
+
+// A subcommand's table. A cobra command's top-level options are persistent
+// flags, read after the subcommand's name too: they follow the
+// subcommand's own, numbered from its field count.
+Spec SubcommandSpecOf(const Command& command, const CommandScope& scope) {
+  Spec spec = SpecOf(scope, false);
+  if (command.top.style == Style::kCobra) AddOptions(command.top, static_cast<int>(scope.fields.size()), spec);
   return spec;
 }
 
@@ -88,6 +105,20 @@ std::string Assign(const CommandScope& scope, const std::vector<Occurrence>& opt
   for (const Occurrence& occurrence : options) {
     const CommandField& field = scope.fields[static_cast<std::size_t>(occurrence.field)];
     FieldValues& value = values[static_cast<std::size_t>(occurrence.field)];
+    if (field.role == FieldRole::kFlag && occurrence.value) {
+      // pflag's `--force=false`: Go's strconv.ParseBool words; the last
+      // occurrence wins.
+      static constexpr std::string_view kTrue[] = {"1", "t", "T", "TRUE", "true", "True"};
+      static constexpr std::string_view kFalse[] = {"0", "f", "F", "FALSE", "false", "False"};
+      if (std::find(std::begin(kTrue), std::end(kTrue), *occurrence.value) != std::end(kTrue)) {
+        value.present = true;
+      } else if (std::find(std::begin(kFalse), std::end(kFalse), *occurrence.value) != std::end(kFalse)) {
+        value.present = false;
+      } else {
+        return "value " + EscapeForDisplay(*occurrence.value) + " of " + field.name + " is not a valid bool";
+      }
+      continue;
+    }
     value.present = true;
     if (field.role != FieldRole::kOption) continue;
     if (!field.repeatable) {
@@ -145,7 +176,7 @@ std::string Assign(const CommandScope& scope, const std::vector<Occurrence>& opt
 PreparedCommand::PreparedCommand(Command command)
     : command_(std::move(command)), top_(SpecOf(command_.top, !command_.subcommands.empty())) {
   subcommands_.reserve(command_.subcommands.size());
-  for (const CommandScope& scope : command_.subcommands) subcommands_.push_back(SpecOf(scope, false));
+  for (const CommandScope& scope : command_.subcommands) subcommands_.push_back(SubcommandSpecOf(command_, scope));
 }
 
 CommandResult ParseCommand(const Command& command, const std::vector<std::string_view>& arguments,
@@ -176,17 +207,28 @@ CommandResult ParseCommand(const PreparedCommand& prepared, const std::vector<st
     if (parse.subcommand >= 0) rest.assign(top_operands.begin() + 1, top_operands.end());
     if (!top_takes_operands) top_operands.clear();
   }
-  if (std::string error = Assign(command.top, top.parsed->options, top_operands, cwd, parse.top); !error.empty()) {
-    return fail(std::move(error));
-  }
+  std::vector<Occurrence> top_options = std::move(top.parsed->options);
   if (parse.subcommand >= 0) {
     const CommandScope& scope = command.subcommands[static_cast<std::size_t>(parse.subcommand)];
     Result sub = Parse(prepared.subcommand(static_cast<std::size_t>(parse.subcommand)), rest);
     if (!sub.parsed) return fail(std::move(sub.error));
-    if (std::string error = Assign(scope, sub.parsed->options, sub.parsed->operands, cwd, parse.chosen);
-        !error.empty()) {
+    // Persistent (top-level) options after the name count as the top
+    // level's, after those before it: the last one wins across both.
+    std::vector<Occurrence> own;
+    const int persistent = static_cast<int>(scope.fields.size());
+    for (const Occurrence& occurrence : sub.parsed->options) {
+      if (occurrence.field >= persistent) {
+        top_options.push_back(Occurrence{occurrence.field - persistent, occurrence.value});
+      } else {
+        own.push_back(occurrence);
+      }
+    }
+    if (std::string error = Assign(scope, own, sub.parsed->operands, cwd, parse.chosen); !error.empty()) {
       return fail(std::move(error));
     }
+  }
+  if (std::string error = Assign(command.top, top_options, top_operands, cwd, parse.top); !error.empty()) {
+    return fail(std::move(error));
   }
   return CommandResult{std::move(parse), ""};
 }
@@ -260,13 +302,33 @@ std::string ValidateScope(const CommandScope& scope, const std::string& where) {
 
 std::string ValidateCommand(const Command& command) {
   if (std::string error = ValidateScope(command.top, "command " + command.name); !error.empty()) return error;
+  const bool cobra = command.top.style == Style::kCobra;
+  if (cobra && !command.subcommands.empty() && HasOperands(command.top)) {
+    // Its persistent options after an undeclared subcommand could not be
+    // told from that subcommand's own.
+    return "command " + command.name +
+           ": a cobra command with subcommands has no top-level operands (declare every subcommand it may run)";
+  }
   std::set<std::string> names;
   for (const CommandScope& scope : command.subcommands) {
     if (scope.name.empty() || !names.insert(scope.name).second) {
       return "command " + command.name + ": subcommand " + scope.name + " is declared twice or unnamed";
     }
-    if (std::string error = ValidateScope(scope, "command " + command.name + " " + scope.name); !error.empty()) {
-      return error;
+    const std::string where = "command " + command.name + " " + scope.name;
+    if (std::string error = ValidateScope(scope, where); !error.empty()) return error;
+    if (cobra != (scope.style == Style::kCobra)) {
+      return where + ": a cobra command's subcommands read options as it does (style cobra at both levels or neither)";
+    }
+    if (cobra) {
+      // The top level's options are read here too: one meaning per spelling.
+      CommandScope both = scope;
+      both.fields.insert(both.fields.end(), command.top.fields.begin(), command.top.fields.end());
+      for (CommandField& field : both.fields) field.name = "";
+      for (std::size_t i = 0; i < both.fields.size(); ++i) both.fields[i].name = std::to_string(i);
+      if (std::string error = ValidateScope(both, where + " (with the persistent options of " + command.name + ")");
+          !error.empty()) {
+        return error;
+      }
     }
   }
   return "";

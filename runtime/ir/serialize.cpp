@@ -437,7 +437,7 @@ constexpr std::size_t kMinCommandFieldBytes = 2;
 void ReadScope(Reader& r, argparse::CommandScope& scope) {
   scope.name = r.Str();
   const std::uint8_t style = r.U8();
-  if (style > static_cast<std::uint8_t>(argparse::Style::kPosix)) r.Fail("unknown command style");
+  if (style > static_cast<std::uint8_t>(argparse::Style::kCobra)) r.Fail("unknown command style");
   scope.style = static_cast<argparse::Style>(style);
   const std::uint32_t n = r.Count(kMinCommandFieldBytes);
   scope.fields.resize(n);

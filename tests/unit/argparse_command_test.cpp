@@ -204,6 +204,67 @@ TEST_CASE("command: top-level operands beside subcommands read every operand as 
   CHECK(Show(open, {"-f", "push"}) == "error: unknown option -f in -f");
 }
 
+// kubectl, cobra style: persistent -n/--namespace, --context and -A; get and delete.
+Command Kubectl() {
+  Command kubectl;
+  kubectl.name = "kubectl";
+  kubectl.top.style = Style::kCobra;
+  kubectl.top.fields = {Opt("namespace", "n", {"namespace"}), Opt("context", "", {"context"}),
+                        Flag("all_namespaces", "A", {"all-namespaces"})};
+  CommandScope get;
+  get.name = "get";
+  get.style = Style::kCobra;
+  get.fields = {Opt("output", "o", {"output"}), Flag("watch", "w", {"watch"}), Operands("resources", 0, kUnbounded)};
+  CommandScope del;
+  del.name = "delete";
+  del.style = Style::kCobra;
+  del.fields = {Flag("all", "", {"all"}), Opt("filename", "f", {"filename"}, kPathType, true),
+                Operands("resources", 0, kUnbounded)};
+  kubectl.subcommands = {get, del};
+  return kubectl;
+}
+
+TEST_CASE("command: a cobra command's top-level options are read before and after its subcommand", "[argparse]") {
+  CHECK(ValidateCommand(Kubectl()).empty());
+  CHECK(Show(Kubectl(), {"get", "pods", "-n", "shop"}) == "namespace=shop get: resources=pods");
+  CHECK(Show(Kubectl(), {"-n", "shop", "get", "pods"}) == "namespace=shop get: resources=pods");
+  // pflag's values: `-n=x` is x, `-nx` is x; the last occurrence wins across both places.
+  CHECK(Show(Kubectl(), {"get", "pods", "-n=kube-system"}) == "namespace=kube-system get: resources=pods");
+  CHECK(Show(Kubectl(), {"get", "pods", "-nkube-system"}) == "namespace=kube-system get: resources=pods");
+  CHECK(Show(Kubectl(), {"--context=a", "get", "--context", "b"}) == "context=b get:");
+  CHECK(Show(Kubectl(), {"get", "-Aw", "-o=json"}) == "all_namespaces get: output=json watch");
+  CHECK(Show(Kubectl(), {"delete", "-f", "x.yaml", "--all", "-n", "shop"}) ==
+        "namespace=shop delete: all filename=/w/x.yaml");
+  // No abbreviations; a subcommand's own options are not read before its name or in another one.
+  CHECK(Show(Kubectl(), {"get", "--name", "x"}) == "error: unknown option --name");
+  CHECK(Show(Kubectl(), {"-o", "json", "get"}) == "error: unknown option -o in -o");
+  CHECK(Show(Kubectl(), {"get", "--all"}) == "error: unknown option --all");
+  CHECK(Show(Kubectl(), {"exec", "pod"}) == "error: unknown subcommand exec");
+  CHECK(Show(Kubectl(), {"get", "--", "-n", "x"}) == "get: resources=-n,x");
+  // A flag given a bool, as Go's ParseBool reads it; the last occurrence wins.
+  CHECK(Show(Kubectl(), {"get", "-w", "--watch=false"}) == "get:");
+  CHECK(Show(Kubectl(), {"--all-namespaces=false", "get", "-A=T"}) == "all_namespaces get:");
+  CHECK(Show(Kubectl(), {"get", "--watch=yes"}) == "error: value yes of watch is not a valid bool");
+  CHECK(Show(Kubectl(), {"get", "--watch="}) == "error: value  of watch is not a valid bool");
+}
+
+TEST_CASE("command: a cobra command's levels read options alike, spell each once and declare every subcommand",
+          "[argparse]") {
+  Command mixed = Kubectl();
+  mixed.subcommands[0].style = Style::kGnu;
+  CHECK(ValidateCommand(mixed) ==
+        "command kubectl get: a cobra command's subcommands read options as it does (style cobra at both levels or "
+        "neither)");
+  Command shadow = Kubectl();
+  shadow.subcommands[1].fields.push_back(Flag("nope", "n", {}));
+  CHECK(ValidateCommand(shadow) ==
+        "command kubectl delete (with the persistent options of kubectl): short option -n is invalid or declared "
+        "twice");
+  Command open = Kubectl();
+  open.top.fields.push_back(Operands("arguments", 0, kUnbounded));
+  CHECK(ValidateCommand(open).find("has no top-level operands") != std::string::npos);
+}
+
 TEST_CASE("command: malformed grammars are refused", "[argparse]") {
   CHECK(ValidateCommand(Rm()).empty());
   CHECK(ValidateCommand(Cp()).empty());

@@ -102,6 +102,49 @@ TEST_CASE("argparse: the POSIX style stops at the first operand", "[argparse]") 
   CHECK(ParseText(Rm(Style::kPosix), {"-n", "x", "y", "-z"}) == "2=x | y -z");
 }
 
+TEST_CASE("argparse: the cobra style reads flags as Go's pflag does", "[argparse]") {
+  struct Case {
+    std::vector<std::string_view> arguments;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {{"-rf", "dir"}, "1 0 | dir"},                        // a cluster of flags
+      {{"dir", "-r", "--force"}, "1 0 | dir"},              // options after operands
+      {{"-n=kube-system"}, "2=kube-system |"},              // `=` after a short option is not its value
+      {{"-nkube-system"}, "2=kube-system |"},               // an attached value
+      {{"-n", "x"}, "2=x |"},                               // a separate one
+      {{"-n="}, "2== |"},                                   // `=` alone is the value (pflag: "=")
+      {{"-rn=x"}, "1 2=x |"},                               // a value ends the cluster
+      {{"--lines=7", "--lines", "8"}, "2=7 2=8 |"},         // long values
+      {{"--recur", "x"}, "error: unknown option --recur"},  // no abbreviations
+      {{"--ver"}, "error: unknown option --ver"},
+      {{"--force=false"}, "0=false |"},  // a flag's bool: ParseCommand reads it
+      {{"-f=true", "-rf=0"}, "0=true 1 0=0 |"},
+      {{"-f="}, "error: unknown option -= in -f="},  // as pflag: `=` alone is no value
+      {{"--color", "always"}, "3 | always"},         // an optional value only with `=`
+      {{"--color=always"}, "3=always |"},
+      {{"--", "-rf"}, "| -rf"},
+      {{"-", "-r"}, "1 | -"},
+      {{"-x"}, "error: unknown option -x in -x"},
+  };
+  for (const Case& c : cases) {
+    std::string joined;
+    for (std::string_view a : c.arguments) joined += std::string(a) + " ";
+    INFO("arguments: " << joined);
+    CHECK(ParseText(Rm(Style::kCobra), c.arguments) == c.expected);
+  }
+  // An optional short value only after `=`; without it the cluster goes on.
+  const Spec optional{Style::kCobra,
+                      {Option{"o", {"output"}, Value::kOptional, 0}, Option{"q", {"quiet"}, Value::kNone, 1}}};
+  CHECK(ParseText(optional, {"-oq"}) == "0 1 |");
+  CHECK(ParseText(optional, {"-o=json"}) == "0=json |");
+  CHECK(ParseText(optional, {"-o", "json"}) == "0 | json");
+  // Options end at the first operand when the table says so (a command's top level).
+  Spec top = Rm(Style::kCobra);
+  top.stop_at_operand = true;
+  CHECK(ParseText(top, {"-n=x", "get", "-r"}) == "2=x | get -r");
+}
+
 // --------------------------------------------------------- against glibc
 
 // glibc's getopt_long over `arguments` with the options of `spec`, in the
