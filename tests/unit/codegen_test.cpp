@@ -2022,7 +2022,7 @@ TEST_CASE("codegen: decision speed", "[.][codegen-bench]") {
 // A grammar with every kind of field: top-level int option, repeatable path
 // option and flag; subcommand `a` with a flag, an optional path operand and
 // int operands; subcommand `b` with an enum option.
-argparse::Command EveryFieldKind() {
+argparse::Command EveryFieldKind(argparse::Style style) {
   using argparse::CommandField;
   using argparse::FieldRole;
   using argparse::ValueType;
@@ -2039,12 +2039,14 @@ argparse::Command EveryFieldKind() {
   };
   argparse::Command command;
   command.name = "tool";
+  command.top.style = style;
   CommandField dirs = field("dirs", FieldRole::kOption, "C", {}, ValueType::kPath);
   dirs.repeatable = true;
   command.top.fields = {field("lines", FieldRole::kOption, "n", {"lines"}, ValueType::kInt), dirs,
                         field("verbose", FieldRole::kFlag, "v", {"verbose"})};
   argparse::CommandScope a;
   a.name = "a";
+  if (style == argparse::Style::kCobra) a.style = style;
   CommandField target = field("target", FieldRole::kOperands, "", {}, ValueType::kPath);
   target.min_count = 0;
   CommandField numbers = field("numbers", FieldRole::kOperands, "", {}, ValueType::kInt);
@@ -2053,6 +2055,7 @@ argparse::Command EveryFieldKind() {
   a.fields = {field("force", FieldRole::kFlag, "f", {"force"}), target, numbers};
   argparse::CommandScope b;
   b.name = "b";
+  if (style == argparse::Style::kCobra) b.style = style;
   CommandField colour = field("colour", FieldRole::kOption, "o", {"colour"}, ValueType::kEnum);
   colour.type.choices = {"red", "blue"};
   b.fields = {colour};
@@ -2060,13 +2063,18 @@ argparse::Command EveryFieldKind() {
   return command;
 }
 
-TEST_CASE("codegen: argument grammars agree with argparse::ParseCommand in both engines", "[codegen]") {
-  // One rule per (field, value) probe and per field's presence; the rules
-  // that fire for a list are computed from ParseCommand directly, and the
-  // native code and the interpreter must both give exactly that decision.
-  const std::vector<std::string> words = {"-n", "5",  "-n7", "--lines=3", "-C",   "/r", "sub", "a",       "b",   "-f",
-                                          "-v", "--", "-o",  "red",       "blue", "12", "-x",  "--force", "-vf", "x"};
-  const argparse::Command command = EveryFieldKind();
+// One rule per (field, value) probe and per field's presence; the rules
+// that fire for a list are computed from ParseCommand directly, and the
+// native code and the interpreter must both give exactly that decision.
+void CheckGrammarAgreement(argparse::Style style) {
+  const std::vector<std::string> words = {"-n",        "5",     "-n7",  "--lines=3", "-C",       "/r",
+                                          "sub",       "a",     "b",    "-f",        "-v",       "--",
+                                          "-o",        "red",   "blue", "12",        "-x",       "--force",
+                                          "-vf",       "x",     "-n=4", "-o=blue",   "-v=false", "--verbose=true",
+                                          "--force=0", "--verb"};
+  const argparse::Command command = EveryFieldKind(style);
+  INFO("style " << static_cast<int>(style));
+  REQUIRE(argparse::ValidateCommand(command).empty());
   Ir b;
   b.p.commands = {command};
   const std::uint32_t args = b.Get(Field::kArgs);
@@ -2172,6 +2180,11 @@ TEST_CASE("codegen: argument grammars agree with argparse::ParseCommand in both 
     INFO("missing:" << missing << " extra:" << extra);
     CHECK(fired == expected);
   }
+}
+
+TEST_CASE("codegen: argument grammars agree with argparse::ParseCommand in both engines", "[codegen]") {
+  CheckGrammarAgreement(argparse::Style::kGnu);
+  CheckGrammarAgreement(argparse::Style::kCobra);
 }
 
 TEST_CASE("codegen: argument grammar values take scratch as in the interpreter", "[codegen]") {
