@@ -463,7 +463,8 @@ SearchResult Languages::Search(const std::vector<Constraint>& constraints, const
   std::vector<std::uint32_t> leaves;
   for (const Constraint& c : constraints) CollectLeaves(c.lang, leaves);
   const std::size_t k = leaves.size();
-  std::vector<std::uint32_t> slot_of(leaves_.size(), 0);
+  if (slot_of_.size() < leaves_.size()) slot_of_.resize(leaves_.size());
+  std::vector<std::uint32_t>& slot_of = slot_of_;
   for (std::size_t i = 0; i < k; ++i) slot_of[leaves[i]] = static_cast<std::uint32_t>(i);
 
   std::vector<std::uint32_t> tuples;  // k per explored state

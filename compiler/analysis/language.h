@@ -132,6 +132,9 @@ class Languages {
   // Results of Find by constraints, preferences and budget (searches repeat
   // across the assignments of one analysis).
   std::unordered_map<std::string, SearchResult> cache_;
+  // Search's map from a leaf to its slot, sized to leaves_ once: a search
+  // writes (and reads) only the entries of its own leaves.
+  std::vector<std::uint32_t> slot_of_;
 };
 
 }  // namespace gov::analysis
