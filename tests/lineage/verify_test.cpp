@@ -148,6 +148,16 @@ TEST_CASE("argv, paths and env that are not UTF-8 are recorded byte for byte and
   CHECK(altered.failure == Failure::kReplay);
 }
 
+// Positions the exhaustive cases visit: every one, or under the sanitizers
+// every fifth and every separator (a record's head and body are far longer
+// than five bytes, so every failure class and code path is still reached;
+// the release suite checks each byte).
+#if defined(GOV_SANITIZED)
+constexpr std::size_t kExhaustiveStride = 5;
+#else
+constexpr std::size_t kExhaustiveStride = 1;
+#endif
+
 // Flips every byte of `data` with `mask` and checks the failure class: bytes
 // of a BODY ⇒ chain (digest mismatch); with mask 0x80, bytes of a HEAD ⇒
 // malformed (HEAD is ASCII); separators and the rest ⇒ chain or malformed,
@@ -168,6 +178,7 @@ void ExhaustiveFlips(const std::string& data, const VerifyOptions& options, bool
   std::size_t checked = 0;
   for (unsigned char mask : {0x01, 0x80}) {
     for (std::size_t i = 0; i < data.size(); ++i) {
+      if (i % kExhaustiveStride != 0 && region[i] != 's') continue;
       std::string copy = data;
       copy[i] = static_cast<char>(copy[i] ^ mask);
       Report report = Check(copy, options);
@@ -188,7 +199,7 @@ void ExhaustiveFlips(const std::string& data, const VerifyOptions& options, bool
       ++checked;
     }
   }
-  CHECK(checked == 2 * data.size());
+  CHECK(checked >= 2 * data.size() / kExhaustiveStride);
 }
 
 TEST_CASE("every single-byte flip of a small log is detected with its class", "[lineage][tamper][exhaustive]") {
@@ -247,6 +258,7 @@ TEST_CASE("truncation is detected, a log cut at a record boundary vouches only f
   Session s;
   const std::string log = ReadFile(s.log_path);
   for (std::size_t n = 0; n < log.size(); ++n) {
+    if (n % kExhaustiveStride != 0 && log[n - 1] != '\n') continue;  // every cut at a record boundary
     Report report = Check(log.substr(0, n), s.Options());
     INFO("log cut at " << n << ": " << FailureName(report.failure) << " " << report.message);
     if (n == 0) {
@@ -263,6 +275,7 @@ TEST_CASE("truncation is detected, a log cut at a record boundary vouches only f
   }
   const std::string bundle = ReadFile(s.bundle_path);
   for (std::size_t n = 0; n < bundle.size(); ++n) {
+    if (n % kExhaustiveStride != 0 && bundle[n - 1] != '\n') continue;
     Report report = Check(bundle.substr(0, n), s.Options());
     INFO("bundle cut at " << n << ": " << report.message);
     CHECK(report.failure != Failure::kNone);
