@@ -157,12 +157,15 @@ def check_declarations(kubectl, scopes, directory, action_options):
 
 
 def generated_cases(scopes, action_options, value_of):
-    """Each declared spelling in the forms pflag reads, on a subcommand (and action) that has it."""
+    """Each declared spelling once, in the forms pflag reads, on a subcommand (and action) that has
+    it (the declarations check holds every subcommand's spellings and kinds)."""
     cases = []
+    seen = set()
     for scope, spellings in scopes.items():
         for spelling, (kind, optional) in spellings.items():
-            if spelling in ("-h", "--help"):
+            if spelling in ("-h", "--help") or spelling in seen:
                 continue
+            seen.add(spelling)
             prefix = [scope, "p"] if scope == "exec" else [scope] if scope else ["get"]
             if scope in ACTIONS:
                 having = [a for a in ACTIONS[scope] if spelling in action_options[scope][a]]
