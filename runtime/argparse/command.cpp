@@ -81,6 +81,42 @@ bool AddValue(const ValueSpec& type, std::string_view text, std::string_view cwd
   return false;
 }
 
+// The subcommand cobra runs: the first word of `arguments` that its
+// stripFlags leaves, with the options of `spec` (cobra's Find does not read
+// clusters: it skips the word after `-x` or `--name` unless the option takes
+// no value or is written with `=`); none when there is none.
+std::optional<std::string_view> CobraCommandWord(const Spec& spec, const std::vector<std::string_view>& arguments) {
+  const auto takes_no_value = [&](std::string_view name, bool is_long) {
+    for (const Option& option : spec.options) {
+      const bool named = is_long ? std::find(option.longs.begin(), option.longs.end(), name) != option.longs.end()
+                                 : name.size() == 1 && option.shorts.find(name[0]) != std::string::npos;
+      if (named) return option.value != Value::kRequired;
+    }
+    return false;  // unknown: cobra takes it to have a value
+  };
+  for (std::size_t i = 0; i < arguments.size(); ++i) {
+    const std::string_view word = arguments[i];
+    if (word == "--") return std::nullopt;
+    const bool has_equals = word.find('=') != std::string_view::npos;
+    const bool long_with_value = word.starts_with("--") && !has_equals && !takes_no_value(word.substr(2), true);
+    const bool short_with_value =
+        word.size() == 2 && word[0] == '-' && !has_equals && !takes_no_value(word.substr(1), false);
+    if (long_with_value || short_with_value) {
+      if (arguments.size() - i - 1 <= 1) return std::nullopt;  // cobra stops: no word after the value
+      ++i;
+      continue;
+    }
+    if (!word.empty() && !word.starts_with('-')) return word;
+  }
+  return std::nullopt;
+}
+
+// `010`, `-07`, `+00`: digits after an optional sign that start with a zero.
+bool HasLeadingZero(std::string_view text) {
+  if (text.starts_with('+') || text.starts_with('-')) text.remove_prefix(1);
+  return text.size() > 1 && text[0] == '0';
+}
+
 bool HasOperands(const CommandScope& scope) {
   for (const CommandField& field : scope.fields) {
     if (field.role == FieldRole::kOperands) return true;
@@ -131,6 +167,10 @@ std::string Assign(const CommandScope& scope, const std::vector<Occurrence>& opt
       // present, and read as the empty string, unconverted.
       if (field.value == Value::kOptional) value.texts.emplace_back();
       continue;
+    }
+    // pflag reads ints with Go's base prefixes (`010` is 8): a leading zero is not read.
+    if (scope.style == Style::kCobra && field.type.type == ValueType::kInt && HasLeadingZero(*occurrence.value)) {
+      return TypeError(field, *occurrence.value);
     }
     if (!AddValue(field.type, *occurrence.value, cwd, value)) return TypeError(field, *occurrence.value);
   }
@@ -194,6 +234,18 @@ CommandResult ParseCommand(const PreparedCommand& prepared, const std::vector<st
   CommandParse parse;
   std::vector<std::string_view> top_operands = std::move(top.parsed->operands);
   std::vector<std::string_view> rest;
+  if (command.top.style == Style::kCobra && has_subcommands) {
+    // cobra finds the subcommand its own way (stripFlags); where that is
+    // not the word pflag's reading leaves first, the line is not read.
+    const std::optional<std::string_view> found = CobraCommandWord(prepared.top(), arguments);
+    const std::optional<std::string_view> read =
+        top_operands.empty() ? std::nullopt : std::optional<std::string_view>(top_operands.front());
+    if (found != read) {
+      return fail("cobra would run " +
+                  (found ? "subcommand " + EscapeForDisplay(*found) : std::string("no subcommand")) +
+                  " where the options read " + (read ? EscapeForDisplay(*read) : std::string("none")));
+    }
+  }
   if (has_subcommands && !top_operands.empty()) {
     const std::string_view name = top_operands.front();
     for (std::size_t i = 0; i < command.subcommands.size(); ++i) {
@@ -210,6 +262,19 @@ CommandResult ParseCommand(const PreparedCommand& prepared, const std::vector<st
   std::vector<Occurrence> top_options = std::move(top.parsed->options);
   if (parse.subcommand >= 0) {
     const CommandScope& scope = command.subcommands[static_cast<std::size_t>(parse.subcommand)];
+    // A cobra subcommand's nested command (`rollout restart`), declared as
+    // a first operand group of choices, is read where cobra finds it for
+    // certain: right after the subcommand's name.
+    if (command.top.style == Style::kCobra) {
+      for (const CommandField& field : scope.fields) {
+        if (field.role != FieldRole::kOperands) continue;
+        if (field.type.type == ValueType::kEnum && field.min_count >= 1 &&
+            (rest.empty() || rest.front().starts_with('-'))) {
+          return fail("the " + field.name + " of " + scope.name + " must follow it directly");
+        }
+        break;
+      }
+    }
     Result sub = Parse(prepared.subcommand(static_cast<std::size_t>(parse.subcommand)), rest);
     if (!sub.parsed) return fail(std::move(sub.error));
     // Persistent (top-level) options after the name count as the top
@@ -275,8 +340,12 @@ std::string ValidateScope(const CommandScope& scope, const std::string& where) {
           return where + ": short option -" + std::string(1, letter) + " is invalid or declared twice";
         }
       }
+      if (scope.style == Style::kCobra && field.shorts.find('=') != std::string::npos) {
+        return where + ": short option -= is invalid";  // pflag reads `-x=` as a value
+      }
       for (const std::string& spelling : field.longs) {
-        if (spelling.empty() || spelling.find('=') != std::string::npos || !longs.insert(spelling).second) {
+        if (spelling.empty() || spelling.find('=') != std::string::npos || !longs.insert(spelling).second ||
+            (scope.style == Style::kCobra && spelling.starts_with('-'))) {
           return where + ": long option --" + spelling + " is invalid or declared twice";
         }
       }

@@ -39,6 +39,8 @@ KNOWN_DIFFERENCES = {
     ("-o", "json", "get"): True,
     ("rollout", "restart", "x", "--to-revision=1"): False,
     ("set", "subject", "x"): True,  # an action the grammar does not declare
+    # An action after options: cobra runs `restart` here, pflag's reading gives `status` (refused).
+    ("rollout", "-Rl", "restart", "status", "x"): True,
     # Values are read as strings: kubectl refuses an int or a duration it cannot convert.
     ("logs", "x", "--since=5"): False,
     ("logs", "x", "--tail=x"): False,
@@ -55,7 +57,7 @@ CASES = [
     ["exec", "p", "-c", "c"], ["apply", "-f", "x.yaml", "--dry-run"], ["apply", "-f", "x.yaml", "--dry-run=server"],
     ["apply", "-k", "dir", "--server-side", "--force-conflicts"],
     ["rollout", "status", "deployment/x", "-w"], ["rollout", "restart", "deployment/x"],
-    ["rollout", "undo", "x", "--to-revision=1"], ["rollout", "restart", "x", "--to-revision=1"],
+    ["rollout", "undo", "x", "--to-revision=1"], ["rollout", "-Rl", "restart", "status", "x"], ["rollout", "restart", "x", "--to-revision=1"],
     ["set", "image", "deployment/x", "c=i:1"], ["set", "env", "deployment/x", "-e", "A=1"], ["set", "subject", "x"],
     ["top", "pods"], ["top", "po", "-A"], ["top", "nodes", "--show-capacity"], ["delete", "pod", "x", "--now"],
     ["delete", "pod", "x", "--cascade"], ["delete", "pod", "x", "--cascade=orphan"], ["logs", "-fp", "x"],

@@ -220,7 +220,13 @@ Command Kubectl() {
   del.style = Style::kCobra;
   del.fields = {Flag("all", "", {"all"}), Opt("filename", "f", {"filename"}, kPathType, true),
                 Operands("resources", 0, kUnbounded)};
-  kubectl.subcommands = {get, del};
+  CommandScope rollout;
+  rollout.name = "rollout";
+  rollout.style = Style::kCobra;
+  rollout.fields = {Flag("recursive", "R", {"recursive"}), Opt("selector", "l", {"selector"}),
+                    Operands("action", 1, 1, ValueSpec{ValueType::kEnum, {"status", "restart"}}),
+                    Operands("resources", 0, kUnbounded)};
+  kubectl.subcommands = {get, del, rollout};
   return kubectl;
 }
 
@@ -241,6 +247,20 @@ TEST_CASE("command: a cobra command's top-level options are read before and afte
   CHECK(Show(Kubectl(), {"get", "--all"}) == "error: unknown option --all");
   CHECK(Show(Kubectl(), {"exec", "pod"}) == "error: unknown subcommand exec");
   CHECK(Show(Kubectl(), {"get", "--", "-n", "x"}) == "get: resources=-n,x");
+  // cobra finds the subcommand without reading clusters (stripFlags): where it would run
+  // another subcommand than pflag's reading leaves, the line does not parse.
+  Command bool_short = Kubectl();
+  bool_short.top.fields.push_back(Flag("brief", "b", {}));
+  CHECK(Show(bool_short, {"-bn", "delete", "get", "pods"}) ==
+        "error: cobra would run subcommand delete where the options read get");
+  CHECK(Show(bool_short, {"-b", "-n", "x", "get"}) == "namespace=x brief get:");
+  CHECK(Show(Kubectl(), {"--", "get"}) == "error: cobra would run no subcommand where the options read get");
+  CHECK(Show(Kubectl(), {"-n", "get"}) == "namespace=get");
+  // A nested command (an enum first operand) is read only right after its subcommand.
+  CHECK(Show(Kubectl(), {"rollout", "restart", "x", "-R"}) == "rollout: recursive action=restart resources=x");
+  CHECK(Show(Kubectl(), {"rollout", "-Rl", "restart", "status", "x"}) ==
+        "error: the action of rollout must follow it directly");
+  CHECK(Show(Kubectl(), {"-n", "x", "rollout", "status"}) == "namespace=x rollout: action=status");
   // A flag given a bool, as Go's ParseBool reads it; the last occurrence wins.
   CHECK(Show(Kubectl(), {"get", "-w", "--watch=false"}) == "get:");
   CHECK(Show(Kubectl(), {"--all-namespaces=false", "get", "-A=T"}) == "all_namespaces get:");
@@ -263,6 +283,27 @@ TEST_CASE("command: a cobra command's levels read options alike, spell each once
   Command open = Kubectl();
   open.top.fields.push_back(Operands("arguments", 0, kUnbounded));
   CHECK(ValidateCommand(open).find("has no top-level operands") != std::string::npos);
+  // Spellings pflag cannot have: `---x` (bad flag syntax), `-=` (`-x=` gives a value).
+  Command dashes = Kubectl();
+  dashes.top.fields.push_back(Flag("odd", "", {"-x"}));
+  CHECK(ValidateCommand(dashes) == "command kubectl: long option ---x is invalid or declared twice");
+  Command equals = Kubectl();
+  equals.top.fields.push_back(Flag("odd", "=", {}));
+  CHECK(ValidateCommand(equals) == "command kubectl: short option -= is invalid");
+}
+
+TEST_CASE("command: a cobra int is read only where Go reads it alike", "[argparse]") {
+  Command tail;
+  tail.name = "tail";
+  tail.top.style = Style::kCobra;
+  tail.top.fields = {Opt("lines", "n", {"lines"}, ValueSpec{ValueType::kInt, {}, INT64_MIN, INT64_MAX})};
+  CHECK(Show(tail, {"-n", "10"}) == "lines=10");
+  CHECK(Show(tail, {"-n=-3"}) == "lines=-3");
+  CHECK(Show(tail, {"--lines=0"}) == "lines=0");
+  // Go's ParseInt(s, 0, 64): `010` is 8, `0x10` 16; the grammar refuses them rather than misread.
+  CHECK(Show(tail, {"-n", "010"}) == "error: value 010 of lines is not a valid int");
+  CHECK(Show(tail, {"-n", "-07"}) == "error: value -07 of lines is not a valid int");
+  CHECK(Show(tail, {"-n", "0x10"}) == "error: value 0x10 of lines is not a valid int");
 }
 
 TEST_CASE("command: malformed grammars are refused", "[argparse]") {
