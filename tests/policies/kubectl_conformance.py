@@ -29,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 
+from conformance import all_cases_pass, gov_list
+
 SKIP = 77
 
 # Where the grammar knowingly differs (docs/language.md), with kubectl's own verdict: a
@@ -188,10 +190,6 @@ def generated_cases(scopes, action_options, value_of):
     return cases
 
 
-def gov_list(items):
-    return "[" + ", ".join('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in items) + "]"
-
-
 def main():
     govc = sys.argv[1]
     kubectl = shutil.which("kubectl", path="/usr/local/bin:/usr/bin:/bin")
@@ -244,16 +242,8 @@ def main():
                   "allow kubectl_parses when invoked.name == \"kubectl\" and kube.kubectl(args) != none\n"
                   "    with { read = [\"/usr\"] }\n\n"
                   "test \"the grammar agrees with kubectl\" {\n" + "".join(lines) + "}\n")
-        policy_file = os.path.join(work, "kubectl_conformance.gov")
-        with open(policy_file, "w") as out:
-            out.write(policy)
-        failed = bool(problems)
-        for engine in ([], ["--interp"]):
-            done = subprocess.run([govc, "test", *engine, policy_file], capture_output=True, text=True)
-            print(done.stdout + done.stderr)
-            if done.returncode != 0 or f"{len(lines)} cases, {len(lines)} passed" not in done.stdout + done.stderr:
-                failed = True
-        if failed:
+        passed = all_cases_pass(govc, policy, work, "kubectl_conformance", len(lines))
+        if problems or not passed:
             print("FAIL: std.kube's grammar and kubectl disagree (expected: what kubectl does)")
             return 1
         print(f"{len(lines)} command lines and every declared option: std.kube's grammar agrees with kubectl")
