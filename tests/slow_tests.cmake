@@ -15,7 +15,6 @@ set_tests_properties(
   [==[TOCTOU: the program that runs is always the one hashed]==]
   [==[hostile: a policy of 100,000 rules checks without errors]==]
   [==[golden: govc check diagnostics]==]
-  [==[policies.stdlib.kubectl_conformance]==]
   PROPERTIES COST 30)
 set_tests_properties(
   [==[differential: govrun's program fields equal every test case's]==]
