@@ -343,8 +343,8 @@ struct CommandItem {
   Kind kind = Kind::kFlag;
   std::string name;  // the field or subcommand name; the style word for kStyle
   Span name_span;
-  std::vector<std::string>
-      spellings;  // flag, option: as written (`-f`, `--force`); subcommand: its name as written, if given
+  // flag, option: as written (`-f`, `--force`); subcommand: its name as written, if given
+  std::vector<std::string> spellings;
   std::vector<Span> spelling_spans;
   CommandValueType value;              // option
   std::vector<std::string> modifiers;  // option: `value optional`

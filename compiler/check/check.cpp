@@ -1493,11 +1493,6 @@ class ModuleChecker {
           argparse::CommandScope sub;
           // The name the command line gives it (`api-resources`), else the field's.
           sub.name = item.spellings.empty() ? item.name : item.spellings.front();
-          if (sub.name.empty() || sub.name.starts_with('-')) {
-            Emit(Kind::kInvalidCommand, item.span,
-                 fmt::format("subcommand `{}` needs a name that is not an option", item.name));
-            ok = false;
-          }
           // A cobra command's subcommands read options as it does (pflag
           // throughout); gnu and posix are each scope's own.
           if (scope.style == argparse::Style::kCobra) sub.style = argparse::Style::kCobra;

@@ -380,8 +380,11 @@ std::string ValidateCommand(const Command& command) {
   }
   std::set<std::string> names;
   for (const CommandScope& scope : command.subcommands) {
-    if (scope.name.empty() || !names.insert(scope.name).second) {
-      return "command " + command.name + ": subcommand " + scope.name + " is declared twice or unnamed";
+    if (scope.name.empty() || scope.name.starts_with('-')) {
+      return "command " + command.name + ": subcommand \"" + scope.name + "\" needs a name that is not an option";
+    }
+    if (!names.insert(scope.name).second) {
+      return "command " + command.name + ": subcommand " + scope.name + " is declared twice";
     }
     const std::string where = "command " + command.name + " " + scope.name;
     if (std::string error = ValidateScope(scope, where); !error.empty()) return error;
@@ -392,7 +395,6 @@ std::string ValidateCommand(const Command& command) {
       // The top level's options are read here too: one meaning per spelling.
       CommandScope both = scope;
       both.fields.insert(both.fields.end(), command.top.fields.begin(), command.top.fields.end());
-      for (CommandField& field : both.fields) field.name = "";
       for (std::size_t i = 0; i < both.fields.size(); ++i) both.fields[i].name = std::to_string(i);
       if (std::string error = ValidateScope(both, where + " (with the persistent options of " + command.name + ")");
           !error.empty()) {

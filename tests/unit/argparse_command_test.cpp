@@ -329,6 +329,9 @@ TEST_CASE("command: malformed grammars are refused", "[argparse]") {
   Command same_name = Git();
   same_name.subcommands.push_back(same_name.subcommands.front());
   CHECK(ValidateCommand(same_name).find("subcommand push is declared twice") != std::string::npos);
+  Command dash_name = Git();
+  dash_name.subcommands.front().name = "-";
+  CHECK(ValidateCommand(dash_name) == "command git: subcommand \"-\" needs a name that is not an option");
   Command flag_value = Rm();
   flag_value.top.fields[0].value = Value::kRequired;
   CHECK(ValidateCommand(flag_value) == "command rm: flag force takes a value");
