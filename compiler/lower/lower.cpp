@@ -924,13 +924,23 @@ class Lowerer {
     parse.presence = If(parses, True(), None(Kind::kBool));
     scope_fields(command.top, parse);
     if (!command.subcommands.empty()) {
+      // A subcommand's field is named as declared (`exec_in` for
+      // `subcommand exec_in: "exec"`): the checked record type's, after the
+      // top level's fields.
+      const Type& parse_type = m.symbols.at(r.name).type;
+      const std::size_t first_sub = command.top.fields.size();
+      if (parse_type.kind != TypeKind::kRecord || parse_type.fields == nullptr ||
+          parse_type.fields->size() != first_sub + command.subcommands.size() + 1) {
+        return Unsupported(expr, "a command parse whose type does not match its grammar");
+      }
       const std::uint32_t chosen = Add(Op::kArgSubcommand, Kind::kStr, true, list.node, cwd, kNo, index);
-      for (const argparse::CommandScope& sub : command.subcommands) {
+      for (std::size_t k = 0; k < command.subcommands.size(); ++k) {
+        const argparse::CommandScope& sub = command.subcommands[k];
         Val record;
         record.tag = Val::Tag::kRecord;
         record.presence = If(Eq(chosen, Str(sub.name)), True(), None(Kind::kBool));
         scope_fields(sub, record);
-        parse.fields.push_back(FieldVal{sub.name, std::move(record)});
+        parse.fields.push_back(FieldVal{(*parse_type.fields)[first_sub + k].name, std::move(record)});
       }
       parse.fields.push_back(FieldVal{"subcommand", Val::Node(chosen)});
     }
@@ -978,6 +988,9 @@ class Lowerer {
       return Val::Node(Add(Op::kCoalesce, kind, false, value.node, fallback));
     }
     if (value.tag != Val::Tag::kRecord || type.kind != TypeKind::kRecord || type.fields == nullptr) return value;
+    // A record field typed `R?` (a subcommand's parse) keeps its own
+    // presence: `c.sub as s: ...` must still test it.
+    if (type.optional) return value;
     Val out = value;
     out.presence = kNo;
     for (FieldVal& field : out.fields) {
