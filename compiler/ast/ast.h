@@ -338,7 +338,8 @@ struct OperandGroup {
 
 // An item of a `command` block or of one of its subcommands.
 struct CommandItem {
-  enum class Kind : std::uint8_t { kStyle, kFlag, kOption, kOperands, kSubcommand };
+  // kOptionsFirst: `options first` (options end at the scope's first operand)
+  enum class Kind : std::uint8_t { kStyle, kOptionsFirst, kFlag, kOption, kOperands, kSubcommand };
   Span span;
   Kind kind = Kind::kFlag;
   std::string name;  // the field or subcommand name; the style word for kStyle

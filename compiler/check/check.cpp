@@ -1386,6 +1386,7 @@ class ModuleChecker {
                   argparse::CommandScope& scope, std::vector<std::pair<std::string, Type>>& fields,
                   argparse::Command* command, bool& ok) {
     const ast::CommandItem* style = nullptr;
+    const ast::CommandItem* options_first = nullptr;
     std::map<std::string, Span> names;
     const auto declare = [&](const std::string& name, Span span) {
       auto [it, inserted] = names.emplace(name, span);
@@ -1417,6 +1418,16 @@ class ModuleChecker {
                 "`-n=VALUE`, top-level options also after the subcommand";
             ok = false;
           }
+          break;
+        case ast::CommandItem::Kind::kOptionsFirst:
+          if (options_first != nullptr) {
+            Emit(Kind::kInvalidCommand, item.span, "`options first` is written once per scope")
+                .notes.push_back({options_first->span, "the first is here"});
+            ok = false;
+          } else {
+            options_first = &item;
+          }
+          scope.options_first = true;
           break;
         case ast::CommandItem::Kind::kFlag:
         case ast::CommandItem::Kind::kOption: {
@@ -1504,6 +1515,14 @@ class ModuleChecker {
           break;
         }
       }
+    }
+    if (options_first != nullptr && scope.style != argparse::Style::kCobra) {
+      Emit(Kind::kInvalidCommand, options_first->span, "`options first` is for `style cobra`").help =
+          scope.style == argparse::Style::kPosix
+              ? "the posix style always ends options at the first operand: remove `options first`"
+              : "write `style posix` for a program whose options end at the first operand";
+      ok = false;
+      scope.options_first = false;
     }
   }
 

@@ -727,6 +727,8 @@ class Printer {
     switch (item.kind) {
       case ast::CommandItem::Kind::kStyle:
         return Text("style " + item.name);
+      case ast::CommandItem::Kind::kOptionsFirst:
+        return Text("options first");
       case ast::CommandItem::Kind::kFlag:
         return Text("flag " + item.name + ": " + spellings);
       case ast::CommandItem::Kind::kOption: {

@@ -917,6 +917,12 @@ class AstBuilder {
         item.name = StringOf(ctx->word);
         item.name_span = SpanOf(ctx->word);
       }
+    } else if (kind == "options") {
+      item.kind = ast::CommandItem::Kind::kOptionsFirst;
+      if (expect(ctx->word != nullptr && TextOf(ctx->word) == "first", "options first")) {
+        item.name = StringOf(ctx->word);
+        item.name_span = SpanOf(ctx->word);
+      }
     } else if (kind == "flag") {
       item.kind = ast::CommandItem::Kind::kFlag;
       expect(ctx->name != nullptr && !ctx->spellings.empty() && ctx->value == nullptr,
@@ -962,11 +968,11 @@ class AstBuilder {
   void UnknownCommandItem(std::string_view kind, Span span) {
     diagnostics::Diagnostic& d =
         diagnostics_.Emit(Kind::kSyntaxError, span, fmt::format("unknown item `{}` in a command", kind));
-    const std::vector<std::string> words = {"style", "flag", "option", "operands", "subcommand"};
+    const std::vector<std::string> words = {"style", "options", "flag", "option", "operands", "subcommand"};
     if (auto closest = diagnostics::ClosestName(kind, words)) {
       d.help = fmt::format("did you mean `{}`?", *closest);
     } else {
-      d.help = "a command declares `style`, `flag`, `option`, `operands` and `subcommand` items";
+      d.help = "a command declares `style`, `options first`, `flag`, `option`, `operands` and `subcommand` items";
     }
     failed_ = true;
   }

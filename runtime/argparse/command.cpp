@@ -25,7 +25,7 @@ void AddOptions(const CommandScope& scope, int first, Spec& spec) {
 Spec SpecOf(const CommandScope& scope, bool stop_at_operand) {
   Spec spec;
   spec.style = scope.style;
-  spec.stop_at_operand = stop_at_operand;
+  spec.stop_at_operand = stop_at_operand || scope.options_first;
   AddOptions(scope, 0, spec);
   return spec;
 }
@@ -35,7 +35,7 @@ Spec SpecOf(const CommandScope& scope, bool stop_at_operand) {
 // subcommand's own, numbered from its field count.
 Spec SubcommandSpecOf(const Command& command, const CommandScope& scope) {
   Spec spec = SpecOf(scope, false);
-  if (command.top.style == Style::kCobra) AddOptions(command.top, static_cast<int>(scope.fields.size()), spec);
+  if (HasPersistentOptions(command)) AddOptions(command.top, static_cast<int>(scope.fields.size()), spec);
   return spec;
 }
 
@@ -213,6 +213,10 @@ std::string Assign(const CommandScope& scope, const std::vector<Occurrence>& opt
 
 }  // namespace
 
+bool HasPersistentOptions(const Command& command) {
+  return command.top.style == Style::kCobra && !command.top.options_first;
+}
+
 PreparedCommand::PreparedCommand(Command command)
     : command_(std::move(command)), top_(SpecOf(command_.top, !command_.subcommands.empty())) {
   subcommands_.reserve(command_.subcommands.size());
@@ -234,9 +238,11 @@ CommandResult ParseCommand(const PreparedCommand& prepared, const std::vector<st
   CommandParse parse;
   std::vector<std::string_view> top_operands = std::move(top.parsed->operands);
   std::vector<std::string_view> rest;
-  if (command.top.style == Style::kCobra && has_subcommands) {
+  if (HasPersistentOptions(command) && has_subcommands) {
     // cobra finds the subcommand its own way (stripFlags); where that is
     // not the word pflag's reading leaves first, the line is not read.
+    // (With `options first` at the top, as docker reads its global options,
+    // the first operand is the subcommand for both.)
     const std::optional<std::string_view> found = CobraCommandWord(prepared.top(), arguments);
     const std::optional<std::string_view> read =
         top_operands.empty() ? std::nullopt : std::optional<std::string_view>(top_operands.front());
@@ -323,6 +329,9 @@ const CommandResult& ParseMemo::Parse(const PreparedCommand& command, const std:
 namespace {
 
 std::string ValidateScope(const CommandScope& scope, const std::string& where) {
+  if (scope.options_first && scope.style != Style::kCobra) {
+    return where + ": `options first` is for style cobra (the posix style always stops at the first operand)";
+  }
   std::set<char> shorts;
   std::set<std::string> longs;
   std::set<std::string> names;
@@ -372,7 +381,8 @@ std::string ValidateScope(const CommandScope& scope, const std::string& where) {
 std::string ValidateCommand(const Command& command) {
   if (std::string error = ValidateScope(command.top, "command " + command.name); !error.empty()) return error;
   const bool cobra = command.top.style == Style::kCobra;
-  if (cobra && !command.subcommands.empty() && HasOperands(command.top)) {
+  const bool persistent = HasPersistentOptions(command);
+  if (persistent && !command.subcommands.empty() && HasOperands(command.top)) {
     // Its persistent options after an undeclared subcommand could not be
     // told from that subcommand's own.
     return "command " + command.name +
@@ -391,7 +401,7 @@ std::string ValidateCommand(const Command& command) {
     if (cobra != (scope.style == Style::kCobra)) {
       return where + ": a cobra command's subcommands read options as it does (style cobra at both levels or neither)";
     }
-    if (cobra) {
+    if (persistent) {
       // The top level's options are read here too: one meaning per spelling.
       CommandScope both = scope;
       both.fields.insert(both.fields.end(), command.top.fields.begin(), command.top.fields.end());

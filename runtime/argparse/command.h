@@ -64,6 +64,12 @@ inline constexpr std::uint32_t kUnbounded = 0xffffffffu;
 struct CommandScope {
   std::string name;  // the subcommand's name; empty for the top level
   Style style = Style::kGnu;
+  // kCobra only (`options first`): the scope's options end at its first
+  // operand, as a cobra command with SetInterspersed(false) reads them
+  // (`docker run IMAGE CMD -x`: -x is CMD's). At the top level of a command
+  // with subcommands its options are then read only before the
+  // subcommand's name: not persistent (docker's global options).
+  bool options_first = false;
   std::vector<CommandField> fields;
 
   bool operator==(const CommandScope&) const = default;
@@ -82,6 +88,10 @@ struct Command {
 
   bool operator==(const Command&) const = default;
 };
+
+// Whether the top level's options are also read after the subcommand's
+// name (cobra's persistent flags: kubectl), not only before it.
+bool HasPersistentOptions(const Command& command);
 
 // The values of one field: `present` for a flag or an option that occurred
 // (an option with an optional value may occur without one); the converted

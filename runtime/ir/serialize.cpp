@@ -150,9 +150,12 @@ std::string NameFromLong(const std::string& spelling) {
   return name;
 }
 
+// A scope's style byte: argparse::Style, or this for cobra with `options first`.
+constexpr std::uint8_t kStyleCobraOptionsFirst = 3;
+
 void WriteScope(Writer& w, const argparse::CommandScope& scope) {
   w.Str(scope.name);
-  w.U8(static_cast<std::uint8_t>(scope.style));
+  w.U8(scope.options_first ? kStyleCobraOptionsFirst : static_cast<std::uint8_t>(scope.style));
   w.Count(scope.fields.size());
   for (const argparse::CommandField& f : scope.fields) {
     std::uint8_t flags = 0;
@@ -437,8 +440,9 @@ constexpr std::size_t kMinCommandFieldBytes = 2;
 void ReadScope(Reader& r, argparse::CommandScope& scope) {
   scope.name = r.Str();
   const std::uint8_t style = r.U8();
-  if (style > static_cast<std::uint8_t>(argparse::Style::kCobra)) r.Fail("unknown command style");
-  scope.style = static_cast<argparse::Style>(style);
+  if (style > kStyleCobraOptionsFirst) r.Fail("unknown command style");
+  scope.options_first = style == kStyleCobraOptionsFirst;
+  scope.style = scope.options_first ? argparse::Style::kCobra : static_cast<argparse::Style>(style);
   const std::uint32_t n = r.Count(kMinCommandFieldBytes);
   scope.fields.resize(n);
   for (std::uint32_t i = 0; i < n && r.ok(); ++i) {

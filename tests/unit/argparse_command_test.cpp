@@ -292,6 +292,51 @@ TEST_CASE("command: a cobra command's levels read options alike, spell each once
   CHECK(ValidateCommand(equals) == "command kubectl: short option -= is invalid");
 }
 
+// docker, cobra style with `options first`: global options only before the subcommand;
+// `run` ends its options at the image.
+Command Docker() {
+  Command docker;
+  docker.name = "docker";
+  docker.top.style = Style::kCobra;
+  docker.top.options_first = true;
+  docker.top.fields = {Flag("debug", "D", {"debug"}), Opt("host", "H", {"host"})};
+  CommandScope run;
+  run.name = "run";
+  run.style = Style::kCobra;
+  run.options_first = true;
+  run.fields = {
+      Flag("privileged", "", {"privileged"}), Flag("interactive", "i", {}), Flag("tty", "t", {}),
+      Opt("hostname", "h", {"hostname"}),     Operands("image", 1, 1),      Operands("command", 0, kUnbounded)};
+  CommandScope ps;
+  ps.name = "ps";
+  ps.style = Style::kCobra;
+  ps.fields = {Flag("all", "a", {"all"}), Flag("debug", "D", {})};
+  docker.subcommands = {run, ps};
+  return docker;
+}
+
+TEST_CASE("command: a cobra scope with `options first` ends its options at its first operand", "[argparse]") {
+  CHECK(ValidateCommand(Docker()).empty());
+  CHECK(Show(Docker(), {"run", "-it", "alpine", "sh", "--privileged"}) ==
+        "run: interactive tty image=alpine command=sh,--privileged");
+  CHECK(Show(Docker(), {"run", "--privileged=false", "-h", "x", "alpine"}) == "run: hostname=x image=alpine");
+  CHECK(Show(Docker(), {"run", "--privileged", "alpine", "--", "x"}) == "run: privileged image=alpine command=--,x");
+  // The global options are read before the subcommand only: not persistent.
+  CHECK(Show(Docker(), {"-D", "-H=tcp://h", "ps", "-a"}) == "debug host=tcp://h ps: all");
+  CHECK(Show(Docker(), {"ps", "-H", "x"}) == "error: unknown option -H in -H");
+  CHECK(Show(Docker(), {"run", "--debug", "alpine"}) == "error: unknown option --debug");
+  // So a subcommand may spell an option as a global one does, meaning its own.
+  CHECK(Show(Docker(), {"ps", "-D"}) == "ps: debug");
+  // The subcommand is the first operand for cobra and pflag alike.
+  CHECK(Show(Docker(), {"-H", "ps", "run", "alpine"}) == "host=ps run: image=alpine");
+  // Only for the cobra style: posix always stops, gnu is written `style posix`.
+  Command gnu = Docker();
+  gnu.top.style = Style::kGnu;
+  for (CommandScope& scope : gnu.subcommands) scope.style = Style::kGnu;
+  CHECK(ValidateCommand(gnu) ==
+        "command docker: `options first` is for style cobra (the posix style always stops at the first operand)");
+}
+
 TEST_CASE("command: a cobra int is read only where Go reads it alike", "[argparse]") {
   Command tail;
   tail.name = "tail";

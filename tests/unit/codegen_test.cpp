@@ -2022,7 +2022,7 @@ TEST_CASE("codegen: decision speed", "[.][codegen-bench]") {
 // A grammar with every kind of field: top-level int option, repeatable path
 // option and flag; subcommand `a` with a flag, an optional path operand and
 // int operands; subcommand `b` with an enum option.
-argparse::Command EveryFieldKind(argparse::Style style) {
+argparse::Command EveryFieldKind(argparse::Style style, bool options_first) {
   using argparse::CommandField;
   using argparse::FieldRole;
   using argparse::ValueType;
@@ -2059,6 +2059,9 @@ argparse::Command EveryFieldKind(argparse::Style style) {
   CommandField colour = field("colour", FieldRole::kOption, "o", {"colour"}, ValueType::kEnum);
   colour.type.choices = {"red", "blue"};
   b.fields = {colour};
+  // `options first` (cobra only): the top level's options not persistent, `a` stops at its first operand.
+  command.top.options_first = options_first;
+  a.options_first = options_first;
   command.subcommands = {a, b};
   return command;
 }
@@ -2066,14 +2069,14 @@ argparse::Command EveryFieldKind(argparse::Style style) {
 // One rule per (field, value) probe and per field's presence; the rules
 // that fire for a list are computed from ParseCommand directly, and the
 // native code and the interpreter must both give exactly that decision.
-void CheckGrammarAgreement(argparse::Style style) {
+void CheckGrammarAgreement(argparse::Style style, bool options_first = false) {
   const std::vector<std::string> words = {"-n",        "5",     "-n7",  "--lines=3", "-C",       "/r",
                                           "sub",       "a",     "b",    "-f",        "-v",       "--",
                                           "-o",        "red",   "blue", "12",        "-x",       "--force",
                                           "-vf",       "x",     "-n=4", "-o=blue",   "-v=false", "--verbose=true",
                                           "--force=0", "--verb"};
-  const argparse::Command command = EveryFieldKind(style);
-  INFO("style " << static_cast<int>(style));
+  const argparse::Command command = EveryFieldKind(style, options_first);
+  INFO("style " << static_cast<int>(style) << (options_first ? ", options first" : ""));
   REQUIRE(argparse::ValidateCommand(command).empty());
   Ir b;
   b.p.commands = {command};
@@ -2185,6 +2188,7 @@ void CheckGrammarAgreement(argparse::Style style) {
 TEST_CASE("codegen: argument grammars agree with argparse::ParseCommand in both engines", "[codegen]") {
   CheckGrammarAgreement(argparse::Style::kGnu);
   CheckGrammarAgreement(argparse::Style::kCobra);
+  CheckGrammarAgreement(argparse::Style::kCobra, /*options_first=*/true);
 }
 
 TEST_CASE("codegen: argument grammar values take scratch as in the interpreter", "[codegen]") {
