@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 
-from conformance import all_cases_pass, gov_list
+from conformance import declared, grammar_agrees, pflag_words, stdlib_text
 
 SKIP = 77
 
@@ -68,30 +68,6 @@ CASES = [
     ["-v=6", "get"], ["-v6", "get"], ["--v", "6", "get"], ["--as-group", "a", "--as-group", "b", "get"],
     ["get", "-h"], ["-h"], ["describe", "-Rf", "dir"], ["diff", "-f", "x", "--prune"],
 ]
-
-
-def declared(grammar):
-    """{scope: {spelling: (kind, optional)}} of std.kube's `command kubectl`; scope "" is global."""
-    body = grammar[grammar.index("command kubectl {"):]
-    scopes, scope, depth = {"": {}}, "", 0
-    for line in body.splitlines()[1:]:
-        sub = re.match(r"\s*subcommand (\w+)(?:: \"([^\"]+)\")? \{", line)
-        if sub:
-            scope = sub.group(2) or sub.group(1)
-            scopes[scope] = {}
-            depth += 1
-            continue
-        if line.strip() == "}":
-            if depth == 0:
-                break
-            depth -= 1
-            scope = ""
-            continue
-        item = re.match(r"\s*(flag|option) \w+:(.*?)((?:\"-[^\"]+\"(?:, )?)+)\s*$", line)
-        if item:
-            for spelling in re.findall(r"\"(-[^\"]+)\"", item.group(3)):
-                scopes[scope][spelling] = (item.group(1), "value optional" in item.group(2))
-    return scopes
 
 
 def listed_options(text):
@@ -177,16 +153,8 @@ def generated_cases(scopes, action_options, value_of):
             # One case per spelling, the forms pflag reads taken in turn (their reading is the
             # same for every option: the unit tests hold it; this holds each option's kind).
             form = len(cases) % 3
-            if kind == "flag":
-                cases.append(prefix + [spelling + "=false"] if form == 2 else prefix + [spelling])
-            elif optional:
-                cases.append(prefix + [spelling + "=" + value_of(prefix, spelling)])
-            elif spelling.startswith("--"):
-                value = value_of(prefix, spelling)
-                cases.append(prefix + ([spelling, value] if form == 0 else [spelling + "=" + value]))
-            else:
-                value = value_of(prefix, spelling)
-                cases.append(prefix + [[spelling, value], [spelling + value], [spelling + "=" + value]][form])
+            value = value_of(prefix, spelling) if kind == "option" else ""
+            cases.append(prefix + pflag_words(spelling, kind, optional, value, form))
     return cases
 
 
@@ -196,10 +164,7 @@ def main():
     if kubectl is None:
         print("SKIP: kubectl is not installed (it is not in Debian's archive); std.kube is checked by its own tests")
         return SKIP
-    stdlib = os.environ.get("GOV_STDLIB") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                                                          "stdlib")
-    with open(os.path.join(stdlib, "kube.gov")) as f:
-        scopes = declared(f.read())
+    scopes = declared(stdlib_text("kube"), "kubectl")
     work = tempfile.mkdtemp()
     try:
         open(os.path.join(work, "empty-config"), "w").close()
@@ -227,26 +192,12 @@ def main():
         cases = CASES + [c for c in generated if c not in CASES]
         with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
             codes = list(pool.map(lambda arguments: run(kubectl, [*arguments, "--help"], work).returncode, cases))
-        lines = []
-        for arguments, code in zip(cases, codes):
-            accepted = code == 0
-            if tuple(arguments) in KNOWN_DIFFERENCES:
-                if accepted != KNOWN_DIFFERENCES[tuple(arguments)]:
-                    print(f"FAIL: kubectl {arguments} is listed as {'accepted' if not accepted else 'refused'} by "
-                          f"kubectl, which {'accepts' if accepted else 'refuses'} it")
-                    problems.append("a known difference changed")
-                accepted = not accepted
-            verdict = "allow by kubectl_parses" if accepted else "deny"
-            lines.append(f"  exec {gov_list(['/opt/kube/kubectl', *arguments])} cwd \"/w\" => {verdict}\n")
-        policy = ("policy kubectl_conformance version \"1.0.0\"\n\nimport std.kube\n\n"
-                  "allow kubectl_parses when invoked.name == \"kubectl\" and kube.kubectl(args) != none\n"
-                  "    with { read = [\"/usr\"] }\n\n"
-                  "test \"the grammar agrees with kubectl\" {\n" + "".join(lines) + "}\n")
-        passed = all_cases_pass(govc, policy, work, "kubectl_conformance", len(lines))
-        if problems or not passed:
+        agrees = grammar_agrees(govc, work, "kubectl", "kube", "kubectl", cases, [code == 0 for code in codes],
+                                KNOWN_DIFFERENCES)
+        if problems or not agrees:
             print("FAIL: std.kube's grammar and kubectl disagree (expected: what kubectl does)")
             return 1
-        print(f"{len(lines)} command lines and every declared option: std.kube's grammar agrees with kubectl")
+        print("every declared option: std.kube's grammar agrees with kubectl")
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
