@@ -925,12 +925,17 @@ class Lowerer {
     scope_fields(command.top, parse);
     if (!command.subcommands.empty()) {
       // A subcommand's field is named as declared (`exec_in` for
-      // `subcommand exec_in: "exec"`): the checked record type's, after the
-      // top level's fields.
+      // `subcommand exec_in: "exec"`): the checked record type's record
+      // fields, in declaration order as the subcommands are (the top
+      // level's fields, declared among them, are never records).
       const Type& parse_type = m.symbols.at(r.name).type;
-      const std::size_t first_sub = command.top.fields.size();
-      if (parse_type.kind != TypeKind::kRecord || parse_type.fields == nullptr ||
-          parse_type.fields->size() != first_sub + command.subcommands.size() + 1) {
+      std::vector<std::string> sub_names;
+      if (parse_type.kind == TypeKind::kRecord && parse_type.fields != nullptr) {
+        for (const check::Field& field : *parse_type.fields) {
+          if (field.type->kind == TypeKind::kRecord) sub_names.push_back(field.name);
+        }
+      }
+      if (sub_names.size() != command.subcommands.size()) {
         return Unsupported(expr, "a command parse whose type does not match its grammar");
       }
       const std::uint32_t chosen = Add(Op::kArgSubcommand, Kind::kStr, true, list.node, cwd, kNo, index);
@@ -940,7 +945,7 @@ class Lowerer {
         record.tag = Val::Tag::kRecord;
         record.presence = If(Eq(chosen, Str(sub.name)), True(), None(Kind::kBool));
         scope_fields(sub, record);
-        parse.fields.push_back(FieldVal{(*parse_type.fields)[first_sub + k].name, std::move(record)});
+        parse.fields.push_back(FieldVal{sub_names[k], std::move(record)});
       }
       parse.fields.push_back(FieldVal{"subcommand", Val::Node(chosen)});
     }
