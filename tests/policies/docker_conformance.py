@@ -36,7 +36,7 @@ from conformance import declared, grammar_agrees, pflag_words, stdlib_text
 SKIP = 77
 
 # Spellings docker reads but does not list (deprecated aliases), per subcommand.
-HIDDEN = {"run": ["--net", "--net-alias"], "create": ["--net", "--net-alias"]}
+HIDDEN = {"run": ["--net", "--net-alias", "--dns-opt"], "create": ["--net", "--net-alias", "--dns-opt"]}
 
 # Operands that satisfy each declared subcommand (generated cases put options before them).
 OPERANDS = {
@@ -69,6 +69,8 @@ CASES = [
     ([], "cp", ["web:/x", "."]), ([], "tag", ["a", "b"]), ([], "login", ["-u", "me", "r.io"]),
     ([], "version", ["-f", "{{.Client.Version}}"]), ([], "images", ["-a"]), ([], "build", ["-t", "x", "."]),
     ([], "start", ["-a", "web"]), ([], "restart", ["web"]), ([], "search", ["--limit", "5", "x"]),
+    ([], "tag", ["a", "-b"]), ([], "tag", ["-f", "a", "b"]), ([], "run", ["--dns-opt", "ndots:1", "alpine"]),
+    ([], "run", ["--use-api-socket", "alpine"]), ([], "run", ["--network", "name=host,alias=a", "alpine"]),
 ]
 
 # Where the grammar knowingly differs, with docker's own verdict: values it keeps as strings where
