@@ -208,6 +208,7 @@ struct ThreadTables {
   struct Entry {
     std::string bytes;
     std::optional<argparse::PreparedCommand> command;
+    std::vector<ir::ArgFieldRef> fields;  // ir::ArgFieldAt of each field number of `command`
   };
   struct Seen {
     std::uint64_t image_id;
@@ -229,12 +230,12 @@ ThreadTables& Tables() {
 
 std::atomic<std::uint64_t> last_image_id{0};
 
-const argparse::PreparedCommand* CommandOf(const ThreadTables::Entry& entry) {
-  return entry.command ? &*entry.command : nullptr;
+const ThreadTables::Entry* CommandOf(const ThreadTables::Entry& entry) {
+  return entry.command ? &entry : nullptr;
 }
 
 // The decoded command of a table's bytes, or null when they are malformed.
-const argparse::PreparedCommand* CommandTable(const char* table, std::uint64_t size) {
+const ThreadTables::Entry* CommandTable(const char* table, std::uint64_t size) {
   ThreadTables& t = Tables();
   if (t.image_id != 0) {
     for (const ThreadTables::Seen& seen : t.seen) {
@@ -258,7 +259,14 @@ const argparse::PreparedCommand* CommandTable(const char* table, std::uint64_t s
     ErrorOr<argparse::Command> decoded = ir::DecodeCommand(bytes);
     ThreadTables::Entry& entry = t.tables.emplace_back();
     entry.bytes = std::string(bytes);
-    if (decoded.ok()) entry.command.emplace(std::move(decoded.value()));
+    if (decoded.ok()) {
+      entry.command.emplace(std::move(decoded.value()));
+      for (std::uint32_t field = 0;; ++field) {
+        std::optional<ir::ArgFieldRef> ref = ir::ArgFieldAt(entry.command->command(), field);
+        if (!ref) break;
+        entry.fields.push_back(*ref);
+      }
+    }
     found = &entry;
   }
   if (t.image_id != 0) {
@@ -283,8 +291,9 @@ std::int64_t ArgRead(const char* table, std::uint64_t table_size, std::uint32_t 
                      const gov_str* items, std::uint64_t count, const char* cwd, std::uint64_t cwd_size, char* out,
                      std::uint64_t capacity, gov_arg_result* result) {
   *result = gov_arg_result{};
-  const argparse::PreparedCommand* prepared = CommandTable(table, table_size);
-  if (prepared == nullptr) return -2;
+  const ThreadTables::Entry* entry = CommandTable(table, table_size);
+  if (entry == nullptr) return -2;
+  const argparse::PreparedCommand* prepared = &*entry->command;
   const argparse::Command& command = prepared->command();
   ThreadTables& t = Tables();
   std::vector<std::string_view>& arguments = t.arguments;
@@ -313,8 +322,8 @@ std::int64_t ArgRead(const char* table, std::uint64_t table_size, std::uint32_t 
     return text(command.subcommands[static_cast<std::size_t>(parse.subcommand)].name);
   }
   if (what != GOV_ARG_FIELD) return -2;
-  const std::optional<ir::ArgFieldRef> ref = ir::ArgFieldAt(command, field);
-  if (!ref) return -2;
+  if (field >= entry->fields.size()) return -2;
+  const ir::ArgFieldRef* ref = &entry->fields[field];
   const argparse::FieldValues* found = ir::ArgFieldValues(*ref, parse);
   if (found == nullptr) return 0;
   const argparse::FieldValues& values = *found;

@@ -304,19 +304,35 @@ CommandResult ParseCommand(const PreparedCommand& prepared, const std::vector<st
   return CommandResult{std::move(parse), ""};
 }
 
+bool ParseMemo::Entry::Holds(const PreparedCommand& for_command, const std::vector<std::string_view>& list,
+                             std::string_view in_cwd) const {
+  if (command != &for_command || arguments.size() != list.size() || cwd != in_cwd) return false;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (arguments[i].size() != list[i].size()) return false;
+  }
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (arguments[i] != list[i]) return false;
+  }
+  return true;
+}
+
 const CommandResult& ParseMemo::Parse(const PreparedCommand& command, const std::vector<std::string_view>& arguments,
                                       std::string_view cwd) {
-  for (const Entry& entry : entries_) {
-    if (entry.command != &command || entry.cwd != cwd || entry.arguments.size() != arguments.size()) continue;
-    bool same = true;
-    for (std::size_t i = 0; i < arguments.size() && same; ++i) same = entry.arguments[i] == arguments[i];
-    if (same) return entry.result;
+  // The entry that answered last first: a decision reads the fields of one
+  // parse one after another.
+  if (last_ < entries_.size() && entries_[last_].Holds(command, arguments, cwd)) return entries_[last_].result;
+  for (std::size_t k = 0; k < entries_.size(); ++k) {
+    if (k != last_ && entries_[k].Holds(command, arguments, cwd)) {
+      last_ = k;
+      return entries_[k].result;
+    }
   }
   constexpr std::size_t kEntries = 4;
   if (entries_.size() < kEntries) {
     entries_.emplace_back();
     next_ = entries_.size() - 1;
   }
+  last_ = next_;
   Entry& entry = entries_[next_];
   next_ = (next_ + 1) % kEntries;
   entry.command = &command;

@@ -147,7 +147,10 @@ class ParseMemo {
  public:
   const CommandResult& Parse(const PreparedCommand& command, const std::vector<std::string_view>& arguments,
                              std::string_view cwd);
-  void Clear() { entries_.clear(); }
+  void Clear() {
+    entries_.clear();
+    next_ = last_ = 0;
+  }
 
  private:
   struct Entry {
@@ -155,9 +158,13 @@ class ParseMemo {
     std::vector<std::string> arguments;
     std::string cwd;
     CommandResult result;
+    // Whether this is the parse of `list` in `cwd` under `command`.
+    bool Holds(const PreparedCommand& for_command, const std::vector<std::string_view>& list,
+               std::string_view in_cwd) const;
   };
   std::vector<Entry> entries_;
   std::size_t next_ = 0;  // the entry replaced next once full
+  std::size_t last_ = 0;  // the entry that answered last
 };
 
 // Why `command` is not a well-formed grammar (a spelling given twice in a
