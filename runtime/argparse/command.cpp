@@ -308,9 +308,6 @@ bool ParseMemo::Entry::Holds(const PreparedCommand& for_command, const std::vect
                              std::string_view in_cwd) const {
   if (command != &for_command || arguments.size() != list.size() || cwd != in_cwd) return false;
   for (std::size_t i = 0; i < list.size(); ++i) {
-    if (arguments[i].size() != list[i].size()) return false;
-  }
-  for (std::size_t i = 0; i < list.size(); ++i) {
     if (arguments[i] != list[i]) return false;
   }
   return true;
