@@ -338,8 +338,10 @@ struct OperandGroup {
 
 // An item of a `command` block or of one of its subcommands.
 struct CommandItem {
-  // kOptionsFirst: `options first` (options end at the scope's first operand)
-  enum class Kind : std::uint8_t { kStyle, kOptionsFirst, kFlag, kOption, kOperands, kSubcommand };
+  // kOptionsFirst: `options first` (options end at the scope's first operand);
+  // kOptionsPersistent: `options persistent` (top-level options are read
+  // after the subcommand's name too)
+  enum class Kind : std::uint8_t { kStyle, kOptionsFirst, kOptionsPersistent, kFlag, kOption, kOperands, kSubcommand };
   Span span;
   Kind kind = Kind::kFlag;
   std::string name;  // the field or subcommand name; the style word for kStyle

@@ -1387,6 +1387,7 @@ class ModuleChecker {
                   argparse::Command* command, bool& ok) {
     const ast::CommandItem* style = nullptr;
     const ast::CommandItem* options_first = nullptr;
+    const ast::CommandItem* options_persistent = nullptr;
     std::map<std::string, Span> names;
     const auto declare = [&](const std::string& name, Span span) {
       auto [it, inserted] = names.emplace(name, span);
@@ -1428,6 +1429,16 @@ class ModuleChecker {
             options_first = &item;
           }
           scope.options_first = true;
+          break;
+        case ast::CommandItem::Kind::kOptionsPersistent:
+          if (options_persistent != nullptr) {
+            Emit(Kind::kInvalidCommand, item.span, "`options persistent` is written once")
+                .notes.push_back({options_persistent->span, "the first is here"});
+            ok = false;
+          } else {
+            options_persistent = &item;
+          }
+          scope.options_persistent = true;
           break;
         case ast::CommandItem::Kind::kFlag:
         case ast::CommandItem::Kind::kOption: {
@@ -1523,6 +1534,20 @@ class ModuleChecker {
               : "write `style posix` for a program whose options end at the first operand";
       ok = false;
       scope.options_first = false;
+    }
+    if (options_persistent != nullptr) {
+      const char* problem =
+          command == nullptr                       ? "`options persistent` is for the top level of a command"
+          : scope.style == argparse::Style::kCobra ? "a cobra command's top-level options are persistent already"
+          : command->subcommands.empty() ? "`options persistent` needs subcommands: they read the top-level options too"
+                                         : nullptr;
+      if (problem != nullptr) {
+        Emit(Kind::kInvalidCommand, options_persistent->span, problem).help =
+            "`options persistent`, at the top of a gnu or posix command with subcommands, reads its options "
+            "after the subcommand's name as well (pip's general options)";
+        ok = false;
+        scope.options_persistent = false;
+      }
     }
   }
 

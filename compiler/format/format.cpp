@@ -729,6 +729,8 @@ class Printer {
         return Text("style " + item.name);
       case ast::CommandItem::Kind::kOptionsFirst:
         return Text("options first");
+      case ast::CommandItem::Kind::kOptionsPersistent:
+        return Text("options persistent");
       case ast::CommandItem::Kind::kFlag:
         return Text("flag " + item.name + ": " + spellings);
       case ast::CommandItem::Kind::kOption: {

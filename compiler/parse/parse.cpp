@@ -918,8 +918,10 @@ class AstBuilder {
         item.name_span = SpanOf(ctx->word);
       }
     } else if (kind == "options") {
-      item.kind = ast::CommandItem::Kind::kOptionsFirst;
-      if (expect(ctx->word != nullptr && TextOf(ctx->word) == "first", "options first")) {
+      const bool persistent = ctx->word != nullptr && TextOf(ctx->word) == "persistent";
+      item.kind = persistent ? ast::CommandItem::Kind::kOptionsPersistent : ast::CommandItem::Kind::kOptionsFirst;
+      if (expect(ctx->word != nullptr && (persistent || TextOf(ctx->word) == "first"),
+                 "options first` or `options persistent")) {
         item.name = StringOf(ctx->word);
         item.name_span = SpanOf(ctx->word);
       }
@@ -972,7 +974,9 @@ class AstBuilder {
     if (auto closest = diagnostics::ClosestName(kind, words)) {
       d.help = fmt::format("did you mean `{}`?", *closest);
     } else {
-      d.help = "a command declares `style`, `options first`, `flag`, `option`, `operands` and `subcommand` items";
+      d.help =
+          "a command declares `style`, `options first`, `options persistent`, `flag`, `option`, `operands` and "
+          "`subcommand` items";
     }
     failed_ = true;
   }

@@ -30,9 +30,11 @@ Spec SpecOf(const CommandScope& scope, bool stop_at_operand) {
   return spec;
 }
 
-// A subcommand's table. A cobra command's top-level options are persistent
-// flags, read after the subcommand's name too: they follow the
-// subcommand's own, numbered from its field count.
+// A subcommand's table. Persistent top-level options (cobra's persistent
+// flags, `options persistent`) are read after the subcommand's name too:
+// they follow the subcommand's own, numbered from its field count, and an
+// abbreviation is resolved among both (as pip's command parsers, which hold
+// the general options, resolve it).
 Spec SubcommandSpecOf(const Command& command, const CommandScope& scope) {
   Spec spec = SpecOf(scope, false);
   if (HasPersistentOptions(command)) AddOptions(command.top, static_cast<int>(scope.fields.size()), spec);
@@ -214,7 +216,7 @@ std::string Assign(const CommandScope& scope, const std::vector<Occurrence>& opt
 }  // namespace
 
 bool HasPersistentOptions(const Command& command) {
-  return command.top.style == Style::kCobra && !command.top.options_first;
+  return (command.top.style == Style::kCobra && !command.top.options_first) || command.top.options_persistent;
 }
 
 PreparedCommand::PreparedCommand(Command command)
@@ -238,7 +240,7 @@ CommandResult ParseCommand(const PreparedCommand& prepared, const std::vector<st
   CommandParse parse;
   std::vector<std::string_view> top_operands = std::move(top.parsed->operands);
   std::vector<std::string_view> rest;
-  if (HasPersistentOptions(command) && has_subcommands) {
+  if (command.top.style == Style::kCobra && HasPersistentOptions(command) && has_subcommands) {
     // cobra finds the subcommand its own way (stripFlags); where that is
     // not the word pflag's reading leaves first, the line is not read.
     // (With `options first` at the top, as docker reads its global options,
@@ -345,6 +347,9 @@ std::string ValidateScope(const CommandScope& scope, const std::string& where) {
   if (scope.options_first && scope.style != Style::kCobra) {
     return where + ": `options first` is for style cobra (the posix style always stops at the first operand)";
   }
+  if (scope.options_persistent && (scope.style == Style::kCobra || !scope.name.empty())) {
+    return where + ": `options persistent` is for the top level of a gnu or posix command (cobra's are already)";
+  }
   std::set<char> shorts;
   std::set<std::string> longs;
   std::set<std::string> names;
@@ -395,11 +400,15 @@ std::string ValidateCommand(const Command& command) {
   if (std::string error = ValidateScope(command.top, "command " + command.name); !error.empty()) return error;
   const bool cobra = command.top.style == Style::kCobra;
   const bool persistent = HasPersistentOptions(command);
+  if (command.top.options_persistent && command.subcommands.empty()) {
+    return "command " + command.name + ": `options persistent` needs subcommands (they read the top-level options)";
+  }
   if (persistent && !command.subcommands.empty() && HasOperands(command.top)) {
     // Its persistent options after an undeclared subcommand could not be
     // told from that subcommand's own.
-    return "command " + command.name +
-           ": a cobra command with subcommands has no top-level operands (declare every subcommand it may run)";
+    return "command " + command.name + ": " +
+           (cobra ? "a cobra command with subcommands" : "a command with persistent options and subcommands") +
+           " has no top-level operands (declare every subcommand it may run)";
   }
   std::set<std::string> names;
   for (const CommandScope& scope : command.subcommands) {

@@ -70,6 +70,11 @@ struct CommandScope {
   // with subcommands its options are then read only before the
   // subcommand's name: not persistent (docker's global options).
   bool options_first = false;
+  // kGnu and kPosix, the top level of a command with subcommands only
+  // (`options persistent`): its options are read after the subcommand's
+  // name too, as pip reads its general options (cobra's top-level options
+  // always are, unless `options first`).
+  bool options_persistent = false;
   std::vector<CommandField> fields;
 
   bool operator==(const CommandScope&) const = default;
@@ -90,7 +95,8 @@ struct Command {
 };
 
 // Whether the top level's options are also read after the subcommand's
-// name (cobra's persistent flags: kubectl), not only before it.
+// name (cobra's persistent flags: kubectl; `options persistent`: pip), not
+// only before it.
 bool HasPersistentOptions(const Command& command);
 
 // The values of one field: `present` for a flag or an option that occurred

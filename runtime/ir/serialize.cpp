@@ -150,12 +150,23 @@ std::string NameFromLong(const std::string& spelling) {
   return name;
 }
 
-// A scope's style byte: argparse::Style, or this for cobra with `options first`.
+// A scope's style byte: argparse::Style, or this for cobra with `options
+// first`, or kStylePersistent + the style for gnu and posix with `options
+// persistent`.
 constexpr std::uint8_t kStyleCobraOptionsFirst = 3;
+constexpr std::uint8_t kStylePersistent = 4;
+
+std::uint8_t StyleByte(const argparse::CommandScope& scope) {
+  if (scope.options_first && scope.style == argparse::Style::kCobra) return kStyleCobraOptionsFirst;
+  if (scope.options_persistent && scope.style != argparse::Style::kCobra) {
+    return static_cast<std::uint8_t>(kStylePersistent + static_cast<std::uint8_t>(scope.style));
+  }
+  return static_cast<std::uint8_t>(scope.style);
+}
 
 void WriteScope(Writer& w, const argparse::CommandScope& scope) {
   w.Str(scope.name);
-  w.U8(scope.options_first ? kStyleCobraOptionsFirst : static_cast<std::uint8_t>(scope.style));
+  w.U8(StyleByte(scope));
   w.Count(scope.fields.size());
   for (const argparse::CommandField& f : scope.fields) {
     std::uint8_t flags = 0;
@@ -440,9 +451,12 @@ constexpr std::size_t kMinCommandFieldBytes = 2;
 void ReadScope(Reader& r, argparse::CommandScope& scope) {
   scope.name = r.Str();
   const std::uint8_t style = r.U8();
-  if (style > kStyleCobraOptionsFirst) r.Fail("unknown command style");
+  if (style > kStylePersistent + static_cast<std::uint8_t>(argparse::Style::kPosix)) r.Fail("unknown command style");
   scope.options_first = style == kStyleCobraOptionsFirst;
-  scope.style = scope.options_first ? argparse::Style::kCobra : static_cast<argparse::Style>(style);
+  scope.options_persistent = style >= kStylePersistent;
+  scope.style = scope.options_first        ? argparse::Style::kCobra
+                : scope.options_persistent ? static_cast<argparse::Style>(style - kStylePersistent)
+                                           : static_cast<argparse::Style>(style);
   const std::uint32_t n = r.Count(kMinCommandFieldBytes);
   scope.fields.resize(n);
   for (std::uint32_t i = 0; i < n && r.ok(); ++i) {

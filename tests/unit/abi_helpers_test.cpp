@@ -69,5 +69,32 @@ TEST_CASE("code image identities are never 0 and never repeat", "[abi]") {
   CHECK(a != b);
 }
 
+TEST_CASE("command tables: `options persistent` survives encoding, an unknown style byte is refused",
+          "[abi][argparse]") {
+  argparse::CommandField verbose;
+  verbose.name = "verbose";
+  verbose.shorts = "v";
+  argparse::CommandScope install;
+  install.name = "install";
+  argparse::Command command;
+  command.name = "tool";
+  command.top.options_persistent = true;
+  command.top.fields = {verbose};
+  command.subcommands = {install};
+  for (const argparse::Style style : {argparse::Style::kGnu, argparse::Style::kPosix}) {
+    command.top.style = style;
+    const std::string bytes = ir::EncodeCommand(command);
+    auto decoded = ir::DecodeCommand(bytes);
+    REQUIRE(decoded.ok());
+    CHECK(decoded.value() == command);
+    // The top scope's style byte follows the command's name and the scope's empty name.
+    const std::size_t at = 1 + command.name.size() + 1;
+    REQUIRE(static_cast<unsigned char>(bytes[at]) == 4 + static_cast<unsigned>(style));
+    std::string unknown = bytes;
+    unknown[at] = 6;
+    CHECK(!ir::DecodeCommand(unknown).ok());
+  }
+}
+
 }  // namespace
 }  // namespace gov::abi::helpers_test

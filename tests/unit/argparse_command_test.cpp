@@ -337,6 +337,55 @@ TEST_CASE("command: a cobra scope with `options first` ends its options at its f
         "command docker: `options first` is for style cobra (the posix style always stops at the first operand)");
 }
 
+// pip, gnu style with `options persistent`: its general options are read before the
+// subcommand and among the subcommand's own arguments, as pip's command parsers (which hold
+// the general options) read them; an abbreviation is resolved among both.
+Command Pip() {
+  Command pip;
+  pip.name = "pip";
+  pip.top.options_persistent = true;
+  pip.top.fields = {Flag("verbose", "v", {"verbose"}), Opt("python", "", {"python"}), Opt("log", "", {"log"}),
+                    Flag("quiet", "q", {"quiet"})};
+  CommandScope install;
+  install.name = "install";
+  install.fields = {Flag("upgrade", "U", {"upgrade"}), Opt("requirement", "r", {"requirement"}),
+                    Opt("target", "t", {"target"}), Operands("packages", 0, kUnbounded)};
+  CommandScope list;
+  list.name = "list";
+  list.fields = {Flag("outdated", "o", {"outdated"})};
+  pip.subcommands = {install, list};
+  return pip;
+}
+
+TEST_CASE("command: `options persistent` reads the top-level options after the subcommand too", "[argparse]") {
+  CHECK(ValidateCommand(Pip()).empty());
+  CHECK(Show(Pip(), {"-v", "install", "-U", "x"}) == "verbose install: upgrade packages=x");
+  CHECK(Show(Pip(), {"install", "x", "-v", "--python", "/tmp/py"}) == "verbose python=/tmp/py install: packages=x");
+  CHECK(Show(Pip(), {"list", "--pyth=./evil", "-o"}) == "python=./evil list: outdated");
+  // Clusters mix both levels' letters; the last occurrence wins across both.
+  CHECK(Show(Pip(), {"--log", "a", "install", "-qUv", "--log=b"}) == "verbose log=b quiet install: upgrade");
+  // Before the subcommand only the top level's options are known, and options end at its name.
+  CHECK(Show(Pip(), {"-U", "install"}) == "error: unknown option -U in -U");
+  CHECK(Show(Pip(), {"install", "--", "-v"}) == "install: packages=-v");
+  // `--t` is ambiguous only after the subcommand's name, where --target is known too.
+  CHECK(Show(Pip(), {"install", "--ta", "d"}) == "install: target=d");
+  // A spelling means one option at both levels; no top-level operands beside subcommands.
+  Command twice = Pip();
+  twice.subcommands[1].fields.push_back(Flag("verbose_list", "v", {}));
+  CHECK(ValidateCommand(twice) ==
+        "command pip list (with the persistent options of pip): short option -v is invalid or declared twice");
+  Command open = Pip();
+  open.top.fields.push_back(Operands("arguments", 0, kUnbounded));
+  CHECK(ValidateCommand(open).find("has no top-level operands") != std::string::npos);
+  Command alone = Pip();
+  alone.subcommands.clear();
+  CHECK(ValidateCommand(alone) ==
+        "command pip: `options persistent` needs subcommands (they read the top-level options)");
+  Command nested = Pip();
+  nested.subcommands[0].options_persistent = true;
+  CHECK(ValidateCommand(nested).find("`options persistent` is for the top level") != std::string::npos);
+}
+
 TEST_CASE("command: a cobra int is read only where Go reads it alike", "[argparse]") {
   Command tail;
   tail.name = "tail";

@@ -2022,7 +2022,7 @@ TEST_CASE("codegen: decision speed", "[.][codegen-bench]") {
 // A grammar with every kind of field: top-level int option, repeatable path
 // option and flag; subcommand `a` with a flag, an optional path operand and
 // int operands; subcommand `b` with an enum option.
-argparse::Command EveryFieldKind(argparse::Style style, bool options_first) {
+argparse::Command EveryFieldKind(argparse::Style style, bool options_first, bool options_persistent) {
   using argparse::CommandField;
   using argparse::FieldRole;
   using argparse::ValueType;
@@ -2062,6 +2062,8 @@ argparse::Command EveryFieldKind(argparse::Style style, bool options_first) {
   // `options first` (cobra only): the top level's options not persistent, `a` stops at its first operand.
   command.top.options_first = options_first;
   a.options_first = options_first;
+  // `options persistent` (gnu, posix): the top level's options read in `a` and `b` too.
+  command.top.options_persistent = options_persistent;
   command.subcommands = {a, b};
   return command;
 }
@@ -2069,14 +2071,15 @@ argparse::Command EveryFieldKind(argparse::Style style, bool options_first) {
 // One rule per (field, value) probe and per field's presence; the rules
 // that fire for a list are computed from ParseCommand directly, and the
 // native code and the interpreter must both give exactly that decision.
-void CheckGrammarAgreement(argparse::Style style, bool options_first = false) {
+void CheckGrammarAgreement(argparse::Style style, bool options_first = false, bool options_persistent = false) {
   const std::vector<std::string> words = {"-n",        "5",     "-n7",  "--lines=3", "-C",       "/r",
                                           "sub",       "a",     "b",    "-f",        "-v",       "--",
                                           "-o",        "red",   "blue", "12",        "-x",       "--force",
                                           "-vf",       "x",     "-n=4", "-o=blue",   "-v=false", "--verbose=true",
                                           "--force=0", "--verb"};
-  const argparse::Command command = EveryFieldKind(style, options_first);
-  INFO("style " << static_cast<int>(style) << (options_first ? ", options first" : ""));
+  const argparse::Command command = EveryFieldKind(style, options_first, options_persistent);
+  INFO("style " << static_cast<int>(style) << (options_first ? ", options first" : "")
+                << (options_persistent ? ", options persistent" : ""));
   REQUIRE(argparse::ValidateCommand(command).empty());
   Ir b;
   b.p.commands = {command};
@@ -2189,6 +2192,8 @@ TEST_CASE("codegen: argument grammars agree with argparse::ParseCommand in both 
   CheckGrammarAgreement(argparse::Style::kGnu);
   CheckGrammarAgreement(argparse::Style::kCobra);
   CheckGrammarAgreement(argparse::Style::kCobra, /*options_first=*/true);
+  CheckGrammarAgreement(argparse::Style::kGnu, /*options_first=*/false, /*options_persistent=*/true);
+  CheckGrammarAgreement(argparse::Style::kPosix, /*options_first=*/false, /*options_persistent=*/true);
 }
 
 TEST_CASE("codegen: argument grammar values take scratch as in the interpreter", "[codegen]") {
