@@ -268,6 +268,16 @@ CommandResult ParseCommand(const PreparedCommand& prepared, const std::vector<st
     if (!top_takes_operands) top_operands.clear();
   }
   std::vector<Occurrence> top_options = std::move(top.parsed->options);
+  if (parse.subcommand >= 0 && command.top.options_persistent) {
+    // pip's reading: the top level's parse only finds the subcommand; its
+    // parser then reads the whole list without the first word equal to the
+    // name — which is the value of an option before it in `--proxy install
+    // --log x install` (pip installs `x` and `install`, with proxy --log).
+    const std::string_view name = command.subcommands[static_cast<std::size_t>(parse.subcommand)].name;
+    rest.assign(arguments.begin(), arguments.end());
+    rest.erase(std::find(rest.begin(), rest.end(), name));
+    top_options.clear();
+  }
   if (parse.subcommand >= 0) {
     const CommandScope& scope = command.subcommands[static_cast<std::size_t>(parse.subcommand)];
     // A cobra subcommand's nested command (`rollout restart`), declared as

@@ -367,6 +367,13 @@ TEST_CASE("command: `options persistent` reads the top-level options after the s
   // Before the subcommand only the top level's options are known, and options end at its name.
   CHECK(Show(Pip(), {"-U", "install"}) == "error: unknown option -U in -U");
   CHECK(Show(Pip(), {"install", "--", "-v"}) == "install: packages=-v");
+  // The subcommand's table reads the whole list without the first word equal to its name, as
+  // pip does: here that word is --proxy's value, so pip installs x and install (proxy --log).
+  Command proxied = Pip();
+  proxied.top.fields.push_back(Opt("proxy", "", {"proxy"}));
+  CHECK(Show(proxied, {"--proxy", "install", "--log", "x", "install"}) ==
+        "proxy=--log install: packages=x,install");
+  CHECK(Show(Pip(), {"--log", "install", "install", "y"}) == "log=install install: packages=y");
   // `--t` is ambiguous only after the subcommand's name, where --target is known too.
   CHECK(Show(Pip(), {"install", "--ta", "d"}) == "install: target=d");
   // A spelling means one option at both levels; no top-level operands beside subcommands.
