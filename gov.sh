@@ -142,6 +142,7 @@ case "$command" in
     install_deps python3-yaml   # tests/ci reads the CI examples with a YAML parser
     install_deps jq   # tests/govrun: `jq -n env` shows what environment examples/agent.gov passes
     install_deps sudo patch curl   # tests/policies: the grammar conformance test runs these (sudo as root)
+    install_deps python3-pip   # tests/policies: std.pip's grammar against pip's own parser
     install_deps libfuse3-dev   # tests/govrun: gated_fs, a FUSE file system whose fsync a session test holds and fails
     install_node_modules
     build release
