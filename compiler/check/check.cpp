@@ -1397,6 +1397,15 @@ class ModuleChecker {
         ok = false;
       }
     };
+    // An item a scope holds at most once: `first` keeps the first, a repeat is reported.
+    const auto once = [&](const ast::CommandItem& item, const ast::CommandItem*& first, const char* message) {
+      if (first != nullptr) {
+        Emit(Kind::kInvalidCommand, item.span, message).notes.push_back({first->span, "the first is here"});
+        ok = false;
+      } else {
+        first = &item;
+      }
+    };
     for (const ast::CommandItem& item : items) {
       switch (item.kind) {
         case ast::CommandItem::Kind::kStyle:
@@ -1421,23 +1430,11 @@ class ModuleChecker {
           }
           break;
         case ast::CommandItem::Kind::kOptionsFirst:
-          if (options_first != nullptr) {
-            Emit(Kind::kInvalidCommand, item.span, "`options first` is written once per scope")
-                .notes.push_back({options_first->span, "the first is here"});
-            ok = false;
-          } else {
-            options_first = &item;
-          }
+          once(item, options_first, "`options first` is written once per scope");
           scope.options_first = true;
           break;
         case ast::CommandItem::Kind::kOptionsPersistent:
-          if (options_persistent != nullptr) {
-            Emit(Kind::kInvalidCommand, item.span, "`options persistent` is written once")
-                .notes.push_back({options_persistent->span, "the first is here"});
-            ok = false;
-          } else {
-            options_persistent = &item;
-          }
+          once(item, options_persistent, "`options persistent` is written once");
           scope.options_persistent = true;
           break;
         case ast::CommandItem::Kind::kFlag:
