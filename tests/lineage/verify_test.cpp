@@ -75,6 +75,17 @@ TEST_CASE("env values are names plus salted hashes unless the policy reads them"
   CHECK(log.find(EnvValueHash(salt, "API_TOKEN", "s3cr3t-value-never-in-clear")) != std::string::npos);
 }
 
+TEST_CASE("an environment value's hash is SHA-256 of salt, name, NUL and value, short or long", "[lineage]") {
+  const std::string salt(32, '\x5a');
+  for (const std::size_t length : {0, 1, 55, 56, 64, 447, 448, 479, 480, 481, 600, 5000}) {
+    const std::string value(length, 'v');
+    INFO("value of " << length << " bytes");
+    CHECK(EnvValueHash(salt, "NAME", value) ==
+          crypto::DigestString(crypto::Sha256Of(salt + "NAME" + std::string(1, '\0') + value)));
+  }
+  CHECK(EnvValueHash(salt, "", "") == crypto::DigestString(crypto::Sha256Of(salt + std::string(1, '\0'))));
+}
+
 // Finding 7: records replaced bytes that are not UTF-8 by U+FFFD, so `a\xff`
 // and `a\xfe` gave the same record and replay saw another request than the
 // policy did. Records now hold the exact bytes (byte strings), replay
