@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
-#include <set>
+#include <algorithm>
+#include <string_view>
+#include <vector>
 
 #include "runtime/request/byte_string.h"
 #include "runtime/request/request.h"
@@ -24,7 +26,7 @@ class ObjectReader {
 
   const Json* Member(const char* key) {
     if (!error_.empty()) return nullptr;
-    read_.insert(key);
+    read_.push_back(key);
     auto found = object_.find(key);
     if (found == object_.end()) {
       Fail(fmt::format("{}.{} is missing", where_, key));
@@ -115,7 +117,9 @@ class ObjectReader {
   ErrorOr<void> Finish() {
     if (error_.empty()) {
       for (const auto& [key, value] : object_.items()) {
-        if (read_.count(key) == 0) Fail(fmt::format("{} has an unknown key '{}'", where_, key));
+        if (std::find(read_.begin(), read_.end(), key) == read_.end()) {
+          Fail(fmt::format("{} has an unknown key '{}'", where_, key));
+        }
       }
     }
     if (!error_.empty()) return Error{error_};
@@ -125,7 +129,7 @@ class ObjectReader {
  private:
   const Json& object_;
   std::string where_;
-  std::set<std::string> read_;
+  std::vector<std::string_view> read_;  // the keys asked for (a record has a few dozen)
   std::string error_;
 };
 
