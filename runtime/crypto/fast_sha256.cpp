@@ -18,10 +18,9 @@
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>
-#if __has_include(<sys/platform/x86.h>)
-#include <sys/platform/x86.h>  // glibc >= 2.33: the features it read at startup
 #endif
-#endif
+
+#include "runtime/support/glibc_cpuid.h"
 
 namespace gov::crypto {
 namespace {
@@ -43,14 +42,19 @@ alignas(16) constexpr std::uint32_t kK[64] = {
 // traps to the hypervisor in a VM (~7 µs each on the reference machine),
 // and this runs at the start of every govrun.
 bool CpuHasShaNi() {
-#if defined(CPU_FEATURE_ACTIVE)
-  return CPU_FEATURE_ACTIVE(SSSE3) && CPU_FEATURE_ACTIVE(SSE4_1) && CPU_FEATURE_ACTIVE(SHA);
-#endif
   unsigned a = 0, b = 0, c = 0, d = 0;
-  if (__get_cpuid(1, &a, &b, &c, &d) == 0) return false;
+  if (const std::uint32_t* leaf1 = support::GlibcCpuidCopy(1, 0)) {
+    c = leaf1[2];
+  } else if (__get_cpuid(1, &a, &b, &c, &d) == 0) {
+    return false;
+  }
   const bool ssse3 = (c & (1u << 9)) != 0;
   const bool sse41 = (c & (1u << 19)) != 0;
-  if (__get_cpuid_count(7, 0, &a, &b, &c, &d) == 0) return false;
+  if (const std::uint32_t* leaf7 = support::GlibcCpuidCopy(7, 0)) {
+    b = leaf7[1];
+  } else if (__get_cpuid_count(7, 0, &a, &b, &c, &d) == 0) {
+    return false;
+  }
   const bool sha = (b & (1u << 29)) != 0;
   return ssse3 && sse41 && sha;
 }
