@@ -1450,14 +1450,19 @@ class ModuleChecker {
             fields.emplace_back(item.name, Bool());
           } else {
             field.role = argparse::FieldRole::kOption;
-            field.value = item.modifiers.empty() ? argparse::Value::kRequired : argparse::Value::kOptional;
+            const auto has_modifier = [&](const char* word) {
+              return std::find(item.modifiers.begin(), item.modifiers.end(), word) != item.modifiers.end();
+            };
+            const bool value_optional = has_modifier("optional");
+            field.value = value_optional ? argparse::Value::kOptional : argparse::Value::kRequired;
+            field.ends_options = has_modifier("ends");
             CommandValue value = ResolveCommandValue(item.value);
             if (value.ok && value.optional) {
               Emit(Kind::kInvalidCommand, item.value.span,
                    "an option is absent when it is not given: declare its value type without `?`");
               value.ok = false;
             }
-            if (value.ok && !item.modifiers.empty() && value.spec.type == argparse::ValueType::kInt) {
+            if (value.ok && value_optional && value.spec.type == argparse::ValueType::kInt) {
               Emit(Kind::kInvalidCommand, item.value.span,
                    "an option given without its optional value reads as \"\", which is not an `int`")
                   .help = "declare it `string value optional` and match its text";

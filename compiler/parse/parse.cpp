@@ -17,6 +17,7 @@
 #include <charconv>
 #include <chrono>
 #include <exception>
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -935,9 +936,17 @@ class AstBuilder {
         item.value = BuildValueType(ctx->value);
       }
       for (antlr4::Token* modifier : ctx->modifiers) item.modifiers.push_back(StringOf(modifier));
-      if (!item.modifiers.empty() && item.modifiers != std::vector<std::string>{"value", "optional"}) {
+      // `value optional` and `ends options`, each at most once, in either order.
+      bool modifiers_ok = item.modifiers.size() % 2 == 0;
+      std::set<std::string> seen;
+      for (std::size_t i = 0; modifiers_ok && i < item.modifiers.size(); i += 2) {
+        const std::string pair = item.modifiers[i] + " " + item.modifiers[i + 1];
+        modifiers_ok = (pair == "value optional" || pair == "ends options") && seen.insert(pair).second;
+      }
+      if (!modifiers_ok) {
         Fail(Kind::kSyntaxError, SpanOf(ctx->modifiers.front()),
-             "the only option modifier is `value optional` (only `--opt=value` carries a value)");
+             "option modifiers are `value optional` (only `--opt=value` carries a value) and `ends options` (the "
+             "words after it are operands)");
       }
     } else if (kind == "operands") {
       item.kind = ast::CommandItem::Kind::kOperands;

@@ -45,6 +45,11 @@ Result Parse(const Spec& spec, const std::vector<std::string_view>& arguments) {
   Parsed parsed;
   const auto fail = [](std::string why) { return Result{std::nullopt, std::move(why)}; };
   const std::size_t count = arguments.size();
+  // After an option that ends options, every later word is an operand.
+  const auto rest_are_operands = [&](std::size_t next) {
+    parsed.operands.insert(parsed.operands.end(), arguments.begin() + static_cast<std::ptrdiff_t>(next),
+                           arguments.end());
+  };
   for (std::size_t i = 0; i < count; ++i) {
     const std::string_view argument = arguments[i];
     if (argument == "--") {
@@ -81,9 +86,14 @@ Result Parse(const Spec& spec, const std::vector<std::string_view>& arguments) {
         occurrence.value = arguments[++i];
       }
       parsed.options.push_back(occurrence);
+      if (option.ends_options) {
+        rest_are_operands(i + 1);
+        break;
+      }
       continue;
     }
     // A cluster of short options: `-rf`, `-n5`, `-n 5`.
+    bool ended = false;
     for (std::size_t at = 1; at < argument.size(); ++at) {
       const Option* option = ShortOption(spec, argument[at]);
       if (option == nullptr) {
@@ -123,9 +133,14 @@ Result Parse(const Spec& spec, const std::vector<std::string_view>& arguments) {
           occurrence.value = arguments[++i];
         }
         parsed.options.push_back(occurrence);
+        ended = option->ends_options;
         break;
       }
       parsed.options.push_back(occurrence);
+    }
+    if (ended) {
+      rest_are_operands(i + 1);
+      break;
     }
   }
   return Result{std::move(parsed), ""};

@@ -40,6 +40,9 @@ struct Option {
   std::vector<std::string> longs;  // its long spellings without the dashes (`"recursive"`)
   Value value = Value::kNone;
   int field = 0;
+  // The words after this option (and its value) are operands, whatever
+  // they look like: python's `-c CODE` and `-m MODULE`. kGnu and kPosix.
+  bool ends_options = false;
 };
 
 struct Spec {

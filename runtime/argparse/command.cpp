@@ -18,7 +18,7 @@ void AddOptions(const CommandScope& scope, int first, Spec& spec) {
     if (field.role == FieldRole::kOperands) continue;
     spec.options.push_back(Option{field.shorts, field.longs,
                                   field.role == FieldRole::kFlag ? Value::kNone : field.value,
-                                  first + static_cast<int>(i)});
+                                  first + static_cast<int>(i), field.ends_options});
   }
 }
 
@@ -391,6 +391,9 @@ std::string ValidateScope(const CommandScope& scope, const std::string& where) {
       }
       if (field.role == FieldRole::kOption && field.value == Value::kNone) {
         return where + ": option " + field.name + " takes no value";
+      }
+      if (field.ends_options && (field.role != FieldRole::kOption || scope.style == Style::kCobra)) {
+        return where + ": only an option of a gnu or posix scope ends options (" + field.name + ")";
       }
       if (field.value == Value::kOptional && field.type.type == ValueType::kInt) {
         return where + ": option " + field.name + " reads \"\" without its optional value, which is not an int";

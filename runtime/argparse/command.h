@@ -52,6 +52,7 @@ struct CommandField {
   std::vector<std::string> longs;  // flag, option: long spellings without dashes
   Value value = Value::kNone;      // option: kRequired or kOptional
   bool repeatable = false;         // option: every occurrence is kept
+  bool ends_options = false;       // option: the words after it are operands (`ends options`)
   ValueSpec type;                  // option, operands
   std::uint32_t min_count = 1;     // operands: `T` 1..1, `T?` 0..1, `T*` 0.., `T+` 1..
   std::uint32_t max_count = 1;     // kUnbounded for `*` and `+`

@@ -131,7 +131,7 @@ void WriteObligations(Writer& w, const Obligations& o) {
 }
 
 // A command field's encoding (IR version 7): `u8 kind` (role | value << 2 |
-// type << 4), `u8 flags` (kField*), then only what differs from the
+// type << 4 | ends_options << 7), `u8 flags` (kField*), then only what differs from the
 // defaults, in this order: name (unless it is the first long spelling with
 // `-` as `_`), shorts, longs, choices, min, max, counts.
 constexpr std::uint8_t kFieldRepeatable = 1;
@@ -179,7 +179,7 @@ void WriteScope(Writer& w, const argparse::CommandScope& scope) {
     if (f.type.max != INT64_MAX) flags |= kFieldMax;
     if (f.min_count != 1 || f.max_count != 1) flags |= kFieldCounts;
     w.U8(static_cast<std::uint8_t>(static_cast<unsigned>(f.role) | static_cast<unsigned>(f.value) << 2 |
-                                   static_cast<unsigned>(f.type.type) << 4));
+                                   static_cast<unsigned>(f.type.type) << 4 | (f.ends_options ? 1u : 0u) << 7));
     w.U8(flags);
     if ((flags & kFieldNameFromLong) == 0) w.Str(f.name);
     if ((flags & kFieldShorts) != 0) w.Str(f.shorts);
@@ -465,7 +465,7 @@ void ReadScope(Reader& r, argparse::CommandScope& scope) {
     const std::uint8_t flags = r.U8();
     const unsigned role = kind & 3;
     const unsigned value = (kind >> 2) & 3;
-    const unsigned type = kind >> 4;
+    const unsigned type = (kind >> 4) & 7;
     if (role > static_cast<unsigned>(argparse::FieldRole::kOperands)) r.Fail("unknown command field role");
     if (value > static_cast<unsigned>(argparse::Value::kOptional)) r.Fail("unknown option value mode");
     if (type > static_cast<unsigned>(argparse::ValueType::kAssignment)) r.Fail("unknown value type");
@@ -473,6 +473,7 @@ void ReadScope(Reader& r, argparse::CommandScope& scope) {
     f.role = static_cast<argparse::FieldRole>(role);
     f.value = static_cast<argparse::Value>(value);
     f.type.type = static_cast<argparse::ValueType>(type);
+    f.ends_options = (kind >> 7) != 0;
     f.repeatable = (flags & kFieldRepeatable) != 0;
     if ((flags & kFieldNameFromLong) == 0) f.name = r.Str();
     if ((flags & kFieldShorts) != 0) f.shorts = r.Str();

@@ -393,6 +393,40 @@ TEST_CASE("command: `options persistent` reads the top-level options after the s
   CHECK(ValidateCommand(nested).find("`options persistent` is for the top level") != std::string::npos);
 }
 
+// python3, posix style: `-c CODE` and `-m MODULE` end python's options (`ends options`); the
+// words after them are the code's or the module's, whatever they look like.
+Command Python() {
+  Command python;
+  python.name = "python3";
+  python.top.style = Style::kPosix;
+  CommandField code = Opt("code", "c", {});
+  code.ends_options = true;
+  CommandField module = Opt("module", "m", {});
+  module.ends_options = true;
+  python.top.fields = {
+      Flag("isolated", "I", {}),           Flag("quiet", "q", {}), Opt("warnings", "W", {}), code, module,
+      Operands("arguments", 0, kUnbounded)};
+  return python;
+}
+
+TEST_CASE("command: an option that ends options leaves every later word to the operands", "[argparse]") {
+  CHECK(ValidateCommand(Python()).empty());
+  CHECK(Show(Python(), {"-m", "pip", "-q", "install", "x"}) == "module=pip arguments=-q,install,x");
+  CHECK(Show(Python(), {"-I", "-qm", "pip", "--", "-v"}) == "isolated quiet module=pip arguments=--,-v");
+  CHECK(Show(Python(), {"-Impip", "list"}) == "isolated module=pip arguments=list");
+  CHECK(Show(Python(), {"-c", "print(1)", "-m", "x"}) == "code=print(1) arguments=-m,x");
+  CHECK(Show(Python(), {"-Wignore", "script.py", "-m", "x"}) == "warnings=ignore arguments=script.py,-m,x");
+  CHECK(Show(Python(), {"-m"}) == "error: option -m needs a value");
+  // gnu: options after operands are read until the option that ends them.
+  Command gnu = Python();
+  gnu.top.style = Style::kGnu;
+  CHECK(Show(gnu, {"a", "-q", "-m", "mod", "-q"}) == "quiet module=mod arguments=a,-q");
+  // Not a flag's, not a cobra scope's.
+  Command flag = Python();
+  flag.top.fields[0].ends_options = true;
+  CHECK(ValidateCommand(flag) == "command python3: only an option of a gnu or posix scope ends options (isolated)");
+}
+
 TEST_CASE("command: a cobra int is read only where Go reads it alike", "[argparse]") {
   Command tail;
   tail.name = "tail";

@@ -2059,6 +2059,16 @@ argparse::Command EveryFieldKind(argparse::Style style, bool options_first, bool
   CommandField colour = field("colour", FieldRole::kOption, "o", {"colour"}, ValueType::kEnum);
   colour.type.choices = {"red", "blue"};
   b.fields = {colour};
+  if (style != argparse::Style::kCobra) {
+    // `ends options`: the words after `-e VALUE` are operands of `b`.
+    CommandField end = field("end", FieldRole::kOption, "e", {"end"});
+    end.ends_options = true;
+    CommandField rest = field("rest", FieldRole::kOperands, "", {});
+    rest.min_count = 0;
+    rest.max_count = argparse::kUnbounded;
+    b.fields.push_back(end);
+    b.fields.push_back(rest);
+  }
   // `options first` (cobra only): the top level's options not persistent, `a` stops at its first operand.
   command.top.options_first = options_first;
   a.options_first = options_first;
@@ -2072,11 +2082,11 @@ argparse::Command EveryFieldKind(argparse::Style style, bool options_first, bool
 // that fire for a list are computed from ParseCommand directly, and the
 // native code and the interpreter must both give exactly that decision.
 void CheckGrammarAgreement(argparse::Style style, bool options_first = false, bool options_persistent = false) {
-  const std::vector<std::string> words = {"-n",        "5",     "-n7",  "--lines=3", "-C",       "/r",
-                                          "sub",       "a",     "b",    "-f",        "-v",       "--",
-                                          "-o",        "red",   "blue", "12",        "-x",       "--force",
-                                          "-vf",       "x",     "-n=4", "-o=blue",   "-v=false", "--verbose=true",
-                                          "--force=0", "--verb"};
+  const std::vector<std::string> words = {"-n",        "5",      "-n7",  "--lines=3", "-C",       "/r",
+                                          "sub",       "a",      "b",    "-f",        "-v",       "--",
+                                          "-o",        "red",    "blue", "12",        "-x",       "--force",
+                                          "-vf",       "x",      "-n=4", "-o=blue",   "-v=false", "--verbose=true",
+                                          "--force=0", "--verb", "-e",   "--end"};
   const argparse::Command command = EveryFieldKind(style, options_first, options_persistent);
   INFO("style " << static_cast<int>(style) << (options_first ? ", options first" : "")
                 << (options_persistent ? ", options persistent" : ""));
