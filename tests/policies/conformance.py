@@ -3,6 +3,7 @@ policy's tests through both engines."""
 import os
 import re
 import subprocess
+import sys
 
 
 def gov_string(text):
@@ -26,6 +27,23 @@ def all_cases_pass(govc, policy, directory, name, expected):
         if done.returncode != 0 or f"{expected} cases, {expected} passed" not in done.stdout + done.stderr:
             passed = False
     return passed
+
+
+def exec_with_env(program, arguments, env, expectation, cwd=None):
+    """One `exec` case of a generated test: PROGRAM ARGUMENTS with environment `env` (a dict), and
+    its expected verdict (`allow by same`)."""
+    env_text = ", ".join(f"{name} = {gov_string(value)}" for name, value in env.items())
+    where = f" cwd {gov_string(cwd)}" if cwd else ""
+    return f"  exec {gov_list([program, *arguments])}{where} env {{ {env_text} }} => {expectation}\n"
+
+
+def govc_or_usage(doc):
+    """GOVC, the one command-line argument of a conformance script, or None after printing its
+    usage (`doc`)."""
+    if len(sys.argv) != 2:
+        print(doc)
+        return None
+    return sys.argv[1]
 
 
 def grammar_agrees(govc, directory, program, module, grammar, cases, accepted, known_differences):

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 
-from conformance import all_cases_pass, declared, gov_list, gov_string, grammar_agrees, stdlib_text
+from conformance import all_cases_pass, declared, exec_with_env, govc_or_usage, grammar_agrees, stdlib_text
 
 SKIP = 77
 PYTHON = "/usr/bin/python3"
@@ -190,17 +190,15 @@ deny count_differs when pip.pip(args) != none and len(read(args)) != len(env["CO
                "COUNT": "x" * len(operands)}
         for i in range(4):
             env[f"OP{i}"] = operands[i] if i < len(operands) else "-"
-        env_text = ", ".join(f"{k} = {gov_string(v)}" for k, v in env.items())
-        rules += f"  exec {gov_list(['/usr/bin/pip', *arguments])} cwd \"/w\" env {{ {env_text} }} => allow by same\n"
+        rules += exec_with_env("/usr/bin/pip", arguments, env, "allow by same", cwd="/w")
         lines += 1
     return rules + "}\n", lines
 
 
 def main():
-    if len(sys.argv) != 2:
-        print(__doc__)
+    govc = govc_or_usage(__doc__)
+    if govc is None:
         return 2
-    govc = sys.argv[1]
     if not os.path.exists(PYTHON):
         print(f"SKIP: {PYTHON} is not installed")
         return SKIP

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 
-from conformance import all_cases_pass, gov_list, gov_string, grammar_agrees
+from conformance import all_cases_pass, exec_with_env, govc_or_usage, grammar_agrees
 
 SKIP = 77
 PYTHON = "/usr/bin/python3"
@@ -36,10 +36,9 @@ OPTIONS = [
 
 
 def main():
-    if len(sys.argv) != 2:
-        print(__doc__)
+    govc = govc_or_usage(__doc__)
+    if govc is None:
         return 2
-    govc = sys.argv[1]
     if not os.path.exists(PYTHON):
         print(f"SKIP: {PYTHON} is not installed")
         return SKIP
@@ -89,9 +88,9 @@ def main():
             argv, from_module = reading
             expected = argv[1:] if argv[0] == "-c" or from_module else argv
             width = max(width, len(expected))
-            env_text = ", ".join(f"A{i} = {gov_string(v)}" for i, v in enumerate(expected))
-            env_text = (env_text + ", " if env_text else "") + f"COUNT = {gov_string('x' * len(expected))}"
-            lines.append(f"  exec {gov_list(['/usr/bin/python3', *arguments])} env {{ {env_text} }} => allow by same\n")
+            env = {f"A{i}": word for i, word in enumerate(expected)}
+            env["COUNT"] = "x" * len(expected)
+            lines.append(exec_with_env("/usr/bin/python3", arguments, env, "allow by same"))
         rules = ("policy python_readings version \"1.0.0\"\n\nimport std.python\n\n"
                  "deny count_differs when python.python(args) != none and "
                  "len(python.program_arguments(args)) != len(env[\"COUNT\"] ?? \"\")\n")
