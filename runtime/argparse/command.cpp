@@ -275,7 +275,7 @@ CommandResult ParseCommand(const PreparedCommand& prepared, const std::vector<st
     // --log x install` (pip installs `x` and `install`, with proxy --log).
     const std::string_view name = command.subcommands[static_cast<std::size_t>(parse.subcommand)].name;
     rest.assign(arguments.begin(), arguments.end());
-    rest.erase(std::find(rest.begin(), rest.end(), name));
+    if (const auto first = std::find(rest.begin(), rest.end(), name); first != rest.end()) rest.erase(first);
     top_options.clear();
   }
   if (parse.subcommand >= 0) {
