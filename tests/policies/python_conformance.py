@@ -31,7 +31,7 @@ OPTIONS = [
     [], ["-b"], ["-B"], ["-d"], ["-E"], ["-i"], ["-I"], ["-O"], ["-OO"], ["-P"], ["-q"], ["-s"], ["-S"], ["-u"],
     ["-v"], ["-x"], ["-W", "ignore"], ["-Wignore"], ["-X", "dev"], ["-Xutf8"], ["-IB"], ["-IsE"],
     ["--check-hash-based-pycs", "never"], ["--check-hash-based-pycs=always"], ["--check-hash-based-pycs", "often"],
-    ["-Z"], ["--nope"], ["--vers"], ["--", ], ["-W"],
+    ["-R"], ["-t"], ["-J"], ["-Z"], ["--nope"], ["--vers"], ["--"], ["-W"],
 ]
 
 
