@@ -14,9 +14,11 @@
 
 namespace gov::service {
 
-// Connects to govd at `socket_path` and greets it. Every later call waits at
-// most `timeout_ms` for govd's answer; no answer, a refusal or a closed
-// connection is an error (the caller must not execute). `lineage_dir` is
+// Connects to govd at `socket_path` and sends its greeting, whose answer the
+// first call reads before its own (so govd's refusal of this peer is that
+// call's error). Every call waits at most `timeout_ms` for govd's answer; no
+// answer, a refusal or a closed connection is an error (the caller must not
+// execute). `lineage_dir` is
 // govd's log directory, read for ReadStart and ExportBundle.
 ErrorOr<std::unique_ptr<lineage::Recorder>> ConnectService(const std::string& socket_path,
                                                            const std::string& lineage_dir, std::int64_t timeout_ms);
